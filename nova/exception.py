@@ -1,0 +1,88 @@
+"""Exceptions with messages that name what was wrong.
+
+As in Nova, each class carries a ``msg_fmt`` filled from keyword arguments,
+so callers write ``raise ConsoleNotAvailable(instance_uuid=uuid)``. A missing
+keyword never hides the real error: the format string itself is used.
+"""
+
+
+class NovaException(Exception):
+    msg_fmt = "An unknown exception occurred."
+    code = 500
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError, ValueError):
+                message = "%s (arguments: %r)" % (self.msg_fmt, kwargs)
+        self.message = message
+        super().__init__(message)
+
+
+class Invalid(NovaException):
+    msg_fmt = "Invalid input: %(reason)s"
+    code = 400
+
+
+class NotFound(NovaException):
+    msg_fmt = "Resource could not be found."
+    code = 404
+
+
+class InternalError(NovaException):
+    msg_fmt = "%(err)s"
+
+
+class HypervisorUnavailable(NovaException):
+    msg_fmt = "Connection to the hypervisor at %(uri)s is broken: %(reason)s"
+
+
+class InstanceNotFound(NotFound):
+    msg_fmt = "Instance %(instance_id)s could not be found."
+
+
+class ConsoleNotAvailable(NotFound):
+    msg_fmt = "Guest %(instance_uuid)s has no console log to read."
+
+
+class ConsoleTypeUnavailable(Invalid):
+    msg_fmt = "Unavailable console type %(console_type)s."
+
+
+class ConsoleLogUnreadable(NovaException):
+    msg_fmt = "Cannot read console log %(path)s: %(reason)s"
+
+
+class ImageSerialPortNumberInvalid(Invalid):
+    msg_fmt = ("Number of serial ports specified in %(property)s is "
+               "invalid: %(value)r is not a whole number of at least 1.")
+
+
+class ImageSerialPortNumberExceedFlavorValue(Invalid):
+    msg_fmt = ("The image asks for %(image_value)d serial ports "
+               "(hw_serial_port_count) but the flavor allows at most "
+               "%(flavor_value)d (hw:serial_port_count).")
+
+
+class SerialPortNumberLimitExceeded(Invalid):
+    msg_fmt = ("The guest would need %(wanted)d serial devices (%(detail)s) "
+               "but QEMU supports at most %(allowed)d.")
+
+
+class SocketPortRangeExhaustedException(Invalid):
+    msg_fmt = ("No free tcp port left in [serial_console] port_range "
+               "%(port_range)s on %(host)s. Widen the range or stop guests.")
+
+
+class SocketPortInUseException(Invalid):
+    msg_fmt = "Port %(port)s on %(host)s is already in use: %(error)s"
+
+
+class MigrationError(NovaException):
+    msg_fmt = "Migration error: %(reason)s"
+
+
+class InstanceBootFailed(NovaException):
+    msg_fmt = "Instance %(instance_uuid)s failed to boot: %(reason)s"

@@ -1,0 +1,76 @@
+"""tcp ports for guest serial consoles, from ``[serial_console] port_range``.
+
+Allocations live in this process. A port is handed out only when nothing
+here holds it and a bind test on the address succeeds, so a port another
+process listens on is skipped. Guests keep their ports across a
+nova-compute restart; the driver calls :func:`reserve_port` for each of
+them at start-up so the same port is never handed out twice.
+"""
+
+import socket
+
+from oslo_concurrency import lockutils
+from oslo_log import log as logging
+
+import nova.conf
+from nova import exception
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+
+ALLOCATED_PORTS = set()  # {(host, port)}
+_LOCK = 'serial-console-ports'
+
+
+def _port_range():
+    return CONF.serial_console.port_range
+
+
+def _bind_test(host, port):
+    """Raise SocketPortInUseException unless ``host:port`` is free now."""
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        raise exception.SocketPortInUseException(
+            host=host, port=port, error=e.strerror or e)
+    finally:
+        sock.close()
+
+
+@lockutils.synchronized(_LOCK)
+def acquire_port(host):
+    """Allocate a free tcp port on ``host`` from the configured range."""
+    start, end = _port_range()
+    for port in range(start, end + 1):
+        if (host, port) in ALLOCATED_PORTS:
+            continue
+        try:
+            _bind_test(host, port)
+        except exception.SocketPortInUseException as e:
+            LOG.debug('Skipping serial port: %s', e)
+            continue
+        ALLOCATED_PORTS.add((host, port))
+        return port
+    raise exception.SocketPortRangeExhaustedException(
+        host=host, port_range='%d:%d' % (start, end))
+
+
+@lockutils.synchronized(_LOCK)
+def reserve_port(host, port):
+    """Mark ``host:port`` as taken by a guest that already listens on it.
+
+    Returns False when it was already taken here: two guests claiming one
+    port is worth a warning from the caller, not a crash.
+    """
+    if (host, port) in ALLOCATED_PORTS:
+        return False
+    ALLOCATED_PORTS.add((host, port))
+    return True
+
+
+@lockutils.synchronized(_LOCK)
+def release_port(host, port):
+    """Give ``host:port`` back; releasing a free port is harmless."""
+    ALLOCATED_PORTS.discard((host, port))

@@ -22,7 +22,8 @@ class PortRange(types.String):
         if not sep or start is None or not 1 <= start <= end <= 65535:
             raise ValueError(
                 "invalid port range %r: expected MIN:MAX with "
-                "1 <= MIN <= MAX <= 65535, e.g. %r" % (value, DEFAULT_PORT_RANGE))
+                "1 <= MIN <= MAX <= 65535, e.g. %r"
+                % (value, DEFAULT_PORT_RANGE))
         return start, end
 
     def _formatter(self, value):

@@ -8,6 +8,10 @@ import dataclasses
 import uuid as uuid_lib
 
 
+def _new_uuid():
+    return str(uuid_lib.uuid4())
+
+
 @dataclasses.dataclass
 class Flavor:
     name: str = 'm1.tiny'
@@ -24,7 +28,7 @@ class ImageMeta:
     ``hw_architecture`` and ``os_command_line``.
     """
 
-    id: str = dataclasses.field(default_factory=lambda: str(uuid_lib.uuid4()))
+    id: str = dataclasses.field(default_factory=_new_uuid)
     name: str = ''
     disk_path: str = None
     disk_format: str = 'raw'
@@ -35,7 +39,7 @@ class ImageMeta:
 
 @dataclasses.dataclass
 class Instance:
-    uuid: str = dataclasses.field(default_factory=lambda: str(uuid_lib.uuid4()))
+    uuid: str = dataclasses.field(default_factory=_new_uuid)
     flavor: Flavor = dataclasses.field(default_factory=Flavor)
     image_meta: ImageMeta = None
     host: str = None

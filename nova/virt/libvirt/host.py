@@ -17,7 +17,8 @@ LOG = logging.getLogger(__name__)
 # Errors that mean the connection is gone, not that a call was wrong: an
 # unusable connection object, or a system/internal error of the RPC layer
 # (libvirtd restarted or died under us).
-_CONNECTION_INVALID = (libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_INVALID_CONN)
+_CONNECTION_INVALID = (libvirt.VIR_ERR_NO_CONNECT,
+                       libvirt.VIR_ERR_INVALID_CONN)
 _TRANSPORT_ERRORS = (libvirt.VIR_ERR_SYSTEM_ERROR,
                      libvirt.VIR_ERR_INTERNAL_ERROR)
 _TRANSPORT_DOMAINS = (libvirt.VIR_FROM_REMOTE, libvirt.VIR_FROM_RPC)

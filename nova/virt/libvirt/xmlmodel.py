@@ -85,7 +85,7 @@ class _Switch:
             if text == word:
                 return value
         raise ValueError('expected %r or %r' % (self.words[True],
-                                               self.words[False]))
+                                                self.words[False]))
 
     def format(self, value):
         return self.words[value]

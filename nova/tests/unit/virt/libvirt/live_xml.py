@@ -32,7 +32,8 @@ LIVE_DOMAIN = """<domain type='qemu' id='3'>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <controller type='usb' index='0' model='piix3-uhci'>
       <alias name='usb'/>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x2'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x01'
+               function='0x2'/>
     </controller>
     <controller type='pci' index='0' model='pci-root'>
       <alias name='pci.0'/>
@@ -67,7 +68,8 @@ LIVE_DOMAIN = """<domain type='qemu' id='3'>
     <audio id='1' type='none'/>
     <memballoon model='virtio'>
       <alias name='balloon0'/>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x02'
+               function='0x0'/>
     </memballoon>
   </devices>
   <seclabel type='none' model='none'/>

@@ -260,7 +260,8 @@ class GuestTestCase(testtools.TestCase, XMLAssertions):
 
     def test_round_trip_of_generated_xml(self):
         xml = self._guest().to_xml()
-        self.assertEqual(xml, vconfig.LibvirtConfigGuest.from_xml(xml).to_xml())
+        parsed = vconfig.LibvirtConfigGuest.from_xml(xml)
+        self.assertEqual(xml, parsed.to_xml())
 
     def test_disk_guest(self):
         guest = vconfig.LibvirtConfigGuest(
@@ -297,8 +298,8 @@ def char_devices(draw):
     dev.listen_host = draw(st.none() | _names)
     dev.listen_port = draw(st.none() | st.integers(1, 65535))
     dev.target_port = draw(st.none() | st.integers(0, 3))
-    dev.target_type = draw(st.none() | st.sampled_from(['isa-serial',
-                                                          'sclp']))
+    dev.target_type = draw(st.none() |
+                           st.sampled_from(['isa-serial', 'sclp']))
     if draw(st.booleans()):
         dev.log = vconfig.LibvirtConfigGuestCharDeviceLog(
             file=draw(_names), append=draw(st.none() | st.booleans()))

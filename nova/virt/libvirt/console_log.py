@@ -1,0 +1,293 @@
+"""Read the newest bytes of a guest console log that virtlogd rotates.
+
+virtlogd appends the guest's serial console to ``console.log``. Once that
+file reaches ``max_size`` it rotates: ``console.log.N-2`` is renamed over
+``console.log.N-1`` (dropping the oldest backup), and so on down to
+``console.log`` -> ``console.log.0``; then it opens a new, empty
+``console.log``. The log stream is therefore::
+
+    ... + console.log.1 + console.log.0 + console.log
+
+and a line may be split between two files.
+
+Reading its tail means looking at several files by name while virtlogd may
+rename them under us. We never lock anything (virtlogd would not honour
+it); instead we take a snapshot we can prove consistent:
+
+1. Open ``path``, then ``path.0``, ``path.1`` ... newest first, and stop as
+   soon as the opened files hold ``max_bytes``. Each file's identity
+   (st_dev, st_ino) comes from fstat() of the descriptor we hold, so it
+   cannot be reused for another file while we look.
+2. stat() every name again. virtlogd only ever moves a file to an older
+   name, never back, so a file found under the same name when opened and
+   when checked sat there the whole time in between. All opens come before
+   all checks, hence at the moment of the last open every name held the
+   file we opened: they form one consistent chain. A mismatch means a
+   rotation ran in between: close everything and start again.
+3. Read with pread() from the descriptors. Renames and the unlink of the
+   oldest backup no longer matter: an open descriptor keeps its bytes.
+   Backups never change and ``path`` only grows, so the bytes up to the
+   size we saw at open time are fixed. Appends after that are simply not
+   part of this answer.
+
+A rotation in progress leaves a hole in the names for a moment
+(``path.1`` already renamed to ``path.2`` but ``path.0`` not yet to
+``path.1``; or ``path`` renamed but not yet recreated). So a missing name
+with a file right after it is taken as a rotation in progress and retried,
+not as the end of the chain. After ``_MAX_ATTEMPTS`` tries (a log rotating
+that often, or a backup that really is missing) we settle for the files at
+the newest end that did check out: possibly fewer bytes than asked, never
+wrong or reordered ones, and we log a warning.
+
+One case is not proven: no ``path`` and then, a moment later, no
+``path.0`` gives ``b""``. That is wrong only if virtlogd completed a
+rotation, filled a whole new file and began the next rotation between those
+two calls.
+
+Cost: a few stat/open/fstat calls per file touched and one pread per file
+for exactly the bytes returned. Nothing depends on the size of the log or
+of any file in it, so a 1 GiB log (rotated or one big legacy file) costs
+what a 1 MiB one does.
+
+Symlinks are followed: a ``console.log`` linked to a regular file is read
+like that file (the identity we compare is the target's). A link to
+anything that is not a regular file is refused like that thing itself, and
+a dangling link counts as a missing file.
+"""
+
+import os
+import stat
+import time
+
+from oslo_log import log as logging
+
+from nova import exception
+
+LOG = logging.getLogger(__name__)
+
+MAX_CONSOLE_BYTES = 100 * 1024
+
+# Rotation takes virtlogd a handful of renames, i.e. microseconds, and
+# happens once per max_size (2 MiB by default) of output: one retry almost
+# always suffices, five leave a wide margin.
+_MAX_ATTEMPTS = 5
+# Seconds to wait before retry n is n times this: lets a virtlogd that was
+# descheduled in the middle of a rotation finish it.
+_RETRY_DELAY = 0.001
+# virtlogd keeps a few backups (max_backups, default 3). Only very small or
+# empty backups make us walk far; the cap bounds the descriptors we hold.
+_MAX_BACKUPS = 100
+
+# O_NONBLOCK: if a fifo replaces the file between our stat() and open(),
+# open() must not wait for a writer. O_NOCTTY: same for a terminal.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+
+
+def _sync_point(event, name):
+    """Do nothing; tests patch this to act as virtlogd between our calls.
+
+    Called before each system call that looks at ``name`` (events:
+    "stat", "open", "lookahead", "verify", "read") and before a retry
+    ("retry").
+    """
+
+
+class _Shrunk(Exception):
+    """A file got shorter while we read it: not virtlogd's doing, retry."""
+
+
+class _LogFile(object):
+    __slots__ = ('name', 'fd', 'ident', 'size')
+
+    def __init__(self, name, fd, st):
+        self.name = name
+        self.fd = fd
+        self.ident = (st.st_dev, st.st_ino)
+        self.size = st.st_size
+
+
+def read_log_tail(path, max_bytes=MAX_CONSOLE_BYTES):
+    """Return the newest ``max_bytes`` bytes of the log rotated from ``path``.
+
+    The log is ``... + path.1 + path.0 + path``; the result is a contiguous
+    piece of it that ends with the last byte ``path`` held when we looked.
+    It is shorter than ``max_bytes`` only when the whole log is, or when
+    the log changed under every one of our attempts (then a warning is
+    logged; see the module docstring).
+
+    :returns: bytes; ``b""`` if ``path`` does not exist (yet) or
+        ``max_bytes`` <= 0.
+    :raises TypeError: if ``max_bytes`` is not an int.
+    :raises nova.exception.ConsoleLogUnreadable: if ``path`` or a backup
+        that is needed exists but is not a regular file or cannot be
+        opened or read.
+    """
+    # bool is an int subclass, but read_log_tail(p, True) is surely a bug.
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
+        raise TypeError('max_bytes must be an int, not %s'
+                        % type(max_bytes).__name__)
+    if max_bytes <= 0:
+        return b''
+
+    for attempt in range(1, _MAX_ATTEMPTS + 1):
+        last = attempt == _MAX_ATTEMPTS
+        files = []
+        try:
+            at_end = _open_chain(path, max_bytes, files)
+            unchanged = _count_unchanged(files)
+            if at_end and unchanged == len(files):
+                return _read_tail(files, max_bytes)
+            if last:
+                # The files that checked out are a consistent newest part
+                # of the log. The newest file alone always is one, even if
+                # it was rotated away since we opened it.
+                keep = files[:max(unchanged, 1)]
+                LOG.warning('No consistent view of console log %(path)s '
+                            'in %(attempts)d attempts (rotating very '
+                            'often, or a backup is missing); returning '
+                            'the tail of its newest %(files)d file(s) '
+                            'only.',
+                            {'path': path, 'attempts': attempt,
+                             'files': len(keep)})
+                return _read_tail(keep, max_bytes)
+        except _Shrunk as e:
+            if last:
+                raise exception.ConsoleLogUnreadable(
+                    path=str(e), reason='file shrank while being read')
+        finally:
+            for f in files:
+                os.close(f.fd)
+        _sync_point('retry', path)
+        time.sleep(_RETRY_DELAY * attempt)
+
+
+def _names(path):
+    yield path
+    for i in range(_MAX_BACKUPS):
+        yield '%s.%d' % (path, i)
+
+
+def _open_chain(path, max_bytes, files):
+    """Open the log's files newest first, appending them to ``files``.
+
+    Stops once they hold ``max_bytes`` or at the first missing name.
+    Returns False if that missing name looks like a hole left by a rotation
+    in progress rather than the end of the chain.
+    """
+    held = 0
+    names = _names(path)
+    for name in names:
+        f = _open_regular(name)
+        if f is None:
+            following = next(names, None)
+            if following is None:
+                return True
+            _sync_point('lookahead', following)
+            return _stat(following) is None
+        files.append(f)
+        held += f.size
+        if held >= max_bytes:
+            break
+    return True
+
+
+def _count_unchanged(files):
+    """How many of ``files``, newest first, are still under their name."""
+    for i, f in enumerate(files):
+        _sync_point('verify', f.name)
+        st = _stat(f.name)
+        if st is None or (st.st_dev, st.st_ino) != f.ident:
+            return i
+    return len(files)
+
+
+def _read_tail(files, max_bytes):
+    """Read the last ``max_bytes`` of ``files`` (newest first), oldest first.
+    """
+    chunks = []
+    wanted = max_bytes
+    for f in files:
+        if wanted <= 0:
+            break
+        take = min(f.size, wanted)
+        chunks.append(_pread_exact(f, f.size - take, take))
+        wanted -= take
+    chunks.reverse()
+    return b''.join(chunks)
+
+
+def _pread_exact(f, offset, length):
+    _sync_point('read', f.name)
+    parts = []
+    while length:
+        try:
+            data = os.pread(f.fd, length, offset)
+        except OSError as e:
+            raise exception.ConsoleLogUnreadable(path=f.name,
+                                                 reason=e.strerror)
+        if not data:
+            # We only read below the size fstat() reported; virtlogd never
+            # truncates, so someone else did.
+            raise _Shrunk(f.name)
+        parts.append(data)
+        offset += len(data)
+        length -= len(data)
+    return b''.join(parts)
+
+
+def _stat(name):
+    """os.stat() that returns None for a missing file (or dangling link)."""
+    try:
+        return os.stat(name)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise exception.ConsoleLogUnreadable(path=name, reason=e.strerror)
+
+
+def _open_regular(name):
+    """Open ``name`` for reading; None if it does not exist."""
+    _sync_point('stat', name)
+    # Look before opening: opening a fifo or a device can block or have
+    # side effects, and there is no reason to ever do it.
+    st = _stat(name)
+    if st is None:
+        return None
+    _check_regular(name, st)
+    _sync_point('open', name)
+    try:
+        fd = os.open(name, _OPEN_FLAGS)
+    except FileNotFoundError:
+        # Renamed away since stat(): a hole like any other, see above.
+        return None
+    except OSError as e:
+        raise exception.ConsoleLogUnreadable(path=name, reason=e.strerror)
+    try:
+        try:
+            st = os.fstat(fd)
+        except OSError as e:
+            raise exception.ConsoleLogUnreadable(path=name,
+                                                 reason=e.strerror)
+        # The name may have been pointed at something else since stat().
+        _check_regular(name, st)
+    except BaseException:
+        os.close(fd)
+        raise
+    return _LogFile(name, fd, st)
+
+
+_KINDS = (
+    (stat.S_ISDIR, 'directory'),
+    (stat.S_ISFIFO, 'fifo'),
+    (stat.S_ISCHR, 'character device'),
+    (stat.S_ISBLK, 'block device'),
+    (stat.S_ISSOCK, 'socket'),
+)
+
+
+def _check_regular(name, st):
+    if stat.S_ISREG(st.st_mode):
+        return
+    kind = next((k for test, k in _KINDS if test(st.st_mode)), 'unknown')
+    raise exception.ConsoleLogUnreadable(
+        path=name, reason='not a regular file (%s)' % kind)

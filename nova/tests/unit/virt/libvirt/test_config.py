@@ -163,10 +163,9 @@ class LiveXMLTestCase(testtools.TestCase, XMLAssertions):
         self.assertEqual('tcp', dev.type)
         self.assertEqual('bind', dev.source_mode)
         self.assertEqual('127.0.0.1', dev.listen_host)
-        self.assertEqual(10000, dev.listen_port)
+        self.assertEqual(31000, dev.listen_port)
         self.assertEqual('raw', dev.protocol_type)
-        self.assertEqual('/var/lib/nova/instances/6d1e5a6c/console.log',
-                         dev.log.file)
+        self.assertEqual(live_xml.LOG_PATH, dev.log.file)
         self.assertIs(True, dev.log.append)
         self.assertEqual('isa-serial', dev.target_type)
         self.assertEqual(0, dev.target_port)
@@ -178,8 +177,9 @@ class LiveXMLTestCase(testtools.TestCase, XMLAssertions):
         self.assertXmlEqual(etree.tostring(_live_serial()), dev.to_xml())
 
     def test_live_domain_round_trip(self):
-        guest = vconfig.LibvirtConfigGuest.from_xml(live_xml.LIVE_DOMAIN)
-        self.assertXmlEqual(live_xml.LIVE_DOMAIN, guest.to_xml())
+        for xml in (live_xml.LIVE_DOMAIN, live_xml.MIGRATABLE_DOMAIN):
+            guest = vconfig.LibvirtConfigGuest.from_xml(xml)
+            self.assertXmlEqual(xml, guest.to_xml())
 
     def test_live_domain_model(self):
         guest = vconfig.LibvirtConfigGuest.from_xml(live_xml.LIVE_DOMAIN)
@@ -193,7 +193,8 @@ class LiveXMLTestCase(testtools.TestCase, XMLAssertions):
         raw = [d for d in guest.devices
                if isinstance(d, vconfig.LibvirtConfigRawElement)]
         self.assertEqual(['emulator', 'controller', 'controller', 'input',
-                          'audio', 'memballoon'], [d.root_name for d in raw])
+                          'input', 'audio', 'memballoon'],
+                         [d.root_name for d in raw])
 
     def test_removing_log_keeps_everything_else(self):
         guest = vconfig.LibvirtConfigGuest.from_xml(live_xml.LIVE_DOMAIN)
@@ -226,7 +227,7 @@ class LiveXMLTestCase(testtools.TestCase, XMLAssertions):
         guest = vconfig.LibvirtConfigGuest.from_xml(live_xml.LIVE_DOMAIN)
         guest.devices.remove(guest.char_devices[1])
         out = etree.fromstring(guest.to_xml().encode())
-        self.assertEqual(['10000'], [
+        self.assertEqual(['31000'], [
             s.get('service') for s in out.findall('./devices/serial/source')])
         self.assertIsNotNone(out.find('./devices/memballoon'))
 

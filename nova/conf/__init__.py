@@ -10,8 +10,22 @@ from nova.conf import base
 from nova.conf import libvirt
 from nova.conf import serial_console
 
-CONF = cfg.CONF
+_MODULES = (base, libvirt, serial_console)
 
-base.register_opts(CONF)
-libvirt.register_opts(CONF)
-serial_console.register_opts(CONF)
+
+def register_all(conf):
+    for module in _MODULES:
+        module.register_opts(conf)
+    return conf
+
+
+def new_conf():
+    """A separate ConfigOpts with every option, for one compute host.
+
+    A nova-compute process uses the global ``CONF``. Tests and tools that
+    drive several hosts from one process give each host's driver its own.
+    """
+    return register_all(cfg.ConfigOpts())
+
+
+CONF = register_all(cfg.CONF)

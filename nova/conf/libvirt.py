@@ -25,6 +25,63 @@ Libvirt connection URI. Empty means the default for ``virt_type``
 (``qemu:///system`` for kvm and qemu). ``test:///default`` runs the driver
 against libvirt's in-memory test hypervisor.
 """),
+    cfg.StrOpt(
+        'virtlogd_conf',
+        default='/etc/libvirt/virtlogd.conf',
+        help="""
+virtlogd's configuration file on this host. The driver reads ``max_size``
+and ``max_backups`` from it (libvirt's defaults when absent) so that a
+console log carried in by a live migration is cut to the same bounds that
+virtlogd keeps here.
+"""),
+    cfg.HostAddressOpt(
+        'live_migration_inbound_addr',
+        help="""
+Address of this host on the network used for live migration. Incoming
+guest memory is sent to it, and a source host copies a migrating guest's
+console log to the rsync daemon on it. Unset: libvirt picks the address
+for memory, and console logs are not copied to this host (a warning names
+each guest whose log stays behind).
+"""),
+    cfg.StrOpt(
+        'live_migration_connect_uri',
+        help="""
+libvirt URI by which other hosts' libvirtd reach this host's libvirtd for a
+peer-to-peer live migration. Default:
+``qemu+tcp://<live_migration_inbound_addr>/system``.
+"""),
+    cfg.StrOpt(
+        'console_log_transfer',
+        default='rsync',
+        choices=(('rsync', 'copy with rsync to the destination\'s rsync '
+                           'daemon (module console_log_rsync_module)'),
+                 ('none', 'never copy; the log stays on the source host')),
+        help="""
+How a live migration carries the guest's console log to the destination.
+A failed copy never stops a migration: it is logged as a warning naming
+the guest and the cause.
+"""),
+    cfg.PortOpt(
+        'console_log_rsync_port',
+        default=873,
+        help='Port of the rsync daemon on each compute host.'),
+    cfg.StrOpt(
+        'console_log_rsync_module',
+        default='nova-instances',
+        help="""
+rsync daemon module on each compute host whose path is that host's
+``instances_path``. Give it ``use chroot = yes`` so a copy can never write
+outside the instances folder, and restrict ``hosts allow`` to the compute
+hosts' migration addresses.
+"""),
+    cfg.IntOpt(
+        'console_log_transfer_timeout',
+        default=60,
+        min=1,
+        help="""
+Seconds a console log copy may stall (connect, or no data moving) before
+it is abandoned. The migration itself has finished by then.
+"""),
 ]
 
 

@@ -22,10 +22,6 @@ ALLOCATED_PORTS = set()  # {(host, port)}
 _LOCK = 'serial-console-ports'
 
 
-def _port_range():
-    return CONF.serial_console.port_range
-
-
 def _bind_test(host, port):
     """Raise SocketPortInUseException unless ``host:port`` is free now."""
     family = socket.AF_INET6 if ':' in host else socket.AF_INET
@@ -40,9 +36,13 @@ def _bind_test(host, port):
 
 
 @lockutils.synchronized(_LOCK)
-def acquire_port(host):
-    """Allocate a free tcp port on ``host`` from the configured range."""
-    start, end = _port_range()
+def acquire_port(host, port_range=None):
+    """Allocate a free tcp port on ``host`` from ``port_range``.
+
+    ``port_range`` is ``(MIN, MAX)``, by default the configured
+    ``[serial_console] port_range``.
+    """
+    start, end = port_range or CONF.serial_console.port_range
     for port in range(start, end + 1):
         if (host, port) in ALLOCATED_PORTS:
             continue

@@ -9,6 +9,7 @@ domain's live XML.
 import errno
 import os
 import shutil
+import time
 
 import libvirt
 from oslo_log import log as logging
@@ -21,6 +22,8 @@ from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import console_log
 from nova.virt.libvirt import host as libvirt_host
+from nova.virt.libvirt import log_transfer
+from nova.virt.libvirt import migration
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -35,6 +38,11 @@ QEMU_MAX_SERIAL_PORTS = 4
 CONSOLE_LOG_NAME = 'console.log'
 DEFAULT_KERNEL_CMDLINE = 'console=ttyS0'
 
+LIVE_MIGRATION_FLAGS = (libvirt.VIR_MIGRATE_LIVE |
+                        libvirt.VIR_MIGRATE_PEER2PEER |
+                        libvirt.VIR_MIGRATE_PERSIST_DEST |
+                        libvirt.VIR_MIGRATE_UNDEFINE_SOURCE)
+
 # Only these virt types run QEMU, so only they get virtlogd logs (bug
 # 1670522: other types were given a <log> without a usable file).
 _QEMU_VIRT_TYPES = ('kvm', 'qemu')
@@ -47,21 +55,36 @@ def _message(err):
     return err.get_error_message() or str(err)
 
 
+def _uri_host(addr):
+    return '[%s]' % addr if ':' in addr else addr
+
+
 def _host_arch():
     return os.uname().machine
 
 
 class LibvirtDriver:
-    def __init__(self, host=None):
+    """The driver of one compute host.
+
+    ``conf`` defaults to the process's ``CONF``; a separate one (see
+    ``nova.conf.new_conf``) lets one process drive several hosts.
+    """
+
+    def __init__(self, host=None, conf=None):
+        self._conf = conf or CONF
         if host is None:
-            uri = (CONF.libvirt.connection_uri or
-                   _DEFAULT_URIS[CONF.libvirt.virt_type])
+            uri = (self._conf.libvirt.connection_uri or
+                   _DEFAULT_URIS[self._conf.libvirt.virt_type])
             host = libvirt_host.Host(uri)
         self._host = host
 
     @property
     def host(self):
         return self._host
+
+    @property
+    def host_name(self):
+        return self._conf.host
 
     # -- start-up -----------------------------------------------------------
 
@@ -89,16 +112,15 @@ class LibvirtDriver:
 
     def uses_virtlogd(self):
         """Whether this host's guests get their console logged by virtlogd."""
-        if CONF.libvirt.virt_type not in _QEMU_VIRT_TYPES:
+        if self._conf.libvirt.virt_type not in _QEMU_VIRT_TYPES:
             return False
         return self._host.has_min_version(MIN_LIBVIRT_VIRTLOGD,
                                           MIN_QEMU_VIRTLOGD, 'QEMU')
 
     # -- paths ----------------------------------------------------------------
 
-    @staticmethod
-    def instance_dir(instance):
-        return os.path.join(CONF.instances_path, instance.uuid)
+    def instance_dir(self, instance):
+        return os.path.join(self._conf.instances_path, instance.uuid)
 
     def console_log_path(self, instance):
         return os.path.join(self.instance_dir(instance), CONSOLE_LOG_NAME)
@@ -112,7 +134,7 @@ class LibvirtDriver:
         """
         flavor = instance.flavor
         guest = vconfig.LibvirtConfigGuest(
-            virt_type=CONF.libvirt.virt_type,
+            virt_type=self._conf.libvirt.virt_type,
             name=instance.name,
             uuid=instance.uuid,
             memory=flavor.memory_mb * 1024,
@@ -155,7 +177,7 @@ class LibvirtDriver:
         yes                     yes       tcp port(s), the first with <log>
         ======================  ========  ==================================
         """
-        if CONF.libvirt.virt_type not in _QEMU_VIRT_TYPES:
+        if self._conf.libvirt.virt_type not in _QEMU_VIRT_TYPES:
             guest.add_device(vconfig.LibvirtConfigGuestConsole(type='pty'))
             return
 
@@ -174,7 +196,7 @@ class LibvirtDriver:
             log = vconfig.LibvirtConfigGuestCharDeviceLog(
                 file=self.console_log_path(instance), append=True)
 
-        if not CONF.serial_console.enabled:
+        if not self._conf.serial_console.enabled:
             if log:
                 guest.add_device(char_device(0, type='pty', log=log))
             else:
@@ -193,14 +215,18 @@ class LibvirtDriver:
                 detail='%d tcp port(s)%s' % (
                     count, '' if log else ' + 1 pty, as virtlogd is '
                     'not usable on this host'))
-        listen_host = CONF.serial_console.proxyclient_address
+        listen_host = self._conf.serial_console.proxyclient_address
         for port_index in range(count):
             guest.add_device(char_device(
                 port_index, type='tcp', listen_host=listen_host,
-                listen_port=serial_console.acquire_port(listen_host),
+                listen_port=self._acquire_port(listen_host),
                 log=log if port_index == 0 else None))
         if not log:
             guest.add_device(char_device(count, type='pty'))
+
+    def _acquire_port(self, listen_host):
+        return serial_console.acquire_port(
+            listen_host, self._conf.serial_console.port_range)
 
     @staticmethod
     def _tcp_listeners(guest):
@@ -254,7 +280,7 @@ class LibvirtDriver:
                 reason='libvirt could not start it: %s' % _message(e))
         LOG.info('Spawned %s (virtlogd: %s, serial console: %s)',
                  instance.uuid, self.uses_virtlogd(),
-                 CONF.serial_console.enabled)
+                 self._conf.serial_console.enabled)
         return guest
 
     @staticmethod
@@ -394,7 +420,7 @@ class LibvirtDriver:
 
     def get_serial_console(self, context, instance):
         """Host and port of the guest's first tcp serial port."""
-        if not CONF.serial_console.enabled:
+        if not self._conf.serial_console.enabled:
             raise exception.ConsoleTypeUnavailable(console_type='serial')
         guest = self._parse_domain(self._host.get_domain(instance))
         listeners = self._tcp_listeners(guest)
@@ -402,3 +428,141 @@ class LibvirtDriver:
             raise exception.ConsoleTypeUnavailable(console_type='serial')
         listen_host, port = listeners[0]
         return ctype.ConsoleSerial(host=listen_host, port=port)
+
+    # -- live migration -----------------------------------------------------
+    # The calls, in order: check_can_live_migrate_destination (destination),
+    # check_can_live_migrate_source (source), pre_live_migration
+    # (destination), live_migration (source), then
+    # post_live_migration_at_destination or, on failure,
+    # rollback_live_migration_at_destination.
+
+    def check_can_live_migrate_destination(self, context, instance):
+        """What the source must know about this destination host."""
+        conf = self._conf
+        max_size, max_backups = libvirt_host.read_virtlogd_limits(
+            conf.libvirt.virtlogd_conf)
+        inbound = conf.libvirt.live_migration_inbound_addr
+        connect_uri = conf.libvirt.live_migration_connect_uri
+        if not connect_uri and inbound:
+            connect_uri = 'qemu+tcp://%s/system' % _uri_host(inbound)
+        return migration.LibvirtLiveMigrateData(
+            serial_listen_addr=(conf.serial_console.proxyclient_address
+                                if conf.serial_console.enabled else None),
+            supports_virtlogd=self.uses_virtlogd(),
+            instance_dir=self.instance_dir(instance),
+            inbound_addr=inbound,
+            connect_uri=connect_uri,
+            virtlogd_max_size=max_size,
+            virtlogd_max_backups=max_backups)
+
+    def check_can_live_migrate_source(self, context, instance, migrate_data):
+        """Refuse, before anything moves, what cannot work; count ports."""
+        guest = self._parse_domain(self._host.get_domain(instance))
+        migration.check_serial_addr(guest, migrate_data)
+        migrate_data.serial_port_count = migration.serial_port_count(guest)
+        return migrate_data
+
+    def pre_live_migration(self, context, instance, migrate_data):
+        """Make room for the guest here: instance folder, serial ports."""
+        inst_dir = self.instance_dir(instance)
+        if os.path.isdir(inst_dir) and os.listdir(inst_dir):
+            # Left from an earlier stay whose log could not be copied away:
+            # keep it for the operator, out of the way of the new log.
+            aside = '%s.orphaned-%d' % (inst_dir, time.time())
+            LOG.warning('Instance folder %s of %s already exists here; '
+                        'moved to %s', inst_dir, instance.uuid, aside)
+            os.rename(inst_dir, aside)
+        os.makedirs(inst_dir, exist_ok=True)
+        addr = migrate_data.serial_listen_addr
+        ports = []
+        try:
+            for _ in range(migrate_data.serial_port_count):
+                ports.append(self._acquire_port(addr))
+        except Exception:
+            for port in ports:
+                serial_console.release_port(addr, port)
+            raise
+        migrate_data.serial_listen_ports = ports
+        return migrate_data
+
+    def live_migration(self, context, instance, dest_uri, migrate_data):
+        """Move the running guest to the destination, then its log.
+
+        On failure the guest keeps running here, untouched, and
+        MigrationError is raised; the caller rolls the destination back.
+        """
+        dom = self._host.get_domain(instance)
+        src_guest = self._parse_domain(dom)
+        dest_xml = migration.update_guest_xml(
+            dom.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE), migrate_data,
+            self.instance_dir(instance))
+        params = {libvirt.VIR_MIGRATE_PARAM_DEST_XML: dest_xml,
+                  libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: dest_xml}
+        if migrate_data.inbound_addr:
+            params[libvirt.VIR_MIGRATE_PARAM_URI] = (
+                'tcp://%s' % _uri_host(migrate_data.inbound_addr))
+        LOG.info('Live migrating %s to %s', instance.uuid, dest_uri)
+        try:
+            dom.migrateToURI3(dest_uri, params, LIVE_MIGRATION_FLAGS)
+        except libvirt.libvirtError as e:
+            raise exception.MigrationError(
+                reason='libvirt could not migrate %s: %s' % (
+                    instance.uuid, _message(e)))
+        self._release_serial_ports(src_guest)
+        if self._carry_console_log(instance, migrate_data, dest_xml):
+            shutil.rmtree(self.instance_dir(instance), ignore_errors=True)
+
+    def _carry_console_log(self, instance, migrate_data, dest_xml):
+        """Copy the log to the destination; never raise.
+
+        Returns True when nothing of the log is left only here.
+        """
+        log_path = self.console_log_path(instance)
+        if not log_transfer.log_chain_exists(log_path):
+            return True
+        if self._conf.libvirt.console_log_transfer == 'none':
+            LOG.info('Console log of %s stays on this host '
+                     '([libvirt] console_log_transfer = none)', instance.uuid)
+            return False
+        if not migrate_data.inbound_addr:
+            LOG.warning('Console log of %s not copied: the destination has '
+                        'no [libvirt] live_migration_inbound_addr; it stays '
+                        'in %s', instance.uuid, self.instance_dir(instance))
+            return False
+        dest_guest = vconfig.LibvirtConfigGuest.from_xml(dest_xml)
+        dest_log = os.path.join(migrate_data.instance_dir,
+                                CONSOLE_LOG_NAME)
+        try:
+            sent = log_transfer.copy_console_log(
+                instance.uuid, log_path, migrate_data.inbound_addr,
+                as_backups=migration.writes_file(dest_guest, dest_log),
+                max_size=migrate_data.virtlogd_max_size,
+                max_backups=migrate_data.virtlogd_max_backups,
+                conf=self._conf)
+        except Exception as e:  # a lost copy must never fail a migration
+            LOG.warning('Console log of %s was not copied to %s: %s; it '
+                        'stays in %s', instance.uuid,
+                        migrate_data.inbound_addr, e,
+                        self.instance_dir(instance))
+            return False
+        LOG.info('Copied console log of %s to %s: %s', instance.uuid,
+                 migrate_data.inbound_addr, ', '.join(sent))
+        return True
+
+    def post_live_migration_at_destination(self, context, instance,
+                                           migrate_data):
+        """Keep only the serial ports the arrived guest really listens on."""
+        guest = self._parse_domain(self._host.get_domain(instance))
+        used = set(self._tcp_listeners(guest))
+        addr = migrate_data.serial_listen_addr
+        for port in migrate_data.serial_listen_ports:
+            if (addr, port) not in used:
+                serial_console.release_port(addr, port)
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               migrate_data):
+        """Undo pre_live_migration after a failed migration."""
+        for port in migrate_data.serial_listen_ports:
+            serial_console.release_port(migrate_data.serial_listen_addr, port)
+        if not self.instance_exists(instance):
+            shutil.rmtree(self.instance_dir(instance), ignore_errors=True)

@@ -136,3 +136,34 @@ class Host:
     def list_domains(self):
         """Every domain on this host, running or not."""
         return self.get_connection().listAllDomains(0)
+
+
+# libvirt's own defaults for virtlogd.conf (docs: virtlogd.conf).
+VIRTLOGD_DEFAULT_MAX_SIZE = 2 * 1024 * 1024
+VIRTLOGD_DEFAULT_MAX_BACKUPS = 3
+
+
+def read_virtlogd_limits(path):
+    """(max_size, max_backups) from virtlogd.conf, libvirt's defaults if unset.
+
+    The file is libvirt's ``key = value`` format with ``#`` comments; an
+    unreadable file means the defaults apply, as they do for virtlogd.
+    """
+    limits = {'max_size': VIRTLOGD_DEFAULT_MAX_SIZE,
+              'max_backups': VIRTLOGD_DEFAULT_MAX_BACKUPS}
+    try:
+        with open(path) as f:
+            lines = f.readlines()
+    except OSError as e:
+        LOG.debug('Cannot read %s (%s); virtlogd defaults apply', path, e)
+        lines = []
+    for line in lines:
+        key, sep, value = line.split('#', 1)[0].partition('=')
+        key = key.strip()
+        if sep and key in limits:
+            try:
+                limits[key] = int(value.strip())
+            except ValueError:
+                LOG.warning('Ignoring %s = %r in %s: not a number', key,
+                            value.strip(), path)
+    return limits['max_size'], limits['max_backups']

@@ -1,0 +1,148 @@
+import os
+import shutil
+
+import fixtures
+from oslo_concurrency import processutils
+
+import nova.conf
+from nova import test
+from nova.virt.libvirt import console_log
+from nova.virt.libvirt import log_transfer
+
+UUID = 'a3c5e1f0-1111-4c3e-9a55-0f1d2a3b4c5d'
+
+
+class FakeRsync:
+    """Stands in for ``rsync SRC... rsync://host:port/module/uuid/``."""
+
+    def __init__(self, dest_root):
+        self.dest_root = dest_root
+        self.calls = []
+
+    def __call__(self, *argv, **kw):
+        self.calls.append(argv)
+        sources = argv[argv.index('--') + 1:-1]
+        uuid = argv[-1].rstrip('/').split('/')[-1]
+        dest = os.path.join(self.dest_root, uuid)
+        os.makedirs(dest, exist_ok=True)
+        for src in sources:
+            shutil.copy(src, dest)
+        return '', ''
+
+
+class LogTransferTestCase(test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.src = os.path.join(self.instances_path, 'src', UUID)
+        self.dest_root = os.path.join(self.instances_path, 'dest')
+        os.makedirs(self.src)
+        self.log = os.path.join(self.src, 'console.log')
+        self.rsync = FakeRsync(self.dest_root)
+        self.useFixture(self._patch_execute(self.rsync))
+
+    @staticmethod
+    def _patch_execute(side_effect):
+        return fixtures.MockPatchObject(processutils, 'execute',
+                                        side_effect=side_effect)
+
+    def _write(self, suffix, data):
+        with open(self.log + suffix, 'wb') as f:
+            f.write(data)
+
+    def _dest(self, name='console.log'):
+        return os.path.join(self.dest_root, UUID, name)
+
+    def _copy(self, as_backups, max_size=100, max_backups=3):
+        return log_transfer.copy_console_log(
+            UUID, self.log, '192.0.2.2', as_backups=as_backups,
+            max_size=max_size, max_backups=max_backups, conf=nova.conf.CONF)
+
+    def test_chain_is_oldest_first(self):
+        self._write('', b'new')
+        self._write('.0', b'mid')
+        self._write('.1', b'old')
+        self.assertEqual([self.log + '.1', self.log + '.0', self.log],
+                         log_transfer.log_chain(self.log))
+
+    def test_unchanged_names(self):
+        self._write('', b'c')
+        self._write('.0', b'b')
+        names = self._copy(as_backups=False)
+        self.assertEqual(['console.log.0', 'console.log'], names)
+        with open(self._dest()) as f:
+            self.assertEqual('c', f.read())
+        argv = self.rsync.calls[0]
+        self.assertEqual('rsync://192.0.2.2:873/nova-instances/%s/' % UUID,
+                         argv[-1])
+        self.assertIn('--timeout=60', argv)
+
+    def test_as_backups_recut_to_destination_limits(self):
+        history = b''.join(b'%04d\n' % i for i in range(100))  # 500 bytes
+        self._write('.1', history[:150])
+        self._write('.0', history[150:400])
+        self._write('', history[400:])
+        names = self._copy(as_backups=True, max_size=100, max_backups=3)
+        self.assertEqual(['console.log.0', 'console.log.1', 'console.log.2'],
+                         names)
+        self.assertFalse(os.path.exists(self._dest()))  # virtlogd's file
+        for name in names:
+            self.assertEqual(100, os.path.getsize(self._dest(name)))
+        # Oldest first, the copies are the newest 300 bytes of history...
+        copied = b''
+        for name in reversed(names):
+            with open(self._dest(name), 'rb') as f:
+                copied += f.read()
+        self.assertEqual(history[-300:], copied)
+        # ...and the destination's reader returns them before new output.
+        with open(self._dest(), 'wb') as f:
+            f.write(b'on the destination\n')
+        self.assertEqual(history[-300:] + b'on the destination\n',
+                         console_log.read_log_tail(self._dest(), 1000))
+
+    def test_as_backups_small_history_is_one_file(self):
+        self._write('', b'boot messages\n')
+        self.assertEqual(['console.log.0'],
+                         self._copy(as_backups=True, max_size=1024))
+        with open(self._dest('console.log.0'), 'rb') as f:
+            self.assertEqual(b'boot messages\n', f.read())
+
+    def test_staging_is_removed(self):
+        self._write('', b'x')
+        self._copy(as_backups=True)
+        self.assertEqual(['console.log'], os.listdir(self.src))
+
+    def test_symlink_is_not_followed(self):
+        secret = os.path.join(self.instances_path, 'secret')
+        with open(secret, 'w') as f:
+            f.write('not for the other host')
+        os.symlink(secret, self.log)
+        e = self.assertRaises(log_transfer.LogTransferFailed, self._copy,
+                              False)
+        self.assertIn('not a regular file', str(e))
+        self.assertEqual([], self.rsync.calls)
+
+    def test_nothing_to_copy(self):
+        self.assertEqual([], self._copy(as_backups=True))
+        self.assertEqual([], self.rsync.calls)
+
+    def test_rsync_failure_names_cause(self):
+        self._write('', b'x')
+        error = processutils.ProcessExecutionError(
+            exit_code=10, stderr='rsync: failed to connect to 192.0.2.2: '
+                                 'Connection refused (111)')
+        self.useFixture(self._patch_execute(error))
+        e = self.assertRaises(log_transfer.LogTransferFailed, self._copy,
+                              False)
+        self.assertIn(UUID, str(e))
+        self.assertIn('Connection refused', str(e))
+        self.assertEqual(['console.log'], os.listdir(self.src))
+
+    def test_ipv6_url(self):
+        self.assertEqual('rsync://[2001:db8::2]:873/m/u/',
+                         log_transfer._rsync_url('2001:db8::2', 873, 'm',
+                                                 'u'))
+
+    def test_chain_exists(self):
+        self.assertFalse(log_transfer.log_chain_exists(self.log))
+        self._write('.0', b'x')
+        self.assertTrue(log_transfer.log_chain_exists(self.log))

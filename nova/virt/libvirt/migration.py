@@ -1,0 +1,121 @@
+"""Live migration: what the destination tells the source, and the XML rewrite.
+
+The guest's XML names things that belong to the host it runs on: the
+address and ports its tcp serial ports listen on, and the files virtlogd
+writes. Before the guest moves, the source rewrites those for the
+destination, from the :class:`LibvirtLiveMigrateData` the destination
+filled in. Everything else in the XML is passed through untouched (the
+config model keeps what it does not model).
+"""
+
+import dataclasses
+import os
+
+from nova import exception
+from nova.virt.libvirt import config as vconfig
+
+
+@dataclasses.dataclass
+class LibvirtLiveMigrateData:
+    """Facts about the destination host, gathered before the guest moves.
+
+    ``serial_listen_ports[i]`` is the destination port for the guest's
+    serial port with target port ``i``. ``supports_virtlogd`` is the
+    destination's version gate: when False the guest loses its ``<log>``
+    elements there. ``inbound_addr`` is where guest memory and the console
+    log go; ``connect_uri`` is how the source's libvirtd reaches the
+    destination's.
+    """
+
+    # Filled in by the destination (check_can_live_migrate_destination).
+    serial_listen_addr: str = None
+    supports_virtlogd: bool = False
+    instance_dir: str = None
+    inbound_addr: str = None
+    connect_uri: str = None
+    virtlogd_max_size: int = None
+    virtlogd_max_backups: int = None
+    # By the source (check_can_live_migrate_source).
+    serial_port_count: int = 0
+    # By the destination again (pre_live_migration).
+    serial_listen_ports: list = dataclasses.field(default_factory=list)
+
+
+def _retarget_path(path, src_dir, dest_dir):
+    """``path`` moved from the source instance folder to the destination's."""
+    if not path or not src_dir or not dest_dir:
+        return path
+    src_dir = os.path.normpath(src_dir)
+    if os.path.normpath(os.path.dirname(path)) != src_dir:
+        return path
+    return os.path.join(dest_dir, os.path.basename(path))
+
+
+def serial_port_count(guest):
+    """How many tcp serial ports (by target port) the guest has."""
+    ports = [dev.target_port or 0 for dev in guest.char_devices
+             if dev.type == 'tcp']
+    return max(ports) + 1 if ports else 0
+
+
+def check_serial_addr(guest, migrate_data):
+    if serial_port_count(guest) and not migrate_data.serial_listen_addr:
+        raise exception.MigrationError(
+            reason='guest %s has tcp serial ports but the destination gave '
+                   'no serial listen address (is [serial_console] enabled '
+                   'there?)' % guest.uuid)
+
+
+def writes_file(guest, path):
+    """Whether a char device of ``guest`` writes to ``path`` when it runs."""
+    for dev in guest.char_devices:
+        if dev.log is not None and dev.log.file == path:
+            return True
+        if dev.type == 'file' and dev.source_path == path:
+            return True
+    return False
+
+
+def update_guest_xml(guest_xml, migrate_data, src_instance_dir):
+    """The guest's XML as it must be on the destination host.
+
+    * tcp serial/console sources listen on the destination's address and
+      on its port for their target port;
+    * paths in the source's instance folder (virtlogd logs, file
+      consoles) point at the destination's instance folder;
+    * when the destination cannot use virtlogd, every ``<log>`` goes: the
+      guest keeps its tcp console there, unlogged (the blueprint's
+      N+1 -> N case).
+
+    Raises MigrationError when the destination did not say where the
+    guest's tcp serial ports may listen.
+    """
+    guest = vconfig.LibvirtConfigGuest.from_xml(guest_xml)
+    check_serial_addr(guest, migrate_data)
+    for dev in guest.char_devices:
+        if dev.type == 'tcp':
+            dev.listen_host = migrate_data.serial_listen_addr
+            dev.listen_port = _dest_port(dev, migrate_data, guest.uuid)
+        if dev.type == 'file':
+            dev.source_path = _retarget_path(
+                dev.source_path, src_instance_dir, migrate_data.instance_dir)
+        if dev.log is not None:
+            if migrate_data.supports_virtlogd:
+                dev.log.file = _retarget_path(
+                    dev.log.file, src_instance_dir,
+                    migrate_data.instance_dir)
+            else:
+                dev.log = None
+    return guest.to_xml()
+
+
+def _dest_port(dev, migrate_data, uuid):
+    # libvirt mirrors serial port 0 as <console> with target port 0 (or
+    # none): both are the same port on the destination too.
+    index = dev.target_port or 0
+    ports = migrate_data.serial_listen_ports
+    if index >= len(ports):
+        raise exception.MigrationError(
+            reason='guest %s serial port %d has no port on the destination '
+                   '(it acquired %d)' % (uuid, index, len(ports)))
+    return ports[index]

@@ -51,6 +51,11 @@ class SerialPortsTestCase(test.TestCase):
         busy.listen(1)
         self.assertNotEqual(self.start, serial.acquire_port(HOST))
 
+    def test_address_of_another_host_is_not_bind_tested(self):
+        # 192.0.2.0/24 is never local: bind() gives EADDRNOTAVAIL.
+        self.assertEqual(self.start, serial.acquire_port('192.0.2.1'))
+        self.assertEqual(self.start + 1, serial.acquire_port('192.0.2.1'))
+
     def test_hosts_are_separate(self):
         serial.reserve_port('192.0.2.1', self.start)
         self.assertEqual(self.start, serial.acquire_port(HOST))

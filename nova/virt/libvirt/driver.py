@@ -278,9 +278,10 @@ class LibvirtDriver:
             raise exception.InstanceBootFailed(
                 instance_uuid=instance.uuid,
                 reason='libvirt could not start it: %s' % _message(e))
-        LOG.info('Spawned %s (virtlogd: %s, serial console: %s)',
-                 instance.uuid, self.uses_virtlogd(),
-                 self._conf.serial_console.enabled)
+        LOG.info('Spawned %s (console log by virtlogd: %s, tcp serial '
+                 'ports: %d)', instance.uuid,
+                 any(dev.log is not None for dev in guest.char_devices),
+                 len(self._tcp_listeners(guest)))
         return guest
 
     @staticmethod

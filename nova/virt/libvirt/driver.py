@@ -500,8 +500,12 @@ class LibvirtDriver:
         params = {libvirt.VIR_MIGRATE_PARAM_DEST_XML: dest_xml,
                   libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: dest_xml}
         if migrate_data.inbound_addr:
+            # Memory goes to, and the incoming QEMU listens on, that
+            # address only: not whatever the destination's hostname means.
             params[libvirt.VIR_MIGRATE_PARAM_URI] = (
                 'tcp://%s' % _uri_host(migrate_data.inbound_addr))
+            params[libvirt.VIR_MIGRATE_PARAM_LISTEN_ADDRESS] = (
+                migrate_data.inbound_addr)
         LOG.info('Live migrating %s to %s', instance.uuid, dest_uri)
         try:
             dom.migrateToURI3(dest_uri, params, LIVE_MIGRATION_FLAGS)

@@ -157,6 +157,8 @@ class SourceTestCase(MigrationTestBase):
         self.assertEqual(libvirt_driver_flags(), flags)
         self.assertEqual('tcp://192.0.2.2',
                          params[libvirt.VIR_MIGRATE_PARAM_URI])
+        self.assertEqual('192.0.2.2',
+                         params[libvirt.VIR_MIGRATE_PARAM_LISTEN_ADDRESS])
         dest = etree.fromstring(
             params[libvirt.VIR_MIGRATE_PARAM_DEST_XML].encode())
         sources = dest.findall('./devices/serial/source')

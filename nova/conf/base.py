@@ -24,6 +24,16 @@ Name of this compute host, as the rest of the deployment knows it.
 ]
 
 
+def fresh_group(group):
+    """A new OptGroup like ``group``, for registering on one ConfigOpts.
+
+    ConfigOpts.register_group keeps a shallow copy, which shares the
+    group's table of options, and so overrides, with every other
+    ConfigOpts the group object was registered on.
+    """
+    return cfg.OptGroup(group.name, title=group.title, help=group.help)
+
+
 def register_opts(conf):
     conf.register_opts(base_opts)
 

@@ -1,5 +1,7 @@
 from oslo_config import cfg
 
+from nova.conf import base
+
 libvirt_group = cfg.OptGroup(
     'libvirt',
     title='Libvirt options',
@@ -86,8 +88,9 @@ it is abandoned. The migration itself has finished by then.
 
 
 def register_opts(conf):
-    conf.register_group(libvirt_group)
-    conf.register_opts(libvirt_opts, group=libvirt_group)
+    group = base.fresh_group(libvirt_group)
+    conf.register_group(group)
+    conf.register_opts(libvirt_opts, group=group)
 
 
 def list_opts():

@@ -1,6 +1,8 @@
 from oslo_config import cfg
 from oslo_config import types
 
+from nova.conf import base
+
 DEFAULT_PORT_RANGE = '10000:20000'
 
 
@@ -93,8 +95,9 @@ but guests' users cannot.
 
 
 def register_opts(conf):
-    conf.register_group(serial_opt_group)
-    conf.register_opts(serial_opts, group=serial_opt_group)
+    group = base.fresh_group(serial_opt_group)
+    conf.register_group(group)
+    conf.register_opts(serial_opts, group=group)
 
 
 def list_opts():

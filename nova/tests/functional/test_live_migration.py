@@ -1,0 +1,247 @@
+"""Live migration between two real libvirt hosts on this machine.
+
+Host A is this machine's libvirtd/virtlogd; host B runs in its own network
+and mount namespaces (tools/two-hosts.sh). Each host has its own driver,
+configuration, instances folder and rsync daemon. "N" is a host below the
+virtlogd gate, made by forcing the gate on that host's driver only.
+"""
+
+import os
+import re
+import shlex
+
+import fixtures
+
+from nova.compute import live_migration
+from nova.console import serial
+import nova.conf
+from nova import exception
+from nova.tests.functional import base
+from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import host as libvirt_host
+
+TWO_HOSTS = os.path.join(base.REPO, 'tools', 'two-hosts.sh')
+
+
+class _Rig:
+    env = None
+
+    @classmethod
+    def ensure(cls):
+        if cls.env is None:
+            base.run_tool(TWO_HOSTS, 'up')
+            env = {}
+            for line in base.run_tool(TWO_HOSTS, 'env').splitlines():
+                key, sep, value = line.partition('=')
+                if sep:
+                    env[key] = shlex.split(value)[0] if value else ''
+            cls.env = env
+        return cls.env
+
+
+class LiveMigrationTestCase(base.FunctionalTestCase):
+    def setUp(self):
+        super().setUp()
+        env = _Rig.ensure()
+        self.env = env
+        self.a = self._driver('host-a', env['HOSTA_URI'], env['HOSTA_ADDR'],
+                              env['HOSTA_INSTANCES'],
+                              env['HOSTB_TO_HOSTA_URI'],
+                              '/etc/libvirt/virtlogd.conf')
+        self.b = self._driver('host-b', env['HOSTB_URI'], env['HOSTB_ADDR'],
+                              env['HOSTB_INSTANCES'], env['HOSTB_URI'],
+                              os.path.join(env['HOSTB_ROOT'], 'etc',
+                                           'libvirt', 'virtlogd.conf'))
+        self.driver = self.a  # base helpers read from the host it runs on
+
+    def _driver(self, name, uri, addr, instances, connect_uri, virtlogd):
+        conf = nova.conf.new_conf()
+        conf([], project='nova', default_config_files=[])
+        for key, value, group in (
+                ('host', name, None),
+                ('instances_path', instances, None),
+                ('virt_type', self.stack.virt_type, 'libvirt'),
+                ('connection_uri', uri, 'libvirt'),
+                ('live_migration_inbound_addr', addr, 'libvirt'),
+                ('live_migration_connect_uri', connect_uri, 'libvirt'),
+                ('virtlogd_conf', virtlogd, 'libvirt'),
+                ('enabled', True, 'serial_console'),
+                ('proxyclient_address', addr, 'serial_console'),
+                ('port_range', '%d:%d' % (self.port_start,
+                                          self.port_start + 19),
+                 'serial_console')):
+            conf.set_override(key, value, group=group)
+        drv = libvirt_driver.LibvirtDriver(conf=conf)
+        self.addCleanup(drv.host.close)
+        return drv
+
+    def make_old(self, drv):
+        """Host ``drv`` fails the virtlogd gate from now on."""
+        self.useFixture(fixtures.MockPatchObject(
+            drv.host, 'has_min_version', return_value=False))
+        self.assertFalse(drv.uses_virtlogd())
+
+    def boot_on(self, drv, inst=None):
+        inst = inst or self.make_instance()
+        self.addCleanup(self._destroy_everywhere, inst)
+        drv.spawn(None, inst, inst.image_meta)
+        inst.host = drv.host_name
+        return inst
+
+    def _destroy_everywhere(self, inst):
+        for drv in (self.a, self.b):
+            try:
+                drv.destroy(None, inst)
+            except Exception as e:
+                self.addDetail('destroy-error-%s' % drv.host_name,
+                               fixtures.content.text_content(str(e)))
+
+    def migrate(self, inst, source, dest):
+        live_migration.live_migrate(None, inst, source, dest)
+        self.assertEqual(dest.host_name, inst.host)
+        self.assertFalse(source.instance_exists(inst))
+        self.assertTrue(dest.is_running(inst))
+
+    def output(self, drv, inst):
+        return drv.get_console_output(None, inst)
+
+    def wait_on(self, drv, inst, pattern, count=1):
+        self.driver = drv
+        return self.wait_for_output(inst, pattern, count=count)
+
+    def type_on(self, drv, inst, text):
+        """Run ``echo text`` on the guest's serial console on host ``drv``."""
+        self.driver = drv
+        client = self.shell(self.connect_console(inst))
+        self.assertEqual(text.encode() + b'\n', client.run('echo %s' % text))
+        client.close()
+
+    def assertNoDuplicates(self, output, *markers):
+        for marker in markers:
+            self.assertEqual(1, len(re.findall(
+                rb'\n' + re.escape(marker.encode()) + rb'\r?\n', output)),
+                '%s appears %d times' % (marker, output.count(
+                    marker.encode())))
+
+    def log_files(self, drv, inst):
+        log = drv.console_log_path(inst)
+        names = [log] + ['%s.%d' % (log, i) for i in range(8)]
+        return [n for n in names if os.path.exists(n)]
+
+
+class NewToNewTestCase(LiveMigrationTestCase):
+    def test_log_and_console_follow_the_guest(self):
+        inst = self.boot_on(self.a)
+        self.wait_on(self.a, inst, base.BANNER)
+        self.type_on(self.a, inst, 'before-move')
+        self.migrate(inst, self.a, self.b)
+        live = self.b._parse_domain(self.b.host.get_domain(inst))
+        tcp = live.char_devices[0]
+        self.assertEqual((self.env['HOSTB_ADDR'], True),
+                         (tcp.listen_host, tcp.log is not None))
+        self.assertTrue(tcp.log.file.startswith(self.env['HOSTB_INSTANCES']))
+        self.type_on(self.b, inst, 'after-move')
+        output = self.wait_on(self.b, inst, rb'\nafter-move\r?\n')
+        self.assertIn(b'NOVA-GUEST-BANNER', output)
+        self.assertLess(output.index(b'\nbefore-move'),
+                        output.index(b'\nafter-move'))
+        self.assertNoDuplicates(output, 'before-move', 'after-move')
+        # The source cleaned up: no ports, no files left behind.
+        self.assertFalse(os.path.exists(self.a.instance_dir(inst)))
+        self.assertFalse(any(addr == self.env['HOSTA_ADDR']
+                             for addr, _ in serial.ALLOCATED_PORTS))
+
+    def test_back_and_forth_twice_loses_nothing(self):
+        inst = self.boot_on(self.a)
+        self.wait_on(self.a, inst, base.BANNER)
+        hops = [(self.a, self.b), (self.b, self.a), (self.a, self.b),
+                (self.b, self.a)]
+        markers = ['stay-0']
+        self.type_on(self.a, inst, 'stay-0')
+        for number, (source, dest) in enumerate(hops, 1):
+            self.migrate(inst, source, dest)
+            markers.append('stay-%d' % number)
+            self.type_on(dest, inst, markers[-1])
+        output = self.wait_on(self.a, inst, rb'\nstay-4\r?\n')
+        positions = [output.index(b'\n' + m.encode()) for m in markers]
+        self.assertEqual(sorted(positions), positions)
+        self.assertNoDuplicates(output, *markers)
+        self.assertIn(b'NOVA-GUEST-BANNER', output)
+        # Disk use stays within what virtlogd promises on that host.
+        max_size, max_backups = libvirt_host.read_virtlogd_limits(
+            '/etc/libvirt/virtlogd.conf')
+        files = self.log_files(self.a, inst)
+        self.assertLessEqual(len(files), max_backups + 1)
+        for name in files:
+            self.assertLessEqual(os.path.getsize(name), max_size)
+
+
+class NewToOldTestCase(LiveMigrationTestCase):
+    def test_log_copied_and_console_interactive(self):
+        self.make_old(self.b)
+        inst = self.boot_on(self.a)
+        self.wait_on(self.a, inst, base.BANNER)
+        self.type_on(self.a, inst, 'on-new-host')
+        before = self.output(self.a, inst)
+        self.migrate(inst, self.a, self.b)
+        live = self.b._parse_domain(self.b.host.get_domain(inst))
+        self.assertEqual([('tcp', None)], [(d.type, d.log)
+                                           for d in live.char_devices
+                                           if d.root_name == 'serial'])
+        # The copied log, unchanged, is what console output returns there.
+        self.assertEqual(before, self.output(self.b, inst))
+        self.type_on(self.b, inst, 'on-old-host')  # still interactive
+        self.assertEqual(before, self.output(self.b, inst))
+
+
+class OldToNewTestCase(LiveMigrationTestCase):
+    def test_guest_keeps_config_until_hard_reboot(self):
+        self.make_old(self.a)
+        inst = self.boot_on(self.a)
+        self.type_on(self.a, inst, 'on-old-host')
+        self.migrate(inst, self.a, self.b)
+        live = self.b._parse_domain(self.b.host.get_domain(inst))
+        serials = [(d.type, d.log is None) for d in live.char_devices
+                   if d.root_name == 'serial']
+        self.assertEqual([('tcp', True), ('pty', True)], serials)
+        self.type_on(self.b, inst, 'still-interactive')
+        self.b.reboot(None, inst, reboot_type='HARD')
+        live = self.b._parse_domain(self.b.host.get_domain(inst))
+        self.assertIsNotNone(live.char_devices[0].log)
+        self.wait_on(self.b, inst, base.BANNER)
+
+
+class FailedCopyTestCase(LiveMigrationTestCase):
+    def test_migration_completes_with_a_warning(self):
+        inst = self.boot_on(self.a)
+        self.wait_on(self.a, inst, base.BANNER)
+        # The destination's rsync daemon is unreachable (transport down).
+        self.b._conf.set_override('console_log_rsync_port', 1, 'libvirt')
+        self.a._conf.set_override('console_log_rsync_port', 1, 'libvirt')
+        self.a._conf.set_override('console_log_transfer_timeout', 5,
+                                  'libvirt')
+        logs = self.useFixture(fixtures.FakeLogger(
+            name='nova.virt.libvirt.driver'))
+        self.migrate(inst, self.a, self.b)
+        self.assertIn('Console log of %s was not copied' % inst.uuid,
+                      logs.output)
+        # Nothing lost: the log stays on the source for the operator.
+        self.assertTrue(os.path.exists(self.a.console_log_path(inst)))
+        self.type_on(self.b, inst, 'works-anyway')
+
+
+class RollbackTestCase(LiveMigrationTestCase):
+    def test_failed_migration_leaves_guest_on_source(self):
+        inst = self.boot_on(self.a)
+        self.wait_on(self.a, inst, base.BANNER)
+        self.b._conf.set_override('live_migration_connect_uri',
+                                  'qemu+unix:///system?socket=/nonexistent',
+                                  'libvirt')
+        self.assertRaises(exception.MigrationError,
+                          live_migration.live_migrate, None, inst, self.a,
+                          self.b)
+        self.assertTrue(self.a.is_running(inst))
+        self.assertFalse(self.b.instance_exists(inst))
+        self.assertFalse(any(addr == self.env['HOSTB_ADDR']
+                             for addr, _ in serial.ALLOCATED_PORTS))
+        self.type_on(self.a, inst, 'still-here')

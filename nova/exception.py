@@ -86,3 +86,45 @@ class MigrationError(NovaException):
 
 class InstanceBootFailed(NovaException):
     msg_fmt = "Instance %(instance_uuid)s failed to boot: %(reason)s"
+
+
+class Forbidden(NovaException):
+    msg_fmt = "Policy doesn't allow %(action)s to be performed."
+    code = 403
+
+
+class Conflict(NovaException):
+    msg_fmt = "%(reason)s"
+    code = 409
+
+
+class InstanceInvalidState(Conflict):
+    msg_fmt = ("Cannot %(action)s instance %(instance_uuid)s while it is "
+               "%(state)s.")
+
+
+class InstanceNotReady(Conflict):
+    msg_fmt = "Instance %(instance_id)s is not ready (%(state)s)."
+
+
+class FlavorNotFound(NotFound):
+    msg_fmt = "Flavor %(flavor_id)s could not be found."
+
+
+class ImageNotFound(NotFound):
+    msg_fmt = "Image %(image_id)s could not be found."
+
+
+class InvalidToken(NovaException):
+    # Deliberately says nothing about whether the token ever existed.
+    msg_fmt = "The console token is invalid or has expired."
+    code = 401
+
+
+class ValidationError(Invalid):
+    msg_fmt = "Invalid input for field/attribute %(field)s: %(detail)s"
+
+
+class ServiceUnavailable(NovaException):
+    msg_fmt = "%(reason)s"
+    code = 503

@@ -6,11 +6,12 @@ Each group lives in its own module with a ``register_opts`` and a
 
 from oslo_config import cfg
 
+from nova.conf import api
 from nova.conf import base
 from nova.conf import libvirt
 from nova.conf import serial_console
 
-_MODULES = (base, libvirt, serial_console)
+_MODULES = (base, libvirt, serial_console, api)
 
 
 def register_all(conf):

@@ -1,0 +1,286 @@
+"""Database access for the compute API: plain dicts in, plain dicts out.
+
+One engine per process, made by :func:`configure` (or, on first use, from
+``[database] connection``). Every function runs in its own short session
+and transaction, so threads share nothing but the engine's pool. State
+changes that race (two requests on one server, a worker finishing a task
+the user already superseded) are single conditional UPDATEs: see
+:func:`server_update`.
+"""
+
+import datetime
+import os
+import threading
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import orm
+from sqlalchemy import pool
+
+import nova.conf
+from nova.db import models
+from nova import exception
+
+CONF = nova.conf.CONF
+
+SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for another one
+ANY = object()  # "do not care" for the expected values of server_update
+
+_FLAVOR_KEYS = ('id', 'name', 'ram', 'vcpus', 'disk', 'extra_specs')
+_IMAGE_KEYS = ('id', 'name', 'kernel_path', 'ramdisk_path', 'disk_path',
+               'disk_format', 'properties', 'status')
+_SERVER_KEYS = ('uuid', 'name', 'project_id', 'user_id', 'flavor_id',
+                'image_id', 'status', 'task_state', 'host', 'created_at',
+                'updated_at')
+_TOKEN_KEYS = ('instance_uuid', 'console_type', 'host', 'port',
+               'expires_at')
+
+_SWAP_LOCK = threading.Lock()
+_INIT_LOCK = threading.Lock()
+_engine = None
+_sessionmaker = None
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+# -- engine -----------------------------------------------------------------
+
+def _sqlite_engine(url):
+    memory = url.database in (None, '', ':memory:')
+    kwargs = {'connect_args': {'check_same_thread': False,
+                               'timeout': SQLITE_BUSY_TIMEOUT}}
+    if memory:
+        # One shared connection: for single-threaded tests only.
+        kwargs['poolclass'] = pool.StaticPool
+    else:
+        os.makedirs(os.path.dirname(os.path.abspath(url.database)),
+                    exist_ok=True)
+    engine = sa.create_engine(url, **kwargs)
+
+    @event.listens_for(engine, 'connect')
+    def _pragmas(dbapi_conn, record):
+        cursor = dbapi_conn.cursor()
+        try:
+            if not memory:
+                # Readers do not block the writer, nor the writer them.
+                cursor.execute('PRAGMA journal_mode=WAL')
+            cursor.execute('PRAGMA busy_timeout=%d' %
+                           (SQLITE_BUSY_TIMEOUT * 1000))
+        finally:
+            cursor.close()
+
+    return engine
+
+
+def configure(url=None):
+    """(Re)create this process's engine and the tables; return the engine.
+
+    ``url`` defaults to ``[database] connection``. The directory of a
+    SQLite file is created when missing.
+    """
+    global _engine, _sessionmaker
+    url = sa.engine.make_url(url or CONF.database.connection)
+    if url.get_backend_name() == 'sqlite':
+        engine = _sqlite_engine(url)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    models.Base.metadata.create_all(engine)
+    with _SWAP_LOCK:
+        old, _engine = _engine, engine
+        _sessionmaker = orm.sessionmaker(bind=engine, expire_on_commit=False)
+    if old is not None:
+        old.dispose()
+    return engine
+
+
+def dispose():
+    """Forget the engine (closing its connections); tests use this."""
+    global _engine, _sessionmaker
+    with _SWAP_LOCK:
+        old, _engine, _sessionmaker = _engine, None, None
+    if old is not None:
+        old.dispose()
+
+
+def _transaction():
+    """A new session in a transaction, committed on leaving the block."""
+    maker = _sessionmaker
+    if maker is None:
+        with _INIT_LOCK:
+            if _sessionmaker is None:
+                configure()
+        maker = _sessionmaker
+    return maker.begin()
+
+
+def _insert(model, values, to_dict, what):
+    try:
+        with _transaction() as session:
+            row = model(**values)
+            session.add(row)
+            session.flush()
+            return to_dict(row)
+    except sa_exc.IntegrityError:
+        raise exception.Conflict(reason='%s already exists' % what)
+
+
+def _get(model, key, to_dict):
+    with _transaction() as session:
+        row = session.get(model, key)
+        return None if row is None else to_dict(row)
+
+
+def _list(query, to_dict):
+    with _transaction() as session:
+        return [to_dict(row) for row in session.scalars(query)]
+
+
+def _keys(keys):
+    return lambda row: {key: getattr(row, key) for key in keys}
+
+
+# -- flavors and images -----------------------------------------------------
+
+def flavor_create(values):
+    """Insert a flavor; Conflict when its id or name is taken."""
+    return _insert(models.Flavor, values, _keys(_FLAVOR_KEYS),
+                   'A flavor with id %r or name %r' % (
+                       values.get('id'), values.get('name')))
+
+
+def flavor_get(flavor_id):
+    return _get(models.Flavor, flavor_id, _keys(_FLAVOR_KEYS))
+
+
+def flavor_list():
+    return _list(sa.select(models.Flavor).order_by(models.Flavor.id),
+                 _keys(_FLAVOR_KEYS))
+
+
+def image_create(values):
+    """Insert an image; Conflict when its id is taken."""
+    return _insert(models.Image, values, _keys(_IMAGE_KEYS),
+                   'An image with id %r' % values.get('id'))
+
+
+def image_get(image_id):
+    return _get(models.Image, image_id, _keys(_IMAGE_KEYS))
+
+
+def image_list():
+    return _list(sa.select(models.Image).order_by(models.Image.name,
+                                                  models.Image.id),
+                 _keys(_IMAGE_KEYS))
+
+
+# -- servers ----------------------------------------------------------------
+
+def _server_dict(row):
+    server = {key: getattr(row, key) for key in _SERVER_KEYS}
+    server['fault'] = row.fault_message
+    return server
+
+
+def _server_values(values):
+    values = dict(values)
+    if 'fault' in values:
+        values['fault_message'] = values.pop('fault')
+    return values
+
+
+def server_create(values):
+    """Insert a server; ``values`` use the keys of the server dict."""
+    values = _server_values(values)
+    values.setdefault('created_at', utcnow())
+    values.setdefault('updated_at', values['created_at'])
+    return _insert(models.Server, values, _server_dict,
+                   'A server with uuid %r' % values.get('uuid'))
+
+
+def server_get(uuid):
+    return _get(models.Server, uuid, _server_dict)
+
+
+def server_list(project_id=None, host=None):
+    """Servers, newest first; all of them unless filtered."""
+    query = sa.select(models.Server).order_by(
+        models.Server.created_at.desc(), models.Server.uuid)
+    if project_id is not None:
+        query = query.where(models.Server.project_id == project_id)
+    if host is not None:
+        query = query.where(models.Server.host == host)
+    return _list(query, _server_dict)
+
+
+def _matches(column, expected):
+    if not isinstance(expected, (tuple, list, set, frozenset)):
+        expected = (expected,)
+    return sa.or_(*[column.is_(None) if value is None else column == value
+                    for value in expected])
+
+
+def server_update(uuid, values, expected_status=ANY,
+                  expected_task_state=ANY):
+    """Update a server only if it is in the expected state.
+
+    ``expected_status`` and ``expected_task_state`` are ``ANY``, one value
+    (``None`` included) or a tuple of values. The check and the write are
+    one UPDATE, so of two racing callers only one wins. Returns the
+    updated server, or None when it is missing or in another state.
+    """
+    table = models.Server.__table__
+    stmt = table.update().where(table.c.uuid == uuid)
+    if expected_status is not ANY:
+        stmt = stmt.where(_matches(table.c.status, expected_status))
+    if expected_task_state is not ANY:
+        stmt = stmt.where(_matches(table.c.task_state, expected_task_state))
+    values = _server_values(values)
+    values.setdefault('updated_at', utcnow())
+    with _transaction() as session:
+        if session.execute(stmt.values(**values)).rowcount != 1:
+            return None
+        return _server_dict(session.get(models.Server, uuid))
+
+
+def server_delete(uuid):
+    """Remove a server and its console tokens; False if it was gone."""
+    with _transaction() as session:
+        session.execute(sa.delete(models.ConsoleAuthToken).where(
+            models.ConsoleAuthToken.instance_uuid == uuid))
+        table = models.Server.__table__
+        return session.execute(
+            table.delete().where(table.c.uuid == uuid)).rowcount == 1
+
+
+# -- console tokens ---------------------------------------------------------
+
+def console_token_create(values):
+    return _insert(models.ConsoleAuthToken, values, _keys(_TOKEN_KEYS),
+                   'A console token with this hash')
+
+
+def console_token_get_by_hash(token_hash):
+    query = sa.select(models.ConsoleAuthToken).where(
+        models.ConsoleAuthToken.token_hash == token_hash)
+    found = _list(query, _keys(_TOKEN_KEYS))
+    return found[0] if found else None
+
+
+def _delete_tokens(condition):
+    table = models.ConsoleAuthToken.__table__
+    with _transaction() as session:
+        return session.execute(table.delete().where(condition)).rowcount
+
+
+def console_token_delete_for_instance(instance_uuid):
+    return _delete_tokens(
+        models.ConsoleAuthToken.__table__.c.instance_uuid == instance_uuid)
+
+
+def console_token_purge_expired(now=None):
+    """Delete the tokens expired at ``now``; return how many."""
+    return _delete_tokens(
+        models.ConsoleAuthToken.__table__.c.expires_at <= (now or utcnow()))

@@ -1,0 +1,87 @@
+"""Tables of the compute API: flavors, images, servers, console tokens.
+
+Times are stored as naive UTC (SQLite keeps no zone) and come back as
+aware UTC datetimes.
+"""
+
+import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(datetime.timezone.utc).replace(
+                tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class Flavor(Base):
+    __tablename__ = 'flavors'
+
+    id = sa.Column(sa.String(255), primary_key=True)
+    name = sa.Column(sa.String(255), nullable=False, unique=True)
+    ram = sa.Column(sa.Integer, nullable=False)
+    vcpus = sa.Column(sa.Integer, nullable=False)
+    disk = sa.Column(sa.Integer, nullable=False, default=0)
+    extra_specs = sa.Column(sa.JSON, nullable=False, default=dict)
+
+
+class Image(Base):
+    __tablename__ = 'images'
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    name = sa.Column(sa.String(255), nullable=False)
+    kernel_path = sa.Column(sa.Text)
+    ramdisk_path = sa.Column(sa.Text)
+    disk_path = sa.Column(sa.Text)
+    disk_format = sa.Column(sa.String(16), nullable=False, default='raw')
+    properties = sa.Column(sa.JSON, nullable=False, default=dict)
+    status = sa.Column(sa.String(16), nullable=False, default='active')
+
+
+class Server(Base):
+    """A server exists until its guest is gone: deletion removes the row."""
+
+    __tablename__ = 'servers'
+
+    uuid = sa.Column(sa.String(36), primary_key=True)
+    name = sa.Column(sa.String(255), nullable=False)
+    project_id = sa.Column(sa.String(255), nullable=False, index=True)
+    user_id = sa.Column(sa.String(255), nullable=False)
+    flavor_id = sa.Column(sa.String(255), nullable=False)
+    image_id = sa.Column(sa.String(36), nullable=False)
+    status = sa.Column(sa.String(16), nullable=False)
+    task_state = sa.Column(sa.String(32))
+    host = sa.Column(sa.String(255), index=True)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    updated_at = sa.Column(UTCDateTime)
+    fault_message = sa.Column(sa.Text)
+
+
+class ConsoleAuthToken(Base):
+    """A console URL's token, kept only as its SHA-256 hex digest."""
+
+    __tablename__ = 'console_auth_tokens'
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    token_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    instance_uuid = sa.Column(sa.String(36), nullable=False, index=True)
+    console_type = sa.Column(sa.String(32), nullable=False)
+    host = sa.Column(sa.String(255), nullable=False)
+    port = sa.Column(sa.Integer, nullable=False)
+    expires_at = sa.Column(UTCDateTime, nullable=False, index=True)

@@ -1,0 +1,102 @@
+"""The compute API and manager on the real LibvirtDriver (test:///default).
+
+libvirt's test driver parses, validates and "runs" the guest XML without
+QEMU, so serial ports, console lookups and port release are the driver's
+real ones.
+"""
+
+import logging
+import os
+
+import fixtures
+import libvirt
+
+from nova.compute import api as compute_api
+from nova.compute import manager
+from nova.console import serial
+from nova.console import tokens
+from nova import context
+from nova import exception
+from nova.objects import instance as objects
+from nova.tests.unit.db import base as db_base
+from nova.tests.unit.virt.libvirt import test_driver
+
+ADMIN = context.get_admin_context()
+ALICE = context.RequestContext(user_id='alice', project_id='pa')
+
+
+class LibvirtComputeTestCase(test_driver.DriverTestBase):
+    def setUp(self):
+        super().setUp()
+        self.logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        db_base.use_database(self)
+        self.flags(enabled=True, base_url='ws://proxy:6083/',
+                   group='serial_console')
+        self.api = compute_api.API(
+            compute=manager.ComputeManager(self.driver))
+        self.addCleanup(self.api.shutdown)
+        files = {}
+        for name in ('vmlinuz', 'initrd'):
+            files[name] = os.path.join(self.instances_path, name)
+            with open(files[name], 'wb') as f:
+                f.write(b'\0')
+        self.api.flavor_create(ADMIN, 'm1.tiny', 128, 1, flavor_id='1')
+        self.image = self.api.image_create(
+            ADMIN, 'tiny', kernel_path=files['vmlinuz'],
+            ramdisk_path=files['initrd'])
+
+    def _boot(self):
+        server = self.api.create(ALICE, 'vm', self.image['id'], '1')
+        self.assertTrue(self.api.wait_for_tasks(30))
+        server = self.api.get(ALICE, server['uuid'])
+        self.assertEqual(('ACTIVE', None), (server['status'],
+                                            server['fault']))
+        return server['uuid']
+
+    def test_boot_console_and_port_validation(self):
+        uuid = self._boot()
+        self.assertTrue(self.conn.lookupByUUIDString(uuid).isActive())
+        console = self.api.get_serial_console(ALICE, uuid)
+        self.assertTrue(console['url'].startswith('ws://proxy:6083/?token='))
+        info = tokens.validate(console['url'].split('token=')[1])
+        self.assertEqual((test_driver.HOST, self.port_start),
+                         (info.host, info.port))
+        check = self.api.validate_console_port
+        self.assertIs(True, check(ALICE, uuid, test_driver.HOST,
+                                  self.port_start, 'serial'))
+        self.assertIs(False, check(ALICE, uuid, test_driver.HOST,
+                                   self.port_start + 1, 'serial'))
+        self.assertIs(False, check(ALICE, uuid, '127.0.0.2',
+                                   self.port_start, 'serial'))
+        self.assertEqual(b'', self.api.get_console_output(ALICE, uuid))
+
+    def test_hard_reboot_and_delete(self):
+        uuid = self._boot()
+        self.assertTrue(os.path.isdir(self.driver.instance_dir(
+            objects.Instance(uuid=uuid))))
+        token = self.api.get_serial_console(ALICE, uuid)['url'].split(
+            'token=')[1]
+        self.api.reboot(ALICE, uuid, 'HARD')
+        self.assertRaises(exception.InvalidToken, tokens.validate, token)
+        self.assertTrue(self.api.wait_for_tasks(30))
+        self.assertEqual('ACTIVE', self.api.get(ALICE, uuid)['status'])
+        self.api.delete(ALICE, uuid)
+        self.assertTrue(self.api.wait_for_tasks(30))
+        self.assertRaises(exception.InstanceNotFound, self.api.get, ALICE,
+                          uuid)
+        instance = objects.Instance(uuid=uuid)
+        self.assertFalse(self.driver.instance_exists(instance))
+        self.assertFalse(os.path.exists(self.driver.instance_dir(instance)))
+        self.assertEqual(set(), serial.ALLOCATED_PORTS)
+
+    def test_driver_error_reaches_the_server(self):
+        self.flags(port_range='%d:%d' % (self.port_start, self.port_start),
+                   group='serial_console')
+        serial.acquire_port(test_driver.HOST)  # the only port, taken
+        server = self.api.create(ALICE, 'vm', self.image['id'], '1')
+        self.assertTrue(self.api.wait_for_tasks(30))
+        server = self.api.get(ALICE, server['uuid'])
+        self.assertEqual('ERROR', server['status'])
+        self.assertIn('No free tcp port left', server['fault'])
+        self.assertRaises(libvirt.libvirtError, self.conn.lookupByUUIDString,
+                          server['uuid'])

@@ -1,0 +1,481 @@
+"""nova-serialproxy: a user's websocket to a guest's tcp serial port.
+
+A browser (or any websocket client) opens ``[serial_console] base_url`` with
+``?token=...`` (or a ``token`` cookie). For each connection the proxy
+
+1. refuses the Origin header unless its host is the host the client asked
+   for (the Host header, port ignored) or is listed in
+   ``[console] allowed_origins``, and its scheme matches the proxy's
+   (``http`` or ``ws`` for a ``ws://`` base_url, ``https`` or ``wss`` for
+   ``wss://``). A request *without* Origin is allowed: browsers always send
+   one with a websocket request, so a missing Origin cannot come from a
+   hostile page (cross-site websocket hijacking needs a browser), and
+   command-line clients often send none;
+2. asks ``nova.console.tokens.validate`` for the token's connect info;
+3. asks ``nova.compute.api.API().validate_console_port`` whether that
+   host:port is still the instance's serial port (a reboot, rebuild or
+   migration moves it, and the old token must not reach whatever listens
+   there now);
+4. connects to the port and copies bytes both ways in binary frames
+   (websockify's ``do_proxy``).
+
+Checks run after the websocket handshake, in ``new_websocket_client``, so
+a refusal reaches the client as a websocket close frame with a code and a
+short reason a browser can show (``CloseEvent.reason``), never a traceback:
+
+* 1008 ``REFUSED_TOKEN`` for every token problem (none given, malformed,
+  unknown, expired, issued for another console type, or its port no longer
+  the instance's): byte for byte the same, so a client never learns whether
+  a token ever existed;
+* 1008 ``REFUSED_ORIGIN`` for a refused Origin (checked before the token,
+  so a hostile page cannot probe tokens);
+* 1011 ``UNREACHABLE`` when the guest's port does not answer, 1011
+  ``INTERNAL_ERROR`` when the token store or compute API fails;
+* 1001 ``SHUTTING_DOWN`` for open sessions when the proxy stops.
+
+Why each refusal happened goes only to the log, with the client address and
+``token sha256:<first 8 hex digits>`` instead of the token, which is never
+logged (websockify's own request logging is redacted too).
+
+One thread per connection, in one process: websockify's own server forks a
+process per connection, which would copy the token store's and compute
+API's database connections into every child. The accept loop, handshake and
+shutdown below replace websockify's ``start_server``; the websocket and
+proxying code is websockify's. ``nova.console.tokens.validate`` and the
+compute API are therefore called from several threads at once. websockify
+copies with ``select()``, so one process serves at most about 500 sessions
+(1024 file descriptors).
+
+TLS is not served here (the project has no certificate options): for a
+``wss://`` base_url terminate TLS in front of the proxy.
+"""
+
+import hashlib
+import http.cookies
+import importlib
+import logging as std_logging
+import re
+import select
+import socket
+import threading
+import traceback
+import urllib.parse
+
+from oslo_log import log as logging
+from websockify import websocketproxy
+
+from nova import context
+from nova import exception
+
+LOG = logging.getLogger(__name__)
+
+CONSOLE_TYPE = 'serial'
+
+# Seconds a client has to send its complete HTTP upgrade request.
+HANDSHAKE_TIMEOUT = 10
+# Seconds to wait for the guest's tcp serial port to accept.
+CONNECT_TIMEOUT = 10
+# How often the accept loop looks at the stop flag.
+POLL_INTERVAL = 0.2
+# Seconds open sessions get to close cleanly when the proxy stops.
+STOP_GRACE = 5
+
+# What clients see. Short enough for a close frame (123 bytes at most).
+REFUSED_TOKEN = ('Invalid or expired console token; '
+                 'request a new console URL')
+REFUSED_ORIGIN = 'Origin not allowed'
+UNREACHABLE = 'The serial console cannot be reached'
+INTERNAL_ERROR = 'Internal error'
+SHUTTING_DOWN = 'nova-serialproxy is shutting down'
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_INTERNAL_ERROR = 1011
+
+_SECURE_SCHEMES = ('https', 'wss')
+_TOKEN_IN_TEXT = re.compile(r'(token=)[^&;\s\'"]+', re.I)
+
+
+def _redact(text):
+    """``text`` with any ``token=VALUE`` (query or cookie) masked."""
+    return _TOKEN_IN_TEXT.sub(r'\1***', text)
+
+
+def token_id(token):
+    """How logs name a token: a prefix of its SHA-256, never the token."""
+    if not token:
+        return 'none'
+    digest = hashlib.sha256(token.encode('utf-8', 'replace')).hexdigest()
+    return 'sha256:' + digest[:8]
+
+
+def _hostname(value):
+    """Lower-case host of ``host[:port]`` or ``scheme://host[:port]...``."""
+    value = (value or '').strip()
+    if '://' not in value:
+        value = '//' + value
+    try:
+        return urllib.parse.urlsplit(value).hostname
+    except ValueError:
+        return None
+
+
+def _validate_token(token):
+    # Looked up at each call, never imported at module load: the token
+    # store belongs to another part of Nova and tests stand in for it.
+    tokens = importlib.import_module('nova.console.tokens')
+    return tokens.validate(token)
+
+
+class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
+    """One websocket connection: checks, then websockify's ``do_proxy``."""
+
+    server_version = 'nova-serialproxy'
+    # StreamRequestHandler puts this timeout on the socket in setup(): it
+    # bounds the HTTP request; new_websocket_client lifts it to proxy.
+    timeout = HANDSHAKE_TIMEOUT
+
+    def version_string(self):
+        # The Server header: no websockify or Python versions.
+        return self.server_version
+
+    # websockify logs each connection and its path (with ?token=) through
+    # log_message, http.server bad requests (their request line) through
+    # log_error: both redacted.
+    def log_message(self, format, *args):
+        # websockify's messages start with the client address already.
+        LOG.debug(_redact(format % args))
+
+    def log_error(self, format, *args):
+        LOG.info('%s: %s', self.client_address[0], _redact(format % args))
+
+    def _token(self):
+        query = urllib.parse.urlsplit(self.path).query
+        values = urllib.parse.parse_qs(query).get('token')
+        if values and values[0]:
+            return values[0]
+        cookies = http.cookies.SimpleCookie()
+        try:
+            cookies.load('; '.join(self.headers.get_all('Cookie') or ()))
+        except http.cookies.CookieError:
+            return None
+        morsel = cookies.get('token')
+        return morsel.value if morsel is not None and morsel.value else None
+
+    def _origin_refusal(self):
+        """None when the Origin header is acceptable, else why not."""
+        origin = self.headers.get('Origin')
+        if origin is None:
+            return None
+        try:
+            parts = urllib.parse.urlsplit(origin.strip())
+            origin_host = parts.hostname
+        except ValueError:
+            origin_host = None
+        if not origin_host:
+            return 'Origin %r names no host' % origin[:200]
+        conf = self.server.conf
+        allowed = {_hostname(entry) for entry in conf.console.allowed_origins}
+        own_host = _hostname(self.headers.get('Host'))
+        if own_host:
+            allowed.add(own_host)
+        if origin_host not in allowed:
+            return ('Origin host %r is neither this proxy (Host %r) nor in '
+                    '[console] allowed_origins'
+                    % (origin_host, self.headers.get('Host')))
+        proxy_scheme = urllib.parse.urlsplit(
+            conf.serial_console.base_url).scheme.lower()
+        if proxy_scheme in _SECURE_SCHEMES:
+            expected = _SECURE_SCHEMES
+        else:
+            expected = ('http', 'ws')
+        if parts.scheme.lower() not in expected:
+            return ('Origin scheme %r does not match the proxy\'s %r '
+                    '([serial_console] base_url)'
+                    % (parts.scheme, proxy_scheme))
+        return None
+
+    def _token_refusal(self, level, why, *args):
+        """Log why; what to raise: the same for every token problem."""
+        LOG.log(level, '%s: refused: invalid token: ' + why,
+                self.client_address[0], *args)
+        return self.CClose(CLOSE_POLICY_VIOLATION, REFUSED_TOKEN)
+
+    def _internal_error(self, what, token, exc):
+        """Log the traceback (token masked); what to raise."""
+        text = ''.join(traceback.format_exception(exc))
+        if token:
+            text = text.replace(token, '***')
+        LOG.error('%s: refused: %s failed (token %s):\n%s',
+                  self.client_address[0], what, token_id(token), text)
+        return self.CClose(CLOSE_INTERNAL_ERROR, INTERNAL_ERROR)
+
+    def _connect_info(self, token):
+        """The token's connect info, or a refusal."""
+        tid = token_id(token)
+        info_log = std_logging.INFO
+        if token is None:
+            raise self._token_refusal(
+                info_log, 'none given (no token query parameter or cookie)')
+        try:
+            info = _validate_token(token)
+        except exception.InvalidToken as e:
+            # The store gives one message for malformed, unknown and
+            # expired tokens; pass on any detail it keeps for logs.
+            detail = str(e.kwargs.get('reason') or '').replace(token, '***')
+            raise self._token_refusal(
+                info_log, '%s is malformed, unknown or expired%s', tid,
+                ' (%s)' % detail if detail else '')
+        except Exception as e:
+            raise self._internal_error('token validation', token, e)
+        if info.console_type != CONSOLE_TYPE:
+            raise self._token_refusal(
+                std_logging.WARNING,
+                '%s is for a %r console of instance %s, not a serial console',
+                tid, info.console_type, info.instance_uuid)
+        try:
+            current = self.server.get_compute_api().validate_console_port(
+                context.get_admin_context(), info.instance_uuid, info.host,
+                info.port, CONSOLE_TYPE)
+        except exception.InstanceNotFound:
+            current = False
+        except Exception as e:
+            raise self._internal_error('the console port check', token, e)
+        if current is not True:
+            raise self._token_refusal(
+                info_log, '%s names %s:%s, no longer a serial port of '
+                'instance %s (rebooted, rebuilt, migrated or deleted since '
+                'the token was issued)', tid, info.host, info.port,
+                info.instance_uuid)
+        return info
+
+    def new_websocket_client(self):
+        client = self.client_address[0]
+        token = self._token()
+        why = self._origin_refusal()
+        if why:
+            LOG.warning('%s: refused: bad origin: %s (token %s)', client,
+                        why, token_id(token))
+            raise self.CClose(CLOSE_POLICY_VIOLATION, REFUSED_ORIGIN)
+        info = self._connect_info(token)
+        if self.server.stopping:
+            raise self.CClose(CLOSE_GOING_AWAY, SHUTTING_DOWN)
+        try:
+            target = socket.create_connection(
+                (info.host, int(info.port)), timeout=CONNECT_TIMEOUT)
+        except (OSError, ValueError) as e:
+            LOG.warning('%s: cannot reach serial port %s:%s of instance %s: '
+                        '%s', client, info.host, info.port,
+                        info.instance_uuid, e)
+            raise self.CClose(CLOSE_INTERNAL_ERROR, UNREACHABLE)
+        LOG.info('%s: connected to serial port %s:%s of instance %s '
+                 '(token %s)', client, info.host, info.port,
+                 info.instance_uuid, token_id(token))
+        try:
+            target.settimeout(None)
+            target.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.connection.settimeout(None)
+            self.connection.setsockopt(socket.IPPROTO_TCP,
+                                       socket.TCP_NODELAY, 1)
+            self.server.track_target(target)
+            self.do_proxy(target)
+        except self.CClose as e:
+            if self.server.stopping:
+                e = self.CClose(CLOSE_GOING_AWAY, SHUTTING_DOWN)
+            LOG.info('%s: session to instance %s ended: close code %s %s',
+                     client, info.instance_uuid, e.args[0],
+                     e.args[1] if len(e.args) > 1 and e.args[1] else '')
+            raise e
+        finally:
+            self.server.untrack_target(target)
+            try:
+                target.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            target.close()
+
+
+class SerialProxy(websocketproxy.WebSocketProxy):
+    """websockify's proxy, one thread per connection, Nova's checks."""
+
+    def __init__(self, conf, compute_api=None):
+        self.conf = conf
+        self._compute_api = compute_api
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._stop_reason = None
+        self._lsock = None
+        self._clients = {}
+        self._targets = set()
+        super().__init__(
+            RequestHandlerClass=SerialProxyRequestHandler,
+            listen_host=conf.serial_console.serialproxy_host,
+            listen_port=conf.serial_console.serialproxy_port,
+            web='', file_only=True, record='', daemon=False,
+            run_once=False, verbose=False, traffic=False,
+            ssl_only=False, ssl_target=False, heartbeat=None)
+        # No TLS here: this makes websockify refuse a TLS client hello
+        # should anything reach its handshake code.
+        self.cert = ''
+
+    @staticmethod
+    def get_logger():
+        return std_logging.getLogger(__name__)
+
+    def msg(self, *args, **kwargs):
+        # Only websockify's start-up summary comes here: it describes
+        # options this proxy does not use (web root, TLS, daemon), and
+        # listen() logs the address.
+        pass
+
+    @property
+    def stopping(self):
+        return self._stop.is_set()
+
+    def get_compute_api(self):
+        """The compute API, built at first use (once, for all threads)."""
+        with self._lock:
+            if self._compute_api is None:
+                module = importlib.import_module('nova.compute.api')
+                self._compute_api = module.API()
+            return self._compute_api
+
+    @property
+    def server_address(self):
+        """(host, port) actually listened on, once ``listen`` ran."""
+        return self._lsock.getsockname()[:2] if self._lsock else None
+
+    def listen(self):
+        """Bind the listening socket (before serving, to learn the port)."""
+        if self._lsock is None:
+            self._lsock = self.socket(self.listen_host, self.listen_port,
+                                      prefer_ipv6=self.prefer_ipv6)
+            self._lsock.setblocking(False)
+            LOG.info('nova-serialproxy listening on %s:%d; '
+                     '[serial_console] base_url %s',
+                     *self.server_address,
+                     self.conf.serial_console.base_url)
+        return self.server_address
+
+    def request_stop(self, reason='stop requested'):
+        """Make ``start_server`` return soon. Safe from a signal handler."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        self._stop.set()
+
+    def track_target(self, sock):
+        with self._lock:
+            self._targets.add(sock)
+            stopping = self.stopping
+        if stopping:
+            self._shutdown(sock)
+
+    def untrack_target(self, sock):
+        with self._lock:
+            self._targets.discard(sock)
+
+    @staticmethod
+    def _shutdown(sock):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def start_server(self):
+        """Serve until ``request_stop``; then close every session."""
+        self.listen()
+        self.started()
+        try:
+            while not self._stop.is_set():
+                ready = select.select([self._lsock], [], [], POLL_INTERVAL)[0]
+                if not ready:
+                    continue
+                try:
+                    sock, address = self._lsock.accept()
+                except (BlockingIOError, ConnectionAbortedError):
+                    continue
+                sock.setblocking(True)
+                self._start_client(sock, address)
+        finally:
+            LOG.info('nova-serialproxy stopping (%s)',
+                     self._stop_reason or 'error')
+            self._lsock.close()
+            self._close_sessions()
+
+    def started(self):
+        LOG.debug('Serving websockets with one thread per connection')
+
+    def _start_client(self, sock, address):
+        handler_id = self.handler_id
+        self.handler_id += 1
+        thread = threading.Thread(
+            target=self._serve_client, args=(sock, address, handler_id),
+            name='serialproxy-%d' % handler_id, daemon=True)
+        with self._lock:
+            self._clients[thread] = sock
+        thread.start()
+
+    def _serve_client(self, sock, address, handler_id):
+        try:
+            self.do_handshake(sock, address)
+        except self.EClose as e:
+            if e.args and e.args[0]:
+                LOG.info('%s: %s', address[0], e.args[0])
+        except OSError as e:
+            # The client went away or the session was cut at shutdown.
+            LOG.info('%s: connection ended: %s', address[0], e)
+        except Exception:
+            LOG.exception('%s: unexpected error in connection %d',
+                          address[0], handler_id)
+        finally:
+            with self._lock:
+                self._clients.pop(threading.current_thread(), None)
+            self._shutdown(sock)
+            sock.close()
+
+    def do_handshake(self, sock, address):
+        """Hand a plain (non-TLS) connection to the request handler."""
+        if not select.select([sock], [], [], HANDSHAKE_TIMEOUT)[0]:
+            raise self.EClose('no request within %d s' % HANDSHAKE_TIMEOUT)
+        first = sock.recv(1, socket.MSG_PEEK)
+        if not first:
+            raise self.EClose('')
+        if first[0] in (22, 128):
+            raise self.EClose('refused a TLS handshake: nova-serialproxy '
+                              'serves plain ws://, terminate TLS in front '
+                              'of it')
+        self.RequestHandlerClass(sock, (address[0], address[1], False), self)
+        return sock
+
+    def _close_sessions(self):
+        # Closing the guest side makes websockify's do_proxy flush what it
+        # holds and close the websocket with a close frame (1001).
+        with self._lock:
+            targets = list(self._targets)
+        for sock in targets:
+            self._shutdown(sock)
+        if not self._join_clients(STOP_GRACE):
+            # Still in the handshake or the checks: cut them off.
+            with self._lock:
+                clients = list(self._clients.values())
+            for sock in clients:
+                self._shutdown(sock)
+            self._join_clients(STOP_GRACE)
+
+    def _join_clients(self, timeout):
+        with self._lock:
+            threads = list(self._clients)
+        for thread in threads:
+            thread.join(timeout)
+        return not any(thread.is_alive() for thread in threads)
+
+
+def make_server(conf, compute_api=None):
+    """A configured proxy; ``listen()`` binds, ``start_server()`` serves.
+
+    ``compute_api`` defaults to ``nova.compute.api.API()``, built at the
+    first connection. Options are read from ``conf`` (``[serial_console]``
+    serialproxy_host, serialproxy_port, base_url; ``[console]``
+    allowed_origins), the last two at every connection.
+    """
+    return SerialProxy(conf, compute_api=compute_api)

@@ -1,0 +1,190 @@
+"""The nova-serialproxy command as a real process on 127.0.0.1.
+
+``nova.cmd.serialproxy.main`` runs in a child Python whose
+``nova.console.tokens`` and ``nova.compute.api`` are small fakes (set up by
+a launcher script before ``main``); everything else is real: option
+parsing from ``--config-file``, oslo.log to a file, the listening socket,
+signals and exit status.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+
+import fixtures
+import websocket
+
+import nova
+from nova import test
+from nova.tests.unit.console import test_websocketproxy as helpers
+
+TIMEOUT = 5
+START_TIMEOUT = 30
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(nova.__file__)))
+
+LAUNCHER = textwrap.dedent('''\
+    import dataclasses
+    import os
+    import sys
+    import time
+    import types
+
+    from nova import exception
+
+    GUEST = ('127.0.0.1', int(os.environ['FAKE_GUEST_PORT']))
+
+
+    @dataclasses.dataclass(frozen=True)
+    class ConnectInfo:
+        instance_uuid: str
+        console_type: str
+        host: str
+        port: int
+        expires_at: float
+
+
+    def validate(token):
+        if token != os.environ['FAKE_TOKEN']:
+            raise exception.InvalidToken()
+        return ConnectInfo(os.environ['FAKE_UUID'], 'serial', *GUEST,
+                           time.time() + 600)
+
+
+    class API:
+        def validate_console_port(self, ctxt, instance_uuid, host, port,
+                                  console_type):
+            return (ctxt.is_admin and console_type == 'serial' and
+                    (instance_uuid, host, port) ==
+                    (os.environ['FAKE_UUID'], *GUEST))
+
+
+    tokens = types.ModuleType('nova.console.tokens')
+    tokens.validate = validate
+    api = types.ModuleType('nova.compute.api')
+    api.API = API
+    sys.modules.update({'nova.console.tokens': tokens,
+                        'nova.compute.api': api})
+
+    from nova.cmd import serialproxy
+    sys.exit(serialproxy.main(['nova-serialproxy'] + sys.argv[1:]))
+''')
+
+
+class TestSerialProxyCommand(test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.guest = self.useFixture(helpers.GuestSerialPort())
+        self.token = str(uuid.uuid4())
+        self.instance_uuid = str(uuid.uuid4())
+        self.log_file = os.path.join(self.tmp, 'serialproxy.log')
+        self.out_file = os.path.join(self.tmp, 'serialproxy.out')
+
+    def start(self, port=0):
+        launcher = os.path.join(self.tmp, 'launcher.py')
+        with open(launcher, 'w') as f:
+            f.write(LAUNCHER)
+        config = os.path.join(self.tmp, 'nova.conf')
+        with open(config, 'w') as f:
+            f.write('[DEFAULT]\nlog_file = %s\ndebug = True\n'
+                    '[serial_console]\nserialproxy_host = 127.0.0.1\n'
+                    'serialproxy_port = %d\n' % (self.log_file, port))
+        env = dict(os.environ, PYTHONPATH=REPO,
+                   FAKE_GUEST_PORT=str(self.guest.port),
+                   FAKE_TOKEN=self.token, FAKE_UUID=self.instance_uuid)
+        with open(self.out_file, 'wb') as out:
+            proc = subprocess.Popen(
+                [sys.executable, launcher, '--config-file', config],
+                cwd=self.tmp, env=env, stdin=subprocess.DEVNULL,
+                stdout=out, stderr=subprocess.STDOUT)
+        self.addCleanup(self.reap, proc)
+        return proc
+
+    def reap(self, proc):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(TIMEOUT)
+
+    def read(self, path):
+        try:
+            with open(path, errors='replace') as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+
+    def output(self):
+        return ('--- log ---\n%s\n--- stdout/stderr ---\n%s'
+                % (self.read(self.log_file), self.read(self.out_file)))
+
+    def wait_listening(self, proc):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            match = re.search(r'listening on 127\.0\.0\.1:(\d+)',
+                              self.read(self.log_file))
+            if match:
+                return int(match.group(1))
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.fail('nova-serialproxy did not start:\n' + self.output())
+
+    def wait_exit(self, proc):
+        try:
+            return proc.wait(helpers.websocketproxy.STOP_GRACE + TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.fail('nova-serialproxy did not exit:\n' + self.output())
+
+    def connect(self, port, token):
+        ws = websocket.create_connection(
+            'ws://127.0.0.1:%d/?token=%s' % (port, token), timeout=TIMEOUT)
+        self.addCleanup(ws.close, timeout=1)
+        return ws
+
+    def test_serves_refuses_and_stops_on_sigterm(self):
+        proc = self.start()
+        port = self.wait_listening(proc)
+
+        refused = self.connect(port, str(uuid.uuid4()))
+        self.assertEqual((1008, helpers.websocketproxy.REFUSED_TOKEN),
+                         helpers.close_frame(refused))
+
+        ws = self.connect(port, self.token)
+        ws.send_binary(b'uname -a\r')
+        self.assertEqual(b'uname -a\r', helpers.recv_exactly(ws, 9))
+
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual((1001, helpers.websocketproxy.SHUTTING_DOWN),
+                         helpers.close_frame(ws))
+        self.assertEqual(0, self.wait_exit(proc), self.output())
+        output = self.output()
+        self.assertIn('nova-serialproxy stopping (signal SIGTERM)', output)
+        self.assertIn('connected to serial port 127.0.0.1:%d of instance %s'
+                      % (self.guest.port, self.instance_uuid), output)
+        self.assertIn('refused: invalid token', output)
+        self.assertNotIn(self.token, output)
+        self.assertNotIn('Traceback', output)
+        self.assertRaises(ConnectionRefusedError, socket.create_connection,
+                          ('127.0.0.1', port), TIMEOUT)
+
+    def test_sigint_stops_an_idle_proxy(self):
+        proc = self.start()
+        self.wait_listening(proc)
+        proc.send_signal(signal.SIGINT)
+        self.assertEqual(0, self.wait_exit(proc), self.output())
+        self.assertIn('stopping (signal SIGINT)', self.output())
+        self.assertNotIn('Traceback', self.output())
+
+    def test_port_in_use(self):
+        with socket.socket() as taken:
+            taken.bind(('127.0.0.1', 0))
+            taken.listen(1)
+            port = taken.getsockname()[1]
+            proc = self.start(port)
+            self.assertEqual(1, self.wait_exit(proc), self.output())
+        self.assertIn('cannot listen on 127.0.0.1:%d' % port, self.output())

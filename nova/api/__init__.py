@@ -1,0 +1,1 @@
+"""The REST APIs nova serves."""

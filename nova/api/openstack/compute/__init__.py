@@ -1,0 +1,4 @@
+"""A Nova-compatible subset of the Compute API v2.1.
+
+``app.build_app`` assembles the WSGI application.
+"""

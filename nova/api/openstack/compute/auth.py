@@ -1,0 +1,100 @@
+"""Who is calling: a RequestContext for every request of the versioned API.
+
+``[api] auth_strategy``:
+
+- ``noauth2`` (tests, one host): ``X-Auth-Token: user:project`` names the
+  caller (``user`` alone means project = user); user ``admin`` is admin.
+  Nothing is checked, so never expose it.
+- ``keystone``: keystonemiddleware's auth_token, configured from
+  ``[keystone_authtoken]``, validates the token and passes the identity on
+  in X-User-Id, X-Project-Id and X-Roles (it removes any such header the
+  client sent). The ``admin`` role makes an admin.
+"""
+
+from keystonemiddleware import auth_token
+import webob.exc
+
+from nova.api.openstack.compute import fault
+from nova.api.openstack.compute import wsgi
+from nova import context
+
+ADMIN_ROLE = 'admin'
+ADMIN_USER = 'admin'
+
+
+def _unauthorized(message):
+    return webob.exc.HTTPUnauthorized(explanation=message)
+
+
+def _new_context(req, user_id, project_id, roles):
+    kwargs = {}
+    # Without the request id middleware the context makes up its own.
+    if req.environ.get(wsgi.REQUEST_ID_KEY):
+        kwargs['request_id'] = req.environ[wsgi.REQUEST_ID_KEY]
+    return context.RequestContext(
+        user_id=user_id, project_id=project_id,
+        is_admin=ADMIN_ROLE in roles, roles=tuple(roles), **kwargs)
+
+
+def context_from_noauth_token(req):
+    token = req.headers.get('X-Auth-Token', '').strip()
+    if not token:
+        raise _unauthorized('Authentication required: send the header '
+                            'X-Auth-Token: USER:PROJECT.')
+    user_id, _sep, project_id = token.partition(':')
+    user_id = user_id.strip()
+    project_id = project_id.strip() or user_id
+    if not user_id:
+        raise _unauthorized('X-Auth-Token must be USER:PROJECT or USER; '
+                            'the user is empty.')
+    roles = (ADMIN_ROLE,) if user_id == ADMIN_USER else ('member',)
+    return _new_context(req, user_id, project_id, roles)
+
+
+def context_from_keystone_headers(req):
+    if req.headers.get('X-Identity-Status', 'Invalid') != 'Confirmed':
+        raise _unauthorized('The request you have made requires '
+                            'authentication.')
+    user_id = req.headers.get('X-User-Id', '').strip()
+    project_id = req.headers.get('X-Project-Id', '').strip()
+    if not user_id:
+        raise _unauthorized('The token names no user.')
+    if not project_id:
+        raise webob.exc.HTTPForbidden(
+            explanation='The compute API needs a project-scoped token.')
+    roles = [role.strip()
+             for role in req.headers.get('X-Roles', '').split(',')
+             if role.strip()]
+    return _new_context(req, user_id, project_id, roles)
+
+
+class NoAuthMiddleware(wsgi.Middleware):
+    def process(self, req):
+        req.environ[wsgi.CONTEXT_KEY] = context_from_noauth_token(req)
+        return req.get_response(self.application)
+
+
+class KeystoneContextMiddleware(wsgi.Middleware):
+    """Runs after keystonemiddleware's auth_token."""
+
+    def process(self, req):
+        req.environ[wsgi.CONTEXT_KEY] = context_from_keystone_headers(req)
+        return req.get_response(self.application)
+
+
+def keystone_pipeline(application, conf):
+    make_filter = auth_token.filter_factory({}, oslo_config_config=conf)
+    # auth_token is a webob.dec.wsgify application: it would render a
+    # webob error raised below it as HTML. Faults are made below it.
+    return make_filter(
+        fault.FaultWrapper(KeystoneContextMiddleware(application)))
+
+
+def wrap(application, conf):
+    """``application`` behind the ``[api] auth_strategy`` of ``conf``."""
+    strategy = conf.api.auth_strategy
+    if strategy == 'keystone':
+        return keystone_pipeline(application, conf)
+    if strategy == 'noauth2':
+        return NoAuthMiddleware(application)
+    raise ValueError('unknown [api] auth_strategy %r' % strategy)

@@ -1,0 +1,92 @@
+"""Turn every error into a Nova-style JSON fault.
+
+``{"itemNotFound": {"code": 404, "message": "..."}}``: the key names the
+kind of error, as Nova's clients expect. A NovaException carries its own
+status (``.code``) and a message written for the user. Anything else is
+a bug: the client gets a 500 with the request id and nothing more, the
+traceback goes to the log only.
+"""
+
+from oslo_log import log as logging
+import webob.exc
+
+from nova.api.openstack.compute import microversion
+from nova.api.openstack.compute import request_id
+from nova.api.openstack.compute import wsgi
+from nova import exception
+
+LOG = logging.getLogger(__name__)
+
+FAULT_NAMES = {
+    400: 'badRequest',
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'itemNotFound',
+    405: 'badMethod',
+    409: 'conflictingRequest',
+    413: 'overLimit',
+    415: 'badMediaType',
+    429: 'overLimit',
+    501: 'notImplemented',
+    503: 'serviceUnavailable',
+}
+DEFAULT_FAULT_NAME = 'computeFault'
+
+# Headers of a webob error that the JSON fault must keep.
+_KEPT_HEADERS = ('Allow', 'Retry-After', 'WWW-Authenticate')
+
+NOT_IMPLEMENTED_MESSAGE = ('This operation is not implemented by the '
+                           'compute driver of this cloud.')
+
+
+def unexpected_error_message(req_id):
+    return ('Unexpected API error. The operator can find the details in '
+            'the nova-api log under request id %s.' % req_id)
+
+
+def fault_response(status, message, headers=None):
+    name = FAULT_NAMES.get(status, DEFAULT_FAULT_NAME)
+    body = {name: {'code': status, 'message': message}}
+    return wsgi.json_response(body, status=status, headers=headers)
+
+
+def _nova_exception_status(exc):
+    code = getattr(exc, 'code', 500)
+    if isinstance(code, int) and 400 <= code <= 599:
+        return code
+    return 500
+
+
+def response_for_exception(exc, environ):
+    """The fault response for ``exc``, raised while serving ``environ``."""
+    req_id = environ.get(wsgi.REQUEST_ID_KEY, '-')
+    if isinstance(exc, exception.NovaException):
+        status = _nova_exception_status(exc)
+        if status >= 500:
+            LOG.error('Request %s failed: %s', req_id, exc.message,
+                      exc_info=exc)
+        return fault_response(status, exc.message)
+    if isinstance(exc, webob.exc.HTTPException):
+        if exc.code < 400:
+            return exc
+        headers = {name: exc.headers[name] for name in _KEPT_HEADERS
+                   if name in exc.headers}
+        message = exc.detail or exc.explanation or exc.title
+        return fault_response(exc.code, message, headers=headers)
+    if isinstance(exc, NotImplementedError):
+        LOG.info('Request %s: not implemented: %s', req_id, exc)
+        return fault_response(501, NOT_IMPLEMENTED_MESSAGE)
+    LOG.error('Request %s failed with an unexpected error', req_id,
+              exc_info=exc)
+    return fault_response(500, unexpected_error_message(req_id))
+
+
+class FaultWrapper(wsgi.Middleware):
+    def process(self, req):
+        try:
+            return req.get_response(self.application)
+        except Exception as exc:
+            response = response_for_exception(exc, req.environ)
+        request_id.add_headers(response, req.environ)
+        microversion.add_headers(response, req.environ)
+        return response

@@ -1,0 +1,39 @@
+"""/flavors: list and show flavors and their extra specs (read only)."""
+
+from nova.api.openstack.compute.views import flavors as views
+from nova.api.openstack.compute import wsgi
+from nova import exception
+
+
+class FlavorsController:
+    def __init__(self, compute_api):
+        self.compute_api = compute_api
+
+    def _flavors(self, req):
+        return self.compute_api.flavor_list(wsgi.get_context(req))
+
+    def _flavor(self, req, flavor_id):
+        return self.compute_api.flavor_get(wsgi.get_context(req), flavor_id)
+
+    def index(self, req):
+        return wsgi.json_response(
+            {'flavors': [views.basic(req, f) for f in self._flavors(req)]})
+
+    def detail(self, req):
+        return wsgi.json_response(
+            {'flavors': [views.detail(req, f) for f in self._flavors(req)]})
+
+    def show(self, req, id):
+        return wsgi.json_response(
+            {'flavor': views.detail(req, self._flavor(req, id))})
+
+    def extra_specs(self, req, flavor_id):
+        flavor = self._flavor(req, flavor_id)
+        return wsgi.json_response({'extra_specs': views.extra_specs(flavor)})
+
+    def extra_spec(self, req, flavor_id, key):
+        specs = views.extra_specs(self._flavor(req, flavor_id))
+        if key not in specs:
+            raise exception.NotFound(
+                'Flavor %s has no extra spec with key %s.' % (flavor_id, key))
+        return wsgi.json_response({key: specs[key]})

@@ -1,0 +1,135 @@
+"""Microversion negotiation, as Nova does it.
+
+The client asks with ``OpenStack-API-Version: compute X.Y`` or the legacy
+``X-OpenStack-Nova-API-Version: X.Y`` (the first wins when both name a
+version); ``latest`` means the maximum. Without either the request gets
+the minimum, 2.1. A value that is not ``MAJOR.MINOR`` is a 400, a version
+outside [2.1, 2.6] a 406. Every response of the versioned API says which
+version served it.
+"""
+
+import functools
+import re
+
+import webob.exc
+
+from nova.api.openstack.compute import wsgi
+
+HEADER = 'OpenStack-API-Version'
+LEGACY_HEADER = 'X-OpenStack-Nova-API-Version'
+SERVICE_TYPE = 'compute'
+
+_VERSION_RE = re.compile(r'([1-9][0-9]*)\.(0|[1-9][0-9]*)')
+
+
+@functools.total_ordering
+class APIVersion:
+    def __init__(self, major, minor):
+        self.major = major
+        self.minor = minor
+
+    @classmethod
+    def parse(cls, text):
+        match = _VERSION_RE.fullmatch(text)
+        if match is None:
+            raise webob.exc.HTTPBadRequest(
+                explanation='API version string %r is of invalid format: '
+                            'expected MAJOR.MINOR (for example 2.6) or '
+                            "'latest'." % text)
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    def _key(self):
+        return (self.major, self.minor)
+
+    def __eq__(self, other):
+        if not isinstance(other, APIVersion):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __lt__(self, other):
+        if not isinstance(other, APIVersion):
+            return NotImplemented
+        return self._key() < other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __str__(self):
+        return '%d.%d' % (self.major, self.minor)
+
+    def __repr__(self):
+        return 'APIVersion(%s)' % self
+
+
+MIN_VERSION = APIVersion(2, 1)
+# 2.6: POST /servers/{id}/remote-consoles replaces the console actions.
+MAX_VERSION = APIVersion(2, 6)
+DEFAULT_VERSION = MIN_VERSION
+
+
+def _compute_version_from_header(value):
+    """The compute version in an OpenStack-API-Version value, or None.
+
+    The value lists ``service version`` pairs separated by commas (several
+    headers are joined that way too).
+    """
+    for item in value.split(','):
+        words = item.split()
+        if not words:
+            continue
+        if len(words) != 2:
+            raise webob.exc.HTTPBadRequest(
+                explanation='%s header %r is malformed: expected '
+                            "'compute MAJOR.MINOR'." % (HEADER, value))
+        service, version = words
+        if service.lower() == SERVICE_TYPE:
+            return version
+    return None
+
+
+def requested_version_string(headers):
+    version = None
+    if HEADER in headers:
+        version = _compute_version_from_header(headers[HEADER])
+    if version is None and LEGACY_HEADER in headers:
+        version = headers[LEGACY_HEADER].strip()
+    return version
+
+
+def negotiate(headers):
+    """The APIVersion a request with ``headers`` is served at."""
+    text = requested_version_string(headers)
+    if text is None:
+        return DEFAULT_VERSION
+    if text.lower() == 'latest':
+        return MAX_VERSION
+    version = APIVersion.parse(text)
+    if not MIN_VERSION <= version <= MAX_VERSION:
+        raise webob.exc.HTTPNotAcceptable(
+            explanation='Version %s is not supported by the API. Minimum '
+                        'is %s and maximum is %s.'
+                        % (version, MIN_VERSION, MAX_VERSION))
+    return version
+
+
+def add_headers(response, environ):
+    """Say which version served the request, once one was negotiated."""
+    version = environ.get(wsgi.VERSION_KEY)
+    if version is None:
+        return
+    response.headers[HEADER] = '%s %s' % (SERVICE_TYPE, version)
+    response.headers[LEGACY_HEADER] = str(version)
+    vary = [v.strip() for v in response.headers.get('Vary', '').split(',')
+            if v.strip()]
+    for name in (HEADER, LEGACY_HEADER):
+        if name not in vary:
+            vary.append(name)
+    response.headers['Vary'] = ', '.join(vary)
+
+
+class MicroversionMiddleware(wsgi.Middleware):
+    def process(self, req):
+        req.environ[wsgi.VERSION_KEY] = negotiate(req.headers)
+        response = req.get_response(self.application)
+        add_headers(response, req.environ)
+        return response

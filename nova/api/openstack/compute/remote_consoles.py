@@ -1,0 +1,36 @@
+"""POST /servers/{id}/remote-consoles (microversion 2.6 and later).
+
+Only the serial console is served; asking for vnc, spice, rdp or mks is
+a 400 "Unavailable console type".
+"""
+
+from nova.api.openstack.compute.schemas import remote_consoles as schema
+from nova.api.openstack.compute import validation
+from nova.api.openstack.compute import wsgi
+from nova import exception
+
+SERIAL = 'serial'
+
+
+class RemoteConsolesController:
+    def __init__(self, compute_api):
+        self.compute_api = compute_api
+
+    def create(self, req, server_id):
+        body = wsgi.read_json_body(req)
+        validation.validate(body, schema.create)
+        protocol = body['remote_console']['protocol']
+        console_type = body['remote_console']['type']
+        if protocol != SERIAL:
+            raise exception.ConsoleTypeUnavailable(console_type=protocol)
+        if console_type != SERIAL:
+            raise exception.ConsoleTypeUnavailable(
+                console_type='%s (protocol serial has only type serial)'
+                % console_type)
+        console = self.compute_api.get_serial_console(
+            wsgi.get_context(req), server_id, console_type=console_type)
+        return wsgi.json_response({'remote_console': {
+            'protocol': protocol,
+            'type': console['type'],
+            'url': console['url'],
+        }})

@@ -1,0 +1,112 @@
+"""Map method and path to a controller method, with version gates.
+
+Paths are relative to /v2.1. A path that exists with other methods gets
+a 405 naming them; an unknown path, or one the requested microversion
+does not have yet, a 404.
+"""
+
+import routes
+import webob
+import webob.exc
+
+from nova.api.openstack.compute import flavors
+from nova.api.openstack.compute import images
+from nova.api.openstack.compute import microversion
+from nova.api.openstack.compute import remote_consoles
+from nova.api.openstack.compute import server_actions
+from nova.api.openstack.compute import servers
+from nova.api.openstack.compute import wsgi
+
+# (method, path, controller, controller method, lowest microversion)
+ROUTES = (
+    ('GET', '/servers', 'servers', 'index', None),
+    ('POST', '/servers', 'servers', 'create', None),
+    ('GET', '/servers/detail', 'servers', 'detail', None),
+    ('GET', '/servers/{id}', 'servers', 'show', None),
+    ('DELETE', '/servers/{id}', 'servers', 'delete', None),
+    ('POST', '/servers/{id}/action', 'server_actions', 'action', None),
+    ('POST', '/servers/{server_id}/remote-consoles', 'remote_consoles',
+     'create', '2.6'),
+    ('GET', '/flavors', 'flavors', 'index', None),
+    ('GET', '/flavors/detail', 'flavors', 'detail', None),
+    ('GET', '/flavors/{id}', 'flavors', 'show', None),
+    ('GET', '/flavors/{flavor_id}/os-extra_specs', 'flavors',
+     'extra_specs', None),
+    ('GET', '/flavors/{flavor_id}/os-extra_specs/{key}', 'flavors',
+     'extra_spec', None),
+    ('GET', '/images', 'images', 'index', None),
+    ('GET', '/images/detail', 'images', 'detail', None),
+    ('GET', '/images/{id}', 'images', 'show', None),
+)
+
+METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
+_ROUTING_KEYS = ('controller', 'action', 'min_version')
+
+
+def decoded_path(req):
+    """PATH_INFO as text (WSGI hands it over as latin-1 of the bytes)."""
+    try:
+        path = req.environ.get('PATH_INFO', '').encode('latin-1').decode(
+            'utf-8')
+    except UnicodeError:
+        raise webob.exc.HTTPBadRequest(
+            explanation='The URL path is not valid UTF-8.')
+    if len(path) > 1 and path.endswith('/'):
+        path = path[:-1]
+    return path
+
+
+def make_mapper():
+    mapper = routes.Mapper()
+    for method, path, controller, action, min_version in ROUTES:
+        mapper.connect(path, controller=controller, action=action,
+                       min_version=min_version,
+                       conditions={'method': [method]})
+    mapper.create_regs([])
+    return mapper
+
+
+class APIRouter:
+    def __init__(self, compute_api):
+        self.controllers = {
+            'servers': servers.ServersController(compute_api),
+            'server_actions': server_actions.ServerActionsController(
+                compute_api),
+            'remote_consoles': remote_consoles.RemoteConsolesController(
+                compute_api),
+            'flavors': flavors.FlavorsController(compute_api),
+            'images': images.ImagesController(compute_api),
+        }
+        self.mapper = make_mapper()
+
+    def __call__(self, environ, start_response):
+        response = self.dispatch(webob.Request(environ))
+        return response(environ, start_response)
+
+    def _allowed_methods(self, path):
+        return [method for method in METHODS
+                if self.mapper.match(path, {'REQUEST_METHOD': method})]
+
+    def dispatch(self, req):
+        path = decoded_path(req)
+        match = self.mapper.match(path, req.environ)
+        if match is None:
+            allowed = self._allowed_methods(path)
+            if allowed:
+                raise webob.exc.HTTPMethodNotAllowed(
+                    explanation='Method %s is not allowed here; use %s.'
+                                % (req.method, ', '.join(allowed)),
+                    headers={'Allow': ', '.join(allowed)})
+            raise webob.exc.HTTPNotFound(
+                explanation='The resource could not be found.')
+        if match['min_version'] is not None:
+            lowest = microversion.APIVersion.parse(match['min_version'])
+            if wsgi.get_version(req) < lowest:
+                raise webob.exc.HTTPNotFound(
+                    explanation='The resource could not be found. (It '
+                                'needs microversion %s or later.)' % lowest)
+        controller = self.controllers[match['controller']]
+        method = getattr(controller, match['action'])
+        arguments = {key: value for key, value in match.items()
+                     if key not in _ROUTING_KEYS}
+        return method(req, **arguments)

@@ -1,0 +1,52 @@
+"""Check request bodies against their JSON schema.
+
+Draft 4, as Nova: ``integer`` is an int and never a bool or a float. A
+body that does not match gets a 400 naming the field, e.g. ``Invalid input
+for field/attribute server.name: '' is too short``. A pattern that does
+not match is explained by the ``description`` of its schema.
+"""
+
+import jsonschema
+import jsonschema.exceptions
+
+from nova import exception
+
+MAX_DETAIL_CHARS = 300
+
+
+def _dotted(path):
+    return '.'.join(str(part) for part in path)
+
+
+def _field_name(error):
+    path = list(error.absolute_path)
+    instance = error.instance
+    if error.validator == 'required' and isinstance(instance, dict):
+        missing = [name for name in error.validator_value
+                   if name not in instance]
+        path += missing[:1]
+    elif (error.validator == 'additionalProperties'
+          and isinstance(instance, dict)):
+        known = error.schema.get('properties', {})
+        extra = sorted(str(name) for name in instance if name not in known)
+        path += extra[:1]
+    return _dotted(path) or 'request body'
+
+
+def _detail(error):
+    message = error.message
+    description = error.schema.get('description')
+    if error.validator == 'pattern' and description:
+        # Say what is expected rather than quote a regular expression.
+        message = '%r is invalid: %s' % (error.instance, description)
+    if len(message) > MAX_DETAIL_CHARS:
+        message = message[:MAX_DETAIL_CHARS] + '...'
+    return message
+
+
+def validate(body, schema):
+    validator = jsonschema.Draft4Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(body))
+    if error is not None:
+        raise exception.ValidationError(field=_field_name(error),
+                                        detail=_detail(error))

@@ -1,0 +1,1 @@
+"""Response bodies for each resource, built from compute API dicts."""

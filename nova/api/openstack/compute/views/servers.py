@@ -1,0 +1,91 @@
+"""Server bodies, shaped like Nova's."""
+
+import hashlib
+
+from nova.api.openstack.compute import wsgi
+from nova.api.openstack.compute.views import links
+
+COLLECTION = 'servers'
+FAULT_STATUSES = ('ERROR', 'DELETED')
+
+
+def host_id(server):
+    """Nova's hostId: tells a project which of its servers share a host
+    without naming the host; '' before the server has one."""
+    host = server.get('host')
+    if not host:
+        return ''
+    data = (str(server.get('project_id')) + host).encode('utf-8')
+    return hashlib.sha224(data).hexdigest()
+
+
+def basic(req, server):
+    return {
+        'id': server['uuid'],
+        'name': server['name'],
+        'links': links.self_and_bookmark(req, COLLECTION, server['uuid']),
+    }
+
+
+def _image(req, server):
+    image_id = server.get('image_id')
+    if not image_id:
+        # Nova's value for a server without an image.
+        return ''
+    return {'id': image_id,
+            'links': links.bookmark_only(req, 'images', image_id)}
+
+
+def _flavor(req, server):
+    flavor_id = str(server['flavor_id'])
+    return {'id': flavor_id,
+            'links': links.bookmark_only(req, 'flavors', flavor_id)}
+
+
+def _fault(server):
+    return {
+        'code': 500,
+        'message': server['fault'],
+        'created': links.isotime(server.get('updated_at')
+                                 or server.get('created_at')),
+    }
+
+
+def detail(req, server):
+    context = wsgi.get_context(req)
+    status = str(server['status']).upper()
+    body = {
+        'id': server['uuid'],
+        'name': server['name'],
+        'status': status,
+        'tenant_id': server['project_id'],
+        'user_id': server['user_id'],
+        'metadata': {},
+        'hostId': host_id(server),
+        'image': _image(req, server),
+        'flavor': _flavor(req, server),
+        'created': links.isotime(server.get('created_at')),
+        'updated': links.isotime(server.get('updated_at')
+                                 or server.get('created_at')),
+        'addresses': {},
+        'accessIPv4': '',
+        'accessIPv6': '',
+        'links': links.self_and_bookmark(req, COLLECTION, server['uuid']),
+        'OS-DCF:diskConfig': 'MANUAL',
+        'OS-EXT-STS:task_state': server.get('task_state'),
+    }
+    if context.is_admin:
+        body['OS-EXT-SRV-ATTR:host'] = server.get('host')
+    if status in FAULT_STATUSES and server.get('fault'):
+        body['fault'] = _fault(server)
+    return body
+
+
+def created(req, server):
+    """The body of a 202 to POST /servers: the server is still building."""
+    return {
+        'id': server['uuid'],
+        'links': links.self_and_bookmark(req, COLLECTION, server['uuid']),
+        'OS-DCF:diskConfig': 'MANUAL',
+        'security_groups': [{'name': 'default'}],
+    }

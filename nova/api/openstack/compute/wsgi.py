@@ -1,0 +1,130 @@
+"""Request and response helpers shared by every controller.
+
+Request bodies are JSON. As in Nova, a missing Content-Type or
+``text/plain`` is read as JSON too; any other media type is refused with
+415. A body that is not UTF-8 JSON gets a 400 that says what is wrong.
+"""
+
+import json
+
+import webob
+import webob.exc
+
+# The environ keys the middlewares fill in for the controllers.
+CONTEXT_KEY = 'nova.context'
+VERSION_KEY = 'nova.api_version'
+REQUEST_ID_KEY = 'openstack.request_id'
+# URL of the API root (above /v2.1), for the unversioned bookmark links.
+API_ROOT_URL_KEY = 'nova.api_root_url'
+
+JSON_MEDIA_TYPES = frozenset((
+    'application/json',
+    'application/vnd.openstack.compute+json',
+))
+# Sent by clients that do not bother; Nova parses these as JSON as well.
+LAX_MEDIA_TYPES = frozenset(('', 'text/plain'))
+
+MAX_BODY_BYTES = 1024 * 1024
+JSON_RESPONSE_TYPE = 'application/json'
+
+
+class MalformedRequestBody(webob.exc.HTTPBadRequest):
+    """The body is not the JSON object the endpoint expects."""
+
+
+class Middleware:
+    """A WSGI middleware over webob requests.
+
+    Not ``webob.dec.wsgify``: that turns a raised ``webob.exc`` error into
+    an HTML page, and every error here must reach the fault middleware.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        response = self.process(webob.Request(environ))
+        return response(environ, start_response)
+
+    def process(self, req):
+        raise NotImplementedError()
+
+
+def get_context(req):
+    return req.environ[CONTEXT_KEY]
+
+
+def get_version(req):
+    return req.environ[VERSION_KEY]
+
+
+def query_params(req):
+    try:
+        return req.GET
+    except UnicodeDecodeError:
+        raise webob.exc.HTTPBadRequest(
+            explanation='The query string is not valid UTF-8.')
+
+
+def _reject_constant(name):
+    # json.loads accepts NaN and Infinity, which are not JSON.
+    raise ValueError('%s is not valid JSON' % name)
+
+
+def read_json_body(req):
+    """The decoded JSON body of ``req``; raises a 4xx naming the problem."""
+    media_type = (req.content_type or '').lower()
+    if media_type not in JSON_MEDIA_TYPES | LAX_MEDIA_TYPES:
+        raise webob.exc.HTTPUnsupportedMediaType(
+            explanation='Unsupported Content-Type %r: send the request '
+                        'body as application/json.' % media_type)
+    length = req.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        raise webob.exc.HTTPRequestEntityTooLarge(
+            explanation='The request body is larger than %d bytes.'
+                        % MAX_BODY_BYTES)
+    raw = req.body_file.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise webob.exc.HTTPRequestEntityTooLarge(
+            explanation='The request body is larger than %d bytes.'
+                        % MAX_BODY_BYTES)
+    if not raw.strip():
+        raise MalformedRequestBody(
+            explanation='The request body is empty; this request needs a '
+                        'JSON object.')
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise MalformedRequestBody(
+            explanation='Malformed request body: not UTF-8 (byte %d).'
+                        % e.start)
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise MalformedRequestBody(
+            explanation='Malformed request body: JSON nested too deeply.')
+    except ValueError as e:
+        raise MalformedRequestBody(
+            explanation='Malformed request body: %s.' % e)
+
+
+def encode_json(body):
+    # ASCII escapes keep any string, even a lone surrogate, encodable.
+    return json.dumps(body, ensure_ascii=True).encode('ascii')
+
+
+def json_response(body, status=200, headers=None):
+    response = webob.Response(status=status,
+                              content_type=JSON_RESPONSE_TYPE)
+    response.body = encode_json(body)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def empty_response(status):
+    response = webob.Response(status=status)
+    # No body: drop the Content-Type webob puts on by default.
+    del response.content_type
+    response.body = b''
+    return response

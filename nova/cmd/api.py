@@ -1,0 +1,151 @@
+"""nova-api: the compute API (v2.1) over HTTP.
+
+``nova-api --config-file /etc/nova/nova.conf`` serves on
+``osapi_compute_listen``:``osapi_compute_listen_port`` with waitress, in
+the foreground, until SIGTERM or SIGINT. Exit status 1: it could not
+start (bad configuration, the port is taken, or the compute API cannot
+be loaded).
+"""
+
+import importlib
+import signal
+import sys
+import threading
+
+from oslo_config import cfg
+from oslo_log import log as logging
+import waitress
+from waitress import trigger
+from waitress import wasyncore
+
+import nova.conf
+from nova.api.openstack.compute import app
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+COMPUTE_API_MODULE = 'nova.compute.api'
+THREADS = 16
+# Seconds an idle (keep-alive) connection is kept open.
+CHANNEL_TIMEOUT = 120
+CONNECTION_LIMIT = 1000
+MAX_REQUEST_HEADER_BYTES = 64 * 1024
+# A little over what the API reads (nova.api.openstack.compute.wsgi), so
+# an oversized body gets the API's JSON 413.
+MAX_REQUEST_BODY_BYTES = 2 * 1024 * 1024
+
+
+class APIServer:
+    """A WSGI application served by waitress on one host and port.
+
+    ``run()`` serves in the calling thread until ``stop()`` (from any
+    thread), SIGINT or a SystemExit raised in that thread; then it closes
+    every connection and waits for the requests being served.
+    """
+
+    def __init__(self, application, host, port, threads=THREADS):
+        self._map = {}
+        self._running = False
+        self._server = waitress.create_server(
+            application, map=self._map, host=host, port=port,
+            threads=threads,
+            channel_timeout=CHANNEL_TIMEOUT,
+            connection_limit=CONNECTION_LIMIT,
+            max_request_header_size=MAX_REQUEST_HEADER_BYTES,
+            max_request_body_size=MAX_REQUEST_BODY_BYTES,
+            expose_tracebacks=False,
+            clear_untrusted_proxy_headers=True,
+            ident='nova-api')
+        # Several sockets when the host name has several addresses.
+        listen = getattr(self._server, 'effective_listen', None)
+        if listen:
+            self.host, self.port = listen[0]
+        else:
+            self.host = self._server.effective_host
+            self.port = self._server.effective_port
+        self.port = int(self.port)
+
+    def _close_all(self):
+        wasyncore.close_all(self._map)
+
+    def run(self):
+        self._running = True
+        try:
+            # waitress returns from here on SystemExit and SIGINT.
+            self._server.run()
+        finally:
+            self._running = False
+            self._close_all()
+            self._server.task_dispatcher.shutdown()
+
+    def stop(self):
+        if not self._running:
+            self._close_all()
+            self._server.task_dispatcher.shutdown()
+            return
+        # The serving loop is not thread safe: close from within it.
+        for dispatcher in list(self._map.values()):
+            if isinstance(dispatcher, trigger.trigger):
+                dispatcher.pull_trigger(self._close_all)
+                return
+
+
+def make_server(application, host, port, threads=THREADS):
+    """A bound APIServer, not yet running."""
+    return APIServer(application, host, port, threads=threads)
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit('SIGTERM')
+
+
+def serve(application, host, port, threads=THREADS):
+    """Serve ``application`` until SIGTERM or SIGINT; OSError if the
+    address cannot be bound."""
+    server = make_server(application, host, port, threads=threads)
+    # Signal handlers can only be set from the main thread.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    LOG.info('nova-api listening on http://%s:%s/', server.host,
+             server.port)
+    try:
+        server.run()
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    LOG.info('nova-api stopped')
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    logging.register_options(CONF)
+    try:
+        CONF(argv[1:], project='nova', prog='nova-api')
+    except cfg.Error as e:
+        print('nova-api: %s' % e, file=sys.stderr)
+        return 1
+    logging.setup(CONF, 'nova')
+
+    try:
+        compute_api = importlib.import_module(COMPUTE_API_MODULE).API()
+    except ImportError as e:
+        LOG.error('nova-api cannot start: %s', e)
+        return 1
+    application = app.build_app(compute_api, CONF)
+    host = CONF.osapi_compute_listen
+    port = CONF.osapi_compute_listen_port
+    try:
+        serve(application, host, port)
+    except OSError as e:
+        LOG.error('nova-api cannot listen on %s:%s: %s', host, port, e)
+        return 1
+    finally:
+        shutdown = getattr(compute_api, 'shutdown', None)
+        if shutdown is not None:
+            shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

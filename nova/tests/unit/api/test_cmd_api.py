@@ -1,0 +1,154 @@
+import http.client
+import io
+import json
+import signal
+import socket
+import sys
+import threading
+import time
+import types
+from unittest import mock
+
+import fixtures
+
+from nova.api.openstack.compute import app
+from nova.cmd import api as cmd_api
+from nova import test
+from nova.tests.unit.api import fakes
+
+
+def _get(port, path, token='demo'):
+    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    try:
+        conn.request('GET', path, headers={'X-Auth-Token': token})
+        response = conn.getresponse()
+        return response, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+class ServeTestCase(test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.FakeLogger())
+        self.application = app.build_app(fakes.FakeComputeAPI())
+
+    def test_server_serves_the_api_until_stopped(self):
+        server = cmd_api.make_server(self.application, '127.0.0.1', 0)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            response, body = _get(server.port, '/v2.1/flavors')
+            # A keep-alive connection left open does not hold stop() up.
+            idle = socket.create_connection(('127.0.0.1', server.port))
+            self.addCleanup(idle.close)
+        finally:
+            server.stop()
+            thread.join(10)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual(200, response.status)
+        self.assertEqual(2, len(body['flavors']))
+        self.assertEqual('nova-api', response.getheader('Server'))
+        self.assertRaises(OSError, socket.create_connection,
+                          ('127.0.0.1', server.port), 1)
+
+    def test_sigterm_stops_serve(self):
+        self.assertIs(threading.main_thread(), threading.current_thread())
+        before = signal.getsignal(signal.SIGTERM)
+        servers = []
+        real_make_server = cmd_api.make_server
+
+        def make_server(*args, **kwargs):
+            servers.append(real_make_server(*args, **kwargs))
+            return servers[-1]
+        self.useFixture(fixtures.MockPatchObject(cmd_api, 'make_server',
+                                                 make_server))
+        seen = {}
+
+        def client():
+            while not servers:
+                time.sleep(0.01)
+            seen['response'], _body = _get(servers[0].port, '/v2.1/images')
+            seen['handler'] = signal.getsignal(signal.SIGTERM)
+            if seen['handler'] is before:
+                servers[0].stop()  # never kill the test process
+            else:
+                signal.pthread_kill(threading.main_thread().ident,
+                                    signal.SIGTERM)
+        thread = threading.Thread(target=client, daemon=True)
+        thread.start()
+        cmd_api.serve(self.application, '127.0.0.1', 0)
+        thread.join(10)
+        self.assertEqual(200, seen['response'].status)
+        self.assertIs(cmd_api._exit_on_sigterm, seen['handler'])
+        self.assertIs(before, signal.getsignal(signal.SIGTERM))
+        self.assertRaises(OSError, socket.create_connection,
+                          ('127.0.0.1', servers[0].port), 1)
+
+    def test_port_in_use(self):
+        server = cmd_api.make_server(self.application, '127.0.0.1', 0)
+        self.addCleanup(server.stop)
+        self.assertRaises(OSError, cmd_api.make_server, self.application,
+                          '127.0.0.1', server.port)
+
+    def test_stop_before_run_releases_the_port(self):
+        server = cmd_api.make_server(self.application, '127.0.0.1', 0)
+        server.stop()
+        again = cmd_api.make_server(self.application, '127.0.0.1',
+                                    server.port)
+        again.stop()
+
+
+class MainTestCase(test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.FakeLogger())
+        self.useFixture(fixtures.MockPatch('oslo_log.log.setup'))
+        self.served = []
+        self.useFixture(fixtures.MockPatchObject(
+            cmd_api, 'serve', lambda *args: self.served.append(args)))
+        self.compute = fakes.FakeComputeAPI()
+        self.compute.shutdown = lambda: self.compute.calls.append(
+            ('shutdown',))
+        module = types.ModuleType('nova.compute.api')
+        module.API = lambda: self.compute
+        self._patch_module(module)
+        self.conf_file = self.useFixture(fixtures.TempDir()).join('n.conf')
+        with open(self.conf_file, 'w') as f:
+            f.write('[DEFAULT]\nosapi_compute_listen = 127.0.0.2\n'
+                    'osapi_compute_listen_port = 18774\n')
+
+    def _patch_module(self, module):
+        patcher = mock.patch.dict(sys.modules, {'nova.compute.api': module})
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def main(self):
+        return cmd_api.main(['nova-api', '--config-file', self.conf_file])
+
+    def test_serves_on_configured_address(self):
+        self.assertEqual(0, self.main())
+        [(application, host, port)] = self.served
+        self.assertEqual(('127.0.0.2', 18774), (host, port))
+        self.assertEqual([('shutdown',)], self.compute.calls)
+
+    def test_cannot_listen(self):
+        def serve(*args):
+            raise OSError(98, 'Address already in use')
+        self.useFixture(fixtures.MockPatchObject(cmd_api, 'serve', serve))
+        self.assertEqual(1, self.main())
+        self.assertEqual([('shutdown',)], self.compute.calls)
+
+    def test_missing_config_file(self):
+        stderr = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
+        self.assertEqual(1, cmd_api.main(['nova-api', '--config-file',
+                                          self.conf_file + '.missing']))
+        self.assertIn('.missing', stderr.getvalue())
+        self.assertEqual([], self.served)
+
+    def test_compute_api_cannot_be_imported(self):
+        # None in sys.modules makes the import fail.
+        self._patch_module(None)
+        self.assertEqual(1, self.main())
+        self.assertEqual([], self.served)

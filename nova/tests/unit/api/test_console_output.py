@@ -1,0 +1,147 @@
+import hypothesis
+from hypothesis import strategies as st
+
+from nova.api.openstack.compute import console_output
+from nova import exception
+from nova import test
+from nova.tests.unit.api import base
+
+LOG = b'one\ntwo\nthree\n'
+ABSENT = object()
+
+
+class ConsoleOutputAPITestCase(base.APITestCase):
+    def setUp(self):
+        super().setUp()
+        self.server = self.compute.add_server()
+
+    def get_output(self, length=ABSENT, data=LOG, server_id=None, **kw):
+        server_id = server_id or self.server['uuid']
+        self.compute.console_output[self.server['uuid']] = data
+        args = {} if length is ABSENT else {'length': length}
+        return self.action(server_id, {'os-getConsoleOutput': args}, **kw)
+
+    def assertOutput(self, expected, response):
+        self.assertStatus(200, response)
+        self.assertEqual({'output': expected}, self.json(response))
+
+    def test_everything(self):
+        for length in (ABSENT, None, -1, '-1', '-01'):
+            self.assertOutput('one\ntwo\nthree\n', self.get_output(length))
+
+    def test_zero_is_nothing(self):
+        for length in (0, '0', '-0', '000'):
+            self.assertOutput('', self.get_output(length))
+
+    def test_last_lines_with_trailing_newline(self):
+        for length, expected in ((1, 'three\n'), (2, 'two\nthree\n'),
+                                 (3, 'one\ntwo\nthree\n'),
+                                 (4, 'one\ntwo\nthree\n'),
+                                 ('2', 'two\nthree\n'),
+                                 (10 ** 30, 'one\ntwo\nthree\n')):
+            self.assertOutput(expected, self.get_output(length))
+        self.assertOutput('b\n', self.get_output(1, data=b'a\nb\n'))
+
+    def test_last_lines_without_trailing_newline(self):
+        data = b'one\ntwo\nthree'
+        self.assertOutput('three', self.get_output(1, data=data))
+        self.assertOutput('two\nthree', self.get_output(2, data=data))
+        self.assertOutput('one\ntwo\nthree', self.get_output(5, data=data))
+
+    def test_empty_lines_count(self):
+        self.assertOutput('\n', self.get_output(1, data=b'a\n\n'))
+        self.assertOutput('\n\n', self.get_output(2, data=b'a\n\n\n'))
+        self.assertOutput('\n', self.get_output(1, data=b'\n'))
+        self.assertOutput('', self.get_output(3, data=b''))
+
+    def test_utf8_is_kept(self):
+        data = 'héllo ✓\nñ 日本\n'.encode('utf-8')
+        self.assertOutput('héllo ✓\nñ 日本\n', self.get_output(data=data))
+        self.assertOutput('ñ 日本\n', self.get_output(1, data=data))
+
+    def test_invalid_utf8_is_replaced(self):
+        self.assertOutput('a\ufffdb\n', self.get_output(data=b'a\xffb\n'))
+
+    def test_control_characters_removed(self):
+        data = b'a\x00b\x07c\x1b[0m\r\nd\te\x0bf\x0cg\x1fh\x7f\n'
+        self.assertOutput('abc[0m\nd\tefgh\x7f\n', self.get_output(data=data))
+        # \r\n line ends become \n and count as one line end.
+        self.assertOutput('y\r\n'.replace('\r', ''),
+                          self.get_output(1, data=b'x\r\ny\r\n'))
+
+    def test_bad_length_is_400_naming_length(self):
+        for length in (True, False, 1.5, 1.0, -2, -100, 'abc', '1.5', '-2',
+                       '', ' 1', '1 ', '1\n', '+1', '0x10', '１', [], {},
+                       '9' * 5000):
+            response = self.get_output(length)
+            self.assertFault(response, 400, 'badRequest', 'length')
+        self.assertNotIn('get_console_output',
+                         [call[0] for call in self.compute.calls])
+
+    def test_other_schema_errors(self):
+        for body, field in (
+                ({'os-getConsoleOutput': None}, 'os-getConsoleOutput'),
+                ({'os-getConsoleOutput': []}, 'os-getConsoleOutput'),
+                ({'os-getConsoleOutput': {'lines': 1}},
+                 'os-getConsoleOutput.lines')):
+            self.assertFault(self.action(self.server['uuid'], body), 400,
+                             'badRequest', 'field/attribute %s:' % field)
+
+    def test_compute_errors(self):
+        building = self.compute.add_server(status='BUILD')
+        response = self.action(building['uuid'], {'os-getConsoleOutput': {}})
+        self.assertFault(response, 409, 'conflictingRequest', 'not ready')
+
+        no_log = self.compute.add_server()
+        response = self.action(no_log['uuid'], {'os-getConsoleOutput': {}})
+        self.assertFault(response, 404, 'itemNotFound', 'no console log')
+
+        for server_id in ('nope', self.compute.add_server(
+                project_id='other')['uuid']):
+            self.assertFault(self.get_output(server_id=server_id), 404,
+                             'itemNotFound', server_id)
+
+        self.compute.fail['get_console_output'] = (
+            exception.ConsoleLogUnreadable(
+                path='/var/lib/nova/instances/x/console.log',
+                reason='Permission denied'))
+        self.assertFault(self.get_output(), 500, 'computeFault',
+                         'Cannot read console log', 'Permission denied')
+
+        self.compute.fail['get_console_output'] = NotImplementedError()
+        self.assertFault(self.get_output(), 501, 'notImplemented')
+
+    def test_available_at_every_version(self):
+        for version in ('2.1', '2.5', '2.6'):
+            self.assertOutput('three\n', self.get_output(1, version=version))
+
+
+class LastLinesTestCase(test.TestCase):
+    @hypothesis.settings(max_examples=60, deadline=None, database=None)
+    @hypothesis.given(
+        lines=st.lists(st.text(st.characters(exclude_characters='\n'),
+                               max_size=5), max_size=8),
+        trailing_newline=st.booleans(),
+        length=st.integers(min_value=1, max_value=12))
+    def test_last_n_lines(self, lines, trailing_newline, length):
+        # 'a\n' is one line with a newline, not 'a' and an empty line.
+        hypothesis.assume(trailing_newline or len(lines) < 2 or lines[-1])
+        text = '\n'.join(lines) + ('\n' if trailing_newline and lines
+                                   else '')
+        result = console_output.last_lines(text, length)
+        self.assertTrue(text.endswith(result))
+        if not lines:
+            self.assertEqual('', result)
+            return
+        expected = '\n'.join(lines[-length:])
+        if trailing_newline:
+            expected += '\n'
+        self.assertEqual(expected, result)
+
+    def test_parse_length(self):
+        self.assertEqual(console_output.ALL_LINES,
+                         console_output.parse_length(None))
+        self.assertEqual(console_output.ALL_LINES,
+                         console_output.parse_length('-1'))
+        self.assertEqual(7, console_output.parse_length('007'))
+        self.assertRaises(ValueError, console_output.parse_length, -2)

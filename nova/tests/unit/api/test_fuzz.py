@@ -1,0 +1,180 @@
+"""Random requests never make the API fail with a 500.
+
+Whatever the body, headers or path, the answer is a success or a JSON
+fault with a 4xx status: a 500 means a request crashed our code.
+"""
+
+import json
+import urllib.parse
+
+import hypothesis
+from hypothesis import strategies as st
+
+from nova.api.openstack.compute import app
+from nova.tests.unit.api import base
+from nova.tests.unit.api import fakes
+
+SETTINGS = dict(deadline=None, database=None,
+                suppress_health_check=[hypothesis.HealthCheck.too_slow])
+
+REFS = (fakes.IMAGE_ID, fakes.OTHER_IMAGE_ID, fakes.FLAVOR_ID, 'm1.small',
+        'nope', 'http://x/images/%s' % fakes.IMAGE_ID, 'http://x/', '')
+
+json_scalars = (st.none() | st.booleans()
+                | st.integers(min_value=-2 ** 70, max_value=2 ** 70)
+                | st.floats(allow_nan=False, allow_infinity=False)
+                | st.text(max_size=20))
+json_values = st.recursive(
+    json_scalars,
+    lambda children: (st.lists(children, max_size=4)
+                      | st.dictionaries(st.text(max_size=8), children,
+                                        max_size=4)),
+    max_leaves=12)
+
+
+def _object(**fields):
+    """A valid object (each field from its strategy of good values), or
+    one with any subset of the fields, any values and maybe a stranger."""
+    anything = {name: st.one_of(good, json_values)
+                for name, good in fields.items()}
+    anything['junk'] = json_values
+    return st.one_of(st.fixed_dictionaries(fields),
+                     st.fixed_dictionaries({}, optional=anything))
+
+
+server_bodies = st.fixed_dictionaries({'server': _object(
+    name=st.text(max_size=10),
+    imageRef=st.sampled_from(REFS),
+    flavorRef=st.sampled_from(REFS) | st.integers(0, 2),
+    networks=st.sampled_from(['none', 'auto', []]),
+    min_count=st.sampled_from([1, '1']),
+    max_count=st.sampled_from([1, '1']))})
+
+action_bodies = st.one_of(
+    st.fixed_dictionaries({'reboot': _object(
+        type=st.sampled_from(['SOFT', 'soft', 'Hard', 'HARD']))}),
+    st.fixed_dictionaries({'rebuild': _object(
+        imageRef=st.sampled_from(REFS))}),
+    st.fixed_dictionaries({'os-getConsoleOutput': _object(
+        length=st.none() | st.integers(-1, 4)
+        | st.sampled_from(['-1', '0', '2', '-01']))}),
+    st.fixed_dictionaries({'os-getSerialConsole': _object(
+        type=st.just('serial'))}),
+    st.dictionaries(st.sampled_from(['reboot', 'os-start']) | st.text(),
+                    json_values, max_size=3),
+)
+console_bodies = st.fixed_dictionaries({'remote_console': _object(
+    protocol=st.sampled_from(['serial', 'vnc', 'spice', 'rdp', 'mks']),
+    type=st.sampled_from(['serial', 'novnc', 'webmks', 'spice-html5']))})
+
+# (method, path); {id} is replaced by one of the servers below.
+POST_ENDPOINTS = (
+    '/v2.1/servers',
+    '/v2.1/servers/{id}/action',
+    '/v2.1/servers/{id}/remote-consoles',
+)
+ALL_ENDPOINTS = (
+    ('GET', '/'), ('GET', '/v2.1'), ('GET', '/v2.1/servers'),
+    ('GET', '/v2.1/servers/detail'), ('GET', '/v2.1/servers/{id}'),
+    ('GET', '/v2.1/flavors'), ('GET', '/v2.1/flavors/detail'),
+    ('GET', '/v2.1/flavors/{id}'),
+    ('GET', '/v2.1/flavors/{id}/os-extra_specs'),
+    ('GET', '/v2.1/images'), ('GET', '/v2.1/images/detail'),
+    ('GET', '/v2.1/images/{id}'), ('PUT', '/v2.1/servers/{id}'),
+) + tuple(('POST', path) for path in POST_ENDPOINTS)
+# Indexes into server_ids: mostly the ACTIVE server.
+SERVERS = st.sampled_from([1, 1, 1, 1, 0, 2, 3, 4])
+VERSIONS = (None, '2.1', '2.5', '2.6', 'latest')
+CONTENT_TYPES = ('application/json', 'text/plain', None, 'application/xml',
+                 'application/vnd.openstack.compute+json',
+                 'multipart/form-data; boundary=x')
+header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126),
+                      max_size=20)
+
+
+class FuzzTestCase(base.APITestCase):
+    def setUp(self):
+        super().setUp()
+        self.fresh_world()
+
+    def fresh_world(self):
+        """Servers in known states (actions change them)."""
+        self.compute = fakes.FakeComputeAPI()
+        self.app = app.build_app(self.compute, conf=self.conf.conf)
+        self.server_ids = ['nope']
+        for status in ('ACTIVE', 'BUILD', 'ERROR'):
+            self.server_ids.append(self.compute.add_server(
+                status=status, fault='boom')['uuid'])
+        self.server_ids.append(
+            self.compute.add_server(project_id='other')['uuid'])
+        for server_id in self.server_ids[1:3]:
+            self.compute.console_output[server_id] = (
+                b'line \xff\x00 \xe2\x9c\x93\r\n' * 3)
+
+    def assertNoServerError(self, response):
+        self.assertLess(response.status_int, 500, response.body)
+        if response.status_int >= 400:
+            body = json.loads(response.body)
+            [fault] = body.values()
+            self.assertEqual(response.status_int, fault['code'])
+            self.assertNotIn('Traceback', response.text)
+
+    def post_random_body(self, path, server, version, body):
+        self.fresh_world()
+        path = path.format(id=self.server_ids[server])
+        self.assertNoServerError(
+            self.request('POST', path, body=body, version=version))
+
+    @hypothesis.settings(max_examples=60, **SETTINGS)
+    @hypothesis.given(server=SERVERS, version=st.sampled_from(VERSIONS),
+                      body=server_bodies | json_values)
+    def test_random_create_bodies(self, server, version, body):
+        self.post_random_body('/v2.1/servers', server, version, body)
+
+    @hypothesis.settings(max_examples=100, **SETTINGS)
+    @hypothesis.given(server=SERVERS, version=st.sampled_from(VERSIONS),
+                      body=action_bodies | json_values)
+    def test_random_action_bodies(self, server, version, body):
+        self.post_random_body('/v2.1/servers/{id}/action', server, version,
+                              body)
+
+    @hypothesis.settings(max_examples=40, **SETTINGS)
+    @hypothesis.given(server=SERVERS, version=st.sampled_from(VERSIONS),
+                      body=console_bodies | json_values)
+    def test_random_remote_console_bodies(self, server, version, body):
+        self.post_random_body('/v2.1/servers/{id}/remote-consoles', server,
+                              version, body)
+
+    @hypothesis.settings(max_examples=60, **SETTINGS)
+    @hypothesis.given(path=st.sampled_from(POST_ENDPOINTS),
+                      version=st.sampled_from(VERSIONS),
+                      content_type=st.sampled_from(CONTENT_TYPES),
+                      raw=st.binary(max_size=64)
+                      | st.sampled_from([b'{"reboot": ', b'\xff\xfe{}']))
+    def test_random_bytes(self, path, version, content_type, raw):
+        path = path.format(id=self.server_ids[1])
+        self.assertNoServerError(self.request(
+            'POST', path, raw=raw, content_type=content_type,
+            version=version))
+
+    @hypothesis.settings(max_examples=40, **SETTINGS)
+    @hypothesis.given(endpoint=st.sampled_from(ALL_ENDPOINTS),
+                      resource_id=st.text(max_size=12)
+                      | st.sampled_from(['1', fakes.IMAGE_ID]),
+                      token=header_text,
+                      new_header=header_text,
+                      legacy_header=st.none() | header_text,
+                      query=st.text(max_size=12))
+    def test_random_paths_tokens_and_versions(
+            self, endpoint, resource_id, token, new_header, legacy_header,
+            query):
+        method, path = endpoint
+        path = path.format(id=urllib.parse.quote(resource_id, safe=''))
+        path += '?name=' + urllib.parse.quote(query.encode('utf-8',
+                                                           'surrogatepass'))
+        headers = {'OpenStack-API-Version': new_header}
+        if legacy_header is not None:
+            headers['X-OpenStack-Nova-API-Version'] = legacy_header
+        self.assertNoServerError(self.request(
+            method, path, body={'reboot': {'type': 'SOFT'}}, token=token,
+            headers=headers))

@@ -1,32 +1,32 @@
-"""The main job: one real guest with a logged, interactive serial console.
+"""The main job: a logged *and* interactive serial console, end to end.
 
-Boots a guest through ``LibvirtDriver.spawn`` on the local qemu:///system
-with ``[serial_console] enabled = True``, then shows that console output
-and the interactive serial console work at the same time, and that the log
-survives a hard reboot. Progress goes to stderr, the story to stdout.
+Starts the embedded cloud (nova-all: compute API, compute service on the
+local qemu:///system with ``[serial_console] enabled = True``, and
+nova-serialproxy), then, as a user with openstacksdk and a websocket:
+boots a server, reads its console output, opens its serial console, types
+a command, sees the answer, finds that interaction in the console output
+(both at once: the either/or is gone), hard reboots it and shows the
+first boot is still in the log, and deletes it. Progress goes to stderr,
+the story to stdout; exit status 1 with a clear message if a step fails.
 
-Run by ``tools/demo.sh`` (which sets the host up and builds the image).
+Run by ``tools/demo.sh``, which sets the host up and builds the image.
 """
 
 import argparse
 import re
-import shutil
 import sys
-import tempfile
 import time
 
-import libvirt
-from oslo_config import cfg
+import openstack
+import websocket
 
-import nova.conf
-from nova.console import tcp_client
-from nova import exception
-from nova.objects import instance as objects
-from nova.virt.libvirt import driver as libvirt_driver
+from nova.tests.functional import services
 
-CONF = nova.conf.CONF
-BANNER = rb'NOVA-GUEST-BANNER ([0-9a-f-]{36})'
-PROMPT = rb'nova-guest# '
+BANNER = r'NOVA-GUEST-BANNER ([0-9a-f-]{36})'
+PROMPT = b'nova-guest# '
+# Terminal control sequences (busybox's shell asks for the cursor position
+# after each prompt) would garble the display.
+_CONTROL = re.compile(r'\x1b?\[[0-9;?]*[A-Za-z]')
 
 
 class DemoFailed(Exception):
@@ -37,91 +37,109 @@ def progress(msg, *args):
     print('demo: ' + msg % args, file=sys.stderr, flush=True)
 
 
-# Terminal control sequences (busybox's shell asks for the cursor position
-# after each prompt) and other control bytes would garble the display.
-_CONTROL = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]')
+def show(title, text):
+    print('\n--- %s ---\n%s' % (title, _CONTROL.sub('', text).rstrip()),
+          flush=True)
 
 
-def show(title, data):
-    text = data.decode('utf-8', 'replace') if isinstance(data, bytes) else data
-    text = _CONTROL.sub('', text)
-    print('\n--- %s ---\n%s' % (title, text.rstrip()), flush=True)
-
-
-def wait_for_log(driver, inst, pattern, count=1, timeout=120):
+def poll(what, check, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        output = driver.get_console_output(None, inst)
-        if len(re.findall(pattern, output)) >= count:
-            return output
+        result = check()
+        if result:
+            return result
         time.sleep(0.5)
-    raise DemoFailed('%r did not reach the console log within %d s'
-                     % (pattern.decode(), timeout))
+    raise DemoFailed('%s did not happen within %d s' % (what, timeout))
 
 
-def tail(data, lines):
-    return b'\n'.join(data.splitlines()[-lines:])
+class Demo:
+    def __init__(self, cloud):
+        self.cloud = cloud
+        self.conn = openstack.connection.Connection(
+            auth_type='admin_token',
+            auth={'endpoint': cloud.endpoint, 'token': services.USER_TOKEN},
+            compute_api_version='2.6')
 
+    def output(self, server, length=None):
+        return self.conn.compute.get_server_console_output(
+            server, length=length)['output']
 
-def run(args):
-    driver = libvirt_driver.LibvirtDriver()
-    driver.init_host()
-    uses_virtlogd = driver.uses_virtlogd()
-    progress('libvirt %s, QEMU %s: virtlogd %s', driver.host.get_lib_version(),
-             driver.host.get_hv_version(),
-             'in use' if uses_virtlogd else 'NOT usable on this host')
-    if not uses_virtlogd:
-        raise DemoFailed('this host fails the virtlogd version gate '
-                         '(libvirt >= 1.3.3 and QEMU >= 2.6.0 needed)')
-    with open(args.cmdline_file) as f:
-        cmdline = f.read().strip()
-    inst = objects.Instance(flavor=objects.Flavor(memory_mb=128, vcpus=1))
-    image = objects.ImageMeta(name='nova-guest', kernel_path=args.kernel,
-                              ramdisk_path=args.initrd,
-                              properties={'os_command_line': cmdline})
-    progress('spawning %s (%s)', inst.name, CONF.libvirt.virt_type)
-    started = time.monotonic()
-    guest = driver.spawn(None, inst, image)
-    try:
-        show('serial devices in the guest XML',
-             '\n'.join(dev.to_xml().rstrip() for dev in guest.char_devices))
-        progress('waiting for the boot banner in the console log')
-        output = wait_for_log(driver, inst, BANNER)
-        progress('banner in the log %.1f s after spawn',
+    def wait_output(self, server, pattern, count=1):
+        return poll('%r in the console output' % pattern, lambda: (
+            lambda out: out if len(re.findall(pattern, out)) >= count
+            else None)(self.output(server)))
+
+    def wait_active(self, server):
+        def active():
+            current = self.conn.compute.get_server(server.id)
+            if current.status == 'ERROR':
+                raise DemoFailed('server went to ERROR: %s' % current.fault)
+            return current if (current.status == 'ACTIVE' and
+                               not current.task_state) else None
+        return poll('server ACTIVE', active)
+
+    def type_on_serial_console(self, server, command):
+        url = self.conn.compute.create_console(
+            server, console_type='serial')['url']
+        progress('serial console URL: %s', url.split('?')[0] + '?token=...')
+        ws = websocket.create_connection(url, timeout=30)
+        try:
+            received = b''
+            ws.send_binary(b'\r')
+            while PROMPT not in received:
+                received += ws.recv()
+            ws.send_binary(command.encode() + b'\r')
+            while received.count(PROMPT) < 2:
+                received += ws.recv()
+        finally:
+            ws.close()
+        return received.split(command.encode(), 1)[1].decode(
+            'utf-8', 'replace')
+
+    def run(self):
+        started = time.monotonic()
+        server = self.conn.compute.create_server(
+            name='demo', image_id=services.IMAGE_ID, flavor_id='1',
+            networks='none')
+        try:
+            self._story(server, started)
+        finally:
+            progress('deleting the server')
+            self.conn.compute.delete_server(server, ignore_missing=True)
+            self.conn.compute.wait_for_delete(server, wait=60)
+
+    def _story(self, server, started):
+        server = self.wait_active(server)
+        progress('server %s ACTIVE after %.1f s', server.id,
                  time.monotonic() - started)
-        show('get_console_output (last 8 lines)', tail(output, 8))
+        output = self.wait_output(server, BANNER)
+        progress('boot banner in the console output after %.1f s',
+                 time.monotonic() - started)
+        show('os-getConsoleOutput, length=6', self.output(server, length=6))
 
-        console = driver.get_serial_console(None, inst)
-        progress('connecting to the serial console at %s:%d',
-                 console.host, console.port)
-        with tcp_client.SerialConsoleClient(console.host,
-                                            console.port) as client:
-            client.send_line('')
-            client.read_until(PROMPT, timeout=60)
-            answer = client.run('echo hello-$((6*7)) from $(uname -n)')
-        show('typed on the serial console: echo hello-$((6*7)) ...', answer)
-        if b'hello-42' not in answer:
+        answer = self.type_on_serial_console(server, 'echo hello-$((6*7))')
+        show('typed on the serial console (websocket): '
+             'echo hello-$((6*7))', answer)
+        if 'hello-42' not in answer:
             raise DemoFailed('unexpected answer on the serial console: %r'
                              % answer)
-        output = wait_for_log(driver, inst, rb'hello-42')
-        show('the same interaction in get_console_output',
-             tail(output, 4))
+        self.wait_output(server, r'\nhello-42')
+        show('the same interaction in os-getConsoleOutput, length=3',
+             self.output(server, length=3))
 
-        progress('hard reboot')
         first_boot = re.search(BANNER, output).group(1)
-        driver.reboot(None, inst, reboot_type='HARD')
-        output = wait_for_log(driver, inst, BANNER, count=2)
+        progress('hard reboot')
+        self.conn.compute.reboot_server(server, 'HARD')
+        server = self.wait_active(server)
+        output = self.wait_output(server, BANNER, count=2)
         boots = re.findall(BANNER, output)
-        show('boot banners in the log after the hard reboot',
-             b'\n'.join(boots))
-        if boots[0] != first_boot or b'hello-42' not in output:
-            raise DemoFailed('the first boot is missing from the log after '
-                             'the hard reboot')
+        show('boot banners in the console output after the hard reboot',
+             '\n'.join(boots))
+        if boots[0] != first_boot or 'hello-42' not in output:
+            raise DemoFailed('the first boot is missing from the console '
+                             'output after the hard reboot')
         print('\nOK: console log and interactive serial console at once; '
               'history kept across a hard reboot.', flush=True)
-    finally:
-        progress('destroying %s', inst.name)
-        driver.destroy(None, inst)
 
 
 def main(argv=None):
@@ -131,22 +149,24 @@ def main(argv=None):
     parser.add_argument('--cmdline-file', required=True)
     parser.add_argument('--virt-type', default='qemu')
     args = parser.parse_args(argv)
-    CONF([], project='nova', default_config_files=[])
-    instances = tempfile.mkdtemp(prefix='nova-demo-instances-')
-    for name, value, group in (
-            ('virt_type', args.virt_type, 'libvirt'),
-            ('connection_uri', 'qemu:///system', 'libvirt'),
-            ('enabled', True, 'serial_console'),
-            ('instances_path', instances, None)):
-        CONF.set_override(name, value, group=group)
+    with open(args.cmdline_file) as f:
+        cmdline = f.read().strip()
+    cloud = services.NovaServices(args.kernel, args.initrd, cmdline,
+                                  args.virt_type)
     try:
-        run(args)
-    except (DemoFailed, exception.NovaException, OSError, cfg.Error,
-            libvirt.libvirtError, tcp_client.SerialConsoleTimeout) as e:
+        progress('starting nova-all (API %s, serial proxy port %d)',
+                 cloud.endpoint, cloud.proxy_port)
+        cloud.start()
+        Demo(cloud).run()
+    except (DemoFailed, services.ServicesFailed, OSError,
+            openstack.exceptions.SDKException,
+            websocket.WebSocketException) as e:
         print('demo: FAILED: %s' % e, file=sys.stderr)
+        print('demo: last lines of nova-all.log:\n%s' % cloud.log_tail(15),
+              file=sys.stderr)
         return 1
     finally:
-        shutil.rmtree(instances, ignore_errors=True)
+        cloud.cleanup()
     return 0
 
 

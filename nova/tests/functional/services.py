@@ -83,16 +83,9 @@ class NovaServices:
                 '--config-file', self.conf_file] + list(args)
 
     def start(self, timeout=60):
-        manage = subprocess.run(
-            [sys.executable, '-m', 'nova.cmd.manage', '--config-file',
-             self.conf_file, 'image', 'create', 'nova-guest',
-             '--id', IMAGE_ID, '--kernel', self.kernel,
-             '--ramdisk', self.initrd,
-             '--property', 'os_command_line=%s' % self.cmdline],
-            capture_output=True, text=True)
-        if manage.returncode != 0:
-            raise ServicesFailed('nova-manage image create failed: %s'
-                                 % manage.stderr)
+        """Start nova-all (again, after stop(): state is kept in its DB)."""
+        if self.process is None:
+            self._register_image()
         self.process = subprocess.Popen(
             self._command('all'), stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True)
@@ -110,6 +103,17 @@ class NovaServices:
         self.stop()
         raise ServicesFailed('nova-all did not answer on %s within %d s:\n%s'
                              % (self.endpoint, timeout, self.log_tail()))
+
+    def _register_image(self):
+        manage = subprocess.run(
+            self._command('manage', 'image', 'create', 'nova-guest',
+                          '--id', IMAGE_ID, '--kernel', self.kernel,
+                          '--ramdisk', self.initrd, '--property',
+                          'os_command_line=%s' % self.cmdline),
+            capture_output=True, text=True)
+        if manage.returncode != 0:
+            raise ServicesFailed('nova-manage image create failed: %s'
+                                 % manage.stderr)
 
     def log_tail(self, lines=40):
         try:

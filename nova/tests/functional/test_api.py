@@ -245,3 +245,25 @@ class ExpiryTestCase(APITestCase):
         time.sleep(self.TOKEN_TTL + 1)
         self.assertRefused(url)
         self.shell(self.remote_console_url(server))  # a new one works
+
+
+class RestartTestCase(APITestCase):
+    def test_restart_of_the_services_loses_nothing(self):
+        server = self.boot(flavor='2')
+        self.wait_output(server, 'NOVA-GUEST-BANNER')
+        self.shell(self.remote_console_url(server)).run('echo before')
+        port = tokens.validate(
+            self.remote_console_url(server).split('token=')[1]).port
+        self.services.stop()
+        self.services.start()
+        server = self.wait_active(server)
+        self.assertIn('before', self.console_output(server))
+        # The restarted compute re-registered the guest's ports: a new
+        # server gets other ones.
+        other = self.boot()
+        other_port = tokens.validate(
+            self.remote_console_url(other).split('token=')[1]).port
+        self.assertNotEqual(port, other_port)
+        self.assertEqual(b'after\n', self.shell(
+            self.remote_console_url(server)).run('echo after'))
+        self.assertEqual(2, len(list(self.conn.compute.servers())))

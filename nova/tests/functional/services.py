@@ -17,6 +17,8 @@ import tempfile
 import time
 import urllib.request
 
+import libvirt
+
 IMAGE_ID = '6b3f1a52-0c8e-4a8f-9a3e-2f0d7c1e5b11'
 USER_TOKEN = 'demo:demo'
 
@@ -171,4 +173,18 @@ class NovaServices:
         if self.process and self.process.poll() is None:
             self.delete_all_servers()
         self.stop()
+        self._destroy_leftover_guests()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _destroy_leftover_guests(self):
+        """Guests whose files are in our folder: a failed delete's rest."""
+        conn = libvirt.open('qemu:///system')
+        try:
+            for dom in conn.listAllDomains():
+                if self.workdir + '/' not in dom.XMLDesc(0):
+                    continue
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefine()
+        finally:
+            conn.close()

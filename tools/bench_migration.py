@@ -58,7 +58,6 @@ import re
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 import uuid as uuid_lib
@@ -77,6 +76,12 @@ from nova.objects import instance as objects  # noqa: E402
 from nova.virt.libvirt import driver as libvirt_driver  # noqa: E402
 from nova.virt.libvirt import host as libvirt_host  # noqa: E402
 from nova.virt.libvirt import log_transfer  # noqa: E402
+from benchlib import BenchFailed  # noqa: E402
+from benchlib import functional_tests_running  # noqa: E402
+from benchlib import out  # noqa: E402
+from benchlib import progress  # noqa: E402
+from benchlib import reproduce_command  # noqa: E402
+from benchlib import run_tool  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TWO_HOSTS = os.path.join(REPO, 'tools', 'two-hosts.sh')
@@ -94,41 +99,6 @@ FILL_RATE_FLOOR = 20 * 1024     # bytes/s; for the fill's deadline only
 BOOT_TIMEOUT = 180
 TESTS_POLL = 30     # seconds between pgrep checks for the functional tests
 MIB = 1024 * 1024
-
-
-class BenchFailed(Exception):
-    pass
-
-
-def progress(msg, *args):
-    print('bench: ' + (msg % args if args else msg), file=sys.stderr,
-          flush=True)
-
-
-def out(line=''):
-    print(line, flush=True)
-
-
-def run_tool(*argv):
-    proc = subprocess.run(argv, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise BenchFailed('%s failed (exit %d):\n%s' % (
-            shlex.join(argv), proc.returncode, proc.stderr[-3000:]))
-    return proc.stdout
-
-
-def reproduce_command():
-    parts = ['cd', shlex.quote(os.getcwd()), '&&']
-    if 'PYTHONPATH' in os.environ:
-        parts.append('PYTHONPATH=' + shlex.quote(os.environ['PYTHONPATH']))
-    parts.append(shlex.join([sys.executable] + sys.argv))
-    return ' '.join(parts)
-
-
-def functional_tests_running():
-    proc = subprocess.run(['pgrep', '-f', 'nova/tests/functional'],
-                          capture_output=True, text=True)
-    return proc.stdout.split()
 
 
 def wait_for_functional_tests():

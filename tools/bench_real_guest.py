@@ -32,10 +32,8 @@ tests (or anything else that relies on them) run on the same host.
 import argparse
 import os
 import re
-import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -54,6 +52,12 @@ from nova.objects import instance as objects  # noqa: E402
 from nova.virt.libvirt import console_log  # noqa: E402
 from nova.virt.libvirt import driver as libvirt_driver  # noqa: E402
 from nova.virt.libvirt import host as libvirt_host  # noqa: E402
+from benchlib import BenchFailed  # noqa: E402
+from benchlib import functional_tests_running  # noqa: E402
+from benchlib import out  # noqa: E402
+from benchlib import progress  # noqa: E402
+from benchlib import reproduce_command  # noqa: E402
+from benchlib import run_tool  # noqa: E402
 
 CONF = nova.conf.CONF
 
@@ -76,45 +80,10 @@ VIRTLOGD_DEFAULTS = (2 * 1024 * 1024, 3)
 VIRTLOGD_SMALL = (64 * 1024, 3)
 
 
-class BenchFailed(Exception):
-    pass
-
-
-def progress(msg, *args):
-    print('bench: ' + (msg % args if args else msg), file=sys.stderr,
-          flush=True)
-
-
-def out(line=''):
-    print(line, flush=True)
-
-
-def run_tool(*argv):
-    proc = subprocess.run(argv, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise BenchFailed('%s failed (exit %d):\n%s' % (
-            shlex.join(argv), proc.returncode, proc.stderr[-3000:]))
-    return proc.stdout
-
-
 def set_virtlogd(max_size, max_backups):
     """Write virtlogd.conf; setup-host.sh sends virtlogd SIGUSR1."""
     run_tool(SETUP_HOST, '--virtlogd-max-size', str(max_size),
              '--virtlogd-max-backups', str(max_backups))
-
-
-def functional_tests_running():
-    proc = subprocess.run(['pgrep', '-f', 'nova/tests/functional'],
-                          capture_output=True, text=True)
-    return proc.stdout.split()
-
-
-def reproduce_command():
-    parts = ['cd', shlex.quote(os.getcwd()), '&&']
-    if 'PYTHONPATH' in os.environ:
-        parts.append('PYTHONPATH=' + shlex.quote(os.environ['PYTHONPATH']))
-    parts.append(shlex.join([sys.executable] + sys.argv))
-    return ' '.join(parts)
 
 
 # -- timing of libvirt calls --------------------------------------------------

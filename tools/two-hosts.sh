@@ -49,7 +49,9 @@
 #           plain dirs in the root filesystem, seen alike from both hosts; give each host's
 #           Nova driver its own one as instances_path
 #         * rsync daemons, module "nova-instances" = that host's instances dir, read-write,
-#           use chroot, uid/gid root, munge symlinks, hosts allow 192.168.251.0/24.
+#           use chroot, uid/gid root, munge symlinks, hosts allow 192.168.251.0/24;
+#           and, to inject faults into log copies, "nova-instances-readonly" (same
+#           folder, writes refused) and "nova-instances-full" (a 64 KiB tmpfs).
 #           NO AUTHENTICATION: this is a test rig on private namespace addresses.  E.g.
 #             rsync -a f rsync://192.168.251.2/nova-instances/x/   (lands in B's instances/x/)
 # down [--force]
@@ -594,7 +596,36 @@ hosts allow = $NET_CIDR
     uid = root
     gid = root
     munge symlinks = yes
+
+# Fault injection for the log-copy tests: the same folder refusing writes
+# (permission denied), and a 64 KiB file system (disk full).
+[$RSYNC_MODULE-readonly]
+    path = $dir
+    read only = true
+    use chroot = yes
+    uid = root
+    gid = root
+
+[$RSYNC_MODULE-full]
+    path = $STATE_DIR/full-$h
+    read only = false
+    use chroot = yes
+    uid = root
+    gid = root
 EOF
+}
+
+# ensure_full_fs H: the tiny tmpfs behind module $RSYNC_MODULE-full.
+ensure_full_fs() {
+    local dir="$STATE_DIR/full-$1"
+    mkdir -p "$dir"
+    mountpoint -q "$dir" || mount -t tmpfs -o size=64k,mode=0755 tmpfs "$dir" \
+        || die "cannot mount the 64 KiB tmpfs on $dir"
+}
+
+drop_full_fs() {
+    local dir="$STATE_DIR/full-$1"
+    if mountpoint -q "$dir" 2>/dev/null; then umount "$dir" || warn "umount $dir failed"; fi
 }
 
 # ensure_rsync H ADDR DIR
@@ -651,6 +682,8 @@ do_up() {
     check_hostb
     make_dir "$HOSTA_INSTANCES"
     make_dir "$HOSTB_INSTANCES"
+    ensure_full_fs a
+    ensure_full_fs b
     ensure_rsync a "$ADDR_A" "$HOSTA_INSTANCES"
     ensure_rsync b "$ADDR_B" "$HOSTB_INSTANCES"
     check_rsync
@@ -684,6 +717,7 @@ do_down() {
     done
     for h in a b; do
         if pid="$(rsync_pid "$h")"; then stop_pid "$pid" "rsync daemon of host ${h^^}"; fi
+        drop_full_fs "$h"
     done
 
     leftovers="$(netns_processes)"

@@ -17,6 +17,7 @@ from nova.console import serial
 import nova.conf
 from nova import exception
 from nova.tests.functional import base
+from nova.virt.libvirt import console_log
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
 
@@ -212,22 +213,42 @@ class OldToNewTestCase(LiveMigrationTestCase):
 
 
 class FailedCopyTestCase(LiveMigrationTestCase):
-    def test_migration_completes_with_a_warning(self):
+    """A copy that fails never stops the migration; the log stays put."""
+
+    def _migrate_with_broken_copy(self, cause, **overrides):
         inst = self.boot_on(self.a)
-        self.wait_on(self.a, inst, base.BANNER)
-        # The destination's rsync daemon is unreachable (transport down).
-        self.b._conf.set_override('console_log_rsync_port', 1, 'libvirt')
-        self.a._conf.set_override('console_log_rsync_port', 1, 'libvirt')
-        self.a._conf.set_override('console_log_transfer_timeout', 5,
-                                  'libvirt')
+        self.driver = self.a
+        client = self.shell(self.connect_console(inst))
+        client.send_line('chatty 1500')  # ~97 KiB: more than the full disk
+        client.read_until(rb'SEQ 001500', timeout=120)
+        client.close()
+        self.wait_on(self.a, inst, rb'SEQ 001500')
+        before = self.output(self.a, inst)
+        for key, value in overrides.items():
+            self.a._conf.set_override(key, value, 'libvirt')
         logs = self.useFixture(fixtures.FakeLogger(
             name='nova.virt.libvirt.driver'))
         self.migrate(inst, self.a, self.b)
         self.assertIn('Console log of %s was not copied' % inst.uuid,
                       logs.output)
+        self.assertIn(cause, logs.output)
         # Nothing lost: the log stays on the source for the operator.
-        self.assertTrue(os.path.exists(self.a.console_log_path(inst)))
+        kept = console_log.read_log_tail(self.a.console_log_path(inst))
+        self.assertIn(before[-50000:], kept)
         self.type_on(self.b, inst, 'works-anyway')
+
+    def test_transport_down(self):
+        self._migrate_with_broken_copy('Connection refused',
+                                       console_log_rsync_port=1)
+
+    def test_disk_full(self):
+        self._migrate_with_broken_copy(
+            'No space left on device',
+            console_log_rsync_module='nova-instances-full')
+
+    def test_permission_denied(self):
+        self._migrate_with_broken_copy(
+            'read only', console_log_rsync_module='nova-instances-readonly')
 
 
 class RollbackTestCase(LiveMigrationTestCase):

@@ -547,7 +547,8 @@ class LibvirtDriver:
         except Exception as e:  # a lost copy must never fail a migration
             LOG.warning('Console log of %s was not copied to %s: %s; it '
                         'stays in %s', instance.uuid,
-                        migrate_data.inbound_addr, e,
+                        migrate_data.inbound_addr,
+                        getattr(e, 'kwargs', {}).get('reason') or e,
                         self.instance_dir(instance))
             return False
         LOG.info('Copied console log of %s to %s: %s', instance.uuid,

@@ -1,0 +1,529 @@
+"""The API samples of the user guide, checked against the live service.
+
+Every file under ``doc/api_samples`` is a request body sent to, or a
+response body expected from, nova-all running on the real hypervisor
+(``NovaServices``). A request sample is sent exactly as it is written. A
+response sample must match the live response:
+
+* objects have the same keys, recursively: a key the service adds or
+  drops fails the test;
+* arrays have the same length, compared item by item;
+* a literal (string, number, boolean, null) is equal, type included;
+* a string with placeholders such as ``"%(host)s/v2.1/servers/%(uuid)s"``
+  matches the regular expressions of :data:`PLACEHOLDERS` in place of the
+  placeholders, and the rest of the string literally.
+
+Any sample that drifts from the service therefore fails, and so does a
+sample file that no step below uses, or that ``doc/source/user/api.rst``
+does not show.
+"""
+
+import collections
+import json
+import os
+import re
+import time
+import urllib.error
+import urllib.request
+
+import fixtures
+import testtools
+import websocket
+
+from nova.console import websocketproxy
+from nova.tests.functional import base
+from nova.tests.functional import services
+
+SAMPLES_DIR = os.path.join(base.REPO, 'doc', 'api_samples')
+API_PAGE = os.path.join(base.REPO, 'doc', 'source', 'user', 'api.rst')
+
+_UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+
+# What each placeholder of a response sample stands for. No capturing
+# groups inside: the matcher numbers its own.
+PLACEHOLDERS = {
+    # A server's id.
+    'uuid': _UUID,
+    # A time as the API writes it, in UTC.
+    'isotime': r'[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z',
+    # The root of the compute API as the client called it: scheme, host
+    # and port, without a trailing slash.
+    'host': r'https?://[^/?#\s]+',
+    # hostId: SHA-224 of the project and the compute host.
+    'hostid': '[0-9a-f]{56}',
+    # Host and port of nova-serialproxy, from [serial_console] base_url.
+    'proxy_host': r'(?:[^/?#:\s\[\]]+|\[[0-9A-Fa-f:.]+\])',
+    'proxy_port': '[0-9]{1,5}',
+    # A console token: secrets.token_urlsafe(32).
+    'token': '[A-Za-z0-9_-]{43}',
+    # Free text: the guest's console output.
+    'text': r'[\s\S]*',
+}
+
+_PLACEHOLDER_RE = re.compile(r'%\((\w+)\)s')
+_CONTROL_CHARACTERS = re.compile('[\x00-\x08\x0b-\x1f]')
+
+API_VERSION_HEADER = 'OpenStack-API-Version'
+LEGACY_VERSION_HEADER = 'X-OpenStack-Nova-API-Version'
+REQUEST_ID_RE = re.compile('req-' + _UUID)
+
+OTHER_PROJECT_TOKEN = 'intruder:other'
+GUEST_BANNER = 'NOVA-GUEST-BANNER'
+GUEST_PROMPT = b'nova-guest# '
+WAIT_TIMEOUT = 120
+TEST_TIMEOUT = 300
+
+Response = collections.namedtuple('Response', 'status headers body raw')
+
+
+class SampleMismatch(AssertionError):
+    pass
+
+
+def sample_files():
+    """Every sample, as a path relative to doc/api_samples."""
+    found = set()
+    for folder, _dirs, files in os.walk(SAMPLES_DIR):
+        for name in files:
+            if name.endswith('.json'):
+                path = os.path.join(folder, name)
+                found.add(os.path.relpath(path, SAMPLES_DIR))
+    return found
+
+
+def load_sample(name):
+    with open(os.path.join(SAMPLES_DIR, name), encoding='utf-8') as f:
+        return json.load(f)
+
+
+def placeholders_in(value):
+    """The placeholder names used anywhere in a sample (keys included)."""
+    if isinstance(value, dict):
+        names = set()
+        for key, item in value.items():
+            names |= placeholders_in(key) | placeholders_in(item)
+        return names
+    if isinstance(value, list):
+        names = set()
+        for item in value:
+            names |= placeholders_in(item)
+        return names
+    if isinstance(value, str):
+        return set(_PLACEHOLDER_RE.findall(value))
+    return set()
+
+
+def template_regex(template):
+    """A regex for a sample string, and its placeholder names in order."""
+    names = []
+    parts = []
+    position = 0
+    for match in _PLACEHOLDER_RE.finditer(template):
+        name = match.group(1)
+        if name not in PLACEHOLDERS:
+            raise SampleMismatch('unknown placeholder %%(%s)s in %r'
+                                 % (name, template))
+        parts.append(re.escape(template[position:match.start()]))
+        parts.append('(%s)' % PLACEHOLDERS[name])
+        names.append(name)
+        position = match.end()
+    parts.append(re.escape(template[position:]))
+    return re.compile(''.join(parts)), names
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 300 else text[:300] + '...'
+
+
+def match_sample(expected, actual, path='body', captured=None):
+    """Raise SampleMismatch unless ``actual`` matches sample ``expected``.
+
+    Returns ``captured``: each placeholder name with the set of values it
+    matched.
+    """
+    if captured is None:
+        captured = {}
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            raise SampleMismatch('%s: the sample has an object, the service '
+                                 'sent %s' % (path, _short(actual)))
+        missing = sorted(set(expected) - set(actual))
+        extra = sorted(set(actual) - set(expected))
+        if missing or extra:
+            raise SampleMismatch(
+                '%s: keys in the sample only: %s; keys in the response '
+                'only: %s' % (path, missing, extra))
+        for key in expected:
+            match_sample(expected[key], actual[key],
+                         '%s[%r]' % (path, key), captured)
+    elif isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            raise SampleMismatch(
+                '%s: the sample has a list of %d, the service sent %s'
+                % (path, len(expected), _short(actual)))
+        for index, (want, got) in enumerate(zip(expected, actual)):
+            match_sample(want, got, '%s[%d]' % (path, index), captured)
+    elif isinstance(expected, str) and _PLACEHOLDER_RE.search(expected):
+        regex, names = template_regex(expected)
+        found = regex.fullmatch(actual) if isinstance(actual, str) else None
+        if found is None:
+            raise SampleMismatch('%s: %s does not match the sample %r'
+                                 % (path, _short(actual), expected))
+        for name, value in zip(names, found.groups()):
+            captured.setdefault(name, set()).add(value)
+    elif type(expected) is not type(actual) or expected != actual:
+        raise SampleMismatch('%s: the sample has %s, the service sent %s'
+                             % (path, _short(expected), _short(actual)))
+    return captured
+
+
+def literalincludes(page):
+    """Sample paths (relative to doc/api_samples) a page includes."""
+    with open(page, encoding='utf-8') as f:
+        text = f.read()
+    return set(re.findall(
+        r'^\s*\.\. literalinclude:: \.\./\.\./api_samples/(\S+\.json)\s*$',
+        text, re.M))
+
+
+class SampleFilesTestCase(testtools.TestCase):
+    """The sample files themselves; needs no service."""
+
+    def test_samples_are_json_with_known_placeholders(self):
+        files = sample_files()
+        self.assertGreater(len(files), 20)
+        for name in sorted(files):
+            used = placeholders_in(load_sample(name))
+            if name.endswith('-req.json'):
+                # Sent as written: a placeholder would go to the service.
+                self.assertEqual(set(), used, name)
+            else:
+                self.assertTrue(name.endswith('-resp.json'), name)
+                self.assertEqual(set(), used - set(PLACEHOLDERS), name)
+
+    def test_api_page_shows_every_sample(self):
+        self.assertEqual(sorted(sample_files()),
+                         sorted(literalincludes(API_PAGE)))
+
+
+class APISamplesTestCase(testtools.TestCase):
+    """Each sample against nova-all on the real hypervisor, in one story.
+
+    One server (flavor 1) goes through create, show, list, console output,
+    both serial console calls, a websocket session, soft and hard reboot,
+    rebuild and delete; the error samples are provoked on the way.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.Timeout(TEST_TIMEOUT, gentle=True))
+        stack = base._Stack.ensure()
+        self.services = services.NovaServices(
+            stack.kernel, stack.initrd, stack.cmdline, stack.virt_type)
+        self.addCleanup(self.services.cleanup)
+        self.services.start()
+        self.root = 'http://127.0.0.1:%d' % self.services.api_port
+        self.used = set()
+
+    # -- HTTP and samples -----------------------------------------------
+
+    def call(self, method, path, body=None, token=services.USER_TOKEN,
+             version=None):
+        data = None if body is None else json.dumps(body).encode('utf-8')
+        req = urllib.request.Request(self.root + path, data=data,
+                                     method=method)
+        req.add_header('Accept', 'application/json')
+        if data is not None:
+            req.add_header('Content-Type', 'application/json')
+        if token:
+            req.add_header('X-Auth-Token', token)
+        if version:
+            req.add_header(API_VERSION_HEADER, 'compute %s' % version)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                status, headers, raw = resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as e:
+            status, headers, raw = e.code, e.headers, e.read()
+        return Response(status, headers, json.loads(raw) if raw else None,
+                        raw)
+
+    def request_sample(self, name):
+        self.used.add(name)
+        return load_sample(name)
+
+    def check(self, name, response, status, version='2.1'):
+        """Match ``response`` against sample ``name``; the captures.
+
+        ``version``: the microversion the response must say served it,
+        None for responses from outside the versioned API.
+        """
+        self.used.add(name)
+        self.assertEqual(status, response.status, response.raw)
+        self.assertEqual('application/json',
+                         response.headers.get_content_type())
+        if version is not None:
+            self.assertVersionHeaders(response, version)
+        try:
+            return match_sample(load_sample(name), response.body)
+        except SampleMismatch as e:
+            self.fail('%s drifted from the service: %s\nfull response: %s'
+                      % (name, e, response.raw.decode('utf-8', 'replace')))
+
+    def assertVersionHeaders(self, response, version):
+        self.assertEqual('compute %s' % version,
+                         response.headers.get(API_VERSION_HEADER))
+        self.assertEqual(version, response.headers.get(LEGACY_VERSION_HEADER))
+        self.assertRegex(response.headers.get('X-OpenStack-Request-Id', ''),
+                         REQUEST_ID_RE)
+
+    def assertNoBody(self, response, status):
+        self.assertEqual(status, response.status, response.raw)
+        self.assertEqual(b'', response.raw)
+
+    # -- waiting --------------------------------------------------------
+
+    def server_path(self, server_id, suffix=''):
+        return '/v2.1/servers/%s%s' % (server_id, suffix)
+
+    def wait_active(self, server_id):
+        deadline = time.monotonic() + WAIT_TIMEOUT
+        while time.monotonic() < deadline:
+            response = self.call('GET', self.server_path(server_id))
+            self.assertEqual(200, response.status, response.raw)
+            server = response.body['server']
+            if server['status'] == 'ERROR':
+                self.fail('server %s went to ERROR: %s' % (
+                    server_id, server.get('fault')))
+            if (server['status'] == 'ACTIVE' and
+                    server['OS-EXT-STS:task_state'] is None):
+                return server
+            time.sleep(0.3)
+        self.fail('server %s not ACTIVE within %d s: %s'
+                  % (server_id, WAIT_TIMEOUT, server))
+
+    def console_output(self, server_id, length=None):
+        response = self.call('POST', self.server_path(server_id, '/action'),
+                             {'os-getConsoleOutput': {'length': length}})
+        self.assertEqual(200, response.status, response.raw)
+        return response.body['output']
+
+    def wait_for_banner(self, server_id):
+        deadline = time.monotonic() + WAIT_TIMEOUT
+        output = ''
+        while time.monotonic() < deadline:
+            output = self.console_output(server_id)
+            if GUEST_BANNER in output:
+                return output
+            time.sleep(0.5)
+        self.fail('%s not in the console output of %s within %d s: %r'
+                  % (GUEST_BANNER, server_id, WAIT_TIMEOUT, output[-500:]))
+
+    def wait_gone(self, server_id):
+        deadline = time.monotonic() + WAIT_TIMEOUT
+        while time.monotonic() < deadline:
+            response = self.call('GET', self.server_path(server_id))
+            if response.status == 404:
+                return
+            time.sleep(0.3)
+        self.fail('server %s still there %d s after its delete'
+                  % (server_id, WAIT_TIMEOUT))
+
+    # -- the serial console over websocket ------------------------------
+
+    def open_console(self, url):
+        """A websocket session on the guest's shell, as a user opens it."""
+        ws = websocket.create_connection(url, timeout=30)
+        self.addCleanup(ws.close)
+        ws.send_binary(b'\r')
+        received = b''
+        deadline = time.monotonic() + 60
+        while GUEST_PROMPT not in received:
+            self.assertLess(time.monotonic(), deadline, received[-300:])
+            opcode, data = ws.recv_data()
+            # Guest bytes come in binary frames, never text frames.
+            self.assertEqual(websocket.ABNF.OPCODE_BINARY, opcode, data)
+            received += data
+        ws.close()
+
+    def assertConsoleRefused(self, url):
+        ws = websocket.create_connection(url, timeout=30)
+        self.addCleanup(ws.close)
+        opcode, data = ws.recv_data(control_frame=True)
+        self.assertEqual(websocket.ABNF.OPCODE_CLOSE, opcode, data)
+        code = int.from_bytes(data[:2], 'big')
+        self.assertEqual(websocketproxy.CLOSE_POLICY_VIOLATION, code)
+        self.assertEqual(websocketproxy.REFUSED_TOKEN,
+                         data[2:].decode('utf-8'))
+
+    # -- the story ------------------------------------------------------
+
+    def test_samples_match_the_live_service(self):
+        self._check_versions()
+        self._check_flavors_and_images()
+        self._check_errors_without_a_server()
+        server_id = self._check_create_show_list()
+        self._check_console_output(server_id)
+        url = self._check_serial_consoles(server_id)
+        self._check_reboots(server_id, url)
+        self._check_rebuild_and_delete(server_id)
+        self.assertEqual(sorted(sample_files()), sorted(self.used),
+                         'every sample file is checked here')
+
+    def _check_versions(self):
+        # The version documents need no token and no microversion.
+        captured = self.check('versions/versions-get-resp.json',
+                              self.call('GET', '/', token=None), 200,
+                              version=None)
+        self.assertEqual({self.root}, captured['host'])
+        captured = self.check('versions/v21-version-get-resp.json',
+                              self.call('GET', '/v2.1', token=None), 200,
+                              version=None)
+        self.assertEqual({self.root}, captured['host'])
+
+    def _check_flavors_and_images(self):
+        for path, name in (
+                ('/v2.1/flavors', 'flavors/flavors-list-resp.json'),
+                ('/v2.1/flavors/detail', 'flavors/flavors-detail-resp.json'),
+                ('/v2.1/flavors/2', 'flavors/flavor-get-resp.json'),
+                ('/v2.1/flavors/2/os-extra_specs',
+                 'flavors/flavor-extra-specs-list-resp.json'),
+                ('/v2.1/flavors/2/os-extra_specs/hw:serial_port_count',
+                 'flavors/flavor-extra-specs-get-resp.json'),
+                ('/v2.1/images', 'images/images-list-resp.json'),
+                ('/v2.1/images/detail', 'images/images-details-resp.json'),
+                ('/v2.1/images/%s' % services.IMAGE_ID,
+                 'images/image-get-resp.json')):
+            captured = self.check(name, self.call('GET', path), 200)
+            self.assertEqual({self.root}, captured.get('host', {self.root}))
+
+    def _check_errors_without_a_server(self):
+        self.check('errors/unauthorized-resp.json',
+                   self.call('GET', '/v2.1/servers', token=None), 401,
+                   version=None)
+        self.check('errors/version-not-supported-resp.json',
+                   self.call('GET', '/v2.1/servers', version='2.7'), 406,
+                   version=None)
+        request = self.request_sample(
+            'errors/server-create-missing-flavor-req.json')
+        response = self.call('POST', '/v2.1/servers', request)
+        self.check('errors/server-create-missing-flavor-resp.json', response,
+                   400)
+        # Nothing was created.
+        self.assertEqual([], self.call('GET', '/v2.1/servers').body['servers'])
+
+    def _check_create_show_list(self):
+        response = self.call(
+            'POST', '/v2.1/servers',
+            self.request_sample('servers/server-create-req.json'))
+        captured = self.check('servers/server-create-resp.json', response,
+                              202)
+        server_id = response.body['server']['id']
+        self.assertEqual({server_id}, captured['uuid'])
+        self.assertEqual({self.root}, captured['host'])
+        self.assertEqual(self.root + self.server_path(server_id),
+                         response.headers['Location'])
+
+        self.wait_active(server_id)
+        for path, name in (
+                (self.server_path(server_id), 'servers/server-get-resp.json'),
+                ('/v2.1/servers', 'servers/servers-list-resp.json'),
+                ('/v2.1/servers/detail',
+                 'servers/servers-details-resp.json')):
+            captured = self.check(name, self.call('GET', path), 200)
+            self.assertEqual({server_id}, captured['uuid'])
+            self.assertEqual({self.root}, captured['host'])
+
+        # Another project's server does not exist for the caller.
+        captured = self.check(
+            'errors/server-not-found-resp.json',
+            self.call('GET', self.server_path(server_id),
+                      token=OTHER_PROJECT_TOKEN), 404)
+        self.assertEqual({server_id}, captured['uuid'])
+        return server_id
+
+    def _check_console_output(self, server_id):
+        full = self.wait_for_banner(server_id)
+        request = self.request_sample(
+            'servers/server-action-get-console-output-req.json')
+        response = self.call('POST', self.server_path(server_id, '/action'),
+                             request)
+        self.check('servers/server-action-get-console-output-resp.json',
+                   response, 200)
+        output = response.body['output']
+        # length N: the last N lines; the boot printed many more.
+        length = request['os-getConsoleOutput']['length']
+        lines = output.split('\n')
+        if output.endswith('\n'):
+            lines.pop()
+        self.assertEqual(length, len(lines), output)
+        self.assertIn(output, self.console_output(server_id))
+        self.assertIn(GUEST_BANNER, full)
+        # Control characters other than tab and newline are stripped.
+        self.assertIsNone(_CONTROL_CHARACTERS.search(full))
+        self.assertEqual('', self.console_output(server_id, length=0))
+
+    def _check_serial_consoles(self, server_id):
+        action = self.server_path(server_id, '/action')
+        request = self.request_sample(
+            'servers/server-action-get-serial-console-req.json')
+        captured = self.check(
+            'servers/server-action-get-serial-console-resp.json',
+            self.call('POST', action, request), 200)
+        self.assertEqual({'127.0.0.1'}, captured['proxy_host'])
+        self.assertEqual({str(self.services.proxy_port)},
+                         captured['proxy_port'])
+        # Gone from microversion 2.6 on.
+        self.check('errors/serial-console-action-removed-resp.json',
+                   self.call('POST', action, request, version='2.6'), 404,
+                   version='2.6')
+
+        response = self.call(
+            'POST', self.server_path(server_id, '/remote-consoles'),
+            self.request_sample('remote-consoles/create-serial-req.json'),
+            version='2.6')
+        captured = self.check('remote-consoles/create-serial-resp.json',
+                              response, 200, version='2.6')
+        self.assertEqual({str(self.services.proxy_port)},
+                         captured['proxy_port'])
+        url = response.body['remote_console']['url']
+        self.open_console(url)
+        return url
+
+    def _check_reboots(self, server_id, console_url):
+        action = self.server_path(server_id, '/action')
+        soft = self.request_sample(
+            'servers/server-action-reboot-soft-req.json')
+        self.assertNoBody(self.call('POST', action, soft), 202)
+        self.wait_active(server_id)
+
+        self.assertNoBody(self.call('POST', action, self.request_sample(
+            'servers/server-action-reboot-req.json')), 202)
+        # The hard reboot runs (destroy and boot again) for a second or
+        # more: meanwhile the server refuses what needs it ready.
+        captured = self.check(
+            'errors/console-not-ready-resp.json',
+            self.call('POST', action, load_sample(
+                'servers/server-action-get-console-output-req.json')), 409)
+        self.assertEqual({server_id}, captured['uuid'])
+        captured = self.check('errors/reboot-invalid-state-resp.json',
+                              self.call('POST', action, soft), 409)
+        self.assertEqual({server_id}, captured['uuid'])
+        self.wait_active(server_id)
+        # The reboot revoked the console URLs issued before it.
+        self.assertConsoleRefused(console_url)
+
+    def _check_rebuild_and_delete(self, server_id):
+        response = self.call(
+            'POST', self.server_path(server_id, '/action'),
+            self.request_sample('servers/server-action-rebuild-req.json'))
+        captured = self.check('servers/server-action-rebuild-resp.json',
+                              response, 202)
+        self.assertEqual({server_id}, captured['uuid'])
+        self.assertEqual(self.root + self.server_path(server_id),
+                         response.headers['Location'])
+        self.wait_active(server_id)
+
+        self.assertNoBody(self.call('DELETE', self.server_path(server_id)),
+                          204)
+        self.wait_gone(server_id)

@@ -12,7 +12,7 @@
 #   * apt-installs (only when something is missing; "apt-get update" only when the package
 #     lists are empty or the install fails without it) libvirt-daemon
 #     libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 libvirt-dev pkg-config gcc
-#     libxml2-utils busybox-static cpio iproute2 rsync  (never libvirt-daemon-system)
+#     libxml2-utils busybox-static cpio iproute2 rsync qemu-utils (never libvirt-daemon-system)
 #   * creates the libvirt-qemu account and /var/{log,lib,cache}/libvirt/qemu
 #   * writes /etc/libvirt/qemu.conf (user/group root, security_driver none,
 #     cgroup_controllers [ ]) and /etc/libvirt/virtlogd.conf (max_size, max_backups;
@@ -62,7 +62,8 @@ readonly QEMU_CONF=/etc/libvirt/qemu.conf
 readonly VIRTLOGD_CONF=/etc/libvirt/virtlogd.conf
 readonly LOG_DIR=/var/log/libvirt
 readonly PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
-                   libvirt-dev pkg-config gcc libxml2-utils busybox-static cpio iproute2 rsync)
+                   libvirt-dev pkg-config gcc libxml2-utils busybox-static cpio iproute2 rsync
+                   qemu-utils)
 readonly LIBVIRTD_WAIT=90    # seconds for libvirtd to answer (first start ~10 s)
 readonly VIRTLOGD_WAIT=20
 

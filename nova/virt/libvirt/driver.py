@@ -12,6 +12,7 @@ import shutil
 import time
 
 import libvirt
+from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 import nova.conf
@@ -36,6 +37,7 @@ MIN_QEMU_VIRTLOGD = (2, 6, 0)
 QEMU_MAX_SERIAL_PORTS = 4
 
 CONSOLE_LOG_NAME = 'console.log'
+DISK_NAME = 'disk'
 DEFAULT_KERNEL_CMDLINE = 'console=ttyS0'
 
 LIVE_MIGRATION_FLAGS = (libvirt.VIR_MIGRATE_LIVE |
@@ -125,6 +127,29 @@ class LibvirtDriver:
     def console_log_path(self, instance):
         return os.path.join(self.instance_dir(instance), CONSOLE_LOG_NAME)
 
+    def disk_path(self, instance):
+        return os.path.join(self.instance_dir(instance), DISK_NAME)
+
+    def _create_disk(self, instance, image_meta):
+        """The server's own disk: a copy-on-write overlay of the image.
+
+        Servers never write into the image itself. An existing disk is
+        kept (hard reboot); rebuild removes it first.
+        """
+        path = self.disk_path(instance)
+        if os.path.exists(path):
+            return
+        try:
+            processutils.execute(
+                'qemu-img', 'create', '-f', 'qcow2', '-F',
+                image_meta.disk_format, '-b', image_meta.disk_path, path)
+        except (processutils.ProcessExecutionError, OSError) as e:
+            raise exception.InstanceBootFailed(
+                instance_uuid=instance.uuid,
+                reason='cannot create its disk from %s: %s' % (
+                    image_meta.disk_path,
+                    (getattr(e, 'stderr', '') or str(e)).strip()))
+
     # -- guest configuration ------------------------------------------------
 
     def _get_guest_config(self, instance, image_meta):
@@ -151,8 +176,8 @@ class LibvirtDriver:
         elif image_meta.disk_path:
             guest.os_boot_dev = 'hd'
             guest.add_device(vconfig.LibvirtConfigGuestDisk(
-                driver_name='qemu', driver_format=image_meta.disk_format,
-                source_path=image_meta.disk_path,
+                driver_name='qemu', driver_format='qcow2',
+                source_path=self.disk_path(instance),
                 target_dev='vda', target_bus='virtio'))
         else:
             raise exception.Invalid(
@@ -260,6 +285,12 @@ class LibvirtDriver:
         os.makedirs(self.instance_dir(instance), exist_ok=True)
         instance.image_meta = image_meta
         guest = self._get_guest_config(instance, image_meta)
+        if image_meta.disk_path and not image_meta.kernel_path:
+            try:
+                self._create_disk(instance, image_meta)
+            except exception.InstanceBootFailed:
+                self._release_serial_ports(guest)
+                raise
         xml = guest.to_xml()
         LOG.debug('Guest XML for %s:\n%s', instance.uuid, xml)
         conn = self._host.get_connection()
@@ -339,8 +370,13 @@ class LibvirtDriver:
         self.spawn(None, instance, instance.image_meta)
 
     def rebuild(self, context, instance, image_meta):
-        """Boot ``instance`` again from ``image_meta``, keeping its log."""
+        """Boot ``instance`` again from ``image_meta``, keeping its log.
+
+        The old disk goes: a rebuild starts from the new image.
+        """
         self.destroy(context, instance, destroy_disks=False)
+        if os.path.exists(self.disk_path(instance)):
+            os.unlink(self.disk_path(instance))
         self.spawn(context, instance, image_meta)
 
     def power_off(self, instance):

@@ -5,8 +5,10 @@ validation, start/stop, live XML), without QEMU. The virtlogd version gate
 is forced per test: the test driver's hypervisor is not QEMU.
 """
 
+import json
 import os
 import socket
+import subprocess
 from unittest import mock
 
 import libvirt
@@ -474,3 +476,58 @@ class VersionGateTestCase(test.TestCase):
                                             virt_type='qemu'))
         self.assertFalse(self._uses_virtlogd((9, 0, 0), (7, 2, 0),
                                              virt_type='lxc'))
+
+
+class DiskImageTestCase(DriverTestBase):
+    """A disk image is never written by servers: each gets an overlay."""
+
+    def setUp(self):
+        super().setUp()
+        self.image_file = os.path.join(self.instances_path, 'image.raw')
+        with open(self.image_file, 'wb') as f:
+            f.truncate(1024 * 1024)
+
+    def _disk_instance(self):
+        inst = objects.Instance()
+        inst.image_meta = objects.ImageMeta(disk_path=self.image_file)
+        return inst
+
+    def _backing_file(self, path):
+        info = subprocess.run(['qemu-img', 'info', '--output=json', path],
+                              capture_output=True, text=True, check=True)
+        return json.loads(info.stdout)
+
+    def test_each_server_gets_its_own_overlay(self):
+        first, second = self._disk_instance(), self._disk_instance()
+        for inst in (first, second):
+            self._spawn(inst)
+            disk = self.driver.disk_path(inst)
+            info = self._backing_file(disk)
+            self.assertEqual('qcow2', info['format'])
+            self.assertEqual(self.image_file, info['backing-filename'])
+            self.assertEqual(disk, self._live(inst).devices_of(
+                vconfig.LibvirtConfigGuestDisk)[0].source_path)
+        self.assertNotEqual(self.driver.disk_path(first),
+                            self.driver.disk_path(second))
+
+    def test_hard_reboot_keeps_disk_rebuild_replaces_it(self):
+        inst = self._disk_instance()
+        self._spawn(inst)
+        disk = self.driver.disk_path(inst)
+        with open(disk, 'ab') as f:
+            f.write(b'\0' * 512)  # stands in for data the guest wrote
+        size = os.path.getsize(disk)
+        self.driver.reboot(None, inst, reboot_type='HARD')
+        self.assertEqual(size, os.path.getsize(disk))
+        self.driver.rebuild(None, inst, inst.image_meta)
+        self.assertLess(os.path.getsize(disk), size)
+
+    def test_missing_image_fails_cleanly(self):
+        self.flags(enabled=True, group='serial_console')
+        inst = self._disk_instance()
+        inst.image_meta.disk_path = '/nonexistent/image.raw'
+        e = self.assertRaises(exception.InstanceBootFailed, self._spawn,
+                              inst)
+        self.assertIn('/nonexistent/image.raw', str(e))
+        self.assertFalse(self.driver.instance_exists(inst))
+        self.assertEqual(set(), serial.ALLOCATED_PORTS)

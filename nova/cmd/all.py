@@ -12,12 +12,12 @@ missing. Runs until SIGTERM or SIGINT. Exit status 1: it could not start.
 import sys
 import threading
 
-from oslo_config import cfg
 from oslo_log import log as logging
 
 import nova.conf
 from nova.api.openstack.compute import app
 from nova.cmd import api as api_cmd
+from nova.cmd import common
 from nova.cmd import manage
 from nova.compute import api as compute_api
 from nova.compute import manager
@@ -32,14 +32,9 @@ LOG = logging.getLogger(__name__)
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
-    logging.register_options(CONF)
-    try:
-        CONF(argv[1:], project='nova', prog='nova-all')
-    except cfg.Error as e:
-        print('nova-all: %s' % e, file=sys.stderr)
+    if not common.parse_args(sys.argv if argv is None else argv,
+                             'nova-all'):
         return 1
-    logging.setup(CONF, 'nova')
     try:
         db.configure()
         compute = manager.ComputeManager(libvirt_driver.LibvirtDriver())

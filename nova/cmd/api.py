@@ -12,7 +12,6 @@ import signal
 import sys
 import threading
 
-from oslo_config import cfg
 from oslo_log import log as logging
 import waitress
 from waitress import trigger
@@ -20,6 +19,7 @@ from waitress import wasyncore
 
 import nova.conf
 from nova.api.openstack.compute import app
+from nova.cmd import common
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -118,14 +118,9 @@ def serve(application, host, port, threads=THREADS):
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
-    logging.register_options(CONF)
-    try:
-        CONF(argv[1:], project='nova', prog='nova-api')
-    except cfg.Error as e:
-        print('nova-api: %s' % e, file=sys.stderr)
+    if not common.parse_args(sys.argv if argv is None else argv,
+                             'nova-api'):
         return 1
-    logging.setup(CONF, 'nova')
 
     try:
         compute_api = importlib.import_module(COMPUTE_API_MODULE).API()

@@ -15,6 +15,7 @@ import sys
 from oslo_log import log as logging
 
 import nova.conf
+from nova.cmd import common
 from nova.console import websocketproxy
 
 CONF = nova.conf.CONF
@@ -27,10 +28,9 @@ BACKENDS = ('nova.console.tokens', 'nova.compute.api')
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
-    logging.register_options(CONF)
-    CONF(argv[1:], project='nova', prog='nova-serialproxy')
-    logging.setup(CONF, 'nova')
+    if not common.parse_args(sys.argv if argv is None else argv,
+                             'nova-serialproxy'):
+        return 1
 
     for name in BACKENDS:
         try:

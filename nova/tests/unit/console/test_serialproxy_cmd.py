@@ -29,7 +29,7 @@ START_TIMEOUT = 30
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(nova.__file__)))
 
 LAUNCHER = textwrap.dedent('''\
-    import dataclasses
+    import datetime
     import os
     import sys
     import time
@@ -37,23 +37,18 @@ LAUNCHER = textwrap.dedent('''\
 
     from nova import exception
 
+    from nova.console.tokens import ConnectInfo
+
     GUEST = ('127.0.0.1', int(os.environ['FAKE_GUEST_PORT']))
-
-
-    @dataclasses.dataclass(frozen=True)
-    class ConnectInfo:
-        instance_uuid: str
-        console_type: str
-        host: str
-        port: int
-        expires_at: float
 
 
     def validate(token):
         if token != os.environ['FAKE_TOKEN']:
             raise exception.InvalidToken()
-        return ConnectInfo(os.environ['FAKE_UUID'], 'serial', *GUEST,
-                           time.time() + 600)
+        return ConnectInfo(
+            os.environ['FAKE_UUID'], 'serial', *GUEST,
+            datetime.datetime.now(datetime.timezone.utc) +
+            datetime.timedelta(seconds=600))
 
 
     class API:

@@ -7,7 +7,6 @@ compute API are fakes keeping to their contracts (``nova.console.tokens``
 is put in ``sys.modules`` for each test).
 """
 
-import dataclasses
 import datetime
 import logging
 import os
@@ -27,6 +26,7 @@ from websockify import websocketproxy as websockify_proxy
 
 import nova.conf
 from nova import context
+from nova.console.tokens import ConnectInfo
 from nova.console import websocketproxy
 from nova import exception
 from nova import test
@@ -35,15 +35,6 @@ CONF = nova.conf.CONF
 TIMEOUT = 5
 # A fixed Sec-WebSocket-Key makes whole raw responses comparable.
 WS_KEY = 'dGhlIHNhbXBsZSBub25jZQ=='
-
-
-@dataclasses.dataclass(frozen=True)
-class ConnectInfo:
-    instance_uuid: str
-    console_type: str
-    host: str
-    port: int
-    expires_at: datetime.datetime
 
 
 def now():

@@ -14,6 +14,6 @@ virt_type=$(tools/setup-host.sh --print-virt-type)
 image=$(tools/build-guest-image.sh)
 kernel=$(sed -n 1p <<<"$image")
 initrd=$(sed -n 2p <<<"$image")
-command -v tox >/dev/null || python3 -m pip install --quiet 'tox>=4'
-exec tox -q -e demo -- --kernel "$kernel" --initrd "$initrd" \
+tox=$(tools/ensure-tox.sh)
+exec "$tox" -q -e demo -- --kernel "$kernel" --initrd "$initrd" \
     --cmdline-file "$(dirname "$kernel")/cmdline" --virt-type "$virt_type"

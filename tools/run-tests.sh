@@ -18,7 +18,7 @@ if [ "$(id -u)" = 0 ]; then
 else
     echo "run-tests: not root: the functional env will fail" >&2
 fi
-command -v tox >/dev/null || python3 -m pip install --quiet 'tox>=4' ||
+tox=$(tools/ensure-tox.sh) ||
     { echo "run-tests: cannot install tox" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 rm -f .tox/*.subunit .tox/*.result
@@ -26,7 +26,7 @@ status=0
 IFS=, read -r -a env_list <<<"$envs"
 for env in "${env_list[@]}"; do
     echo "=== tox -e $env" >&2
-    if tox -e "$env"; then
+    if "$tox" -e "$env"; then
         echo pass >".tox/$env.result"
     else
         echo fail >".tox/$env.result"

@@ -37,6 +37,8 @@ class InternalError(NovaException):
 
 class HypervisorUnavailable(NovaException):
     msg_fmt = "Connection to the hypervisor at %(uri)s is broken: %(reason)s"
+    # What an API user is told instead (the URI is the operator's business).
+    user_message = "The compute host's hypervisor cannot be reached"
 
 
 class InstanceNotFound(NotFound):
@@ -53,6 +55,7 @@ class ConsoleTypeUnavailable(Invalid):
 
 class ConsoleLogUnreadable(NovaException):
     msg_fmt = "Cannot read console log %(path)s: %(reason)s"
+    user_message = "The console log cannot be read on the compute host"
 
 
 class ImageSerialPortNumberInvalid(Invalid):

@@ -62,9 +62,17 @@ def response_for_exception(exc, environ):
     req_id = environ.get(wsgi.REQUEST_ID_KEY, '-')
     if isinstance(exc, exception.NovaException):
         status = _nova_exception_status(exc)
-        if status >= 500:
+        if status >= 500 and status != 503:
+            # Host-side failures name host paths and URIs: the log gets
+            # them, the user a message of their own and the request id.
             LOG.error('Request %s failed: %s', req_id, exc.message,
                       exc_info=exc)
+            user_message = getattr(exc, 'user_message', None)
+            if user_message is None:
+                return fault_response(status,
+                                      unexpected_error_message(req_id))
+            return fault_response(status, '%s (request id %s).' % (
+                user_message, req_id))
         return fault_response(status, exc.message)
     if isinstance(exc, webob.exc.HTTPException):
         if exc.code < 400:

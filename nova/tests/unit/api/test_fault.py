@@ -49,17 +49,29 @@ class FaultWrapperTestCase(base.APITestCase):
             (exception.InvalidToken(), 401, 'unauthorized'),
             (exception.ServiceUnavailable(reason='busy'), 503,
              'serviceUnavailable'),
-            (exception.HypervisorUnavailable(uri='qemu:///system',
-                                             reason='gone'),
-             500, 'computeFault'),
-            (exception.ConsoleLogUnreadable(path='/p/console.log',
-                                            reason='EACCES'),
-             500, 'computeFault'),
         ]
         for exc, status, name in cases:
             self.compute.fail['get'] = exc
             response = self.request('GET', self.path)
             self.assertFault(response, status, name, exc.message)
+
+    def test_host_side_failures_do_not_reveal_host_details(self):
+        for exc, shown in (
+                (exception.HypervisorUnavailable(uri='qemu:///system',
+                                                 reason='gone'),
+                 "hypervisor cannot be reached"),
+                (exception.ConsoleLogUnreadable(path='/p/console.log',
+                                                reason='EACCES'),
+                 'console log cannot be read'),
+                (exception.NovaException('secret /etc path'),
+                 'Unexpected API error')):
+            self.compute.fail['get'] = exc
+            response = self.request('GET', self.path)
+            self.assertFault(response, 500, 'computeFault', shown,
+                             'request id')
+            for detail in ('qemu:///system', '/p/console.log', 'EACCES',
+                           'secret'):
+                self.assertNotIn(detail, response.text)
 
     def test_not_implemented_is_501(self):
         self.compute.fail['get'] = NotImplementedError('driver internals')
@@ -73,7 +85,7 @@ class FaultWrapperTestCase(base.APITestCase):
             msg_fmt = 'odd'
         self.compute.fail['get'] = Odd()
         self.assertFault(self.request('GET', self.path), 500,
-                         'computeFault', 'odd')
+                         'computeFault', 'Unexpected API error')
 
 
 class ResponseForExceptionTestCase(test.TestCase):

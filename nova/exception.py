@@ -31,10 +31,6 @@ class NotFound(NovaException):
     code = 404
 
 
-class InternalError(NovaException):
-    msg_fmt = "%(err)s"
-
-
 class HypervisorUnavailable(NovaException):
     msg_fmt = "Connection to the hypervisor at %(uri)s is broken: %(reason)s"
     # What an API user is told instead (the URI is the operator's business).

@@ -68,9 +68,11 @@ class Host:
 
     @staticmethod
     def _alive(conn):
+        # isAlive() asks the client library, not libvirtd: no round trip on
+        # every call. A connection whose peer went away is noticed at the
+        # first call that fails, and reopened at the next get_connection().
         try:
-            conn.getLibVersion()
-            return True
+            return bool(conn.isAlive())
         except libvirt.libvirtError as e:
             if is_connection_lost(e):
                 return False
@@ -103,9 +105,6 @@ class Host:
 
     def get_hv_version(self):
         return version_to_tuple(self.get_connection().getVersion())
-
-    def get_hv_type(self):
-        return self.get_connection().getType()
 
     def has_min_version(self, lv_ver=None, hv_ver=None, hv_type=None):
         """True when libvirt, and the hypervisor, are at least as given.

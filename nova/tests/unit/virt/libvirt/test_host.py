@@ -34,7 +34,7 @@ class HasMinVersionTestCase(test.TestCase):
         self.assertFalse(self.host.has_min_version(lv_ver=(999, 0, 0)))
 
     def test_hypervisor_type_must_match(self):
-        self.assertEqual('TEST', self.host.get_hv_type())
+        self.assertEqual('TEST', self.host.get_connection().getType())
         self.assertFalse(self.host.has_min_version((1, 3, 3), (0, 0, 1),
                                                    'QEMU'))
         self.assertTrue(self.host.has_min_version((1, 3, 3), (0, 0, 1),
@@ -68,9 +68,18 @@ class ConnectionTestCase(test.TestCase):
         self.assertIsNot(first, second)
         self.assertGreater(second.getLibVersion(), 0)
 
+    def test_reconnects_when_peer_went_away(self):
+        broken, fresh = mock.Mock(), mock.Mock()
+        broken.isAlive.return_value = 0  # libvirtd closed the socket
+        with mock.patch.object(libvirt, 'open', side_effect=[broken, fresh]):
+            host = libvirt_host.Host('qemu:///system')
+            host.get_connection()
+            self.assertIs(fresh, host.get_connection())
+        broken.close.assert_called_once_with()
+
     def test_reconnects_after_rpc_error(self):
         broken, fresh = mock.Mock(), mock.Mock()
-        broken.getLibVersion.side_effect = _libvirt_error(
+        broken.isAlive.side_effect = _libvirt_error(
             libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_FROM_RPC,
             'Cannot write data: Broken pipe')
         with mock.patch.object(libvirt, 'open', side_effect=[broken, fresh]):
@@ -80,7 +89,7 @@ class ConnectionTestCase(test.TestCase):
 
     def test_other_errors_are_not_swallowed(self):
         conn = mock.Mock()
-        conn.getLibVersion.side_effect = _libvirt_error(
+        conn.isAlive.side_effect = _libvirt_error(
             libvirt.VIR_ERR_OPERATION_DENIED, libvirt.VIR_FROM_QEMU)
         with mock.patch.object(libvirt, 'open', return_value=conn):
             host = libvirt_host.Host('qemu:///system')

@@ -1,5 +1,8 @@
 """Base class for unit tests: config overrides and a clean port table."""
 
+import random
+import socket
+
 import fixtures
 from oslo_config import fixture as config_fixture
 import testtools
@@ -8,6 +11,29 @@ import nova.conf
 from nova.console import serial
 
 CONF = nova.conf.CONF
+
+
+def free_port_block(size, host='127.0.0.1'):
+    """A start port with ``size`` consecutive ports free on ``host`` now.
+
+    Tests that expect exact port numbers from a range need every port of
+    it free, not only the first one.
+    """
+    for _ in range(200):
+        start = random.randint(20000, 60000 - size)
+        socks = []
+        try:
+            for port in range(start, start + size):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind((host, port))
+            return start
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError('no %d consecutive free ports on %s' % (size, host))
 
 
 class TestCase(testtools.TestCase):

@@ -8,7 +8,6 @@ message: they never skip.
 
 import os
 import re
-import socket
 import subprocess
 import tempfile
 import time
@@ -71,14 +70,6 @@ def set_virtlogd(max_size, max_backups):
              '--virtlogd-max-backups', str(max_backups))
 
 
-def _free_port_block(size):
-    """A start port with ``size`` free ports after it."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        start = sock.getsockname()[1]
-    return start if start + size < 65535 else 20000
-
-
 class FunctionalTestCase(test.TestCase):
     # Serial console on, virtlogd as the host really is: the mission.
     serial_enabled = True
@@ -93,7 +84,7 @@ class FunctionalTestCase(test.TestCase):
         self.flags(instances_path=self.instances_path)
         self.flags(virt_type=self.stack.virt_type,
                    connection_uri='qemu:///system', group='libvirt')
-        self.port_start = _free_port_block(20)
+        self.port_start = test.free_port_block(20)
         self.flags(enabled=self.serial_enabled,
                    port_range='%d:%d' % (self.port_start,
                                          self.port_start + 19),

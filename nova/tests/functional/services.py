@@ -19,6 +19,8 @@ import urllib.request
 
 import libvirt
 
+from nova import test
+
 IMAGE_ID = '6b3f1a52-0c8e-4a8f-9a3e-2f0d7c1e5b11'
 USER_TOKEN = 'demo:demo'
 
@@ -43,7 +45,7 @@ class NovaServices:
         self.proxy_port = free_port()
         start, end = serial_ports
         if start is None:
-            start = free_port()
+            start = test.free_port_block(40)
             end = start + 39
         self.conf_file = os.path.join(self.workdir, 'nova.conf')
         self.log_file = os.path.join(self.workdir, 'nova-all.log')

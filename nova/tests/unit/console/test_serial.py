@@ -8,16 +8,10 @@ from nova import test
 HOST = '127.0.0.1'
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 class SerialPortsTestCase(test.TestCase):
     def setUp(self):
         super().setUp()
-        self.start = _free_port()
+        self.start = test.free_port_block(3)
         self.flags(port_range='%d:%d' % (self.start, self.start + 2),
                    group='serial_console')
 
@@ -66,6 +60,7 @@ class SerialPortsTestCase(test.TestCase):
         self.assertNotEqual(self.start, serial.acquire_port(HOST))
 
     def test_concurrent_acquire_never_hands_out_a_port_twice(self):
+        self.start = test.free_port_block(60)
         self.flags(port_range='%d:%d' % (self.start, self.start + 59),
                    group='serial_console')
         got, errors = [], []

@@ -7,7 +7,6 @@ is forced per test: the test driver's hypervisor is not QEMU.
 
 import json
 import os
-import socket
 import subprocess
 from unittest import mock
 
@@ -26,18 +25,12 @@ DOMAIN_RNG = '/usr/share/libvirt/schemas/domain.rng'
 HOST = '127.0.0.1'
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 class DriverTestBase(test.TestCase):
     def setUp(self):
         super().setUp()
         self.flags(virt_type='qemu', connection_uri='test:///default',
                    group='libvirt')
-        self.port_start = _free_port()
+        self.port_start = test.free_port_block(10)
         self.flags(port_range='%d:%d' % (self.port_start,
                                          self.port_start + 9),
                    proxyclient_address=HOST, group='serial_console')

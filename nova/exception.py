@@ -127,3 +127,41 @@ class ValidationError(Invalid):
 class ServiceUnavailable(NovaException):
     msg_fmt = "%(reason)s"
     code = 503
+
+
+# -- several compute hosts ----------------------------------------------------
+
+class ComputeHostNotFound(NotFound):
+    msg_fmt = "Compute host %(host)s could not be found."
+
+
+class ComputeServiceUnavailable(Invalid):
+    # As in Nova: a live-migration target whose service is down.
+    msg_fmt = "Compute service of %(host)s is unavailable at this time."
+
+
+class InstanceHostUnavailable(Conflict):
+    # A request for one server whose compute host does not answer; other
+    # servers are unaffected, and the client may retry later.
+    msg_fmt = ("Server %(instance_uuid)s cannot be reached: the compute "
+               "service on its host %(host)s %(reason)s.")
+
+
+class NoValidHost(NovaException):
+    msg_fmt = "No valid host was found. %(reason)s"
+    code = 400
+
+
+class MigrationPreCheckError(MigrationError):
+    msg_fmt = "Migration pre-check error: %(reason)s"
+    code = 400
+
+
+class HypervisorNotFound(NotFound):
+    msg_fmt = "Hypervisor %(hypervisor_id)s could not be found."
+
+
+class ComputeHostError(NovaException):
+    # A compute host's unexpected error, carried back over RPC without its
+    # traceback (which stays in that host's log).
+    msg_fmt = "The compute service on %(host)s failed: %(reason)s"

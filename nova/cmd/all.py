@@ -1,7 +1,12 @@
 """nova-all: the compute API, this host's compute service and the serial
-proxy in one process: the embedded single-host set-up.
+proxy in one process.
 
     nova-all [--config-file F]
+
+With the default ``[DEFAULT] transport_url = fake://`` it is the whole
+cloud on one host, with no broker. With ``rabbit://...`` it is the first
+host of several: the API, the proxy and this host's compute service, with
+nova-compute on the other hosts.
 
 Serves the API on ``osapi_compute_listen``:``osapi_compute_listen_port``
 and websockets on ``[serial_console] serialproxy_host``:
@@ -11,6 +16,7 @@ missing. Runs until SIGTERM or SIGINT. Exit status 1: it could not start.
 
 import sys
 import threading
+import time
 
 from oslo_log import log as logging
 
@@ -21,30 +27,52 @@ from nova.cmd import common
 from nova.cmd import manage
 from nova.compute import api as compute_api
 from nova.compute import manager
+from nova.compute import service
 from nova.console import websocketproxy
 from nova import context
 from nova.db import api as db
 from nova import exception
+from nova import rpc
 from nova.virt.libvirt import driver as libvirt_driver
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
+
+REGISTER_TIMEOUT = 30  # seconds for this host's first report to arrive
+
+
+def _wait_registered(host):
+    """Servers are scheduled from reports: take none before ours."""
+    deadline = time.monotonic() + REGISTER_TIMEOUT
+    while db.service_get_by_host(host) is None:
+        if time.monotonic() > deadline:
+            raise exception.ServiceUnavailable(
+                reason='this host\'s compute service did not register '
+                       'within %d s; is the message broker (%s) up?' % (
+                           REGISTER_TIMEOUT, rpc.transport_url(CONF)))
+        time.sleep(0.05)
 
 
 def main(argv=None):
     if not common.parse_args(sys.argv if argv is None else argv,
                              'nova-all'):
         return 1
+    conductor = compute = api = proxy = None
     try:
         db.configure()
-        compute = manager.ComputeManager(libvirt_driver.LibvirtDriver())
-        compute.init_host()
-        api = compute_api.API(compute=compute)
+        conductor = common.start_conductor(CONF)
+        compute = service.ComputeService(
+            CONF, manager.ComputeManager(libvirt_driver.LibvirtDriver()))
+        compute.start()
+        _wait_registered(compute.host)
+        api = compute_api.API()
+        api.start()
         manage.ensure_default_flavors(api, context.get_admin_context())
         proxy = websocketproxy.make_server(CONF, compute_api=api)
         proxy.listen()
     except (exception.NovaException, OSError) as e:
         LOG.error('nova-all cannot start: %s', e)
+        _stop(None, None, api, compute, conductor)
         return 1
     proxy_thread = threading.Thread(target=proxy.start_server,
                                     name='nova-serialproxy', daemon=True)
@@ -58,10 +86,20 @@ def main(argv=None):
                   e)
         return 1
     finally:
-        proxy.request_stop('nova-all stopping')
-        proxy_thread.join(15)
-        api.shutdown()
+        _stop(proxy, proxy_thread, api, compute, conductor)
     return 0
+
+
+def _stop(proxy, proxy_thread, api, compute, conductor):
+    if proxy is not None:
+        proxy.request_stop('nova-all stopping')
+        if proxy_thread is not None:
+            proxy_thread.join(15)
+    if api is not None:
+        api.shutdown()
+    if compute is not None:
+        compute.stop()
+    common.stop_rpc_server(conductor)
 
 
 if __name__ == '__main__':

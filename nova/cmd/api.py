@@ -121,11 +121,20 @@ def main(argv=None):
     if not common.parse_args(sys.argv if argv is None else argv,
                              'nova-api'):
         return 1
-
+    if not common.require_broker('nova-api'):
+        return 1
     try:
         compute_api = importlib.import_module(COMPUTE_API_MODULE).API()
     except ImportError as e:
         LOG.error('nova-api cannot start: %s', e)
+        return 1
+    conductor = None
+    try:
+        conductor = common.start_conductor(CONF)
+        compute_api.start()
+    except Exception as e:
+        LOG.error('nova-api cannot start: %s', e)
+        common.stop_rpc_server(conductor)
         return 1
     application = app.build_app(compute_api, CONF)
     host = CONF.osapi_compute_listen
@@ -136,9 +145,8 @@ def main(argv=None):
         LOG.error('nova-api cannot listen on %s:%s: %s', host, port, e)
         return 1
     finally:
-        shutdown = getattr(compute_api, 'shutdown', None)
-        if shutdown is not None:
-            shutdown()
+        compute_api.shutdown()
+        common.stop_rpc_server(conductor)
     return 0
 
 

@@ -24,3 +24,35 @@ def parse_args(argv, prog):
         return False
     logging.setup(CONF, 'nova')
     return True
+
+
+def require_broker(prog):
+    """A separate service needs a real broker: ``fake://`` reaches only
+    services in the same process (nova-all). False, said on stderr, when
+    there is none configured."""
+    from nova import rpc  # imports oslo.messaging: only for services
+    if rpc.in_process(CONF):
+        print('%s: [DEFAULT] transport_url is %s, which only reaches '
+              'services in the same process; set it to the message broker '
+              'of the deployment (rabbit://USER:PASSWORD@HOST:5672/), or '
+              'run nova-all on a single host' % (prog, CONF.transport_url),
+              file=sys.stderr)
+        return False
+    return True
+
+
+def start_conductor(conf):
+    """Serve the conductor topic (compute services' reports) here."""
+    from nova.conductor import manager
+    from nova.conductor import rpcapi
+    from nova import rpc
+    server = rpc.get_server(conf, rpcapi.TOPIC, conf.host,
+                            [manager.ConductorManager()])
+    server.start()
+    return server
+
+
+def stop_rpc_server(server):
+    if server is not None:
+        server.stop()
+        server.wait()

@@ -31,6 +31,8 @@ def main(argv=None):
     if not common.parse_args(sys.argv if argv is None else argv,
                              'nova-serialproxy'):
         return 1
+    if not common.require_broker('nova-serialproxy'):
+        return 1
 
     for name in BACKENDS:
         try:

@@ -3,12 +3,18 @@
 Every method takes the caller's RequestContext. Servers belong to the
 caller's project: a server of another project does not exist for the
 caller (an admin sees all). Flavors and images are shared; creating them
-is for admins, as an image names files on the compute host.
+is for admins, as an image names files on the compute hosts.
 
-Build, reboot, rebuild and delete are accepted here, marked on the server
-(status and task_state) and run on a pool of worker threads calling the
-compute manager. A deleted server stays visible, with task_state
-'deleting', until its guest is gone; then its row is removed.
+A new server gets its host from the scheduler and keeps it until a live
+migration moves it; every call for a server goes to that host over RPC
+(``nova.compute.rpcapi``). A server whose host is down is answered at
+once with 409 naming the host; other servers are unaffected.
+
+Build, reboot, rebuild, delete and the moving part of a live migration
+are accepted here, marked on the server (status and task_state) and run
+on a pool of worker threads (``nova.conductor.tasks``). A deleted server
+stays visible, with task_state 'deleting', until its guest is gone; then
+its row is removed.
 """
 
 from concurrent import futures
@@ -22,12 +28,16 @@ import uuid as uuid_lib
 from oslo_log import log as logging
 
 import nova.conf
-from nova.compute import manager
+from nova.compute import live_migration
+from nova.compute import rpcapi
+from nova.compute import states
+from nova.conductor import tasks as conductor_tasks
 from nova.console import tokens
 from nova import context as nova_context
 from nova.db import api as db
 from nova import exception
-from nova.virt.libvirt import driver as libvirt_driver
+from nova.scheduler import manager as scheduler
+from nova import servicegroup
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -36,19 +46,7 @@ WORKERS = 8  # concurrent server actions; more wait in the pool's queue
 MAX_NAME_LENGTH = 255
 MAX_INT = 2 ** 31 - 1
 DISK_FORMATS = ('raw', 'qcow2', 'qed', 'vdi', 'vmdk', 'vhdx')
-
-_default_compute = None
-_default_compute_lock = threading.Lock()
-
-
-def _local_compute():
-    """This process's compute manager on the configured libvirt."""
-    global _default_compute
-    with _default_compute_lock:
-        if _default_compute is None:
-            _default_compute = manager.ComputeManager(
-                libvirt_driver.LibvirtDriver())
-        return _default_compute
+UNSET = object()
 
 
 # -- input checks -------------------------------------------------------------
@@ -111,7 +109,7 @@ def _require_admin(ctx, action):
 
 
 def _ready(server):
-    return server['status'] == manager.ACTIVE and not server['task_state']
+    return server['status'] == states.ACTIVE and not server['task_state']
 
 
 def _state(server):
@@ -128,35 +126,26 @@ def console_url(base_url, token):
 
 
 class API:
-    def __init__(self, compute=None):
-        """``compute``: a ComputeManager, started by the caller.
+    def __init__(self, compute_rpcapi=None, conf=None):
+        """``compute_rpcapi`` defaults to one on ``conf``'s transport.
 
-        By default this process's own, on the configured libvirt, made on
-        first use and started (``init_host``) by the first server action.
-        Console lookups alone never start it: nova-serialproxy's process
-        must not take this process's running tasks for interrupted ones.
+        ``start()`` (nova-api, nova-all) recovers the tasks a stopped
+        process left; nova-serialproxy only looks consoles up.
         """
-        self._compute = compute
-        self._start_compute = compute is None
+        self.conf = conf or CONF
+        self.compute_rpcapi = (compute_rpcapi or
+                               rpcapi.ComputeAPI(self.conf))
+        self.tasks = conductor_tasks.ServerTasks(self.compute_rpcapi)
         self._pool = futures.ThreadPoolExecutor(
             max_workers=WORKERS, thread_name_prefix='nova-compute-task')
         self._tasks = set()
         self._tasks_lock = threading.Lock()
         self._closed = False
 
-    @property
-    def compute(self):
-        if self._compute is None:
-            self._compute = _local_compute()
-        return self._compute
-
-    def _compute_for_actions(self):
-        """The compute manager, started; before any state is changed."""
-        self._check_open()
-        compute = self.compute
-        if self._start_compute:
-            compute.init_host()
-        return compute
+    def start(self):
+        """Finish what a stopped API process left: deletes run again,
+        other interrupted tasks end (see ServerTasks)."""
+        self.tasks.recover_interrupted_tasks()
 
     # -- flavors ----------------------------------------------------------
 
@@ -245,11 +234,11 @@ class API:
                 # net should it not have (it matches only if the server
                 # is still in the task).
                 LOG.warning('%s of server %s failed: %s', action, uuid,
-                            manager.fault_message(e))
+                            exception.fault_message(e))
                 try:
                     db.server_update(uuid, {
-                        'status': manager.ERROR, 'task_state': None,
-                        'fault': manager.fault_message(e)},
+                        'status': states.ERROR, 'task_state': None,
+                        'fault': exception.fault_message(e)},
                         expected_task_state=task)
                 except Exception:
                     LOG.exception('Could not set server %s to ERROR', uuid)
@@ -263,7 +252,7 @@ class API:
                 self._tasks.add(future)
         if future is None:
             reason = 'The compute service is shutting down'
-            db.server_update(uuid, {'status': manager.ERROR,
+            db.server_update(uuid, {'status': states.ERROR,
                                     'task_state': None, 'fault': reason},
                              expected_task_state=task)
             raise exception.ServiceUnavailable(reason=reason)
@@ -293,6 +282,43 @@ class API:
         self._closed = True
         self._pool.shutdown(wait=True)
 
+    # -- hosts ----------------------------------------------------------------
+
+    def _service(self, host):
+        return db.service_get_by_host(host) if host else None
+
+    def _check_host(self, server):
+        """The server's host must be up to be asked anything."""
+        host = server['host']
+        service = self._service(host)
+        if service is None:
+            raise exception.InstanceHostUnavailable(
+                instance_uuid=server['uuid'], host=host,
+                reason='is not known')
+        reason = servicegroup.down_reason(service, self.conf)
+        if reason:
+            raise exception.InstanceHostUnavailable(
+                instance_uuid=server['uuid'], host=host, reason=reason)
+        return service
+
+    def _host_status(self, service):
+        if service is None:
+            return 'UNKNOWN'
+        if servicegroup.is_up(service, self.conf):
+            return 'MAINTENANCE' if service['disabled'] else 'UP'
+        return 'DOWN'
+
+    def _annotate(self, servers):
+        """Add 'host_status' and 'node' (the hypervisor's host name)."""
+        services = {s['host']: s for s in db.service_list()}
+        for server in servers:
+            service = services.get(server['host'])
+            server['host_status'] = (self._host_status(service)
+                                     if server['host'] else '')
+            server['node'] = (service['report'].get('hypervisor_hostname')
+                              if service else None)
+        return servers
+
     # -- servers ----------------------------------------------------------
 
     def _get(self, ctx, server_id):
@@ -309,57 +335,89 @@ class API:
             action=action, instance_uuid=server['uuid'],
             state=_state(server))
 
-    def create(self, ctx, name, image_ref, flavor_ref):
-        """Accept a server (status BUILD) and build it in the background."""
+    def create(self, ctx, name, image_ref, flavor_ref, description=None):
+        """Accept a server (status BUILD) and build it in the background.
+
+        With no host able to take it, the server is made in ERROR with
+        the scheduler's reason as its fault, as in Nova.
+        """
         _check_string(name, 'name')
+        if description is not None:
+            _check_string(description, 'description')
         flavor = self.flavor_get(ctx, flavor_ref)
         image = self.image_get(ctx, image_ref)
-        compute = self._compute_for_actions()
-        server = db.server_create({
+        self._check_open()
+        values = {
             'uuid': str(uuid_lib.uuid4()), 'name': name,
             'project_id': ctx.project_id, 'user_id': ctx.user_id,
             'flavor_id': flavor['id'], 'image_id': image['id'],
-            'status': manager.BUILD, 'task_state': manager.SPAWNING,
-            'host': compute.host})
-        self._submit(server, manager.SPAWNING, 'Build',
-                     compute.build_and_run_instance, ctx, server)
-        return server
+            'description': description}
+        probe = conductor_tasks.instance_for(values, image=image)
+        try:
+            host = scheduler.select_host(self.conf, probe.flavor,
+                                         probe.image_meta)
+        except exception.NoValidHost as e:
+            LOG.warning('No host for server %s: %s', values['uuid'],
+                        e.message)
+            values.update(status=states.ERROR, task_state=None,
+                          fault=e.message)
+            return self._annotate([db.server_create(values)])[0]
+        values.update(status=states.BUILD, task_state=states.SPAWNING,
+                      host=host)
+        server = db.server_create(values)
+        self._submit(server, states.SPAWNING, 'Build', self.tasks.build,
+                     ctx, server)
+        return self._annotate([server])[0]
 
     def get(self, ctx, server_id):
-        return self._get(ctx, server_id)
+        return self._annotate([self._get(ctx, server_id)])[0]
 
     def list(self, ctx):
-        return db.server_list(project_id=None if ctx.is_admin else
-                              ctx.project_id)
+        return self._annotate(db.server_list(
+            project_id=None if ctx.is_admin else ctx.project_id))
 
     def delete(self, ctx, server_id):
-        """Accept a delete, in any state; deleting twice is harmless."""
+        """Accept a delete, in any state; deleting twice is harmless.
+
+        A server that never got a host is simply forgotten; one whose
+        host is down cannot be deleted until it is back (its guest would
+        be left running there).
+        """
         server = self._get(ctx, server_id)
-        compute = self._compute_for_actions()
+        self._check_open()
         uuid = server['uuid']
+        if server['host'] is None:
+            db.server_delete(uuid)
+            return
+        if server['task_state'] != states.DELETING:
+            self._check_host(server)
         updated = db.server_update(
-            uuid, {'task_state': manager.DELETING},
+            uuid, {'task_state': states.DELETING},
             expected_task_state=(None,) + tuple(
-                t for t in manager.TASK_STATES if t != manager.DELETING))
+                t for t in states.TASK_STATES
+                if t not in (states.DELETING, states.LIVE_MIGRATING)))
         if updated is None:
-            self._get(ctx, server_id)  # InstanceNotFound if gone
+            server = self._get(ctx, server_id)  # InstanceNotFound if gone
+            if server['task_state'] == states.LIVE_MIGRATING:
+                raise self._invalid_state(ctx, server_id, 'delete')
             return  # already being deleted
         tokens.delete_for_instance(uuid)
-        self._submit(updated, manager.DELETING, 'Delete',
-                     compute.terminate_instance, ctx, updated)
+        self._submit(updated, states.DELETING, 'Delete',
+                     self.tasks.terminate, ctx, updated)
 
     def reboot(self, ctx, server_id, reboot_type):
         """SOFT: from ACTIVE. HARD: from ACTIVE, ERROR or a soft reboot."""
-        if reboot_type not in manager.REBOOT_STATES:
+        if reboot_type not in states.REBOOT_STATES:
             raise _bad('reboot_type', "must be 'SOFT' or 'HARD'")
         server = self._get(ctx, server_id)
-        compute = self._compute_for_actions()
+        self._check_open()
+        self._check_host(server)
         if reboot_type == 'SOFT':
-            statuses, tasks = (manager.ACTIVE,), (None,)
+            statuses, tasks = (states.ACTIVE,), (None,)
         else:
-            statuses = (manager.ACTIVE, manager.ERROR, manager.REBOOT)
-            tasks = (None, manager.REBOOTING)
-        status, task = manager.REBOOT_STATES[reboot_type]
+            statuses = (states.ACTIVE, states.ERROR, states.REBOOT)
+            tasks = (None, states.REBOOTING)
+        status, task = states.REBOOT_STATES[reboot_type]
         updated = db.server_update(
             server['uuid'], {'status': status, 'task_state': task},
             expected_status=statuses, expected_task_state=tasks)
@@ -367,25 +425,142 @@ class API:
             raise self._invalid_state(ctx, server_id, 'reboot')
         tokens.delete_for_instance(server['uuid'])
         self._submit(updated, task, '%s reboot' % reboot_type.capitalize(),
-                     compute.reboot_instance, ctx, updated, reboot_type)
+                     self.tasks.reboot, ctx, updated, reboot_type)
 
-    def rebuild(self, ctx, server_id, image_ref):
+    def rebuild(self, ctx, server_id, image_ref, description=UNSET):
         """Boot the server again from ``image_ref``; from ACTIVE or ERROR."""
         server = self._get(ctx, server_id)
         image = self.image_get(ctx, image_ref)
-        compute = self._compute_for_actions()
+        values = {'status': states.REBUILD,
+                  'task_state': states.REBUILDING, 'image_id': image['id']}
+        if description is not UNSET:
+            if description is not None:
+                _check_string(description, 'description')
+            values['description'] = description
+        self._check_open()
+        self._check_host(server)
         updated = db.server_update(
-            server['uuid'], {'status': manager.REBUILD,
-                             'task_state': manager.REBUILDING,
-                             'image_id': image['id']},
-            expected_status=(manager.ACTIVE, manager.ERROR),
+            server['uuid'], values,
+            expected_status=(states.ACTIVE, states.ERROR),
             expected_task_state=None)
         if updated is None:
             raise self._invalid_state(ctx, server_id, 'rebuild')
         tokens.delete_for_instance(server['uuid'])
-        self._submit(updated, manager.REBUILDING, 'Rebuild',
-                     compute.rebuild_instance, ctx, updated, image)
-        return updated
+        self._submit(updated, states.REBUILDING, 'Rebuild',
+                     self.tasks.rebuild, ctx, updated, image)
+        return self._annotate([updated])[0]
+
+    # -- live migration -----------------------------------------------------
+
+    def _destination(self, server, host):
+        """The migration target: ``host`` checked, or one picked."""
+        if host is None:
+            instance = conductor_tasks.instance_for(server)
+            try:
+                return scheduler.select_host(
+                    self.conf, instance.flavor, instance.image_meta,
+                    exclude=(server['host'],))
+            except exception.Invalid as e:
+                raise exception.NoValidHost(reason=e.message)
+        _check_string(host, 'host')
+        service = self._service(host)
+        if service is None:
+            raise exception.ComputeHostNotFound(host=host)
+        if not servicegroup.is_up(service, self.conf):
+            raise exception.ComputeServiceUnavailable(host=host)
+        if host == server['host']:
+            raise exception.MigrationPreCheckError(
+                reason='server %s is already on host %s' % (
+                    server['uuid'], host))
+        return host
+
+    def live_migrate(self, ctx, server_id, host=None,
+                     block_migration='auto'):
+        """Move an ACTIVE server to ``host`` (or one the scheduler picks).
+
+        The pre-checks of both hosts run now, and their errors are the
+        caller's (400); the migration itself runs in the background. The
+        server is MIGRATING meanwhile, then ACTIVE on the new host, or
+        ACTIVE on the old one if the migration failed.
+        """
+        _require_admin(ctx, 'os-migrateLive')
+        if block_migration not in (True, False, 'auto'):
+            raise _bad('block_migration', "must be true, false or 'auto'")
+        server = self._get(ctx, server_id)
+        self._check_open()
+        self._check_host(server)
+        if not _ready(server):
+            raise self._invalid_state(ctx, server_id, 'live migrate')
+        dest = self._destination(server, host)
+        updated = db.server_update(
+            server['uuid'], {'status': states.MIGRATING,
+                             'task_state': states.LIVE_MIGRATING},
+            expected_status=states.ACTIVE, expected_task_state=None)
+        if updated is None:
+            raise self._invalid_state(ctx, server_id, 'live migrate')
+        instance = conductor_tasks.instance_for(updated)
+        try:
+            data = live_migration.check(
+                ctx, instance, self.compute_rpcapi.host(updated['host']),
+                self.compute_rpcapi.host(dest),
+                None if block_migration == 'auto' else block_migration)
+        except Exception as e:
+            db.server_update(server['uuid'], {'status': states.ACTIVE,
+                                              'task_state': None},
+                             expected_task_state=states.LIVE_MIGRATING)
+            if isinstance(e, exception.MigrationError):
+                raise exception.MigrationPreCheckError(
+                    reason=e.message) from e
+            raise
+        LOG.info('Live migrating server %s from %s to %s', server['uuid'],
+                 updated['host'], dest)
+        self._submit(updated, states.LIVE_MIGRATING, 'Live migration',
+                     self.tasks.live_migrate, ctx, updated, dest, data)
+
+    # -- services and hypervisors (admin) ---------------------------------
+
+    def service_list(self, ctx):
+        _require_admin(ctx, 'os-services')
+        return [dict(s, up=servicegroup.is_up(s, self.conf))
+                for s in db.service_list()]
+
+    def _hypervisor(self, service):
+        report = service['report'] or {}
+        memory = report.get('memory_mb', 0)
+        return {
+            'id': service['id'],
+            'hypervisor_hostname': report.get('hypervisor_hostname',
+                                              service['host']),
+            'host': service['host'],
+            'up': servicegroup.is_up(service, self.conf),
+            'disabled': service['disabled'],
+            'disabled_reason': service['disabled_reason'],
+            'hypervisor_type': report.get('hypervisor_type', 'QEMU'),
+            'hypervisor_version': report.get('hypervisor_version', 0),
+            'host_ip': report.get('host_ip'),
+            'vcpus': report.get('vcpus', 0),
+            'vcpus_used': report.get('vcpus_used', 0),
+            'memory_mb': memory,
+            'memory_mb_used': memory - report.get('memory_mb_free', memory),
+            'running_vms': report.get('running_vms', 0),
+            'virtlogd': bool(report.get('virtlogd', False)),
+            'console_log': report.get('console_log', 'none'),
+            'libvirt_version': report.get('libvirt_version'),
+            'qemu_version': report.get('qemu_version'),
+            'serial_ports_total': report.get('serial_ports_total', 0),
+            'serial_ports_free': report.get('serial_ports_free', 0),
+        }
+
+    def hypervisor_list(self, ctx):
+        _require_admin(ctx, 'os-hypervisors')
+        return [self._hypervisor(s) for s in db.service_list()]
+
+    def hypervisor_get(self, ctx, hypervisor_id):
+        _require_admin(ctx, 'os-hypervisors')
+        for service in db.service_list():
+            if str(service['id']) == str(hypervisor_id):
+                return self._hypervisor(service)
+        raise exception.HypervisorNotFound(hypervisor_id=hypervisor_id)
 
     # -- consoles -----------------------------------------------------------
 
@@ -398,7 +573,9 @@ class API:
     def get_console_output(self, ctx, server_id):
         server = self._get(ctx, server_id)
         self._check_ready(server)
-        return self.compute.get_console_output(ctx, server)
+        self._check_host(server)
+        return self.compute_rpcapi.get_console_output(
+            ctx, server['host'], conductor_tasks.instance_for(server))
 
     def get_serial_console(self, ctx, server_id, console_type='serial'):
         """A console URL for the server, with a fresh token."""
@@ -406,21 +583,32 @@ class API:
         if console_type != 'serial':
             raise exception.ConsoleTypeUnavailable(console_type=console_type)
         self._check_ready(server)
-        console = self.compute.get_serial_console(ctx, server, console_type)
+        self._check_host(server)
+        console = self.compute_rpcapi.get_serial_console(
+            ctx, server['host'], conductor_tasks.instance_for(server),
+            console_type)
         token = tokens.authorize(server['uuid'], console_type, console.host,
                                  console.port)
         return {'type': console_type,
-                'url': console_url(CONF.serial_console.base_url, token)}
+                'url': console_url(self.conf.serial_console.base_url,
+                                   token)}
 
     def validate_console_port(self, ctx, instance_uuid, host, port,
                               console_type):
-        """For nova-serialproxy: is ``host:port`` still that console?"""
+        """For nova-serialproxy: is ``host:port`` still that console?
+
+        Fails closed: a server not ready, or a host down or silent, is no.
+        """
         admin = nova_context.get_admin_context()
         try:
             server = self._get(admin, instance_uuid)
-        except exception.InstanceNotFound:
+            if not _ready(server):
+                return False
+            self._check_host(server)
+            return bool(self.compute_rpcapi.validate_console_port(
+                admin, server['host'], conductor_tasks.instance_for(server),
+                host, port, console_type))
+        except exception.NovaException as e:
+            LOG.info('Console port of server %s not confirmed: %s',
+                     instance_uuid, e.message)
             return False
-        if not _ready(server):
-            return False
-        return self.compute.validate_console_port(admin, server, host, port,
-                                                  console_type)

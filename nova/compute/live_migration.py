@@ -1,8 +1,10 @@
-"""The live-migration conversation between two compute hosts' drivers.
+"""The live-migration conversation between two compute hosts.
 
-In Nova the compute manager runs this over RPC, each call on its host;
-here the two drivers are called directly, in the same order, so the
-protocol is the same one the RPC layer will carry.
+``source`` and ``dest`` are drivers, or hosts reached over RPC
+(``nova.compute.rpcapi.RemoteHost``), which take the same calls. As in
+Nova, the pre-checks run first and their errors reach the caller before
+anything moves; then the destination makes room, the source migrates,
+and the destination keeps what it got or, on failure, is rolled back.
 """
 
 from oslo_log import log as logging
@@ -10,22 +12,40 @@ from oslo_log import log as logging
 LOG = logging.getLogger(__name__)
 
 
-def live_migrate(context, instance, source, dest):
-    """Move ``instance`` from driver ``source`` to driver ``dest``.
+def check(context, instance, source, dest, block_migration=None):
+    """Both hosts' pre-checks; returns the migrate data.
 
-    Returns the migrate data. On failure the destination is rolled back,
-    the guest keeps running on the source, and the error is raised.
+    ``block_migration`` is True, False or None ("auto").
     """
     data = dest.check_can_live_migrate_destination(context, instance)
-    data = source.check_can_live_migrate_source(context, instance, data)
+    data.block_migration = block_migration
+    return source.check_can_live_migrate_source(context, instance, data)
+
+
+def migrate(context, instance, source, dest, data):
+    """Move ``instance``; on failure roll the destination back and raise.
+
+    The guest then keeps running on the source.
+    """
     data = dest.pre_live_migration(context, instance, data)
     try:
         source.live_migration(context, instance, data.connect_uri, data)
     except Exception:
         LOG.exception('Live migration of %s to %s failed; rolling back the '
                       'destination', instance.uuid, dest.host_name)
-        dest.rollback_live_migration_at_destination(context, instance, data)
+        try:
+            dest.rollback_live_migration_at_destination(context, instance,
+                                                        data)
+        except Exception:
+            LOG.exception('Rollback of %s on %s failed', instance.uuid,
+                          dest.host_name)
         raise
     dest.post_live_migration_at_destination(context, instance, data)
     instance.host = dest.host_name
     return data
+
+
+def live_migrate(context, instance, source, dest, block_migration=None):
+    """:func:`check`, then :func:`migrate`."""
+    data = check(context, instance, source, dest, block_migration)
+    return migrate(context, instance, source, dest, data)

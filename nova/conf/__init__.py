@@ -10,8 +10,9 @@ from nova.conf import api
 from nova.conf import base
 from nova.conf import libvirt
 from nova.conf import serial_console
+from nova.conf import service
 
-_MODULES = (base, libvirt, serial_console, api)
+_MODULES = (base, libvirt, serial_console, api, service)
 
 
 def register_all(conf):

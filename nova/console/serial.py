@@ -81,3 +81,11 @@ def reserve_port(host, port):
 def release_port(host, port):
     """Give ``host:port`` back; releasing a free port is harmless."""
     ALLOCATED_PORTS.discard((host, port))
+
+
+@lockutils.synchronized(_LOCK)
+def count_allocated(host, port_range):
+    """How many ports of ``port_range`` on ``host`` guests hold here."""
+    start, end = port_range
+    return sum(1 for h, port in ALLOCATED_PORTS
+               if h == host and start <= port <= end)

@@ -32,7 +32,10 @@ _IMAGE_KEYS = ('id', 'name', 'kernel_path', 'ramdisk_path', 'disk_path',
                'disk_format', 'properties', 'status')
 _SERVER_KEYS = ('uuid', 'name', 'project_id', 'user_id', 'flavor_id',
                 'image_id', 'status', 'task_state', 'host', 'created_at',
-                'updated_at')
+                'updated_at', 'description')
+_SERVICE_KEYS = ('id', 'host', 'binary', 'topic', 'disabled',
+                 'disabled_reason', 'forced_down', 'stopped', 'report_count',
+                 'report', 'created_at', 'updated_at')
 _TOKEN_KEYS = ('instance_uuid', 'console_type', 'host', 'port',
                'expires_at')
 
@@ -88,12 +91,26 @@ def configure(url=None):
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)
     models.Base.metadata.create_all(engine)
+    _add_missing_columns(engine)
     with _SWAP_LOCK:
         old, _engine = _engine, engine
         _sessionmaker = orm.sessionmaker(bind=engine, expire_on_commit=False)
     if old is not None:
         old.dispose()
     return engine
+
+
+def _add_missing_columns(engine):
+    """Columns added since a database was made (nullable ones only)."""
+    inspector = sa.inspect(engine)
+    with engine.begin() as conn:
+        for table in models.Base.metadata.sorted_tables:
+            have = {c['name'] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have and column.nullable:
+                    conn.execute(sa.text('ALTER TABLE %s ADD COLUMN %s %s' % (
+                        table.name, column.name,
+                        column.type.compile(engine.dialect))))
 
 
 def dispose():
@@ -253,6 +270,43 @@ def server_delete(uuid):
         table = models.Server.__table__
         return session.execute(
             table.delete().where(table.c.uuid == uuid)).rowcount == 1
+
+
+# -- compute services -------------------------------------------------------
+
+def service_report(host, binary, topic, report, up=True):
+    """Record a service's heartbeat (``up``) or clean stop (not ``up``).
+
+    The first report creates the service. Returns the service.
+    """
+    now = utcnow()
+    table = models.Service.__table__
+    with _transaction() as session:
+        row = session.scalars(sa.select(models.Service).where(
+            table.c.host == host)).first()
+        if row is None:
+            row = models.Service(host=host, binary=binary, topic=topic,
+                                 created_at=now, report={})
+            session.add(row)
+        row.binary, row.topic = binary, topic
+        if report is not None:
+            row.report = dict(report)
+        row.stopped = not up
+        row.report_count = (row.report_count or 0) + 1
+        row.updated_at = now
+        session.flush()
+        return _keys(_SERVICE_KEYS)(row)
+
+
+def service_get_by_host(host):
+    query = sa.select(models.Service).where(models.Service.host == host)
+    found = _list(query, _keys(_SERVICE_KEYS))
+    return found[0] if found else None
+
+
+def service_list():
+    return _list(sa.select(models.Service).order_by(models.Service.id),
+                 _keys(_SERVICE_KEYS))
 
 
 # -- console tokens ---------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Tables of the compute API: flavors, images, servers, console tokens.
+"""Tables of the compute API: flavors, images, servers, console tokens,
+compute services.
 
 Times are stored as naive UTC (SQLite keeps no zone) and come back as
 aware UTC datetimes.
@@ -71,6 +72,7 @@ class Server(Base):
     created_at = sa.Column(UTCDateTime, nullable=False)
     updated_at = sa.Column(UTCDateTime)
     fault_message = sa.Column(sa.Text)
+    description = sa.Column(sa.String(255))
 
 
 class ConsoleAuthToken(Base):
@@ -85,3 +87,24 @@ class ConsoleAuthToken(Base):
     host = sa.Column(sa.String(255), nullable=False)
     port = sa.Column(sa.Integer, nullable=False)
     expires_at = sa.Column(UTCDateTime, nullable=False, index=True)
+
+
+class Service(Base):
+    """A compute service, as its last report (heartbeat) described it."""
+
+    __tablename__ = 'services'
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    host = sa.Column(sa.String(255), nullable=False, unique=True)
+    binary = sa.Column(sa.String(255), nullable=False)
+    topic = sa.Column(sa.String(255), nullable=False)
+    disabled = sa.Column(sa.Boolean, nullable=False, default=False)
+    disabled_reason = sa.Column(sa.String(255))
+    forced_down = sa.Column(sa.Boolean, nullable=False, default=False)
+    # Set by a service that stopped cleanly: down at once, not after
+    # service_down_time.
+    stopped = sa.Column(sa.Boolean, nullable=False, default=False)
+    report_count = sa.Column(sa.Integer, nullable=False, default=0)
+    report = sa.Column(sa.JSON, nullable=False, default=dict)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    updated_at = sa.Column(UTCDateTime)

@@ -48,3 +48,17 @@ class Instance:
     def name(self):
         """The libvirt domain name: unique, and stable for the guest's life."""
         return 'instance-%s' % self.uuid
+
+
+def to_primitive(instance):
+    """``instance`` as JSON-able data, to cross RPC."""
+    return dataclasses.asdict(instance)
+
+
+def from_primitive(data):
+    """The Instance that :func:`to_primitive` gave ``data`` for."""
+    data = dict(data)
+    data['flavor'] = Flavor(**data['flavor'])
+    if data.get('image_meta') is not None:
+        data['image_meta'] = ImageMeta(**data['image_meta'])
+    return Instance(**data)

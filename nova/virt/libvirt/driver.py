@@ -37,6 +37,7 @@ MIN_QEMU_VIRTLOGD = (2, 6, 0)
 QEMU_MAX_SERIAL_PORTS = 4
 
 CONSOLE_LOG_NAME = 'console.log'
+MIB = 1024 * 1024
 DISK_NAME = 'disk'
 DEFAULT_KERNEL_CMDLINE = 'console=ttyS0'
 
@@ -118,6 +119,44 @@ class LibvirtDriver:
             return False
         return self._host.has_min_version(MIN_LIBVIRT_VIRTLOGD,
                                           MIN_QEMU_VIRTLOGD, 'QEMU')
+
+    def console_log_mode(self):
+        """How guests here get their console logged: 'virtlogd', 'file'
+        (QEMU writes it, never rotated) or 'none' (the tcp console only)."""
+        if self.uses_virtlogd():
+            return 'virtlogd'
+        return 'none' if self._conf.serial_console.enabled else 'file'
+
+    def get_host_report(self):
+        """This host's facts for the API: capacity, ports, version gate."""
+        conn = self._host.get_connection()
+        _model, memory_mb, cpus = conn.getInfo()[:3]
+        domains = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+        serial = self._conf.serial_console
+        start, end = serial.port_range
+        addr = serial.proxyclient_address
+        return {
+            'hypervisor_hostname': conn.getHostname(),
+            'hypervisor_type': 'QEMU',
+            'hypervisor_version': libvirt_host.version_to_int(
+                self._host.get_hv_version()),
+            'libvirt_version': '%d.%d.%d' % self._host.get_lib_version(),
+            'qemu_version': '%d.%d.%d' % self._host.get_hv_version(),
+            'virtlogd': self.uses_virtlogd(),
+            'console_log': self.console_log_mode(),
+            'host_ip': (self._conf.libvirt.live_migration_inbound_addr or
+                        addr),
+            'vcpus': cpus,
+            'vcpus_used': sum(dom.info()[3] for dom in domains),
+            'memory_mb': memory_mb,
+            'memory_mb_free': conn.getFreeMemory() // MIB,
+            'running_vms': len(domains),
+            'serial_console_enabled': bool(serial.enabled),
+            'serial_ports_total': end - start + 1,
+            'serial_ports_free': (end - start + 1 -
+                                  serial_console.count_allocated(
+                                      addr, (start, end))),
+        }
 
     # -- paths ----------------------------------------------------------------
 
@@ -495,6 +534,15 @@ class LibvirtDriver:
     def check_can_live_migrate_source(self, context, instance, migrate_data):
         """Refuse, before anything moves, what cannot work; count ports."""
         guest = self._parse_domain(self._host.get_domain(instance))
+        if os.path.exists(self.disk_path(instance)):
+            # Its overlay lives in this host's instance folder; copying
+            # it (block migration) is not implemented, and without the
+            # copy the guest would lose its disk.
+            raise exception.MigrationPreCheckError(
+                reason='server %s has a local disk, and block migration '
+                       'of local disks is not supported; only servers '
+                       'booted from a kernel image can move' %
+                       instance.uuid)
         migration.check_serial_addr(guest, migrate_data)
         migrate_data.serial_port_count = migration.serial_port_count(guest)
         return migrate_data

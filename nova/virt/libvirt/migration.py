@@ -35,10 +35,21 @@ class LibvirtLiveMigrateData:
     connect_uri: str = None
     virtlogd_max_size: int = None
     virtlogd_max_backups: int = None
+    # Asked by the caller: True, False, or None for "auto".
+    block_migration: bool = None
     # By the source (check_can_live_migrate_source).
     serial_port_count: int = 0
     # By the destination again (pre_live_migration).
     serial_listen_ports: list = dataclasses.field(default_factory=list)
+
+    def to_dict(self):
+        """JSON-able fields, to cross RPC."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def _retarget_path(path, src_dir, dest_dir):

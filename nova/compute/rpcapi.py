@@ -1,0 +1,129 @@
+"""Client side of the compute RPC API: the API's calls to one host.
+
+Every call names its host (``server=`` the host's name). Long actions
+wait ``long_rpc_timeout``; console calls ``rpc_response_timeout``. A host
+that does not answer in time gives ``InstanceHostUnavailable`` naming the
+server and the host; a broker that cannot be reached gives
+``ServiceUnavailable``.
+"""
+
+import base64
+
+import oslo_messaging
+
+from nova.console import type as ctype
+from nova import exception
+from nova.objects import instance as objects
+from nova import rpc
+from nova.virt.libvirt import migration
+
+TOPIC = 'compute'
+# Connection attempts before a call gives up on an unreachable broker:
+# a request fails in seconds rather than hanging while the broker is down.
+CALL_RETRIES = 3
+
+
+class ComputeAPI:
+    def __init__(self, conf):
+        self.conf = conf
+        self.client = rpc.get_client(conf, TOPIC, '1.0')
+
+    def _call(self, ctx, to_host, method, instance, long=False, **kwargs):
+        """Call ``method`` on host ``to_host`` for ``instance``."""
+        timeout = (self.conf.long_rpc_timeout if long else
+                   self.conf.rpc_response_timeout)
+        cctxt = self.client.prepare(server=to_host, timeout=timeout,
+                                    retry=CALL_RETRIES)
+        try:
+            return cctxt.call(ctx, method,
+                              instance=objects.to_primitive(instance),
+                              **kwargs)
+        except oslo_messaging.MessagingTimeout:
+            raise exception.InstanceHostUnavailable(
+                instance_uuid=instance.uuid, host=to_host,
+                reason='did not answer within %d s' % timeout)
+        except oslo_messaging.MessageDeliveryFailure as e:
+            raise exception.ServiceUnavailable(
+                reason='The message broker cannot be reached (%s); try '
+                       'again later' % type(e).__name__)
+
+    # -- server actions -------------------------------------------------------
+
+    def build_and_run_instance(self, ctx, host, instance):
+        self._call(ctx, host, 'build_and_run_instance', instance, long=True)
+
+    def reboot_instance(self, ctx, host, instance, reboot_type):
+        self._call(ctx, host, 'reboot_instance', instance, long=True,
+                   reboot_type=reboot_type)
+
+    def rebuild_instance(self, ctx, host, instance):
+        self._call(ctx, host, 'rebuild_instance', instance, long=True)
+
+    def terminate_instance(self, ctx, host, instance):
+        self._call(ctx, host, 'terminate_instance', instance, long=True)
+
+    # -- consoles -------------------------------------------------------------
+
+    def get_console_output(self, ctx, host, instance):
+        encoded = self._call(ctx, host, 'get_console_output', instance)
+        return base64.b64decode(encoded)
+
+    def get_serial_console(self, ctx, host, instance, console_type):
+        console = self._call(ctx, host, 'get_serial_console', instance,
+                             console_type=console_type)
+        return ctype.ConsoleSerial(host=console['host'],
+                                   port=console['port'])
+
+    def validate_console_port(self, ctx, host, instance, port_host, port,
+                              console_type):
+        return self._call(ctx, host, 'validate_console_port', instance,
+                          host=port_host, port=port,
+                          console_type=console_type)
+
+    # -- live migration -------------------------------------------------------
+
+    def host(self, host):
+        """``host`` as nova.compute.live_migration expects a driver."""
+        return RemoteHost(self, host)
+
+
+class RemoteHost:
+    """One host's live-migration calls, with the driver's signatures."""
+
+    def __init__(self, rpcapi, host_name):
+        self._rpcapi = rpcapi
+        self.host_name = host_name
+
+    def _call(self, ctx, method, instance, migrate_data=None, **kwargs):
+        if migrate_data is not None:
+            kwargs['migrate_data'] = migrate_data.to_dict()
+        result = self._rpcapi._call(ctx, self.host_name, method, instance,
+                                    long=True, **kwargs)
+        if isinstance(result, dict):
+            return migration.LibvirtLiveMigrateData.from_dict(result)
+        return result
+
+    def check_can_live_migrate_destination(self, ctx, instance):
+        return self._call(ctx, 'check_can_live_migrate_destination',
+                          instance)
+
+    def check_can_live_migrate_source(self, ctx, instance, migrate_data):
+        return self._call(ctx, 'check_can_live_migrate_source', instance,
+                          migrate_data)
+
+    def pre_live_migration(self, ctx, instance, migrate_data):
+        return self._call(ctx, 'pre_live_migration', instance, migrate_data)
+
+    def live_migration(self, ctx, instance, dest_uri, migrate_data):
+        # The source reads the URI from the migrate data itself.
+        self._call(ctx, 'live_migration', instance, migrate_data)
+
+    def post_live_migration_at_destination(self, ctx, instance,
+                                           migrate_data):
+        self._call(ctx, 'post_live_migration_at_destination', instance,
+                   migrate_data)
+
+    def rollback_live_migration_at_destination(self, ctx, instance,
+                                               migrate_data):
+        self._call(ctx, 'rollback_live_migration_at_destination', instance,
+                   migrate_data)

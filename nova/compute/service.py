@@ -1,0 +1,81 @@
+"""nova-compute's moving parts: the RPC server and the heartbeat.
+
+``ComputeService(conf, manager).start()`` re-registers the guests' ports,
+starts consuming the host's RPC queue and reports every
+``report_interval`` seconds. ``stop()`` stops consuming, waits for the
+calls in progress and tells the API the service is down.
+"""
+
+import threading
+
+from oslo_log import log as logging
+
+from nova.compute import rpcapi as compute_rpcapi
+from nova.conductor import rpcapi as conductor_rpcapi
+from nova import context
+from nova import rpc
+
+LOG = logging.getLogger(__name__)
+
+
+class ComputeService:
+    def __init__(self, conf, manager):
+        self.conf = conf
+        self.manager = manager
+        self.host = manager.host
+        self._conductor = conductor_rpcapi.ConductorAPI(conf)
+        self._server = None
+        self._stop = threading.Event()
+        self._reporter = None
+        self._reported_ok = None
+
+    def start(self):
+        self.manager.init_host()
+        self._server = rpc.get_server(self.conf, compute_rpcapi.TOPIC,
+                                      self.host, [self.manager])
+        self._server.start()
+        self.report()
+        self._reporter = threading.Thread(
+            target=self._report_loop, name='nova-compute-report',
+            daemon=True)
+        self._reporter.start()
+        LOG.info('Compute service of host %s started', self.host)
+        return self
+
+    def report(self, up=True):
+        """Send one heartbeat; log only when sending starts or stops
+        working (the broker may be away for a while)."""
+        try:
+            report = self.manager.host_report() if up else None
+        except Exception as e:
+            LOG.warning('Cannot read this host\'s state for the report: %s',
+                        e)
+            report = None
+        ok = self._conductor.report_state(context.get_admin_context(),
+                                          self.host, report, up=up)
+        if ok != self._reported_ok:
+            if ok:
+                LOG.info('Reporting to the API again')
+            else:
+                LOG.warning('Cannot report to the API: the message broker '
+                            'is not reachable; retrying every %d s',
+                            self.conf.report_interval)
+            self._reported_ok = ok
+        return ok
+
+    def _report_loop(self):
+        while not self._stop.wait(self.conf.report_interval):
+            self.report()
+
+    def stop(self):
+        if self._server is None and self._reporter is None:
+            return  # never started
+        self._stop.set()
+        if self._reporter is not None:
+            self._reporter.join(self.conf.report_interval + 5)
+        if self._server is not None:
+            self._server.stop()
+            self._server.wait()
+            self._server = None
+        self.report(up=False)
+        LOG.info('Compute service of host %s stopped', self.host)

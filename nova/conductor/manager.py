@@ -1,0 +1,20 @@
+"""The conductor topic's endpoint: records compute services' reports."""
+
+from oslo_log import log as logging
+import oslo_messaging
+
+from nova.db import api as db
+
+LOG = logging.getLogger(__name__)
+
+
+class ConductorManager:
+    target = oslo_messaging.Target(version='1.0')
+
+    def report_state(self, ctxt, host, binary, topic, report, up):
+        service = db.service_report(host, binary, topic, report, up=up)
+        if service['report_count'] == 1:
+            LOG.info('Compute service %s on host %s registered', binary,
+                     host)
+        elif not up:
+            LOG.info('Compute service on host %s stopped', host)

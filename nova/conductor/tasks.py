@@ -1,0 +1,225 @@
+"""Server actions as the API's workers run them: state, then RPC.
+
+Each action is recorded on the server row only if the server is still in
+the task the action started in: a newer request that took the server over
+(a delete, a hard reboot during a soft one) is never undone. Actions on
+one server are serialized by a per-server lock in this process; the
+compute host runs them (``nova.compute.manager``) and never touches the
+database.
+"""
+
+from oslo_concurrency import lockutils
+from oslo_log import log as logging
+
+from nova.compute import live_migration
+from nova.compute import states
+from nova.console import tokens
+from nova.db import api as db
+from nova import exception
+from nova.objects import instance as objects
+
+LOG = logging.getLogger(__name__)
+
+
+def instance_for(server, host=None, image=None, boot=False):
+    """The driver's Instance for ``server`` (on ``host``, by default its
+    own).
+
+    ``boot`` requires the flavor and the image (``image`` overrides the
+    server's); without it missing rows are tolerated, so a server whose
+    image is gone can still be deleted or migrated.
+    """
+    flavor = db.flavor_get(server['flavor_id'])
+    image = image or db.image_get(server['image_id'])
+    if boot and flavor is None:
+        raise exception.FlavorNotFound(flavor_id=server['flavor_id'])
+    if boot and image is None:
+        raise exception.ImageNotFound(image_id=server['image_id'])
+    instance = objects.Instance(uuid=server['uuid'],
+                                host=host or server.get('host'))
+    if flavor is not None:
+        instance.flavor = objects.Flavor(
+            name=flavor['name'], memory_mb=flavor['ram'],
+            vcpus=flavor['vcpus'], extra_specs=dict(flavor['extra_specs']))
+    if image is not None:
+        instance.image_meta = objects.ImageMeta(
+            id=image['id'], name=image['name'],
+            kernel_path=image['kernel_path'],
+            ramdisk_path=image['ramdisk_path'],
+            disk_path=image['disk_path'], disk_format=image['disk_format'],
+            properties=dict(image['properties']))
+    return instance
+
+
+class ServerTasks:
+    def __init__(self, compute_rpcapi):
+        self.compute_rpcapi = compute_rpcapi
+
+    @staticmethod
+    def _lock(uuid):
+        return lockutils.lock('nova-server-task-%s' % uuid)
+
+    def recover_interrupted_tasks(self, hosts=None):
+        """Servers left in a task by a stopped API process.
+
+        Deletes are run again; other tasks end in ERROR (a migration in
+        ACTIVE, on the host the database names). ``hosts`` limits this
+        to servers of those hosts.
+        """
+        for server in db.server_list():
+            task = server['task_state']
+            if task is None or (hosts is not None and
+                                server['host'] not in hosts):
+                continue
+            if task == states.DELETING:
+                try:
+                    self.terminate(None, server)
+                except Exception:
+                    pass  # recorded on the server and logged
+                continue
+            LOG.warning('Server %s was %s when the API process stopped',
+                        server['uuid'], task)
+            if task == states.LIVE_MIGRATING:
+                values = {'status': states.ACTIVE, 'task_state': None}
+            else:
+                values = {'status': states.ERROR, 'task_state': None,
+                          'fault': 'Interrupted by a restart of the compute '
+                                   'API while %s' % task}
+            db.server_update(server['uuid'], values,
+                             expected_task_state=task)
+            tokens.delete_for_instance(server['uuid'])
+
+    # -- recording outcomes ---------------------------------------------------
+
+    def _record_failure(self, uuid, task, action, exc):
+        """Log ``exc``; show only its message as the server's fault."""
+        if isinstance(exc, exception.NovaException):
+            LOG.error('%s of server %s failed: %s', action, uuid,
+                      exc.message)
+        else:
+            LOG.exception('%s of server %s failed', action, uuid)
+        try:
+            done = db.server_update(
+                uuid, {'status': states.ERROR, 'task_state': None,
+                       'fault': exception.fault_message(exc)},
+                expected_task_state=task)
+        except Exception:
+            LOG.exception('Could not set server %s to ERROR', uuid)
+            return
+        if done is None:
+            LOG.info('Failure of %s not recorded: server %s was deleted or '
+                     'taken over by another request', action, uuid)
+
+    def _run(self, server, task, action, work, done_values,
+             revoke_tokens=False):
+        """Run ``work(current_server)`` as ``action`` in task ``task``.
+
+        Skipped when the server is gone or another task took it over.
+        Exceptions are recorded on the server and raised again.
+        """
+        uuid = server['uuid']
+        with self._lock(uuid):
+            current = db.server_get(uuid)
+            if current is None:
+                LOG.info('Server %s is gone: %s not run', uuid, action)
+                return
+            started = current['task_state']
+            if started not in (task, None):
+                LOG.info('%s of server %s not run: superseded by %s',
+                         action, uuid, started)
+                return
+            try:
+                work(current)
+            except Exception as e:
+                self._record_failure(uuid, started, action, e)
+                raise
+            finally:
+                if revoke_tokens:
+                    # Tokens issued while this ran may name the old port.
+                    tokens.delete_for_instance(uuid)
+            values = dict(done_values, task_state=None, fault=None)
+            if db.server_update(uuid, values,
+                                expected_task_state=started) is None:
+                LOG.info('%s of server %s done, but the server was taken '
+                         'over meanwhile', action, uuid)
+
+    # -- actions --------------------------------------------------------------
+
+    def build(self, ctx, server):
+        def spawn(current):
+            self.compute_rpcapi.build_and_run_instance(
+                ctx, current['host'], instance_for(current, boot=True))
+        self._run(server, states.SPAWNING, 'Build', spawn,
+                  {'status': states.ACTIVE})
+
+    def reboot(self, ctx, server, reboot_type):
+        def reboot(current):
+            self.compute_rpcapi.reboot_instance(
+                ctx, current['host'], instance_for(current, boot=True),
+                reboot_type)
+        self._run(server, states.REBOOT_STATES[reboot_type][1],
+                  '%s reboot' % reboot_type.capitalize(), reboot,
+                  {'status': states.ACTIVE}, revoke_tokens=True)
+
+    def rebuild(self, ctx, server, image):
+        def rebuild(current):
+            self.compute_rpcapi.rebuild_instance(
+                ctx, current['host'],
+                instance_for(current, image=image, boot=True))
+        self._run(server, states.REBUILDING, 'Rebuild', rebuild,
+                  {'status': states.ACTIVE, 'image_id': image['id']},
+                  revoke_tokens=True)
+
+    def terminate(self, ctx, server):
+        """Destroy the guest (disks and log too), then forget the server."""
+        uuid = server['uuid']
+        with self._lock(uuid):
+            current = db.server_get(uuid) or server
+            try:
+                if current['host']:
+                    self.compute_rpcapi.terminate_instance(
+                        ctx, current['host'], instance_for(current))
+            except Exception as e:
+                self._record_failure(uuid, current['task_state'], 'Delete',
+                                     e)
+                raise
+            db.server_delete(uuid)  # its console tokens go with it
+            LOG.info('Deleted server %s', uuid)
+
+    def live_migrate(self, ctx, server, dest, migrate_data):
+        """The moving part of a live migration whose checks passed.
+
+        Success: the server is ACTIVE on ``dest`` and its console tokens,
+        which name the source's port, are revoked (the next console
+        request gets one for the destination). Failure: it stays ACTIVE
+        on the source, console working, and the error is logged.
+        """
+        uuid = server['uuid']
+        with self._lock(uuid):
+            current = db.server_get(uuid)
+            if current is None or (current['task_state'] !=
+                                   states.LIVE_MIGRATING):
+                LOG.info('Live migration of %s not run: superseded', uuid)
+                return
+            source = current['host']
+            instance = instance_for(current)
+            try:
+                live_migration.migrate(
+                    ctx, instance, self.compute_rpcapi.host(source),
+                    self.compute_rpcapi.host(dest), migrate_data)
+            except Exception as e:
+                LOG.error('Live migration of server %s from %s to %s '
+                          'failed; it stays on %s: %s', uuid, source, dest,
+                          source, exception.fault_message(e))
+                db.server_update(uuid, {'status': states.ACTIVE,
+                                        'task_state': None},
+                                 expected_task_state=states.LIVE_MIGRATING)
+                return
+            # The guest is on ``dest`` now, whatever request came since.
+            db.server_update(uuid, {'host': dest})
+            tokens.delete_for_instance(uuid)
+            db.server_update(uuid, {'status': states.ACTIVE,
+                                    'task_state': None},
+                             expected_task_state=states.LIVE_MIGRATING)
+            LOG.info('Live migrated server %s from %s to %s', uuid, source,
+                     dest)

@@ -1,0 +1,36 @@
+"""Whether a compute service is up, from its last heartbeat.
+
+As Nova's database driver: up when it reported within
+``service_down_time`` seconds, was not stopped cleanly since, and is not
+forced down.
+"""
+
+from nova.db import api as db
+
+
+def seconds_since_report(service, now=None):
+    if service['updated_at'] is None:
+        return None
+    return ((now or db.utcnow()) - service['updated_at']).total_seconds()
+
+
+def is_up(service, conf, now=None):
+    if service['stopped'] or service['forced_down']:
+        return False
+    age = seconds_since_report(service, now)
+    return age is not None and age <= conf.service_down_time
+
+
+def down_reason(service, conf, now=None):
+    """Why ``service`` is down, for a message; None when it is up."""
+    if is_up(service, conf, now):
+        return None
+    if service['forced_down']:
+        return 'is forced down'
+    if service['stopped']:
+        return 'was stopped'
+    age = seconds_since_report(service, now)
+    if age is None:
+        return 'has never reported'
+    return 'has not reported for %d s (service_down_time is %d s)' % (
+        age, conf.service_down_time)

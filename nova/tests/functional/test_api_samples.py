@@ -11,7 +11,11 @@ response sample must match the live response:
 * a literal (string, number, boolean, null) is equal, type included;
 * a string with placeholders such as ``"%(host)s/v2.1/servers/%(uuid)s"``
   matches the regular expressions of :data:`PLACEHOLDERS` in place of the
-  placeholders, and the rest of the string literally.
+  placeholders, and the rest of the string literally;
+* for the samples of a host's figures (os-hypervisors, os-services), which
+  differ from one machine to the next, a number or boolean of the sample
+  stands for any value of the same type (``loose``); the step checks what
+  matters of those values itself.
 
 Any sample that drifts from the service therefore fails, and so does a
 sample file that no step below uses, or that ``doc/source/user/api.rst``
@@ -58,6 +62,14 @@ PLACEHOLDERS = {
     'token': '[A-Za-z0-9_-]{43}',
     # Free text: the guest's console output.
     'text': r'[\s\S]*',
+    # A compute host's name (as Nova's host names: underscores allowed).
+    'hostname': '[A-Za-z0-9._-]+',
+    # An IPv4 or IPv6 address.
+    'ip': '[0-9A-Fa-f.:]+',
+    # A libvirt or QEMU version.
+    'version': r'[0-9]+\.[0-9]+\.[0-9]+',
+    # How a host logs its guests' consoles.
+    'console_log': 'virtlogd|file|none',
 }
 
 _PLACEHOLDER_RE = re.compile(r'%\((\w+)\)s')
@@ -68,6 +80,9 @@ LEGACY_VERSION_HEADER = 'X-OpenStack-Nova-API-Version'
 REQUEST_ID_RE = re.compile('req-' + _UUID)
 
 OTHER_PROJECT_TOKEN = 'intruder:other'
+ADMIN_TOKEN = 'admin'
+# The target of the live migration samples: no such host in the test.
+MISSING_HOST = 'compute-2'
 GUEST_BANNER = 'NOVA-GUEST-BANNER'
 GUEST_PROMPT = b'nova-guest# '
 WAIT_TIMEOUT = 120
@@ -136,11 +151,13 @@ def _short(value):
     return text if len(text) <= 300 else text[:300] + '...'
 
 
-def match_sample(expected, actual, path='body', captured=None):
+def match_sample(expected, actual, path='body', captured=None,
+                 loose=False):
     """Raise SampleMismatch unless ``actual`` matches sample ``expected``.
 
     Returns ``captured``: each placeholder name with the set of values it
-    matched.
+    matched. ``loose``: a number or boolean of the sample matches any
+    value of its type (an int any int, never a bool or a float).
     """
     if captured is None:
         captured = {}
@@ -156,14 +173,15 @@ def match_sample(expected, actual, path='body', captured=None):
                 'only: %s' % (path, missing, extra))
         for key in expected:
             match_sample(expected[key], actual[key],
-                         '%s[%r]' % (path, key), captured)
+                         '%s[%r]' % (path, key), captured, loose)
     elif isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
             raise SampleMismatch(
                 '%s: the sample has a list of %d, the service sent %s'
                 % (path, len(expected), _short(actual)))
         for index, (want, got) in enumerate(zip(expected, actual)):
-            match_sample(want, got, '%s[%d]' % (path, index), captured)
+            match_sample(want, got, '%s[%d]' % (path, index), captured,
+                         loose)
     elif isinstance(expected, str) and _PLACEHOLDER_RE.search(expected):
         regex, names = template_regex(expected)
         found = regex.fullmatch(actual) if isinstance(actual, str) else None
@@ -172,6 +190,9 @@ def match_sample(expected, actual, path='body', captured=None):
                                  % (path, _short(actual), expected))
         for name, value in zip(names, found.groups()):
             captured.setdefault(name, set()).add(value)
+    elif (loose and isinstance(expected, (bool, int, float))
+          and type(expected) is type(actual)):
+        pass
     elif type(expected) is not type(actual) or expected != actual:
         raise SampleMismatch('%s: the sample has %s, the service sent %s'
                              % (path, _short(expected), _short(actual)))
@@ -252,11 +273,12 @@ class APISamplesTestCase(testtools.TestCase):
         self.used.add(name)
         return load_sample(name)
 
-    def check(self, name, response, status, version='2.1'):
+    def check(self, name, response, status, version='2.1', loose=False):
         """Match ``response`` against sample ``name``; the captures.
 
         ``version``: the microversion the response must say served it,
-        None for responses from outside the versioned API.
+        None for responses from outside the versioned API. ``loose``: see
+        :func:`match_sample`.
         """
         self.used.add(name)
         self.assertEqual(status, response.status, response.raw)
@@ -265,7 +287,8 @@ class APISamplesTestCase(testtools.TestCase):
         if version is not None:
             self.assertVersionHeaders(response, version)
         try:
-            return match_sample(load_sample(name), response.body)
+            return match_sample(load_sample(name), response.body,
+                                loose=loose)
         except SampleMismatch as e:
             self.fail('%s drifted from the service: %s\nfull response: %s'
                       % (name, e, response.raw.decode('utf-8', 'replace')))
@@ -363,6 +386,8 @@ class APISamplesTestCase(testtools.TestCase):
         self._check_flavors_and_images()
         self._check_errors_without_a_server()
         server_id = self._check_create_show_list()
+        self._check_services_and_hypervisors()
+        self._check_admin_view_and_live_migration(server_id)
         self._check_console_output(server_id)
         url = self._check_serial_consoles(server_id)
         self._check_reboots(server_id, url)
@@ -402,7 +427,7 @@ class APISamplesTestCase(testtools.TestCase):
                    self.call('GET', '/v2.1/servers', token=None), 401,
                    version=None)
         self.check('errors/version-not-supported-resp.json',
-                   self.call('GET', '/v2.1/servers', version='2.7'), 406,
+                   self.call('GET', '/v2.1/servers', version='2.26'), 406,
                    version=None)
         request = self.request_sample(
             'errors/server-create-missing-flavor-req.json')
@@ -441,6 +466,102 @@ class APISamplesTestCase(testtools.TestCase):
                       token=OTHER_PROJECT_TOKEN), 404)
         self.assertEqual({server_id}, captured['uuid'])
         return server_id
+
+    def _check_services_and_hypervisors(self):
+        """The single host reports itself (admins only)."""
+        services = {}
+        for version, name in (
+                ('2.1', 'os-services/services-list-get-resp.json'),
+                ('2.11', 'os-services/v2.11/services-list-get-resp.json')):
+            response = self.call('GET', '/v2.1/os-services',
+                                 token=ADMIN_TOKEN, version=version)
+            self.check(name, response, 200, version=version, loose=True)
+            [service] = response.body['services']
+            services[version] = service
+        self.assertIs(False, services['2.11']['forced_down'])
+        self.assertEqual(services['2.1']['id'], services['2.11']['id'])
+        host = services['2.1']['host']
+        self.assertEqual([services['2.1']['id']], [
+            s['id'] for s in self.call(
+                'GET', '/v2.1/os-services?host=%s&binary=nova-compute'
+                % host, token=ADMIN_TOKEN).body['services']])
+        self.assertEqual([], self.call(
+            'GET', '/v2.1/os-services?host=%s' % MISSING_HOST,
+            token=ADMIN_TOKEN).body['services'])
+        self.assertEqual(403, self.call('GET', '/v2.1/os-services').status)
+
+        response = self.call('GET', '/v2.1/os-hypervisors',
+                             token=ADMIN_TOKEN)
+        self.check('os-hypervisors/hypervisors-list-resp.json', response,
+                   200, loose=True)
+        [listed] = response.body['hypervisors']
+        response = self.call('GET', '/v2.1/os-hypervisors/detail',
+                             token=ADMIN_TOKEN)
+        self.check('os-hypervisors/hypervisors-detail-resp.json', response,
+                   200, loose=True)
+        [detail] = response.body['hypervisors']
+        response = self.call('GET', '/v2.1/os-hypervisors/%d' % listed['id'],
+                             token=ADMIN_TOKEN)
+        self.check('os-hypervisors/hypervisors-show-resp.json', response,
+                   200, loose=True)
+        shown = response.body['hypervisor']
+        for key in ('id', 'hypervisor_hostname', 'state', 'status'):
+            self.assertEqual(listed[key], detail[key], key)
+        # Counters may move between two reports; the rest does not.
+        for key in ('service', 'virtlogd', 'console_log', 'libvirt_version',
+                    'qemu_version', 'hypervisor_version', 'vcpus',
+                    'memory_mb'):
+            self.assertEqual(detail[key], shown[key], key)
+        self.assertEqual(
+            {'host': host, 'id': services['2.1']['id'],
+             'disabled_reason': None}, shown['service'])
+        # The figures come from the host's last report, which may predate
+        # the story's guest: only their consistency is checked.
+        self.assertEqual(shown['virtlogd'],
+                         shown['console_log'] == 'virtlogd')
+        ports = shown['serial_ports']
+        self.assertTrue(0 <= ports['free'] <= ports['total'], ports)
+        self.assertGreaterEqual(shown['running_vms'], 0)
+        self.assertEqual(shown['memory_mb'] - shown['memory_mb_used'],
+                         shown['free_ram_mb'])
+        self.assertEqual(404, self.call('GET', '/v2.1/os-hypervisors/%s'
+                                        % MISSING_HOST,
+                                        token=ADMIN_TOKEN).status)
+
+    def _check_admin_view_and_live_migration(self, server_id):
+        path = self.server_path(server_id)
+        response = self.call('GET', path, token=ADMIN_TOKEN, version='2.25')
+        captured = self.check('servers/v2.25/server-get-admin-resp.json',
+                              response, 200, version='2.25')
+        self.assertEqual({server_id}, captured['uuid'])
+        server = response.body['server']
+        host = server['OS-EXT-SRV-ATTR:host']
+        self.assertNotEqual(MISSING_HOST, host)
+        hypervisors = self.call('GET', '/v2.1/os-hypervisors',
+                                token=ADMIN_TOKEN).body['hypervisors']
+        self.assertEqual(
+            [server['OS-EXT-SRV-ATTR:hypervisor_hostname']],
+            [h['hypervisor_hostname'] for h in hypervisors])
+
+        # Only admins; then a target host that does not exist is the
+        # caller's mistake, in both forms of the body.
+        action = self.server_path(server_id, '/action')
+        request = self.request_sample(
+            'servers/v2.25/server-action-live-migrate-req.json')
+        self.check('errors/migrate-live-forbidden-resp.json',
+                   self.call('POST', action, request, version='2.25'), 403,
+                   version='2.25')
+        self.check('errors/migrate-live-host-not-found-resp.json',
+                   self.call('POST', action, request, token=ADMIN_TOKEN,
+                             version='2.25'), 400, version='2.25')
+        old_request = self.request_sample(
+            'servers/server-action-live-migrate-req.json')
+        self.check('errors/migrate-live-host-not-found-resp.json',
+                   self.call('POST', action, old_request,
+                             token=ADMIN_TOKEN), 400)
+        # Nothing happened to the server.
+        server = self.wait_active(server_id)
+        self.assertEqual('ACTIVE', server['status'])
 
     def _check_console_output(self, server_id):
         full = self.wait_for_banner(server_id)

@@ -4,8 +4,20 @@ The client asks with ``OpenStack-API-Version: compute X.Y`` or the legacy
 ``X-OpenStack-Nova-API-Version: X.Y`` (the first wins when both name a
 version); ``latest`` means the maximum. Without either the request gets
 the minimum, 2.1. A value that is not ``MAJOR.MINOR`` is a 400, a version
-outside [2.1, 2.6] a 406. Every response of the versioned API says which
+outside [2.1, 2.25] a 406. Every response of the versioned API says which
 version served it.
+
+What each microversion changed, for the calls served here (Nova's other
+changes from 2.7 to 2.25 are to APIs this project does not have):
+
+- 2.6: POST /servers/{id}/remote-consoles replaces the console actions.
+- 2.8: remote-consoles knows protocol ``mks`` and type ``webmks``.
+- 2.9: server bodies say whether the server is ``locked``.
+- 2.11: GET /os-services shows ``forced_down``.
+- 2.16: server bodies show ``host_status`` to admins.
+- 2.19: servers have a ``description`` (create, rebuild, show).
+- 2.25: os-migrateLive takes ``block_migration: "auto"`` and no longer
+  ``disk_over_commit``.
 """
 
 import functools
@@ -62,8 +74,7 @@ class APIVersion:
 
 
 MIN_VERSION = APIVersion(2, 1)
-# 2.6: POST /servers/{id}/remote-consoles replaces the console actions.
-MAX_VERSION = APIVersion(2, 6)
+MAX_VERSION = APIVersion(2, 25)
 DEFAULT_VERSION = MIN_VERSION
 
 
@@ -110,6 +121,11 @@ def negotiate(headers):
                         'is %s and maximum is %s.'
                         % (version, MIN_VERSION, MAX_VERSION))
     return version
+
+
+def is_supported(req, minimum):
+    """Whether ``req`` is served at microversion ``minimum`` or later."""
+    return wsgi.get_version(req) >= minimum
 
 
 def add_headers(response, environ):

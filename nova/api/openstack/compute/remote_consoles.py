@@ -1,15 +1,18 @@
 """POST /servers/{id}/remote-consoles (microversion 2.6 and later).
 
-Only the serial console is served; asking for vnc, spice, rdp or mks is
-a 400 "Unavailable console type".
+Only the serial console is served; asking for vnc, spice, rdp or (from
+2.8, when Nova's schema learnt it) mks is a 400 "Unavailable console
+type".
 """
 
+from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute.schemas import remote_consoles as schema
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute import wsgi
 from nova import exception
 
 SERIAL = 'serial'
+MKS_VERSION = microversion.APIVersion(2, 8)
 
 
 class RemoteConsolesController:
@@ -18,7 +21,9 @@ class RemoteConsolesController:
 
     def create(self, req, server_id):
         body = wsgi.read_json_body(req)
-        validation.validate(body, schema.create)
+        validation.validate(
+            body, schema.create_v28
+            if microversion.is_supported(req, MKS_VERSION) else schema.create)
         protocol = body['remote_console']['protocol']
         console_type = body['remote_console']['type']
         if protocol != SERIAL:

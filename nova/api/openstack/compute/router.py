@@ -10,11 +10,13 @@ import webob
 import webob.exc
 
 from nova.api.openstack.compute import flavors
+from nova.api.openstack.compute import hypervisors
 from nova.api.openstack.compute import images
 from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute import remote_consoles
 from nova.api.openstack.compute import server_actions
 from nova.api.openstack.compute import servers
+from nova.api.openstack.compute import services
 from nova.api.openstack.compute import wsgi
 
 # (method, path, controller, controller method, lowest microversion)
@@ -37,6 +39,10 @@ ROUTES = (
     ('GET', '/images', 'images', 'index', None),
     ('GET', '/images/detail', 'images', 'detail', None),
     ('GET', '/images/{id}', 'images', 'show', None),
+    ('GET', '/os-services', 'services', 'index', None),
+    ('GET', '/os-hypervisors', 'hypervisors', 'index', None),
+    ('GET', '/os-hypervisors/detail', 'hypervisors', 'detail', None),
+    ('GET', '/os-hypervisors/{id}', 'hypervisors', 'show', None),
 )
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -76,6 +82,8 @@ class APIRouter:
                 compute_api),
             'flavors': flavors.FlavorsController(compute_api),
             'images': images.ImagesController(compute_api),
+            'services': services.ServicesController(compute_api),
+            'hypervisors': hypervisors.HypervisorsController(compute_api),
         }
         self.mapper = make_mapper()
 

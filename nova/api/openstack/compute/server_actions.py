@@ -1,14 +1,16 @@
 """POST /servers/{id}/action: the body's single key names the action.
 
-reboot (202), rebuild (202 with the server), os-getConsoleOutput (200)
-and os-getSerialConsole (200; microversions 2.1 to 2.5 only, as in Nova:
-2.6 replaced it by POST /servers/{id}/remote-consoles).
+reboot (202), rebuild (202 with the server), os-getConsoleOutput (200),
+os-getSerialConsole (200; microversions 2.1 to 2.5 only, as in Nova:
+2.6 replaced it by POST /servers/{id}/remote-consoles) and, for admins,
+os-migrateLive (202).
 """
 
 import webob.exc
 
 from nova.api.openstack.compute import console_output
 from nova.api.openstack.compute import microversion
+from nova.api.openstack.compute.schemas import parameter_types
 from nova.api.openstack.compute.schemas import server_actions as schemas
 from nova.api.openstack.compute import servers
 from nova.api.openstack.compute import validation
@@ -17,6 +19,20 @@ from nova.api.openstack.compute import wsgi
 from nova import exception
 
 SERIAL_CONSOLE_MAX_VERSION = microversion.APIVersion(2, 5)
+# block_migration "auto", and no disk_over_commit.
+MIGRATE_LIVE_AUTO_VERSION = microversion.APIVersion(2, 25)
+# Nova's default policy rule: admins only.
+MIGRATE_LIVE_POLICY = 'os_compute_api:os-migrate-server:migrate_live'
+
+# What a live migration cannot do because of the request (the target, or
+# no target the scheduler can find): 400, as Nova. ComputeHostNotFound
+# is a 404 elsewhere, but here the host is named in the body.
+MIGRATE_LIVE_BAD_REQUEST = (
+    exception.NoValidHost,
+    exception.ComputeServiceUnavailable,
+    exception.ComputeHostNotFound,
+    exception.MigrationPreCheckError,
+)
 
 
 def action_name(body):
@@ -35,6 +51,7 @@ class ServerActionsController:
             'rebuild': self._rebuild,
             'os-getConsoleOutput': self._get_console_output,
             'os-getSerialConsole': self._get_serial_console,
+            'os-migrateLive': self._migrate_live,
         }
 
     def action(self, req, id):
@@ -53,18 +70,25 @@ class ServerActionsController:
         return wsgi.empty_response(202)
 
     def _rebuild(self, req, id, body):
-        validation.validate(body, schemas.rebuild)
+        if microversion.is_supported(req, views.DESCRIPTION_VERSION):
+            validation.validate(body, schemas.rebuild_v219)
+        else:
+            validation.validate(body, schemas.rebuild)
+        rebuild = body['rebuild']
         image_id = servers.id_from_ref('rebuild.imageRef',
-                                       body['rebuild']['imageRef'])
+                                       rebuild['imageRef'])
+        kwargs = {}
+        if 'description' in rebuild:
+            kwargs['description'] = rebuild['description']
         try:
             server = self.compute_api.rebuild(wsgi.get_context(req), id,
-                                              image_id)
+                                              image_id, **kwargs)
         except exception.ImageNotFound as e:
             raise webob.exc.HTTPBadRequest(
                 explanation='Cannot find image for rebuild: %s' % e.message)
         return wsgi.json_response(
-            {'server': views.detail(req, server)}, status=202,
-            headers={'Location': servers.location(req, server)})
+            {'server': views.detail(req, server, extended=False)},
+            status=202, headers={'Location': servers.location(req, server)})
 
     def _get_console_output(self, req, id, body):
         validation.validate(body, schemas.get_console_output)
@@ -92,3 +116,23 @@ class ServerActionsController:
             console_type=body['os-getSerialConsole']['type'])
         return wsgi.json_response(
             {'console': {'type': console['type'], 'url': console['url']}})
+
+    def _migrate_live(self, req, id, body):
+        # Admins only, whatever the body; the compute API checks too.
+        wsgi.require_admin(req, MIGRATE_LIVE_POLICY)
+        with_auto = microversion.is_supported(req, MIGRATE_LIVE_AUTO_VERSION)
+        validation.validate(body, schemas.migrate_live_v225 if with_auto
+                            else schemas.migrate_live)
+        request = body['os-migrateLive']
+        block_migration = request['block_migration']
+        if block_migration != schemas.BLOCK_MIGRATION_AUTO:
+            block_migration = parameter_types.to_bool(block_migration)
+        # disk_over_commit (before 2.25) is validated, not passed on: the
+        # compute API has no such switch (Nova dropped it in 2.25).
+        try:
+            self.compute_api.live_migrate(
+                wsgi.get_context(req), id, host=request['host'],
+                block_migration=block_migration)
+        except MIGRATE_LIVE_BAD_REQUEST as e:
+            raise webob.exc.HTTPBadRequest(explanation=e.message)
+        return wsgi.empty_response(202)

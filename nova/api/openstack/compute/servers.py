@@ -4,10 +4,14 @@ Listing takes two of Nova's filters: ``status`` (e.g. ACTIVE) and
 ``name``, matched as a substring (Nova takes a regular expression; we do
 not run a caller's regular expression). Other query parameters are
 ignored, as Nova does before microversion 2.75.
+
+From 2.19 a create may carry a ``description``; it reaches the compute
+API only when the body has one.
 """
 
 import webob.exc
 
+from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute.schemas import servers as schema
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute.views import links
@@ -66,14 +70,20 @@ class ServersController:
 
     def create(self, req):
         body = wsgi.read_json_body(req)
-        validation.validate(body, schema.create)
+        with_description = microversion.is_supported(
+            req, views.DESCRIPTION_VERSION)
+        validation.validate(
+            body, schema.create_v219 if with_description else schema.create)
         server_body = body['server']
         image_id = id_from_ref('server.imageRef', server_body['imageRef'])
         flavor_id = id_from_ref('server.flavorRef', server_body['flavorRef'])
+        kwargs = {}
+        if 'description' in server_body:
+            kwargs['description'] = server_body['description']
         try:
             server = self.compute_api.create(
                 wsgi.get_context(req), server_body['name'], image_id,
-                flavor_id)
+                flavor_id, **kwargs)
         except exception.ImageNotFound as e:
             # A bad reference in the body, not a missing URL: 400, as Nova.
             raise webob.exc.HTTPBadRequest(

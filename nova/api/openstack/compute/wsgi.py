@@ -10,6 +10,8 @@ import json
 import webob
 import webob.exc
 
+from nova import exception
+
 # The environ keys the middlewares fill in for the controllers.
 CONTEXT_KEY = 'nova.context'
 VERSION_KEY = 'nova.api_version'
@@ -56,6 +58,13 @@ def get_context(req):
 
 def get_version(req):
     return req.environ[VERSION_KEY]
+
+
+def require_admin(req, policy):
+    """403 unless the caller is an admin; ``policy`` names the rule as
+    Nova's default policy does (admin only), for the message."""
+    if not get_context(req).is_admin:
+        raise exception.Forbidden(action=policy)
 
 
 def query_params(req):

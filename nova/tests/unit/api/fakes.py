@@ -11,6 +11,12 @@ FLAVOR_ID = '1'
 CREATED_AT = datetime.datetime(2024, 5, 1, 12, 0, 0)
 UPDATED_AT = datetime.datetime(2024, 5, 1, 12, 5, 30)
 CONSOLE_URL = 'ws://127.0.0.1:6083/?token=%s'
+# When the compute services last reported (the database gives aware UTC).
+HEARTBEAT = datetime.datetime(2024, 5, 1, 12, 6, 0,
+                              tzinfo=datetime.timezone.utc)
+
+# An optional argument the caller did not pass.
+_UNSET = object()
 
 
 def _flavors():
@@ -35,42 +41,106 @@ def _images():
     }
 
 
+def _hosts():
+    """Two compute hosts: compute-1 new enough for virtlogd, compute-2
+    not (an N / N+1 mix). Service ids differ from hypervisor ids, as
+    they may in Nova."""
+    return {
+        'compute-1': {
+            'service_id': 10, 'hypervisor_id': 1,
+            'hypervisor_hostname': 'compute-1.example.org',
+            'up': True, 'disabled': False, 'disabled_reason': None,
+            'forced_down': False, 'updated_at': HEARTBEAT,
+            'host_ip': '192.0.2.11', 'vcpus': 8, 'vcpus_used': 1,
+            'memory_mb': 16384, 'memory_mb_used': 1024,
+            'hypervisor_version': 8000000, 'virtlogd': True,
+            'console_log': 'virtlogd', 'libvirt_version': '8.0.0',
+            'qemu_version': '6.2.0', 'serial_ports_total': 10001,
+            'serial_ports_free': 9999,
+        },
+        'compute-2': {
+            'service_id': 11, 'hypervisor_id': 2,
+            'hypervisor_hostname': 'compute-2.example.org',
+            'up': True, 'disabled': False, 'disabled_reason': None,
+            'forced_down': False, 'updated_at': HEARTBEAT,
+            'host_ip': '192.0.2.12', 'vcpus': 4, 'vcpus_used': 0,
+            'memory_mb': 8192, 'memory_mb_used': 512,
+            'hypervisor_version': 2005000, 'virtlogd': False,
+            'console_log': 'file', 'libvirt_version': '1.2.17',
+            'qemu_version': '2.5.0', 'serial_ports_total': 100,
+            'serial_ports_free': 100,
+        },
+    }
+
+
 class FakeComputeAPI:
     """Servers per project; admins see every project's servers.
 
     ``fail[method] = exc`` makes that method raise ``exc``; ``calls`` and
-    ``contexts`` record each call's arguments and RequestContext;
-    ``console_output[uuid]`` is what get_console_output returns (a server
-    without an entry has no console log).
+    ``contexts`` record each call's arguments and RequestContext (an
+    optional argument only when the caller passed it, as a dict at the
+    end); ``console_output[uuid]`` is what get_console_output returns (a
+    server without an entry has no console log). ``hosts`` are the
+    compute hosts behind service_list, hypervisor_list and
+    live_migrate; a live migration stays in MIGRATING until
+    ``finish_live_migration``.
     """
 
     def __init__(self):
         self.flavors = _flavors()
         self.images = _images()
+        self.hosts = _hosts()
         self.servers = {}
+        self.migrations = {}
         self.console_output = {}
         self.fail = {}
         self.calls = []
         self.contexts = []
 
-    def _called(self, ctx, method, *args):
+    def _called(self, ctx, method, *args, **optional):
         self.contexts.append(ctx)
-        self.calls.append((method,) + args)
+        given = {k: v for k, v in optional.items() if v is not _UNSET}
+        self.calls.append((method,) + args + ((given,) if given else ()))
         if method in self.fail:
             raise self.fail[method]
 
+    def _node(self, host):
+        if host is None:
+            return None
+        if host in self.hosts:
+            return self.hosts[host]['hypervisor_hostname']
+        return host
+
     def add_server(self, project_id='demo', user_id='demo', status='ACTIVE',
-                   host='compute-1', name='vm', fault=None, task_state=None):
+                   host='compute-1', name='vm', fault=None, task_state=None,
+                   description=None):
         server = {
             'uuid': str(uuid.uuid4()), 'name': name,
             'project_id': project_id, 'user_id': user_id,
             'flavor_id': FLAVOR_ID, 'image_id': IMAGE_ID,
             'status': status, 'task_state': task_state, 'host': host,
+            'node': self._node(host),
             'created_at': CREATED_AT, 'updated_at': UPDATED_AT,
-            'fault': fault,
+            'fault': fault, 'description': description,
         }
         self.servers[server['uuid']] = server
-        return dict(server)
+        return self._out(server)
+
+    def _host_status(self, host):
+        if not host:
+            return ''
+        if host not in self.hosts:
+            return 'UNKNOWN'
+        state = self.hosts[host]
+        if not state['up'] or state['forced_down']:
+            return 'DOWN'
+        return 'MAINTENANCE' if state['disabled'] else 'UP'
+
+    def _out(self, server):
+        """A copy as the compute API returns it, host_status included."""
+        server = dict(server)
+        server['host_status'] = self._host_status(server['host'])
+        return server
 
     def _server(self, ctx, server_id):
         server = self.servers.get(server_id)
@@ -78,6 +148,11 @@ class FakeComputeAPI:
                                   or server['project_id'] == ctx.project_id):
             raise exception.InstanceNotFound(instance_id=server_id)
         return server
+
+    @staticmethod
+    def _require_admin(ctx, action):
+        if not ctx.is_admin:
+            raise exception.Forbidden(action=action)
 
     # Flavors and images.
 
@@ -103,27 +178,28 @@ class FakeComputeAPI:
 
     # Servers.
 
-    def create(self, ctx, name, image_ref, flavor_ref):
-        self._called(ctx, 'create', name, image_ref, flavor_ref)
+    def create(self, ctx, name, image_ref, flavor_ref, description=_UNSET):
+        self._called(ctx, 'create', name, image_ref, flavor_ref,
+                     description=description)
         if image_ref not in self.images:
             raise exception.ImageNotFound(image_id=image_ref)
         if flavor_ref not in self.flavors:
             raise exception.FlavorNotFound(flavor_id=flavor_ref)
-        server = self.add_server(project_id=ctx.project_id,
-                                 user_id=ctx.user_id, status='BUILD',
-                                 host=None, name=name,
-                                 task_state='scheduling')
+        server = self.add_server(
+            project_id=ctx.project_id, user_id=ctx.user_id, status='BUILD',
+            host=None, name=name, task_state='scheduling',
+            description=None if description is _UNSET else description)
         self.servers[server['uuid']]['flavor_id'] = flavor_ref
         self.servers[server['uuid']]['image_id'] = image_ref
-        return dict(self.servers[server['uuid']])
+        return self._out(self.servers[server['uuid']])
 
     def get(self, ctx, server_id):
         self._called(ctx, 'get', server_id)
-        return dict(self._server(ctx, server_id))
+        return self._out(self._server(ctx, server_id))
 
     def list(self, ctx):
         self._called(ctx, 'list')
-        return [dict(s) for s in self.servers.values()
+        return [self._out(s) for s in self.servers.values()
                 if ctx.is_admin or s['project_id'] == ctx.project_id]
 
     def delete(self, ctx, server_id):
@@ -142,8 +218,9 @@ class FakeComputeAPI:
         server['status'] = 'HARD_REBOOT' if reboot_type == 'HARD' else (
             'REBOOT')
 
-    def rebuild(self, ctx, server_id, image_ref):
-        self._called(ctx, 'rebuild', server_id, image_ref)
+    def rebuild(self, ctx, server_id, image_ref, description=_UNSET):
+        self._called(ctx, 'rebuild', server_id, image_ref,
+                     description=description)
         server = self._server(ctx, server_id)
         if image_ref not in self.images:
             raise exception.ImageNotFound(image_id=image_ref)
@@ -153,7 +230,99 @@ class FakeComputeAPI:
                 state=server['status'])
         server.update(status='REBUILD', image_id=image_ref,
                       task_state='rebuilding')
-        return dict(server)
+        if description is not _UNSET:
+            server['description'] = description
+        return self._out(server)
+
+    # Several compute hosts (admins only).
+
+    def live_migrate(self, ctx, server_id, host=None,
+                     block_migration='auto'):
+        self._called(ctx, 'live_migrate', server_id, host, block_migration)
+        assert host is None or isinstance(host, str), host
+        assert (block_migration is True or block_migration is False
+                or block_migration == 'auto'), block_migration
+        self._require_admin(ctx, 'live-migrate')
+        server = self._server(ctx, server_id)
+        if server['status'] != 'ACTIVE' or server['task_state']:
+            raise exception.InstanceInvalidState(
+                action='live-migrate', instance_uuid=server_id,
+                state=server['status'])
+        source = server['host']
+        if host is not None:
+            if host not in self.hosts:
+                raise exception.ComputeHostNotFound(host=host)
+            if not self.hosts[host]['up']:
+                raise exception.ComputeServiceUnavailable(host=host)
+            if host == source:
+                raise exception.MigrationPreCheckError(
+                    reason='the server is already on %s' % host)
+            target = host
+        else:
+            candidates = sorted(
+                name for name, state in self.hosts.items()
+                if name != source and state['up'] and not state['disabled'])
+            if not candidates:
+                raise exception.NoValidHost(
+                    reason='No other compute host is up and enabled.')
+            target = candidates[0]
+        server.update(status='MIGRATING', task_state='migrating')
+        self.migrations[server_id] = target
+
+    def finish_live_migration(self, server_id):
+        """The end of a live migration: the server runs on its target."""
+        target = self.migrations.pop(server_id)
+        self.servers[server_id].update(
+            status='ACTIVE', task_state=None, host=target,
+            node=self._node(target))
+
+    def service_list(self, ctx):
+        self._called(ctx, 'service_list')
+        self._require_admin(ctx, 'os-services')
+        return [{
+            'id': state['service_id'], 'binary': 'nova-compute',
+            'host': name, 'topic': 'compute',
+            'disabled': state['disabled'],
+            'disabled_reason': state['disabled_reason'],
+            'forced_down': state['forced_down'],
+            'updated_at': state['updated_at'], 'up': state['up'],
+        } for name, state in sorted(self.hosts.items())]
+
+    def _hypervisor(self, name, state):
+        running = [s for s in self.servers.values() if s['host'] == name]
+        return {
+            'id': state['hypervisor_id'],
+            'hypervisor_hostname': state['hypervisor_hostname'],
+            'host': name, 'up': state['up'], 'disabled': state['disabled'],
+            'disabled_reason': state['disabled_reason'],
+            'hypervisor_type': 'QEMU',
+            'hypervisor_version': state['hypervisor_version'],
+            'host_ip': state['host_ip'], 'vcpus': state['vcpus'],
+            'vcpus_used': state['vcpus_used'],
+            'memory_mb': state['memory_mb'],
+            'memory_mb_used': state['memory_mb_used'],
+            'running_vms': len(running), 'virtlogd': state['virtlogd'],
+            'console_log': state['console_log'],
+            'libvirt_version': state['libvirt_version'],
+            'qemu_version': state['qemu_version'],
+            'serial_ports_total': state['serial_ports_total'],
+            'serial_ports_free': state['serial_ports_free'],
+        }
+
+    def hypervisor_list(self, ctx):
+        self._called(ctx, 'hypervisor_list')
+        self._require_admin(ctx, 'os-hypervisors')
+        return [self._hypervisor(name, state)
+                for name, state in sorted(self.hosts.items())]
+
+    def hypervisor_get(self, ctx, hypervisor_id):
+        self._called(ctx, 'hypervisor_get', hypervisor_id)
+        assert type(hypervisor_id) is int, hypervisor_id
+        self._require_admin(ctx, 'os-hypervisors')
+        for name, state in self.hosts.items():
+            if state['hypervisor_id'] == hypervisor_id:
+                return self._hypervisor(name, state)
+        raise exception.HypervisorNotFound(hypervisor_id=hypervisor_id)
 
     # Consoles.
 

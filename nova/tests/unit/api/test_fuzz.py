@@ -42,25 +42,34 @@ def _object(**fields):
                      st.fixed_dictionaries({}, optional=anything))
 
 
+descriptions = st.none() | st.text(max_size=20)
+hosts = st.sampled_from([None, 'compute-1', 'compute-2', 'compute-9', ''])
+booleans = st.sampled_from([True, False, 'true', 'off', 'auto', 'Yes', 1])
+
 server_bodies = st.fixed_dictionaries({'server': _object(
     name=st.text(max_size=10),
     imageRef=st.sampled_from(REFS),
     flavorRef=st.sampled_from(REFS) | st.integers(0, 2),
     networks=st.sampled_from(['none', 'auto', []]),
     min_count=st.sampled_from([1, '1']),
-    max_count=st.sampled_from([1, '1']))})
+    max_count=st.sampled_from([1, '1']),
+    description=descriptions)})
 
 action_bodies = st.one_of(
     st.fixed_dictionaries({'reboot': _object(
         type=st.sampled_from(['SOFT', 'soft', 'Hard', 'HARD']))}),
     st.fixed_dictionaries({'rebuild': _object(
-        imageRef=st.sampled_from(REFS))}),
+        imageRef=st.sampled_from(REFS), description=descriptions)}),
+    st.fixed_dictionaries({'os-migrateLive': _object(
+        host=hosts, block_migration=booleans,
+        disk_over_commit=booleans)}),
     st.fixed_dictionaries({'os-getConsoleOutput': _object(
         length=st.none() | st.integers(-1, 4)
         | st.sampled_from(['-1', '0', '2', '-01']))}),
     st.fixed_dictionaries({'os-getSerialConsole': _object(
         type=st.just('serial'))}),
-    st.dictionaries(st.sampled_from(['reboot', 'os-start']) | st.text(),
+    st.dictionaries(st.sampled_from(['reboot', 'os-start',
+                                     'os-migrateLive']) | st.text(),
                     json_values, max_size=3),
 )
 console_bodies = st.fixed_dictionaries({'remote_console': _object(
@@ -81,15 +90,21 @@ ALL_ENDPOINTS = (
     ('GET', '/v2.1/flavors/{id}/os-extra_specs'),
     ('GET', '/v2.1/images'), ('GET', '/v2.1/images/detail'),
     ('GET', '/v2.1/images/{id}'), ('PUT', '/v2.1/servers/{id}'),
+    ('GET', '/v2.1/os-services'), ('GET', '/v2.1/os-hypervisors'),
+    ('GET', '/v2.1/os-hypervisors/detail'),
+    ('GET', '/v2.1/os-hypervisors/{id}'),
 ) + tuple(('POST', path) for path in POST_ENDPOINTS)
 # Indexes into server_ids: mostly the ACTIVE server.
 SERVERS = st.sampled_from([1, 1, 1, 1, 0, 2, 3, 4])
-VERSIONS = (None, '2.1', '2.5', '2.6', 'latest')
+VERSIONS = (None, '2.1', '2.5', '2.6', '2.8', '2.11', '2.16', '2.19',
+            '2.24', '2.25', 'latest')
+TOKENS = st.sampled_from([base.DEMO_TOKEN, base.ADMIN_TOKEN])
 CONTENT_TYPES = ('application/json', 'text/plain', None, 'application/xml',
                  'application/vnd.openstack.compute+json',
                  'multipart/form-data; boundary=x')
 header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126),
                       max_size=20)
+QUERIES = st.sampled_from(['name', 'host', 'binary', 'status'])
 
 
 class FuzzTestCase(base.APITestCase):
@@ -119,31 +134,33 @@ class FuzzTestCase(base.APITestCase):
             self.assertEqual(response.status_int, fault['code'])
             self.assertNotIn('Traceback', response.text)
 
-    def post_random_body(self, path, server, version, body):
+    def post_random_body(self, path, server, version, body, token):
         self.fresh_world()
         path = path.format(id=self.server_ids[server])
         self.assertNoServerError(
-            self.request('POST', path, body=body, version=version))
+            self.request('POST', path, body=body, version=version,
+                         token=token))
 
     @hypothesis.settings(max_examples=60, **SETTINGS)
     @hypothesis.given(server=SERVERS, version=st.sampled_from(VERSIONS),
-                      body=server_bodies | json_values)
-    def test_random_create_bodies(self, server, version, body):
-        self.post_random_body('/v2.1/servers', server, version, body)
+                      body=server_bodies | json_values, token=TOKENS)
+    def test_random_create_bodies(self, server, version, body, token):
+        self.post_random_body('/v2.1/servers', server, version, body, token)
 
-    @hypothesis.settings(max_examples=100, **SETTINGS)
+    @hypothesis.settings(max_examples=150, **SETTINGS)
     @hypothesis.given(server=SERVERS, version=st.sampled_from(VERSIONS),
-                      body=action_bodies | json_values)
-    def test_random_action_bodies(self, server, version, body):
+                      body=action_bodies | json_values, token=TOKENS)
+    def test_random_action_bodies(self, server, version, body, token):
         self.post_random_body('/v2.1/servers/{id}/action', server, version,
-                              body)
+                              body, token)
 
     @hypothesis.settings(max_examples=40, **SETTINGS)
     @hypothesis.given(server=SERVERS, version=st.sampled_from(VERSIONS),
-                      body=console_bodies | json_values)
-    def test_random_remote_console_bodies(self, server, version, body):
+                      body=console_bodies | json_values, token=TOKENS)
+    def test_random_remote_console_bodies(self, server, version, body,
+                                          token):
         self.post_random_body('/v2.1/servers/{id}/remote-consoles', server,
-                              version, body)
+                              version, body, token)
 
     @hypothesis.settings(max_examples=60, **SETTINGS)
     @hypothesis.given(path=st.sampled_from(POST_ENDPOINTS),
@@ -157,21 +174,24 @@ class FuzzTestCase(base.APITestCase):
             'POST', path, raw=raw, content_type=content_type,
             version=version))
 
-    @hypothesis.settings(max_examples=40, **SETTINGS)
+    @hypothesis.settings(max_examples=60, **SETTINGS)
     @hypothesis.given(endpoint=st.sampled_from(ALL_ENDPOINTS),
                       resource_id=st.text(max_size=12)
-                      | st.sampled_from(['1', fakes.IMAGE_ID]),
-                      token=header_text,
-                      new_header=header_text,
+                      | st.sampled_from(['1', '2', '01', fakes.IMAGE_ID]),
+                      token=TOKENS | header_text,
+                      new_header=header_text
+                      | st.sampled_from(['compute 2.11', 'compute 2.25']),
                       legacy_header=st.none() | header_text,
-                      query=st.text(max_size=12))
+                      query_name=QUERIES,
+                      query=st.text(max_size=12)
+                      | st.sampled_from(['compute-1', 'nova-compute']))
     def test_random_paths_tokens_and_versions(
             self, endpoint, resource_id, token, new_header, legacy_header,
-            query):
+            query_name, query):
         method, path = endpoint
         path = path.format(id=urllib.parse.quote(resource_id, safe=''))
-        path += '?name=' + urllib.parse.quote(query.encode('utf-8',
-                                                           'surrogatepass'))
+        path += '?%s=%s' % (query_name, urllib.parse.quote(
+            query.encode('utf-8', 'surrogatepass')))
         headers = {'OpenStack-API-Version': new_header}
         if legacy_header is not None:
             headers['X-OpenStack-Nova-API-Version'] = legacy_header

@@ -17,17 +17,38 @@ class OpenStackSDKTestCase(test.TestCase):
         super().setUp()
         self.useFixture(fixtures.FakeLogger())
         self.compute = fakes.FakeComputeAPI()
-        server = cmd_api.make_server(app.build_app(self.compute),
-                                     '127.0.0.1', 0)
+        # (method, path, requested microversion) of each request.
+        self.requests = []
+        application = app.build_app(self.compute)
+
+        def recording(environ, start_response):
+            self.requests.append((
+                environ['REQUEST_METHOD'], environ['PATH_INFO'],
+                environ.get('HTTP_OPENSTACK_API_VERSION')))
+            return application(environ, start_response)
+
+        server = cmd_api.make_server(recording, '127.0.0.1', 0)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         self.addCleanup(thread.join, 10)
         self.addCleanup(server.stop)
-        endpoint = 'http://127.0.0.1:%d/v2.1' % server.port
-        self.conn = openstack.connection.Connection(
+        self.endpoint = 'http://127.0.0.1:%d/v2.1' % server.port
+        self.conn = self.connect('demo:demo')
+
+    def connect(self, token, version=None):
+        kwargs = {}
+        if version is not None:
+            kwargs['compute_api_version'] = version
+        conn = openstack.connection.Connection(
             auth_type='admin_token',
-            auth={'endpoint': endpoint, 'token': 'demo:demo'})
-        self.addCleanup(self.conn.close)
+            auth={'endpoint': self.endpoint, 'token': token}, **kwargs)
+        self.addCleanup(conn.close)
+        return conn
+
+    def sent(self, method, path):
+        """The microversions of the requests for ``method`` ``path``."""
+        return [version for m, p, version in self.requests
+                if (m, p) == (method, path)]
 
     def _activate(self, server_id):
         self.compute.servers[server_id].update(
@@ -84,3 +105,116 @@ class OpenStackSDKTestCase(test.TestCase):
         self.assertEqual(('serial', 'serial'),
                          (console['protocol'], console['type']))
         self.assertTrue(console['url'].startswith('ws://127.0.0.1:6083/'))
+
+    def test_negotiates_the_maximum(self):
+        server = self.compute.add_server(description='web')
+        found = self.conn.compute.get_server(server['uuid'])
+        self.assertEqual(['compute 2.25'],
+                         self.sent('GET', '/v2.1/servers/%s'
+                                   % server['uuid']))
+        self.assertIs(False, found.is_locked)
+        self.assertEqual('web', found.description)
+        self.assertIsNone(found.compute_host)
+
+    def test_admin_sees_where_servers_run(self):
+        server = self.compute.add_server()
+        admin = self.connect('admin')
+        found = admin.compute.get_server(server['uuid'])
+        self.assertEqual('compute-1', found.compute_host)
+        self.assertEqual('compute-1.example.org', found.hypervisor_hostname)
+        self.assertEqual('instance-%s' % server['uuid'], found.instance_name)
+        self.assertEqual('UP', found.host_status)
+
+    def test_live_migrate(self):
+        server = self.compute.add_server()
+        admin = self.connect('admin')
+        admin.compute.live_migrate_server(server['uuid'])
+        self.assertEqual(('live_migrate', server['uuid'], None, 'auto'),
+                         self.compute.calls[-1])
+        path = '/v2.1/servers/%s/action' % server['uuid']
+        self.assertEqual(['compute 2.25'], self.sent('POST', path))
+        self.compute.finish_live_migration(server['uuid'])
+        self.assertEqual('compute-2',
+                         admin.compute.get_server(server['uuid']).compute_host)
+
+        # With a host, sdk below 2.30 insists on force=True (the host
+        # bypasses the scheduler); then block_migration is sent as given.
+        admin.compute.live_migrate_server(server['uuid'], host='compute-1',
+                                          force=True, block_migration=False)
+        self.assertEqual(('live_migrate', server['uuid'], 'compute-1', False),
+                         self.compute.calls[-1])
+
+    def test_live_migrate_from_pinned_clients(self):
+        server = self.compute.add_server()
+        path = '/v2.1/servers/%s/action' % server['uuid']
+        # Pinned to our maximum: the 2.25 body.
+        admin = self.connect('admin', version='2.25')
+        admin.compute.live_migrate_server(server['uuid'],
+                                          block_migration=True)
+        self.assertEqual(('live_migrate', server['uuid'], None, True),
+                         self.compute.calls[-1])
+        self.assertEqual(['compute 2.25'], self.sent('POST', path))
+        # Pinned below 2.25: the old body, with disk_over_commit.
+        self.compute.servers[server['uuid']]['status'] = 'ACTIVE'
+        self.compute.servers[server['uuid']]['task_state'] = None
+        admin = self.connect('admin', version='2.20')
+        admin.compute.live_migrate_server(server['uuid'])
+        self.assertEqual(('live_migrate', server['uuid'], None, False),
+                         self.compute.calls[-1])
+        self.assertEqual(['compute 2.25', 'compute 2.20'],
+                         self.sent('POST', path))
+        # Pinned above it: the sdk reads our maximum and refuses.
+        admin = self.connect('admin', version='2.30')
+        e = self.assertRaises(
+            sdk_exceptions.ConfigException,
+            lambda: admin.compute.live_migrate_server(server['uuid']))
+        self.assertIn('maximum of 2.25', str(e))
+
+    def test_live_migrate_errors(self):
+        server = self.compute.add_server()
+        admin = self.connect('admin')
+        e = self.assertRaises(sdk_exceptions.BadRequestException,
+                              admin.compute.live_migrate_server,
+                              server['uuid'], host='compute-9', force=True)
+        self.assertIn('Compute host compute-9 could not be found',
+                      str(e))
+        self.assertRaises(sdk_exceptions.ForbiddenException,
+                          self.conn.compute.live_migrate_server,
+                          server['uuid'])
+
+    def test_services(self):
+        admin = self.connect('admin')
+        services = list(admin.compute.services())
+        self.assertEqual(
+            [('nova-compute', 'compute-1', 'up', 'enabled', 'nova', False),
+             ('nova-compute', 'compute-2', 'up', 'enabled', 'nova', False)],
+            [(s.binary, s.host, s.state, s.status, s.availability_zone,
+              s.is_forced_down) for s in services])
+        self.assertEqual(
+            ['compute-2'],
+            [s.host for s in admin.compute.services(host='compute-2')])
+        self.assertRaises(sdk_exceptions.ForbiddenException, list,
+                          self.conn.compute.services())
+
+    def test_hypervisors(self):
+        admin = self.connect('admin')
+        names = [h.name for h in admin.compute.hypervisors()]
+        self.assertEqual(['compute-1.example.org', 'compute-2.example.org'],
+                         names)
+        detailed = list(admin.compute.hypervisors(details=True))
+        self.assertEqual([8, 4], [h.vcpus for h in detailed])
+        # The sdk drops keys it does not know; the raw body has them.
+        raw = admin.compute.get('/os-hypervisors/detail').json()
+        self.assertEqual(
+            [(True, 'virtlogd'), (False, 'file')],
+            [(h['virtlogd'], h['console_log']) for h in raw['hypervisors']])
+        hypervisor = admin.compute.get_hypervisor(2)
+        self.assertEqual(('compute-2.example.org', 'up', 'enabled', 'QEMU'),
+                         (hypervisor.name, hypervisor.state,
+                          hypervisor.status, hypervisor.hypervisor_type))
+        self.assertEqual('compute-2', hypervisor.service_details['host'])
+        # By name: the id lookup is a 404, then the sdk searches the list.
+        found = admin.compute.find_hypervisor('compute-1.example.org')
+        self.assertEqual(1, found.id)
+        self.assertRaises(sdk_exceptions.ForbiddenException, list,
+                          self.conn.compute.hypervisors())

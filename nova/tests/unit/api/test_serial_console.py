@@ -1,4 +1,4 @@
-"""os-getSerialConsole (2.1-2.5) and POST remote-consoles (2.6)."""
+"""os-getSerialConsole (2.1-2.5) and POST remote-consoles (2.6, 2.8)."""
 
 from nova import exception
 from nova.tests.unit.api import base
@@ -108,13 +108,35 @@ class RemoteConsolesTestCase(base.APITestCase):
         self.assertEqual([], self.compute.calls)
 
     def test_other_protocols_are_unavailable(self):
-        for protocol, console_type in (('vnc', 'novnc'), ('vnc', 'xvpvnc'),
-                                       ('spice', 'spice-html5'),
-                                       ('rdp', 'rdp-html5'),
-                                       ('mks', 'webmks'),
-                                       ('serial', 'novnc')):
-            self.assertFault(self.create(protocol, console_type), 400,
-                             'badRequest', 'Unavailable console type')
+        for version in ('2.6', '2.8', '2.25'):
+            for protocol, console_type in (
+                    ('vnc', 'novnc'), ('vnc', 'xvpvnc'),
+                    ('spice', 'spice-html5'), ('rdp', 'rdp-html5'),
+                    ('serial', 'novnc'), ('vnc', 'serial')):
+                self.assertFault(
+                    self.create(protocol, console_type, version=version),
+                    400, 'badRequest', 'Unavailable console type')
+        self.assertEqual([], self.compute.calls)
+
+    def test_mks_is_known_from_28(self):
+        # Before 2.8 Nova's schema does not know mks or webmks.
+        for version in ('2.6', '2.7'):
+            self.assertFault(self.create('mks', 'novnc', version=version),
+                             400, 'badRequest', 'field/attribute '
+                             'remote_console.protocol:', "'mks' is not one")
+            self.assertFault(self.create('serial', 'webmks',
+                                         version=version),
+                             400, 'badRequest', 'field/attribute '
+                             'remote_console.type:', "'webmks' is not one")
+        # From 2.8 on it is valid, but this cloud has no MKS console.
+        for version in ('2.8', '2.25', 'latest'):
+            self.assertFault(self.create('mks', 'webmks', version=version),
+                             400, 'badRequest',
+                             'Unavailable console type mks.')
+            self.assertFault(self.create('serial', 'webmks',
+                                         version=version),
+                             400, 'badRequest', 'Unavailable console type',
+                             'webmks')
         self.assertEqual([], self.compute.calls)
 
     def test_schema_errors(self):

@@ -129,3 +129,70 @@ class RebuildTestCase(base.APITestCase):
             self.action(self.server['uuid'],
                         {'rebuild': {'imageRef': fakes.IMAGE_ID}}),
             404, 'itemNotFound', 'gone')
+
+
+class RebuildByVersionTestCase(base.APITestCase):
+    def setUp(self):
+        super().setUp()
+        self.server = self.compute.add_server(description='old')
+
+    def rebuild(self, version, token=base.DEMO_TOKEN, **fields):
+        body = {'rebuild': dict(imageRef=fakes.OTHER_IMAGE_ID, **fields)}
+        return self.action(self.server['uuid'], body, version=version,
+                           token=token)
+
+    def test_description_needs_219(self):
+        for version in (None, '2.18'):
+            self.assertFault(self.rebuild(version, description='new'), 400,
+                             'badRequest',
+                             'field/attribute rebuild.description:')
+        self.assertEqual([], self.compute.calls)
+
+    def test_description_is_passed_when_given(self):
+        for description in ('new', None, ''):
+            self.compute.servers[self.server['uuid']]['status'] = 'ACTIVE'
+            response = self.rebuild('2.19', description=description)
+            self.assertStatus(202, response)
+            self.assertEqual(
+                ('rebuild', self.server['uuid'], fakes.OTHER_IMAGE_ID,
+                 {'description': description}), self.compute.calls[-1])
+            self.assertEqual(description,
+                             self.json(response)['server']['description'])
+
+    def test_without_description_the_call_is_unchanged(self):
+        for version in (None, '2.19', '2.25'):
+            self.compute.servers[self.server['uuid']]['status'] = 'ACTIVE'
+            response = self.rebuild(version)
+            self.assertStatus(202, response)
+            self.assertEqual(
+                ('rebuild', self.server['uuid'], fakes.OTHER_IMAGE_ID),
+                self.compute.calls[-1])
+        # The server keeps its description.
+        self.assertEqual('old', self.json(response)['server']['description'])
+
+    def test_bad_description(self):
+        for description in ('x' * 256, 'a\nb', 1):
+            self.assertFault(self.rebuild('2.19', description=description),
+                             400, 'badRequest',
+                             'field/attribute rebuild.description:')
+        self.assertEqual([], self.compute.calls)
+
+    def test_response_fields_by_version(self):
+        server = self.json(self.rebuild('2.8'))['server']
+        self.assertNotIn('locked', server)
+        self.assertNotIn('description', server)
+        self.compute.servers[self.server['uuid']]['status'] = 'ACTIVE'
+        server = self.json(self.rebuild('2.25'))['server']
+        self.assertIs(False, server['locked'])
+        self.assertEqual('old', server['description'])
+
+    def test_response_has_no_admin_fields(self):
+        # As Nova before 2.75: a rebuild's body is not GET's.
+        response = self.rebuild('2.25', token=base.ADMIN_TOKEN)
+        self.assertStatus(202, response)
+        server = self.json(response)['server']
+        for field in ('OS-EXT-SRV-ATTR:host',
+                      'OS-EXT-SRV-ATTR:hypervisor_hostname',
+                      'OS-EXT-SRV-ATTR:instance_name', 'host_status'):
+            self.assertNotIn(field, server)
+        self.assertEqual('REBUILD', server['status'])

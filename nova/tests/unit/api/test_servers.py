@@ -2,6 +2,7 @@ import datetime
 import hashlib
 
 from nova import exception
+from nova.objects import instance as instance_obj
 from nova.tests.unit.api import base
 from nova.tests.unit.api import fakes
 
@@ -176,7 +177,7 @@ class ListAndShowTestCase(base.APITestCase):
         self.assertEqual('GET, POST', response.headers['Allow'])
 
     def test_unknown_resource_is_404(self):
-        for path in ('/v2.1/os-hypervisors', SERVERS + '/x/y/z',
+        for path in ('/v2.1/os-aggregates', SERVERS + '/x/y/z',
                      '/v2.1/servers/x/metadata'):
             self.assertFault(self.request('GET', path), 404, 'itemNotFound')
 
@@ -298,3 +299,169 @@ class DeleteTestCase(base.APITestCase):
             action='delete', instance_uuid=server['uuid'], state='migrating')
         self.assertFault(self.request('DELETE', '%s/%s' % (
             SERVERS, server['uuid'])), 409, 'conflictingRequest')
+
+
+ADMIN_FIELDS = ('OS-EXT-SRV-ATTR:host', 'OS-EXT-SRV-ATTR:hypervisor_hostname',
+                'OS-EXT-SRV-ATTR:instance_name')
+
+
+class ServerFieldsByVersionTestCase(base.APITestCase):
+    """locked (2.9), host_status (2.16, admins), description (2.19) and
+    the admin attributes (every version)."""
+
+    def setUp(self):
+        super().setUp()
+        self.server = self.compute.add_server(description='web front')
+        self.path = '%s/%s' % (SERVERS, self.server['uuid'])
+
+    def show(self, version=None, token=base.DEMO_TOKEN):
+        response = self.request('GET', self.path, version=version,
+                                token=token)
+        self.assertStatus(200, response)
+        return self.json(response)['server']
+
+    def listed(self, version=None, token=base.DEMO_TOKEN):
+        response = self.request('GET', SERVERS + '/detail', version=version,
+                                token=token)
+        self.assertStatus(200, response)
+        [server] = self.json(response)['servers']
+        return server
+
+    def both(self, version=None, token=base.DEMO_TOKEN):
+        """Show and detail give the same body; return it."""
+        shown = self.show(version, token)
+        self.assertEqual(shown, self.listed(version, token))
+        return shown
+
+    def test_locked_from_29(self):
+        for version in (None, '2.1', '2.8'):
+            self.assertNotIn('locked', self.both(version))
+        for version in ('2.9', '2.25'):
+            self.assertIs(False, self.both(version)['locked'])
+            self.assertIs(False, self.both(version,
+                                           base.ADMIN_TOKEN)['locked'])
+
+    def test_description_from_219(self):
+        for version in (None, '2.18'):
+            self.assertNotIn('description', self.both(version))
+        for version in ('2.19', '2.25'):
+            self.assertEqual('web front', self.both(version)['description'])
+        self.compute.servers[self.server['uuid']]['description'] = None
+        self.assertIsNone(self.both('2.19')['description'])
+
+    def test_admin_attributes_at_every_version(self):
+        for version in (None, '2.1', '2.16', '2.25'):
+            server = self.both(version, base.ADMIN_TOKEN)
+            self.assertEqual('compute-1', server['OS-EXT-SRV-ATTR:host'])
+            self.assertEqual('compute-1.example.org',
+                             server['OS-EXT-SRV-ATTR:hypervisor_hostname'])
+            self.assertEqual('instance-%s' % self.server['uuid'],
+                             server['OS-EXT-SRV-ATTR:instance_name'])
+
+    def test_instance_name_is_the_libvirt_domain_name(self):
+        server = self.show(token=base.ADMIN_TOKEN)
+        self.assertEqual(
+            instance_obj.Instance(uuid=self.server['uuid']).name,
+            server['OS-EXT-SRV-ATTR:instance_name'])
+
+    def test_admin_attributes_of_a_server_without_host(self):
+        building = self.compute.add_server(host=None, status='BUILD',
+                                           task_state='scheduling')
+        server = self.json(self.request(
+            'GET', '%s/%s' % (SERVERS, building['uuid']), version='2.16',
+            token=base.ADMIN_TOKEN))['server']
+        self.assertIsNone(server['OS-EXT-SRV-ATTR:host'])
+        self.assertIsNone(server['OS-EXT-SRV-ATTR:hypervisor_hostname'])
+        self.assertEqual('instance-%s' % building['uuid'],
+                         server['OS-EXT-SRV-ATTR:instance_name'])
+        self.assertEqual('', server['host_status'])
+
+    def test_host_status_from_216_for_admins(self):
+        for version in (None, '2.15'):
+            self.assertNotIn('host_status',
+                             self.both(version, base.ADMIN_TOKEN))
+        self.assertEqual('UP', self.both('2.16',
+                                         base.ADMIN_TOKEN)['host_status'])
+        self.compute.hosts['compute-1']['up'] = False
+        self.assertEqual('DOWN', self.both('2.25',
+                                           base.ADMIN_TOKEN)['host_status'])
+        self.compute.servers[self.server['uuid']]['host'] = 'gone'
+        self.assertEqual('UNKNOWN', self.both(
+            '2.25', base.ADMIN_TOKEN)['host_status'])
+
+    def test_non_admins_never_see_admin_fields(self):
+        for version in (None, '2.1', '2.16', '2.19', '2.25'):
+            server = self.both(version)
+            for field in ADMIN_FIELDS + ('host_status',):
+                self.assertNotIn(field, server)
+
+    def test_full_body_at_225(self):
+        server = self.show('2.25', base.ADMIN_TOKEN)
+        uuid = self.server['uuid']
+        self.assertEqual({
+            'id', 'name', 'status', 'tenant_id', 'user_id', 'metadata',
+            'hostId', 'image', 'flavor', 'created', 'updated', 'addresses',
+            'accessIPv4', 'accessIPv6', 'links', 'OS-DCF:diskConfig',
+            'OS-EXT-STS:task_state', 'locked', 'description',
+            'host_status', 'OS-EXT-SRV-ATTR:host',
+            'OS-EXT-SRV-ATTR:hypervisor_hostname',
+            'OS-EXT-SRV-ATTR:instance_name'}, set(server))
+        self.assertEqual(uuid, server['id'])
+
+    def test_list_is_unchanged_by_version(self):
+        for version in (None, '2.25'):
+            for token in (base.DEMO_TOKEN, base.ADMIN_TOKEN):
+                response = self.request('GET', SERVERS, version=version,
+                                        token=token)
+                [server] = self.json(response)['servers']
+                self.assertEqual({'id', 'name', 'links'}, set(server))
+
+
+class CreateWithDescriptionTestCase(base.APITestCase):
+    def create(self, body, version='2.19'):
+        return self.request('POST', SERVERS, body=body, version=version)
+
+    def test_description_needs_219(self):
+        for version in (None, '2.1', '2.18'):
+            self.assertFault(
+                self.create(_create_body(description='x'), version=version),
+                400, 'badRequest',
+                'field/attribute server.description:')
+        self.assertEqual([], self.compute.calls)
+
+    def test_description_is_passed_when_given(self):
+        for description in ('web front', '', None, ' spaced  out ',
+                            'ünïcode ✓', 'x' * 255):
+            response = self.create(_create_body(description=description))
+            self.assertStatus(202, response)
+            self.assertEqual(
+                ('create', 'web-1', fakes.IMAGE_ID, '1',
+                 {'description': description}),
+                self.compute.calls[-1])
+            uuid = self.json(response)['server']['id']
+            shown = self.json(self.request('GET', '%s/%s' % (SERVERS, uuid),
+                                           version='2.19'))['server']
+            self.assertEqual(description, shown['description'])
+
+    def test_without_description_the_call_is_unchanged(self):
+        for version in (None, '2.18', '2.19', '2.25'):
+            self.assertStatus(202, self.create(_create_body(),
+                                               version=version))
+            self.assertEqual(('create', 'web-1', fakes.IMAGE_ID, '1'),
+                             self.compute.calls[-1])
+
+    def test_bad_descriptions(self):
+        for description in ('x' * 256, 'two\nlines', 'tab\there', '\x00',
+                            'nel\x85', 'ls\u2028', 5, True, ['x'], {}):
+            self.assertFault(
+                self.create(_create_body(description=description)),
+                400, 'badRequest', 'field/attribute server.description:')
+        self.assertEqual([], self.compute.calls)
+
+    def test_created_body_has_no_description(self):
+        # The 202 body of a create is the same at every version.
+        response = self.create(_create_body(description='d'),
+                               version='2.25')
+        self.assertEqual({'id', 'links', 'OS-DCF:diskConfig',
+                          'security_groups'},
+                         set(self.json(response)['server']))

@@ -1,6 +1,7 @@
 import jsonschema
 
 from nova.api.openstack.compute import schemas
+from nova.api.openstack.compute.schemas import parameter_types
 from nova.api.openstack.compute.schemas import remote_consoles
 from nova.api.openstack.compute.schemas import server_actions
 from nova.api.openstack.compute.schemas import servers
@@ -8,9 +9,12 @@ from nova.api.openstack.compute import validation
 from nova import exception
 from nova import test
 
-ALL_SCHEMAS = (servers.create, server_actions.reboot, server_actions.rebuild,
+ALL_SCHEMAS = (servers.create, servers.create_v219, server_actions.reboot,
+               server_actions.rebuild, server_actions.rebuild_v219,
                server_actions.get_console_output,
-               server_actions.get_serial_console, remote_consoles.create)
+               server_actions.get_serial_console,
+               server_actions.migrate_live, server_actions.migrate_live_v225,
+               remote_consoles.create, remote_consoles.create_v28)
 
 
 class ValidationTestCase(test.TestCase):
@@ -45,3 +49,28 @@ class ValidationTestCase(test.TestCase):
     def test_valid_body_passes(self):
         validation.validate({'reboot': {'type': 'SOFT'}},
                             server_actions.reboot)
+
+    def test_versioned_copies_leave_the_originals_alone(self):
+        self.assertNotIn('description',
+                         servers.create['properties']['server']['properties'])
+        self.assertNotIn(
+            'description',
+            server_actions.rebuild['properties']['rebuild']['properties'])
+        v21 = server_actions.migrate_live['properties']['os-migrateLive']
+        self.assertIn('disk_over_commit', v21['properties'])
+        self.assertEqual(['host', 'block_migration', 'disk_over_commit'],
+                         v21['required'])
+        self.assertNotIn('mks', remote_consoles.create['properties'][
+            'remote_console']['properties']['protocol']['enum'])
+
+    def test_boolean_forms(self):
+        for value in parameter_types.TRUE_STRINGS + (True,):
+            validation.validate(value, parameter_types.boolean)
+            self.assertIs(True, parameter_types.to_bool(value))
+        for value in parameter_types.FALSE_STRINGS + (False,):
+            validation.validate(value, parameter_types.boolean)
+            self.assertIs(False, parameter_types.to_bool(value))
+        for value in ('tRUE', 'y', 'n', 1, 0, None, '', 'auto'):
+            self.assertRaises(exception.ValidationError, validation.validate,
+                              value, parameter_types.boolean)
+            self.assertRaises(ValueError, parameter_types.to_bool, value)

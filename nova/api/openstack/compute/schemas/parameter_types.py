@@ -41,3 +41,46 @@ count_of_one = {
         {'type': 'string', 'enum': ['1']},
     ],
 }
+
+# A server description (2.19): empty allowed, spaces anywhere, but no
+# control characters or line breaks. null clears it.
+description = {
+    'type': ['string', 'null'],
+    'minLength': 0,
+    'maxLength': 255,
+    'pattern': r'^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*\Z',
+    'description': 'a description has no control characters or line '
+                   'breaks',
+}
+
+# A compute host name, as Nova's: underscores are allowed, as real hosts
+# sometimes have them.
+hostname = {
+    'type': 'string',
+    'minLength': 1,
+    'maxLength': 255,
+    'pattern': r'^[a-zA-Z0-9._-]+\Z',
+    'description': 'a host name has only letters, digits, ".", "_" and "-"',
+}
+
+# The spellings of a boolean Nova accepts in bodies (oslo's strict
+# bool_from_string): JSON true/false and these strings.
+TRUE_STRINGS = ('True', 'TRUE', 'true', '1', 'ON', 'On', 'on',
+                'YES', 'Yes', 'yes')
+FALSE_STRINGS = ('False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off',
+                 'NO', 'No', 'no')
+boolean = {
+    'type': ['boolean', 'string'],
+    'enum': [True, False] + list(TRUE_STRINGS) + list(FALSE_STRINGS),
+}
+
+
+def to_bool(value):
+    """The bool a value that passed ``boolean`` stands for."""
+    if isinstance(value, bool):
+        return value
+    if value in TRUE_STRINGS:
+        return True
+    if value in FALSE_STRINGS:
+        return False
+    raise ValueError('%r is not a boolean' % (value,))

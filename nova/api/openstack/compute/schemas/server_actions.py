@@ -1,4 +1,6 @@
-"""POST /servers/{id}/action: one schema per action."""
+"""POST /servers/{id}/action: one schema per action (and microversion)."""
+
+import copy
 
 from nova.api.openstack.compute.schemas import parameter_types
 
@@ -36,6 +38,11 @@ rebuild = {
     'required': ['rebuild'],
     'additionalProperties': False,
 }
+
+# 2.19: an optional description; absent means "keep the one it has".
+rebuild_v219 = copy.deepcopy(rebuild)
+rebuild_v219['properties']['rebuild']['properties']['description'] = (
+    parameter_types.description)
 
 # length: null or -1 for everything, else the number of last lines. A
 # string of digits is accepted too; its value is checked by the
@@ -78,3 +85,40 @@ get_serial_console = {
     'required': ['os-getSerialConsole'],
     'additionalProperties': False,
 }
+
+# os-migrateLive, 2.1 to 2.24: every key is required; host null lets the
+# scheduler choose.
+_host_or_null = dict(parameter_types.hostname, type=['string', 'null'])
+
+migrate_live = {
+    'type': 'object',
+    'properties': {
+        'os-migrateLive': {
+            'type': 'object',
+            'properties': {
+                'host': _host_or_null,
+                'block_migration': parameter_types.boolean,
+                'disk_over_commit': parameter_types.boolean,
+            },
+            'required': ['host', 'block_migration', 'disk_over_commit'],
+            'additionalProperties': False,
+        },
+    },
+    'required': ['os-migrateLive'],
+    'additionalProperties': False,
+}
+
+# 2.25: block_migration may be "auto" (the compute service decides from
+# the storage); disk_over_commit is gone.
+BLOCK_MIGRATION_AUTO = 'auto'
+migrate_live_v225 = copy.deepcopy(migrate_live)
+_v225_action = migrate_live_v225['properties']['os-migrateLive']
+del _v225_action['properties']['disk_over_commit']
+_v225_action['properties']['block_migration'] = {
+    'oneOf': [
+        parameter_types.boolean,
+        {'type': 'string', 'enum': [BLOCK_MIGRATION_AUTO]},
+    ],
+}
+_v225_action['required'] = ['host', 'block_migration']
+del _v225_action

@@ -1,4 +1,6 @@
-"""POST /servers."""
+"""POST /servers: ``create`` up to 2.18, ``create_v219`` from 2.19."""
+
+import copy
 
 from nova.api.openstack.compute.schemas import parameter_types
 
@@ -32,3 +34,8 @@ create = {
     'required': ['server'],
     'additionalProperties': False,
 }
+
+# 2.19: an optional description.
+create_v219 = copy.deepcopy(create)
+create_v219['properties']['server']['properties']['description'] = (
+    parameter_types.description)

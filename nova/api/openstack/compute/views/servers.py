@@ -1,12 +1,24 @@
-"""Server bodies, shaped like Nova's."""
+"""Server bodies, shaped like Nova's.
+
+By microversion: ``locked`` from 2.9 (always false: there is no lock
+action here), ``description`` from 2.19 and, for admins, ``host_status``
+from 2.16. Admins also get the ``OS-EXT-SRV-ATTR`` fields host,
+hypervisor_hostname and instance_name at every microversion.
+"""
 
 import hashlib
 
+from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute import wsgi
 from nova.api.openstack.compute.views import links
+from nova.objects import instance as instance_obj
 
 COLLECTION = 'servers'
 FAULT_STATUSES = ('ERROR', 'DELETED')
+
+LOCKED_VERSION = microversion.APIVersion(2, 9)
+HOST_STATUS_VERSION = microversion.APIVersion(2, 16)
+DESCRIPTION_VERSION = microversion.APIVersion(2, 19)
 
 
 def host_id(server):
@@ -51,7 +63,23 @@ def _fault(server):
     }
 
 
-def detail(req, server):
+def instance_name(server):
+    """The name of the server's libvirt domain."""
+    return instance_obj.Instance(uuid=server['uuid']).name
+
+
+def _extended_attributes(server):
+    return {
+        'OS-EXT-SRV-ATTR:host': server.get('host'),
+        'OS-EXT-SRV-ATTR:hypervisor_hostname': server.get('node'),
+        'OS-EXT-SRV-ATTR:instance_name': instance_name(server),
+    }
+
+
+def detail(req, server, extended=True):
+    """The full server body; ``extended=False`` leaves out what only
+    GET shows (the admin fields and host_status), as Nova does in the
+    body of a rebuild before microversion 2.75."""
     context = wsgi.get_context(req)
     status = str(server['status']).upper()
     body = {
@@ -74,8 +102,14 @@ def detail(req, server):
         'OS-DCF:diskConfig': 'MANUAL',
         'OS-EXT-STS:task_state': server.get('task_state'),
     }
-    if context.is_admin:
-        body['OS-EXT-SRV-ATTR:host'] = server.get('host')
+    if microversion.is_supported(req, LOCKED_VERSION):
+        body['locked'] = False
+    if microversion.is_supported(req, DESCRIPTION_VERSION):
+        body['description'] = server.get('description')
+    if extended and context.is_admin:
+        body.update(_extended_attributes(server))
+        if microversion.is_supported(req, HOST_STATUS_VERSION):
+            body['host_status'] = server.get('host_status') or ''
     if status in FAULT_STATUSES and server.get('fault'):
         body['fault'] = _fault(server)
     return body

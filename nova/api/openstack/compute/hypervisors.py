@@ -1,0 +1,59 @@
+"""/os-hypervisors: the compute hosts' hypervisors (admins only).
+
+``GET /os-hypervisors`` lists id, name, state and status;
+``/os-hypervisors/detail`` and ``/os-hypervisors/{id}`` the full bodies.
+Ids are integers, as in Nova before 2.53: any other id is a 404.
+"""
+
+import re
+
+from nova.api.openstack.compute.views import hypervisors as views
+from nova.api.openstack.compute import wsgi
+from nova import exception
+
+POLICY = 'os_compute_api:os-hypervisors'
+COMPUTE_BINARY = 'nova-compute'
+_ID_RE = re.compile('[0-9]+')
+# Larger ids cannot be in the database (a signed 64-bit column).
+MAX_ID = 2 ** 63 - 1
+
+
+def parse_id(text):
+    """The integer id in the path; HypervisorNotFound if it is none."""
+    if _ID_RE.fullmatch(text) is None or int(text) > MAX_ID:
+        raise exception.HypervisorNotFound(hypervisor_id=text)
+    return int(text)
+
+
+class HypervisorsController:
+    def __init__(self, compute_api):
+        self.compute_api = compute_api
+
+    def _service_ids(self, ctx):
+        """The nova-compute service id of each host."""
+        return {s['host']: s['id']
+                for s in self.compute_api.service_list(ctx)
+                if s['binary'] == COMPUTE_BINARY}
+
+    def index(self, req):
+        wsgi.require_admin(req, POLICY)
+        hypervisors = self.compute_api.hypervisor_list(wsgi.get_context(req))
+        return wsgi.json_response(
+            {'hypervisors': [views.basic(h) for h in hypervisors]})
+
+    def detail(self, req):
+        wsgi.require_admin(req, POLICY)
+        ctx = wsgi.get_context(req)
+        hypervisors = self.compute_api.hypervisor_list(ctx)
+        service_ids = self._service_ids(ctx)
+        return wsgi.json_response({'hypervisors': [
+            views.detail(h, service_ids.get(h['host']))
+            for h in hypervisors]})
+
+    def show(self, req, id):
+        wsgi.require_admin(req, POLICY)
+        ctx = wsgi.get_context(req)
+        hypervisor = self.compute_api.hypervisor_get(ctx, parse_id(id))
+        service_id = self._service_ids(ctx).get(hypervisor['host'])
+        return wsgi.json_response(
+            {'hypervisor': views.detail(hypervisor, service_id)})

@@ -1,0 +1,29 @@
+"""GET /os-services: the compute services and their state (admins only).
+
+Two query parameters filter the list, as in Nova: ``host`` and
+``binary``, each an exact match; an empty value filters nothing. Nova's
+PUT and DELETE calls (enable, disable, force-down, delete) are not
+served.
+"""
+
+from nova.api.openstack.compute.views import services as views
+from nova.api.openstack.compute import wsgi
+
+POLICY = 'os_compute_api:os-services'
+FILTERS = ('host', 'binary')
+
+
+class ServicesController:
+    def __init__(self, compute_api):
+        self.compute_api = compute_api
+
+    def index(self, req):
+        wsgi.require_admin(req, POLICY)
+        params = wsgi.query_params(req)
+        services = self.compute_api.service_list(wsgi.get_context(req))
+        for name in FILTERS:
+            value = params.get(name)
+            if value:
+                services = [s for s in services if s[name] == value]
+        return wsgi.json_response(
+            {'services': [views.service(req, s) for s in services]})

@@ -1,10 +1,10 @@
 """oslo.messaging set-up: one transport per configuration, and contexts.
 
 ``[DEFAULT] transport_url`` picks the transport. Its default here is
-``fake://``, oslo.messaging's in-process transport: nova-all on one host
-then needs no broker, and its messages are still checked to be JSON as on
-a real broker. ``rabbit://user:password@host:5672/`` spreads the services
-over hosts.
+``fake://``, which means in-process: nova-all on one host then needs no
+broker, and calls go straight to the endpoint, through JSON as on a
+broker (``nova.rpc_local``). ``rabbit://user:password@host:5672/``
+spreads the services over hosts.
 
 Only ``nova.exception`` errors cross RPC as themselves; the compute
 service turns any other error into ``ComputeHostError`` first, so a remote
@@ -12,16 +12,14 @@ traceback never reaches a client.
 """
 
 import dataclasses
+import importlib
 import threading
-import warnings
 
-# oslo.messaging imports oslo.service, which imports eventlet; we use
-# neither (threads only), so its deprecation notice is only noise.
-warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
-import oslo_messaging  # noqa: E402
-from oslo_messaging import opts as messaging_opts  # noqa: E402
+import oslo_messaging
+from oslo_messaging import opts as messaging_opts
 
-from nova import context as nova_context  # noqa: E402
+from nova import context as nova_context
+from nova import rpc_local
 
 EXCHANGE = 'nova'
 IN_PROCESS_URL = 'fake://'
@@ -31,11 +29,32 @@ _transports = {}
 _transports_lock = threading.Lock()
 
 
+# Groups that oslo.messaging reads on every call and cast but registers
+# on ``cfg.CONF`` only (as its own ConfFixture knows): module, list, group.
+_PRIVATE_OPTS = (
+    ('oslo_messaging._metrics.client', 'oslo_messaging_metrics',
+     'oslo_messaging_metrics'),
+    ('oslo_messaging._tracing.client', 'oslo_messaging_tracing',
+     'oslo_messaging_tracing'),
+)
+
+
 def register_opts(conf):
-    """oslo.messaging's [DEFAULT] options, with the in-process default."""
+    """oslo.messaging's options, with the in-process default.
+
+    ``conf`` may be a ConfigOpts of its own (``nova.conf.new_conf``), not
+    ``cfg.CONF``: it gets the metrics and tracing groups too, or no
+    message could be sent on its transport.
+    """
     for group, opts in messaging_opts.list_opts():
         if group is None:  # [DEFAULT]
             conf.register_opts(opts)
+    for module, name, group in _PRIVATE_OPTS:
+        try:
+            opts = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue  # an oslo.messaging without it does not read it
+        conf.register_opts(opts, group=group)
     conf.set_default('transport_url', IN_PROCESS_URL)
     conf.set_default('control_exchange', EXCHANGE)
 
@@ -52,13 +71,17 @@ def in_process(conf):
 
 def get_transport(conf):
     """The transport for ``conf``: made once, shared by its clients and
-    servers (the in-process one works only when shared)."""
+    servers (the in-process one works only when shared). In-process, it
+    is a ``nova.rpc_local.Router``."""
     with _transports_lock:
         transport = _transports.get(id(conf))
         if transport is None:
             register_opts(conf)
-            transport = oslo_messaging.get_rpc_transport(
-                conf, allowed_remote_exmods=ALLOWED_EXMODS)
+            if in_process(conf):
+                transport = rpc_local.Router()
+            else:
+                transport = oslo_messaging.get_rpc_transport(
+                    conf, allowed_remote_exmods=ALLOWED_EXMODS)
             _transports[id(conf)] = transport
         return transport
 
@@ -89,14 +112,20 @@ class ContextSerializer(oslo_messaging.NoOpSerializer):
 
 
 def get_client(conf, topic, version):
+    transport = get_transport(conf)
+    if isinstance(transport, rpc_local.Router):
+        return rpc_local.Client(transport, topic, ContextSerializer())
     target = oslo_messaging.Target(topic=topic, version=version)
     return oslo_messaging.get_rpc_client(
-        get_transport(conf), target, serializer=ContextSerializer())
+        transport, target, serializer=ContextSerializer())
 
 
 def get_server(conf, topic, server, endpoints):
     """An RPC server on ``topic`` (and ``topic.server``), in threads."""
+    transport = get_transport(conf)
+    if isinstance(transport, rpc_local.Router):
+        return rpc_local.Server(transport, topic, server, endpoints)
     target = oslo_messaging.Target(topic=topic, server=server)
     return oslo_messaging.get_rpc_server(
-        get_transport(conf), target, endpoints, executor='threading',
+        transport, target, endpoints, executor='threading',
         serializer=ContextSerializer())

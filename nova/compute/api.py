@@ -63,6 +63,15 @@ def _check_string(value, field, max_length=MAX_NAME_LENGTH):
     return value
 
 
+def _check_description(value):
+    """Any string of at most 255 characters, empty too (as Nova), or None."""
+    if value is not None and (not isinstance(value, str) or
+                              len(value) > MAX_NAME_LENGTH):
+        raise _bad('description', 'must be null or a string of at most %d '
+                                  'characters' % MAX_NAME_LENGTH)
+    return value
+
+
 def _check_int(value, field, minimum):
     if (isinstance(value, bool) or not isinstance(value, int) or
             not minimum <= value <= MAX_INT):
@@ -342,8 +351,7 @@ class API:
         the scheduler's reason as its fault, as in Nova.
         """
         _check_string(name, 'name')
-        if description is not None:
-            _check_string(description, 'description')
+        _check_description(description)
         flavor = self.flavor_get(ctx, flavor_ref)
         image = self.image_get(ctx, image_ref)
         self._check_open()
@@ -434,9 +442,7 @@ class API:
         values = {'status': states.REBUILD,
                   'task_state': states.REBUILDING, 'image_id': image['id']}
         if description is not UNSET:
-            if description is not None:
-                _check_string(description, 'description')
-            values['description'] = description
+            values['description'] = _check_description(description)
         self._check_open()
         self._check_host(server)
         updated = db.server_update(

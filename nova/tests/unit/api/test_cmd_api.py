@@ -110,13 +110,19 @@ class MainTestCase(test.TestCase):
         self.compute = fakes.FakeComputeAPI()
         self.compute.shutdown = lambda: self.compute.calls.append(
             ('shutdown',))
+        self.compute.start = lambda: self.compute.calls.append(('start',))
+        self.conductor = mock.Mock()
+        self.useFixture(fixtures.MockPatchObject(
+            cmd_api.common, 'start_conductor',
+            lambda conf: self.conductor))
         module = types.ModuleType('nova.compute.api')
         module.API = lambda: self.compute
         self._patch_module(module)
         self.conf_file = self.useFixture(fixtures.TempDir()).join('n.conf')
         with open(self.conf_file, 'w') as f:
             f.write('[DEFAULT]\nosapi_compute_listen = 127.0.0.2\n'
-                    'osapi_compute_listen_port = 18774\n')
+                    'osapi_compute_listen_port = 18774\n'
+                    'transport_url = rabbit://nova:pw@127.0.0.1:5672/\n')
 
     def _patch_module(self, module):
         patcher = mock.patch.dict(sys.modules, {'nova.compute.api': module})
@@ -130,14 +136,28 @@ class MainTestCase(test.TestCase):
         self.assertEqual(0, self.main())
         [(application, host, port)] = self.served
         self.assertEqual(('127.0.0.2', 18774), (host, port))
-        self.assertEqual([('shutdown',)], self.compute.calls)
+        self.assertEqual([('start',), ('shutdown',)], self.compute.calls)
+        self.conductor.stop.assert_called_once_with()
+        self.conductor.wait.assert_called_once_with()
 
     def test_cannot_listen(self):
         def serve(*args):
             raise OSError(98, 'Address already in use')
         self.useFixture(fixtures.MockPatchObject(cmd_api, 'serve', serve))
         self.assertEqual(1, self.main())
-        self.assertEqual([('shutdown',)], self.compute.calls)
+        self.assertEqual([('start',), ('shutdown',)], self.compute.calls)
+        self.conductor.stop.assert_called_once_with()
+
+    def test_needs_a_broker(self):
+        with open(self.conf_file, 'w') as f:
+            f.write('[DEFAULT]\nosapi_compute_listen = 127.0.0.2\n')
+        stderr = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
+        self.assertEqual(1, self.main())
+        self.assertIn('transport_url is fake://', stderr.getvalue())
+        self.assertIn('nova-all', stderr.getvalue())
+        self.assertEqual([], self.served)
+        self.assertEqual([], self.compute.calls)
 
     def test_missing_config_file(self):
         stderr = io.StringIO()

@@ -38,12 +38,16 @@ down straight away. Must be more than ``report_interval``.
         min=1,
         help="""
 Seconds the API waits for a compute host's long operations: building,
-rebooting, rebuilding and deleting a server, and each step of a live
-migration.
+rebooting, rebuilding and deleting a server, and the steps of a live
+migration after its pre-checks.
 
-Short calls (console output, serial console URLs) use oslo.messaging's
-``rpc_response_timeout``. A time-out sets the server to ERROR with a fault
-naming the host; the operation may still finish on the host.
+Short calls (console output, serial console URLs, the live-migration
+pre-checks that the API request waits for) use oslo.messaging's
+``rpc_response_timeout``. A time-out of a build, reboot, rebuild or delete
+sets the server to ERROR with a fault naming the host; one during a live
+migration leaves the server ACTIVE on its source host (a time-out of the
+checks answers the request with 409). The operation may still finish on
+the host.
 """),
 ]
 

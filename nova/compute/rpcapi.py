@@ -94,22 +94,24 @@ class RemoteHost:
         self._rpcapi = rpcapi
         self.host_name = host_name
 
-    def _call(self, ctx, method, instance, migrate_data=None, **kwargs):
+    def _call(self, ctx, method, instance, migrate_data=None, long=True,
+              **kwargs):
         if migrate_data is not None:
             kwargs['migrate_data'] = migrate_data.to_dict()
         result = self._rpcapi._call(ctx, self.host_name, method, instance,
-                                    long=True, **kwargs)
+                                    long=long, **kwargs)
         if isinstance(result, dict):
             return migration.LibvirtLiveMigrateData.from_dict(result)
         return result
 
     def check_can_live_migrate_destination(self, ctx, instance):
+        # The pre-checks answer the API request: short time-out.
         return self._call(ctx, 'check_can_live_migrate_destination',
-                          instance)
+                          instance, long=False)
 
     def check_can_live_migrate_source(self, ctx, instance, migrate_data):
         return self._call(ctx, 'check_can_live_migrate_source', instance,
-                          migrate_data)
+                          migrate_data, long=False)
 
     def pre_live_migration(self, ctx, instance, migrate_data):
         return self._call(ctx, 'pre_live_migration', instance, migrate_data)

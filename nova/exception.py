@@ -165,3 +165,15 @@ class ComputeHostError(NovaException):
     # A compute host's unexpected error, carried back over RPC without its
     # traceback (which stays in that host's log).
     msg_fmt = "The compute service on %(host)s failed: %(reason)s"
+
+
+MAX_FAULT_LENGTH = 1000
+
+
+def fault_message(exc):
+    """What a user sees of an error: its message, never a traceback."""
+    if isinstance(exc, NovaException):
+        message = exc.message
+    else:
+        message = str(exc) or type(exc).__name__
+    return message[:MAX_FAULT_LENGTH]

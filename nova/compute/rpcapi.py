@@ -38,11 +38,18 @@ class ComputeAPI:
             return cctxt.call(ctx, method,
                               instance=objects.to_primitive(instance),
                               **kwargs)
+        except exception.NovaException:
+            raise  # the host's answer
         except oslo_messaging.MessagingTimeout:
             raise exception.InstanceHostUnavailable(
                 instance_uuid=instance.uuid, host=to_host,
                 reason='did not answer within %d s' % timeout)
-        except oslo_messaging.MessageDeliveryFailure as e:
+        except oslo_messaging.RemoteError as e:
+            raise exception.ComputeHostError(host=to_host, reason=e.value)
+        except Exception as e:
+            # The transport's own errors: oslo.messaging's delivery
+            # failure once its retries are spent, or the driver's (kombu)
+            # when the broker refuses the connection.
             raise exception.ServiceUnavailable(
                 reason='The message broker cannot be reached (%s); try '
                        'again later' % type(e).__name__)

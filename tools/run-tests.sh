@@ -2,7 +2,8 @@
 # run-tests.sh - set the host up and run every test and check, as CI does.
 #
 # Usage: sudo tools/run-tests.sh [TOX_ENVS]   (default: every env below)
-# Runs tox envs py3 (unit), functional (real libvirtd/virtlogd/QEMU, needs
+# Runs tox envs py3 (unit), functional (real libvirtd/virtlogd/QEMU and
+# RabbitMQ: tools/setup-rabbitmq.sh runs first when functional is asked for; needs
 # root), pep8, docs, releasenotes and genconfig, then prints one line
 #     N passed, N failed
 # counting each unit and functional test from stestr's subunit streams and
@@ -15,6 +16,10 @@ envs=${1:-py3,functional,pep8,docs,releasenotes,genconfig}
 
 if [ "$(id -u)" = 0 ]; then
     tools/setup-host.sh || { echo "run-tests: host set-up failed" >&2; }
+    case ",$envs," in
+        # The functional tests' compute services talk over RabbitMQ.
+        *,functional,*) tools/setup-rabbitmq.sh || echo "run-tests: rabbitmq set-up failed" >&2 ;;
+    esac
 else
     echo "run-tests: not root: the functional env will fail" >&2
 fi

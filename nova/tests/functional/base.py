@@ -13,6 +13,7 @@ import tempfile
 import time
 
 import fixtures
+import websocket
 
 from nova.console import serial
 from nova.console import tcp_client
@@ -158,3 +159,21 @@ class FunctionalTestCase(test.TestCase):
         except exception.SocketPortInUseException as e:
             self.fail('port %d still in use: %s' % (port, e))
         self.assertNotIn((host, port), serial.ALLOCATED_PORTS)
+
+    def assertRefused(self, url, origin=None):
+        """The proxy closes the websocket without proxying anything."""
+        try:
+            ws = websocket.create_connection(url, timeout=15, origin=origin)
+        except websocket.WebSocketException:
+            return  # refused at the handshake
+        try:
+            # A refused session gets a close frame at once; an accepted
+            # one would stay open (the guest says nothing unasked).
+            opcode, data = ws.recv_data(control_frame=True)
+            self.assertEqual(websocket.ABNF.OPCODE_CLOSE, opcode, data)
+            self.assertNotIn(b'Traceback', data)
+        except (websocket.WebSocketConnectionClosedException,
+                ConnectionError):
+            pass
+        finally:
+            ws.close()

@@ -35,11 +35,24 @@ class ServicesFailed(Exception):
     pass
 
 
+def conf_text(base, extra):
+    """nova.conf text ``base`` with ``extra`` ({group: {opt: value}})
+    set: later lines of a group win in oslo.config."""
+    lines = [base]
+    for group, options in extra.items():
+        lines.append('[%s]' % group)
+        lines.extend('%s = %s' % item for item in options.items())
+    return '\n'.join(lines) + '\n'
+
+
 class NovaServices:
     """nova-all on 127.0.0.1, with its own config, database and folder."""
 
     def __init__(self, kernel, initrd, cmdline, virt_type,
-                 serial_ports=(None, None), token_ttl=600, workdir=None):
+                 serial_ports=(None, None), token_ttl=600, workdir=None,
+                 extra_conf=None):
+        """``extra_conf``: {group: {option: value}} set on top."""
+        self.extra_conf = extra_conf or {}
         self.workdir = workdir or tempfile.mkdtemp(prefix='nova-services-')
         self.api_port = free_port()
         self.proxy_port = free_port()
@@ -59,6 +72,10 @@ class NovaServices:
         return 'http://127.0.0.1:%d/v2.1' % self.api_port
 
     def _conf_text(self, virt_type, start, end, token_ttl):
+        return conf_text(self._base_conf(virt_type, start, end, token_ttl),
+                         self.extra_conf)
+
+    def _base_conf(self, virt_type, start, end, token_ttl):
         return '\n'.join([
             '[DEFAULT]',
             'instances_path = %s/instances' % self.workdir,

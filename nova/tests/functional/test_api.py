@@ -131,24 +131,6 @@ class APITestCase(base.FunctionalTestCase):
             console.received += console.ws.recv()
         return console
 
-    def assertRefused(self, url, origin=None):
-        """The proxy closes the websocket without proxying anything."""
-        try:
-            ws = websocket.create_connection(url, timeout=15, origin=origin)
-        except websocket.WebSocketException:
-            return  # refused at the handshake
-        try:
-            # A refused session gets a close frame at once; an accepted
-            # one would stay open (the guest says nothing unasked).
-            opcode, data = ws.recv_data(control_frame=True)
-            self.assertEqual(websocket.ABNF.OPCODE_CLOSE, opcode, data)
-            self.assertNotIn(b'Traceback', data)
-        except (websocket.WebSocketConnectionClosedException,
-                ConnectionError):
-            pass
-        finally:
-            ws.close()
-
 
 class ServerLifecycleTestCase(APITestCase):
     def test_console_output_and_serial_console_together(self):

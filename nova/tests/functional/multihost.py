@@ -1,0 +1,155 @@
+"""Two compute hosts over RabbitMQ on this machine.
+
+Host A (this machine's libvirtd) runs nova-all: the API, the proxy, the
+conductor and its compute service. Host B (tools/two-hosts.sh: its own
+network namespace and libvirtd) runs nova-compute inside its namespace,
+reaching the broker at host A's address, as a second machine would.
+"""
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import libvirt
+
+from nova.tests.functional import base
+from nova.tests.functional import services
+
+TWO_HOSTS = os.path.join(base.REPO, 'tools', 'two-hosts.sh')
+RABBITMQ = os.path.join(base.REPO, 'tools', 'setup-rabbitmq.sh')
+
+# Short enough for the fault tests to see a host go down quickly.
+REPORT_INTERVAL = 1
+SERVICE_DOWN_TIME = 6
+RPC_RESPONSE_TIMEOUT = 10
+
+
+class Rig:
+    env = None
+
+    @classmethod
+    def ensure(cls):
+        if cls.env is None:
+            base.run_tool(TWO_HOSTS, 'up')
+            env = {}
+            for line in base.run_tool(TWO_HOSTS, 'env').splitlines():
+                key, sep, value = line.partition('=')
+                if sep:
+                    env[key] = shlex.split(value)[0] if value else ''
+            base.run_tool(RABBITMQ, '--listen', env['HOSTA_ADDR'])
+            env['TRANSPORT_URL_A'] = base.run_tool(
+                RABBITMQ, '--print-transport-url', '127.0.0.1').strip()
+            env['TRANSPORT_URL_B'] = base.run_tool(
+                RABBITMQ, '--print-transport-url',
+                env['HOSTA_ADDR']).strip()
+            cls.env = env
+        return cls.env
+
+    @staticmethod
+    def restart_broker():
+        base.run_tool(RABBITMQ, '--restart')
+
+
+def common_conf(env):
+    return {'DEFAULT': {'report_interval': REPORT_INTERVAL,
+                        'service_down_time': SERVICE_DOWN_TIME,
+                        'rpc_response_timeout': RPC_RESPONSE_TIMEOUT,
+                        'long_rpc_timeout': 300}}
+
+
+def host_a_services(stack, env, port_start):
+    extra = common_conf(env)
+    extra['DEFAULT'].update(host='host-a',
+                            instances_path=env['HOSTA_INSTANCES'],
+                            transport_url=env['TRANSPORT_URL_A'])
+    extra['libvirt'] = {
+        'connection_uri': env['HOSTA_URI'],
+        'live_migration_inbound_addr': env['HOSTA_ADDR'],
+        'live_migration_connect_uri': env['HOSTB_TO_HOSTA_URI']}
+    extra['serial_console'] = {'proxyclient_address': env['HOSTA_ADDR']}
+    return services.NovaServices(
+        stack.kernel, stack.initrd, stack.cmdline, stack.virt_type,
+        serial_ports=(port_start, port_start + 19), extra_conf=extra)
+
+
+class ComputeProcess:
+    """nova-compute of host B, in B's network namespace."""
+
+    def __init__(self, stack, env, port_start, old=False):
+        self.env = env
+        self.old = old
+        self.workdir = tempfile.mkdtemp(prefix='nova-compute-b-')
+        self.conf_file = os.path.join(self.workdir, 'nova.conf')
+        self.log_file = os.path.join(self.workdir, 'nova-compute.log')
+        extra = common_conf(env)
+        extra['DEFAULT'].update(
+            host='host-b', instances_path=env['HOSTB_INSTANCES'],
+            transport_url=env['TRANSPORT_URL_B'], log_file=self.log_file,
+            debug=True)
+        extra['libvirt'] = {
+            'virt_type': stack.virt_type,
+            'connection_uri': env['HOSTB_URI'],
+            'live_migration_inbound_addr': env['HOSTB_ADDR'],
+            'live_migration_connect_uri': env['HOSTB_URI'],
+            'virtlogd_conf': os.path.join(env['HOSTB_ROOT'], 'etc',
+                                          'libvirt', 'virtlogd.conf')}
+        extra['serial_console'] = {
+            'enabled': True, 'proxyclient_address': env['HOSTB_ADDR'],
+            'port_range': '%d:%d' % (port_start, port_start + 19)}
+        with open(self.conf_file, 'w') as f:
+            f.write(services.conf_text('', extra))
+        self.process = None
+
+    def start(self):
+        module = ('nova.tests.functional.old_compute' if self.old else
+                  'nova.cmd.compute')
+        self.process = subprocess.Popen(
+            ['ip', 'netns', 'exec', self.env['HOSTB_NETNS'], sys.executable,
+             '-m', module, '--config-file', self.conf_file],
+            cwd=base.REPO, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
+        return self
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def log_tail(self, lines=40):
+        try:
+            with open(self.log_file) as f:
+                return ''.join(f.readlines()[-lines:])
+        except OSError:
+            return '(no log)'
+
+
+def destroy_guests_in(uri, folder):
+    """Guests whose files are in ``folder``: what a failed test left."""
+    conn = libvirt.open(uri)
+    try:
+        for dom in conn.listAllDomains():
+            if folder + '/' not in dom.XMLDesc(0):
+                continue
+            if dom.isActive():
+                dom.destroy()
+            dom.undefine()
+    finally:
+        conn.close()
+
+
+def wait_for(predicate, timeout, what, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError('%s: not within %d s' % (what, timeout))

@@ -4,7 +4,7 @@
 #
 # Usage:
 #   tools/setup-host.sh [--virtlogd-max-size BYTES] [--virtlogd-max-backups N]
-#                       [--print-virt-type]
+#                       [--print-virt-type] [--multi-host]
 #   tools/setup-host.sh --status
 #   tools/setup-host.sh --stop [--force]
 #
@@ -32,6 +32,10 @@
 #   * qemu.conf changed while libvirtd runs: libvirtd is restarted when this script
 #     started it (running guests survive a libvirtd restart); otherwise a warning says to
 #     restart it by hand.
+#   --multi-host  then the several-hosts mode: a second host (tools/two-hosts.sh up) and
+#                 RabbitMQ on loopback and host A's rig address only
+#                 (tools/setup-rabbitmq.sh --listen 192.168.251.1); see
+#                 doc/source/admin/deployment-multihost.rst
 #   --print-virt-type  after setup, print the domain type to use ("kvm" or "qemu") on
 #                      stdout, from tools/probe-virt-type.sh (cached, so usually instant;
 #                      the first probe builds the guest image if needed and may take ~25 s)
@@ -70,7 +74,7 @@ readonly VIRTLOGD_WAIT=20
 log() { printf 'setup-host: %s\n' "$*" >&2; }
 die() { printf 'setup-host: ERROR: %s\n' "$*" >&2; exit 1; }
 usage() {
-    sed -n '4,9p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//' >&2
+    sed -n '4,10p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -79,6 +83,7 @@ action=setup
 max_size=2097152
 max_backups=3
 print_virt_type=0
+multi_host=0
 force=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -87,6 +92,7 @@ while [ $# -gt 0 ]; do
         --virtlogd-max-backups) [ $# -ge 2 ] || usage; max_backups="$2"; shift 2 ;;
         --virtlogd-max-backups=*) max_backups="${1#*=}"; shift ;;
         --print-virt-type) print_virt_type=1; shift ;;
+        --multi-host) multi_host=1; shift ;;
         --stop) action=stop; shift ;;
         --status) action=status; shift ;;
         --force) force=1; shift ;;
@@ -445,6 +451,14 @@ do_setup() {
     wait_libvirtd
     log "host ready ($((SECONDS - t0)) s): $(virsh -q -c "$VIRSH_URI" version 2>/dev/null | grep -i 'running hypervisor' | sed 's/^ *//')"
 
+    if [ "$multi_host" = 1 ]; then
+        log "multi-host mode: second host and message broker"
+        "$TOOLS_DIR/two-hosts.sh" up >&2
+        local hosta_addr
+        hosta_addr=$("$TOOLS_DIR/two-hosts.sh" env | sed -n 's/^HOSTA_ADDR=//p')
+        [ -n "$hosta_addr" ] || die "tools/two-hosts.sh env gave no HOSTA_ADDR"
+        "$TOOLS_DIR/setup-rabbitmq.sh" --listen "$hosta_addr" >&2
+    fi
     if [ "$print_virt_type" = 1 ]; then
         "$TOOLS_DIR/probe-virt-type.sh"
     fi

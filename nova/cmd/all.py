@@ -39,17 +39,41 @@ CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 REGISTER_TIMEOUT = 30  # seconds for this host's first report to arrive
+STOP_REPORT_TIMEOUT = 5  # seconds for its last one, when stopping
 
 
-def _wait_registered(host):
-    """Servers are scheduled from reports: take none before ours."""
+def _broker(conf):
+    """The transport URL for a message: without its credentials."""
+    url = rpc.transport_url(conf)
+    hosts = ','.join(h.hostname if h.port is None else
+                     '%s:%d' % (h.hostname, h.port) for h in url.hosts)
+    return '%s://%s/' % (url.transport, hosts)
+
+
+def _report_count(host):
+    service = db.service_get_by_host(host)
+    return service['report_count'] if service else 0
+
+
+def _registered(host, after):
+    service = db.service_get_by_host(host)
+    return (service is not None and service['report_count'] > after and
+            not service['stopped'])
+
+
+def _wait_registered(host, after=0):
+    """Servers are scheduled from reports: take none before ours.
+
+    ``after`` is the host's report count before this start: the row an
+    earlier run left (stopped, or with an old report) does not count.
+    """
     deadline = time.monotonic() + REGISTER_TIMEOUT
-    while db.service_get_by_host(host) is None:
+    while not _registered(host, after):
         if time.monotonic() > deadline:
             raise exception.ServiceUnavailable(
                 reason='this host\'s compute service did not register '
                        'within %d s; is the message broker (%s) up?' % (
-                           REGISTER_TIMEOUT, rpc.transport_url(CONF)))
+                           REGISTER_TIMEOUT, _broker(CONF)))
         time.sleep(0.05)
 
 
@@ -63,8 +87,9 @@ def main(argv=None):
         conductor = common.start_conductor(CONF)
         compute = service.ComputeService(
             CONF, manager.ComputeManager(libvirt_driver.LibvirtDriver()))
+        before = _report_count(compute.host)
         compute.start()
-        _wait_registered(compute.host)
+        _wait_registered(compute.host, before)
         api = compute_api.API()
         api.start()
         manage.ensure_default_flavors(api, context.get_admin_context())
@@ -99,7 +124,24 @@ def _stop(proxy, proxy_thread, api, compute, conductor):
         api.shutdown()
     if compute is not None:
         compute.stop()
+        if conductor is not None:
+            _wait_stop_recorded(compute.host)
     common.stop_rpc_server(conductor)
+
+
+def _wait_stop_recorded(host):
+    """Let this process's conductor record the stop report (a cast) before
+    it stops: the host then shows down at once, not after
+    service_down_time, and no cast is left without its endpoint."""
+    deadline = time.monotonic() + STOP_REPORT_TIMEOUT
+    while time.monotonic() < deadline:
+        service = db.service_get_by_host(host)
+        if service is None or service['stopped']:
+            return True
+        time.sleep(0.05)
+    LOG.warning('The stop of the compute service of %s was not recorded '
+                'within %d s', host, STOP_REPORT_TIMEOUT)
+    return False
 
 
 if __name__ == '__main__':

@@ -55,10 +55,12 @@ class ComputeService:
                                           self.host, report, up=up)
         if ok != self._reported_ok:
             if ok:
-                LOG.info('Reporting to the API again')
+                if self._reported_ok is not None:  # not the first report
+                    LOG.info('Reporting to the API again')
             else:
                 LOG.warning('Cannot report to the API: the message broker '
-                            'is not reachable; retrying every %d s',
+                            'is not reachable (%s); retrying every %d s',
+                            self._conductor.last_error,
                             self.conf.report_interval)
             self._reported_ok = ok
         return ok

@@ -1,8 +1,10 @@
 """Client side of the conductor topic: a compute service's heartbeat."""
 
-import oslo_messaging
+from oslo_log import log as logging
 
 from nova import rpc
+
+LOG = logging.getLogger(__name__)
 
 TOPIC = 'conductor'
 BINARY = 'nova-compute'
@@ -11,17 +13,25 @@ BINARY = 'nova-compute'
 class ConductorAPI:
     def __init__(self, conf):
         self.client = rpc.get_client(conf, TOPIC, '1.0')
+        self.last_error = None  # why the last report was not sent
 
     def report_state(self, ctx, host, report, up=True):
         """Send one heartbeat (a cast); False when it could not be sent.
 
         Never retried: the next heartbeat is as good, and a service must
-        not block on a broker that is away.
+        not block on a broker that is away. Not only MessagingException:
+        a broker that refuses a new connection raises kombu's
+        OperationalError through oslo.messaging, and a heartbeat must not
+        end the thread that sends it.
         """
         try:
             self.client.prepare(retry=0).cast(
                 ctx, 'report_state', host=host, binary=BINARY,
                 topic='compute', report=report, up=up)
-        except oslo_messaging.MessagingException:
+        except Exception as e:
+            self.last_error = '%s: %s' % (type(e).__name__, e)
+            LOG.debug('Report of host %s not sent: %s', host,
+                      self.last_error)
             return False
+        self.last_error = None
         return True

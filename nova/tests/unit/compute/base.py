@@ -1,13 +1,26 @@
-"""Servers on a fake driver, with flavors and images in a test database."""
+"""Compute hosts on fake drivers, reached over oslo.messaging's in-process
+transport, with flavors and images in a test database.
+
+Each test gets its own configuration (``nova.conf.new_conf``) and so its
+own ``fake://`` transport. On it run the conductor's RPC server and one
+real ``ComputeService`` per name in ``HOSTS``, each serving a
+``ComputeManager`` on a ``FakeDriver``: API -> ServerTasks -> ComputeAPI
+-> RPC (messages checked to be JSON) -> ComputeManager -> driver.
+"""
 
 import logging
 import os
+import time
 
 import fixtures
 
+import nova.conf
+from nova.cmd import common
 from nova.compute import manager
+from nova.compute import service as compute_service
 from nova import context
 from nova.db import api as db
+from nova import rpc
 from nova.tests.unit.compute import fake_driver
 from nova.tests.unit.db import base as db_base
 
@@ -15,13 +28,108 @@ ADMIN = context.get_admin_context()
 ALICE = context.RequestContext(user_id='alice', project_id='pa')
 BOB = context.RequestContext(user_id='bob', project_id='pb')
 
+WAIT = 10  # seconds a test waits for something that takes milliseconds
 
-class ComputeTestCase(db_base.DBTestCase):
+
+def new_conf(case, **overrides):
+    """A parsed configuration of its own for ``case``, with short RPC
+    time-outs (a hung call fails the test instead of stalling it); its
+    transport is cleaned up after the test."""
+    conf = nova.conf.new_conf()
+    conf([], project='nova', default_config_files=[])
+    rpc.register_opts(conf)
+    values = dict(report_interval=1, rpc_response_timeout=10,
+                  long_rpc_timeout=20)
+    values.update(overrides)
+    for name, value in values.items():
+        conf.set_override(name, value)
+    case.addCleanup(rpc.cleanup, conf)
+    return conf
+
+
+def wait_for(case, predicate, what, timeout=WAIT):
+    """Poll ``predicate`` until it is true; fail the test naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            case.fail('%s did not happen within %d s' % (what, timeout))
+        time.sleep(0.01)
+
+
+class RPCTestCase(db_base.DBTestCase):
+    """A database, a transport and the conductor; hosts on demand."""
+
     def setUp(self):
         super().setUp()
         self.logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
-        self.driver = fake_driver.FakeDriver()
-        self.manager = manager.ComputeManager(self.driver)
+        self.nova_conf = new_conf(self)
+        self.conductor = common.start_conductor(self.nova_conf)
+        self.addCleanup(common.stop_rpc_server, self.conductor)
+        self.drivers = {}
+        self.services = {}
+        self.stopped = set()
+
+    def nova_flags(self, group=None, **kw):
+        for name, value in kw.items():
+            self.nova_conf.set_override(name, value, group=group)
+
+    def start_host(self, host, driver=None):
+        """Start the compute service of ``host``; wait for its report."""
+        if driver is None:
+            driver = fake_driver.FakeDriver(
+                host, first_port=(fake_driver.FIRST_PORT +
+                                  1000 * len(self.drivers)))
+        service = compute_service.ComputeService(
+            self.nova_conf, manager.ComputeManager(driver, host=host))
+        service.start()
+        self.addCleanup(self._stop_if_running, service)
+        self.drivers[host] = driver
+        self.services[host] = service
+        self.wait_registered(host)
+        return service
+
+    def wait_registered(self, host):
+        return wait_for(self, lambda: self._reported(host, stopped=False),
+                        'the first report of %s' % host)
+
+    def stop_host(self, host):
+        """Stop ``host``'s service cleanly; wait until it counts as down."""
+        return self._stop(self.services[host])
+
+    def _stop(self, service):
+        service.stop()
+        self.stopped.add(service)
+        return wait_for(
+            self, lambda: self._reported(service.host, stopped=True),
+            'the stop report of %s' % service.host)
+
+    def _stop_if_running(self, service):
+        # Waiting for the stop report: the conductor, stopped next, would
+        # otherwise miss it.
+        if service not in self.stopped:
+            self._stop(service)
+
+    @staticmethod
+    def _reported(host, stopped):
+        service = db.service_get_by_host(host)
+        if service is None or service['stopped'] != stopped:
+            return None
+        return service
+
+
+class ComputeTestCase(RPCTestCase):
+    """``HOSTS`` running, the first one's driver as ``self.driver``."""
+
+    HOSTS = ('fake-host',)
+
+    def setUp(self):
+        super().setUp()
+        for host in self.HOSTS:
+            self.start_host(host)
+        self.driver = self.drivers[self.HOSTS[0]] if self.HOSTS else None
         self.flavor = db.flavor_create({
             'id': '1', 'name': 'm1.tiny', 'ram': 128, 'vcpus': 2,
             'extra_specs': {'hw:serial_port_count': '2'}})

@@ -1,12 +1,19 @@
-"""A driver that records what the compute manager asks of it."""
+"""A driver that records what the compute manager asks of it.
+
+It has every method ``nova.compute.manager.ComputeManager`` calls, with
+the LibvirtDriver's signatures (see ``DriverSignatureTestCase``).
+"""
 
 import threading
 
 from nova.console import type as ctype
 from nova import exception
+from nova.virt.libvirt import migration
 
 HOST = '127.0.0.1'
 FIRST_PORT = 10000
+MEMORY_MB = 4096
+SERIAL_PORTS = 100
 
 
 class FakeDriver:
@@ -14,19 +21,21 @@ class FakeDriver:
 
     ``fail[method] = exc`` makes a method raise; ``gates[method]`` is an
     Event the method waits for first; ``hooks[method]`` is called first.
+    ``report`` updates what ``get_host_report`` returns.
     """
 
-    host_name = 'fake-host'
-
-    def __init__(self):
+    def __init__(self, host_name='fake-host', first_port=FIRST_PORT):
+        self.host_name = host_name
         self.calls = []
         self.instances = []
         self.ports = {}
+        self.incoming = {}  # uuid -> port reserved by pre_live_migration
         self.fail = {}
         self.gates = {}
         self.hooks = {}
         self.entered = {}
-        self._next_port = FIRST_PORT
+        self.report = {}
+        self._next_port = first_port
         self._lock = threading.Lock()
 
     def _call(self, name, instance, *args):
@@ -45,13 +54,36 @@ class FakeDriver:
     def names(self):
         return [call[0] for call in self.calls]
 
-    def _new_port(self, instance):
+    def _take_port(self):
         with self._lock:
-            self.ports[instance.uuid] = self._next_port
+            port = self._next_port
             self._next_port += 1
+            return port
+
+    def _new_port(self, instance):
+        self.ports[instance.uuid] = self._take_port()
 
     def init_host(self, host=None):
         self.calls.append(('init_host', host))
+
+    def get_host_report(self):
+        with self._lock:
+            report = {
+                'hypervisor_hostname': self.host_name + '.example.org',
+                'hypervisor_type': 'QEMU',
+                'host_ip': HOST,
+                'vcpus': 8,
+                'memory_mb': MEMORY_MB,
+                'memory_mb_free': MEMORY_MB,
+                'running_vms': len(self.ports),
+                'virtlogd': True,
+                'console_log': 'virtlogd',
+                'serial_console_enabled': True,
+                'serial_ports_total': SERIAL_PORTS,
+                'serial_ports_free': SERIAL_PORTS - len(self.ports),
+            }
+            report.update(self.report)
+        return report
 
     def spawn(self, context, instance, image_meta, network_info=None,
               block_device_info=None):
@@ -87,3 +119,41 @@ class FakeDriver:
         self._call('get_serial_console', instance)
         return ctype.ConsoleSerial(host=HOST,
                                    port=self._guest_port(instance))
+
+    # -- live migration: the guest moves from one FakeDriver to another ----
+
+    def check_can_live_migrate_destination(self, context, instance):
+        self._call('check_can_live_migrate_destination', instance)
+        return migration.LibvirtLiveMigrateData(
+            serial_listen_addr=HOST, supports_virtlogd=True,
+            instance_dir='/fake/%s/%s' % (self.host_name, instance.uuid),
+            connect_uri='fake+tcp://%s/system' % self.host_name)
+
+    def check_can_live_migrate_source(self, context, instance, migrate_data):
+        self._call('check_can_live_migrate_source', instance,
+                   migrate_data.block_migration)
+        self._guest_port(instance)
+        migrate_data.serial_port_count = 1
+        return migrate_data
+
+    def pre_live_migration(self, context, instance, migrate_data):
+        self._call('pre_live_migration', instance)
+        port = self._take_port()
+        self.incoming[instance.uuid] = port
+        migrate_data.serial_listen_ports = [port]
+        return migrate_data
+
+    def live_migration(self, context, instance, dest_uri, migrate_data):
+        self._call('live_migration', instance, dest_uri)
+        self._guest_port(instance)
+        del self.ports[instance.uuid]
+
+    def post_live_migration_at_destination(self, context, instance,
+                                           migrate_data):
+        self._call('post_live_migration_at_destination', instance)
+        self.ports[instance.uuid] = self.incoming.pop(instance.uuid)
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               migrate_data):
+        self._call('rollback_live_migration_at_destination', instance)
+        self.incoming.pop(instance.uuid, None)

@@ -1,10 +1,16 @@
+"""The compute API on compute services reached over the fake transport.
+
+Every action goes API -> ServerTasks -> ComputeAPI -> oslo.messaging's
+in-process transport -> ComputeService -> ComputeManager -> FakeDriver.
+"""
+
 import os
 import threading
 from unittest import mock
 
 from nova.compute import api as compute_api
+from nova.compute import rpcapi
 from nova.console import tokens
-from nova.console import type as ctype
 from nova.db import api as db
 from nova import exception
 from nova.tests.unit.compute import base
@@ -14,34 +20,53 @@ ADMIN, ALICE, BOB = base.ADMIN, base.ALICE, base.BOB
 PORT = fake_driver.FIRST_PORT
 
 
+def host_failed(host, reason):
+    """The fault of a non-Nova error on ``host``'s compute service."""
+    return exception.ComputeHostError(host=host, reason=reason).message
+
+
 class APITestCase(base.ComputeTestCase):
     def setUp(self):
         super().setUp()
-        self.api = compute_api.API(compute=self.manager)
+        # After the services: its clean-up (finishing the tasks) runs
+        # before theirs.
+        self.api = compute_api.API(conf=self.nova_conf)
         self.addCleanup(self.api.shutdown)
+        for driver in self.drivers.values():
+            driver.calls.clear()  # init_host
 
     def _wait(self):
-        self.assertTrue(self.api.wait_for_tasks(10))
+        self.assertTrue(self.api.wait_for_tasks(base.WAIT))
 
     def _active(self, ctx=ALICE, name='vm'):
         server = self.api.create(ctx, name, 'img-1', '1')
         self._wait()
-        self.assertEqual('ACTIVE', self.api.get(ctx, server['uuid'])[
-            'status'])
+        current = self.api.get(ctx, server['uuid'])
+        self.assertEqual(('ACTIVE', None), (current['status'],
+                                            current['fault']))
         return server['uuid']
 
-    def _gate(self, method):
-        gate = self.driver.gates[method] = threading.Event()
+    def _gate(self, method, driver=None):
+        driver = driver or self.driver
+        gate = driver.gates[method] = threading.Event()
         self.addCleanup(gate.set)
         return gate
 
-    def _entered(self, method):
-        self.driver.entered.setdefault(method, threading.Event())
-        self.assertTrue(self.driver.entered[method].wait(10))
+    def _entered(self, method, driver=None):
+        driver = driver or self.driver
+        driver.entered.setdefault(method, threading.Event())
+        self.assertTrue(driver.entered[method].wait(base.WAIT))
 
     def _token(self, console):
-        self.assertTrue(console['url'].count('token='), 1)
+        self.assertEqual(1, console['url'].count('token='))
         return console['url'].rsplit('token=', 1)[1]
+
+    def _valid(self, token):
+        try:
+            tokens.validate(token)
+            return True
+        except exception.InvalidToken:
+            return False
 
 
 class FlavorImageTestCase(APITestCase):
@@ -141,11 +166,14 @@ class FlavorImageTestCase(APITestCase):
 class CreateTestCase(APITestCase):
     def test_create_returns_build_then_goes_active(self):
         gate = self._gate('spawn')
-        server = self.api.create(ALICE, 'vm', 'img-1', '1')
+        server = self.api.create(ALICE, 'vm', 'img-1', '1',
+                                 description='my vm')
         self.assertEqual(
             {'name': 'vm', 'project_id': 'pa', 'user_id': 'alice',
              'flavor_id': '1', 'image_id': 'img-1', 'status': 'BUILD',
-             'task_state': 'spawning', 'host': 'fake-host', 'fault': None},
+             'task_state': 'spawning', 'host': 'fake-host', 'fault': None,
+             'description': 'my vm', 'host_status': 'UP',
+             'node': 'fake-host.example.org'},
             {k: v for k, v in server.items()
              if k not in ('uuid', 'created_at', 'updated_at')})
         self.assertEqual(server, self.api.get(ALICE, server['uuid']))
@@ -158,6 +186,22 @@ class CreateTestCase(APITestCase):
         self.assertEqual([('spawn', server['uuid'], 'img-1')],
                          self.driver.calls)
 
+    def test_the_host_gets_the_instance_from_the_rows(self):
+        uuid = self._active()
+        instance = self.driver.instances[-1]
+        self.assertEqual((uuid, 'fake-host'), (instance.uuid, instance.host))
+        self.assertEqual(('m1.tiny', 128, 2, {'hw:serial_port_count': '2'}),
+                         (instance.flavor.name, instance.flavor.memory_mb,
+                          instance.flavor.vcpus,
+                          instance.flavor.extra_specs))
+        meta = instance.image_meta
+        self.assertEqual(
+            ('img-1', 'tiny', self.kernel, 'raw', None,
+             {'os_command_line': 'console=ttyS0 quiet'}),
+            (meta.id, meta.name, meta.kernel_path, meta.disk_format,
+             meta.disk_path, meta.properties))
+        self.assertTrue(meta.ramdisk_path.endswith('initrd'))
+
     def test_failed_build_is_error_with_fault(self):
         self.driver.fail['spawn'] = exception.SerialPortNumberLimitExceeded(
             wanted=5, allowed=4, detail='5 tcp port(s)')
@@ -169,7 +213,23 @@ class CreateTestCase(APITestCase):
         self.assertEqual(
             'The guest would need 5 serial devices (5 tcp port(s)) but QEMU '
             'supports at most 4.', current['fault'])
-        self.assertIn('failed', self.logs.output)
+        self.assertIn('Build of server %s failed' % server['uuid'],
+                      self.logs.output)
+
+    def test_unexpected_host_error_is_a_fault_without_traceback(self):
+        self.driver.fail['spawn'] = RuntimeError('disk on fire')
+        server = self.api.create(ALICE, 'vm', 'img-1', '1')
+        self._wait()
+        current = self.api.get(ALICE, server['uuid'])
+        self.assertEqual(('ERROR', None, host_failed('fake-host',
+                                                     'disk on fire')),
+                         (current['status'], current['task_state'],
+                          current['fault']))
+        self.assertNotIn('Traceback', current['fault'])
+        # The traceback is in the host's log.
+        self.assertIn('build_and_run_instance failed on host fake-host',
+                      self.logs.output)
+        self.assertIn('RuntimeError: disk on fire', self.logs.output)
 
     def test_create_checks_flavor_image_and_name(self):
         self.assertRaises(exception.FlavorNotFound, self.api.create, ALICE,
@@ -178,20 +238,21 @@ class CreateTestCase(APITestCase):
                           'vm', 'nope', '1')
         self.assertRaises(exception.ValidationError, self.api.create, ALICE,
                           '', 'img-1', '1')
+        self.assertRaises(exception.ValidationError, self.api.create, ALICE,
+                          'vm', 'img-1', '1', description='x' * 256)
         self.assertEqual([], self.api.list(ADMIN))
 
-    def test_worker_records_errors_the_compute_did_not(self):
-        compute = mock.Mock(host='h')
-        compute.build_and_run_instance.side_effect = RuntimeError('lost')
-        api = compute_api.API(compute=compute)
-        self.addCleanup(api.shutdown)
-        server = api.create(ALICE, 'vm', 'img-1', '1')
-        self.assertTrue(api.wait_for_tasks(10))
-        current = api.get(ALICE, server['uuid'])
+    def test_worker_records_errors_the_tasks_did_not(self):
+        self.api.tasks = mock.Mock()
+        self.api.tasks.build.side_effect = RuntimeError('lost')
+        server = self.api.create(ALICE, 'vm', 'img-1', '1')
+        self._wait()
+        current = self.api.get(ALICE, server['uuid'])
         self.assertEqual(('ERROR', None, 'lost'), (
             current['status'], current['task_state'], current['fault']))
         self.assertIn('Build of server %s failed: lost' % server['uuid'],
                       self.logs.output)
+        self.assertEqual([], self.driver.calls)
 
     def test_no_actions_after_shutdown(self):
         uuid = self._active()
@@ -204,20 +265,14 @@ class CreateTestCase(APITestCase):
         self.assertEqual(('ACTIVE', None, None), self._state(uuid))
         self.assertEqual(1, len(self.api.list(ALICE)))
 
-    def test_default_compute_is_started_by_actions_only(self):
-        compute = mock.Mock(host='h')
-        compute.get_serial_console.return_value = ctype.ConsoleSerial('h', 1)
-        with mock.patch.object(compute_api, '_local_compute',
-                               return_value=compute):
-            api = compute_api.API()
-            self.addCleanup(api.shutdown)
-            uuid = self._active()
-            api.validate_console_port(ADMIN, uuid, 'h', 1, 'serial')
-            api.get_serial_console(ALICE, uuid)
-            api.get_console_output(ALICE, uuid)
-            compute.init_host.assert_not_called()
-            api.create(ALICE, 'vm', 'img-1', '1')
-            compute.init_host.assert_called_once_with()
+    def test_default_rpcapi_is_on_the_confs_transport(self):
+        api = compute_api.API(conf=self.nova_conf)
+        self.addCleanup(api.shutdown)
+        self.assertIsInstance(api.compute_rpcapi, rpcapi.ComputeAPI)
+        self.assertIs(self.nova_conf, api.compute_rpcapi.conf)
+        uuid = self._active()
+        self.assertEqual(b'console of ' + uuid.encode(),
+                         api.get_console_output(ALICE, uuid))
 
 
 class ScopeTestCase(APITestCase):
@@ -281,7 +336,8 @@ class DeleteTestCase(APITestCase):
         self.driver.fail['destroy'] = RuntimeError('busy')
         self.api.delete(ALICE, uuid)
         self._wait()
-        self.assertEqual(('ERROR', None, 'busy'), self._state(uuid))
+        self.assertEqual(('ERROR', None, host_failed('fake-host', 'busy')),
+                         self._state(uuid))
         del self.driver.fail['destroy']
         self.api.delete(ALICE, uuid)
         self._wait()
@@ -324,7 +380,8 @@ class RebootTestCase(APITestCase):
                           ALICE, uuid, 'SOFT')
         del self.driver.fail['spawn']
         self.api.reboot(ALICE, uuid, 'HARD')
-        self.assertEqual(('HARD_REBOOT', 'rebooting_hard', 'boom'),
+        self.assertEqual(('HARD_REBOOT', 'rebooting_hard',
+                          host_failed('fake-host', 'boom')),
                          self._state(uuid))
         self._wait()
         self.assertEqual(('ACTIVE', None, None), self._state(uuid))
@@ -385,9 +442,11 @@ class RebuildTestCase(APITestCase):
         uuid = self._active()
         token = self._token(self.api.get_serial_console(ALICE, uuid))
         gate = self._gate('rebuild')
-        server = self.api.rebuild(ALICE, uuid, 'img-2')
-        self.assertEqual(('REBUILD', 'rebuilding', 'img-2'), (
-            server['status'], server['task_state'], server['image_id']))
+        server = self.api.rebuild(ALICE, uuid, 'img-2',
+                                  description='rebuilt')
+        self.assertEqual(('REBUILD', 'rebuilding', 'img-2', 'rebuilt'), (
+            server['status'], server['task_state'], server['image_id'],
+            server['description']))
         self.assertRaises(exception.InvalidToken, tokens.validate, token)
         self.assertRaises(exception.InstanceInvalidState, self.api.rebuild,
                           ALICE, uuid, 'img-1')
@@ -395,6 +454,9 @@ class RebuildTestCase(APITestCase):
         self._wait()
         self.assertEqual(('ACTIVE', None, None), self._state(uuid))
         self.assertEqual(('rebuild', uuid, 'img-2'), self.driver.calls[-1])
+        meta = self.driver.instances[-1].image_meta
+        self.assertEqual(('qcow2', None), (meta.disk_format,
+                                           meta.kernel_path))
 
     def test_rebuild_checks(self):
         uuid = self._active()
@@ -424,8 +486,8 @@ class ConsoleTestCase(APITestCase):
         gate.set()
 
     def test_serial_console_url_and_token(self):
-        self.flags(base_url='wss://proxy.example.org:6083/',
-                   group='serial_console')
+        self.nova_flags(base_url='wss://proxy.example.org:6083/',
+                        group='serial_console')
         uuid = self._active()
         console = self.api.get_serial_console(ALICE, uuid)
         self.assertEqual('serial', console['type'])
@@ -451,6 +513,13 @@ class ConsoleTestCase(APITestCase):
                               'novnc')
         self.assertEqual(400, e.code)
 
+    def test_guest_gone_on_the_host(self):
+        uuid = self._active()
+        self.driver.ports.clear()
+        e = self.assertRaises(exception.InstanceNotFound,
+                              self.api.get_console_output, ALICE, uuid)
+        self.assertEqual(404, e.code)
+
     def test_validate_console_port(self):
         uuid = self._active()
         check = self.api.validate_console_port
@@ -459,9 +528,379 @@ class ConsoleTestCase(APITestCase):
                                   'serial'))
         self.assertIs(False, check(BOB, uuid, fake_driver.HOST, PORT + 1,
                                    'serial'))
+        self.assertIs(False, check(BOB, uuid, '10.0.0.1', PORT, 'serial'))
+        self.assertIs(False, check(BOB, uuid, fake_driver.HOST, PORT,
+                                   'spice'))
         self.assertIs(False, check(BOB, 'nope', fake_driver.HOST, PORT,
                                    'serial'))
         self._gate('reboot')
         self.api.reboot(ALICE, uuid, 'HARD')
         self.assertIs(False, check(BOB, uuid, fake_driver.HOST, PORT,
                                    'serial'))
+
+
+class RecoveryTestCase(APITestCase):
+    def test_start_recovers_interrupted_tasks(self):
+        self._server('building')
+        self._server('rebooting', 'REBOOT', 'rebooting')
+        self._server('migrating', 'MIGRATING', 'migrating')
+        self._server('fine', 'ACTIVE', None)
+        self.driver.ports['deleting'] = PORT + 50
+        self._server('deleting', 'ACTIVE', 'deleting')
+        token = tokens.authorize('rebooting', 'serial', 'h', 1)
+        self.api.start()
+        self.assertEqual([('destroy', 'deleting')], self.driver.calls)
+        self.assertIsNone(db.server_get('deleting'))
+        self.assertNotIn('deleting', self.driver.ports)
+        status, task, fault = self._state('building')
+        self.assertEqual(('ERROR', None), (status, task))
+        self.assertEqual('Interrupted by a restart of the compute API while '
+                         'spawning', fault)
+        self.assertEqual('ERROR', self._state('rebooting')[0])
+        self.assertFalse(self._valid(token))
+        # A live migration that was interrupted leaves the guest where the
+        # database says it is.
+        self.assertEqual(('ACTIVE', None, None), self._state('migrating'))
+        self.assertEqual(('ACTIVE', None, None), self._state('fine'))
+        self.api.start()
+        self.assertEqual(1, len(self.driver.calls))
+
+
+class TwoHostsTestCase(APITestCase):
+    """Two hosts; the scheduler picks by their reports."""
+
+    HOSTS = ('host-a', 'host-b')
+
+    def setUp(self):
+        super().setUp()
+        self.driver = None  # no default: say which host
+
+    def _report(self, host, **values):
+        """Make ``host`` report ``values`` now; wait until recorded."""
+        self.drivers[host].report.update(values)
+        self.assertTrue(self.services[host].report())
+        base.wait_for(self, lambda: all(
+            db.service_get_by_host(host)['report'].get(k) == v
+            for k, v in values.items()), 'the report of %s' % host)
+
+    def _active_on(self, host, ctx=ALICE):
+        """A server that the scheduler puts on ``host``."""
+        for name in self.HOSTS:
+            self._report(name, serial_ports_free=90 if name == host else 10)
+        uuid = self._active(ctx)
+        self.assertEqual(host, db.server_get(uuid)['host'])
+        return uuid
+
+    @staticmethod
+    def _raises(call, *args):
+        try:
+            call(*args)
+        except exception.NovaException as e:
+            return e
+        return None
+
+
+class HostsTestCase(TwoHostsTestCase):
+    def test_scheduler_picks_by_reports(self):
+        a = self._active_on('host-a')
+        b = self._active_on('host-b')
+        self.assertEqual(['spawn'], self.drivers['host-a'].names())
+        self.assertEqual({a}, set(self.drivers['host-a'].ports))
+        self.assertEqual({b}, set(self.drivers['host-b'].ports))
+        servers = {s['uuid']: s for s in self.api.list(ADMIN)}
+        self.assertEqual(('UP', 'host-a.example.org'),
+                         (servers[a]['host_status'], servers[a]['node']))
+        self.assertEqual(('UP', 'host-b.example.org'),
+                         (servers[b]['host_status'], servers[b]['node']))
+
+    def test_host_down_is_409_for_its_servers_only(self):
+        a = self._active_on('host-a')
+        b = self._active_on('host-b')
+        token = self._token(self.api.get_serial_console(ALICE, b))
+        self.stop_host('host-b')
+        calls_b = len(self.drivers['host-b'].calls)
+        self.assertEqual('DOWN', self.api.get(ALICE, b)['host_status'])
+        self.assertEqual('UP', self.api.get(ALICE, a)['host_status'])
+        for call, args in ((self.api.get_console_output, ()),
+                           (self.api.get_serial_console, ()),
+                           (self.api.reboot, ('SOFT',)),
+                           (self.api.rebuild, ('img-2',)),
+                           (self.api.delete, ())):
+            e = self.assertRaises(exception.InstanceHostUnavailable, call,
+                                  ALICE, b, *args)
+            self.assertEqual(409, e.code)
+            self.assertIn(b, e.message)
+            self.assertIn('host-b', e.message)
+            self.assertIn('was stopped', e.message)
+        self.assertEqual(('ACTIVE', None, None), self._state(b))
+        self.assertTrue(self._valid(token))
+        # Nor does the console proxy get a port confirmed there.
+        self.assertIs(False, self.api.validate_console_port(
+            ADMIN, b, fake_driver.HOST, self.drivers['host-b'].ports[b],
+            'serial'))
+        # The other host's server works on.
+        self.assertEqual(b'console of ' + a.encode(),
+                         self.api.get_console_output(ALICE, a))
+        self.api.reboot(ALICE, a, 'HARD')
+        self._wait()
+        self.assertEqual(('ACTIVE', None, None), self._state(a))
+        self.api.delete(ALICE, a)
+        self._wait()
+        self.assertIsNone(db.server_get(a))
+        self.assertEqual(calls_b, len(self.drivers['host-b'].calls))
+
+    def test_silent_host_is_down(self):
+        self.nova_flags(service_down_time=1)
+        b = self._active_on('host-b')
+        self.services['host-b']._stop.set()  # heartbeats stop, RPC serves
+        self.services['host-b']._reporter.join(base.WAIT)
+        e = base.wait_for(self, lambda: self._raises(
+            self.api.get_console_output, ALICE, b), 'host-b going down')
+        self.assertIsInstance(e, exception.InstanceHostUnavailable)
+        self.assertIn('host-b has not reported for', e.message)
+        self.assertIn('service_down_time is 1 s', e.message)
+
+    def test_new_servers_go_to_the_host_that_is_up(self):
+        self.stop_host('host-b')
+        for _ in range(2):
+            uuid = self._active()
+            self.assertEqual('host-a', db.server_get(uuid)['host'])
+
+    def test_failed_delete_is_retried_once_the_host_is_back(self):
+        b = self._active_on('host-b')
+        driver = self.drivers['host-b']
+        driver.fail['destroy'] = RuntimeError('busy')
+        gate = self._gate('destroy', driver)
+        self.api.delete(ALICE, b)
+        self._entered('destroy', driver)
+        self.stop_host('host-b')
+        gate.set()
+        self._wait()
+        self.assertEqual(('ERROR', None, host_failed('host-b', 'busy')),
+                         self._state(b))
+        # Its guest may still run on host-b: not forgotten while the host
+        # cannot be asked.
+        self.assertRaises(exception.InstanceHostUnavailable,
+                          self.api.delete, ALICE, b)
+        self.assertEqual('ERROR', self._state(b)[0])
+        del driver.fail['destroy']
+        del driver.gates['destroy']
+        self.start_host('host-b', driver)
+        self.api.delete(ALICE, b)
+        self._wait()
+        self.assertIsNone(db.server_get(b))
+        self.assertEqual({}, driver.ports)
+
+
+class LiveMigrateTestCase(TwoHostsTestCase):
+    def setUp(self):
+        super().setUp()
+        self.uuid = self._active_on('host-a')
+        self.a, self.b = self.drivers['host-a'], self.drivers['host-b']
+        self.a.calls.clear()
+        self.b.calls.clear()
+
+    def _migrate(self, host='host-b', **kw):
+        self.assertIsNone(self.api.live_migrate(ADMIN, self.uuid, host,
+                                                **kw))
+        self._wait()
+
+    def _unchanged(self):
+        self.assertEqual(('ACTIVE', None, None), self._state(self.uuid))
+        self.assertEqual('host-a', db.server_get(self.uuid)['host'])
+        self.assertIn(self.uuid, self.a.ports)
+        self.assertEqual({}, self.b.incoming)
+
+    def test_success_moves_the_server_and_revokes_its_tokens(self):
+        token = self._token(self.api.get_serial_console(ALICE, self.uuid))
+        old_port = self.a.ports[self.uuid]
+        self._migrate()
+        server = self.api.get(ALICE, self.uuid)
+        self.assertEqual(('ACTIVE', None, None, 'host-b', 'UP',
+                          'host-b.example.org'),
+                         (server['status'], server['task_state'],
+                          server['fault'], server['host'],
+                          server['host_status'], server['node']))
+        self.assertEqual(['get_serial_console',
+                          'check_can_live_migrate_source', 'live_migration'],
+                         self.a.names())
+        self.assertEqual(['check_can_live_migrate_destination',
+                          'pre_live_migration',
+                          'post_live_migration_at_destination'],
+                         self.b.names())
+        # The source was told where to send the guest.
+        self.assertEqual(('live_migration', self.uuid,
+                          'fake+tcp://host-b/system'), self.a.calls[-1])
+        self.assertEqual({}, self.a.ports)
+        self.assertFalse(self._valid(token))
+        # Consoles and actions now go to host-b.
+        info = tokens.validate(self._token(
+            self.api.get_serial_console(ALICE, self.uuid)))
+        self.assertEqual(self.b.ports[self.uuid], info.port)
+        self.assertNotEqual(old_port, info.port)
+        self.assertEqual(b'console of ' + self.uuid.encode(),
+                         self.api.get_console_output(ALICE, self.uuid))
+        self.assertEqual('get_console_output', self.b.names()[-1])
+        self.api.delete(ALICE, self.uuid)
+        self._wait()
+        self.assertEqual('destroy', self.b.names()[-1])
+        self.assertNotIn('destroy', self.a.names())
+
+    def test_the_scheduler_picks_the_destination(self):
+        self._migrate(host=None)
+        self.assertEqual('host-b', db.server_get(self.uuid)['host'])
+
+    def test_migrating_until_done(self):
+        gate = self._gate('live_migration', self.a)
+        self.api.live_migrate(ADMIN, self.uuid, 'host-b')
+        self._entered('live_migration', self.a)
+        self.assertEqual(('MIGRATING', 'migrating', None),
+                         self._state(self.uuid))
+        for call, args in ((self.api.delete, ()),
+                           (self.api.reboot, ('HARD',)),
+                           (self.api.live_migrate, ('host-b',))):
+            e = self.assertRaises(exception.InstanceInvalidState, call,
+                                  ADMIN, self.uuid, *args)
+            self.assertEqual(409, e.code)
+        self.assertRaises(exception.InstanceNotReady,
+                          self.api.get_serial_console, ALICE, self.uuid)
+        gate.set()
+        self._wait()
+        self.assertEqual(('ACTIVE', None, None), self._state(self.uuid))
+
+    def test_failure_in_the_background_leaves_it_on_the_source(self):
+        token = self._token(self.api.get_serial_console(ALICE, self.uuid))
+        self.a.fail['live_migration'] = RuntimeError('link down')
+        self._migrate()
+        self._unchanged()
+        self.assertEqual(['check_can_live_migrate_destination',
+                          'pre_live_migration',
+                          'rollback_live_migration_at_destination'],
+                         self.b.names())
+        self.assertIn('Live migration of server %s from host-a to host-b '
+                      'failed; it stays on host-a: %s' % (
+                          self.uuid, host_failed('host-a', 'link down')),
+                      self.logs.output)
+        # Its console still works, with the token it had.
+        self.assertTrue(self._valid(token))
+        self.assertIs(True, self.api.validate_console_port(
+            ADMIN, self.uuid, fake_driver.HOST, self.a.ports[self.uuid],
+            'serial'))
+
+    def test_non_admins_may_not(self):
+        e = self.assertRaises(exception.Forbidden, self.api.live_migrate,
+                              ALICE, self.uuid, 'host-b')
+        self.assertEqual(403, e.code)
+        self._unchanged()
+        self.assertEqual([], self.b.calls)
+
+    def test_unknown_host(self):
+        e = self.assertRaises(exception.ComputeHostNotFound,
+                              self.api.live_migrate, ADMIN, self.uuid,
+                              'host-c')
+        self.assertEqual(404, e.code)
+        self.assertIn('host-c', e.message)
+        self._unchanged()
+
+    def test_down_host(self):
+        self.stop_host('host-b')
+        e = self.assertRaises(exception.ComputeServiceUnavailable,
+                              self.api.live_migrate, ADMIN, self.uuid,
+                              'host-b')
+        self.assertEqual(400, e.code)
+        self.assertIn('host-b', e.message)
+        self._unchanged()
+
+    def test_same_host(self):
+        e = self.assertRaises(exception.MigrationPreCheckError,
+                              self.api.live_migrate, ADMIN, self.uuid,
+                              'host-a')
+        self.assertEqual(400, e.code)
+        self.assertIn('already on host host-a', e.message)
+        self._unchanged()
+        self.assertEqual([], self.a.calls)
+
+    def test_no_other_host(self):
+        self.stop_host('host-b')
+        e = self.assertRaises(exception.NoValidHost, self.api.live_migrate,
+                              ADMIN, self.uuid)
+        self.assertEqual(400, e.code)
+        self.assertIn('host-b: down', e.message)
+        self.assertNotIn('host-a', e.message)
+        self._unchanged()
+
+    def test_source_host_down(self):
+        self.stop_host('host-a')
+        e = self.assertRaises(exception.InstanceHostUnavailable,
+                              self.api.live_migrate, ADMIN, self.uuid,
+                              'host-b')
+        self.assertEqual(409, e.code)
+        self.assertEqual(('ACTIVE', None, None), self._state(self.uuid))
+
+    def test_failing_pre_check_leaves_it_active(self):
+        self.a.fail['check_can_live_migrate_source'] = (
+            exception.MigrationPreCheckError(reason='it has a local disk'))
+        e = self.assertRaises(exception.MigrationPreCheckError,
+                              self.api.live_migrate, ADMIN, self.uuid,
+                              'host-b')
+        self.assertEqual(400, e.code)
+        self.assertIn('it has a local disk', e.message)
+        self._unchanged()
+        self.assertEqual(['check_can_live_migrate_destination'],
+                         self.b.names())
+        self.assertTrue(self.api.wait_for_tasks(0))
+
+    def test_unexpected_pre_check_error_leaves_it_active(self):
+        self.b.fail['check_can_live_migrate_destination'] = OSError(
+            'no room')
+        e = self.assertRaises(exception.ComputeHostError,
+                              self.api.live_migrate, ADMIN, self.uuid,
+                              'host-b')
+        self.assertEqual(host_failed('host-b', 'no room'), e.message)
+        self._unchanged()
+        self.assertEqual([], self.a.calls)
+
+    def test_block_migration_reaches_the_source(self):
+        self._migrate(block_migration=False)
+        self.assertEqual('host-b', db.server_get(self.uuid)['host'])
+        self.assertEqual(('check_can_live_migrate_source', self.uuid, False),
+                         self.a.calls[0])
+        self.assertRaises(exception.ValidationError, self.api.live_migrate,
+                          ADMIN, self.uuid, 'host-a', block_migration='yes')
+
+    def test_auto_block_migration_is_none(self):
+        self._migrate()
+        self.assertEqual(('check_can_live_migrate_source', self.uuid, None),
+                         self.a.calls[0])
+
+
+class NoHostTestCase(APITestCase):
+    HOSTS = ()
+
+    def test_create_without_hosts_is_an_error_server(self):
+        server = self.api.create(ALICE, 'vm', 'img-1', '1')
+        self.assertEqual(('ERROR', None, None, ''), (
+            server['status'], server['task_state'], server['host'],
+            server['host_status']))
+        self.assertEqual('No valid host was found. No compute service has '
+                         'reported.', server['fault'])
+        self.assertEqual(server, self.api.get(ALICE, server['uuid']))
+        self.assertTrue(self.api.wait_for_tasks(0))
+        # Nothing to destroy anywhere: the row just goes.
+        self.api.delete(ALICE, server['uuid'])
+        self.assertIsNone(db.server_get(server['uuid']))
+
+    def test_fault_names_why_each_host_was_refused(self):
+        self.start_host('small', fake_driver.FakeDriver('small'))
+        self.drivers['small'].report['memory_mb_free'] = 64
+        self.services['small'].report()
+        base.wait_for(self, lambda: db.service_get_by_host('small')[
+            'report']['memory_mb_free'] == 64, 'the report of small')
+        self.start_host('gone')
+        self.stop_host('gone')
+        server = self.api.create(ALICE, 'vm', 'img-1', '1')
+        self.assertEqual('ERROR', server['status'])
+        self.assertEqual('No valid host was found. Hosts considered: small: '
+                         'only 64 MiB free RAM; gone: down.', server['fault'])
+        self.assertIn('No host for server %s' % server['uuid'],
+                      self.logs.output)

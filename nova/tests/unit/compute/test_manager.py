@@ -1,276 +1,314 @@
-import datetime
+"""ComputeManager as the RPC endpoint of one host, reached through the
+ComputeAPI client and the in-process transport (JSON both ways)."""
+
+import inspect
+import re
+import threading
+
+import testtools
 
 from nova.compute import manager
-from nova.console import tokens
+from nova.compute import rpcapi
 from nova.console import type as ctype
-from nova.db import api as db
 from nova import exception
+from nova.objects import instance as objects
 from nova.tests.unit.compute import base
 from nova.tests.unit.compute import fake_driver
+from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import migration
 
 CTX = base.ALICE
+HOST = 'fake-host'
+PORT = fake_driver.FIRST_PORT
 
 
-def _valid(token):
-    try:
-        tokens.validate(token)
-        return True
-    except exception.InvalidToken:
-        return False
+def _instance(uuid='srv-1'):
+    return objects.Instance(
+        uuid=uuid, host=HOST,
+        flavor=objects.Flavor(name='m1.tiny', memory_mb=128, vcpus=2,
+                              extra_specs={'hw:serial_port_count': '2'}),
+        image_meta=objects.ImageMeta(
+            id='img-1', name='tiny', kernel_path='/k', ramdisk_path='/r',
+            properties={'os_command_line': 'console=ttyS0'}))
 
 
-class BuildTestCase(base.ComputeTestCase):
-    def test_build_makes_instance_from_rows_and_goes_active(self):
-        server = self._server(host=None)
-        self.manager.build_and_run_instance(CTX, server)
-        self.assertEqual(('ACTIVE', None, None), self._state())
-        self.assertEqual('fake-host', db.server_get('srv-1')['host'])
-        self.assertEqual([('spawn', 'srv-1', 'img-1')], self.driver.calls)
-        instance = self.driver.instances[0]
-        self.assertEqual('srv-1', instance.uuid)
-        self.assertEqual(('m1.tiny', 128, 2,
-                          {'hw:serial_port_count': '2'}),
-                         (instance.flavor.name, instance.flavor.memory_mb,
-                          instance.flavor.vcpus,
-                          instance.flavor.extra_specs))
-        meta = instance.image_meta
-        self.assertEqual(
-            ('img-1', 'tiny', self.kernel, 'raw', None,
-             {'os_command_line': 'console=ttyS0 quiet'}),
-            (meta.id, meta.name, meta.kernel_path, meta.disk_format,
-             meta.disk_path, meta.properties))
-        self.assertTrue(meta.ramdisk_path.endswith('initrd'))
+class DriverSignatureTestCase(testtools.TestCase):
+    """The FakeDriver stands for the LibvirtDriver in what the manager
+    asks of it."""
 
-    def test_driver_error_sets_error_with_message_only(self):
-        error = exception.InstanceBootFailed(instance_uuid='srv-1',
-                                             reason='no QEMU')
-        self.driver.fail['spawn'] = error
-        server = self._server()
-        raised = self.assertRaises(exception.InstanceBootFailed,
-                                   self.manager.build_and_run_instance,
-                                   CTX, server)
-        self.assertIs(error, raised)
-        self.assertEqual(('ERROR', None, error.message), self._state())
-        self.assertNotIn('Traceback', self._state()[2])
+    def test_fake_driver_has_what_the_manager_calls(self):
+        source = inspect.getsource(manager)
+        called = set(re.findall(r'self\.driver\.(\w+)', source))
+        self.assertIn('live_migration', called)
+        self.assertGreater(len(called), 12)
+        for name in sorted(called):
+            real = getattr(libvirt_driver.LibvirtDriver, name)
+            fake = getattr(fake_driver.FakeDriver, name)
+            self.assertEqual(list(inspect.signature(real).parameters),
+                             list(inspect.signature(fake).parameters), name)
 
-    def test_unexpected_error_sets_error(self):
-        self.driver.fail['spawn'] = RuntimeError('disk on fire')
-        self.assertRaises(RuntimeError, self.manager.build_and_run_instance,
-                          CTX, self._server())
-        self.assertEqual(('ERROR', None, 'disk on fire'), self._state())
-
-    def test_fault_of_an_error_without_message_is_its_class(self):
-        self.assertEqual('KeyError', manager.fault_message(KeyError()))
-        self.assertEqual(manager.MAX_FAULT_LENGTH,
-                         len(manager.fault_message(ValueError('x' * 5000))))
-
-    def test_missing_image_sets_error(self):
-        server = self._server(image_id='gone')
-        self.assertRaises(exception.ImageNotFound,
-                          self.manager.build_and_run_instance, CTX, server)
-        self.assertEqual(('ERROR', None, 'Image gone could not be found.'),
-                         self._state())
-        self.assertEqual([], self.driver.calls)
-
-    def test_not_built_when_being_deleted(self):
-        server = self._server(task_state='deleting')
-        self.manager.build_and_run_instance(CTX, server)
-        self.assertEqual([], self.driver.calls)
-        self.assertEqual(('BUILD', 'deleting', None), self._state())
-
-    def test_not_built_when_gone(self):
-        server = self._server()
-        db.server_delete('srv-1')
-        self.manager.build_and_run_instance(CTX, server)
-        self.assertEqual([], self.driver.calls)
-
-    def test_delete_requested_during_spawn_is_not_undone(self):
-        server = self._server()
-        self.driver.hooks['spawn'] = lambda: db.server_update(
-            'srv-1', {'task_state': 'deleting'})
-        self.manager.build_and_run_instance(CTX, server)
-        self.assertEqual(('BUILD', 'deleting', None), self._state())
-
-    def test_failure_during_delete_request_is_left_to_delete(self):
-        server = self._server()
-        self.driver.hooks['spawn'] = lambda: db.server_update(
-            'srv-1', {'task_state': 'deleting'})
-        self.driver.fail['spawn'] = RuntimeError('boom')
-        self.assertRaises(RuntimeError, self.manager.build_and_run_instance,
-                          CTX, server)
-        self.assertEqual(('BUILD', 'deleting', None), self._state())
+    def test_host_name(self):
+        self.assertEqual('h1', fake_driver.FakeDriver('h1').host_name)
+        self.assertIsInstance(libvirt_driver.LibvirtDriver.host_name,
+                              property)
 
 
-class ActionsTestCase(base.ComputeTestCase):
+class ManagerTestCase(base.RPCTestCase):
     def setUp(self):
         super().setUp()
-        self.manager.build_and_run_instance(CTX, self._server())
+        self.start_host(HOST)
+        self.driver = self.drivers[HOST]
+        self.rpc = rpcapi.ComputeAPI(self.nova_conf)
+        self.instance = _instance()
+
+    def _build(self):
+        self.rpc.build_and_run_instance(CTX, HOST, self.instance)
         self.driver.calls.clear()
-        self.token = tokens.authorize('srv-1', 'serial', '127.0.0.1',
-                                      fake_driver.FIRST_PORT)
+        self.driver.instances.clear()
 
-    def _set(self, status, task_state, fault=None):
-        return db.server_update('srv-1', {
-            'status': status, 'task_state': task_state, 'fault': fault})
 
-    def test_soft_reboot(self):
-        server = self._set('REBOOT', 'rebooting')
-        self.manager.reboot_instance(CTX, server, 'SOFT')
-        self.assertEqual([('reboot', 'srv-1', 'SOFT')], self.driver.calls)
-        self.assertEqual(('ACTIVE', None, None), self._state())
-        self.assertFalse(_valid(self.token))
+class RemotableTestCase(ManagerTestCase):
+    def test_instance_arrives_as_sent(self):
+        self.rpc.build_and_run_instance(CTX, HOST, self.instance)
+        self.assertEqual([('spawn', 'srv-1', 'img-1')],
+                         self.driver.calls[1:])
+        arrived = self.driver.instances[-1]
+        self.assertIsNot(self.instance, arrived)
+        self.assertEqual(self.instance, arrived)
+        self.assertIsInstance(arrived.flavor, objects.Flavor)
+        self.assertIsInstance(arrived.image_meta, objects.ImageMeta)
 
-    def test_hard_reboot_clears_fault(self):
-        server = self._set('HARD_REBOOT', 'rebooting_hard', 'old error')
-        self.manager.reboot_instance(CTX, server, 'HARD')
-        self.assertEqual([('reboot', 'srv-1', 'HARD')], self.driver.calls)
-        self.assertEqual(('ACTIVE', None, None), self._state())
-        # A hard reboot recreates the guest: it needs the image.
-        self.assertEqual('img-1', self.driver.instances[-1].image_meta.id)
+    def test_instance_without_image_arrives(self):
+        instance = objects.Instance(uuid='srv-2', image_meta=None)
+        self.rpc.terminate_instance(CTX, HOST, instance)
+        self.assertIsNone(self.driver.instances[-1].image_meta)
+        self.assertEqual(('destroy', 'srv-2'), self.driver.calls[-1])
 
-    def test_failed_reboot_sets_error_and_revokes_tokens(self):
-        server = self._set('REBOOT', 'rebooting')
-        self.driver.fail['reboot'] = RuntimeError('stuck')
-        self.assertRaises(RuntimeError, self.manager.reboot_instance, CTX,
-                          server, 'SOFT')
-        self.assertEqual(('ERROR', None, 'stuck'), self._state())
-        self.assertFalse(_valid(self.token))
+    def test_nova_errors_cross_as_themselves(self):
+        error = exception.SerialPortNumberLimitExceeded(
+            wanted=5, allowed=4, detail='5 tcp port(s)')
+        self.driver.fail['spawn'] = error
+        raised = self.assertRaises(exception.SerialPortNumberLimitExceeded,
+                                   self.rpc.build_and_run_instance, CTX,
+                                   HOST, self.instance)
+        self.assertEqual(error.message, raised.message)
+        self.assertEqual(400, raised.code)
+        self.assertEqual({'wanted': 5, 'allowed': 4,
+                          'detail': '5 tcp port(s)'}, raised.kwargs)
 
-    def test_token_issued_during_reboot_is_revoked_after(self):
-        server = self._set('REBOOT', 'rebooting')
-        issued = []
-        self.driver.hooks['reboot'] = lambda: issued.append(
-            tokens.authorize('srv-1', 'serial', '127.0.0.1', 1))
-        self.manager.reboot_instance(CTX, server, 'SOFT')
-        self.assertFalse(_valid(issued[0]))
+    def test_nova_errors_keep_their_code(self):
+        for error, code in (
+                (exception.InstanceNotFound(instance_id='srv-1'), 404),
+                (exception.InstanceBootFailed(instance_uuid='srv-1',
+                                              reason='no QEMU'), 500),
+                (exception.HypervisorUnavailable(uri='qemu:///system',
+                                                 reason='gone'), 500)):
+            self.driver.fail['reboot'] = error
+            raised = self.assertRaises(type(error),
+                                       self.rpc.reboot_instance, CTX, HOST,
+                                       self.instance, 'HARD')
+            self.assertEqual((error.message, code),
+                             (raised.message, raised.code))
 
-    def test_soft_reboot_does_not_undo_a_hard_one(self):
-        server = self._set('REBOOT', 'rebooting')
-        self.driver.hooks['reboot'] = lambda: self._set('HARD_REBOOT',
-                                                        'rebooting_hard')
-        self.manager.reboot_instance(CTX, server, 'SOFT')
-        self.assertEqual(('HARD_REBOOT', 'rebooting_hard', None),
-                         self._state())
-        del self.driver.hooks['reboot']
-        self.manager.reboot_instance(CTX, server, 'HARD')
-        self.assertEqual(('ACTIVE', None, None), self._state())
+    def test_other_errors_become_compute_host_errors(self):
+        self.driver.fail['spawn'] = RuntimeError('disk on fire')
+        raised = self.assertRaises(exception.ComputeHostError,
+                                   self.rpc.build_and_run_instance, CTX,
+                                   HOST, self.instance)
+        self.assertEqual('The compute service on fake-host failed: disk on '
+                         'fire', raised.message)
+        self.assertEqual(500, raised.code)
+        self.assertNotIn('Traceback', str(raised))
+        self.assertNotIn('raise', str(raised))
+        # The traceback stays in the host's log.
+        self.assertIn('build_and_run_instance failed on host fake-host',
+                      self.logs.output)
+        self.assertIn('Traceback', self.logs.output)
 
-    def test_superseded_soft_reboot_does_not_run(self):
-        server = self._set('HARD_REBOOT', 'rebooting_hard')
-        self.manager.reboot_instance(CTX, server, 'SOFT')
-        self.assertEqual([], self.driver.calls)
+    def test_error_without_message_is_named_by_its_class(self):
+        self.driver.fail['destroy'] = KeyError()
+        raised = self.assertRaises(exception.ComputeHostError,
+                                   self.rpc.terminate_instance, CTX, HOST,
+                                   self.instance)
+        self.assertEqual('The compute service on fake-host failed: KeyError',
+                         raised.message)
 
-    def test_unknown_reboot_type(self):
-        self.assertRaises(exception.ValidationError,
-                          self.manager.reboot_instance, CTX,
-                          db.server_get('srv-1'), 'WARM')
+    def test_long_messages_are_cut(self):
+        self.driver.fail['destroy'] = ValueError('x' * 5000)
+        raised = self.assertRaises(exception.ComputeHostError,
+                                   self.rpc.terminate_instance, CTX, HOST,
+                                   self.instance)
+        self.assertEqual(exception.ComputeHostError(
+            host=HOST, reason='x' * exception.MAX_FAULT_LENGTH).message,
+            raised.message)
 
-    def test_rebuild_uses_the_new_image(self):
-        server = self._set('REBUILD', 'rebuilding')
-        self.manager.rebuild_instance(CTX, server, self.image2)
-        self.assertEqual([('rebuild', 'srv-1', 'img-2')], self.driver.calls)
-        meta = self.driver.instances[-1].image_meta
-        self.assertEqual(('/disk', 'qcow2', None),
-                         (meta.disk_path[-5:], meta.disk_format,
-                          meta.kernel_path))
-        self.assertEqual(('ACTIVE', None, None), self._state())
-        self.assertEqual('img-2', db.server_get('srv-1')['image_id'])
-        self.assertFalse(_valid(self.token))
+    def test_host_defaults_to_the_drivers(self):
+        self.assertEqual('fake-host', manager.ComputeManager(
+            fake_driver.FakeDriver()).host)
+        self.assertEqual('h2', manager.ComputeManager(
+            fake_driver.FakeDriver(), host='h2').host)
 
-    def test_terminate_destroys_and_forgets(self):
-        server = self._set('ACTIVE', 'deleting')
-        self.manager.terminate_instance(CTX, server)
-        self.assertEqual([('destroy', 'srv-1')], self.driver.calls)
-        self.assertIsNone(db.server_get('srv-1'))
-        self.assertFalse(_valid(self.token))
+    def test_init_host_and_report(self):
+        self.assertEqual(('init_host', HOST), self.driver.calls[0])
+        self.driver.report['running_vms'] = 7
+        self.assertEqual(7, self.services[HOST].manager.host_report()[
+            'running_vms'])
+
+
+class ActionsTestCase(ManagerTestCase):
+    def test_actions_reach_the_driver(self):
+        self._build()
+        self.rpc.reboot_instance(CTX, HOST, self.instance, 'SOFT')
+        self.rpc.reboot_instance(CTX, HOST, self.instance, 'HARD')
+        image2 = objects.ImageMeta(id='img-2', disk_path='/d',
+                                   disk_format='qcow2')
+        self.instance.image_meta = image2
+        self.rpc.rebuild_instance(CTX, HOST, self.instance)
+        self.rpc.terminate_instance(CTX, HOST, self.instance)
+        self.assertEqual([('reboot', 'srv-1', 'SOFT'),
+                          ('reboot', 'srv-1', 'HARD'),
+                          ('rebuild', 'srv-1', 'img-2'),
+                          ('destroy', 'srv-1')], self.driver.calls)
+        self.assertEqual(image2, self.driver.instances[2].image_meta)
         self.assertEqual({}, self.driver.ports)
 
-    def test_terminate_without_image_row(self):
-        server = self._set('ACTIVE', 'deleting')
-        db.server_update('srv-1', {'image_id': 'gone', 'flavor_id': 'gone'})
-        self.manager.terminate_instance(CTX, server)
-        self.assertIsNone(db.server_get('srv-1'))
+    def test_one_action_per_guest_at_a_time(self):
+        self._build()
+        gate = self.driver.gates['reboot'] = threading.Event()
+        self.addCleanup(gate.set)
+        errors = []
 
-    def test_failed_terminate_keeps_server_in_error(self):
-        server = self._set('ACTIVE', 'deleting')
-        self.driver.fail['destroy'] = exception.HypervisorUnavailable(
-            uri='qemu:///system', reason='gone')
-        self.assertRaises(exception.HypervisorUnavailable,
-                          self.manager.terminate_instance, CTX, server)
-        status, task, fault = self._state()
-        self.assertEqual(('ERROR', None), (status, task))
-        self.assertIn('qemu:///system is broken: gone', fault)
+        def run(call, *args):
+            try:
+                call(CTX, HOST, self.instance, *args)
+            except Exception as e:  # reported by the assertion below
+                errors.append(e)
+
+        threads = [threading.Thread(target=run, args=(
+            self.rpc.reboot_instance, 'HARD'))]
+        threads[0].start()
+        self.assertTrue(self.driver.entered['reboot'].wait(base.WAIT))
+        threads.append(threading.Thread(target=run, args=(
+            self.rpc.terminate_instance,)))
+        threads[1].start()
+        # The delete waits for the reboot; another guest does not.
+        threads[1].join(0.2)
+        self.assertTrue(threads[1].is_alive())
+        self.assertNotIn('destroy', self.driver.names())
+        self.rpc.terminate_instance(CTX, HOST, _instance('srv-2'))
+        self.assertEqual(('destroy', 'srv-2'), self.driver.calls[-1])
+        gate.set()
+        for thread in threads:
+            thread.join(base.WAIT)
+        self.assertEqual([], errors)
+        self.assertEqual(['reboot', 'destroy', 'destroy'],
+                         self.driver.names())
+        self.assertEqual('srv-1', self.driver.calls[-1][1])
 
 
-class ConsoleTestCase(base.ComputeTestCase):
+class ConsoleTestCase(ManagerTestCase):
     def setUp(self):
         super().setUp()
-        self.manager.build_and_run_instance(CTX, self._server())
-        self.server = db.server_get('srv-1')
+        self._build()
 
     def test_console_output(self):
         self.assertEqual(b'console of srv-1',
-                         self.manager.get_console_output(CTX, self.server))
+                         self.rpc.get_console_output(CTX, HOST,
+                                                     self.instance))
+
+    def test_console_output_of_any_bytes(self):
+        data = bytes(range(256)) + b'\xff\xfe\x80 not UTF-8 \xc3'
+        self.assertEqual(data, self._output(data))
+        self.assertEqual(b'', self._output(b''))
+
+    def _output(self, data):
+        self.driver.get_console_output = lambda ctxt, instance: data
+        return self.rpc.get_console_output(CTX, HOST, self.instance)
+
+    def test_console_output_of_a_missing_guest(self):
+        self.driver.ports.clear()
+        self.assertRaises(exception.InstanceNotFound,
+                          self.rpc.get_console_output, CTX, HOST,
+                          self.instance)
 
     def test_serial_console(self):
-        self.assertEqual(
-            ctype.ConsoleSerial(host=fake_driver.HOST,
-                                port=fake_driver.FIRST_PORT),
-            self.manager.get_serial_console(CTX, self.server, 'serial'))
+        console = self.rpc.get_serial_console(CTX, HOST, self.instance,
+                                              'serial')
+        self.assertEqual(ctype.ConsoleSerial(host=fake_driver.HOST,
+                                             port=PORT), console)
 
     def test_other_console_types_are_unavailable(self):
-        self.assertRaises(exception.ConsoleTypeUnavailable,
-                          self.manager.get_serial_console, CTX,
-                          self.server, 'novnc')
+        e = self.assertRaises(exception.ConsoleTypeUnavailable,
+                              self.rpc.get_serial_console, CTX, HOST,
+                              self.instance, 'novnc')
+        self.assertEqual(400, e.code)
+        self.assertNotIn('get_serial_console', self.driver.names())
 
     def test_validate_console_port(self):
-        check = self.manager.validate_console_port
-        port = fake_driver.FIRST_PORT
-        self.assertIs(True, check(CTX, self.server, fake_driver.HOST, port,
-                                  'serial'))
-        self.assertIs(True, check(CTX, self.server, fake_driver.HOST,
-                                  str(port), 'serial'))
-        self.assertIs(False, check(CTX, self.server, fake_driver.HOST,
-                                   port + 1, 'serial'))
-        self.assertIs(False, check(CTX, self.server, '10.0.0.1', port,
-                                   'serial'))
-        self.assertIs(False, check(CTX, self.server, fake_driver.HOST, port,
-                                   'spice'))
-        self.assertIs(False, check(CTX, self.server, fake_driver.HOST,
-                                   'x', 'serial'))
+        def check(host, port, console_type='serial'):
+            return self.rpc.validate_console_port(
+                CTX, HOST, self.instance, host, port, console_type)
+
+        self.assertIs(True, check(fake_driver.HOST, PORT))
+        self.assertIs(True, check(fake_driver.HOST, str(PORT)))
+        self.assertIs(False, check(fake_driver.HOST, PORT + 1))
+        self.assertIs(False, check('10.0.0.1', PORT))
+        self.assertIs(False, check(fake_driver.HOST, PORT, 'spice'))
+        self.assertIs(False, check(fake_driver.HOST, 'x'))
         self.driver.ports.clear()  # the guest is gone
-        self.assertIs(False, check(CTX, self.server, fake_driver.HOST, port,
-                                   'serial'))
+        self.assertIs(False, check(fake_driver.HOST, PORT))
+        self.assertIn('Console port of server srv-1 not confirmed',
+                      self.logs.output)
 
 
-class InitHostTestCase(base.ComputeTestCase):
-    def test_interrupted_tasks_are_recovered_once(self):
-        self._server('building')
-        self._server('rebooting', 'REBOOT', 'rebooting')
-        self._server('deleting', 'ACTIVE', 'deleting')
-        self._server('fine', 'ACTIVE', None)
-        self._server('elsewhere', host='other-host')
-        later = datetime.timedelta(hours=1) + db.utcnow()
-        db.console_token_create({
-            'token_hash': 'a' * 64, 'instance_uuid': 'rebooting',
-            'console_type': 'serial', 'host': 'h', 'port': 1,
-            'expires_at': later})
-        self.manager.init_host()
-        self.assertEqual([('init_host', 'fake-host'),
-                          ('destroy', 'deleting')], self.driver.calls)
-        status, task, fault = self._state('building')
-        self.assertEqual(('ERROR', None), (status, task))
-        self.assertIn('restart', fault)
-        self.assertEqual('ERROR', self._state('rebooting')[0])
-        self.assertIsNone(db.console_token_get_by_hash('a' * 64))
-        self.assertIsNone(db.server_get('deleting'))
-        self.assertEqual(('ACTIVE', None, None), self._state('fine'))
-        self.assertEqual(('BUILD', 'spawning', None),
-                         self._state('elsewhere'))
-        self.manager.init_host()
-        self.assertEqual(2, len(self.driver.calls))
+class LiveMigrationTestCase(ManagerTestCase):
+    """Migrate data crosses RPC both ways (RemoteHost)."""
 
-    def test_host_defaults_to_the_drivers(self):
-        self.assertEqual('fake-host', self.manager.host)
-        self.assertEqual('h2', manager.ComputeManager(self.driver,
-                                                      host='h2').host)
+    def setUp(self):
+        super().setUp()
+        self._build()
+        self.start_host('dest')
+        self.dest = self.drivers['dest']
+        self.source_host = self.rpc.host(HOST)
+        self.dest_host = self.rpc.host('dest')
+
+    def test_remote_hosts_run_the_conversation(self):
+        data = self.dest_host.check_can_live_migrate_destination(
+            CTX, self.instance)
+        self.assertIsInstance(data, migration.LibvirtLiveMigrateData)
+        self.assertEqual(('fake+tcp://dest/system', fake_driver.HOST),
+                         (data.connect_uri, data.serial_listen_addr))
+        data.block_migration = False
+        data = self.source_host.check_can_live_migrate_source(
+            CTX, self.instance, data)
+        self.assertEqual((1, False), (data.serial_port_count,
+                                      data.block_migration))
+        data = self.dest_host.pre_live_migration(CTX, self.instance, data)
+        port = self.dest.incoming['srv-1']
+        self.assertEqual([port], data.serial_listen_ports)
+        self.source_host.live_migration(CTX, self.instance, 'ignored', data)
+        self.assertEqual(('live_migration', 'srv-1',
+                          'fake+tcp://dest/system'), self.driver.calls[-1])
+        self.dest_host.post_live_migration_at_destination(
+            CTX, self.instance, data)
+        self.assertEqual({'srv-1': port}, self.dest.ports)
+        self.assertEqual({}, self.driver.ports)
+        self.assertEqual('dest', self.dest_host.host_name)
+
+    def test_rollback(self):
+        data = self.dest_host.check_can_live_migrate_destination(
+            CTX, self.instance)
+        data = self.dest_host.pre_live_migration(CTX, self.instance, data)
+        self.dest_host.rollback_live_migration_at_destination(
+            CTX, self.instance, data)
+        self.assertEqual({}, self.dest.incoming)
+        self.assertEqual({}, self.dest.ports)
+
+    def test_pre_check_errors_cross(self):
+        self.driver.fail['check_can_live_migrate_source'] = (
+            exception.MigrationPreCheckError(reason='local disk'))
+        data = migration.LibvirtLiveMigrateData()
+        e = self.assertRaises(exception.MigrationPreCheckError,
+                              self.source_host.check_can_live_migrate_source,
+                              CTX, self.instance, data)
+        self.assertEqual('Migration pre-check error: local disk', e.message)

@@ -26,6 +26,9 @@ from nova.tests.unit.console import test_websocketproxy as helpers
 
 TIMEOUT = 5
 START_TIMEOUT = 30
+# A separate proxy needs a broker to reach the API's hosts; this one's
+# fake compute API never uses it, so none needs to run (port 1).
+BROKER = 'rabbit://guest:guest@127.0.0.1:1/'
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(nova.__file__)))
 
 LAUNCHER = textwrap.dedent('''\
@@ -81,15 +84,17 @@ class TestSerialProxyCommand(test.TestCase):
         self.log_file = os.path.join(self.tmp, 'serialproxy.log')
         self.out_file = os.path.join(self.tmp, 'serialproxy.out')
 
-    def start(self, port=0):
+    def start(self, port=0, transport_url=BROKER):
         launcher = os.path.join(self.tmp, 'launcher.py')
         with open(launcher, 'w') as f:
             f.write(LAUNCHER)
         config = os.path.join(self.tmp, 'nova.conf')
         with open(config, 'w') as f:
             f.write('[DEFAULT]\nlog_file = %s\ndebug = True\n'
+                    'transport_url = %s\n'
                     '[serial_console]\nserialproxy_host = 127.0.0.1\n'
-                    'serialproxy_port = %d\n' % (self.log_file, port))
+                    'serialproxy_port = %d\n'
+                    % (self.log_file, transport_url, port))
         env = dict(os.environ, PYTHONPATH=REPO,
                    FAKE_GUEST_PORT=str(self.guest.port),
                    FAKE_TOKEN=self.token, FAKE_UUID=self.instance_uuid)
@@ -183,3 +188,11 @@ class TestSerialProxyCommand(test.TestCase):
             proc = self.start(port)
             self.assertEqual(1, self.wait_exit(proc), self.output())
         self.assertIn('cannot listen on 127.0.0.1:%d' % port, self.output())
+
+    def test_refuses_the_in_process_transport(self):
+        proc = self.start(transport_url='fake://')
+        self.assertEqual(1, self.wait_exit(proc), self.output())
+        self.assertIn('nova-serialproxy: [DEFAULT] transport_url is '
+                      'fake://, which only reaches services in the same '
+                      'process', self.output())
+        self.assertNotIn('listening', self.output())

@@ -33,7 +33,7 @@ class EngineTestCase(base.DBTestCase):
         tables = {row[0] for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type='table'")}
         self.assertEqual({'flavors', 'images', 'servers',
-                          'console_auth_tokens'}, tables)
+                          'console_auth_tokens', 'services'}, tables)
         self.assertEqual('wal', conn.execute(
             'PRAGMA journal_mode').fetchone()[0])
 
@@ -191,3 +191,106 @@ class TokenTestCase(base.DBTestCase):
         later = datetime.datetime.now(UTC) + datetime.timedelta(hours=1)
         _token('a', '1' * 64, later)
         self.assertRaises(exception.Conflict, _token, 'b', '1' * 64, later)
+
+
+class OldDatabaseTestCase(base.DBTestCase):
+    """A database made before a column was added gets it on configure."""
+
+    OLD_SERVERS = """CREATE TABLE servers (
+        uuid VARCHAR(36) NOT NULL PRIMARY KEY,
+        name VARCHAR(255) NOT NULL,
+        project_id VARCHAR(255) NOT NULL,
+        user_id VARCHAR(255) NOT NULL,
+        flavor_id VARCHAR(255) NOT NULL,
+        image_id VARCHAR(36) NOT NULL,
+        status VARCHAR(16) NOT NULL,
+        task_state VARCHAR(32),
+        host VARCHAR(255),
+        created_at DATETIME NOT NULL,
+        updated_at DATETIME,
+        fault_message TEXT)"""
+
+    def test_missing_description_is_added(self):
+        path = os.path.join(os.path.dirname(self.db_path), 'old.sqlite')
+        conn = sqlite3.connect(path)
+        conn.execute(self.OLD_SERVERS)
+        conn.execute(
+            "INSERT INTO servers (uuid, name, project_id, user_id, "
+            "flavor_id, image_id, status, created_at) VALUES ('old', 'vm', "
+            "'p1', 'u1', '1', 'i1', 'ACTIVE', '2025-01-01 00:00:00')")
+        conn.commit()
+        conn.close()
+        db.configure('sqlite:///' + path)
+        conn = sqlite3.connect(path)
+        self.addCleanup(conn.close)
+        columns = [row[1] for row in conn.execute(
+            'PRAGMA table_info(servers)')]
+        self.assertEqual('description', columns[-1])
+        old = db.server_get('old')
+        self.assertEqual(('ACTIVE', None), (old['status'],
+                                            old['description']))
+        self.assertEqual('d', db.server_update(
+            'old', {'description': 'd'})['description'])
+        _server('new', description='n')
+        self.assertEqual('n', db.server_get('new')['description'])
+        # Tables that were missing altogether are made.
+        self.assertEqual([], db.service_list())
+        # Configuring again finds nothing to add (SQLite refuses to add
+        # a column twice).
+        db.configure('sqlite:///' + path)
+        self.assertEqual('d', db.server_get('old')['description'])
+
+
+class ServiceTestCase(base.DBTestCase):
+    def test_first_report_creates_the_service(self):
+        before = db.utcnow()
+        service = db.service_report('h1', 'nova-compute', 'compute',
+                                    {'vcpus': 4})
+        self.assertEqual(
+            {'host': 'h1', 'binary': 'nova-compute', 'topic': 'compute',
+             'disabled': False, 'disabled_reason': None,
+             'forced_down': False, 'stopped': False, 'report_count': 1,
+             'report': {'vcpus': 4}},
+            {k: v for k, v in service.items()
+             if k not in ('id', 'created_at', 'updated_at')})
+        self.assertLessEqual(before, service['created_at'])
+        self.assertEqual(service['created_at'], service['updated_at'])
+        self.assertEqual(UTC, service['updated_at'].tzinfo)
+        self.assertEqual(service, db.service_get_by_host('h1'))
+
+    def test_later_reports_update_it(self):
+        first = db.service_report('h1', 'nova-compute', 'compute',
+                                  {'vcpus': 4})
+        second = db.service_report('h1', 'nova-compute', 'compute',
+                                   {'vcpus': 8, 'running_vms': 1})
+        self.assertEqual((first['id'], 2, {'vcpus': 8, 'running_vms': 1}),
+                         (second['id'], second['report_count'],
+                          second['report']))
+        self.assertEqual(first['created_at'], second['created_at'])
+        self.assertGreaterEqual(second['updated_at'], first['updated_at'])
+        self.assertEqual(1, len(db.service_list()))
+
+    def test_stop_report_keeps_the_content(self):
+        db.service_report('h1', 'nova-compute', 'compute', {'vcpus': 4})
+        stopped = db.service_report('h1', 'nova-compute', 'compute', None,
+                                    up=False)
+        self.assertEqual((True, {'vcpus': 4}, 2), (
+            stopped['stopped'], stopped['report'],
+            stopped['report_count']))
+        again = db.service_report('h1', 'nova-compute', 'compute',
+                                  {'vcpus': 2})
+        self.assertFalse(again['stopped'])
+
+    def test_first_report_without_content(self):
+        service = db.service_report('h1', 'nova-compute', 'compute', None)
+        self.assertEqual({}, service['report'])
+
+    def test_lookup_and_list(self):
+        self.assertIsNone(db.service_get_by_host('h1'))
+        self.assertEqual([], db.service_list())
+        db.service_report('h2', 'nova-compute', 'compute', {})
+        db.service_report('h1', 'nova-compute', 'compute', {})
+        db.service_report('h2', 'nova-compute', 'compute', {})
+        self.assertEqual(['h2', 'h1'],
+                         [s['host'] for s in db.service_list()])
+        self.assertEqual('h1', db.service_get_by_host('h1')['host'])

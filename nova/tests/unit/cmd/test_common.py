@@ -1,0 +1,76 @@
+"""What every nova-* command does first: options, broker, conductor."""
+
+import io
+
+import fixtures
+
+from nova.cmd import common
+from nova.conductor import rpcapi as conductor_rpcapi
+from nova import context
+from nova.db import api as db
+from nova import rpc
+from nova import test
+from nova.tests.unit.compute import base
+from nova.tests.unit.db import base as db_base
+
+
+class ParseArgsTestCase(test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.stderr = self.useFixture(fixtures.MonkeyPatch(
+            'sys.stderr', io.StringIO())).new_value
+        self.useFixture(fixtures.MockPatch('oslo_log.log.setup'))
+        self.tmp = self.useFixture(fixtures.TempDir())
+
+    def test_config_file_is_read(self):
+        path = self.tmp.join('nova.conf')
+        with open(path, 'w') as f:
+            f.write('[DEFAULT]\nhost = from-file\n')
+        self.assertTrue(common.parse_args(
+            ['nova-x', '--config-file', path], 'nova-x'))
+        self.assertEqual('from-file', common.CONF.host)
+
+    def test_missing_config_file(self):
+        missing = self.tmp.join('missing.conf')
+        self.assertFalse(common.parse_args(
+            ['nova-x', '--config-file', missing], 'nova-x'))
+        self.assertIn('nova-x: ', self.stderr.getvalue())
+        self.assertIn('missing.conf', self.stderr.getvalue())
+
+
+class RequireBrokerTestCase(test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.stderr = self.useFixture(fixtures.MonkeyPatch(
+            'sys.stderr', io.StringIO())).new_value
+        rpc.register_opts(common.CONF)
+
+    def test_in_process_transport_is_refused(self):
+        self.assertFalse(common.require_broker('nova-x'))
+        self.assertIn('nova-x: [DEFAULT] transport_url is fake://, which '
+                      'only reaches services in the same process',
+                      self.stderr.getvalue())
+        self.assertIn('nova-all', self.stderr.getvalue())
+
+    def test_broker_is_accepted(self):
+        self.flags(transport_url='rabbit://u:p@broker:5672/')
+        self.assertTrue(common.require_broker('nova-x'))
+        self.assertEqual('', self.stderr.getvalue())
+
+
+class ConductorTestCase(db_base.DBTestCase):
+    def test_start_conductor_serves_reports_until_stopped(self):
+        conf = base.new_conf(self)
+        server = common.start_conductor(conf)
+        api = conductor_rpcapi.ConductorAPI(conf)
+        api.report_state(context.get_admin_context(), 'h1', {'vcpus': 1})
+        base.wait_for(self, lambda: db.service_get_by_host('h1'),
+                      'the report')
+        common.stop_rpc_server(server)
+        # A cast nobody serves is lost, as on a broker with no consumer.
+        api.report_state(context.get_admin_context(), 'h2', {})
+        rpc.cleanup(conf)  # runs the casts left
+        self.assertIsNone(db.service_get_by_host('h2'))
+
+    def test_stop_of_no_server(self):
+        self.assertIsNone(common.stop_rpc_server(None))

@@ -1,0 +1,108 @@
+"""The API's side of the compute RPC API: errors a host's absence gives."""
+
+import time
+from unittest import mock
+
+from kombu import exceptions as kombu_exceptions
+import oslo_messaging
+
+from nova.compute import rpcapi
+from nova import context
+from nova import exception
+from nova.objects import instance as objects
+from nova import rpc
+from nova.tests.unit.compute import base
+from nova.virt.libvirt import migration
+
+CTX = context.get_admin_context()
+
+
+class TimeoutTestCase(base.RPCTestCase):
+    def setUp(self):
+        super().setUp()
+        self.nova_flags(rpc_response_timeout=1, long_rpc_timeout=7)
+        self.api = rpcapi.ComputeAPI(self.nova_conf)
+        self.instance = objects.Instance(uuid='srv-1')
+
+    def _unavailable(self, call, *args):
+        e = self.assertRaises(exception.InstanceHostUnavailable, call, CTX,
+                              *args)
+        self.assertEqual(409, e.code)
+        self.assertIn('srv-1', e.message)
+        self.assertIn('nowhere', e.message)
+        return e.message
+
+    def test_short_and_long_calls(self):
+        self.assertIn('did not answer within 1 s', self._unavailable(
+            self.api.get_console_output, 'nowhere', self.instance))
+        self.assertIn('did not answer within 7 s', self._unavailable(
+            self.api.build_and_run_instance, 'nowhere', self.instance))
+
+    def test_live_migration_pre_checks_are_short(self):
+        remote = self.api.host('nowhere')
+        data = migration.LibvirtLiveMigrateData()
+        self.assertIn('within 1 s', self._unavailable(
+            remote.check_can_live_migrate_destination, self.instance))
+        self.assertIn('within 1 s', self._unavailable(
+            remote.check_can_live_migrate_source, self.instance, data))
+        self.assertIn('within 7 s', self._unavailable(
+            remote.pre_live_migration, self.instance, data))
+        self.assertIn('within 7 s', self._unavailable(
+            remote.live_migration, self.instance, 'uri', data))
+
+    def test_time_out_on_an_oslo_messaging_transport(self):
+        # What a broker does: the call waits rpc_response_timeout for an
+        # answer that never comes. oslo.messaging's own in-process driver
+        # behaves so, and checks prepare()'s arguments as every driver.
+        transport = oslo_messaging.get_rpc_transport(
+            self.nova_conf, url='fake:')
+        self.addCleanup(transport.cleanup)
+        self.api.client = oslo_messaging.get_rpc_client(
+            transport, oslo_messaging.Target(topic=rpcapi.TOPIC,
+                                             version='1.0'),
+            serializer=rpc.ContextSerializer())
+        start = time.monotonic()
+        self.assertIn('did not answer within 1 s', self._unavailable(
+            self.api.get_console_output, 'nowhere', self.instance))
+        self.assertGreaterEqual(time.monotonic() - start, 0.9)
+
+    def test_broker_unreachable_is_503(self):
+        with mock.patch.object(self.api.client, 'prepare') as prepare:
+            prepare.return_value.call.side_effect = (
+                oslo_messaging.MessageDeliveryFailure('gone'))
+            e = self.assertRaises(exception.ServiceUnavailable,
+                                  self.api.reboot_instance, CTX, 'h',
+                                  self.instance, 'SOFT')
+        self.assertEqual(503, e.code)
+        self.assertIn('The message broker cannot be reached', e.message)
+        self.assertNotIn('gone', e.message)
+        prepare.assert_called_once_with(server='h', timeout=7,
+                                        retry=rpcapi.CALL_RETRIES)
+
+    def test_broker_refusing_connections_is_503(self):
+        # kombu's error, not an oslo.messaging one, on a new connection.
+        with mock.patch.object(self.api.client, 'prepare') as prepare:
+            prepare.return_value.call.side_effect = (
+                kombu_exceptions.OperationalError('refused'))
+            e = self.assertRaises(exception.ServiceUnavailable,
+                                  self.api.get_console_output, CTX, 'h',
+                                  self.instance)
+        self.assertIn('The message broker cannot be reached', e.message)
+
+    def test_remote_error_is_a_host_error(self):
+        with mock.patch.object(self.api.client, 'prepare') as prepare:
+            prepare.return_value.call.side_effect = (
+                oslo_messaging.RemoteError('KeyError', 'no such key'))
+            e = self.assertRaises(exception.ComputeHostError,
+                                  self.api.terminate_instance, CTX, 'h',
+                                  self.instance)
+        self.assertEqual('The compute service on h failed: no such key',
+                         e.message)
+
+    def test_other_errors_pass(self):
+        with mock.patch.object(self.api.client, 'prepare') as prepare:
+            prepare.return_value.call.side_effect = (
+                exception.InstanceNotFound(instance_id='srv-1'))
+            self.assertRaises(exception.InstanceNotFound,
+                              self.api.get_serial_console, CTX, 'h',
+                              self.instance, 'serial')

@@ -1,0 +1,88 @@
+"""The conductor topic: compute services' reports reach the database."""
+
+import logging
+import socket
+
+import fixtures
+
+from nova.conductor import manager
+from nova.conductor import rpcapi
+from nova import context
+from nova.db import api as db
+from nova import rpc
+from nova.tests.unit.compute import base
+from nova.tests.unit.db import base as db_base
+
+CTX = context.get_admin_context()
+
+
+def closed_port():
+    """A port of 127.0.0.1 that nothing listens on (a broker that is
+    down: connections are refused at once)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class ConductorManagerTestCase(db_base.DBTestCase):
+    def setUp(self):
+        super().setUp()
+        self.logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        self.manager = manager.ConductorManager()
+
+    def test_reports_are_recorded(self):
+        self.manager.report_state(CTX, 'h1', 'nova-compute', 'compute',
+                                  {'vcpus': 4}, True)
+        self.manager.report_state(CTX, 'h1', 'nova-compute', 'compute',
+                                  {'vcpus': 8}, True)
+        service = db.service_get_by_host('h1')
+        self.assertEqual((2, {'vcpus': 8}, False), (
+            service['report_count'], service['report'], service['stopped']))
+        self.assertEqual(1, self.logs.output.count(
+            'Compute service nova-compute on host h1 registered'))
+
+    def test_stop_is_recorded_and_keeps_the_last_report(self):
+        self.manager.report_state(CTX, 'h1', 'nova-compute', 'compute',
+                                  {'vcpus': 4}, True)
+        self.manager.report_state(CTX, 'h1', 'nova-compute', 'compute',
+                                  None, False)
+        service = db.service_get_by_host('h1')
+        self.assertEqual((True, {'vcpus': 4}), (service['stopped'],
+                                                service['report']))
+        self.assertIn('Compute service on host h1 stopped',
+                      self.logs.output)
+
+
+class ConductorRPCTestCase(base.RPCTestCase):
+    def test_report_state_is_a_cast_to_the_conductor(self):
+        api = rpcapi.ConductorAPI(self.nova_conf)
+        self.assertIs(True, api.report_state(CTX, 'h1', {'vcpus': 2}))
+        self.assertIsNone(api.last_error)
+        service = base.wait_for(self, lambda: db.service_get_by_host('h1'),
+                                'the report')
+        self.assertEqual(('nova-compute', 'compute', {'vcpus': 2}, False),
+                         (service['binary'], service['topic'],
+                          service['report'], service['stopped']))
+        self.assertIs(True, api.report_state(CTX, 'h1', None, up=False))
+        base.wait_for(self, lambda: db.service_get_by_host('h1')['stopped'],
+                      'the stop report')
+
+    def test_no_conductor_is_not_an_error_of_the_sender(self):
+        conf = base.new_conf(self)
+        self.assertIs(True, rpcapi.ConductorAPI(conf).report_state(
+            CTX, 'h1', {}))
+
+
+class BrokerDownTestCase(db_base.DBTestCase):
+    def test_report_to_a_broker_that_is_down_is_false(self):
+        conf = base.new_conf(self)
+        conf.set_override('transport_url', 'rabbit://guest:guest@'
+                          '127.0.0.1:%d/' % closed_port())
+        self.assertFalse(rpc.in_process(conf))
+        api = rpcapi.ConductorAPI(conf)
+        for _ in range(2):
+            self.assertIs(False, api.report_state(CTX, 'h1', {}))
+        # kombu's, through oslo.messaging: not a MessagingException.
+        self.assertTrue(api.last_error.startswith('OperationalError: '),
+                        api.last_error)
+        self.assertIsNone(db.service_get_by_host('h1'))

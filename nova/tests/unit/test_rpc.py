@@ -1,0 +1,195 @@
+"""nova.rpc: transports per configuration, contexts, errors on the wire."""
+
+import datetime
+import inspect
+import json
+import sys
+
+from oslo_messaging._drivers import common as driver_common
+import testtools
+
+import nova.conf
+from nova import context
+from nova import exception
+from nova import rpc
+from nova.tests.unit.compute import base
+
+
+class Echo:
+    """An endpoint that shows what reached it."""
+
+    def echo(self, ctxt, **kwargs):
+        return {'context': rpc.ContextSerializer().serialize_context(ctxt),
+                'kwargs': kwargs}
+
+    def fail(self, ctxt, error):
+        raise {'nova': exception.ComputeHostNotFound(host='h1'),
+               'other': RuntimeError('secret detail')}[error]
+
+
+class ContextSerializerTestCase(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.serializer = rpc.ContextSerializer()
+
+    def _round_trip(self, ctxt):
+        wire = json.loads(json.dumps(
+            self.serializer.serialize_context(ctxt)))
+        return self.serializer.deserialize_context(wire)
+
+    def test_round_trip(self):
+        ctxt = context.RequestContext(user_id='alice', project_id='pa',
+                                      roles=('member', 'reader'))
+        back = self._round_trip(ctxt)
+        self.assertEqual(ctxt, back)
+        self.assertIsInstance(back.roles, tuple)
+        self.assertFalse(back.is_admin)
+        admin = context.get_admin_context()
+        self.assertEqual(admin, self._round_trip(admin))
+
+    def test_no_context_is_the_admins(self):
+        for empty in (None, {}):
+            ctxt = self._round_trip(empty)
+            self.assertTrue(ctxt.is_admin)
+            self.assertEqual('admin', ctxt.user_id)
+
+    def test_unknown_fields_are_ignored(self):
+        ctxt = self.serializer.deserialize_context(
+            {'user_id': 'u', 'project_id': 'p', 'roles': None,
+             'from_a_newer_sender': 1})
+        self.assertEqual(('u', 'p', ()), (ctxt.user_id, ctxt.project_id,
+                                          ctxt.roles))
+
+    def test_dicts_pass(self):
+        self.assertEqual({'user_id': 'u'},
+                         self.serializer.serialize_context({'user_id': 'u'}))
+
+
+class TransportTestCase(testtools.TestCase):
+    def test_in_process_is_the_default(self):
+        conf = base.new_conf(self)
+        self.assertEqual('fake://', conf.transport_url)
+        self.assertTrue(rpc.in_process(conf))
+        self.assertEqual('nova', conf.control_exchange)
+
+    def test_a_broker_is_not_in_process(self):
+        conf = base.new_conf(self)
+        conf.set_override('transport_url', 'rabbit://u:p@broker:5672/')
+        self.assertFalse(rpc.in_process(conf))
+        self.assertEqual('rabbit', rpc.transport_url(conf).transport)
+
+    def test_one_transport_per_configuration(self):
+        conf, other = base.new_conf(self), base.new_conf(self)
+        transport = rpc.get_transport(conf)
+        self.assertIs(transport, rpc.get_transport(conf))
+        self.assertIsNot(transport, rpc.get_transport(other))
+        rpc.cleanup(conf)
+        self.assertIsNot(transport, rpc.get_transport(conf))
+        rpc.cleanup(conf)
+        rpc.cleanup(conf)  # harmless
+
+    def test_options_of_a_separate_configuration(self):
+        # oslo.messaging registers these groups on cfg.CONF only, and a
+        # call or cast on a broker reads them from its own configuration.
+        conf = nova.conf.new_conf()
+        rpc.register_opts(conf)
+        conf([], project='nova', default_config_files=[])
+        self.assertFalse(conf.oslo_messaging_tracing.tracing_enabled)
+        self.assertFalse(conf.oslo_messaging_metrics.metrics_enabled)
+
+
+class InProcessTestCase(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.conf = base.new_conf(self)
+        self.server = rpc.get_server(self.conf, 'echo', 'h1', [Echo()])
+        self.server.start()
+        self.addCleanup(self.server.wait)
+        self.addCleanup(self.server.stop)
+        self.client = rpc.get_client(self.conf, 'echo', '1.0')
+
+    def test_call_goes_through_json(self):
+        ctxt = context.RequestContext(user_id='u', project_id='p',
+                                      roles=('member',))
+        when = datetime.datetime(2026, 1, 2, 3, 4, 5)
+        result = self.client.prepare(server='h1').call(
+            ctxt, 'echo', when=when, items=(1, 2), data={'k': [None]})
+        self.assertEqual({'when': '2026-01-02T03:04:05.000000',
+                          'items': [1, 2], 'data': {'k': [None]}},
+                         result['kwargs'])
+        self.assertEqual(('u', 'p', ['member']), (
+            result['context']['user_id'], result['context']['project_id'],
+            result['context']['roles']))
+
+    def test_nova_errors_cross(self):
+        e = self.assertRaises(exception.ComputeHostNotFound,
+                              self.client.prepare(server='h1').call,
+                              None, 'fail', error='nova')
+        self.assertEqual(('Compute host h1 could not be found.', 404),
+                         (e.message, e.code))
+
+    def test_other_errors_do_not_cross_as_themselves(self):
+        e = self.assertRaises(Exception, self.client.prepare(
+            server='h1').call, None, 'fail', error='other')
+        self.assertNotIsInstance(e, RuntimeError)
+        self.assertNotIsInstance(e, exception.NovaException)
+
+    def test_unknown_server(self):
+        self.assertRaises(Exception, self.client.prepare(server='h2').call,
+                          None, 'echo')
+
+
+def _nova_exceptions():
+    return [cls for _name, cls in inspect.getmembers(exception,
+                                                     inspect.isclass)
+            if issubclass(cls, exception.NovaException)]
+
+
+def _sample(cls):
+    """An instance of ``cls`` with every keyword its message names."""
+    class Keys(dict):
+        def __missing__(self, key):
+            self[key] = 3 if key in ('wanted', 'allowed', 'image_value',
+                                     'flavor_value') else 'v-' + key
+            return self[key]
+    kwargs = Keys()
+    cls.msg_fmt % kwargs
+    return cls(**kwargs)
+
+
+class BrokerSerializationTestCase(testtools.TestCase):
+    """What oslo.messaging does to an error on a real broker: it sends the
+    class, the arguments and the message (with the remote traceback), and
+    rebuilds it from the allowed modules (``rpc.ALLOWED_EXMODS``)."""
+
+    def _cross(self, error):
+        try:
+            raise error
+        except Exception:
+            wire = driver_common.serialize_remote_exception(sys.exc_info())
+        return driver_common.deserialize_remote_exception(
+            wire, rpc.ALLOWED_EXMODS)
+
+    def test_every_nova_error_keeps_class_message_and_code(self):
+        classes = _nova_exceptions()
+        self.assertGreater(len(classes), 20)
+        for cls in classes:
+            error = _sample(cls)
+            back = self._cross(error)
+            self.assertIsInstance(back, cls, cls.__name__)
+            self.assertEqual((error.message, error.code),
+                             (back.message, back.code), cls.__name__)
+            self.assertNotIn('Traceback', back.message)
+
+    def test_compute_host_error_message_has_no_traceback(self):
+        back = self._cross(exception.ComputeHostError(host='h1',
+                                                      reason='boom'))
+        self.assertEqual('The compute service on h1 failed: boom',
+                         back.message)
+        self.assertEqual(exception.fault_message(back), back.message)
+
+    def test_builtin_errors_carry_the_remote_traceback(self):
+        # Why the compute manager sends ComputeHostError instead.
+        back = self._cross(RuntimeError('secret detail'))
+        self.assertIsInstance(back, RuntimeError)
+        self.assertIn('Traceback', str(back))

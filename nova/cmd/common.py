@@ -8,6 +8,7 @@ from oslo_log import log as logging
 import nova.conf
 
 CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
 
 
 def parse_args(argv, prog):
@@ -49,7 +50,29 @@ def start_conductor(conf):
     server = rpc.get_server(conf, rpcapi.TOPIC, conf.host,
                             [manager.ConductorManager()])
     server.start()
+    connect_rpc(conf)
     return server
+
+
+def connect_rpc(conf):
+    """Set this process's reply queue up now, with a round trip.
+
+    oslo.messaging makes it at a process's first call, and waits for the
+    broker for ever there: better at start-up, said in the log, than in
+    a user's request. False when no conductor answered (nova-api down).
+    """
+    from nova.conductor import rpcapi
+    from nova import context
+    from nova import rpc
+    if rpc.in_process(conf):
+        return True
+    LOG.info('Connecting to the message broker')
+    answered = rpcapi.ConductorAPI(conf).ping(
+        context.get_admin_context(), conf.rpc_response_timeout)
+    if not answered:
+        LOG.warning('No conductor answered within %d s (is nova-api '
+                    'running?); going on', conf.rpc_response_timeout)
+    return answered
 
 
 def stop_rpc_server(server):

@@ -49,6 +49,7 @@ def main(argv=None):
                   CONF.serial_console.serialproxy_host,
                   CONF.serial_console.serialproxy_port, e)
         return 1
+    common.connect_rpc(CONF)  # port checks ask the compute hosts
 
     def stop(signum, frame):
         # Only sets a flag: the serving loop does the work and the logging.

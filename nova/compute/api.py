@@ -152,9 +152,14 @@ class API:
         self._closed = False
 
     def start(self):
-        """Finish what a stopped API process left: deletes run again,
-        other interrupted tasks end (see ServerTasks)."""
-        self.tasks.recover_interrupted_tasks()
+        """Finish what a stopped API process left: deletes run again on
+        the workers, other interrupted tasks end (see ServerTasks)."""
+        admin = nova_context.get_admin_context()
+
+        def delete(server):
+            self._submit(server, states.DELETING, 'Delete',
+                         self.tasks.terminate, admin, server)
+        self.tasks.recover_interrupted_tasks(delete=delete)
 
     # -- flavors ----------------------------------------------------------
 

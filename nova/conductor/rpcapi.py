@@ -1,6 +1,7 @@
 """Client side of the conductor topic: a compute service's heartbeat."""
 
 from oslo_log import log as logging
+import oslo_messaging
 
 from nova import rpc
 
@@ -35,3 +36,11 @@ class ConductorAPI:
             return False
         self.last_error = None
         return True
+
+    def ping(self, ctx, timeout):
+        """A round trip through the broker to a conductor: True, or
+        False when no conductor answered within ``timeout``."""
+        try:
+            return self.client.prepare(timeout=timeout).call(ctx, 'ping')
+        except oslo_messaging.MessagingTimeout:
+            return False

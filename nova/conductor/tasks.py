@@ -8,6 +8,8 @@ compute host runs them (``nova.compute.manager``) and never touches the
 database.
 """
 
+import functools
+
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
@@ -59,12 +61,13 @@ class ServerTasks:
     def _lock(uuid):
         return lockutils.lock('nova-server-task-%s' % uuid)
 
-    def recover_interrupted_tasks(self, hosts=None):
+    def recover_interrupted_tasks(self, hosts=None, delete=None):
         """Servers left in a task by a stopped API process.
 
-        Deletes are run again; other tasks end in ERROR (a migration in
-        ACTIVE, on the host the database names). ``hosts`` limits this
-        to servers of those hosts.
+        Deletes are run again, by ``delete(server)`` (e.g. on the API's
+        workers: a down host must not hold up the start) or here; other
+        tasks end in ERROR (a migration in ACTIVE, on the host the
+        database names). ``hosts`` limits this to servers of those hosts.
         """
         for server in db.server_list():
             task = server['task_state']
@@ -73,7 +76,8 @@ class ServerTasks:
                 continue
             if task == states.DELETING:
                 try:
-                    self.terminate(None, server)
+                    (delete or functools.partial(self.terminate, None))(
+                        server)
                 except Exception:
                     pass  # recorded on the server and logged
                 continue

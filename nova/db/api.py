@@ -279,6 +279,14 @@ def service_report(host, binary, topic, report, up=True):
 
     The first report creates the service. Returns the service.
     """
+    try:
+        return _service_report(host, binary, topic, report, up)
+    except sa_exc.IntegrityError:
+        # Two first reports of one host raced; the other made the row.
+        return _service_report(host, binary, topic, report, up)
+
+
+def _service_report(host, binary, topic, report, up):
     now = utcnow()
     table = models.Service.__table__
     with _transaction() as session:
@@ -286,13 +294,15 @@ def service_report(host, binary, topic, report, up=True):
             table.c.host == host)).first()
         if row is None:
             row = models.Service(host=host, binary=binary, topic=topic,
-                                 created_at=now, report={})
+                                 created_at=now, report={}, report_count=1)
             session.add(row)
+        else:
+            # In SQL, so that racing reports each count.
+            row.report_count = models.Service.report_count + 1
         row.binary, row.topic = binary, topic
         if report is not None:
             row.report = dict(report)
         row.stopped = not up
-        row.report_count = (row.report_count or 0) + 1
         row.updated_at = now
         session.flush()
         return _keys(_SERVICE_KEYS)(row)

@@ -74,3 +74,48 @@ class ConductorTestCase(db_base.DBTestCase):
 
     def test_stop_of_no_server(self):
         self.assertIsNone(common.stop_rpc_server(None))
+
+    def test_ping_is_a_round_trip_to_a_conductor(self):
+        conf = base.new_conf(self)
+        api = conductor_rpcapi.ConductorAPI(conf)
+        ctx = context.get_admin_context()
+        self.assertFalse(api.ping(ctx, 1))  # no conductor yet
+        server = common.start_conductor(conf)
+        self.assertIs(True, api.ping(ctx, 1))
+        common.stop_rpc_server(server)
+        self.assertFalse(api.ping(ctx, 1))
+
+
+class ConnectRPCTestCase(test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.logs = self.useFixture(fixtures.FakeLogger())
+        self.pings = []
+
+    def _ping(self, answer):
+        def ping(api, ctx, timeout):
+            self.pings.append(timeout)
+            return answer
+        self.useFixture(fixtures.MockPatchObject(
+            conductor_rpcapi.ConductorAPI, 'ping', ping))
+
+    def test_in_process_needs_no_round_trip(self):
+        self._ping(False)
+        self.assertTrue(common.connect_rpc(base.new_conf(self)))
+        self.assertEqual([], self.pings)
+
+    def test_broker_round_trip_at_start(self):
+        conf = base.new_conf(self)
+        conf.set_override('transport_url', 'rabbit://n:p@127.0.0.1:1/')
+        conf.set_override('rpc_response_timeout', 7)
+        self._ping(True)
+        self.assertTrue(common.connect_rpc(conf))
+        self.assertEqual([7], self.pings)
+        self.assertNotIn('No conductor', self.logs.output)
+
+    def test_no_conductor_is_a_warning_not_a_failure(self):
+        conf = base.new_conf(self)
+        conf.set_override('transport_url', 'rabbit://n:p@127.0.0.1:1/')
+        self._ping(False)
+        self.assertFalse(common.connect_rpc(conf))
+        self.assertIn('No conductor answered within', self.logs.output)

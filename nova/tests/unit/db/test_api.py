@@ -281,6 +281,30 @@ class ServiceTestCase(base.DBTestCase):
                                   {'vcpus': 2})
         self.assertFalse(again['stopped'])
 
+    def test_racing_reports_each_count(self):
+        # Several hosts' first reports and later ones at once: no report
+        # lost, no IntegrityError from two first reports of one host.
+        start = threading.Barrier(6)
+        errors = []
+
+        def report(host):
+            start.wait()
+            try:
+                for _ in range(10):
+                    db.service_report(host, 'nova-compute', 'compute', {})
+            except Exception as e:
+                errors.append(e)
+        threads = [threading.Thread(target=report, args=(host,))
+                   for host in ('h1', 'h1', 'h1', 'h2', 'h2', 'h2')]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual([], errors)
+        self.assertEqual({'h1': 30, 'h2': 30},
+                         {s['host']: s['report_count']
+                          for s in db.service_list()})
+
     def test_first_report_without_content(self):
         service = db.service_report('h1', 'nova-compute', 'compute', None)
         self.assertEqual({}, service['report'])

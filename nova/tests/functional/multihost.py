@@ -79,7 +79,8 @@ def host_a_services(stack, env, port_start):
 class ComputeProcess:
     """nova-compute of host B, in B's network namespace."""
 
-    def __init__(self, stack, env, port_start, old=False):
+    def __init__(self, stack, env, port_start, old=False, libvirt=None):
+        """``libvirt``: [libvirt] options set on top of the rig's."""
         self.env = env
         self.old = old
         self.workdir = tempfile.mkdtemp(prefix='nova-compute-b-')
@@ -97,6 +98,7 @@ class ComputeProcess:
             'live_migration_connect_uri': env['HOSTB_URI'],
             'virtlogd_conf': os.path.join(env['HOSTB_ROOT'], 'etc',
                                           'libvirt', 'virtlogd.conf')}
+        extra['libvirt'].update(libvirt or {})
         extra['serial_console'] = {
             'enabled': True, 'proxyclient_address': env['HOSTB_ADDR'],
             'port_range': '%d:%d' % (port_start, port_start + 19)}

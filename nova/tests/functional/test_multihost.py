@@ -39,11 +39,12 @@ class MultiHostTestCase(base.FunctionalTestCase):
         self.admin = self.connect(ADMIN_TOKEN)
         self.conn = self.connect(services.USER_TOKEN)
 
-    def start_b(self, old=None):
+    def start_b(self, old=None, libvirt=None):
         old = self.OLD_HOST_B if old is None else old
         self._stop_b()
         self.b = multihost.ComputeProcess(self.stack, self.env,
-                                          self.port_start + 20, old=old)
+                                          self.port_start + 20, old=old,
+                                          libvirt=libvirt)
         self.b.start()
         self.wait_service('host-b', 'up')
         return self.b
@@ -228,6 +229,23 @@ class LiveMigrationThroughAPITestCase(MultiHostTestCase):
         self.assertContinuous(output, ['before-move'])
         console, _ = self.console(server)
         self.assertIn(b'still-here', console.run('echo still-here'))
+
+    def test_failed_migration_keeps_the_server_on_its_host(self):
+        server = self.boot()  # host B not up yet: on host A
+        self.wait_output(server, 'NOVA-GUEST-BANNER')
+        # Host B tells sources a libvirtd address that does not exist:
+        # the pre-checks pass, the migration itself fails.
+        self.start_b(libvirt={'live_migration_connect_uri':
+                              'qemu+unix:///system?socket=/nonexistent'})
+        self.admin.compute.live_migrate_server(
+            server, host='host-b', force=True, block_migration='auto')
+        server = self.wait_active(server)
+        self.assertEqual('host-a', self.host_of(server))
+        self.assertPortCounts({'host-a': 1, 'host-b': 0})
+        console, _ = self.console(server)
+        self.assertIn(b'still-on-a', console.run('echo still-on-a'))
+        output = self.wait_output(server, 'still-on-a\n')
+        self.assertContinuous(output, ['still-on-a'])
 
 
 class FaultTestCase(MultiHostTestCase):

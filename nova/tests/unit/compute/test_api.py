@@ -549,6 +549,8 @@ class RecoveryTestCase(APITestCase):
         self._server('deleting', 'ACTIVE', 'deleting')
         token = tokens.authorize('rebooting', 'serial', 'h', 1)
         self.api.start()
+        # The delete runs again on the workers, not in start().
+        self.assertTrue(self.api.wait_for_tasks(10))
         self.assertEqual([('destroy', 'deleting')], self.driver.calls)
         self.assertIsNone(db.server_get('deleting'))
         self.assertNotIn('deleting', self.driver.ports)

@@ -15,10 +15,15 @@ def count_subunit(tox_dir, env):
     # subunit2csv comes with stestr in every test env; read its status
     # column instead of re-implementing the subunit protocol here.
     with open('%s/%s.subunit' % (tox_dir, env), 'rb') as stream:
-        csv = subprocess.run(['%s/%s/bin/subunit2csv' % (tox_dir, env),
-                              '--no-passthrough'],
-                             stdin=stream, capture_output=True, text=True,
-                             check=True).stdout.splitlines()
+        proc = subprocess.run(['%s/%s/bin/subunit2csv' % (tox_dir, env),
+                               '--no-passthrough'],
+                              stdin=stream, capture_output=True, text=True)
+    # subunit2csv exits 1 when a test failed: that is a result, not an
+    # error; no CSV header at all is one.
+    csv = proc.stdout.splitlines()
+    if not csv or not csv[0].startswith('test,'):
+        raise subprocess.CalledProcessError(proc.returncode, proc.args,
+                                            proc.stdout, proc.stderr)
     statuses = [line.split(',')[1] for line in csv[1:] if line]
     passed = statuses.count('success')
     skipped = statuses.count('skip')

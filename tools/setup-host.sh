@@ -73,6 +73,9 @@ readonly VIRTLOGD_WAIT=20
 
 log() { printf 'setup-host: %s\n' "$*" >&2; }
 die() { printf 'setup-host: ERROR: %s\n' "$*" >&2; exit 1; }
+warn() { printf 'setup-host: WARNING: %s\n' "$*" >&2; }
+# shellcheck source=lib/common.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/common.sh"
 usage() {
     sed -n '4,10p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//' >&2
     exit 2
@@ -107,25 +110,6 @@ done
 [ "$(id -u)" = 0 ] || die "must run as root"
 
 # --- process helpers -----------------------------------------------------------------------
-# Start time (clock ticks since boot) of a pid, field 22 of /proc/PID/stat: with the pid it
-# identifies a process even if the pid number is reused later.  Unchanged by exec().
-proc_starttime() {
-    local stat
-    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-    stat="${stat##*) }"
-    # after "pid (comm) " the fields start at field 3; starttime is field 22
-    local -a fields
-    read -ra fields <<<"$stat"
-    printf '%s\n' "${fields[19]}"
-}
-
-# Succeeds while PID exists and is not a zombie waiting to be reaped.
-proc_alive() {
-    local stat
-    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-    stat="${stat##*) }"
-    [ "${stat%% *}" != Z ]
-}
 
 # The pid of the running daemon NAME (virtlogd or libvirtd) from its default pid file,
 # or failure when it does not run.
@@ -257,9 +241,6 @@ do_stop() {
 }
 
 # --- setup ---------------------------------------------------------------------------------------
-pkg_installed() {
-    [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null || true)" = "ii " ]
-}
 
 install_packages() {
     local missing=() p
@@ -293,22 +274,6 @@ ensure_account() {
         useradd --system --no-create-home --home-dir /var/lib/libvirt --shell /usr/sbin/nologin \
             --user-group libvirt-qemu
     fi || die "cannot create the libvirt-qemu account"
-}
-
-# write_if_changed FILE: content on stdin; returns 0 when FILE was (re)written, 1 when it
-# already had that content.
-write_if_changed() {
-    local file="$1" tmp
-    tmp="$(mktemp "$file.XXXXXX")"
-    cat >"$tmp"
-    if [ -f "$file" ] && cmp -s "$tmp" "$file"; then
-        rm -f "$tmp"
-        return 1
-    fi
-    chmod 644 "$tmp"
-    mv -f "$tmp" "$file"
-    log "wrote $file"
-    return 0
 }
 
 qemu_conf_changed=0

@@ -105,6 +105,8 @@ readonly CLEAN_ENV=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 LC_AL
 log() { printf 'setup-rabbitmq: %s\n' "$*" >&2; }
 warn() { printf 'setup-rabbitmq: WARNING: %s\n' "$*" >&2; }
 die() { printf 'setup-rabbitmq: ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib/common.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/common.sh"
 usage() {
     sed -n '7,10p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//' >&2
     exit 2
@@ -254,24 +256,6 @@ amqp_addrs_text() {
 }
 
 # --- processes ---------------------------------------------------------------------------------
-# Start time (clock ticks since boot) of a pid, field 22 of /proc/PID/stat: with the pid it
-# identifies a process even if the pid number is reused later.
-proc_starttime() {
-    local stat
-    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-    stat="${stat##*) }"
-    local -a fields
-    read -ra fields <<<"$stat"
-    printf '%s\n' "${fields[19]}"
-}
-
-# Succeeds while PID exists and is not a zombie (PID 1 here does not reap orphans).
-proc_alive() {
-    local stat
-    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-    stat="${stat##*) }"
-    [ "${stat%% *}" != Z ]
-}
 
 proc_comm() { cat "/proc/$1/comm" 2>/dev/null; }
 
@@ -339,24 +323,6 @@ epmd_pid() {
     pid="$(listeners | awk -v p="$EPMD_PORT" '$2 == p && $3 == "epmd" {print $4; exit}')"
     [ -n "$pid" ] && proc_alive "$pid" || return 1
     printf '%s\n' "$pid"
-}
-
-# stop_pid PID WHAT: SIGTERM, wait, SIGKILL after STOP_WAIT s.
-stop_pid() {
-    local pid="$1" what="$2" i
-    log "stopping $what (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < STOP_WAIT * 10; i++)); do
-        proc_alive "$pid" || return 0
-        sleep 0.1
-    done
-    warn "$what (pid $pid) ignored SIGTERM for $STOP_WAIT s: sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        proc_alive "$pid" || return 0
-        sleep 0.1
-    done
-    die "$what (pid $pid) does not exit"
 }
 
 # --- logs ---------------------------------------------------------------------------------------
@@ -555,9 +521,6 @@ urlquote() {
 }
 
 # --- packages ------------------------------------------------------------------------------------
-pkg_installed() {
-    [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null || true)" = "ii " ]
-}
 
 POLICY_RC_D=/usr/sbin/policy-rc.d
 made_policy=0
@@ -601,21 +564,6 @@ install_packages() {
 }
 
 # --- configuration ------------------------------------------------------------------------------
-# write_if_changed FILE: content on stdin; returns 0 when FILE was (re)written, 1 when it
-# already had that content.
-write_if_changed() {
-    local file="$1" tmp
-    tmp="$(mktemp "$file.XXXXXX")"
-    cat >"$tmp"
-    if [ -f "$file" ] && cmp -s "$tmp" "$file"; then
-        rm -f "$tmp"
-        return 1
-    fi
-    chmod 644 "$tmp"
-    mv -f "$tmp" "$file"
-    log "wrote $file"
-    return 0
-}
 
 rabbitmq_conf() {
     local i=1 a

@@ -129,6 +129,8 @@ readonly -A BIND_MOUNTS=(
 log() { printf 'two-hosts: %s\n' "$*" >&2; }
 warn() { printf 'two-hosts: WARNING: %s\n' "$*" >&2; }
 die() { printf 'two-hosts: ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib/common.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/common.sh"
 usage() {
     sed -n '5,9p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//' >&2
     exit 2
@@ -153,13 +155,6 @@ esac
 [ "$(id -u)" = 0 ] || die "must run as root"
 
 # --- processes and namespaces ------------------------------------------------------------------
-# Succeeds while PID exists and is not a zombie.
-proc_alive() {
-    local st
-    st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-    st="${st##*) }"
-    [ "${st%% *}" != Z ]
-}
 
 # Inode of a namespace file (/proc/PID/ns/net, /run/netns/NAME); empty when it is missing.
 ns_inode() { stat -L -c %i "$1" 2>/dev/null || true; }
@@ -219,24 +214,6 @@ netns_processes() {
     done
 }
 
-# stop_pid PID WHAT: SIGTERM, up to 15 s, then SIGKILL.
-stop_pid() {
-    local pid="$1" what="$2" i
-    log "stopping $what (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-        proc_alive "$pid" || return 0
-        sleep 0.1
-    done
-    warn "$what (pid $pid) ignored SIGTERM for 15 s: sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        proc_alive "$pid" || return 0
-        sleep 0.1
-    done
-    die "$what (pid $pid) does not exit"
-}
-
 # Bind mounts, then exec "$@"; run by sh inside a new private mount namespace.
 # shellcheck disable=SC2016
 MOUNT_SCRIPT='set -e
@@ -293,20 +270,6 @@ rsync_probe() {
 }
 
 # --- files -------------------------------------------------------------------------------------
-# write_if_changed FILE: content on stdin; 0 when FILE was (re)written, 1 when unchanged.
-write_if_changed() {
-    local file="$1" tmp
-    tmp="$(mktemp "$file.new.XXXXXX")"
-    cat >"$tmp"
-    if [ -f "$file" ] && cmp -s "$tmp" "$file"; then
-        rm -f "$tmp"
-        return 1
-    fi
-    chmod 644 "$tmp"
-    mv -f "$tmp" "$file"
-    log "wrote $file"
-    return 0
-}
 
 # make_dir DIR: mkdir -p, recording in the state dir the topmost directory it created.
 make_dir() {
@@ -341,9 +304,6 @@ show_logs() {
 # =============================================================================================
 # up
 # =============================================================================================
-pkg_installed() {
-    [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null || true)" = "ii " ]
-}
 
 install_packages() {
     local missing=() p

@@ -8,6 +8,7 @@ reaching the broker at host A's address, as a second machine would.
 
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,18 +29,26 @@ SERVICE_DOWN_TIME = 6
 RPC_RESPONSE_TIMEOUT = 10
 
 
+def two_hosts():
+    """tools/two-hosts.sh up, and its ``env`` as a dict."""
+    base.run_tool(TWO_HOSTS, 'up')
+    env = {}
+    for line in base.run_tool(TWO_HOSTS, 'env').splitlines():
+        key, sep, value = line.partition('=')
+        if sep:
+            env[key] = shlex.split(value)[0] if value else ''
+    return env
+
+
 class Rig:
+    """The two hosts and the broker, set up once per test process."""
+
     env = None
 
     @classmethod
     def ensure(cls):
         if cls.env is None:
-            base.run_tool(TWO_HOSTS, 'up')
-            env = {}
-            for line in base.run_tool(TWO_HOSTS, 'env').splitlines():
-                key, sep, value = line.partition('=')
-                if sep:
-                    env[key] = shlex.split(value)[0] if value else ''
+            env = two_hosts()
             base.run_tool(RABBITMQ, '--listen', env['HOSTA_ADDR'])
             env['TRANSPORT_URL_A'] = base.run_tool(
                 RABBITMQ, '--print-transport-url', '127.0.0.1').strip()
@@ -86,6 +95,7 @@ class ComputeProcess:
         self.workdir = tempfile.mkdtemp(prefix='nova-compute-b-')
         self.conf_file = os.path.join(self.workdir, 'nova.conf')
         self.log_file = os.path.join(self.workdir, 'nova-compute.log')
+        self.stderr_file = os.path.join(self.workdir, 'stderr.log')
         extra = common_conf(env)
         extra['DEFAULT'].update(
             host='host-b', instances_path=env['HOSTB_INSTANCES'],
@@ -109,36 +119,35 @@ class ComputeProcess:
     def start(self):
         module = ('nova.tests.functional.old_compute' if self.old else
                   'nova.cmd.compute')
-        self.process = subprocess.Popen(
-            ['ip', 'netns', 'exec', self.env['HOSTB_NETNS'], sys.executable,
-             '-m', module, '--config-file', self.conf_file],
-            cwd=base.REPO, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
+        with open(self.stderr_file, 'ab') as stderr:
+            self.process = subprocess.Popen(
+                ['ip', 'netns', 'exec', self.env['HOSTB_NETNS'],
+                 sys.executable, '-m', module, '--config-file',
+                 self.conf_file],
+                cwd=base.REPO, stdout=subprocess.DEVNULL, stderr=stderr)
         return self
 
     def stop(self, sig=signal.SIGTERM):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        services.stop_process(self.process, sig)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def log_tail(self, lines=40):
-        try:
-            with open(self.log_file) as f:
-                return ''.join(f.readlines()[-lines:])
-        except OSError:
-            return '(no log)'
+        return (services.file_tail(self.log_file, lines) +
+                services.file_tail(self.stderr_file, lines))
 
 
-def destroy_guests_in(uri, folder):
-    """Guests whose files are in ``folder``: what a failed test left."""
+def destroy_guests_in(uri, folder, names=()):
+    """Guests whose files are in ``folder``, or named in ``names``: what
+    a failed test left (a guest with neither disk nor log names no file:
+    one on an N host)."""
     conn = libvirt.open(uri)
     try:
         for dom in conn.listAllDomains():
-            if folder + '/' not in dom.XMLDesc(0):
+            if (dom.name() not in names and
+                    folder + '/' not in dom.XMLDesc(0)):
                 continue
             if dom.isActive():
                 dom.destroy()

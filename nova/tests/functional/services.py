@@ -35,6 +35,25 @@ class ServicesFailed(Exception):
     pass
 
 
+def stop_process(process, sig=signal.SIGTERM):
+    """Send ``sig`` to a running ``process``; kill it after 30 s."""
+    if process and process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def file_tail(path, lines=40):
+    try:
+        with open(path) as f:
+            return ''.join(f.readlines()[-lines:])
+    except OSError:
+        return '(no %s)' % path
+
+
 def conf_text(base, extra):
     """nova.conf text ``base`` with ``extra`` ({group: {opt: value}})
     set: later lines of a group win in oslo.config."""
@@ -137,11 +156,7 @@ class NovaServices:
                                  % manage.stderr)
 
     def log_tail(self, lines=40):
-        try:
-            with open(self.log_file) as f:
-                return ''.join(f.readlines()[-lines:])
-        except OSError:
-            return '(no log)'
+        return file_tail(self.log_file, lines)
 
     def request(self, method, path, body=None, token=USER_TOKEN,
                 version=None):
@@ -163,13 +178,7 @@ class NovaServices:
         return status, (json.loads(raw) if raw else None)
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        stop_process(self.process)
 
     def delete_all_servers(self, timeout=60):
         """Delete every server (admin view) and wait until they are gone."""

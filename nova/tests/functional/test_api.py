@@ -41,6 +41,17 @@ class WebsocketConsole:
         raise AssertionError('no answer to %r: %r' % (command,
                                                       self.received[-300:]))
 
+    def wait_prompt(self, timeout=60):
+        """Press enter once, and read until the shell's prompt."""
+        self.ws.send_binary(b'\r')
+        deadline = time.monotonic() + timeout
+        while b'nova-guest# ' not in self.received:
+            if time.monotonic() > deadline:
+                raise AssertionError('no shell prompt: %r' %
+                                     self.received[-300:])
+            self.received += self.ws.recv()
+        return self
+
     def close(self):
         self.ws.close()
 
@@ -124,12 +135,7 @@ class APITestCase(base.FunctionalTestCase):
     def shell(self, url, origin=None):
         console = WebsocketConsole(url, origin=origin)
         self.addCleanup(console.close)
-        console.ws.send_binary(b'\r')
-        deadline = time.monotonic() + 60
-        while b'nova-guest# ' not in console.received:
-            self.assertLess(time.monotonic(), deadline, console.received)
-            console.received += console.ws.recv()
-        return console
+        return console.wait_prompt()
 
 
 class ServerLifecycleTestCase(APITestCase):

@@ -8,7 +8,6 @@ virtlogd gate, made by forcing the gate on that host's driver only.
 
 import os
 import re
-import shlex
 
 import fixtures
 
@@ -17,11 +16,10 @@ from nova.console import serial
 import nova.conf
 from nova import exception
 from nova.tests.functional import base
+from nova.tests.functional import multihost
 from nova.virt.libvirt import console_log
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
-
-TWO_HOSTS = os.path.join(base.REPO, 'tools', 'two-hosts.sh')
 
 
 class _Rig:
@@ -30,13 +28,7 @@ class _Rig:
     @classmethod
     def ensure(cls):
         if cls.env is None:
-            base.run_tool(TWO_HOSTS, 'up')
-            env = {}
-            for line in base.run_tool(TWO_HOSTS, 'env').splitlines():
-                key, sep, value = line.partition('=')
-                if sep:
-                    env[key] = shlex.split(value)[0] if value else ''
-            cls.env = env
+            cls.env = multihost.two_hosts()
         return cls.env
 
 

@@ -7,7 +7,6 @@ and the proxy as users and operators would.
 """
 
 import signal
-import time
 
 import openstack
 
@@ -25,10 +24,11 @@ class MultiHostTestCase(base.FunctionalTestCase):
     def setUp(self):
         super().setUp()
         self.env = multihost.Rig.ensure()
+        self.domains = []  # of the servers booted here
         self.addCleanup(multihost.destroy_guests_in, self.env['HOSTB_URI'],
-                        self.env['HOSTB_INSTANCES'])
+                        self.env['HOSTB_INSTANCES'], self.domains)
         self.addCleanup(multihost.destroy_guests_in, self.env['HOSTA_URI'],
-                        self.env['HOSTA_INSTANCES'])
+                        self.env['HOSTA_INSTANCES'], self.domains)
         self.a = multihost.host_a_services(self.stack, self.env,
                                            self.port_start)
         self.addCleanup(self.a.cleanup)
@@ -51,7 +51,7 @@ class MultiHostTestCase(base.FunctionalTestCase):
 
     def _stop_b(self):
         if self.b is not None:
-            self.b.stop()
+            self.b.cleanup()
 
     def connect(self, token):
         return openstack.connection.Connection(
@@ -89,6 +89,7 @@ class MultiHostTestCase(base.FunctionalTestCase):
         server = self.conn.compute.create_server(
             name=name, image_id=services.IMAGE_ID, flavor_id='1',
             networks='none')
+        self.domains.append('instance-%s' % server.id)
         self.addCleanup(self._delete, server)
         return self.wait_active(server)
 
@@ -127,12 +128,7 @@ class MultiHostTestCase(base.FunctionalTestCase):
             server, console_type='serial')['url']
         console = test_api.WebsocketConsole(url)
         self.addCleanup(console.close)
-        console.ws.send_binary(b'\r')
-        deadline = time.monotonic() + 60
-        while b'nova-guest# ' not in console.received:
-            self.assertLess(time.monotonic(), deadline, console.received)
-            console.received += console.ws.recv()
-        return console, url
+        return console.wait_prompt(), url
 
     def live_migrate(self, server, host):
         self.admin.compute.live_migrate_server(

@@ -36,6 +36,7 @@ from nova.console import tokens
 from nova import context as nova_context
 from nova.db import api as db
 from nova import exception
+from nova.objects import instance as objects
 from nova.scheduler import manager as scheduler
 from nova import servicegroup
 
@@ -125,6 +126,12 @@ def _state(server):
     if server['task_state']:
         return '%s (%s)' % (server['status'], server['task_state'])
     return server['status']
+
+
+def _bare_instance(server):
+    """Enough of the server for the console calls: they find the guest by
+    its uuid, so its flavor and image are not read from the database."""
+    return objects.Instance(uuid=server['uuid'], host=server['host'])
 
 
 def console_url(base_url, token):
@@ -586,7 +593,7 @@ class API:
         self._check_ready(server)
         self._check_host(server)
         return self.compute_rpcapi.get_console_output(
-            ctx, server['host'], conductor_tasks.instance_for(server))
+            ctx, server['host'], _bare_instance(server))
 
     def get_serial_console(self, ctx, server_id, console_type='serial'):
         """A console URL for the server, with a fresh token."""
@@ -596,7 +603,7 @@ class API:
         self._check_ready(server)
         self._check_host(server)
         console = self.compute_rpcapi.get_serial_console(
-            ctx, server['host'], conductor_tasks.instance_for(server),
+            ctx, server['host'], _bare_instance(server),
             console_type)
         token = tokens.authorize(server['uuid'], console_type, console.host,
                                  console.port)
@@ -617,7 +624,7 @@ class API:
                 return False
             self._check_host(server)
             return bool(self.compute_rpcapi.validate_console_port(
-                admin, server['host'], conductor_tasks.instance_for(server),
+                admin, server['host'], _bare_instance(server),
                 host, port, console_type))
         except exception.NovaException as e:
             LOG.info('Console port of server %s not confirmed: %s',

@@ -7,8 +7,6 @@ server and the host; a broker that cannot be reached gives
 ``ServiceUnavailable``.
 """
 
-import base64
-
 import oslo_messaging
 
 from nova.console import type as ctype
@@ -72,8 +70,8 @@ class ComputeAPI:
     # -- consoles -------------------------------------------------------------
 
     def get_console_output(self, ctx, host, instance):
-        encoded = self._call(ctx, host, 'get_console_output', instance)
-        return base64.b64decode(encoded)
+        text = self._call(ctx, host, 'get_console_output', instance)
+        return text.encode('latin-1')  # see ComputeManager
 
     def get_serial_console(self, ctx, host, instance, console_type):
         console = self._call(ctx, host, 'get_serial_console', instance,

@@ -15,8 +15,6 @@ import sys
 import tempfile
 import time
 
-import libvirt
-
 from nova.tests.functional import base
 from nova.tests.functional import services
 
@@ -137,23 +135,6 @@ class ComputeProcess:
     def log_tail(self, lines=40):
         return (services.file_tail(self.log_file, lines) +
                 services.file_tail(self.stderr_file, lines))
-
-
-def destroy_guests_in(uri, folder, names=()):
-    """Guests whose files are in ``folder``, or named in ``names``: what
-    a failed test left (a guest with neither disk nor log names no file:
-    one on an N host)."""
-    conn = libvirt.open(uri)
-    try:
-        for dom in conn.listAllDomains():
-            if (dom.name() not in names and
-                    folder + '/' not in dom.XMLDesc(0)):
-                continue
-            if dom.isActive():
-                dom.destroy()
-            dom.undefine()
-    finally:
-        conn.close()
 
 
 def wait_for(predicate, timeout, what, interval=0.5):

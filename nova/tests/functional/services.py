@@ -54,6 +54,23 @@ def file_tail(path, lines=40):
         return '(no %s)' % path
 
 
+def destroy_guests_in(uri, folder, names=()):
+    """Guests whose files are in ``folder``, or named in ``names``: what
+    a failed test left (a guest with neither disk nor log names no file:
+    one on an N host)."""
+    conn = libvirt.open(uri)
+    try:
+        for dom in conn.listAllDomains():
+            if (dom.name() not in names and
+                    folder + '/' not in dom.XMLDesc(0)):
+                continue
+            if dom.isActive():
+                dom.destroy()
+            dom.undefine()
+    finally:
+        conn.close()
+
+
 def conf_text(base, extra):
     """nova.conf text ``base`` with ``extra`` ({group: {opt: value}})
     set: later lines of a group win in oslo.config."""
@@ -206,13 +223,4 @@ class NovaServices:
 
     def _destroy_leftover_guests(self):
         """Guests whose files are in our folder: a failed delete's rest."""
-        conn = libvirt.open('qemu:///system')
-        try:
-            for dom in conn.listAllDomains():
-                if self.workdir + '/' not in dom.XMLDesc(0):
-                    continue
-                if dom.isActive():
-                    dom.destroy()
-                dom.undefine()
-        finally:
-            conn.close()
+        destroy_guests_in('qemu:///system', self.workdir)

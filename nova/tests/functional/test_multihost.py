@@ -25,9 +25,9 @@ class MultiHostTestCase(base.FunctionalTestCase):
         super().setUp()
         self.env = multihost.Rig.ensure()
         self.domains = []  # of the servers booted here
-        self.addCleanup(multihost.destroy_guests_in, self.env['HOSTB_URI'],
+        self.addCleanup(services.destroy_guests_in, self.env['HOSTB_URI'],
                         self.env['HOSTB_INSTANCES'], self.domains)
-        self.addCleanup(multihost.destroy_guests_in, self.env['HOSTA_URI'],
+        self.addCleanup(services.destroy_guests_in, self.env['HOSTA_URI'],
                         self.env['HOSTA_INSTANCES'], self.domains)
         self.a = multihost.host_a_services(self.stack, self.env,
                                            self.port_start)

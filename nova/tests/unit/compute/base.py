@@ -148,6 +148,21 @@ class ComputeTestCase(RPCTestCase):
             f.write(b'x')
         return path
 
+    def assertInstanceFromRows(self, instance, uuid, host='fake-host'):
+        """``instance`` is what the test flavor and image rows describe."""
+        self.assertEqual((uuid, host), (instance.uuid, instance.host))
+        self.assertEqual(('m1.tiny', 128, 2, {'hw:serial_port_count': '2'}),
+                         (instance.flavor.name, instance.flavor.memory_mb,
+                          instance.flavor.vcpus,
+                          instance.flavor.extra_specs))
+        meta = instance.image_meta
+        self.assertEqual(
+            ('img-1', 'tiny', self.kernel, 'raw', None,
+             {'os_command_line': 'console=ttyS0 quiet'}),
+            (meta.id, meta.name, meta.kernel_path, meta.disk_format,
+             meta.disk_path, meta.properties))
+        self.assertTrue(meta.ramdisk_path.endswith('initrd'))
+
     def _server(self, uuid='srv-1', status='BUILD', task_state='spawning',
                 ctx=ALICE, host='fake-host', **kw):
         values = {'uuid': uuid, 'name': 'vm', 'project_id': ctx.project_id,

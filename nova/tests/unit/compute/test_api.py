@@ -188,19 +188,8 @@ class CreateTestCase(APITestCase):
 
     def test_the_host_gets_the_instance_from_the_rows(self):
         uuid = self._active()
-        instance = self.driver.instances[-1]
-        self.assertEqual((uuid, 'fake-host'), (instance.uuid, instance.host))
-        self.assertEqual(('m1.tiny', 128, 2, {'hw:serial_port_count': '2'}),
-                         (instance.flavor.name, instance.flavor.memory_mb,
-                          instance.flavor.vcpus,
-                          instance.flavor.extra_specs))
-        meta = instance.image_meta
-        self.assertEqual(
-            ('img-1', 'tiny', self.kernel, 'raw', None,
-             {'os_command_line': 'console=ttyS0 quiet'}),
-            (meta.id, meta.name, meta.kernel_path, meta.disk_format,
-             meta.disk_path, meta.properties))
-        self.assertTrue(meta.ramdisk_path.endswith('initrd'))
+        # Through RPC, as JSON: the same Instance as instance_for makes.
+        self.assertInstanceFromRows(self.driver.instances[-1], uuid)
 
     def test_failed_build_is_error_with_fault(self):
         self.driver.fail['spawn'] = exception.SerialPortNumberLimitExceeded(

@@ -40,20 +40,8 @@ class TasksTestCase(base.ComputeTestCase):
 
 class InstanceForTestCase(TasksTestCase):
     def test_instance_from_the_rows(self):
-        instance = conductor_tasks.instance_for(self._server())
-        self.assertEqual(('srv-1', 'fake-host'), (instance.uuid,
-                                                  instance.host))
-        self.assertEqual(('m1.tiny', 128, 2, {'hw:serial_port_count': '2'}),
-                         (instance.flavor.name, instance.flavor.memory_mb,
-                          instance.flavor.vcpus,
-                          instance.flavor.extra_specs))
-        meta = instance.image_meta
-        self.assertEqual(
-            ('img-1', 'tiny', self.kernel, 'raw', None,
-             {'os_command_line': 'console=ttyS0 quiet'}),
-            (meta.id, meta.name, meta.kernel_path, meta.disk_format,
-             meta.disk_path, meta.properties))
-        self.assertTrue(meta.ramdisk_path.endswith('initrd'))
+        self.assertInstanceFromRows(
+            conductor_tasks.instance_for(self._server()), 'srv-1')
 
     def test_host_and_image_overrides(self):
         instance = conductor_tasks.instance_for(

@@ -86,7 +86,12 @@ class APIServer:
         # The serving loop is not thread safe: close from within it.
         for dispatcher in list(self._map.values()):
             if isinstance(dispatcher, trigger.trigger):
-                dispatcher.pull_trigger(self._close_all)
+                try:
+                    dispatcher.pull_trigger(self._close_all)
+                except OSError:
+                    # Its pipe is closed: the loop is already closing
+                    # everything (a second stop, or run() ending).
+                    pass
                 return
 
 

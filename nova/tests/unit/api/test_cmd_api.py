@@ -98,6 +98,19 @@ class ServeTestCase(test.TestCase):
                                     server.port)
         again.stop()
 
+    def test_stop_while_the_loop_closes_is_quiet(self):
+        # The loop closing its connections (run() ending, or a first
+        # stop) closes the trigger's pipe: pulling it then gives EBADF.
+        server = cmd_api.make_server(self.application, '127.0.0.1', 0)
+        server._running = True
+        with mock.patch.object(cmd_api.trigger.trigger, 'pull_trigger',
+                               side_effect=OSError(9, 'Bad file '
+                                                      'descriptor')) as pull:
+            server.stop()
+        self.assertEqual(1, pull.call_count)
+        server._running = False
+        server.stop()
+
 
 class MainTestCase(test.TestCase):
     def setUp(self):

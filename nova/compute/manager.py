@@ -63,14 +63,6 @@ class ComputeManager:
         # One action per guest at a time on this host.
         return lockutils.lock('nova-server-%s' % uuid)
 
-    def init_host(self):
-        """Re-register the serial ports of the guests this host has."""
-        self.driver.init_host(host=self.host)
-
-    def host_report(self):
-        """The heartbeat's content: see LibvirtDriver.get_host_report."""
-        return self.driver.get_host_report()
-
     # -- server actions -------------------------------------------------------
 
     @_remotable

@@ -30,7 +30,9 @@ class ComputeService:
         self._reported_ok = None
 
     def start(self):
-        self.manager.init_host()
+        # On the driver, not the manager: every public method of the
+        # manager can be called over RPC, and these are for this process.
+        self.manager.driver.init_host(host=self.host)
         self._server = rpc.get_server(self.conf, compute_rpcapi.TOPIC,
                                       self.host, [self.manager])
         self._server.start()
@@ -46,7 +48,7 @@ class ComputeService:
         """Send one heartbeat; log only when sending starts or stops
         working (the broker may be away for a while)."""
         try:
-            report = self.manager.host_report() if up else None
+            report = self.manager.driver.get_host_report() if up else None
         except Exception as e:
             LOG.warning('Cannot read this host\'s state for the report: %s',
                         e)

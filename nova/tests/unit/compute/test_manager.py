@@ -5,13 +5,16 @@ import inspect
 import re
 import threading
 
+import oslo_messaging
 import testtools
 
 from nova.compute import manager
 from nova.compute import rpcapi
+from nova.compute import service
 from nova.console import type as ctype
 from nova import exception
 from nova.objects import instance as objects
+from nova import rpc
 from nova.tests.unit.compute import base
 from nova.tests.unit.compute import fake_driver
 from nova.virt.libvirt import driver as libvirt_driver
@@ -37,8 +40,10 @@ class DriverSignatureTestCase(testtools.TestCase):
     asks of it."""
 
     def test_fake_driver_has_what_the_manager_calls(self):
-        source = inspect.getsource(manager)
-        called = set(re.findall(r'self\.driver\.(\w+)', source))
+        source = inspect.getsource(manager) + inspect.getsource(service)
+        called = set(re.findall(r'self\.(?:manager\.)?driver\.(\w+)',
+                                source))
+        self.assertIn('get_host_report', called)
         self.assertIn('live_migration', called)
         self.assertGreater(len(called), 12)
         for name in sorted(called):
@@ -148,11 +153,17 @@ class RemotableTestCase(ManagerTestCase):
         self.assertEqual('h2', manager.ComputeManager(
             fake_driver.FakeDriver(), host='h2').host)
 
-    def test_init_host_and_report(self):
+    def test_init_host_at_start(self):
         self.assertEqual(('init_host', HOST), self.driver.calls[0])
-        self.driver.report['running_vms'] = 7
-        self.assertEqual(7, self.services[HOST].manager.host_report()[
-            'running_vms'])
+
+    def test_start_up_is_not_an_rpc_method(self):
+        # Every public method of the manager can be called over RPC;
+        # re-registering ports is the service's own business.
+        client = rpc.get_client(self.nova_conf, rpcapi.TOPIC, '1.0')
+        self.assertRaises(oslo_messaging.NoSuchMethod,
+                          client.prepare(server=HOST).call, CTX,
+                          'init_host')
+        self.assertEqual(1, self.driver.calls.count(('init_host', HOST)))
 
 
 class ActionsTestCase(ManagerTestCase):

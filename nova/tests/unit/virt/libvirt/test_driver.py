@@ -524,3 +524,22 @@ class DiskImageTestCase(DriverTestBase):
         self.assertIn('/nonexistent/image.raw', str(e))
         self.assertFalse(self.driver.instance_exists(inst))
         self.assertEqual(set(), serial.ALLOCATED_PORTS)
+
+
+class HostReportTestCase(DriverTestBase):
+    def test_vcpus_come_from_one_bulk_stats_call(self):
+        # libvirt's test driver gives no vCPU stats; a real QEMU host
+        # does ('vcpu.current'), and then no guest is asked one by one.
+        asked = mock.Mock()
+        asked.info.return_value = [1, 2048, 2048, 2, 0]
+        not_asked = mock.Mock()
+        not_asked.info.side_effect = AssertionError('asked a guest')
+        stats = [(not_asked, {'vcpu.current': 3}), (asked, {})]
+        with mock.patch.object(self.conn, 'getAllDomainStats',
+                               return_value=stats) as bulk:
+            report = self.driver.get_host_report()
+        bulk.assert_called_once_with(
+            libvirt.VIR_DOMAIN_STATS_VCPU,
+            libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE)
+        self.assertEqual((5, 2), (report['vcpus_used'],
+                                  report['running_vms']))

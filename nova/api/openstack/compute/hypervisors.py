@@ -13,14 +13,20 @@ from nova import exception
 
 POLICY = 'os_compute_api:os-hypervisors'
 COMPUTE_BINARY = 'nova-compute'
-_ID_RE = re.compile('[0-9]+')
-# Larger ids cannot be in the database (a signed 64-bit column).
+# At most 19 digits, checked before int(): larger ids cannot be in the
+# database (a signed 64-bit column), and int() of thousands of digits
+# raises rather than answering.
+_ID_RE = re.compile('[0-9]{1,19}')
 MAX_ID = 2 ** 63 - 1
+# Of an id that is none, at most this much is quoted back.
+MAX_SHOWN = 40
 
 
 def parse_id(text):
     """The integer id in the path; HypervisorNotFound if it is none."""
     if _ID_RE.fullmatch(text) is None or int(text) > MAX_ID:
+        if len(text) > MAX_SHOWN:
+            text = text[:MAX_SHOWN] + '...'
         raise exception.HypervisorNotFound(hypervisor_id=text)
     return int(text)
 

@@ -4,8 +4,9 @@ The client asks with ``OpenStack-API-Version: compute X.Y`` or the legacy
 ``X-OpenStack-Nova-API-Version: X.Y`` (the first wins when both name a
 version); ``latest`` means the maximum. Without either the request gets
 the minimum, 2.1. A value that is not ``MAJOR.MINOR`` is a 400, a version
-outside [2.1, 2.25] a 406. Every response of the versioned API says which
-version served it.
+outside [2.1, 2.25] a 406 (also one whose numbers have too many digits to
+be read: Python refuses int() of more than 4300 digits). Every response
+of the versioned API says which version served it.
 
 What each microversion changed, for the calls served here (Nova's other
 changes from 2.7 to 2.25 are to APIs this project does not have):
@@ -32,6 +33,25 @@ LEGACY_HEADER = 'X-OpenStack-Nova-API-Version'
 SERVICE_TYPE = 'compute'
 
 _VERSION_RE = re.compile(r'([1-9][0-9]*)\.(0|[1-9][0-9]*)')
+# A MAJOR or MINOR of more digits names no version anyone serves; it is
+# refused before int(), which raises on thousands of digits.
+MAX_DIGITS = 9
+# Of a client's header value, at most this much is quoted back.
+MAX_SHOWN = 40
+
+
+def shown(text):
+    """``text`` as a message quotes it: repr, cut to MAX_SHOWN chars."""
+    if len(text) > MAX_SHOWN:
+        return repr(text[:MAX_SHOWN]) + '...'
+    return repr(text)
+
+
+def _not_acceptable(version_text):
+    return webob.exc.HTTPNotAcceptable(
+        explanation='Version %s is not supported by the API. Minimum '
+                    'is %s and maximum is %s.'
+                    % (version_text, MIN_VERSION, MAX_VERSION))
 
 
 @functools.total_ordering
@@ -45,9 +65,11 @@ class APIVersion:
         match = _VERSION_RE.fullmatch(text)
         if match is None:
             raise webob.exc.HTTPBadRequest(
-                explanation='API version string %r is of invalid format: '
+                explanation='API version string %s is of invalid format: '
                             'expected MAJOR.MINOR (for example 2.6) or '
-                            "'latest'." % text)
+                            "'latest'." % shown(text))
+        if max(len(match.group(1)), len(match.group(2))) > MAX_DIGITS:
+            raise _not_acceptable(shown(text))
         return cls(int(match.group(1)), int(match.group(2)))
 
     def _key(self):
@@ -90,8 +112,9 @@ def _compute_version_from_header(value):
             continue
         if len(words) != 2:
             raise webob.exc.HTTPBadRequest(
-                explanation='%s header %r is malformed: expected '
-                            "'compute MAJOR.MINOR'." % (HEADER, value))
+                explanation='%s header %s is malformed: expected '
+                            "'compute MAJOR.MINOR'." % (HEADER,
+                                                        shown(value)))
         service, version = words
         if service.lower() == SERVICE_TYPE:
             return version
@@ -116,10 +139,7 @@ def negotiate(headers):
         return MAX_VERSION
     version = APIVersion.parse(text)
     if not MIN_VERSION <= version <= MAX_VERSION:
-        raise webob.exc.HTTPNotAcceptable(
-            explanation='Version %s is not supported by the API. Minimum '
-                        'is %s and maximum is %s.'
-                        % (version, MIN_VERSION, MAX_VERSION))
+        raise _not_acceptable(version)
     return version
 
 

@@ -2,8 +2,12 @@
 
 Paths are relative to /v2.1. A path that exists with other methods gets
 a 405 naming them; an unknown path, or one the requested microversion
-does not have yet, a 404.
+does not have yet, a 404. So is a path whose ids (``{id}`` & co) could
+name nothing here: longer than MAX_PATH_PARAM characters or holding
+control characters. They never reach a controller or the database.
 """
+
+import re
 
 import routes
 import webob
@@ -47,6 +51,22 @@ ROUTES = (
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
 _ROUTING_KEYS = ('controller', 'action', 'min_version')
+# Nova's ids and extra spec keys have at most 255 characters.
+MAX_PATH_PARAM = 255
+_CONTROL_CHARACTERS = re.compile('[\x00-\x1f\x7f-\x9f]')
+
+
+def _not_found():
+    return webob.exc.HTTPNotFound(
+        explanation='The resource could not be found.')
+
+
+def check_path_params(arguments):
+    """404 unless every id of the path could name something."""
+    for value in arguments.values():
+        if (len(value) > MAX_PATH_PARAM or
+                _CONTROL_CHARACTERS.search(value) is not None):
+            raise _not_found()
 
 
 def decoded_path(req):
@@ -105,8 +125,7 @@ class APIRouter:
                     explanation='Method %s is not allowed here; use %s.'
                                 % (req.method, ', '.join(allowed)),
                     headers={'Allow': ', '.join(allowed)})
-            raise webob.exc.HTTPNotFound(
-                explanation='The resource could not be found.')
+            raise _not_found()
         if match['min_version'] is not None:
             lowest = microversion.APIVersion.parse(match['min_version'])
             if wsgi.get_version(req) < lowest:
@@ -117,4 +136,5 @@ class APIRouter:
         method = getattr(controller, match['action'])
         arguments = {key: value for key, value in match.items()
                      if key not in _ROUTING_KEYS}
+        check_path_params(arguments)
         return method(req, **arguments)

@@ -3,9 +3,17 @@
 Request bodies are JSON. As in Nova, a missing Content-Type or
 ``text/plain`` is read as JSON too; any other media type is refused with
 415. A body that is not UTF-8 JSON gets a 400 that says what is wrong.
+
+The decoder is the one place every body passes, so it also refuses what
+JSON allows but nothing behind it can hold: a string or key that is not
+valid Unicode (a lone UTF-16 surrogate such as ``"\\ud800"``, which
+json.loads turns into a str that cannot be encoded to UTF-8, so the
+database would fail on it), an integer of more than MAX_INT_DIGITS digits
+and a number too large for a float (``1e999``).
 """
 
 import json
+import math
 
 import webob
 import webob.exc
@@ -27,6 +35,13 @@ JSON_MEDIA_TYPES = frozenset((
 LAX_MEDIA_TYPES = frozenset(('', 'text/plain'))
 
 MAX_BODY_BYTES = 1024 * 1024
+# Far more digits than any number the API takes (a length of 10 ** 30
+# lines still means "all of them"), far fewer than int() refuses (4300).
+MAX_INT_DIGITS = 100
+# Of a bad number, at most this much is quoted back; of a field's
+# dotted name, at most MAX_FIELD_SHOWN characters (its end).
+MAX_SHOWN = 40
+MAX_FIELD_SHOWN = 100
 JSON_RESPONSE_TYPE = 'application/json'
 
 
@@ -80,6 +95,88 @@ def _reject_constant(name):
     raise ValueError('%s is not valid JSON' % name)
 
 
+class _BadNumber(ValueError):
+    pass
+
+
+def _shown(text):
+    if len(text) > MAX_SHOWN:
+        return text[:MAX_SHOWN] + '...'
+    return text
+
+
+def _parse_int(text):
+    # Checked before int(), which raises on thousands of digits.
+    if len(text.lstrip('-')) > MAX_INT_DIGITS:
+        raise _BadNumber('the integer %s has more than %d digits'
+                         % (_shown(text), MAX_INT_DIGITS))
+    return int(text)
+
+
+def _parse_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadNumber('the number %s is too large' % _shown(text))
+    return value
+
+
+def _escaped(text):
+    """``text`` with anything not printable ASCII as a Python escape."""
+    return text.encode('ascii', 'backslashreplace').decode('ascii')
+
+
+def _field_name(node):
+    """The dotted path of a (parent, key) chain, as validation names it."""
+    parts = []
+    while node is not None:
+        node, key = node
+        parts.append(_escaped(str(key)))
+    name = '.'.join(reversed(parts)) or 'request body'
+    if len(name) > MAX_FIELD_SHOWN:
+        name = '...' + name[-MAX_FIELD_SHOWN:]
+    return name
+
+
+def _invalid_unicode(text):
+    """Where ``text`` has a lone surrogate, or None when it is valid."""
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError as e:
+        return e.start
+    return None
+
+
+def check_unicode(body):
+    """ValidationError naming the first string or key of ``body`` that is
+    not valid Unicode. Iterative: the nesting is as deep as json allows.
+    """
+    # (value, node): node is (parent node, key), None for the body.
+    pending = [(body, None)]
+    while pending:
+        value, node = pending.pop()
+        if isinstance(value, str):
+            position = _invalid_unicode(value)
+            if position is not None:
+                raise exception.ValidationError(
+                    field=_field_name(node),
+                    detail='the string is not valid Unicode: it holds a '
+                           'lone UTF-16 surrogate (%s) at character %d'
+                           % (_escaped(value[position]), position))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                position = _invalid_unicode(key)
+                if position is not None:
+                    raise exception.ValidationError(
+                        field=_field_name((node, key)),
+                        detail='the key is not valid Unicode: it holds a '
+                               'lone UTF-16 surrogate (%s) at character %d'
+                               % (_escaped(key[position]), position))
+                pending.append((item, (node, key)))
+        elif isinstance(value, list):
+            pending.extend((item, (node, index))
+                           for index, item in enumerate(value))
+
+
 def read_json_body(req):
     """The decoded JSON body of ``req``; raises a 4xx naming the problem."""
     media_type = (req.content_type or '').lower()
@@ -108,13 +205,16 @@ def read_json_body(req):
             explanation='Malformed request body: not UTF-8 (byte %d).'
                         % e.start)
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        body = json.loads(text, parse_constant=_reject_constant,
+                          parse_int=_parse_int, parse_float=_parse_float)
     except RecursionError:
         raise MalformedRequestBody(
             explanation='Malformed request body: JSON nested too deeply.')
     except ValueError as e:
         raise MalformedRequestBody(
             explanation='Malformed request body: %s.' % e)
+    check_unicode(body)
+    return body
 
 
 def encode_json(body):

@@ -19,6 +19,21 @@ HEARTBEAT = datetime.datetime(2024, 5, 1, 12, 6, 0,
 _UNSET = object()
 
 
+def _check_storable(value):
+    """Raise as the real database does on a string it cannot store (a
+    lone surrogate cannot be encoded to UTF-8); the API must refuse such
+    input before it gets here."""
+    if isinstance(value, str):
+        value.encode('utf-8')
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key)
+            _check_storable(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_storable(item)
+
+
 def _flavors():
     return {
         '1': {'id': '1', 'name': 'm1.tiny', 'ram': 512, 'vcpus': 1,
@@ -101,6 +116,7 @@ class FakeComputeAPI:
         self.contexts.append(ctx)
         given = {k: v for k, v in optional.items() if v is not _UNSET}
         self.calls.append((method,) + args + ((given,) if given else ()))
+        _check_storable((args, given))
         if method in self.fail:
             raise self.fail[method]
 

@@ -1,7 +1,11 @@
 """Random requests never make the API fail with a 500.
 
 Whatever the body, headers or path, the answer is a success or a JSON
-fault with a 4xx status: a 500 means a request crashed our code.
+fault with a 4xx status: a 500 means a request crashed our code. The
+inputs include what parses but cannot be used: strings with lone UTF-16
+surrogates (sent as JSON escapes, ``"\\ud800"``; the fake compute API
+fails on them as the database does), version numbers and ids of
+thousands of digits (int() refuses more than 4300), and very long ids.
 """
 
 import json
@@ -20,15 +24,26 @@ SETTINGS = dict(deadline=None, database=None,
 REFS = (fakes.IMAGE_ID, fakes.OTHER_IMAGE_ID, fakes.FLAVOR_ID, 'm1.small',
         'nope', 'http://x/images/%s' % fakes.IMAGE_ID, 'http://x/', '')
 
+# Text that may hold lone surrogates (st.text() never does).
+odd_text = st.text(st.characters()
+                   | st.characters(min_codepoint=0xd800,
+                                   max_codepoint=0xdfff), max_size=12)
+any_text = st.text(max_size=20) | odd_text
+# Decimal digits: a few, or more than int() reads.
+digits = (st.text('0123456789', min_size=1, max_size=12)
+          | st.builds(lambda head, n: head + '1' * n,
+                      st.text('123456789', min_size=1, max_size=3),
+                      st.integers(4290, 6000)))
+
 json_scalars = (st.none() | st.booleans()
                 | st.integers(min_value=-2 ** 70, max_value=2 ** 70)
                 | st.floats(allow_nan=False, allow_infinity=False)
-                | st.text(max_size=20))
+                | any_text)
 json_values = st.recursive(
     json_scalars,
     lambda children: (st.lists(children, max_size=4)
-                      | st.dictionaries(st.text(max_size=8), children,
-                                        max_size=4)),
+                      | st.dictionaries(st.text(max_size=8) | odd_text,
+                                        children, max_size=4)),
     max_leaves=12)
 
 
@@ -42,14 +57,15 @@ def _object(**fields):
                      st.fixed_dictionaries({}, optional=anything))
 
 
-descriptions = st.none() | st.text(max_size=20)
+descriptions = st.none() | any_text
+refs = st.sampled_from(REFS) | odd_text
 hosts = st.sampled_from([None, 'compute-1', 'compute-2', 'compute-9', ''])
 booleans = st.sampled_from([True, False, 'true', 'off', 'auto', 'Yes', 1])
 
 server_bodies = st.fixed_dictionaries({'server': _object(
-    name=st.text(max_size=10),
-    imageRef=st.sampled_from(REFS),
-    flavorRef=st.sampled_from(REFS) | st.integers(0, 2),
+    name=st.text(max_size=10) | odd_text,
+    imageRef=refs,
+    flavorRef=refs | st.integers(0, 2),
     networks=st.sampled_from(['none', 'auto', []]),
     min_count=st.sampled_from([1, '1']),
     max_count=st.sampled_from([1, '1']),
@@ -59,7 +75,7 @@ action_bodies = st.one_of(
     st.fixed_dictionaries({'reboot': _object(
         type=st.sampled_from(['SOFT', 'soft', 'Hard', 'HARD']))}),
     st.fixed_dictionaries({'rebuild': _object(
-        imageRef=st.sampled_from(REFS), description=descriptions)}),
+        imageRef=refs, description=descriptions)}),
     st.fixed_dictionaries({'os-migrateLive': _object(
         host=hosts, block_migration=booleans,
         disk_over_commit=booleans)}),
@@ -104,6 +120,25 @@ CONTENT_TYPES = ('application/json', 'text/plain', None, 'application/xml',
                  'multipart/form-data; boundary=x')
 header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126),
                       max_size=20)
+# MAJOR.MINOR with numbers of any length, or "latest", or a bad form.
+version_numbers = (st.builds('{}.{}'.format, digits, digits)
+                   | st.sampled_from(['2.1', '2.25', 'latest', '2.', '.1'])
+                   | header_text)
+# Path ids: short text, digits of any length, or far too long.
+path_ids = (st.text(max_size=12) | digits
+            | st.builds(lambda c, n: c * n, st.sampled_from('a1-%'),
+                        st.integers(250, 6000)))
+# Raw bodies whose escapes or numbers parse to what nothing can hold.
+RAW_BODIES = (
+    b'{"server": {"name": "\\ud800", "imageRef": "x", "flavorRef": "1"}}',
+    b'{"server": {"name": "x", "imageRef": "\\udfff", "flavorRef": 1}}',
+    b'{"rebuild": {"imageRef": "a\\ud83d"}}',
+    b'{"\\udc00": {}}',
+    b'{"os-getConsoleOutput": {"length": 1' + b'1' * 5000 + b'}}',
+    b'{"os-getConsoleOutput": {"length": 1e999}}',
+    b'{"reboot": ',
+    b'\xff\xfe{}',
+)
 QUERIES = st.sampled_from(['name', 'host', 'binary', 'status'])
 
 
@@ -167,7 +202,7 @@ class FuzzTestCase(base.APITestCase):
                       version=st.sampled_from(VERSIONS),
                       content_type=st.sampled_from(CONTENT_TYPES),
                       raw=st.binary(max_size=64)
-                      | st.sampled_from([b'{"reboot": ', b'\xff\xfe{}']))
+                      | st.sampled_from(RAW_BODIES))
     def test_random_bytes(self, path, version, content_type, raw):
         path = path.format(id=self.server_ids[1])
         self.assertNoServerError(self.request(
@@ -193,6 +228,25 @@ class FuzzTestCase(base.APITestCase):
         path += '?%s=%s' % (query_name, urllib.parse.quote(
             query.encode('utf-8', 'surrogatepass')))
         headers = {'OpenStack-API-Version': new_header}
+        if legacy_header is not None:
+            headers['X-OpenStack-Nova-API-Version'] = legacy_header
+        self.assertNoServerError(self.request(
+            method, path, body={'reboot': {'type': 'SOFT'}}, token=token,
+            headers=headers))
+
+    @hypothesis.settings(max_examples=80, **SETTINGS)
+    @hypothesis.given(endpoint=st.sampled_from(ALL_ENDPOINTS),
+                      resource_id=path_ids,
+                      new_header=st.none() | version_numbers,
+                      legacy_header=st.none() | version_numbers,
+                      token=TOKENS)
+    def test_version_headers_and_path_ids(self, endpoint, resource_id,
+                                          new_header, legacy_header, token):
+        method, path = endpoint
+        path = path.format(id=urllib.parse.quote(resource_id, safe=''))
+        headers = {}
+        if new_header is not None:
+            headers['OpenStack-API-Version'] = 'compute ' + new_header
         if legacy_header is not None:
             headers['X-OpenStack-Nova-API-Version'] = legacy_header
         self.assertNoServerError(self.request(

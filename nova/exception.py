@@ -2,7 +2,10 @@
 
 As in Nova, each class carries a ``msg_fmt`` filled from keyword arguments,
 so callers write ``raise ConsoleNotAvailable(instance_uuid=uuid)``. A missing
-keyword never hides the real error: the format string itself is used.
+keyword never hides the real error: the format string itself is used. A
+message never starts with its class's prefix twice (``Migration pre-check
+error: Migration pre-check error: ...``), which happens when an error is
+wrapped in one of its own kind with the other's message as the reason.
 """
 
 
@@ -17,8 +20,20 @@ class NovaException(Exception):
                 message = self.msg_fmt % kwargs
             except (KeyError, TypeError, ValueError):
                 message = "%s (arguments: %r)" % (self.msg_fmt, kwargs)
+            message = _once(message, self.msg_fmt)
         self.message = message
         super().__init__(message)
+
+
+def _once(message, msg_fmt):
+    """``message`` with the label that starts ``msg_fmt`` (its text before
+    the first field, ending with ": " or ". ") at most once. (A prefix
+    such as "Instance " is no label: a user's id might start with it.)"""
+    prefix = msg_fmt.partition('%(')[0]
+    if prefix.endswith((': ', '. ')):
+        while message.startswith(prefix + prefix):
+            message = message[len(prefix):]
+    return message
 
 
 class Invalid(NovaException):

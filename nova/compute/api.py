@@ -527,8 +527,10 @@ class API:
                                               'task_state': None},
                              expected_task_state=states.LIVE_MIGRATING)
             if isinstance(e, exception.MigrationError):
+                # The host's reason, not its message: that already has
+                # a "Migration ... error: " label of its own.
                 raise exception.MigrationPreCheckError(
-                    reason=e.message) from e
+                    reason=e.kwargs.get('reason', e.message)) from e
             raise
         LOG.info('Live migrating server %s from %s to %s', server['uuid'],
                  updated['host'], dest)

@@ -835,7 +835,9 @@ class LiveMigrateTestCase(TwoHostsTestCase):
                               self.api.live_migrate, ADMIN, self.uuid,
                               'host-b')
         self.assertEqual(400, e.code)
-        self.assertIn('it has a local disk', e.message)
+        # The host's error, wrapped by the API: its label once.
+        self.assertEqual('Migration pre-check error: it has a local disk',
+                         e.message)
         self._unchanged()
         self.assertEqual(['check_can_live_migrate_destination'],
                          self.b.names())

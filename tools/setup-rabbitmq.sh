@@ -4,10 +4,11 @@
 # asked for only.
 #
 # Usage:
-#   tools/setup-rabbitmq.sh [--listen ADDR]... [--forget-listen] [--port PORT] [--print-transport-url ADDR]
+#   tools/setup-rabbitmq.sh [--listen ADDR]... [--forget-listen] [--port PORT] [--vhost NAME] [--print-transport-url ADDR]
 #   tools/setup-rabbitmq.sh --restart [--listen ADDR]... [--forget-listen] [--port PORT]
 #   tools/setup-rabbitmq.sh --status [--port PORT]
 #   tools/setup-rabbitmq.sh --stop
+#   tools/setup-rabbitmq.sh --list-vhosts | --delete-vhost NAME
 #
 # Setup (the default action), idempotent; from scratch about 30 s (apt-get install about
 # 13 s, the first broker boot about 15 s), again about 0.5 s when nothing is to change:
@@ -25,8 +26,9 @@
 #         and that of the CLI tools (rabbitmqctl & co, ports 35672-35682) too;
 #       - epmd (port 4369) on loopback only (ERL_EPMD_ADDRESS=127.0.0.1; epmd always adds
 #         ::1 itself);
-#       - node name rabbit@localhost (independent of the host name); the "guest" user may
-#         log in from loopback only (RabbitMQ's default, written down explicitly).
+#       - node name rabbit@localhost (independent of the host name); should a "guest"
+#         user ever exist, it may log in from loopback only (RabbitMQ's default, written
+#         down explicitly).
 #   * starts epmd (as user rabbitmq, "epmd -address 127.0.0.1") when none runs, then the
 #     broker: /usr/lib/rabbitmq/bin/rabbitmq-server as user rabbitmq in its own session,
 #     detached from this script (output: $STATE_DIR/launch.log; broker log:
@@ -43,6 +45,13 @@
 #     password (mode 0600).  Checked by a real AMQP 0-9-1 login as nova, opening vhost
 #     "/" and declaring a server-named exclusive queue; the user is made or its password
 #     reset with rabbitmqctl only when that fails.
+#   * no user "guest": the broker makes it (password "guest", all permissions on "/") at its
+#     first boot, and on loopback any local user of this machine could log in with it and
+#     send the compute hosts' RPC calls (read another tenant's console, reboot a guest).
+#     After every broker start the users are listed (rabbitmqctl): "guest" is deleted, any
+#     other account but nova's is named in a warning (not deleted: not ours).  On runs
+#     that start nothing, a guest/guest AMQP login is tried instead (fast); should it
+#     succeed, the user is deleted the same way.
 #   * last, every listening socket of the broker and of epmd (ss -ltnp) is checked to be
 #     on 127.0.0.0/8, ::1 or an address asked for, and the AMQP listeners to be exactly those
 #     asked for.
@@ -55,10 +64,15 @@
 #                   down) is dropped with a warning.  Adding an address restarts the broker.
 #   --forget-listen listen on 127.0.0.1 and this run's --listen ADDRs only.
 #   --port PORT     the AMQP port (default: the one of the last setup, at first 5672)
+#   --vhost NAME    also make virtual host NAME (letters, digits, ".", "_", "-"; at most 64)
+#                   when missing, with full permissions for user nova only; checked by
+#                   a login as nova opening it.  Each test cloud uses one of its own, so
+#                   that two clouds on one broker (with the same host names) never take
+#                   each other's messages.
 #   --print-transport-url ADDR
 #                   after setup, print rabbit://nova:PASSWORD@ADDR:PORT/ on stdout (the
-#                   password URL-quoted); ADDR must be 127.0.0.1, localhost or an address
-#                   the broker listens on (else exit 2).
+#                   password URL-quoted; with --vhost NAME, .../NAME); ADDR must be
+#                   127.0.0.1, localhost or an address the broker listens on (else exit 2).
 #
 # --restart  stops the broker (when this script started it) and sets up again as above:
 #            the fault "broker restarted during idle time" (about 12 s); epmd, the
@@ -69,8 +83,11 @@
 # --stop     stops the broker and epmd when this script started them (as recorded in the
 #            state directory; others are left alone).  epmd is kept while other Erlang
 #            nodes are still registered with it.
+# --list-vhosts         prints the broker's virtual hosts, one a line, on stdout.
+# --delete-vhost NAME   deletes virtual host NAME (and its queues) when it exists; never "/".
 #
-# stdout: nothing, except the URL with --print-transport-url and the report of --status.
+# stdout: nothing, except the URL with --print-transport-url, the report of --status and
+#         the list of --list-vhosts.
 # stderr: progress messages; on failure an "ERROR:" line (plus the end of the broker's
 #         logs when it does not come up).
 # Exit codes: 0 success, 1 failure, 2 bad usage, 3 (--status only) not running/answering.
@@ -108,7 +125,7 @@ die() { printf 'setup-rabbitmq: ERROR: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=lib/common.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/common.sh"
 usage() {
-    sed -n '7,10p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//' >&2
+    sed -n '7,11p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 bad_usage() { printf 'setup-rabbitmq: %s\n' "$*" >&2; usage; }
@@ -120,6 +137,8 @@ port_given=0
 listen=()
 url_addr=""
 forget_listen=0
+vhost=""
+vhost_given=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --listen) [ $# -ge 2 ] || usage; listen+=("$2"); shift 2 ;;
@@ -129,6 +148,11 @@ while [ $# -gt 0 ]; do
         --forget-listen) forget_listen=1; shift ;;
         --print-transport-url) [ $# -ge 2 ] || usage; url_addr="$2"; shift 2 ;;
         --print-transport-url=*) url_addr="${1#*=}"; shift ;;
+        --vhost) [ $# -ge 2 ] || usage; vhost="$2"; vhost_given=1; shift 2 ;;
+        --vhost=*) vhost="${1#*=}"; vhost_given=1; shift ;;
+        --delete-vhost) [ $# -ge 2 ] || usage; action=delete-vhost; vhost="$2"; vhost_given=1; shift 2 ;;
+        --delete-vhost=*) action=delete-vhost; vhost="${1#*=}"; vhost_given=1; shift ;;
+        --list-vhosts) action=list-vhosts; shift ;;
         --status) action=status; shift ;;
         --stop) action=stop; shift ;;
         --restart) action=restart; shift ;;
@@ -146,6 +170,13 @@ if [ "$action" != setup ] && [ "$action" != restart ]; then
 fi
 if [ -n "$url_addr" ] && [ "$action" != setup ]; then
     bad_usage "--print-transport-url goes with setup only"
+fi
+if [ "$vhost_given" = 1 ]; then
+    [ "$action" = setup ] || [ "$action" = delete-vhost ] \
+        || bad_usage "--vhost goes with setup only"
+    # Letters, digits and ._- only: safe in a URL path and on a command line as they are.
+    [[ "$vhost" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] \
+        || bad_usage "vhost $vhost: expected 1 to 64 letters, digits, '.', '_' or '-' (not starting with one of the last three)"
 fi
 [ "$(id -u)" = 0 ] || die "must run as root"
 
@@ -463,14 +494,18 @@ finally:
     sock.close()
 '
 
-# amqp_probe HOST: log in as nova on HOST:PORT; the reason of a failure is in $PROBE_ERR.
+# amqp_login HOST USER VHOST PASSWORD: log in on HOST:PORT, open VHOST, declare a queue; the
+# exit code is the probe's, the reason of a failure is in $PROBE_ERR.
 PROBE_ERR=""
-amqp_probe() {
+amqp_login() {
     local rc=0
-    PROBE_ERR="$(python3 -I -S -c "$AMQP_PROBE" "$1" "$port" "$NOVA_USER" "$VHOST" 3<<<"$password" 2>&1 >/dev/null)" \
+    PROBE_ERR="$(python3 -I -S -c "$AMQP_PROBE" "$1" "$port" "$2" "$3" 3<<<"$4" 2>&1 >/dev/null)" \
         || rc=$?
     return "$rc"
 }
+
+# amqp_probe HOST [VHOST]: log in as nova on HOST:PORT (vhost "/" by default).
+amqp_probe() { amqp_login "$1" "$NOVA_USER" "${2:-$VHOST}" "$password"; }
 
 rabbitmqctl_q() {
     (cd / && "${CLEAN_ENV[@]}" "$RABBITMQCTL" -q "$@")
@@ -575,6 +610,8 @@ EOF
         printf 'listeners.tcp.%d = %s:%s\n' "$i" "$a" "$port"
         i=$((i + 1))
     done
+    # (The text stays as it was: a changed file restarts the broker. This script deletes
+    # "guest"; the line below only limits it should it ever come back.)
     cat <<'EOF'
 listeners.ssl = none
 # Erlang distribution (port 25672): loopback only.
@@ -634,6 +671,7 @@ ensure_epmd() {
 }
 
 # --- broker -----------------------------------------------------------------------------------------
+broker_started=0
 start_broker() {
     local launcher pid="" i start=$SECONDS busy
     busy="$(listeners | awk -v p="$port" '$2 == p' || true)"
@@ -673,6 +711,7 @@ start_broker() {
         die "rabbitmqctl await_startup failed"
     fi
     log "broker started, pid $pid ($((SECONDS - start)) s)"
+    broker_started=1
 }
 
 stop_broker() {
@@ -757,6 +796,82 @@ ensure_user() {
     [ "$rc" = 0 ] || die "user $NOVA_USER still cannot use vhost $VHOST: $PROBE_ERR"
 }
 
+# The broker's users, one a line.
+list_users() {
+    rabbitmqctl_q list_users --no-table-headers | awk 'NF {print $1}'
+}
+
+# remove_guest: delete user "guest"; name any other account but nova's in a warning.
+remove_guest() {
+    local users u
+    users="$(list_users)" || die "rabbitmqctl list_users failed"
+    for u in $users; do
+        case "$u" in
+            "$NOVA_USER") ;;
+            guest)
+                rabbitmqctl_q delete_user guest >/dev/null || die "rabbitmqctl delete_user guest failed"
+                log "user guest: deleted (any local user could log in with it)" ;;
+            *) warn "user $u is not nova's; this script leaves it (remove it with: rabbitmqctl delete_user $u)" ;;
+        esac
+    done
+}
+
+ensure_no_guest() {
+    local rc=0
+    if [ "$broker_started" = 0 ]; then
+        # Nothing started: a guest/guest login is the quick check (no CLI VM to boot).
+        amqp_login 127.0.0.1 guest / guest || rc=$?
+        case "$rc" in
+            11) return 0 ;;
+            0) log "user guest: logs in with password guest" ;;
+            *) die "AMQP on 127.0.0.1:$port does not answer: $PROBE_ERR" ;;
+        esac
+    fi
+    remove_guest
+    rc=0
+    amqp_login 127.0.0.1 guest / guest || rc=$?
+    [ "$rc" = 11 ] || die "user guest can still log in on 127.0.0.1:$port"
+}
+
+# ensure_vhost NAME: NAME exists, user nova (only) has every permission on it.
+ensure_vhost() {
+    local rc=0
+    amqp_probe 127.0.0.1 "$1" || rc=$?
+    case "$rc" in
+        0) return 0 ;;
+        12|13) ;;
+        *) die "user $NOVA_USER on 127.0.0.1:$port: $PROBE_ERR" ;;
+    esac
+    if ! rabbitmqctl_q list_vhosts --no-table-headers | grep -qxF -- "$1"; then
+        rabbitmqctl_q add_vhost "$1" >/dev/null || die "rabbitmqctl add_vhost $1 failed"
+        log "vhost $1: created"
+    fi
+    rabbitmqctl_q set_permissions -p "$1" "$NOVA_USER" '.*' '.*' '.*' >/dev/null \
+        || die "rabbitmqctl set_permissions -p $1 failed"
+    rc=0
+    amqp_probe 127.0.0.1 "$1" || rc=$?
+    [ "$rc" = 0 ] || die "user $NOVA_USER still cannot use vhost $1: $PROBE_ERR"
+}
+
+running_broker() {
+    broker_pid >/dev/null || die "the broker is not running (tools/setup-rabbitmq.sh starts it)"
+}
+
+do_list_vhosts() {
+    running_broker
+    rabbitmqctl_q list_vhosts --no-table-headers | awk 'NF' || die "rabbitmqctl list_vhosts failed"
+}
+
+do_delete_vhost() {
+    running_broker
+    if rabbitmqctl_q list_vhosts --no-table-headers | grep -qxF -- "$vhost"; then
+        rabbitmqctl_q delete_vhost "$vhost" >/dev/null || die "rabbitmqctl delete_vhost $vhost failed"
+        log "vhost $vhost: deleted"
+    else
+        log "vhost $vhost: does not exist"
+    fi
+}
+
 do_setup() {
     local t0=$SECONDS pid rec
     install_packages
@@ -785,10 +900,12 @@ do_setup() {
     fi
     pid="$(broker_pid)" || die "the broker is not running"
     ensure_user
+    ensure_no_guest
+    [ -z "$vhost" ] || ensure_vhost "$vhost"
     check_listeners "$pid"
-    log "broker ready ($((SECONDS - t0)) s): pid $pid, AMQP on $(amqp_addrs_text), user $NOVA_USER"
+    log "broker ready ($((SECONDS - t0)) s): pid $pid, AMQP on $(amqp_addrs_text), user $NOVA_USER${vhost:+, vhost $vhost}"
     if [ -n "$url_addr" ]; then
-        printf 'rabbit://%s:%s@%s:%s/\n' "$NOVA_USER" "$(urlquote "$password")" "$(host_part "$url_host")" "$port"
+        printf 'rabbit://%s:%s@%s:%s/%s\n' "$NOVA_USER" "$(urlquote "$password")" "$(host_part "$url_host")" "$port" "$vhost"
     fi
 }
 
@@ -835,6 +952,11 @@ do_status() {
             rc=3
         elif amqp_probe 127.0.0.1; then
             printf 'AMQP: user %s logs in on 127.0.0.1:%s, vhost %s usable\n' "$NOVA_USER" "$port" "$VHOST"
+            if amqp_login 127.0.0.1 guest / guest; then
+                printf 'AMQP: user guest logs in with password guest (run tools/setup-rabbitmq.sh)\n'
+            else
+                printf 'AMQP: guest/guest refused\n'
+            fi
         else
             printf 'AMQP: user %s on 127.0.0.1:%s: %s\n' "$NOVA_USER" "$port" "$PROBE_ERR"
             rc=3
@@ -854,5 +976,7 @@ case "$action" in
             setup) do_setup ;;
             restart) do_restart ;;
             stop) do_stop ;;
+            list-vhosts) do_list_vhosts ;;
+            delete-vhost) do_delete_vhost ;;
         esac ;;
 esac

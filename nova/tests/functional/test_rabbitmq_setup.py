@@ -2,8 +2,11 @@
 
 Where the broker, epmd and every Erlang VM listen (never a wildcard address),
 that the transport URL the script prints logs in over AMQP and a wrong
-password does not, that a second run changes nothing, and that the broker
-comes back with the same URL after ``--restart``.
+password does not, that user "guest" is gone (guest/guest on loopback
+would let any local user drive the compute hosts), that ``--vhost`` makes
+a virtual host of its own that ``--delete-vhost`` removes, that a second
+run changes nothing, and that the broker comes back with the same URL
+after ``--restart``.
 
 Like every functional test these run as root and never skip: the first one
 of a run installs and starts the broker when needed (about 30 s from
@@ -46,6 +49,23 @@ def setup_broker(*args):
     """Run the script's setup with the extra address; the printed URL."""
     return base.run_tool(SETUP_RABBITMQ, '--listen', EXTRA_ADDR, *args,
                          '--print-transport-url', EXTRA_ADDR)
+
+
+def rabbitmqctl(*args):
+    # From / with a clean environment, as the script runs it.
+    return subprocess.run(
+        ['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+         'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', 'rabbitmqctl', '-q'] + list(args),
+        cwd='/', capture_output=True, text=True, check=True).stdout
+
+
+def rabbitmq_users():
+    return sorted(line.split()[0] for line in rabbitmqctl(
+        'list_users', '--no-table-headers').splitlines() if line.strip())
+
+
+def vhosts():
+    return base.run_tool(SETUP_RABBITMQ, '--list-vhosts').split()
 
 
 def status():
@@ -198,6 +218,73 @@ class RabbitMQSetupTestCase(test.TestCase):
                                  'nova:%s@' % ('x' + match.group(1)))
         with kombu.Connection(kombu_url(wrong), connect_timeout=10) as conn:
             self.assertRaises(amqp.exceptions.AccessRefused, conn.connect)
+
+    def test_guest_account_is_gone(self):
+        # Any local user could log in as guest/guest on loopback and send
+        # the compute hosts' RPC calls (read consoles, reboot guests).
+        guest = 'amqp://guest:guest@127.0.0.1:%d//' % AMQP_PORT
+        with kombu.Connection(guest, connect_timeout=10) as conn:
+            self.assertRaises(amqp.exceptions.AccessRefused, conn.connect)
+        self.assertEqual(['nova'], rabbitmq_users())
+        # Whatever brought it back (a broker whose database was wiped
+        # makes it again at its first boot), the next run removes it.
+        rabbitmqctl('add_user', 'guest', 'guest')
+        rabbitmqctl('set_permissions', 'guest', '.*', '.*', '.*')
+        self.assertIn('guest', rabbitmq_users())
+        setup_broker()
+        with kombu.Connection(guest, connect_timeout=10) as conn:
+            self.assertRaises(amqp.exceptions.AccessRefused, conn.connect)
+        self.assertEqual(['nova'], rabbitmq_users())
+
+    def test_vhost_of_its_own(self):
+        name = 'nova-test-setup-%s' % uuid.uuid4().hex[:12]
+        self.addCleanup(subprocess.run, [SETUP_RABBITMQ, '--delete-vhost',
+                                         name], capture_output=True)
+        url = setup_broker('--vhost', name).strip()
+        self.assertEqual(self.url + name, url)
+        self.assertEqual(name, oslo_messaging.TransportURL.parse(
+            cfg.ConfigOpts(), url).virtual_host)
+        self.assertIn(name, vhosts())
+        self.assertAmqpWorks(url)
+        # A second run finds it made.
+        self.assertEqual(url, setup_broker('--vhost', name).strip())
+
+        # What is sent in one vhost is not seen in the other.
+        queue_name = 'nova-test-vhost-%s' % uuid.uuid4().hex
+        with kombu.Connection(kombu_url(url), connect_timeout=10) as conn:
+            ours = conn.SimpleQueue(queue_name,
+                                    queue_opts={'auto_delete': True})
+            ours.put({'in': name})
+            with kombu.Connection(kombu_url(self.url),
+                                  connect_timeout=10) as other_conn:
+                other = other_conn.SimpleQueue(
+                    queue_name, queue_opts={'auto_delete': True,
+                                            'exclusive': True})
+                try:
+                    self.assertRaises(other.Empty, other.get, timeout=1)
+                finally:
+                    other.close()
+            message = ours.get(timeout=10)
+            message.ack()
+            self.assertEqual({'in': name}, message.payload)
+            ours.close()
+
+        base.run_tool(SETUP_RABBITMQ, '--delete-vhost', name)
+        self.assertNotIn(name, vhosts())
+        with kombu.Connection(kombu_url(url), connect_timeout=10) as conn:
+            self.assertRaises(amqp.exceptions.NotAllowed, conn.connect)
+        # Deleting one that is gone is no error.
+        base.run_tool(SETUP_RABBITMQ, '--delete-vhost', name)
+
+    def test_bad_vhost_names_are_refused(self):
+        for argv in (('--vhost', '/'), ('--vhost', 'a/b'), ('--vhost', ''),
+                     ('--vhost', '-x'), ('--vhost', 'x' * 65),
+                     ('--delete-vhost', '/'), ('--status', '--vhost', 'x')):
+            with self.subTest(argv=argv):
+                proc = subprocess.run([SETUP_RABBITMQ] + list(argv),
+                                      capture_output=True, text=True)
+                self.assertEqual(2, proc.returncode, proc.stderr)
+        self.assertIn('/', vhosts())
 
     def test_second_run_changes_nothing(self):
         pid = broker_pid()

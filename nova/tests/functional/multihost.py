@@ -4,6 +4,9 @@ Host A (this machine's libvirtd) runs nova-all: the API, the proxy, the
 conductor and its compute service. Host B (tools/two-hosts.sh: its own
 network namespace and libvirtd) runs nova-compute inside its namespace,
 reaching the broker at host A's address, as a second machine would.
+Both use a RabbitMQ vhost of this test process's own (rabbitmq_vhost), so
+that another run on this machine, with hosts of the same names, never
+takes their calls.
 """
 
 import os
@@ -16,6 +19,7 @@ import tempfile
 import time
 
 from nova.tests.functional import base
+from nova.tests.functional import rabbitmq_vhost
 from nova.tests.functional import services
 
 TWO_HOSTS = os.path.join(base.REPO, 'tools', 'two-hosts.sh')
@@ -47,18 +51,25 @@ class Rig:
     def ensure(cls):
         if cls.env is None:
             env = two_hosts()
-            base.run_tool(RABBITMQ, '--listen', env['HOSTA_ADDR'])
-            env['TRANSPORT_URL_A'] = base.run_tool(
-                RABBITMQ, '--print-transport-url', '127.0.0.1').strip()
-            env['TRANSPORT_URL_B'] = base.run_tool(
-                RABBITMQ, '--print-transport-url',
-                env['HOSTA_ADDR']).strip()
+            # A vhost of this process's own: another run's host-a and
+            # host-b must not take our calls (deleted at exit).
+            env['RABBITMQ_VHOST'] = rabbitmq_vhost.create(
+                '--listen', env['HOSTA_ADDR'])
+            env['TRANSPORT_URL_A'] = transport_url(env, '127.0.0.1')
+            env['TRANSPORT_URL_B'] = transport_url(env, env['HOSTA_ADDR'])
             cls.env = env
         return cls.env
 
     @staticmethod
     def restart_broker():
         base.run_tool(RABBITMQ, '--restart')
+
+
+def transport_url(env, addr):
+    """The URL that reaches the broker at ``addr``, in the rig's vhost."""
+    return rabbitmq_vhost.with_vhost(
+        base.run_tool(RABBITMQ, '--print-transport-url', addr).strip(),
+        env['RABBITMQ_VHOST'])
 
 
 def common_conf(env):

@@ -33,6 +33,7 @@ import oslo_messaging
 
 from nova import test
 from nova.tests.functional import base
+from nova.tests.functional import rabbitmq_vhost
 
 SETUP_RABBITMQ = os.path.join(base.REPO, 'tools', 'setup-rabbitmq.sh')
 PASSWORD_FILE = '/var/lib/nova/rabbitmq-password'
@@ -275,6 +276,29 @@ class RabbitMQSetupTestCase(test.TestCase):
             self.assertRaises(amqp.exceptions.NotAllowed, conn.connect)
         # Deleting one that is gone is no error.
         base.run_tool(SETUP_RABBITMQ, '--delete-vhost', name)
+
+    def test_test_cloud_vhost(self):
+        # What the two-host rig does (multihost.Rig), on the real broker.
+        dead = rabbitmq_vhost.new_name(pid=2 ** 22 + 1)  # > pid_max
+        setup_broker('--vhost', dead)
+        self.addCleanup(subprocess.run, [SETUP_RABBITMQ, '--delete-vhost',
+                                         dead], capture_output=True)
+        at_exit = []
+        self.useFixture(fixtures.MockPatchObject(
+            rabbitmq_vhost.atexit, 'register',
+            side_effect=lambda *a: at_exit.append(a)))
+        name = rabbitmq_vhost.create('--listen', EXTRA_ADDR)
+        self.addCleanup(subprocess.run, [SETUP_RABBITMQ, '--delete-vhost',
+                                         name], capture_output=True)
+        self.assertEqual(os.getpid(), rabbitmq_vhost.owner(name))
+        self.assertIn(name, vhosts())
+        self.assertNotIn(dead, vhosts())
+        self.assertAmqpWorks(rabbitmq_vhost.with_vhost(self.url, name))
+        # (atexit.register is global: other modules' entries too.)
+        [(func, arg)] = [a for a in at_exit
+                         if a[0] is rabbitmq_vhost._delete_quietly]
+        func(arg)
+        self.assertNotIn(name, vhosts())
 
     def test_bad_vhost_names_are_refused(self):
         for argv in (('--vhost', '/'), ('--vhost', 'a/b'), ('--vhost', ''),

@@ -24,10 +24,12 @@ SETTINGS = dict(deadline=None, database=None,
 REFS = (fakes.IMAGE_ID, fakes.OTHER_IMAGE_ID, fakes.FLAVOR_ID, 'm1.small',
         'nope', 'http://x/images/%s' % fakes.IMAGE_ID, 'http://x/', '')
 
-# Text that may hold lone surrogates (st.text() never does).
-odd_text = st.text(st.characters()
-                   | st.characters(min_codepoint=0xd800,
-                                   max_codepoint=0xdfff), max_size=12)
+# Text that may hold lone surrogates: st.text() never has them, even
+# with an alphabet that does (it merges the alphabet's character sets).
+odd_text = st.lists(st.characters()
+                    | st.characters(min_codepoint=0xd800,
+                                    max_codepoint=0xdfff),
+                    max_size=12).map(''.join)
 any_text = st.text(max_size=20) | odd_text
 # Decimal digits: a few, or more than int() reads.
 digits = (st.text('0123456789', min_size=1, max_size=12)
@@ -141,6 +143,35 @@ RAW_BODIES = (
 )
 QUERIES = st.sampled_from(['name', 'host', 'binary', 'status'])
 
+# A lone surrogate somewhere in otherwise ordinary text.
+surrogate_text = st.builds(
+    lambda head, surrogate, tail: head + surrogate + tail,
+    st.text(max_size=6),
+    st.characters(min_codepoint=0xd800, max_codepoint=0xdfff),
+    st.text(max_size=6))
+# (path, version, token, a valid body, the paths of its string fields):
+# one of those fields gets a surrogate. Random bodies seldom pass the
+# schema, so these start from valid ones.
+STRING_FIELD_CASES = (
+    ('/v2.1/servers', '2.19', base.DEMO_TOKEN,
+     {'server': {'name': 'vm', 'imageRef': fakes.IMAGE_ID,
+                 'flavorRef': fakes.FLAVOR_ID, 'networks': 'none',
+                 'description': 'd'}},
+     (('server', 'name'), ('server', 'imageRef'), ('server', 'flavorRef'),
+      ('server', 'description'), ('server', 'networks'))),
+    ('/v2.1/servers/{id}/action', '2.19', base.DEMO_TOKEN,
+     {'rebuild': {'imageRef': fakes.IMAGE_ID, 'description': 'd'}},
+     (('rebuild', 'imageRef'), ('rebuild', 'description'))),
+    ('/v2.1/servers/{id}/action', '2.25', base.ADMIN_TOKEN,
+     {'os-migrateLive': {'host': 'compute-2', 'block_migration': 'auto'}},
+     (('os-migrateLive', 'host'), ('os-migrateLive', 'block_migration'))),
+    ('/v2.1/servers/{id}/action', '2.1', base.DEMO_TOKEN,
+     {'reboot': {'type': 'SOFT'}}, (('reboot', 'type'),)),
+    ('/v2.1/servers/{id}/remote-consoles', '2.6', base.DEMO_TOKEN,
+     {'remote_console': {'protocol': 'serial', 'type': 'serial'}},
+     (('remote_console', 'protocol'), ('remote_console', 'type'))),
+)
+
 
 class FuzzTestCase(base.APITestCase):
     def setUp(self):
@@ -252,3 +283,22 @@ class FuzzTestCase(base.APITestCase):
         self.assertNoServerError(self.request(
             method, path, body={'reboot': {'type': 'SOFT'}}, token=token,
             headers=headers))
+
+    @hypothesis.settings(max_examples=60, **SETTINGS)
+    @hypothesis.given(case=st.sampled_from(STRING_FIELD_CASES),
+                      pick=st.integers(0, 10), text=surrogate_text,
+                      as_key=st.booleans())
+    def test_lone_surrogate_in_any_string_field(self, case, pick, text,
+                                                as_key):
+        path, version, token, body, fields = case
+        body = json.loads(json.dumps(body))
+        outer, field = fields[pick % len(fields)]
+        if as_key:
+            body[outer][text] = body[outer].pop(field)
+        else:
+            body[outer][field] = text
+        self.fresh_world()
+        response = self.request('POST', path.format(id=self.server_ids[1]),
+                                body=body, version=version, token=token)
+        self.assertNoServerError(response)
+        self.assertEqual(400, response.status_int, response.body)

@@ -37,6 +37,9 @@ MIN_QEMU_VIRTLOGD = (2, 6, 0)
 QEMU_MAX_SERIAL_PORTS = 4
 
 CONSOLE_LOG_NAME = 'console.log'
+# Console output returns at most this many of the log's newest bytes
+# (Nova's name and value; the reader in console_log defines it once).
+MAX_CONSOLE_BYTES = console_log.MAX_CONSOLE_BYTES
 MIB = 1024 * 1024
 DISK_NAME = 'disk'
 DEFAULT_KERNEL_CMDLINE = 'console=ttyS0'
@@ -534,7 +537,7 @@ class LibvirtDriver:
         """The newest ``MAX_CONSOLE_BYTES`` of the guest's console log."""
         _dom, guest = self._guest(instance)
         path = self._console_log_source(guest, instance)
-        return console_log.read_log_tail(path)
+        return console_log.read_log_tail(path, MAX_CONSOLE_BYTES)
 
     def _console_log_source(self, guest, instance):
         devs = guest.char_devices
@@ -569,7 +572,7 @@ class LibvirtDriver:
             return
         chunks = []
         try:
-            while sum(map(len, chunks)) < console_log.MAX_CONSOLE_BYTES:
+            while sum(map(len, chunks)) < MAX_CONSOLE_BYTES:
                 try:
                     chunk = os.read(fd, 65536)
                 except OSError as e:

@@ -484,14 +484,56 @@ class LibvirtDriver:
 
     def reboot(self, context, instance, network_info=None,
                reboot_type='SOFT'):
+        """Reboot the guest; a soft reboot the guest does not carry out
+        within ``[libvirt] wait_soft_reboot_seconds`` (or that fails)
+        becomes a hard one, as in Nova."""
         if reboot_type == 'SOFT':
             try:
-                self._host.get_domain(instance).reboot(0)
-                return
+                if self._soft_reboot(instance):
+                    return
+                LOG.warning('Guest %s did not shut down within %d s of a '
+                            'soft reboot request; rebooting hard',
+                            instance.uuid,
+                            self._conf.libvirt.wait_soft_reboot_seconds)
             except libvirt.libvirtError as e:
                 LOG.warning('Soft reboot of %s failed (%s); rebooting hard',
                             instance.uuid, _message(e))
         self._hard_reboot(instance)
+
+    def _soft_reboot(self, instance):
+        """Ask the guest to shut down and start it again once it has.
+
+        True when it rebooted: it shut down (and was started here), or it
+        is running under a new domain ID (it restarted by itself). False
+        when it is still running as before after the wait, or was not
+        running at all.
+        """
+        dom = self._host.get_domain(instance)
+        if not dom.isActive():
+            return False
+        old_id = dom.ID()
+        dom.shutdown()  # ACPI: the guest decides
+        deadline = (time.monotonic() +
+                    self._conf.libvirt.wait_soft_reboot_seconds)
+        while True:
+            # A domain handle keeps the ID it was looked up with: look
+            # again to see a new one.
+            dom = self._host.get_domain(instance)
+            dom_id = dom.ID()
+            state = dom.info()[0]
+            if state in (libvirt.VIR_DOMAIN_SHUTOFF,
+                         libvirt.VIR_DOMAIN_CRASHED):
+                LOG.info('Guest %s shut down for a soft reboot; starting '
+                         'it again', instance.uuid)
+                dom.create()
+                return True
+            if dom_id not in (-1, old_id):
+                LOG.info('Guest %s rebooted by itself', instance.uuid)
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(1.0, remaining))
 
     def _hard_reboot(self, instance):
         """Recreate the guest from scratch with this host's capabilities.

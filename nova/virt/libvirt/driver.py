@@ -557,8 +557,15 @@ class LibvirtDriver:
     def power_off(self, instance):
         """Stop the guest; it keeps its definition and its serial ports."""
         dom = self._host.get_domain(instance)
-        if dom.isActive():
-            dom.destroy()
+        try:
+            if dom.isActive():
+                dom.destroy()
+        except libvirt.libvirtError as e:
+            if not _vanished(e):
+                raise
+            LOG.debug('Domain of %s vanished while being stopped',
+                      instance.uuid)
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
 
     def power_on(self, context, instance):
         self._hard_reboot(instance)
@@ -571,7 +578,14 @@ class LibvirtDriver:
             return False
 
     def is_running(self, instance):
-        return bool(self._host.get_domain(instance).isActive())
+        """Whether the guest runs; InstanceNotFound when it does not
+        exist (or vanished between the look-up and the question)."""
+        try:
+            return bool(self._host.get_domain(instance).isActive())
+        except libvirt.libvirtError as e:
+            if not _vanished(e):
+                raise
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
 
     # -- consoles -----------------------------------------------------------
 

@@ -138,6 +138,31 @@ class DestroyTestCase(VanishingTestBase):
         self.assertEqual(1, len(serial.ALLOCATED_PORTS))
 
 
+class StateTestCase(VanishingTestBase):
+    def _vanishing_after_look_up(self):
+        real = libvirt_host.Host.get_domain
+
+        def get_domain(host, instance):
+            dom = real(host, instance)
+            _vanish(self.conn, instance.uuid)
+            return dom
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.host.Host.get_domain', get_domain))
+
+    def test_is_running_of_a_vanishing_domain(self):
+        inst = self._booted()
+        self._vanishing_after_look_up()
+        self.assertRaises(exception.InstanceNotFound,
+                          self.driver.is_running, inst)
+
+    def test_power_off_of_a_vanishing_domain(self):
+        inst = self._booted()
+        self._vanishing_after_look_up()
+        self.assertRaises(exception.InstanceNotFound,
+                          self.driver.power_off, inst)
+        self.assertIn('vanished while being stopped', self.logs.output)
+
+
 class MigrationTestCase(VanishingTestBase):
     def _data(self):
         return migration.LibvirtLiveMigrateData(

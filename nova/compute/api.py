@@ -373,18 +373,24 @@ class API:
             'flavor_id': flavor['id'], 'image_id': image['id'],
             'description': description}
         probe = conductor_tasks.instance_for(values, image=image)
-        try:
-            host = scheduler.select_host(self.conf, probe.flavor,
-                                         probe.image_meta)
-        except exception.NoValidHost as e:
+        # The new row (spawning, on its host) is the claim on the host's
+        # serial ports: no other create may choose before it exists.
+        with scheduler.CLAIMS_LOCK:
+            try:
+                host = scheduler.select_host(self.conf, probe.flavor,
+                                             probe.image_meta)
+            except exception.NoValidHost as e:
+                host, refused = None, e
+            else:
+                values.update(status=states.BUILD,
+                              task_state=states.SPAWNING, host=host)
+                server = db.server_create(values)
+        if host is None:
             LOG.warning('No host for server %s: %s', values['uuid'],
-                        e.message)
+                        refused.message)
             values.update(status=states.ERROR, task_state=None,
-                          fault=e.message)
+                          fault=refused.message)
             return self._annotate([db.server_create(values)])[0]
-        values.update(status=states.BUILD, task_state=states.SPAWNING,
-                      host=host)
-        server = db.server_create(values)
         self._submit(server, states.SPAWNING, 'Build', self.tasks.build,
                      ctx, server)
         return self._annotate([server])[0]

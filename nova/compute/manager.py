@@ -64,27 +64,35 @@ class ComputeManager:
         return lockutils.lock('nova-server-%s' % uuid)
 
     # -- server actions -------------------------------------------------------
+    # Each returns the host's serial port facts as they are once it is
+    # done (the driver's serial_port_facts()): the API side records them
+    # at once, so the scheduler never waits a report_interval to see the
+    # ports a delete freed or a build took.
 
     @_remotable
     def build_and_run_instance(self, ctxt, instance):
         with self._lock(instance.uuid):
             self.driver.spawn(ctxt, instance, instance.image_meta)
+            return self.driver.serial_port_facts()
 
     @_remotable
     def reboot_instance(self, ctxt, instance, reboot_type):
         with self._lock(instance.uuid):
             self.driver.reboot(ctxt, instance, reboot_type=reboot_type)
+            return self.driver.serial_port_facts()
 
     @_remotable
     def rebuild_instance(self, ctxt, instance):
         with self._lock(instance.uuid):
             self.driver.rebuild(ctxt, instance, instance.image_meta)
+            return self.driver.serial_port_facts()
 
     @_remotable
     def terminate_instance(self, ctxt, instance):
         """Destroy the guest, its disks and its log."""
         with self._lock(instance.uuid):
             self.driver.destroy(ctxt, instance)
+            return self.driver.serial_port_facts()
 
     # -- consoles -------------------------------------------------------------
 

@@ -53,19 +53,24 @@ class ComputeAPI:
                        'again later' % type(e).__name__)
 
     # -- server actions -------------------------------------------------------
+    # Each returns the host's serial port facts once it is done (a dict,
+    # see ComputeManager), or None from a host that sends none.
 
     def build_and_run_instance(self, ctx, host, instance):
-        self._call(ctx, host, 'build_and_run_instance', instance, long=True)
+        return self._call(ctx, host, 'build_and_run_instance', instance,
+                          long=True)
 
     def reboot_instance(self, ctx, host, instance, reboot_type):
-        self._call(ctx, host, 'reboot_instance', instance, long=True,
-                   reboot_type=reboot_type)
+        return self._call(ctx, host, 'reboot_instance', instance, long=True,
+                          reboot_type=reboot_type)
 
     def rebuild_instance(self, ctx, host, instance):
-        self._call(ctx, host, 'rebuild_instance', instance, long=True)
+        return self._call(ctx, host, 'rebuild_instance', instance,
+                          long=True)
 
     def terminate_instance(self, ctx, host, instance):
-        self._call(ctx, host, 'terminate_instance', instance, long=True)
+        return self._call(ctx, host, 'terminate_instance', instance,
+                          long=True)
 
     # -- consoles -------------------------------------------------------------
 

@@ -19,8 +19,25 @@ from nova.console import tokens
 from nova.db import api as db
 from nova import exception
 from nova.objects import instance as objects
+from nova.scheduler import manager as scheduler
 
 LOG = logging.getLogger(__name__)
+
+# Hosts a build tries when the chosen one has no free serial port after
+# all (ports bound by another program, or a guest defined behind Nova's
+# back): Nova's default [scheduler] max_attempts.
+MAX_BUILD_ATTEMPTS = 3
+
+
+def _record_ports(host, facts):
+    """Record the serial port facts ``host`` returned after an action,
+    so the scheduler sees its ports now, not at its next report."""
+    if not host or not isinstance(facts, dict):
+        return  # a host that sends none: its next report will tell
+    try:
+        db.service_update_ports(host, facts)
+    except Exception:
+        LOG.exception('Could not record the serial ports of host %s', host)
 
 
 def instance_for(server, host=None, image=None, boot=False):
@@ -151,25 +168,57 @@ class ServerTasks:
 
     def build(self, ctx, server):
         def spawn(current):
-            self.compute_rpcapi.build_and_run_instance(
-                ctx, current['host'], instance_for(current, boot=True))
+            host, tried = current['host'], []
+            while True:
+                try:
+                    facts = self.compute_rpcapi.build_and_run_instance(
+                        ctx, host, instance_for(current, host=host,
+                                                boot=True))
+                    _record_ports(host, facts)
+                    return
+                except exception.SocketPortRangeExhaustedException as e:
+                    tried.append(host)
+                    host = self._reschedule(current, tried, e)
         self._run(server, states.SPAWNING, 'Build', spawn,
                   {'status': states.ACTIVE})
 
+    def _reschedule(self, server, tried, error):
+        """Another host for a build that found no free serial port on
+        the hosts ``tried``; raises ``error`` when there is none (or
+        MAX_BUILD_ATTEMPTS were made, or the server was taken over)."""
+        if len(tried) >= MAX_BUILD_ATTEMPTS:
+            raise error
+        instance = instance_for(server, boot=True)
+        with scheduler.CLAIMS_LOCK:  # the claim moves with the server
+            try:
+                host = scheduler.select_host(
+                    self.compute_rpcapi.conf, instance.flavor,
+                    instance.image_meta, exclude=tried)
+            except exception.NoValidHost:
+                raise error
+            if db.server_update(server['uuid'], {'host': host},
+                                expected_task_state=states.SPAWNING) is None:
+                raise error
+        LOG.warning('Build of server %s: %s; rescheduled to host %s',
+                    server['uuid'], error.message, host)
+        return host
+
     def reboot(self, ctx, server, reboot_type):
         def reboot(current):
-            self.compute_rpcapi.reboot_instance(
+            facts = self.compute_rpcapi.reboot_instance(
                 ctx, current['host'], instance_for(current, boot=True),
                 reboot_type)
+            _record_ports(current['host'], facts)
         self._run(server, states.REBOOT_STATES[reboot_type][1],
                   '%s reboot' % reboot_type.capitalize(), reboot,
                   {'status': states.ACTIVE}, revoke_tokens=True)
 
     def rebuild(self, ctx, server, image):
         def rebuild(current):
-            self.compute_rpcapi.rebuild_instance(
+            facts = self.compute_rpcapi.rebuild_instance(
                 ctx, current['host'],
                 instance_for(current, image=image, boot=True))
+            _record_ports(current['host'], facts)
         self._run(server, states.REBUILDING, 'Rebuild', rebuild,
                   {'status': states.ACTIVE, 'image_id': image['id']},
                   revoke_tokens=True)
@@ -181,8 +230,12 @@ class ServerTasks:
             current = db.server_get(uuid) or server
             try:
                 if current['host']:
-                    self.compute_rpcapi.terminate_instance(
-                        ctx, current['host'], instance_for(current))
+                    # Recorded before the server goes: from then on the
+                    # scheduler counts its ports free.
+                    _record_ports(current['host'],
+                                  self.compute_rpcapi.terminate_instance(
+                                      ctx, current['host'],
+                                      instance_for(current)))
             except Exception as e:
                 self._record_failure(uuid, current['task_state'], 'Delete',
                                      e)

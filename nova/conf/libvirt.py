@@ -84,6 +84,29 @@ hosts' migration addresses.
 Seconds a console log copy may stall (connect, or no data moving) before
 it is abandoned. The migration itself has finished by then.
 """),
+    cfg.IntOpt(
+        'wait_soft_reboot_seconds',
+        default=120,
+        min=0,
+        help="""
+Seconds a soft reboot waits for the guest to shut down after asking it to
+(an ACPI power button press), before rebooting it hard. A guest that
+shuts down in time is started again from its definition (a soft reboot);
+one that ignores the request, or has no ACPI support, gets a hard reboot
+after this wait, logged as a warning naming the guest.
+
+Possible values:
+
+* 0: do not wait; every soft reboot becomes a hard reboot at once.
+* A positive number of seconds. The server stays in task state
+  ``rebooting`` for up to this long, and no other action on it runs
+  meanwhile.
+
+Related options:
+
+* ``[DEFAULT] long_rpc_timeout`` must be well above this, or the API gives
+  up on the reboot before the host falls back to a hard one.
+"""),
 ]
 
 

@@ -39,7 +39,15 @@ _SERVICE_KEYS = ('id', 'host', 'binary', 'topic', 'disabled',
 _TOKEN_KEYS = ('instance_uuid', 'console_type', 'host', 'port',
                'expires_at')
 
+# Keys of a report that describe the host's serial ports (see
+# LibvirtDriver.serial_port_facts); serial_ports_seq orders them.
+SERIAL_PORT_KEYS = ('serial_ports_total', 'serial_ports_free',
+                    'serial_port_holders', 'serial_ports_seq')
+
 _SWAP_LOCK = threading.Lock()
+# A report is read, merged and written back: one writer at a time (the
+# conductor's heartbeats and the workers recording a finished action).
+_SERVICE_LOCK = threading.Lock()
 _INIT_LOCK = threading.Lock()
 _engine = None
 _sessionmaker = None
@@ -221,10 +229,13 @@ def server_get(uuid):
     return _get(models.Server, uuid, _server_dict)
 
 
-def server_list(project_id=None, host=None):
-    """Servers, newest first; all of them unless filtered."""
+def server_list(project_id=None, host=None, task_states=None):
+    """Servers, newest first; all of them unless filtered (by project,
+    host, or a sequence of task states)."""
     query = sa.select(models.Server).order_by(
         models.Server.created_at.desc(), models.Server.uuid)
+    if task_states is not None:
+        query = query.where(models.Server.task_state.in_(task_states))
     if project_id is not None:
         query = query.where(models.Server.project_id == project_id)
     if host is not None:
@@ -279,11 +290,58 @@ def service_report(host, binary, topic, report, up=True):
 
     The first report creates the service. Returns the service.
     """
-    try:
-        return _service_report(host, binary, topic, report, up)
-    except sa_exc.IntegrityError:
-        # Two first reports of one host raced; the other made the row.
-        return _service_report(host, binary, topic, report, up)
+    with _SERVICE_LOCK:
+        try:
+            return _service_report(host, binary, topic, report, up)
+        except sa_exc.IntegrityError:
+            # Two first reports of one host raced; the other made the row.
+            return _service_report(host, binary, topic, report, up)
+
+
+def _ports_not_older(old, new):
+    """Whether the serial port facts of report ``new`` were measured no
+    earlier than those of ``old``. Only two measurements of one compute
+    process (same boot id in ``serial_ports_seq``) can be ordered; any
+    other pair counts as newer."""
+    a, b = old.get('serial_ports_seq'), new.get('serial_ports_seq')
+    if not a or not b or a[0] != b[0]:
+        return True
+    return b[1] >= a[1]
+
+
+def _merge_report(old, new):
+    """``new``, but with ``old``'s serial port facts when they are newer:
+    a heartbeat measured before a delete released the server's ports may
+    arrive after the delete recorded the freed ports."""
+    merged = dict(new)
+    if not _ports_not_older(old, new):
+        for key in SERIAL_PORT_KEYS:
+            if key in old:
+                merged[key] = old[key]
+    return merged
+
+
+def service_update_ports(host, facts):
+    """Record a host's serial port facts measured at the end of an
+    action (build, reboot, rebuild, delete), unless a newer measurement
+    is already recorded. Returns True when recorded; False when the host
+    has no service row or its facts were newer."""
+    facts = {k: v for k, v in (facts or {}).items()
+             if k in SERIAL_PORT_KEYS}
+    if not facts:
+        return False
+    table = models.Service.__table__
+    with _SERVICE_LOCK, _transaction() as session:
+        row = session.scalars(sa.select(models.Service).where(
+            table.c.host == host)).first()
+        if row is None:
+            return False
+        old = dict(row.report or {})
+        if not _ports_not_older(old, facts):
+            return False
+        old.update(facts)
+        row.report = old
+        return True
 
 
 def _service_report(host, binary, topic, report, up):
@@ -301,7 +359,7 @@ def _service_report(host, binary, topic, report, up):
             row.report_count = models.Service.report_count + 1
         row.binary, row.topic = binary, topic
         if report is not None:
-            row.report = dict(report)
+            row.report = _merge_report(row.report or {}, report)
         row.stopped = not up
         row.updated_at = now
         session.flush()

@@ -1,19 +1,80 @@
 """Picking a compute host: filters on the hosts' last reports, then the
 host with the most free serial ports (memory breaks ties).
 
-The reports are up to ``report_interval`` seconds old, so a host may turn
-out full after all; its build then fails with the driver's clear error.
+Free serial ports are the host's last measurement (its heartbeat, or the
+facts it returned when an action ended, whichever was measured last)
+minus the claims not in it yet: the ports of the servers being built,
+rebuilt or rebooted there that the measurement did not count. Choosing
+a host and creating the server that claims its ports happen under
+``CLAIMS_LOCK``, so two builds never count the same free port.
+
+Memory is still read from the last report, up to ``report_interval``
+seconds old; a host may turn out full after all, and its build then
+fails with the driver's clear error.
 """
 
+import threading
+
+from nova.compute import states
 from nova.db import api as db
 from nova import exception
+from nova.objects import instance as objects
 from nova import servicegroup
 from nova.virt import hardware
 
 MIB = 1024 * 1024
 
+# Held from choosing a host until the server row that claims its ports
+# exists (or the server's host changed): the API's threads share it.
+CLAIMS_LOCK = threading.RLock()
 
-def _why_not(service, conf, ram_mb, ports):
+# Task states in which a server's guest is (re)created, taking ports.
+_CLAIMING = (states.SPAWNING, states.REBOOTING, states.REBOOTING_HARD,
+             states.REBUILDING)
+
+
+def _ports_of(server):
+    """Serial ports a server's guest takes, from its flavor and image."""
+    flavor = db.flavor_get(server['flavor_id'])
+    image = db.image_get(server['image_id'])
+    if flavor is None or image is None:
+        return 0  # its build fails on the missing row
+    try:
+        return hardware.get_number_of_serial_ports(
+            objects.Flavor(extra_specs=dict(flavor['extra_specs'])),
+            objects.ImageMeta(properties=dict(image['properties'])))
+    except exception.Invalid:
+        return 0  # its build fails on the same check
+
+
+def _claims(reports):
+    """{host: ports claimed by servers its report does not count yet}.
+
+    A report without ``serial_port_holders`` (an older compute service)
+    cannot say whom it counted: then only builds are claims.
+    """
+    claims = {}
+    for server in db.server_list(task_states=_CLAIMING):
+        report = reports.get(server['host'])
+        if report is None:
+            continue
+        holders = report.get('serial_port_holders')
+        if holders is None:
+            if server['task_state'] != states.SPAWNING:
+                continue
+        elif server['uuid'] in holders:
+            continue
+        claims[server['host']] = (claims.get(server['host'], 0) +
+                                  _ports_of(server))
+    return claims
+
+
+def free_serial_ports(report, claimed=0):
+    """Free serial ports of a host: its report's, less ``claimed``."""
+    return max(0, report.get('serial_ports_free', 0) - claimed)
+
+
+def _why_not(service, conf, ram_mb, ports, claimed):
     """Why ``service`` cannot take the server; None when it can."""
     if service['disabled']:
         return 'disabled'
@@ -25,21 +86,26 @@ def _why_not(service, conf, ram_mb, ports):
     if report.get('memory_mb_free', 0) < ram_mb:
         return 'only %d MiB free RAM' % report.get('memory_mb_free', 0)
     if ports and report.get('serial_console_enabled'):
-        if report.get('serial_ports_free', 0) < ports:
-            return 'only %d free serial ports' % report.get(
-                'serial_ports_free', 0)
+        free = free_serial_ports(report, claimed)
+        if free < ports:
+            return 'only %d free serial ports' % free
     return None
 
 
 def select_host(conf, flavor, image, exclude=()):
     """The host for a server of ``flavor`` (an Instance's Flavor) and
-    ``image`` (its ImageMeta); NoValidHost names why each host failed."""
+    ``image`` (its ImageMeta); NoValidHost names why each host failed.
+
+    A caller that creates the server on the host must hold
+    ``CLAIMS_LOCK`` from before this call until the server exists.
+    """
     ports = hardware.get_number_of_serial_ports(flavor, image)
+    services = [s for s in db.service_list() if s['host'] not in exclude]
+    claims = _claims({s['host']: s['report'] or {} for s in services})
     candidates, refused = [], []
-    for service in db.service_list():
-        if service['host'] in exclude:
-            continue
-        why = _why_not(service, conf, flavor.memory_mb, ports)
+    for service in services:
+        why = _why_not(service, conf, flavor.memory_mb, ports,
+                       claims.get(service['host'], 0))
         if why:
             refused.append('%s: %s' % (service['host'], why))
         else:
@@ -49,6 +115,6 @@ def select_host(conf, flavor, image, exclude=()):
             'Hosts considered: %s.' % '; '.join(refused) if refused else
             'No compute service has reported.'))
     best = max(candidates, key=lambda s: (
-        s['report'].get('serial_ports_free', 0),
+        free_serial_ports(s['report'], claims.get(s['host'], 0)),
         s['report'].get('memory_mb_free', 0), s['host']))
     return best['host']

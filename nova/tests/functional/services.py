@@ -122,6 +122,8 @@ class NovaServices:
             '[libvirt]',
             'virt_type = %s' % virt_type,
             'connection_uri = qemu:///system',
+            # The test guest ignores ACPI: a soft reboot falls back soon.
+            'wait_soft_reboot_seconds = 3',
             '[serial_console]',
             'enabled = True',
             'port_range = %d:%d' % (start, end),

@@ -16,7 +16,6 @@ from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 import nova.conf
-from nova.console import serial as serial_console
 from nova.console import type as ctype
 from nova import exception
 from nova.virt import hardware
@@ -25,6 +24,7 @@ from nova.virt.libvirt import console_log
 from nova.virt.libvirt import host as libvirt_host
 from nova.virt.libvirt import log_transfer
 from nova.virt.libvirt import migration
+from nova.virt.libvirt import port_table
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -37,6 +37,9 @@ MIN_QEMU_VIRTLOGD = (2, 6, 0)
 QEMU_MAX_SERIAL_PORTS = 4
 
 CONSOLE_LOG_NAME = 'console.log'
+# Console output returns at most this many of the log's newest bytes
+# (Nova's name and value; the reader in console_log defines it once).
+MAX_CONSOLE_BYTES = console_log.MAX_CONSOLE_BYTES
 MIB = 1024 * 1024
 DISK_NAME = 'disk'
 DEFAULT_KERNEL_CMDLINE = 'console=ttyS0'
@@ -62,11 +65,34 @@ def _uri_host(addr):
     return '[%s]' % addr if ':' in addr else addr
 
 
+def _vanished(err):
+    """Whether a libvirt error means the domain is gone: undefined (or
+    a transient one stopped) between finding it and asking it."""
+    return err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN
+
+
+def _dom_uuid(dom):
+    try:
+        return dom.UUIDString()
+    except libvirt.libvirtError:
+        return '?'
+
+
 def _vcpus(dom, stats):
     """A running guest's vCPUs, from its bulk stats (asking the guest
-    only when the hypervisor gave none, as libvirt's test driver)."""
+    only when the hypervisor gave none, as libvirt's test driver); None
+    when the guest vanished since the stats were taken."""
     current = stats.get('vcpu.current')
-    return dom.info()[3] if current is None else current
+    if current is not None:
+        return current
+    try:
+        return dom.info()[3]
+    except libvirt.libvirtError as e:
+        if not _vanished(e):
+            raise
+        LOG.debug('Domain %s vanished while reading its vCPUs for the '
+                  'host report; not counted', _dom_uuid(dom))
+        return None
 
 
 def _host_arch():
@@ -87,6 +113,9 @@ class LibvirtDriver:
                    _DEFAULT_URIS[self._conf.libvirt.virt_type])
             host = libvirt_host.Host(uri)
         self._host = host
+        # Who holds which serial port: released by instance uuid, whether
+        # or not the guest's domain still exists.
+        self._ports = port_table.PortTable()
 
     @property
     def host(self):
@@ -103,20 +132,52 @@ class LibvirtDriver:
 
         A defined guest owns its ports until it is destroyed (a stopped one
         gets them back when it starts). Allocations live in memory; without
-        this a restarted nova-compute would hand them out twice.
+        this a restarted nova-compute would hand them out twice. Returns
+        how many ports were registered.
         """
         reserved = 0
-        for dom in self._host.list_domains():
-            guest = self._parse_domain(dom)
-            for listen_host, port in self._tcp_listeners(guest):
-                if serial_console.reserve_port(listen_host, port):
-                    reserved += 1
-                else:
-                    LOG.warning('Serial port %s:%d of domain %s is claimed '
-                                'by another domain as well',
-                                listen_host, port, dom.name())
+        for dom, guest in self._list_guests('starting up'):
+            reserved += self._ports.reserve(
+                guest.uuid or dom.UUIDString(), self._tcp_listeners(guest),
+                name=guest.name)
         LOG.info('Re-registered %d serial ports of existing guests', reserved)
         return reserved
+
+    def _list_guests(self, doing):
+        """(domain, parsed guest) of every domain defined here.
+
+        A domain undefined between the listing and the reading of its XML
+        (anything may delete a guest meanwhile) is skipped with a debug
+        line naming ``doing``.
+        """
+        for dom in self._host.list_domains():
+            try:
+                guest = self._parse_domain(dom)
+            except libvirt.libvirtError as e:
+                if not _vanished(e):
+                    raise
+                LOG.debug('Domain %s vanished while %s; skipped',
+                          _dom_uuid(dom), doing)
+                continue
+            yield dom, guest
+
+    def _guest(self, instance, flags=0):
+        """(domain, parsed guest) of ``instance``; InstanceNotFound when
+        it does not exist, or vanished between the look-up and the read."""
+        dom = self._host.get_domain(instance)
+        xml = self._xml_of(dom, instance, flags)
+        return dom, vconfig.LibvirtConfigGuest.from_xml(xml)
+
+    @staticmethod
+    def _xml_of(dom, instance, flags=0):
+        try:
+            return dom.XMLDesc(flags)
+        except libvirt.libvirtError as e:
+            if not _vanished(e):
+                raise
+            LOG.debug('Domain of %s vanished while reading its XML',
+                      instance.uuid)
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
 
     # -- host capabilities --------------------------------------------------
 
@@ -143,10 +204,11 @@ class LibvirtDriver:
         stats = conn.getAllDomainStats(
             libvirt.VIR_DOMAIN_STATS_VCPU,
             libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE)
+        vcpus = [n for n in (_vcpus(dom, values) for dom, values in stats)
+                 if n is not None]
         serial = self._conf.serial_console
-        start, end = serial.port_range
         addr = serial.proxyclient_address
-        return {
+        report = {
             'hypervisor_hostname': conn.getHostname(),
             'hypervisor_type': 'QEMU',
             'hypervisor_version': libvirt_host.version_to_int(
@@ -158,16 +220,23 @@ class LibvirtDriver:
             'host_ip': (self._conf.libvirt.live_migration_inbound_addr or
                         addr),
             'vcpus': cpus,
-            'vcpus_used': sum(_vcpus(dom, values) for dom, values in stats),
+            'vcpus_used': sum(vcpus),
             'memory_mb': memory_mb,
             'memory_mb_free': conn.getFreeMemory() // MIB,
-            'running_vms': len(stats),
+            'running_vms': len(vcpus),
             'serial_console_enabled': bool(serial.enabled),
-            'serial_ports_total': end - start + 1,
-            'serial_ports_free': (end - start + 1 -
-                                  serial_console.count_allocated(
-                                      addr, (start, end))),
         }
+        report.update(self.serial_port_facts())
+        return report
+
+    def serial_port_facts(self):
+        """This host's serial ports as of now: ``serial_ports_total``,
+        ``serial_ports_free``, ``serial_port_holders`` (instance uuids)
+        and ``serial_ports_seq`` (orders two measurements); see
+        :meth:`nova.virt.libvirt.port_table.PortTable.facts`."""
+        serial = self._conf.serial_console
+        return self._ports.facts(serial.proxyclient_address,
+                                 tuple(serial.port_range))
 
     # -- paths ----------------------------------------------------------------
 
@@ -294,14 +363,14 @@ class LibvirtDriver:
         for port_index in range(count):
             guest.add_device(char_device(
                 port_index, type='tcp', listen_host=listen_host,
-                listen_port=self._acquire_port(listen_host),
+                listen_port=self._acquire_port(listen_host, instance.uuid),
                 log=log if port_index == 0 else None))
         if not log:
             guest.add_device(char_device(count, type='pty'))
 
-    def _acquire_port(self, listen_host):
-        return serial_console.acquire_port(
-            listen_host, self._conf.serial_console.port_range)
+    def _acquire_port(self, listen_host, instance_uuid):
+        return self._ports.acquire(instance_uuid, listen_host,
+                                   self._conf.serial_console.port_range)
 
     @staticmethod
     def _tcp_listeners(guest):
@@ -320,8 +389,8 @@ class LibvirtDriver:
         return seen
 
     def _release_serial_ports(self, guest):
-        for listen_host, port in self._tcp_listeners(guest):
-            serial_console.release_port(listen_host, port)
+        """Release the ports ``guest`` (a config being built) was given."""
+        self._ports.release(guest.uuid, self._tcp_listeners(guest))
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -379,36 +448,92 @@ class LibvirtDriver:
                 block_device_info=None, destroy_disks=True):
         """Stop and undefine the guest and release its serial ports.
 
-        ``destroy_disks=False`` keeps the instance folder, console log
-        included (hard reboot, rebuild).
+        The ports are released by the instance's uuid, so a guest whose
+        domain is gone (undefined behind our back, or while we destroy
+        it) gives them back too. ``destroy_disks=False`` keeps the
+        instance folder, console log included (hard reboot, rebuild).
         """
         try:
             dom = self._host.get_domain(instance)
         except exception.InstanceNotFound:
             dom = None
         if dom is not None:
-            guest = self._parse_domain(dom)
-            if dom.isActive():
-                try:
-                    dom.destroy()
-                except libvirt.libvirtError as e:
-                    if e.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
-                        raise  # anything but "already shut off"
-            self._undefine(dom)
-            self._release_serial_ports(guest)
+            try:
+                self._stop_and_undefine(dom)
+            except libvirt.libvirtError as e:
+                if not _vanished(e):
+                    raise
+                LOG.debug('Domain of %s vanished while being destroyed',
+                          instance.uuid)
+        released = self._ports.release(instance.uuid)
+        if dom is None and released:
+            LOG.info('Domain of %s was already gone; released its serial '
+                     'ports %s', instance.uuid,
+                     ', '.join('%s:%d' % pair for pair in released))
         if destroy_disks:
             shutil.rmtree(self.instance_dir(instance), ignore_errors=True)
 
+    def _stop_and_undefine(self, dom):
+        if dom.isActive():
+            try:
+                dom.destroy()
+            except libvirt.libvirtError as e:
+                if e.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                    raise  # anything but "already shut off"
+        self._undefine(dom)
+
     def reboot(self, context, instance, network_info=None,
                reboot_type='SOFT'):
+        """Reboot the guest; a soft reboot the guest does not carry out
+        within ``[libvirt] wait_soft_reboot_seconds`` (or that fails)
+        becomes a hard one, as in Nova."""
         if reboot_type == 'SOFT':
             try:
-                self._host.get_domain(instance).reboot(0)
-                return
+                if self._soft_reboot(instance):
+                    return
+                LOG.warning('Guest %s did not shut down within %d s of a '
+                            'soft reboot request; rebooting hard',
+                            instance.uuid,
+                            self._conf.libvirt.wait_soft_reboot_seconds)
             except libvirt.libvirtError as e:
                 LOG.warning('Soft reboot of %s failed (%s); rebooting hard',
                             instance.uuid, _message(e))
         self._hard_reboot(instance)
+
+    def _soft_reboot(self, instance):
+        """Ask the guest to shut down and start it again once it has.
+
+        True when it rebooted: it shut down (and was started here), or it
+        is running under a new domain ID (it restarted by itself). False
+        when it is still running as before after the wait, or was not
+        running at all.
+        """
+        dom = self._host.get_domain(instance)
+        if not dom.isActive():
+            return False
+        old_id = dom.ID()
+        dom.shutdown()  # ACPI: the guest decides
+        deadline = (time.monotonic() +
+                    self._conf.libvirt.wait_soft_reboot_seconds)
+        while True:
+            # A domain handle keeps the ID it was looked up with: look
+            # again to see a new one.
+            dom = self._host.get_domain(instance)
+            dom_id = dom.ID()
+            state = dom.info()[0]
+            if state in (libvirt.VIR_DOMAIN_SHUTOFF,
+                         libvirt.VIR_DOMAIN_CRASHED):
+                LOG.info('Guest %s shut down for a soft reboot; starting '
+                         'it again', instance.uuid)
+                dom.create()
+                return True
+            if dom_id not in (-1, old_id):
+                LOG.info('Guest %s rebooted by itself', instance.uuid)
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(1.0, remaining))
 
     def _hard_reboot(self, instance):
         """Recreate the guest from scratch with this host's capabilities.
@@ -432,8 +557,15 @@ class LibvirtDriver:
     def power_off(self, instance):
         """Stop the guest; it keeps its definition and its serial ports."""
         dom = self._host.get_domain(instance)
-        if dom.isActive():
-            dom.destroy()
+        try:
+            if dom.isActive():
+                dom.destroy()
+        except libvirt.libvirtError as e:
+            if not _vanished(e):
+                raise
+            LOG.debug('Domain of %s vanished while being stopped',
+                      instance.uuid)
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
 
     def power_on(self, context, instance):
         self._hard_reboot(instance)
@@ -446,15 +578,22 @@ class LibvirtDriver:
             return False
 
     def is_running(self, instance):
-        return bool(self._host.get_domain(instance).isActive())
+        """Whether the guest runs; InstanceNotFound when it does not
+        exist (or vanished between the look-up and the question)."""
+        try:
+            return bool(self._host.get_domain(instance).isActive())
+        except libvirt.libvirtError as e:
+            if not _vanished(e):
+                raise
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
 
     # -- consoles -----------------------------------------------------------
 
     def get_console_output(self, context, instance):
         """The newest ``MAX_CONSOLE_BYTES`` of the guest's console log."""
-        guest = self._parse_domain(self._host.get_domain(instance))
+        _dom, guest = self._guest(instance)
         path = self._console_log_source(guest, instance)
-        return console_log.read_log_tail(path)
+        return console_log.read_log_tail(path, MAX_CONSOLE_BYTES)
 
     def _console_log_source(self, guest, instance):
         devs = guest.char_devices
@@ -489,7 +628,7 @@ class LibvirtDriver:
             return
         chunks = []
         try:
-            while sum(map(len, chunks)) < console_log.MAX_CONSOLE_BYTES:
+            while sum(map(len, chunks)) < MAX_CONSOLE_BYTES:
                 try:
                     chunk = os.read(fd, 65536)
                 except OSError as e:
@@ -509,7 +648,7 @@ class LibvirtDriver:
         """Host and port of the guest's first tcp serial port."""
         if not self._conf.serial_console.enabled:
             raise exception.ConsoleTypeUnavailable(console_type='serial')
-        guest = self._parse_domain(self._host.get_domain(instance))
+        _dom, guest = self._guest(instance)
         listeners = self._tcp_listeners(guest)
         if not listeners:
             raise exception.ConsoleTypeUnavailable(console_type='serial')
@@ -544,7 +683,7 @@ class LibvirtDriver:
 
     def check_can_live_migrate_source(self, context, instance, migrate_data):
         """Refuse, before anything moves, what cannot work; count ports."""
-        guest = self._parse_domain(self._host.get_domain(instance))
+        _dom, guest = self._guest(instance)
         if os.path.exists(self.disk_path(instance)):
             # Its overlay lives in this host's instance folder; copying
             # it (block migration) is not implemented, and without the
@@ -573,10 +712,10 @@ class LibvirtDriver:
         ports = []
         try:
             for _ in range(migrate_data.serial_port_count):
-                ports.append(self._acquire_port(addr))
+                ports.append(self._acquire_port(addr, instance.uuid))
         except Exception:
-            for port in ports:
-                serial_console.release_port(addr, port)
+            self._ports.release(instance.uuid,
+                                [(addr, port) for port in ports])
             raise
         migrate_data.serial_listen_ports = ports
         return migrate_data
@@ -588,10 +727,9 @@ class LibvirtDriver:
         MigrationError is raised; the caller rolls the destination back.
         """
         dom = self._host.get_domain(instance)
-        src_guest = self._parse_domain(dom)
         dest_xml = migration.update_guest_xml(
-            dom.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE), migrate_data,
-            self.instance_dir(instance))
+            self._xml_of(dom, instance, libvirt.VIR_DOMAIN_XML_MIGRATABLE),
+            migrate_data, self.instance_dir(instance))
         params = {libvirt.VIR_MIGRATE_PARAM_DEST_XML: dest_xml,
                   libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: dest_xml}
         if migrate_data.inbound_addr:
@@ -608,7 +746,7 @@ class LibvirtDriver:
             raise exception.MigrationError(
                 reason='libvirt could not migrate %s: %s' % (
                     instance.uuid, _message(e)))
-        self._release_serial_ports(src_guest)
+        self._ports.release(instance.uuid)
         if self._carry_console_log(instance, migrate_data, dest_xml):
             shutil.rmtree(self.instance_dir(instance), ignore_errors=True)
 
@@ -653,17 +791,18 @@ class LibvirtDriver:
     def post_live_migration_at_destination(self, context, instance,
                                            migrate_data):
         """Keep only the serial ports the arrived guest really listens on."""
-        guest = self._parse_domain(self._host.get_domain(instance))
+        _dom, guest = self._guest(instance)
         used = set(self._tcp_listeners(guest))
         addr = migrate_data.serial_listen_addr
-        for port in migrate_data.serial_listen_ports:
-            if (addr, port) not in used:
-                serial_console.release_port(addr, port)
+        self._ports.release(instance.uuid, [
+            (addr, port) for port in migrate_data.serial_listen_ports
+            if (addr, port) not in used])
 
     def rollback_live_migration_at_destination(self, context, instance,
                                                migrate_data):
         """Undo pre_live_migration after a failed migration."""
-        for port in migrate_data.serial_listen_ports:
-            serial_console.release_port(migrate_data.serial_listen_addr, port)
+        addr = migrate_data.serial_listen_addr
+        self._ports.release(instance.uuid, [
+            (addr, port) for port in migrate_data.serial_listen_ports])
         if not self.instance_exists(instance):
             shutil.rmtree(self.instance_dir(instance), ignore_errors=True)

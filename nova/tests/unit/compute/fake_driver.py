@@ -37,6 +37,7 @@ class FakeDriver:
         self.report = {}
         self._next_port = first_port
         self._lock = threading.Lock()
+        self._seq = 0
 
     def _call(self, name, instance, *args):
         with self._lock:
@@ -66,6 +67,19 @@ class FakeDriver:
     def init_host(self, host=None):
         self.calls.append(('init_host', host))
 
+    def serial_port_facts(self):
+        with self._lock:
+            return self._port_facts()
+
+    def _port_facts(self):
+        self._seq += 1
+        facts = {'serial_ports_total': SERIAL_PORTS,
+                 'serial_ports_free': SERIAL_PORTS - len(self.ports),
+                 'serial_port_holders': sorted(self.ports),
+                 'serial_ports_seq': [id(self), self._seq]}
+        facts.update((k, v) for k, v in self.report.items() if k in facts)
+        return facts
+
     def get_host_report(self):
         with self._lock:
             report = {
@@ -79,9 +93,8 @@ class FakeDriver:
                 'virtlogd': True,
                 'console_log': 'virtlogd',
                 'serial_console_enabled': True,
-                'serial_ports_total': SERIAL_PORTS,
-                'serial_ports_free': SERIAL_PORTS - len(self.ports),
             }
+            report.update(self._port_facts())
             report.update(self.report)
         return report
 

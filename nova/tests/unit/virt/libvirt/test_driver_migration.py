@@ -121,7 +121,7 @@ class DestinationTestCase(MigrationTestBase):
     def test_post_at_destination_releases_unused_ports(self):
         inst = self._booted(ports='1')  # "arrived" with one port
         used = serial.ALLOCATED_PORTS.copy()
-        extra = serial.acquire_port(HOST_A)
+        extra = self.driver._acquire_port(HOST_A, inst.uuid)  # pre_live_m.
         data = self._dest_data(inst, serial_listen_addr=HOST_A,
                                serial_listen_ports=[p for _, p in used] +
                                [extra])

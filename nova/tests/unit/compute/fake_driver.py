@@ -52,6 +52,12 @@ class FakeDriver:
         if name in self.fail:
             raise self.fail[name]
 
+    def entered_event(self, name):
+        """The event set when ``name`` is first called: made here if the
+        call has not happened yet, so a test can wait before it does."""
+        with self._lock:
+            return self.entered.setdefault(name, threading.Event())
+
     def names(self):
         return [call[0] for call in self.calls]
 

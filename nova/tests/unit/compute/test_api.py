@@ -54,8 +54,7 @@ class APITestCase(base.ComputeTestCase):
 
     def _entered(self, method, driver=None):
         driver = driver or self.driver
-        driver.entered.setdefault(method, threading.Event())
-        self.assertTrue(driver.entered[method].wait(base.WAIT))
+        self.assertTrue(driver.entered_event(method).wait(base.WAIT))
 
     def _token(self, console):
         self.assertEqual(1, console['url'].count('token='))

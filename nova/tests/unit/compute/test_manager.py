@@ -198,7 +198,8 @@ class ActionsTestCase(ManagerTestCase):
         threads = [threading.Thread(target=run, args=(
             self.rpc.reboot_instance, 'HARD'))]
         threads[0].start()
-        self.assertTrue(self.driver.entered['reboot'].wait(base.WAIT))
+        self.assertTrue(
+            self.driver.entered_event('reboot').wait(base.WAIT))
         threads.append(threading.Thread(target=run, args=(
             self.rpc.terminate_instance,)))
         threads[1].start()

@@ -50,6 +50,9 @@ DISK_NAME = 'disk'
 DEFAULT_KERNEL_CMDLINE = 'console=ttyS0'
 # A kernel booted directly writes to the console its architecture has.
 _KERNEL_CMDLINES = {arch_names.S390X: 'console=ttysclp0'}
+# Guest architectures a host runs as one of its own: a 32-bit x86 kernel
+# boots on the x86_64 machine, natively.
+_NATIVE_TOO = {arch_names.X86_64: (arch_names.I686,)}
 
 LIVE_MIGRATION_FLAGS = (libvirt.VIR_MIGRATE_LIVE |
                         libvirt.VIR_MIGRATE_PEER2PEER |
@@ -271,8 +274,9 @@ class LibvirtDriver:
         if wanted is None:
             return host_arch
         guest_arch = arch_names.canonicalize(wanted)
-        if guest_arch == host_arch:
-            return guest_arch
+        if (guest_arch == host_arch or
+                guest_arch in _NATIVE_TOO.get(host_arch, ())):
+            return host_arch
         if guest_arch != arch_names.S390X:
             raise exception.GuestArchitectureUnsupported(
                 arch=guest_arch, reason='this driver boots guests of the '

@@ -103,7 +103,8 @@ class S390xGuestTestCase(S390xTestBase):
         self.assertEqual('s390x', guest.os_arch)
 
     def test_host_arch_image_is_unchanged(self):
-        for name in ('x86_64', 'AMD64'):
+        # i686: a 32-bit x86 kernel boots on the host's x86_64 machine.
+        for name in ('x86_64', 'AMD64', 'i686', 'i386'):
             guest = self._config(self._instance(arch=name))
             self.assertIsNone(guest.os_arch)
             self.assertIsNone(guest.os_mach_type)

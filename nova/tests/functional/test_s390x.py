@@ -147,3 +147,38 @@ class S390xGuestTestCase(test_api.APITestCase):
         self._assert_s390x_domain(server)
         console = self.shell(self.remote_console_url(server))
         self.assertEqual(b'after-reboot\n', console.run('echo after-reboot'))
+
+
+class S390xDriverTestCase(base.FunctionalTestCase):
+    """The driver alone: case chart rows other than the API's default."""
+
+    def _boot(self, ports=None):
+        image = _S390xImage.ensure()
+        inst = self.make_instance(ports=ports)
+        inst.image_meta.kernel_path = image.kernel
+        inst.image_meta.ramdisk_path = image.initrd
+        inst.image_meta.properties = {'hw_architecture': 's390x'}
+        return self.boot(inst)  # console=ttysclp0 by default
+
+    def _consoles(self, inst):
+        live = self.driver._parse_domain(self.driver.host.get_domain(inst))
+        self.assertEqual([], [d for d in live.char_devices
+                              if d.root_name == 'serial'])
+        return [(d.type, d.target_type, d.log is not None)
+                for d in live.char_devices]
+
+    def test_two_ports_sclp_logged_and_sclplm(self):
+        inst = self._boot(ports='2')
+        self.assertEqual([('tcp', 'sclp', True), ('tcp', 'sclplm', False)],
+                         self._consoles(inst))
+        client = self.shell(self.connect_console(inst))
+        self.assertEqual(b's390x-2\n', client.run('echo s390x-$((1+1))'))
+        self.wait_for_output(inst, rb's390x-2')
+
+    def test_serial_disabled_gives_pty_with_log(self):
+        self.flags(enabled=False, group='serial_console')
+        inst = self._boot()
+        self.assertEqual([('pty', 'sclp', True)], self._consoles(inst))
+        self.wait_for_output(inst, base.BANNER)
+        self.assertIn(b'Kernel command line: console=ttysclp0',
+                      self.driver.get_console_output(None, inst))

@@ -102,6 +102,15 @@ class InstanceBootFailed(NovaException):
     msg_fmt = "Instance %(instance_uuid)s failed to boot: %(reason)s"
 
 
+class InvalidArchitectureName(Invalid):
+    msg_fmt = ("Architecture name %(arch)r is not recognised (image "
+               "property hw_architecture).")
+
+
+class GuestArchitectureUnsupported(Invalid):
+    msg_fmt = "This host cannot run %(arch)s guests: %(reason)s."
+
+
 class Forbidden(NovaException):
     msg_fmt = "Policy doesn't allow %(action)s to be performed."
     code = 403

@@ -1,11 +1,19 @@
 #!/bin/bash
 # build-guest-image.sh - build a tiny bootable test guest (a "mini CirrOS").
 #
-# Usage: tools/build-guest-image.sh [OUTDIR]      (default OUTDIR: <repo>/build/guest)
+# Usage: tools/build-guest-image.sh [--arch amd64|s390x] [OUTDIR]
+#        (default OUTDIR: <repo>/build/guest for amd64, <repo>/build/guest-s390x for s390x)
+#
+# --arch  the guest's Debian architecture (default amd64, the host's).  s390x builds a
+#         guest for QEMU's s390-ccw-virtio machine under TCG: Debian's s390x kernel and
+#         busybox-static:s390x, fetched with "apt-get download" after
+#         "dpkg --add-architecture s390x" (done here when missing, as root) and unpacked
+#         with dpkg-deb; no s390x package is installed, and the s390x busybox is only
+#         copied into the initramfs, never run on the host.
 #
 # Outputs, all in OUTDIR:
-#   vmlinuz             Debian's stock amd64 kernel (the linux-image-*-amd64 package
-#                       that the linux-image-amd64 metapackage depends on)
+#   vmlinuz             Debian's stock kernel for ARCH (the linux-image-*-ARCH package
+#                       that the linux-image-ARCH metapackage depends on)
 #   initramfs.cpio.gz   busybox-static userland; its /init mounts proc/sys/devtmpfs,
 #                       prints "NOVA-GUEST-BANNER <boot_id>" on the console (boot_id is
 #                       /proc/sys/kernel/random/boot_id, different on every boot), then
@@ -15,23 +23,25 @@
 #                       "\n"; the guest tty turns "\n" into "\r\n", so 65 bytes per line in
 #                       a console log), as fast as it can.
 #   cmdline             the kernel command line to boot with: "console=ttyS0 panic=-1"
+#                       ("console=ttysclp0 panic=-1" for s390x: its console is SCLP)
 #   .stamp              the build inputs; the build is skipped while they are unchanged
 #
 # Boot it with direct kernel boot: <kernel>OUTDIR/vmlinuz</kernel>,
 # <initrd>OUTDIR/initramfs.cpio.gz</initrd>, <cmdline>console=ttyS0 panic=-1</cmdline>.
 #
 # Caching: the image is rebuilt only when one of its inputs changes: the content of this
-# script, the installed busybox-static version, or the kernel package (name and version)
-# that linux-image-amd64 depends on.  A cached run takes well under a second.
+# script, the busybox-static version (installed for amd64, the candidate for s390x), or
+# the kernel package (name and version) that linux-image-ARCH depends on.  A cached run
+# costs only its apt-cache queries (a second or two; more on a busy machine).
 #
 # stdout: exactly two lines, the absolute paths of vmlinuz and initramfs.cpio.gz.
 # stderr: progress and errors.
 # Exit: 0 on success, 1 on any failure (with a message on stderr), 2 on bad usage.
-# Needs root only when busybox-static/cpio are missing (they are then apt-installed) or
-# when the apt package lists are empty (apt-get update is then run).
+# Needs root only when busybox-static/cpio are missing (they are then apt-installed),
+# when the apt package lists are empty (apt-get update is then run), or for s390x when
+# dpkg does not know that architecture yet.
 set -euo pipefail
 
-readonly CMDLINE="console=ttyS0 panic=-1"
 SCRIPT_PATH="$(readlink -f "${BASH_SOURCE[0]}")"
 readonly SCRIPT_PATH
 REPO_ROOT="$(cd "$(dirname "$SCRIPT_PATH")/.." && pwd)"
@@ -40,13 +50,32 @@ readonly REPO_ROOT
 log() { printf 'build-guest-image: %s\n' "$*" >&2; }
 die() { printf 'build-guest-image: ERROR: %s\n' "$*" >&2; exit 1; }
 
-case "${1:-}" in
-    -h|--help) sed -n '2,/^set -euo/p' "$SCRIPT_PATH" | sed '$d; s/^# \{0,1\}//' >&2; exit 0 ;;
-    -*) printf 'usage: %s [OUTDIR]\n' "$0" >&2; exit 2 ;;
-esac
-[ $# -le 1 ] || { printf 'usage: %s [OUTDIR]\n' "$0" >&2; exit 2; }
+usage() { printf 'usage: %s [--arch amd64|s390x] [OUTDIR]\n' "$0" >&2; exit 2; }
 
-OUTDIR="${1:-$REPO_ROOT/build/guest}"
+ARCH=amd64
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h|--help) sed -n '2,/^set -euo/p' "$SCRIPT_PATH" | sed '$d; s/^# \{0,1\}//' >&2; exit 0 ;;
+        --arch) [ $# -ge 2 ] || usage; ARCH="$2"; shift 2 ;;
+        --arch=*) ARCH="${1#*=}"; shift ;;
+        --) shift; break ;;
+        -*) usage ;;
+        *) break ;;
+    esac
+done
+[ $# -le 1 ] || usage
+# Per architecture: the kernel's console device and the default output folder.
+case "$ARCH" in
+    amd64) CMDLINE="console=ttyS0 panic=-1"; DEFAULT_OUTDIR="$REPO_ROOT/build/guest" ;;
+    s390x) CMDLINE="console=ttysclp0 panic=-1"; DEFAULT_OUTDIR="$REPO_ROOT/build/guest-s390x" ;;
+    *) printf 'build-guest-image: --arch must be amd64 or s390x, not %q\n' "$ARCH" >&2; exit 2 ;;
+esac
+readonly ARCH CMDLINE
+# Package names as apt wants them: the host's own architecture needs no qualifier.
+if [ "$ARCH" = "$(dpkg --print-architecture)" ]; then QUAL=""; else QUAL=":$ARCH"; fi
+readonly QUAL
+
+OUTDIR="${1:-$DEFAULT_OUTDIR}"
 mkdir -p "$OUTDIR" || die "cannot create output directory $OUTDIR"
 OUTDIR="$(cd "$OUTDIR" && pwd)"
 
@@ -74,21 +103,26 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2 \
         || die "apt-get install ${missing[*]} failed"
 fi
-BUSYBOX=/bin/busybox
-[ -x "$BUSYBOX" ] || die "$BUSYBOX not found although busybox-static is installed"
-BUSYBOX_VERSION="$(dpkg-query -W -f='${Version}' busybox-static)"
+
+# --- a foreign architecture must be known to dpkg/apt --------------------------------------
+if [ -n "$QUAL" ] && ! dpkg --print-foreign-architectures | grep -qx "$ARCH"; then
+    [ "$(id -u)" = 0 ] || die "dpkg does not know architecture $ARCH: run 'dpkg --add-architecture $ARCH && apt-get update' as root"
+    log "dpkg --add-architecture $ARCH (for apt-get download only; nothing of $ARCH gets installed)"
+    dpkg --add-architecture "$ARCH" || die "dpkg --add-architecture $ARCH failed"
+    apt_update
+fi
 
 # --- which kernel package -----------------------------------------------------------------
-# One apt-cache call (about 1 s): the candidate linux-image-amd64's Depends line names the
-# kernel package and, in Debian, pins its exact version: "linux-image-X-amd64 (= V)".
+# One apt-cache call (about 1 s): the candidate linux-image-ARCH's Depends line names the
+# kernel package and, in Debian, pins its exact version: "linux-image-X-ARCH (= V)".
 kernel_dep() {
-    apt-cache show --no-all-versions linux-image-amd64 2>/dev/null | awk '
+    apt-cache show --no-all-versions "linux-image-$ARCH$QUAL" 2>/dev/null | awk -v arch="$ARCH" '
         $1 == "Depends:" {
             sub(/^Depends: */, "")
             n = split($0, deps, /, */)
             for (i = 1; i <= n; i++) {
                 split(deps[i], alt, / *\| */)
-                if (alt[1] ~ /^linux-image-[^ ]*-amd64( |$)/) {
+                if (alt[1] ~ ("^linux-image-[^ ]*-" arch "( |$)")) {
                     name = alt[1]; sub(/ .*/, "", name)
                     ver = ""
                     if (match(alt[1], /\(= [^)]*\)/)) ver = substr(alt[1], RSTART + 3, RLENGTH - 4)
@@ -103,14 +137,26 @@ if [ -z "${KPKG:-}" ]; then
     apt_update
     read -r KPKG KVER < <(kernel_dep) || true
 fi
-[ -n "${KPKG:-}" ] || die "cannot find the kernel package that linux-image-amd64 depends on (apt-cache show linux-image-amd64)"
+[ -n "${KPKG:-}" ] || die "cannot find the kernel package that linux-image-$ARCH depends on (apt-cache show linux-image-$ARCH$QUAL)"
 if [ -z "${KVER:-}" ]; then
-    KVER="$(apt-cache policy "$KPKG" | awk '$1 == "Candidate:" { print $2; exit }')"
+    KVER="$(apt-cache policy "$KPKG$QUAL" | awk '$1 == "Candidate:" { print $2; exit }')"
 fi
-[ -n "$KVER" ] && [ "$KVER" != "(none)" ] || die "no installable version of $KPKG (apt-cache policy $KPKG)"
+[ -n "$KVER" ] && [ "$KVER" != "(none)" ] || die "no installable version of $KPKG$QUAL (apt-cache policy $KPKG$QUAL)"
+
+# --- which busybox ------------------------------------------------------------------------
+# The host's own architecture uses the installed /bin/busybox; another architecture gets
+# the candidate busybox-static:ARCH, downloaded below.
+if [ -z "$QUAL" ]; then
+    BUSYBOX_VERSION="$(dpkg-query -W -f='${Version}' busybox-static)"
+else
+    BUSYBOX_VERSION="$(apt-cache policy "busybox-static$QUAL" | awk '$1 == "Candidate:" { print $2; exit }')"
+    [ -n "$BUSYBOX_VERSION" ] && [ "$BUSYBOX_VERSION" != "(none)" ] \
+        || die "no installable version of busybox-static$QUAL (apt-cache policy busybox-static$QUAL)"
+fi
 
 SCRIPT_HASH="$(sha256sum "$SCRIPT_PATH" | cut -d' ' -f1)"
 STAMP_CONTENT="script=$SCRIPT_HASH
+arch=$ARCH
 busybox-static=$BUSYBOX_VERSION
 kernel=$KPKG=$KVER
 cmdline=$CMDLINE"
@@ -132,11 +178,11 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/nova-guest-build.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
 # --- kernel -------------------------------------------------------------------------------
-log "downloading $KPKG=$KVER"
+log "downloading $KPKG$QUAL=$KVER"
 mkdir "$WORK/dl"
 # Let apt's unprivileged _apt user write there (avoids the "unsandboxed as root" warning).
 if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$WORK/dl"; chmod 755 "$WORK"; fi
-(cd "$WORK/dl" && apt-get download "$KPKG=$KVER" >&2) || die "apt-get download $KPKG=$KVER failed"
+(cd "$WORK/dl" && apt-get download "$KPKG$QUAL=$KVER" >&2) || die "apt-get download $KPKG$QUAL=$KVER failed"
 DEB="$(compgen -G "$WORK/dl/${KPKG}_*.deb" | head -n1 || true)"
 [ -n "$DEB" ] || die "apt-get download produced no .deb for $KPKG"
 mkdir "$WORK/kernel"
@@ -145,6 +191,28 @@ dpkg-deb --fsys-tarfile "$DEB" | tar -x -C "$WORK/kernel" --wildcards './boot/vm
 KIMG="$(compgen -G "$WORK/kernel/boot/vmlinuz-*" | head -n1 || true)"
 [ -n "$KIMG" ] && [ -s "$KIMG" ] || die "no ./boot/vmlinuz-* in $DEB"
 rm -f "$DEB"
+
+# --- busybox ------------------------------------------------------------------------------
+if [ -z "$QUAL" ]; then
+    BUSYBOX=/bin/busybox
+    [ -x "$BUSYBOX" ] || die "$BUSYBOX not found although busybox-static is installed"
+else
+    log "downloading busybox-static$QUAL=$BUSYBOX_VERSION"
+    (cd "$WORK/dl" && apt-get download "busybox-static$QUAL=$BUSYBOX_VERSION" >&2) \
+        || die "apt-get download busybox-static$QUAL=$BUSYBOX_VERSION failed"
+    DEB="$(compgen -G "$WORK/dl/busybox-static_*.deb" | head -n1 || true)"
+    [ -n "$DEB" ] || die "apt-get download produced no .deb for busybox-static$QUAL"
+    mkdir "$WORK/busybox"
+    dpkg-deb --fsys-tarfile "$DEB" | tar -x -C "$WORK/busybox" ./bin/busybox \
+        || die "cannot extract ./bin/busybox from $DEB"
+    BUSYBOX="$WORK/busybox/bin/busybox"
+    # Only looked at, never run here: ELF magic, 64-bit (EI_CLASS 2), big-endian
+    # (EI_DATA 2), e_machine 22 (EM_S390) at bytes 18-19.
+    read -ra hdr <<<"$(od -An -v -tx1 -N 20 "$BUSYBOX" | tr '\n' ' ')"
+    [ "${#hdr[@]}" = 20 ] && [ "${hdr[*]:0:6}" = "7f 45 4c 46 02 02" ] \
+            && [ "${hdr[18]}${hdr[19]}" = 0016 ] \
+        || die "$DEB's ./bin/busybox is not a 64-bit big-endian s390 ELF executable"
+fi
 
 # --- initramfs ----------------------------------------------------------------------------
 ROOT="$WORK/root"

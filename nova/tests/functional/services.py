@@ -164,12 +164,18 @@ class NovaServices:
                              % (self.endpoint, timeout, self.log_tail()))
 
     def _register_image(self):
-        manage = subprocess.run(
-            self._command('manage', 'image', 'create', 'nova-guest',
-                          '--id', IMAGE_ID, '--kernel', self.kernel,
-                          '--ramdisk', self.initrd, '--property',
-                          'os_command_line=%s' % self.cmdline),
-            capture_output=True, text=True)
+        self.register_image('nova-guest', IMAGE_ID, self.kernel, self.initrd,
+                            {'os_command_line': self.cmdline})
+
+    def register_image(self, name, image_id, kernel, initrd, properties):
+        """Register another kernel image with nova-manage (``properties``:
+        {name: value}, e.g. hw_architecture)."""
+        argv = ['image', 'create', name, '--id', image_id, '--kernel',
+                kernel, '--ramdisk', initrd]
+        for item in properties.items():
+            argv += ['--property', '%s=%s' % item]
+        manage = subprocess.run(self._command('manage', *argv),
+                                capture_output=True, text=True)
         if manage.returncode != 0:
             raise ServicesFailed('nova-manage image create failed: %s'
                                  % manage.stderr)

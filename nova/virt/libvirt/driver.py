@@ -12,12 +12,14 @@ import shutil
 import time
 
 import libvirt
+from lxml import etree
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 import nova.conf
 from nova.console import type as ctype
 from nova import exception
+from nova.virt import arch as arch_names
 from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import console_log
@@ -35,6 +37,12 @@ MIN_QEMU_VIRTLOGD = (2, 6, 0)
 
 # QEMU's isa-serial takes at most four devices (ttyS0..ttyS3).
 QEMU_MAX_SERIAL_PORTS = 4
+# s390x has no isa-serial: its consoles are SCLP devices, one VT220
+# ("sclp", the kernel's ttysclp0) and one line mode ("sclplm"); QEMU
+# refuses a second of either.
+QEMU_MAX_S390X_CONSOLES = 2
+# The machine QEMU emulates for s390x guests (virtio devices on CCW).
+S390X_MACHINE_TYPE = 's390-ccw-virtio'
 
 CONSOLE_LOG_NAME = 'console.log'
 # Console output returns at most this many of the log's newest bytes
@@ -43,6 +51,11 @@ MAX_CONSOLE_BYTES = console_log.MAX_CONSOLE_BYTES
 MIB = 1024 * 1024
 DISK_NAME = 'disk'
 DEFAULT_KERNEL_CMDLINE = 'console=ttyS0'
+# A kernel booted directly writes to the console its architecture has.
+_KERNEL_CMDLINES = {arch_names.S390X: 'console=ttysclp0'}
+# Guest architectures a host runs as one of its own: a 32-bit x86 kernel
+# boots on the x86_64 machine, natively.
+_NATIVE_TOO = {arch_names.X86_64: (arch_names.I686,)}
 
 LIVE_MIGRATION_FLAGS = (libvirt.VIR_MIGRATE_LIVE |
                         libvirt.VIR_MIGRATE_PEER2PEER |
@@ -93,10 +106,6 @@ def _vcpus(dom, stats):
         LOG.debug('Domain %s vanished while reading its vCPUs for the '
                   'host report; not counted', _dom_uuid(dom))
         return None
-
-
-def _host_arch():
-    return os.uname().machine
 
 
 class LibvirtDriver:
@@ -277,8 +286,14 @@ class LibvirtDriver:
         On error every port acquired on the way is released again.
         """
         flavor = instance.flavor
+        guest_arch = self._guest_arch(image_meta)
+        virt_type = self._conf.libvirt.virt_type
+        if guest_arch != arch_names.from_host():
+            # Another architecture is emulated (TCG): KVM runs only the
+            # host's own, and libvirt offers that arch with type qemu only.
+            virt_type = 'qemu'
         guest = vconfig.LibvirtConfigGuest(
-            virt_type=self._conf.libvirt.virt_type,
+            virt_type=virt_type,
             name=instance.name,
             uuid=instance.uuid,
             memory=flavor.memory_mb * 1024,
@@ -287,11 +302,15 @@ class LibvirtDriver:
             on_poweroff='destroy',
             on_reboot='restart',
             on_crash='destroy')
+        if guest_arch == arch_names.S390X:
+            guest.os_arch = guest_arch
+            guest.os_mach_type = S390X_MACHINE_TYPE
         if image_meta.kernel_path:
             guest.os_kernel = image_meta.kernel_path
             guest.os_initrd = image_meta.ramdisk_path
             guest.os_cmdline = image_meta.properties.get(
-                'os_command_line', DEFAULT_KERNEL_CMDLINE)
+                'os_command_line',
+                _KERNEL_CMDLINES.get(guest_arch, DEFAULT_KERNEL_CMDLINE))
         elif image_meta.disk_path:
             guest.os_boot_dev = 'hd'
             guest.add_device(vconfig.LibvirtConfigGuestDisk(
@@ -303,13 +322,57 @@ class LibvirtDriver:
                 reason='image %s has neither a disk nor a kernel to boot' %
                 image_meta.id)
         try:
-            self._create_consoles(guest, instance, flavor, image_meta)
+            self._create_consoles(guest, instance, flavor, image_meta,
+                                  guest_arch)
         except Exception:
             self._release_serial_ports(guest)
             raise
         return guest
 
-    def _create_consoles(self, guest, instance, flavor, image_meta):
+    def _guest_arch(self, image_meta):
+        """The architecture ``image_meta`` runs on, canonical, and usable.
+
+        The image's ``hw_architecture``, else the host's. Besides the
+        host's own, s390x is supported, emulated by QEMU when this host's
+        libvirt offers it (Debian: qemu-system-misc). Raises
+        InvalidArchitectureName for a name that is no architecture and
+        GuestArchitectureUnsupported for one this host cannot run.
+        """
+        host_arch = arch_names.from_host()
+        wanted = image_meta.properties.get('hw_architecture')
+        if wanted is None:
+            return host_arch
+        guest_arch = arch_names.canonicalize(wanted)
+        if (guest_arch == host_arch or
+                guest_arch in _NATIVE_TOO.get(host_arch, ())):
+            return host_arch
+        if guest_arch != arch_names.S390X:
+            raise exception.GuestArchitectureUnsupported(
+                arch=guest_arch, reason='this driver boots guests of the '
+                'host\'s architecture (%s) or s390x' % host_arch)
+        if self._conf.libvirt.virt_type not in _QEMU_VIRT_TYPES:
+            raise exception.GuestArchitectureUnsupported(
+                arch=guest_arch, reason='[libvirt] virt_type %s cannot '
+                'emulate it; kvm or qemu can' %
+                self._conf.libvirt.virt_type)
+        if guest_arch not in self._emulated_arches():
+            raise exception.GuestArchitectureUnsupported(
+                arch=guest_arch, reason='libvirt lists no QEMU emulator for '
+                'it in its capabilities (install qemu-system-%s; on Debian '
+                '12 the package qemu-system-misc)' % guest_arch)
+        return guest_arch
+
+    def _emulated_arches(self):
+        """Architectures libvirt's capabilities offer as TCG (type qemu)
+        hvm guests."""
+        caps = etree.fromstring(
+            self._host.get_connection().getCapabilities().encode())
+        return {arch.get('name') for arch in caps.iterfind(
+            'guest[os_type="hvm"]/arch[domain]')
+            if arch.find('domain[@type="qemu"]') is not None}
+
+    def _create_consoles(self, guest, instance, flavor, image_meta,
+                         guest_arch):
         """Add the guest's char devices: the case chart of the docs.
 
         ======================  ========  ==================================
@@ -325,13 +388,15 @@ class LibvirtDriver:
             guest.add_device(vconfig.LibvirtConfigGuestConsole(type='pty'))
             return
 
-        arch = image_meta.properties.get('hw_architecture') or _host_arch()
-        if arch == 's390x':
-            # s390x has no isa-serial: its consoles are sclp devices.
+        if guest_arch == arch_names.S390X:
+            max_devices = QEMU_MAX_S390X_CONSOLES
+
             def char_device(port, **kw):
                 return vconfig.LibvirtConfigGuestConsole(
                     target_type='sclp' if port == 0 else 'sclplm', **kw)
         else:
+            max_devices = QEMU_MAX_SERIAL_PORTS
+
             def char_device(port, **kw):
                 return vconfig.LibvirtConfigGuestSerial(target_port=port, **kw)
 
@@ -353,12 +418,14 @@ class LibvirtDriver:
         count = hardware.get_number_of_serial_ports(flavor, image_meta)
         # Without virtlogd a pty is added so ``virsh console`` still works.
         wanted = count + (0 if log else 1)
-        if wanted > QEMU_MAX_SERIAL_PORTS:
+        if wanted > max_devices:
             raise exception.SerialPortNumberLimitExceeded(
-                wanted=wanted, allowed=QEMU_MAX_SERIAL_PORTS,
-                detail='%d tcp port(s)%s' % (
+                wanted=wanted, allowed=max_devices,
+                detail='%d tcp port(s)%s%s' % (
                     count, '' if log else ' + 1 pty, as virtlogd is '
-                    'not usable on this host'))
+                    'not usable on this host',
+                    '; an s390x guest has one sclp and one sclplm console'
+                    if guest_arch == arch_names.S390X else ''))
         listen_host = self._conf.serial_console.proxyclient_address
         for port_index in range(count):
             guest.add_device(char_device(

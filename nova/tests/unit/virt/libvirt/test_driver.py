@@ -194,15 +194,6 @@ class SerialPortCountTestCase(DriverTestBase):
         guest = self._spawn(self._instance(ports='9'))
         self.assertEqual([('serial', 'pty', True, 0)], self._devices(guest))
 
-    def test_s390x_uses_sclp_consoles(self):
-        guest = self.driver._get_guest_config(
-            self._instance(ports='2', arch='s390x'),
-            self._instance(ports='2', arch='s390x').image_meta)
-        consoles = [(d.root_name, d.type, d.target_type, d.log is not None)
-                    for d in guest.char_devices]
-        self.assertEqual([('console', 'tcp', 'sclp', True),
-                          ('console', 'tcp', 'sclplm', False)], consoles)
-
     def test_other_virt_types_get_a_plain_pty(self):
         self.flags(virt_type='lxc', group='libvirt')
         guest = self.driver._get_guest_config(self._instance(),

@@ -6,11 +6,13 @@ and a hard reboot must not let virtlogd append the guest's console to it.
 """
 
 import os
+import time
 
 import fixtures
 
 from nova import exception
 from nova.tests.functional import base
+from nova.tests.functional import test_api
 
 SECRET = b'root-only host file: not for tenants\n'
 
@@ -73,3 +75,57 @@ class PlantedConsoleLogTestCase(base.FunctionalTestCase):
         self.assertRaises(exception.InstanceFileUnsafe, self.boot, inst)
         self.assertFalse(self.driver.instance_exists(inst))
         self.assertSecretUnchanged()
+
+
+class PlantedConsoleLogAPITestCase(test_api.APITestCase):
+    """The same attack as a tenant sees it, through nova-all's REST API."""
+
+    def wait_error(self, server, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, body = self.services.request(
+                'GET', '/servers/%s' % server.id)
+            self.assertEqual(200, status, body)
+            if body['server']['status'] == 'ERROR':
+                return body['server']
+            time.sleep(0.5)
+        self.fail('server %s not in ERROR within %d s' % (server.id,
+                                                          timeout))
+
+    def test_tenant_gets_409_and_a_fault_never_the_file(self):
+        secret = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                              'host-secret')
+        with open(secret, 'wb') as f:
+            f.write(SECRET)
+        os.chmod(secret, 0o600)
+        server = self.boot()
+        self.wait_output(server, 'NOVA-GUEST-BANNER')
+        path = os.path.join(self.services.workdir, 'instances', server.id,
+                            'console.log')
+        os.rename(path, path + '.moved')
+        os.symlink(secret, path)
+
+        status, body = self.services.request(
+            'POST', '/servers/%s/action' % server.id,
+            {'os-getConsoleOutput': {}})
+        self.assertEqual(409, status, body)
+        message = body['conflictingRequest']['message']
+        self.assertIn('Refusing to use %s' % path, message)
+        self.assertNotIn('not for tenants', str(body))
+        self.assertNotIn(secret, str(body))
+
+        self.conn.compute.reboot_server(server, 'HARD')
+        fault = self.wait_error(server)['fault']['message']
+        self.assertIn('Refusing to use %s' % path, fault)
+        self.assertNotIn(secret, fault)
+        with open(secret, 'rb') as f:
+            self.assertEqual(SECRET, f.read())
+
+        # The operator removes the link; a hard reboot from ERROR works.
+        os.unlink(path)
+        os.rename(path + '.moved', path)
+        self.conn.compute.reboot_server(server, 'HARD')
+        server = self.wait_active(server)
+        self.wait_output(server, 'NOVA-GUEST-BANNER', count=2)
+        with open(secret, 'rb') as f:
+            self.assertEqual(SECRET, f.read())

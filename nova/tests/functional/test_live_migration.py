@@ -14,6 +14,7 @@ import subprocess
 import uuid as uuid_lib
 
 import fixtures
+import testtools.content
 
 from nova.compute import live_migration
 from nova.console import serial
@@ -96,7 +97,7 @@ class LiveMigrationTestCase(base.FunctionalTestCase):
                 drv.destroy(None, inst)
             except Exception as e:
                 self.addDetail('destroy-error-%s' % drv.host_name,
-                               fixtures.content.text_content(str(e)))
+                               testtools.content.text_content(str(e)))
 
     def migrate(self, inst, source, dest):
         live_migration.live_migrate(None, inst, source, dest)

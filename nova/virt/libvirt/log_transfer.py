@@ -11,8 +11,8 @@ destination's daemon has ``auth users`` and a secrets file, and we log in
 as ``[libvirt] console_log_rsync_user`` with the password in
 ``[libvirt] console_log_rsync_password_file`` (``%(dest)s`` in it is the
 destination's address, for a password per host). rsync never sends the
-password itself (challenge and response), but it is readable by anyone
-who can listen on the migration network: keep that network private.
+password itself (challenge and response), but the log's bytes cross the
+migration network unencrypted: keep that network to the compute hosts.
 
 Two layouts, chosen by the caller:
 

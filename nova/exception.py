@@ -112,7 +112,7 @@ class InstanceFileUnsafe(Conflict):
     # The message names the path only, never where a link points to nor
     # anything read through it.
     msg_fmt = ("Refusing to use %(path)s: %(reason)s. The compute host's "
-               "operator must remove it.")
+               "operator must fix or remove it.")
 
 
 class FlavorNotFound(NotFound):

@@ -92,7 +92,9 @@ def prepare_dir(path):
 
     :raises nova.exception.InstanceFileUnsafe: see check_dir, check_files.
     """
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    # Not writable by others even under a loose umask: see check_dir.
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o755,
+                exist_ok=True)
     try:
         os.mkdir(path, DIR_MODE)
     except FileExistsError:

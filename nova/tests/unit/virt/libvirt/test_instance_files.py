@@ -232,3 +232,15 @@ class OpenAppendTestCase(_Base):
                                                  side_effect=swap))
         self.assertRefused(path, 'symbolic link',
                            instance_files.open_append, path)
+
+
+class PrepareDirTestCase(_Base):
+    def test_loose_umask_still_gives_private_folders(self):
+        old = os.umask(0o002)
+        self.addCleanup(os.umask, old)
+        path = os.path.join(self.instances_path, 'new-root', 'uuid-1')
+        instance_files.prepare_dir(path)
+        self.assertEqual(0o700, stat.S_IMODE(os.lstat(path).st_mode))
+        self.assertEqual(
+            0o755, stat.S_IMODE(os.lstat(os.path.dirname(path)).st_mode))
+        instance_files.prepare_dir(path)  # again: nothing to refuse

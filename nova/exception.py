@@ -130,6 +130,15 @@ class InstanceNotReady(Conflict):
     msg_fmt = "Instance %(instance_id)s is not ready (%(state)s)."
 
 
+class InstanceFileUnsafe(Conflict):
+    # A file or folder of an instance that is not what Nova made there: a
+    # symlink, a fifo, a device, a hard link, a folder others may write.
+    # The message names the path only, never where a link points to nor
+    # anything read through it.
+    msg_fmt = ("Refusing to use %(path)s: %(reason)s. The compute host's "
+               "operator must fix or remove it.")
+
+
 class FlavorNotFound(NotFound):
     msg_fmt = "Flavor %(flavor_id)s could not be found."
 

@@ -241,7 +241,9 @@ def rig_env():
 
 
 def make_driver(name, virt_type, uri, addr, instances, connect_uri,
-                virtlogd_conf):
+                virtlogd_conf, env):
+    """A driver for one rig host; it logs in to the rig's rsync daemons
+    with the rig's credentials (``env``: tools/two-hosts.sh env)."""
     conf = nova.conf.new_conf()
     conf([], project='nova', default_config_files=[])
     for key, value, group in (
@@ -252,6 +254,9 @@ def make_driver(name, virt_type, uri, addr, instances, connect_uri,
             ('live_migration_inbound_addr', addr, 'libvirt'),
             ('live_migration_connect_uri', connect_uri, 'libvirt'),
             ('virtlogd_conf', virtlogd_conf, 'libvirt'),
+            ('console_log_rsync_user', env['RSYNC_USER'], 'libvirt'),
+            ('console_log_rsync_password_file', env['RSYNC_PASSWORD_FILE'],
+             'libvirt'),
             ('enabled', True, 'serial_console'),
             ('proxyclient_address', addr, 'serial_console'),
             ('port_range', PORT_RANGE, 'serial_console')):
@@ -299,10 +304,12 @@ class Bench:
             env['HOSTB_ROOT'], 'etc', 'libvirt', 'virtlogd.conf')
         self.a = make_driver('host-a', virt_type, env['HOSTA_URI'],
                              env['HOSTA_ADDR'], env['HOSTA_INSTANCES'],
-                             env['HOSTB_TO_HOSTA_URI'], HOSTA_VIRTLOGD_CONF)
+                             env['HOSTB_TO_HOSTA_URI'], HOSTA_VIRTLOGD_CONF,
+                             env)
         self.b = make_driver('host-b', virt_type, env['HOSTB_URI'],
                              env['HOSTB_ADDR'], env['HOSTB_INSTANCES'],
-                             env['HOSTB_URI'], self.hostb_virtlogd_conf)
+                             env['HOSTB_URI'], self.hostb_virtlogd_conf,
+                             env)
         self.limits_a = libvirt_host.read_virtlogd_limits(
             HOSTA_VIRTLOGD_CONF)
         self.limits_b = libvirt_host.read_virtlogd_limits(

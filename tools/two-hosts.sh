@@ -49,11 +49,17 @@
 #           plain dirs in the root filesystem, seen alike from both hosts; give each host's
 #           Nova driver its own one as instances_path
 #         * rsync daemons, module "nova-instances" = that host's instances dir, read-write,
-#           use chroot, uid/gid root, munge symlinks, hosts allow 192.168.251.0/24;
+#           bound to the host's address only, hosts allow 192.168.251.0/24, use chroot,
+#           uid/gid root, munge symlinks, links/devices/specials refused, and a login:
+#           auth users "nova" with a password of its own per host (random, kept across
+#           "up" runs until "down"): the daemon's secrets file
+#           /srv/nova-hostb/state/rsyncd-{a,b}.secrets, the clients' password files
+#           /srv/nova-hostb/state/rsync-password/<host address> (all 0600, root);
 #           and, to inject faults into log copies, "nova-instances-readonly" (same
-#           folder, writes refused) and "nova-instances-full" (a 64 KiB tmpfs).
-#           NO AUTHENTICATION: this is a test rig on private namespace addresses.  E.g.
-#             rsync -a f rsync://192.168.251.2/nova-instances/x/   (lands in B's instances/x/)
+#           folder, writes refused) and "nova-instances-full" (a 64 KiB tmpfs), with the
+#           same login.  E.g. (lands in B's instances/x/):
+#             rsync --password-file=/srv/nova-hostb/state/rsync-password/192.168.251.2 \
+#                 f rsync://nova@192.168.251.2/nova-instances/x/
 # down [--force]
 #         stops everything "up" created (B's daemons, both rsync daemons, veth, netns,
 #         /srv/nova-hostb, the instances dirs it created) and leaves host A's libvirtd and
@@ -68,7 +74,10 @@
 #                                        changes when host A's libvirtd restarts
 #           HOSTA_ADDR / HOSTB_ADDR, HOSTA_MIGRATE_URI / HOSTB_MIGRATE_URI, HOSTA_INSTANCES /
 #           HOSTB_INSTANCES, HOSTB_NETNS, HOSTB_ROOT, HOSTB_HOST_UUID, RSYNC_PORT,
-#           RSYNC_MODULE, HOSTA_RSYNC_URL / HOSTB_RSYNC_URL
+#           RSYNC_MODULE, HOSTA_RSYNC_URL / HOSTB_RSYNC_URL, RSYNC_USER,
+#           HOSTA_RSYNC_PASSWORD_FILE / HOSTB_RSYNC_PASSWORD_FILE, and
+#           RSYNC_PASSWORD_FILE: the same with "%(dest)s" for the address (the
+#           value of nova's [libvirt] console_log_rsync_password_file)
 #
 # Migrating: dom.migrateToURI3(dconnuri, params, VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER |
 # VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE), with VIR_MIGRATE_PARAM_DEST_XML
@@ -85,8 +94,8 @@
 # stderr: progress messages; on failure an "ERROR:" line (plus log tails for a daemon that
 #         does not come up).
 # Exit codes: 0 success, 1 failure, 2 bad usage, 3 (status only) not fully up.
-# State: /srv/nova-hostb/state/: rsync daemon configs, pid files and logs, daemon launch
-#        output, the list of paths "up" created.  Runs of up/down are serialised (flock on
+# State: /srv/nova-hostb/state/: rsync daemon configs, secrets, pid files and logs, the
+#        clients' password files, daemon launch output, the list of paths "up" created.  Runs of up/down are serialised (flock on
 #        this script).
 set -euo pipefail
 
@@ -113,6 +122,8 @@ readonly HOSTB_LOG=$HOSTB_ROOT/log/libvirt
 readonly HOSTA_VIRTLOGD_CONF=/etc/libvirt/virtlogd.conf
 readonly RSYNC_PORT=873
 readonly RSYNC_MODULE=nova-instances
+readonly RSYNC_USER=nova
+readonly RSYNC_PASSWORD_DIR=$STATE_DIR/rsync-password
 readonly PACKAGES=(iproute2 rsync)
 readonly LIBVIRTD_WAIT=90   # s; B's first libvirtd start probes QEMU (about 8 s)
 readonly DAEMON_WAIT=20     # s; virtlogd, rsync
@@ -535,11 +546,44 @@ check_hostb() {
     log "host UUIDs: A $a, B $b; host B reaches host A as $to_a"
 }
 
+# ensure_rsync_password ADDR: the clients' password file for the daemon at ADDR (made once,
+# random, 0600); prints its path.
+ensure_rsync_password() {
+    local file="$RSYNC_PASSWORD_DIR/$1"
+    (umask 077; mkdir -p "$RSYNC_PASSWORD_DIR")
+    if [ ! -s "$file" ]; then
+        (umask 077
+         printf '%s\n' "$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')" >"$file.new"
+         mv -f "$file.new" "$file")
+        log "rsync: new password for the daemon at $1 in $file"
+    fi
+    chmod 600 "$file"
+    printf '%s\n' "$file"
+}
+
+# write_secrets H ADDR: the daemon's secrets file "user:password" (0600); succeeds when it
+# changed.
+write_secrets() {
+    local file="$STATE_DIR/rsyncd-$1.secrets" password tmp
+    password="$(head -n1 "$(ensure_rsync_password "$2")")"
+    tmp="$(umask 077; mktemp "$file.new.XXXXXX")"
+    printf '%s:%s\n' "$RSYNC_USER" "$password" >"$tmp"
+    chmod 600 "$tmp"
+    if [ -f "$file" ] && cmp -s "$tmp" "$file"; then
+        rm -f "$tmp"
+        return 1
+    fi
+    mv -f "$tmp" "$file"
+    return 0
+}
+
 rsync_conf() {
     local h="$1" addr="$2" dir="$3"
     cat <<EOF
 # rsync daemon of host ${h^^} for nova's tools/two-hosts.sh (rewritten by "up").
-# NO AUTHENTICATION: a test rig, bound to a private veth address only.
+# Bound to the host's migration address only; every module needs the login of user
+# $RSYNC_USER (secrets file, 0600); links, devices and special files are refused, and a link
+# that lands anyway is munged.
 address = $addr
 port = $RSYNC_PORT
 pid file = $STATE_DIR/rsyncd-$h.pid
@@ -547,31 +591,30 @@ log file = $STATE_DIR/rsyncd-$h.log
 lock file = $STATE_DIR/rsyncd-$h.lock
 reverse lookup = no
 hosts allow = $NET_CIDR
+hosts deny = *
+auth users = $RSYNC_USER
+secrets file = $STATE_DIR/rsyncd-$h.secrets
+strict modes = yes
+use chroot = yes
+munge symlinks = yes
+refuse options = links hard-links devices specials copy-links copy-unsafe-links
+uid = root
+gid = root
 
 [$RSYNC_MODULE]
     comment = host ${h^^} instances dir
     path = $dir
     read only = false
-    use chroot = yes
-    uid = root
-    gid = root
-    munge symlinks = yes
 
 # Fault injection for the log-copy tests: the same folder refusing writes
 # (permission denied), and a 64 KiB file system (disk full).
 [$RSYNC_MODULE-readonly]
     path = $dir
     read only = true
-    use chroot = yes
-    uid = root
-    gid = root
 
 [$RSYNC_MODULE-full]
     path = $STATE_DIR/full-$h
     read only = false
-    use chroot = yes
-    uid = root
-    gid = root
 EOF
 }
 
@@ -593,6 +636,7 @@ ensure_rsync() {
     local h="$1" addr="$2" dir="$3" conf="$STATE_DIR/rsyncd-$1.conf" changed=0 pid i
     local launch="$STATE_DIR/rsyncd-$h.launch.log" pre=() busy
     if rsync_conf "$h" "$addr" "$dir" | write_if_changed "$conf"; then changed=1; fi
+    if write_secrets "$h" "$addr"; then changed=1; fi
     [ "$h" = b ] && pre=(nsenter --net="$NETNS_PATH")
     if pid="$(rsync_pid "$h")"; then
         if [ "$changed" = 0 ]; then
@@ -831,8 +875,12 @@ do_env() {
         HOSTB_HOST_UUID "$uuid"
         RSYNC_PORT "$RSYNC_PORT"
         RSYNC_MODULE "$RSYNC_MODULE"
-        HOSTA_RSYNC_URL "rsync://$ADDR_A/$RSYNC_MODULE"
-        HOSTB_RSYNC_URL "rsync://$ADDR_B/$RSYNC_MODULE"
+        HOSTA_RSYNC_URL "rsync://$RSYNC_USER@$ADDR_A/$RSYNC_MODULE"
+        HOSTB_RSYNC_URL "rsync://$RSYNC_USER@$ADDR_B/$RSYNC_MODULE"
+        RSYNC_USER "$RSYNC_USER"
+        HOSTA_RSYNC_PASSWORD_FILE "$RSYNC_PASSWORD_DIR/$ADDR_A"
+        HOSTB_RSYNC_PASSWORD_FILE "$RSYNC_PASSWORD_DIR/$ADDR_B"
+        RSYNC_PASSWORD_FILE "$RSYNC_PASSWORD_DIR/%(dest)s"
     )
     local i
     for ((i = 0; i < ${#vars[@]}; i += 2)); do

@@ -72,9 +72,56 @@ the guest and the cause.
         default='nova-instances',
         help="""
 rsync daemon module on each compute host whose path is that host's
-``instances_path``. Give it ``use chroot = yes`` so a copy can never write
-outside the instances folder, and restrict ``hosts allow`` to the compute
-hosts' migration addresses.
+``instances_path``. The module is writable: give it ``auth users`` and a
+``secrets file`` (never an anonymous module), ``use chroot = yes``,
+``munge symlinks = yes``, ``address`` = the host's migration address and
+``hosts allow`` = the compute hosts' migration addresses. See
+doc/source/admin/deployment-multihost.rst.
+
+Related options:
+
+* ``console_log_rsync_user``, ``console_log_rsync_password_file``
+"""),
+    cfg.StrOpt(
+        'console_log_rsync_user',
+        default='nova',
+        help="""
+User name this host logs in as to the other hosts' rsync daemons (their
+module's ``auth users``) when it copies a console log after a live
+migration.
+
+Possible values:
+
+* A user name listed in every destination's ``secrets file``
+
+Related options:
+
+* ``console_log_rsync_password_file``
+"""),
+    cfg.StrOpt(
+        'console_log_rsync_password_file',
+        help="""
+File holding the password for ``console_log_rsync_user`` at the
+destination's rsync daemon (rsync ``--password-file``: the first line is
+the password). It must be a regular file owned by the user nova-compute
+runs as and readable by nobody else (mode 0600), or no copy is tried.
+``%(dest)s`` in the path is replaced by the destination's
+``live_migration_inbound_addr``, so each destination host can have its own
+password.
+
+Possible values:
+
+* Unset (default): console logs are not copied; each migration logs a
+  warning naming the guest whose log stays on the source host
+* A path, e.g. ``/etc/nova/rsync.password`` (one password all hosts'
+  daemons accept)
+* A path with ``%(dest)s``, e.g. ``/etc/nova/rsync/%(dest)s.password``
+  (one password per destination host)
+
+Related options:
+
+* ``console_log_rsync_user``, ``console_log_rsync_module``,
+  ``console_log_transfer``
 """),
     cfg.IntOpt(
         'console_log_transfer_timeout',

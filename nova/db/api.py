@@ -10,8 +10,10 @@ the user already superseded) are single conditional UPDATEs: see
 
 import datetime
 import os
+import stat
 import threading
 
+from oslo_log import log as logging
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -23,7 +25,10 @@ from nova.db import models
 from nova import exception
 
 CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
 
+DB_DIR_MODE = 0o700
+DB_FILE_MODE = 0o600
 SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for another one
 ANY = object()  # "do not care" for the expected values of server_update
 
@@ -59,6 +64,35 @@ def utcnow():
 
 # -- engine -----------------------------------------------------------------
 
+def _private_sqlite_file(path):
+    """Create the database file 0600 (its folder 0700), or tighten it.
+
+    It holds every tenant's server names, faults and image paths. SQLite
+    gives its -wal and -shm files the database file's mode.
+    """
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        os.makedirs(folder, mode=DB_DIR_MODE)
+    elif stat.S_IMODE(os.stat(folder).st_mode) & 0o077:
+        # Not changed here: it may be a folder other services share.
+        LOG.warning('The folder %s of the database is open to group or '
+                    'others (mode %04o); make it 0700', folder,
+                    stat.S_IMODE(os.stat(folder).st_mode))
+    for name in (path, path + '-wal', path + '-shm', path + '-journal'):
+        flags = os.O_RDWR | os.O_CLOEXEC | os.O_NOCTTY
+        if name == path:
+            flags |= os.O_CREAT
+        try:
+            fd = os.open(name, flags, DB_FILE_MODE)
+        except FileNotFoundError:
+            continue
+        try:
+            if stat.S_IMODE(os.fstat(fd).st_mode) != DB_FILE_MODE:
+                os.fchmod(fd, DB_FILE_MODE)
+        finally:
+            os.close(fd)
+
+
 def _sqlite_engine(url):
     memory = url.database in (None, '', ':memory:')
     kwargs = {'connect_args': {'check_same_thread': False,
@@ -67,8 +101,7 @@ def _sqlite_engine(url):
         # One shared connection: for single-threaded tests only.
         kwargs['poolclass'] = pool.StaticPool
     else:
-        os.makedirs(os.path.dirname(os.path.abspath(url.database)),
-                    exist_ok=True)
+        _private_sqlite_file(os.path.abspath(url.database))
     engine = sa.create_engine(url, **kwargs)
 
     @event.listens_for(engine, 'connect')

@@ -79,6 +79,12 @@ def common_conf(env):
                         'long_rpc_timeout': 300}}
 
 
+def rsync_conf(env):
+    """[libvirt] options that log in to the rig's rsync daemons."""
+    return {'console_log_rsync_user': env['RSYNC_USER'],
+            'console_log_rsync_password_file': env['RSYNC_PASSWORD_FILE']}
+
+
 def host_a_services(stack, env, port_start):
     extra = common_conf(env)
     extra['DEFAULT'].update(host='host-a',
@@ -88,6 +94,7 @@ def host_a_services(stack, env, port_start):
         'connection_uri': env['HOSTA_URI'],
         'live_migration_inbound_addr': env['HOSTA_ADDR'],
         'live_migration_connect_uri': env['HOSTB_TO_HOSTA_URI']}
+    extra['libvirt'].update(rsync_conf(env))
     extra['serial_console'] = {'proxyclient_address': env['HOSTA_ADDR']}
     return services.NovaServices(
         stack.kernel, stack.initrd, stack.cmdline, stack.virt_type,
@@ -117,6 +124,7 @@ class ComputeProcess:
             'live_migration_connect_uri': env['HOSTB_URI'],
             'virtlogd_conf': os.path.join(env['HOSTB_ROOT'], 'etc',
                                           'libvirt', 'virtlogd.conf')}
+        extra['libvirt'].update(rsync_conf(env))
         extra['libvirt'].update(libvirt or {})
         extra['serial_console'] = {
             'enabled': True, 'proxyclient_address': env['HOSTB_ADDR'],

@@ -8,8 +8,13 @@ virtlogd gate, made by forcing the gate on that host's driver only.
 
 import os
 import re
+import shutil
+import stat
+import subprocess
+import uuid as uuid_lib
 
 import fixtures
+import testtools.content
 
 from nova.compute import live_migration
 from nova.console import serial
@@ -20,6 +25,7 @@ from nova.tests.functional import multihost
 from nova.virt.libvirt import console_log
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
+from nova.virt.libvirt import log_transfer
 
 
 class _Rig:
@@ -58,6 +64,10 @@ class LiveMigrationTestCase(base.FunctionalTestCase):
                 ('live_migration_inbound_addr', addr, 'libvirt'),
                 ('live_migration_connect_uri', connect_uri, 'libvirt'),
                 ('virtlogd_conf', virtlogd, 'libvirt'),
+                ('console_log_rsync_user', self.env['RSYNC_USER'],
+                 'libvirt'),
+                ('console_log_rsync_password_file',
+                 self.env['RSYNC_PASSWORD_FILE'], 'libvirt'),
                 ('enabled', True, 'serial_console'),
                 ('proxyclient_address', addr, 'serial_console'),
                 ('port_range', '%d:%d' % (self.port_start,
@@ -87,7 +97,7 @@ class LiveMigrationTestCase(base.FunctionalTestCase):
                 drv.destroy(None, inst)
             except Exception as e:
                 self.addDetail('destroy-error-%s' % drv.host_name,
-                               fixtures.content.text_content(str(e)))
+                               testtools.content.text_content(str(e)))
 
     def migrate(self, inst, source, dest):
         live_migration.live_migrate(None, inst, source, dest)
@@ -258,3 +268,89 @@ class RollbackTestCase(LiveMigrationTestCase):
         self.assertFalse(any(addr == self.env['HOSTB_ADDR']
                              for addr, _ in serial.ALLOCATED_PORTS))
         self.type_on(self.a, inst, 'still-here')
+
+
+class RsyncDaemonLoginTestCase(LiveMigrationTestCase):
+    """The module a log copy writes to takes only the project's login.
+
+    No guest is needed: rsync clients talk to host B's real daemon.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.uuid = str(uuid_lib.uuid4())
+        self.src = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                                self.uuid)
+        os.mkdir(self.src, 0o700)
+        self.file = os.path.join(self.src, 'console.log')
+        with open(self.file, 'wb') as f:
+            f.write(b'the log of %s\n' % self.uuid.encode())
+        self.dest = os.path.join(self.env['HOSTB_INSTANCES'], self.uuid)
+        self.addCleanup(shutil.rmtree, self.dest, ignore_errors=True)
+
+    def rsync(self, *args, user=None, password_file=None):
+        url = 'rsync://%s%s/%s/%s/' % (
+            '%s@' % user if user else '', self.env['HOSTB_ADDR'],
+            self.env['RSYNC_MODULE'], self.uuid)
+        argv = ['rsync', '--contimeout=10', '--timeout=10']
+        if password_file:
+            argv.append('--password-file=%s' % password_file)
+        env = {k: v for k, v in os.environ.items() if k != 'RSYNC_PASSWORD'}
+        return subprocess.run(argv + list(args) + [url],
+                              stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, env=env, timeout=60)
+
+    def assertRefused(self, proc, why):
+        self.assertNotEqual(0, proc.returncode, proc.stderr)
+        self.assertIn(why, proc.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dest,
+                                                     'console.log')))
+
+    def test_anonymous_write_is_refused(self):
+        self.assertRefused(self.rsync(self.file), 'auth failed')
+
+    def test_wrong_password_is_refused(self):
+        wrong = os.path.join(self.src, 'wrong')
+        fd = os.open(wrong, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, b'not-the-password\n')
+        os.close(fd)
+        self.assertRefused(self.rsync(self.file, user='nova',
+                                      password_file=wrong), 'auth failed')
+
+    def test_another_hosts_password_is_refused(self):
+        # Per-host credentials: host A's password does not open host B.
+        self.assertRefused(
+            self.rsync(self.file, user='nova',
+                       password_file=self.env['HOSTA_RSYNC_PASSWORD_FILE']),
+            'auth failed')
+
+    def test_links_are_refused_even_with_the_login(self):
+        os.symlink('/etc/shadow', os.path.join(self.src, 'console.log.0'))
+        proc = self.rsync('--links', os.path.join(self.src, 'console.log.0'),
+                          user='nova',
+                          password_file=self.env['HOSTB_RSYNC_PASSWORD_FILE'])
+        self.assertNotEqual(0, proc.returncode)
+        self.assertIn('refuse --links', proc.stderr)
+        self.assertFalse(os.path.lexists(os.path.join(self.dest,
+                                                      'console.log.0')))
+
+    def test_project_credentials_are_accepted(self):
+        sent = log_transfer.copy_console_log(
+            self.uuid, self.file, self.env['HOSTB_ADDR'], as_backups=False,
+            max_size=1024, max_backups=3, conf=self.a._conf)
+        self.assertEqual(['console.log'], sent)
+        copy = os.path.join(self.dest, 'console.log')
+        self.assertEqual(0o600, stat.S_IMODE(os.lstat(copy).st_mode))
+        with open(copy, 'rb') as f:
+            self.assertEqual(b'the log of %s\n' % self.uuid.encode(),
+                             f.read())
+
+    def test_copy_without_a_password_file_is_not_tried(self):
+        self.a._conf.set_override('console_log_rsync_password_file', None,
+                                  'libvirt')
+        e = self.assertRaises(
+            log_transfer.LogTransferFailed, log_transfer.copy_console_log,
+            self.uuid, self.file, self.env['HOSTB_ADDR'], as_backups=False,
+            max_size=1024, max_backups=3, conf=self.a._conf)
+        self.assertIn('console_log_rsync_password_file is not set', str(e))
+        self.assertFalse(os.path.exists(self.dest))

@@ -49,12 +49,16 @@ for exactly the bytes returned. Nothing depends on the size of the log or
 of any file in it, so a 1 GiB log (rotated or one big legacy file) costs
 what a 1 MiB one does.
 
-Symlinks are followed: a ``console.log`` linked to a regular file is read
-like that file (the identity we compare is the target's). A link to
-anything that is not a regular file is refused like that thing itself, and
-a dangling link counts as a missing file.
+Only regular files with one name are read. Instance folders are written
+by others (virtlogd, QEMU, a log copy from another host), so a name in
+them may have been replaced by a symlink or a hard link to a host file, or
+by a fifo or a device: such a name raises InstanceFileUnsafe naming it (a
+warning is logged too), and nothing is read through it. Names are looked
+at with lstat(), opened with O_NOFOLLOW and checked again with fstat() on
+the descriptor, so a link swapped in between is refused as well.
 """
 
+import errno
 import os
 import stat
 import time
@@ -78,9 +82,11 @@ _RETRY_DELAY = 0.001
 # empty backups make us walk far; the cap bounds the descriptors we hold.
 _MAX_BACKUPS = 100
 
-# O_NONBLOCK: if a fifo replaces the file between our stat() and open(),
+# O_NONBLOCK: if a fifo replaces the file between our lstat() and open(),
 # open() must not wait for a writer. O_NOCTTY: same for a terminal.
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+# O_NOFOLLOW: a symlink swapped in after lstat() fails with ELOOP.
+_OPEN_FLAGS = (os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC |
+               os.O_NOFOLLOW)
 
 
 def _sync_point(event, name):
@@ -118,9 +124,10 @@ def read_log_tail(path, max_bytes=MAX_CONSOLE_BYTES):
     :returns: bytes; ``b""`` if ``path`` does not exist (yet) or
         ``max_bytes`` <= 0.
     :raises TypeError: if ``max_bytes`` is not an int.
+    :raises nova.exception.InstanceFileUnsafe: if ``path`` or a backup
+        that is needed is a symlink, a hard link or not a regular file.
     :raises nova.exception.ConsoleLogUnreadable: if ``path`` or a backup
-        that is needed exists but is not a regular file or cannot be
-        opened or read.
+        that is needed cannot be opened or read.
     """
     # bool is an int subclass, but read_log_tail(p, True) is surely a bug.
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
@@ -236,9 +243,9 @@ def _pread_exact(f, offset, length):
 
 
 def _stat(name):
-    """os.stat() that returns None for a missing file (or dangling link)."""
+    """os.lstat() that returns None for a missing file."""
     try:
-        return os.stat(name)
+        return os.lstat(name)
     except FileNotFoundError:
         return None
     except OSError as e:
@@ -249,7 +256,8 @@ def _open_regular(name):
     """Open ``name`` for reading; None if it does not exist."""
     _sync_point('stat', name)
     # Look before opening: opening a fifo or a device can block or have
-    # side effects, and there is no reason to ever do it.
+    # side effects, and there is no reason to ever do it.  lstat(): a link
+    # is refused as itself, whatever it points to.
     st = _stat(name)
     if st is None:
         return None
@@ -261,6 +269,8 @@ def _open_regular(name):
         # Renamed away since stat(): a hole like any other, see above.
         return None
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            refuse(name, 'a symbolic link; not following it')
         raise exception.ConsoleLogUnreadable(path=name, reason=e.strerror)
     try:
         try:
@@ -273,6 +283,10 @@ def _open_regular(name):
     except BaseException:
         os.close(fd)
         raise
+    if st.st_nlink == 0:
+        # The oldest backup, deleted by a rotation since lstat(): a hole.
+        os.close(fd)
+        return None
     return _LogFile(name, fd, st)
 
 
@@ -285,9 +299,30 @@ _KINDS = (
 )
 
 
+def describe_unsafe(st):
+    """Why a file with lstat() result ``st`` must not be used; None if it
+    is a regular file with one name."""
+    if stat.S_ISLNK(st.st_mode):
+        return 'a symbolic link; not following it'
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((k for test, k in _KINDS if test(st.st_mode)),
+                    'unknown')
+        return 'not a regular file (%s)' % kind
+    if st.st_nlink > 1:
+        # virtlogd and rsync only ever rename; a second name is a hard
+        # link someone made to a file that may live outside the folder.
+        return 'a regular file with %d hard links' % st.st_nlink
+    return None
+
+
+def refuse(name, reason):
+    """Log a warning naming ``name`` and raise InstanceFileUnsafe."""
+    LOG.warning('Refusing to use %s: %s (planted by someone else?)',
+                name, reason)
+    raise exception.InstanceFileUnsafe(path=name, reason=reason)
+
+
 def _check_regular(name, st):
-    if stat.S_ISREG(st.st_mode):
-        return
-    kind = next((k for test, k in _KINDS if test(st.st_mode)), 'unknown')
-    raise exception.ConsoleLogUnreadable(
-        path=name, reason='not a regular file (%s)' % kind)
+    reason = describe_unsafe(st)
+    if reason:
+        refuse(name, reason)

@@ -24,6 +24,7 @@ from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import console_log
 from nova.virt.libvirt import host as libvirt_host
+from nova.virt.libvirt import instance_files
 from nova.virt.libvirt import log_transfer
 from nova.virt.libvirt import migration
 from nova.virt.libvirt import port_table
@@ -467,8 +468,14 @@ class LibvirtDriver:
 
     def spawn(self, context, instance, image_meta, network_info=None,
               block_device_info=None):
-        """Define and start the guest; on failure leave nothing behind."""
-        os.makedirs(self.instance_dir(instance), exist_ok=True)
+        """Define and start the guest; on failure leave nothing behind.
+
+        Every start goes through here (hard reboot, rebuild, power on):
+        the instance folder and its log files are checked first, and a
+        planted link raises InstanceFileUnsafe before virtlogd or QEMU
+        could open it.
+        """
+        instance_files.prepare_dir(self.instance_dir(instance))
         instance.image_meta = image_meta
         guest = self._get_guest_config(instance, image_meta)
         if image_meta.disk_path and not image_meta.kernel_path:
@@ -606,8 +613,10 @@ class LibvirtDriver:
         """Recreate the guest from scratch with this host's capabilities.
 
         A guest defined on an older host gains the virtlogd log here; the
-        log file is kept and appended to (append="on").
+        log file is kept and appended to (append="on"). A planted file
+        refuses the reboot before the running guest is touched.
         """
+        instance_files.prepare_dir(self.instance_dir(instance))
         self.destroy(None, instance, destroy_disks=False)
         self.spawn(None, instance, instance.image_meta)
 
@@ -616,6 +625,7 @@ class LibvirtDriver:
 
         The old disk goes: a rebuild starts from the new image.
         """
+        instance_files.prepare_dir(self.instance_dir(instance))
         self.destroy(context, instance, destroy_disks=False)
         if os.path.exists(self.disk_path(instance)):
             os.unlink(self.disk_path(instance))
@@ -686,30 +696,36 @@ class LibvirtDriver:
 
     @staticmethod
     def _drain_pty(pty_path, log_path):
-        """Append what is waiting on the guest's pty to its console.log."""
-        try:
-            fd = os.open(pty_path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-        except OSError as e:
-            LOG.warning('Cannot open console pty %s: %s', pty_path,
-                        e.strerror)
-            return
-        chunks = []
-        try:
-            while sum(map(len, chunks)) < MAX_CONSOLE_BYTES:
-                try:
-                    chunk = os.read(fd, 65536)
-                except OSError as e:
-                    if e.errno in (errno.EAGAIN, errno.EIO):
-                        break  # nothing more waiting, or no reader side
-                    raise
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        finally:
-            os.close(fd)
-        if chunks:
-            with open(log_path, 'ab') as log:
-                log.write(b''.join(chunks))
+        """Append what is waiting on the guest's pty to its console.log.
+
+        The log is opened first (0600, never through a link: see
+        instance_files.open_append) so nothing is drained from the pty
+        that could not be kept.
+        """
+        log_fd = instance_files.open_append(log_path)
+        with os.fdopen(log_fd, 'ab') as log:
+            try:
+                fd = os.open(pty_path,
+                             os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+            except OSError as e:
+                LOG.warning('Cannot open console pty %s: %s', pty_path,
+                            e.strerror)
+                return
+            chunks = []
+            try:
+                while sum(map(len, chunks)) < MAX_CONSOLE_BYTES:
+                    try:
+                        chunk = os.read(fd, 65536)
+                    except OSError as e:
+                        if e.errno in (errno.EAGAIN, errno.EIO):
+                            break  # nothing more waiting, or no reader
+                        raise
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+            finally:
+                os.close(fd)
+            log.write(b''.join(chunks))
 
     def get_serial_console(self, context, instance):
         """Host and port of the guest's first tcp serial port."""
@@ -767,14 +783,16 @@ class LibvirtDriver:
     def pre_live_migration(self, context, instance, migrate_data):
         """Make room for the guest here: instance folder, serial ports."""
         inst_dir = self.instance_dir(instance)
-        if os.path.isdir(inst_dir) and os.listdir(inst_dir):
+        if (os.path.isdir(inst_dir) and not os.path.islink(inst_dir) and
+                os.listdir(inst_dir)):
             # Left from an earlier stay whose log could not be copied away:
             # keep it for the operator, out of the way of the new log.
             aside = '%s.orphaned-%d' % (inst_dir, time.time())
             LOG.warning('Instance folder %s of %s already exists here; '
                         'moved to %s', inst_dir, instance.uuid, aside)
             os.rename(inst_dir, aside)
-        os.makedirs(inst_dir, exist_ok=True)
+        # The guest's virtlogd opens its log here as soon as it arrives.
+        instance_files.prepare_dir(inst_dir)
         addr = migrate_data.serial_listen_addr
         ports = []
         try:

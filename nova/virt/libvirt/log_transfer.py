@@ -6,6 +6,14 @@ drivers already use between compute hosts; a daemon module with
 folder without handing out ssh keys; and it has connect and I/O timeouts,
 so a dead peer costs seconds, not a hung migration.
 
+The module is writable, so it must never accept an anonymous write: each
+destination's daemon has ``auth users`` and a secrets file, and we log in
+as ``[libvirt] console_log_rsync_user`` with the password in
+``[libvirt] console_log_rsync_password_file`` (``%(dest)s`` in it is the
+destination's address, for a password per host). rsync never sends the
+password itself (challenge and response), but the log's bytes cross the
+migration network unencrypted: keep that network to the compute hosts.
+
 Two layouts, chosen by the caller:
 
 * ``as_backups``: the destination's virtlogd already appends to its own
@@ -17,10 +25,12 @@ Two layouts, chosen by the caller:
 * unchanged names: nothing writes the log on the destination (an older
   host without virtlogd); the files arrive as they were.
 
-Only regular files inside the instance folder are sent: a symlink is
-never followed out of it.
+Only regular files with one name inside the instance folder are sent
+(lstat, O_NOFOLLOW, fstat): a symlink or hard link is never followed out
+of it, and rsync is told to send no links, devices or special files.
 """
 
+import errno
 import os
 import shutil
 import stat
@@ -30,6 +40,7 @@ from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 from nova import exception
+from nova.virt.libvirt import console_log
 
 LOG = logging.getLogger(__name__)
 
@@ -59,11 +70,17 @@ def log_chain(log_path):
         except FileNotFoundError:
             continue
         if not stat.S_ISREG(mode):
-            raise LogTransferFailed(
-                instance_uuid=os.path.basename(os.path.dirname(log_path)),
-                reason='%s is not a regular file; not following it' % name)
+            _refuse(log_path, name, 'not a regular file; not following it')
         chain.append(name)
     return list(reversed(chain))
+
+
+def _refuse(log_path, name, reason):
+    LOG.warning('Refusing to copy %s: %s (planted by someone else?)',
+                name, reason)
+    raise LogTransferFailed(
+        instance_uuid=os.path.basename(os.path.dirname(log_path)),
+        reason='%s is %s' % (name, reason))
 
 
 def log_chain_exists(log_path):
@@ -76,9 +93,19 @@ def _read_tail(paths, limit):
     for path in reversed(paths):
         if wanted <= 0:
             break
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         try:
-            size = os.fstat(fd).st_size
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK |
+                         os.O_NOCTTY | os.O_CLOEXEC)
+        except OSError as e:
+            reason = ('a symbolic link; not following it'
+                      if e.errno == errno.ELOOP else e.strerror)
+            _refuse(paths[0], path, reason)
+        try:
+            st = os.fstat(fd)
+            reason = console_log.describe_unsafe(st)
+            if reason:
+                _refuse(paths[0], path, reason)
+            size = st.st_size
             take = min(size, wanted)
             pieces.append(os.pread(fd, take, size - take))
             wanted -= take
@@ -87,13 +114,21 @@ def _read_tail(paths, limit):
     return b''.join(reversed(pieces))
 
 
+def _create(staging, name):
+    """A new 0600 file in our own staging folder."""
+    fd = os.open(os.path.join(staging, name),
+                 os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW |
+                 os.O_CLOEXEC, 0o600)
+    return os.fdopen(fd, 'wb')
+
+
 def _stage(chain, staging, basename, as_backups, max_size, max_backups):
     """Write the files to send into ``staging``; returns their names."""
     if not as_backups:
         names = []
         for path in chain:
             name = os.path.basename(path)
-            with open(os.path.join(staging, name), 'wb') as out:
+            with _create(staging, name) as out:
                 out.write(_read_tail([path], os.path.getsize(path)))
             names.append(name)
         return names
@@ -107,17 +142,46 @@ def _stage(chain, staging, basename, as_backups, max_size, max_backups):
             break
         start = max(0, end - max_size)
         name = '%s.%d' % (basename, index)
-        with open(os.path.join(staging, name), 'wb') as out:
+        with _create(staging, name) as out:
             out.write(data[start:end])
         names.append(name)
         end = start
     return names
 
 
-def _rsync_url(addr, port, module, instance_uuid):
+def _rsync_url(addr, port, module, instance_uuid, user=None):
     if ':' in addr:
         addr = '[%s]' % addr
+    if user:
+        addr = '%s@%s' % (user, addr)
     return 'rsync://%s:%d/%s/%s/' % (addr, port, module, instance_uuid)
+
+
+def password_file(conf, dest_addr):
+    """The checked password file for ``dest_addr``.
+
+    :raises LogTransferFailed: (instance_uuid left to the caller's
+        message) when the option is unset or the file is missing, a
+        link, not owned by us or readable by others.
+    """
+    template = conf.libvirt.console_log_rsync_password_file
+    if not template:
+        raise ValueError('[libvirt] console_log_rsync_password_file is not '
+                         'set; the destination\'s rsync daemon must '
+                         'require a password')
+    path = template.replace('%(dest)s', dest_addr)
+    try:
+        st = os.lstat(path)
+    except OSError as e:
+        raise ValueError('password file %s: %s' % (path, e.strerror))
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError('password file %s is not a regular file' % path)
+    if st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        raise ValueError('password file %s must be owned by uid %d and '
+                         'readable by nobody else (mode 0600), not uid %d '
+                         'mode %04o' % (path, os.geteuid(), st.st_uid,
+                                        stat.S_IMODE(st.st_mode)))
+    return path
 
 
 def copy_console_log(instance_uuid, log_path, dest_addr, as_backups,
@@ -131,6 +195,10 @@ def copy_console_log(instance_uuid, log_path, dest_addr, as_backups,
     if not chain:
         LOG.info('No console log of %s to copy', instance_uuid)
         return []
+    try:
+        secret = password_file(conf, dest_addr)
+    except ValueError as e:
+        raise LogTransferFailed(instance_uuid=instance_uuid, reason=str(e))
     staging = tempfile.mkdtemp(prefix=STAGING_DIR_PREFIX,
                                dir=os.path.dirname(log_path))
     try:
@@ -140,11 +208,15 @@ def copy_console_log(instance_uuid, log_path, dest_addr, as_backups,
         try:
             processutils.execute(
                 'rsync', '--recursive', '--times', '--chmod=F0600',
+                # Regular files only, whatever the staging folder holds.
+                '--no-links', '--no-devices', '--no-specials',
+                '--password-file=%s' % secret,
                 '--timeout=%d' % timeout, '--contimeout=%d' % timeout,
                 '--', *[os.path.join(staging, n) for n in names],
                 _rsync_url(dest_addr, conf.libvirt.console_log_rsync_port,
                            conf.libvirt.console_log_rsync_module,
-                           instance_uuid))
+                           instance_uuid,
+                           user=conf.libvirt.console_log_rsync_user))
         except processutils.ProcessExecutionError as e:
             reason = (e.stderr or e.description or str(e)).strip()
             raise LogTransferFailed(instance_uuid=instance_uuid,

@@ -110,6 +110,15 @@ class ConsoleOutputAPITestCase(base.APITestCase):
                          'console log cannot be read', 'request id')
         self.assertNotIn('/var/lib/nova', response.text)
 
+        # A planted link: a clear conflict naming the file, never a 500.
+        self.compute.fail['get_console_output'] = (
+            exception.InstanceFileUnsafe(
+                path='/var/lib/nova/instances/x/console.log',
+                reason='a symbolic link; not following it'))
+        self.assertFault(self.get_output(), 409, 'conflictingRequest',
+                         'Refusing to use /var/lib/nova/instances/x/'
+                         'console.log: a symbolic link')
+
         self.compute.fail['get_console_output'] = NotImplementedError()
         self.assertFault(self.get_output(), 501, 'notImplemented')
 

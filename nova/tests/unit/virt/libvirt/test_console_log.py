@@ -5,6 +5,7 @@ import logging
 import os
 import random
 import shutil
+import stat
 import sys
 import tempfile
 import threading
@@ -277,16 +278,54 @@ class ReadLogTailTestCase(testtools.TestCase):
                          console_log.read_log_tail(self.path, 100))
         self.assertNotIn('No consistent view', self.log.output)
 
-    def test_symlink_to_regular_file_is_followed(self):
-        target = os.path.join(self.tmp, 'elsewhere.log')
-        with open(target, 'wb') as f:
-            f.write(b'via link')
-        os.symlink(target, self.path)
-        self.assertEqual(b'link', console_log.read_log_tail(self.path, 4))
+    def _secret(self):
+        """A root-only file outside the instance folder."""
+        secret = os.path.join(self.tmp, 'secret')
+        with open(secret, 'wb') as f:
+            f.write(b'TOP-SECRET-BYTES')
+        os.chmod(secret, 0o600)
+        return secret
 
-    def test_dangling_symlink_is_missing(self):
+    def test_symlink_to_secret_file_gives_none_of_its_bytes(self):
+        os.symlink(self._secret(), self.path)
+        exc = self.assertRefused(self.path,
+                                 'a symbolic link; not following it')
+        self.assertNotIn('TOP-SECRET', str(exc))
+        self.assertNotIn('secret', str(exc))  # nor where the link points
+
+    def test_symlink_in_the_chain_is_refused(self):
+        write_chain(self.path, [b'new'])
+        os.symlink(self._secret(), backup(self.path, 0))
+        exc = self.assertRefused(backup(self.path, 0),
+                                 'a symbolic link; not following it',
+                                 max_bytes=100)
+        self.assertNotIn('TOP-SECRET', str(exc))
+
+    def test_dangling_symlink_is_refused(self):
         os.symlink(os.path.join(self.tmp, 'gone'), self.path)
-        self.assertEqual(b'', console_log.read_log_tail(self.path, 4))
+        self.assertRefused(self.path, 'a symbolic link; not following it')
+
+    def test_hard_link_to_secret_file_is_refused(self):
+        os.link(self._secret(), self.path)
+        exc = self.assertRefused(self.path,
+                                 'a regular file with 2 hard links')
+        self.assertNotIn('TOP-SECRET', str(exc))
+
+    def test_symlink_swapped_in_after_lstat_is_refused(self):
+        # The name passes lstat(), then becomes a link before open():
+        # O_NOFOLLOW makes open() fail instead of following it.
+        write_chain(self.path, [b'new'])
+        secret = self._secret()
+
+        def swap(event, name):
+            if event == 'open':
+                os.unlink(name)
+                os.symlink(secret, name)
+
+        self.hook(swap)
+        before = open_fds()
+        self.assertRefused(self.path, 'a symbolic link; not following it')
+        self.assertEqual(before, open_fds())
 
     # max_bytes checks.
 
@@ -312,31 +351,46 @@ class ReadLogTailTestCase(testtools.TestCase):
         self.assertIn(name, str(exc))
         return exc
 
+    def assertRefused(self, name, reason, max_bytes=10):
+        """InstanceFileUnsafe (HTTP 409) naming ``name``, and a warning."""
+        logs = self.useFixture(fixtures.FakeLogger(
+            name='nova.virt.libvirt.console_log', level=logging.WARNING))
+        exc = self.assertRaises(exception.InstanceFileUnsafe,
+                                console_log.read_log_tail,
+                                self.path, max_bytes)
+        self.assertEqual(409, exc.code)
+        self.assertEqual(name, exc.kwargs['path'])
+        self.assertEqual(reason, exc.kwargs['reason'])
+        self.assertIn(name, str(exc))
+        self.assertIn('Refusing to use %s: %s' % (name, reason),
+                      logs.output)
+        return exc
+
     def test_directory(self):
         os.mkdir(self.path)
-        self.assertUnreadable(self.path, 'not a regular file (directory)')
+        self.assertRefused(self.path, 'not a regular file (directory)')
 
     def test_directory_as_needed_backup(self):
         write_chain(self.path, [b'new'])
         os.mkdir(backup(self.path, 0))
-        self.assertUnreadable(backup(self.path, 0),
-                              'not a regular file (directory)')
+        self.assertRefused(backup(self.path, 0),
+                           'not a regular file (directory)')
         # Not needed, not looked at.
         self.assertEqual(b'ew', console_log.read_log_tail(self.path, 2))
 
     def test_symlink_to_directory(self):
         os.symlink(self.tmp, self.path)
-        self.assertUnreadable(self.path, 'not a regular file (directory)')
+        self.assertRefused(self.path, 'a symbolic link; not following it')
 
     def test_character_device(self):
-        os.symlink('/dev/null', self.path)
-        self.assertUnreadable(self.path,
-                              'not a regular file (character device)')
+        os.mknod(self.path, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        self.assertRefused(self.path,
+                           'not a regular file (character device)')
 
     def test_fifo_does_not_hang(self):
         self.useFixture(fixtures.Timeout(10, gentle=True))
         os.mkfifo(self.path)
-        self.assertUnreadable(self.path, 'not a regular file (fifo)')
+        self.assertRefused(self.path, 'not a regular file (fifo)')
 
     def test_non_regular_files_are_never_opened(self):
         # Opening a fifo or a device can block or have side effects.
@@ -344,22 +398,22 @@ class ReadLogTailTestCase(testtools.TestCase):
         os.mkfifo(self.path)
         with mock.patch.object(os, 'open', side_effect=AssertionError(
                 'opened a file that is not regular')) as m_open:
-            self.assertUnreadable(self.path, 'not a regular file (fifo)')
+            self.assertRefused(self.path, 'not a regular file (fifo)')
             os.unlink(self.path)
             os.symlink('/dev/null', self.path)
-            self.assertUnreadable(self.path,
-                                  'not a regular file (character device)')
+            self.assertRefused(self.path,
+                               'a symbolic link; not following it')
         m_open.assert_not_called()
 
     def test_fifo_backup_does_not_hang(self):
         self.useFixture(fixtures.Timeout(10, gentle=True))
         write_chain(self.path, [b'new'])
         os.mkfifo(backup(self.path, 0))
-        self.assertUnreadable(backup(self.path, 0),
-                              'not a regular file (fifo)')
+        self.assertRefused(backup(self.path, 0),
+                           'not a regular file (fifo)')
 
     def test_fifo_swapped_in_after_stat_does_not_hang(self):
-        # The name passes the stat() check, then becomes a fifo before
+        # The name passes the lstat() check, then becomes a fifo before
         # open(): only O_NONBLOCK stops open() from waiting for a writer.
         self.useFixture(fixtures.Timeout(10, gentle=True))
         write_chain(self.path, [b'new'])
@@ -371,7 +425,7 @@ class ReadLogTailTestCase(testtools.TestCase):
 
         self.hook(swap)
         before = open_fds()
-        self.assertUnreadable(self.path, 'not a regular file (fifo)')
+        self.assertRefused(self.path, 'not a regular file (fifo)')
         self.assertEqual(before, open_fds())
 
     def test_permission_denied(self):
@@ -398,7 +452,7 @@ class ReadLogTailTestCase(testtools.TestCase):
         self.assertEqual(before, open_fds())
 
     def test_stat_permission_denied(self):
-        with mock.patch.object(os, 'stat', side_effect=PermissionError(
+        with mock.patch.object(os, 'lstat', side_effect=PermissionError(
                 errno.EACCES, os.strerror(errno.EACCES))):
             self.assertUnreadable(self.path, os.strerror(errno.EACCES))
 
@@ -467,7 +521,7 @@ class ReadLogTailTestCase(testtools.TestCase):
         console_log.read_log_tail(self.path, 100)   # settles after retries
         console_log.read_log_tail(self.path, 2)
         os.mkdir(backup(self.path, 1))
-        self.assertRaises(exception.ConsoleLogUnreadable,
+        self.assertRaises(exception.InstanceFileUnsafe,
                           console_log.read_log_tail, self.path, 100)
         self.assertEqual(before, open_fds())
 

@@ -388,7 +388,7 @@ class ConsoleOutputTestCase(DriverTestBase):
         inst = self._instance()
         self._spawn(inst)
         os.mkdir(self.driver.console_log_path(inst))
-        e = self.assertRaises(exception.ConsoleLogUnreadable,
+        e = self.assertRaises(exception.InstanceFileUnsafe,
                               self.driver.get_console_output, None, inst)
         self.assertIn(self.driver.console_log_path(inst), str(e))
 

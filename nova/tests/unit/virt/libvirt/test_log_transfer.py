@@ -1,5 +1,6 @@
 import os
 import shutil
+import stat
 
 import fixtures
 from oslo_concurrency import processutils
@@ -39,6 +40,19 @@ class LogTransferTestCase(test.TestCase):
         self.log = os.path.join(self.src, 'console.log')
         self.rsync = FakeRsync(self.dest_root)
         self.useFixture(self._patch_execute(self.rsync))
+        self.secrets = os.path.join(self.instances_path, 'secrets')
+        os.mkdir(self.secrets, 0o700)
+        self._password('192.0.2.2')
+        self.flags(console_log_rsync_password_file=os.path.join(
+            self.secrets, '%(dest)s.password'), group='libvirt')
+
+    def _password(self, addr, mode=0o600):
+        path = os.path.join(self.secrets, '%s.password' % addr)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, 'w') as f:
+            f.write('pw-of-%s\n' % addr)
+        os.chmod(path, mode)
+        return path
 
     @staticmethod
     def _patch_execute(side_effect):
@@ -72,9 +86,77 @@ class LogTransferTestCase(test.TestCase):
         with open(self._dest()) as f:
             self.assertEqual('c', f.read())
         argv = self.rsync.calls[0]
-        self.assertEqual('rsync://192.0.2.2:873/nova-instances/%s/' % UUID,
-                         argv[-1])
+        self.assertEqual(
+            'rsync://nova@192.0.2.2:873/nova-instances/%s/' % UUID, argv[-1])
         self.assertIn('--timeout=60', argv)
+
+    def test_logs_in_with_the_destinations_password_file(self):
+        self._write('', b'c')
+        self._copy(as_backups=False)
+        argv = self.rsync.calls[0]
+        self.assertIn('--password-file=%s' % os.path.join(
+            self.secrets, '192.0.2.2.password'), argv)
+        self.assertTrue(argv[-1].startswith('rsync://nova@192.0.2.2:'))
+        # Nothing but regular files, whatever the staging folder held.
+        for flag in ('--no-links', '--no-devices', '--no-specials'):
+            self.assertIn(flag, argv[:argv.index('--')])
+        self.assertNotIn('pw-of', ' '.join(argv))  # never on a command line
+
+    def test_user_is_configurable(self):
+        self._write('', b'c')
+        self.flags(console_log_rsync_user='copier', group='libvirt')
+        self._copy(as_backups=False)
+        self.assertTrue(
+            self.rsync.calls[0][-1].startswith('rsync://copier@192.0.2.2:'))
+
+    def test_no_password_file_no_copy(self):
+        self._write('', b'c')
+        self.flags(console_log_rsync_password_file=None, group='libvirt')
+        e = self.assertRaises(log_transfer.LogTransferFailed, self._copy,
+                              False)
+        self.assertIn('console_log_rsync_password_file is not set', str(e))
+        self.assertEqual([], self.rsync.calls)
+
+    def test_password_file_of_another_host_is_missing(self):
+        self._write('', b'c')
+        e = self.assertRaises(
+            log_transfer.LogTransferFailed, log_transfer.copy_console_log,
+            UUID, self.log, '192.0.2.3', as_backups=False, max_size=100,
+            max_backups=3, conf=nova.conf.CONF)
+        self.assertIn('192.0.2.3.password', str(e))
+        self.assertEqual([], self.rsync.calls)
+
+    def test_password_file_readable_by_others_is_refused(self):
+        self._write('', b'c')
+        self._password('192.0.2.2', mode=0o644)
+        e = self.assertRaises(log_transfer.LogTransferFailed, self._copy,
+                              False)
+        self.assertIn('readable by nobody else', str(e))
+        self.assertEqual([], self.rsync.calls)
+
+    def test_password_file_that_is_a_link_is_refused(self):
+        self._write('', b'c')
+        path = os.path.join(self.secrets, '192.0.2.2.password')
+        os.rename(path, path + '.real')
+        os.symlink(path + '.real', path)
+        e = self.assertRaises(log_transfer.LogTransferFailed, self._copy,
+                              False)
+        self.assertIn('not a regular file', str(e))
+        self.assertEqual([], self.rsync.calls)
+
+    def test_staged_files_are_private(self):
+        self._write('', b'c')
+        modes = []
+
+        def spy(*argv, **kw):
+            sources = argv[argv.index('--') + 1:-1]
+            modes.extend(stat.S_IMODE(os.lstat(s).st_mode)
+                         for s in sources)
+            return self.rsync(*argv, **kw)
+
+        self.useFixture(self._patch_execute(spy))
+        self._copy(as_backups=True)
+        self.assertEqual([0o600], modes)
 
     def test_as_backups_recut_to_destination_limits(self):
         history = b''.join(b'%04d\n' % i for i in range(100))  # 500 bytes
@@ -116,9 +198,23 @@ class LogTransferTestCase(test.TestCase):
         with open(secret, 'w') as f:
             f.write('not for the other host')
         os.symlink(secret, self.log)
+        logs = self.useFixture(fixtures.FakeLogger(
+            name='nova.virt.libvirt.log_transfer'))
         e = self.assertRaises(log_transfer.LogTransferFailed, self._copy,
                               False)
-        self.assertIn('not a regular file', str(e))
+        self.assertIn('%s is not a regular file' % self.log, str(e))
+        self.assertNotIn('not for the other host', str(e))
+        self.assertIn('Refusing to copy %s' % self.log, logs.output)
+        self.assertEqual([], self.rsync.calls)
+
+    def test_hard_link_is_not_sent(self):
+        secret = os.path.join(self.instances_path, 'secret')
+        with open(secret, 'w') as f:
+            f.write('not for the other host')
+        os.link(secret, self.log)
+        e = self.assertRaises(log_transfer.LogTransferFailed, self._copy,
+                              False)
+        self.assertIn('hard links', str(e))
         self.assertEqual([], self.rsync.calls)
 
     def test_nothing_to_copy(self):

@@ -1,0 +1,140 @@
+"""The instance folder and its files, checked before anything uses them.
+
+An instance folder is written by others than this service: virtlogd and
+QEMU (as root) and, after a live migration, a log copy from another host.
+A name in it that is a symlink, a hard link, a fifo or a device would make
+virtlogd append the guest's console to a host file, or make the console
+reader return a host file's bytes. So:
+
+* the folder is created 0700 and, before every domain start, must be a
+  real directory (not a link) owned by this service's user and writable
+  by nobody else; the folder holding it (``instances_path``) must not be
+  writable by group or others either, or someone could swap the whole
+  folder;
+* every console log file (``console.log``, ``console.log.N``) and the
+  disk overlay must be a regular file with one name, or absent;
+* files this service writes itself are opened with O_NOFOLLOW, created
+  0600 and checked with fstat().
+
+Anything else raises InstanceFileUnsafe naming the path (never what a link
+points to) and logs a warning; the domain is not started.
+"""
+
+import errno
+import os
+import re
+import stat
+
+from nova.virt.libvirt import console_log
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+# Files of the folder that virtlogd or QEMU open by name.
+_CHECKED = re.compile(r'^(console\.log(\.\d+)?|disk)$')
+
+
+def _dir_problem(st, what):
+    if stat.S_ISLNK(st.st_mode):
+        return '%s is a symbolic link; not following it' % what
+    if not stat.S_ISDIR(st.st_mode):
+        return '%s is not a directory' % what
+    if st.st_uid != os.geteuid():
+        return '%s is owned by uid %d, not by this service (uid %d)' % (
+            what, st.st_uid, os.geteuid())
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return '%s is writable by group or others (mode %04o)' % (
+            what, stat.S_IMODE(st.st_mode))
+    return None
+
+
+def check_dir(path):
+    """Refuse ``path`` unless it is a safe instance folder.
+
+    :raises nova.exception.InstanceFileUnsafe: naming ``path`` (or its
+        parent folder) when it is a link, not a directory, owned by
+        another user or writable by group or others.
+    :raises FileNotFoundError: if it does not exist.
+    """
+    parent = os.path.dirname(os.path.abspath(path))
+    # The parent is the operator's instances_path: it may be a link to
+    # another disk, so it is followed; the instance folder never is.
+    problem = _dir_problem(os.stat(parent), 'the instances folder')
+    if problem:
+        console_log.refuse(parent, problem)
+    problem = _dir_problem(os.lstat(path), 'the instance folder')
+    if problem:
+        console_log.refuse(path, problem)
+
+
+def check_files(path):
+    """Refuse the folder if a log file or the disk is not a plain file.
+
+    :raises nova.exception.InstanceFileUnsafe: naming the first bad file.
+    """
+    for name in sorted(os.listdir(path)):
+        if not _CHECKED.match(name):
+            continue
+        full = os.path.join(path, name)
+        try:
+            st = os.lstat(full)
+        except FileNotFoundError:
+            continue
+        reason = console_log.describe_unsafe(st)
+        if reason:
+            console_log.refuse(full, reason)
+
+
+def prepare_dir(path):
+    """Create the instance folder 0700 if missing, then check it and its
+    files: call before every domain start (spawn, hard reboot, rebuild,
+    power on) and before a guest arrives by live migration.
+
+    :raises nova.exception.InstanceFileUnsafe: see check_dir, check_files.
+    """
+    # Not writable by others even under a loose umask: see check_dir.
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o755,
+                exist_ok=True)
+    try:
+        os.mkdir(path, DIR_MODE)
+    except FileExistsError:
+        pass
+    check_dir(path)
+    check_files(path)
+
+
+def open_append(path):
+    """A descriptor appending to ``path``, created 0600 if missing.
+
+    :raises nova.exception.InstanceFileUnsafe: if ``path`` is a symlink,
+        a hard link or not a regular file.
+    :raises OSError: for any other failure to open it.
+    """
+    try:
+        # A fifo without a reader would fail open() with ENXIO: say what
+        # it is instead.
+        reason = console_log.describe_unsafe(os.lstat(path))
+    except FileNotFoundError:
+        reason = None
+    if reason:
+        console_log.refuse(path, reason)
+    flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW |
+             os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        fd = os.open(path, flags, FILE_MODE)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            console_log.refuse(path, 'a symbolic link; not following it')
+        raise
+    try:
+        st = os.fstat(fd)
+        reason = console_log.describe_unsafe(st)
+        if reason:
+            console_log.refuse(path, reason)
+        if stat.S_IMODE(st.st_mode) != FILE_MODE:
+            # Written 0644 by earlier versions: tighten it.
+            os.fchmod(fd, FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -13,6 +13,7 @@ import tempfile
 import time
 
 import fixtures
+import testtools.content
 import websocket
 
 from nova.console import serial
@@ -122,7 +123,7 @@ class FunctionalTestCase(test.TestCase):
         try:
             self.driver.destroy(None, inst)
         except Exception as e:  # cleanup must go on for the next guests
-            self.addDetail('destroy-error', fixtures.content.text_content(
+            self.addDetail('destroy-error', testtools.content.text_content(
                 '%s: %s' % (inst.uuid, e)))
 
     def wait_for_output(self, inst, pattern, timeout=BOOT_TIMEOUT, count=1):

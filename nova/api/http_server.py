@@ -120,14 +120,16 @@ class GuardedChannel(channel.HTTPChannel):
         return 1, self.head_done_at
 
     def drop(self, response):
-        """Close now; a client that sent part of a request first gets
-        ``response`` (bytes), as far as its socket takes it at once."""
+        """Close soon: the loop closes it before its next pass. A client
+        that sent part of a request first gets ``response`` (bytes), as
+        far as its socket takes it at once."""
         if self.request is not None and self.socket is not None:
             try:
                 self.socket.send(response)
             except OSError:
                 pass
-        self.handle_close()
+        self.will_close = True
+        self.guard.dropped.append(self)
 
     def del_channel(self, map=None):
         super().del_channel(map)
@@ -144,6 +146,8 @@ class ConnectionGuard:
         self.max_per_client = max_per_client
         self.header_timeout = header_timeout
         self.channels = set()
+        # Closed by close_dropped(), between two passes of the loop.
+        self.dropped = []
         self.per_client = collections.Counter()
         self.accept_paused_until = 0.0
         self._next_check = 0.0
@@ -207,21 +211,32 @@ class ConnectionGuard:
             self.accept_paused_until = time.monotonic() + ACCEPT_PAUSE
 
     def maintain(self, now):
-        """Close the connections past their head deadline; log what was
-        closed, at most every REPORT_INTERVAL seconds. ``now``: a
-        monotonic time."""
-        if now < self._next_check:
-            return
-        self._next_check = now + CHECK_INTERVAL
-        cutoff = now - self.header_timeout
-        for chan in list(self.channels):
-            state = chan.wait_state()
-            if state is not None and state[0] == 0 and state[1] < cutoff:
-                self._note('past request_header_timeout', chan.client)
-                chan.drop(self._timeout_response)
-        self._report(now)
+        """Between two passes of the loop only: close the connections
+        dropped since the last pass, and those past their head deadline;
+        log what was closed, at most every REPORT_INTERVAL seconds.
+        ``now``: a monotonic time.
+
+        During a pass a socket closed by another connection's handler
+        would free its descriptor number for the next accept() in the
+        same pass, which would then get the closed socket's pending
+        events (and be closed for them).
+        """
+        if now >= self._next_check:
+            self._next_check = now + CHECK_INTERVAL
+            cutoff = now - self.header_timeout
+            for chan in list(self.channels):
+                state = chan.wait_state()
+                if state is not None and state[0] == 0 and state[1] < cutoff:
+                    self._note('past request_header_timeout', chan.client)
+                    chan.drop(self._timeout_response)
+            self._report(now)
+        dropped, self.dropped = self.dropped, []
+        for chan in dropped:
+            if chan.socket is not None:
+                chan.handle_close()
 
     def _note(self, what, client):
+        LOG.debug('API connection from %s closed: %s', client, what)
         self._closed[what] += 1
         self._offenders[client] += 1
         self._report(time.monotonic())
@@ -252,10 +267,8 @@ class GuardedServer(server.TcpWSGIServer):
         super().__init__(application, **kw)
 
     def readable(self):
-        # Called on every loop pass: the guard's clock.
-        now = time.monotonic()
-        self.guard.maintain(now)
-        return super().readable() and now >= self.guard.accept_paused_until
+        return (super().readable() and
+                time.monotonic() >= self.guard.accept_paused_until)
 
     def handle_accept(self):
         for _ in range(ACCEPTS_PER_EVENT):
@@ -285,12 +298,36 @@ class GuardedServer(server.TcpWSGIServer):
             conn.close()
 
 
+class GuardedServers(server.MultiSocketServer):
+    """The listening sockets of one server and their connections, served
+    by one poll() loop."""
+
+    def __init__(self, guard, *args):
+        super().__init__(*args)
+        self.guard = guard
+
+    def run(self):
+        """Serve until the map is empty, SystemExit or KeyboardInterrupt;
+        then close everything."""
+        try:
+            while self.map:
+                self.run_once(self.adj.asyncore_loop_timeout)
+        except (SystemExit, KeyboardInterrupt):
+            self.close()
+
+    def run_once(self, timeout):
+        """One pass: wait at most ``timeout`` seconds for events, and
+        handle them."""
+        self.guard.maintain(time.monotonic())
+        wasyncore.poll2(timeout, self.map)
+
+
 def create_server(application, guard, **kw):
     """Listen on every address of ``kw``'s host and port, for
     ``application``; ``kw`` are waitress adjustments (listen, threads,
     ...), except connection_limit and asyncore_use_poll, which this sets.
 
-    Returns a waitress MultiSocketServer (``run()``, ``close()``, ``map``,
+    Returns GuardedServers (``run()``, ``close()``, ``map``,
     ``effective_listen``, ``task_dispatcher``). OSError when an address
     cannot be bound; nothing is left open then.
     """
@@ -312,5 +349,5 @@ def create_server(application, guard, **kw):
         wasyncore.close_all(sockets)
         raise
     dispatcher.set_thread_count(adj.threads)
-    return server.MultiSocketServer(sockets, adj, listen, dispatcher,
-                                    srv.log_info)
+    return GuardedServers(guard, sockets, adj, listen, dispatcher,
+                          srv.log_info)

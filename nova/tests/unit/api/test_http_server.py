@@ -184,6 +184,82 @@ class HeaderTimeoutTestCase(GuardedServerTestCase):
         self.assertIn(b'200 OK', sock.recv(4096))
 
 
+class LoopPassesTestCase(GuardedServerTestCase):
+    """The server's loop driven pass by pass."""
+
+    def passes_until(self, condition):
+        for _ in range(50):
+            if condition():
+                return
+            self.server._server.run_once(0.1)
+        self.fail('the server did not get there in 50 passes')
+
+    def test_closing_at_the_deadline_spares_a_new_connection(self):
+        # A connection closed during a pass frees its descriptor number
+        # for a connection accepted later in that pass, which must not
+        # get the closed one's pending events.
+        self.flags(request_header_timeout=1, group='api')
+        self.server = cmd_api.make_server(self.app, ORDINARY, 0)
+        self.addCleanup(self.server.stop)
+        for count in (1, 2, 3):
+            self.connect()
+            self.passes_until(lambda: len(self.server.guard.channels)
+                              == count)
+        time.sleep(1.2)
+        ordinary = self.connect(ORDINARY)
+        time.sleep(0.1)
+        self.passes_until(lambda: ORDINARY in self.server.guard.per_client)
+        ordinary.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n'
+                         b'Connection: close\r\n\r\n')
+        ordinary.setblocking(False)
+        received = []
+
+        def answered():
+            try:
+                received.append(ordinary.recv(4096))
+            except BlockingIOError:
+                return False
+            return True
+        self.passes_until(answered)
+        self.assertIn(b'200 OK', received[0])
+        self.assertEqual({ORDINARY: 1}, self.server.guard.per_client)
+
+    def test_evictions_spare_the_new_connections(self):
+        # Two connections arrive in one pass at the limit: each evicts a
+        # waiting one, and the second may get the number of the first
+        # evicted, which has a read event pending in that pass.
+        self.flags(max_connections=2, max_connections_per_client=0,
+                   group='api')
+        self.server = cmd_api.make_server(self.app, ORDINARY, 0)
+        self.addCleanup(self.server.stop)
+        waiting = []
+        for count in (1, 2):
+            waiting.append(self.connect(send=PARTIAL_HEAD))
+            self.passes_until(lambda: len(self.server.guard.channels)
+                              == count)
+        waiting[0].sendall(b'X-More: 1\r\n')
+        new = [self.connect(ORDINARY), self.connect(OTHER)]
+        time.sleep(0.1)
+        self.passes_until(lambda: set(self.server.guard.per_client) ==
+                          {ORDINARY, OTHER})
+        for sock in new:
+            sock.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n'
+                         b'Connection: close\r\n\r\n')
+            sock.setblocking(False)
+        received = {}
+
+        def answered():
+            for sock in new:
+                try:
+                    received.setdefault(sock, sock.recv(4096))
+                except BlockingIOError:
+                    pass
+            return len(received) == 2
+        self.passes_until(answered)
+        for sock in new:
+            self.assertIn(b'200 OK', received[sock])
+
+
 class PerClientLimitTestCase(GuardedServerTestCase):
     def test_extra_connections_of_one_address_are_closed(self):
         self.start(max_connections_per_client=3, max_connections=100)

@@ -74,8 +74,9 @@ being served are never closed for this. Only when every connection is
 being served is the new one closed at once. So clients that hold
 connections open without finishing a request cannot lock out others.
 
-nova-api raises its open-file soft limit to the hard limit at start; keep
-this well below that limit (``LimitNOFILE`` in a systemd unit).
+nova-api and nova-all raise their open-file soft limit to the hard limit
+at start; keep this well below that limit (``LimitNOFILE`` in a systemd
+unit), which the rest of the process shares.
 
 Possible values:
 

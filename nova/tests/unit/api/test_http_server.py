@@ -345,6 +345,8 @@ class TotalLimitTestCase(GuardedServerTestCase):
 class ManyDescriptorsTestCase(GuardedServerTestCase):
     def test_more_than_1024_descriptors(self):
         count = 1100
+        self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE,
+                        resource.getrlimit(resource.RLIMIT_NOFILE))
         soft = cmd_api.raise_open_file_limit()
         # Both ends of each connection live in this process.
         self.assertGreater(soft, 2 * count + 200,
@@ -401,9 +403,23 @@ class OpenFileLimitTestCase(test.TestCase):
                       self.logger.output)
 
 
-class AcceptTestCase(test.TestCase):
+class AcceptTestCase(GuardedServerTestCase):
+    def test_out_of_descriptors_at_accept(self):
+        self.flags(max_connections=10, group='api')
+        server = cmd_api.make_server(self.app, ORDINARY, 0)
+        self.addCleanup(server.stop)
+        [listener] = [d for d in server._map.values()
+                      if isinstance(d, http_server.GuardedServer)]
+        error = OSError(24, 'Too many open files')
+        with mock.patch.object(listener, 'accept', side_effect=error):
+            listener.handle_accept()
+        # No connection to close: accepting pauses instead of spinning.
+        self.assertFalse(listener.readable())
+        self.assertIn('Cannot accept API connections: [Errno 24] Too many '
+                      'open files; every connection is busy, pausing',
+                      self.logger.output)
+
     def test_out_of_descriptors_frees_one_or_pauses(self):
-        self.useFixture(fixtures.FakeLogger())
         guard = http_server.ConnectionGuard(10, 0, 30)
         waiting = mock.Mock(client=ATTACKER)
         waiting.wait_state.return_value = (0, 5.0)

@@ -22,8 +22,9 @@ The guard's policy for a new connection:
 2. At ``max_connections`` the connection that has waited longest for a
    request head (a slow or idle client, an idle keep-alive connection) is
    closed to make room, failing that the one that has been sending a body
-   longest. Connections whose requests are being served or answered are
-   never closed for this; only when all of them are is the new one closed.
+   longest, failing that the one whose client has left a response
+   unread longest. Connections whose requests are being served are never
+   closed for this; only when all of them are is the new one closed.
 
 A client that keeps sending its head can so hold a slot only until the
 deadline or until newer clients need it, whichever comes first.
@@ -109,12 +110,14 @@ class GuardedChannel(channel.HTTPChannel):
 
     def wait_state(self):
         """``(0, since)`` while waiting for a request head, ``(1, since)``
-        while receiving a body, None while busy (a request being served
-        or answered) or closing. ``since`` is a monotonic time."""
-        if (self.requests or self.total_outbufs_len or self.will_close or
-                self.close_when_flushed or not self.connected):
+        while receiving a body, ``(2, since)`` while its client has not
+        taken all of a response, None while a request is being served
+        or when closing. ``since`` is a monotonic time."""
+        if self.requests or self.will_close or not self.connected:
             return None
         start = self.head_wait_start
+        if self.total_outbufs_len or self.close_when_flushed:
+            return 2, start or self.head_done_at
         if start is not None:
             return 0, start
         return 1, self.head_done_at

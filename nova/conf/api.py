@@ -69,8 +69,9 @@ Most connections to the compute API open at once, from all clients.
 When a new connection arrives at the limit, the API closes the connection
 that has waited longest without sending a complete request head (a slow or
 idle client, or an idle keep-alive connection) to make room; failing that,
-one that is still sending a request body. Connections whose requests are
-being served are never closed for this. Only when every connection is
+one that is still sending a request body, then one whose client has not
+read all of its response. Connections whose requests are being served are
+never closed for this. Only when every connection is
 being served is the new one closed at once. So clients that hold
 connections open without finishing a request cannot lock out others.
 

@@ -24,8 +24,12 @@ OTHER = '127.0.0.3'
 PARTIAL_HEAD = b'GET / HTTP/1.1\r\nHost: x\r\n'
 
 
+BIG = 8 * 1024 * 1024
+
+
 class _App:
-    """200 "ok"; ``/block`` waits for ``gate`` first (a busy request)."""
+    """200 "ok"; ``/block`` waits for ``gate`` first (a busy request);
+    ``/big`` answers BIG bytes."""
 
     def __init__(self):
         self.gate = threading.Event()
@@ -35,6 +39,9 @@ class _App:
         if environ['PATH_INFO'] == '/block':
             self.blocked.release()
             self.gate.wait(20)
+        if environ['PATH_INFO'] == '/big':
+            start_response('200 OK', [('Content-Length', str(BIG))])
+            return [b'x' * BIG]
         start_response('200 OK', [('Content-Type', 'text/plain'),
                                   ('Content-Length', '2')])
         return [b'ok']
@@ -325,6 +332,26 @@ class TotalLimitTestCase(GuardedServerTestCase):
         self.assertEqual(b'', read_until_closed(idle, 5))
         body.sendall(b'cd')
         self.assertIn(b'200 OK', body.recv(4096))
+
+    def test_an_unread_response_goes_before_busy_requests(self):
+        self.start(max_connections=2, max_connections_per_client=0)
+        reader = socket.socket()
+        self.socks.append(reader)
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        reader.bind((ATTACKER, 0))
+        reader.connect((ORDINARY, self.server.port))
+        reader.sendall(b'GET /big HTTP/1.1\r\nHost: x\r\n\r\n')
+        self.wait_channels(1)
+        [unread] = self.server.guard.channels
+        deadline = time.monotonic() + 10
+        # Answered, and the rest of its response waits for its client.
+        while not unread.total_outbufs_len or unread.requests:
+            self.assertLess(time.monotonic(), deadline, 'never unread')
+            time.sleep(0.01)
+        self.connect(send=b'GET /block HTTP/1.1\r\nHost: x\r\n\r\n')
+        self.assertTrue(self.app.blocked.acquire(timeout=5))
+        self.assertServed(OTHER)
+        self.assertLess(len(read_until_closed(reader, 10)), BIG)
 
     def test_busy_connections_are_kept_and_the_new_one_closed(self):
         self.start(max_connections=2, max_connections_per_client=0)

@@ -75,8 +75,8 @@ class GuardedChannel(channel.HTTPChannel):
         self.guard = server.guard
         self.client = addr[0]
         # Monotonic time the wait for the next request head began: the
-        # connection, or the end of the previous response. None once a
-        # head is complete, until its response has been written.
+        # connection, or the end of the previous response. None from the
+        # end of a head until its request has been served.
         self.head_wait_start = self.head_done_at = time.monotonic()
         # A worker thread ends a request while this thread may be reading
         # the next: both update the two times above under this lock.
@@ -149,7 +149,8 @@ class ConnectionGuard:
         self.max_per_client = max_per_client
         self.header_timeout = header_timeout
         self.channels = set()
-        # Closed by close_dropped(), between two passes of the loop.
+        # Connections drop() marked, closed by maintain() between two
+        # passes of the loop.
         self.dropped = []
         self.per_client = collections.Counter()
         self.accept_paused_until = 0.0

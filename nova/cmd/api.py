@@ -8,18 +8,19 @@ be loaded).
 """
 
 import importlib
+import resource
 import signal
 import sys
 import threading
 
 from oslo_log import log as logging
-import waitress
 from waitress import trigger
 from waitress import wasyncore
 
-import nova.conf
+from nova.api import http_server
 from nova.api.openstack.compute import app
 from nova.cmd import common
+import nova.conf
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -28,7 +29,10 @@ COMPUTE_API_MODULE = 'nova.compute.api'
 THREADS = 16
 # Seconds an idle (keep-alive) connection is kept open.
 CHANNEL_TIMEOUT = 120
-CONNECTION_LIMIT = 1000
+# Descriptors kept for the rest of the process (database, RPC, logs, and
+# in nova-all the compute service and the proxy) when checking that
+# [api] max_connections fits under the open-file limit.
+SPARE_DESCRIPTORS = 256
 MAX_REQUEST_HEADER_BYTES = 64 * 1024
 # A little over what the API reads (nova.api.openstack.compute.wsgi), so
 # an oversized body gets the API's JSON 413.
@@ -41,28 +45,29 @@ class APIServer:
     ``run()`` serves in the calling thread until ``stop()`` (from any
     thread), SIGINT or a SystemExit raised in that thread; then it closes
     every connection and waits for the requests being served.
+
+    Connections are held to ``[api] request_header_timeout``,
+    ``max_connections_per_client`` and ``max_connections`` as they are
+    when the server is made (see nova.api.http_server).
     """
 
     def __init__(self, application, host, port, threads=THREADS):
-        self._map = {}
         self._running = False
-        self._server = waitress.create_server(
-            application, map=self._map, host=host, port=port,
+        self.guard = http_server.ConnectionGuard(
+            CONF.api.max_connections, CONF.api.max_connections_per_client,
+            CONF.api.request_header_timeout)
+        self._server = http_server.create_server(
+            application, self.guard, host=host, port=port,
             threads=threads,
             channel_timeout=CHANNEL_TIMEOUT,
-            connection_limit=CONNECTION_LIMIT,
             max_request_header_size=MAX_REQUEST_HEADER_BYTES,
             max_request_body_size=MAX_REQUEST_BODY_BYTES,
             expose_tracebacks=False,
             clear_untrusted_proxy_headers=True,
             ident='nova-api')
+        self._map = self._server.map
         # Several sockets when the host name has several addresses.
-        listen = getattr(self._server, 'effective_listen', None)
-        if listen:
-            self.host, self.port = listen[0]
-        else:
-            self.host = self._server.effective_host
-            self.port = self._server.effective_port
+        self.host, self.port = self._server.effective_listen[0]
         self.port = int(self.port)
 
     def _close_all(self):
@@ -100,6 +105,35 @@ def make_server(application, host, port, threads=THREADS):
     return APIServer(application, host, port, threads=threads)
 
 
+def raise_open_file_limit():
+    """Raise this process's open-file soft limit to its hard limit, so
+    that connections, not the limit, are what [api] max_connections
+    counts. Returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard
+    if hard == resource.RLIM_INFINITY:
+        # Linux refuses more than fs.nr_open descriptors per process.
+        try:
+            with open('/proc/sys/fs/nr_open') as f:
+                target = int(f.read())
+        except (OSError, ValueError):
+            return soft
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (OSError, ValueError) as e:
+            LOG.warning('Cannot raise the open-file limit from %d to %d: '
+                        '%s', soft, target, e)
+    if soft != resource.RLIM_INFINITY and (
+            CONF.api.max_connections + SPARE_DESCRIPTORS > soft):
+        LOG.warning('[api] max_connections = %d leaves too few of the %d '
+                    'descriptors this process may open; raise its hard '
+                    'limit (LimitNOFILE= in its systemd unit) or lower '
+                    'max_connections', CONF.api.max_connections, soft)
+    return soft
+
+
 def _exit_on_sigterm(signum, frame):
     raise SystemExit('SIGTERM')
 
@@ -107,6 +141,7 @@ def _exit_on_sigterm(signum, frame):
 def serve(application, host, port, threads=THREADS):
     """Serve ``application`` until SIGTERM or SIGINT; OSError if the
     address cannot be bound."""
+    raise_open_file_limit()
     server = make_server(application, host, port, threads=threads)
     # Signal handlers can only be set from the main thread.
     in_main_thread = threading.current_thread() is threading.main_thread()

@@ -14,6 +14,79 @@ api_opts = [
                  ('keystone', 'keystonemiddleware auth_token validates '
                               'tokens; configure [keystone_authtoken]')),
         help='How the compute API authenticates its callers.'),
+    cfg.IntOpt(
+        'request_header_timeout',
+        default=30,
+        min=1,
+        help="""
+Seconds a client of the compute API has to send a complete request head
+(request line and headers), counted from the connection, or on a
+keep-alive connection from the end of the previous response.
+
+A connection that misses it is closed, with a 408 response when part of a
+head had arrived; the body of a request is not counted. This stops clients
+that trickle a header line every few seconds from holding connections, and
+also bounds how long an idle keep-alive connection stays open.
+
+Possible values:
+
+* Any positive number of seconds. Clients on slow links need a few
+  seconds; 30 leaves ample room.
+
+Related options:
+
+* ``[api] max_connections``, ``[api] max_connections_per_client``
+"""),
+    cfg.IntOpt(
+        'max_connections_per_client',
+        default=100,
+        min=0,
+        help="""
+Most connections to the compute API open at once from one client address.
+
+A new connection from an address that already holds this many is closed at
+once, without a response; other addresses are not affected. Clients are
+told apart by their IP address as the API sees it: behind a load balancer
+or reverse proxy every request comes from the proxy's address.
+
+Possible values:
+
+* 0: no limit per address (use it behind a load balancer or reverse
+  proxy, which should enforce its own limit).
+* A positive number, below ``[api] max_connections``.
+
+Related options:
+
+* ``[api] max_connections``, ``[api] request_header_timeout``
+"""),
+    cfg.IntOpt(
+        'max_connections',
+        default=1000,
+        min=1,
+        help="""
+Most connections to the compute API open at once, from all clients.
+
+When a new connection arrives at the limit, the API closes the connection
+that has waited longest without sending a complete request head (a slow or
+idle client, or an idle keep-alive connection) to make room; failing that,
+one that is still sending a request body, then one whose client has not
+read all of its response. Connections whose requests are being served are
+never closed for this. Only when every connection is
+being served is the new one closed at once. So clients that hold
+connections open without finishing a request cannot lock out others.
+
+nova-api and nova-all raise their open-file soft limit to the hard limit
+at start; keep this well below that limit (``LimitNOFILE`` in a systemd
+unit), which the rest of the process shares.
+
+Possible values:
+
+* A positive number of connections.
+
+Related options:
+
+* ``[api] max_connections_per_client``, ``[api] request_header_timeout``
+"""),
 ]
 
 wsgi_opts = [

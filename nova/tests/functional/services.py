@@ -61,12 +61,17 @@ def destroy_guests_in(uri, folder, names=()):
     conn = libvirt.open(uri)
     try:
         for dom in conn.listAllDomains():
-            if (dom.name() not in names and
-                    folder + '/' not in dom.XMLDesc(0)):
-                continue
-            if dom.isActive():
-                dom.destroy()
-            dom.undefine()
+            try:
+                if (dom.name() not in names and
+                        folder + '/' not in dom.XMLDesc(0)):
+                    continue
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefine()
+            except libvirt.libvirtError as e:
+                # Another test run on this host deleted it meanwhile.
+                if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                    raise
     finally:
         conn.close()
 

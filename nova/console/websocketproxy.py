@@ -589,7 +589,13 @@ class SerialProxy(websocketproxy.WebSocketProxy):
         self.started()
         try:
             while not self._stop.is_set():
-                self._acceptor.serve_once(POLL_INTERVAL)
+                try:
+                    self._acceptor.serve_once(POLL_INTERVAL)
+                except Exception:
+                    # One connection's surprise must not end the service.
+                    LOG.exception('nova-serialproxy: error serving '
+                                  'connections; going on')
+                    self._stop.wait(POLL_INTERVAL)
         finally:
             LOG.info('nova-serialproxy stopping (%s)',
                      self._stop_reason or 'error')

@@ -6,6 +6,7 @@ per-address caps can be told from the total one; every socket a test
 opens is closed at its cleanup.
 """
 
+import errno
 import os
 import resource
 import socket
@@ -263,6 +264,73 @@ class TestOpenFilesLimit(helpers.ProxyTestCase):
         self.assertEqual(hard,
                          resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         self.assertIn('open files limit %d' % hard, self.log.output)
+
+
+class FlakyListener:
+    """A listening socket whose accept() fails with EMFILE when told."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.failures = 0
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def accept(self):
+        if self.failures:
+            self.failures -= 1
+            raise OSError(errno.EMFILE, 'Too many open files')
+        return self.sock.accept()
+
+
+class TestOutOfDescriptors(helpers.test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.lsock = socket.create_server(('127.0.0.1', 0))
+        self.addCleanup(self.lsock.close)
+        self.lsock.setblocking(False)
+        self.listener = FlakyListener(self.lsock)
+        self.handed = []
+        self.acc = acceptor.Acceptor(
+            self.listener, lambda: (10, 100, 100, []),
+            self.hand_on)
+        self.addCleanup(self.acc.close)
+
+    def hand_on(self, sock, address, head):
+        self.addCleanup(sock.close)
+        self.handed.append((sock, address, head))
+
+    def client(self):
+        sock = socket.create_connection(self.lsock.getsockname(),
+                                        timeout=TIMEOUT)
+        self.addCleanup(sock.close)
+        return sock
+
+    def test_emfile_drops_the_oldest_handshake(self):
+        first = self.client()
+        self.acc.serve_once(0.5)
+        self.assertEqual(1, self.acc.handshakes)
+        self.listener.failures = 1
+        self.client()
+        self.acc.serve_once(0.5)
+        self.assertEqual(b'', closed_by_peer(first))
+        # The next wake-up accepts the waiting client.
+        self.acc.serve_once(0.5)
+        self.assertEqual(1, self.acc.handshakes)
+        self.assertEqual(1, self.acc.total)
+
+    def test_emfile_with_nothing_to_drop_pauses_accepting(self):
+        self.listener.failures = 1
+        sock = self.client()
+        start = time.monotonic()
+        self.acc.serve_once(0.5)
+        self.assertEqual(0, self.acc.handshakes)
+        # Paused, not spinning; then the client is accepted and served.
+        sock.sendall(b'GET / HTTP/1.1\r\n\r\n')
+        while not self.handed and time.monotonic() - start < TIMEOUT:
+            self.acc.serve_once(0.5)
+        self.assertEqual(1, len(self.handed))
+        self.assertEqual(b'GET / HTTP/1.1\r\n\r\n', self.handed[0][2])
 
 
 class TestHelpers(helpers.test.TestCase):

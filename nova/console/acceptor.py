@@ -17,7 +17,7 @@ Limits, read from ``[serial_console]`` at each connection:
   gets ``408``).
 * ``max_connections_per_client``: connections (handshakes and sessions)
   from one client address. Addresses in ``[console] trusted_proxies`` are
-  not counted: a load balancer carries many users.
+  exempt: a load balancer carries many users.
 * ``max_connections``: connections in total.
 
 When a cap is reached the *oldest connection still in its handshake*
@@ -233,7 +233,7 @@ class Acceptor:
         counted = not address_in(address, trusted)
         if counted and self.count(address) >= client_cap:
             if not self._evict(address):
-                self._warn(address, '%s: refused a connection: '
+                self._warn('client', '%s: refused a connection: '
                            '[serial_console] max_connections_per_client '
                            '(%d) sessions open', address, client_cap)
                 return self._refuse(sock, BUSY_CLIENT)
@@ -275,11 +275,12 @@ class Acceptor:
             pass
         sock.close()
 
-    def _warn(self, key, msg, *args):
+    def _warn(self, key, msg, *args, level=logging.WARNING):
+        """Log, but at most once per WARN_INTERVAL for each ``key``."""
         now = self._clock()
         if now - self._warned.get(key, -WARN_INTERVAL) >= WARN_INTERVAL:
             self._warned[key] = now
-            LOG.warning(msg, *args)
+            LOG.log(level, msg, *args)
 
     # -- reading the head --------------------------------------------
 
@@ -332,8 +333,15 @@ class Acceptor:
             pending = next(iter(self._pending.values()))
             if pending.deadline > now:
                 return
-            LOG.info('%s: no complete HTTP request within [serial_console] '
-                     'handshake_timeout; closed', pending.address)
+            LOG.debug('%s: no complete HTTP request within '
+                      '[serial_console] handshake_timeout; closed',
+                      pending.address)
+            # Per connection only at debug level: a flood must not flood
+            # the log too.
+            self._warn('deadline', 'closing connections that sent no '
+                       'complete HTTP request within [serial_console] '
+                       'handshake_timeout (latest from %s)', pending.address,
+                       level=logging.INFO)
             self._drop(pending, TIMED_OUT)
 
     def _forget(self, pending):

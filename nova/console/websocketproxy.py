@@ -443,13 +443,16 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
 
     @staticmethod
     def _send_to_target(target, tqueue):
-        data = tqueue.pop(0)
-        try:
-            sent = target.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        if sent < len(data):
-            tqueue.insert(0, data[sent:])
+        """Send what ``target`` takes now, in order."""
+        while tqueue:
+            data = tqueue.pop(0)
+            try:
+                sent = target.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            if sent < len(data):
+                tqueue.insert(0, data[sent:])
+                return
 
     @staticmethod
     def _flush_to_target(target, tqueue):

@@ -92,6 +92,8 @@ CONSOLE_TYPE = 'serial'
 SEND_TIMEOUT = 60
 # Seconds to wait for the guest's tcp serial port to accept.
 CONNECT_TIMEOUT = 10
+# Connections the kernel queues for accept() (capped by somaxconn).
+LISTEN_BACKLOG = socket.SOMAXCONN
 # How often the serving loop looks at the stop flag.
 POLL_INTERVAL = 0.2
 # Seconds open sessions get to close cleanly when the proxy stops.
@@ -534,6 +536,9 @@ class SerialProxy(websocketproxy.WebSocketProxy):
             self._budget = acceptor.connection_budget(open_files)
             self._lsock = self.socket(self.listen_host, self.listen_port,
                                       prefer_ipv6=self.prefer_ipv6)
+            # websockify listens with a backlog of 100: a burst of clients
+            # overflowing it waits a second per SYN retry.
+            self._lsock.listen(LISTEN_BACKLOG)
             self._lsock.setblocking(False)
             self._acceptor = acceptor.Acceptor(
                 self._lsock, self.limits, self._start_client)

@@ -9,6 +9,7 @@ opens is closed at its cleanup.
 import errno
 import os
 import resource
+import select
 import socket
 import threading
 import time
@@ -331,6 +332,36 @@ class TestOutOfDescriptors(helpers.test.TestCase):
             self.acc.serve_once(0.5)
         self.assertEqual(1, len(self.handed))
         self.assertEqual(b'GET / HTTP/1.1\r\n\r\n', self.handed[0][2])
+
+
+class TestBacklog(helpers.test.TestCase):
+    def test_a_burst_waits_in_the_kernel_not_in_syn_retries(self):
+        self.flags(serialproxy_host='127.0.0.1', serialproxy_port=0,
+                   group='serial_console')
+        server = helpers.websocketproxy.make_server(helpers.CONF)
+        port = server.listen()[1]
+        self.addCleanup(server._acceptor.close)
+        self.addCleanup(server._lsock.close)
+        # Nothing accepts: only the listen backlog holds them. With
+        # websockify's 100 the rest would wait for a SYN retry (1 s).
+        poller = select.poll()
+        socks = {}
+        for _ in range(300):
+            sock = socket.socket()
+            self.addCleanup(sock.close)
+            sock.setblocking(False)
+            sock.connect_ex(('127.0.0.1', port))
+            socks[sock.fileno()] = sock
+            poller.register(sock, select.POLLOUT)
+        connected = 0
+        deadline = time.monotonic() + 0.5
+        while socks and time.monotonic() < deadline:
+            for fd, _ in poller.poll(100):
+                poller.unregister(fd)
+                sock = socks.pop(fd)
+                if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    connected += 1
+        self.assertEqual(300, connected)
 
 
 class TestHelpers(helpers.test.TestCase):

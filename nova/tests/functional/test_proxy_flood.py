@@ -4,6 +4,9 @@
 half an HTTP request and then nothing: the shape of a slowloris attack
 needing no token. nova-all (default caps) must stay up, hold past 1024
 descriptors without failing, and serve a user's real console session.
+
+The console URL is asked for before the flood: the compute API's own
+behaviour past 1024 descriptors is the API server's part (its tests).
 """
 
 import os
@@ -26,6 +29,7 @@ class ProxyFloodTestCase(test_api.APITestCase):
     def flood(self, port):
         socks = []
         self.addCleanup(lambda: [sock.close() for sock in socks])
+        # Each socket is closed at cleanup (closing twice is harmless).
         for n in range(FLOOD):
             sock = socket.socket()
             socks.append(sock)
@@ -44,9 +48,10 @@ class ProxyFloodTestCase(test_api.APITestCase):
     def test_half_open_flood_does_not_stop_users(self):
         server = self.boot()
         self.wait_output(server, 'NOVA-GUEST-BANNER')
+        url = self.serial_console_url(server)
         before = self.open_files()
 
-        self.flood(self.services.proxy_port)
+        flood = self.flood(self.services.proxy_port)
         # The proxy may still be accepting what the kernel queued.
         deadline = time.monotonic() + 10
         while self.open_files() <= 1024 and time.monotonic() < deadline:
@@ -60,11 +65,9 @@ class ProxyFloodTestCase(test_api.APITestCase):
                           self.services.log_tail())
 
         start = time.monotonic()
-        url = self.serial_console_url(server)
-        connect_start = time.monotonic()
         console = test_api.WebsocketConsole(url)
         self.addCleanup(console.close)
-        connected = time.monotonic() - connect_start
+        connected = time.monotonic() - start
         console.wait_prompt()
         self.assertEqual(b'flood-ok\n', console.run('echo flood-ok'))
         elapsed = time.monotonic() - start
@@ -77,6 +80,18 @@ class ProxyFloodTestCase(test_api.APITestCase):
 
         self.assertIsNone(self.services.process.poll(),
                           self.services.log_tail())
+        for sock in flood:
+            sock.close()
+        # The proxy lets go of them...
+        deadline = time.monotonic() + 10
+        while (self.open_files() > before + 100 and
+               time.monotonic() < deadline):
+            time.sleep(0.1)
+        self.assertLess(self.open_files(), before + 100)
+        # ...and the whole service is still up.
+        self.assertEqual(b'still-ok\n', console.run('echo still-ok'))
+        self.assertEqual('ACTIVE', self.conn.compute.get_server(
+            server.id).status)
         log = open(self.services.log_file).read()
         self.assertNotIn('out of range', log)
         self.assertIn('connection caps reached', log)

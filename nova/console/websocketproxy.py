@@ -47,18 +47,20 @@ Threads and descriptors. Nothing here calls ``select()``, which fails on
 descriptors >= 1024. One serving thread accepts connections and reads
 their HTTP upgrade requests with an epoll selector (``nova.console.
 acceptor``: handshake deadline, per-client and total caps, eviction of the
-oldest pending handshake); an idle or slow connection costs a descriptor,
-not a thread. Each complete request gets a thread, which answers it and,
-for a websocket, runs the session: websockify's request handler and
-framing, with its ``do_proxy`` copy loop replaced by one on ``poll()``
-that also stops reading a side while the other cannot take more. So the
-threads are bounded by ``[serial_console] max_connections``. One process,
-not websockify's process per connection, which would copy the token
-store's and compute API's database connections into every child; so
-``nova.console.tokens.validate`` and the compute API are called from
-several threads at once. At start the soft open-files limit is raised to
-the hard one, and ``max_connections`` is lowered (with a warning) to what
-that limit can hold.
+oldest pending handshake), so an idle or slow connection costs a
+descriptor, not a thread. The alternative, a bounded pool of threads each
+reading one request, lets idle clients fill the pool and lock users out,
+or needs a thread per idle client. Each complete request gets a thread,
+which answers it and, for a websocket, runs the session: websockify's
+request handler and framing, with its ``do_proxy`` copy loop replaced by
+one on ``poll()`` that also stops reading a side while the other cannot
+take more. So the threads are bounded by ``[serial_console]
+max_connections``. One process, not websockify's process per connection,
+which would copy the token store's and compute API's database
+connections into every child; so ``nova.console.tokens.validate`` and the
+compute API are called from several threads at once. At start the soft
+open-files limit is raised to the hard one, and ``max_connections`` is
+lowered (with a warning) to what that limit can hold.
 
 TLS is not served here (the project has no certificate options): for a
 ``wss://`` base_url terminate TLS in front of the proxy.

@@ -6,6 +6,10 @@ foreground (a service manager supervises it) until SIGTERM or SIGINT, which
 stop accepting, close open sessions with websocket close code 1001 and exit
 with status 0. Status 1: it could not start (the port is taken, or the
 token store or compute API cannot be imported).
+
+At start it raises its soft open-files limit to the hard one, and it
+holds at most ``[serial_console] max_connections`` connections (fewer
+when that limit cannot hold them): see ``nova.console.websocketproxy``.
 """
 
 import importlib

@@ -1,4 +1,7 @@
+import ipaddress
+
 from oslo_config import cfg
+from oslo_config import types
 
 from nova.conf import base
 
@@ -127,6 +130,23 @@ SHA-256 hashes; an expired one is refused by nova-serialproxy.
 """),
 ]
 
+
+class IPNetwork(types.String):
+    """An IP address or CIDR (``192.0.2.0/24``, ``2001:db8::1``)."""
+
+    def __init__(self):
+        super().__init__(type_name='IP address or CIDR')
+
+    def __call__(self, value):
+        value = super().__call__(value).strip()
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError('%r is not an IP address or CIDR, e.g. '
+                             '192.0.2.10 or 198.51.100.0/24' % value)
+        return value
+
+
 console_group = cfg.OptGroup('console', title='Console proxy options')
 
 console_opts = [
@@ -135,8 +155,41 @@ console_opts = [
         default=[],
         help="""
 Extra host names allowed in the Origin header of websocket connections to
-nova-serialproxy, besides the proxy's own host. A browser page served from
-another host (a dashboard) must be listed here.
+nova-serialproxy, besides the host of ``[serial_console] base_url``. A
+browser page served from another host (a dashboard) must be listed here.
+The Host header a client sends is never trusted for this.
+
+Possible values:
+
+* A list of host names or URLs (only their host counts), e.g.
+  ``dashboard.example.org``.
+
+Related options:
+
+* ``[serial_console] base_url``: its host and scheme.
+"""),
+    cfg.ListOpt(
+        'trusted_proxies',
+        default=[],
+        item_type=IPNetwork(),
+        help="""
+Addresses of TLS-terminating proxies or load balancers in front of
+nova-serialproxy (IP addresses or CIDRs). From these peers the proxy takes
+the scheme of the client's connection from the ``X-Forwarded-Proto`` header
+for its Origin check, and does not count their connections per client. From
+any other peer that header is ignored, so clients cannot forge it. When the
+header holds a list, its last element (what the nearest proxy added) counts.
+haproxy: ``http-request set-header X-Forwarded-Proto https if { ssl_fc }``.
+
+Possible values:
+
+* A list like ``192.0.2.10, 198.51.100.0/24, 2001:db8::/64``. Empty (the
+  default): no peer is trusted.
+
+Related options:
+
+* ``[serial_console] base_url``: ``wss://...`` behind the TLS proxy.
+* ``[serial_console] max_connections_per_client``.
 """),
 ]
 

@@ -91,6 +91,69 @@ but guests' users cannot.
         'serialproxy_port',
         default=6083,
         help='Port on which nova-serialproxy listens for websockets.'),
+    cfg.IntOpt(
+        'handshake_timeout',
+        default=10,
+        min=1,
+        help="""
+Seconds a client of nova-serialproxy has, from the moment its connection is
+accepted, to send its whole HTTP upgrade request. A deadline, not a per-read
+timeout: a client sending a byte at a time is cut off too (HTTP 408).
+
+Possible values:
+
+* An integer >= 1. Browsers send the request at once; raise it only for
+  clients on very slow links.
+
+Related options:
+
+* ``max_connections``, ``max_connections_per_client``: connections still
+  in their handshake are the first dropped when a cap is reached.
+"""),
+    cfg.IntOpt(
+        'max_connections',
+        default=1024,
+        min=1,
+        help="""
+Connections nova-serialproxy holds at once, in total: open console sessions
+plus connections still sending their HTTP upgrade request. When it is
+reached a new connection takes the place of the oldest one still in its
+handshake; when every connection is an open session the new one gets HTTP
+503. Each session uses two file descriptors (client and guest); the proxy
+raises its open files limit (``ulimit -n``) to the hard limit at start, and
+serves fewer connections, with a warning, when that limit cannot hold this
+many.
+
+Possible values:
+
+* An integer >= 1: at least the number of console sessions users open at
+  the same time, with room for clients connecting.
+
+Related options:
+
+* ``max_connections_per_client``, ``handshake_timeout``.
+"""),
+    cfg.IntOpt(
+        'max_connections_per_client',
+        default=128,
+        min=1,
+        help="""
+Connections nova-serialproxy holds at once from one client IP address
+(sessions and handshakes). When it is reached a new connection from that
+address takes the place of its oldest one still in its handshake; when all
+its connections are open sessions the new one gets HTTP 503. Addresses in
+``[console] trusted_proxies`` are not limited by this (a load balancer
+carries many users): limit clients on the load balancer.
+
+Possible values:
+
+* An integer >= 1. Users behind one NAT address share it.
+
+Related options:
+
+* ``max_connections``: the total, which applies to every address.
+* ``[console] trusted_proxies``.
+"""),
 ]
 
 

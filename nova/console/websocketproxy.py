@@ -3,21 +3,27 @@
 A browser (or any websocket client) opens ``[serial_console] base_url`` with
 ``?token=...`` (or a ``token`` cookie). For each connection the proxy
 
-1. refuses the Origin header unless its host is the host the client asked
-   for (the Host header, port ignored) or is listed in
-   ``[console] allowed_origins``, and its scheme matches the proxy's
-   (``http`` or ``ws`` for a ``ws://`` base_url, ``https`` or ``wss`` for
-   ``wss://``). A request *without* Origin is allowed: browsers always send
-   one with a websocket request, so a missing Origin cannot come from a
-   hostile page (cross-site websocket hijacking needs a browser), and
-   command-line clients often send none;
+1. refuses the Origin header unless its host is the host of
+   ``[serial_console] base_url`` or is listed in ``[console]
+   allowed_origins`` (never the client's own Host header: a DNS-rebinding
+   page controls that one), and its scheme matches the proxy's (``http`` or
+   ``ws`` for a ``ws://`` base_url, ``https`` or ``wss`` for ``wss://``).
+   Behind a TLS-terminating proxy listed in ``[console] trusted_proxies``
+   the scheme in its ``X-Forwarded-Proto`` header stands for the Origin's;
+   from any other peer that header is ignored. A request *without* Origin
+   is allowed: browsers always send one with a websocket request, so a
+   missing Origin cannot come from a hostile page (cross-site websocket
+   hijacking needs a browser), and command-line clients often send none;
 2. asks ``nova.console.tokens.validate`` for the token's connect info;
 3. asks ``nova.compute.api.API().validate_console_port`` whether that
    host:port is still the instance's serial port (a reboot, rebuild or
    migration moves it, and the old token must not reach whatever listens
    there now);
-4. connects to the port and copies bytes both ways in binary frames
-   (websockify's ``do_proxy``).
+4. connects to the port and copies bytes both ways in binary frames.
+
+``Sec-WebSocket-Protocol`` is parsed as RFC 6455's comma-separated token
+list: ``binary`` is selected wherever it stands; a list without it gets
+``400`` naming the problem (this proxy speaks binary frames only).
 
 Checks run after the websocket handshake, in ``new_websocket_client``, so
 a refusal reaches the client as a websocket close frame with a code and a
@@ -37,14 +43,24 @@ Why each refusal happened goes only to the log, with the client address and
 ``token sha256:<first 8 hex digits>`` instead of the token, which is never
 logged (websockify's own request logging is redacted too).
 
-One thread per connection, in one process: websockify's own server forks a
-process per connection, which would copy the token store's and compute
-API's database connections into every child. The accept loop, handshake and
-shutdown below replace websockify's ``start_server``; the websocket and
-proxying code is websockify's. ``nova.console.tokens.validate`` and the
-compute API are therefore called from several threads at once. websockify
-copies with ``select()``, so one process serves at most about 500 sessions
-(1024 file descriptors).
+Threads and descriptors. Nothing here calls ``select()``, which fails on
+descriptors >= 1024. One serving thread accepts connections and reads
+their HTTP upgrade requests with an epoll selector (``nova.console.
+acceptor``: handshake deadline, per-client and total caps, eviction of the
+oldest pending handshake), so an idle or slow connection costs a
+descriptor, not a thread. The alternative, a bounded pool of threads each
+reading one request, lets idle clients fill the pool and lock users out,
+or needs a thread per idle client. Each complete request gets a thread,
+which answers it and, for a websocket, runs the session: websockify's
+request handler and framing, with its ``do_proxy`` copy loop replaced by
+one on ``poll()`` that also stops reading a side while the other cannot
+take more. So the threads are bounded by ``[serial_console]
+max_connections``. One process, not websockify's process per connection,
+which would copy the token store's and compute API's database
+connections into every child; so ``nova.console.tokens.validate`` and the
+compute API are called from several threads at once. At start the soft
+open-files limit is raised to the hard one, and ``max_connections`` is
+lowered (with a warning) to what that limit can hold.
 
 TLS is not served here (the project has no certificate options): for a
 ``wss://`` base_url terminate TLS in front of the proxy.
@@ -53,6 +69,7 @@ TLS is not served here (the project has no certificate options): for a
 import hashlib
 import http.cookies
 import importlib
+import io
 import logging as std_logging
 import re
 import select
@@ -64,6 +81,7 @@ import urllib.parse
 from oslo_log import log as logging
 from websockify import websocketproxy
 
+from nova.console import acceptor
 from nova import context
 from nova import exception
 
@@ -71,11 +89,14 @@ LOG = logging.getLogger(__name__)
 
 CONSOLE_TYPE = 'serial'
 
-# Seconds a client has to send its complete HTTP upgrade request.
-HANDSHAKE_TIMEOUT = 10
+# Seconds a write to the client may wait before it is taken for gone: the
+# reply to its request, and each frame of a session.
+SEND_TIMEOUT = 60
 # Seconds to wait for the guest's tcp serial port to accept.
 CONNECT_TIMEOUT = 10
-# How often the accept loop looks at the stop flag.
+# Connections the kernel queues for accept() (capped by somaxconn).
+LISTEN_BACKLOG = socket.SOMAXCONN
+# How often the serving loop looks at the stop flag.
 POLL_INTERVAL = 0.2
 # Seconds open sessions get to close cleanly when the proxy stops.
 STOP_GRACE = 5
@@ -92,8 +113,14 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_INTERNAL_ERROR = 1011
 
+SUBPROTOCOL = 'binary'
+
 _SECURE_SCHEMES = ('https', 'wss')
+_PLAIN_SCHEMES = ('http', 'ws')
 _TOKEN_IN_TEXT = re.compile(r'(token=)[^&;\s\'"]+', re.I)
+# RFC 7230 token, which RFC 6455 uses for sub-protocol names.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_POLL_IN = select.POLLIN | select.POLLHUP | select.POLLERR
 
 
 def _redact(text):
@@ -120,6 +147,26 @@ def _hostname(value):
         return None
 
 
+def parse_subprotocols(values):
+    """Names in ``Sec-WebSocket-Protocol`` header values, in order.
+
+    RFC 6455 makes the header a comma-separated list of tokens with
+    optional spaces and tabs (and empty elements, which are skipped).
+    Raises ValueError naming the first element that is not a token.
+    """
+    names = []
+    for value in values:
+        for element in value.split(','):
+            element = element.strip(' \t')
+            if not element:
+                continue
+            if not _TOKEN.match(element):
+                raise ValueError('%r is not a sub-protocol name'
+                                 % element[:60])
+            names.append(element)
+    return names
+
+
 def _validate_token(token):
     # Looked up at each call, never imported at module load: the token
     # store belongs to another part of Nova and tests stand in for it.
@@ -128,12 +175,25 @@ def _validate_token(token):
 
 
 class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
-    """One websocket connection: checks, then websockify's ``do_proxy``."""
+    """One websocket connection: checks, then a ``poll()`` copy loop.
+
+    Built with the request ``head`` the acceptor already read: ``rfile``
+    reads it from memory, the socket holds only what follows.
+    """
 
     server_version = 'nova-serialproxy'
     # StreamRequestHandler puts this timeout on the socket in setup(): it
-    # bounds the HTTP request; new_websocket_client lifts it to proxy.
-    timeout = HANDSHAKE_TIMEOUT
+    # bounds writing the reply; new_websocket_client keeps it for frames.
+    timeout = SEND_TIMEOUT
+
+    def __init__(self, request, client_address, server, head=b''):
+        self._head = head
+        super().__init__(request, client_address, server)
+
+    def setup(self):
+        super().setup()
+        self.rfile.close()
+        self.rfile = io.BytesIO(self._head)
 
     def version_string(self):
         # The Server header: no websockify or Python versions.
@@ -149,6 +209,26 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
     def log_error(self, format, *args):
         LOG.info('%s: %s', self.client_address[0], _redact(format % args))
 
+    def handle_upgrade(self):
+        # websockify splits the header on commas without trimming and
+        # wants the chosen name among the pieces: give it the one name.
+        try:
+            offered = parse_subprotocols(
+                self.headers.get_all('Sec-WebSocket-Protocol') or ())
+        except ValueError as e:
+            return self.send_error(
+                400, 'Bad Sec-WebSocket-Protocol header',
+                'Bad Sec-WebSocket-Protocol header: %s' % e)
+        del self.headers['Sec-WebSocket-Protocol']
+        if offered:
+            if SUBPROTOCOL not in offered:
+                return self.send_error(
+                    400, 'Unsupported sub-protocol',
+                    'nova-serialproxy speaks the %r sub-protocol only; '
+                    'offered: %s' % (SUBPROTOCOL, ', '.join(offered)))
+            self.headers['Sec-WebSocket-Protocol'] = SUBPROTOCOL
+        super().handle_upgrade()
+
     def _token(self):
         query = urllib.parse.urlsplit(self.path).query
         values = urllib.parse.parse_qs(query).get('token')
@@ -161,6 +241,23 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
             return None
         morsel = cookies.get('token')
         return morsel.value if morsel is not None and morsel.value else None
+
+    def _forwarded_scheme(self):
+        """X-Forwarded-Proto from a trusted proxy, else None."""
+        value = self.headers.get('X-Forwarded-Proto')
+        if value is None:
+            return None
+        peer = self.client_address[0]
+        trusted = acceptor.parse_networks(
+            self.server.conf.console.trusted_proxies)
+        if not acceptor.address_in(peer, trusted):
+            LOG.debug('%s: ignored X-Forwarded-Proto: not from [console] '
+                      'trusted_proxies', peer)
+            return None
+        # Proxies may append to a client's own header: only the last
+        # element is the trusted proxy's.
+        scheme = value.split(',')[-1].strip().lower()
+        return scheme if scheme in _SECURE_SCHEMES + _PLAIN_SCHEMES else None
 
     def _origin_refusal(self):
         """None when the Origin header is acceptable, else why not."""
@@ -175,24 +272,23 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
         if not origin_host:
             return 'Origin %r names no host' % origin[:200]
         conf = self.server.conf
+        base_url = conf.serial_console.base_url
         allowed = {_hostname(entry) for entry in conf.console.allowed_origins}
-        own_host = _hostname(self.headers.get('Host'))
-        if own_host:
-            allowed.add(own_host)
+        allowed.add(_hostname(base_url))
         if origin_host not in allowed:
-            return ('Origin host %r is neither this proxy (Host %r) nor in '
-                    '[console] allowed_origins'
-                    % (origin_host, self.headers.get('Host')))
-        proxy_scheme = urllib.parse.urlsplit(
-            conf.serial_console.base_url).scheme.lower()
-        if proxy_scheme in _SECURE_SCHEMES:
-            expected = _SECURE_SCHEMES
-        else:
-            expected = ('http', 'ws')
-        if parts.scheme.lower() not in expected:
-            return ('Origin scheme %r does not match the proxy\'s %r '
+            return ('Origin host %r is neither the host of [serial_console] '
+                    'base_url nor in [console] allowed_origins'
+                    % origin_host)
+        proxy_scheme = urllib.parse.urlsplit(base_url).scheme.lower()
+        expected = (_SECURE_SCHEMES if proxy_scheme in _SECURE_SCHEMES
+                    else _PLAIN_SCHEMES)
+        forwarded = self._forwarded_scheme()
+        scheme = forwarded or parts.scheme.lower()
+        if scheme not in expected:
+            return ('%s scheme %r does not match the proxy\'s %r '
                     '([serial_console] base_url)'
-                    % (parts.scheme, proxy_scheme))
+                    % ('X-Forwarded-Proto' if forwarded else 'Origin',
+                       scheme, proxy_scheme))
         return None
 
     def _token_refusal(self, level, why, *args):
@@ -272,9 +368,10 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
                  '(token %s)', client, info.host, info.port,
                  info.instance_uuid, token_id(token))
         try:
-            target.settimeout(None)
+            target.setblocking(False)
             target.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.connection.settimeout(None)
+            # The client socket keeps SEND_TIMEOUT: a client that stops
+            # reading ends its session instead of holding this thread.
             self.connection.setsockopt(socket.IPPROTO_TCP,
                                        socket.TCP_NODELAY, 1)
             self.server.track_target(target)
@@ -294,9 +391,88 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
                 pass
             target.close()
 
+    def do_proxy(self, target):
+        """Copy between the websocket and ``target`` until either ends.
+
+        websockify's loop and framing (``recv_frames``, ``send_frames``,
+        close handling) on ``poll()`` rather than ``select()``; ``target``
+        is non-blocking. A side is read only while what it sent before has
+        been passed on, so neither a flooding guest nor a flooding client
+        grows the queues. Ends by raising ``CClose``.
+        """
+        cqueue = []  # guest bytes for the client
+        c_pend = False  # frames websockify could not send in full yet
+        tqueue = []  # client bytes for the guest
+        poller = select.poll()
+        cfd, tfd = self.connection.fileno(), target.fileno()
+        while True:
+            to_client = bool(cqueue) or c_pend
+            poller.register(cfd, (0 if tqueue else select.POLLIN) |
+                            (select.POLLOUT if to_client else 0))
+            poller.register(tfd, (select.POLLOUT if tqueue else 0) |
+                            (0 if to_client else select.POLLIN))
+            events = dict(poller.poll(1000))
+            cev, tev = events.get(cfd, 0), events.get(tfd, 0)
+            if (cev | tev) & select.POLLNVAL:
+                raise self.CClose(CLOSE_INTERNAL_ERROR, INTERNAL_ERROR)
+
+            if cev & select.POLLOUT:
+                c_pend = self.send_frames(cqueue)
+                cqueue = []
+
+            if cev & _POLL_IN:
+                bufs, closed = self.recv_frames()
+                tqueue.extend(bufs)
+                if closed:
+                    self._flush_to_target(target, tqueue)
+                    raise self.CClose(closed['code'], closed['reason'])
+
+            if tev & select.POLLOUT and tqueue:
+                self._send_to_target(target, tqueue)
+
+            if tev & _POLL_IN:
+                try:
+                    buf = target.recv(self.buffer_size)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    buf = b''
+                if not buf:
+                    # The guest side closed: pass on what it said first.
+                    while cqueue or c_pend:
+                        c_pend = self.send_frames(cqueue)
+                        cqueue = []
+                    raise self.CClose(1000, 'Target closed')
+                cqueue.append(buf)
+
+    @staticmethod
+    def _send_to_target(target, tqueue):
+        """Send what ``target`` takes now, in order."""
+        while tqueue:
+            data = tqueue.pop(0)
+            try:
+                sent = target.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            if sent < len(data):
+                tqueue.insert(0, data[sent:])
+                return
+
+    @staticmethod
+    def _flush_to_target(target, tqueue):
+        """Best effort, bounded: the client is gone, the guest may be
+        slow."""
+        poller = select.poll()
+        poller.register(target.fileno(), select.POLLOUT)
+        while tqueue and poller.poll(1000):
+            try:
+                SerialProxyRequestHandler._send_to_target(target, tqueue)
+            except OSError:
+                return
+
 
 class SerialProxy(websocketproxy.WebSocketProxy):
-    """websockify's proxy, one thread per connection, Nova's checks."""
+    """websockify's proxy, served as the module docstring says."""
 
     def __init__(self, conf, compute_api=None):
         self.conf = conf
@@ -305,6 +481,8 @@ class SerialProxy(websocketproxy.WebSocketProxy):
         self._stop = threading.Event()
         self._stop_reason = None
         self._lsock = None
+        self._acceptor = None
+        self._budget = None
         self._clients = {}
         self._targets = set()
         super().__init__(
@@ -345,17 +523,51 @@ class SerialProxy(websocketproxy.WebSocketProxy):
         """(host, port) actually listened on, once ``listen`` ran."""
         return self._lsock.getsockname()[:2] if self._lsock else None
 
+    @property
+    def acceptor(self):
+        """The ``nova.console.acceptor.Acceptor``, once ``listen`` ran."""
+        return self._acceptor
+
     def listen(self):
-        """Bind the listening socket (before serving, to learn the port)."""
+        """Bind the listening socket (before serving, to learn the port).
+
+        Also raises the open-files limit (see the module docstring).
+        """
         if self._lsock is None:
+            open_files = acceptor.raise_open_files_limit()
+            self._budget = acceptor.connection_budget(open_files)
             self._lsock = self.socket(self.listen_host, self.listen_port,
                                       prefer_ipv6=self.prefer_ipv6)
+            # websockify listens with a backlog of 100: a burst of clients
+            # overflowing it waits a second per SYN retry.
+            self._lsock.listen(LISTEN_BACKLOG)
             self._lsock.setblocking(False)
+            self._acceptor = acceptor.Acceptor(
+                self._lsock, self.limits, self._start_client)
+            opts = self.conf.serial_console
             LOG.info('nova-serialproxy listening on %s:%d; '
-                     '[serial_console] base_url %s',
-                     *self.server_address,
-                     self.conf.serial_console.base_url)
+                     '[serial_console] base_url %s; open files limit %s',
+                     *self.server_address, opts.base_url, open_files)
+            if self._budget and opts.max_connections > self._budget:
+                LOG.warning('[serial_console] max_connections %d is more '
+                            'than the open files limit (%s) can hold: %d '
+                            'connections will be served',
+                            opts.max_connections, open_files, self._budget)
         return self.server_address
+
+    def limits(self):
+        """What the acceptor enforces, read at each connection."""
+        opts = self.conf.serial_console
+        total = opts.max_connections
+        if self._budget:
+            total = min(total, self._budget)
+        try:
+            trusted = acceptor.parse_networks(
+                self.conf.console.trusted_proxies)
+        except ValueError:
+            trusted = []
+        return (opts.handshake_timeout, total,
+                opts.max_connections_per_client, trusted)
 
     def request_stop(self, reason='stop requested'):
         """Make ``start_server`` return soon. Safe from a signal handler."""
@@ -387,75 +599,68 @@ class SerialProxy(websocketproxy.WebSocketProxy):
         self.started()
         try:
             while not self._stop.is_set():
-                ready = select.select([self._lsock], [], [], POLL_INTERVAL)[0]
-                if not ready:
-                    continue
                 try:
-                    sock, address = self._lsock.accept()
-                except (BlockingIOError, ConnectionAbortedError):
-                    continue
-                sock.setblocking(True)
-                self._start_client(sock, address)
+                    self._acceptor.serve_once(POLL_INTERVAL)
+                except Exception:
+                    # One connection's surprise must not end the service.
+                    LOG.exception('nova-serialproxy: error serving '
+                                  'connections; going on')
+                    self._stop.wait(POLL_INTERVAL)
         finally:
             LOG.info('nova-serialproxy stopping (%s)',
                      self._stop_reason or 'error')
+            self._acceptor.close()
             self._lsock.close()
             self._close_sessions()
 
     def started(self):
-        LOG.debug('Serving websockets with one thread per connection')
+        LOG.debug('Serving websockets: handshakes in the serving thread, '
+                  'one thread per complete request')
 
-    def _start_client(self, sock, address):
+    def _start_client(self, sock, address, head):
+        """The acceptor's hand-off: serve ``head`` on ``sock`` in a new
+        thread."""
+        if self.stopping:
+            sock.close()
+            self._acceptor.release(address)
+            return
         handler_id = self.handler_id
         self.handler_id += 1
         thread = threading.Thread(
-            target=self._serve_client, args=(sock, address, handler_id),
+            target=self._serve_client,
+            args=(sock, sock.getpeername(), head, handler_id),
             name='serialproxy-%d' % handler_id, daemon=True)
         with self._lock:
             self._clients[thread] = sock
         thread.start()
 
-    def _serve_client(self, sock, address, handler_id):
+    def _serve_client(self, sock, peer, head, handler_id):
+        address = peer[0]
         try:
-            self.do_handshake(sock, address)
-        except self.EClose as e:
-            if e.args and e.args[0]:
-                LOG.info('%s: %s', address[0], e.args[0])
+            self.RequestHandlerClass(sock, (address, peer[1], False), self,
+                                     head=head)
         except OSError as e:
             # The client went away or the session was cut at shutdown.
-            LOG.info('%s: connection ended: %s', address[0], e)
+            LOG.info('%s: connection ended: %s', address, e)
         except Exception:
             LOG.exception('%s: unexpected error in connection %d',
-                          address[0], handler_id)
+                          address, handler_id)
         finally:
             with self._lock:
                 self._clients.pop(threading.current_thread(), None)
             self._shutdown(sock)
             sock.close()
-
-    def do_handshake(self, sock, address):
-        """Hand a plain (non-TLS) connection to the request handler."""
-        if not select.select([sock], [], [], HANDSHAKE_TIMEOUT)[0]:
-            raise self.EClose('no request within %d s' % HANDSHAKE_TIMEOUT)
-        first = sock.recv(1, socket.MSG_PEEK)
-        if not first:
-            raise self.EClose('')
-        if first[0] in (22, 128):
-            raise self.EClose('refused a TLS handshake: nova-serialproxy '
-                              'serves plain ws://, terminate TLS in front '
-                              'of it')
-        self.RequestHandlerClass(sock, (address[0], address[1], False), self)
-        return sock
+            self._acceptor.release(address)
 
     def _close_sessions(self):
-        # Closing the guest side makes websockify's do_proxy flush what it
-        # holds and close the websocket with a close frame (1001).
+        # Closing the guest side makes do_proxy flush what it holds and
+        # close the websocket with a close frame (1001).
         with self._lock:
             targets = list(self._targets)
         for sock in targets:
             self._shutdown(sock)
         if not self._join_clients(STOP_GRACE):
-            # Still in the handshake or the checks: cut them off.
+            # Still in the checks: cut them off.
             with self._lock:
                 clients = list(self._clients.values())
             for sock in clients:
@@ -475,7 +680,8 @@ def make_server(conf, compute_api=None):
 
     ``compute_api`` defaults to ``nova.compute.api.API()``, built at the
     first connection. Options are read from ``conf`` (``[serial_console]``
-    serialproxy_host, serialproxy_port, base_url; ``[console]``
-    allowed_origins), the last two at every connection.
+    serialproxy_host, serialproxy_port; base_url, handshake_timeout,
+    max_connections, max_connections_per_client and ``[console]``
+    allowed_origins, trusted_proxies at every connection).
     """
     return SerialProxy(conf, compute_api=compute_api)

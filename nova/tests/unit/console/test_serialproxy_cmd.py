@@ -9,6 +9,7 @@ signals and exit status.
 
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -87,7 +88,7 @@ class TestSerialProxyCommand(test.TestCase):
         self.log_file = os.path.join(self.tmp, 'serialproxy.log')
         self.out_file = os.path.join(self.tmp, 'serialproxy.out')
 
-    def start(self, port=0, transport_url=BROKER):
+    def start(self, port=0, transport_url=BROKER, preexec_fn=None):
         launcher = os.path.join(self.tmp, 'launcher.py')
         with open(launcher, 'w') as f:
             f.write(LAUNCHER)
@@ -105,7 +106,7 @@ class TestSerialProxyCommand(test.TestCase):
             proc = subprocess.Popen(
                 [sys.executable, launcher, '--config-file', config],
                 cwd=self.tmp, env=env, stdin=subprocess.DEVNULL,
-                stdout=out, stderr=subprocess.STDOUT)
+                stdout=out, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
         self.addCleanup(self.reap, proc)
         return proc
 
@@ -174,6 +175,20 @@ class TestSerialProxyCommand(test.TestCase):
         self.assertNotIn('Traceback', output)
         self.assertRaises(ConnectionRefusedError, socket.create_connection,
                           ('127.0.0.1', port), TIMEOUT)
+
+    def test_open_files_limit_is_raised_at_start(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        low = min(256, hard)
+
+        def lower():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))
+
+        proc = self.start(preexec_fn=lower)
+        self.wait_listening(proc)
+        with open('/proc/%d/limits' % proc.pid) as f:
+            line = [x for x in f if x.startswith('Max open files')][0]
+        self.assertEqual([str(hard), str(hard)], line.split()[3:5])
+        self.assertIn('open files limit %d' % hard, self.output())
 
     def test_sigint_stops_an_idle_proxy(self):
         proc = self.start()

@@ -453,9 +453,26 @@ class TestOrigin(ProxyTestCase):
     def test_own_host_any_port(self):
         self.assert_allowed(origin='http://127.0.0.1:8080')
 
-    def test_own_host_is_the_host_header(self):
-        self.assert_allowed(host='Console.Example.org:6083',
-                            origin='http://console.example.org')
+    def test_host_header_is_not_trusted(self):
+        # DNS rebinding: a hostile page's name now points at the proxy, so
+        # the browser sends that name as both Host and Origin.
+        self.assert_refused(host='evil.example:6083',
+                            origin='http://evil.example')
+        self.assertIn("Origin host 'evil.example' is neither the host of "
+                      "[serial_console] base_url nor in [console] "
+                      "allowed_origins", self.log.output)
+
+    def test_base_url_host(self):
+        self.flags(base_url='ws://Console.Example.org:6083/',
+                   group='serial_console')
+        self.assert_allowed(host='console.example.org:6083',
+                            origin='http://console.example.org:8080')
+
+    def test_address_connected_to_is_not_trusted(self):
+        # Only base_url's host counts, not the address the client used.
+        self.flags(base_url='ws://console.example.org:6083/',
+                   group='serial_console')
+        self.assert_refused(origin='http://127.0.0.1')
 
     def test_missing_origin_is_allowed(self):
         self.assert_allowed(suppress_origin=True)
@@ -500,7 +517,95 @@ class TestOrigin(ProxyTestCase):
     def test_https_origin_for_wss(self):
         self.flags(base_url='wss://console.example.org/',
                    group='serial_console')
-        self.assert_allowed(origin='https://127.0.0.1')
+        self.assert_allowed(origin='https://console.example.org')
+
+
+class TestForwardedProto(ProxyTestCase):
+    """TLS terminated by a proxy: what haproxy sends for a wss:// URL."""
+
+    HAPROXY = ['X-Forwarded-Proto: https']
+
+    def setUp(self):
+        super().setUp()
+        self.flags(base_url='wss://127.0.0.1:6083/', group='serial_console')
+
+    def test_honoured_from_a_trusted_proxy(self):
+        self.flags(trusted_proxies=['192.0.2.1', '127.0.0.0/8'],
+                   group='console')
+        TestOrigin.assert_allowed(self, origin='http://127.0.0.1',
+                                  header=self.HAPROXY)
+
+    def test_last_element_counts(self):
+        # A client's own "https" followed by what the proxy appended.
+        self.flags(trusted_proxies=['127.0.0.1'], group='console')
+        TestOrigin.assert_refused(
+            self, origin='http://127.0.0.1',
+            header=['X-Forwarded-Proto: https, http'])
+
+    def test_ignored_from_other_peers(self):
+        self.flags(trusted_proxies=['192.0.2.0/24'], group='console')
+        TestOrigin.assert_refused(self, origin='http://127.0.0.1',
+                                  header=self.HAPROXY)
+        self.assertIn('ignored X-Forwarded-Proto', self.log.output)
+
+    def test_ignored_when_no_proxy_is_trusted(self):
+        TestOrigin.assert_refused(self, origin='http://127.0.0.1',
+                                  header=self.HAPROXY)
+
+    def test_does_not_widen_the_hosts(self):
+        self.flags(trusted_proxies=['127.0.0.1'], group='console')
+        TestOrigin.assert_refused(self, origin='http://evil.example',
+                                  header=self.HAPROXY)
+
+    def test_bad_option_value_is_refused_at_parse(self):
+        self.assertRaises(ValueError, self.flags,
+                          trusted_proxies=['not-an-address'],
+                          group='console')
+
+
+class TestSubprotocol(ProxyTestCase):
+    def head(self, value):
+        data = self.raw('/', ['Sec-WebSocket-Protocol: %s' % value])
+        return data.partition(b'\r\n\r\n')[0].decode()
+
+    def test_binary_selected_wherever_it_stands(self):
+        for value in ('base64, binary', 'foo,binary', 'binary',
+                      'binary , base64', ' base64 ,\tbinary,,'):
+            head = self.head(value)
+            self.assertTrue(head.startswith('HTTP/1.1 101 '), (value, head))
+            self.assertIn('\r\nSec-WebSocket-Protocol: binary', head,
+                          value)
+
+    def test_browser_offering_base64_and_binary(self):
+        ws = self.connect(self.tokens.add(self.guest.port),
+                          subprotocols=['base64', 'binary'])
+        self.assertEqual('binary', ws.getsubprotocol())
+        ws.send_binary(b'sub')
+        self.assertEqual(b'sub', recv_exactly(ws, 3))
+
+    def test_no_binary_offered_is_refused_clearly(self):
+        data = self.raw('/?token=x', ['Sec-WebSocket-Protocol: foo'])
+        self.assertTrue(data.startswith(b'HTTP/1.1 400 '), data[:60])
+        self.assertIn(b"speaks the 'binary' sub-protocol only; "
+                      b"offered: foo", data)
+        self.assertEqual([], self.tokens.calls)
+
+    def test_malformed_list_is_refused_clearly(self):
+        data = self.raw('/', ['Sec-WebSocket-Protocol: bin ary'])
+        self.assertTrue(data.startswith(b'HTTP/1.1 400 '), data[:60])
+        self.assertIn(b'is not a sub-protocol name', data)
+
+    def test_none_offered(self):
+        head = self.head('')
+        self.assertTrue(head.startswith('HTTP/1.1 101 '), head)
+        self.assertNotIn('Sec-WebSocket-Protocol', head)
+
+    def test_parse(self):
+        self.assertEqual(
+            ['a', 'binary', 'c'],
+            websocketproxy.parse_subprotocols(['a ,\tbinary', ',c,']))
+        self.assertRaises(ValueError, websocketproxy.parse_subprotocols,
+                          ['a b'])
 
 
 class TestConnection(ProxyTestCase):
@@ -533,12 +638,12 @@ class TestConnection(ProxyTestCase):
         self.assertIn("Path: '/?token=***'", self.log.output)
 
     def test_slow_request_is_cut_off(self):
-        self.useFixture(fixtures.MockPatchObject(
-            websocketproxy.SerialProxyRequestHandler, 'timeout', 0.3))
+        self.flags(handshake_timeout=1, group='serial_console')
         with socket.create_connection(('127.0.0.1', self.proxy.port),
                                       timeout=TIMEOUT) as sock:
             sock.sendall(b'GET / HTTP/1.1\r\n')
-            self.assertEqual(b'', sock.recv(100))
+            self.assertTrue(sock.recv(100).startswith(
+                b'HTTP/1.1 408 Request Timeout\r\n'))
 
 
 class TestShutdown(ProxyTestCase):

@@ -21,6 +21,7 @@ from nova.api import http_server
 from nova.api.openstack.compute import app
 from nova.cmd import common
 import nova.conf
+from nova import utils
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -106,25 +107,11 @@ def make_server(application, host, port, threads=THREADS):
 
 
 def raise_open_file_limit():
-    """Raise this process's open-file soft limit to its hard limit, so
-    that connections, not the limit, are what [api] max_connections
-    counts. Returns the soft limit now in force."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard
-    if hard == resource.RLIM_INFINITY:
-        # Linux refuses more than fs.nr_open descriptors per process.
-        try:
-            with open('/proc/sys/fs/nr_open') as f:
-                target = int(f.read())
-        except (OSError, ValueError):
-            return soft
-    if soft != resource.RLIM_INFINITY and soft < target:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-        except (OSError, ValueError) as e:
-            LOG.warning('Cannot raise the open-file limit from %d to %d: '
-                        '%s', soft, target, e)
+    """Raise this process's open-file soft limit (``nova.utils.
+    raise_open_files_limit``), so that connections, not the limit, are
+    what [api] max_connections counts; warn when the limit still cannot
+    hold max_connections. Returns the soft limit now in force."""
+    soft = utils.raise_open_files_limit()
     if soft != resource.RLIM_INFINITY and (
             CONF.api.max_connections + SPARE_DESCRIPTORS > soft):
         LOG.warning('[api] max_connections = %d leaves too few of the %d '

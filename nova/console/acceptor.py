@@ -373,26 +373,6 @@ class Acceptor:
             self.release(pending.address)
 
 
-def raise_open_files_limit():
-    """Raise this process's soft RLIMIT_NOFILE to its hard limit.
-
-    Returns the soft limit now in force (None where unknown).
-    """
-    try:
-        import resource
-    except ImportError:
-        return None
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard and hard != resource.RLIM_INFINITY:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
-        except (ValueError, OSError) as e:
-            LOG.warning('cannot raise the open files limit from %d to %d: '
-                        '%s', soft, hard, e)
-    return soft
-
-
 def connection_budget(open_files):
     """Connections the caps may allow: a session holds two descriptors
     (client and guest), and FD_RESERVE stay for the rest of the process.

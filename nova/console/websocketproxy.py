@@ -84,6 +84,7 @@ from websockify import websocketproxy
 from nova.console import acceptor
 from nova import context
 from nova import exception
+from nova import utils
 
 LOG = logging.getLogger(__name__)
 
@@ -534,7 +535,7 @@ class SerialProxy(websocketproxy.WebSocketProxy):
         Also raises the open-files limit (see the module docstring).
         """
         if self._lsock is None:
-            open_files = acceptor.raise_open_files_limit()
+            open_files = utils.raise_open_files_limit()
             self._budget = acceptor.connection_budget(open_files)
             self._lsock = self.socket(self.listen_host, self.listen_port,
                                       prefer_ipv6=self.prefer_ipv6)

@@ -17,6 +17,7 @@ import time
 import websocket
 
 from nova.console import acceptor
+from nova import utils
 from nova.tests.unit.console import test_websocketproxy as helpers
 
 TIMEOUT = helpers.TIMEOUT
@@ -252,7 +253,7 @@ class TestOpenFilesLimit(helpers.ProxyTestCase):
                         (soft, hard))
         lowered = min(1024, hard)
         resource.setrlimit(resource.RLIMIT_NOFILE, (lowered, hard))
-        self.assertEqual(hard, acceptor.raise_open_files_limit())
+        self.assertEqual(hard, utils.raise_open_files_limit())
         self.assertEqual((hard, hard),
                          resource.getrlimit(resource.RLIMIT_NOFILE))
 

@@ -387,17 +387,40 @@ restart_own_libvirtd() {
 }
 
 # The s390x guest needs libvirt to list qemu-system-s390x among its guests' emulators.
+# s390x_listed: 0 listed, 1 capabilities read and s390x missing, 2 capabilities not read
+# (virsh failed or timed out: a busy libvirtd is no reason to restart it).
 s390x_listed() {
-    timeout 30 virsh -q -c "$VIRSH_URI" capabilities 2>/dev/null | grep -q "<arch name='s390x'>"
+    local caps
+    caps="$(timeout 60 virsh -q -c "$VIRSH_URI" capabilities 2>/dev/null)" || return 2
+    grep -q "<arch name='s390x'>" <<<"$caps" && return 0
+    return 1
+}
+
+# s390x_listed_within SECONDS: ask again (libvirt may still be probing QEMU) until listed.
+s390x_listed_within() {
+    local deadline=$((SECONDS + $1)) rc
+    while :; do
+        s390x_listed && return 0
+        rc=$?
+        ((SECONDS < deadline)) || return "$rc"
+        sleep 2
+    done
 }
 
 ensure_s390x_capability() {
+    local rc=0
     [ -x /usr/bin/qemu-system-s390x ] || die "qemu-system-misc is installed but /usr/bin/qemu-system-s390x is missing"
-    s390x_listed && return 0
+    s390x_listed_within 10 && return 0 || rc=$?
+    if [ "$rc" = 2 ]; then
+        # Only the s390x tests need it; they say so themselves.
+        warn "cannot read virsh capabilities now; not checking for the s390x emulator"
+        return 0
+    fi
     if started_by_us libvirtd; then
         restart_own_libvirtd "libvirt does not list the s390x emulator"
         wait_libvirtd
-        s390x_listed || die "libvirt does not list s390x guests (virsh capabilities) even after a restart"
+        s390x_listed_within 60 ||
+            warn "libvirt does not list s390x guests (virsh capabilities) even after a restart: s390x guests will not boot"
     else
         warn "libvirt does not list s390x guests (virsh capabilities) and libvirtd (pid $(daemon_pid libvirtd)) was not started by this script: restart it yourself"
     fi

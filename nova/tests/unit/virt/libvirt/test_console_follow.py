@@ -478,6 +478,8 @@ class FollowerPropertyTestCase(testtools.TestCase):
                 f.close()
 
         pieces = [b''.join(p) for p in pieces]
+        hypothesis.event('gap' if len(pieces) > 1 else 'no gap')
+        hypothesis.event('rotations: %s' % min(sim.plans, 5))
         stream = bytes(sim.stream)
         # The history: the newest bytes of the log at one moment.
         # console_log's one unproven case: no path, and a moment later no

@@ -52,7 +52,9 @@ has seen become newer than the cursor's file, also open, oldest first.
    (after handing out every byte before it) and goes on from the oldest
    file still there, at offset 0. Never a wrong or reordered byte. A
    follower that looks at least once per ``max_backups`` rotations never
-   gets a gap: the newest file it knows is then still in the chain.
+   gets a gap: the newest file it knows is then still in the chain. (With
+   ``max_backups = 0`` every rotation may report one: no backup tells
+   which file came next.)
 
    If the log did not exist when the follower started, the first chain it
    finds is read whole, from its oldest file: those bytes all came after
@@ -150,7 +152,9 @@ class LogFollower(object):
         instance_files.check_dir(folder)
         self._inotify = inotify_simple.INotify()
         try:
-            # Before the history: an append after it must raise an event.
+            # Before the history: a rotation after it must raise an event.
+            # (Appends before the file watch below are found by the first
+            # look, which reads to the end whatever the events said.)
             self._inotify.add_watch(folder, _DIR_MASK)
             self._history, newest = console_log.open_log_tail(
                 path, history_bytes)
@@ -161,8 +165,7 @@ class LogFollower(object):
             self._files.append(newest)
             self._offset = newest.size
             # Now, so that fileno() tells of appends before the first
-            # read. Those made since the history was read are found by
-            # the first look, whatever the watch saw.
+            # look.
             try:
                 self._watch(newest)
             except BaseException:

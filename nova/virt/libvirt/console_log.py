@@ -136,6 +136,29 @@ def read_log_tail(path, max_bytes=MAX_CONSOLE_BYTES):
     if max_bytes <= 0:
         return b''
 
+    data, newest = _tail(path, max_bytes)
+    if newest is not None:
+        os.close(newest.fd)
+    return data
+
+
+def open_log_tail(path, max_bytes):
+    """Like read_log_tail, and also hand over the file the tail ends in.
+
+    For a reader that goes on where the tail ends (console_follow): the
+    tail ends at byte ``newest.size`` of the file ``newest`` (same
+    snapshot, same proof), and that file is still open, so its identity
+    cannot be reused while the caller holds it.
+
+    :param max_bytes: int >= 0; 0 returns no bytes but still the file.
+    :returns: (bytes, _LogFile or None); None if ``path`` does not exist.
+        The caller must ``os.close(newest.fd)``.
+    :raises: as read_log_tail.
+    """
+    return _tail(path, max_bytes)
+
+
+def _tail(path, max_bytes):
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         last = attempt == _MAX_ATTEMPTS
         files = []
@@ -143,7 +166,7 @@ def read_log_tail(path, max_bytes=MAX_CONSOLE_BYTES):
             at_end = _open_chain(path, max_bytes, files)
             unchanged = _count_unchanged(files)
             if at_end and unchanged == len(files):
-                return _read_tail(files, max_bytes)
+                return _read_tail(files, max_bytes), _pop_newest(files)
             if last:
                 # The files that checked out are a consistent newest part
                 # of the log. The newest file alone always is one, even if
@@ -156,7 +179,7 @@ def read_log_tail(path, max_bytes=MAX_CONSOLE_BYTES):
                             'only.',
                             {'path': path, 'attempts': attempt,
                              'files': len(keep)})
-                return _read_tail(keep, max_bytes)
+                return _read_tail(keep, max_bytes), _pop_newest(files)
         except _Shrunk as e:
             if last:
                 raise exception.ConsoleLogUnreadable(
@@ -166,6 +189,11 @@ def read_log_tail(path, max_bytes=MAX_CONSOLE_BYTES):
                 os.close(f.fd)
         _sync_point('retry', path)
         time.sleep(_RETRY_DELAY * attempt)
+
+
+def _pop_newest(files):
+    """Take the newest file out of ``files`` (so it is not closed)."""
+    return files.pop(0) if files else None
 
 
 def _names(path):

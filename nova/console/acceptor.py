@@ -308,9 +308,11 @@ class Acceptor:
         if not peeked:
             return self._drop(pending)
         if not pending.head and peeked[0] in _TLS_FIRST_BYTES:
-            LOG.info('%s: refused a TLS handshake: nova-serialproxy serves '
-                     'plain ws://, terminate TLS in front of it',
-                     pending.address)
+            LOG.debug('%s: refused a TLS handshake', pending.address)
+            self.log_limited('tls', '%s: refused a TLS handshake: '
+                             'nova-serialproxy serves plain ws://, '
+                             'terminate TLS in front of it',
+                             pending.address, level=logging.INFO)
             # Read first: closing with unread bytes would send a reset.
             self._discard(sock, len(peeked))
             return self._drop(pending)
@@ -325,8 +327,12 @@ class Acceptor:
         if end >= 0 and len(pending.head) == end:
             return self._hand_on(pending)
         if len(pending.head) >= MAX_HEAD_BYTES:
-            LOG.info('%s: refused: HTTP request head over %d bytes',
-                     pending.address, MAX_HEAD_BYTES)
+            LOG.debug('%s: refused: HTTP request head over %d bytes',
+                      pending.address, MAX_HEAD_BYTES)
+            self.log_limited('too-large', 'refusing HTTP request heads '
+                             'over %d bytes (latest from %s)',
+                             MAX_HEAD_BYTES, pending.address,
+                             level=logging.INFO)
             return self._drop(pending, TOO_LARGE)
 
     def client_gone(self, address, error):

@@ -208,7 +208,13 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
         LOG.debug(_redact(format % args))
 
     def log_error(self, format, *args):
-        LOG.info('%s: %s', self.client_address[0], _redact(format % args))
+        # A bad request is the client's doing and any client can send
+        # them at will: each at debug level, one line a minute at info.
+        client, text = self.client_address[0], _redact(format % args)
+        LOG.debug('%s: %s', client, text)
+        self.server.acceptor.log_limited(
+            'bad-request', 'refusing bad HTTP requests (latest from %s: %s)',
+            client, text, level=std_logging.INFO)
 
     def handle_upgrade(self):
         # websockify splits the header on commas without trimming and

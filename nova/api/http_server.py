@@ -13,7 +13,10 @@ waitress 3 has three weak spots, closed here:
   is accepted and then judged by a ConnectionGuard.
 * Its channel_timeout closes only idle connections: a client sending one
   header line every few seconds is never idle. Here a connection has
-  ``[api] request_header_timeout`` seconds for each request head.
+  ``[api] request_header_timeout`` seconds for each request head, and
+  ``[api] request_body_timeout`` seconds from the end of a head to the
+  end of its body (a body trickled a byte at a time is never idle
+  either).
 
 The guard's policy for a new connection:
 
@@ -142,12 +145,16 @@ class GuardedChannel(channel.HTTPChannel):
 class ConnectionGuard:
     """The limits shared by every listening socket of one server."""
 
-    def __init__(self, max_connections, max_per_client, header_timeout):
+    def __init__(self, max_connections, max_per_client, header_timeout,
+                 body_timeout=60):
         """``max_per_client`` 0: no limit per address. Seconds for
-        ``header_timeout``."""
+        ``header_timeout`` (connection or previous response to the end of
+        a request head) and ``body_timeout`` (end of the head to the end
+        of its body)."""
         self.max_connections = max_connections
         self.max_per_client = max_per_client
         self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
         self.channels = set()
         # Connections drop() marked, closed by maintain() between two
         # passes of the loop.
@@ -162,6 +169,10 @@ class ConnectionGuard:
             '408 Request Timeout',
             'The request head was not complete within %d seconds.'
             % header_timeout)
+        self._body_timeout_response = _response(
+            '408 Request Timeout',
+            'The request body was not complete within %d seconds of its '
+            'head.' % body_timeout)
         self._busy_response = _response(
             '503 Service Unavailable',
             'The server has too many connections; try again.',
@@ -216,7 +227,8 @@ class ConnectionGuard:
 
     def maintain(self, now):
         """Between two passes of the loop only: close the connections
-        dropped since the last pass, and those past their head deadline;
+        dropped since the last pass, and those past their head or body
+        deadline;
         log what was closed, at most every REPORT_INTERVAL seconds.
         ``now``: a monotonic time.
 
@@ -227,12 +239,18 @@ class ConnectionGuard:
         """
         if now >= self._next_check:
             self._next_check = now + CHECK_INTERVAL
-            cutoff = now - self.header_timeout
+            head_cutoff = now - self.header_timeout
+            body_cutoff = now - self.body_timeout
             for chan in list(self.channels):
                 state = chan.wait_state()
-                if state is not None and state[0] == 0 and state[1] < cutoff:
+                if state is None:
+                    continue
+                if state[0] == 0 and state[1] < head_cutoff:
                     self._note('past request_header_timeout', chan.client)
                     chan.drop(self._timeout_response)
+                elif state[0] == 1 and state[1] < body_cutoff:
+                    self._note('past request_body_timeout', chan.client)
+                    chan.drop(self._body_timeout_response)
             self._report(now)
         dropped, self.dropped = self.dropped, []
         for chan in dropped:

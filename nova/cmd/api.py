@@ -48,15 +48,17 @@ class APIServer:
     every connection and waits for the requests being served.
 
     Connections are held to ``[api] request_header_timeout``,
-    ``max_connections_per_client`` and ``max_connections`` as they are
-    when the server is made (see nova.api.http_server).
+    ``request_body_timeout``, ``max_connections_per_client`` and
+    ``max_connections`` as they are when the server is made (see
+    nova.api.http_server).
     """
 
     def __init__(self, application, host, port, threads=THREADS):
         self._running = False
         self.guard = http_server.ConnectionGuard(
             CONF.api.max_connections, CONF.api.max_connections_per_client,
-            CONF.api.request_header_timeout)
+            CONF.api.request_header_timeout,
+            CONF.api.request_body_timeout)
         self._server = http_server.create_server(
             application, self.guard, host=host, port=port,
             threads=threads,

@@ -1,5 +1,8 @@
 """What every nova-* service command does first."""
 
+import logging as std_logging
+import os
+import stat
 import sys
 
 from oslo_config import cfg
@@ -23,8 +26,54 @@ def parse_args(argv, prog):
     except cfg.Error as e:
         print('%s: %s' % (prog, e), file=sys.stderr)
         return False
-    logging.setup(CONF, 'nova')
+    setup_logging(CONF)
     return True
+
+
+# Owner only: the log holds fault texts, guest XML and host paths.
+LOG_FILE_MODE = 0o600
+
+
+def setup_logging(conf):
+    """oslo.log's setup, with log files the service creates kept private.
+
+    A log file (``[DEFAULT] log_file``/``log_dir``) that does not exist
+    yet is created mode 0600, and so is each new file after a rotation
+    (``log_rotation_type``) or a reopen (``watch_log_file``). An existing
+    file keeps its mode: an operator may have opened it to a group (a log
+    shipper) on purpose; when group or others can read it, a warning says
+    so once at start.
+    """
+    old_umask = os.umask(0o077)
+    try:
+        logging.setup(conf, 'nova')
+    finally:
+        os.umask(old_umask)
+    for handler in std_logging.getLogger().handlers:
+        if isinstance(handler, std_logging.FileHandler):
+            _keep_private(handler)
+
+
+def _keep_private(handler):
+    """Make ``handler`` create its files LOG_FILE_MODE; warn when its
+    current file is open to group or others."""
+    def _open():
+        # O_APPEND as mode 'a'; the mode applies only when it creates.
+        fd = os.open(handler.baseFilename,
+                     os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                     LOG_FILE_MODE)
+        return open(fd, handler.mode, encoding=handler.encoding,
+                    errors=handler.errors)
+    handler._open = _open
+    try:
+        mode = stat.S_IMODE(os.stat(handler.baseFilename).st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        LOG.warning('Log file %s is open to others than its owner '
+                    '(mode %04o); it holds fault messages and guest '
+                    'definitions: chmod 600 it unless that is intended',
+                    handler.baseFilename, mode)
 
 
 def require_broker(prog):

@@ -38,7 +38,31 @@ Possible values:
 
 Related options:
 
-* ``[api] max_connections``, ``[api] max_connections_per_client``
+* ``[api] max_connections``, ``[api] max_connections_per_client``,
+  ``[api] request_body_timeout``
+"""),
+    cfg.IntOpt(
+        'request_body_timeout',
+        default=60,
+        min=1,
+        help="""
+Seconds a client of the compute API has to send a request's body, counted
+from the end of its head (the blank line after the headers).
+
+A connection that misses it is closed with a 408 response in JSON. Bodies
+of the compute API are small (at most 2 MiB), so this bounds only clients
+that send a body a few bytes at a time to hold a connection: such a
+connection is never idle, so no idle timeout closes it.
+
+Possible values:
+
+* Any positive number of seconds. 60 leaves room for the largest body
+  (user data) over a slow link.
+
+Related options:
+
+* ``[api] request_header_timeout`` (the head before it),
+  ``[api] max_connections``
 """),
     cfg.IntOpt(
         'max_connections_per_client',

@@ -111,11 +111,12 @@ def address_in(address, networks):
 
 
 class _Pending:
-    __slots__ = ('sock', 'address', 'deadline', 'head')
+    __slots__ = ('sock', 'peer', 'address', 'deadline', 'head')
 
-    def __init__(self, sock, address, deadline):
+    def __init__(self, sock, peer, deadline):
         self.sock = sock
-        self.address = address
+        self.peer = peer
+        self.address = peer[0]
         self.deadline = deadline
         self.head = b''
 
@@ -123,11 +124,16 @@ class _Pending:
 class Acceptor:
     """Accepts on ``lsock`` and reads request heads; see the module doc.
 
-    ``on_request(sock, address, head)`` runs in this thread for each
-    complete head, with ``sock`` blocking; it must start the work
-    elsewhere and later call ``release(address)`` once ``sock`` is
-    closed. ``limits()`` returns ``(handshake_timeout, max_connections,
-    max_connections_per_client, trusted_networks)``.
+    ``on_request(sock, peer, head)`` runs in this thread for each
+    complete head, with ``sock`` blocking and ``peer`` the address
+    ``accept()`` returned (a tuple, host first: the socket may be reset
+    by now, so ``getpeername()`` could fail); it must start the work
+    elsewhere and later call ``release(peer[0])`` once ``sock`` is
+    closed. An ``OSError`` it raises is taken for a client gone away
+    (logged at debug level, rate-limited); any other exception is a
+    bug, logged with its traceback. ``limits()`` returns
+    ``(handshake_timeout, max_connections, max_connections_per_client,
+    trusted_networks)``.
     """
 
     def __init__(self, lsock, limits, on_request, clock=time.monotonic):
@@ -209,15 +215,15 @@ class Acceptor:
                     self._out_of_descriptors(e)
                     return
                 raise
-            self._admit(sock, address[0])
+            self._admit(sock, address)
 
     def _out_of_descriptors(self, error):
         # Free one for the next client; with none to free, stop accepting
         # for a moment rather than spin on a listening socket that stays
         # readable.
-        self._warn('fds', 'cannot accept: %s; dropping the oldest pending '
-                   'handshake (raise the open files limit or lower '
-                   '[serial_console] max_connections)', error)
+        self.log_limited('fds', 'cannot accept: %s; dropping the oldest '
+                         'pending handshake (raise the open files limit or '
+                         'lower [serial_console] max_connections)', error)
         if not self._evict(None):
             self._selector.unregister(self._lsock)
             self._paused_until = self._clock() + 0.1
@@ -228,25 +234,26 @@ class Acceptor:
             self._paused_until = None
             self._selector.register(self._lsock, selectors.EVENT_READ)
 
-    def _admit(self, sock, address):
+    def _admit(self, sock, peer):
+        address = peer[0]
         timeout, total_cap, client_cap, trusted = self._limits()
         counted = not address_in(address, trusted)
         if counted and self.count(address) >= client_cap:
             if not self._evict(address):
-                self._warn('client', '%s: refused a connection: '
-                           '[serial_console] max_connections_per_client '
-                           '(%d) sessions open', address, client_cap)
+                self.log_limited('client', '%s: refused a connection: '
+                                 '[serial_console] max_connections_per_client '
+                                 '(%d) sessions open', address, client_cap)
                 return self._refuse(sock, BUSY_CLIENT)
         if self.total >= total_cap and not self._evict(None):
-            self._warn('total', '%s: refused a connection: '
-                       '[serial_console] max_connections (%d) sessions '
-                       'open', address, total_cap)
+            self.log_limited('total', '%s: refused a connection: '
+                             '[serial_console] max_connections (%d) sessions '
+                             'open', address, total_cap)
             return self._refuse(sock, BUSY)
         with self._lock:
             self._total += 1
             self._count[address] += 1
         sock.setblocking(False)
-        pending = _Pending(sock, address, self._clock() + timeout)
+        pending = _Pending(sock, peer, self._clock() + timeout)
         self._pending[sock] = pending
         self._pending_of[address][sock] = pending
         self._selector.register(sock, selectors.EVENT_READ)
@@ -260,9 +267,9 @@ class Acceptor:
         pending = next(iter(group.values()))
         LOG.debug('%s: dropped a pending handshake to make room (cap '
                   'reached)', pending.address)
-        self._warn('evict', 'connection caps reached: dropping the oldest '
-                   'pending handshakes for new connections (%d pending)',
-                   len(self._pending))
+        self.log_limited('evict', 'connection caps reached: dropping the '
+                         'oldest pending handshakes for new connections '
+                         '(%d pending)', len(self._pending))
         self._drop(pending)
         return True
 
@@ -275,8 +282,12 @@ class Acceptor:
             pass
         sock.close()
 
-    def _warn(self, key, msg, *args, level=logging.WARNING):
-        """Log, but at most once per WARN_INTERVAL for each ``key``."""
+    def log_limited(self, key, msg, *args, level=logging.WARNING):
+        """Log, but at most once per WARN_INTERVAL for each ``key``.
+
+        For events any client can cause at will: one line a minute says
+        they happen, the debug log has each one. Any thread.
+        """
         now = self._clock()
         if now - self._warned.get(key, -WARN_INTERVAL) >= WARN_INTERVAL:
             self._warned[key] = now
@@ -292,15 +303,16 @@ class Acceptor:
         except (BlockingIOError, InterruptedError):
             return
         except OSError as e:
-            LOG.debug('%s: connection ended in the handshake: %s',
-                      pending.address, e)
+            self.client_gone(pending.address, e)
             return self._drop(pending)
         if not peeked:
             return self._drop(pending)
         if not pending.head and peeked[0] in _TLS_FIRST_BYTES:
-            LOG.info('%s: refused a TLS handshake: nova-serialproxy serves '
-                     'plain ws://, terminate TLS in front of it',
-                     pending.address)
+            LOG.debug('%s: refused a TLS handshake', pending.address)
+            self.log_limited('tls', '%s: refused a TLS handshake: '
+                             'nova-serialproxy serves plain ws://, '
+                             'terminate TLS in front of it',
+                             pending.address, level=logging.INFO)
             # Read first: closing with unread bytes would send a reset.
             self._discard(sock, len(peeked))
             return self._drop(pending)
@@ -310,15 +322,25 @@ class Acceptor:
         try:
             pending.head += sock.recv(want)
         except OSError as e:
-            LOG.debug('%s: connection ended in the handshake: %s',
-                      pending.address, e)
+            self.client_gone(pending.address, e)
             return self._drop(pending)
         if end >= 0 and len(pending.head) == end:
             return self._hand_on(pending)
         if len(pending.head) >= MAX_HEAD_BYTES:
-            LOG.info('%s: refused: HTTP request head over %d bytes',
-                     pending.address, MAX_HEAD_BYTES)
+            LOG.debug('%s: refused: HTTP request head over %d bytes',
+                      pending.address, MAX_HEAD_BYTES)
+            self.log_limited('too-large', 'refusing HTTP request heads '
+                             'over %d bytes (latest from %s)',
+                             MAX_HEAD_BYTES, pending.address,
+                             level=logging.INFO)
             return self._drop(pending, TOO_LARGE)
+
+    def client_gone(self, address, error):
+        """A client's connection failed (reset, broken pipe, ...)."""
+        LOG.debug('%s: connection ended: %s', address, error)
+        self.log_limited('gone', 'connections ended by their clients '
+                         '(latest from %s: %s)', address, error,
+                         level=logging.INFO)
 
     @staticmethod
     def _discard(sock, size):
@@ -338,10 +360,10 @@ class Acceptor:
                       pending.address)
             # Per connection only at debug level: a flood must not flood
             # the log too.
-            self._warn('deadline', 'closing connections that sent no '
-                       'complete HTTP request within [serial_console] '
-                       'handshake_timeout (latest from %s)', pending.address,
-                       level=logging.INFO)
+            self.log_limited('deadline', 'closing connections that sent '
+                             'no complete HTTP request within '
+                             '[serial_console] handshake_timeout (latest '
+                             'from %s)', pending.address, level=logging.INFO)
             self._drop(pending, TIMED_OUT)
 
     def _forget(self, pending):
@@ -366,7 +388,13 @@ class Acceptor:
         self._forget(pending)
         pending.sock.setblocking(True)
         try:
-            self._on_request(pending.sock, pending.address, pending.head)
+            self._on_request(pending.sock, pending.peer, pending.head)
+        except OSError as e:
+            # The client reset or closed the connection: its doing, so
+            # not an error, and not a line per connection either.
+            self.client_gone(pending.address, e)
+            pending.sock.close()
+            self.release(pending.address)
         except Exception:
             LOG.exception('%s: cannot serve the connection', pending.address)
             pending.sock.close()

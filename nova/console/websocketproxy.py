@@ -208,7 +208,13 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
         LOG.debug(_redact(format % args))
 
     def log_error(self, format, *args):
-        LOG.info('%s: %s', self.client_address[0], _redact(format % args))
+        # A bad request is the client's doing and any client can send
+        # them at will: each at debug level, one line a minute at info.
+        client, text = self.client_address[0], _redact(format % args)
+        LOG.debug('%s: %s', client, text)
+        self.server.acceptor.log_limited(
+            'bad-request', 'refusing bad HTTP requests (latest from %s: %s)',
+            client, text, level=std_logging.INFO)
 
     def handle_upgrade(self):
         # websockify splits the header on commas without trimming and
@@ -245,8 +251,8 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
 
     def _forwarded_scheme(self):
         """X-Forwarded-Proto from a trusted proxy, else None."""
-        value = self.headers.get('X-Forwarded-Proto')
-        if value is None:
+        lines = self.headers.get_all('X-Forwarded-Proto')
+        if not lines:
             return None
         peer = self.client_address[0]
         trusted = acceptor.parse_networks(
@@ -255,9 +261,12 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
             LOG.debug('%s: ignored X-Forwarded-Proto: not from [console] '
                       'trusted_proxies', peer)
             return None
-        # Proxies may append to a client's own header: only the last
-        # element is the trusted proxy's.
-        scheme = value.split(',')[-1].strip().lower()
+        # A proxy may append its value to the client's header (one line,
+        # commas) or add a line of its own after the client's: either
+        # way only the last element of all the lines is the trusted
+        # proxy's; anything before it may be the client's forgery.
+        elements = [element for line in lines for element in line.split(',')]
+        scheme = elements[-1].strip().lower()
         return scheme if scheme in _SECURE_SCHEMES + _PLAIN_SCHEMES else None
 
     def _origin_refusal(self):
@@ -618,18 +627,19 @@ class SerialProxy(websocketproxy.WebSocketProxy):
         LOG.debug('Serving websockets: handshakes in the serving thread, '
                   'one thread per complete request')
 
-    def _start_client(self, sock, address, head):
+    def _start_client(self, sock, peer, head):
         """The acceptor's hand-off: serve ``head`` on ``sock`` in a new
-        thread."""
+        thread. ``peer`` is accept()'s: the client may have reset the
+        socket since, and getpeername() would fail."""
         if self.stopping:
             sock.close()
-            self._acceptor.release(address)
+            self._acceptor.release(peer[0])
             return
         handler_id = self.handler_id
         self.handler_id += 1
         thread = threading.Thread(
             target=self._serve_client,
-            args=(sock, sock.getpeername(), head, handler_id),
+            args=(sock, peer, head, handler_id),
             name='serialproxy-%d' % handler_id, daemon=True)
         with self._lock:
             self._clients[thread] = sock
@@ -641,8 +651,9 @@ class SerialProxy(websocketproxy.WebSocketProxy):
             self.RequestHandlerClass(sock, (address, peer[1], False), self,
                                      head=head)
         except OSError as e:
-            # The client went away or the session was cut at shutdown.
-            LOG.info('%s: connection ended: %s', address, e)
+            # The client went away or the session was cut at shutdown:
+            # any client can do this at will, so rate-limited.
+            self._acceptor.client_gone(address, e)
         except Exception:
             LOG.exception('%s: unexpected error in connection %d',
                           address, handler_id)

@@ -6,8 +6,10 @@ that the limits per address can tell them from the ordinary client.
 """
 
 import http.client
+import logging
 import resource
 import socket
+import struct
 import threading
 import time
 from unittest import mock
@@ -189,6 +191,123 @@ class HeaderTimeoutTestCase(GuardedServerTestCase):
         time.sleep(1.6)
         sock.sendall(b'cd')
         self.assertIn(b'200 OK', sock.recv(4096))
+
+
+class BodyTimeoutTestCase(GuardedServerTestCase):
+    def test_trickling_body_is_closed_while_others_are_served(self):
+        self.start(request_body_timeout=1)
+        slow = self.connect(send=b'POST / HTTP/1.1\r\nHost: x\r\n'
+                                 b'Content-Length: 1000\r\n\r\n')
+        # One body byte every 0.2 s: never idle, never complete.
+        closed, received = False, b''
+        deadline = time.monotonic() + 6
+        while not closed and time.monotonic() < deadline:
+            try:
+                slow.sendall(b'a')
+            except OSError:
+                closed = True
+                break
+            data = read_until_closed(slow, 0.2)
+            if data is not None:
+                received, closed = data, True
+            self.assertServed()
+        self.assertTrue(closed, 'the trickling body is still being '
+                        'received after 6 s')
+        self.assertIn(b'408 Request Timeout', received)
+        self.assertIn(b'"code": 408', received)
+        self.assertIn(b'request body', received)
+        self.assertIn('past request_body_timeout', self.logger.output)
+
+    def test_a_body_within_its_deadline_is_served(self):
+        # The head's deadline is not the body's, nor the other way round.
+        self.start(request_header_timeout=1, request_body_timeout=3)
+        sock = self.connect(send=b'POST / HTTP/1.1\r\nHost: x\r\n'
+                                 b'Content-Length: 4\r\n\r\nab')
+        time.sleep(1.5)
+        sock.sendall(b'cd')
+        self.assertIn(b'200 OK', sock.recv(4096))
+
+    def test_default_is_generous(self):
+        self.start()
+        self.assertEqual(60, self.server.guard.body_timeout)
+
+
+class MisbehavingClientsTestCase(GuardedServerTestCase):
+    """What any client can do at will is never an error in the log."""
+
+    ROUNDS = 20
+
+    def setUp(self):
+        super().setUp()
+        self.logger = self.useFixture(fixtures.FakeLogger(
+            level=logging.DEBUG,
+            format='%(levelname)s %(name)s %(message)s'))
+        self.start()
+
+    @staticmethod
+    def reset(sock):
+        # SO_LINGER 0: close() sends RST instead of FIN.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        struct.pack('ii', 1, 0))
+        sock.close()
+
+    def assert_quiet_and_serving(self):
+        # Accepted in order: served means the server got to the others.
+        self.assertServed()
+        self.wait_channels(0)
+        # Let the worker threads finish what the resets interrupted.
+        time.sleep(0.5)
+        output = self.logger.output
+        self.assertNotIn('Traceback', output)
+        errors = [line for line in output.splitlines()
+                  if line.startswith(('ERROR', 'CRITICAL'))]
+        self.assertEqual([], errors, output[-3000:])
+
+    def test_reset_after_head_and_part_of_a_body(self):
+        for _ in range(self.ROUNDS):
+            sock = self.connect(send=b'POST / HTTP/1.1\r\nHost: x\r\n'
+                                     b'Content-Length: 100\r\n\r\nab')
+            self.reset(sock)
+        self.assert_quiet_and_serving()
+
+    def test_reset_after_a_complete_request(self):
+        for path in ('/', '/big') * (self.ROUNDS // 2):
+            sock = self.connect(send=b'GET %s HTTP/1.1\r\nHost: x\r\n\r\n'
+                                % path.encode())
+            self.reset(sock)
+        self.assert_quiet_and_serving()
+
+    def test_half_close_after_head(self):
+        for _ in range(self.ROUNDS):
+            sock = self.connect(send=b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+            sock.shutdown(socket.SHUT_WR)
+        self.assert_quiet_and_serving()
+
+    def test_garbage(self):
+        for junk in (b'\x00\xff' * 100 + b'\r\n\r\n',
+                     b'GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\xff\r\n\r\n',
+                     b'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n'
+                     b'\r\nzz\r\n'):
+            sock = self.connect(send=junk)
+            read_until_closed(sock, 2)
+            self.reset(sock)
+        self.assert_quiet_and_serving()
+
+    def test_oversized_head(self):
+        sock = self.connect()
+        try:
+            sock.sendall(b'GET / HTTP/1.1\r\nX: ' + b'a' * (
+                cmd_api.MAX_REQUEST_HEADER_BYTES + 1024) + b'\r\n\r\n')
+        except OSError:
+            pass  # closed before all of it was sent
+        self.reset(sock)
+        self.assert_quiet_and_serving()
+
+    def test_tls_hello(self):
+        for _ in range(self.ROUNDS):
+            sock = self.connect(send=b'\x16\x03\x01\x00\x05hello')
+            self.reset(sock)
+        self.assert_quiet_and_serving()
 
 
 class LoopPassesTestCase(GuardedServerTestCase):

@@ -527,12 +527,16 @@ class LibvirtDriver:
             started.
         :raises libvirt.libvirtError: from libvirt's start.
         """
+        self._check_files(instance)
+        dom.create()
+
+    def _check_files(self, instance):
+        """The checks of _start; InstanceFileUnsafe if one fails."""
         instance_files.prepare_dir(self.instance_dir(instance))
         image = getattr(instance, 'image_meta', None)
         if image is not None and image.disk_path and not image.kernel_path:
             disk_check.check_disk(self.disk_path(instance), image.disk_path,
                                   image.disk_format)
-        dom.create()
 
     @staticmethod
     def _undefine(dom):
@@ -642,7 +646,7 @@ class LibvirtDriver:
         log file is kept and appended to (append="on"). A planted file
         refuses the reboot before the running guest is touched.
         """
-        instance_files.prepare_dir(self.instance_dir(instance))
+        self._check_files(instance)
         self.destroy(None, instance, destroy_disks=False)
         self.spawn(None, instance, instance.image_meta)
 

@@ -131,7 +131,8 @@ class StartChecksDiskTestCase(test_driver.DriverTestBase):
                               self.driver.reboot, None, self.inst,
                               reboot_type='HARD')
         self.assertEqual(disk, e.kwargs['path'])
-        self.assertFalse(self.driver.instance_exists(self.inst))
+        # Refused before the running guest was touched.
+        self.assertTrue(self.driver.is_running(self.inst))
 
     def test_spawn_refuses_a_planted_raw_disk(self):
         os.makedirs(self.driver.instance_dir(self.inst), mode=0o700)

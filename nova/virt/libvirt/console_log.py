@@ -175,8 +175,6 @@ def read_log_tail(path, max_bytes=MAX_CONSOLE_BYTES, dir_fd=None):
     except FileNotFoundError:
         return b''
     except OSError as e:
-        if isinstance(e, exception.InstanceFileUnsafe):
-            raise
         raise exception.ConsoleLogUnreadable(path=path, reason=e.strerror)
     try:
         return _read_log_tail(path, max_bytes, own_fd)

@@ -706,6 +706,9 @@ class LibvirtDriver:
             dir_fd = instance_files.open_dir(os.path.dirname(path))
         except FileNotFoundError:
             return b''
+        except OSError as e:
+            raise exception.ConsoleLogUnreadable(path=path,
+                                                 reason=e.strerror)
         try:
             return console_log.read_log_tail(path, MAX_CONSOLE_BYTES,
                                              dir_fd=dir_fd)

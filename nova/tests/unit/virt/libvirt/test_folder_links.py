@@ -6,6 +6,7 @@ opened once with O_DIRECTORY | O_NOFOLLOW, checked with fstat(), and its
 files are looked at relative to that descriptor.
 """
 
+import errno
 import os
 
 import fixtures
@@ -77,6 +78,25 @@ class ConsoleOutputFolderLinkTestCase(test_driver.DriverTestBase):
                               self.inst)
         self.assertEqual(self.instances, e.kwargs['path'])
         self.assertIn('writable by group or others', e.kwargs['reason'])
+
+    def test_writable_instances_folder_is_refused_for_the_pty_drain(self):
+        os.chmod(self.instances, 0o777)
+        master, slave = os.openpty()
+        self.addCleanup(os.close, master)
+        self.addCleanup(os.close, slave)
+        e = self.assertRaises(exception.InstanceFileUnsafe,
+                              self.driver._drain_pty, os.ttyname(slave),
+                              self.driver.console_log_path(self.inst))
+        self.assertEqual(self.instances, e.kwargs['path'])
+
+    def test_unopenable_folder_is_a_clear_error(self):
+        self.useFixture(fixtures.MockPatchObject(
+            instance_files, 'open_dir', side_effect=PermissionError(
+                errno.EACCES, os.strerror(errno.EACCES))))
+        e = self.assertRaises(exception.ConsoleLogUnreadable,
+                              self.driver.get_console_output, None,
+                              self.inst)
+        self.assertIn(os.strerror(errno.EACCES), str(e))
 
     def test_folder_swapped_during_the_read_is_not_followed(self):
         log = self.driver.console_log_path(self.inst)

@@ -96,8 +96,11 @@ from nova.virt.libvirt import instance_files
 LOG = logging.getLogger(__name__)
 
 _F = inotify_simple.flags
+# The folder is watched through /proc/self/fd/N, the magic link to the
+# descriptor we opened and checked: following that link is following our
+# own descriptor (so no DONT_FOLLOW), never a name in the folder.
 _DIR_MASK = (_F.CREATE | _F.DELETE | _F.MOVED_FROM | _F.MOVED_TO |
-             _F.DELETE_SELF | _F.MOVE_SELF | _F.ONLYDIR | _F.DONT_FOLLOW)
+             _F.DELETE_SELF | _F.MOVE_SELF | _F.ONLYDIR)
 _FILE_MASK = _F.MODIFY
 _CHUNK = 64 * 1024
 
@@ -149,17 +152,26 @@ class LogFollower(object):
         self._file_wd = None
         self._watched = None                 # ident of the watched file
         folder = os.path.dirname(os.path.abspath(path))
-        instance_files.check_dir(folder)
-        self._inotify = inotify_simple.INotify()
+        # Every file is looked at relative to this checked descriptor, so
+        # a folder swapped for a link later is never followed.
+        self._dir_fd = instance_files.open_dir(folder)
+        try:
+            self._inotify = inotify_simple.INotify()
+        except BaseException:
+            os.close(self._dir_fd)
+            raise
         try:
             # Before the history: a rotation after it must raise an event.
             # (Appends before the file watch below are found by the first
             # look, which reads to the end whatever the events said.)
-            self._inotify.add_watch(folder, _DIR_MASK)
+            # The magic link names the folder we hold, as for the file.
+            self._inotify.add_watch('/proc/self/fd/%d' % self._dir_fd,
+                                    _DIR_MASK)
             self._history, newest = console_log.open_log_tail(
-                path, history_bytes)
+                path, history_bytes, self._dir_fd)
         except BaseException:
             self._inotify.close()
+            os.close(self._dir_fd)
             raise
         if newest is not None:
             self._files.append(newest)
@@ -218,7 +230,9 @@ class LogFollower(object):
     def close(self):
         while self._files:
             os.close(self._files.popleft().fd)
-        self._inotify.close()
+        if not self._inotify.closed:
+            self._inotify.close()
+            os.close(self._dir_fd)
 
     def __enter__(self):
         return self
@@ -231,7 +245,7 @@ class LogFollower(object):
         chunks = []
         while True:
             if not self._files:
-                newer, _found = _scan(self.path, None)
+                newer, _found = _scan(self.path, None, self._dir_fd)
                 if not newer:
                     return chunks
                 self._files.extend(reversed(newer))
@@ -246,10 +260,10 @@ class LogFollower(object):
                 self._drop_oldest()
                 continue
             console_log._sync_point('check', self.path)
-            st = console_log._stat(self.path)
+            st = console_log._stat(self.path, self._dir_fd)
             if st is not None and (st.st_dev, st.st_ino) == cur.ident:
                 return chunks
-            newer, found = _scan(self.path, cur.ident)
+            newer, found = _scan(self.path, cur.ident, self._dir_fd)
             if not newer:
                 # A rotation in progress: its next rename or create wakes
                 # us again. (Or a backup someone deleted: then we wait
@@ -304,7 +318,7 @@ class LogFollower(object):
         self._offset = 0
 
 
-def _scan(path, ident):
+def _scan(path, ident, dir_fd):
     """The log files newer than the one ``ident`` names, open, newest first.
 
     Returns (files, found): found is False if no file had ``ident``
@@ -316,8 +330,8 @@ def _scan(path, ident):
     files = []
     keep = 0
     try:
-        found, at_end = _open_until(path, ident, files)
-        unchanged = console_log._count_unchanged(files)
+        found, at_end = _open_until(path, ident, files, dir_fd)
+        unchanged = console_log._count_unchanged(files, dir_fd)
         if at_end and unchanged == len(files):
             keep = len(files) - 1 if found else len(files)
             return files[:keep], found
@@ -329,7 +343,7 @@ def _scan(path, ident):
             os.close(f.fd)
 
 
-def _open_until(path, ident, files):
+def _open_until(path, ident, files, dir_fd):
     """Open ``path``, ``path.0`` ... into ``files`` until ``ident``.
 
     Returns (found, at_end); at_end is False if a missing name looks like
@@ -337,13 +351,13 @@ def _open_until(path, ident, files):
     """
     names = console_log._names(path)
     for name in names:
-        f = console_log._open_regular(name)
+        f = console_log._open_regular(name, dir_fd)
         if f is None:
             following = next(names, None)
             if following is None:
                 return False, True
             console_log._sync_point('lookahead', following)
-            return False, console_log._stat(following) is None
+            return False, console_log._stat(following, dir_fd) is None
         files.append(f)
         if f.ident == ident:
             return True, True

@@ -56,6 +56,14 @@ by a fifo or a device: such a name raises InstanceFileUnsafe naming it (a
 warning is logged too), and nothing is read through it. Names are looked
 at with lstat(), opened with O_NOFOLLOW and checked again with fstat() on
 the descriptor, so a link swapped in between is refused as well.
+
+The folder itself is opened once (O_DIRECTORY | O_NOFOLLOW, or a
+descriptor the caller checked: see instance_files.open_dir) and every
+lstat() and open() above is relative to that descriptor. So the names of
+the proof are names in that one directory, whatever happens to the path
+leading to it: a folder renamed away and replaced by a link to another
+directory afterwards changes nothing we look at, and a folder that is a
+link when we start is refused.
 """
 
 import errno
@@ -106,13 +114,32 @@ class _LogFile(object):
     __slots__ = ('name', 'fd', 'ident', 'size')
 
     def __init__(self, name, fd, st):
-        self.name = name
+        self.name = name  # the full path, for messages
         self.fd = fd
         self.ident = (st.st_dev, st.st_ino)
         self.size = st.st_size
 
 
-def read_log_tail(path, max_bytes=MAX_CONSOLE_BYTES):
+def open_folder(path):
+    """A descriptor of directory ``path``, never through a symbolic link.
+
+    :raises nova.exception.InstanceFileUnsafe: if ``path`` is a link or
+        not a directory.
+    :raises FileNotFoundError: if it does not exist.
+    :raises OSError: for any other failure to open it.
+    """
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW |
+                       os.O_CLOEXEC)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            refuse(path, 'a symbolic link; not following it')
+        if e.errno == errno.ENOTDIR:
+            refuse(path, 'not a directory')
+        raise
+
+
+def read_log_tail(path, max_bytes=MAX_CONSOLE_BYTES, dir_fd=None):
     """Return the newest ``max_bytes`` bytes of the log rotated from ``path``.
 
     The log is ``... + path.1 + path.0 + path``; the result is a contiguous
@@ -121,11 +148,17 @@ def read_log_tail(path, max_bytes=MAX_CONSOLE_BYTES):
     the log changed under every one of our attempts (then a warning is
     logged; see the module docstring).
 
+    ``dir_fd``: a descriptor of the folder holding ``path`` that the
+    caller checked (instance_files.open_dir); without it the folder is
+    opened here with open_folder(). Either way every file is looked at
+    relative to it (see the module docstring).
+
     :returns: bytes; ``b""`` if ``path`` does not exist (yet) or
         ``max_bytes`` <= 0.
     :raises TypeError: if ``max_bytes`` is not an int.
     :raises nova.exception.InstanceFileUnsafe: if ``path`` or a backup
-        that is needed is a symlink, a hard link or not a regular file.
+        that is needed is a symlink, a hard link or not a regular file,
+        or if its folder is a symlink.
     :raises nova.exception.ConsoleLogUnreadable: if ``path`` or a backup
         that is needed cannot be opened or read.
     """
@@ -135,14 +168,13 @@ def read_log_tail(path, max_bytes=MAX_CONSOLE_BYTES):
                         % type(max_bytes).__name__)
     if max_bytes <= 0:
         return b''
-
-    data, newest = _tail(path, max_bytes)
+    data, newest = open_log_tail(path, max_bytes, dir_fd)
     if newest is not None:
         os.close(newest.fd)
     return data
 
 
-def open_log_tail(path, max_bytes):
+def open_log_tail(path, max_bytes, dir_fd=None):
     """Like read_log_tail, and also hand over the file the tail ends in.
 
     For a reader that goes on where the tail ends (console_follow): the
@@ -151,20 +183,33 @@ def open_log_tail(path, max_bytes):
     cannot be reused while the caller holds it.
 
     :param max_bytes: int >= 0; 0 returns no bytes but still the file.
+    :param dir_fd: as read_log_tail's.
     :returns: (bytes, _LogFile or None); None if ``path`` does not exist.
         The caller must ``os.close(newest.fd)``.
     :raises: as read_log_tail.
     """
-    return _tail(path, max_bytes)
+    if dir_fd is not None:
+        return _read_log_tail(path, max_bytes, dir_fd)
+    try:
+        own_fd = open_folder(os.path.dirname(os.path.abspath(path)))
+    except FileNotFoundError:
+        return b'', None
+    except OSError as e:
+        raise exception.ConsoleLogUnreadable(path=path, reason=e.strerror)
+    try:
+        return _read_log_tail(path, max_bytes, own_fd)
+    finally:
+        os.close(own_fd)
 
 
-def _tail(path, max_bytes):
+def _read_log_tail(path, max_bytes, dir_fd):
+    """(bytes, the newest file still open, or None): see open_log_tail."""
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         last = attempt == _MAX_ATTEMPTS
         files = []
         try:
-            at_end = _open_chain(path, max_bytes, files)
-            unchanged = _count_unchanged(files)
+            at_end = _open_chain(path, max_bytes, files, dir_fd)
+            unchanged = _count_unchanged(files, dir_fd)
             if at_end and unchanged == len(files):
                 return _read_tail(files, max_bytes), _pop_newest(files)
             if last:
@@ -202,7 +247,7 @@ def _names(path):
         yield '%s.%d' % (path, i)
 
 
-def _open_chain(path, max_bytes, files):
+def _open_chain(path, max_bytes, files, dir_fd):
     """Open the log's files newest first, appending them to ``files``.
 
     Stops once they hold ``max_bytes`` or at the first missing name.
@@ -212,13 +257,13 @@ def _open_chain(path, max_bytes, files):
     held = 0
     names = _names(path)
     for name in names:
-        f = _open_regular(name)
+        f = _open_regular(name, dir_fd)
         if f is None:
             following = next(names, None)
             if following is None:
                 return True
             _sync_point('lookahead', following)
-            return _stat(following) is None
+            return _stat(following, dir_fd) is None
         files.append(f)
         held += f.size
         if held >= max_bytes:
@@ -226,11 +271,11 @@ def _open_chain(path, max_bytes, files):
     return True
 
 
-def _count_unchanged(files):
+def _count_unchanged(files, dir_fd):
     """How many of ``files``, newest first, are still under their name."""
     for i, f in enumerate(files):
         _sync_point('verify', f.name)
-        st = _stat(f.name)
+        st = _stat(f.name, dir_fd)
         if st is None or (st.st_dev, st.st_ino) != f.ident:
             return i
     return len(files)
@@ -270,29 +315,29 @@ def _pread_exact(f, offset, length):
     return b''.join(parts)
 
 
-def _stat(name):
-    """os.lstat() that returns None for a missing file."""
+def _stat(name, dir_fd):
+    """lstat() of ``name`` in folder ``dir_fd``; None if it is missing."""
     try:
-        return os.lstat(name)
+        return os.lstat(os.path.basename(name), dir_fd=dir_fd)
     except FileNotFoundError:
         return None
     except OSError as e:
         raise exception.ConsoleLogUnreadable(path=name, reason=e.strerror)
 
 
-def _open_regular(name):
+def _open_regular(name, dir_fd):
     """Open ``name`` for reading; None if it does not exist."""
     _sync_point('stat', name)
     # Look before opening: opening a fifo or a device can block or have
     # side effects, and there is no reason to ever do it.  lstat(): a link
     # is refused as itself, whatever it points to.
-    st = _stat(name)
+    st = _stat(name, dir_fd)
     if st is None:
         return None
     _check_regular(name, st)
     _sync_point('open', name)
     try:
-        fd = os.open(name, _OPEN_FLAGS)
+        fd = os.open(os.path.basename(name), _OPEN_FLAGS, dir_fd=dir_fd)
     except FileNotFoundError:
         # Renamed away since stat(): a hole like any other, see above.
         return None

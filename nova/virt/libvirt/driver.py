@@ -24,6 +24,7 @@ from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import console_log
 from nova.virt.libvirt import host as libvirt_host
+from nova.virt.libvirt import disk_check
 from nova.virt.libvirt import instance_files
 from nova.virt.libvirt import log_transfer
 from nova.virt.libvirt import migration
@@ -495,7 +496,11 @@ class LibvirtDriver:
                 instance_uuid=instance.uuid,
                 reason='libvirt refused the domain: %s' % _message(e))
         try:
-            dom.create()
+            self._start(dom, instance)
+        except exception.InstanceFileUnsafe:
+            self._undefine(dom)
+            self._release_serial_ports(guest)
+            raise
         except libvirt.libvirtError as e:
             self._undefine(dom)
             self._release_serial_ports(guest)
@@ -507,6 +512,31 @@ class LibvirtDriver:
                  any(dev.log is not None for dev in guest.char_devices),
                  len(self._tcp_listeners(guest)))
         return guest
+
+    def _start(self, dom, instance):
+        """Start the defined domain ``dom`` of ``instance``: the one way
+        every start goes (spawn and so hard reboot, rebuild and power on;
+        soft reboot), so none skips the checks.
+
+        Right before libvirt opens anything, the instance folder and its
+        files are checked (instance_files.prepare_dir) and so is its disk,
+        if it boots from one (disk_check.check_disk: our qcow2 overlay of
+        the image, nothing else in its backing chain).
+
+        :raises nova.exception.InstanceFileUnsafe: the domain is not
+            started.
+        :raises libvirt.libvirtError: from libvirt's start.
+        """
+        self._check_files(instance)
+        dom.create()
+
+    def _check_files(self, instance):
+        """The checks of _start; InstanceFileUnsafe if one fails."""
+        instance_files.prepare_dir(self.instance_dir(instance))
+        image = getattr(instance, 'image_meta', None)
+        if image is not None and image.disk_path and not image.kernel_path:
+            disk_check.check_disk(self.disk_path(instance), image.disk_path,
+                                  image.disk_format)
 
     @staticmethod
     def _undefine(dom):
@@ -599,7 +629,7 @@ class LibvirtDriver:
                          libvirt.VIR_DOMAIN_CRASHED):
                 LOG.info('Guest %s shut down for a soft reboot; starting '
                          'it again', instance.uuid)
-                dom.create()
+                self._start(dom, instance)
                 return True
             if dom_id not in (-1, old_id):
                 LOG.info('Guest %s rebooted by itself', instance.uuid)
@@ -616,7 +646,7 @@ class LibvirtDriver:
         log file is kept and appended to (append="on"). A planted file
         refuses the reboot before the running guest is touched.
         """
-        instance_files.prepare_dir(self.instance_dir(instance))
+        self._check_files(instance)
         self.destroy(None, instance, destroy_disks=False)
         self.spawn(None, instance, instance.image_meta)
 
@@ -670,7 +700,20 @@ class LibvirtDriver:
         """The newest ``MAX_CONSOLE_BYTES`` of the guest's console log."""
         _dom, guest = self._guest(instance)
         path = self._console_log_source(guest, instance)
-        return console_log.read_log_tail(path, MAX_CONSOLE_BYTES)
+        # The folder is opened once, checked, and the log read relative
+        # to it: a folder swapped for a link is refused, not followed.
+        try:
+            dir_fd = instance_files.open_dir(os.path.dirname(path))
+        except FileNotFoundError:
+            return b''
+        except OSError as e:
+            raise exception.ConsoleLogUnreadable(path=path,
+                                                 reason=e.strerror)
+        try:
+            return console_log.read_log_tail(path, MAX_CONSOLE_BYTES,
+                                             dir_fd=dir_fd)
+        finally:
+            os.close(dir_fd)
 
     def _console_log_source(self, guest, instance):
         devs = guest.char_devices

@@ -14,7 +14,13 @@ reader return a host file's bytes. So:
 * every console log file (``console.log``, ``console.log.N``) and the
   disk overlay must be a regular file with one name, or absent;
 * files this service writes itself are opened with O_NOFOLLOW, created
-  0600 and checked with fstat().
+  0600 and checked with fstat();
+* every read or write of a file in the folder (console output, the pty
+  drain, the log copy of a live migration) first opens the folder itself
+  with open_dir(): O_DIRECTORY | O_NOFOLLOW, then the checks above on
+  fstat() of that descriptor, and then looks at the files relative to it
+  (``dir_fd=``). A folder replaced by a link to another directory is
+  refused, not followed, even between two starts.
 
 Anything else raises InstanceFileUnsafe naming the path (never what a link
 points to) and logs a warning; the domain is not started.
@@ -48,6 +54,48 @@ def _dir_problem(st, what):
     return None
 
 
+def open_dir(path):
+    """A descriptor of the instance folder ``path``, checked as check_dir
+    does, for looking at its files with ``dir_fd=``. Close it.
+
+    The instances folder (``path``'s parent, the operator's
+    ``instances_path``) may be a link the operator made, so it is
+    followed; but it is opened and checked with fstat() (owned by us,
+    writable by nobody else) and the instance folder is opened relative
+    to that descriptor, so nothing can be swapped in between.
+
+    :raises nova.exception.InstanceFileUnsafe: see check_dir.
+    :raises FileNotFoundError: if it does not exist.
+    """
+    parent = os.path.dirname(os.path.abspath(path))
+    parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        problem = _dir_problem(os.fstat(parent_fd), 'the instances folder')
+        if problem:
+            console_log.refuse(parent, problem)
+        try:
+            fd = os.open(os.path.basename(path),
+                         os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW |
+                         os.O_CLOEXEC, dir_fd=parent_fd)
+        except OSError as e:
+            if e.errno in (errno.ELOOP, errno.ENOTDIR):
+                # Say which of the two it is.
+                st = os.lstat(os.path.basename(path), dir_fd=parent_fd)
+                console_log.refuse(path, _dir_problem(
+                    st, 'the instance folder'))
+            raise
+    finally:
+        os.close(parent_fd)
+    try:
+        problem = _dir_problem(os.fstat(fd), 'the instance folder')
+        if problem:
+            console_log.refuse(path, problem)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def check_dir(path):
     """Refuse ``path`` unless it is a safe instance folder.
 
@@ -72,17 +120,20 @@ def check_files(path):
 
     :raises nova.exception.InstanceFileUnsafe: naming the first bad file.
     """
-    for name in sorted(os.listdir(path)):
-        if not _CHECKED.match(name):
-            continue
-        full = os.path.join(path, name)
-        try:
-            st = os.lstat(full)
-        except FileNotFoundError:
-            continue
-        reason = console_log.describe_unsafe(st)
-        if reason:
-            console_log.refuse(full, reason)
+    fd = open_dir(path)
+    try:
+        for name in sorted(os.listdir(fd)):
+            if not _CHECKED.match(name):
+                continue
+            try:
+                st = os.lstat(name, dir_fd=fd)
+            except FileNotFoundError:
+                continue
+            reason = console_log.describe_unsafe(st)
+            if reason:
+                console_log.refuse(os.path.join(path, name), reason)
+    finally:
+        os.close(fd)
 
 
 def prepare_dir(path):
@@ -107,13 +158,23 @@ def open_append(path):
     """A descriptor appending to ``path``, created 0600 if missing.
 
     :raises nova.exception.InstanceFileUnsafe: if ``path`` is a symlink,
-        a hard link or not a regular file.
+        a hard link or not a regular file, or its folder is unsafe (see
+        open_dir).
     :raises OSError: for any other failure to open it.
     """
+    dir_fd = open_dir(os.path.dirname(os.path.abspath(path)))
+    try:
+        return _open_append(path, dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _open_append(path, dir_fd):
+    name = os.path.basename(path)
     try:
         # A fifo without a reader would fail open() with ENXIO: say what
         # it is instead.
-        reason = console_log.describe_unsafe(os.lstat(path))
+        reason = console_log.describe_unsafe(os.lstat(name, dir_fd=dir_fd))
     except FileNotFoundError:
         reason = None
     if reason:
@@ -121,7 +182,7 @@ def open_append(path):
     flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW |
              os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     try:
-        fd = os.open(path, flags, FILE_MODE)
+        fd = os.open(name, flags, FILE_MODE, dir_fd=dir_fd)
     except OSError as e:
         if e.errno == errno.ELOOP:
             console_log.refuse(path, 'a symbolic link; not following it')

@@ -27,7 +27,13 @@ Two layouts, chosen by the caller:
 
 Only regular files with one name inside the instance folder are sent
 (lstat, O_NOFOLLOW, fstat): a symlink or hard link is never followed out
-of it, and rsync is told to send no links, devices or special files.
+of it, and rsync is told to send no links, devices or special files. The
+folder itself is opened once (instance_files.open_dir: never a link,
+ours, writable by nobody else) and the files are looked at relative to
+that descriptor, so a folder swapped for a link is not followed either.
+The files to send are staged in a private folder of our own (mkdtemp in
+the system's temporary folder), never in the instance folder, whose name
+others could swap before rsync reads it.
 """
 
 import errno
@@ -41,6 +47,7 @@ from oslo_log import log as logging
 
 from nova import exception
 from nova.virt.libvirt import console_log
+from nova.virt.libvirt import instance_files
 
 LOG = logging.getLogger(__name__)
 
@@ -51,22 +58,32 @@ class LogTransferFailed(exception.NovaException):
     msg_fmt = "Console log of %(instance_uuid)s not copied: %(reason)s"
 
 
-def log_chain(log_path):
+def _lexists(path, dir_fd):
+    try:
+        os.lstat(os.path.basename(path), dir_fd=dir_fd)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def log_chain(log_path, dir_fd):
     """Existing files of the log, oldest first: ... .1, .0, console.log.
 
-    Stops at the first missing backup. Refuses anything that is not a
-    regular file (a symlink included) so nothing outside the instance
-    folder can be read through it.
+    ``dir_fd`` is a descriptor of the log's folder (open_dir); the names
+    returned are full paths, looked at relative to it. Stops at the first
+    missing backup. Refuses anything that is not a regular file (a
+    symlink included) so nothing outside the instance folder can be read
+    through it.
     """
     names = [log_path]
     index = 0
-    while os.path.lexists('%s.%d' % (log_path, index)):
+    while _lexists('%s.%d' % (log_path, index), dir_fd):
         names.append('%s.%d' % (log_path, index))
         index += 1
     chain = []
     for name in names:
         try:
-            mode = os.lstat(name).st_mode
+            mode = os.lstat(os.path.basename(name), dir_fd=dir_fd).st_mode
         except FileNotFoundError:
             continue
         if not stat.S_ISREG(mode):
@@ -87,15 +104,17 @@ def log_chain_exists(log_path):
     return os.path.lexists(log_path) or os.path.lexists(log_path + '.0')
 
 
-def _read_tail(paths, limit):
-    """The newest ``limit`` bytes of the concatenation of ``paths``."""
+def _read_tail(paths, limit, dir_fd):
+    """The newest ``limit`` bytes of the concatenation of ``paths``, all
+    in the folder ``dir_fd``."""
     pieces, wanted = [], limit
     for path in reversed(paths):
         if wanted <= 0:
             break
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK |
-                         os.O_NOCTTY | os.O_CLOEXEC)
+            fd = os.open(os.path.basename(path),
+                         os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK |
+                         os.O_NOCTTY | os.O_CLOEXEC, dir_fd=dir_fd)
         except OSError as e:
             reason = ('a symbolic link; not following it'
                       if e.errno == errno.ELOOP else e.strerror)
@@ -122,19 +141,21 @@ def _create(staging, name):
     return os.fdopen(fd, 'wb')
 
 
-def _stage(chain, staging, basename, as_backups, max_size, max_backups):
+def _stage(chain, staging, basename, as_backups, max_size, max_backups,
+           dir_fd):
     """Write the files to send into ``staging``; returns their names."""
     if not as_backups:
         names = []
         for path in chain:
             name = os.path.basename(path)
             with _create(staging, name) as out:
-                out.write(_read_tail([path], os.path.getsize(path)))
+                # Whole files; _read_tail checks each with fstat().
+                out.write(_read_tail([path], 2 ** 62, dir_fd))
             names.append(name)
         return names
     # Re-cut the whole history into at most max_backups files of max_size,
     # newest in .0, as virtlogd itself would have rotated it.
-    data = _read_tail(chain, max_size * max_backups)
+    data = _read_tail(chain, max_size * max_backups, dir_fd)
     names = []
     end = len(data)
     for index in range(max_backups):
@@ -191,7 +212,25 @@ def copy_console_log(instance_uuid, log_path, dest_addr, as_backups,
     Raises LogTransferFailed with the cause; the caller decides that a
     failed copy never fails the migration.
     """
-    chain = log_chain(log_path)
+    try:
+        dir_fd = instance_files.open_dir(os.path.dirname(log_path))
+    except exception.InstanceFileUnsafe as e:
+        raise LogTransferFailed(instance_uuid=instance_uuid,
+                                reason=str(e))
+    except OSError as e:
+        raise LogTransferFailed(instance_uuid=instance_uuid,
+                                reason='instance folder %s: %s' % (
+                                    os.path.dirname(log_path), e.strerror))
+    try:
+        return _copy(instance_uuid, log_path, dir_fd, dest_addr, as_backups,
+                     max_size, max_backups, conf)
+    finally:
+        os.close(dir_fd)
+
+
+def _copy(instance_uuid, log_path, dir_fd, dest_addr, as_backups,
+          max_size, max_backups, conf):
+    chain = log_chain(log_path, dir_fd)
     if not chain:
         LOG.info('No console log of %s to copy', instance_uuid)
         return []
@@ -199,11 +238,10 @@ def copy_console_log(instance_uuid, log_path, dest_addr, as_backups,
         secret = password_file(conf, dest_addr)
     except ValueError as e:
         raise LogTransferFailed(instance_uuid=instance_uuid, reason=str(e))
-    staging = tempfile.mkdtemp(prefix=STAGING_DIR_PREFIX,
-                               dir=os.path.dirname(log_path))
+    staging = tempfile.mkdtemp(prefix=STAGING_DIR_PREFIX)
     try:
         names = _stage(chain, staging, os.path.basename(log_path),
-                       as_backups, max_size, max_backups)
+                       as_backups, max_size, max_backups, dir_fd)
         timeout = conf.libvirt.console_log_transfer_timeout
         try:
             processutils.execute(

@@ -418,7 +418,7 @@ class FollowerPropertyTestCase(testtools.TestCase):
         real_advance = console_follow.LogFollower._advance
 
         def mark_seen(follower):
-            st = console_log._stat(path)
+            st = console_log._stat(path, follower._dir_fd)
             if (follower._files and st is not None and
                     (st.st_dev, st.st_ino) == follower._files[-1].ident):
                 seen.append((sim.plans, bool(sim.moves)))

@@ -231,7 +231,9 @@ class ReadLogTailTestCase(testtools.TestCase):
         opened = []
 
         def spy(name, *args, **kwargs):
-            opened.append(name)
+            # Files are opened relative to the folder's descriptor.
+            if kwargs.get('dir_fd') is not None:
+                opened.append(os.path.join(self.tmp, name))
             return real_open(name, *args, **kwargs)
 
         with mock.patch.object(os, 'open', side_effect=spy):
@@ -396,14 +398,22 @@ class ReadLogTailTestCase(testtools.TestCase):
         # Opening a fifo or a device can block or have side effects.
         self.useFixture(fixtures.Timeout(10, gentle=True))
         os.mkfifo(self.path)
-        with mock.patch.object(os, 'open', side_effect=AssertionError(
-                'opened a file that is not regular')) as m_open:
+        real_open = os.open
+        opened = []
+
+        def spy(name, *args, **kwargs):
+            # The folder is opened; no file in it may be.
+            if kwargs.get('dir_fd') is not None:
+                opened.append(name)
+            return real_open(name, *args, **kwargs)
+
+        with mock.patch.object(os, 'open', side_effect=spy):
             self.assertRefused(self.path, 'not a regular file (fifo)')
             os.unlink(self.path)
             os.symlink('/dev/null', self.path)
             self.assertRefused(self.path,
                                'a symbolic link; not following it')
-        m_open.assert_not_called()
+        self.assertEqual([], opened)
 
     def test_fifo_backup_does_not_hang(self):
         self.useFixture(fixtures.Timeout(10, gentle=True))
@@ -440,7 +450,7 @@ class ReadLogTailTestCase(testtools.TestCase):
         real_open = os.open
 
         def deny_backup(name, *args, **kwargs):
-            if name != self.path:
+            if kwargs.get('dir_fd') is not None and name != 'console.log':
                 raise PermissionError(errno.EACCES,
                                       os.strerror(errno.EACCES))
             return real_open(name, *args, **kwargs)
@@ -550,7 +560,7 @@ class ReadLogTailTestCase(testtools.TestCase):
         # First show that the scenario matters: without the check the
         # result is not a piece of the stream at all.
         with mock.patch.object(console_log, '_count_unchanged',
-                               side_effect=lambda files: len(files)):
+                               side_effect=lambda files, dir_fd: len(files)):
             naive = console_log.read_log_tail(self.path, 20)
         self.assertEqual(1, len(rotated))
         self.assertNotIn(naive, bytes(sim.stream))

@@ -361,7 +361,9 @@ class ConsoleOutputTestCase(DriverTestBase):
     def test_uses_path_from_live_xml(self):
         inst = self._instance()
         self._spawn(inst)
-        other = os.path.join(self.instances_path, 'elsewhere.log')
+        # In a folder of its own: a log's folder must pass open_dir().
+        os.mkdir(os.path.join(self.instances_path, 'elsewhere'), 0o700)
+        other = os.path.join(self.instances_path, 'elsewhere', 'x.log')
         with open(other, 'wb') as f:
             f.write(b'where libvirt says')
         guest = self._live(inst)

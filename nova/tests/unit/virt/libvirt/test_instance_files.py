@@ -221,7 +221,9 @@ class PtyDrainTestCase(_Base):
 
 class OpenAppendTestCase(_Base):
     def test_link_swapped_in_after_lstat_fails_on_open(self):
-        path = os.path.join(self.instances_path, 'console.log')
+        folder = os.path.join(self.instances_path, 'uuid')
+        os.mkdir(folder, 0o700)
+        path = os.path.join(folder, 'console.log')
         # Missing at lstat(), a link by open(): O_NOFOLLOW refuses it.
 
         def swap(name, *a, **kw):

@@ -75,8 +75,10 @@ class LogTransferTestCase(test.TestCase):
         self._write('', b'new')
         self._write('.0', b'mid')
         self._write('.1', b'old')
+        fd = os.open(self.src, os.O_RDONLY | os.O_DIRECTORY)
+        self.addCleanup(os.close, fd)
         self.assertEqual([self.log + '.1', self.log + '.0', self.log],
-                         log_transfer.log_chain(self.log))
+                         log_transfer.log_chain(self.log, fd))
 
     def test_unchanged_names(self):
         self._write('', b'c')

@@ -52,6 +52,45 @@ class LibvirtLiveMigrateData:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+# More tcp serial ports than any guest has (hw_serial_port_count is
+# capped far lower): a bigger count from the other host is refused
+# rather than draining this host's port range.
+MAX_SERIAL_PORTS = 64
+
+
+def check_dest_instance_dir(migrate_data, uuid):
+    """Refuse a destination-given instance folder that is not
+    ``<absolute instances_path>/<uuid>`` in normal form.
+
+    The source writes it into the guest's XML (log and file paths): a
+    destination must not make the guest write anywhere else. Raises
+    MigrationError naming ``instance_dir``.
+    """
+    path = migrate_data.instance_dir
+    if path is None:
+        return
+    if (not isinstance(path, str) or not os.path.isabs(path) or
+            os.path.normpath(path) != path or
+            os.path.basename(path) != uuid or
+            '..' in path.split(os.sep)):
+        raise exception.MigrationError(
+            reason='the destination gave instance_dir %r for %s: not an '
+                   'absolute, normal path ending in the instance uuid'
+                   % (path, uuid))
+
+
+def checked_port_count(migrate_data):
+    """``serial_port_count`` from the source, as an int the destination
+    can act on; MigrationError naming the field otherwise."""
+    count = migrate_data.serial_port_count
+    if (isinstance(count, bool) or not isinstance(count, int) or
+            not 0 <= count <= MAX_SERIAL_PORTS):
+        raise exception.MigrationError(
+            reason='serial_port_count %r from the source is not a whole '
+                   'number from 0 to %d' % (count, MAX_SERIAL_PORTS))
+    return count
+
+
 def _retarget_path(path, src_dir, dest_dir):
     """``path`` moved from the source instance folder to the destination's."""
     if not path or not src_dir or not dest_dir:

@@ -93,6 +93,13 @@ def _dom_uuid(dom):
         return '?'
 
 
+def _dom_name(dom):
+    try:
+        return dom.name()
+    except libvirt.libvirtError:
+        return '?'
+
+
 def _vcpus(dom, stats):
     """A running guest's vCPUs, from its bulk stats (asking the guest
     only when the hypervisor gave none, as libvirt's test driver); None
@@ -159,7 +166,10 @@ class LibvirtDriver:
 
         A domain undefined between the listing and the reading of its XML
         (anything may delete a guest meanwhile) is skipped with a debug
-        line naming ``doing``.
+        line naming ``doing``. A domain whose XML our model cannot read
+        (libvirt accepts more than we model; it may not be ours) is
+        skipped with a warning naming it: one foreign domain must never
+        stop the service.
         """
         for dom in self._host.list_domains():
             try:
@@ -169,6 +179,12 @@ class LibvirtDriver:
                     raise
                 LOG.debug('Domain %s vanished while %s; skipped',
                           _dom_uuid(dom), doing)
+                continue
+            except (ValueError, etree.Error) as e:
+                # XMLModelError is a ValueError.
+                LOG.warning('Domain %s (%s) skipped while %s: its XML '
+                            'cannot be read: %s', _dom_name(dom),
+                            _dom_uuid(dom), doing, e)
                 continue
             yield dom, guest
 

@@ -799,7 +799,7 @@ class LibvirtDriver:
                        'booted from a kernel image can move' %
                        instance.uuid)
         migration.check_serial_addr(guest, migrate_data)
-        migration.check_dest_instance_dir(migrate_data, instance.uuid)
+        migration.check_dest_data(migrate_data, instance.uuid)
         migrate_data.serial_port_count = migration.serial_port_count(guest)
         return migrate_data
 
@@ -842,7 +842,7 @@ class LibvirtDriver:
         dom = self._host.get_domain(instance)
         xml = self._xml_of(dom, instance, libvirt.VIR_DOMAIN_XML_MIGRATABLE)
         # The destination names the folder our rewritten XML points at.
-        migration.check_dest_instance_dir(migrate_data, instance.uuid)
+        migration.check_dest_data(migrate_data, instance.uuid)
         dest_xml = migration.update_guest_xml(
             xml, migrate_data, self.instance_dir(instance))
         params = {libvirt.VIR_MIGRATE_PARAM_DEST_XML: dest_xml,

@@ -130,3 +130,41 @@ class DestInstanceDirTestCase(test_driver.DriverTestBase):
                                   'qemu:///x', data)
         self.assertIn("instance_dir '/etc'", e.message)
         mig.assert_not_called()
+
+
+class DestDataTestCase(test_driver.DriverTestBase):
+    """The rest of what a destination tells the source."""
+
+    def _check(self, **values):
+        values.setdefault('instance_dir', '/srv/instances/' + GOOD)
+        migration.check_dest_data(
+            migration.LibvirtLiveMigrateData(**values), GOOD)
+
+    def test_good_data_accepted(self):
+        self._check(serial_listen_addr='192.0.2.2', inbound_addr='fd00::2',
+                    connect_uri='qemu+tcp://host-b.example/system',
+                    serial_listen_ports=[10000, 65535])
+        self._check(connect_uri='qemu+unix:///system?socket=/run/b.sock')
+
+    def test_addresses_that_are_not_hosts_refused(self):
+        for field in ('serial_listen_addr', 'inbound_addr'):
+            for bad in ('../../etc/shadow', '-oProxyCommand=x', 'a b',
+                        'h/x', 'h@x', 42):
+                e = self.assertRaises(exception.MigrationError,
+                                      self._check, **{field: bad})
+                self.assertIn(field, e.message)
+
+    def test_uris_that_run_a_program_refused(self):
+        for bad in ('qemu+ext:///system?command=/bin/sh',
+                    'qemu+ssh://b/system?netcat=/tmp/x',
+                    'qemu+ssh://b/system?COMMAND=x',
+                    'qemu+ssh://b/system?proxy=x', 7):
+            e = self.assertRaises(exception.MigrationError, self._check,
+                                  connect_uri=bad)
+            self.assertIn('connect_uri', e.message)
+
+    def test_ports_that_are_not_tcp_ports_refused(self):
+        for bad in ([0], [65536], ['1'], [True], 'x', None):
+            e = self.assertRaises(exception.MigrationError, self._check,
+                                  serial_listen_ports=bad)
+            self.assertIn('serial_listen_ports', e.message)

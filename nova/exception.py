@@ -41,6 +41,13 @@ class Invalid(NovaException):
     code = 400
 
 
+class InvalidUUID(Invalid):
+    # A uuid names folders and files: anything but the canonical form
+    # (a path, '..', upper case) is refused before it reaches one.
+    msg_fmt = ("%(field)s must be a canonical lower-case UUID "
+               "(8-4-4-4-12 hex digits), not %(value)r")
+
+
 class NotFound(NovaException):
     msg_fmt = "Resource could not be found."
     code = 404

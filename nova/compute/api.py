@@ -515,13 +515,17 @@ class API:
         self._check_host(server)
         if not _ready(server):
             raise self._invalid_state(ctx, server_id, 'live migrate')
-        dest = self._destination(server, host)
-        updated = db.server_update(
-            server['uuid'], {'status': states.MIGRATING,
-                             'task_state': states.LIVE_MIGRATING},
-            expected_status=states.ACTIVE, expected_task_state=None)
-        if updated is None:
-            raise self._invalid_state(ctx, server_id, 'live migrate')
+        # Choosing the destination and claiming its ports happen under
+        # one lock, as for a build: two requests never count one port.
+        with scheduler.CLAIMS_LOCK:
+            dest = self._destination(server, host)
+            updated = db.server_update(
+                server['uuid'], {'status': states.MIGRATING,
+                                 'task_state': states.LIVE_MIGRATING},
+                expected_status=states.ACTIVE, expected_task_state=None)
+            if updated is None:
+                raise self._invalid_state(ctx, server_id, 'live migrate')
+            scheduler.claim_migration(server['uuid'], dest)
         instance = conductor_tasks.instance_for(updated)
         try:
             data = live_migration.check(
@@ -532,6 +536,7 @@ class API:
             db.server_update(server['uuid'], {'status': states.ACTIVE,
                                               'task_state': None},
                              expected_task_state=states.LIVE_MIGRATING)
+            scheduler.end_migration(server['uuid'])
             if isinstance(e, exception.MigrationError):
                 # The host's reason, not its message: that already has
                 # a "Migration ... error: " label of its own.

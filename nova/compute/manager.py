@@ -94,6 +94,12 @@ class ComputeManager:
             self.driver.destroy(ctxt, instance)
             return self.driver.serial_port_facts()
 
+    @_remotable
+    def get_serial_port_facts(self, ctxt, instance):
+        """This host's serial port facts now; for an action that ended
+        without returning them (a live migration, a failed reboot)."""
+        return self.driver.serial_port_facts()
+
     # -- consoles -------------------------------------------------------------
 
     @_remotable

@@ -74,6 +74,11 @@ class ComputeAPI:
 
     # -- consoles -------------------------------------------------------------
 
+    def get_serial_port_facts(self, ctx, host, instance):
+        """``host``'s serial port facts now (``instance`` names the
+        action they follow, for the logs)."""
+        return self._call(ctx, host, 'get_serial_port_facts', instance)
+
     def get_console_output(self, ctx, host, instance):
         text = self._call(ctx, host, 'get_console_output', instance)
         return text.encode('latin-1')  # see ComputeManager

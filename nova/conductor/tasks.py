@@ -40,6 +40,22 @@ def _record_ports(host, facts):
         LOG.exception('Could not record the serial ports of host %s', host)
 
 
+def _refresh_ports(compute_rpcapi, ctx, host, instance):
+    """Ask ``host`` for its serial port facts and record them; for an
+    action that returned none (a live migration, a failure after the
+    guest was destroyed). Never raises: the next report will tell."""
+    if not host:
+        return
+    try:
+        facts = compute_rpcapi.get_serial_port_facts(ctx, host, instance)
+    except Exception as e:
+        LOG.warning('Serial ports of host %s not refreshed after an '
+                    'action on %s: %s', host, instance.uuid,
+                    exception.fault_message(e))
+        return
+    _record_ports(host, facts)
+
+
 def instance_for(server, host=None, image=None, boot=False):
     """The driver's Instance for ``server`` (on ``host``, by default its
     own).
@@ -205,9 +221,15 @@ class ServerTasks:
 
     def reboot(self, ctx, server, reboot_type):
         def reboot(current):
-            facts = self.compute_rpcapi.reboot_instance(
-                ctx, current['host'], instance_for(current, boot=True),
-                reboot_type)
+            instance = instance_for(current, boot=True)
+            try:
+                facts = self.compute_rpcapi.reboot_instance(
+                    ctx, current['host'], instance, reboot_type)
+            except Exception:
+                # A hard reboot fails after the destroy: ports freed.
+                _refresh_ports(self.compute_rpcapi, ctx, current['host'],
+                               instance)
+                raise
             _record_ports(current['host'], facts)
         self._run(server, states.REBOOT_STATES[reboot_type][1],
                   '%s reboot' % reboot_type.capitalize(), reboot,
@@ -215,9 +237,14 @@ class ServerTasks:
 
     def rebuild(self, ctx, server, image):
         def rebuild(current):
-            facts = self.compute_rpcapi.rebuild_instance(
-                ctx, current['host'],
-                instance_for(current, image=image, boot=True))
+            instance = instance_for(current, image=image, boot=True)
+            try:
+                facts = self.compute_rpcapi.rebuild_instance(
+                    ctx, current['host'], instance)
+            except Exception:
+                _refresh_ports(self.compute_rpcapi, ctx, current['host'],
+                               instance)
+                raise
             _record_ports(current['host'], facts)
         self._run(server, states.REBUILDING, 'Rebuild', rebuild,
                   {'status': states.ACTIVE, 'image_id': image['id']},
@@ -252,6 +279,14 @@ class ServerTasks:
         on the source, console working, and the error is logged.
         """
         uuid = server['uuid']
+        try:
+            self._live_migrate(ctx, uuid, dest, migrate_data)
+        finally:
+            # The hosts' facts are recorded by now: the claim on the
+            # destination ends.
+            scheduler.end_migration(uuid)
+
+    def _live_migrate(self, ctx, uuid, dest, migrate_data):
         with self._lock(uuid):
             current = db.server_get(uuid)
             if current is None or (current['task_state'] !=
@@ -265,6 +300,11 @@ class ServerTasks:
                     ctx, instance, self.compute_rpcapi.host(source),
                     self.compute_rpcapi.host(dest), migrate_data)
             except Exception as e:
+                # Either side may have taken or freed ports (the
+                # destination's rollback frees those it acquired).
+                for host in (source, dest):
+                    _refresh_ports(self.compute_rpcapi, ctx, host,
+                                   instance)
                 LOG.error('Live migration of server %s from %s to %s '
                           'failed; it stays on %s: %s', uuid, source, dest,
                           source, exception.fault_message(e))
@@ -274,6 +314,8 @@ class ServerTasks:
                 return
             # The guest is on ``dest`` now, whatever request came since.
             db.server_update(uuid, {'host': dest})
+            for host in (source, dest):
+                _refresh_ports(self.compute_rpcapi, ctx, host, instance)
             tokens.delete_for_instance(uuid)
             db.server_update(uuid, {'status': states.ACTIVE,
                                     'task_state': None},

@@ -7,9 +7,31 @@ will give these a store. The driver only reads them.
 import dataclasses
 import uuid as uuid_lib
 
+from nova import exception
+
 
 def _new_uuid():
     return str(uuid_lib.uuid4())
+
+
+def is_canonical_uuid(value):
+    """Whether ``value`` is a str in the form ``str(uuid.UUID(...))``
+    gives: lower-case hex, 8-4-4-4-12, nothing else."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return str(uuid_lib.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+def check_uuid(value, field='uuid'):
+    """``value`` when canonical (see :func:`is_canonical_uuid`); else
+    InvalidUUID naming ``field``. Every uuid that comes from outside
+    (RPC, the database) goes through here before it names a file."""
+    if not is_canonical_uuid(value):
+        raise exception.InvalidUUID(field=field, value=value)
+    return value
 
 
 @dataclasses.dataclass
@@ -44,6 +66,11 @@ class Instance:
     image_meta: ImageMeta = None
     host: str = None
 
+    def __post_init__(self):
+        # The uuid becomes the instance folder's name and the domain's
+        # name: a path ('../x') must never get that far.
+        check_uuid(self.uuid, 'instance uuid')
+
     @property
     def name(self):
         """The libvirt domain name: unique, and stable for the guest's life."""
@@ -56,8 +83,12 @@ def to_primitive(instance):
 
 
 def from_primitive(data):
-    """The Instance that :func:`to_primitive` gave ``data`` for."""
+    """The Instance that :func:`to_primitive` gave ``data`` for.
+
+    Raises InvalidUUID when ``data['uuid']`` is not a canonical uuid.
+    """
     data = dict(data)
+    check_uuid(data.get('uuid'), 'instance uuid')
     data['flavor'] = Flavor(**data['flavor'])
     if data.get('image_meta') is not None:
         data['image_meta'] = ImageMeta(**data['image_meta'])

@@ -32,6 +32,23 @@ CLAIMS_LOCK = threading.RLock()
 _CLAIMING = (states.SPAWNING, states.REBOOTING, states.REBOOTING_HARD,
              states.REBUILDING)
 
+# {server uuid: destination host} of the live migrations this process
+# runs (the server row names only the source). While LIVE_MIGRATING the
+# destination's ports are a claim there. Changed under CLAIMS_LOCK.
+_MIGRATING_TO = {}
+
+
+def claim_migration(uuid, dest):
+    """Count ``uuid``'s ports as claimed on ``dest`` until
+    :func:`end_migration`; hold CLAIMS_LOCK from choosing ``dest``."""
+    with CLAIMS_LOCK:
+        _MIGRATING_TO[uuid] = dest
+
+
+def end_migration(uuid):
+    with CLAIMS_LOCK:
+        _MIGRATING_TO.pop(uuid, None)
+
 
 def _ports_of(server):
     """Serial ports a server's guest takes, from its flavor and image."""
@@ -66,6 +83,14 @@ def _claims(reports):
             continue
         claims[server['host']] = (claims.get(server['host'], 0) +
                                   _ports_of(server))
+    for server in db.server_list(task_states=(states.LIVE_MIGRATING,)):
+        dest = _MIGRATING_TO.get(server['uuid'])
+        report = reports.get(dest)
+        if report is None:
+            continue
+        if server['uuid'] in (report.get('serial_port_holders') or ()):
+            continue  # the destination's measurement counts it
+        claims[dest] = claims.get(dest, 0) + _ports_of(server)
     return claims
 
 

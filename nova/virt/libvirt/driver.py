@@ -19,6 +19,7 @@ from oslo_log import log as logging
 import nova.conf
 from nova.console import type as ctype
 from nova import exception
+from nova.objects import instance as objects
 from nova.virt import arch as arch_names
 from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
@@ -93,6 +94,13 @@ def _dom_uuid(dom):
         return '?'
 
 
+def _dom_name(dom):
+    try:
+        return dom.name()
+    except libvirt.libvirtError:
+        return '?'
+
+
 def _vcpus(dom, stats):
     """A running guest's vCPUs, from its bulk stats (asking the guest
     only when the hypervisor gave none, as libvirt's test driver); None
@@ -159,7 +167,10 @@ class LibvirtDriver:
 
         A domain undefined between the listing and the reading of its XML
         (anything may delete a guest meanwhile) is skipped with a debug
-        line naming ``doing``.
+        line naming ``doing``. A domain whose XML our model cannot read
+        (libvirt accepts more than we model; it may not be ours) is
+        skipped with a warning naming it: one foreign domain must never
+        stop the service.
         """
         for dom in self._host.list_domains():
             try:
@@ -169,6 +180,12 @@ class LibvirtDriver:
                     raise
                 LOG.debug('Domain %s vanished while %s; skipped',
                           _dom_uuid(dom), doing)
+                continue
+            except (ValueError, etree.Error) as e:
+                # XMLModelError is a ValueError.
+                LOG.warning('Domain %s (%s) skipped while %s: its XML '
+                            'cannot be read: %s', _dom_name(dom),
+                            _dom_uuid(dom), doing, e)
                 continue
             yield dom, guest
 
@@ -252,7 +269,12 @@ class LibvirtDriver:
     # -- paths ----------------------------------------------------------------
 
     def instance_dir(self, instance):
-        return os.path.join(self._conf.instances_path, instance.uuid)
+        """``instances_path/<uuid>``; InvalidUUID when the uuid is not
+        canonical, so no caller ever acts on a path it names."""
+        # Instance checks its uuid too; this holds even for one made
+        # some other way (the folder's parent must be instances_path).
+        uuid = objects.check_uuid(instance.uuid, 'instance uuid')
+        return os.path.join(self._conf.instances_path, uuid)
 
     def console_log_path(self, instance):
         return os.path.join(self.instance_dir(instance), CONSOLE_LOG_NAME)
@@ -820,12 +842,18 @@ class LibvirtDriver:
                        'booted from a kernel image can move' %
                        instance.uuid)
         migration.check_serial_addr(guest, migrate_data)
+        migration.check_dest_data(migrate_data, instance.uuid)
         migrate_data.serial_port_count = migration.serial_port_count(guest)
         return migrate_data
 
     def pre_live_migration(self, context, instance, migrate_data):
-        """Make room for the guest here: instance folder, serial ports."""
+        """Make room for the guest here: instance folder, serial ports.
+
+        Nothing the source sent names a path here: the folder is this
+        host's own ``instance_dir``, and the port count is checked first.
+        """
         inst_dir = self.instance_dir(instance)
+        count = migration.checked_port_count(migrate_data)
         if (os.path.isdir(inst_dir) and not os.path.islink(inst_dir) and
                 os.listdir(inst_dir)):
             # Left from an earlier stay whose log could not be copied away:
@@ -839,7 +867,7 @@ class LibvirtDriver:
         addr = migrate_data.serial_listen_addr
         ports = []
         try:
-            for _ in range(migrate_data.serial_port_count):
+            for _ in range(count):
                 ports.append(self._acquire_port(addr, instance.uuid))
         except Exception:
             self._ports.release(instance.uuid,
@@ -855,9 +883,11 @@ class LibvirtDriver:
         MigrationError is raised; the caller rolls the destination back.
         """
         dom = self._host.get_domain(instance)
+        xml = self._xml_of(dom, instance, libvirt.VIR_DOMAIN_XML_MIGRATABLE)
+        # The destination names the folder our rewritten XML points at.
+        migration.check_dest_data(migrate_data, instance.uuid)
         dest_xml = migration.update_guest_xml(
-            self._xml_of(dom, instance, libvirt.VIR_DOMAIN_XML_MIGRATABLE),
-            migrate_data, self.instance_dir(instance))
+            xml, migrate_data, self.instance_dir(instance))
         params = {libvirt.VIR_MIGRATE_PARAM_DEST_XML: dest_xml,
                   libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: dest_xml}
         if migrate_data.inbound_addr:

@@ -10,6 +10,10 @@ config model keeps what it does not model).
 
 import dataclasses
 import os
+import re
+from urllib import parse as urlparse
+
+from oslo_utils import netutils
 
 from nova import exception
 from nova.virt.libvirt import config as vconfig
@@ -50,6 +54,102 @@ class LibvirtLiveMigrateData:
     def from_dict(cls, data):
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+# More tcp serial ports than any guest has (hw_serial_port_count is
+# capped far lower): a bigger count from the other host is refused
+# rather than draining this host's port range.
+MAX_SERIAL_PORTS = 64
+
+
+def check_dest_instance_dir(migrate_data, uuid):
+    """Refuse a destination-given instance folder that is not
+    ``<absolute instances_path>/<uuid>`` in normal form.
+
+    The source writes it into the guest's XML (log and file paths): a
+    destination must not make the guest write anywhere else. Raises
+    MigrationError naming ``instance_dir``.
+    """
+    path = migrate_data.instance_dir
+    if path is None:
+        return
+    if (not isinstance(path, str) or not os.path.isabs(path) or
+            os.path.normpath(path) != path or
+            os.path.basename(path) != uuid or
+            '..' in path.split(os.sep)):
+        raise exception.MigrationError(
+            reason='the destination gave instance_dir %r for %s: not an '
+                   'absolute, normal path ending in the instance uuid'
+                   % (path, uuid))
+
+
+# A host name as DNS has them (letters, digits, '-', '.'): nothing that
+# could be a path, an option or a second URL part.
+_HOSTNAME = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$')
+
+# libvirt URI parts that make the client run a program or pick one: a
+# destination must not make the source's libvirtd client run anything.
+_UNSAFE_URI_TRANSPORTS = ('ext',)
+_UNSAFE_URI_PARAMS = ('command', 'netcat', 'proxy')
+
+
+def _check_addr(value, field):
+    if value is None:
+        return
+    if not isinstance(value, str) or not (
+            netutils.is_valid_ip(value) or _HOSTNAME.match(value)):
+        raise exception.MigrationError(
+            reason='the destination gave %s %r: not an IP address or a '
+                   'host name' % (field, value))
+
+
+def _check_connect_uri(uri):
+    if uri is None:
+        return
+    bad = not isinstance(uri, str)
+    if not bad:
+        parts = urlparse.urlsplit(uri)
+        transport = parts.scheme.partition('+')[2]
+        params = {k.lower() for k in urlparse.parse_qs(parts.query)}
+        bad = (transport in _UNSAFE_URI_TRANSPORTS or
+               params & set(_UNSAFE_URI_PARAMS) or
+               any(c in uri for c in '\n\r\0'))
+    if bad:
+        raise exception.MigrationError(
+            reason='the destination gave connect_uri %r: a libvirt URI '
+                   'that runs a program (ext transport, command=, '
+                   'netcat= or proxy=) is refused' % (uri,))
+
+
+def check_dest_data(migrate_data, uuid):
+    """Check what the destination told the source before the source
+    acts on it: the instance folder (see :func:`check_dest_instance_dir`),
+    the addresses (IP or host name), the libvirt URI (nothing that runs
+    a program) and the ports (1-65535). Raises MigrationError naming
+    the field."""
+    check_dest_instance_dir(migrate_data, uuid)
+    _check_addr(migrate_data.serial_listen_addr, 'serial_listen_addr')
+    _check_addr(migrate_data.inbound_addr, 'inbound_addr')
+    _check_connect_uri(migrate_data.connect_uri)
+    ports = migrate_data.serial_listen_ports
+    if not isinstance(ports, list) or not all(
+            isinstance(p, int) and not isinstance(p, bool) and
+            0 < p < 65536 for p in ports):
+        raise exception.MigrationError(
+            reason='the destination gave serial_listen_ports %r: not a '
+                   'list of tcp ports' % (ports,))
+
+
+def checked_port_count(migrate_data):
+    """``serial_port_count`` from the source, as an int the destination
+    can act on; MigrationError naming the field otherwise."""
+    count = migrate_data.serial_port_count
+    if (isinstance(count, bool) or not isinstance(count, int) or
+            not 0 <= count <= MAX_SERIAL_PORTS):
+        raise exception.MigrationError(
+            reason='serial_port_count %r from the source is not a whole '
+                   'number from 0 to %d' % (count, MAX_SERIAL_PORTS))
+    return count
 
 
 def _retarget_path(path, src_dir, dest_dir):

@@ -21,6 +21,7 @@ from nova.compute import service as compute_service
 from nova import context
 from nova.db import api as db
 from nova import rpc
+from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import fake_driver
 from nova.tests.unit.db import base as db_base
 
@@ -163,7 +164,7 @@ class ComputeTestCase(RPCTestCase):
              meta.disk_path, meta.properties))
         self.assertTrue(meta.ramdisk_path.endswith('initrd'))
 
-    def _server(self, uuid='srv-1', status='BUILD', task_state='spawning',
+    def _server(self, uuid=ids.SRV1, status='BUILD', task_state='spawning',
                 ctx=ALICE, host='fake-host', **kw):
         values = {'uuid': uuid, 'name': 'vm', 'project_id': ctx.project_id,
                   'user_id': ctx.user_id, 'flavor_id': '1',
@@ -172,7 +173,7 @@ class ComputeTestCase(RPCTestCase):
         values.update(kw)
         return db.server_create(values)
 
-    def _state(self, uuid='srv-1'):
+    def _state(self, uuid=ids.SRV1):
         server = db.server_get(uuid)
         return server and (server['status'], server['task_state'],
                            server['fault'])

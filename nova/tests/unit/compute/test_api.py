@@ -14,6 +14,7 @@ from nova.console import tokens
 from nova.db import api as db
 from nova import exception
 from nova.tests.unit.compute import base
+from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import fake_driver
 
 ADMIN, ALICE, BOB = base.ADMIN, base.ALICE, base.BOB
@@ -529,29 +530,29 @@ class ConsoleTestCase(APITestCase):
 
 class RecoveryTestCase(APITestCase):
     def test_start_recovers_interrupted_tasks(self):
-        self._server('building')
-        self._server('rebooting', 'REBOOT', 'rebooting')
-        self._server('migrating', 'MIGRATING', 'migrating')
-        self._server('fine', 'ACTIVE', None)
-        self.driver.ports['deleting'] = PORT + 50
-        self._server('deleting', 'ACTIVE', 'deleting')
-        token = tokens.authorize('rebooting', 'serial', 'h', 1)
+        self._server(ids.BUILDING)
+        self._server(ids.REBOOTING, 'REBOOT', 'rebooting')
+        self._server(ids.MIGRATING, 'MIGRATING', 'migrating')
+        self._server(ids.FINE, 'ACTIVE', None)
+        self.driver.ports[ids.DELETING] = PORT + 50
+        self._server(ids.DELETING, 'ACTIVE', 'deleting')
+        token = tokens.authorize(ids.REBOOTING, 'serial', 'h', 1)
         self.api.start()
         # The delete runs again on the workers, not in start().
         self.assertTrue(self.api.wait_for_tasks(10))
-        self.assertEqual([('destroy', 'deleting')], self.driver.calls)
-        self.assertIsNone(db.server_get('deleting'))
-        self.assertNotIn('deleting', self.driver.ports)
-        status, task, fault = self._state('building')
+        self.assertEqual([('destroy', ids.DELETING)], self.driver.calls)
+        self.assertIsNone(db.server_get(ids.DELETING))
+        self.assertNotIn(ids.DELETING, self.driver.ports)
+        status, task, fault = self._state(ids.BUILDING)
         self.assertEqual(('ERROR', None), (status, task))
         self.assertEqual('Interrupted by a restart of the compute API while '
                          'spawning', fault)
-        self.assertEqual('ERROR', self._state('rebooting')[0])
+        self.assertEqual('ERROR', self._state(ids.REBOOTING)[0])
         self.assertFalse(self._valid(token))
         # A live migration that was interrupted leaves the guest where the
         # database says it is.
-        self.assertEqual(('ACTIVE', None, None), self._state('migrating'))
-        self.assertEqual(('ACTIVE', None, None), self._state('fine'))
+        self.assertEqual(('ACTIVE', None, None), self._state(ids.MIGRATING))
+        self.assertEqual(('ACTIVE', None, None), self._state(ids.FINE))
         self.api.start()
         self.assertEqual(1, len(self.driver.calls))
 

@@ -15,6 +15,7 @@ from nova.console import type as ctype
 from nova import exception
 from nova.objects import instance as objects
 from nova import rpc
+from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import base
 from nova.tests.unit.compute import fake_driver
 from nova.virt.libvirt import driver as libvirt_driver
@@ -25,7 +26,7 @@ HOST = 'fake-host'
 PORT = fake_driver.FIRST_PORT
 
 
-def _instance(uuid='srv-1'):
+def _instance(uuid=ids.SRV1):
     return objects.Instance(
         uuid=uuid, host=HOST,
         flavor=objects.Flavor(name='m1.tiny', memory_mb=128, vcpus=2,
@@ -75,7 +76,7 @@ class ManagerTestCase(base.RPCTestCase):
 class RemotableTestCase(ManagerTestCase):
     def test_instance_arrives_as_sent(self):
         self.rpc.build_and_run_instance(CTX, HOST, self.instance)
-        self.assertEqual([('spawn', 'srv-1', 'img-1')],
+        self.assertEqual([('spawn', ids.SRV1, 'img-1')],
                          self.driver.calls[1:])
         arrived = self.driver.instances[-1]
         self.assertIsNot(self.instance, arrived)
@@ -84,10 +85,10 @@ class RemotableTestCase(ManagerTestCase):
         self.assertIsInstance(arrived.image_meta, objects.ImageMeta)
 
     def test_instance_without_image_arrives(self):
-        instance = objects.Instance(uuid='srv-2', image_meta=None)
+        instance = objects.Instance(uuid=ids.SRV2, image_meta=None)
         self.rpc.terminate_instance(CTX, HOST, instance)
         self.assertIsNone(self.driver.instances[-1].image_meta)
-        self.assertEqual(('destroy', 'srv-2'), self.driver.calls[-1])
+        self.assertEqual(('destroy', ids.SRV2), self.driver.calls[-1])
 
     def test_nova_errors_cross_as_themselves(self):
         error = exception.SerialPortNumberLimitExceeded(
@@ -103,8 +104,8 @@ class RemotableTestCase(ManagerTestCase):
 
     def test_nova_errors_keep_their_code(self):
         for error, code in (
-                (exception.InstanceNotFound(instance_id='srv-1'), 404),
-                (exception.InstanceBootFailed(instance_uuid='srv-1',
+                (exception.InstanceNotFound(instance_id=ids.SRV1), 404),
+                (exception.InstanceBootFailed(instance_uuid=ids.SRV1,
                                               reason='no QEMU'), 500),
                 (exception.HypervisorUnavailable(uri='qemu:///system',
                                                  reason='gone'), 500)):
@@ -176,10 +177,10 @@ class ActionsTestCase(ManagerTestCase):
         self.instance.image_meta = image2
         self.rpc.rebuild_instance(CTX, HOST, self.instance)
         self.rpc.terminate_instance(CTX, HOST, self.instance)
-        self.assertEqual([('reboot', 'srv-1', 'SOFT'),
-                          ('reboot', 'srv-1', 'HARD'),
-                          ('rebuild', 'srv-1', 'img-2'),
-                          ('destroy', 'srv-1')], self.driver.calls)
+        self.assertEqual([('reboot', ids.SRV1, 'SOFT'),
+                          ('reboot', ids.SRV1, 'HARD'),
+                          ('rebuild', ids.SRV1, 'img-2'),
+                          ('destroy', ids.SRV1)], self.driver.calls)
         self.assertEqual(image2, self.driver.instances[2].image_meta)
         self.assertEqual({}, self.driver.ports)
 
@@ -207,15 +208,15 @@ class ActionsTestCase(ManagerTestCase):
         threads[1].join(0.2)
         self.assertTrue(threads[1].is_alive())
         self.assertNotIn('destroy', self.driver.names())
-        self.rpc.terminate_instance(CTX, HOST, _instance('srv-2'))
-        self.assertEqual(('destroy', 'srv-2'), self.driver.calls[-1])
+        self.rpc.terminate_instance(CTX, HOST, _instance(ids.SRV2))
+        self.assertEqual(('destroy', ids.SRV2), self.driver.calls[-1])
         gate.set()
         for thread in threads:
             thread.join(base.WAIT)
         self.assertEqual([], errors)
         self.assertEqual(['reboot', 'destroy', 'destroy'],
                          self.driver.names())
-        self.assertEqual('srv-1', self.driver.calls[-1][1])
+        self.assertEqual(ids.SRV1, self.driver.calls[-1][1])
 
 
 class ConsoleTestCase(ManagerTestCase):
@@ -224,7 +225,7 @@ class ConsoleTestCase(ManagerTestCase):
         self._build()
 
     def test_console_output(self):
-        self.assertEqual(b'console of srv-1',
+        self.assertEqual(b'console of ' + ids.SRV1.encode(),
                          self.rpc.get_console_output(CTX, HOST,
                                                      self.instance))
 
@@ -269,7 +270,7 @@ class ConsoleTestCase(ManagerTestCase):
         self.assertIs(False, check(fake_driver.HOST, 'x'))
         self.driver.ports.clear()  # the guest is gone
         self.assertIs(False, check(fake_driver.HOST, PORT))
-        self.assertIn('Console port of server srv-1 not confirmed',
+        self.assertIn('Console port of server %s not confirmed' % ids.SRV1,
                       self.logs.output)
 
 
@@ -296,14 +297,14 @@ class LiveMigrationTestCase(ManagerTestCase):
         self.assertEqual((1, False), (data.serial_port_count,
                                       data.block_migration))
         data = self.dest_host.pre_live_migration(CTX, self.instance, data)
-        port = self.dest.incoming['srv-1']
+        port = self.dest.incoming[ids.SRV1]
         self.assertEqual([port], data.serial_listen_ports)
         self.source_host.live_migration(CTX, self.instance, 'ignored', data)
-        self.assertEqual(('live_migration', 'srv-1',
+        self.assertEqual(('live_migration', ids.SRV1,
                           'fake+tcp://dest/system'), self.driver.calls[-1])
         self.dest_host.post_live_migration_at_destination(
             CTX, self.instance, data)
-        self.assertEqual({'srv-1': port}, self.dest.ports)
+        self.assertEqual({ids.SRV1: port}, self.dest.ports)
         self.assertEqual({}, self.driver.ports)
         self.assertEqual('dest', self.dest_host.host_name)
 

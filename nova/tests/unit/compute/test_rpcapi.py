@@ -11,6 +11,7 @@ from nova import context
 from nova import exception
 from nova.objects import instance as objects
 from nova import rpc
+from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import base
 from nova.virt.libvirt import migration
 
@@ -22,13 +23,13 @@ class TimeoutTestCase(base.RPCTestCase):
         super().setUp()
         self.nova_flags(rpc_response_timeout=1, long_rpc_timeout=7)
         self.api = rpcapi.ComputeAPI(self.nova_conf)
-        self.instance = objects.Instance(uuid='srv-1')
+        self.instance = objects.Instance(uuid=ids.SRV1)
 
     def _unavailable(self, call, *args):
         e = self.assertRaises(exception.InstanceHostUnavailable, call, CTX,
                               *args)
         self.assertEqual(409, e.code)
-        self.assertIn('srv-1', e.message)
+        self.assertIn(ids.SRV1, e.message)
         self.assertIn('nowhere', e.message)
         return e.message
 
@@ -102,7 +103,7 @@ class TimeoutTestCase(base.RPCTestCase):
     def test_other_errors_pass(self):
         with mock.patch.object(self.api.client, 'prepare') as prepare:
             prepare.return_value.call.side_effect = (
-                exception.InstanceNotFound(instance_id='srv-1'))
+                exception.InstanceNotFound(instance_id=ids.SRV1))
             self.assertRaises(exception.InstanceNotFound,
                               self.api.get_serial_console, CTX, 'h',
                               self.instance, 'serial')

@@ -9,6 +9,7 @@ from nova.db import api as db
 from nova import exception
 from nova.objects import instance as objects
 from nova import servicegroup
+from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import base
 from nova.tests.unit.compute import fake_driver
 from nova.tests.unit.conductor import test_manager as conductor_tests
@@ -34,10 +35,10 @@ class ServiceTestCase(base.RPCTestCase):
         self.assertIn('Compute service of host fake-host started',
                       self.logs.output)
         self.assertNotIn('again', self.logs.output)
-        instance = objects.Instance(uuid='srv-1')
+        instance = objects.Instance(uuid=ids.SRV1)
         rpcapi.ComputeAPI(self.nova_conf).terminate_instance(
             base.ADMIN, HOST, instance)
-        self.assertEqual(('destroy', 'srv-1'), driver.calls[-1])
+        self.assertEqual(('destroy', ids.SRV1), driver.calls[-1])
 
     def test_heartbeats_carry_the_current_report(self):
         self.start_host(HOST)
@@ -71,7 +72,7 @@ class ServiceTestCase(base.RPCTestCase):
         e = self.assertRaises(exception.InstanceHostUnavailable,
                               rpcapi.ComputeAPI(self.nova_conf)
                               .get_console_output, base.ADMIN, HOST,
-                              objects.Instance(uuid='srv-1'))
+                              objects.Instance(uuid=ids.SRV1))
         self.assertIn('fake-host', e.message)
         # Its reporting thread is gone.
         self.assertFalse(self.services[HOST]._reporter.is_alive())

@@ -12,6 +12,7 @@ from nova.conductor import tasks as conductor_tasks
 from nova.console import tokens
 from nova.db import api as db
 from nova import exception
+from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import base
 from nova.tests.unit.compute import fake_driver
 
@@ -41,7 +42,7 @@ class TasksTestCase(base.ComputeTestCase):
 class InstanceForTestCase(TasksTestCase):
     def test_instance_from_the_rows(self):
         self.assertInstanceFromRows(
-            conductor_tasks.instance_for(self._server()), 'srv-1')
+            conductor_tasks.instance_for(self._server()), ids.SRV1)
 
     def test_host_and_image_overrides(self):
         instance = conductor_tasks.instance_for(
@@ -56,7 +57,7 @@ class InstanceForTestCase(TasksTestCase):
         self.assertIsNone(instance.image_meta)
         self.assertRaises(exception.FlavorNotFound,
                           conductor_tasks.instance_for, server, boot=True)
-        server = self._server('srv-2', image_id='gone')
+        server = self._server(ids.SRV2, image_id='gone')
         self.assertRaises(exception.ImageNotFound,
                           conductor_tasks.instance_for, server, boot=True)
 
@@ -65,15 +66,15 @@ class BuildTestCase(TasksTestCase):
     def test_build_goes_active(self):
         self.tasks.build(CTX, self._server())
         self.assertEqual(('ACTIVE', None, None), self._state())
-        self.assertEqual([('spawn', 'srv-1', 'img-1')], self.driver.calls)
+        self.assertEqual([('spawn', ids.SRV1, 'img-1')], self.driver.calls)
         self.assertEqual('m1.tiny', self.driver.instances[0].flavor.name)
 
     def test_driver_error_sets_error_with_message_only(self):
         self.driver.fail['spawn'] = exception.InstanceBootFailed(
-            instance_uuid='srv-1', reason='no QEMU')
+            instance_uuid=ids.SRV1, reason='no QEMU')
         raised = self.assertRaises(exception.InstanceBootFailed,
                                    self.tasks.build, CTX, self._server())
-        self.assertEqual('Instance srv-1 failed to boot: no QEMU',
+        self.assertEqual('Instance %s failed to boot: no QEMU' % ids.SRV1,
                          raised.message)
         self.assertEqual(('ERROR', None, raised.message), self._state())
 
@@ -98,7 +99,7 @@ class BuildTestCase(TasksTestCase):
         e = self.assertRaises(exception.InstanceHostUnavailable,
                               self.tasks.build, CTX, server)
         self.assertIn('nowhere', e.message)
-        self.assertIn('srv-1', e.message)
+        self.assertIn(ids.SRV1, e.message)
         self.assertEqual(('ERROR', None, e.message), self._state())
 
     def test_not_built_when_being_deleted(self):
@@ -109,16 +110,16 @@ class BuildTestCase(TasksTestCase):
 
     def test_not_built_when_gone(self):
         server = self._server()
-        db.server_delete('srv-1')
+        db.server_delete(ids.SRV1)
         self.tasks.build(CTX, server)
         self.assertEqual([], self.driver.calls)
-        self.assertIn('Server srv-1 is gone: Build not run',
+        self.assertIn('Server %s is gone: Build not run' % ids.SRV1,
                       self.logs.output)
 
     def test_delete_requested_during_spawn_is_not_undone(self):
         server = self._server()
         self.driver.hooks['spawn'] = lambda: db.server_update(
-            'srv-1', {'task_state': 'deleting'})
+            ids.SRV1, {'task_state': 'deleting'})
         self.tasks.build(CTX, server)
         self.assertEqual(('BUILD', 'deleting', None), self._state())
         self.assertIn('taken over meanwhile', self.logs.output)
@@ -126,7 +127,7 @@ class BuildTestCase(TasksTestCase):
     def test_failure_during_delete_request_is_left_to_delete(self):
         server = self._server()
         self.driver.hooks['spawn'] = lambda: db.server_update(
-            'srv-1', {'task_state': 'deleting'})
+            ids.SRV1, {'task_state': 'deleting'})
         self.driver.fail['spawn'] = RuntimeError('boom')
         self.assertRaises(exception.ComputeHostError, self.tasks.build, CTX,
                           server)
@@ -139,24 +140,24 @@ class ActionsTestCase(TasksTestCase):
         super().setUp()
         self.tasks.build(CTX, self._server())
         self.driver.calls.clear()
-        self.token = tokens.authorize('srv-1', 'serial', '127.0.0.1',
+        self.token = tokens.authorize(ids.SRV1, 'serial', '127.0.0.1',
                                       fake_driver.FIRST_PORT)
 
     def _set(self, status, task_state, fault=None):
-        return db.server_update('srv-1', {
+        return db.server_update(ids.SRV1, {
             'status': status, 'task_state': task_state, 'fault': fault})
 
     def test_soft_reboot(self):
         server = self._set('REBOOT', 'rebooting')
         self.tasks.reboot(CTX, server, 'SOFT')
-        self.assertEqual([('reboot', 'srv-1', 'SOFT')], self.driver.calls)
+        self.assertEqual([('reboot', ids.SRV1, 'SOFT')], self.driver.calls)
         self.assertEqual(('ACTIVE', None, None), self._state())
         self.assertFalse(_valid(self.token))
 
     def test_hard_reboot_clears_fault(self):
         server = self._set('HARD_REBOOT', 'rebooting_hard', 'old error')
         self.tasks.reboot(CTX, server, 'HARD')
-        self.assertEqual([('reboot', 'srv-1', 'HARD')], self.driver.calls)
+        self.assertEqual([('reboot', ids.SRV1, 'HARD')], self.driver.calls)
         self.assertEqual(('ACTIVE', None, None), self._state())
         # A hard reboot recreates the guest: it needs the image.
         self.assertEqual('img-1', self.driver.instances[-1].image_meta.id)
@@ -174,7 +175,7 @@ class ActionsTestCase(TasksTestCase):
         server = self._set('REBOOT', 'rebooting')
         issued = []
         self.driver.hooks['reboot'] = lambda: issued.append(
-            tokens.authorize('srv-1', 'serial', '127.0.0.1', 1))
+            tokens.authorize(ids.SRV1, 'serial', '127.0.0.1', 1))
         self.tasks.reboot(CTX, server, 'SOFT')
         self.assertFalse(_valid(issued[0]))
 
@@ -199,35 +200,35 @@ class ActionsTestCase(TasksTestCase):
     def test_rebuild_uses_the_new_image(self):
         server = self._set('REBUILD', 'rebuilding')
         self.tasks.rebuild(CTX, server, self.image2)
-        self.assertEqual([('rebuild', 'srv-1', 'img-2')], self.driver.calls)
+        self.assertEqual([('rebuild', ids.SRV1, 'img-2')], self.driver.calls)
         meta = self.driver.instances[-1].image_meta
         self.assertEqual(('/disk', 'qcow2', None),
                          (meta.disk_path[-5:], meta.disk_format,
                           meta.kernel_path))
         self.assertEqual(('ACTIVE', None, None), self._state())
-        self.assertEqual('img-2', db.server_get('srv-1')['image_id'])
+        self.assertEqual('img-2', db.server_get(ids.SRV1)['image_id'])
         self.assertFalse(_valid(self.token))
 
     def test_terminate_destroys_and_forgets(self):
         server = self._set('ACTIVE', 'deleting')
         self.tasks.terminate(CTX, server)
-        self.assertEqual([('destroy', 'srv-1')], self.driver.calls)
-        self.assertIsNone(db.server_get('srv-1'))
+        self.assertEqual([('destroy', ids.SRV1)], self.driver.calls)
+        self.assertIsNone(db.server_get(ids.SRV1))
         self.assertFalse(_valid(self.token))
         self.assertEqual({}, self.driver.ports)
 
     def test_terminate_without_image_and_flavor_rows(self):
         server = self._set('ACTIVE', 'deleting')
-        db.server_update('srv-1', {'image_id': 'gone', 'flavor_id': 'gone'})
+        db.server_update(ids.SRV1, {'image_id': 'gone', 'flavor_id': 'gone'})
         self.tasks.terminate(CTX, server)
-        self.assertIsNone(db.server_get('srv-1'))
-        self.assertEqual([('destroy', 'srv-1')], self.driver.calls)
+        self.assertIsNone(db.server_get(ids.SRV1))
+        self.assertEqual([('destroy', ids.SRV1)], self.driver.calls)
 
     def test_terminate_of_a_server_without_host(self):
-        self._server('nohost', status='ERROR', task_state='deleting',
+        self._server(ids.NOHOST, status='ERROR', task_state='deleting',
                      host=None)
-        self.tasks.terminate(CTX, db.server_get('nohost'))
-        self.assertIsNone(db.server_get('nohost'))
+        self.tasks.terminate(CTX, db.server_get(ids.NOHOST))
+        self.assertIsNone(db.server_get(ids.NOHOST))
         self.assertEqual([], self.driver.calls)
 
     def test_failed_terminate_keeps_server_in_error(self):
@@ -244,52 +245,52 @@ class ActionsTestCase(TasksTestCase):
 class LiveMigrateTestCase(TasksTestCase):
     def test_not_run_when_superseded(self):
         self.tasks.build(CTX, self._server())
-        server = db.server_get('srv-1')
+        server = db.server_get(ids.SRV1)
         self.tasks.live_migrate(CTX, server, 'other', None)
         self.assertEqual(('ACTIVE', None, None), self._state())
         self.assertEqual(['spawn'], self.driver.names())
-        self.assertIn('Live migration of srv-1 not run: superseded',
+        self.assertIn('Live migration of %s not run: superseded' % ids.SRV1,
                       self.logs.output)
 
 
 class RecoveryTestCase(TasksTestCase):
     def test_interrupted_tasks_are_recovered_once(self):
-        self._server('building')
-        self._server('rebooting', 'REBOOT', 'rebooting')
-        self._server('migrating', 'MIGRATING', 'migrating')
-        self._server('deleting', 'ACTIVE', 'deleting')
-        self._server('fine', 'ACTIVE', None)
-        self._server('elsewhere', host='other-host')
+        self._server(ids.BUILDING)
+        self._server(ids.REBOOTING, 'REBOOT', 'rebooting')
+        self._server(ids.MIGRATING, 'MIGRATING', 'migrating')
+        self._server(ids.DELETING, 'ACTIVE', 'deleting')
+        self._server(ids.FINE, 'ACTIVE', None)
+        self._server(ids.ELSEWHERE, host='other-host')
         later = datetime.timedelta(hours=1) + db.utcnow()
         db.console_token_create({
-            'token_hash': 'a' * 64, 'instance_uuid': 'rebooting',
+            'token_hash': 'a' * 64, 'instance_uuid': ids.REBOOTING,
             'console_type': 'serial', 'host': 'h', 'port': 1,
             'expires_at': later})
         self.tasks.recover_interrupted_tasks(hosts=['fake-host'])
-        self.assertEqual([('destroy', 'deleting')], self.driver.calls)
-        status, task, fault = self._state('building')
+        self.assertEqual([('destroy', ids.DELETING)], self.driver.calls)
+        status, task, fault = self._state(ids.BUILDING)
         self.assertEqual(('ERROR', None), (status, task))
         self.assertIn('restart', fault)
-        self.assertEqual('ERROR', self._state('rebooting')[0])
+        self.assertEqual('ERROR', self._state(ids.REBOOTING)[0])
         self.assertIsNone(db.console_token_get_by_hash('a' * 64))
-        self.assertIsNone(db.server_get('deleting'))
-        self.assertEqual(('ACTIVE', None, None), self._state('migrating'))
-        self.assertEqual(('ACTIVE', None, None), self._state('fine'))
+        self.assertIsNone(db.server_get(ids.DELETING))
+        self.assertEqual(('ACTIVE', None, None), self._state(ids.MIGRATING))
+        self.assertEqual(('ACTIVE', None, None), self._state(ids.FINE))
         self.assertEqual(('BUILD', 'spawning', None),
-                         self._state('elsewhere'))
+                         self._state(ids.ELSEWHERE))
         self.tasks.recover_interrupted_tasks(hosts=['fake-host'])
         self.assertEqual(1, len(self.driver.calls))
 
     def test_all_hosts_by_default(self):
-        self._server('elsewhere', host='other-host')
+        self._server(ids.ELSEWHERE, host='other-host')
         self.tasks.recover_interrupted_tasks()
-        self.assertEqual('ERROR', self._state('elsewhere')[0])
+        self.assertEqual('ERROR', self._state(ids.ELSEWHERE)[0])
 
     def test_failed_delete_is_recorded_and_recovery_goes_on(self):
-        self._server('deleting', 'ACTIVE', 'deleting', host='nowhere')
-        self._server('building')
+        self._server(ids.DELETING, 'ACTIVE', 'deleting', host='nowhere')
+        self._server(ids.BUILDING)
         self.tasks.recover_interrupted_tasks()
-        status, task, fault = self._state('deleting')
+        status, task, fault = self._state(ids.DELETING)
         self.assertEqual(('ERROR', None), (status, task))
         self.assertIn('nowhere', fault)
-        self.assertEqual('ERROR', self._state('building')[0])
+        self.assertEqual('ERROR', self._state(ids.BUILDING)[0])

@@ -53,7 +53,8 @@
 #           uid/gid root, munge symlinks, filter: only <uuid>/console.log and
 #           <uuid>/console.log.<0-99> (and the <uuid> folder), incoming chmod D700,F600,
 #           every option refused but recursive/times/timeout, timeout 30 s, max
-#           connections 4 per module, and a login:
+#           connections 4 per module (the real bound: rsync's timeout does not cut
+#           a silent connection), and a login:
 #           auth users "nova" with a password of its own per host (random, kept across
 #           "up" runs until "down"): the daemon's secrets file
 #           /srv/nova-hostb/state/rsyncd-{a,b}.secrets, the clients' password files
@@ -130,7 +131,7 @@ readonly RSYNC_PASSWORD_DIR=$STATE_DIR/rsync-password
 readonly PACKAGES=(iproute2 rsync)
 readonly LIBVIRTD_WAIT=90   # s; B's first libvirtd start probes QEMU (about 8 s)
 readonly DAEMON_WAIT=20     # s; virtlogd, rsync
-readonly RSYNC_TIMEOUT=30   # s; a stalled transfer is cut after this
+readonly RSYNC_TIMEOUT=30   # s; rsync's I/O timeout once a transfer runs
 readonly RSYNC_MAX_CONNECTIONS=4  # per module, counted from naming it (lock file)
 
 # State-root subdir -> mount point inside host B's mount namespace.
@@ -594,7 +595,8 @@ rsync_conf() {
 # user $RSYNC_USER (secrets file, 0600) and takes nothing but console logs: write only,
 # only <uuid>/console.log and <uuid>/console.log.<0-99> (virtlogd max_backups), made
 # 0600/0700 whatever the client asks, every option refused but the three the log copy
-# sends, a stalled transfer cut after $RSYNC_TIMEOUT s, at most $RSYNC_MAX_CONNECTIONS connections a module.
+# sends, at most $RSYNC_MAX_CONNECTIONS connections a module (rsync's timeout does not
+# cut a silent connection: max connections is the bound).
 address = $addr
 port = $RSYNC_PORT
 pid file = $STATE_DIR/rsyncd-$h.pid

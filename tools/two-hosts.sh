@@ -48,9 +48,13 @@
 #         * instances dirs /var/lib/nova-hosta/instances and /var/lib/nova-hostb/instances:
 #           plain dirs in the root filesystem, seen alike from both hosts; give each host's
 #           Nova driver its own one as instances_path
-#         * rsync daemons, module "nova-instances" = that host's instances dir, read-write,
-#           bound to the host's address only, hosts allow 192.168.251.0/24, use chroot,
-#           uid/gid root, munge symlinks, links/devices/specials refused, and a login:
+#         * rsync daemons, module "nova-instances" = that host's instances dir, write only,
+#           bound to the host's address only, hosts allow the two addresses, use chroot,
+#           uid/gid root, munge symlinks, filter: only <uuid>/console.log and
+#           <uuid>/console.log.<0-99> (and the <uuid> folder), incoming chmod D700,F600,
+#           every option refused but recursive/times/timeout, timeout 30 s, max
+#           connections 4 per module (the real bound: rsync's timeout does not cut
+#           a silent connection), and a login:
 #           auth users "nova" with a password of its own per host (random, kept across
 #           "up" runs until "down"): the daemon's secrets file
 #           /srv/nova-hostb/state/rsyncd-{a,b}.secrets, the clients' password files
@@ -74,7 +78,7 @@
 #                                        changes when host A's libvirtd restarts
 #           HOSTA_ADDR / HOSTB_ADDR, HOSTA_MIGRATE_URI / HOSTB_MIGRATE_URI, HOSTA_INSTANCES /
 #           HOSTB_INSTANCES, HOSTB_NETNS, HOSTB_ROOT, HOSTB_HOST_UUID, RSYNC_PORT,
-#           RSYNC_MODULE, HOSTA_RSYNC_URL / HOSTB_RSYNC_URL, RSYNC_USER,
+#           RSYNC_MODULE, RSYNC_TIMEOUT, RSYNC_MAX_CONNECTIONS, HOSTA_RSYNC_URL / HOSTB_RSYNC_URL, RSYNC_USER,
 #           HOSTA_RSYNC_PASSWORD_FILE / HOSTB_RSYNC_PASSWORD_FILE, and
 #           RSYNC_PASSWORD_FILE: the same with "%(dest)s" for the address (the
 #           value of nova's [libvirt] console_log_rsync_password_file)
@@ -127,6 +131,8 @@ readonly RSYNC_PASSWORD_DIR=$STATE_DIR/rsync-password
 readonly PACKAGES=(iproute2 rsync)
 readonly LIBVIRTD_WAIT=90   # s; B's first libvirtd start probes QEMU (about 8 s)
 readonly DAEMON_WAIT=20     # s; virtlogd, rsync
+readonly RSYNC_TIMEOUT=30   # s; rsync's I/O timeout once a transfer runs
+readonly RSYNC_MAX_CONNECTIONS=4  # per module, counted from naming it (lock file)
 
 # State-root subdir -> mount point inside host B's mount namespace.
 readonly -A BIND_MOUNTS=(
@@ -577,27 +583,39 @@ write_secrets() {
     return 0
 }
 
+# UUID_GLOB: rsync wildcard for a canonical (lowercase) instance uuid.
+UUID_GLOB="$(h='[0-9a-f]'; h4="$h$h$h$h"; printf '%s' "$h4$h4-$h4-$h4-$h4-$h4$h4$h4")"
+readonly UUID_GLOB
+
 rsync_conf() {
     local h="$1" addr="$2" dir="$3"
     cat <<EOF
 # rsync daemon of host ${h^^} for nova's tools/two-hosts.sh (rewritten by "up").
-# Bound to the host's migration address only; every module needs the login of user
-# $RSYNC_USER (secrets file, 0600); links, devices and special files are refused, and a link
-# that lands anyway is munged.
+# Bound to the host's migration address, the two hosts only; every module needs the login of
+# user $RSYNC_USER (secrets file, 0600) and takes nothing but console logs: write only,
+# only <uuid>/console.log and <uuid>/console.log.<0-99> (virtlogd max_backups), made
+# 0600/0700 whatever the client asks, every option refused but the three the log copy
+# sends, at most $RSYNC_MAX_CONNECTIONS connections a module (rsync's timeout does not
+# cut a silent connection: max connections is the bound).
 address = $addr
 port = $RSYNC_PORT
 pid file = $STATE_DIR/rsyncd-$h.pid
 log file = $STATE_DIR/rsyncd-$h.log
 lock file = $STATE_DIR/rsyncd-$h.lock
 reverse lookup = no
-hosts allow = $NET_CIDR
+hosts allow = $ADDR_A $ADDR_B
 hosts deny = *
 auth users = $RSYNC_USER
 secrets file = $STATE_DIR/rsyncd-$h.secrets
 strict modes = yes
 use chroot = yes
 munge symlinks = yes
-refuse options = links hard-links devices specials copy-links copy-unsafe-links
+write only = yes
+incoming chmod = D700,F600
+refuse options = * !recursive !times !timeout
+filter = + /$UUID_GLOB + /$UUID_GLOB/console.log + /$UUID_GLOB/console.log.[0-9] + /$UUID_GLOB/console.log.[1-9][0-9] - *
+timeout = $RSYNC_TIMEOUT
+max connections = $RSYNC_MAX_CONNECTIONS
 uid = root
 gid = root
 
@@ -875,6 +893,8 @@ do_env() {
         HOSTB_HOST_UUID "$uuid"
         RSYNC_PORT "$RSYNC_PORT"
         RSYNC_MODULE "$RSYNC_MODULE"
+        RSYNC_TIMEOUT "$RSYNC_TIMEOUT"
+        RSYNC_MAX_CONNECTIONS "$RSYNC_MAX_CONNECTIONS"
         HOSTA_RSYNC_URL "rsync://$RSYNC_USER@$ADDR_A/$RSYNC_MODULE"
         HOSTB_RSYNC_URL "rsync://$RSYNC_USER@$ADDR_B/$RSYNC_MODULE"
         RSYNC_USER "$RSYNC_USER"

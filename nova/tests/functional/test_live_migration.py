@@ -9,8 +9,10 @@ virtlogd gate, made by forcing the gate on that host's driver only.
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
+import time
 import uuid as uuid_lib
 
 import fixtures
@@ -270,11 +272,8 @@ class RollbackTestCase(LiveMigrationTestCase):
         self.type_on(self.a, inst, 'still-here')
 
 
-class RsyncDaemonLoginTestCase(LiveMigrationTestCase):
-    """The module a log copy writes to takes only the project's login.
-
-    No guest is needed: rsync clients talk to host B's real daemon.
-    """
+class _RsyncDaemonTestCase(LiveMigrationTestCase):
+    """No guest is needed: rsync clients talk to host B's real daemon."""
 
     def setUp(self):
         super().setUp()
@@ -287,6 +286,10 @@ class RsyncDaemonLoginTestCase(LiveMigrationTestCase):
             f.write(b'the log of %s\n' % self.uuid.encode())
         self.dest = os.path.join(self.env['HOSTB_INSTANCES'], self.uuid)
         self.addCleanup(shutil.rmtree, self.dest, ignore_errors=True)
+
+
+class RsyncDaemonLoginTestCase(_RsyncDaemonTestCase):
+    """The module a log copy writes to takes only the project's login."""
 
     def rsync(self, *args, user=None, password_file=None):
         url = 'rsync://%s%s/%s/%s/' % (
@@ -354,3 +357,159 @@ class RsyncDaemonLoginTestCase(LiveMigrationTestCase):
             max_size=1024, max_backups=3, conf=self.a._conf)
         self.assertIn('console_log_rsync_password_file is not set', str(e))
         self.assertFalse(os.path.exists(self.dest))
+
+
+class RsyncModuleTakesLogsOnlyTestCase(_RsyncDaemonTestCase):
+    """Even with host B's password, the module takes console logs only.
+
+    Every compute host holds every destination's password, so the login
+    must not open more than the log copy needs: nothing read, no other
+    name, no mode, no deletion, a bounded number of connections (rsync's
+    ``timeout`` does not cut a silent or stopped peer: its keep-alives
+    keep succeeding, so the bound is ``max connections``).
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.password = self.env['HOSTB_RSYNC_PASSWORD_FILE']
+        # The folder pre_live_migration makes, holding a guest's files.
+        os.mkdir(self.dest, 0o700)
+        for name in ('disk', 'console.log.0'):
+            with open(os.path.join(self.dest, name), 'wb') as f:
+                f.write(b'%s of the guest\n' % name.encode())
+
+    def login(self, *args, url=None):
+        url = url or 'rsync://nova@%s/%s/%s/' % (
+            self.env['HOSTB_ADDR'], self.env['RSYNC_MODULE'], self.uuid)
+        env = {k: v for k, v in os.environ.items() if k != 'RSYNC_PASSWORD'}
+        return subprocess.run(
+            ['rsync', '--contimeout=10', '--timeout=10',
+             '--password-file=%s' % self.password] + list(args) + [url],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            env=env, timeout=60)
+
+    def assertGuestFilesIntact(self):
+        self.assertEqual(0o700, stat.S_IMODE(os.lstat(self.dest).st_mode))
+        self.assertEqual(0o755, stat.S_IMODE(os.lstat(
+            self.env['HOSTB_INSTANCES']).st_mode))
+        for name in ('disk', 'console.log.0'):
+            with open(os.path.join(self.dest, name), 'rb') as f:
+                self.assertEqual(b'%s of the guest\n' % name.encode(),
+                                 f.read())
+
+    def test_nothing_can_be_read(self):
+        got = os.path.join(self.src, 'got')
+        url = 'rsync://nova@%s/%s/%s/disk' % (
+            self.env['HOSTB_ADDR'], self.env['RSYNC_MODULE'], self.uuid)
+        env = {k: v for k, v in os.environ.items() if k != 'RSYNC_PASSWORD'}
+        proc = subprocess.run(
+            ['rsync', '--contimeout=10', '--timeout=10',
+             '--password-file=%s' % self.password, url, got],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            env=env, timeout=60)
+        self.assertNotEqual(0, proc.returncode)
+        self.assertIn('module is write only', proc.stderr)
+        self.assertFalse(os.path.exists(got))
+        # Nor listed (the listing's --dirs is refused first).
+        proc = self.login(url=url.rsplit('/', 1)[0] + '/')
+        self.assertNotEqual(0, proc.returncode)
+        self.assertIn('refuse --dirs', proc.stderr)
+        self.assertNotIn('disk', proc.stdout)
+
+    def test_other_names_are_refused(self):
+        for name in ('disk', 'libvirt.xml', 'console.logx', 'console.log.x',
+                     'console.log.100', '.console.log.0'):
+            path = os.path.join(self.src, name)
+            with open(path, 'wb') as f:
+                f.write(b'planted\n')
+            proc = self.login(path)
+            self.assertNotEqual(0, proc.returncode, name)
+            self.assertIn('daemon refused to receive file "%s"' % name,
+                          proc.stderr)
+        self.assertGuestFilesIntact()
+        self.assertEqual(['console.log.0', 'disk'],
+                         sorted(os.listdir(self.dest)))
+        # Nor outside an instance folder.
+        proc = self.login(self.file, url='rsync://nova@%s/%s/' % (
+            self.env['HOSTB_ADDR'], self.env['RSYNC_MODULE']))
+        self.assertNotEqual(0, proc.returncode)
+        self.assertFalse(os.path.exists(os.path.join(
+            self.env['HOSTB_INSTANCES'], 'console.log')))
+
+    def test_modes_cannot_be_set(self):
+        os.chmod(self.src, 0o777)
+        os.chmod(self.file, 0o4755)
+        proc = self.login('--recursive', '--perms', self.src + '/')
+        self.assertNotEqual(0, proc.returncode)
+        self.assertIn('refuse --perms', proc.stderr)
+        for flag in ('--owner', '--group', '--chown=1000:1000'):
+            proc = self.login('--recursive', flag, self.src + '/')
+            self.assertNotEqual(0, proc.returncode, flag)
+            self.assertIn('refuse', proc.stderr)
+        self.assertGuestFilesIntact()
+        # --chmod without --perms has no effect: the folder keeps 0700,
+        # the log lands 0600.
+        os.unlink(os.path.join(self.dest, 'console.log.0'))
+        proc = self.login('--recursive', '--chmod=D0777,F4777',
+                          self.src + '/')
+        self.assertNotIn('console.log"', proc.stderr)
+        st = os.lstat(os.path.join(self.dest, 'console.log'))
+        self.assertEqual(0o600, stat.S_IMODE(st.st_mode))
+        self.assertEqual(0o700, stat.S_IMODE(os.lstat(self.dest).st_mode))
+
+    def test_nothing_can_be_deleted(self):
+        for flags in (['--delete'], ['--delete-after'],
+                      ['--inplace'],
+                      ['--backup', '--backup-dir=x'],
+                      ['--link-dest=..'], ['--compare-dest=..']):
+            proc = self.login('--recursive', *flags, self.src + '/')
+            self.assertNotEqual(0, proc.returncode, flags)
+            self.assertIn('refuse', proc.stderr)
+        self.assertGuestFilesIntact()
+
+    def test_project_copy_still_lands(self):
+        sent = log_transfer.copy_console_log(
+            self.uuid, self.file, self.env['HOSTB_ADDR'], as_backups=True,
+            max_size=1024, max_backups=3, conf=self.a._conf)
+        self.assertEqual(['console.log.0'], sent)
+        copy = os.path.join(self.dest, 'console.log.0')
+        self.assertEqual(0o600, stat.S_IMODE(os.lstat(copy).st_mode))
+        with open(copy, 'rb') as f:
+            self.assertEqual(b'the log of %s\n' % self.uuid.encode(),
+                             f.read())
+
+    def _name_module(self):
+        sock = socket.create_connection((self.env['HOSTB_ADDR'],
+                                         int(self.env['RSYNC_PORT'])),
+                                        timeout=10)
+        self.addCleanup(sock.close)
+        sock.sendall(b'@RSYNCD: 32.0 md5\n')
+        f = sock.makefile('rb')
+        f.readline()  # greeting
+        sock.sendall(self.env['RSYNC_MODULE'].encode() + b'\n')
+        return sock, f.readline()
+
+    def test_connections_beyond_the_limit_are_refused(self):
+        limit = int(self.env['RSYNC_MAX_CONNECTIONS'])
+        held = [self._name_module() for _ in range(limit)]
+        for _, answer in held:
+            self.assertTrue(answer.startswith(b'@RSYNCD: AUTHREQD'),
+                            answer)
+        _, answer = self._name_module()
+        self.assertIn(b'max connections (%d) reached' % limit, answer)
+        e = self.assertRaises(
+            log_transfer.LogTransferFailed, log_transfer.copy_console_log,
+            self.uuid, self.file, self.env['HOSTB_ADDR'], as_backups=True,
+            max_size=1024, max_backups=3, conf=self.a._conf)
+        self.assertIn('max connections', str(e))
+        for sock, _ in held:
+            sock.close()
+        # Freed as soon as the holders go.
+        for _ in range(50):
+            try:
+                self.test_project_copy_still_lands()
+                break
+            except log_transfer.LogTransferFailed:
+                time.sleep(0.2)
+        else:
+            self.test_project_copy_still_lands()

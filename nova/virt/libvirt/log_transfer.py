@@ -244,6 +244,9 @@ def _copy(instance_uuid, log_path, dir_fd, dest_addr, as_backups,
                        as_backups, max_size, max_backups, dir_fd)
         timeout = conf.libvirt.console_log_transfer_timeout
         try:
+            # The documented module refuses every option but --recursive,
+            # --times and --timeout, and every name but <uuid>/console.log
+            # and <uuid>/console.log.N: send nothing else (no -a, -p).
             processutils.execute(
                 'rsync', '--recursive', '--times', '--chmod=F0600',
                 # Regular files only, whatever the staging folder holds.

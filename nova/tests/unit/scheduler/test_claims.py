@@ -20,7 +20,9 @@ def _report(free, holders=None, seq=None):
     return report
 
 
-class ClaimsTestCase(db_base.DBTestCase):
+class ClaimsBase(db_base.DBTestCase):
+    """A two-port flavor and an image; ``_server`` and ``_select``."""
+
     def setUp(self):
         super().setUp()
         self.nova_conf = base.new_conf(self, service_down_time=60)
@@ -41,6 +43,8 @@ class ClaimsTestCase(db_base.DBTestCase):
         return scheduler.select_host(self.nova_conf, self.flavor,
                                      self.image)
 
+
+class ClaimsTestCase(ClaimsBase):
     def test_a_build_not_in_the_report_claims_its_ports(self):
         db.service_report('a', 'nova-compute', 'compute',
                           _report(2, holders=[]))

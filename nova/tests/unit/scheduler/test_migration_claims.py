@@ -5,29 +5,16 @@ review, finding 8: the destination counted them free)."""
 from nova.compute import states
 from nova.db import api as db
 from nova import exception
-from nova.objects import instance as objects
 from nova.scheduler import manager as scheduler
-from nova.tests.unit.compute import base
-from nova.tests.unit.db import base as db_base
 from nova.tests.unit.scheduler import test_claims
 
 S1 = '00000000-0000-4000-8000-0000000000b1'
 
 
-class MigrationClaimsTestCase(db_base.DBTestCase):
-    _select = test_claims.ClaimsTestCase._select
-    _server = test_claims.ClaimsTestCase._server
-
+class MigrationClaimsTestCase(test_claims.ClaimsBase):
     def setUp(self):
         super().setUp()
-        # As test_claims: a two-port flavor; host b has two free.
-        self.nova_conf = base.new_conf(self, service_down_time=60)
-        db.flavor_create({'id': '2', 'name': 'two', 'ram': 128, 'vcpus': 1,
-                          'extra_specs': {'hw:serial_port_count': '2'}})
-        db.image_create({'id': 'img', 'name': 'i', 'kernel_path': '/k'})
-        self.flavor = objects.Flavor(
-            memory_mb=128, extra_specs={'hw:serial_port_count': '2'})
-        self.image = objects.ImageMeta(kernel_path='/k')
+        # Host b has two free ports.
         db.service_report('b', 'nova-compute', 'compute',
                           test_claims._report(2, holders=[]))
         self._server(S1, host='a', task_state=states.LIVE_MIGRATING)

@@ -9,11 +9,10 @@ config model keeps what it does not model).
 """
 
 import dataclasses
+import ipaddress
 import os
 import re
 from urllib import parse as urlparse
-
-from oslo_utils import netutils
 
 from nova import exception
 from nova.virt.libvirt import config as vconfig
@@ -85,7 +84,15 @@ def check_dest_instance_dir(migrate_data, uuid):
 
 # A host name as DNS has them (letters, digits, '-', '.'): nothing that
 # could be a path, an option or a second URL part.
-_HOSTNAME = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$')
+_HOSTNAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9.-]{0,252}')
+
+# Bounds of the destination's virtlogd limits, which size the files the
+# source stages for the copy: a max_size of 1 byte would stage one file
+# per byte. (virtlogd's own default is 2 MiB and 3 backups; the rsync
+# module takes console.log.0 to console.log.99.)
+MIN_VIRTLOGD_MAX_SIZE = 1024
+MAX_VIRTLOGD_MAX_SIZE = 1 << 40
+MAX_VIRTLOGD_MAX_BACKUPS = 100
 
 # libvirt URI parts that make the client run a program or pick one: a
 # destination must not make the source's libvirtd client run anything.
@@ -93,14 +100,31 @@ _UNSAFE_URI_TRANSPORTS = ('ext',)
 _UNSAFE_URI_PARAMS = ('command', 'netcat', 'proxy')
 
 
+def _is_ip(value):
+    """An IPv4 or IPv6 address without a scope (``%eth0``): the value
+    goes into URLs, URIs and a file name, where a scope is free text."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return '%' not in value
+
+
 def _check_addr(value, field):
     if value is None:
         return
     if not isinstance(value, str) or not (
-            netutils.is_valid_ip(value) or _HOSTNAME.match(value)):
+            _is_ip(value) or _HOSTNAME.fullmatch(value)):
         raise exception.MigrationError(
-            reason='the destination gave %s %r: not an IP address or a '
-                   'host name' % (field, value))
+            reason='the destination gave %s %r: not an IP address '
+                   '(without a scope) or a host name' % (field, value))
+
+
+def _uri_param_names(query):
+    """Parameter names of a libvirt URI query, split as libvirt splits
+    them (on '&' and ';') and unescaped."""
+    return {urlparse.unquote(part.partition('=')[0]).strip().lower()
+            for part in re.split('[&;]', query) if part}
 
 
 def _check_connect_uri(uri):
@@ -110,10 +134,10 @@ def _check_connect_uri(uri):
     if not bad:
         parts = urlparse.urlsplit(uri)
         transport = parts.scheme.partition('+')[2]
-        params = {k.lower() for k in urlparse.parse_qs(parts.query)}
+        params = _uri_param_names(parts.query)
         bad = (transport in _UNSAFE_URI_TRANSPORTS or
                params & set(_UNSAFE_URI_PARAMS) or
-               any(c in uri for c in '\n\r\0'))
+               any(c.isspace() or ord(c) < 32 for c in uri))
     if bad:
         raise exception.MigrationError(
             reason='the destination gave connect_uri %r: a libvirt URI '
@@ -125,8 +149,9 @@ def check_dest_data(migrate_data, uuid):
     """Check what the destination told the source before the source
     acts on it: the instance folder (see :func:`check_dest_instance_dir`),
     the addresses (IP or host name), the libvirt URI (nothing that runs
-    a program) and the ports (1-65535). Raises MigrationError naming
-    the field."""
+    a program), the ports (1-65535) and the virtlogd limits (bounded, as
+    they size what the source stages). Raises MigrationError naming the
+    field."""
     check_dest_instance_dir(migrate_data, uuid)
     _check_addr(migrate_data.serial_listen_addr, 'serial_listen_addr')
     _check_addr(migrate_data.inbound_addr, 'inbound_addr')
@@ -138,6 +163,20 @@ def check_dest_data(migrate_data, uuid):
         raise exception.MigrationError(
             reason='the destination gave serial_listen_ports %r: not a '
                    'list of tcp ports' % (ports,))
+    _check_int(migrate_data.virtlogd_max_size, 'virtlogd_max_size',
+               MIN_VIRTLOGD_MAX_SIZE, MAX_VIRTLOGD_MAX_SIZE)
+    _check_int(migrate_data.virtlogd_max_backups, 'virtlogd_max_backups',
+               0, MAX_VIRTLOGD_MAX_BACKUPS)
+
+
+def _check_int(value, field, low, high):
+    if value is None:
+        return
+    if (isinstance(value, bool) or not isinstance(value, int) or
+            not low <= value <= high):
+        raise exception.MigrationError(
+            reason='the destination gave %s %r: not a whole number from '
+                   '%d to %d' % (field, value, low, high))
 
 
 def checked_port_count(migrate_data):

@@ -149,7 +149,13 @@ class DestDataTestCase(test_driver.DriverTestBase):
     def test_addresses_that_are_not_hosts_refused(self):
         for field in ('serial_listen_addr', 'inbound_addr'):
             for bad in ('../../etc/shadow', '-oProxyCommand=x', 'a b',
-                        'h/x', 'h@x', 42):
+                        'h/x', 'h@x', 42,
+                        # A scope is free text in an IPv6 address: it
+                        # would reach the rsync URL, the migration URI
+                        # and the password file's name.
+                        '::1%x]:1/m/u#', 'fe80::1%/../x', 'fe80::1%eth0',
+                        # '$' matched before a final newline.
+                        'host\n', '10.0.0.1\n'):
                 e = self.assertRaises(exception.MigrationError,
                                       self._check, **{field: bad})
                 self.assertIn(field, e.message)
@@ -158,7 +164,12 @@ class DestDataTestCase(test_driver.DriverTestBase):
         for bad in ('qemu+ext:///system?command=/bin/sh',
                     'qemu+ssh://b/system?netcat=/tmp/x',
                     'qemu+ssh://b/system?COMMAND=x',
-                    'qemu+ssh://b/system?proxy=x', 7):
+                    'qemu+ssh://b/system?proxy=x',
+                    # libvirt also splits parameters on ';', and
+                    # unescapes their names.
+                    'qemu+ssh://b/system?a=b;netcat=x',
+                    'qemu+ssh://b/system?%6eetcat=x',
+                    'qemu+ssh://b/system?a=b c', 7):
             e = self.assertRaises(exception.MigrationError, self._check,
                                   connect_uri=bad)
             self.assertIn('connect_uri', e.message)
@@ -168,3 +179,20 @@ class DestDataTestCase(test_driver.DriverTestBase):
             e = self.assertRaises(exception.MigrationError, self._check,
                                   serial_listen_ports=bad)
             self.assertIn('serial_listen_ports', e.message)
+
+    def test_virtlogd_limits_out_of_bounds_refused(self):
+        # They size what the source stages: max_size 1 would stage one
+        # file per byte of log.
+        for field, bad in (('virtlogd_max_size', 0),
+                           ('virtlogd_max_size', 1),
+                           ('virtlogd_max_size', -1),
+                           ('virtlogd_max_size', 1 << 50),
+                           ('virtlogd_max_size', '2097152'),
+                           ('virtlogd_max_backups', -1),
+                           ('virtlogd_max_backups', 10 ** 9),
+                           ('virtlogd_max_backups', True)):
+            e = self.assertRaises(exception.MigrationError, self._check,
+                                  **{field: bad})
+            self.assertIn(field, e.message)
+        self._check(virtlogd_max_size=4096, virtlogd_max_backups=0)
+        self._check(virtlogd_max_size=2097152, virtlogd_max_backups=3)

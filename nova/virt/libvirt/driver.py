@@ -854,6 +854,16 @@ class LibvirtDriver:
         """
         inst_dir = self.instance_dir(instance)
         count = migration.checked_port_count(migrate_data)
+        try:
+            self._host.get_domain(instance)
+        except exception.InstanceNotFound:
+            pass
+        else:
+            # A stray or repeated call for a guest defined here: its
+            # folder holds its live log and disk, never move it aside.
+            raise exception.MigrationPreCheckError(
+                reason='instance %s is already defined on this host'
+                       % instance.uuid)
         if (os.path.isdir(inst_dir) and not os.path.islink(inst_dir) and
                 os.listdir(inst_dir)):
             # Left from an earlier stay whose log could not be copied away:

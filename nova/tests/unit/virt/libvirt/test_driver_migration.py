@@ -109,6 +109,21 @@ class DestinationTestCase(MigrationTestBase):
                  if d.startswith(inst.uuid + '.orphaned-')]
         self.assertEqual(1, len(aside))
 
+    def test_guest_defined_here_is_refused_and_its_folder_kept(self):
+        # A stray or repeated pre_live_migration for a guest of this
+        # host would have moved its live log and disk aside.
+        inst = self._booted(ports='1')
+        data = self.driver.check_can_live_migrate_destination(None, inst)
+        data.serial_port_count = 1
+        e = self.assertRaises(exception.MigrationPreCheckError,
+                              self.driver.pre_live_migration, None, inst,
+                              data)
+        self.assertIn('already defined on this host', e.message)
+        with open(self.driver.console_log_path(inst), 'rb') as f:
+            self.assertEqual(b'history\n', f.read())
+        self.assertEqual([], [d for d in os.listdir(self.instances_path)
+                              if '.orphaned-' in d])
+
     def test_rollback_releases_ports_and_folder(self):
         inst = self._instance()
         data = self.driver.check_can_live_migrate_destination(None, inst)
@@ -234,6 +249,17 @@ class OrchestrationTestCase(MigrationTestBase):
     def test_rollback_on_failure(self):
         inst = self._booted(ports='1')
         dest = mock.Mock(wraps=self.driver)
+
+        def pre_live_migration(*args):
+            # One driver plays both hosts here: as the destination it
+            # must not find the guest already defined.
+            with mock.patch.object(
+                    self.driver._host, 'get_domain',
+                    side_effect=exception.InstanceNotFound(
+                        instance_id=inst.uuid)):
+                return self.driver.pre_live_migration(*args)
+
+        dest.pre_live_migration.side_effect = pre_live_migration
         source = mock.Mock(wraps=self.driver)
         source.live_migration.side_effect = exception.MigrationError(
             reason='boom')

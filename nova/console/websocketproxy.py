@@ -643,7 +643,20 @@ class SerialProxy(websocketproxy.WebSocketProxy):
             name='serialproxy-%d' % handler_id, daemon=True)
         with self._lock:
             self._clients[thread] = sock
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError as e:
+            # Out of threads (the process's or the system's limit): this
+            # connection is dropped, the proxy and its sessions go on, and
+            # an unstarted thread must not stay to be joined at shutdown.
+            with self._lock:
+                self._clients.pop(thread, None)
+            sock.close()
+            self._acceptor.release(peer[0])
+            self._acceptor.log_limited(
+                'threads', 'cannot start a thread for a connection from %s '
+                '(%s); dropping it. Lower [serial_console] max_connections '
+                'or raise the thread limit', peer[0], e)
 
     def _serve_client(self, sock, peer, head, handler_id):
         address = peer[0]

@@ -7,7 +7,9 @@ never an ERROR or a traceback, or any client could flood the log.
 
 import socket
 import struct
+import threading
 import time
+from unittest import mock
 
 from nova.tests.unit.console import test_websocketproxy as base
 
@@ -204,6 +206,31 @@ class TestMisbehavingClients(base.ProxyTestCase):
                 pass
             self.reset(sock)
         self.assert_quiet_and_serving()
+
+    def test_no_thread_for_a_connection(self):
+        # At the thread limit Thread.start() fails: that connection is
+        # dropped with one warning a minute, the proxy keeps serving, and
+        # no unstarted thread is left for the shutdown to join.
+        real_start = threading.Thread.start
+
+        def start(thread):
+            if thread.name.startswith('serialproxy-'):
+                raise RuntimeError("can't start new thread")
+            return real_start(thread)
+
+        with mock.patch.object(threading.Thread, 'start', start):
+            for _ in range(3):
+                sock = self.client()
+                sock.sendall(HEAD)
+                self.assertEqual(b'', sock.recv(100))
+        self.settle()
+        self.assertEqual({}, self.proxy.server._clients)
+        output = self.log.output
+        self.assertNotIn('Traceback', output)
+        self.assertEqual(1, output.count('cannot start a thread'))
+        ws = self.connect(self.tokens.add(self.guest.port))
+        ws.send_binary(b'still here')
+        self.assertEqual(b'still here', base.recv_exactly(ws, 10))
 
 
 class TestForwardedProtoLines(base.ProxyTestCase):

@@ -104,6 +104,46 @@ def log_chain_exists(log_path):
     return os.path.lexists(log_path) or os.path.lexists(log_path + '.0')
 
 
+# Bytes read or copied at a time: one pread() returns at most about
+# 2 GiB, and a legacy file console may be larger than memory allows.
+_CHUNK = 1 << 20
+
+
+def _open_checked(first, path, dir_fd):
+    """(fd, size) of ``path`` in folder ``dir_fd``: opened without
+    following a link and checked with fstat(); ``first`` names the chain
+    in refusals."""
+    try:
+        fd = os.open(os.path.basename(path),
+                     os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK |
+                     os.O_NOCTTY | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError as e:
+        reason = ('a symbolic link; not following it'
+                  if e.errno == errno.ELOOP else e.strerror)
+        _refuse(first, path, reason)
+    try:
+        st = os.fstat(fd)
+        reason = console_log.describe_unsafe(st)
+        if reason:
+            _refuse(first, path, reason)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st.st_size
+
+
+def _pread_chunks(fd, length, offset):
+    """Yield the ``length`` bytes at ``offset`` in pieces of at most
+    _CHUNK (fewer if the file is shorter now)."""
+    while length > 0:
+        data = os.pread(fd, min(length, _CHUNK), offset)
+        if not data:
+            return
+        yield data
+        offset += len(data)
+        length -= len(data)
+
+
 def _read_tail(paths, limit, dir_fd):
     """The newest ``limit`` bytes of the concatenation of ``paths``, all
     in the folder ``dir_fd``."""
@@ -111,26 +151,25 @@ def _read_tail(paths, limit, dir_fd):
     for path in reversed(paths):
         if wanted <= 0:
             break
+        fd, size = _open_checked(paths[0], path, dir_fd)
         try:
-            fd = os.open(os.path.basename(path),
-                         os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK |
-                         os.O_NOCTTY | os.O_CLOEXEC, dir_fd=dir_fd)
-        except OSError as e:
-            reason = ('a symbolic link; not following it'
-                      if e.errno == errno.ELOOP else e.strerror)
-            _refuse(paths[0], path, reason)
-        try:
-            st = os.fstat(fd)
-            reason = console_log.describe_unsafe(st)
-            if reason:
-                _refuse(paths[0], path, reason)
-            size = st.st_size
             take = min(size, wanted)
-            pieces.append(os.pread(fd, take, size - take))
+            pieces.append(b''.join(_pread_chunks(fd, take, size - take)))
             wanted -= take
         finally:
             os.close(fd)
     return b''.join(reversed(pieces))
+
+
+def _copy_whole(path, out, dir_fd):
+    """Copy the file ``path`` of folder ``dir_fd`` to ``out``, a chunk at
+    a time (checked as _read_tail's)."""
+    fd, size = _open_checked(path, path, dir_fd)
+    try:
+        for data in _pread_chunks(fd, size, 0):
+            out.write(data)
+    finally:
+        os.close(fd)
 
 
 def _create(staging, name):
@@ -149,8 +188,7 @@ def _stage(chain, staging, basename, as_backups, max_size, max_backups,
         for path in chain:
             name = os.path.basename(path)
             with _create(staging, name) as out:
-                # Whole files; _read_tail checks each with fstat().
-                out.write(_read_tail([path], 2 ** 62, dir_fd))
+                _copy_whole(path, out, dir_fd)
             names.append(name)
         return names
     # Re-cut the whole history into at most max_backups files of max_size,

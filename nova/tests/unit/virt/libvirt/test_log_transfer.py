@@ -183,6 +183,36 @@ class LogTransferTestCase(test.TestCase):
         self.assertEqual(history[-300:] + b'on the destination\n',
                          console_log.read_log_tail(self._dest(), 1000))
 
+    def test_reads_a_chunk_at_a_time(self):
+        # One pread() returns at most about 2 GiB and a legacy file
+        # console may be larger than memory: files are read in chunks,
+        # and a whole file is copied, never held whole.
+        self.useFixture(fixtures.MockPatchObject(log_transfer, '_CHUNK', 7))
+        asked = []
+        real_pread = os.pread
+
+        def pread(fd, length, offset):
+            asked.append(length)
+            return real_pread(fd, length, offset)
+
+        self.useFixture(fixtures.MockPatch('os.pread', pread))
+        history = b''.join(b'%04d\n' % i for i in range(100))
+        self._write('.0', history[:250])
+        self._write('', history[250:])
+        self._copy(as_backups=False)
+        with open(self._dest('console.log.0'), 'rb') as f:
+            self.assertEqual(history[:250], f.read())
+        with open(self._dest(), 'rb') as f:
+            self.assertEqual(history[250:], f.read())
+        self._copy(as_backups=True, max_size=100, max_backups=3)
+        copied = b''
+        for name in ('console.log.2', 'console.log.1', 'console.log.0'):
+            with open(self._dest(name), 'rb') as f:
+                copied += f.read()
+        self.assertEqual(history[-300:], copied)
+        self.assertTrue(asked)
+        self.assertLessEqual(max(asked), 7)
+
     def test_as_backups_small_history_is_one_file(self):
         self._write('', b'boot messages\n')
         self.assertEqual(['console.log.0'],

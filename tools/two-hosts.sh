@@ -593,7 +593,9 @@ rsync_conf() {
 # rsync daemon of host ${h^^} for nova's tools/two-hosts.sh (rewritten by "up").
 # Bound to the host's migration address, the two hosts only; every module needs the login of
 # user $RSYNC_USER (secrets file, 0600) and takes nothing but console logs: write only,
-# only <uuid>/console.log and <uuid>/console.log.<0-99> (virtlogd max_backups), made
+# only <uuid>/console.log and <uuid>/console.log.<0-99> (virtlogd max_backups), no folder
+# below <uuid> (one named console.log would replace the log: "- /*/*/", a trailing slash
+# matches folders only, comes first), made
 # 0600/0700 whatever the client asks, every option refused but the three the log copy
 # sends, at most $RSYNC_MAX_CONNECTIONS connections a module (rsync's timeout does not
 # cut a silent connection: max connections is the bound).
@@ -613,7 +615,7 @@ munge symlinks = yes
 write only = yes
 incoming chmod = D700,F600
 refuse options = * !recursive !times !timeout
-filter = + /$UUID_GLOB + /$UUID_GLOB/console.log + /$UUID_GLOB/console.log.[0-9] + /$UUID_GLOB/console.log.[1-9][0-9] - *
+filter = - /*/*/ + /$UUID_GLOB + /$UUID_GLOB/console.log + /$UUID_GLOB/console.log.[0-9] + /$UUID_GLOB/console.log.[1-9][0-9] - *
 timeout = $RSYNC_TIMEOUT
 max connections = $RSYNC_MAX_CONNECTIONS
 uid = root

@@ -436,6 +436,31 @@ class RsyncModuleTakesLogsOnlyTestCase(_RsyncDaemonTestCase):
         self.assertFalse(os.path.exists(os.path.join(
             self.env['HOSTB_INSTANCES'], 'console.log')))
 
+    def test_directories_named_like_logs_are_refused(self):
+        # A folder named console.log (or console.log.N) would replace the
+        # guest's log file, and virtlogd then refuses every later start.
+        for name in ('console.log', 'console.log.3'):
+            with open(os.path.join(self.dest, name), 'wb') as f:
+                f.write(b'%s of the guest\n' % name.encode())
+            planted = os.path.join(self.src, 'planted', name)
+            os.makedirs(planted)
+            for content in ([], ['console.log']):
+                for inner in content:
+                    with open(os.path.join(planted, inner), 'wb') as f:
+                        f.write(b'planted\n')
+                proc = self.login('--recursive', planted)
+                self.assertNotEqual(0, proc.returncode, name)
+                self.assertIn('daemon refused to receive directory "%s"'
+                              % name, proc.stderr)
+                path = os.path.join(self.dest, name)
+                self.assertTrue(stat.S_ISREG(os.lstat(path).st_mode), name)
+                with open(path, 'rb') as f:
+                    self.assertEqual(b'%s of the guest\n' % name.encode(),
+                                     f.read())
+        self.assertGuestFilesIntact()
+        self.assertEqual(['console.log', 'console.log.0', 'console.log.3',
+                          'disk'], sorted(os.listdir(self.dest)))
+
     def test_modes_cannot_be_set(self):
         os.chmod(self.src, 0o777)
         os.chmod(self.file, 0o4755)

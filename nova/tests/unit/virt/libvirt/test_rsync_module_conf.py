@@ -35,10 +35,13 @@ class RsyncModuleConfTestCase(test.TestCase):
         self.assertEqual('yes', self.conf.get('write only'))
 
     def test_module_takes_console_logs_only(self):
-        # Exactly the folder and the names log_transfer sends, then
-        # everything else refused.
+        # No folder inside an instance folder (one named console.log
+        # would replace the guest's log), exactly the folder and the names
+        # log_transfer sends, then everything else refused. Order matters:
+        # the first rule that matches wins.
         self.assertEqual(
-            ['+ /%s' % UUID_GLOB,
+            ['- /*/*/',
+             '+ /%s' % UUID_GLOB,
              '+ /%s/console.log' % UUID_GLOB,
              '+ /%s/console.log.[0-9]' % UUID_GLOB,
              '+ /%s/console.log.[1-9][0-9]' % UUID_GLOB,

@@ -10,11 +10,8 @@ import errno
 import os
 
 import fixtures
-from oslo_concurrency import processutils
 
-import nova.conf
 from nova import exception
-from nova import test
 from nova.tests.unit.virt.libvirt import test_driver
 from nova.tests.unit.virt.libvirt import test_log_transfer
 from nova.virt.libvirt import console_log
@@ -139,35 +136,7 @@ class OpenDirTestCase(test_driver.DriverTestBase):
                           os.path.join(link, 'console.log'))
 
 
-class LogTransferFolderLinkTestCase(test.TestCase):
-    def setUp(self):
-        super().setUp()
-        self.src = os.path.join(self.instances_path, UUID)
-        os.makedirs(self.src, mode=0o700)
-        self.log = os.path.join(self.src, 'console.log')
-        self.rsync = test_log_transfer.FakeRsync(
-            os.path.join(self.instances_path, 'dest'))
-        self.useFixture(self._patch_execute(self.rsync))
-        secret = os.path.join(self.instances_path, 'pw')
-        fd = os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600)
-        os.write(fd, b'pw\n')
-        os.close(fd)
-        self.flags(console_log_rsync_password_file=secret, group='libvirt')
-
-    @staticmethod
-    def _patch_execute(side_effect):
-        return fixtures.MockPatchObject(processutils, 'execute',
-                                        side_effect=side_effect)
-
-    def _write(self, suffix, data):
-        with open(self.log + suffix, 'wb') as f:
-            f.write(data)
-
-    def _copy(self, as_backups):
-        return log_transfer.copy_console_log(
-            UUID, self.log, '192.0.2.2', as_backups=as_backups,
-            max_size=100, max_backups=3, conf=nova.conf.CONF)
-
+class LogTransferFolderLinkTestCase(test_log_transfer.LogTransferBase):
     def test_linked_instance_folder_is_not_sent(self):
         elsewhere = _host_dir(self.instances_path)
         os.rename(self.src, self.src + '.moved')

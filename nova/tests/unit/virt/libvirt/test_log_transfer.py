@@ -31,7 +31,9 @@ class FakeRsync:
         return '', ''
 
 
-class LogTransferTestCase(test.TestCase):
+class LogTransferBase(test.TestCase):
+    """An instance folder with a log, a fake rsync, a password file."""
+
     def setUp(self):
         super().setUp()
         self.src = os.path.join(self.instances_path, 'src', UUID)
@@ -71,6 +73,8 @@ class LogTransferTestCase(test.TestCase):
             UUID, self.log, '192.0.2.2', as_backups=as_backups,
             max_size=max_size, max_backups=max_backups, conf=nova.conf.CONF)
 
+
+class LogTransferTestCase(LogTransferBase):
     def test_chain_is_oldest_first(self):
         self._write('', b'new')
         self._write('.0', b'mid')

@@ -6,6 +6,7 @@ and how console output and the serial console are found again from the
 domain's live XML.
 """
 
+import contextlib
 import errno
 import os
 import shutil
@@ -85,6 +86,19 @@ def _vanished(err):
     """Whether a libvirt error means the domain is gone: undefined (or
     a transient one stopped) between finding it and asking it."""
     return err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN
+
+
+@contextlib.contextmanager
+def _not_found_if_vanished(instance, doing):
+    """Turn "the domain vanished while ``doing``" into InstanceNotFound
+    (with a debug line); other libvirt errors pass through."""
+    try:
+        yield
+    except libvirt.libvirtError as e:
+        if not _vanished(e):
+            raise
+        LOG.debug('Domain of %s vanished while %s', instance.uuid, doing)
+        raise exception.InstanceNotFound(instance_id=instance.uuid)
 
 
 def _dom_uuid(dom):
@@ -198,14 +212,8 @@ class LibvirtDriver:
 
     @staticmethod
     def _xml_of(dom, instance, flags=0):
-        try:
+        with _not_found_if_vanished(instance, 'reading its XML'):
             return dom.XMLDesc(flags)
-        except libvirt.libvirtError as e:
-            if not _vanished(e):
-                raise
-            LOG.debug('Domain of %s vanished while reading its XML',
-                      instance.uuid)
-            raise exception.InstanceNotFound(instance_id=instance.uuid)
 
     # -- host capabilities --------------------------------------------------
 
@@ -686,15 +694,9 @@ class LibvirtDriver:
     def power_off(self, instance):
         """Stop the guest; it keeps its definition and its serial ports."""
         dom = self._host.get_domain(instance)
-        try:
+        with _not_found_if_vanished(instance, 'being stopped'):
             if dom.isActive():
                 dom.destroy()
-        except libvirt.libvirtError as e:
-            if not _vanished(e):
-                raise
-            LOG.debug('Domain of %s vanished while being stopped',
-                      instance.uuid)
-            raise exception.InstanceNotFound(instance_id=instance.uuid)
 
     def power_on(self, context, instance):
         self._hard_reboot(instance)
@@ -709,12 +711,9 @@ class LibvirtDriver:
     def is_running(self, instance):
         """Whether the guest runs; InstanceNotFound when it does not
         exist (or vanished between the look-up and the question)."""
-        try:
-            return bool(self._host.get_domain(instance).isActive())
-        except libvirt.libvirtError as e:
-            if not _vanished(e):
-                raise
-            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        dom = self._host.get_domain(instance)
+        with _not_found_if_vanished(instance, 'asked whether it runs'):
+            return bool(dom.isActive())
 
     # -- consoles -----------------------------------------------------------
 

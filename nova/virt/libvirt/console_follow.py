@@ -77,8 +77,10 @@ changes on disk, so nothing changes here.
 
 Safety: every log file is opened through console_log's opener (no link
 followed, regular files with one name only, identity from fstat()); the
-instance folder is checked with instance_files.check_dir() and watched
-with IN_ONLYDIR|IN_DONT_FOLLOW; nothing else is watched.
+instance folder is opened and checked with instance_files.open_dir(), every
+look at it is relative to that descriptor, and it is watched (IN_ONLYDIR)
+through /proc/self/fd/N, the descriptor itself, and the newest file the same
+way; nothing else is watched.
 """
 
 import collections

@@ -55,8 +55,8 @@ def _dir_problem(st, what):
 
 
 def open_dir(path):
-    """A descriptor of the instance folder ``path``, checked as check_dir
-    does, for looking at its files with ``dir_fd=``. Close it.
+    """A descriptor of the instance folder ``path``, for looking at its
+    files with ``dir_fd=``. Close it.
 
     The instances folder (``path``'s parent, the operator's
     ``instances_path``) may be a link the operator made, so it is
@@ -64,7 +64,9 @@ def open_dir(path):
     writable by nobody else) and the instance folder is opened relative
     to that descriptor, so nothing can be swapped in between.
 
-    :raises nova.exception.InstanceFileUnsafe: see check_dir.
+    :raises nova.exception.InstanceFileUnsafe: naming the folder (or the
+        instances folder) when it is a link, not a directory, owned by
+        another user or writable by group or others.
     :raises FileNotFoundError: if it does not exist.
     """
     parent = os.path.dirname(os.path.abspath(path))
@@ -96,29 +98,12 @@ def open_dir(path):
     return fd
 
 
-def check_dir(path):
-    """Refuse ``path`` unless it is a safe instance folder.
-
-    :raises nova.exception.InstanceFileUnsafe: naming ``path`` (or its
-        parent folder) when it is a link, not a directory, owned by
-        another user or writable by group or others.
-    :raises FileNotFoundError: if it does not exist.
-    """
-    parent = os.path.dirname(os.path.abspath(path))
-    # The parent is the operator's instances_path: it may be a link to
-    # another disk, so it is followed; the instance folder never is.
-    problem = _dir_problem(os.stat(parent), 'the instances folder')
-    if problem:
-        console_log.refuse(parent, problem)
-    problem = _dir_problem(os.lstat(path), 'the instance folder')
-    if problem:
-        console_log.refuse(path, problem)
-
-
 def check_files(path):
-    """Refuse the folder if a log file or the disk is not a plain file.
+    """Refuse the folder if it is unsafe (see open_dir) or a log file or
+    the disk in it is not a plain file.
 
-    :raises nova.exception.InstanceFileUnsafe: naming the first bad file.
+    :raises nova.exception.InstanceFileUnsafe: naming the folder or the
+        first bad file.
     """
     fd = open_dir(path)
     try:
@@ -141,16 +126,16 @@ def prepare_dir(path):
     files: call before every domain start (spawn, hard reboot, rebuild,
     power on) and before a guest arrives by live migration.
 
-    :raises nova.exception.InstanceFileUnsafe: see check_dir, check_files.
+    :raises nova.exception.InstanceFileUnsafe: see check_files.
     """
-    # Not writable by others even under a loose umask: see check_dir.
+    # Not writable by others even under a loose umask: see open_dir.
     os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o755,
                 exist_ok=True)
     try:
         os.mkdir(path, DIR_MODE)
     except FileExistsError:
         pass
-    check_dir(path)
+    # open_dir (in check_files) checks the folder itself too.
     check_files(path)
 
 

@@ -52,7 +52,7 @@ class FollowerTestCase(testtools.TestCase):
     def setUp(self):
         super().setUp()
         tmp = self.useFixture(fixtures.TempDir()).path
-        # check_dir() wants a folder 0700 in a folder nobody else writes.
+        # open_dir() wants a folder 0700 in a folder nobody else writes.
         self.folder = os.path.join(tmp, 'instance')
         os.mkdir(self.folder, 0o700)
         self.path = os.path.join(self.folder, 'console.log')

@@ -16,6 +16,7 @@ from oslo_concurrency import lockutils
 from oslo_log import log as logging
 import oslo_messaging
 
+from nova.console import type as ctype
 from nova import exception
 from nova.objects import instance as objects
 from nova.virt.libvirt import migration
@@ -126,10 +127,12 @@ class ComputeManager:
                               console_type):
         """Whether ``host:port`` is the guest's current serial console.
 
-        Fails closed: any error looking it up means no.
+        ``console_type`` 'serial' or 'serial-readonly' (a viewer's token
+        names the same port); any other type is no. Fails closed: any
+        error looking it up means no.
         """
         try:
-            if console_type != 'serial':
+            if console_type not in ctype.SERIAL_TYPES:
                 return False
             console = self.driver.get_serial_console(ctxt, instance)
             return console.host == host and console.port == int(port)

@@ -182,5 +182,7 @@ class TestPipInstall(testtools.TestCase):
             '                  "pbr": dist.read_text("pbr.json")}))', DIST))
         self.assertIsNotNone(out['pbr'], 'not built by pbr')
         self.assertEqual(self.head, json.loads(out['pbr'])['git_version'])
-        # A PEP 440 version (pbr: X.Y.Z, or X.Y.Z.devN between tags).
-        self.assertRegex(out['version'], r'^\d+(\.\d+)*(\.dev\d+)?$')
+        # A PEP 440 version (pbr: X.Y.Z at a tag, a pre-release such as
+        # X.Y.Z.0rc1, or X.Y.Z.devN between tags).
+        self.assertRegex(out['version'],
+                         r'^\d+(\.\d+)*((a|b|rc)\d+)?(\.dev\d+)?$')

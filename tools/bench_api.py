@@ -504,7 +504,7 @@ def fill_console_log(services, server_id):
 
     Returns (log file, bytes on the serial console, seconds).
     """
-    from nova.console import tcp_client
+    from nova.tests.functional import tcp_client
     host, port, log_file = guest_serial_port(server_id)
     if not log_file:
         raise BenchFailed('the serial port of %s has no <log>: this host '

@@ -46,9 +46,9 @@ import libvirt  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 
 import nova.conf  # noqa: E402
-from nova.console import tcp_client  # noqa: E402
 from nova import exception  # noqa: E402
 from nova.objects import instance as objects  # noqa: E402
+from nova.tests.functional import tcp_client  # noqa: E402
 from nova.virt.libvirt import console_log  # noqa: E402
 from nova.virt.libvirt import driver as libvirt_driver  # noqa: E402
 from nova.virt.libvirt import host as libvirt_host  # noqa: E402

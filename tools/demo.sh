@@ -4,7 +4,9 @@
 #
 # Usage: sudo tools/demo.sh
 # Installs what is missing (tools/setup-host.sh), builds the tiny guest image
-# (tools/build-guest-image.sh), then runs nova/cmd/demo.py in tox's "demo" env.
+# (tools/build-guest-image.sh), then runs nova/tests/functional/demo.py (it
+# drives the cloud as a user would, with the functional tests' fixtures) in
+# tox's "demo" env.
 # Exit 0 when every step worked; otherwise non-zero with a message on stderr.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."

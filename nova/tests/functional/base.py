@@ -17,10 +17,10 @@ import testtools.content
 import websocket
 
 from nova.console import serial
-from nova.console import tcp_client
 from nova import exception
 from nova.objects import instance as objects
 from nova import test
+from nova.tests.functional import tcp_client
 from nova.virt.libvirt import driver as libvirt_driver
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..',

@@ -10,6 +10,8 @@ first boot is still in the log, and deletes it. Progress goes to stderr,
 the story to stdout; exit status 1 with a clear message if a step fails.
 
 Run by ``tools/demo.sh``, which sets the host up and builds the image.
+It lives with the functional tests, not in the installed package, because
+it drives the cloud with their fixtures (``services.NovaServices``).
 """
 
 import argparse

@@ -78,16 +78,28 @@ class TablePropertyTestCase(testtools.TestCase):
     @hypothesis.settings(max_examples=300, deadline=None)
     @hypothesis.given(data=st.data())
     def test_property_answers_are_the_stream(self, data):
+        """Through the table: answers of at most ``limit`` bytes."""
+        self._in_folder(data, through_table=True)
+
+    @hypothesis.settings(max_examples=200, deadline=None)
+    @hypothesis.given(data=st.data())
+    def test_property_follower_reads_are_the_stream(self, data):
+        """LogFollower.read(0) itself, LogGap raised between reads."""
+        self._in_folder(data, through_table=False)
+
+    def _in_folder(self, data, through_table):
         with fixtures.TempDir() as tmp:
             folder = os.path.join(tmp.path, 'instance')
             os.mkdir(folder, 0o700)
-            self._check(data, os.path.join(folder, 'console.log'))
+            self._check(data, os.path.join(folder, 'console.log'),
+                        through_table)
 
-    def _check(self, data, path):
+    def _check(self, data, path, through_table):
         max_size = data.draw(st.integers(1, 12), label='max_size')
         max_backups = data.draw(st.integers(0, 3), label='max_backups')
         history = data.draw(st.integers(0, 40), label='history_bytes')
-        limit = data.draw(st.integers(1, 30), label='bytes per answer')
+        limit = (data.draw(st.integers(1, 30), label='bytes per answer')
+                 if through_table else 2 ** 30)
         sim = tcf.CountingVirtlogd(path, max_size, max_backups,
                                    seed=data.draw(st.integers(0, 99)))
         conf = nova.conf.new_conf()
@@ -144,12 +156,18 @@ class TablePropertyTestCase(testtools.TestCase):
                 path, history))
             states += sim.states[start:]
             settled = bool(warnings)
-            hist = table._entries[fid].follower._history
+            follower = table._entries[fid].follower
+            hist = follower._history
+            if not through_table:
+                read = self._reader(follower)
+            else:
+                def read():
+                    return table.read(ids.SRV1, fid)
             try:
                 for _ in range(data.draw(st.integers(0, 12), label='reads')):
                     for _ in range(data.draw(st.integers(0, 8))):
                         act()
-                    answers.append(table.read(ids.SRV1, fid))
+                    answers.append(read())
                 # Quiet now: virtlogd finishes its rotation and opens the
                 # new log; every byte must come out.
                 sim.finish_rotation()
@@ -159,7 +177,7 @@ class TablePropertyTestCase(testtools.TestCase):
                 most = len(sim.stream) + len(sim.spans) + 2
                 with mock.patch.object(console_log, '_sync_point'):
                     for _ in range(most):
-                        answer = table.read(ids.SRV1, fid)
+                        answer = read()
                         answers.append(answer)
                         if answer == (b'', False, False):
                             break
@@ -168,6 +186,9 @@ class TablePropertyTestCase(testtools.TestCase):
             finally:
                 table.close_all()
 
+        if not through_table:
+            # The table's own answers: a gap starts one, never ends one.
+            answers = self._as_answers(answers)
         for got, gap, ended in answers:
             self.assertLessEqual(len(got), limit)
             self.assertFalse(ended)
@@ -197,6 +218,34 @@ class TablePropertyTestCase(testtools.TestCase):
             locate(stream, segments, file_starts),
             'segments %r\nstream %r\nfile starts %r' % (
                 segments, stream, sorted(file_starts)))
+
+    @staticmethod
+    def _reader(follower):
+        """read() of the follower as (data, gap, ended), LogGap as a
+        gap answer with no data."""
+        def read():
+            try:
+                return follower.read(0), False, False
+            except console_follow.LogGap:
+                return b'', True, False
+        return read
+
+    @staticmethod
+    def _as_answers(reads):
+        """Follower reads, each gap merged into the read after it."""
+        answers = []
+        gap = False
+        for got, is_gap, ended in reads:
+            if is_gap:
+                if gap:
+                    answers.append((b'', True, False))
+                gap = True
+                continue
+            answers.append((got, gap, ended))
+            gap = False
+        if gap:
+            answers.append((b'', True, False))
+        return answers
 
 
 class LocateTestCase(testtools.TestCase):

@@ -238,8 +238,9 @@ class FollowerTable:
             expired id, or the id of another instance's follower.
         :raises nova.exception.Invalid: a bad ``wait``.
         :raises nova.exception.InstanceFileUnsafe,
-            nova.exception.ConsoleLogUnreadable: from the follower; it is
-            closed then (the next read is told it is unknown).
+            nova.exception.ConsoleLogUnreadable: from the follower (or
+            any other error of it); it is closed then (the next read is
+            told it is unknown).
         """
         wait = min(check_wait(wait), self._max_wait())
         self.sweep()
@@ -253,7 +254,10 @@ class FollowerTable:
                 raise self._not_found(instance_uuid)
             try:
                 return self._read(entry, follow_id, wait, alive)
-            except exception.NovaException:
+            except Exception:
+                # A follower that failed once is not trusted again (a
+                # planted link, a truncated log): it is closed, and the
+                # proxy may open a new one, checked from scratch.
                 self._drop(follow_id, entry)
                 raise
             finally:

@@ -282,6 +282,18 @@ class TableTestCase(test.TestCase):
         self.assertRaises(exception.ConsoleFollowNotFound,
                           self.table.read, ids.SRV1, fid)
 
+    def test_unexpected_follower_errors_close_it_too(self):
+        fid = self.start()
+        follower = self.follower()
+
+        def broken(timeout=None):
+            raise OSError(5, 'Input/output error')
+
+        follower.read = broken
+        self.assertRaises(OSError, self.table.read, ids.SRV1, fid)
+        self.assertTrue(follower.closed)
+        self.assertEqual(0, len(self.table))
+
     def test_a_real_log_gap_is_passed_on(self):
         fid = self.start()
         follower = self.follower()

@@ -9,6 +9,7 @@ exactly what console output reads.
 """
 
 import re
+import threading
 import time
 
 import nova.conf
@@ -130,3 +131,42 @@ class FollowThroughAPITestCase(base.FunctionalTestCase):
         answer = self._follow_until(inst, rb'(?!x)x', timeout=30)
         self.assertTrue(answer['ended'])
         self.assertEqual(0, self.gaps)
+
+    def test_follow_goes_on_through_a_hard_reboot(self):
+        inst = self.boot()
+        self._server_row(inst)
+        self.wait_for_output(inst, base.BANNER)
+        first = self.api.follow_console_log(ADMIN, inst.uuid)
+        self.follow_id = first['follow_id']
+        self._take(first)
+        self.assertEqual(1, len(re.findall(base.BANNER, self.received)))
+        # The compute host undefines the domain and defines it again; the
+        # follow must neither end nor miss the second boot.
+        errors = []
+
+        def reboot():
+            try:
+                self.api.compute_rpcapi.reboot_instance(ADMIN, self.host,
+                                                        inst, 'HARD')
+            except Exception as e:  # reported by the assertion below
+                errors.append(e)
+
+        thread = threading.Thread(target=reboot)
+        thread.start()
+        self.addCleanup(thread.join)
+        # Reads without waiting while the reboot runs, so some fall
+        # between the undefine and the define.
+        while thread.is_alive():
+            answer = self.api.follow_console_log(
+                ADMIN, inst.uuid, host=self.host, follow_id=self.follow_id)
+            self._take(answer)
+            self.assertFalse(answer['ended'])
+            time.sleep(0.005)
+        answer = self._follow_until(inst, base.BANNER + rb'[\s\S]*' +
+                                    base.BANNER)
+        self.assertEqual([], errors)
+        self.assertFalse(answer['ended'])
+        self.assertEqual(0, self.gaps)
+        banners = re.findall(base.BANNER, self.received)
+        self.assertEqual(2, len(banners))
+        self.assertNotEqual(banners[0], banners[1])

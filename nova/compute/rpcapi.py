@@ -7,6 +7,7 @@ server and the host; a broker that cannot be reached gives
 ``ServiceUnavailable``.
 """
 
+from oslo_log import log as logging
 import oslo_messaging
 
 from nova.console import type as ctype
@@ -14,6 +15,8 @@ from nova import exception
 from nova.objects import instance as objects
 from nova import rpc
 from nova.virt.libvirt import migration
+
+LOG = logging.getLogger(__name__)
 
 TOPIC = 'compute'
 # Connection attempts before a call gives up on an unreachable broker:
@@ -95,11 +98,74 @@ class ComputeAPI:
                           host=port_host, port=port,
                           console_type=console_type)
 
+    def follow_console_log(self, ctx, host, instance, follow_id,
+                           history_bytes, wait):
+        """Open (``follow_id`` None) or read a console follower on
+        ``host``: see ComputeManager.follow_console_log. A short call
+        (``rpc_response_timeout``; the host waits at most half of its
+        own).
+
+        :returns: ``{'follow_id': str, 'data': bytes, 'gap': bool,
+            'ended': bool}``.
+        """
+        answer = self._call(ctx, host, 'follow_console_log', instance,
+                            follow_id=follow_id,
+                            history_bytes=history_bytes, wait=wait)
+        return _follow_answer(host, answer)
+
+    def end_console_follow(self, ctx, host, instance, follow_id):
+        """Close the follower ``follow_id`` on ``host`` (a cast).
+
+        Never raises: when it cannot be sent, the host closes the
+        follower after ``[serial_console] console_follower_idle_timeout``
+        anyway. Returns whether it was sent.
+        """
+        try:
+            self.client.prepare(server=host, retry=0).cast(
+                ctx, 'end_console_follow',
+                instance=objects.to_primitive(instance),
+                follow_id=follow_id)
+        except Exception as e:
+            LOG.info('End of the console follower of %s not sent to %s '
+                     '(%s: %s); it expires there by itself',
+                     instance.uuid, host, type(e).__name__, e)
+            return False
+        return True
+
     # -- live migration -------------------------------------------------------
 
     def host(self, host):
         """``host`` as nova.compute.live_migration expects a driver."""
         return RemoteHost(self, host)
+
+
+# An answer holds at most 256 KiB (console_followers.READ_LIMIT).
+_MAX_FOLLOW_DATA = 256 * 1024
+
+
+def _follow_answer(host, answer):
+    """A host's follow_console_log answer, checked, with bytes as data.
+
+    :raises nova.exception.ComputeHostError: it is not the documented
+        shape (an old or broken host): never a KeyError or
+        UnicodeError in the proxy.
+    """
+    try:
+        if not (isinstance(answer, dict) and
+                isinstance(answer['follow_id'], str) and
+                len(answer['follow_id']) <= 64 and
+                isinstance(answer['data'], str) and
+                len(answer['data']) <= _MAX_FOLLOW_DATA and
+                isinstance(answer['gap'], bool) and
+                isinstance(answer['ended'], bool)):
+            raise ValueError('not the answer of follow_console_log')
+        data = answer['data'].encode('latin-1')
+    except (KeyError, ValueError) as e:
+        raise exception.ComputeHostError(
+            host=host, reason='malformed console follow answer (%s)'
+            % type(e).__name__)
+    return {'follow_id': answer['follow_id'], 'data': data,
+            'gap': answer['gap'], 'ended': answer['ended']}
 
 
 class RemoteHost:

@@ -21,6 +21,22 @@ A browser (or any websocket client) opens ``[serial_console] base_url`` with
    there now);
 4. connects to the port and copies bytes both ways in binary frames.
 
+That is the plain serial console: a ``serial`` token without the
+``history`` and ``after`` query parameters, bytes both ways and nothing
+else. With either parameter (validated before the upgrade: HTTP 400
+naming it), or with a ``serial-readonly`` token, the client's output is
+its instance's console log instead, from a hub shared by every such
+client of the instance (``nova.console.viewers``): a text frame
+``{"nova_console": {"mode": ..., "instance_uuid": ..., "history_bytes":
+N}}``, the history, ``{"nova_console": {"live": true}}``, live output,
+and ``{"nova_console": {"gap": true}}`` where bytes may be missing. A
+``serial`` token's input still goes to the guest's port (whose own output
+is dropped: it reaches the log too); a read-only viewer's input is
+dropped and the guest's port is never opened for it. One interactive
+session per guest port in this process: another one is closed with
+4409. Hub close codes: 4000 (console moved or gone), 4008 (client too
+slow), 4429 (too many viewers).
+
 ``Sec-WebSocket-Protocol`` is parsed as RFC 6455's comma-separated token
 list: ``binary`` is selected wherever it stands; a list without it gets
 ``400`` naming the problem (this proxy speaks binary frames only).
@@ -1010,7 +1026,9 @@ def make_server(conf, compute_api=None):
     ``compute_api`` defaults to ``nova.compute.api.API()``, built at the
     first connection. Options are read from ``conf`` (``[serial_console]``
     serialproxy_host, serialproxy_port; base_url, handshake_timeout,
-    max_connections, max_connections_per_client and ``[console]``
-    allowed_origins, trusted_proxies at every connection).
-    """
+    max_connections, max_connections_per_client, max_viewers,
+    max_viewers_per_instance, viewer_backlog_bytes and ``[console]``
+    allowed_origins, trusted_proxies at every connection). For the
+    history modes ``compute_api`` also needs ``follow_console_log`` and
+    ``end_console_follow`` (``nova.compute.api.API``'s)."""
     return SerialProxy(conf, compute_api=compute_api)

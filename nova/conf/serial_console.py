@@ -219,6 +219,108 @@ Related options:
 ]
 
 
+# Console followers: the compute host's side of live consoles. A follower
+# reads one guest's console log as virtlogd appends to it, for the
+# nova-serialproxy that streams it to viewers (its own list, so it merges
+# apart from the proxy's options).
+_follow_opts = [
+    cfg.IntOpt(
+        'max_console_followers',
+        default=256,
+        min=1,
+        help="""
+Console log followers one nova-compute service holds open at once, for all
+its guests. nova-serialproxy opens one per guest being watched (however
+many viewers watch it) and ends it when the last viewer leaves. Beyond
+this number, opening one more is refused with HTTP 409 semantics ("too
+many console followers on host X") until some end or expire.
+
+Each follower holds 3 to 5 file descriptors of nova-compute (its instance
+folder, an inotify descriptor, the log files it reads): make sure
+nova-compute's open files limit (``LimitNOFILE`` of its systemd unit) has
+room for 5 per follower on top of its other needs.
+
+Possible values:
+
+* An integer >= 1: at least the number of guests of this host that users
+  watch live at the same time, times the number of nova-serialproxy
+  processes that may watch one guest.
+
+Related options:
+
+* ``console_follower_idle_timeout``: how fast followers of a proxy that
+  went away are freed.
+"""),
+    cfg.IntOpt(
+        'console_follower_idle_timeout',
+        default=60,
+        min=1,
+        help="""
+Seconds after which a console follower that nobody read from is closed.
+A live proxy reads far more often (it keeps a read waiting, see
+``console_follow_max_wait``); this frees the followers of a proxy that
+died or lost its connection to this host. The check runs on every
+follower call to this host. A proxy that reads a closed follower again is
+told it is unknown and opens a new one.
+
+Possible values:
+
+* An integer >= 1 (seconds). Keep it well above
+  ``console_follow_max_wait`` plus the time a message takes through the
+  broker, or busy followers of a slow link are closed under their proxy.
+
+Related options:
+
+* ``console_follow_max_wait``, ``max_console_followers``.
+"""),
+    cfg.FloatOpt(
+        'console_follow_max_wait',
+        default=10.0,
+        min=0.0,
+        help="""
+Most seconds one follower read waits on this host for the guest to write
+(a long poll: it answers at once when bytes arrive). A proxy asking for
+longer gets this. It is also never more than half of
+``[DEFAULT] rpc_response_timeout``, so the answer arrives before the
+proxy's call times out.
+
+Possible values:
+
+* A number >= 0 (seconds). 0: reads never wait, and the proxy polls.
+  Longer waits mean fewer messages for quiet guests.
+
+Related options:
+
+* ``max_console_follow_waiters``: how many reads may wait at once.
+* ``[DEFAULT] rpc_response_timeout``.
+* ``console_follower_idle_timeout``: keep it well above this.
+"""),
+    cfg.IntOpt(
+        'max_console_follow_waiters',
+        default=16,
+        min=0,
+        help="""
+Follower reads that may wait for output at once on this host. Every
+waiting read holds one of the RPC server's worker threads for up to
+``console_follow_max_wait`` seconds; reads beyond this number answer at
+once with whatever is there (perhaps nothing), so the workers always have
+room for server actions. A proxy then asks again; a quiet guest costs more
+messages, never a stuck action.
+
+Possible values:
+
+* An integer >= 0, below the RPC server's worker threads
+  (``[DEFAULT] executor_thread_pool_size``, 64 by default). 0: reads never
+  wait.
+
+Related options:
+
+* ``console_follow_max_wait``.
+"""),
+]
+serial_opts.extend(_follow_opts)
+
+
 def register_opts(conf):
     group = base.fresh_group(serial_opt_group)
     conf.register_group(group)

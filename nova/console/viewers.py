@@ -66,6 +66,9 @@ TOO_MANY = 'Too many viewers'
 CLOSE_NO_LOG = 1011
 NO_LOG = ('This console has no log to follow; '
           'connect without history')
+CLOSE_TRY_LATER = 1013
+TRY_LATER = ('The compute host follows too many consoles; '
+             'try again later')
 
 # What a subscriber's queue holds besides bytes.
 GAP = 'gap'
@@ -359,16 +362,20 @@ class Hub:
     def _failed(self, error, failures):
         """What a failed follow call means: 'reopen', a close, or None
         to retry."""
-        name = type(error).__name__
-        if name == 'ConsoleFollowNotFound' and self._follow_id:
+        if (isinstance(error, exception.ConsoleFollowNotFound) and
+                self._follow_id):
             LOG.info('Console of instance %s: follower expired on host '
                      '%s; opening a new one', self.instance_uuid,
                      self._host)
             return 'reopen'
-        if name == 'ConsoleLogFollowUnavailable':
+        if isinstance(error, exception.ConsoleLogFollowUnavailable):
             LOG.info('Console of instance %s has no log to follow: %s',
                      self.instance_uuid, error)
             return CLOSE_NO_LOG, NO_LOG
+        if isinstance(error, exception.TooManyConsoleFollowers):
+            LOG.warning('Console of instance %s: %s', self.instance_uuid,
+                        error)
+            return CLOSE_TRY_LATER, TRY_LATER
         if isinstance(error, (exception.InstanceNotFound,
                               exception.InstanceNotReady)):
             LOG.info('Console of instance %s: %s', self.instance_uuid,

@@ -17,10 +17,6 @@ HOST = 'compute-1'
 MAX_READ = 256 * 1024
 
 
-class ConsoleFollowNotFound(exception.NovaException):
-    msg_fmt = 'Console follower %(follow_id)s not found'
-
-
 class FakeFollowAPI(helpers.FakeComputeAPI):
     def __init__(self, max_wait=0.2):
         super().__init__()
@@ -68,7 +64,8 @@ class FakeFollowAPI(helpers.FakeComputeAPI):
                 self.followers[follow_id] = [instance_uuid,
                                              len(log) - history]
             elif self.followers.get(follow_id, [None])[0] != instance_uuid:
-                raise ConsoleFollowNotFound(follow_id=follow_id)
+                raise exception.ConsoleFollowNotFound(
+                    instance_uuid=instance_uuid, host=HOST, idle=60)
             entry = self.followers[follow_id]
 
             def news():

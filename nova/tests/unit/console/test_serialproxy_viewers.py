@@ -20,6 +20,7 @@ import websocket
 from nova.console.tokens import ConnectInfo
 from nova.console import viewers
 from nova.console import websocketproxy
+from nova import exception
 from nova.tests.unit.console import fake_follow
 from nova.tests.unit.console import test_websocketproxy as helpers
 
@@ -413,9 +414,9 @@ class TestLimitsAndEnds(ViewersTestCase):
                          view.until_close())
 
     def test_no_log_to_follow(self):
-        class ConsoleLogFollowUnavailable(Exception):
-            pass
-        self.compute.errors[self.uuid] = ConsoleLogFollowUnavailable()
+        self.compute.errors[self.uuid] = (
+            exception.ConsoleLogFollowUnavailable(instance_uuid=self.uuid,
+                                                  reason='a pty'))
         self.assertEqual((1011, viewers.NO_LOG), self.viewer().until_close())
 
 

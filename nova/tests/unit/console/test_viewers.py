@@ -324,12 +324,18 @@ class TestEnd(HubTestCase):
         self.assertIsNone(sub.history)
 
     def test_no_log_to_follow(self):
-        class ConsoleLogFollowUnavailable(exception.NovaException):
-            msg_fmt = 'no log'
-        self.api.errors[self.uuid] = ConsoleLogFollowUnavailable()
+        self.api.errors[self.uuid] = exception.ConsoleLogFollowUnavailable(
+            instance_uuid=self.uuid, reason='a pty')
         sub = self.subscribe()
         wait_for(lambda: sub.sub.done() is not None)
         self.assertEqual((1011, viewers.NO_LOG), sub.sub.done())
+
+    def test_compute_host_follows_too_many(self):
+        self.api.errors[self.uuid] = exception.TooManyConsoleFollowers(
+            host=fake_follow.HOST, limit=256)
+        sub = self.subscribe()
+        wait_for(lambda: sub.sub.done() is not None)
+        self.assertEqual((1013, viewers.TRY_LATER), sub.sub.done())
 
     def test_transient_failures_are_retried(self):
         self.useFixture(fixtures.MonkeyPatch(

@@ -244,6 +244,16 @@ class TestInteractiveWithHistory(ViewersTestCase):
         self.assertNotIn(b'ECHO', term.data)
         self.assertEqual(1, self.guest.server.connections)
 
+    def test_guest_port_closing_ends_the_session(self):
+        listener = socket.create_server(('127.0.0.1', 0))
+        self.addCleanup(listener.close)
+        term = self.open(query='&history=0',
+                         port=listener.getsockname()[1])
+        term.until_live()
+        conn, _ = listener.accept()
+        conn.close()  # QEMU went away
+        self.assertEqual((1000, 'Target closed'), term.until_close())
+
     def test_after_alone_selects_the_mode(self):
         self.compute.write(self.uuid, b'abc')
         term = self.open(query='&after=' + base64.urlsafe_b64encode(

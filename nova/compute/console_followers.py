@@ -265,7 +265,7 @@ class FollowerTable:
     def _read(self, entry, follow_id, wait, alive):
         gone = False
         if not entry.pending:
-            gone = alive is not None and not alive()
+            gone = not self._alive(entry, alive)
             if gone:
                 wait = 0
             self._fill(entry, wait)
@@ -279,6 +279,19 @@ class FollowerTable:
             self._drop(follow_id, entry)
             return b'', False, True
         return b'', False, False
+
+    @staticmethod
+    def _alive(entry, alive):
+        """Whether the guest is still here; yes when it cannot be told
+        (a libvirt hiccup must not end every follow of the host)."""
+        if alive is None:
+            return True
+        try:
+            return bool(alive())
+        except Exception as e:
+            LOG.debug('Cannot tell whether guest %s is still here (%s); '
+                      'following on', entry.instance_uuid, e)
+            return True
 
     def _fill(self, entry, wait):
         """Read from the follower into ``entry.pending``."""

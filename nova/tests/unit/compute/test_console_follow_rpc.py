@@ -323,6 +323,21 @@ class RPCAPIShapeTestCase(base.RPCTestCase):
                                           kwargs['history_bytes'],
                                           kwargs['wait']))
 
+    def test_malformed_answers(self):
+        api = rpcapi.ComputeAPI(self.nova_conf)
+        good = {'follow_id': 'f', 'data': 'a', 'gap': False,
+                'ended': False}
+        for bad in (None, [], {}, dict(good, data='\u20ac'),
+                    dict(good, data=b'a'), dict(good, gap=None),
+                    dict(good, ended='yes'), dict(good, follow_id=5),
+                    dict(good, data='a' * (256 * 1024 + 1))):
+            with mock.patch.object(api.client, 'prepare') as prepare:
+                prepare.return_value.call.return_value = bad
+                e = self.assertRaises(
+                    exception.ComputeHostError, api.follow_console_log,
+                    CTX, 'h', test_manager._instance(), 'f', None, 0)
+            self.assertIn('malformed console follow answer', e.message)
+
     def test_end_is_a_cast(self):
         api = rpcapi.ComputeAPI(self.nova_conf)
         with mock.patch.object(api.client, 'prepare') as prepare:

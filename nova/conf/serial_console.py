@@ -154,6 +154,68 @@ Related options:
 * ``max_connections``: the total, which applies to every address.
 * ``[console] trusted_proxies``.
 """),
+    cfg.IntOpt(
+        'max_viewers_per_instance',
+        default=64,
+        min=1,
+        help="""
+Read-only console viewers (``serial-readonly`` console URLs) that one
+nova-serialproxy process serves at once for one instance. One more gets
+websocket close code 4429 "Too many viewers" right after the handshake.
+All viewers of an instance share one stream from its compute host, so a
+viewer costs the proxy a connection, a thread and its backlog, and costs
+the compute host nothing more.
+
+Possible values:
+
+* An integer >= 1.
+
+Related options:
+
+* ``max_viewers``: the proxy's total.
+* ``max_connections``: every viewer is also a connection.
+"""),
+    cfg.IntOpt(
+        'max_viewers',
+        default=512,
+        min=1,
+        help="""
+Read-only console viewers one nova-serialproxy process serves at once, for
+all instances together. One more gets websocket close code 4429 "Too many
+viewers". Interactive sessions (with or without history) are not counted:
+each guest serial port has at most one, per proxy process.
+
+Possible values:
+
+* An integer >= 1, at most ``max_connections`` to be of use.
+
+Related options:
+
+* ``max_viewers_per_instance``, ``max_connections``.
+"""),
+    cfg.IntOpt(
+        'viewer_backlog_bytes',
+        default=1024 * 1024,
+        min=256 * 1024,
+        help="""
+Bytes of console output that may wait in nova-serialproxy for one client
+of a console's log stream (a read-only viewer, or an interactive session
+opened with ``history``) because the client reads more slowly than the
+guest writes. Past it the client is closed with websocket close code 4008
+"Too slow: fell more than N bytes behind"; the other clients of the
+console go on. The proxy never waits for a slow client. The waiting bytes
+are shared between clients of the same console, so memory is about this
+much per watched instance at worst, not per client.
+
+Possible values:
+
+* An integer >= 262144 (256 KiB): a client's history (up to 100 KiB)
+  counts too. Raise it for clients on slow links watching chatty guests.
+
+Related options:
+
+* ``max_viewers_per_instance``, ``max_viewers``.
+"""),
 ]
 
 

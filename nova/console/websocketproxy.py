@@ -82,6 +82,7 @@ from oslo_log import log as logging
 from websockify import websocketproxy
 
 from nova.console import acceptor
+from nova.console import web
 from nova import context
 from nova import exception
 from nova import utils
@@ -175,7 +176,8 @@ def _validate_token(token):
     return tokens.validate(token)
 
 
-class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
+class SerialProxyRequestHandler(web.StaticFilesMixin,
+                                websocketproxy.ProxyRequestHandler):
     """One websocket connection: checks, then a ``poll()`` copy loop.
 
     Built with the request ``head`` the acceptor already read: ``rfile``

@@ -7,34 +7,14 @@ chromedriver by selenium, opens the page from nova-serialproxy as a user
 would (``/console.html?token=...``) and types with key events.
 """
 
-import atexit
 import os
 import re
-import shutil
-import tempfile
 import time
 import urllib.parse
 
+from nova.tests import browser
 from nova.tests.functional import base
-from nova.tests.functional import browser
 from nova.tests.functional import services
-
-INSTALL = os.path.join(base.REPO, 'tools', 'install-web-console.sh')
-
-
-class _WebRoot:
-    """One web root per test process, installed by the project's script."""
-
-    path = None
-
-    @classmethod
-    def ensure(cls):
-        if cls.path is None:
-            path = tempfile.mkdtemp(prefix='nova-web-root-')
-            atexit.register(shutil.rmtree, path, True)
-            base.run_tool(INSTALL, '--web-root', path)
-            cls.path = path
-        return cls.path
 
 
 def page_url(console_url):
@@ -53,7 +33,7 @@ class WebConsoleTestCase(base.FunctionalTestCase):
             self.stack.kernel, self.stack.initrd, self.stack.cmdline,
             self.stack.virt_type,
             extra_conf={'serial_console': {
-                'web_root': _WebRoot.ensure()}})
+                'web_root': browser.web_root()}})
         self.addCleanup(self.services.cleanup)
         self.services.start()
 

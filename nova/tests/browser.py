@@ -1,5 +1,6 @@
-"""Headless Chromium (Debian's chromium + chromium-driver) for the tests of
-nova-serialproxy's web terminal.
+"""Headless Chromium (Debian's chromium + chromium-driver) for the tests
+of nova-serialproxy's web terminal (unit: the page against a scripted
+proxy; functional: against nova-all).
 
 ``tools/setup-host.sh`` installs both packages; selenium talks to
 ``/usr/bin/chromedriver`` and never downloads a driver. Each ``Browser``
@@ -7,8 +8,11 @@ has a fresh profile folder, removed when it quits, and flags that keep
 Chromium off the network except for the pages it is sent to.
 """
 
+import atexit
+import os
 import re
 import shutil
+import subprocess
 import tempfile
 import time
 
@@ -17,14 +21,38 @@ from selenium.webdriver.chrome import service
 from selenium.webdriver.common import by
 
 CHROMEDRIVER = '/usr/bin/chromedriver'
+INSTALL = os.path.join(os.path.dirname(__file__), '..', '..', 'tools',
+                       'install-web-console.sh')
 FLAGS = ('--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
          '--no-first-run', '--disable-background-networking',
          '--disable-component-update', '--disable-sync',
          '--window-size=1100,700')
 
+_web_root = []
+
+
+def web_root():
+    """A web root filled by tools/install-web-console.sh from this tree
+    (once per test process; npm reads its cache first)."""
+    if not _web_root:
+        path = tempfile.mkdtemp(prefix='nova-web-root-')
+        atexit.register(shutil.rmtree, path, True)
+        proc = subprocess.run([INSTALL, '--web-root', path],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError('tools/install-web-console.sh failed (exit '
+                               '%d):\n%s' % (proc.returncode,
+                                             proc.stderr[-3000:]))
+        _web_root.append(path)
+    return _web_root[0]
+
 
 class Browser:
     def __init__(self):
+        if not os.access(CHROMEDRIVER, os.X_OK):
+            raise RuntimeError('%s is missing: run tools/setup-host.sh (it '
+                               'installs chromium and chromium-driver)'
+                               % CHROMEDRIVER)
         self.profile = tempfile.mkdtemp(prefix='nova-chromium-')
         options = webdriver.ChromeOptions()
         for flag in FLAGS + ('--user-data-dir=%s' % self.profile,):

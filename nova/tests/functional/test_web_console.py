@@ -131,3 +131,56 @@ class InteractivePageTestCase(WebConsoleTestCase):
         # The proxy's close code and reason, as the user sees them.
         self.assertIn('Closed (1008): Invalid or expired console token',
                       chromium.bar())
+
+
+class HistoryAndViewerTestCase(WebConsoleTestCase):
+    def viewer_web_url(self, server_id):
+        answer = self.call('POST', '/servers/%s/console-viewers' % server_id,
+                           {'console_viewer': {}})
+        return answer['console_viewer']['web_url']
+
+    def test_history_typing_and_a_read_only_viewer(self):
+        server_id = self.create_server()
+        # Booted before any browser looks: the banner can only come from
+        # the console's history.
+        output = self.wait_output(server_id, base.BANNER.decode())
+        banner = re.search(base.BANNER.decode(), output).group(0)
+
+        chromium = self.open_browser(page_url(self.console_url(server_id)))
+        chromium.wait_text(re.escape(banner))
+        chromium.wait_text(r'Linux version')  # the kernel's first lines
+        self.assertIn('Interactive', chromium.bar())
+        self.assertFalse(chromium.element('badge').is_displayed())
+        chromium.type('\n')
+        chromium.wait_text(re.escape(base.PROMPT.decode()))
+        chromium.type('echo web-$((6*7))\n')
+        chromium.wait_text(r'(?m)^web-42\s*$')
+        self.assertEqual({'mode': 'interactive', 'uuid': server_id,
+                          'live': True, 'closed': None}, chromium.state())
+
+        viewer = self.open_browser(self.viewer_web_url(server_id))
+        # The same history, and what the interactive user did.
+        viewer.wait_text(re.escape(banner))
+        viewer.wait_text(r'(?m)^web-42\s*$')
+        viewer.wait_text(r'echo web-\$\(\(6\*7\)\)')
+        self.assertTrue(viewer.element('badge').is_displayed())
+        self.assertIn('Read-only viewer', viewer.bar())
+        # Live: the next command and its answer reach the viewer too.
+        chromium.type('echo seen-$((7*6))\n')
+        viewer.wait_text(r'(?m)^seen-42\s*$')
+        # What the viewer types reaches nobody: the next interactive
+        # command comes back, and the viewer's never showed up anywhere.
+        viewer.type('echo viewer-typed-$((1+1))\n')
+        time.sleep(1)
+        chromium.type('echo after-$((2+2))\n')
+        chromium.wait_text(r'(?m)^after-4\s*$')
+        viewer.wait_text(r'(?m)^after-4\s*$')
+        self.assertNotIn('viewer-typed', chromium.text())
+        self.assertNotIn('viewer-typed', viewer.text())
+        output = self.wait_output(server_id, r'after-4')
+        self.assertNotIn('viewer-typed', output)
+
+        self.screenshot(chromium, 'interactive')
+        self.screenshot(viewer, 'viewer')
+        self.assertNoPageErrors(chromium)
+        self.assertNoPageErrors(viewer)

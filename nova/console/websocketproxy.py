@@ -80,6 +80,11 @@ lowered (with a warning) to what that limit can hold.
 
 TLS is not served here (the project has no certificate options): for a
 ``wss://`` base_url terminate TLS in front of the proxy.
+
+A request without ``Upgrade: websocket`` is the web terminal's:
+``nova.console.web`` answers a ``GET`` or ``HEAD`` of its fixed files
+from ``[serial_console] web_root`` (404 for any other path, 405 for other
+methods), through the same acceptor, one request per connection.
 """
 
 import hashlib

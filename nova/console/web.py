@@ -126,8 +126,11 @@ def open_file(web_root, relpath):
         st = _check(fds[-1], where, stat.S_IFREG)
         if st.st_size > MAX_FILE_BYTES:
             raise Refused('%s is over %d bytes' % (where, MAX_FILE_BYTES))
-        with os.fdopen(fds.pop(), 'rb') as f:
-            data = f.read(MAX_FILE_BYTES + 1)
+        try:
+            with os.fdopen(fds.pop(), 'rb') as f:
+                data = f.read(MAX_FILE_BYTES + 1)
+        except OSError as e:
+            raise Refused('%s: %s' % (where, e.strerror))
         if len(data) > MAX_FILE_BYTES:
             raise Refused('%s is over %d bytes' % (where, MAX_FILE_BYTES))
         return data, st

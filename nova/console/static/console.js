@@ -39,6 +39,11 @@
   // first frame waits this long for a mode frame, then goes.
   var MODE_WAIT_MS = 1000;
   var SAVE_DELAY_MS = 250;
+  // The proxy's close code when the guest's port has an interactive
+  // session already. Right after a reload or a new URL in this tab that
+  // session is usually this tab's own, still closing: one more try.
+  var BUSY = 4409;
+  var BUSY_RETRY_MS = 1500;
 
   var statusEl = document.getElementById('status');
   var badgeEl = document.getElementById('badge');
@@ -218,6 +223,12 @@
     if (conn.dropped || conn !== state) {
       return;
     }
+    if (event.code === BUSY && conn.busyRetries > 0) {
+      setStatus('Waiting for the previous session to end\u2026');
+      window.setTimeout(connect, BUSY_RETRY_MS, conn.resume, conn.restoreTail,
+                        conn.busyRetries - 1);
+      return;
+    }
     conn.closed = {code: event.code, reason: event.reason};
     term.options.disableStdin = true;
     setStatus('Closed (' + event.code + ')' +
@@ -229,8 +240,9 @@
 
   // Open a websocket. ``resume``: {uuid, tail} to send as after=, or
   // null; ``restore``: whether the tail is to be shown first (a new page
-  // has an empty screen; the Reconnect button's still shows it).
-  function connect(resume, restore) {
+  // has an empty screen; the Reconnect button's still shows it);
+  // ``busyRetries``: tries left after a BUSY close (default 1).
+  function connect(resume, restore, busyRetries) {
     var scheme = window.location.protocol === 'https:' ? 'wss://' : 'ws://';
     var url = scheme + window.location.host + '/?token=' +
       encodeURIComponent(token) + '&history=' + HISTORY_BYTES;
@@ -243,6 +255,8 @@
       modeTimer: null, closed: null, dropped: false,
       guess: resume ? resume.uuid : null,
       restore: resume && restore ? resume.tail : null,
+      resume: resume, restoreTail: restore,
+      busyRetries: busyRetries === undefined ? 1 : busyRetries,
     };
     state = conn;
     reconnectEl.hidden = true;

@@ -184,3 +184,24 @@ class HistoryAndViewerTestCase(WebConsoleTestCase):
         self.screenshot(viewer, 'viewer')
         self.assertNoPageErrors(chromium)
         self.assertNoPageErrors(viewer)
+
+        # A second interactive page is refused with the proxy's reason.
+        second = self.open_browser(page_url(self.console_url(server_id)))
+        deadline = time.monotonic() + 30
+        while 'Closed' not in second.bar():
+            self.assertLess(time.monotonic(), deadline, second.bar())
+            time.sleep(0.2)
+        self.assertIn('Closed (4409): An interactive session is already '
+                      'open', second.bar())
+
+        # A new URL opened in the same tab (as after a migration) goes on
+        # where the tab was: the kept tail, then only what followed it,
+        # not the whole history again.
+        chromium.open(page_url(self.console_url(server_id)))
+        chromium.type('echo again-$((3+3))\n')
+        text = chromium.wait_text(r'(?m)^again-6\s*$')
+        # The kernel's first line is long before the kept 1024 bytes.
+        self.assertNotIn('Linux version', text)
+        self.assertEqual(1, text.count(banner), text)
+        self.assertEqual(1, text.count('echo after-$((2+2))'), text)
+        self.assertEqual(1, text.count('echo again-$((3+3))'), text)

@@ -244,6 +244,39 @@ class TestModes(PageTestCase):
                          chromium.state()['closed'])
 
 
+class TestBusy(PageTestCase):
+    BUSY_REASON = ('An interactive session is already open on this console; '
+                   'open a read-only viewer to watch it')
+
+    def test_one_more_try_after_busy(self):
+        # Right after a reload the tab's own old session may still hold
+        # the port.
+        def script(session):
+            if len(self.proxy.server.sessions) == 1:
+                session.close(4409, self.BUSY_REASON)
+            session.text(mode='interactive', instance_uuid=str(uuid.uuid4()),
+                         history_bytes=10)
+            session.binary(b'served\r\n')
+            session.serve(until=self.release)
+        self.start(script)
+        chromium = self.open_browser()
+        chromium.open(self.proxy.url('t'))
+        chromium.wait_text(r'served')
+        self.assertEqual(2, len(self.proxy.server.sessions))
+        self.assertIsNone(chromium.state()['closed'])
+
+    def test_busy_again_shows_the_reason(self):
+        def script(session):
+            session.close(4409, self.BUSY_REASON)
+        self.start(script)
+        chromium = self.open_browser()
+        chromium.open(self.proxy.url('t'))
+        self.wait(lambda: 'Closed' in chromium.bar(), 'the close reason')
+        self.assertIn('Closed (4409): ' + self.BUSY_REASON, chromium.bar())
+        time.sleep(2)  # no third try
+        self.assertEqual(2, len(self.proxy.server.sessions))
+
+
 class TestResume(PageTestCase):
     def test_new_url_for_the_same_instance_goes_on_without_gap(self):
         instance = str(uuid.uuid4())

@@ -14,7 +14,10 @@
 #     libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 libvirt-dev pkg-config gcc
 #     libxml2-utils busybox-static cpio iproute2 rsync qemu-utils (never libvirt-daemon-system)
 #     and qemu-system-misc (Debian 12's qemu-system-s390x, for the emulated s390x guest;
-#     about 46 MB, 30 s)
+#     about 46 MB, 30 s), chromium and chromium-driver (headless browser for the web
+#     terminal's tests, driven by selenium through /usr/bin/chromedriver)
+#   * installs the web serial terminal in [serial_console] web_root's default folder
+#     (tools/install-web-console.sh: the page and xterm.js by "npm ci")
 #   * creates the libvirt-qemu account and /var/{log,lib,cache}/libvirt/qemu
 #   * writes /etc/libvirt/qemu.conf (user/group root, security_driver none,
 #     cgroup_controllers [ ]) and /etc/libvirt/virtlogd.conf (max_size, max_backups;
@@ -72,7 +75,7 @@ readonly VIRTLOGD_CONF=/etc/libvirt/virtlogd.conf
 readonly LOG_DIR=/var/log/libvirt
 readonly PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
                    libvirt-dev pkg-config gcc libxml2-utils busybox-static cpio iproute2 rsync
-                   qemu-utils qemu-system-misc)
+                   qemu-utils qemu-system-misc chromium chromium-driver)
 readonly LIBVIRTD_WAIT=90    # seconds for libvirtd to answer (first start ~10 s)
 readonly VIRTLOGD_WAIT=20
 
@@ -460,6 +463,7 @@ do_setup() {
     log "waiting for virsh -c $VIRSH_URI to answer"
     wait_libvirtd
     ensure_s390x_capability
+    "$TOOLS_DIR/install-web-console.sh" >&2
     log "host ready ($((SECONDS - t0)) s): $(virsh -q -c "$VIRSH_URI" version 2>/dev/null | grep -i 'running hypervisor' | sed 's/^ *//')"
 
     if [ "$multi_host" = 1 ]; then

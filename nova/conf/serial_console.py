@@ -154,6 +154,38 @@ Related options:
 * ``max_connections``: the total, which applies to every address.
 * ``[console] trusted_proxies``.
 """),
+    cfg.StrOpt(
+        'web_root',
+        default='/usr/share/nova/serial-console-web',
+        help="""
+Folder from which nova-serialproxy serves the web serial terminal: a plain
+HTTP GET (no websocket upgrade) of ``/`` or ``/console.html`` on the proxy's
+address gets a page that opens the console of the ``token`` in its own
+query, e.g. ``http://proxy:6083/console.html?token=...``.
+
+Only these files are ever served from it, relative to this folder:
+``console.html``, ``console.js``, ``console.css`` and, under
+``vendor/node_modules/@xterm/``, xterm.js's ``xterm/lib/xterm.js``,
+``xterm/css/xterm.css`` and ``addon-fit/lib/addon-fit.js``. Any other path
+gets 404; no folder is listed; a symbolic link anywhere below this folder
+is never followed (404). ``tools/install-web-console.sh --web-root DIR``
+fills it (``tools/setup-host.sh`` runs it for the default): the pages from
+``nova/console/static`` and xterm.js with ``npm ci`` from the committed
+package-lock.json. Re-run it after an upgrade of Nova.
+
+Possible values:
+
+* An absolute path to a folder readable by nova-serialproxy. When it does
+  not exist or lacks a file, requests for that file get 404 and the
+  websocket console works as before.
+
+Related options:
+
+* ``base_url``: the page is reached at the same host and port; its
+  scheme (``ws``/``wss``) decides ``http``/``https``.
+* ``[console] allowed_origins``: the page's websocket carries the page's
+  Origin, which must be the host of ``base_url`` or listed there.
+"""),
     cfg.IntOpt(
         'max_viewers_per_instance',
         default=64,

@@ -80,6 +80,11 @@ lowered (with a warning) to what that limit can hold.
 
 TLS is not served here (the project has no certificate options): for a
 ``wss://`` base_url terminate TLS in front of the proxy.
+
+A request without ``Upgrade: websocket`` is the web terminal's:
+``nova.console.web`` answers a ``GET`` or ``HEAD`` of its fixed files
+from ``[serial_console] web_root`` (404 for any other path, 405 for other
+methods), through the same acceptor, one request per connection.
 """
 
 import hashlib
@@ -102,6 +107,7 @@ from websockify import websockifyserver
 
 from nova.console import acceptor
 from nova.console import viewers
+from nova.console import web
 from nova import context
 from nova import exception
 from nova import utils
@@ -222,7 +228,8 @@ class _SessionSocket(websockifyserver.CompatibleWebSocket):
         return more
 
 
-class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
+class SerialProxyRequestHandler(web.StaticFilesMixin,
+                                websocketproxy.ProxyRequestHandler):
     """One websocket connection: checks, then a ``poll()`` copy loop.
 
     Built with the request ``head`` the acceptor already read: ``rfile``

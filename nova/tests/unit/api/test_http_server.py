@@ -348,7 +348,12 @@ class LoopPassesTestCase(GuardedServerTestCase):
             return True
         self.passes_until(answered)
         self.assertIn(b'200 OK', received[0])
-        self.assertEqual({ORDINARY: 1}, self.server.guard.per_client)
+        # The closed ones left no count behind. The ordinary one may be
+        # gone by now too (it asked for Connection: close), never counted
+        # twice.
+        per_client = dict(self.server.guard.per_client)
+        self.assertLessEqual(per_client.pop(ORDINARY, 0), 1)
+        self.assertEqual({}, per_client)
 
     def test_evictions_spare_the_new_connections(self):
         # Two connections arrive in one pass at the limit: each evicts a

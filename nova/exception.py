@@ -207,6 +207,29 @@ class ComputeHostError(NovaException):
     msg_fmt = "The compute service on %(host)s failed: %(reason)s"
 
 
+# -- following a console log (live consoles) ----------------------------------
+
+class ConsoleLogFollowUnavailable(ConsoleNotAvailable):
+    # The guest's console is a tcp port or a pty without a log file: there
+    # is no file that grows as the guest writes.
+    msg_fmt = ("The console of guest %(instance_uuid)s cannot be followed: "
+               "%(reason)s.")
+
+
+class ConsoleFollowNotFound(NotFound):
+    # Says nothing of whether the id ever existed, nor for which guest.
+    msg_fmt = ("No console follower with that id for guest "
+               "%(instance_uuid)s on host %(host)s: it is unknown, was "
+               "ended, or expired after %(idle)d s without a read; open a "
+               "new one.")
+
+
+class TooManyConsoleFollowers(Conflict):
+    msg_fmt = ("Too many console followers on host %(host)s: %(limit)d "
+               "are open ([serial_console] max_console_followers); try "
+               "again once some end.")
+
+
 MAX_FAULT_LENGTH = 1000
 
 

@@ -16,6 +16,8 @@ from oslo_concurrency import lockutils
 from oslo_log import log as logging
 import oslo_messaging
 
+from nova.compute import console_followers
+import nova.conf
 from nova import exception
 from nova.objects import instance as objects
 from nova.virt.libvirt import migration
@@ -54,9 +56,13 @@ class ComputeManager:
 
     target = oslo_messaging.Target(version=RPC_VERSION)
 
-    def __init__(self, driver, host=None):
+    def __init__(self, driver, host=None, conf=None):
+        """``conf`` (default: the process's CONF) gives the limits of the
+        console followers; a separate one per host for tests."""
         self.driver = driver
         self.host = host or driver.host_name
+        self._followers = console_followers.FollowerTable(
+            self.host, conf or nova.conf.CONF)
 
     @staticmethod
     def _lock(uuid):
@@ -137,6 +143,54 @@ class ComputeManager:
             LOG.info('Console port of server %s not confirmed: %s',
                      instance.uuid, exception.fault_message(e))
             return False
+
+    @_remotable
+    def follow_console_log(self, ctxt, instance, follow_id=None,
+                           history_bytes=None, wait=0):
+        """Follow the guest's console log: history, then live bytes.
+
+        :param follow_id: None opens a follower (its first answer carries
+            the newest ``history_bytes`` of the log); else the id a first
+            answer gave, for the next bytes.
+        :param history_bytes: int 0..102400, None: 102400; used when
+            opening only.
+        :param wait: seconds (number >= 0) to wait for bytes when there
+            are none; cut to ``[serial_console] console_follow_max_wait``
+            and half of ``rpc_response_timeout`` (see console_followers).
+        :returns: ``{'follow_id': str, 'data': str, 'gap': bool,
+            'ended': bool}``: ``data`` is the bytes (at most 256 KiB) as
+            latin-1 text, as get_console_output; ``gap``: bytes may be
+            missing before ``data`` (the log rotated away faster than it
+            was read); ``ended``: the guest is no longer on this host and
+            every byte of its log was handed out, the follower is closed.
+        :raises nova.exception.ConsoleFollowNotFound: unknown, ended or
+            expired ``follow_id``, or one of another instance.
+        :raises nova.exception.TooManyConsoleFollowers: on opening, past
+            ``[serial_console] max_console_followers``.
+        :raises nova.exception.InstanceNotFound,
+            nova.exception.ConsoleLogFollowUnavailable: on opening, see
+            LibvirtDriver.open_console_follower.
+        :raises nova.exception.Invalid: a bad ``history_bytes`` or
+            ``wait``.
+        """
+        history_bytes = console_followers.check_history_bytes(
+            history_bytes)
+        console_followers.check_wait(wait)
+        if follow_id is None:
+            follow_id = self._followers.start(
+                instance.uuid, lambda: self.driver.open_console_follower(
+                    instance, history_bytes))
+        data, gap, ended = self._followers.read(
+            instance.uuid, follow_id, wait,
+            alive=lambda: self.driver.instance_exists(instance))
+        return {'follow_id': follow_id, 'data': data.decode('latin-1'),
+                'gap': gap, 'ended': ended}
+
+    @_remotable
+    def end_console_follow(self, ctxt, instance, follow_id):
+        """Close the follower ``follow_id`` of ``instance`` now (a cast:
+        an unknown id is ignored)."""
+        self._followers.end(instance.uuid, follow_id)
 
     # -- live migration (see nova.compute.live_migration) ---------------------
 

@@ -7,6 +7,7 @@ server and the host; a broker that cannot be reached gives
 ``ServiceUnavailable``.
 """
 
+from oslo_log import log as logging
 import oslo_messaging
 
 from nova.console import type as ctype
@@ -14,6 +15,8 @@ from nova import exception
 from nova.objects import instance as objects
 from nova import rpc
 from nova.virt.libvirt import migration
+
+LOG = logging.getLogger(__name__)
 
 TOPIC = 'compute'
 # Connection attempts before a call gives up on an unreachable broker:
@@ -94,6 +97,40 @@ class ComputeAPI:
         return self._call(ctx, host, 'validate_console_port', instance,
                           host=port_host, port=port,
                           console_type=console_type)
+
+    def follow_console_log(self, ctx, host, instance, follow_id,
+                           history_bytes, wait):
+        """Open (``follow_id`` None) or read a console follower on
+        ``host``: see ComputeManager.follow_console_log. A short call
+        (``rpc_response_timeout``; the host waits at most half of its
+        own).
+
+        :returns: ``{'follow_id': str, 'data': bytes, 'gap': bool,
+            'ended': bool}``.
+        """
+        answer = self._call(ctx, host, 'follow_console_log', instance,
+                            follow_id=follow_id,
+                            history_bytes=history_bytes, wait=wait)
+        return dict(answer, data=answer['data'].encode('latin-1'))
+
+    def end_console_follow(self, ctx, host, instance, follow_id):
+        """Close the follower ``follow_id`` on ``host`` (a cast).
+
+        Never raises: when it cannot be sent, the host closes the
+        follower after ``[serial_console] console_follower_idle_timeout``
+        anyway. Returns whether it was sent.
+        """
+        try:
+            self.client.prepare(server=host, retry=0).cast(
+                ctx, 'end_console_follow',
+                instance=objects.to_primitive(instance),
+                follow_id=follow_id)
+        except Exception as e:
+            LOG.info('End of the console follower of %s not sent to %s '
+                     '(%s: %s); it expires there by itself',
+                     instance.uuid, host, type(e).__name__, e)
+            return False
+        return True
 
     # -- live migration -------------------------------------------------------
 

@@ -154,7 +154,171 @@ Related options:
 * ``max_connections``: the total, which applies to every address.
 * ``[console] trusted_proxies``.
 """),
+    cfg.IntOpt(
+        'max_viewers_per_instance',
+        default=64,
+        min=1,
+        help="""
+Read-only console viewers (``serial-readonly`` console URLs) that one
+nova-serialproxy process serves at once for one instance. One more gets
+websocket close code 4429 "Too many viewers" right after the handshake.
+All viewers of an instance share one stream from its compute host, so a
+viewer costs the proxy a connection, a thread and its backlog, and costs
+the compute host nothing more.
+
+Possible values:
+
+* An integer >= 1.
+
+Related options:
+
+* ``max_viewers``: the proxy's total.
+* ``max_connections``: every viewer is also a connection.
+"""),
+    cfg.IntOpt(
+        'max_viewers',
+        default=512,
+        min=1,
+        help="""
+Read-only console viewers one nova-serialproxy process serves at once, for
+all instances together. One more gets websocket close code 4429 "Too many
+viewers". Interactive sessions (with or without history) are not counted:
+each guest serial port has at most one, per proxy process.
+
+Possible values:
+
+* An integer >= 1, at most ``max_connections`` to be of use.
+
+Related options:
+
+* ``max_viewers_per_instance``, ``max_connections``.
+"""),
+    cfg.IntOpt(
+        'viewer_backlog_bytes',
+        default=1024 * 1024,
+        min=256 * 1024,
+        help="""
+Bytes of console output that may wait in nova-serialproxy for one client
+of a console's log stream (a read-only viewer, or an interactive session
+opened with ``history``) because the client reads more slowly than the
+guest writes. Past it the client is closed with websocket close code 4008
+"Too slow: fell more than N bytes behind"; the other clients of the
+console go on. The proxy never waits for a slow client. The waiting bytes
+are shared between clients of the same console, so memory is about this
+much per watched instance at worst, not per client.
+
+Possible values:
+
+* An integer >= 262144 (256 KiB): a client's history (up to 100 KiB)
+  counts too. Raise it for clients on slow links watching chatty guests.
+
+Related options:
+
+* ``max_viewers_per_instance``, ``max_viewers``.
+"""),
 ]
+
+
+# Console followers: the compute host's side of live consoles. A follower
+# reads one guest's console log as virtlogd appends to it, for the
+# nova-serialproxy that streams it to viewers (its own list, so it merges
+# apart from the proxy's options).
+_follow_opts = [
+    cfg.IntOpt(
+        'max_console_followers',
+        default=256,
+        min=1,
+        help="""
+Console log followers one nova-compute service holds open at once, for all
+its guests. nova-serialproxy opens one per guest being watched (however
+many viewers watch it) and ends it when the last viewer leaves. Beyond
+this number, opening one more is refused with HTTP 409 semantics ("too
+many console followers on host X") until some end or expire.
+
+Each follower holds 3 to 5 file descriptors of nova-compute (its instance
+folder, an inotify descriptor, the log files it reads): make sure
+nova-compute's open files limit (``LimitNOFILE`` of its systemd unit) has
+room for 5 per follower on top of its other needs.
+
+Possible values:
+
+* An integer >= 1: at least the number of guests of this host that users
+  watch live at the same time, times the number of nova-serialproxy
+  processes that may watch one guest.
+
+Related options:
+
+* ``console_follower_idle_timeout``: how fast followers of a proxy that
+  went away are freed.
+"""),
+    cfg.IntOpt(
+        'console_follower_idle_timeout',
+        default=60,
+        min=1,
+        help="""
+Seconds after which a console follower that nobody read from is closed.
+A live proxy reads far more often (it keeps a read waiting, see
+``console_follow_max_wait``); this frees the followers of a proxy that
+died or lost its connection to this host. The check runs on every
+follower call to this host. A proxy that reads a closed follower again is
+told it is unknown and opens a new one.
+
+Possible values:
+
+* An integer >= 1 (seconds). Keep it well above
+  ``console_follow_max_wait`` plus the time a message takes through the
+  broker, or busy followers of a slow link are closed under their proxy.
+
+Related options:
+
+* ``console_follow_max_wait``, ``max_console_followers``.
+"""),
+    cfg.FloatOpt(
+        'console_follow_max_wait',
+        default=10.0,
+        min=0.0,
+        help="""
+Most seconds one follower read waits on this host for the guest to write
+(a long poll: it answers at once when bytes arrive). A proxy asking for
+longer gets this. It is also never more than half of
+``[DEFAULT] rpc_response_timeout``, so the answer arrives before the
+proxy's call times out.
+
+Possible values:
+
+* A number >= 0 (seconds). 0: reads never wait, and the proxy polls.
+  Longer waits mean fewer messages for quiet guests.
+
+Related options:
+
+* ``max_console_follow_waiters``: how many reads may wait at once.
+* ``[DEFAULT] rpc_response_timeout``.
+* ``console_follower_idle_timeout``: keep it well above this.
+"""),
+    cfg.IntOpt(
+        'max_console_follow_waiters',
+        default=16,
+        min=0,
+        help="""
+Follower reads that may wait for output at once on this host. Every
+waiting read holds one of the RPC server's worker threads for up to
+``console_follow_max_wait`` seconds; reads beyond this number answer at
+once with whatever is there (perhaps nothing), so the workers always have
+room for server actions. A proxy then asks again; a quiet guest costs more
+messages, never a stuck action.
+
+Possible values:
+
+* An integer >= 0, below the RPC server's worker threads
+  (``[DEFAULT] executor_thread_pool_size``, 64 by default). 0: reads never
+  wait.
+
+Related options:
+
+* ``console_follow_max_wait``.
+"""),
+]
+serial_opts.extend(_follow_opts)
 
 
 def register_opts(conf):

@@ -21,6 +21,22 @@ A browser (or any websocket client) opens ``[serial_console] base_url`` with
    there now);
 4. connects to the port and copies bytes both ways in binary frames.
 
+That is the plain serial console: a ``serial`` token without the
+``history`` and ``after`` query parameters, bytes both ways and nothing
+else. With either parameter (validated before the upgrade: HTTP 400
+naming it), or with a ``serial-readonly`` token, the client's output is
+its instance's console log instead, from a hub shared by every such
+client of the instance (``nova.console.viewers``): a text frame
+``{"nova_console": {"mode": ..., "instance_uuid": ..., "history_bytes":
+N}}``, the history, ``{"nova_console": {"live": true}}``, live output,
+and ``{"nova_console": {"gap": true}}`` where bytes may be missing. A
+``serial`` token's input still goes to the guest's port (whose own output
+is dropped: it reaches the log too); a read-only viewer's input is
+dropped and the guest's port is never opened for it. One interactive
+session per guest port in this process: another one is closed with
+4409. Hub close codes: 4000 (console moved or gone), 4008 (client too
+slow), 4429 (too many viewers).
+
 ``Sec-WebSocket-Protocol`` is parsed as RFC 6455's comma-separated token
 list: ``binary`` is selected wherever it stands; a list without it gets
 ``400`` naming the problem (this proxy speaks binary frames only).
@@ -70,6 +86,7 @@ import hashlib
 import http.cookies
 import importlib
 import io
+import json
 import logging as std_logging
 import re
 import select
@@ -79,9 +96,12 @@ import traceback
 import urllib.parse
 
 from oslo_log import log as logging
+from websockify import websocket as ws_frames
 from websockify import websocketproxy
+from websockify import websockifyserver
 
 from nova.console import acceptor
+from nova.console import viewers
 from nova import context
 from nova import exception
 from nova import utils
@@ -110,9 +130,20 @@ UNREACHABLE = 'The serial console cannot be reached'
 INTERNAL_ERROR = 'Internal error'
 SHUTTING_DOWN = 'nova-serialproxy is shutting down'
 
+BUSY_PORT = ('An interactive session is already open on this console; '
+             'open a read-only viewer to watch it')
+
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_INTERNAL_ERROR = 1011
+CLOSE_BUSY_PORT = 4409
+
+# Bytes of frames a history-mode session queues in its websocket before
+# it stops taking from its hub: the rest waits in the hub's queue, where
+# the backlog cap counts it. Seconds a close frame may take to a client
+# that stopped reading.
+OUT_HIGH_WATER = 64 * 1024
+CLOSE_SEND_TIMEOUT = 5
 
 SUBPROTOCOL = 'binary'
 
@@ -175,6 +206,22 @@ def _validate_token(token):
     return tokens.validate(token)
 
 
+class _SessionSocket(websockifyserver.CompatibleWebSocket):
+    """websockify's server-side websocket; for a viewer, whose every data
+    frame is dropped, text frames count as data too (websockify alone
+    answers them with a 1003 close)."""
+
+    text_is_data = False
+
+    def _recv_frames(self):
+        more = super()._recv_frames()
+        if self.text_is_data:
+            for frame in self._recv_queue:
+                if frame['opcode'] == 0x1:
+                    frame['opcode'] = 0x2
+        return more
+
+
 class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
     """One websocket connection: checks, then a ``poll()`` copy loop.
 
@@ -183,6 +230,10 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
     """
 
     server_version = 'nova-serialproxy'
+    SocketClass = _SessionSocket
+    # The history modes' query parameters, set by handle_upgrade.
+    history = None
+    after = None
     # StreamRequestHandler puts this timeout on the socket in setup(): it
     # bounds writing the reply; new_websocket_client keeps it for frames.
     timeout = SEND_TIMEOUT
@@ -234,7 +285,35 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
                     'nova-serialproxy speaks the %r sub-protocol only; '
                     'offered: %s' % (SUBPROTOCOL, ', '.join(offered)))
             self.headers['Sec-WebSocket-Protocol'] = SUBPROTOCOL
+        try:
+            self.history, self.after = self._console_params()
+        except ValueError as e:
+            return self.send_error(400, 'Bad %s parameter' % e.args[0],
+                                   e.args[1])
         super().handle_upgrade()
+
+    def _console_params(self):
+        """``history`` and ``after`` from the query (None when absent).
+
+        Raises ValueError(name, why) for a bad or repeated one.
+        """
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query,
+                                      keep_blank_values=True)
+        found = {}
+        for name, parse in (('history', viewers.parse_history),
+                            ('after', viewers.parse_after)):
+            values = query.get(name)
+            if not values:
+                found[name] = None
+                continue
+            if len(values) > 1:
+                raise ValueError(name, 'the %s parameter is given more than '
+                                 'once' % name)
+            try:
+                found[name] = parse(values[0])
+            except ValueError as e:
+                raise ValueError(name, str(e))
+        return found['history'], found['after']
 
     def _token(self):
         query = urllib.parse.urlsplit(self.path).query
@@ -334,7 +413,7 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
                 ' (%s)' % detail if detail else '')
         except Exception as e:
             raise self._internal_error('token validation', token, e)
-        if info.console_type != CONSOLE_TYPE:
+        if info.console_type not in (CONSOLE_TYPE, viewers.READ_ONLY):
             raise self._token_refusal(
                 std_logging.WARNING,
                 '%s is for a %r console of instance %s, not a serial console',
@@ -342,7 +421,7 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
         try:
             current = self.server.get_compute_api().validate_console_port(
                 context.get_admin_context(), info.instance_uuid, info.host,
-                info.port, CONSOLE_TYPE)
+                info.port, info.console_type)
         except exception.InstanceNotFound:
             current = False
         except Exception as e:
@@ -366,6 +445,43 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
         info = self._connect_info(token)
         if self.server.stopping:
             raise self.CClose(CLOSE_GOING_AWAY, SHUTTING_DOWN)
+        if info.console_type == viewers.READ_ONLY:
+            # A viewer never reaches the guest's port: its output comes
+            # from the console log, and what it sends is dropped.
+            self.request.text_is_data = True
+            LOG.info('%s: viewer of instance %s (token %s)', client,
+                     info.instance_uuid, token_id(token))
+            try:
+                return self._watch(info, None)
+            except self.CClose as e:
+                raise self._ended(info, e)
+        # A guest's tcp port serves one client at a time (QEMU leaves a
+        # second one waiting, unanswered): refuse it here, at once. Keyed
+        # by instance too: a port freed by one guest and given to another
+        # is another console, even while a session to the first lingers.
+        port = (info.instance_uuid, info.host, str(info.port))
+        if not self.server.claim_port(port):
+            LOG.info('%s: refused: an interactive session to serial port '
+                     '%s:%s of instance %s is already open in this proxy '
+                     '(token %s)', client, info.host, info.port,
+                     info.instance_uuid, token_id(token))
+            raise self.CClose(CLOSE_BUSY_PORT, BUSY_PORT)
+        try:
+            self._interactive(info, token)
+        finally:
+            self.server.release_port(port)
+
+    def _ended(self, info, e):
+        """Log a session's end; the close to send (1001 at shutdown)."""
+        if self.server.stopping:
+            e = self.CClose(CLOSE_GOING_AWAY, SHUTTING_DOWN)
+        LOG.info('%s: session to instance %s ended: close code %s %s',
+                 self.client_address[0], info.instance_uuid, e.args[0],
+                 e.args[1] if len(e.args) > 1 and e.args[1] else '')
+        return e
+
+    def _interactive(self, info, token):
+        client = self.client_address[0]
         try:
             target = socket.create_connection(
                 (info.host, int(info.port)), timeout=CONNECT_TIMEOUT)
@@ -385,14 +501,12 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
             self.connection.setsockopt(socket.IPPROTO_TCP,
                                        socket.TCP_NODELAY, 1)
             self.server.track_target(target)
-            self.do_proxy(target)
+            if self.history is None and self.after is None:
+                self.do_proxy(target)
+            else:
+                self._watch(info, target)
         except self.CClose as e:
-            if self.server.stopping:
-                e = self.CClose(CLOSE_GOING_AWAY, SHUTTING_DOWN)
-            LOG.info('%s: session to instance %s ended: close code %s %s',
-                     client, info.instance_uuid, e.args[0],
-                     e.args[1] if len(e.args) > 1 and e.args[1] else '')
-            raise e
+            raise self._ended(info, e)
         finally:
             self.server.untrack_target(target)
             try:
@@ -455,6 +569,152 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
                     raise self.CClose(1000, 'Target closed')
                 cqueue.append(buf)
 
+    def _watch(self, info, target):
+        """A history mode: output from the instance's hub, input to
+        ``target`` (interactive) or dropped (viewer, ``target`` None).
+
+        Ends by raising ``CClose``.
+        """
+        read_only = target is None
+        history = self.history
+        if history is None:
+            history = viewers.MAX_CONSOLE_BYTES
+        try:
+            sub = self.server.hubs.subscribe(info.instance_uuid, read_only,
+                                             history, self.after)
+        except viewers.TooManyViewers as e:
+            LOG.info('%s: refused a viewer of instance %s: %s',
+                     self.client_address[0], info.instance_uuid, e)
+            raise self.CClose(viewers.CLOSE_TOO_MANY, viewers.TOO_MANY)
+        # Non-blocking while the session runs, so neither a frame to a
+        # slow client nor a reply to its ping holds up the loop; blocking
+        # again (bounded) for the close frame websockify sends after.
+        close_timeout = SEND_TIMEOUT
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.connection.setblocking(False)
+        try:
+            self._hub_loop(sub, info, target)
+        except self.CClose as e:
+            if e.args[0] == viewers.CLOSE_TOO_SLOW:
+                close_timeout = CLOSE_SEND_TIMEOUT
+            raise
+        finally:
+            sub.close()
+            self.connection.settimeout(close_timeout)
+
+    def _hub_loop(self, sub, info, target):
+        mode = 'read-only' if target is None else 'interactive'
+        out = _FrameWriter(self.request)
+        tqueue = []  # client bytes for the guest
+        dropped = 0  # bytes a viewer sent
+        poller = select.poll()
+        cfd, sfd = self.connection.fileno(), sub.fileno()
+        tfd = target.fileno() if target is not None else None
+        try:
+            while True:
+                end = sub.done()
+                if end and (sub.drop_now or not out.pending):
+                    raise self.CClose(*end)
+                room = out.pending < OUT_HIGH_WATER
+                if room:
+                    # Cleared first: a chunk queued after take() wakes us.
+                    sub.clear()
+                    for item in sub.take(OUT_HIGH_WATER):
+                        self._frame(out, item, info, mode)
+                poller.register(cfd, (0 if tqueue else select.POLLIN) |
+                                (select.POLLOUT if out.pending else 0))
+                poller.register(sfd, select.POLLIN if room else 0)
+                if tfd is not None:
+                    # The guest's output is read and dropped: the same
+                    # bytes reach the log, and come back through the hub.
+                    poller.register(tfd, select.POLLIN | (
+                        select.POLLOUT if tqueue else 0))
+                events = dict(poller.poll(1000))
+                if any(ev & select.POLLNVAL for ev in events.values()):
+                    raise self.CClose(CLOSE_INTERNAL_ERROR, INTERNAL_ERROR)
+                cev, tev = events.get(cfd, 0), events.get(tfd, 0)
+
+                if cev & select.POLLOUT:
+                    out.flush()
+
+                if cev & _POLL_IN:
+                    bufs, closed = self._recv_client()
+                    if target is None:
+                        dropped += sum(map(len, bufs))
+                    else:
+                        tqueue.extend(bufs)
+                    if closed:
+                        if tqueue:
+                            self._flush_to_target(target, tqueue)
+                        raise self.CClose(closed['code'], closed['reason'])
+
+                if tev & select.POLLOUT and tqueue:
+                    self._send_to_target(target, tqueue)
+
+                if tev & _POLL_IN:
+                    try:
+                        buf = target.recv(self.buffer_size)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:
+                        buf = b''
+                    if not buf:
+                        raise self.CClose(1000, 'Target closed')
+        finally:
+            if dropped:
+                LOG.debug('%s: viewer of instance %s sent %d bytes; '
+                          'dropped', self.client_address[0],
+                          info.instance_uuid, dropped)
+
+    @staticmethod
+    def _frame(out, item, info, mode):
+        if isinstance(item, bytes):
+            out.binary(item)
+        elif item == viewers.GAP:
+            out.text({'gap': True})
+        else:
+            _, size, pieces = item
+            out.text({'mode': mode, 'instance_uuid': info.instance_uuid,
+                      'history_bytes': size})
+            for piece in pieces:
+                if piece == viewers.GAP:
+                    out.text({'gap': True})
+                else:
+                    out.binary(piece)
+            out.text({'live': True})
+
+    def _recv_client(self):
+        """``recv_frames`` on the non-blocking socket: (bufs, closed).
+
+        A pong or close reply that does not fit in the socket now stays
+        queued whole in the websocket's send buffer (after the frames
+        before it), and the poll loop flushes it.
+        """
+        ws = self.request
+        bufs = []
+        while True:
+            try:
+                buf = ws.recvmsg()
+            except ws_frames.WebSocketWantReadError:
+                break
+            except ws_frames.WebSocketWantWriteError:
+                # websockify would make the next pong() resend this one
+                # reply: it is already queued, so forget it.
+                ws._previous_sendmsg = None
+                if ws._received_close:
+                    buf = None
+                elif ws.pending():
+                    continue
+                else:
+                    break
+            if buf is None:
+                return bufs, {'code': ws.close_code,
+                              'reason': ws.close_reason}
+            bufs.append(buf)
+            if not ws.pending():
+                break
+        return bufs, False
+
     @staticmethod
     def _send_to_target(target, tqueue):
         """Send what ``target`` takes now, in order."""
@@ -481,6 +741,43 @@ class SerialProxyRequestHandler(websocketproxy.ProxyRequestHandler):
                 return
 
 
+class _FrameWriter:
+    """Frames to the client through websockify's websocket, never waiting.
+
+    websockify offers no call for a text frame; its ``_sendmsg`` appends
+    one whole frame to the websocket's send buffer (behind any pong or
+    close reply queued there, so frames never interleave) and sends what
+    the non-blocking socket takes; ``flush`` sends more when ``poll()``
+    says the socket takes it.
+    """
+
+    def __init__(self, ws):
+        self._ws = ws
+
+    @property
+    def pending(self):
+        """Bytes queued and not yet sent."""
+        return len(self._ws._send_buffer)
+
+    def _send(self, opcode, payload):
+        try:
+            self._ws._sendmsg(opcode, payload)
+        except ws_frames.WebSocketWantWriteError:
+            pass
+
+    def binary(self, data):
+        self._send(0x2, data)
+
+    def text(self, message):
+        self._send(0x1, json.dumps({'nova_console': message}).encode())
+
+    def flush(self):
+        try:
+            self._ws._flush()
+        except ws_frames.WebSocketWantWriteError:
+            pass
+
+
 class SerialProxy(websocketproxy.WebSocketProxy):
     """websockify's proxy, served as the module docstring says."""
 
@@ -495,6 +792,8 @@ class SerialProxy(websocketproxy.WebSocketProxy):
         self._budget = None
         self._clients = {}
         self._targets = set()
+        self._ports = set()
+        self.hubs = viewers.Hubs(self.get_compute_api, self.viewer_limits)
         super().__init__(
             RequestHandlerClass=SerialProxyRequestHandler,
             listen_host=conf.serial_console.serialproxy_host,
@@ -578,6 +877,26 @@ class SerialProxy(websocketproxy.WebSocketProxy):
             trusted = []
         return (opts.handshake_timeout, total,
                 opts.max_connections_per_client, trusted)
+
+    def viewer_limits(self):
+        """What the hubs enforce, read at each subscription."""
+        opts = self.conf.serial_console
+        return (opts.max_viewers_per_instance, opts.max_viewers,
+                opts.viewer_backlog_bytes)
+
+    def claim_port(self, port):
+        """Whether ``port`` ((instance uuid, host, port)) had no
+        interactive session; it is then this caller's until
+        ``release_port``."""
+        with self._lock:
+            if port in self._ports:
+                return False
+            self._ports.add(port)
+            return True
+
+    def release_port(self, port):
+        with self._lock:
+            self._ports.discard(port)
 
     def request_stop(self, reason='stop requested'):
         """Make ``start_server`` return soon. Safe from a signal handler."""
@@ -684,6 +1003,7 @@ class SerialProxy(websocketproxy.WebSocketProxy):
             targets = list(self._targets)
         for sock in targets:
             self._shutdown(sock)
+        self.hubs.close_all(CLOSE_GOING_AWAY, SHUTTING_DOWN)
         if not self._join_clients(STOP_GRACE):
             # Still in the checks: cut them off.
             with self._lock:
@@ -706,7 +1026,9 @@ def make_server(conf, compute_api=None):
     ``compute_api`` defaults to ``nova.compute.api.API()``, built at the
     first connection. Options are read from ``conf`` (``[serial_console]``
     serialproxy_host, serialproxy_port; base_url, handshake_timeout,
-    max_connections, max_connections_per_client and ``[console]``
-    allowed_origins, trusted_proxies at every connection).
-    """
+    max_connections, max_connections_per_client, max_viewers,
+    max_viewers_per_instance, viewer_backlog_bytes and ``[console]``
+    allowed_origins, trusted_proxies at every connection). For the
+    history modes ``compute_api`` also needs ``follow_console_log`` and
+    ``end_console_follow`` (``nova.compute.api.API``'s)."""
     return SerialProxy(conf, compute_api=compute_api)

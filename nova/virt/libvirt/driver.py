@@ -24,6 +24,7 @@ from nova.objects import instance as objects
 from nova.virt import arch as arch_names
 from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import console_follow
 from nova.virt.libvirt import console_log
 from nova.virt.libvirt import host as libvirt_host
 from nova.virt.libvirt import disk_check
@@ -735,6 +736,57 @@ class LibvirtDriver:
                                              dir_fd=dir_fd)
         finally:
             os.close(dir_fd)
+
+    def open_console_follower(self, instance, history_bytes):
+        """A LogFollower of the guest's console log, for live consoles.
+
+        It hands out the newest ``history_bytes`` of the log, then every
+        byte the guest writes, across virtlogd's rotations (see
+        nova.virt.libvirt.console_follow). Only ``console_log_path``
+        (``<instances_path>/<uuid>/console.log``) is ever followed, and
+        only when a char device of the guest writes there: virtlogd's
+        ``<log file=...>`` or QEMU's own file console.
+
+        :param instance: the Instance (its uuid is used).
+        :param history_bytes: int, 0 to MAX_CONSOLE_BYTES; None means
+            MAX_CONSOLE_BYTES.
+        :returns: an open LogFollower; the caller closes it.
+        :raises nova.exception.InstanceNotFound: the guest's domain is not
+            defined on this host.
+        :raises nova.exception.ConsoleLogFollowUnavailable: no char device
+            writes the console log (a tcp port or a pty without virtlogd).
+        :raises nova.exception.InstanceFileUnsafe: the instance folder or
+            a log file is a link or not what Nova made.
+        :raises nova.exception.ConsoleLogUnreadable: the instance folder
+            cannot be opened.
+        :raises nova.exception.Invalid: a bad ``history_bytes``.
+        """
+        if history_bytes is None:
+            history_bytes = MAX_CONSOLE_BYTES
+        if (isinstance(history_bytes, bool) or
+                not isinstance(history_bytes, int) or
+                not 0 <= history_bytes <= MAX_CONSOLE_BYTES):
+            raise exception.Invalid(
+                reason='history_bytes must be an integer from 0 to %d, '
+                       'not %r' % (MAX_CONSOLE_BYTES, history_bytes))
+        _dom, guest = self._guest(instance)
+        path = self.console_log_path(instance)
+        logged = any((dev.log is not None and dev.log.file == path) or
+                     (dev.type == 'file' and dev.source_path == path)
+                     for dev in guest.char_devices)
+        if not logged:
+            raise exception.ConsoleLogFollowUnavailable(
+                instance_uuid=instance.uuid,
+                reason='none of its console devices writes %s (a tcp '
+                       'port or a pty that virtlogd does not log)'
+                       % CONSOLE_LOG_NAME)
+        try:
+            return console_follow.LogFollower(path, history_bytes)
+        except OSError as e:
+            # The folder went missing or cannot be opened; never a
+            # traceback over RPC.
+            raise exception.ConsoleLogUnreadable(
+                path=path, reason=e.strerror or type(e).__name__)
 
     def _console_log_source(self, guest, instance):
         devs = guest.char_devices

@@ -84,7 +84,8 @@ class RPCTestCase(db_base.DBTestCase):
                 host, first_port=(fake_driver.FIRST_PORT +
                                   1000 * len(self.drivers)))
         service = compute_service.ComputeService(
-            self.nova_conf, manager.ComputeManager(driver, host=host))
+            self.nova_conf, manager.ComputeManager(driver, host=host,
+                                                   conf=self.nova_conf))
         service.start()
         self.addCleanup(self._stop_if_running, service)
         self.drivers[host] = driver

@@ -5,15 +5,84 @@ the LibvirtDriver's signatures (see ``DriverSignatureTestCase``).
 """
 
 import threading
+import time
 
 from nova.console import type as ctype
 from nova import exception
+from nova.virt.libvirt import console_follow
 from nova.virt.libvirt import migration
 
 HOST = '127.0.0.1'
 FIRST_PORT = 10000
 MEMORY_MB = 4096
 SERIAL_PORTS = 100
+
+
+class FakeConsoleLog:
+    """A guest's console log in memory: written by the test, followed by
+    FakeFollowers. ``rotate_away()`` makes every open follower meet a
+    LogGap at its next read (after the bytes it had not read yet)."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.cond = threading.Condition()
+        self.followers = []
+
+    def write(self, data):
+        with self.cond:
+            self.data += data
+            self.cond.notify_all()
+
+    def rotate_away(self, lost):
+        """``lost`` bytes written that no follower will ever see."""
+        with self.cond:
+            for follower in self.followers:
+                follower.gaps.append(len(self.data))
+            self.data += b'?' * lost
+            for follower in self.followers:
+                follower.skip_to = len(self.data)
+            self.cond.notify_all()
+
+
+class FakeFollower:
+    """LogFollower's read(timeout) and close() over a FakeConsoleLog."""
+
+    def __init__(self, log, history_bytes):
+        self.log = log
+        self.pos = max(0, len(log.data) - history_bytes)
+        self.gaps = []
+        self.skip_to = None
+        self.closed = False
+        self.timeouts = []      # of every read, in order
+        log.followers.append(self)
+
+    def read(self, timeout=None):
+        if self.closed:
+            raise ValueError('read from a closed FakeFollower')
+        self.timeouts.append(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.log.cond:
+            while True:
+                end = self.gaps[0] if self.gaps else len(self.log.data)
+                if self.pos < end:
+                    data = bytes(self.log.data[self.pos:end])
+                    self.pos = end
+                    return data
+                if self.gaps:
+                    self.gaps.pop(0)
+                    self.pos = self.skip_to
+                    raise console_follow.LogGap('fake console.log')
+                left = None if deadline is None else (
+                    deadline - time.monotonic())
+                if left is not None and left <= 0:
+                    return b''
+                self.log.cond.wait(left)
+
+    def close(self):
+        self.closed = True
+        with self.log.cond:
+            if self in self.log.followers:
+                self.log.followers.remove(self)
 
 
 class FakeDriver:
@@ -35,6 +104,7 @@ class FakeDriver:
         self.hooks = {}
         self.entered = {}
         self.report = {}
+        self.console_logs = {}  # uuid -> FakeConsoleLog
         self._next_port = first_port
         self._lock = threading.Lock()
         self._seq = 0
@@ -133,6 +203,19 @@ class FakeDriver:
         self._call('get_console_output', instance)
         self._guest_port(instance)
         return b'console of ' + instance.uuid.encode()
+
+    def console_log(self, uuid):
+        """The FakeConsoleLog of guest ``uuid`` (made on first use)."""
+        with self._lock:
+            return self.console_logs.setdefault(uuid, FakeConsoleLog())
+
+    def open_console_follower(self, instance, history_bytes):
+        self._call('open_console_follower', instance, history_bytes)
+        self._guest_port(instance)
+        return FakeFollower(self.console_log(instance.uuid), history_bytes)
+
+    def instance_exists(self, instance):
+        return instance.uuid in self.ports
 
     def get_serial_console(self, context, instance):
         self._call('get_serial_console', instance)

@@ -1,0 +1,376 @@
+"""The console log followers a compute host holds for live consoles.
+
+nova-serialproxy follows a guest's console log through this host: the
+first call opens a LogFollower (nova.virt.libvirt.console_follow) and gets
+its id and the history; later calls read what the guest wrote since,
+each waiting a little (a long poll) when there is nothing yet.
+
+The table guards the host, not the follower:
+
+* an id is a random ``secrets.token_urlsafe(16)`` bound to one instance:
+  the id of another instance's follower is refused exactly as an unknown
+  one (ConsoleFollowNotFound);
+* at most ``[serial_console] max_console_followers`` are open
+  (TooManyConsoleFollowers beyond);
+* a follower nobody read for ``console_follower_idle_timeout`` seconds
+  is closed by the sweep every call runs first: a proxy that died frees
+  its followers without being asked;
+* a read waits at most ``console_follow_max_wait`` seconds, and never more
+  than half of ``[DEFAULT] rpc_response_timeout``; at most
+  ``max_console_follow_waiters`` reads wait at once, the others answer
+  now, so long polls never take every RPC worker thread;
+* one read hands out at most READ_LIMIT bytes (the rest waits for the
+  next read, which then answers at once).
+
+A LogFollower is not thread-safe: each entry has its own lock, and the
+table's lock is never held while a follower reads or waits.
+"""
+
+import collections
+import secrets
+import threading
+import time
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova import exception
+from nova.virt.libvirt import console_follow
+from nova.virt.libvirt import console_log
+
+LOG = logging.getLogger(__name__)
+
+READ_LIMIT = 256 * 1024     # bytes one read hands out at most
+MAX_HISTORY_BYTES = console_log.MAX_CONSOLE_BYTES
+# Longer ids are not ours: refused before any look-up.
+_MAX_ID_LENGTH = 64
+
+
+def check_history_bytes(value):
+    """``value`` (None: MAX_HISTORY_BYTES) as an int in [0, 102400].
+
+    :raises nova.exception.Invalid: naming ``history_bytes``.
+    """
+    if value is None:
+        return MAX_HISTORY_BYTES
+    if (isinstance(value, bool) or not isinstance(value, int) or
+            not 0 <= value <= MAX_HISTORY_BYTES):
+        raise exception.Invalid(
+            reason='history_bytes must be an integer from 0 to %d, not %r'
+            % (MAX_HISTORY_BYTES, value))
+    return value
+
+
+def check_wait(value):
+    """``value`` (seconds, int or float, None: 0) as a float >= 0.
+
+    :raises nova.exception.Invalid: naming ``wait``.
+    """
+    if value is None:
+        return 0.0
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or
+            not 0 <= value < float('inf')):
+        raise exception.Invalid(
+            reason='wait must be a number of seconds >= 0, not %r'
+            % (value,))
+    return float(value)
+
+
+class _Entry:
+    def __init__(self, instance_uuid, follower, now):
+        self.instance_uuid = instance_uuid
+        self.follower = follower
+        self.last_read = now
+        # Held by the one read in progress, while it reads or waits.
+        self.read_lock = threading.Lock()
+        # Guards the two flags: a follower is closed by whoever sees it
+        # dropped and not being read, or by its reader when it is done.
+        self.mutex = threading.Lock()
+        self.reading = False
+        self.dropped = False
+        # Read but not yet handed out, in order: [gap before it, bytes].
+        self.pending = collections.deque()
+
+    def push(self, data):
+        if not data:
+            return
+        if self.pending:
+            self.pending[-1][1] += data
+        else:
+            self.pending.append([False, bytearray(data)])
+
+    def push_gap(self):
+        self.pending.append([True, bytearray()])
+
+    def take(self, limit):
+        """(bytes, gap) from the first pending piece, at most ``limit``.
+
+        A gap is only ever at the start of an answer: the bytes of one
+        answer are contiguous in the log.
+        """
+        piece = self.pending[0]
+        gap, data = piece[0], bytes(piece[1][:limit])
+        del piece[1][:limit]
+        piece[0] = False
+        if not piece[1]:
+            self.pending.popleft()
+        return data, gap
+
+    def begin_read(self):
+        """Under read_lock: False if the follower was dropped."""
+        with self.mutex:
+            if self.dropped:
+                return False
+            self.reading = True
+            return True
+
+    def end_read(self):
+        """Under read_lock: close the follower if it was dropped
+        meanwhile."""
+        with self.mutex:
+            self.reading = False
+            if self.dropped:
+                self._close()
+
+    def drop(self):
+        """Close now unless a read is in progress (it closes then)."""
+        with self.mutex:
+            self.dropped = True
+            if not self.reading:
+                self._close()
+
+    def _close(self):
+        self.pending.clear()
+        self.follower.close()   # idempotent, as LogFollower.close()
+
+
+class FollowerTable:
+    """The open followers of one compute service.
+
+    :param host: the service's host name (for messages).
+    :param conf: its ConfigOpts (``[serial_console]`` options; and
+        ``rpc_response_timeout`` if registered).
+    :param clock: monotonic seconds (tests pass their own).
+    """
+
+    def __init__(self, host, conf, clock=time.monotonic):
+        self.host = host
+        self.conf = conf
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries = {}      # follow id -> _Entry
+        self._opening = 0       # slots taken by followers being opened
+        self._waiting = 0       # reads waiting for bytes now
+
+    def __len__(self):
+        with self._lock:
+            return len(self._entries)
+
+    # -- limits, read from the configuration on every call ----------------
+
+    def _max_wait(self):
+        """Seconds a read may wait: console_follow_max_wait, at most half
+        of rpc_response_timeout (when this conf has it)."""
+        limit = self.conf.serial_console.console_follow_max_wait
+        try:
+            rpc_timeout = self.conf.rpc_response_timeout
+        except cfg.NoSuchOptError:
+            rpc_timeout = None
+        if rpc_timeout:
+            limit = min(limit, rpc_timeout / 2.0)
+        return limit
+
+    def _idle_timeout(self):
+        return self.conf.serial_console.console_follower_idle_timeout
+
+    # -- the calls ---------------------------------------------------------
+
+    def start(self, instance_uuid, open_follower):
+        """Open a follower with ``open_follower()`` and keep it.
+
+        :param instance_uuid: str, the instance it follows: the only one
+            whose reads may use its id.
+        :param open_follower: callable returning a LogFollower-like object
+            (``read(timeout)``, ``close()``); its errors pass through.
+        :returns: the follower's id, a str of 22 URL-safe characters.
+        :raises nova.exception.TooManyConsoleFollowers: the host holds
+            ``max_console_followers`` already (after the idle sweep).
+        """
+        limit = self.conf.serial_console.max_console_followers
+        self.sweep()
+        with self._lock:
+            if len(self._entries) + self._opening >= limit:
+                raise exception.TooManyConsoleFollowers(host=self.host,
+                                                        limit=limit)
+            self._opening += 1
+        try:
+            # Outside the lock: reading the history takes a while, and
+            # other followers' calls must not wait for it.
+            follower = open_follower()
+        finally:
+            with self._lock:
+                self._opening -= 1
+        follow_id = secrets.token_urlsafe(16)
+        with self._lock:
+            self._entries[follow_id] = _Entry(instance_uuid, follower,
+                                              self._clock())
+        LOG.debug('Console follower opened for %s (%d open)',
+                  instance_uuid, len(self))
+        return follow_id
+
+    def read(self, instance_uuid, follow_id, wait=0, alive=None):
+        """The follower's next bytes, waiting up to ``wait`` for some.
+
+        :param instance_uuid: str, the instance the caller means.
+        :param follow_id: str, from start().
+        :param wait: seconds (>= 0, see check_wait), cut to the limits of
+            the module docstring; 0 answers at once.
+        :param alive: callable -> bool, whether the guest still runs on
+            this host (None: it does). Asked when nothing is pending; once
+            it says no, the log is read to its end without waiting, and
+            when nothing more comes the follower is closed and ``ended``
+            is True.
+        :returns: (data, gap, ended): data bytes (at most READ_LIMIT, b''
+            if none came in time); gap True when bytes may be missing
+            before data (the follower fell behind virtlogd's rotations);
+            ended as above.
+        :raises nova.exception.ConsoleFollowNotFound: unknown, closed or
+            expired id, or the id of another instance's follower.
+        :raises nova.exception.Invalid: a bad ``wait``.
+        :raises nova.exception.InstanceFileUnsafe,
+            nova.exception.ConsoleLogUnreadable: from the follower; it is
+            closed then (the next read is told it is unknown).
+        """
+        wait = min(check_wait(wait), self._max_wait())
+        self.sweep()
+        entry = self._get(instance_uuid, follow_id)
+        # One read at a time per follower: a second one (a proxy that
+        # retried) waits for the first, at most as long as it may wait.
+        if not entry.read_lock.acquire(timeout=wait):
+            return b'', False, False
+        try:
+            if not entry.begin_read():
+                raise self._not_found(instance_uuid)
+            try:
+                return self._read(entry, follow_id, wait, alive)
+            except exception.NovaException:
+                self._drop(follow_id, entry)
+                raise
+            finally:
+                entry.last_read = self._clock()
+                entry.end_read()
+        finally:
+            entry.read_lock.release()
+
+    def _read(self, entry, follow_id, wait, alive):
+        gone = False
+        if not entry.pending:
+            gone = alive is not None and not alive()
+            if gone:
+                wait = 0
+            self._fill(entry, wait)
+        if entry.pending:
+            data, gap = entry.take(READ_LIMIT)
+            return data, gap, False
+        if gone:
+            LOG.debug('Console follower of %s ended: the guest left this '
+                      'host and its log was read to the end',
+                      entry.instance_uuid)
+            self._drop(follow_id, entry)
+            return b'', False, True
+        return b'', False, False
+
+    def _fill(self, entry, wait):
+        """Read from the follower into ``entry.pending``."""
+        if wait > 0:
+            with self._lock:
+                limit = self.conf.serial_console.max_console_follow_waiters
+                if self._waiting < limit:
+                    self._waiting += 1
+                else:
+                    wait = 0    # answer now: the waiting reads are enough
+        try:
+            self._read_follower(entry, wait)
+        finally:
+            if wait > 0:
+                with self._lock:
+                    self._waiting -= 1
+
+    @staticmethod
+    def _read_follower(entry, wait):
+        # A LogGap is raised after every byte before it was returned, and
+        # once: the bytes after it follow at once (read again, no wait).
+        for _ in range(8):
+            try:
+                entry.push(entry.follower.read(wait))
+                return
+            except console_follow.LogGap as e:
+                LOG.info('Console log of %s rotated away before it was '
+                         'read: bytes may be missing (%s)',
+                         entry.instance_uuid, e)
+                entry.push_gap()
+                wait = 0
+
+    def end(self, instance_uuid, follow_id):
+        """Close a follower now; True if it was open for that instance.
+
+        An unknown id or another instance's is ignored (a cast has no
+        answer): it changes nothing.
+        """
+        self.sweep()
+        try:
+            entry = self._get(instance_uuid, follow_id)
+        except exception.ConsoleFollowNotFound:
+            return False
+        self._drop(follow_id, entry)
+        LOG.debug('Console follower of %s ended by its proxy',
+                  instance_uuid)
+        return True
+
+    def sweep(self):
+        """Close followers nobody read for the idle timeout; how many."""
+        idle = self._idle_timeout()
+        now = self._clock()
+        with self._lock:
+            stale = [(fid, entry) for fid, entry in self._entries.items()
+                     if now - entry.last_read > idle and
+                     not entry.reading]
+        for fid, entry in stale:
+            LOG.info('Console follower of %s closed: not read for %d s '
+                     '([serial_console] console_follower_idle_timeout)',
+                     entry.instance_uuid, idle)
+            self._drop(fid, entry)
+        return len(stale)
+
+    def close_all(self):
+        """Close every follower (the service stops)."""
+        with self._lock:
+            entries = list(self._entries.items())
+        for fid, entry in entries:
+            self._drop(fid, entry)
+
+    # -- helpers -----------------------------------------------------------
+
+    def _not_found(self, instance_uuid):
+        return exception.ConsoleFollowNotFound(
+            instance_uuid=instance_uuid, host=self.host,
+            idle=self._idle_timeout())
+
+    def _get(self, instance_uuid, follow_id):
+        entry = None
+        if isinstance(follow_id, str) and len(follow_id) <= _MAX_ID_LENGTH:
+            with self._lock:
+                entry = self._entries.get(follow_id)
+        # Another instance's id answers as an unknown one: an id leaks
+        # nothing of the guest it follows.
+        if entry is None or entry.instance_uuid != instance_uuid:
+            raise self._not_found(instance_uuid)
+        return entry
+
+    def _drop(self, follow_id, entry):
+        """Forget ``entry`` and close its follower: now if no read holds
+        it, else when that read ends."""
+        with self._lock:
+            if self._entries.get(follow_id) is entry:
+                del self._entries[follow_id]
+        entry.drop()

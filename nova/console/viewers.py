@@ -1,0 +1,492 @@
+"""nova-serialproxy's console hubs: one log stream, many websockets.
+
+A :class:`Hub` follows one instance's console log on its compute host
+(``compute_api.follow_console_log``, long-polled by one thread) and fans
+it out to every connection showing that console's output: read-only
+viewers and interactive sessions opened with history. It keeps the newest
+``MAX_CONSOLE_BYTES`` of the log in memory, so a new subscriber gets its
+history from here, not from the compute host.
+
+The joint between history and live output is exact: a subscriber's
+history is a snapshot of the window taken under the hub's lock, and every
+chunk appended after it goes to the subscriber's queue under that same
+lock. So no byte is shown twice and none is missed, however the appends
+and subscriptions interleave. Before the hub's first answer (which
+carries the history) subscribers wait; their snapshot is taken when it
+arrives.
+
+A subscriber wakes its connection through an eventfd the connection
+polls with its sockets, never by sleeping. A subscriber that lets more
+than ``[serial_console] viewer_backlog_bytes`` pile up is dropped (the
+hub never waits for anyone). Chunks are shared between the queues, so a
+chunk costs its size once, however many subscribers hold it.
+
+:class:`Hubs` holds the hubs of a proxy process by instance uuid, counts
+viewers against ``max_viewers_per_instance`` and ``max_viewers``, starts a
+hub for the first subscriber and stops it (``end_console_follow`` on the
+compute host) when the last one leaves.
+"""
+
+import base64
+import binascii
+import os
+import re
+import threading
+
+from oslo_log import log as logging
+
+from nova import context
+from nova import exception
+
+LOG = logging.getLogger(__name__)
+
+# The console log's window: console_log.MAX_CONSOLE_BYTES, written here
+# so the proxy does not import the libvirt driver's modules.
+MAX_CONSOLE_BYTES = 100 * 1024
+# Bytes of an ``after`` marker, decoded.
+MAX_AFTER_BYTES = 1024
+# The token's console type for read-only viewers
+# (nova.console.type.READ_ONLY).
+READ_ONLY = 'serial-readonly'
+# Seconds each long-poll asks the compute host to wait for new bytes (it
+# caps this by its own [serial_console] console_follow_max_wait).
+FOLLOW_WAIT = 10
+# Failed follow calls in a row before a hub gives up, and the pause
+# before each retry, in seconds.
+MAX_FAILURES = 3
+RETRY_DELAY = 2
+
+CLOSE_GONE = 4000
+GONE = ('The console moved or the instance is gone: '
+        'ask for a new console URL')
+CLOSE_TOO_SLOW = 4008
+TOO_SLOW = 'Too slow: fell more than %d bytes behind'
+CLOSE_TOO_MANY = 4429
+TOO_MANY = 'Too many viewers'
+CLOSE_NO_LOG = 1011
+NO_LOG = ('This console has no log to follow; '
+          'connect without history')
+CLOSE_TRY_LATER = 1013
+TRY_LATER = ('The compute host follows too many consoles; '
+             'try again later')
+
+# What a subscriber's queue holds besides bytes.
+GAP = 'gap'
+
+_DIGITS = re.compile(r'[0-9]{1,9}\Z')
+_BASE64URL = re.compile(r'[A-Za-z0-9_-]+={0,2}\Z')
+
+
+def parse_history(value):
+    """``history=N``: an int 0..MAX_CONSOLE_BYTES, else ValueError."""
+    if not _DIGITS.match(value) or int(value) > MAX_CONSOLE_BYTES:
+        raise ValueError('history must be an integer from 0 to %d (bytes)'
+                         % MAX_CONSOLE_BYTES)
+    return int(value)
+
+
+def parse_after(value):
+    """``after=B``: base64url (padding optional) of 1..MAX_AFTER_BYTES
+    bytes, decoded; else ValueError."""
+    error = ValueError('after must be base64url (padding optional) of 1 to '
+                       '%d bytes' % MAX_AFTER_BYTES)
+    if not _BASE64URL.match(value):
+        raise error
+    bare = value.rstrip('=')
+    if len(bare) % 4 == 1 or (len(value) != len(bare) and len(value) % 4):
+        raise error
+    try:
+        data = base64.b64decode(bare + '=' * (-len(bare) % 4),
+                                altchars=b'-_', validate=True)
+    except (binascii.Error, ValueError):
+        raise error
+    if not 1 <= len(data) <= MAX_AFTER_BYTES:
+        raise error
+    return data
+
+
+class TooManyViewers(Exception):
+    """A viewer cap is reached."""
+
+
+class Subscriber:
+    """One connection's share of a hub: a queue and a wake-up descriptor.
+
+    The connection polls :meth:`fileno` and calls :meth:`take`. Queue
+    items: ``('start', history_bytes, pieces)`` first (``pieces`` are
+    bytes and ``GAP``), then bytes and ``GAP``. :attr:`end` becomes
+    ``(close_code, reason)`` when the hub is done with it; the connection
+    closes once the queue is empty, or at once when :attr:`drop_now`.
+    """
+
+    def __init__(self, hub, read_only, history, after):
+        self.hub = hub
+        self.read_only = read_only
+        self.history = history
+        self.after = after
+        self.items = []
+        self.queued = 0
+        self.end = None
+        self.drop_now = False
+        self.started = False
+        self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+
+    def fileno(self):
+        return self._fd
+
+    def wake(self):
+        # Only under the hub's lock, while subscribed: close() takes the
+        # subscriber out under that lock before closing the descriptor.
+        os.eventfd_write(self._fd, 1)
+
+    def clear(self):
+        """Reset the wake-up (before taking, so no wake-up is lost)."""
+        try:
+            os.eventfd_read(self._fd)
+        except BlockingIOError:
+            pass
+
+    def take(self, max_bytes):
+        """Items queued so far, about ``max_bytes`` of data at most."""
+        with self.hub.lock:
+            taken, size = [], 0
+            while self.items and (not taken or size < max_bytes):
+                item = self.items.pop(0)
+                taken.append(item)
+                if isinstance(item, bytes):
+                    size += len(item)
+                elif item[0] == 'start':
+                    size += item[1]
+            self.queued -= size
+            return taken
+
+    def done(self):
+        """(code, reason) once the connection should close, else None."""
+        with self.hub.lock:
+            if self.end and (self.drop_now or not self.items):
+                return self.end
+            return None
+
+    def close(self):
+        """Leave the hub (once) and free the descriptor."""
+        if self._fd is None:
+            return
+        self.hub.hubs.unsubscribe(self)
+        os.close(self._fd)
+        self._fd = None
+
+
+class Hub:
+    """One instance's console log stream; see the module docstring."""
+
+    def __init__(self, hubs, instance_uuid, compute_api, backlog_bytes):
+        self.hubs = hubs
+        self.instance_uuid = instance_uuid
+        self.lock = threading.Lock()
+        self.subscribers = set()
+        self.viewers = 0
+        self._api = compute_api
+        self._backlog = backlog_bytes
+        self._window = bytearray()
+        self._end = 0  # offset in the whole stream of the window's end
+        self._gaps = []  # stream offsets before which bytes may be missing
+        self._primed = False
+        self._ended = None
+        self._stop = threading.Event()
+        self._host = None
+        self._follow_id = None
+        self._thread = threading.Thread(
+            target=self._run, name='console-hub-%s' % instance_uuid,
+            daemon=True)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        """No subscriber left: the thread ends the follow and exits."""
+        self._stop.set()
+
+    @property
+    def ended(self):
+        return self._ended is not None or self._stop.is_set()
+
+    # -- subscribers (under the Hubs' lock) --------------------------
+
+    def add(self, sub):
+        with self.lock:
+            self.subscribers.add(sub)
+            if sub.read_only:
+                self.viewers += 1
+            if self._ended:
+                sub.end = self._ended
+                sub.wake()
+            elif self._primed:
+                self._start(sub)
+
+    def remove(self, sub):
+        with self.lock:
+            if sub in self.subscribers:
+                self.subscribers.discard(sub)
+                if sub.read_only:
+                    self.viewers -= 1
+            return not self.subscribers
+
+    # -- the window (under self.lock) --------------------------------
+
+    def _start(self, sub):
+        """Queue ``sub``'s history: the exact point its live part joins."""
+        start = self._end - min(sub.history, len(self._window))
+        gap_first = False
+        if sub.after is not None:
+            found = self._window.rfind(sub.after)
+            if found < 0:
+                gap_first = True
+            else:
+                resume = self._end - len(self._window) + found + len(
+                    sub.after)
+                if self._end - resume > sub.history:
+                    gap_first = True  # more than asked for: cut, and say so
+                else:
+                    start = resume
+        pieces = [GAP] if gap_first else []
+        at = start
+        for gap in self._gaps:
+            if start <= gap <= self._end and not (gap_first and
+                                                  gap == start):
+                pieces.append(self._slice(at, gap))
+                pieces.append(GAP)
+                at = gap
+        pieces.append(self._slice(at, self._end))
+        pieces = [p for p in pieces if p]
+        sub.items.append(('start', self._end - start, pieces))
+        sub.queued += self._end - start
+        sub.started = True
+        sub.wake()
+
+    def _slice(self, begin, end):
+        offset = self._end - len(self._window)
+        return bytes(self._window[begin - offset:end - offset])
+
+    def _append(self, data, gap):
+        if gap:
+            self._gaps.append(self._end)
+        if data:
+            self._window += data
+            self._end += len(data)
+            del self._window[:-MAX_CONSOLE_BYTES]
+            floor = self._end - len(self._window)
+            self._gaps = [g for g in self._gaps if g >= floor]
+        if not self._primed:
+            self._primed = True
+            for sub in self.subscribers:
+                self._start(sub)
+            return
+        for sub in list(self.subscribers):
+            if sub.end:
+                continue
+            if sub.queued + len(data) > self._backlog:
+                LOG.info('Console of instance %s: dropped a subscriber '
+                         'more than %d bytes behind', self.instance_uuid,
+                         self._backlog)
+                sub.items = []
+                sub.queued = 0
+                sub.end = (CLOSE_TOO_SLOW, TOO_SLOW % self._backlog)
+                sub.drop_now = True
+                sub.wake()
+                continue
+            if gap:
+                sub.items.append(GAP)
+            if data:
+                sub.items.append(data)
+                sub.queued += len(data)
+            sub.wake()
+
+    def _finish(self, code, reason):
+        with self.lock:
+            self._ended = (code, reason)
+            for sub in self.subscribers:
+                if not sub.end:
+                    sub.end = self._ended
+                    sub.wake()
+        self.hubs.forget(self)
+
+    # -- the follow thread -------------------------------------------
+
+    def _run(self):
+        ctxt = context.get_admin_context()
+        failures = 0
+        history = MAX_CONSOLE_BYTES
+        gap = False
+        try:
+            while not self._stop.is_set():
+                try:
+                    answer = self._api.follow_console_log(
+                        ctxt, self.instance_uuid, host=self._host,
+                        follow_id=self._follow_id, history_bytes=history,
+                        wait=FOLLOW_WAIT if self._primed else 0)
+                except Exception as e:
+                    if self._stop.is_set():
+                        return
+                    verdict = self._failed(e, failures)
+                    if verdict == 'reopen':
+                        # The compute host forgot the follower (idle
+                        # sweep, restart): start again from now, and say
+                        # bytes may be missing.
+                        self._follow_id, history, gap = None, 0, True
+                        continue
+                    if verdict:
+                        return self._finish(*verdict)
+                    failures += 1
+                    self._stop.wait(RETRY_DELAY)
+                    continue
+                failures = 0
+                self._host = answer.get('host') or self._host
+                self._follow_id = answer.get('follow_id')
+                with self.lock:
+                    self._append(answer.get('data') or b'',
+                                 gap or bool(answer.get('gap')))
+                gap = False
+                if answer.get('ended'):
+                    LOG.info('Console of instance %s: the instance left '
+                             'host %s; closing its viewers',
+                             self.instance_uuid, self._host)
+                    self._follow_id = None
+                    return self._finish(CLOSE_GONE, GONE)
+        except Exception:
+            LOG.exception('Console of instance %s: follow failed',
+                          self.instance_uuid)
+            self._finish(CLOSE_GONE, GONE)
+        finally:
+            self._end_follow(ctxt)
+
+    def _failed(self, error, failures):
+        """What a failed follow call means: 'reopen', a close, or None
+        to retry."""
+        if (isinstance(error, exception.ConsoleFollowNotFound) and
+                self._follow_id):
+            LOG.info('Console of instance %s: follower expired on host '
+                     '%s; opening a new one', self.instance_uuid,
+                     self._host)
+            return 'reopen'
+        if isinstance(error, exception.ConsoleLogFollowUnavailable):
+            LOG.info('Console of instance %s has no log to follow: %s',
+                     self.instance_uuid, error)
+            return CLOSE_NO_LOG, NO_LOG
+        if isinstance(error, exception.TooManyConsoleFollowers):
+            LOG.warning('Console of instance %s: %s', self.instance_uuid,
+                        error)
+            return CLOSE_TRY_LATER, TRY_LATER
+        if isinstance(error, (exception.InstanceNotFound,
+                              exception.InstanceNotReady)):
+            LOG.info('Console of instance %s: %s', self.instance_uuid,
+                     error)
+            return CLOSE_GONE, GONE
+        if failures + 1 >= MAX_FAILURES:
+            LOG.warning('Console of instance %s: giving up after %d failed '
+                        'follow calls: %s', self.instance_uuid,
+                        failures + 1, error)
+            return CLOSE_GONE, GONE
+        LOG.info('Console of instance %s: follow call failed (%s); '
+                 'retrying', self.instance_uuid, error)
+        return None
+
+    def _end_follow(self, ctxt):
+        if not self._follow_id:
+            return
+        try:
+            self._api.end_console_follow(ctxt, self.instance_uuid,
+                                         self._host, self._follow_id)
+        except Exception as e:
+            # The compute host's idle sweep frees it anyway.
+            LOG.info('Console of instance %s: could not end follower on '
+                     'host %s: %s', self.instance_uuid, self._host, e)
+
+
+class Hubs:
+    """The hubs of one proxy process; see the module docstring.
+
+    ``limits()`` returns ``(max_viewers_per_instance, max_viewers,
+    viewer_backlog_bytes)``, read at each subscription.
+    """
+
+    def __init__(self, get_compute_api, limits):
+        self._get_api = get_compute_api
+        self._limits = limits
+        self._lock = threading.Lock()
+        self._hubs = {}
+        self._viewers = 0
+        self._closed = False
+
+    @property
+    def viewers(self):
+        with self._lock:
+            return self._viewers
+
+    def get(self, instance_uuid):
+        with self._lock:
+            return self._hubs.get(instance_uuid)
+
+    def subscribe(self, instance_uuid, read_only, history, after=None):
+        """A :class:`Subscriber` of the instance's hub (started if new).
+
+        Raises TooManyViewers for a viewer over a cap.
+        """
+        per_instance, total, backlog = self._limits()
+        api = self._get_api()
+        with self._lock:
+            hub = self._hubs.get(instance_uuid)
+            if hub is not None and hub.ended:
+                hub = None
+            if read_only:
+                if self._viewers >= total:
+                    raise TooManyViewers('[serial_console] max_viewers '
+                                         '(%d) reached' % total)
+                if hub is not None and hub.viewers >= per_instance:
+                    raise TooManyViewers(
+                        '[serial_console] max_viewers_per_instance (%d) '
+                        'reached for instance %s' % (per_instance,
+                                                     instance_uuid))
+            new = hub is None
+            if new:
+                hub = Hub(self, instance_uuid, api, backlog)
+                self._hubs[instance_uuid] = hub
+            sub = Subscriber(hub, read_only, history, after)
+            hub.add(sub)
+            if read_only:
+                self._viewers += 1
+            if self._closed:
+                hub.stop()
+        if new:
+            hub.start()
+        return sub
+
+    def unsubscribe(self, sub):
+        with self._lock:
+            hub = sub.hub
+            if sub not in hub.subscribers:
+                return
+            if sub.read_only:
+                self._viewers -= 1
+            if hub.remove(sub):
+                hub.stop()
+                if self._hubs.get(hub.instance_uuid) is hub:
+                    del self._hubs[hub.instance_uuid]
+
+    def forget(self, hub):
+        """An ended hub: the next subscriber starts a new one."""
+        with self._lock:
+            if self._hubs.get(hub.instance_uuid) is hub:
+                del self._hubs[hub.instance_uuid]
+
+    def close_all(self, code, reason):
+        """The proxy stops: end every subscriber and hub."""
+        with self._lock:
+            self._closed = True
+            hubs = list(self._hubs.values())
+        for hub in hubs:
+            hub.stop()
+            with hub.lock:
+                for sub in hub.subscribers:
+                    sub.end = (code, reason)
+                    sub.drop_now = True
+                    sub.wake()

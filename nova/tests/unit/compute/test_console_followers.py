@@ -1,0 +1,291 @@
+"""The FollowerTable of a compute host: ids, caps, expiry, waits."""
+
+import threading
+
+import nova.conf
+from nova.compute import console_followers
+from nova import exception
+from nova import test
+from nova.tests.unit.compute import base
+from nova.tests.unit.compute import fake_driver
+from nova.tests.unit import fake_uuids as ids
+from nova.virt.libvirt import console_follow
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class TableTestCase(test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.host_conf = nova.conf.new_conf()
+        self.host_conf([], project='nova', default_config_files=[])
+        self.clock = Clock()
+        self.table = console_followers.FollowerTable('h1', self.host_conf,
+                                                     clock=self.clock)
+        self.addCleanup(self.table.close_all)
+        self.logs = {}
+
+    def host_flags(self, **kw):
+        for name, value in kw.items():
+            self.host_conf.set_override(name, value, group='serial_console')
+
+    def log(self, uuid=ids.SRV1):
+        return self.logs.setdefault(uuid, fake_driver.FakeConsoleLog())
+
+    def start(self, uuid=ids.SRV1, history=100):
+        return self.table.start(
+            uuid, lambda: fake_driver.FakeFollower(self.log(uuid), history))
+
+    def follower(self, uuid=ids.SRV1, i=-1):
+        return self.log(uuid).followers[i]
+
+    def test_ids_are_random_and_url_safe(self):
+        fids = {self.start() for _ in range(50)}
+        self.assertEqual(50, len(fids))
+        for fid in fids:
+            self.assertRegex(fid, r'^[A-Za-z0-9_-]{22}$')
+
+    def test_read(self):
+        self.log().write(b'hist')
+        fid = self.start()
+        self.assertEqual((b'hist', False, False),
+                         self.table.read(ids.SRV1, fid))
+        self.assertEqual((b'', False, False), self.table.read(ids.SRV1, fid))
+
+    def test_id_bound_to_its_instance(self):
+        fid = self.start()
+        self.log().write(b'secret of SRV1')
+        e = self.assertRaises(exception.ConsoleFollowNotFound,
+                              self.table.read, ids.SRV2, fid)
+        unknown = self.assertRaises(exception.ConsoleFollowNotFound,
+                                    self.table.read, ids.SRV2, 'x' * 22)
+        # Refused exactly as an unknown id.
+        self.assertEqual(unknown.message, e.message)
+        self.assertFalse(self.table.end(ids.SRV2, fid))
+        self.assertEqual(b'secret of SRV1', self.table.read(ids.SRV1,
+                                                            fid)[0])
+
+    def test_odd_ids_are_unknown(self):
+        self.start()
+        for bad in (None, 5, b'x', 'x' * 10000, ''):
+            self.assertRaises(exception.ConsoleFollowNotFound,
+                              self.table.read, ids.SRV1, bad)
+
+    def test_cap(self):
+        self.host_flags(max_console_followers=3)
+        fids = [self.start(uuid) for uuid in (ids.SRV1, ids.SRV2,
+                                              ids.SRV1)]
+        e = self.assertRaises(exception.TooManyConsoleFollowers,
+                              self.start, ids.SRV2)
+        self.assertEqual(409, e.code)
+        self.assertIn('on host h1', e.message)
+        self.assertIn('max_console_followers', e.message)
+        self.table.end(ids.SRV1, fids[0])
+        self.start(ids.SRV2)
+        self.assertEqual(3, len(self.table))
+
+    def test_opening_counts_against_the_cap(self):
+        # Two opens at once never pass the cap together.
+        self.host_flags(max_console_followers=1)
+        entered, release = threading.Event(), threading.Event()
+
+        def slow_open():
+            entered.set()
+            release.wait(10)
+            return fake_driver.FakeFollower(self.log(), 0)
+
+        thread = threading.Thread(
+            target=self.table.start, args=(ids.SRV1, slow_open))
+        thread.start()
+        self.addCleanup(thread.join)
+        self.addCleanup(release.set)
+        self.assertTrue(entered.wait(10))
+        self.assertRaises(exception.TooManyConsoleFollowers, self.start)
+        release.set()
+        thread.join(10)
+        self.assertEqual(1, len(self.table))
+
+    def test_failed_open_frees_its_slot(self):
+        self.host_flags(max_console_followers=1)
+
+        def fail():
+            raise exception.InstanceNotFound(instance_id=ids.SRV1)
+
+        self.assertRaises(exception.InstanceNotFound, self.table.start,
+                          ids.SRV1, fail)
+        self.start()
+
+    def test_idle_followers_expire(self):
+        self.host_flags(console_follower_idle_timeout=60)
+        old = self.start(ids.SRV1)
+        old_follower = self.follower(ids.SRV1)
+        self.clock.now += 30
+        fresh = self.start(ids.SRV2)
+        self.clock.now += 31        # old: 61 s without a read
+        self.table.read(ids.SRV2, fresh)
+        self.assertTrue(old_follower.closed)
+        e = self.assertRaises(exception.ConsoleFollowNotFound,
+                              self.table.read, ids.SRV1, old)
+        self.assertIn('60 s', e.message)
+        self.assertEqual(1, len(self.table))
+        # Reading keeps one alive.
+        for _ in range(5):
+            self.clock.now += 59
+            self.table.read(ids.SRV2, fresh)
+        self.assertEqual(1, len(self.table))
+
+    def test_expired_slot_is_free_for_a_new_one(self):
+        self.host_flags(max_console_followers=1)
+        self.start()
+        self.clock.now += 61
+        self.start()
+        self.assertEqual(1, len(self.table))
+
+    def test_end_closes(self):
+        fid = self.start()
+        follower = self.follower()
+        self.assertTrue(self.table.end(ids.SRV1, fid))
+        self.assertTrue(follower.closed)
+        self.assertFalse(self.table.end(ids.SRV1, fid))
+        self.assertRaises(exception.ConsoleFollowNotFound,
+                          self.table.read, ids.SRV1, fid)
+
+    def test_end_during_a_waiting_read(self):
+        fid = self.start(history=0)
+        follower = self.follower()
+        results = []
+        thread = threading.Thread(target=lambda: results.append(
+            self.table.read(ids.SRV1, fid, wait=5)))
+        thread.start()
+        base.wait_for(self, lambda: follower.timeouts, 'the read')
+        self.assertTrue(self.table.end(ids.SRV1, fid))
+        # Not closed under the reader's feet: the reader closes it.
+        self.assertFalse(follower.closed)
+        self.log().write(b'x')
+        thread.join(10)
+        self.assertEqual([(b'x', False, False)], results)
+        self.assertTrue(follower.closed)
+
+    def test_one_read_at_a_time(self):
+        fid = self.start(history=0)
+        follower = self.follower()
+        results = []
+        thread = threading.Thread(target=lambda: results.append(
+            self.table.read(ids.SRV1, fid, wait=5)))
+        thread.start()
+        base.wait_for(self, lambda: follower.timeouts, 'the read')
+        # A second read (a retry) waits its time for the first.
+        self.assertEqual((b'', False, False),
+                         self.table.read(ids.SRV1, fid, wait=0.1))
+        self.assertEqual(1, len(follower.timeouts))
+        self.log().write(b'x')
+        thread.join(10)
+        self.assertEqual([(b'x', False, False)], results)
+
+    def test_waiters_are_capped(self):
+        self.host_flags(max_console_follow_waiters=2)
+        fids = [self.start(uuid, history=0)
+                for uuid in (ids.SRV1, ids.SRV2, ids.SRV3)]
+        threads = []
+        for uuid, fid in zip((ids.SRV1, ids.SRV2), fids):
+            thread = threading.Thread(target=self.table.read,
+                                      args=(uuid, fid, 5))
+            thread.start()
+            threads.append(thread)
+        for uuid in (ids.SRV1, ids.SRV2):
+            base.wait_for(self, lambda: self.follower(uuid).timeouts,
+                          'the read')
+        # The third answers at once, without waiting.
+        self.assertEqual((b'', False, False),
+                         self.table.read(ids.SRV3, fids[2], wait=5))
+        self.assertEqual([0], self.follower(ids.SRV3).timeouts)
+        self.log(ids.SRV1).write(b'a')
+        self.log(ids.SRV2).write(b'b')
+        for thread in threads:
+            thread.join(10)
+        # Once they are done, a read waits again.
+        self.table.read(ids.SRV3, fids[2], wait=0.01)
+        self.assertEqual([0, 0.01], self.follower(ids.SRV3).timeouts)
+
+    def test_read_limit(self):
+        fid = self.start(history=0)
+        self.log().write(b'a' * (300 * 1024))
+        self.assertEqual(256 * 1024, len(self.table.read(ids.SRV1,
+                                                         fid)[0]))
+        self.log().write(b'b')
+        # The rest first, at once (even with a wait), then what came.
+        self.assertEqual(b'a' * (44 * 1024),
+                         self.table.read(ids.SRV1, fid, wait=5)[0])
+        self.assertEqual(b'b', self.table.read(ids.SRV1, fid)[0])
+
+    def test_gap_starts_an_answer(self):
+        fid = self.start(history=0)
+        self.log().write(b'before')
+        self.log().rotate_away(5)
+        self.log().write(b'after')
+        self.assertEqual((b'before', False, False),
+                         self.table.read(ids.SRV1, fid))
+        self.assertEqual((b'after', True, False),
+                         self.table.read(ids.SRV1, fid))
+
+    def test_gap_with_nothing_after_it_is_still_told(self):
+        fid = self.start(history=0)
+        self.log().rotate_away(5)
+        self.assertEqual((b'', True, False), self.table.read(ids.SRV1, fid))
+        self.assertEqual((b'', False, False),
+                         self.table.read(ids.SRV1, fid))
+
+    def test_ended(self):
+        fid = self.start(history=0)
+        follower = self.follower()
+        self.log().write(b'bye')
+        self.assertEqual((b'bye', False, False), self.table.read(
+            ids.SRV1, fid, wait=5, alive=lambda: False))
+        self.assertEqual((b'', False, True), self.table.read(
+            ids.SRV1, fid, wait=5, alive=lambda: False))
+        self.assertEqual([0, 0], follower.timeouts)
+        self.assertTrue(follower.closed)
+        self.assertEqual(0, len(self.table))
+
+    def test_follower_errors_close_it(self):
+        fid = self.start()
+        follower = self.follower()
+        error = exception.InstanceFileUnsafe(path='/x', reason='a link')
+
+        def broken(timeout=None):
+            raise error
+
+        follower.read = broken
+        self.assertRaises(exception.InstanceFileUnsafe, self.table.read,
+                          ids.SRV1, fid)
+        self.assertTrue(follower.closed)
+        self.assertRaises(exception.ConsoleFollowNotFound,
+                          self.table.read, ids.SRV1, fid)
+
+    def test_a_real_log_gap_is_passed_on(self):
+        fid = self.start()
+        follower = self.follower()
+        answers = iter([console_follow.LogGap('/log'), b'after'])
+
+        def read(timeout=None):
+            answer = next(answers)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        follower.read = read
+        self.assertEqual((b'after', True, False),
+                         self.table.read(ids.SRV1, fid))
+
+    def test_close_all(self):
+        for uuid in (ids.SRV1, ids.SRV2):
+            self.start(uuid)
+        self.table.close_all()
+        self.assertEqual(0, len(self.table))
+        self.assertEqual([], self.log(ids.SRV1).followers)

@@ -1,0 +1,428 @@
+"""nova-serialproxy's history modes and viewers, end to end on 127.0.0.1.
+
+A real proxy (see test_websocketproxy) with a fake compute API that
+follows in-memory console logs (fake_follow) and a recording tcp server
+for the guest's serial port.
+"""
+
+import base64
+import datetime
+import json
+import socket
+import socketserver
+import threading
+import time
+import uuid
+
+import fixtures
+import websocket
+
+from nova.console.tokens import ConnectInfo
+from nova.console import viewers
+from nova.console import websocketproxy
+from nova import exception
+from nova.tests.unit.console import fake_follow
+from nova.tests.unit.console import test_websocketproxy as helpers
+
+TIMEOUT = helpers.TIMEOUT
+READ_ONLY = 'serial-readonly'
+
+
+class RecordingHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        server = self.server
+        with server.lock:
+            server.connections += 1
+        self.request.settimeout(TIMEOUT * 4)
+        try:
+            while True:
+                data = self.request.recv(65536)
+                if not data:
+                    break
+                with server.lock:
+                    server.received += data
+                # Echoed like a guest's tty; a history session drops it.
+                self.request.sendall(b'ECHO:' + data)
+        except OSError:
+            pass
+
+
+class RecordingGuest(fixtures.Fixture):
+    """A guest's serial port that records what it receives."""
+
+    def _setUp(self):
+        server = socketserver.ThreadingTCPServer(('127.0.0.1', 0),
+                                                 RecordingHandler)
+        server.daemon_threads = True
+        server.connections = 0
+        server.received = b''
+        server.lock = threading.Lock()
+        self.server = server
+        self.port = server.server_address[1]
+        thread = threading.Thread(target=server.serve_forever,
+                                  kwargs={'poll_interval': 0.1}, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, TIMEOUT)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+
+    @property
+    def received(self):
+        with self.server.lock:
+            return self.server.received
+
+
+class Session:
+    """A websocket client that sorts what it gets into events."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.events = []  # dicts (text frames) and bytes
+        self.close = None
+
+    @property
+    def data(self):
+        return b''.join(e for e in self.events if isinstance(e, bytes))
+
+    @property
+    def header(self):
+        return self.events[0]['nova_console']
+
+    def read(self):
+        opcode, data = self.ws.recv_data(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_TEXT:
+            self.events.append(json.loads(data))
+        elif opcode == websocket.ABNF.OPCODE_BINARY:
+            self.events.append(data)
+        elif opcode == websocket.ABNF.OPCODE_CLOSE:
+            self.close = (int.from_bytes(data[:2], 'big'),
+                          data[2:].decode())
+        return opcode
+
+    def until(self, predicate, what='data'):
+        deadline = time.monotonic() + TIMEOUT
+        while not predicate(self):
+            if self.close or time.monotonic() > deadline:
+                raise AssertionError('%s not received (close %r): %r'
+                                     % (what, self.close, self.events[-5:]))
+            self.read()
+
+    def until_live(self):
+        self.until(lambda s: {'nova_console': {'live': True}} in s.events,
+                   'the live marker')
+
+    def until_close(self):
+        deadline = time.monotonic() + TIMEOUT
+        while self.close is None:
+            if time.monotonic() > deadline:
+                raise AssertionError('no close frame: %r' % self.events[-5:])
+            self.read()
+        return self.close
+
+    def history(self):
+        """Events between the header and the live marker."""
+        return self.events[1:self.events.index(
+            {'nova_console': {'live': True}})]
+
+
+class ViewersTestCase(helpers.ProxyTestCase):
+    def setUp(self):
+        super().setUp()
+        self.compute = fake_follow.FakeFollowAPI()
+        self.proxy.server._compute_api = self.compute
+        self.guest = self.useFixture(RecordingGuest())
+        self.uuid = str(uuid.uuid4())
+
+    def token(self, console_type='serial', instance=None, port=None):
+        token = str(uuid.uuid4())
+        self.tokens.infos[token] = ConnectInfo(
+            instance_uuid=instance or self.uuid, console_type=console_type,
+            host='127.0.0.1', port=port or self.guest.port,
+            expires_at=helpers.now() + datetime.timedelta(seconds=600))
+        return token
+
+    def open(self, console_type='serial', query='', **kwargs):
+        url = '%s%s' % (self.url(self.token(console_type, **kwargs)), query)
+        ws = websocket.create_connection(url, timeout=TIMEOUT)
+        self.addCleanup(ws.close, timeout=1)
+        return Session(ws)
+
+    def viewer(self, query='', **kwargs):
+        return self.open(READ_ONLY, query, **kwargs)
+
+
+class TestViewer(ViewersTestCase):
+    def test_history_then_live(self):
+        self.compute.write(self.uuid, b'boot line 1\r\nboot line 2\r\n')
+        view = self.viewer()
+        view.until_live()
+        self.assertEqual({'mode': 'read-only', 'instance_uuid': self.uuid,
+                          'history_bytes': 26}, view.header)
+        self.assertEqual([b'boot line 1\r\nboot line 2\r\n'], view.history())
+        self.compute.write(self.uuid, b'login: ')
+        view.until(lambda s: s.data.endswith(b'login: '))
+        self.assertEqual(b'login: ', view.events[-1])
+        # Checked like any console: token, then its port, for its type.
+        self.assertEqual(READ_ONLY, self.compute.calls[-1][-1])
+
+    def test_never_connects_to_the_guest_and_drops_input(self):
+        self.compute.write(self.uuid, b'$ ')
+        view = self.viewer()
+        view.until_live()
+        view.ws.send_binary(b'rm -rf /\r')
+        view.ws.send(b'reboot\r'.decode())  # a text frame too
+        view.ws.ping(b'still there?')
+        # Still served after dropping them: a marker written now arrives.
+        self.compute.write(self.uuid, b'MARK')
+        view.until(lambda s: s.data.endswith(b'MARK'))
+        self.assertIsNone(view.close)
+        self.assertEqual(0, self.guest.server.connections)
+        self.assertEqual(b'', self.guest.received)
+        self.assertIn('viewer of instance %s' % self.uuid, self.log.output)
+        view.ws.close(timeout=TIMEOUT)
+        helpers_wait(lambda: 'sent 16 bytes; dropped' in self.log.output)
+
+    def test_history_parameter(self):
+        self.compute.write(self.uuid, b'0123456789')
+        view = self.viewer('&history=4')
+        view.until_live()
+        self.assertEqual(4, view.header['history_bytes'])
+        self.assertEqual([b'6789'], view.history())
+
+    def test_viewers_see_the_same_bytes(self):
+        views = [self.viewer('&history=0') for _ in range(3)]
+        for view in views:
+            view.until_live()
+        for n in range(20):
+            self.compute.write(self.uuid, b'line %d\n' % n)
+        expected = b''.join(b'line %d\n' % n for n in range(20))
+        for view in views:
+            view.until(lambda s: s.data == expected)
+        self.assertEqual(1, len(self.compute.open_followers(self.uuid)))
+
+    def test_resume_after(self):
+        self.compute.write(self.uuid, b'one\nMARK two\nMARK three\n')
+        after = base64.urlsafe_b64encode(b'MARK').decode().rstrip('=')
+        view = self.viewer('&after=' + after)
+        view.until_live()
+        self.assertEqual([b' three\n'], view.history())
+        self.assertEqual(7, view.header['history_bytes'])
+
+    def test_after_not_found_is_a_gap(self):
+        self.compute.write(self.uuid, b'0123456789')
+        after = base64.urlsafe_b64encode(b'missing').decode()
+        view = self.viewer('&history=3&after=' + after)
+        view.until_live()
+        self.assertEqual([{'nova_console': {'gap': True}}, b'789'],
+                         view.history())
+
+    def test_gap_in_live_output(self):
+        view = self.viewer()
+        view.until_live()
+        self.compute.write(self.uuid, b'a')
+        view.until(lambda s: s.data == b'a')
+        self.compute.write(self.uuid, b'b', gap=True)
+        view.until(lambda s: s.data == b'ab')
+        self.assertEqual([b'a', {'nova_console': {'gap': True}}, b'b'],
+                         view.events[-3:])
+
+
+class TestInteractiveWithHistory(ViewersTestCase):
+    def test_output_from_the_log_input_to_the_guest(self):
+        self.compute.write(self.uuid, b'history\n')
+        term = self.open(query='&history=100')
+        term.until_live()
+        self.assertEqual({'mode': 'interactive', 'instance_uuid': self.uuid,
+                          'history_bytes': 8}, term.header)
+        term.ws.send_binary(b'uname\r')
+        helpers_wait(lambda: self.guest.received == b'uname\r')
+        # The guest's own echo on its tcp port is dropped; what the log
+        # gets (the same bytes in a real guest) is shown.
+        self.compute.write(self.uuid, b'Linux\r\n')
+        term.until(lambda s: s.data.endswith(b'Linux\r\n'))
+        self.assertNotIn(b'ECHO', term.data)
+        self.assertEqual(1, self.guest.server.connections)
+
+    def test_after_alone_selects_the_mode(self):
+        self.compute.write(self.uuid, b'abc')
+        term = self.open(query='&after=' + base64.urlsafe_b64encode(
+            b'b').decode())
+        term.until_live()
+        self.assertEqual('interactive', term.header['mode'])
+        self.assertEqual([b'c'], term.history())
+
+    def test_viewer_keystrokes_never_reach_the_guest(self):
+        term = self.open(query='&history=0')
+        view = self.viewer()
+        term.until_live()
+        view.until_live()
+        view.ws.send_binary(b'VIEWER')
+        term.ws.send_binary(b'TERM')
+        helpers_wait(lambda: self.guest.received == b'TERM')
+        self.compute.write(self.uuid, b'TERM echoed')
+        for session in (term, view):
+            session.until(lambda s: s.data.endswith(b'TERM echoed'))
+        self.assertEqual(b'TERM', self.guest.received)
+
+
+class TestPlainSerial(ViewersTestCase):
+    def test_no_text_frames_and_no_follow(self):
+        session = self.open()
+        session.ws.send_binary(b'raw')
+        session.until(lambda s: s.data == b'ECHO:raw')
+        self.assertTrue(all(isinstance(e, bytes) for e in session.events))
+        self.assertEqual([], self.compute.follow_calls)
+
+
+class TestOneInteractiveSession(ViewersTestCase):
+    def assert_busy(self, session):
+        self.assertEqual((4409, 'An interactive session is already open on '
+                          'this console; open a read-only viewer to watch '
+                          'it'), session.until_close())
+
+    def test_second_plain_session_is_refused_at_once(self):
+        first = self.open()
+        first.ws.send_binary(b'x')
+        first.until(lambda s: s.data == b'ECHO:x')
+        started = time.monotonic()
+        self.assert_busy(self.open())
+        self.assert_busy(self.open(query='&history=10'))
+        self.assertLess(time.monotonic() - started, TIMEOUT)
+        # The first one is untouched, and viewers are still welcome.
+        first.ws.send_binary(b'y')
+        first.until(lambda s: s.data == b'ECHO:xECHO:y')
+        self.viewer().until_live()
+        self.assertEqual(1, self.guest.server.connections)
+
+    def test_history_session_holds_the_port_too(self):
+        self.open(query='&history=10').until_live()
+        self.assert_busy(self.open())
+
+    def test_port_is_free_again_after_the_session(self):
+        first = self.open()
+        first.ws.send_binary(b'x')
+        first.until(lambda s: s.data == b'ECHO:x')
+        first.ws.close(timeout=TIMEOUT)
+        helpers_wait(lambda: not self.proxy.server._ports)
+        second = self.open()
+        second.ws.send_binary(b'z')
+        second.until(lambda s: s.data == b'ECHO:z')
+
+
+class TestParameters(ViewersTestCase):
+    def assert_refused(self, query, name):
+        data = self.raw('/?token=%s%s' % (self.token(), query))
+        status = data.split(b'\r\n', 1)[0]
+        self.assertEqual(b'HTTP/1.1 400 Bad %s parameter' % name.encode(),
+                         status, data)
+        self.assertIn(name.encode(), data.split(b'\r\n\r\n', 1)[1])
+        self.assertNotIn(b'Upgrade', data)
+
+    def test_bad_history(self):
+        for value in ('-1', '102401', 'ten', '', '1e3', '%201'):
+            self.assert_refused('&history=' + value, 'history')
+        self.assert_refused('&history=1&history=2', 'history')
+
+    def test_bad_after(self):
+        too_long = base64.urlsafe_b64encode(b'x' * 1025).decode()
+        for value in ('', '***', 'Y', 'YWI==', too_long, '%2F%2F%2F%2F'):
+            self.assert_refused('&after=' + value, 'after')
+        self.assert_refused('&after=YQ&after=YQ', 'after')
+
+    def test_refused_before_the_token_is_looked_at(self):
+        self.assert_refused('&history=x', 'history')
+        self.assertEqual([], self.tokens.calls)
+
+    def test_bounds_accepted(self):
+        self.compute.write(self.uuid, b'x' * 200000)
+        view = self.viewer('&history=102400')
+        view.until_live()
+        self.assertEqual(102400, view.header['history_bytes'])
+        view = self.viewer('&history=0')
+        view.until_live()
+        self.assertEqual(0, view.header['history_bytes'])
+
+
+class TestLimitsAndEnds(ViewersTestCase):
+    def test_viewers_per_instance(self):
+        self.flags(max_viewers_per_instance=2, group='serial_console')
+        self.viewer().until_live()
+        self.viewer().until_live()
+        self.assertEqual((4429, 'Too many viewers'),
+                         self.viewer().until_close())
+        self.viewer(instance=str(uuid.uuid4())).until_live()
+
+    def test_viewers_in_total(self):
+        self.flags(max_viewers=1, group='serial_console')
+        self.viewer().until_live()
+        self.assertEqual((4429, 'Too many viewers'),
+                         self.viewer(instance=str(uuid.uuid4())).until_close())
+
+    def test_hub_end_is_4000_after_the_last_bytes(self):
+        view = self.viewer()
+        view.until_live()
+        self.compute.write(self.uuid, b'Power down.\r\n')
+        self.compute.leave(self.uuid)
+        self.assertEqual((4000, 'The console moved or the instance is gone: '
+                          'ask for a new console URL'), view.until_close())
+        self.assertTrue(view.data.endswith(b'Power down.\r\n'))
+
+    def test_last_viewer_leaving_ends_the_follow(self):
+        views = [self.viewer(), self.viewer()]
+        for view in views:
+            view.until_live()
+        fid = self.compute.open_followers(self.uuid)[0]
+        for view in views:
+            view.ws.close(timeout=TIMEOUT)
+        helpers_wait(lambda: self.compute.ended_follows)
+        self.assertEqual([(self.uuid, fake_follow.HOST, fid)],
+                         self.compute.ended_follows)
+        self.assertEqual(0, self.proxy.server.hubs.viewers)
+
+    def test_slow_viewer_is_closed_others_go_on(self):
+        self.flags(viewer_backlog_bytes=256 * 1024, group='serial_console')
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.settimeout(TIMEOUT)
+        slow.connect(('127.0.0.1', self.proxy.port))
+        ws = websocket.WebSocket(timeout=TIMEOUT)
+        ws.connect(self.url(self.token(READ_ONLY)) + '&history=0',
+                   socket=slow)
+        self.addCleanup(ws.close, timeout=1)
+        fast = self.viewer('&history=0')
+        fast.until_live()
+        chunk = b'y' * 64 * 1024
+        total = 0
+        hub = self.proxy.server.hubs.get(self.uuid)
+        # The slow one reads nothing while the guest writes plenty.
+        while not any(s.end for s in list(hub.subscribers)):
+            self.compute.write(self.uuid, chunk)
+            total += len(chunk)
+            fast.until(lambda s: len(s.data) == total)
+            self.assertLess(total, 64 * 1024 * 1024, 'never dropped')
+        slow_session = Session(ws)
+        self.assertEqual((4008, 'Too slow: fell more than 262144 bytes '
+                          'behind'), slow_session.until_close())
+        self.compute.write(self.uuid, b'more')
+        fast.until(lambda s: s.data.endswith(b'more'))
+
+    def test_stop_closes_viewers_with_1001(self):
+        view = self.viewer()
+        view.until_live()
+        self.proxy.stop()
+        self.assertEqual((1001, websocketproxy.SHUTTING_DOWN),
+                         view.until_close())
+
+    def test_no_log_to_follow(self):
+        self.compute.errors[self.uuid] = (
+            exception.ConsoleLogFollowUnavailable(instance_uuid=self.uuid,
+                                                  reason='a pty'))
+        self.assertEqual((1011, viewers.NO_LOG), self.viewer().until_close())
+
+
+def helpers_wait(predicate, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError('condition not met within %s s' % timeout)
+        time.sleep(0.02)

@@ -1,0 +1,354 @@
+"""Console hubs (nova.console.viewers) against a fake compute API."""
+
+import base64
+import select
+import threading
+import time
+import uuid
+
+import fixtures
+
+from nova.console import viewers
+from nova import exception
+from nova import test
+from nova.tests.unit.console import fake_follow
+
+TIMEOUT = 10
+
+
+def wait_for(predicate, what='condition'):
+    deadline = time.monotonic() + TIMEOUT
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError('%s not met within %s s' % (what, TIMEOUT))
+        time.sleep(0.01)
+
+
+class Collector:
+    """A subscriber's connection: waits on its descriptor, keeps what it
+    takes (history bytes, live bytes, gap markers in order)."""
+
+    def __init__(self, sub):
+        self.sub = sub
+        self.history = None
+        self.events = []  # bytes and 'gap', history then live
+
+    @property
+    def data(self):
+        return b''.join(e for e in self.events if isinstance(e, bytes))
+
+    def poll(self, timeout=TIMEOUT):
+        """Wait for a wake-up (through the descriptor) and take."""
+        poller = select.poll()
+        poller.register(self.sub.fileno(), select.POLLIN)
+        if not poller.poll(timeout * 1000):
+            return False
+        self.sub.clear()
+        for item in self.sub.take(1 << 30):
+            if isinstance(item, tuple):
+                self.history = item[1]
+                self.events.extend(item[2])
+                self.events.append('live')
+            else:
+                self.events.append(item)
+        return True
+
+    def until(self, predicate, what='data'):
+        deadline = time.monotonic() + TIMEOUT
+        while not predicate(self):
+            if time.monotonic() > deadline:
+                raise AssertionError('%s not received: %r'
+                                     % (what, self.events[-5:]))
+            self.poll(0.2)
+
+
+class HubTestCase(test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.api = fake_follow.FakeFollowAPI()
+        self.limits = [64, 512, 1024 * 1024]
+        self.hubs = viewers.Hubs(lambda: self.api, lambda: self.limits)
+        self.uuid = str(uuid.uuid4())
+        self.addCleanup(self.hubs.close_all, 1001, 'test over')
+
+    def subscribe(self, read_only=True, history=viewers.MAX_CONSOLE_BYTES,
+                  after=None, instance=None):
+        sub = self.hubs.subscribe(instance or self.uuid, read_only, history,
+                                  after)
+        self.addCleanup(sub.close)
+        return Collector(sub)
+
+
+class TestParams(test.TestCase):
+    def test_history(self):
+        self.assertEqual(0, viewers.parse_history('0'))
+        self.assertEqual(102400, viewers.parse_history('102400'))
+        for bad in ('', '-1', '102401', '1.5', ' 1', '+1', 'x', '١٢',
+                    '9' * 20):
+            self.assertRaises(ValueError, viewers.parse_history, bad)
+
+    def test_after(self):
+        self.assertEqual(b'abc', viewers.parse_after('YWJj'))
+        self.assertEqual(b'ab', viewers.parse_after('YWI'))
+        self.assertEqual(b'ab', viewers.parse_after('YWI='))
+        self.assertEqual(b'\xfb\xff', viewers.parse_after('-_8'))
+        self.assertEqual(1024, len(viewers.parse_after(
+            base64.urlsafe_b64encode(b'x' * 1024).decode())))
+        for bad in ('', '=', 'Y', 'YWI==', 'YW=I', 'YWJj+/==', 'YW Jj',
+                    base64.urlsafe_b64encode(b'x' * 1025).decode()):
+            self.assertRaises(ValueError, viewers.parse_after, bad)
+
+
+class TestHistory(HubTestCase):
+    def test_history_then_live_with_one_follower(self):
+        self.api.write(self.uuid, b'boot 1\nboot 2\n')
+        first = self.subscribe(history=7)
+        first.until(lambda c: 'live' in c.events)
+        self.assertEqual(7, first.history)
+        self.assertEqual([b'boot 2\n', 'live'], first.events)
+        self.api.write(self.uuid, b'login: ')
+        first.until(lambda c: c.data.endswith(b'login: '))
+        # A second subscriber shares the hub: no second follower.
+        second = self.subscribe(history=4)
+        second.until(lambda c: 'live' in c.events)
+        self.assertEqual([b'in: ', 'live'], second.events)
+        self.assertEqual(1, len(self.api.open_followers(self.uuid)))
+        # The hub asked for the whole window once, with an admin context.
+        ctxt, uid, host, fid, history, wait = self.api.follow_calls[0]
+        self.assertTrue(ctxt.is_admin)
+        self.assertEqual((self.uuid, None, None, viewers.MAX_CONSOLE_BYTES,
+                          0), (uid, host, fid, history, wait))
+        later = self.api.follow_calls[-1]
+        self.assertEqual(fake_follow.HOST, later[2])
+        self.assertIsNotNone(later[3])
+        self.assertEqual(viewers.FOLLOW_WAIT, later[5])
+
+    def test_window_keeps_the_newest_bytes(self):
+        self.api.write(self.uuid, b'a' * 1000)
+        first = self.subscribe(history=10)
+        first.until(lambda c: 'live' in c.events)
+        self.api.write(self.uuid, b'b' * viewers.MAX_CONSOLE_BYTES)
+        first.until(lambda c: len(c.data) == 10 + viewers.MAX_CONSOLE_BYTES)
+        late = self.subscribe()
+        late.until(lambda c: 'live' in c.events)
+        self.assertEqual(b'b' * viewers.MAX_CONSOLE_BYTES, late.data)
+
+    def test_history_zero(self):
+        self.api.write(self.uuid, b'old')
+        sub = self.subscribe(history=0)
+        sub.until(lambda c: 'live' in c.events)
+        self.assertEqual(['live'], sub.events)
+        self.assertEqual(0, sub.history)
+
+
+class TestAfter(HubTestCase):
+    def history(self, after, history=viewers.MAX_CONSOLE_BYTES):
+        sub = self.subscribe(history=history, after=after)
+        sub.until(lambda c: 'live' in c.events)
+        return sub.events
+
+    def test_resumes_after_the_last_occurrence(self):
+        self.api.write(self.uuid, b'one MARK two MARK three')
+        self.assertEqual([b' three', 'live'], self.history(b'MARK'))
+
+    def test_marker_at_the_end(self):
+        self.api.write(self.uuid, b'one MARK')
+        self.assertEqual(['live'], self.history(b'MARK'))
+
+    def test_marker_not_found_gives_a_gap_then_history(self):
+        self.api.write(self.uuid, b'one two')
+        self.assertEqual(['gap', b'two', 'live'],
+                         self.history(b'MARK', history=3))
+
+    def test_more_than_history_after_the_marker_is_cut_with_a_gap(self):
+        self.api.write(self.uuid, b'MARK 0123456789')
+        self.assertEqual(['gap', b'789', 'live'],
+                         self.history(b'MARK', history=3))
+
+    def test_marker_rotated_out_of_the_window(self):
+        self.api.write(self.uuid, b'MARK' + b'x' * viewers.MAX_CONSOLE_BYTES)
+        events = self.history(b'MARK')
+        self.assertEqual('gap', events[0])
+        self.assertEqual(b'x' * viewers.MAX_CONSOLE_BYTES, events[1])
+
+
+class TestGaps(HubTestCase):
+    def test_gap_in_live_output_and_in_later_history(self):
+        self.api.write(self.uuid, b'before ')
+        sub = self.subscribe()
+        sub.until(lambda c: c.data == b'before ')
+        self.api.write(self.uuid, b'after', gap=True)
+        sub.until(lambda c: c.data == b'before after')
+        self.assertEqual([b'before ', 'live', 'gap', b'after'], sub.events)
+        late = self.subscribe()
+        late.until(lambda c: 'live' in c.events)
+        self.assertEqual([b'before ', 'gap', b'after', 'live'], late.events)
+
+    def test_gap_in_the_first_answer(self):
+        self.api.write(self.uuid, b'rotated', gap=True)
+        sub = self.subscribe()
+        sub.until(lambda c: 'live' in c.events)
+        self.assertEqual(['gap', b'rotated', 'live'], sub.events)
+
+    def test_expired_follower_is_reopened_from_now_with_a_gap(self):
+        self.api.write(self.uuid, b'one ')
+        sub = self.subscribe()
+        sub.until(lambda c: c.data == b'one ')
+        # The compute host forgets the follower (its idle sweep).
+        wait_for(lambda: self.api.open_followers(self.uuid))
+        with self.api.cond:
+            self.api.followers.clear()
+        wait_for(lambda: self.api.open_followers(self.uuid),
+                 'a new follower')
+        self.api.write(self.uuid, b'two')
+        sub.until(lambda c: c.data.endswith(b'two'))
+        self.assertEqual([b'one ', 'live', 'gap', b'two'], sub.events)
+        reopen = [c for c in self.api.follow_calls if c[3] is None][-1]
+        self.assertEqual(0, reopen[4])  # no history twice
+
+
+class TestExactJoint(HubTestCase):
+    def test_concurrent_appends_and_subscriptions(self):
+        # Numbered records: any byte missing, repeated or out of order
+        # breaks the comparison with the written stream.
+        self.api.max_wait = 0.01
+        written = []
+        stop = threading.Event()
+
+        def writer():
+            n = 0
+            while not stop.is_set():
+                record = b'%08d;' % n
+                written.append(record)
+                self.api.write(self.uuid, record)
+                n += 1
+                if n % 50 == 0:
+                    time.sleep(0.001)
+        thread = threading.Thread(target=writer)
+        thread.start()
+        subs = []
+        try:
+            for n in range(30):
+                subs.append(self.subscribe(history=(n * 37) % 400))
+                time.sleep(0.005)
+                for sub in subs:
+                    sub.poll(0)
+        finally:
+            stop.set()
+            thread.join()
+        stream = b''.join(written)
+        for sub in subs:
+            sub.until(lambda c: c.data.endswith(written[-1]),
+                      'the last record')
+            self.assertNotIn('gap', sub.events)
+            self.assertEqual(stream[-len(sub.data):], sub.data)
+            # The history is what was asked for (the log is long enough
+            # by the time the hub answered).
+            self.assertEqual(sub.history, len(
+                b''.join(sub.events[:sub.events.index('live')])))
+
+
+class TestLimits(HubTestCase):
+    def test_viewers_per_instance(self):
+        self.limits[0] = 2
+        self.subscribe()
+        self.subscribe()
+        self.assertRaises(viewers.TooManyViewers, self.subscribe)
+        # Interactive sessions with history are not viewers.
+        self.subscribe(read_only=False)
+        # Another instance has its own count.
+        self.subscribe(instance=str(uuid.uuid4()))
+
+    def test_viewers_in_total(self):
+        self.limits[1] = 2
+        first = self.subscribe()
+        self.subscribe(instance=str(uuid.uuid4()))
+        self.assertRaises(viewers.TooManyViewers, self.subscribe,
+                          instance=str(uuid.uuid4()))
+        first.sub.close()
+        self.assertEqual(1, self.hubs.viewers)
+        self.subscribe(instance=str(uuid.uuid4()))
+
+    def test_slow_subscriber_is_dropped_others_go_on(self):
+        self.limits[2] = 300 * 1024
+        slow = self.subscribe()
+        fast = self.subscribe()
+        fast.until(lambda c: 'live' in c.events)
+        for n in range(8):
+            self.api.write(self.uuid, bytes([65 + n]) * 50 * 1024)
+            fast.until(lambda c: len(c.data) == (n + 1) * 50 * 1024)
+        wait_for(lambda: slow.sub.done() is not None, 'the slow one dropped')
+        self.assertEqual((4008, 'Too slow: fell more than 307200 bytes '
+                          'behind'), slow.sub.done())
+        self.assertTrue(slow.sub.drop_now)
+        self.assertEqual([], slow.sub.items)
+        self.assertIsNone(fast.sub.done())
+
+
+class TestEnd(HubTestCase):
+    def test_last_subscriber_leaving_ends_the_follow(self):
+        first, second = self.subscribe(), self.subscribe()
+        first.until(lambda c: 'live' in c.events)
+        wait_for(lambda: self.api.open_followers(self.uuid))
+        fid = self.api.open_followers(self.uuid)[0]
+        first.sub.close()
+        self.assertIsNotNone(self.hubs.get(self.uuid))
+        second.sub.close()
+        self.assertIsNone(self.hubs.get(self.uuid))
+        wait_for(lambda: self.api.ended_follows, 'end_console_follow')
+        self.assertEqual([(self.uuid, fake_follow.HOST, fid)],
+                         self.api.ended_follows)
+        # A new subscriber starts a new hub and follower.
+        third = self.subscribe()
+        third.until(lambda c: 'live' in c.events)
+
+    def test_hub_end_delivers_the_rest_then_4000(self):
+        sub = self.subscribe()
+        sub.until(lambda c: 'live' in c.events)
+        self.api.write(self.uuid, b'last words')
+        self.api.leave(self.uuid)
+        sub.until(lambda c: c.sub.done() is not None and not c.sub.items)
+        self.assertEqual(b'last words', sub.data)
+        self.assertEqual((4000, viewers.GONE), sub.sub.done())
+        self.assertFalse(sub.sub.drop_now)
+        self.assertIsNone(self.hubs.get(self.uuid))
+        # The compute host closed that follower itself.
+        self.assertEqual([], self.api.ended_follows)
+
+    def test_instance_gone_at_start(self):
+        self.api.errors[self.uuid] = exception.InstanceNotFound(
+            instance_id=self.uuid)
+        sub = self.subscribe()
+        wait_for(lambda: sub.sub.done() is not None)
+        self.assertEqual((4000, viewers.GONE), sub.sub.done())
+        self.assertIsNone(sub.history)
+
+    def test_no_log_to_follow(self):
+        self.api.errors[self.uuid] = exception.ConsoleLogFollowUnavailable(
+            instance_uuid=self.uuid, reason='a pty')
+        sub = self.subscribe()
+        wait_for(lambda: sub.sub.done() is not None)
+        self.assertEqual((1011, viewers.NO_LOG), sub.sub.done())
+
+    def test_compute_host_follows_too_many(self):
+        self.api.errors[self.uuid] = exception.TooManyConsoleFollowers(
+            host=fake_follow.HOST, limit=256)
+        sub = self.subscribe()
+        wait_for(lambda: sub.sub.done() is not None)
+        self.assertEqual((1013, viewers.TRY_LATER), sub.sub.done())
+
+    def test_transient_failures_are_retried(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.console.viewers.RETRY_DELAY', 0.01))
+        self.api.errors[self.uuid] = RuntimeError('broker hiccup')
+        self.api.write(self.uuid, b'fine')
+        sub = self.subscribe()
+        sub.until(lambda c: 'live' in c.events)
+        self.assertEqual([b'fine', 'live'], sub.events)
+
+    def test_close_all(self):
+        sub = self.subscribe()
+        sub.until(lambda c: 'live' in c.events)
+        self.hubs.close_all(1001, 'stopping')
+        self.assertEqual((1001, 'stopping'), sub.sub.done())
+        self.assertTrue(sub.poll(0))  # woken

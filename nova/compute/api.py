@@ -34,6 +34,7 @@ from nova.compute import rpcapi
 from nova.compute import states
 from nova.conductor import tasks as conductor_tasks
 from nova.console import tokens
+from nova.console import type as ctype
 from nova import context as nova_context
 from nova.db import api as db
 from nova import exception
@@ -140,6 +141,25 @@ def console_url(base_url, token):
     parts = parse.urlsplit(base_url)
     query = '&'.join(q for q in (parts.query, 'token=' + token) if q)
     return parse.urlunsplit(parts._replace(query=query))
+
+
+# The web terminal nova-serialproxy serves next to its websocket.
+CONSOLE_PAGE = 'console.html'
+_PAGE_SCHEMES = {'ws': 'http', 'wss': 'https'}
+
+
+def console_page_url(base_url, token):
+    """The proxy's web terminal for ``token``: ``http(s)://.../console.html``.
+
+    Same host, port and folder as ``base_url``; ``https`` when base_url is
+    ``wss``. The page works with a viewer's token and with an interactive
+    ``serial`` token alike.
+    """
+    parts = parse.urlsplit(base_url)
+    scheme = _PAGE_SCHEMES.get(parts.scheme.lower(), parts.scheme)
+    folder = parts.path.rsplit('/', 1)[0]
+    return console_url(parse.urlunsplit(parts._replace(
+        scheme=scheme, path='%s/%s' % (folder, CONSOLE_PAGE))), token)
 
 
 class API:
@@ -609,28 +629,56 @@ class API:
         return self.compute_rpcapi.get_console_output(
             ctx, server['host'], _bare_instance(server))
 
-    def get_serial_console(self, ctx, server_id, console_type='serial'):
-        """A console URL for the server, with a fresh token."""
-        server = self._get(ctx, server_id)
-        if console_type != 'serial':
-            raise exception.ConsoleTypeUnavailable(console_type=console_type)
+    def _authorize_console(self, ctx, server, console_type):
+        """A fresh token of ``console_type`` for the server's first tcp
+        serial port (the host is asked for a plain serial console: a
+        viewer's token names the same port)."""
         self._check_ready(server)
         self._check_host(server)
         console = self.compute_rpcapi.get_serial_console(
-            ctx, server['host'], _bare_instance(server),
-            console_type)
-        token = tokens.authorize(server['uuid'], console_type, console.host,
-                                 console.port)
+            ctx, server['host'], _bare_instance(server), ctype.SERIAL)
+        return tokens.authorize(server['uuid'], console_type, console.host,
+                                console.port)
+
+    def get_serial_console(self, ctx, server_id, console_type='serial'):
+        """A console URL for the server, with a fresh token."""
+        server = self._get(ctx, server_id)
+        if console_type != ctype.SERIAL:
+            raise exception.ConsoleTypeUnavailable(console_type=console_type)
+        token = self._authorize_console(ctx, server, console_type)
         return {'type': console_type,
                 'url': console_url(self.conf.serial_console.base_url,
                                    token)}
+
+    def get_console_viewer(self, ctx, server_id):
+        """A read-only viewer of the server's serial console.
+
+        Returns ``{'type': 'serial-readonly', 'url': <websocket URL>,
+        'web_url': <the proxy's web terminal for it>}`` with a fresh
+        token, stored hashed with the instance's other console tokens:
+        the same TTL, revoked with them (reboot, rebuild, delete, live
+        migration). Errors as get_serial_console: InstanceNotFound (also
+        for another project's server), InstanceNotReady or
+        InstanceHostUnavailable (409), ConsoleTypeUnavailable (400, no
+        serial console on the host), ServiceUnavailable (503, broker).
+        """
+        server = self._get(ctx, server_id)
+        token = self._authorize_console(ctx, server, ctype.READ_ONLY)
+        base_url = self.conf.serial_console.base_url
+        return {'type': ctype.READ_ONLY,
+                'url': console_url(base_url, token),
+                'web_url': console_page_url(base_url, token)}
 
     def validate_console_port(self, ctx, instance_uuid, host, port,
                               console_type):
         """For nova-serialproxy: is ``host:port`` still that console?
 
-        Fails closed: a server not ready, or a host down or silent, is no.
+        ``console_type``: 'serial' or 'serial-readonly' (the same port);
+        any other is no. Fails closed: a server not ready, or a host down
+        or silent, is no.
         """
+        if console_type not in ctype.SERIAL_TYPES:
+            return False
         admin = nova_context.get_admin_context()
         try:
             server = self._get(admin, instance_uuid)

@@ -18,6 +18,7 @@ import oslo_messaging
 
 from nova.compute import console_followers
 import nova.conf
+from nova.console import type as ctype
 from nova import exception
 from nova.objects import instance as objects
 from nova.virt.libvirt import migration
@@ -132,10 +133,12 @@ class ComputeManager:
                               console_type):
         """Whether ``host:port`` is the guest's current serial console.
 
-        Fails closed: any error looking it up means no.
+        ``console_type`` 'serial' or 'serial-readonly' (a viewer's token
+        names the same port); any other type is no. Fails closed: any
+        error looking it up means no.
         """
         try:
-            if console_type != 'serial':
+            if console_type not in ctype.SERIAL_TYPES:
                 return False
             console = self.driver.get_serial_console(ctxt, instance)
             return console.host == host and console.port == int(port)

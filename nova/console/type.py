@@ -1,6 +1,16 @@
-"""What a driver hands back for a console: where to connect."""
+"""Console types, and what a driver hands back for a console."""
 
 import dataclasses
+
+# An interactive serial console: nova-serialproxy joins the websocket to
+# the guest's tcp serial port (os-getSerialConsole, remote-consoles).
+SERIAL = 'serial'
+# A read-only viewer of the same console: it gets the guest's output (its
+# console log, history then live) and its keystrokes never reach the
+# guest (POST /servers/{id}/console-viewers).
+READ_ONLY = 'serial-readonly'
+# Token types whose host:port is the guest's first tcp serial port.
+SERIAL_TYPES = (SERIAL, READ_ONLY)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -9,4 +19,4 @@ class ConsoleSerial:
 
     host: str
     port: int
-    type: str = 'serial'
+    type: str = SERIAL

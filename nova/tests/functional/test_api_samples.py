@@ -232,8 +232,9 @@ class APISamplesTestCase(testtools.TestCase):
     """Each sample against nova-all on the real hypervisor, in one story.
 
     One server (flavor 1) goes through create, show, list, console output,
-    both serial console calls, a websocket session, soft and hard reboot,
-    rebuild and delete; the error samples are provoked on the way.
+    both serial console calls, a websocket session, a console viewer, soft
+    and hard reboot, rebuild and delete; the error samples are provoked on
+    the way.
     """
 
     def setUp(self):
@@ -390,7 +391,8 @@ class APISamplesTestCase(testtools.TestCase):
         self._check_admin_view_and_live_migration(server_id)
         self._check_console_output(server_id)
         url = self._check_serial_consoles(server_id)
-        self._check_reboots(server_id, url)
+        viewer_url = self._check_console_viewers(server_id)
+        self._check_reboots(server_id, url, viewer_url)
         self._check_rebuild_and_delete(server_id)
         self.assertEqual(sorted(sample_files()), sorted(self.used),
                          'every sample file is checked here')
@@ -611,7 +613,31 @@ class APISamplesTestCase(testtools.TestCase):
         self.open_console(url)
         return url
 
-    def _check_reboots(self, server_id, console_url):
+    def _check_console_viewers(self, server_id):
+        path = self.server_path(server_id, '/console-viewers')
+        request = self.request_sample(
+            'console-viewers/create-viewer-req.json')
+        # Any microversion: not one of Nova's versioned resources.
+        for version in ('2.1', '2.6', '2.25'):
+            response = self.call('POST', path, request, version=version)
+            captured = self.check('console-viewers/create-viewer-resp.json',
+                                  response, 200, version=version)
+            self.assertEqual({'127.0.0.1'}, captured['proxy_host'])
+            self.assertEqual({str(self.services.proxy_port)},
+                             captured['proxy_port'])
+            # One token for the websocket and the page.
+            self.assertEqual(1, len(captured['token']))
+        self.check('errors/console-viewer-unknown-key-resp.json',
+                   self.call('POST', path, self.request_sample(
+                       'errors/console-viewer-unknown-key-req.json')), 400)
+        captured = self.check(
+            'errors/server-not-found-resp.json',
+            self.call('POST', path, request, token=OTHER_PROJECT_TOKEN),
+            404)
+        self.assertEqual({server_id}, captured['uuid'])
+        return response.body['console_viewer']['url']
+
+    def _check_reboots(self, server_id, console_url, viewer_url):
         action = self.server_path(server_id, '/action')
         soft = self.request_sample(
             'servers/server-action-reboot-soft-req.json')
@@ -633,6 +659,7 @@ class APISamplesTestCase(testtools.TestCase):
         self.wait_active(server_id)
         # The reboot revoked the console URLs issued before it.
         self.assertConsoleRefused(console_url)
+        self.assertConsoleRefused(viewer_url)
 
     def _check_rebuild_and_delete(self, server_id):
         response = self.call(

@@ -13,6 +13,7 @@ import routes
 import webob
 import webob.exc
 
+from nova.api.openstack.compute import console_viewers
 from nova.api.openstack.compute import flavors
 from nova.api.openstack.compute import hypervisors
 from nova.api.openstack.compute import images
@@ -33,6 +34,8 @@ ROUTES = (
     ('POST', '/servers/{id}/action', 'server_actions', 'action', None),
     ('POST', '/servers/{server_id}/remote-consoles', 'remote_consoles',
      'create', '2.6'),
+    ('POST', '/servers/{server_id}/console-viewers', 'console_viewers',
+     'create', None),
     ('GET', '/flavors', 'flavors', 'index', None),
     ('GET', '/flavors/detail', 'flavors', 'detail', None),
     ('GET', '/flavors/{id}', 'flavors', 'show', None),
@@ -99,6 +102,8 @@ class APIRouter:
             'server_actions': server_actions.ServerActionsController(
                 compute_api),
             'remote_consoles': remote_consoles.RemoteConsolesController(
+                compute_api),
+            'console_viewers': console_viewers.ConsoleViewersController(
                 compute_api),
             'flavors': flavors.FlavorsController(compute_api),
             'images': images.ImagesController(compute_api),

@@ -11,6 +11,7 @@ FLAVOR_ID = '1'
 CREATED_AT = datetime.datetime(2024, 5, 1, 12, 0, 0)
 UPDATED_AT = datetime.datetime(2024, 5, 1, 12, 5, 30)
 CONSOLE_URL = 'ws://127.0.0.1:6083/?token=%s'
+CONSOLE_PAGE_URL = 'http://127.0.0.1:6083/console.html?token=%s'
 # When the compute services last reported (the database gives aware UTC).
 HEARTBEAT = datetime.datetime(2024, 5, 1, 12, 6, 0,
                               tzinfo=datetime.timezone.utc)
@@ -361,3 +362,13 @@ class FakeComputeAPI:
             raise exception.InstanceNotReady(instance_id=server_id,
                                              state=server['status'])
         return {'type': 'serial', 'url': CONSOLE_URL % uuid.uuid4()}
+
+    def get_console_viewer(self, ctx, server_id):
+        self._called(ctx, 'get_console_viewer', server_id)
+        server = self._server(ctx, server_id)
+        if server['status'] != 'ACTIVE':
+            raise exception.InstanceNotReady(instance_id=server_id,
+                                             state=server['status'])
+        token = uuid.uuid4().hex
+        return {'type': 'serial-readonly', 'url': CONSOLE_URL % token,
+                'web_url': CONSOLE_PAGE_URL % token}

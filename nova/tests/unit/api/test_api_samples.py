@@ -141,6 +141,25 @@ class SamplesTestCase(base.APITestCase):
         self.assertEqual(load('errors/migrate-live-forbidden-resp.json'),
                          self.json(response))
 
+    def test_console_viewer_samples(self):
+        path = '/v2.1/servers/%s/console-viewers' % self.uuid
+        for version in (None, '2.1', '2.25'):
+            response = self.request(
+                'POST', path, version=version,
+                body=load('console-viewers/create-viewer-req.json'))
+            self.assertShaped('console-viewers/create-viewer-resp.json',
+                              response)
+            sample = load('console-viewers/create-viewer-resp.json')[
+                'console_viewer']
+            viewer = self.json(response)['console_viewer']
+            self.assertEqual((sample['protocol'], sample['type']),
+                             (viewer['protocol'], viewer['type']))
+        response = self.request('POST', path, body=load(
+            'errors/console-viewer-unknown-key-req.json'))
+        self.assertStatus(400, response)
+        self.assertEqual(load('errors/console-viewer-unknown-key-resp.json'),
+                         self.json(response))
+
     def test_version_samples(self):
         response = self.request('GET', '/v2.1/servers', version='2.26')
         self.assertStatus(406, response)

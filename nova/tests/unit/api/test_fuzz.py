@@ -93,12 +93,14 @@ action_bodies = st.one_of(
 console_bodies = st.fixed_dictionaries({'remote_console': _object(
     protocol=st.sampled_from(['serial', 'vnc', 'spice', 'rdp', 'mks']),
     type=st.sampled_from(['serial', 'novnc', 'webmks', 'spice-html5']))})
+viewer_bodies = st.fixed_dictionaries({'console_viewer': _object()})
 
 # (method, path); {id} is replaced by one of the servers below.
 POST_ENDPOINTS = (
     '/v2.1/servers',
     '/v2.1/servers/{id}/action',
     '/v2.1/servers/{id}/remote-consoles',
+    '/v2.1/servers/{id}/console-viewers',
 )
 ALL_ENDPOINTS = (
     ('GET', '/'), ('GET', '/v2.1'), ('GET', '/v2.1/servers'),
@@ -226,6 +228,14 @@ class FuzzTestCase(base.APITestCase):
     def test_random_remote_console_bodies(self, server, version, body,
                                           token):
         self.post_random_body('/v2.1/servers/{id}/remote-consoles', server,
+                              version, body, token)
+
+    @hypothesis.settings(max_examples=40, **SETTINGS)
+    @hypothesis.given(server=SERVERS, version=st.sampled_from(VERSIONS),
+                      body=viewer_bodies | json_values, token=TOKENS)
+    def test_random_console_viewer_bodies(self, server, version, body,
+                                          token):
+        self.post_random_body('/v2.1/servers/{id}/console-viewers', server,
                               version, body, token)
 
     @hypothesis.settings(max_examples=60, **SETTINGS)

@@ -106,6 +106,35 @@ class OpenStackSDKTestCase(test.TestCase):
                          (console['protocol'], console['type']))
         self.assertTrue(console['url'].startswith('ws://127.0.0.1:6083/'))
 
+    def test_console_viewer_through_the_sdk_adapter(self):
+        # openstacksdk has no resource for it: the documented way is the
+        # compute proxy's own HTTP methods.
+        server = self.compute.add_server()
+        response = self.conn.compute.post(
+            '/servers/%s/console-viewers' % server['uuid'],
+            json={'console_viewer': {}})
+        self.assertEqual(200, response.status_code)
+        sdk_exceptions.raise_from_response(response)  # nothing to raise
+        viewer = response.json()['console_viewer']
+        self.assertEqual(('serial', 'serial-readonly'),
+                         (viewer['protocol'], viewer['type']))
+        self.assertTrue(viewer['url'].startswith('ws://127.0.0.1:6083/'))
+        self.assertTrue(viewer['web_url'].startswith(
+            'http://127.0.0.1:6083/console.html?token='))
+        # Errors come back as responses, as the user guide says.
+        response = self.conn.compute.post(
+            '/servers/nope/console-viewers', json={'console_viewer': {}})
+        self.assertEqual(404, response.status_code)
+        self.assertIn('itemNotFound', response.json())
+        self.assertRaises(sdk_exceptions.NotFoundException,
+                          sdk_exceptions.raise_from_response, response)
+        response = self.conn.compute.post(
+            '/servers/%s/console-viewers' % server['uuid'],
+            json={'console_viewer': {'x': 1}})
+        e = self.assertRaises(sdk_exceptions.BadRequestException,
+                              sdk_exceptions.raise_from_response, response)
+        self.assertIn('console_viewer.x', str(e))
+
     def test_negotiates_the_maximum(self):
         server = self.compute.add_server(description='web')
         found = self.conn.compute.get_server(server['uuid'])

@@ -1,6 +1,7 @@
 import jsonschema
 
 from nova.api.openstack.compute import schemas
+from nova.api.openstack.compute.schemas import console_viewers
 from nova.api.openstack.compute.schemas import parameter_types
 from nova.api.openstack.compute.schemas import remote_consoles
 from nova.api.openstack.compute.schemas import server_actions
@@ -14,7 +15,8 @@ ALL_SCHEMAS = (servers.create, servers.create_v219, server_actions.reboot,
                server_actions.get_console_output,
                server_actions.get_serial_console,
                server_actions.migrate_live, server_actions.migrate_live_v225,
-               remote_consoles.create, remote_consoles.create_v28)
+               remote_consoles.create, remote_consoles.create_v28,
+               console_viewers.create)
 
 
 class ValidationTestCase(test.TestCase):

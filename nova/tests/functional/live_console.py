@@ -236,9 +236,9 @@ class LiveConsole:
         start = len(self.snapshot())
         self.send(("%s; echo '%s''%s'\r" % (
             command, marker[:4], marker[4:])).encode())
-        match = self.read_until(
+        match = self.read_until(re.compile(
             re.escape(command.encode()) + rb'[^\n]*\n(.*?)' +
-            re.escape(marker.encode()), timeout, start)
+            re.escape(marker.encode()), re.S), timeout, start)
         return match.group(1).replace(b'\r\n', b'\n')
 
     def wait_prompt(self, timeout=60):

@@ -105,8 +105,11 @@ class LiveConsoleTestCase(test_api.APITestCase):
         # The run crossed rotations: the followers had to follow them.
         log = os.path.join(self.services.workdir, 'instances', server.id,
                            'console.log')
+        with open('/etc/libvirt/virtlogd.conf') as f:
+            conf = f.read()
         self.assertTrue(os.path.exists(log + '.1'), 'the log did not '
-                        'rotate twice: was virtlogd.conf changed meanwhile?')
+                        'rotate twice: files %s; virtlogd.conf: %s' % (
+                            os.listdir(os.path.dirname(log)), conf))
 
         # Every line once, in order, for the interactive session and the
         # viewers that were there from the start; the late ones from

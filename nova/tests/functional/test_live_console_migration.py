@@ -98,3 +98,40 @@ class LiveConsoleMigrationTestCase(test_multihost.MultiHostTestCase):
             after = live_console.numbers(MIG, new.snapshot())
             self.assertEqual(list(range(1, 101)), before, old.name)
             self.assertEqual(list(range(1, 301)), before + after, new.name)
+
+    def test_guest_printing_through_the_migration(self):
+        self.start_b()
+        server = self.boot()
+        dest = {'host-a': 'host-b', 'host-b': 'host-a'}[
+            self.host_of(server)]
+        self.wait_output(server, 'NOVA-GUEST-BANNER')
+        interactive = self.live(self.serial_url(server), 'interactive')
+        viewer = self.live(self.viewer_url(server), 'viewer')
+        interactive.wait_prompt()
+        # A loop that outlasts the migration: lines are printed on the
+        # source until it stops, and on the destination from its start.
+        last = 1500
+        interactive.send(b'i=0; while [ $i -lt %d ]; do i=$((i+1)); '
+                         b'echo "MIG $i %s"; sleep 0.01; done\r'
+                         % (last, PAD.encode()))
+        viewer.read_until(rb'MIG 50 ', timeout=60)
+        self.live_migrate(server, dest)
+        self.assertEqual(live_console.CLOSE_MOVED,
+                         viewer.wait_closed(60)[0], viewer.close_reason)
+        interactive.wait_closed(60)
+        moved_at = live_console.numbers(MIG, viewer.snapshot())[-1]
+        self.assertLess(moved_at, last, 'the loop ended before the '
+                        'migration did: nothing was printed across it')
+
+        sessions = []
+        for old, url in ((interactive, self.serial_url(server)),
+                         (viewer, self.viewer_url(server))):
+            sessions.append((old, self.live(url, old.name + '-again',
+                                            after=old.tail())))
+        for old, new in sessions:
+            new.read_until(rb'MIG %d ' % last, timeout=300)
+            self.assertEqual([], new.gaps(), new.name)
+            self.assertEqual(
+                list(range(1, last + 1)),
+                live_console.numbers(MIG, old.snapshot()) +
+                live_console.numbers(MIG, new.snapshot()), new.name)

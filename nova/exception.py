@@ -220,12 +220,12 @@ class ConsoleFollowNotFound(NotFound):
     # Says nothing of whether the id ever existed, nor for which guest.
     msg_fmt = ("No console follower with that id for guest "
                "%(instance_uuid)s on host %(host)s: it is unknown, was "
-               "ended, or expired after %(idle)d s without a read; open a "
+               "ended, or expired after %(idle)s s without a read; open a "
                "new one.")
 
 
 class TooManyConsoleFollowers(Conflict):
-    msg_fmt = ("Too many console followers on host %(host)s: %(limit)d "
+    msg_fmt = ("Too many console followers on host %(host)s: %(limit)s "
                "are open ([serial_console] max_console_followers); try "
                "again once some end.")
 

@@ -238,8 +238,9 @@ class FollowerTable:
             expired id, or the id of another instance's follower.
         :raises nova.exception.Invalid: a bad ``wait``.
         :raises nova.exception.InstanceFileUnsafe,
-            nova.exception.ConsoleLogUnreadable: from the follower; it is
-            closed then (the next read is told it is unknown).
+            nova.exception.ConsoleLogUnreadable: from the follower (or
+            any other error of it); it is closed then (the next read is
+            told it is unknown).
         """
         wait = min(check_wait(wait), self._max_wait())
         self.sweep()
@@ -253,7 +254,10 @@ class FollowerTable:
                 raise self._not_found(instance_uuid)
             try:
                 return self._read(entry, follow_id, wait, alive)
-            except exception.NovaException:
+            except Exception:
+                # A follower that failed once is not trusted again (a
+                # planted link, a truncated log): it is closed, and the
+                # proxy may open a new one, checked from scratch.
                 self._drop(follow_id, entry)
                 raise
             finally:
@@ -265,7 +269,7 @@ class FollowerTable:
     def _read(self, entry, follow_id, wait, alive):
         gone = False
         if not entry.pending:
-            gone = alive is not None and not alive()
+            gone = not self._alive(entry, alive)
             if gone:
                 wait = 0
             self._fill(entry, wait)
@@ -279,6 +283,19 @@ class FollowerTable:
             self._drop(follow_id, entry)
             return b'', False, True
         return b'', False, False
+
+    @staticmethod
+    def _alive(entry, alive):
+        """Whether the guest is still here; yes when it cannot be told
+        (a libvirt hiccup must not end every follow of the host)."""
+        if alive is None:
+            return True
+        try:
+            return bool(alive())
+        except Exception as e:
+            LOG.debug('Cannot tell whether guest %s is still here (%s); '
+                      'following on', entry.instance_uuid, e)
+            return True
 
     def _fill(self, entry, wait):
         """Read from the follower into ``entry.pending``."""

@@ -28,6 +28,10 @@ LOG = logging.getLogger(__name__)
 RPC_VERSION = '1.0'
 
 
+def _lock_name(uuid):
+    return 'nova-server-%s' % uuid
+
+
 def _remotable(func):
     """Instances and migrate data from plain data; errors made safe."""
     @functools.wraps(func)
@@ -68,7 +72,21 @@ class ComputeManager:
     @staticmethod
     def _lock(uuid):
         # One action per guest at a time on this host.
-        return lockutils.lock('nova-server-%s' % uuid)
+        return lockutils.lock(_lock_name(uuid))
+
+    def _still_here(self, instance):
+        """Whether a follow of the guest goes on: yes while an action on
+        it runs (a hard reboot or a rebuild undefines its domain and
+        defines it again, and its log goes on; a live migration takes it
+        away only at its end), else whether its domain is defined here.
+        Never waits for the action: it only tries its lock."""
+        lock = lockutils.internal_lock(_lock_name(instance.uuid))
+        if not lock.acquire(blocking=False):
+            return True
+        try:
+            return self.driver.instance_exists(instance)
+        finally:
+            lock.release()
 
     # -- server actions -------------------------------------------------------
     # Each returns the host's serial port facts as they are once it is
@@ -185,7 +203,7 @@ class ComputeManager:
                     instance, history_bytes))
         data, gap, ended = self._followers.read(
             instance.uuid, follow_id, wait,
-            alive=lambda: self.driver.instance_exists(instance))
+            alive=lambda: self._still_here(instance))
         return {'follow_id': follow_id, 'data': data.decode('latin-1'),
                 'gap': gap, 'ended': ended}
 

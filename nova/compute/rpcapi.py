@@ -111,7 +111,7 @@ class ComputeAPI:
         answer = self._call(ctx, host, 'follow_console_log', instance,
                             follow_id=follow_id,
                             history_bytes=history_bytes, wait=wait)
-        return dict(answer, data=answer['data'].encode('latin-1'))
+        return _follow_answer(host, answer)
 
     def end_console_follow(self, ctx, host, instance, follow_id):
         """Close the follower ``follow_id`` on ``host`` (a cast).
@@ -137,6 +137,35 @@ class ComputeAPI:
     def host(self, host):
         """``host`` as nova.compute.live_migration expects a driver."""
         return RemoteHost(self, host)
+
+
+# An answer holds at most 256 KiB (console_followers.READ_LIMIT).
+_MAX_FOLLOW_DATA = 256 * 1024
+
+
+def _follow_answer(host, answer):
+    """A host's follow_console_log answer, checked, with bytes as data.
+
+    :raises nova.exception.ComputeHostError: it is not the documented
+        shape (an old or broken host): never a KeyError or
+        UnicodeError in the proxy.
+    """
+    try:
+        if not (isinstance(answer, dict) and
+                isinstance(answer['follow_id'], str) and
+                len(answer['follow_id']) <= 64 and
+                isinstance(answer['data'], str) and
+                len(answer['data']) <= _MAX_FOLLOW_DATA and
+                isinstance(answer['gap'], bool) and
+                isinstance(answer['ended'], bool)):
+            raise ValueError('not the answer of follow_console_log')
+        data = answer['data'].encode('latin-1')
+    except (KeyError, ValueError) as e:
+        raise exception.ComputeHostError(
+            host=host, reason='malformed console follow answer (%s)'
+            % type(e).__name__)
+    return {'follow_id': answer['follow_id'], 'data': data,
+            'gap': answer['gap'], 'ended': answer['ended']}
 
 
 class RemoteHost:

@@ -155,6 +155,40 @@ class ManagerFollowTestCase(test_manager.ManagerTestCase):
         self.assertRaises(exception.ConsoleFollowNotFound, self.follow,
                           fid)
 
+    def test_a_hard_reboot_does_not_end_the_follow(self):
+        # The domain is undefined and defined again under the action's
+        # lock: a read in between must not take the guest for gone.
+        fid = self.follow()['follow_id']
+        undefined, resume = threading.Event(), threading.Event()
+        self.addCleanup(resume.set)
+
+        def undefine():
+            self.driver.ports.pop(ids.SRV1)
+            undefined.set()
+            resume.wait(base.WAIT)
+
+        self.driver.hooks['reboot'] = undefine
+        thread = threading.Thread(target=self.rpc.reboot_instance,
+                                  args=(CTX, HOST, self.instance, 'HARD'))
+        thread.start()
+        self.addCleanup(thread.join)
+        self.assertTrue(undefined.wait(base.WAIT))
+        self.log.write(b'reboot: Restarting system')
+        self.assertEqual((b'reboot: Restarting system', False),
+                         self._data_ended(fid))
+        self.assertEqual((b'', False), self._data_ended(fid))
+        resume.set()
+        thread.join(base.WAIT)
+        self.log.write(b'Linux version')
+        self.assertEqual((b'Linux version', False), self._data_ended(fid))
+        # Deleted, with no action running: now it ends.
+        self.rpc.terminate_instance(CTX, HOST, self.instance)
+        self.assertEqual((b'', True), self._data_ended(fid))
+
+    def _data_ended(self, fid):
+        answer = self.follow(fid)
+        return answer['data'], answer['ended']
+
     def test_gap(self):
         self.log.write(b'a')
         fid = self.follow()['follow_id']
@@ -322,6 +356,21 @@ class RPCAPIShapeTestCase(base.RPCTestCase):
         self.assertEqual((None, 7, 2.5), (kwargs['follow_id'],
                                           kwargs['history_bytes'],
                                           kwargs['wait']))
+
+    def test_malformed_answers(self):
+        api = rpcapi.ComputeAPI(self.nova_conf)
+        good = {'follow_id': 'f', 'data': 'a', 'gap': False,
+                'ended': False}
+        for bad in (None, [], {}, dict(good, data='\u20ac'),
+                    dict(good, data=b'a'), dict(good, gap=None),
+                    dict(good, ended='yes'), dict(good, follow_id=5),
+                    dict(good, data='a' * (256 * 1024 + 1))):
+            with mock.patch.object(api.client, 'prepare') as prepare:
+                prepare.return_value.call.return_value = bad
+                e = self.assertRaises(
+                    exception.ComputeHostError, api.follow_console_log,
+                    CTX, 'h', test_manager._instance(), 'f', None, 0)
+            self.assertIn('malformed console follow answer', e.message)
 
     def test_end_is_a_cast(self):
         api = rpcapi.ComputeAPI(self.nova_conf)

@@ -253,6 +253,20 @@ class TableTestCase(test.TestCase):
         self.assertTrue(follower.closed)
         self.assertEqual(0, len(self.table))
 
+    def test_alive_that_fails_does_not_end_the_follow(self):
+        fid = self.start(history=0)
+        self.log().write(b'x')
+
+        def alive():
+            raise exception.HypervisorUnavailable(uri='qemu:///system',
+                                                  reason='restarting')
+
+        self.assertEqual((b'x', False, False), self.table.read(
+            ids.SRV1, fid, alive=alive))
+        self.assertEqual((b'', False, False), self.table.read(
+            ids.SRV1, fid, alive=alive))
+        self.assertEqual(1, len(self.table))
+
     def test_follower_errors_close_it(self):
         fid = self.start()
         follower = self.follower()
@@ -267,6 +281,18 @@ class TableTestCase(test.TestCase):
         self.assertTrue(follower.closed)
         self.assertRaises(exception.ConsoleFollowNotFound,
                           self.table.read, ids.SRV1, fid)
+
+    def test_unexpected_follower_errors_close_it_too(self):
+        fid = self.start()
+        follower = self.follower()
+
+        def broken(timeout=None):
+            raise OSError(5, 'Input/output error')
+
+        follower.read = broken
+        self.assertRaises(OSError, self.table.read, ids.SRV1, fid)
+        self.assertTrue(follower.closed)
+        self.assertEqual(0, len(self.table))
 
     def test_a_real_log_gap_is_passed_on(self):
         fid = self.start()

@@ -22,6 +22,7 @@ from nova.console import viewers
 from nova.console import websocketproxy
 from nova import exception
 from nova.tests.unit.console import fake_follow
+from nova.tests.unit.console import test_proxy_limits
 from nova.tests.unit.console import test_websocketproxy as helpers
 
 TIMEOUT = helpers.TIMEOUT
@@ -243,6 +244,16 @@ class TestInteractiveWithHistory(ViewersTestCase):
         self.assertNotIn(b'ECHO', term.data)
         self.assertEqual(1, self.guest.server.connections)
 
+    def test_guest_port_closing_ends_the_session(self):
+        listener = socket.create_server(('127.0.0.1', 0))
+        self.addCleanup(listener.close)
+        term = self.open(query='&history=0',
+                         port=listener.getsockname()[1])
+        term.until_live()
+        conn, _ = listener.accept()
+        conn.close()  # QEMU went away
+        self.assertEqual((1000, 'Target closed'), term.until_close())
+
     def test_after_alone_selects_the_mode(self):
         self.compute.write(self.uuid, b'abc')
         term = self.open(query='&after=' + base64.urlsafe_b64encode(
@@ -341,6 +352,43 @@ class TestParameters(ViewersTestCase):
         view = self.viewer('&history=0')
         view.until_live()
         self.assertEqual(0, view.header['history_bytes'])
+
+
+class TestHardening(ViewersTestCase):
+    def test_origin_is_checked_before_the_token(self):
+        url = self.url(self.token(READ_ONLY)) + '&history=5'
+        ws = websocket.create_connection(url, timeout=TIMEOUT,
+                                         origin='http://evil.example')
+        self.addCleanup(ws.close, timeout=1)
+        self.assertEqual((1008, websocketproxy.REFUSED_ORIGIN),
+                         Session(ws).until_close())
+        self.assertEqual([], self.tokens.calls)
+        self.assertEqual([], self.compute.follow_calls)
+
+    def test_token_refusals_are_identical(self):
+        stale = self.token(READ_ONLY)
+        self.compute.results[self.uuid] = False  # its port moved
+        other = self.token('novnc', instance=str(uuid.uuid4()))
+        for token in (stale, other, str(uuid.uuid4()),
+                      self.token(READ_ONLY)[:-1]):
+            ws = websocket.create_connection(
+                self.url(token) + '&history=1', timeout=TIMEOUT)
+            self.addCleanup(ws.close, timeout=1)
+            self.assertEqual((1008, websocketproxy.REFUSED_TOKEN),
+                             Session(ws).until_close())
+        self.assertEqual([], self.compute.follow_calls)
+        self.assertEqual(0, self.guest.server.connections)
+
+    def test_viewers_count_against_the_connection_caps(self):
+        self.flags(max_connections=2, group='serial_console')
+        self.viewer().until_live()
+        self.viewer().until_live()
+        sock = socket.create_connection(('127.0.0.1', self.proxy.port),
+                                        timeout=TIMEOUT)
+        self.addCleanup(sock.close)
+        sock.sendall(b'GET /?token=x HTTP/1.1\r\n')
+        self.assertIn(b'HTTP/1.1 503 ', test_proxy_limits.closed_by_peer(
+            sock))
 
 
 class TestLimitsAndEnds(ViewersTestCase):

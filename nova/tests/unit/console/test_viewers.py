@@ -80,6 +80,11 @@ class HubTestCase(test.TestCase):
 
 
 class TestParams(test.TestCase):
+    def test_window_is_the_console_logs(self):
+        from nova.virt.libvirt import console_log
+        self.assertEqual(console_log.MAX_CONSOLE_BYTES,
+                         viewers.MAX_CONSOLE_BYTES)
+
     def test_history(self):
         self.assertEqual(0, viewers.parse_history('0'))
         self.assertEqual(102400, viewers.parse_history('102400'))

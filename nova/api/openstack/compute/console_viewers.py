@@ -16,10 +16,10 @@ the guest's console output, history then live, and can type nothing.
 
 Who may, and the errors, as remote-consoles: the server's project and
 admins, enforced by the compute API, to which another project's server
-does not exist (404, like an unknown one); 409 when
-the server is not ACTIVE or its host is down; 400 for a bad body (naming
-the field) or a host without serial consoles; 503 when the message broker
-cannot be reached.
+does not exist (404, like an unknown one); 409 when the server is not
+ACTIVE or its host is down; 400 for a bad body (naming the field) or a
+host without serial consoles; 503 when the message broker cannot be
+reached.
 """
 
 from nova.api.openstack.compute.schemas import console_viewers as schema

@@ -5,7 +5,12 @@ the services' token store directly (as test_api does) to see what a
 viewer's URL leads to and when it stops leading anywhere.
 """
 
+import json
+import urllib.error
 import urllib.parse
+import urllib.request
+
+import websocket
 
 from nova.console import tokens
 from nova import exception
@@ -59,6 +64,33 @@ class ConsoleViewersTestCase(test_api.APITestCase):
                 (server.id, 'serial-readonly', remote_port),
                 (info.instance_uuid, info.console_type, info.port))
 
+    def test_viewer_keystrokes_never_reach_the_guest(self):
+        server = self.boot()
+        self.wait_output(server, 'NOVA-GUEST-BANNER')
+        viewer = self.new_viewer(server.id)
+        # Whether the proxy serves the viewer or refuses it, what the
+        # viewer sends must not be typed into the guest.
+        try:
+            ws = websocket.create_connection(viewer['url'], timeout=10)
+        except (websocket.WebSocketException, OSError):
+            ws = None
+        if ws is not None:
+            try:
+                ws.send_binary(b'\recho VIEWER-TYPED-$((6*7))\r')
+                ws.recv_data(control_frame=True)
+            except (websocket.WebSocketException, OSError):
+                pass  # refused or closed: nothing more to send
+            finally:
+                ws.close()
+        # An interactive session afterwards: the guest reads its serial
+        # input in order, so a command of the viewer would have run first.
+        shell = self.shell(self.remote_console_url(server))
+        shell.run('echo typed-here')
+        # Neither typed (the guest echoes input) nor run.
+        self.assertNotIn(b'VIEWER-TYPED', shell.received)
+        output = self.wait_output(server, 'typed-here')
+        self.assertFalse('VIEWER-TYPED' in output, output[-500:])
+
     def test_errors(self):
         server = self.boot()
         # Another project's server, like an unknown one, does not exist.
@@ -90,6 +122,34 @@ class ConsoleViewersTestCase(test_api.APITestCase):
         self.assertEqual(400, status, fault)
         self.assertIn('field/attribute os-getSerialConsole.type:',
                       fault['badRequest']['message'])
+
+    def test_bad_input_is_a_4xx_never_a_500(self):
+        server = self.boot()
+        path = '/servers/%s/console-viewers' % server.id
+        for raw in (b'', b'{', b'[]', b'null', b'\xff\xfe',
+                    b'{"console_viewer": {"\\ud800": 1}}',
+                    b'{"console_viewer": {}, "x": 1' + b'1' * 5000 + b'}',
+                    b'{"console_viewer": {"history": 1e999}}'):
+            status, body = self.raw_post(path, raw)
+            self.assertEqual(400, status, (raw[:60], body))
+            [fault] = body.values()
+            self.assertNotIn('Traceback', fault['message'])
+        for server_id in ('\u00e9t\u00e9', 'x' * 300, '%00'):
+            status, body = self.raw_post(
+                '/servers/%s/console-viewers'
+                % urllib.parse.quote(server_id), b'{"console_viewer": {}}')
+            self.assertEqual(404, status, body)
+
+    def raw_post(self, path, raw):
+        req = urllib.request.Request(self.services.endpoint + path,
+                                     data=raw, method='POST')
+        req.add_header('Content-Type', 'application/json')
+        req.add_header('X-Auth-Token', services.USER_TOKEN)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, json.loads(resp.read() or 'null')
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
 
     def test_reboot_rebuild_delete_revoke_viewers(self):
         server = self.boot()

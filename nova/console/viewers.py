@@ -45,9 +45,6 @@ LOG = logging.getLogger(__name__)
 MAX_CONSOLE_BYTES = 100 * 1024
 # Bytes of an ``after`` marker, decoded.
 MAX_AFTER_BYTES = 1024
-# The token's console type for read-only viewers
-# (nova.console.type.READ_ONLY).
-READ_ONLY = 'serial-readonly'
 # Seconds each long-poll asks the compute host to wait for new bytes (it
 # caps this by its own [serial_console] console_follow_max_wait).
 FOLLOW_WAIT = 10

@@ -106,6 +106,7 @@ from websockify import websocketproxy
 from websockify import websockifyserver
 
 from nova.console import acceptor
+from nova.console import type as ctype
 from nova.console import viewers
 from nova.console import web
 from nova import context
@@ -420,7 +421,7 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
                 ' (%s)' % detail if detail else '')
         except Exception as e:
             raise self._internal_error('token validation', token, e)
-        if info.console_type not in (CONSOLE_TYPE, viewers.READ_ONLY):
+        if info.console_type not in ctype.SERIAL_TYPES:
             raise self._token_refusal(
                 std_logging.WARNING,
                 '%s is for a %r console of instance %s, not a serial console',
@@ -452,7 +453,7 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
         info = self._connect_info(token)
         if self.server.stopping:
             raise self.CClose(CLOSE_GOING_AWAY, SHUTTING_DOWN)
-        if info.console_type == viewers.READ_ONLY:
+        if info.console_type == ctype.READ_ONLY:
             # A viewer never reaches the guest's port: its output comes
             # from the console log, and what it sends is dropped.
             self.request.text_is_data = True

@@ -209,6 +209,21 @@ class ComputeHostError(NovaException):
 
 # -- following a console log (live consoles) ----------------------------------
 
+class ConsoleLogGap(NovaException):
+    """Bytes of a followed console log may be missing at this point.
+
+    Raised by a console follower's read() after it handed out every byte
+    before the gap; ``lost_at_least`` is a lower bound of the bytes lost
+    (0: it cannot be told). Reading again goes on after the gap.
+    """
+    msg_fmt = ('Console log %(path)s rotated more than its backups hold '
+               'while it was being followed: output may be missing here')
+
+    def __init__(self, message=None, lost_at_least=0, **kwargs):
+        self.lost_at_least = lost_at_least
+        super().__init__(message, **kwargs)
+
+
 class ConsoleLogFollowUnavailable(ConsoleNotAvailable):
     # The guest's console is a tcp port or a pty without a log file: there
     # is no file that grows as the guest writes.

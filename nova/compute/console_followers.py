@@ -35,13 +35,12 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova import exception
-from nova.virt.libvirt import console_follow
-from nova.virt.libvirt import console_log
+from nova.virt import driver
 
 LOG = logging.getLogger(__name__)
 
 READ_LIMIT = 256 * 1024     # bytes one read hands out at most
-MAX_HISTORY_BYTES = console_log.MAX_CONSOLE_BYTES
+MAX_HISTORY_BYTES = driver.MAX_CONSOLE_BYTES
 # Longer ids are not ours: refused before any look-up.
 _MAX_ID_LENGTH = 64
 
@@ -321,7 +320,7 @@ class FollowerTable:
             try:
                 entry.push(entry.follower.read(wait))
                 return
-            except console_follow.LogGap as e:
+            except exception.ConsoleLogGap as e:
                 LOG.info('Console log of %s rotated away before it was '
                          'read: bytes may be missing (%s)',
                          entry.instance_uuid, e)

@@ -93,6 +93,7 @@ from oslo_log import log as logging
 
 from nova import exception
 from nova.virt.libvirt import console_log
+from nova.virt import driver
 from nova.virt.libvirt import instance_files
 
 LOG = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ _FILE_MASK = _F.MODIFY
 _CHUNK = 64 * 1024
 
 
-class LogGap(Exception):
+class LogGap(exception.ConsoleLogGap):
     """Bytes of the log may be missing here: the follower fell behind.
 
     ``lost_at_least`` is a lower bound of the bytes lost (0: some may have
@@ -116,13 +117,10 @@ class LogGap(Exception):
 
     def __init__(self, path, lost_at_least=0):
         self.path = path
-        self.lost_at_least = lost_at_least
-        super().__init__('Console log %s rotated more than its backups '
-                         'hold while it was being followed: output may be '
-                         'missing here' % path)
+        super().__init__(path=path, lost_at_least=lost_at_least)
 
 
-class LogFollower(object):
+class LogFollower(driver.ConsoleFollower):
     """The newest bytes of a console log, then every byte appended.
 
     :param path: the log (``<instance folder>/console.log``); it may not

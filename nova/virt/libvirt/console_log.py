@@ -74,10 +74,11 @@ import time
 from oslo_log import log as logging
 
 from nova import exception
+from nova.virt import driver
 
 LOG = logging.getLogger(__name__)
 
-MAX_CONSOLE_BYTES = 100 * 1024
+MAX_CONSOLE_BYTES = driver.MAX_CONSOLE_BYTES
 
 # Rotation takes virtlogd a handful of renames, i.e. microseconds, and
 # happens once per max_size (2 MiB by default) of output: one retry almost

@@ -22,6 +22,7 @@ from nova.console import type as ctype
 from nova import exception
 from nova.objects import instance as objects
 from nova.virt import arch as arch_names
+from nova.virt import driver
 from nova.virt import hardware
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import console_follow
@@ -133,7 +134,7 @@ def _vcpus(dom, stats):
         return None
 
 
-class LibvirtDriver:
+class LibvirtDriver(driver.ComputeDriver):
     """The driver of one compute host.
 
     ``conf`` defaults to the process's ``CONF``; a separate one (see

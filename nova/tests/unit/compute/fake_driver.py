@@ -9,6 +9,7 @@ import time
 
 from nova.console import type as ctype
 from nova import exception
+from nova.virt import driver
 from nova.virt.libvirt import console_follow
 from nova.virt.libvirt import migration
 
@@ -85,13 +86,15 @@ class FakeFollower:
                 self.log.followers.remove(self)
 
 
-class FakeDriver:
+class FakeDriver(driver.ComputeDriver):
     """Guests are entries of ``self.ports`` (uuid -> serial port).
 
     ``fail[method] = exc`` makes a method raise; ``gates[method]`` is an
     Event the method waits for first; ``hooks[method]`` is called first.
     ``report`` updates what ``get_host_report`` returns.
     """
+
+    host_name = None  # the interface's property, set per instance
 
     def __init__(self, host_name='fake-host', first_port=FIRST_PORT):
         self.host_name = host_name

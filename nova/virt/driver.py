@@ -1,0 +1,196 @@
+"""The interface between the compute manager and a hypervisor driver.
+
+nova.compute.manager.ComputeManager calls its driver only through the
+methods below; nova.virt.libvirt.driver.LibvirtDriver implements them.
+As in Nova (nova/virt/driver.py), ``context`` is the request's
+RequestContext (drivers may ignore it), ``instance`` a
+nova.objects.instance.Instance, and errors are nova.exception classes:
+the manager passes a NovaException over RPC as it is and turns anything
+else into ComputeHostError.
+
+A subclass that leaves a method out cannot be made (abc): the manager
+never meets a half driver.
+"""
+
+import abc
+
+# The console window, in bytes: what get_console_output returns at most
+# and how much history a console follower hands out first. The value of
+# MAX_CONSOLE_BYTES in Nova's libvirt driver (100 KiB).
+MAX_CONSOLE_BYTES = 100 * 1024
+
+
+class ConsoleFollower(abc.ABC):
+    """What open_console_follower returns: a guest's console log, live.
+
+    Not thread-safe: one reader at a time.
+    """
+
+    @abc.abstractmethod
+    def read(self, timeout=0):
+        """The next bytes of the log, waiting up to ``timeout`` seconds.
+
+        The first read hands out the history; later ones every byte the
+        guest wrote since, in order, each once.
+
+        :returns: bytes; b'' when none came within ``timeout``.
+        :raises nova.exception.ConsoleLogGap: bytes may be missing at
+            this point of the stream (after every byte before it was
+            returned); reading again goes on after the gap.
+        """
+
+    @abc.abstractmethod
+    def fileno(self):
+        """A descriptor that polls readable when a read may have bytes."""
+
+    @abc.abstractmethod
+    def close(self):
+        """Release the follower's files and watches; idempotent."""
+
+
+class ComputeDriver(abc.ABC):
+    """A hypervisor as the compute manager uses it."""
+
+    # -- the host ---------------------------------------------------------
+
+    @property
+    @abc.abstractmethod
+    def host_name(self):
+        """This compute service's host name (``[DEFAULT] host``)."""
+
+    @abc.abstractmethod
+    def init_host(self, host=None):
+        """Take stock of the guests the host already runs, at start-up.
+
+        :returns: int, how many of their serial ports were registered.
+        """
+
+    @abc.abstractmethod
+    def get_host_report(self):
+        """The host's facts for the scheduler and the API, as a dict of
+        JSON types: capacity (``vcpus``, ``vcpus_used``, ``memory_mb``,
+        ``memory_mb_free``, ``running_vms``), hypervisor identity
+        (``hypervisor_hostname``, ``hypervisor_type``,
+        ``hypervisor_version``, ``libvirt_version``, ``qemu_version``),
+        the console log gate (``virtlogd``, ``console_log``), ``host_ip``,
+        ``serial_console_enabled``, and serial_port_facts()."""
+
+    @abc.abstractmethod
+    def serial_port_facts(self):
+        """The host's serial ports now, a dict: ``serial_ports_total``,
+        ``serial_ports_free`` (ints), ``serial_port_holders`` (instance
+        uuids) and ``serial_ports_seq`` (int, orders two answers)."""
+
+    # -- guests -----------------------------------------------------------
+
+    @abc.abstractmethod
+    def spawn(self, context, instance, image_meta, network_info=None,
+              block_device_info=None):
+        """Create and start the guest; on failure leave nothing behind.
+
+        :raises nova.exception.InstanceBootFailed: the hypervisor refused.
+        :raises nova.exception.InstanceFileUnsafe: a planted file in the
+            instance folder.
+        :raises nova.exception.SocketPortRangeExhaustedException: no free
+            serial port.
+        """
+
+    @abc.abstractmethod
+    def destroy(self, context, instance, network_info=None,
+                block_device_info=None, destroy_disks=True):
+        """Stop and remove the guest and give back its serial ports; with
+        ``destroy_disks`` its folder (disk and console log) too. A guest
+        that is already gone is not an error."""
+
+    @abc.abstractmethod
+    def reboot(self, context, instance, network_info=None,
+               reboot_type='SOFT'):
+        """Reboot the guest, keeping its console log. ``reboot_type`` is
+        ``'SOFT'`` (may fall back to hard, as Nova does) or ``'HARD'``.
+
+        :raises nova.exception.InstanceNotFound: no such guest here.
+        """
+
+    @abc.abstractmethod
+    def rebuild(self, context, instance, image_meta):
+        """Boot the guest again from ``image_meta`` on a new disk,
+        keeping its console log."""
+
+    @abc.abstractmethod
+    def instance_exists(self, instance):
+        """bool: whether the guest is defined on this host."""
+
+    # -- consoles ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_console_output(self, context, instance):
+        """The newest MAX_CONSOLE_BYTES (at most) of the console log.
+
+        :returns: bytes (b'' when nothing was logged yet).
+        :raises nova.exception.InstanceNotFound: no such guest here.
+        :raises nova.exception.ConsoleNotAvailable: the guest has no
+            console that is logged.
+        """
+
+    @abc.abstractmethod
+    def open_console_follower(self, instance, history_bytes):
+        """Follow the guest's console log: its newest ``history_bytes``
+        (int 0..MAX_CONSOLE_BYTES, None: all of them), then live.
+
+        :returns: an open ConsoleFollower; the caller closes it.
+        :raises nova.exception.InstanceNotFound: no such guest here.
+        :raises nova.exception.ConsoleLogFollowUnavailable: its console is
+            not logged to a file that can be followed.
+        :raises nova.exception.Invalid: a bad ``history_bytes``.
+        """
+
+    @abc.abstractmethod
+    def get_serial_console(self, context, instance):
+        """Where the guest's first serial port listens.
+
+        :returns: nova.console.type.ConsoleSerial (host, port).
+        :raises nova.exception.ConsoleTypeUnavailable: serial consoles
+            are disabled here, or the guest has no tcp serial port.
+        """
+
+    # -- live migration, in the order the calls come ----------------------
+    # ``migrate_data`` is the driver's live-migrate data object, returned
+    # by the destination's check and filled in along the way.
+
+    @abc.abstractmethod
+    def check_can_live_migrate_destination(self, context, instance):
+        """On the destination: what the source must know of it.
+
+        :returns: the driver's live-migrate data.
+        """
+
+    @abc.abstractmethod
+    def check_can_live_migrate_source(self, context, instance,
+                                      migrate_data):
+        """On the source: refuse what cannot work, before anything moves.
+
+        :returns: ``migrate_data``, completed.
+        :raises nova.exception.MigrationPreCheckError: why not.
+        """
+
+    @abc.abstractmethod
+    def pre_live_migration(self, context, instance, migrate_data):
+        """On the destination: make room for the guest (folder, ports).
+
+        :returns: ``migrate_data`` with what the source needs to move it.
+        """
+
+    @abc.abstractmethod
+    def live_migration(self, context, instance, dest_uri, migrate_data):
+        """On the source: move the running guest to ``dest_uri``, then
+        carry its console log (a failed copy never fails the move)."""
+
+    @abc.abstractmethod
+    def post_live_migration_at_destination(self, context, instance,
+                                           migrate_data):
+        """On the destination, after success: settle the arrived guest."""
+
+    @abc.abstractmethod
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               migrate_data):
+        """On the destination, after a failure: undo pre_live_migration."""

@@ -21,10 +21,11 @@ than ``[serial_console] viewer_backlog_bytes`` pile up is dropped (the
 hub never waits for anyone). Chunks are shared between the queues, so a
 chunk costs its size once, however many subscribers hold it.
 
-:class:`Hubs` holds the hubs of a proxy process by instance uuid and the
-compute host of the token that opened them (after a live migration, a new
-token's viewers start a hub that follows the new host instead of joining
-the old host's hub that is about to end), counts
+:class:`Hubs` holds the hubs of a proxy process by instance uuid and
+where the token that opened them leads (the guest's serial host and
+port): after a live migration, a new token's clients start a hub that
+follows the instance's new host instead of joining the old host's hub
+that is about to end. It counts
 viewers against ``max_viewers_per_instance`` and ``max_viewers``, starts a
 hub for the first subscriber and stops it (``end_console_follow`` on the
 compute host) when the last one leaves. A subscription is all or
@@ -199,11 +200,11 @@ class Hub:
     """One instance's console log stream; see the module docstring."""
 
     def __init__(self, hubs, instance_uuid, compute_api, backlog_bytes,
-                 host=None):
+                 target=None):
         self.hubs = hubs
         self.instance_uuid = instance_uuid
-        # Hubs' key: the token's host (None: wherever the instance is).
-        self.key = (instance_uuid, host)
+        # Hubs' key; see Hubs.subscribe.
+        self.key = (instance_uuid, target)
         self.lock = threading.Lock()
         self.subscribers = set()
         self.viewers = 0
@@ -215,9 +216,8 @@ class Hub:
         self._primed = False
         self._ended = None
         self._stop = threading.Event()
-        # The first call asks this host: one the instance left answers
-        # ``ended`` at once (its viewers get 4000 and ask for a new URL).
-        self._host = host
+        # The first call asks the instance's host of now.
+        self._host = None
         self._follow_id = None
         self._thread = threading.Thread(
             target=self._run, name='console-hub-%s' % instance_uuid,
@@ -476,26 +476,30 @@ class Hubs:
         with self._lock:
             return self._viewers
 
-    def get(self, instance_uuid, host=None):
+    def get(self, instance_uuid, target=None):
         with self._lock:
-            return self._hubs.get((instance_uuid, host))
+            return self._hubs.get((instance_uuid, target))
 
     def subscribe(self, instance_uuid, read_only, history, after=None,
-                  host=None):
-        """A :class:`Subscriber` of the hub of the instance on ``host``
+                  target=None):
+        """A :class:`Subscriber` of the instance's hub for ``target``
         (started if new).
 
-        :param host: str, the compute host the connection's token leads
-            to, or None (the hub follows the instance wherever it is).
-            Hubs of one instance on two hosts are two hubs: after a live
-            migration a new token never joins the old host's hub.
+        :param target: hashable, where the connection's token leads: the
+            ``(host, port)`` of the guest's serial port (ConnectInfo), or
+            None. Clients with different targets never share a hub: after
+            a live migration (new host, new port, new tokens) a new
+            token starts a hub that follows the instance's new host,
+            while the old host's hub ends (4000) for the old tokens. A
+            hub always follows the instance wherever the compute API
+            says it is; ``target`` only keys it.
         :raises TooManyViewers: a viewer over a cap.
         :raises OSError, RuntimeError: no descriptor or thread left; then
             nothing was registered (the next subscription starts afresh).
         """
         per_instance, total, backlog = self._limits()
         api = self._get_api()
-        key = (instance_uuid, host)
+        key = (instance_uuid, target)
         with self._lock:
             hub = self._hubs.get(key)
             if hub is not None and hub.ended:
@@ -511,7 +515,7 @@ class Hubs:
                                                      instance_uuid))
             new = hub is None
             if new:
-                hub = Hub(self, instance_uuid, api, backlog, host=host)
+                hub = Hub(self, instance_uuid, api, backlog, target=target)
             # Everything that may fail comes before anything is
             # registered: a hub in the table that never started would
             # hold every later subscriber of the instance for ever.

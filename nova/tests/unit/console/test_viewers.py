@@ -74,10 +74,9 @@ class HubTestCase(test.TestCase):
         self.addCleanup(self.hubs.close_all, 1001, 'test over')
 
     def subscribe(self, read_only=True, history=viewers.MAX_CONSOLE_BYTES,
-                  after=None, instance=None, host=None):
-        # ``host`` only when given: what a proxy that does not know the
-        # token's host calls.
-        kw = {} if host is None else {'host': host}
+                  after=None, instance=None, target=None):
+        # ``target`` only when given: as a proxy that does not pass it.
+        kw = {} if target is None else {'target': target}
         sub = self.hubs.subscribe(instance or self.uuid, read_only, history,
                                   after, **kw)
         self.addCleanup(sub.close)
@@ -537,7 +536,8 @@ class TestSubscribeIsAtomic(HubTestCase):
 
 class _MovingFollowAPI(fake_follow.FakeFollowAPI):
     """The compute API's answers around a live migration: a follow of a
-    host the instance left answers ``ended`` at once."""
+    host the instance left answers ``ended`` at once; a follow without a
+    host goes to the instance's host of now."""
 
     def __init__(self):
         super().__init__(max_wait=5)
@@ -555,34 +555,38 @@ class _MovingFollowAPI(fake_follow.FakeFollowAPI):
         return answer
 
 
-class TestHubPerHost(HubTestCase):
+class TestHubPerTarget(HubTestCase):
     def test_new_token_after_a_move_reaches_the_new_host(self):
         self.api = _MovingFollowAPI()
         self.api.write(self.uuid, b'on a\n')
-        old = self.subscribe(host=fake_follow.HOST)
+        old = self.subscribe(target=('192.0.2.1', 10000))
         old.until(lambda c: 'live' in c.events)
         wait_for(lambda: len(self.api.follow_calls) >= 2, 'the long poll')
-        # The instance moves; the old hub's long poll on the old host
-        # goes on (up to 5 s here) before it learns.
+        # The instance moves (a new serial port on the new host); the old
+        # hub's long poll on the old host goes on (up to 5 s here) before
+        # it learns. A client with a new token connects meanwhile.
         self.api.where[self.uuid] = 'compute-2'
-        new = self.subscribe(host='compute-2')
+        new = self.subscribe(target=('192.0.2.2', 10001))
         new.until(lambda c: 'live' in c.events)
         self.assertEqual([b'on a\n', 'live'], new.events)
-        self.assertIsNot(self.hubs.get(self.uuid, fake_follow.HOST),
-                         self.hubs.get(self.uuid, 'compute-2'))
+        self.assertIsNot(self.hubs.get(self.uuid, ('192.0.2.1', 10000)),
+                         self.hubs.get(self.uuid, ('192.0.2.2', 10001)))
         self.api.write(self.uuid, b'on b\n')
         new.until(lambda c: c.data == b'on a\non b\n')
-        # The old viewer is told to ask for a new URL; the new one is not.
+        # The old client is told to ask for a new URL; the new one is not.
         old.until(lambda c: c.sub.done() is not None, 'the end')
         self.assertEqual(4000, old.sub.done()[0])
         self.assertIsNone(new.sub.done())
+        # The new hub asked where the instance is now, then followed
+        # compute-2; the target is never sent as a compute host.
         new_calls = [c for c in self.api.follow_calls
                      if c[2] == 'compute-2']
         self.assertTrue(new_calls)
 
-    def test_stale_token_of_the_old_host_is_told_to_reconnect(self):
-        self.api = _MovingFollowAPI()
-        self.api.where[self.uuid] = 'compute-2'
-        stale = self.subscribe(host=fake_follow.HOST)
-        stale.until(lambda c: c.sub.done() is not None, 'the end')
-        self.assertEqual(4000, stale.sub.done()[0])
+    def test_same_target_shares_one_hub(self):
+        first = self.subscribe(target=('192.0.2.1', 10000))
+        second = self.subscribe(target=('192.0.2.1', 10000))
+        self.assertIs(first.sub.hub, second.sub.hub)
+        first.until(lambda c: 'live' in c.events)
+        # The first call of a hub asks no particular host.
+        self.assertIsNone(self.api.follow_calls[0][2])

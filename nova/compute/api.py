@@ -713,7 +713,11 @@ class API:
         :param history_bytes: int 0..102400 (None: 102400).
         :param wait: seconds, a number >= 0 (the host cuts it).
         :returns: ``{'host': str, 'follow_id': str|None, 'data': bytes,
-            'gap': bool, 'ended': bool}``.
+            'gap': bool, 'ended': bool, 'retry_after': float}``:
+            ``retry_after`` is the seconds (>= 0) to pause before the next
+            call; > 0 when the host answered empty without waiting (all its
+            waiting slots taken). A caller that ignores it only polls
+            faster.
         :raises nova.exception.InstanceNotFound: no such server (and no
             ``host``/``follow_id`` of a follow to end).
         :raises nova.exception.InstanceNotReady: opening a follower of a
@@ -743,13 +747,13 @@ class API:
                 admin, host, objects.Instance(uuid=instance_uuid,
                                               host=host), follow_id)
             return {'host': host, 'follow_id': follow_id, 'data': b'',
-                    'gap': False, 'ended': True}
+                    'gap': False, 'ended': True, 'retry_after': 0.0}
         if server is None:
             raise exception.InstanceNotFound(instance_id=instance_uuid)
         if host is not None and server['host'] != host:
             # A new follow asked of a host it has left.
             return {'host': host, 'follow_id': None, 'data': b'',
-                    'gap': False, 'ended': True}
+                    'gap': False, 'ended': True, 'retry_after': 0.0}
         if follow_id is None:
             self._check_ready(server)
         self._check_host(server)
@@ -758,7 +762,8 @@ class API:
             history_bytes, wait)
         return {'host': server['host'], 'follow_id': answer['follow_id'],
                 'data': answer['data'], 'gap': bool(answer['gap']),
-                'ended': bool(answer['ended'])}
+                'ended': bool(answer['ended']),
+                'retry_after': answer.get('retry_after', 0.0)}
 
     def end_console_follow(self, ctx, instance_uuid, host, follow_id):
         """For nova-serialproxy: close the follower ``follow_id`` on

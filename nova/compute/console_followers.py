@@ -13,12 +13,18 @@ The table guards the host, not the follower:
 * at most ``[serial_console] max_console_followers`` are open
   (TooManyConsoleFollowers beyond);
 * a follower nobody read for ``console_follower_idle_timeout`` seconds
-  is closed by the sweep every call runs first: a proxy that died frees
-  its followers without being asked;
+  is closed by a sweep that every call runs first and that a timer runs
+  too (every half idle timeout, while any follower is open): a proxy that
+  died frees its followers without being asked, even when no other call
+  ever comes;
 * a read waits at most ``console_follow_max_wait`` seconds, and never more
   than half of ``[DEFAULT] rpc_response_timeout``; at most
   ``max_console_follow_waiters`` reads wait at once, the others answer
-  now, so long polls never take every RPC worker thread;
+  now, so long polls never take every RPC worker thread. A read of a
+  follower another read holds answers now too (it never waits for it).
+  An empty answer that did not wait as long as asked carries
+  ``retry_after`` (seconds): the proxy pauses that long before asking
+  again, so a full host is polled at a bounded rate, never in a loop;
 * one read hands out at most READ_LIMIT bytes (the rest waits for the
   next read, which then answers at once).
 
@@ -40,6 +46,13 @@ from nova.virt import driver
 LOG = logging.getLogger(__name__)
 
 READ_LIMIT = 256 * 1024     # bytes one read hands out at most
+# Seconds a proxy should pause before asking again after an empty answer
+# that did not wait (see FollowerTable.follow): its polling rate then.
+RETRY_AFTER = 1.0
+# The idle sweep's timer runs at least this often and at most this rarely
+# (seconds), at half the idle timeout in between.
+_SWEEP_MIN_INTERVAL = 0.5
+_SWEEP_MAX_INTERVAL = 30.0
 MAX_HISTORY_BYTES = driver.MAX_CONSOLE_BYTES
 # Longer ids are not ours: refused before any look-up.
 _MAX_ID_LENGTH = 64
@@ -160,6 +173,11 @@ class FollowerTable:
         self._entries = {}      # follow id -> _Entry
         self._opening = 0       # slots taken by followers being opened
         self._waiting = 0       # reads waiting for bytes now
+        # The idle sweep's timer: a thread that runs while followers are
+        # open (started by start(), ends when the table is empty or by
+        # close_all(), which sets _closing).
+        self._sweeper = None
+        self._closing = threading.Event()
 
     def __len__(self):
         with self._lock:
@@ -213,11 +231,17 @@ class FollowerTable:
         with self._lock:
             self._entries[follow_id] = _Entry(instance_uuid, follower,
                                               self._clock())
+            self._start_sweeper()
         LOG.debug('Console follower opened for %s (%d open)',
                   instance_uuid, len(self))
         return follow_id
 
     def read(self, instance_uuid, follow_id, wait=0, alive=None):
+        """:meth:`follow` without its ``retry_after``: (data, gap,
+        ended)."""
+        return self.follow(instance_uuid, follow_id, wait, alive)[:3]
+
+    def follow(self, instance_uuid, follow_id, wait=0, alive=None):
         """The follower's next bytes, waiting up to ``wait`` for some.
 
         :param instance_uuid: str, the instance the caller means.
@@ -229,10 +253,15 @@ class FollowerTable:
             it says no, the log is read to its end without waiting, and
             when nothing more comes the follower is closed and ``ended``
             is True.
-        :returns: (data, gap, ended): data bytes (at most READ_LIMIT, b''
-            if none came in time); gap True when bytes may be missing
-            before data (the follower fell behind virtlogd's rotations);
-            ended as above.
+        :returns: (data, gap, ended, retry_after): data bytes (at most
+            READ_LIMIT, b'' if none came in time); gap True when bytes
+            may be missing before data (the follower fell behind
+            virtlogd's rotations); ended as above; retry_after a float
+            >= 0, seconds the caller should pause before its next read:
+            > 0 only when the answer is empty, not ended, and the read
+            waited less than ``wait`` and less than RETRY_AFTER (every
+            waiting slot was taken, ``console_follow_max_wait`` is
+            below, or another read held this follower).
         :raises nova.exception.ConsoleFollowNotFound: unknown, closed or
             expired id, or the id of another instance's follower.
         :raises nova.exception.Invalid: a bad ``wait``.
@@ -241,18 +270,22 @@ class FollowerTable:
             any other error of it); it is closed then (the next read is
             told it is unknown).
         """
-        wait = min(check_wait(wait), self._max_wait())
+        asked = check_wait(wait)
+        wait = min(asked, self._max_wait())
         self.sweep()
         entry = self._get(instance_uuid, follow_id)
-        # One read at a time per follower: a second one (a proxy that
-        # retried) waits for the first, at most as long as it may wait.
-        if not entry.read_lock.acquire(timeout=wait):
-            return b'', False, False
+        # One read at a time per follower. A second one (a proxy that
+        # retried) does not wait for the first: it would hold an RPC
+        # worker thread outside the waiters' count. It answers now and
+        # tells the proxy to pause.
+        if not entry.read_lock.acquire(blocking=False):
+            return b'', False, False, self._retry_after(asked, 0.0)
         try:
             if not entry.begin_read():
                 raise self._not_found(instance_uuid)
             try:
-                return self._read(entry, follow_id, wait, alive)
+                data, gap, ended, waited = self._read(entry, follow_id,
+                                                      wait, alive)
             except Exception:
                 # A follower that failed once is not trusted again (a
                 # planted link, a truncated log): it is closed, and the
@@ -264,24 +297,36 @@ class FollowerTable:
                 entry.end_read()
         finally:
             entry.read_lock.release()
+        retry_after = 0.0
+        if not data and not gap and not ended:
+            retry_after = self._retry_after(asked, waited)
+        return data, gap, ended, retry_after
+
+    @staticmethod
+    def _retry_after(asked, waited):
+        """Seconds to pause after an empty answer that waited ``waited``
+        of the ``asked`` seconds: the rest of min(asked, RETRY_AFTER)."""
+        return max(0.0, min(asked, RETRY_AFTER) - waited)
 
     def _read(self, entry, follow_id, wait, alive):
+        """(data, gap, ended, seconds it was allowed to wait)."""
         gone = False
+        waited = 0.0
         if not entry.pending:
             gone = not self._alive(entry, alive)
             if gone:
                 wait = 0
-            self._fill(entry, wait)
+            waited = self._fill(entry, wait)
         if entry.pending:
             data, gap = entry.take(READ_LIMIT)
-            return data, gap, False
+            return data, gap, False, waited
         if gone:
             LOG.debug('Console follower of %s ended: the guest left this '
                       'host and its log was read to the end',
                       entry.instance_uuid)
             self._drop(follow_id, entry)
-            return b'', False, True
-        return b'', False, False
+            return b'', False, True, waited
+        return b'', False, False, waited
 
     @staticmethod
     def _alive(entry, alive):
@@ -297,7 +342,8 @@ class FollowerTable:
             return True
 
     def _fill(self, entry, wait):
-        """Read from the follower into ``entry.pending``."""
+        """Read from the follower into ``entry.pending``; the seconds it
+        was allowed to wait (0 when every waiting slot was taken)."""
         if wait > 0:
             with self._lock:
                 limit = self.conf.serial_console.max_console_follow_waiters
@@ -311,6 +357,7 @@ class FollowerTable:
             if wait > 0:
                 with self._lock:
                     self._waiting -= 1
+        return wait
 
     @staticmethod
     def _read_follower(entry, wait):
@@ -359,11 +406,48 @@ class FollowerTable:
         return len(stale)
 
     def close_all(self):
-        """Close every follower (the service stops)."""
+        """Close every follower and stop the sweep's timer (the service
+        stops). A later start() starts the timer again."""
         with self._lock:
             entries = list(self._entries.items())
+            sweeper, self._sweeper = self._sweeper, None
+            self._closing.set()
         for fid, entry in entries:
             self._drop(fid, entry)
+        if sweeper is not None and sweeper is not threading.current_thread():
+            sweeper.join(5)
+
+    # -- the sweep's timer ---------------------------------------------------
+
+    def _sweep_interval(self):
+        return min(_SWEEP_MAX_INTERVAL,
+                   max(_SWEEP_MIN_INTERVAL, self._idle_timeout() / 2.0))
+
+    def _start_sweeper(self):
+        """Under self._lock: make sure the timer runs."""
+        if self._sweeper is not None:
+            return
+        self._closing = threading.Event()
+        self._sweeper = threading.Thread(
+            target=self._sweep_loop, args=(self._closing,),
+            name='console-follower-sweep-%s' % self.host, daemon=True)
+        self._sweeper.start()
+
+    def _sweep_loop(self, closing):
+        # Sweeps until the table is empty (start() runs a new timer for
+        # the next follower) or close_all() sets ``closing``.
+        while not closing.wait(self._sweep_interval()):
+            try:
+                self.sweep()
+            except Exception:
+                LOG.exception('Console follower sweep failed')
+            with self._lock:
+                if closing.is_set():
+                    return
+                if not self._entries and not self._opening:
+                    if self._sweeper is threading.current_thread():
+                        self._sweeper = None
+                    return
 
     # -- helpers -----------------------------------------------------------
 

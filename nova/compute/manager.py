@@ -69,6 +69,12 @@ class ComputeManager:
         self._followers = console_followers.FollowerTable(
             self.host, conf or nova.conf.CONF)
 
+    @property
+    def console_followers(self):
+        """The host's FollowerTable (an attribute, so not an RPC method:
+        ComputeService closes it when it stops)."""
+        return self._followers
+
     @staticmethod
     def _lock(uuid):
         # One action per guest at a time on this host.
@@ -179,11 +185,16 @@ class ComputeManager:
             are none; cut to ``[serial_console] console_follow_max_wait``
             and half of ``rpc_response_timeout`` (see console_followers).
         :returns: ``{'follow_id': str, 'data': str, 'gap': bool,
-            'ended': bool}``: ``data`` is the bytes (at most 256 KiB) as
-            latin-1 text, as get_console_output; ``gap``: bytes may be
-            missing before ``data`` (the log rotated away faster than it
-            was read); ``ended``: the guest is no longer on this host and
-            every byte of its log was handed out, the follower is closed.
+            'ended': bool, 'retry_after': float}``: ``data`` is the bytes
+            (at most 256 KiB) as latin-1 text, as get_console_output;
+            ``gap``: bytes may be missing before ``data`` (the log rotated
+            away faster than it was read); ``ended``: the guest is no
+            longer on this host and every byte of its log was handed out,
+            the follower is closed; ``retry_after``: seconds >= 0 to pause
+            before the next call, > 0 only for an empty answer that did
+            not wait as asked (this host's waiting slots were all taken,
+            see FollowerTable.follow). A caller that ignores it still
+            works; it only polls faster.
         :raises nova.exception.ConsoleFollowNotFound: unknown, ended or
             expired ``follow_id``, or one of another instance.
         :raises nova.exception.TooManyConsoleFollowers: on opening, past
@@ -201,11 +212,11 @@ class ComputeManager:
             follow_id = self._followers.start(
                 instance.uuid, lambda: self.driver.open_console_follower(
                     instance, history_bytes))
-        data, gap, ended = self._followers.read(
+        data, gap, ended, retry_after = self._followers.follow(
             instance.uuid, follow_id, wait,
             alive=lambda: self._still_here(instance))
         return {'follow_id': follow_id, 'data': data.decode('latin-1'),
-                'gap': gap, 'ended': ended}
+                'gap': gap, 'ended': ended, 'retry_after': retry_after}
 
     @_remotable
     def end_console_follow(self, ctxt, instance, follow_id):

@@ -106,7 +106,8 @@ class ComputeAPI:
         own).
 
         :returns: ``{'follow_id': str, 'data': bytes, 'gap': bool,
-            'ended': bool}``.
+            'ended': bool, 'retry_after': float}`` (``retry_after`` 0.0
+            from a host that does not send it).
         """
         answer = self._call(ctx, host, 'follow_console_log', instance,
                             follow_id=follow_id,
@@ -141,6 +142,8 @@ class ComputeAPI:
 
 # An answer holds at most 256 KiB (console_followers.READ_LIMIT).
 _MAX_FOLLOW_DATA = 256 * 1024
+# A host asks for at most this pause (console_followers.RETRY_AFTER is 1).
+_MAX_RETRY_AFTER = 60
 
 
 def _follow_answer(host, answer):
@@ -159,13 +162,20 @@ def _follow_answer(host, answer):
                 isinstance(answer['gap'], bool) and
                 isinstance(answer['ended'], bool)):
             raise ValueError('not the answer of follow_console_log')
+        # Optional: a host of before it was added does not send it.
+        retry_after = answer.get('retry_after', 0.0)
+        if (isinstance(retry_after, bool) or
+                not isinstance(retry_after, (int, float)) or
+                not 0 <= retry_after <= _MAX_RETRY_AFTER):
+            raise ValueError('bad retry_after')
         data = answer['data'].encode('latin-1')
     except (KeyError, ValueError) as e:
         raise exception.ComputeHostError(
             host=host, reason='malformed console follow answer (%s)'
             % type(e).__name__)
     return {'follow_id': answer['follow_id'], 'data': data,
-            'gap': answer['gap'], 'ended': answer['ended']}
+            'gap': answer['gap'], 'ended': answer['ended'],
+            'retry_after': float(retry_after)}
 
 
 class RemoteHost:

@@ -3,7 +3,8 @@
 ``ComputeService(conf, manager).start()`` re-registers the guests' ports,
 starts consuming the host's RPC queue and reports every
 ``report_interval`` seconds. ``stop()`` stops consuming, waits for the
-calls in progress and tells the API the service is down.
+calls in progress, closes every console follower (their proxies open new
+ones on the next service) and tells the API the service is down.
 """
 
 import threading
@@ -81,5 +82,8 @@ class ComputeService:
             self._server.stop()
             self._server.wait()
             self._server = None
+        # No call can read them any more: free their descriptors and
+        # inotify watches now, not at the process's exit.
+        self.manager.console_followers.close_all()
         self.report(up=False)
         LOG.info('Compute service of host %s stopped', self.host)

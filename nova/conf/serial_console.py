@@ -292,8 +292,10 @@ Seconds after which a console follower that nobody read from is closed.
 A live proxy reads far more often (it keeps a read waiting, see
 ``console_follow_max_wait``); this frees the followers of a proxy that
 died or lost its connection to this host. The check runs on every
-follower call to this host. A proxy that reads a closed follower again is
-told it is unknown and opens a new one.
+follower call to this host and on a timer (every half of this, at most
+every 30 s) while followers are open, so it also runs when no call comes.
+A proxy that reads a closed follower again is told it is unknown and opens
+a new one. Stopping nova-compute closes every follower.
 
 Possible values:
 
@@ -318,8 +320,10 @@ proxy's call times out.
 
 Possible values:
 
-* A number >= 0 (seconds). 0: reads never wait, and the proxy polls.
-  Longer waits mean fewer messages for quiet guests.
+* A number >= 0 (seconds). 0: reads never wait; they tell the proxy to
+  pause 1 s (``retry_after``), so it polls each watched guest about once
+  a second. Longer waits mean fewer messages for quiet guests and output
+  shown sooner.
 
 Related options:
 
@@ -334,16 +338,20 @@ Related options:
         help="""
 Follower reads that may wait for output at once on this host. Every
 waiting read holds one of the RPC server's worker threads for up to
-``console_follow_max_wait`` seconds; reads beyond this number answer at
-once with whatever is there (perhaps nothing), so the workers always have
-room for server actions. A proxy then asks again; a quiet guest costs more
-messages, never a stuck action.
+``console_follow_max_wait`` seconds; reads beyond this number (and a read
+of a follower another read holds) answer at once with whatever is there,
+so the workers always have room for server actions. An empty answer of
+this kind tells the proxy to pause 1 s before it asks again
+(``retry_after``): each guest watched beyond this number costs about one
+call a second, and output shown up to a second late; never a stuck
+action, nor a proxy asking in a loop.
 
 Possible values:
 
 * An integer >= 0, below the RPC server's worker threads
-  (``[DEFAULT] executor_thread_pool_size``, 64 by default). 0: reads never
-  wait.
+  (``[DEFAULT] executor_thread_pool_size``, 64 by default), and at least
+  the number of this host's guests usually watched live at once. 0: reads
+  never wait, and every watched guest is polled about once a second.
 
 Related options:
 

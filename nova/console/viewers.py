@@ -21,10 +21,22 @@ than ``[serial_console] viewer_backlog_bytes`` pile up is dropped (the
 hub never waits for anyone). Chunks are shared between the queues, so a
 chunk costs its size once, however many subscribers hold it.
 
-:class:`Hubs` holds the hubs of a proxy process by instance uuid, counts
+:class:`Hubs` holds the hubs of a proxy process by instance uuid and
+where the token that opened them leads (the guest's serial host and
+port): after a live migration, a new token's clients start a hub that
+follows the instance's new host instead of joining the old host's hub
+that is about to end. It counts
 viewers against ``max_viewers_per_instance`` and ``max_viewers``, starts a
 hub for the first subscriber and stops it (``end_console_follow`` on the
-compute host) when the last one leaves.
+compute host) when the last one leaves. A subscription is all or
+nothing: when one part fails (no descriptor left, no thread) nothing of
+it stays registered.
+
+A hub never asks the compute host in a loop: after an empty answer it
+pauses for the answer's ``retry_after`` (a host whose waiting slots are
+all taken, or whose reads may not wait) and at least until POLL_FLOOR
+seconds have passed since the call began, whatever the host says; a
+failed call pauses RETRY_DELAY. :meth:`Hub.stop` cuts any pause short.
 """
 
 import base64
@@ -32,6 +44,7 @@ import binascii
 import os
 import re
 import threading
+import time
 
 from oslo_log import log as logging
 
@@ -48,6 +61,11 @@ MAX_AFTER_BYTES = 1024
 # Seconds each long-poll asks the compute host to wait for new bytes (it
 # caps this by its own [serial_console] console_follow_max_wait).
 FOLLOW_WAIT = 10
+# Least seconds from one empty follow call to the next: a host that
+# answers at once (an old one, or one whose reads may not wait) is then
+# polled at most 1 / POLL_FLOOR times a second. The host's retry_after is
+# obeyed above it, up to FOLLOW_WAIT.
+POLL_FLOOR = 0.5
 # Failed follow calls in a row before a hub gives up, and the pause
 # before each retry, in seconds.
 MAX_FAILURES = 3
@@ -169,16 +187,24 @@ class Subscriber:
         if self._fd is None:
             return
         self.hub.hubs.unsubscribe(self)
-        os.close(self._fd)
-        self._fd = None
+        self.discard()
+
+    def discard(self):
+        """Free the descriptor of a subscriber never added to its hub."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class Hub:
     """One instance's console log stream; see the module docstring."""
 
-    def __init__(self, hubs, instance_uuid, compute_api, backlog_bytes):
+    def __init__(self, hubs, instance_uuid, compute_api, backlog_bytes,
+                 target=None):
         self.hubs = hubs
         self.instance_uuid = instance_uuid
+        # Hubs' key; see Hubs.subscribe.
+        self.key = (instance_uuid, target)
         self.lock = threading.Lock()
         self.subscribers = set()
         self.viewers = 0
@@ -190,6 +216,7 @@ class Hub:
         self._primed = False
         self._ended = None
         self._stop = threading.Event()
+        # The first call asks the instance's host of now.
         self._host = None
         self._follow_id = None
         self._thread = threading.Thread(
@@ -200,7 +227,9 @@ class Hub:
         self._thread.start()
 
     def stop(self):
-        """No subscriber left: the thread ends the follow and exits."""
+        """No subscriber left: the thread ends the follow and exits (at
+        once if it was pausing between calls; after the call in flight
+        otherwise)."""
         self._stop.set()
 
     @property
@@ -314,13 +343,17 @@ class Hub:
         failures = 0
         history = MAX_CONSOLE_BYTES
         gap = False
+        reopened = None
         try:
             while not self._stop.is_set():
+                began = time.monotonic()
+                # The first call only fetches the history: no wait.
+                waits = self._primed
                 try:
                     answer = self._api.follow_console_log(
                         ctxt, self.instance_uuid, host=self._host,
                         follow_id=self._follow_id, history_bytes=history,
-                        wait=FOLLOW_WAIT if self._primed else 0)
+                        wait=FOLLOW_WAIT if waits else 0)
                 except Exception as e:
                     if self._stop.is_set():
                         return
@@ -328,8 +361,14 @@ class Hub:
                     if verdict == 'reopen':
                         # The compute host forgot the follower (idle
                         # sweep, restart): start again from now, and say
-                        # bytes may be missing.
+                        # bytes may be missing. At most once per
+                        # RETRY_DELAY: a host that forgets every follower
+                        # at once must not be asked in a loop.
                         self._follow_id, history, gap = None, 0, True
+                        if (reopened is not None and
+                                began - reopened < RETRY_DELAY):
+                            self._stop.wait(RETRY_DELAY)
+                        reopened = time.monotonic()
                         continue
                     if verdict:
                         return self._finish(*verdict)
@@ -349,12 +388,30 @@ class Hub:
                              self.instance_uuid, self._host)
                     self._follow_id = None
                     return self._finish(CLOSE_GONE, GONE)
+                if waits:
+                    self._pause(answer, began)
         except Exception:
             LOG.exception('Console of instance %s: follow failed',
                           self.instance_uuid)
             self._finish(CLOSE_GONE, GONE)
         finally:
             self._end_follow(ctxt)
+
+    def _pause(self, answer, began):
+        """After an empty answer: wait for the host's ``retry_after``,
+        and until POLL_FLOOR has passed since ``began``; stop() ends the
+        wait. An answer with data is followed at once."""
+        if answer.get('data') or answer.get('gap'):
+            return
+        retry_after = answer.get('retry_after') or 0
+        if (isinstance(retry_after, bool) or
+                not isinstance(retry_after, (int, float)) or
+                not retry_after >= 0):
+            retry_after = 0     # not a number of seconds: the floor only
+        pause = max(min(retry_after, FOLLOW_WAIT),
+                    began + POLL_FLOOR - time.monotonic())
+        if pause > 0:
+            self._stop.wait(pause)
 
     def _failed(self, error, failures):
         """What a failed follow call means: 'reopen', a close, or None
@@ -419,19 +476,32 @@ class Hubs:
         with self._lock:
             return self._viewers
 
-    def get(self, instance_uuid):
+    def get(self, instance_uuid, target=None):
         with self._lock:
-            return self._hubs.get(instance_uuid)
+            return self._hubs.get((instance_uuid, target))
 
-    def subscribe(self, instance_uuid, read_only, history, after=None):
-        """A :class:`Subscriber` of the instance's hub (started if new).
+    def subscribe(self, instance_uuid, read_only, history, after=None,
+                  target=None):
+        """A :class:`Subscriber` of the instance's hub for ``target``
+        (started if new).
 
-        Raises TooManyViewers for a viewer over a cap.
+        :param target: hashable, where the connection's token leads: the
+            ``(host, port)`` of the guest's serial port (ConnectInfo), or
+            None. Clients with different targets never share a hub: after
+            a live migration (new host, new port, new tokens) a new
+            token starts a hub that follows the instance's new host,
+            while the old host's hub ends (4000) for the old tokens. A
+            hub always follows the instance wherever the compute API
+            says it is; ``target`` only keys it.
+        :raises TooManyViewers: a viewer over a cap.
+        :raises OSError, RuntimeError: no descriptor or thread left; then
+            nothing was registered (the next subscription starts afresh).
         """
         per_instance, total, backlog = self._limits()
         api = self._get_api()
+        key = (instance_uuid, target)
         with self._lock:
-            hub = self._hubs.get(instance_uuid)
+            hub = self._hubs.get(key)
             if hub is not None and hub.ended:
                 hub = None
             if read_only:
@@ -445,16 +515,26 @@ class Hubs:
                                                      instance_uuid))
             new = hub is None
             if new:
-                hub = Hub(self, instance_uuid, api, backlog)
-                self._hubs[instance_uuid] = hub
+                hub = Hub(self, instance_uuid, api, backlog, target=target)
+            # Everything that may fail comes before anything is
+            # registered: a hub in the table that never started would
+            # hold every later subscriber of the instance for ever.
             sub = Subscriber(hub, read_only, history, after)
+            if new:
+                try:
+                    # Under the lock, so nobody joins a hub that did not
+                    # start. Its thread takes this lock only to forget
+                    # it, after its first call.
+                    hub.start()
+                except Exception:
+                    sub.discard()
+                    raise
+                self._hubs[key] = hub
             hub.add(sub)
             if read_only:
                 self._viewers += 1
             if self._closed:
                 hub.stop()
-        if new:
-            hub.start()
         return sub
 
     def unsubscribe(self, sub):
@@ -466,14 +546,14 @@ class Hubs:
                 self._viewers -= 1
             if hub.remove(sub):
                 hub.stop()
-                if self._hubs.get(hub.instance_uuid) is hub:
-                    del self._hubs[hub.instance_uuid]
+                if self._hubs.get(hub.key) is hub:
+                    del self._hubs[hub.key]
 
     def forget(self, hub):
         """An ended hub: the next subscriber starts a new one."""
         with self._lock:
-            if self._hubs.get(hub.instance_uuid) is hub:
-                del self._hubs[hub.instance_uuid]
+            if self._hubs.get(hub.key) is hub:
+                del self._hubs[hub.key]
 
     def close_all(self, code, reason):
         """The proxy stops: end every subscriber and hub."""

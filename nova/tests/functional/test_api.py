@@ -58,12 +58,15 @@ class WebsocketConsole:
 
 class APITestCase(base.FunctionalTestCase):
     TOKEN_TTL = 600
+    # {group: {option: value}} of nova-all's configuration, or None.
+    EXTRA_CONF = None
 
     def setUp(self):
         super().setUp()
         self.services = services.NovaServices(
             self.stack.kernel, self.stack.initrd, self.stack.cmdline,
-            self.stack.virt_type, token_ttl=self.TOKEN_TTL)
+            self.stack.virt_type, token_ttl=self.TOKEN_TTL,
+            extra_conf=self.EXTRA_CONF)
         self.addCleanup(self.services.cleanup)
         self.services.start()
         self.conn = self.connect(services.USER_TOKEN)

@@ -8,6 +8,7 @@ host's follower (doc/source/admin/serial-console.rst, the history modes).
 import os
 import re
 import signal
+import time
 
 from nova.tests.functional import base
 from nova.tests.functional import live_console
@@ -152,3 +153,42 @@ class LiveConsoleTestCase(test_api.APITestCase):
         last."""
         lines = list(SEQ.finditer(data))
         return data[lines[0].start():lines[-1].end()]
+
+
+def _cpu_seconds(pid):
+    """User + system CPU seconds of process ``pid`` so far."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+class IdleViewerCostTestCase(test_api.APITestCase):
+    """A host whose reads may not wait (``max_console_follow_waiters =
+    0``, as for every guest past the 16th with the default): the hub is
+    answered at once, empty, and must pause rather than ask again in a
+    loop (proxy, broker and compute host all in nova-all here)."""
+
+    EXTRA_CONF = {'serial_console': {'max_console_follow_waiters': 0}}
+
+    def test_idle_viewer_does_not_busy_poll(self):
+        server = self.boot()
+        status, body = self.services.request(
+            'POST', '/servers/%s/console-viewers' % server.id,
+            {'console_viewer': {}})
+        self.assertEqual(200, status, body)
+        viewer = live_console.LiveConsole(body['console_viewer']['url'],
+                                          name='idle viewer')
+        self.addCleanup(viewer.close)
+        viewer.wait_live()
+        time.sleep(3)   # the guest's boot is over; let it go quiet
+        pid = self.services.process.pid
+        before, start = _cpu_seconds(pid), time.monotonic()
+        time.sleep(5)
+        used = _cpu_seconds(pid) - before
+        elapsed = time.monotonic() - start
+        # An idle guest polled about once a second costs a few ms of CPU
+        # a second; a busy loop a whole core. Half a core is far from
+        # either.
+        self.assertLess(used, 0.5 * elapsed,
+                        'nova-all used %.1f s of CPU in %.1f s for one '
+                        'idle viewer' % (used, elapsed))

@@ -16,7 +16,7 @@ from nova.tests.unit import fake_uuids as ids
 
 CTX = base.ALICE
 HOST = test_manager.HOST
-KEYS = {'follow_id', 'data', 'gap', 'ended'}
+KEYS = {'follow_id', 'data', 'gap', 'ended', 'retry_after'}
 
 
 class ManagerFollowTestCase(test_manager.ManagerTestCase):
@@ -47,7 +47,7 @@ class ManagerFollowTestCase(test_manager.ManagerTestCase):
         second = self.follow(first['follow_id'])
         self.assertEqual({'follow_id': first['follow_id'],
                           'data': b'login: ', 'gap': False,
-                          'ended': False}, second)
+                          'ended': False, 'retry_after': 0.0}, second)
         self.assertEqual(b'', self.follow(first['follow_id'])['data'])
 
     def test_every_byte_value_crosses(self):
@@ -275,7 +275,8 @@ class APIFollowTestCase(base.ComputeTestCase):
         answer = self.follow(host='host-a', follow_id=first['follow_id'],
                              wait=5)
         self.assertEqual({'host': 'host-a', 'follow_id': first['follow_id'],
-                          'data': b'', 'gap': False, 'ended': True}, answer)
+                          'data': b'', 'gap': False, 'ended': True,
+                          'retry_after': 0.0}, answer)
         # The old host's follower is ended at once.
         base.wait_for(self, lambda: follower.closed, 'the end cast')
         # A new follow goes to the new host.
@@ -348,8 +349,10 @@ class RPCAPIShapeTestCase(base.RPCTestCase):
                 'ended': False}
             answer = api.follow_console_log(
                 CTX, 'h', test_manager._instance(), None, 7, 2.5)
+        # A host that does not send retry_after (older) means no pause.
         self.assertEqual({'follow_id': 'f', 'data': b'\xff\x00a',
-                          'gap': True, 'ended': False}, answer)
+                          'gap': True, 'ended': False, 'retry_after': 0.0},
+                         answer)
         prepare.assert_called_once_with(server='h', timeout=3,
                                         retry=rpcapi.CALL_RETRIES)
         kwargs = prepare.return_value.call.call_args[1]
@@ -364,13 +367,28 @@ class RPCAPIShapeTestCase(base.RPCTestCase):
         for bad in (None, [], {}, dict(good, data='\u20ac'),
                     dict(good, data=b'a'), dict(good, gap=None),
                     dict(good, ended='yes'), dict(good, follow_id=5),
-                    dict(good, data='a' * (256 * 1024 + 1))):
+                    dict(good, data='a' * (256 * 1024 + 1)),
+                    dict(good, retry_after=-1), dict(good, retry_after='1'),
+                    dict(good, retry_after=True),
+                    dict(good, retry_after=float('nan')),
+                    dict(good, retry_after=61)):
             with mock.patch.object(api.client, 'prepare') as prepare:
                 prepare.return_value.call.return_value = bad
                 e = self.assertRaises(
                     exception.ComputeHostError, api.follow_console_log,
                     CTX, 'h', test_manager._instance(), 'f', None, 0)
             self.assertIn('malformed console follow answer', e.message)
+
+    def test_retry_after_passes_through(self):
+        api = rpcapi.ComputeAPI(self.nova_conf)
+        with mock.patch.object(api.client, 'prepare') as prepare:
+            prepare.return_value.call.return_value = {
+                'follow_id': 'f', 'data': '', 'gap': False,
+                'ended': False, 'retry_after': 1}
+            answer = api.follow_console_log(
+                CTX, 'h', test_manager._instance(), 'f', None, 10)
+        self.assertEqual(1.0, answer['retry_after'])
+        self.assertIsInstance(answer['retry_after'], float)
 
     def test_end_is_a_cast(self):
         api = rpcapi.ComputeAPI(self.nova_conf)

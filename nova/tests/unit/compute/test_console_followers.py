@@ -180,9 +180,11 @@ class TableTestCase(test.TestCase):
             self.table.read(ids.SRV1, fid, wait=5)))
         thread.start()
         base.wait_for(self, lambda: follower.timeouts, 'the read')
-        # A second read (a retry) waits its time for the first.
-        self.assertEqual((b'', False, False),
-                         self.table.read(ids.SRV1, fid, wait=0.1))
+        # A second read (a retry) does not wait for the first (it would
+        # hold an RPC thread outside the waiters' count): it answers now
+        # and asks for a pause.
+        self.assertEqual((b'', False, False, console_followers.RETRY_AFTER),
+                         self.table.follow(ids.SRV1, fid, wait=5))
         self.assertEqual(1, len(follower.timeouts))
         self.log().write(b'x')
         thread.join(10)
@@ -212,6 +214,40 @@ class TableTestCase(test.TestCase):
         # Once they are done, a read waits again.
         self.table.read(ids.SRV3, fids[2], wait=0.01)
         self.assertEqual([0, 0.01], self.follower(ids.SRV3).timeouts)
+
+    def test_an_answer_that_did_not_wait_asks_for_a_pause(self):
+        # Every slot taken (here: none at all) or no wait allowed: the
+        # read answers at once, and says how long to pause, so that a
+        # proxy never asks in a loop.
+        for flags in ({'max_console_follow_waiters': 0},
+                      {'console_follow_max_wait': 0.0}):
+            self.host_flags(**flags)
+            fid = self.start(history=0)
+            self.assertEqual(
+                (b'', False, False, console_followers.RETRY_AFTER),
+                self.table.follow(ids.SRV1, fid, wait=10))
+            self.assertEqual([0], self.follower().timeouts)
+            # Asked not to wait: no pause asked for either.
+            self.assertEqual((b'', False, False, 0.0),
+                             self.table.follow(ids.SRV1, fid, wait=0))
+            # Bytes: never a pause.
+            self.log().write(b'x')
+            self.assertEqual((b'x', False, False, 0.0),
+                             self.table.follow(ids.SRV1, fid, wait=10))
+            self.table.end(ids.SRV1, fid)
+            for name in flags:
+                self.host_conf.clear_override(name, group='serial_console')
+
+    def test_a_short_wait_asks_for_the_rest_of_the_pause(self):
+        self.host_flags(console_follow_max_wait=0.25)
+        fid = self.start(history=0)
+        data, gap, ended, retry_after = self.table.follow(ids.SRV1, fid,
+                                                          wait=10)
+        self.assertEqual([0.25], self.follower().timeouts)
+        self.assertEqual(console_followers.RETRY_AFTER - 0.25, retry_after)
+        # A read that waited what it asked needs no pause.
+        self.assertEqual(0.0, self.table.follow(ids.SRV1, fid,
+                                                wait=0.25)[3])
 
     def test_read_limit(self):
         fid = self.start(history=0)
@@ -315,3 +351,46 @@ class TableTestCase(test.TestCase):
         self.table.close_all()
         self.assertEqual(0, len(self.table))
         self.assertEqual([], self.log(ids.SRV1).followers)
+
+
+class SweepTimerTestCase(test.TestCase):
+    """The idle sweep also runs on a timer: a host no call reaches any
+    more still closes the followers of a proxy that went away."""
+
+    def setUp(self):
+        super().setUp()
+        self.host_conf = nova.conf.new_conf()
+        self.host_conf([], project='nova', default_config_files=[])
+        self.host_conf.set_override('console_follower_idle_timeout', 1,
+                                    group='serial_console')
+        self.table = console_followers.FollowerTable('h1', self.host_conf)
+        self.addCleanup(self.table.close_all)
+        self.log = fake_driver.FakeConsoleLog()
+
+    def start(self):
+        self.table.start(ids.SRV1,
+                         lambda: fake_driver.FakeFollower(self.log, 0))
+        return self.log.followers[-1]
+
+    def test_idle_follower_closed_without_any_other_call(self):
+        follower = self.start()
+        base.wait_for(self, lambda: follower.closed, 'the idle sweep',
+                      timeout=15)
+        self.assertEqual(0, len(self.table))
+        # The timer ends with the table's last follower, and the next
+        # follower starts it again.
+        base.wait_for(self, lambda: self.table._sweeper is None,
+                      'the timer to end', timeout=15)
+        follower = self.start()
+        base.wait_for(self, lambda: follower.closed, 'the idle sweep',
+                      timeout=15)
+
+    def test_close_all_stops_the_timer(self):
+        follower = self.start()
+        sweeper = self.table._sweeper
+        self.assertTrue(sweeper.is_alive())
+        self.table.close_all()
+        self.assertTrue(follower.closed)
+        sweeper.join(10)
+        self.assertFalse(sweeper.is_alive())
+        self.assertIsNone(self.table._sweeper)

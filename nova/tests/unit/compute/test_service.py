@@ -77,6 +77,18 @@ class ServiceTestCase(base.RPCTestCase):
         # Its reporting thread is gone.
         self.assertFalse(self.services[HOST]._reporter.is_alive())
 
+    def test_stop_closes_every_console_follower(self):
+        self.start_host(HOST)
+        followers = self.services[HOST].manager.console_followers
+        log = fake_driver.FakeConsoleLog()
+        for uuid in (ids.SRV1, ids.SRV2):
+            followers.start(uuid,
+                            lambda: fake_driver.FakeFollower(log, 0))
+        opened = list(log.followers)
+        self.stop_host(HOST)
+        self.assertEqual(0, len(followers))
+        self.assertTrue(all(f.closed for f in opened))
+
     def test_restart_is_up_again(self):
         self.start_host(HOST)
         self.stop_host(HOST)

@@ -8,6 +8,8 @@ import uuid
 
 import fixtures
 
+from nova.compute import console_followers
+import nova.conf
 from nova.console import viewers
 from nova import exception
 from nova import test
@@ -72,9 +74,11 @@ class HubTestCase(test.TestCase):
         self.addCleanup(self.hubs.close_all, 1001, 'test over')
 
     def subscribe(self, read_only=True, history=viewers.MAX_CONSOLE_BYTES,
-                  after=None, instance=None):
+                  after=None, instance=None, target=None):
+        # ``target`` only when given: as a proxy that does not pass it.
+        kw = {} if target is None else {'target': target}
         sub = self.hubs.subscribe(instance or self.uuid, read_only, history,
-                                  after)
+                                  after, **kw)
         self.addCleanup(sub.close)
         return Collector(sub)
 
@@ -357,3 +361,232 @@ class TestEnd(HubTestCase):
         self.hubs.close_all(1001, 'stopping')
         self.assertEqual((1001, 'stopping'), sub.sub.done())
         self.assertTrue(sub.poll(0))  # woken
+
+
+class _QuietFollower:
+    """A LogFollower of a guest that writes nothing: read(timeout) waits
+    the whole timeout (as inotify would) and returns no bytes."""
+
+    def __init__(self):
+        self._closed = threading.Event()
+
+    def read(self, timeout=None):
+        self._closed.wait(timeout or 0)
+        return b''
+
+    def close(self):
+        self._closed.set()
+
+
+class _TableAPI:
+    """follow_console_log over a real FollowerTable of one compute host,
+    counting calls. Its answers lack ``retry_after``, as an older host's:
+    the hub must pace itself."""
+
+    def __init__(self, table):
+        self.table = table
+        self.lock = threading.Lock()
+        self.calls = {}
+
+    def follow_console_log(self, ctxt, instance_uuid, host=None,
+                           follow_id=None, history_bytes=None, wait=0):
+        with self.lock:
+            self.calls[instance_uuid] = self.calls.get(instance_uuid, 0) + 1
+        if follow_id is None:
+            follow_id = self.table.start(instance_uuid, _QuietFollower)
+        data, gap, ended = self.table.read(instance_uuid, follow_id, wait)
+        return {'host': fake_follow.HOST, 'follow_id': follow_id,
+                'data': data, 'gap': gap, 'ended': ended}
+
+    def end_console_follow(self, ctxt, instance_uuid, host, follow_id):
+        self.table.end(instance_uuid, follow_id)
+
+
+class _PausingFollowAPI(fake_follow.FakeFollowAPI):
+    """A host that never waits and asks for ``retry_after`` (None: an
+    older host that does not say)."""
+
+    def __init__(self, retry_after=None):
+        super().__init__(max_wait=0)
+        self.retry_after = retry_after
+        self.not_found = False  # forget every follower at once
+
+    def follow_console_log(self, ctxt, instance_uuid, host=None,
+                           follow_id=None, history_bytes=None, wait=0):
+        if self.not_found and follow_id is not None:
+            with self.cond:
+                self.follow_calls.append((instance_uuid, follow_id))
+            raise exception.ConsoleFollowNotFound(
+                instance_uuid=instance_uuid, host=fake_follow.HOST, idle=60)
+        answer = super().follow_console_log(
+            ctxt, instance_uuid, host, follow_id, history_bytes, wait)
+        if self.retry_after is not None:
+            answer['retry_after'] = self.retry_after
+        return answer
+
+
+class TestPacing(HubTestCase):
+    """No host and no setting makes a hub ask in a loop."""
+
+    def calls_in(self, seconds):
+        before = len(self.api.follow_calls)
+        time.sleep(seconds)
+        return len(self.api.follow_calls) - before
+
+    def test_hub_over_the_hosts_waiter_cap_does_not_spin(self):
+        host_conf = nova.conf.new_conf()
+        host_conf([], project='nova', default_config_files=[])
+        # One waiting slot for two watched guests: one hub's reads are
+        # answered at once, empty.
+        host_conf.set_override('max_console_follow_waiters', 1,
+                               group='serial_console')
+        table = console_followers.FollowerTable(fake_follow.HOST, host_conf)
+        self.addCleanup(table.close_all)
+        api = _TableAPI(table)
+        hubs = viewers.Hubs(lambda: api, lambda: self.limits)
+        self.addCleanup(hubs.close_all, 1001, 'test over')
+        for instance in (str(uuid.uuid4()), str(uuid.uuid4())):
+            self.addCleanup(hubs.subscribe(instance, True, 0).close)
+        time.sleep(2)
+        with api.lock:
+            calls = dict(api.calls)
+        # Quiet guests, reads that may wait 10 s or are told to pause
+        # 1 s: a handful of calls. A busy loop makes thousands.
+        self.assertLess(sum(calls.values()), 20,
+                        'follow calls in 2 s of two quiet guests: %r'
+                        % calls)
+
+    def test_host_that_never_waits_nor_says_is_polled_slowly(self):
+        self.api = _PausingFollowAPI()
+        viewer = self.subscribe()
+        viewer.until(lambda c: 'live' in c.events)
+        # At most one call per POLL_FLOOR (0.5 s), and a few more.
+        self.assertLess(self.calls_in(2), 10)
+        # Bytes still come through.
+        self.api.write(self.uuid, b'late')
+        viewer.until(lambda c: c.data == b'late')
+
+    def test_retry_after_is_obeyed_and_stop_cuts_it_short(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.console.viewers.FOLLOW_WAIT', 60))
+        self.api = _PausingFollowAPI(retry_after=60)
+        viewer = self.subscribe()
+        viewer.until(lambda c: 'live' in c.events)
+        wait_for(lambda: len(self.api.follow_calls) >= 2, 'a second call')
+        self.assertEqual(0, self.calls_in(1))
+        hub = self.hubs.get(self.uuid)
+        viewer.sub.close()
+        # The hub leaves its 60 s pause at once and ends its follow.
+        hub._thread.join(TIMEOUT)
+        self.assertFalse(hub._thread.is_alive())
+        self.assertEqual(1, len(self.api.ended_follows))
+
+    def test_host_that_forgets_every_follower_is_not_asked_in_a_loop(self):
+        self.api = _PausingFollowAPI()
+        viewer = self.subscribe()
+        viewer.until(lambda c: 'live' in c.events)
+        self.api.not_found = True
+        self.assertLess(self.calls_in(2), 12)
+
+
+class TestSubscribeIsAtomic(HubTestCase):
+    """A subscription that fails half-way (no descriptor left: EMFILE,
+    which any client can bring about by opening connections) leaves
+    nothing behind: no hub that nobody starts, no viewer counted."""
+
+    def test_failed_subscribe_leaves_no_dead_hub(self):
+        self.api.write(self.uuid, b'boot banner\n')
+
+        def no_descriptor(*args):
+            raise OSError(24, 'Too many open files')
+
+        with fixtures.MonkeyPatch('os.eventfd', no_descriptor):
+            self.assertRaises(OSError, self.subscribe)
+        self.assertIsNone(self.hubs.get(self.uuid))
+        self.assertEqual(0, self.hubs.viewers)
+        # Descriptors are back: the next viewer sees the console.
+        viewer = self.subscribe()
+        viewer.until(lambda c: 'live' in c.events)
+        self.assertEqual([b'boot banner\n', 'live'], viewer.events)
+
+    def test_hub_that_cannot_start_leaves_nothing(self):
+        self.api.write(self.uuid, b'boot banner\n')
+
+        def no_thread(hub):
+            raise RuntimeError("can't start new thread")
+
+        closed = []
+        real_discard = viewers.Subscriber.discard
+
+        def discard(sub):
+            closed.append(sub.fileno())
+            real_discard(sub)
+
+        with fixtures.MonkeyPatch('nova.console.viewers.Hub.start',
+                                  no_thread), fixtures.MonkeyPatch(
+                'nova.console.viewers.Subscriber.discard', discard):
+            self.assertRaises(RuntimeError, self.subscribe)
+        self.assertEqual(1, len(closed))    # its eventfd was closed
+        self.assertIsNone(self.hubs.get(self.uuid))
+        self.assertEqual(0, self.hubs.viewers)
+        viewer = self.subscribe()
+        viewer.until(lambda c: 'live' in c.events)
+        self.assertEqual([b'boot banner\n', 'live'], viewer.events)
+
+
+class _MovingFollowAPI(fake_follow.FakeFollowAPI):
+    """The compute API's answers around a live migration: a follow of a
+    host the instance left answers ``ended`` at once; a follow without a
+    host goes to the instance's host of now."""
+
+    def __init__(self):
+        super().__init__(max_wait=5)
+        self.where = {}
+
+    def follow_console_log(self, ctxt, instance_uuid, host=None,
+                           follow_id=None, history_bytes=None, wait=0):
+        here = self.where.get(instance_uuid, fake_follow.HOST)
+        if host is not None and host != here:
+            return {'host': host, 'follow_id': follow_id, 'data': b'',
+                    'gap': False, 'ended': True}
+        answer = super().follow_console_log(
+            ctxt, instance_uuid, here, follow_id, history_bytes, wait)
+        answer['host'] = here
+        return answer
+
+
+class TestHubPerTarget(HubTestCase):
+    def test_new_token_after_a_move_reaches_the_new_host(self):
+        self.api = _MovingFollowAPI()
+        self.api.write(self.uuid, b'on a\n')
+        old = self.subscribe(target=('192.0.2.1', 10000))
+        old.until(lambda c: 'live' in c.events)
+        wait_for(lambda: len(self.api.follow_calls) >= 2, 'the long poll')
+        # The instance moves (a new serial port on the new host); the old
+        # hub's long poll on the old host goes on (up to 5 s here) before
+        # it learns. A client with a new token connects meanwhile.
+        self.api.where[self.uuid] = 'compute-2'
+        new = self.subscribe(target=('192.0.2.2', 10001))
+        new.until(lambda c: 'live' in c.events)
+        self.assertEqual([b'on a\n', 'live'], new.events)
+        self.assertIsNot(self.hubs.get(self.uuid, ('192.0.2.1', 10000)),
+                         self.hubs.get(self.uuid, ('192.0.2.2', 10001)))
+        self.api.write(self.uuid, b'on b\n')
+        new.until(lambda c: c.data == b'on a\non b\n')
+        # The old client is told to ask for a new URL; the new one is not.
+        old.until(lambda c: c.sub.done() is not None, 'the end')
+        self.assertEqual(4000, old.sub.done()[0])
+        self.assertIsNone(new.sub.done())
+        # The new hub asked where the instance is now, then followed
+        # compute-2; the target is never sent as a compute host.
+        new_calls = [c for c in self.api.follow_calls
+                     if c[2] == 'compute-2']
+        self.assertTrue(new_calls)
+
+    def test_same_target_shares_one_hub(self):
+        first = self.subscribe(target=('192.0.2.1', 10000))
+        second = self.subscribe(target=('192.0.2.1', 10000))
+        self.assertIs(first.sub.hub, second.sub.hub)
+        first.until(lambda c: 'live' in c.events)
+        # The first call of a hub asks no particular host.
+        self.assertIsNone(self.api.follow_calls[0][2])

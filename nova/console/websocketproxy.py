@@ -156,15 +156,28 @@ SUBPROTOCOL = 'binary'
 
 _SECURE_SCHEMES = ('https', 'wss')
 _PLAIN_SCHEMES = ('http', 'ws')
-_TOKEN_IN_TEXT = re.compile(r'(token=)[^&;\s\'"]+', re.I)
+
+
+def _name_pattern(name):
+    # A query parameter's name may come percent-encoded (parse_qs decodes
+    # it): match each letter as itself or as its %XX.
+    return ''.join('(?:%s|%%%02x)' % (c, ord(c)) for c in name)
+
+
+# Values never logged: the token (query or cookie), and ``after``, which is
+# console output the user saw.
+_SECRET_IN_TEXT = re.compile(
+    r'((?:%s)=)[^&;\s\'"]+' % '|'.join(map(_name_pattern,
+                                          ('token', 'after'))), re.I)
 # RFC 7230 token, which RFC 6455 uses for sub-protocol names.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _POLL_IN = select.POLLIN | select.POLLHUP | select.POLLERR
 
 
 def _redact(text):
-    """``text`` with any ``token=VALUE`` (query or cookie) masked."""
-    return _TOKEN_IN_TEXT.sub(r'\1***', text)
+    """``text`` with any ``token=VALUE`` (query or cookie) and
+    ``after=VALUE`` masked, however their names are percent-encoded."""
+    return _SECRET_IN_TEXT.sub(r'\1***', text)
 
 
 def token_id(token):

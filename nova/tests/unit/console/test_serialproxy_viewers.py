@@ -379,6 +379,20 @@ class TestHardening(ViewersTestCase):
         self.assertEqual([], self.compute.follow_calls)
         self.assertEqual(0, self.guest.server.connections)
 
+    def test_after_is_never_logged(self):
+        # after= is console output the user saw: no more loggable than the
+        # token, however its name is spelled in the query.
+        secret = b'root password is hunter2'
+        after = base64.urlsafe_b64encode(secret).decode().rstrip('=')
+        self.compute.write(self.uuid, b'login: ' + secret + b'\r\n$ ')
+        for name in ('after', '%61fter', 'AFTER'):
+            view = self.viewer('&%s=%s' % (name, after))
+            view.until(lambda s: s.close or s.events, 'the header')
+            view.ws.close(timeout=TIMEOUT)
+        helpers_wait(lambda: self.proxy.server.hubs.viewers == 0)
+        self.assertIn('after=***', self.log.output)
+        self.assertNotIn(after, self.log.output)
+
     def test_viewers_count_against_the_connection_caps(self):
         self.flags(max_connections=2, group='serial_console')
         self.viewer().until_live()

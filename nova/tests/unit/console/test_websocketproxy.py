@@ -738,6 +738,12 @@ class TestHelpers(test.TestCase):
             "GET /?a=1&token=*** HTTP/1.1 'Cookie: x=1; TOKEN=***'",
             websocketproxy._redact(
                 "GET /?a=1&token=s3cr3t HTTP/1.1 'Cookie: x=1; TOKEN=s3'"))
+        # after= is console output; names may come percent-encoded.
+        self.assertEqual(
+            "GET /?after=***&%61fter=***&%74oken=***&x=after HTTP/1.1",
+            websocketproxy._redact(
+                "GET /?after=c2VjcmV0&%61fter=c2Vj&%74oken=s3&x=after "
+                "HTTP/1.1"))
 
     def test_hostname(self):
         for value, host in (('Example.org:6083', 'example.org'),

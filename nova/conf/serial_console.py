@@ -248,6 +248,31 @@ Related options:
 
 * ``max_viewers_per_instance``, ``max_viewers``.
 """),
+    cfg.IntOpt(
+        'max_message_bytes',
+        default=256 * 1024,
+        min=4096,
+        help="""
+Bytes one websocket message from a console client may carry (every
+fragment of it together, and any single frame). nova-serialproxy holds a
+message in memory until its last fragment arrives, so this bounds what
+one client can make the proxy hold: about this much per open session at
+worst (``max_connections`` times it in all). A frame is refused from its
+header, before its bytes are read; the client is closed with websocket
+close code 1009 "Message too big: over N bytes". Applies to every kind of
+session: plain serial, with history, and read-only viewers (whose input
+is dropped as it arrives, but still may not exceed this per message).
+The web console sends a paste in pieces well below the minimum.
+
+Possible values:
+
+* An integer >= 4096. Keystrokes are a few bytes; raise it only for
+  command-line clients that send large pastes as one message.
+
+Related options:
+
+* ``max_connections``.
+"""),
 ]
 
 

@@ -7,6 +7,7 @@ for the guest's serial port.
 
 import base64
 import datetime
+import gc
 import json
 import socket
 import socketserver
@@ -480,6 +481,139 @@ class TestLimitsAndEnds(ViewersTestCase):
             exception.ConsoleLogFollowUnavailable(instance_uuid=self.uuid,
                                                   reason='a pty'))
         self.assertEqual((1011, viewers.NO_LOG), self.viewer().until_close())
+
+
+def frame_header(opcode, length, fin=True):
+    """A masked frame header (mask 0: payload bytes go as they are)."""
+    first = opcode | (0x80 if fin else 0)
+    if length < 126:
+        size = bytes([0x80 | length])
+    elif length < 1 << 16:
+        size = bytes([0x80 | 126]) + length.to_bytes(2, 'big')
+    else:
+        size = bytes([0x80 | 127]) + length.to_bytes(8, 'big')
+    return bytes([first]) + size + b'\0' * 4
+
+
+class TestClientMessageCap(ViewersTestCase):
+    """[serial_console] max_message_bytes in every kind of session: a
+    message (all its fragments) or frame over it is refused with 1009 from
+    its header, before its bytes are held."""
+
+    CAP = 64 * 1024
+    MODES = (('plain', lambda t: t.open()),
+             ('history', lambda t: t.open(query='&history=0')),
+             ('viewer', lambda t: t.viewer()))
+
+    def setUp(self):
+        super().setUp()
+        self.compute.write(self.uuid, b'$ ')
+        # Each refusal is an ordinary session end, never an error.
+        self.addCleanup(lambda: self.assertNotIn('Traceback',
+                                                 self.log.output))
+
+    def cap(self):
+        self.flags(max_message_bytes=self.CAP, group='serial_console')
+
+    def started(self, mode, opener):
+        session = opener(self)
+        if mode != 'plain':
+            session.until_live()
+        return session
+
+    def assert_too_big(self, session):
+        self.assertEqual(
+            (1009, 'Message too big: over %d bytes' % self.CAP),
+            session.until_close())
+
+    def test_unfinished_message_over_the_cap(self):
+        self.cap()
+        for mode, opener in self.MODES:
+            session = self.started(mode, opener)
+            sock = session.ws.sock
+            piece = 16 * 1024
+            sock.sendall(frame_header(0x2, piece, fin=False) + b'x' * piece)
+            for _ in range(self.CAP // piece - 1):
+                sock.sendall(frame_header(0x0, piece, fin=False) +
+                             b'x' * piece)
+            # The cap is reached: the next header is refused, payload or
+            # not (none is sent, so the close frame is not lost to a reset).
+            sock.sendall(frame_header(0x0, 1, fin=False))
+            self.assert_too_big(session)
+
+    def test_frame_claiming_more_than_the_cap(self):
+        self.cap()
+        for mode, opener in self.MODES:
+            for opcode in (0x1, 0x2):
+                if opcode == 0x1 and mode != 'viewer':
+                    continue  # text frames are a viewer's data only
+                session = self.started(mode, opener)
+                session.ws.sock.sendall(frame_header(opcode, 1 << 30))
+                self.assert_too_big(session)
+
+    def test_control_frame_over_125_bytes(self):
+        for mode, opener in self.MODES:
+            session = self.started(mode, opener)
+            session.ws.sock.sendall(frame_header(0x9, 126) + b'p' * 126)
+            self.assertEqual((1002, 'Control frame over 125 bytes'),
+                             session.until_close())
+
+    def test_message_at_the_cap_reaches_the_guest(self):
+        self.cap()
+        for mode, opener in self.MODES[:2]:
+            received = len(self.guest.received)
+            session = self.started(mode, opener)
+            piece = self.CAP // 4
+            for i in range(4):
+                session.ws.send_frame(websocket.ABNF.create_frame(
+                    b'k' * piece, websocket.ABNF.OPCODE_BINARY if i == 0
+                    else websocket.ABNF.OPCODE_CONT, fin=int(i == 3)))
+            helpers_wait(lambda: len(self.guest.received) ==
+                         received + self.CAP)
+            session.ws.close(timeout=TIMEOUT)
+
+    def test_viewer_input_is_dropped_as_it_arrives(self):
+        view = self.started('viewer', lambda t: t.viewer())
+        for i in range(4):
+            view.ws.send_frame(websocket.ABNF.create_frame(
+                b'v' * 1000, websocket.ABNF.OPCODE_TEXT if i == 0
+                else websocket.ABNF.OPCODE_CONT, fin=0))
+        view.ws.ping(b'still here')
+        self.assertEqual(websocket.ABNF.OPCODE_PONG, view.read())
+        # Nothing of the unfinished message is held, only counted.
+        [handler_socket] = self.session_sockets()
+        self.assertEqual(b'', handler_socket._partial_msg)
+        self.assertEqual(4000, handler_socket.dropped)
+
+    def session_sockets(self):
+        return [obj for obj in gc.get_objects()
+                if isinstance(obj, websocketproxy._SessionSocket) and
+                obj.socket is not None and obj.socket.fileno() != -1]
+
+    def test_flood_is_refused_in_every_mode(self):
+        # With the default cap: a client sending a never-ending message,
+        # or a frame claiming 1 GiB, is closed long before 32 MiB.
+        chunk = b'x' * (60 * 1024)  # 16-bit length form
+        for mode, opener in self.MODES:
+            for start in (frame_header(0x2, 1 << 30),
+                          frame_header(0x2, len(chunk), fin=False)):
+                session = self.started(mode, opener)
+                sock = session.ws.sock
+                sock.settimeout(TIMEOUT)
+                sent = 0
+                try:
+                    sock.sendall(start + chunk)
+                    while sent * len(chunk) < 32 * 1024 * 1024:
+                        if start[1] & 0x7f == 126:
+                            sock.sendall(frame_header(
+                                0x0, len(chunk), fin=False))
+                        sock.sendall(chunk)
+                        sent += 1
+                    self.fail('%s: 32 MiB taken' % mode)
+                except TimeoutError:
+                    self.fail('%s: neither read nor closed' % mode)
+                except OSError:
+                    pass  # refused: closed or reset
 
 
 def helpers_wait(predicate, timeout=TIMEOUT):

@@ -285,8 +285,10 @@ class TestProxying(ProxyTestCase):
     def test_large_message(self):
         token = self.tokens.add(self.guest.port)
         ws = self.connect(token)
-        # Without EOT, on which the guest hangs up.
-        payload = os.urandom(300 * 1024).replace(b'\x04', b'\x05')
+        # Without EOT, on which the guest hangs up; as big as
+        # [serial_console] max_message_bytes lets a message be.
+        payload = os.urandom(CONF.serial_console.max_message_bytes).replace(
+            b'\x04', b'\x05')
         ws.send_binary(payload)
         self.assertEqual(payload, recv_exactly(ws, len(payload)))
 

@@ -690,7 +690,10 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
             raise
         finally:
             sub.close()
-            self.connection.settimeout(close_timeout)
+            # websockify closes the socket once the close handshake is
+            # done (the client's ordinary end): nothing more to send then.
+            if self.connection.fileno() != -1:
+                self.connection.settimeout(close_timeout)
 
     def _hub_loop(self, sub, info, target):
         mode = 'read-only' if target is None else 'interactive'

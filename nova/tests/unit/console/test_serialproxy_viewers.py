@@ -469,6 +469,20 @@ class TestLimitsAndEnds(ViewersTestCase):
         self.compute.write(self.uuid, b'more')
         fast.until(lambda s: s.data.endswith(b'more'))
 
+    def test_clean_close_is_the_sessions_end(self):
+        # The client's close frame, answered: websockify has closed the
+        # socket by then, and that is an ordinary end, not an error.
+        ended = 'session to instance %s ended: close code 1000' % self.uuid
+        for count, (query, mode) in enumerate(
+                (('', READ_ONLY), ('&history=0', 'serial')), 1):
+            session = self.open(mode, query)
+            session.until_live()
+            session.ws.close(timeout=TIMEOUT)
+            helpers_wait(lambda: not self.proxy.server._clients)
+            self.assertEqual(count, self.log.output.count(ended))
+        self.assertNotIn('Bad file descriptor', self.log.output)
+        self.assertNotIn('ended by their clients', self.log.output)
+
     def test_stop_closes_viewers_with_1001(self):
         view = self.viewer()
         view.until_live()

@@ -113,8 +113,8 @@ class Session:
         self.until(lambda s: {'nova_console': {'live': True}} in s.events,
                    'the live marker')
 
-    def until_close(self):
-        deadline = time.monotonic() + TIMEOUT
+    def until_close(self, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
         while self.close is None:
             if time.monotonic() > deadline:
                 raise AssertionError('no close frame: %r' % self.events[-5:])
@@ -452,20 +452,34 @@ class TestLimitsAndEnds(ViewersTestCase):
         ws.connect(self.url(self.token(READ_ONLY)) + '&history=0',
                    socket=slow)
         self.addCleanup(ws.close, timeout=1)
+        # The slow one's subscription, known before the fast one's: its
+        # end is looked at, not the hub's list, which it leaves as soon as
+        # its thread sees the end (a busy test thread may look later).
+        hubs = self.proxy.server.hubs
+        helpers_wait(lambda: hubs.get(self.uuid) and
+                     len(hubs.get(self.uuid).subscribers) == 1)
+        hub = hubs.get(self.uuid)
+        [slow_sub] = list(hub.subscribers)
         fast = self.viewer('&history=0')
         fast.until_live()
+        [fast_sub] = list(hub.subscribers - {slow_sub})
+        # Its close frame waits behind what its socket holds until this
+        # thread reads it, however late: not the proxy's few seconds.
+        self.useFixture(fixtures.MockPatch(
+            'nova.console.websocketproxy.CLOSE_SEND_TIMEOUT', TIMEOUT * 6))
         chunk = b'y' * 64 * 1024
         total = 0
-        hub = self.proxy.server.hubs.get(self.uuid)
         # The slow one reads nothing while the guest writes plenty.
-        while not any(s.end for s in list(hub.subscribers)):
+        while slow_sub.end is None:
             self.compute.write(self.uuid, chunk)
             total += len(chunk)
             fast.until(lambda s: len(s.data) == total)
             self.assertLess(total, 64 * 1024 * 1024, 'never dropped')
+        self.assertIsNone(fast_sub.end)
         slow_session = Session(ws)
+        # All it was sent first, through a 4 KiB receive buffer.
         self.assertEqual((4008, 'Too slow: fell more than 262144 bytes '
-                          'behind'), slow_session.until_close())
+                          'behind'), slow_session.until_close(TIMEOUT * 6))
         self.compute.write(self.uuid, b'more')
         fast.until(lambda s: s.data.endswith(b'more'))
 

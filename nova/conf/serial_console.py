@@ -119,10 +119,11 @@ Connections nova-serialproxy holds at once, in total: open console sessions
 plus connections still sending their HTTP upgrade request. When it is
 reached a new connection takes the place of the oldest one still in its
 handshake; when every connection is an open session the new one gets HTTP
-503. Each session uses two file descriptors (client and guest); the proxy
-raises its open files limit (``ulimit -n``) to the hard limit at start, and
-serves fewer connections, with a warning, when that limit cannot hold this
-many.
+503. Each session uses up to three file descriptors (client, guest, and
+the wake-up of its log stream with ``history``); the proxy raises its open
+files limit (``ulimit -n``) to the hard limit at start, and serves fewer
+connections, with a warning, when that limit cannot hold this many (at
+most (limit - 256) / 3).
 
 Possible values:
 

@@ -9,6 +9,7 @@ import base64
 import datetime
 import gc
 import json
+import os
 import socket
 import socketserver
 import threading
@@ -18,6 +19,7 @@ import uuid
 import fixtures
 import websocket
 
+from nova.console import acceptor
 from nova.console.tokens import ConnectInfo
 from nova.console import viewers
 from nova.console import websocketproxy
@@ -496,6 +498,31 @@ class TestLimitsAndEnds(ViewersTestCase):
             self.assertEqual(count, self.log.output.count(ended))
         self.assertNotIn('Bad file descriptor', self.log.output)
         self.assertNotIn('ended by their clients', self.log.output)
+
+    def test_each_mode_fits_the_descriptor_budget(self):
+        # What a session of each mode holds in the proxy, counted in this
+        # process: minus the test's own client socket and the guest
+        # side's accepted socket.
+        def fds():
+            return len(os.listdir('/proc/self/fd'))
+
+        held = {}
+        for name, query, mode in (('plain', '', 'serial'),
+                                  ('viewer', '', READ_ONLY),
+                                  ('history', '&history=0', 'serial')):
+            before, guests = fds(), self.guest.server.connections
+            session = self.open(mode, query)
+            if name == 'plain':
+                session.ws.send_binary(b'x')
+                helpers_wait(lambda: self.guest.received.endswith(b'x'))
+            else:
+                session.until_live()
+            guest_side = self.guest.server.connections - guests
+            held[name] = fds() - before - 1 - guest_side
+            session.ws.close(timeout=TIMEOUT)
+            helpers_wait(lambda: not self.proxy.server._clients)
+        self.assertEqual({'plain': 2, 'viewer': 2, 'history': 3}, held)
+        self.assertEqual(max(held.values()), acceptor.SESSION_FDS)
 
     def test_stop_closes_viewers_with_1001(self):
         view = self.viewer()

@@ -640,6 +640,31 @@ class TestClientMessageCap(ViewersTestCase):
         self.assertEqual(b'', handler_socket._partial_msg)
         self.assertEqual(4000, handler_socket.dropped)
 
+    def test_pings_without_reading_queue_a_bounded_reply(self):
+        # A viewer that pings and never reads: the pongs the proxy cannot
+        # send stop it reading more pings, instead of piling up.
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(TIMEOUT)
+        sock.connect(('127.0.0.1', self.proxy.port))
+        ws = websocket.WebSocket(timeout=TIMEOUT)
+        ws.connect(self.url(self.token(READ_ONLY)), socket=sock)
+        self.addCleanup(ws.close, timeout=1)
+        Session(ws).until_live()
+        ping = frame_header(0x9, 125) + b'p' * 125
+        sock.settimeout(1)
+        sent = 0
+        try:
+            while sent < 16 * 1024 * 1024:
+                sock.sendall(ping * 64)
+                sent += len(ping) * 64
+        except TimeoutError:
+            pass  # the proxy stopped reading: what we want
+        self.assertLess(sent, 16 * 1024 * 1024, 'every ping taken')
+        [session] = self.session_sockets()
+        self.assertLess(len(session._send_buffer),
+                        websocketproxy.IN_STOP_PENDING + 64 * 1024)
+
     def session_sockets(self):
         return [obj for obj in gc.get_objects()
                 if isinstance(obj, websocketproxy._SessionSocket) and

@@ -507,9 +507,10 @@ class TestLimitsAndEnds(ViewersTestCase):
             return len(os.listdir('/proc/self/fd'))
 
         held = {}
-        for name, query, mode in (('plain', '', 'serial'),
-                                  ('viewer', '', READ_ONLY),
-                                  ('history', '&history=0', 'serial')):
+        for name, query, mode, guest_side in (
+                ('plain', '', 'serial', 1),
+                ('viewer', '', READ_ONLY, 0),
+                ('history', '&history=0', 'serial', 1)):
             before, guests = fds(), self.guest.server.connections
             session = self.open(mode, query)
             if name == 'plain':
@@ -517,10 +518,13 @@ class TestLimitsAndEnds(ViewersTestCase):
                 helpers_wait(lambda: self.guest.received.endswith(b'x'))
             else:
                 session.until_live()
-            guest_side = self.guest.server.connections - guests
+            # The guest's handler counts its connection after accept().
+            helpers_wait(lambda: self.guest.server.connections ==
+                         guests + guest_side)
             held[name] = fds() - before - 1 - guest_side
             session.ws.close(timeout=TIMEOUT)
-            helpers_wait(lambda: not self.proxy.server._clients)
+            # Every one given back (the guest's side too) before the next.
+            helpers_wait(lambda: fds() == before)
         self.assertEqual({'plain': 2, 'viewer': 2, 'history': 3}, held)
         self.assertEqual(max(held.values()), acceptor.SESSION_FDS)
 

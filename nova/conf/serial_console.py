@@ -119,10 +119,11 @@ Connections nova-serialproxy holds at once, in total: open console sessions
 plus connections still sending their HTTP upgrade request. When it is
 reached a new connection takes the place of the oldest one still in its
 handshake; when every connection is an open session the new one gets HTTP
-503. Each session uses two file descriptors (client and guest); the proxy
-raises its open files limit (``ulimit -n``) to the hard limit at start, and
-serves fewer connections, with a warning, when that limit cannot hold this
-many.
+503. Each session uses up to three file descriptors (client, guest, and
+the wake-up of its log stream with ``history``); the proxy raises its open
+files limit (``ulimit -n``) to the hard limit at start, and serves fewer
+connections, with a warning, when that limit cannot hold this many (at
+most (limit - 256) / 3).
 
 Possible values:
 
@@ -247,6 +248,31 @@ Possible values:
 Related options:
 
 * ``max_viewers_per_instance``, ``max_viewers``.
+"""),
+    cfg.IntOpt(
+        'max_message_bytes',
+        default=256 * 1024,
+        min=4096,
+        help="""
+Bytes one websocket message from a console client may carry (every
+fragment of it together, and any single frame). nova-serialproxy holds a
+message in memory until its last fragment arrives, so this bounds what
+one client can make the proxy hold: about this much per open session at
+worst (``max_connections`` times it in all). A frame is refused from its
+header, before its bytes are read; the client is closed with websocket
+close code 1009 "Message too big: over N bytes". Applies to every kind of
+session: plain serial, with history, and read-only viewers (whose input
+is dropped as it arrives, but still may not exceed this per message).
+The web console sends a paste in pieces well below the minimum.
+
+Possible values:
+
+* An integer >= 4096. Keystrokes are a few bytes; raise it only for
+  command-line clients that send large pastes as one message.
+
+Related options:
+
+* ``max_connections``.
 """),
 ]
 

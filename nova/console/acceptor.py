@@ -52,6 +52,12 @@ WARN_INTERVAL = 60
 # Descriptors kept for everything else in the process (logs, database,
 # RPC, and in nova-all the API): the caps never spend these.
 FD_RESERVE = 256
+# Descriptors one session holds, in its most costly mode: the client's
+# socket, plus the guest's tcp port (plain serial: 2), or the wake-up
+# eventfd of its hub subscription (read-only viewer: 2), or both
+# (interactive with history: 3). The mode is known only after the
+# handshake, so every connection is budgeted at the most.
+SESSION_FDS = 3
 
 _TLS_FIRST_BYTES = (0x16, 0x80)  # TLS record, SSLv2-style client hello
 _HEAD_ENDS = (b'\r\n\r\n', b'\n\n', b'\n\r\n')
@@ -402,9 +408,10 @@ class Acceptor:
 
 
 def connection_budget(open_files):
-    """Connections the caps may allow: a session holds two descriptors
-    (client and guest), and FD_RESERVE stay for the rest of the process.
+    """Connections the caps may allow: each may become the session that
+    holds the most descriptors (``SESSION_FDS``), and FD_RESERVE stay for
+    the rest of the process.
     """
     if open_files is None:
         return None
-    return max(1, (open_files - FD_RESERVE) // 2)
+    return max(1, (open_files - FD_RESERVE) // SESSION_FDS)

@@ -9,7 +9,8 @@ is ever built from the request: the map below is the whole namespace, so
 
 Opening a file (:func:`open_file`): the web root is opened with
 ``O_DIRECTORY | O_NOFOLLOW`` and checked (owned by root or by this
-process's user, not writable by others: whoever can write there can
+process's user, not writable by others nor by a group other than root's
+or this process's: whoever can write there can
 serve script to every console user and read their tokens); then each
 folder below it and the file itself are opened relative to the folder
 above with ``O_NOFOLLOW`` and the same check, so no symbolic link is
@@ -85,6 +86,11 @@ def _check(fd, what, kind):
                       'process' % (what, st.st_uid))
     if st.st_mode & stat.S_IWOTH:
         raise Refused('%s is writable by every user' % what)
+    # Every member of a group that may write here could plant script in
+    # the page, which reads the console token from its URL.
+    if st.st_mode & stat.S_IWGRP and st.st_gid not in (0, os.getegid()):
+        raise Refused('%s is writable by group gid %d, neither root\'s '
+                      'nor this process\'s' % (what, st.st_gid))
     return st
 
 

@@ -137,11 +137,20 @@ UNREACHABLE = 'The serial console cannot be reached'
 INTERNAL_ERROR = 'Internal error'
 SHUTTING_DOWN = 'nova-serialproxy is shutting down'
 
+# A client message (all its fragments) or frame over [serial_console]
+# max_message_bytes is refused with 1009 and this reason (its %d).
+TOO_BIG = 'Message too big: over %d bytes'
+# RFC 6455 5.5: a control frame (ping, pong, close) carries 125 at most.
+MAX_CONTROL_BYTES = 125
+BAD_CONTROL = 'Control frame over %d bytes' % MAX_CONTROL_BYTES
+
 BUSY_PORT = ('An interactive session is already open on this console; '
              'open a read-only viewer to watch it')
 
 CLOSE_GOING_AWAY = 1001
+CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_POLICY_VIOLATION = 1008
+CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL_ERROR = 1011
 CLOSE_BUSY_PORT = 4409
 
@@ -151,20 +160,36 @@ CLOSE_BUSY_PORT = 4409
 # that stopped reading.
 OUT_HIGH_WATER = 64 * 1024
 CLOSE_SEND_TIMEOUT = 5
+# Bytes queued for the client past which its input is not read: more than
+# a take from the hub (OUT_HIGH_WATER) on top of a full queue, or a whole
+# history; only replies to its own pings get there.
+IN_STOP_PENDING = 4 * OUT_HIGH_WATER
 
 SUBPROTOCOL = 'binary'
 
 _SECURE_SCHEMES = ('https', 'wss')
 _PLAIN_SCHEMES = ('http', 'ws')
-_TOKEN_IN_TEXT = re.compile(r'(token=)[^&;\s\'"]+', re.I)
+
+
+def _name_pattern(name):
+    # A query parameter's name may come percent-encoded (parse_qs decodes
+    # it): match each letter as itself or as its %XX.
+    return ''.join('(?:%s|%%%02x)' % (c, ord(c)) for c in name)
+
+
+# Values never logged: the token (query or cookie), and ``after``, which is
+# console output the user saw.
+_SECRET_NAMES = '|'.join(map(_name_pattern, ('token', 'after')))
+_SECRET_IN_TEXT = re.compile(r'((?:%s)=)[^&;\s\'"]+' % _SECRET_NAMES, re.I)
 # RFC 7230 token, which RFC 6455 uses for sub-protocol names.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _POLL_IN = select.POLLIN | select.POLLHUP | select.POLLERR
 
 
 def _redact(text):
-    """``text`` with any ``token=VALUE`` (query or cookie) masked."""
-    return _TOKEN_IN_TEXT.sub(r'\1***', text)
+    """``text`` with any ``token=VALUE`` (query or cookie) and
+    ``after=VALUE`` masked, however their names are percent-encoded."""
+    return _SECRET_IN_TEXT.sub(r'\1***', text)
 
 
 def token_id(token):
@@ -213,20 +238,74 @@ def _validate_token(token):
     return tokens.validate(token)
 
 
+def _declared(buf):
+    """(opcode, payload length) of the frame header starting ``buf``, or
+    None while the header is incomplete."""
+    if len(buf) < 2:
+        return None
+    opcode, length = buf[0] & 0x0f, buf[1] & 0x7f
+    if length == 126:
+        if len(buf) < 4:
+            return None
+        length = int.from_bytes(buf[2:4], 'big')
+    elif length == 127:
+        if len(buf) < 10:
+            return None
+        length = int.from_bytes(buf[2:10], 'big')
+    return opcode, length
+
+
 class _SessionSocket(websockifyserver.CompatibleWebSocket):
-    """websockify's server-side websocket; for a viewer, whose every data
-    frame is dropped, text frames count as data too (websockify alone
-    answers them with a 1003 close)."""
+    """websockify's server-side websocket, with its input bounded.
 
-    text_is_data = False
+    websockify alone would buffer an unfinished message, or a frame as
+    long as its header claims, without limit. Here a frame is refused on
+    its header when its declared length, or the total of the message it
+    continues, is over ``max_message`` bytes (1009 ``TOO_BIG``), or it
+    is a control frame over ``MAX_CONTROL_BYTES`` (1002): so websockify
+    never holds more than ``max_message`` (plus one 4 KiB read) of a
+    message. For a viewer (``drop_data``) every data
+    frame, text too (websockify alone answers text with 1003), is dropped
+    as soon as it is decoded: only ``dropped`` counts its bytes.
+    """
 
-    def _recv_frames(self):
-        more = super()._recv_frames()
-        if self.text_is_data:
-            for frame in self._recv_queue:
-                if frame['opcode'] == 0x1:
-                    frame['opcode'] = 0x2
-        return more
+    drop_data = False
+    dropped = 0
+    max_message = 256 * 1024  # set from the option for each session
+    _message = 0  # bytes so far of the message being received
+    _in_message = False
+
+    def _refuse(self, code, reason):
+        # The client is flooding or broken: its close frame gets a short
+        # time, not SEND_TIMEOUT.
+        self.socket.settimeout(CLOSE_SEND_TIMEOUT)
+        raise websockifyserver.WebSockifyRequestHandler.CClose(code, reason)
+
+    def _decode_hybi(self, buf):
+        header = _declared(buf)
+        if header is None:
+            return None
+        opcode, length = header
+        if opcode & 0x8:
+            if length > MAX_CONTROL_BYTES:
+                self._refuse(CLOSE_PROTOCOL_ERROR, BAD_CONTROL)
+        else:
+            before = self._message if opcode == 0x0 else 0
+            if before + length > self.max_message:
+                self._refuse(CLOSE_TOO_BIG, TOO_BIG % self.max_message)
+        frame = super()._decode_hybi(buf)
+        if frame is None or opcode & 0x8:
+            return frame
+        # A complete data frame: account for its message.
+        orphan = opcode == 0x0 and not self._in_message
+        self._in_message = not frame['fin']
+        self._message = before + length if self._in_message else 0
+        if self.drop_data and not orphan:
+            # Each one a whole empty message: websockify keeps nothing.
+            # (A continuation of nothing is left for websockify's 1002.)
+            self.dropped += length
+            frame.update(opcode=0x2, fin=True, payload=b'')
+        return frame
 
 
 class SerialProxyRequestHandler(web.StaticFilesMixin,
@@ -451,12 +530,14 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
                         why, token_id(token))
             raise self.CClose(CLOSE_POLICY_VIOLATION, REFUSED_ORIGIN)
         info = self._connect_info(token)
+        self.request.max_message = (
+            self.server.conf.serial_console.max_message_bytes)
         if self.server.stopping:
             raise self.CClose(CLOSE_GOING_AWAY, SHUTTING_DOWN)
         if info.console_type == ctype.READ_ONLY:
             # A viewer never reaches the guest's port: its output comes
             # from the console log, and what it sends is dropped.
-            self.request.text_is_data = True
+            self.request.drop_data = True
             LOG.info('%s: viewer of instance %s (token %s)', client,
                      info.instance_uuid, token_id(token))
             try:
@@ -603,18 +684,21 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
         try:
             self._hub_loop(sub, info, target)
         except self.CClose as e:
-            if e.args[0] == viewers.CLOSE_TOO_SLOW:
+            if e.args[0] in (viewers.CLOSE_TOO_SLOW, CLOSE_TOO_BIG,
+                             CLOSE_PROTOCOL_ERROR):
                 close_timeout = CLOSE_SEND_TIMEOUT
             raise
         finally:
             sub.close()
-            self.connection.settimeout(close_timeout)
+            # websockify closes the socket once the close handshake is
+            # done (the client's ordinary end): nothing more to send then.
+            if self.connection.fileno() != -1:
+                self.connection.settimeout(close_timeout)
 
     def _hub_loop(self, sub, info, target):
         mode = 'read-only' if target is None else 'interactive'
         out = _FrameWriter(self.request)
         tqueue = []  # client bytes for the guest
-        dropped = 0  # bytes a viewer sent
         poller = select.poll()
         cfd, sfd = self.connection.fileno(), sub.fileno()
         tfd = target.fileno() if target is not None else None
@@ -629,7 +713,11 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
                     sub.clear()
                     for item in sub.take(OUT_HIGH_WATER):
                         self._frame(out, item, info, mode)
-                poller.register(cfd, (0 if tqueue else select.POLLIN) |
+                # Input waits while the output queue is longer than
+                # console output alone makes it: a client that pings and
+                # never reads would grow it with pongs.
+                listen = not tqueue and out.pending < IN_STOP_PENDING
+                poller.register(cfd, (select.POLLIN if listen else 0) |
                                 (select.POLLOUT if out.pending else 0))
                 poller.register(sfd, select.POLLIN if room else 0)
                 if tfd is not None:
@@ -647,9 +735,7 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
 
                 if cev & _POLL_IN:
                     bufs, closed = self._recv_client()
-                    if target is None:
-                        dropped += sum(map(len, bufs))
-                    else:
+                    if target is not None:
                         tqueue.extend(bufs)
                     if closed:
                         if tqueue:
@@ -669,10 +755,10 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
                     if not buf:
                         raise self.CClose(1000, 'Target closed')
         finally:
-            if dropped:
+            if self.request.dropped:
                 LOG.debug('%s: viewer of instance %s sent %d bytes; '
                           'dropped', self.client_address[0],
-                          info.instance_uuid, dropped)
+                          info.instance_uuid, self.request.dropped)
 
     @staticmethod
     def _frame(out, item, info, mode):

@@ -33,6 +33,8 @@
   var HISTORY_BYTES = 102400;
   // The proxy's limit for after=.
   var TAIL_BYTES = 1024;
+  // Bytes of input per websocket message (see send()).
+  var PIECE_BYTES = 4096;
   var STORE_PREFIX = 'nova-console:';
   var LAST_KEY = STORE_PREFIX + 'last-instance';
   // A plain serial console sends nothing unasked: input typed before the
@@ -159,7 +161,11 @@
     if (!conn.decided) {
       conn.pending.push(bytes);
     } else if (conn.mode !== 'read-only') {
-      conn.ws.send(bytes);
+      // The proxy closes a message over [serial_console]
+      // max_message_bytes (4 KiB at least): a paste goes in pieces.
+      for (var i = 0; i < bytes.length; i += PIECE_BYTES) {
+        conn.ws.send(bytes.subarray(i, i + PIECE_BYTES));
+      }
     }
   }
 

@@ -213,7 +213,7 @@ class TestCaps(LimitsTestCase):
         self.assertLess(threading.active_count(), before + 5)
 
     def test_limits_are_clamped_to_the_open_files_limit(self):
-        self.assertEqual((1024 - acceptor.FD_RESERVE) // 2,
+        self.assertEqual((1024 - acceptor.FD_RESERVE) // 3,
                          acceptor.connection_budget(1024))
         self.proxy.server._budget = 7
         self.assertEqual(7, self.proxy.server.limits()[1])

@@ -7,7 +7,9 @@ for the guest's serial port.
 
 import base64
 import datetime
+import gc
 import json
+import os
 import socket
 import socketserver
 import threading
@@ -17,6 +19,7 @@ import uuid
 import fixtures
 import websocket
 
+from nova.console import acceptor
 from nova.console.tokens import ConnectInfo
 from nova.console import viewers
 from nova.console import websocketproxy
@@ -112,8 +115,8 @@ class Session:
         self.until(lambda s: {'nova_console': {'live': True}} in s.events,
                    'the live marker')
 
-    def until_close(self):
-        deadline = time.monotonic() + TIMEOUT
+    def until_close(self, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
         while self.close is None:
             if time.monotonic() > deadline:
                 raise AssertionError('no close frame: %r' % self.events[-5:])
@@ -379,6 +382,20 @@ class TestHardening(ViewersTestCase):
         self.assertEqual([], self.compute.follow_calls)
         self.assertEqual(0, self.guest.server.connections)
 
+    def test_after_is_never_logged(self):
+        # after= is console output the user saw: no more loggable than the
+        # token, however its name is spelled in the query.
+        secret = b'root password is hunter2'
+        after = base64.urlsafe_b64encode(secret).decode().rstrip('=')
+        self.compute.write(self.uuid, b'login: ' + secret + b'\r\n$ ')
+        for name in ('after', '%61fter', 'AFTER'):
+            view = self.viewer('&%s=%s' % (name, after))
+            view.until(lambda s: s.close or s.events, 'the header')
+            view.ws.close(timeout=TIMEOUT)
+        helpers_wait(lambda: self.proxy.server.hubs.viewers == 0)
+        self.assertIn('after=***', self.log.output)
+        self.assertNotIn(after, self.log.output)
+
     def test_viewers_count_against_the_connection_caps(self):
         self.flags(max_connections=2, group='serial_console')
         self.viewer().until_live()
@@ -437,22 +454,75 @@ class TestLimitsAndEnds(ViewersTestCase):
         ws.connect(self.url(self.token(READ_ONLY)) + '&history=0',
                    socket=slow)
         self.addCleanup(ws.close, timeout=1)
+        # The slow one's subscription, known before the fast one's: its
+        # end is looked at, not the hub's list, which it leaves as soon as
+        # its thread sees the end (a busy test thread may look later).
+        hubs = self.proxy.server.hubs
+        helpers_wait(lambda: hubs.get(self.uuid) and
+                     len(hubs.get(self.uuid).subscribers) == 1)
+        hub = hubs.get(self.uuid)
+        [slow_sub] = list(hub.subscribers)
         fast = self.viewer('&history=0')
         fast.until_live()
+        [fast_sub] = list(hub.subscribers - {slow_sub})
+        # Its close frame waits behind what its socket holds until this
+        # thread reads it, however late: not the proxy's few seconds.
+        self.useFixture(fixtures.MockPatch(
+            'nova.console.websocketproxy.CLOSE_SEND_TIMEOUT', TIMEOUT * 6))
         chunk = b'y' * 64 * 1024
         total = 0
-        hub = self.proxy.server.hubs.get(self.uuid)
         # The slow one reads nothing while the guest writes plenty.
-        while not any(s.end for s in list(hub.subscribers)):
+        while slow_sub.end is None:
             self.compute.write(self.uuid, chunk)
             total += len(chunk)
             fast.until(lambda s: len(s.data) == total)
             self.assertLess(total, 64 * 1024 * 1024, 'never dropped')
+        self.assertIsNone(fast_sub.end)
         slow_session = Session(ws)
+        # All it was sent first, through a 4 KiB receive buffer.
         self.assertEqual((4008, 'Too slow: fell more than 262144 bytes '
-                          'behind'), slow_session.until_close())
+                          'behind'), slow_session.until_close(TIMEOUT * 6))
         self.compute.write(self.uuid, b'more')
         fast.until(lambda s: s.data.endswith(b'more'))
+
+    def test_clean_close_is_the_sessions_end(self):
+        # The client's close frame, answered: websockify has closed the
+        # socket by then, and that is an ordinary end, not an error.
+        ended = 'session to instance %s ended: close code 1000' % self.uuid
+        for count, (query, mode) in enumerate(
+                (('', READ_ONLY), ('&history=0', 'serial')), 1):
+            session = self.open(mode, query)
+            session.until_live()
+            session.ws.close(timeout=TIMEOUT)
+            helpers_wait(lambda: not self.proxy.server._clients)
+            self.assertEqual(count, self.log.output.count(ended))
+        self.assertNotIn('Bad file descriptor', self.log.output)
+        self.assertNotIn('ended by their clients', self.log.output)
+
+    def test_each_mode_fits_the_descriptor_budget(self):
+        # What a session of each mode holds in the proxy, found in this
+        # process's descriptors: sockets accepted on the proxy's port or
+        # connected to the guest's (by inode, from /proc/net/tcp), and
+        # eventfds (fewer or more of those in other threads is noise the
+        # delta leaves out: none is opened here meanwhile).
+        held = {}
+        for name, query, mode in (('plain', '', 'serial'),
+                                  ('viewer', '', READ_ONLY),
+                                  ('history', '&history=0', 'serial')):
+            eventfds = proxy_fds(self.proxy.port, self.guest.port)[2]
+            session = self.open(mode, query)
+            if name == 'plain':
+                session.ws.send_binary(b'x')
+                helpers_wait(lambda: self.guest.received.endswith(b'x'))
+            else:
+                session.until_live()
+            clients, guests, now = proxy_fds(self.proxy.port,
+                                             self.guest.port)
+            held[name] = clients + guests + now - eventfds
+            session.ws.close(timeout=TIMEOUT)
+            helpers_wait(lambda: not self.proxy.server._clients)
+        self.assertEqual({'plain': 2, 'viewer': 2, 'history': 3}, held)
+        self.assertEqual(max(held.values()), acceptor.SESSION_FDS)
 
     def test_stop_closes_viewers_with_1001(self):
         view = self.viewer()
@@ -466,6 +536,188 @@ class TestLimitsAndEnds(ViewersTestCase):
             exception.ConsoleLogFollowUnavailable(instance_uuid=self.uuid,
                                                   reason='a pty'))
         self.assertEqual((1011, viewers.NO_LOG), self.viewer().until_close())
+
+
+def frame_header(opcode, length, fin=True):
+    """A masked frame header (mask 0: payload bytes go as they are)."""
+    first = opcode | (0x80 if fin else 0)
+    if length < 126:
+        size = bytes([0x80 | length])
+    elif length < 1 << 16:
+        size = bytes([0x80 | 126]) + length.to_bytes(2, 'big')
+    else:
+        size = bytes([0x80 | 127]) + length.to_bytes(8, 'big')
+    return bytes([first]) + size + b'\0' * 4
+
+
+class TestClientMessageCap(ViewersTestCase):
+    """[serial_console] max_message_bytes in every kind of session: a
+    message (all its fragments) or frame over it is refused with 1009 from
+    its header, before its bytes are held."""
+
+    CAP = 64 * 1024
+    MODES = (('plain', lambda t: t.open()),
+             ('history', lambda t: t.open(query='&history=0')),
+             ('viewer', lambda t: t.viewer()))
+
+    def setUp(self):
+        super().setUp()
+        self.compute.write(self.uuid, b'$ ')
+        # Each refusal is an ordinary session end, never an error.
+        self.addCleanup(lambda: self.assertNotIn('Traceback',
+                                                 self.log.output))
+
+    def cap(self):
+        self.flags(max_message_bytes=self.CAP, group='serial_console')
+
+    def started(self, mode, opener):
+        session = opener(self)
+        if mode != 'plain':
+            session.until_live()
+        return session
+
+    def assert_too_big(self, session):
+        self.assertEqual(
+            (1009, 'Message too big: over %d bytes' % self.CAP),
+            session.until_close())
+
+    def test_unfinished_message_over_the_cap(self):
+        self.cap()
+        for mode, opener in self.MODES:
+            session = self.started(mode, opener)
+            sock = session.ws.sock
+            piece = 16 * 1024
+            sock.sendall(frame_header(0x2, piece, fin=False) + b'x' * piece)
+            for _ in range(self.CAP // piece - 1):
+                sock.sendall(frame_header(0x0, piece, fin=False) +
+                             b'x' * piece)
+            # The cap is reached: the next header is refused, payload or
+            # not (none is sent, so the close frame is not lost to a reset).
+            sock.sendall(frame_header(0x0, 1, fin=False))
+            self.assert_too_big(session)
+
+    def test_frame_claiming_more_than_the_cap(self):
+        self.cap()
+        for mode, opener in self.MODES:
+            for opcode in (0x1, 0x2):
+                if opcode == 0x1 and mode != 'viewer':
+                    continue  # text frames are a viewer's data only
+                session = self.started(mode, opener)
+                session.ws.sock.sendall(frame_header(opcode, 1 << 30))
+                self.assert_too_big(session)
+
+    def test_control_frame_over_125_bytes(self):
+        for mode, opener in self.MODES:
+            session = self.started(mode, opener)
+            session.ws.sock.sendall(frame_header(0x9, 126) + b'p' * 126)
+            self.assertEqual((1002, 'Control frame over 125 bytes'),
+                             session.until_close())
+
+    def test_message_at_the_cap_reaches_the_guest(self):
+        self.cap()
+        for mode, opener in self.MODES[:2]:
+            received = len(self.guest.received)
+            session = self.started(mode, opener)
+            piece = self.CAP // 4
+            for i in range(4):
+                session.ws.send_frame(websocket.ABNF.create_frame(
+                    b'k' * piece, websocket.ABNF.OPCODE_BINARY if i == 0
+                    else websocket.ABNF.OPCODE_CONT, fin=int(i == 3)))
+            helpers_wait(lambda: len(self.guest.received) ==
+                         received + self.CAP)
+            session.ws.close(timeout=TIMEOUT)
+
+    def test_viewer_input_is_dropped_as_it_arrives(self):
+        view = self.started('viewer', lambda t: t.viewer())
+        for i in range(4):
+            view.ws.send_frame(websocket.ABNF.create_frame(
+                b'v' * 1000, websocket.ABNF.OPCODE_TEXT if i == 0
+                else websocket.ABNF.OPCODE_CONT, fin=0))
+        view.ws.ping(b'still here')
+        self.assertEqual(websocket.ABNF.OPCODE_PONG, view.read())
+        # Nothing of the unfinished message is held, only counted.
+        [handler_socket] = self.session_sockets()
+        self.assertEqual(b'', handler_socket._partial_msg)
+        self.assertEqual(4000, handler_socket.dropped)
+
+    def test_pings_without_reading_queue_a_bounded_reply(self):
+        # A viewer that pings and never reads: the pongs the proxy cannot
+        # send stop it reading more pings, instead of piling up.
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(TIMEOUT)
+        sock.connect(('127.0.0.1', self.proxy.port))
+        ws = websocket.WebSocket(timeout=TIMEOUT)
+        ws.connect(self.url(self.token(READ_ONLY)), socket=sock)
+        self.addCleanup(ws.close, timeout=1)
+        Session(ws).until_live()
+        ping = frame_header(0x9, 125) + b'p' * 125
+        sock.settimeout(1)
+        sent = 0
+        try:
+            while sent < 16 * 1024 * 1024:
+                sock.sendall(ping * 64)
+                sent += len(ping) * 64
+        except TimeoutError:
+            pass  # the proxy stopped reading: what we want
+        self.assertLess(sent, 16 * 1024 * 1024, 'every ping taken')
+        [session] = self.session_sockets()
+        self.assertLess(len(session._send_buffer),
+                        websocketproxy.IN_STOP_PENDING + 64 * 1024)
+
+    def session_sockets(self):
+        return [obj for obj in gc.get_objects()
+                if isinstance(obj, websocketproxy._SessionSocket) and
+                obj.socket is not None and obj.socket.fileno() != -1]
+
+    def test_flood_is_refused_in_every_mode(self):
+        # With the default cap: a client sending a never-ending message,
+        # or a frame claiming 1 GiB, is closed long before 32 MiB.
+        chunk = b'x' * (60 * 1024)  # 16-bit length form
+        for mode, opener in self.MODES:
+            for start in (frame_header(0x2, 1 << 30),
+                          frame_header(0x2, len(chunk), fin=False)):
+                session = self.started(mode, opener)
+                sock = session.ws.sock
+                sock.settimeout(TIMEOUT)
+                sent = 0
+                try:
+                    sock.sendall(start + chunk)
+                    while sent * len(chunk) < 32 * 1024 * 1024:
+                        if start[1] & 0x7f == 126:
+                            sock.sendall(frame_header(
+                                0x0, len(chunk), fin=False))
+                        sock.sendall(chunk)
+                        sent += 1
+                    self.fail('%s: 32 MiB taken' % mode)
+                except TimeoutError:
+                    self.fail('%s: neither read nor closed' % mode)
+                except OSError:
+                    pass  # refused: closed or reset
+
+
+def proxy_fds(proxy_port, guest_port):
+    """(sockets accepted on proxy_port, sockets connected to guest_port,
+    eventfds) among this process's descriptors."""
+    ports = {}  # socket inode: (local port, remote port)
+    with open('/proc/self/net/tcp') as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, remote = (int(a.split(':')[1], 16) for a in fields[1:3])
+            ports[fields[9]] = (local, remote)
+    clients = guests = eventfds = 0
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            link = os.readlink('/proc/self/fd/' + fd)
+        except OSError:
+            continue  # closed meanwhile
+        if link == 'anon_inode:[eventfd]':
+            eventfds += 1
+        elif link.startswith('socket:['):
+            local, remote = ports.get(link[8:-1], (None, None))
+            clients += local == proxy_port and remote != 0
+            guests += remote == guest_port
+    return clients, guests, eventfds
 
 
 def helpers_wait(predicate, timeout=TIMEOUT):

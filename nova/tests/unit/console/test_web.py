@@ -14,10 +14,14 @@ import threading
 import time
 import uuid
 
+import testtools
+
 from nova.console import web
 from nova.tests.unit.console import test_websocketproxy as base
 
 TIMEOUT = base.TIMEOUT
+# A group that neither root nor the test process is in.
+FOREIGN_GID = 4242
 CONTENTS = {path: ('content of %s\n' % relpath).encode()
             for path, (relpath, _) in web.FILES.items()}
 
@@ -290,6 +294,26 @@ class TestOpenFile(WebTestCase):
             self.assertRaises(web.Refused, web.open_file, self.root,
                               'vendor/none/x.js')
         self.assertLessEqual(len(os.listdir('/proc/self/fd')), before + 2)
+
+    @testtools.skipUnless(os.geteuid() == 0, 'needs root to chown')
+    def test_writable_by_a_foreign_group_is_refused(self):
+        # Every member of the group could replace the page's script.
+        page = os.path.join(self.root, 'console.js')
+        for path, mode in ((page, 0o664), (self.root, 0o775)):
+            os.chown(path, -1, FOREIGN_GID)
+            os.chmod(path, mode)
+            e = self.assertRaises(web.Refused, web.open_file, self.root,
+                                  'console.js')
+            self.assertIn('writable by group gid %d' % FOREIGN_GID, str(e))
+            # Read-only for that group, or writable by root's: served.
+            os.chmod(path, mode & ~stat.S_IWGRP)
+            self.assertEqual(CONTENTS['/console.js'],
+                             web.open_file(self.root, 'console.js')[0])
+            os.chown(path, -1, 0)
+            os.chmod(path, mode)
+            self.assertEqual(CONTENTS['/console.js'],
+                             web.open_file(self.root, 'console.js')[0])
+            os.chmod(path, mode & ~stat.S_IWGRP)
 
     def test_csp_names_the_base_url_host_only(self):
         csp = web.content_security_policy('wss://u:p@console.example:443/x')

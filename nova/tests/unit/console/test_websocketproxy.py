@@ -285,8 +285,10 @@ class TestProxying(ProxyTestCase):
     def test_large_message(self):
         token = self.tokens.add(self.guest.port)
         ws = self.connect(token)
-        # Without EOT, on which the guest hangs up.
-        payload = os.urandom(300 * 1024).replace(b'\x04', b'\x05')
+        # Without EOT, on which the guest hangs up; as big as
+        # [serial_console] max_message_bytes lets a message be.
+        payload = os.urandom(CONF.serial_console.max_message_bytes).replace(
+            b'\x04', b'\x05')
         ws.send_binary(payload)
         self.assertEqual(payload, recv_exactly(ws, len(payload)))
 
@@ -738,6 +740,12 @@ class TestHelpers(test.TestCase):
             "GET /?a=1&token=*** HTTP/1.1 'Cookie: x=1; TOKEN=***'",
             websocketproxy._redact(
                 "GET /?a=1&token=s3cr3t HTTP/1.1 'Cookie: x=1; TOKEN=s3'"))
+        # after= is console output; names may come percent-encoded.
+        self.assertEqual(
+            "GET /?after=***&%61fter=***&%74oken=***&x=after HTTP/1.1",
+            websocketproxy._redact(
+                "GET /?after=c2VjcmV0&%61fter=c2Vj&%74oken=s3&x=after "
+                "HTTP/1.1"))
 
     def test_hostname(self):
         for value, host in (('Example.org:6083', 'example.org'),

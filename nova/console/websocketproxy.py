@@ -669,8 +669,11 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
         if history is None:
             history = viewers.MAX_CONSOLE_BYTES
         try:
-            sub = self.server.hubs.subscribe(info.instance_uuid, read_only,
-                                             history, self.after)
+            # Keyed by where the token leads too: a token issued after a
+            # move never joins the hub of the guest's old host.
+            sub = self.server.hubs.subscribe(
+                info.instance_uuid, read_only, history, self.after,
+                target=(info.host, info.port))
         except viewers.TooManyViewers as e:
             LOG.info('%s: refused a viewer of instance %s: %s',
                      self.client_address[0], info.instance_uuid, e)

@@ -408,6 +408,23 @@ class TestHardening(ViewersTestCase):
             sock))
 
 
+class TestHubPerConsolePort(ViewersTestCase):
+    def test_a_token_for_another_port_gets_its_own_hub(self):
+        # After a live migration the new token names the destination's
+        # port: its viewer must not join the old host's hub (which would
+        # end it with 4000 a moment later).
+        old = self.viewer()
+        old.until_live()
+        new = self.viewer(port=self.guest.port + 1)
+        new.until_live()
+        hubs = self.proxy.server.hubs
+        old_hub = hubs.get(self.uuid, ('127.0.0.1', self.guest.port))
+        new_hub = hubs.get(self.uuid, ('127.0.0.1', self.guest.port + 1))
+        self.assertIsNotNone(old_hub)
+        self.assertIsNotNone(new_hub)
+        self.assertIsNot(old_hub, new_hub)
+
+
 class TestLimitsAndEnds(ViewersTestCase):
     def test_viewers_per_instance(self):
         self.flags(max_viewers_per_instance=2, group='serial_console')
@@ -458,9 +475,10 @@ class TestLimitsAndEnds(ViewersTestCase):
         # end is looked at, not the hub's list, which it leaves as soon as
         # its thread sees the end (a busy test thread may look later).
         hubs = self.proxy.server.hubs
-        helpers_wait(lambda: hubs.get(self.uuid) and
-                     len(hubs.get(self.uuid).subscribers) == 1)
-        hub = hubs.get(self.uuid)
+        target = ('127.0.0.1', self.guest.port)   # where token() leads
+        helpers_wait(lambda: hubs.get(self.uuid, target) and
+                     len(hubs.get(self.uuid, target).subscribers) == 1)
+        hub = hubs.get(self.uuid, target)
         [slow_sub] = list(hub.subscribers)
         fast = self.viewer('&history=0')
         fast.until_live()

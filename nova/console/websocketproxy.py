@@ -91,7 +91,6 @@ import hashlib
 import http.cookies
 import importlib
 import io
-import json
 import logging as std_logging
 import re
 import select
@@ -101,11 +100,11 @@ import traceback
 import urllib.parse
 
 from oslo_log import log as logging
-from websockify import websocket as ws_frames
 from websockify import websocketproxy
-from websockify import websockifyserver
 
 from nova.console import acceptor
+from nova.console import frames
+from nova.console import history_session
 from nova.console import type as ctype
 from nova.console import viewers
 from nova.console import web
@@ -134,36 +133,15 @@ REFUSED_TOKEN = ('Invalid or expired console token; '
                  'request a new console URL')
 REFUSED_ORIGIN = 'Origin not allowed'
 UNREACHABLE = 'The serial console cannot be reached'
-INTERNAL_ERROR = 'Internal error'
 SHUTTING_DOWN = 'nova-serialproxy is shutting down'
-
-# A client message (all its fragments) or frame over [serial_console]
-# max_message_bytes is refused with 1009 and this reason (its %d).
-TOO_BIG = 'Message too big: over %d bytes'
-# RFC 6455 5.5: a control frame (ping, pong, close) carries 125 at most.
-MAX_CONTROL_BYTES = 125
-BAD_CONTROL = 'Control frame over %d bytes' % MAX_CONTROL_BYTES
 
 BUSY_PORT = ('An interactive session is already open on this console; '
              'open a read-only viewer to watch it')
 
 CLOSE_GOING_AWAY = 1001
-CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_POLICY_VIOLATION = 1008
-CLOSE_TOO_BIG = 1009
-CLOSE_INTERNAL_ERROR = 1011
 CLOSE_BUSY_PORT = 4409
-
-# Bytes of frames a history-mode session queues in its websocket before
-# it stops taking from its hub: the rest waits in the hub's queue, where
-# the backlog cap counts it. Seconds a close frame may take to a client
-# that stopped reading.
-OUT_HIGH_WATER = 64 * 1024
-CLOSE_SEND_TIMEOUT = 5
-# Bytes queued for the client past which its input is not read: more than
-# a take from the hub (OUT_HIGH_WATER) on top of a full queue, or a whole
-# history; only replies to its own pings get there.
-IN_STOP_PENDING = 4 * OUT_HIGH_WATER
+# Protocol errors, oversized messages and internal errors: see frames.
 
 SUBPROTOCOL = 'binary'
 
@@ -238,77 +216,8 @@ def _validate_token(token):
     return tokens.validate(token)
 
 
-def _declared(buf):
-    """(opcode, payload length) of the frame header starting ``buf``, or
-    None while the header is incomplete."""
-    if len(buf) < 2:
-        return None
-    opcode, length = buf[0] & 0x0f, buf[1] & 0x7f
-    if length == 126:
-        if len(buf) < 4:
-            return None
-        length = int.from_bytes(buf[2:4], 'big')
-    elif length == 127:
-        if len(buf) < 10:
-            return None
-        length = int.from_bytes(buf[2:10], 'big')
-    return opcode, length
-
-
-class _SessionSocket(websockifyserver.CompatibleWebSocket):
-    """websockify's server-side websocket, with its input bounded.
-
-    websockify alone would buffer an unfinished message, or a frame as
-    long as its header claims, without limit. Here a frame is refused on
-    its header when its declared length, or the total of the message it
-    continues, is over ``max_message`` bytes (1009 ``TOO_BIG``), or it
-    is a control frame over ``MAX_CONTROL_BYTES`` (1002): so websockify
-    never holds more than ``max_message`` (plus one 4 KiB read) of a
-    message. For a viewer (``drop_data``) every data
-    frame, text too (websockify alone answers text with 1003), is dropped
-    as soon as it is decoded: only ``dropped`` counts its bytes.
-    """
-
-    drop_data = False
-    dropped = 0
-    max_message = 256 * 1024  # set from the option for each session
-    _message = 0  # bytes so far of the message being received
-    _in_message = False
-
-    def _refuse(self, code, reason):
-        # The client is flooding or broken: its close frame gets a short
-        # time, not SEND_TIMEOUT.
-        self.socket.settimeout(CLOSE_SEND_TIMEOUT)
-        raise websockifyserver.WebSockifyRequestHandler.CClose(code, reason)
-
-    def _decode_hybi(self, buf):
-        header = _declared(buf)
-        if header is None:
-            return None
-        opcode, length = header
-        if opcode & 0x8:
-            if length > MAX_CONTROL_BYTES:
-                self._refuse(CLOSE_PROTOCOL_ERROR, BAD_CONTROL)
-        else:
-            before = self._message if opcode == 0x0 else 0
-            if before + length > self.max_message:
-                self._refuse(CLOSE_TOO_BIG, TOO_BIG % self.max_message)
-        frame = super()._decode_hybi(buf)
-        if frame is None or opcode & 0x8:
-            return frame
-        # A complete data frame: account for its message.
-        orphan = opcode == 0x0 and not self._in_message
-        self._in_message = not frame['fin']
-        self._message = before + length if self._in_message else 0
-        if self.drop_data and not orphan:
-            # Each one a whole empty message: websockify keeps nothing.
-            # (A continuation of nothing is left for websockify's 1002.)
-            self.dropped += length
-            frame.update(opcode=0x2, fin=True, payload=b'')
-        return frame
-
-
 class SerialProxyRequestHandler(web.StaticFilesMixin,
+                                history_session.HistorySessionMixin,
                                 websocketproxy.ProxyRequestHandler):
     """One websocket connection: checks, then a ``poll()`` copy loop.
 
@@ -317,7 +226,7 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
     """
 
     server_version = 'nova-serialproxy'
-    SocketClass = _SessionSocket
+    SocketClass = frames.SessionSocket
     # The history modes' query parameters, set by handle_upgrade.
     history = None
     after = None
@@ -480,7 +389,8 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
             text = text.replace(token, '***')
         LOG.error('%s: refused: %s failed (token %s):\n%s',
                   self.client_address[0], what, token_id(token), text)
-        return self.CClose(CLOSE_INTERNAL_ERROR, INTERNAL_ERROR)
+        return self.CClose(frames.CLOSE_INTERNAL_ERROR,
+                           frames.INTERNAL_ERROR)
 
     def _connect_info(self, token):
         """The token's connect info, or a refusal."""
@@ -578,7 +488,7 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
             LOG.warning('%s: cannot reach serial port %s:%s of instance %s: '
                         '%s', client, info.host, info.port,
                         info.instance_uuid, e)
-            raise self.CClose(CLOSE_INTERNAL_ERROR, UNREACHABLE)
+            raise self.CClose(frames.CLOSE_INTERNAL_ERROR, UNREACHABLE)
         LOG.info('%s: connected to serial port %s:%s of instance %s '
                  '(token %s)', client, info.host, info.port,
                  info.instance_uuid, token_id(token))
@@ -627,7 +537,8 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
             events = dict(poller.poll(1000))
             cev, tev = events.get(cfd, 0), events.get(tfd, 0)
             if (cev | tev) & select.POLLNVAL:
-                raise self.CClose(CLOSE_INTERNAL_ERROR, INTERNAL_ERROR)
+                raise self.CClose(frames.CLOSE_INTERNAL_ERROR,
+                                  frames.INTERNAL_ERROR)
 
             if cev & select.POLLOUT:
                 c_pend = self.send_frames(cqueue)
@@ -658,160 +569,6 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
                     raise self.CClose(1000, 'Target closed')
                 cqueue.append(buf)
 
-    def _watch(self, info, target):
-        """A history mode: output from the instance's hub, input to
-        ``target`` (interactive) or dropped (viewer, ``target`` None).
-
-        Ends by raising ``CClose``.
-        """
-        read_only = target is None
-        history = self.history
-        if history is None:
-            history = viewers.MAX_CONSOLE_BYTES
-        try:
-            # Keyed by where the token leads too: a token issued after a
-            # move never joins the hub of the guest's old host.
-            sub = self.server.hubs.subscribe(
-                info.instance_uuid, read_only, history, self.after,
-                target=(info.host, info.port))
-        except viewers.TooManyViewers as e:
-            LOG.info('%s: refused a viewer of instance %s: %s',
-                     self.client_address[0], info.instance_uuid, e)
-            raise self.CClose(viewers.CLOSE_TOO_MANY, viewers.TOO_MANY)
-        # Non-blocking while the session runs, so neither a frame to a
-        # slow client nor a reply to its ping holds up the loop; blocking
-        # again (bounded) for the close frame websockify sends after.
-        close_timeout = SEND_TIMEOUT
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.connection.setblocking(False)
-        try:
-            self._hub_loop(sub, info, target)
-        except self.CClose as e:
-            if e.args[0] in (viewers.CLOSE_TOO_SLOW, CLOSE_TOO_BIG,
-                             CLOSE_PROTOCOL_ERROR):
-                close_timeout = CLOSE_SEND_TIMEOUT
-            raise
-        finally:
-            sub.close()
-            # websockify closes the socket once the close handshake is
-            # done (the client's ordinary end): nothing more to send then.
-            if self.connection.fileno() != -1:
-                self.connection.settimeout(close_timeout)
-
-    def _hub_loop(self, sub, info, target):
-        mode = 'read-only' if target is None else 'interactive'
-        out = _FrameWriter(self.request)
-        tqueue = []  # client bytes for the guest
-        poller = select.poll()
-        cfd, sfd = self.connection.fileno(), sub.fileno()
-        tfd = target.fileno() if target is not None else None
-        try:
-            while True:
-                end = sub.done()
-                if end and (sub.drop_now or not out.pending):
-                    raise self.CClose(*end)
-                room = out.pending < OUT_HIGH_WATER
-                if room:
-                    # Cleared first: a chunk queued after take() wakes us.
-                    sub.clear()
-                    for item in sub.take(OUT_HIGH_WATER):
-                        self._frame(out, item, info, mode)
-                # Input waits while the output queue is longer than
-                # console output alone makes it: a client that pings and
-                # never reads would grow it with pongs.
-                listen = not tqueue and out.pending < IN_STOP_PENDING
-                poller.register(cfd, (select.POLLIN if listen else 0) |
-                                (select.POLLOUT if out.pending else 0))
-                poller.register(sfd, select.POLLIN if room else 0)
-                if tfd is not None:
-                    # The guest's output is read and dropped: the same
-                    # bytes reach the log, and come back through the hub.
-                    poller.register(tfd, select.POLLIN | (
-                        select.POLLOUT if tqueue else 0))
-                events = dict(poller.poll(1000))
-                if any(ev & select.POLLNVAL for ev in events.values()):
-                    raise self.CClose(CLOSE_INTERNAL_ERROR, INTERNAL_ERROR)
-                cev, tev = events.get(cfd, 0), events.get(tfd, 0)
-
-                if cev & select.POLLOUT:
-                    out.flush()
-
-                if cev & _POLL_IN:
-                    bufs, closed = self._recv_client()
-                    if target is not None:
-                        tqueue.extend(bufs)
-                    if closed:
-                        if tqueue:
-                            self._flush_to_target(target, tqueue)
-                        raise self.CClose(closed['code'], closed['reason'])
-
-                if tev & select.POLLOUT and tqueue:
-                    self._send_to_target(target, tqueue)
-
-                if tev & _POLL_IN:
-                    try:
-                        buf = target.recv(self.buffer_size)
-                    except (BlockingIOError, InterruptedError):
-                        continue
-                    except OSError:
-                        buf = b''
-                    if not buf:
-                        raise self.CClose(1000, 'Target closed')
-        finally:
-            if self.request.dropped:
-                LOG.debug('%s: viewer of instance %s sent %d bytes; '
-                          'dropped', self.client_address[0],
-                          info.instance_uuid, self.request.dropped)
-
-    @staticmethod
-    def _frame(out, item, info, mode):
-        if isinstance(item, bytes):
-            out.binary(item)
-        elif item == viewers.GAP:
-            out.text({'gap': True})
-        else:
-            _, size, pieces = item
-            out.text({'mode': mode, 'instance_uuid': info.instance_uuid,
-                      'history_bytes': size})
-            for piece in pieces:
-                if piece == viewers.GAP:
-                    out.text({'gap': True})
-                else:
-                    out.binary(piece)
-            out.text({'live': True})
-
-    def _recv_client(self):
-        """``recv_frames`` on the non-blocking socket: (bufs, closed).
-
-        A pong or close reply that does not fit in the socket now stays
-        queued whole in the websocket's send buffer (after the frames
-        before it), and the poll loop flushes it.
-        """
-        ws = self.request
-        bufs = []
-        while True:
-            try:
-                buf = ws.recvmsg()
-            except ws_frames.WebSocketWantReadError:
-                break
-            except ws_frames.WebSocketWantWriteError:
-                # websockify would make the next pong() resend this one
-                # reply: it is already queued, so forget it.
-                ws._previous_sendmsg = None
-                if ws._received_close:
-                    buf = None
-                elif ws.pending():
-                    continue
-                else:
-                    break
-            if buf is None:
-                return bufs, {'code': ws.close_code,
-                              'reason': ws.close_reason}
-            bufs.append(buf)
-            if not ws.pending():
-                break
-        return bufs, False
-
     @staticmethod
     def _send_to_target(target, tqueue):
         """Send what ``target`` takes now, in order."""
@@ -836,43 +593,6 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
                 SerialProxyRequestHandler._send_to_target(target, tqueue)
             except OSError:
                 return
-
-
-class _FrameWriter:
-    """Frames to the client through websockify's websocket, never waiting.
-
-    websockify offers no call for a text frame; its ``_sendmsg`` appends
-    one whole frame to the websocket's send buffer (behind any pong or
-    close reply queued there, so frames never interleave) and sends what
-    the non-blocking socket takes; ``flush`` sends more when ``poll()``
-    says the socket takes it.
-    """
-
-    def __init__(self, ws):
-        self._ws = ws
-
-    @property
-    def pending(self):
-        """Bytes queued and not yet sent."""
-        return len(self._ws._send_buffer)
-
-    def _send(self, opcode, payload):
-        try:
-            self._ws._sendmsg(opcode, payload)
-        except ws_frames.WebSocketWantWriteError:
-            pass
-
-    def binary(self, data):
-        self._send(0x2, data)
-
-    def text(self, message):
-        self._send(0x1, json.dumps({'nova_console': message}).encode())
-
-    def flush(self):
-        try:
-            self._ws._flush()
-        except ws_frames.WebSocketWantWriteError:
-            pass
 
 
 class SerialProxy(websocketproxy.WebSocketProxy):

@@ -20,6 +20,8 @@ import fixtures
 import websocket
 
 from nova.console import acceptor
+from nova.console import frames
+from nova.console import history_session
 from nova.console.tokens import ConnectInfo
 from nova.console import viewers
 from nova.console import websocketproxy
@@ -486,7 +488,7 @@ class TestLimitsAndEnds(ViewersTestCase):
         # Its close frame waits behind what its socket holds until this
         # thread reads it, however late: not the proxy's few seconds.
         self.useFixture(fixtures.MockPatch(
-            'nova.console.websocketproxy.CLOSE_SEND_TIMEOUT', TIMEOUT * 6))
+            'nova.console.frames.CLOSE_SEND_TIMEOUT', TIMEOUT * 6))
         chunk = b'y' * 64 * 1024
         total = 0
         # The slow one reads nothing while the guest writes plenty.
@@ -681,11 +683,11 @@ class TestClientMessageCap(ViewersTestCase):
         self.assertLess(sent, 16 * 1024 * 1024, 'every ping taken')
         [session] = self.session_sockets()
         self.assertLess(len(session._send_buffer),
-                        websocketproxy.IN_STOP_PENDING + 64 * 1024)
+                        history_session.IN_STOP_PENDING + 64 * 1024)
 
     def session_sockets(self):
         return [obj for obj in gc.get_objects()
-                if isinstance(obj, websocketproxy._SessionSocket) and
+                if isinstance(obj, frames.SessionSocket) and
                 obj.socket is not None and obj.socket.fileno() != -1]
 
     def test_flood_is_refused_in_every_mode(self):

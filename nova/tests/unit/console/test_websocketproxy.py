@@ -26,6 +26,7 @@ from websockify import websocketproxy as websockify_proxy
 
 import nova.conf
 from nova import context
+from nova.console import frames
 from nova.console.tokens import ConnectInfo
 from nova.console import websocketproxy
 from nova import exception
@@ -407,7 +408,7 @@ class TestTokenRefusals(ProxyTestCase):
         self.tokens.error = RuntimeError('database gone while reading %s'
                                          % token)
         data = self.raw('/?token=%s' % token)
-        reason = websocketproxy.INTERNAL_ERROR.encode()
+        reason = frames.INTERNAL_ERROR.encode()
         self.assertTrue(data.endswith(struct.pack('!H', 1011) + reason),
                         data)
         self.assertNotIn(b'Traceback', data)
@@ -421,7 +422,7 @@ class TestTokenRefusals(ProxyTestCase):
         info = self.tokens.infos[token]
         self.compute.results[info.instance_uuid] = ValueError('rpc timeout')
         ws = self.connect(token)
-        self.assertEqual((1011, websocketproxy.INTERNAL_ERROR),
+        self.assertEqual((1011, frames.INTERNAL_ERROR),
                          close_frame(ws))
         self.assertIn('ValueError: rpc timeout', self.log.output)
         self.assertEqual(0, self.guest.connections)

@@ -71,14 +71,27 @@ class FakeVirtlogd(object):
         return sorted(self.at) == list(range(len(self.at)))
 
     def snapshot(self):
-        """(clean, stream length, oldest retained offset, file id of path).
+        """(clean, stream length, oldest offset, file id of path).
+
+        The oldest offset is where the newest run of names begins: in a
+        clean state every file, in the middle of a rotation the files from
+        ``path`` (or, once it is renamed and not yet created, ``path.0``)
+        to the hole. Those hold the newest bytes of the stream whatever the
+        rotation does next, so a reader that needs no more than they hold
+        may answer from them (console_log stops opening files once it has
+        enough). None when no such run exists.
         """
-        if not self.clean():
-            return (False, None, None, None)
         if not self.at:
             return (True, self.durable, self.durable, None)
-        oldest = self.at[max(self.at)]
-        return (True, self.durable, self.spans[oldest][0], self.at[0])
+        clean = self.clean()
+        pos = min(self.at)
+        if pos > 1:
+            return (False, None, None, None)
+        while pos + 1 in self.at:
+            pos += 1
+        oldest = self.at[pos]
+        return (clean, self.durable, self.spans[oldest][0],
+                self.at.get(0))
 
     def _record(self):
         self.states.append(self.snapshot())
@@ -161,15 +174,16 @@ class FakeVirtlogd(object):
 
 
 def tail_of_some_state(result, sim, states, max_bytes):
-    """Is result the right answer for one clean state among ``states``?
+    """Is result the right answer for one state among ``states``?
 
-    For a state: the log held stream[lo:length] and ``path`` went on to
+    For a state (see FakeVirtlogd.snapshot for a rotation in progress):
+    the log held stream[lo:length] and ``path`` went on to
     receive bytes up to hi. A reader may end anywhere in [length, hi] and
     must then return min(max_bytes, end - lo) bytes.
     """
     for state in states:
         clean, length, lo, fid = state
-        if not clean:
+        if length is None:
             continue
         for end in range(length, sim.hi(state) + 1):
             if sim.stream[max(lo, end - max_bytes):end] == result:

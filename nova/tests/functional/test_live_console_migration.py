@@ -90,7 +90,8 @@ class LiveConsoleMigrationTestCase(test_multihost.MultiHostTestCase):
         self.print_lines(interactive_again, 201, 300)
 
         for old, new in sessions:
-            new.read_until(rb'MIG 300 ', timeout=60)
+            # The whole last line: the numbers counted are whole lines.
+            new.read_until(rb'MIG 300 %s\r\n' % PAD.encode(), timeout=60)
             self.assertEqual([], new.gaps(), new.name)
             # The old session ended after line 100 at the latest; the new
             # one's history starts right after what the old one saw.
@@ -129,7 +130,8 @@ class LiveConsoleMigrationTestCase(test_multihost.MultiHostTestCase):
             sessions.append((old, self.live(url, old.name + '-again',
                                             after=old.tail())))
         for old, new in sessions:
-            new.read_until(rb'MIG %d ' % last, timeout=300)
+            new.read_until(rb'MIG %d %s\r\n' % (last, PAD.encode()),
+                           timeout=300)
             self.assertEqual([], new.gaps(), new.name)
             self.assertEqual(
                 list(range(1, last + 1)),

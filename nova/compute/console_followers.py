@@ -29,10 +29,17 @@ The table guards the host, not the follower:
   next read, which then answers at once).
 
 A LogFollower is not thread-safe: each entry has its own lock, and the
-table's lock is never held while a follower reads or waits.
+table's lock is never held while a follower reads or waits. A read waits
+in poll() on the follower's descriptor and on its entry's wake-up
+eventfd: ending a follower (end_console_follow, the idle sweep,
+close_all) wakes a read waiting on it, which answers at once, so the
+follower and its waiting slot are freed at once, not when the wait
+times out.
 """
 
 import collections
+import os
+import select
 import secrets
 import threading
 import time
@@ -102,6 +109,8 @@ class _Entry:
         self.dropped = False
         # Read but not yet handed out, in order: [gap before it, bytes].
         self.pending = collections.deque()
+        # Written by drop() to wake a read waiting on this follower.
+        self.wakeup = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
 
     def push(self, data):
         if not data:
@@ -150,10 +159,15 @@ class _Entry:
             self.dropped = True
             if not self.reading:
                 self._close()
+            elif self.wakeup is not None:
+                os.eventfd_write(self.wakeup, 1)
 
     def _close(self):
         self.pending.clear()
         self.follower.close()   # idempotent, as LogFollower.close()
+        if self.wakeup is not None:
+            os.close(self.wakeup)
+            self.wakeup = None
 
 
 class FollowerTable:
@@ -359,13 +373,13 @@ class FollowerTable:
                     self._waiting -= 1
         return wait
 
-    @staticmethod
-    def _read_follower(entry, wait):
+    @classmethod
+    def _read_follower(cls, entry, wait):
         # A LogGap is raised after every byte before it was returned, and
         # once: the bytes after it follow at once (read again, no wait).
         for _ in range(8):
             try:
-                entry.push(entry.follower.read(wait))
+                entry.push(cls._wait_and_read(entry, wait))
                 return
             except exception.ConsoleLogGap as e:
                 LOG.info('Console log of %s rotated away before it was '
@@ -373,6 +387,30 @@ class FollowerTable:
                          entry.instance_uuid, e)
                 entry.push_gap()
                 wait = 0
+
+    @staticmethod
+    def _wait_and_read(entry, wait):
+        """follower.read(0) until bytes come, ``wait`` seconds pass or
+        the entry is dropped (its wake-up is written): b'' then."""
+        follower = entry.follower
+        fileno = getattr(follower, 'fileno', None)
+        if wait <= 0 or fileno is None:
+            # A follower without a descriptor can only wait in read().
+            return follower.read(wait)
+        deadline = time.monotonic() + wait
+        poller = select.poll()
+        poller.register(fileno(), select.POLLIN)
+        poller.register(entry.wakeup, select.POLLIN)
+        while True:
+            data = follower.read(0)
+            if data:
+                return data
+            left = deadline - time.monotonic()
+            if left <= 0 or entry.dropped:
+                return b''
+            ready = poller.poll(int(left * 1000) + 1)
+            if any(fd == entry.wakeup for fd, _ in ready):
+                return b''      # ended meanwhile: answer now
 
     def end(self, instance_uuid, follow_id):
         """Close a follower now; True if it was open for that instance.

@@ -200,7 +200,7 @@ class Hub:
     """One instance's console log stream; see the module docstring."""
 
     def __init__(self, hubs, instance_uuid, compute_api, backlog_bytes,
-                 target=None):
+                 target=None, predecessor=None):
         self.hubs = hubs
         self.instance_uuid = instance_uuid
         # Hubs' key; see Hubs.subscribe.
@@ -216,6 +216,15 @@ class Hub:
         self._primed = False
         self._ended = None
         self._stop = threading.Event()
+        # Set (under the Hubs' lock) once the thread is committed to exit:
+        # from then on a stopped hub can no longer be resumed.
+        self._exiting = False
+        # The follower stop() ended already (not ended twice).
+        self._ended_early = None
+        # The thread of the stopped hub of the same key this one replaces,
+        # still ending its follower: waited for before the first call, so
+        # one key never has two follows at once.
+        self._predecessor = predecessor
         # The first call asks the instance's host of now.
         self._host = None
         self._follow_id = None
@@ -227,14 +236,44 @@ class Hub:
         self._thread.start()
 
     def stop(self):
-        """No subscriber left: the thread ends the follow and exits (at
-        once if it was pausing between calls; after the call in flight
-        otherwise)."""
+        """No subscriber left: the thread ends the follow and exits.
+
+        It exits at once if it was pausing between calls; a call in
+        flight (a long-poll) is cut short by ending the follower now,
+        which wakes the compute host's read, so the host's follower and
+        waiter slots are freed at once. Until the thread has committed to
+        exit, :meth:`resume` may take the stop back.
+        """
         self._stop.set()
+        self._end_now()
+
+    def resume(self):
+        """Under the Hubs' lock: cancel a stop the thread did not act on
+        yet; False if it is exiting (or ended) already."""
+        if self._exiting or self._ended is not None:
+            return False
+        self._stop.clear()
+        return True
 
     @property
     def ended(self):
         return self._ended is not None or self._stop.is_set()
+
+    def _should_exit(self):
+        """Whether the thread is stopped; if so it is committed to exit
+        (atomically with resume(), under the Hubs' lock)."""
+        with self.hubs._lock:
+            if self._stop.is_set():
+                self._exiting = True
+            return self._exiting
+
+    def _end_now(self):
+        # The follower of the call in flight, if any: read once, as the
+        # thread may change it meanwhile (ending it twice is harmless).
+        follow_id, host = self._follow_id, self._host
+        if follow_id and self._stop.is_set():
+            self._ended_early = follow_id
+            self._end_follow(context.get_admin_context(), follow_id, host)
 
     # -- subscribers (under the Hubs' lock) --------------------------
 
@@ -294,7 +333,7 @@ class Hub:
         return bytes(self._window[begin - offset:end - offset])
 
     def _append(self, data, gap):
-        if gap:
+        if gap and not (self._gaps and self._gaps[-1] == self._end):
             self._gaps.append(self._end)
         if data:
             self._window += data
@@ -344,18 +383,29 @@ class Hub:
         history = MAX_CONSOLE_BYTES
         gap = False
         reopened = None
+        if self._predecessor is not None:
+            self._predecessor.join()
+            self._predecessor = None
         try:
-            while not self._stop.is_set():
+            while not self._should_exit():
                 began = time.monotonic()
-                # The first call only fetches the history: no wait.
+                if self._follow_id and self._follow_id == self._ended_early:
+                    # Stopped (its follower ended), then resumed by a new
+                    # subscriber: follow again from now; bytes written in
+                    # between may be missing.
+                    self._follow_id, history, gap = None, 0, True
+                # The first call only fetches the history: no wait. Nor
+                # does a call that opens a follower: stop() could not cut
+                # its wait short, not knowing the follower's id yet.
                 waits = self._primed
                 try:
                     answer = self._api.follow_console_log(
                         ctxt, self.instance_uuid, host=self._host,
                         follow_id=self._follow_id, history_bytes=history,
-                        wait=FOLLOW_WAIT if waits else 0)
+                        wait=FOLLOW_WAIT if waits and self._follow_id
+                        else 0)
                 except Exception as e:
-                    if self._stop.is_set():
+                    if self._should_exit():
                         return
                     verdict = self._failed(e, failures)
                     if verdict == 'reopen':
@@ -388,14 +438,19 @@ class Hub:
                              self.instance_uuid, self._host)
                     self._follow_id = None
                     return self._finish(CLOSE_GONE, GONE)
-                if waits:
+                if waits and self._follow_id != self._ended_early:
+                    # (An answer cut short by stop() needs no pause.)
                     self._pause(answer, began)
         except Exception:
             LOG.exception('Console of instance %s: follow failed',
                           self.instance_uuid)
             self._finish(CLOSE_GONE, GONE)
         finally:
-            self._end_follow(ctxt)
+            with self.hubs._lock:
+                self._exiting = True
+            if self._follow_id != self._ended_early:
+                self._end_follow(ctxt, self._follow_id, self._host)
+            self.hubs.forget(self)
 
     def _pause(self, answer, began):
         """After an empty answer: wait for the host's ``retry_after``,
@@ -444,16 +499,16 @@ class Hub:
                  'retrying', self.instance_uuid, error)
         return None
 
-    def _end_follow(self, ctxt):
-        if not self._follow_id:
+    def _end_follow(self, ctxt, follow_id, host):
+        if not follow_id:
             return
         try:
             self._api.end_console_follow(ctxt, self.instance_uuid,
-                                         self._host, self._follow_id)
+                                         host, follow_id)
         except Exception as e:
             # The compute host's idle sweep frees it anyway.
             LOG.info('Console of instance %s: could not end follower on '
-                     'host %s: %s', self.instance_uuid, self._host, e)
+                     'host %s: %s', self.instance_uuid, host, e)
 
 
 class Hubs:
@@ -469,7 +524,10 @@ class Hubs:
         self._lock = threading.Lock()
         self._hubs = {}
         self._viewers = 0
-        self._closed = False
+        # Viewers by instance uuid, across the instance's hubs.
+        self._instance_viewers = {}
+        # (code, reason) once close_all() ran.
+        self._closed = None
 
     @property
     def viewers(self):
@@ -477,8 +535,10 @@ class Hubs:
             return self._viewers
 
     def get(self, instance_uuid, target=None):
+        """The running hub of that key, or None (none, or stopping)."""
         with self._lock:
-            return self._hubs.get((instance_uuid, target))
+            hub = self._hubs.get((instance_uuid, target))
+            return None if hub is None or hub.ended else hub
 
     def subscribe(self, instance_uuid, read_only, history, after=None,
                   target=None):
@@ -501,21 +561,46 @@ class Hubs:
         api = self._get_api()
         key = (instance_uuid, target)
         with self._lock:
-            hub = self._hubs.get(key)
-            if hub is not None and hub.ended:
-                hub = None
+            if self._closed:
+                # The proxy is stopping: the subscriber is ended at once
+                # (its connection closes with close_all's reason); no hub
+                # is started for it.
+                sub = Subscriber(Hub(self, instance_uuid, api, backlog,
+                                     target=target),
+                                 read_only, history, after)
+                sub.end = self._closed
+                sub.drop_now = True
+                sub.wake()
+                return sub
             if read_only:
                 if self._viewers >= total:
                     raise TooManyViewers('[serial_console] max_viewers '
                                          '(%d) reached' % total)
-                if hub is not None and hub.viewers >= per_instance:
+                # Counted per instance, whatever hubs (token targets) it
+                # has in this proxy.
+                if self._instance_viewers.get(instance_uuid,
+                                              0) >= per_instance:
                     raise TooManyViewers(
                         '[serial_console] max_viewers_per_instance (%d) '
                         'reached for instance %s' % (per_instance,
                                                      instance_uuid))
+            hub = self._hubs.get(key)
+            predecessor = None
+            if hub is not None and hub._stop.is_set() and hub._ended is None:
+                # Stopped by its last subscriber's leaving: take the stop
+                # back while its thread still runs, so a client that
+                # closes and reopens in a loop never has more than one
+                # hub thread of this key. One that is already exiting is
+                # replaced, but its successor waits for its end.
+                if not hub.resume():
+                    predecessor = hub._thread
+                    hub = None
+            elif hub is not None and hub.ended:
+                hub = None
             new = hub is None
             if new:
-                hub = Hub(self, instance_uuid, api, backlog, target=target)
+                hub = Hub(self, instance_uuid, api, backlog, target=target,
+                          predecessor=predecessor)
             # Everything that may fail comes before anything is
             # registered: a hub in the table that never started would
             # hold every later subscriber of the instance for ever.
@@ -533,8 +618,8 @@ class Hubs:
             hub.add(sub)
             if read_only:
                 self._viewers += 1
-            if self._closed:
-                hub.stop()
+                self._instance_viewers[instance_uuid] = (
+                    self._instance_viewers.get(instance_uuid, 0) + 1)
         return sub
 
     def unsubscribe(self, sub):
@@ -544,10 +629,19 @@ class Hubs:
                 return
             if sub.read_only:
                 self._viewers -= 1
-            if hub.remove(sub):
-                hub.stop()
-                if self._hubs.get(hub.key) is hub:
-                    del self._hubs[hub.key]
+                left = self._instance_viewers[hub.instance_uuid] - 1
+                if left:
+                    self._instance_viewers[hub.instance_uuid] = left
+                else:
+                    del self._instance_viewers[hub.instance_uuid]
+            if not hub.remove(sub):
+                return
+            # The hub stays in the table until its thread exits (it
+            # forgets itself then), so a subscriber that comes meanwhile
+            # resumes it instead of starting a second thread.
+            hub._stop.set()
+        # Outside the lock: ending the follower is an RPC cast.
+        hub._end_now()
 
     def forget(self, hub):
         """An ended hub: the next subscriber starts a new one."""
@@ -558,7 +652,7 @@ class Hubs:
     def close_all(self, code, reason):
         """The proxy stops: end every subscriber and hub."""
         with self._lock:
-            self._closed = True
+            self._closed = (code, reason)
             hubs = list(self._hubs.values())
         for hub in hubs:
             hub.stop()

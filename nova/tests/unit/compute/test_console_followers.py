@@ -1,6 +1,9 @@
 """The FollowerTable of a compute host: ids, caps, expiry, waits."""
 
+import os
 import threading
+
+import fixtures
 
 import nova.conf
 from nova.compute import console_followers
@@ -171,6 +174,36 @@ class TableTestCase(test.TestCase):
         thread.join(10)
         self.assertEqual([(b'x', False, False)], results)
         self.assertTrue(follower.closed)
+
+    def test_end_wakes_a_read_waiting_on_a_real_follower(self):
+        # A proxy that ends a follower (its last viewer left) must free
+        # the follower and its waiting slot now, not when the long-poll
+        # times out: else a client that opens and closes viewers in a
+        # loop holds followers and waiter slots of the whole host.
+        self.host_flags(console_follow_max_wait=60)
+        # open_dir() wants a folder 0700 in a folder nobody else writes.
+        folder = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                              'instance')
+        os.mkdir(folder, 0o700)
+        path = os.path.join(folder, 'console.log')
+        with open(path, 'wb') as f:
+            f.write(b'boot\n')
+        fid = self.table.start(
+            ids.SRV1, lambda: console_follow.LogFollower(path, 0))
+        results = []
+        thread = threading.Thread(target=lambda: results.append(
+            self.table.read(ids.SRV1, fid, wait=60)))
+        thread.start()
+        self.addCleanup(thread.join, 70)
+        base.wait_for(self, lambda: self.table._waiting == 1, 'the read')
+        self.assertTrue(self.table.end(ids.SRV1, fid))
+        thread.join(10)
+        self.assertFalse(thread.is_alive(), 'the read still waits')
+        self.assertEqual([(b'', False, False)], results)
+        self.assertEqual(0, self.table._waiting)
+        self.assertEqual(0, len(self.table))
+        self.assertRaises(exception.ConsoleFollowNotFound,
+                          self.table.read, ids.SRV1, fid)
 
     def test_one_read_at_a_time(self):
         fid = self.start(history=0)

@@ -69,10 +69,17 @@ class FakeFollowAPI(helpers.FakeComputeAPI):
             entry = self.followers[follow_id]
 
             def news():
+                # end_console_follow wakes a read waiting on its follower,
+                # as the compute host's FollowerTable does.
                 return (len(log) > entry[1] or instance_uuid in self.gone or
-                        instance_uuid in self.gaps)
+                        instance_uuid in self.gaps or
+                        follow_id not in self.followers)
             if wait and not news():
                 self.cond.wait_for(news, min(wait, self.max_wait))
+            if follow_id not in self.followers:
+                # Ended while it waited: an empty answer.
+                return {'host': HOST, 'follow_id': follow_id, 'data': b'',
+                        'gap': False, 'ended': False}
             data = bytes(log[entry[1]:entry[1] + MAX_READ])
             entry[1] += len(data)
             gap = instance_uuid in self.gaps
@@ -87,3 +94,4 @@ class FakeFollowAPI(helpers.FakeComputeAPI):
         with self.cond:
             self.ended_follows.append((instance_uuid, host, follow_id))
             self.followers.pop(follow_id, None)
+            self.cond.notify_all()

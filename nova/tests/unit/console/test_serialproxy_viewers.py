@@ -746,3 +746,39 @@ def helpers_wait(predicate, timeout=TIMEOUT):
         if time.monotonic() > deadline:
             raise AssertionError('condition not met within %s s' % timeout)
         time.sleep(0.02)
+
+
+class TestViewerChurn(ViewersTestCase):
+    """A client that opens and closes viewers of one console in a loop."""
+
+    def setUp(self):
+        super().setUp()
+        # A compute host that long-polls as a real one does.
+        self.compute = fake_follow.FakeFollowAPI(
+            max_wait=viewers.FOLLOW_WAIT)
+        self.proxy.server._compute_api = self.compute
+
+    def hub_threads(self):
+        name = 'console-hub-%s' % self.uuid
+        return [t for t in threading.enumerate()
+                if t.name == name and t.is_alive()]
+
+    def test_churn_does_not_pile_up_hub_threads_and_followers(self):
+        # Each viewer that leaves stops its hub while the hub's long-poll
+        # is in flight: neither that thread nor its follower on the
+        # compute host (and its waiting slot) may outlive it for the
+        # poll's whole wait while the next viewer starts another.
+        for _ in range(20):
+            session = self.viewer()
+            session.until_live()
+            helpers_wait(lambda: any(call[5] for call in
+                                     self.compute.follow_calls
+                                     if call[3] is not None))
+            session.ws.close(timeout=1)
+            helpers_wait(lambda: self.proxy.server.hubs.viewers == 0)
+            self.compute.follow_calls[:] = []
+            self.assertLessEqual(len(self.hub_threads()), 2)
+            self.assertLessEqual(
+                len(self.compute.open_followers(self.uuid)), 1)
+        helpers_wait(lambda: not self.hub_threads())
+        self.assertEqual([], self.compute.open_followers(self.uuid))

@@ -268,6 +268,22 @@ class TestLimits(HubTestCase):
         # Another instance has its own count.
         self.subscribe(instance=str(uuid.uuid4()))
 
+    def test_viewers_per_instance_across_its_hubs(self):
+        # Hubs are keyed by instance and token target: tokens of the old
+        # and the new host around a migration must not double the cap.
+        self.limits[0] = 1
+        self.subscribe(target=('192.0.2.1', 10000))
+        self.assertRaises(viewers.TooManyViewers, self.subscribe,
+                          target=('192.0.2.2', 10000))
+        self.subscribe(instance=str(uuid.uuid4()),
+                       target=('192.0.2.2', 10000))
+
+    def test_viewers_per_instance_freed_on_leaving(self):
+        self.limits[0] = 1
+        first = self.subscribe(target=('192.0.2.1', 10000))
+        first.sub.close()
+        self.subscribe(target=('192.0.2.2', 10000))
+
     def test_viewers_in_total(self):
         self.limits[1] = 2
         first = self.subscribe()
@@ -361,6 +377,72 @@ class TestEnd(HubTestCase):
         self.hubs.close_all(1001, 'stopping')
         self.assertEqual((1001, 'stopping'), sub.sub.done())
         self.assertTrue(sub.poll(0))  # woken
+
+    def test_subscriber_after_close_all_is_ended(self):
+        # A session that passed the proxy's "stopping" check just before
+        # stop() must still be ended, not left with a hub that never
+        # answers nor ends.
+        self.hubs.close_all(1001, 'stopping')
+        sub = self.subscribe()
+        self.assertTrue(sub.poll(TIMEOUT))  # woken
+        self.assertEqual((1001, 'stopping'), sub.sub.done())
+        self.assertEqual([], self.api.follow_calls)
+        self.assertIsNone(self.hubs.get(self.uuid))
+
+
+class TestChurn(HubTestCase):
+    """A client that opens and closes viewers of one console in a loop."""
+
+    def setUp(self):
+        super().setUp()
+        # Long-polls as long as a real compute host does.
+        self.api.max_wait = viewers.FOLLOW_WAIT
+
+    def hub_threads(self):
+        name = 'console-hub-%s' % self.uuid
+        return [t for t in threading.enumerate()
+                if t.name == name and t.is_alive()]
+
+    def long_polling(self):
+        return any(call[5] for call in self.api.follow_calls
+                   if call[3] is not None)
+
+    def test_churn_keeps_one_hub_thread_and_follower(self):
+        for n in range(20):
+            sub = self.subscribe()
+            sub.until(lambda c: 'live' in c.events)
+            wait_for(self.long_polling, 'a long-poll')
+            sub.sub.close()
+            self.api.follow_calls[:] = []
+            self.assertLessEqual(len(self.hub_threads()), 2)
+            self.assertLessEqual(
+                len(self.api.open_followers(self.uuid)), 1)
+        # The last one left: the hub's long-poll is cut short (its
+        # follower ended), and its thread exits.
+        wait_for(lambda: not self.hub_threads(), 'the hub thread gone')
+        self.assertEqual([], self.api.open_followers(self.uuid))
+
+    def test_stopped_hub_is_resumed_without_a_new_follower(self):
+        # The viewer that comes while the stopped hub's thread still
+        # runs joins that hub: no second thread for the same console.
+        self.api.write(self.uuid, b'boot\n')
+        first = self.subscribe()
+        first.until(lambda c: 'live' in c.events)
+        hub = self.hubs.get(self.uuid)
+        wait_for(self.long_polling, 'a long-poll')
+        # As the last subscriber leaving does, minus the end of the
+        # follower: the next one comes before the thread acts on the stop.
+        self.useFixture(fixtures.MockPatchObject(hub, '_end_now'))
+        first.sub.close()
+        self.assertTrue(hub._stop.is_set())
+        second = self.subscribe()
+        self.assertIs(hub, second.sub.hub)
+        self.assertIs(hub, self.hubs.get(self.uuid))
+        second.until(lambda c: 'live' in c.events)
+        self.assertEqual([b'boot\n', 'live'], second.events)
+        self.api.write(self.uuid, b'more')
+        second.until(lambda c: c.data.endswith(b'more'))
+        self.assertEqual(1, len(self.hub_threads()))
 
 
 class _QuietFollower:

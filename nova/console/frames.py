@@ -129,6 +129,10 @@ class FrameWriter:
     def text(self, message):
         self._send(0x1, json.dumps({'nova_console': message}).encode())
 
+    def discard(self):
+        """Forget what is queued (for a client that will not take it)."""
+        self._ws._send_buffer = b''
+
     def flush(self):
         try:
             self._ws._flush()

@@ -746,3 +746,85 @@ def helpers_wait(predicate, timeout=TIMEOUT):
         if time.monotonic() > deadline:
             raise AssertionError('condition not met within %s s' % timeout)
         time.sleep(0.02)
+
+
+class TestStalledClient(ViewersTestCase):
+    """A history-mode client that stops reading (its TCP window shut).
+
+    Its socket is non-blocking while the session runs, so the send
+    timeout of a plain session does not bound it: the session's own
+    deadlines do. Both are shortened here.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatch(
+            'nova.console.websocketproxy.SerialProxyRequestHandler.timeout',
+            1))
+        self.useFixture(fixtures.MockPatch(
+            'nova.console.frames.CLOSE_SEND_TIMEOUT', 1))
+        # Far above what is written: the 4008 backlog cap never fires,
+        # only a deadline can end the session.
+        self.flags(viewer_backlog_bytes=256 * 1024 * 1024,
+                   group='serial_console')
+
+    def stalled(self, console_type):
+        """A client that does the handshake, then never reads again."""
+        query = '' if console_type == READ_ONLY else '&history=0'
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(TIMEOUT)
+        sock.connect(('127.0.0.1', self.proxy.port))
+        self.addCleanup(sock.close)
+        sock.sendall((
+            'GET /?token=%s%s HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+            'Upgrade: websocket\r\nConnection: Upgrade\r\n'
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
+            'Sec-WebSocket-Version: 13\r\n\r\n'
+            % (self.token(console_type), query)).encode())
+        head = b''
+        while b'\r\n\r\n' not in head:
+            head += sock.recv(1)
+        self.assertIn(b' 101 ', head.split(b'\r\n')[0])
+
+    def flood(self):
+        # Far more than the loopback socket buffers hold: the output to
+        # the stalled client cannot drain.
+        helpers_wait(lambda: self.compute.open_followers(self.uuid))
+        chunk = b'x' * 64 * 1024
+        for _ in range(256):    # 16 MiB
+            self.compute.write(self.uuid, chunk)
+
+    def assert_freed(self, baseline):
+        """The session's thread, connection, eventfd and slot are gone."""
+        server = self.proxy.server
+        helpers_wait(lambda: server.hubs.viewers == 0 and
+                     not server._clients, timeout=TIMEOUT * 3)
+        helpers_wait(lambda: proxy_fds(self.proxy.port, self.guest.port) ==
+                     (0, 0, baseline))
+
+    def _stalled_is_closed(self, console_type, end_hub=False):
+        baseline = proxy_fds(self.proxy.port, self.guest.port)[2]
+        self.stalled(console_type)
+        self.flood()
+        if end_hub:
+            self.compute.leave(self.uuid)
+        self.assert_freed(baseline)
+
+    def test_stalled_viewer_is_closed(self):
+        self._stalled_is_closed(READ_ONLY)
+        self.assertIn('read nothing for 1 s; closing it', self.log.output)
+
+    def test_stalled_interactive_with_history_is_closed(self):
+        self._stalled_is_closed('serial')
+        self.assertIn('read nothing for 1 s; closing it', self.log.output)
+
+    def test_stalled_viewer_is_dropped_after_its_hub_ended(self):
+        # No send deadline would fire (an hour): the hub's end does, after
+        # CLOSE_SEND_TIMEOUT for the rest to drain.
+        self.useFixture(fixtures.MockPatch(
+            'nova.console.websocketproxy.SerialProxyRequestHandler.timeout',
+            3600))
+        self._stalled_is_closed(READ_ONLY, end_hub=True)
+        self.assertIn('ended: close code 4000', self.log.output)
+

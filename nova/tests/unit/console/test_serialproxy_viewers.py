@@ -828,3 +828,39 @@ class TestStalledClient(ViewersTestCase):
         self._stalled_is_closed(READ_ONLY, end_hub=True)
         self.assertIn('ended: close code 4000', self.log.output)
 
+
+class TestClientTextInLogs(ViewersTestCase):
+    """What a client sends reaches the log escaped: no forged lines."""
+
+    FORGED = 'CRITICAL nova.console.forged token=stolen accepted'
+
+    def assert_no_forged_line(self):
+        helpers_wait(lambda: 'ended: close code 1000' in self.log.output)
+        self.assertNotIn(self.FORGED, self.log.output.splitlines())
+        self.assertIn('bye\\x0aCRITICAL', self.log.output)
+
+    def test_viewer_close_reason(self):
+        session = self.viewer()
+        session.until_live()
+        session.ws.close(status=1000, reason=('bye\n' + self.FORGED).encode())
+        self.assert_no_forged_line()
+
+    def test_interactive_with_history_close_reason(self):
+        session = self.open(query='&history=0')
+        session.until_live()
+        session.ws.close(status=1000, reason=('bye\n' + self.FORGED).encode())
+        self.assert_no_forged_line()
+
+    def test_plain_session_close_reason(self):
+        session = self.open()
+        session.ws.close(status=1000, reason=('bye\n' + self.FORGED).encode())
+        self.assert_no_forged_line()
+
+    def test_path(self):
+        # websockify logs the path; an escape sequence in it would reach
+        # an operator's terminal.
+        session = self.open(query='&x=\x1b[2J\x1b[31mfake')
+        session.ws.close(status=1000)
+        helpers_wait(lambda: 'ended: close code 1000' in self.log.output)
+        self.assertIn('\\x1b[2J', self.log.output)
+        self.assertNotIn('\x1b', self.log.output)

@@ -101,6 +101,7 @@ class HistorySessionMixin:
         # on whenever a byte reaches the socket (or nothing is queued).
         stall_deadline = time.monotonic() + self.timeout
         end_deadline = None
+        sent = 0
         try:
             while True:
                 now = time.monotonic()
@@ -116,7 +117,9 @@ class HistorySessionMixin:
                 if ended and now >= end_deadline:
                     self._drop_output(out)
                     raise self.CClose(*ended)
-                if not out.pending:
+                if not out.pending or out.sent != sent:
+                    # Nothing waits, or the client took some: on time.
+                    sent = out.sent
                     stall_deadline = now + self.timeout
                 elif now >= stall_deadline:
                     LOG.info('%s: %s session to instance %s read nothing '
@@ -151,10 +154,7 @@ class HistorySessionMixin:
                 cev, tev = events.get(cfd, 0), events.get(tfd, 0)
 
                 if cev & select.POLLOUT:
-                    before = out.pending
                     out.flush()
-                    if out.pending < before:
-                        stall_deadline = time.monotonic() + self.timeout
 
                 if cev & _POLL_IN:
                     bufs, closed = self._recv_client()

@@ -18,6 +18,7 @@ import uuid
 
 import fixtures
 import websocket
+from websockify import websocket as ws_frames
 
 from nova.console import acceptor
 from nova.console import frames
@@ -26,6 +27,7 @@ from nova.console.tokens import ConnectInfo
 from nova.console import viewers
 from nova.console import websocketproxy
 from nova import exception
+from nova import test
 from nova.tests.unit.console import fake_follow
 from nova.tests.unit.console import test_proxy_limits
 from nova.tests.unit.console import test_websocketproxy as helpers
@@ -864,3 +866,35 @@ class TestClientTextInLogs(ViewersTestCase):
         helpers_wait(lambda: 'ended: close code 1000' in self.log.output)
         self.assertIn('\\x1b[2J', self.log.output)
         self.assertNotIn('\x1b', self.log.output)
+
+
+class TestFrameWriterProgress(test.TestCase):
+    """FrameWriter.sent: what a stalled client's deadline watches."""
+
+    def test_sent_counts_what_the_socket_took(self):
+        ours, theirs = socket.socketpair()
+        self.addCleanup(ours.close)
+        self.addCleanup(theirs.close)
+        ours.setblocking(False)
+        ws = ws_frames.WebSocket()
+        ws.socket, ws.client = ours, False   # as accept() leaves them
+        out = frames.FrameWriter(ws)
+        out.binary(b'x' * 10)
+        out.text({'live': True})
+        self.assertEqual(0, out.pending)
+        self.assertEqual(len(theirs.recv(4096)), out.sent)
+        # Nothing read on the other side: the socket fills, and only
+        # what it took is counted.
+        while not out.pending:
+            out.binary(b'y' * 70000)
+        stuck = out.sent
+        out.flush()
+        self.assertEqual(stuck, out.sent)
+        theirs.setblocking(False)
+        while True:
+            try:
+                theirs.recv(1 << 20)
+            except BlockingIOError:
+                break
+        out.flush()
+        self.assertGreater(out.sent, stuck)

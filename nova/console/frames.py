@@ -111,6 +111,8 @@ class FrameWriter:
 
     def __init__(self, ws):
         self._ws = ws
+        # Bytes the socket took so far: progress, however slow.
+        self.sent = 0
 
     @property
     def pending(self):
@@ -118,10 +120,15 @@ class FrameWriter:
         return len(self._ws._send_buffer)
 
     def _send(self, opcode, payload):
+        before = self.pending
         try:
             self._ws._sendmsg(opcode, payload)
         except ws_frames.WebSocketWantWriteError:
             pass
+        # A server's frame: unmasked, a 2, 4 or 10 byte header.
+        size = len(payload)
+        header = 2 if size < 126 else 4 if size < 65536 else 10
+        self.sent += before + header + size - self.pending
 
     def binary(self, data):
         self._send(0x2, data)
@@ -129,8 +136,14 @@ class FrameWriter:
     def text(self, message):
         self._send(0x1, json.dumps({'nova_console': message}).encode())
 
+    def discard(self):
+        """Forget what is queued (for a client that will not take it)."""
+        self._ws._send_buffer = b''
+
     def flush(self):
+        before = self.pending
         try:
             self._ws._flush()
         except ws_frames.WebSocketWantWriteError:
             pass
+        self.sent += before - self.pending

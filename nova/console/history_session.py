@@ -10,6 +10,7 @@ and dropped: the same bytes reach the log); a viewer's are dropped.
 
 import select
 import socket
+import time
 
 from oslo_log import log as logging
 from websockify import websocket as ws_frames
@@ -27,6 +28,12 @@ OUT_HIGH_WATER = 64 * 1024
 # a take from the hub (OUT_HIGH_WATER) on top of a full queue, or a whole
 # history; only replies to its own pings get there.
 IN_STOP_PENDING = 4 * OUT_HIGH_WATER
+
+# A client that takes no byte of its pending output for the handler's
+# send timeout (SEND_TIMEOUT) is closed with 4008 and this reason.
+STALLED = 'Too slow: read nothing for %s s'
+# The loop wakes at least this often to check its deadlines.
+POLL_MS = 1000
 
 _POLL_IN = select.POLLIN | select.POLLHUP | select.POLLERR
 
@@ -72,6 +79,8 @@ class HistorySessionMixin:
             if e.args[0] in (viewers.CLOSE_TOO_SLOW, frames.CLOSE_TOO_BIG,
                              frames.CLOSE_PROTOCOL_ERROR):
                 close_timeout = frames.CLOSE_SEND_TIMEOUT
+            if self._dropped_output:
+                close_timeout = frames.CLOSE_SEND_TIMEOUT
             raise
         finally:
             sub.close()
@@ -87,11 +96,39 @@ class HistorySessionMixin:
         poller = select.poll()
         cfd, sfd = self.connection.fileno(), sub.fileno()
         tfd = target.fileno() if target is not None else None
+        # The socket is non-blocking here, so its send timeout does not
+        # bound a client that stops reading: this deadline does. It moves
+        # on whenever a byte reaches the socket (or nothing is queued).
+        stall_deadline = time.monotonic() + self.timeout
+        end_deadline = None
+        sent = 0
         try:
             while True:
+                now = time.monotonic()
                 end = sub.done()
                 if end and (sub.drop_now or not out.pending):
                     raise self.CClose(*end)
+                # The hub's end is known before done() says so: the rest
+                # (queued here or in the hub) gets a short while to drain,
+                # not for ever.
+                ended = sub.end
+                if ended and end_deadline is None:
+                    end_deadline = now + frames.CLOSE_SEND_TIMEOUT
+                if ended and now >= end_deadline:
+                    self._drop_output(out)
+                    raise self.CClose(*ended)
+                if not out.pending or out.sent != sent:
+                    # Nothing waits, or the client took some: on time.
+                    sent = out.sent
+                    stall_deadline = now + self.timeout
+                elif now >= stall_deadline:
+                    LOG.info('%s: %s session to instance %s read nothing '
+                             'for %s s; closing it',
+                             self.client_address[0], mode,
+                             info.instance_uuid, self.timeout)
+                    self._drop_output(out)
+                    raise self.CClose(viewers.CLOSE_TOO_SLOW,
+                                      STALLED % self.timeout)
                 room = out.pending < OUT_HIGH_WATER
                 if room:
                     # Cleared first: a chunk queued after take() wakes us.
@@ -110,7 +147,7 @@ class HistorySessionMixin:
                     # bytes reach the log, and come back through the hub.
                     poller.register(tfd, select.POLLIN | (
                         select.POLLOUT if tqueue else 0))
-                events = dict(poller.poll(1000))
+                events = dict(poller.poll(POLL_MS))
                 if any(ev & select.POLLNVAL for ev in events.values()):
                     raise self.CClose(frames.CLOSE_INTERNAL_ERROR,
                                       frames.INTERNAL_ERROR)
@@ -145,6 +182,14 @@ class HistorySessionMixin:
                 LOG.debug('%s: viewer of instance %s sent %d bytes; '
                           'dropped', self.client_address[0],
                           info.instance_uuid, self.request.dropped)
+
+    _dropped_output = False
+
+    def _drop_output(self, out):
+        # Output the client did not take in time: dropped, so the close
+        # frame is all that is left to send (with CLOSE_SEND_TIMEOUT).
+        out.discard()
+        self._dropped_output = True
 
     @staticmethod
     def _frame(out, item, info, mode):

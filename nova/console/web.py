@@ -46,6 +46,8 @@ import urllib.parse
 
 from oslo_log import log as logging
 
+from nova.console import logtext
+
 LOG = logging.getLogger(__name__)
 
 _HTML = 'text/html; charset=utf-8'
@@ -195,10 +197,10 @@ class StaticFilesMixin:
             # The operator's to fix, but any client can ask again and
             # again: each at debug level, a warning a minute.
             LOG.debug('%s: cannot serve %s: %s', self.client_address[0],
-                      path, e)
+                      logtext.safe(path), e)
             self.server.acceptor.log_limited(
                 'web-root', 'cannot serve the web console\'s %s: %s (run '
-                'tools/install-web-console.sh)', path, e)
+                'tools/install-web-console.sh)', logtext.safe(path), e)
             return self._not_found(send_body)
         extra = {}
         if relpath == 'console.html':

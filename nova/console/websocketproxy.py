@@ -105,6 +105,7 @@ from websockify import websocketproxy
 from nova.console import acceptor
 from nova.console import frames
 from nova.console import history_session
+from nova.console import logtext
 from nova.console import type as ctype
 from nova.console import viewers
 from nova.console import web
@@ -161,6 +162,8 @@ _SECRET_NAMES = '|'.join(map(_name_pattern, ('token', 'after')))
 _SECRET_IN_TEXT = re.compile(r'((?:%s)=)[^&;\s\'"]+' % _SECRET_NAMES, re.I)
 # RFC 7230 token, which RFC 6455 uses for sub-protocol names.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# Characters of a request line, path or header kept in a log line.
+LOGGED_REQUEST = 400
 _POLL_IN = select.POLLIN | select.POLLHUP | select.POLLERR
 
 
@@ -252,12 +255,14 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
     # log_error: both redacted.
     def log_message(self, format, *args):
         # websockify's messages start with the client address already.
-        LOG.debug(_redact(format % args))
+        # (its path, like any client text, escaped and cut first.)
+        LOG.debug(logtext.safe(_redact(format % args), LOGGED_REQUEST))
 
     def log_error(self, format, *args):
         # A bad request is the client's doing and any client can send
         # them at will: each at debug level, one line a minute at info.
-        client, text = self.client_address[0], _redact(format % args)
+        client = self.client_address[0]
+        text = logtext.safe(_redact(format % args), LOGGED_REQUEST)
         LOG.debug('%s: %s', client, text)
         self.server.acceptor.log_limited(
             'bad-request', 'refusing bad HTTP requests (latest from %s: %s)',
@@ -407,7 +412,7 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
             detail = str(e.kwargs.get('reason') or '').replace(token, '***')
             raise self._token_refusal(
                 info_log, '%s is malformed, unknown or expired%s', tid,
-                ' (%s)' % detail if detail else '')
+                ' (%s)' % logtext.safe(detail) if detail else '')
         except Exception as e:
             raise self._internal_error('token validation', token, e)
         if info.console_type not in ctype.SERIAL_TYPES:
@@ -437,7 +442,7 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
         why = self._origin_refusal()
         if why:
             LOG.warning('%s: refused: bad origin: %s (token %s)', client,
-                        why, token_id(token))
+                        logtext.safe(why, LOGGED_REQUEST), token_id(token))
             raise self.CClose(CLOSE_POLICY_VIOLATION, REFUSED_ORIGIN)
         info = self._connect_info(token)
         self.request.max_message = (
@@ -474,9 +479,11 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
         """Log a session's end; the close to send (1001 at shutdown)."""
         if self.server.stopping:
             e = self.CClose(CLOSE_GOING_AWAY, SHUTTING_DOWN)
+        # The reason may be the client's own (its close frame's): escaped.
         LOG.info('%s: session to instance %s ended: close code %s %s',
                  self.client_address[0], info.instance_uuid, e.args[0],
-                 e.args[1] if len(e.args) > 1 and e.args[1] else '')
+                 logtext.safe(e.args[1]) if len(e.args) > 1 and e.args[1]
+                 else '')
         return e
 
     def _interactive(self, info, token):

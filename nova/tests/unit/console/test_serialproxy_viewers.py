@@ -18,6 +18,7 @@ import uuid
 
 import fixtures
 import websocket
+from websockify import websocket as ws_frames
 
 from nova.console import acceptor
 from nova.console import frames
@@ -26,6 +27,7 @@ from nova.console.tokens import ConnectInfo
 from nova.console import viewers
 from nova.console import websocketproxy
 from nova import exception
+from nova import test
 from nova.tests.unit.console import fake_follow
 from nova.tests.unit.console import test_proxy_limits
 from nova.tests.unit.console import test_websocketproxy as helpers
@@ -782,3 +784,153 @@ class TestViewerChurn(ViewersTestCase):
                 len(self.compute.open_followers(self.uuid)), 1)
         helpers_wait(lambda: not self.hub_threads())
         self.assertEqual([], self.compute.open_followers(self.uuid))
+
+
+class TestStalledClient(ViewersTestCase):
+    """A history-mode client that stops reading (its TCP window shut).
+
+    Its socket is non-blocking while the session runs, so the send
+    timeout of a plain session does not bound it: the session's own
+    deadlines do. Both are shortened here.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatch(
+            'nova.console.websocketproxy.SerialProxyRequestHandler.timeout',
+            1))
+        self.useFixture(fixtures.MockPatch(
+            'nova.console.frames.CLOSE_SEND_TIMEOUT', 1))
+        # Far above what is written: the 4008 backlog cap never fires,
+        # only a deadline can end the session.
+        self.flags(viewer_backlog_bytes=256 * 1024 * 1024,
+                   group='serial_console')
+
+    def stalled(self, console_type):
+        """A client that does the handshake, then never reads again."""
+        query = '' if console_type == READ_ONLY else '&history=0'
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(TIMEOUT)
+        sock.connect(('127.0.0.1', self.proxy.port))
+        self.addCleanup(sock.close)
+        sock.sendall((
+            'GET /?token=%s%s HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+            'Upgrade: websocket\r\nConnection: Upgrade\r\n'
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
+            'Sec-WebSocket-Version: 13\r\n\r\n'
+            % (self.token(console_type), query)).encode())
+        head = b''
+        while b'\r\n\r\n' not in head:
+            head += sock.recv(1)
+        self.assertIn(b' 101 ', head.split(b'\r\n')[0])
+
+    def flood(self):
+        # Far more than the loopback socket buffers hold: the output to
+        # the stalled client cannot drain.
+        helpers_wait(lambda: self.compute.open_followers(self.uuid))
+        chunk = b'x' * 64 * 1024
+        for _ in range(256):    # 16 MiB
+            self.compute.write(self.uuid, chunk)
+
+    def assert_freed(self, baseline):
+        """The session's thread, connection, eventfd and slot are gone."""
+        server = self.proxy.server
+        helpers_wait(lambda: server.hubs.viewers == 0 and
+                     not server._clients, timeout=TIMEOUT * 3)
+        helpers_wait(lambda: proxy_fds(self.proxy.port, self.guest.port) ==
+                     (0, 0, baseline))
+
+    def _stalled_is_closed(self, console_type, end_hub=False):
+        baseline = proxy_fds(self.proxy.port, self.guest.port)[2]
+        self.stalled(console_type)
+        self.flood()
+        if end_hub:
+            self.compute.leave(self.uuid)
+        self.assert_freed(baseline)
+
+    def test_stalled_viewer_is_closed(self):
+        self._stalled_is_closed(READ_ONLY)
+        self.assertIn('read nothing for 1 s; closing it', self.log.output)
+
+    def test_stalled_interactive_with_history_is_closed(self):
+        self._stalled_is_closed('serial')
+        self.assertIn('read nothing for 1 s; closing it', self.log.output)
+
+    def test_stalled_viewer_is_dropped_after_its_hub_ended(self):
+        # No send deadline would fire (an hour): the hub's end does, after
+        # CLOSE_SEND_TIMEOUT for the rest to drain.
+        self.useFixture(fixtures.MockPatch(
+            'nova.console.websocketproxy.SerialProxyRequestHandler.timeout',
+            3600))
+        self._stalled_is_closed(READ_ONLY, end_hub=True)
+        self.assertIn('ended: close code 4000', self.log.output)
+
+
+class TestClientTextInLogs(ViewersTestCase):
+    """What a client sends reaches the log escaped: no forged lines."""
+
+    FORGED = 'CRITICAL nova.console.forged token=stolen accepted'
+
+    def assert_no_forged_line(self):
+        helpers_wait(lambda: 'ended: close code 1000' in self.log.output)
+        self.assertNotIn(self.FORGED, self.log.output.splitlines())
+        self.assertIn('bye\\x0aCRITICAL', self.log.output)
+
+    def test_viewer_close_reason(self):
+        session = self.viewer()
+        session.until_live()
+        session.ws.close(status=1000, reason=('bye\n' + self.FORGED).encode())
+        self.assert_no_forged_line()
+
+    def test_interactive_with_history_close_reason(self):
+        session = self.open(query='&history=0')
+        session.until_live()
+        session.ws.close(status=1000, reason=('bye\n' + self.FORGED).encode())
+        self.assert_no_forged_line()
+
+    def test_plain_session_close_reason(self):
+        session = self.open()
+        session.ws.close(status=1000, reason=('bye\n' + self.FORGED).encode())
+        self.assert_no_forged_line()
+
+    def test_path(self):
+        # websockify logs the path; an escape sequence in it would reach
+        # an operator's terminal.
+        session = self.open(query='&x=\x1b[2J\x1b[31mfake')
+        session.ws.close(status=1000)
+        helpers_wait(lambda: 'ended: close code 1000' in self.log.output)
+        self.assertIn('\\x1b[2J', self.log.output)
+        self.assertNotIn('\x1b', self.log.output)
+
+
+class TestFrameWriterProgress(test.TestCase):
+    """FrameWriter.sent: what a stalled client's deadline watches."""
+
+    def test_sent_counts_what_the_socket_took(self):
+        ours, theirs = socket.socketpair()
+        self.addCleanup(ours.close)
+        self.addCleanup(theirs.close)
+        ours.setblocking(False)
+        ws = ws_frames.WebSocket()
+        ws.socket, ws.client = ours, False   # as accept() leaves them
+        out = frames.FrameWriter(ws)
+        out.binary(b'x' * 10)
+        out.text({'live': True})
+        self.assertEqual(0, out.pending)
+        self.assertEqual(len(theirs.recv(4096)), out.sent)
+        # Nothing read on the other side: the socket fills, and only
+        # what it took is counted.
+        while not out.pending:
+            out.binary(b'y' * 70000)
+        stuck = out.sent
+        out.flush()
+        self.assertEqual(stuck, out.sent)
+        theirs.setblocking(False)
+        while True:
+            try:
+                theirs.recv(1 << 20)
+            except BlockingIOError:
+                break
+        out.flush()
+        self.assertGreater(out.sent, stuck)

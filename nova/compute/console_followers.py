@@ -250,11 +250,6 @@ class FollowerTable:
                   instance_uuid, len(self))
         return follow_id
 
-    def read(self, instance_uuid, follow_id, wait=0, alive=None):
-        """:meth:`follow` without its ``retry_after``: (data, gap,
-        ended)."""
-        return self.follow(instance_uuid, follow_id, wait, alive)[:3]
-
     def follow(self, instance_uuid, follow_id, wait=0, alive=None):
         """The follower's next bytes, waiting up to ``wait`` for some.
 

@@ -50,12 +50,12 @@ from oslo_log import log as logging
 
 from nova import context
 from nova import exception
+from nova.virt import driver
 
 LOG = logging.getLogger(__name__)
 
-# The console log's window: console_log.MAX_CONSOLE_BYTES, written here
-# so the proxy does not import the libvirt driver's modules.
-MAX_CONSOLE_BYTES = 100 * 1024
+# The console log's window, as the compute driver interface defines it.
+MAX_CONSOLE_BYTES = driver.MAX_CONSOLE_BYTES
 # Bytes of an ``after`` marker, decoded.
 MAX_AFTER_BYTES = 1024
 # Seconds each long-poll asks the compute host to wait for new bytes (it

@@ -15,6 +15,11 @@ from nova.tests.unit import fake_uuids as ids
 from nova.virt.libvirt import console_follow
 
 
+def _read(table, *args, **kwargs):
+    """The table's answer without its retry_after: (data, gap, ended)."""
+    return table.follow(*args, **kwargs)[:3]
+
+
 class Clock:
     def __init__(self):
         self.now = 1000.0
@@ -58,27 +63,27 @@ class TableTestCase(test.TestCase):
         self.log().write(b'hist')
         fid = self.start()
         self.assertEqual((b'hist', False, False),
-                         self.table.read(ids.SRV1, fid))
-        self.assertEqual((b'', False, False), self.table.read(ids.SRV1, fid))
+                         _read(self.table, ids.SRV1, fid))
+        self.assertEqual((b'', False, False), _read(self.table, ids.SRV1, fid))
 
     def test_id_bound_to_its_instance(self):
         fid = self.start()
         self.log().write(b'secret of SRV1')
         e = self.assertRaises(exception.ConsoleFollowNotFound,
-                              self.table.read, ids.SRV2, fid)
+                              self.table.follow, ids.SRV2, fid)
         unknown = self.assertRaises(exception.ConsoleFollowNotFound,
-                                    self.table.read, ids.SRV2, 'x' * 22)
+                                    self.table.follow, ids.SRV2, 'x' * 22)
         # Refused exactly as an unknown id.
         self.assertEqual(unknown.message, e.message)
         self.assertFalse(self.table.end(ids.SRV2, fid))
-        self.assertEqual(b'secret of SRV1', self.table.read(ids.SRV1,
-                                                            fid)[0])
+        self.assertEqual(b'secret of SRV1', _read(
+            self.table, ids.SRV1, fid)[0])
 
     def test_odd_ids_are_unknown(self):
         self.start()
         for bad in (None, 5, b'x', 'x' * 10000, ''):
             self.assertRaises(exception.ConsoleFollowNotFound,
-                              self.table.read, ids.SRV1, bad)
+                              self.table.follow, ids.SRV1, bad)
 
     def test_cap(self):
         self.host_flags(max_console_followers=3)
@@ -131,16 +136,16 @@ class TableTestCase(test.TestCase):
         self.clock.now += 30
         fresh = self.start(ids.SRV2)
         self.clock.now += 31        # old: 61 s without a read
-        self.table.read(ids.SRV2, fresh)
+        _read(self.table, ids.SRV2, fresh)
         self.assertTrue(old_follower.closed)
         e = self.assertRaises(exception.ConsoleFollowNotFound,
-                              self.table.read, ids.SRV1, old)
+                              self.table.follow, ids.SRV1, old)
         self.assertIn('60 s', e.message)
         self.assertEqual(1, len(self.table))
         # Reading keeps one alive.
         for _ in range(5):
             self.clock.now += 59
-            self.table.read(ids.SRV2, fresh)
+            _read(self.table, ids.SRV2, fresh)
         self.assertEqual(1, len(self.table))
 
     def test_expired_slot_is_free_for_a_new_one(self):
@@ -157,14 +162,14 @@ class TableTestCase(test.TestCase):
         self.assertTrue(follower.closed)
         self.assertFalse(self.table.end(ids.SRV1, fid))
         self.assertRaises(exception.ConsoleFollowNotFound,
-                          self.table.read, ids.SRV1, fid)
+                          self.table.follow, ids.SRV1, fid)
 
     def test_end_during_a_waiting_read(self):
         fid = self.start(history=0)
         follower = self.follower()
         results = []
         thread = threading.Thread(target=lambda: results.append(
-            self.table.read(ids.SRV1, fid, wait=5)))
+            _read(self.table, ids.SRV1, fid, wait=5)))
         thread.start()
         base.wait_for(self, lambda: follower.timeouts, 'the read')
         self.assertTrue(self.table.end(ids.SRV1, fid))
@@ -192,7 +197,7 @@ class TableTestCase(test.TestCase):
             ids.SRV1, lambda: console_follow.LogFollower(path, 0))
         results = []
         thread = threading.Thread(target=lambda: results.append(
-            self.table.read(ids.SRV1, fid, wait=60)))
+            _read(self.table, ids.SRV1, fid, wait=60)))
         thread.start()
         self.addCleanup(thread.join, 70)
         base.wait_for(self, lambda: self.table._waiting == 1, 'the read')
@@ -203,14 +208,14 @@ class TableTestCase(test.TestCase):
         self.assertEqual(0, self.table._waiting)
         self.assertEqual(0, len(self.table))
         self.assertRaises(exception.ConsoleFollowNotFound,
-                          self.table.read, ids.SRV1, fid)
+                          self.table.follow, ids.SRV1, fid)
 
     def test_one_read_at_a_time(self):
         fid = self.start(history=0)
         follower = self.follower()
         results = []
         thread = threading.Thread(target=lambda: results.append(
-            self.table.read(ids.SRV1, fid, wait=5)))
+            _read(self.table, ids.SRV1, fid, wait=5)))
         thread.start()
         base.wait_for(self, lambda: follower.timeouts, 'the read')
         # A second read (a retry) does not wait for the first (it would
@@ -229,7 +234,7 @@ class TableTestCase(test.TestCase):
                 for uuid in (ids.SRV1, ids.SRV2, ids.SRV3)]
         threads = []
         for uuid, fid in zip((ids.SRV1, ids.SRV2), fids):
-            thread = threading.Thread(target=self.table.read,
+            thread = threading.Thread(target=self.table.follow,
                                       args=(uuid, fid, 5))
             thread.start()
             threads.append(thread)
@@ -238,14 +243,14 @@ class TableTestCase(test.TestCase):
                           'the read')
         # The third answers at once, without waiting.
         self.assertEqual((b'', False, False),
-                         self.table.read(ids.SRV3, fids[2], wait=5))
+                         _read(self.table, ids.SRV3, fids[2], wait=5))
         self.assertEqual([0], self.follower(ids.SRV3).timeouts)
         self.log(ids.SRV1).write(b'a')
         self.log(ids.SRV2).write(b'b')
         for thread in threads:
             thread.join(10)
         # Once they are done, a read waits again.
-        self.table.read(ids.SRV3, fids[2], wait=0.01)
+        _read(self.table, ids.SRV3, fids[2], wait=0.01)
         self.assertEqual([0, 0.01], self.follower(ids.SRV3).timeouts)
 
     def test_an_answer_that_did_not_wait_asks_for_a_pause(self):
@@ -285,13 +290,13 @@ class TableTestCase(test.TestCase):
     def test_read_limit(self):
         fid = self.start(history=0)
         self.log().write(b'a' * (300 * 1024))
-        self.assertEqual(256 * 1024, len(self.table.read(ids.SRV1,
-                                                         fid)[0]))
+        self.assertEqual(256 * 1024, len(_read(
+            self.table, ids.SRV1, fid)[0]))
         self.log().write(b'b')
         # The rest first, at once (even with a wait), then what came.
         self.assertEqual(b'a' * (44 * 1024),
-                         self.table.read(ids.SRV1, fid, wait=5)[0])
-        self.assertEqual(b'b', self.table.read(ids.SRV1, fid)[0])
+                         _read(self.table, ids.SRV1, fid, wait=5)[0])
+        self.assertEqual(b'b', _read(self.table, ids.SRV1, fid)[0])
 
     def test_gap_starts_an_answer(self):
         fid = self.start(history=0)
@@ -299,25 +304,25 @@ class TableTestCase(test.TestCase):
         self.log().rotate_away(5)
         self.log().write(b'after')
         self.assertEqual((b'before', False, False),
-                         self.table.read(ids.SRV1, fid))
+                         _read(self.table, ids.SRV1, fid))
         self.assertEqual((b'after', True, False),
-                         self.table.read(ids.SRV1, fid))
+                         _read(self.table, ids.SRV1, fid))
 
     def test_gap_with_nothing_after_it_is_still_told(self):
         fid = self.start(history=0)
         self.log().rotate_away(5)
-        self.assertEqual((b'', True, False), self.table.read(ids.SRV1, fid))
+        self.assertEqual((b'', True, False), _read(self.table, ids.SRV1, fid))
         self.assertEqual((b'', False, False),
-                         self.table.read(ids.SRV1, fid))
+                         _read(self.table, ids.SRV1, fid))
 
     def test_ended(self):
         fid = self.start(history=0)
         follower = self.follower()
         self.log().write(b'bye')
-        self.assertEqual((b'bye', False, False), self.table.read(
-            ids.SRV1, fid, wait=5, alive=lambda: False))
-        self.assertEqual((b'', False, True), self.table.read(
-            ids.SRV1, fid, wait=5, alive=lambda: False))
+        self.assertEqual((b'bye', False, False), _read(
+            self.table, ids.SRV1, fid, wait=5, alive=lambda: False))
+        self.assertEqual((b'', False, True), _read(
+            self.table, ids.SRV1, fid, wait=5, alive=lambda: False))
         self.assertEqual([0, 0], follower.timeouts)
         self.assertTrue(follower.closed)
         self.assertEqual(0, len(self.table))
@@ -330,10 +335,10 @@ class TableTestCase(test.TestCase):
             raise exception.HypervisorUnavailable(uri='qemu:///system',
                                                   reason='restarting')
 
-        self.assertEqual((b'x', False, False), self.table.read(
-            ids.SRV1, fid, alive=alive))
-        self.assertEqual((b'', False, False), self.table.read(
-            ids.SRV1, fid, alive=alive))
+        self.assertEqual((b'x', False, False), _read(
+            self.table, ids.SRV1, fid, alive=alive))
+        self.assertEqual((b'', False, False), _read(
+            self.table, ids.SRV1, fid, alive=alive))
         self.assertEqual(1, len(self.table))
 
     def test_follower_errors_close_it(self):
@@ -345,11 +350,11 @@ class TableTestCase(test.TestCase):
             raise error
 
         follower.read = broken
-        self.assertRaises(exception.InstanceFileUnsafe, self.table.read,
+        self.assertRaises(exception.InstanceFileUnsafe, self.table.follow,
                           ids.SRV1, fid)
         self.assertTrue(follower.closed)
         self.assertRaises(exception.ConsoleFollowNotFound,
-                          self.table.read, ids.SRV1, fid)
+                          self.table.follow, ids.SRV1, fid)
 
     def test_unexpected_follower_errors_close_it_too(self):
         fid = self.start()
@@ -359,7 +364,7 @@ class TableTestCase(test.TestCase):
             raise OSError(5, 'Input/output error')
 
         follower.read = broken
-        self.assertRaises(OSError, self.table.read, ids.SRV1, fid)
+        self.assertRaises(OSError, self.table.follow, ids.SRV1, fid)
         self.assertTrue(follower.closed)
         self.assertEqual(0, len(self.table))
 
@@ -376,7 +381,7 @@ class TableTestCase(test.TestCase):
 
         follower.read = read
         self.assertEqual((b'after', True, False),
-                         self.table.read(ids.SRV1, fid))
+                         _read(self.table, ids.SRV1, fid))
 
     def test_close_all(self):
         for uuid in (ids.SRV1, ids.SRV2):

@@ -1,24 +1,378 @@
-"""The conductor topic's endpoint: records compute services' reports."""
+"""The conductor topic's endpoints.
+
+``ConductorManager`` records the compute services' heartbeats.
+``ComputeTaskManager`` runs the instance actions the compute API hands
+over (``nova.conductor.api.ComputeTaskAPI``): it casts each to the
+instance's compute host, records the outcome the host casts back, and
+owns the instances' task_state from then on, including after a restart
+(``init_host``). Both run in nova-conductor, or in nova-all.
+"""
+
+import threading
 
 from oslo_log import log as logging
 import oslo_messaging
 
+from nova.compute import rpcapi as compute_rpcapi
+from nova.compute import states
+from nova.conductor import tasks
+from nova.console import tokens
+from nova import context as nova_context
 from nova.db import api as db
+from nova import exception
+from nova.scheduler import manager as scheduler
+from nova import servicegroup
 
 LOG = logging.getLogger(__name__)
+
+# Actions, as the compute host names them in its outcome.
+BUILD = 'build'
+REBOOT = 'reboot'
+REBUILD = 'rebuild'
+DELETE = 'delete'
+
+_LABELS = {BUILD: 'Build', REBOOT: 'Reboot', REBUILD: 'Rebuild',
+           DELETE: 'Delete'}
 
 
 class ConductorManager:
     target = oslo_messaging.Target(version='1.0')
 
+    def __init__(self, on_host_up=None):
+        """``on_host_up(host)`` runs when a compute service registers or
+        comes back after a stop (ComputeTaskManager.recover_host)."""
+        self._on_host_up = on_host_up
+
     def report_state(self, ctxt, host, binary, topic, report, up):
+        before = db.service_get_by_host(host) if up else None
         service = db.service_report(host, binary, topic, report, up=up)
         if service['report_count'] == 1:
             LOG.info('Compute service %s on host %s registered', binary,
                      host)
         elif not up:
             LOG.info('Compute service on host %s stopped', host)
+        if up and self._on_host_up is not None and (
+                before is None or before['stopped']):
+            self._on_host_up(host)
 
     def ping(self, ctxt):
         """Answer, so a process can check its way to the broker and back."""
         return True
+
+
+class ComputeTaskManager:
+    """Build, reboot, rebuild, delete and live migration of instances.
+
+    Each action arrives with the instance already in its task_state (the
+    compute API set it, or answered 409). Here it is cast to the
+    instance's host (``nova.compute.manager``), which casts back
+    ``instance_action_done``. An outcome is recorded only while the
+    instance is still in the task the action started in: a newer request
+    that took it over (a delete, a hard reboot during a soft one) is
+    never undone. The hosts' serial port facts that come with an outcome
+    are recorded in every case.
+    """
+
+    target = oslo_messaging.Target(version='1.0')
+
+    def __init__(self, conf, compute_api=None):
+        self.conf = conf
+        self.compute_rpcapi = (compute_api or
+                               compute_rpcapi.ComputeAPI(conf))
+        # Hosts each build tried (in this process; a restart forgets,
+        # so a rescheduled build may try one host again).
+        self._build_tries = {}
+        self._lock = threading.Lock()
+
+    # -- recording ------------------------------------------------------------
+
+    def _fail(self, uuid, task, action, fault):
+        """ERROR with ``fault`` when still in ``task``."""
+        LOG.error('%s of server %s failed: %s', _LABELS.get(action, action),
+                  uuid, fault)
+        done = db.server_update(
+            uuid, {'status': states.ERROR, 'task_state': None,
+                   'fault': fault}, expected_task_state=task)
+        if done is None:
+            LOG.info('Failure of %s not recorded: server %s was deleted or '
+                     'taken over by another request',
+                     _LABELS.get(action, action), uuid)
+
+    def _current(self, uuid, task, action):
+        """The row, when the instance is still in ``task``."""
+        current = db.server_get(uuid)
+        if current is None:
+            LOG.info('Server %s is gone: %s not run', uuid,
+                     _LABELS.get(action, action))
+            return None
+        if current['task_state'] != task:
+            LOG.info('%s of server %s not run: superseded by %s',
+                     _LABELS.get(action, action), uuid,
+                     current['task_state'])
+            return None
+        return current
+
+    def _host_down(self, uuid, host):
+        """InstanceHostUnavailable when ``host`` cannot take a cast now
+        (on a broker it would wait in a queue nobody reads)."""
+        service = db.service_get_by_host(host) if host else None
+        reason = ('is not known' if service is None else
+                  servicegroup.down_reason(service, self.conf))
+        if reason:
+            return exception.InstanceHostUnavailable(
+                instance_uuid=uuid, host=host, reason=reason)
+        return None
+
+    def _cast(self, ctxt, current, task, action, send, boot=True):
+        """Cast ``send(instance)`` to the instance's host; on any error
+        before the host has it, record the failure."""
+        uuid = current['uuid']
+        try:
+            error = self._host_down(uuid, current['host'])
+            if error is not None:
+                raise error
+            send(tasks.instance_for(current, boot=boot))
+        except Exception as e:
+            self._fail(uuid, task, action, exception.fault_message(e))
+
+    # -- actions (casts from the compute API) ---------------------------------
+
+    def build_instances(self, ctxt, instance_uuid):
+        current = self._current(instance_uuid, states.SPAWNING, BUILD)
+        if current is None:
+            return
+        with self._lock:
+            self._build_tries.setdefault(instance_uuid, [])
+        self._cast(ctxt, current, states.SPAWNING, BUILD,
+                   lambda instance: self.compute_rpcapi.
+                   build_and_run_instance(ctxt, current['host'], instance))
+
+    def reboot_instance(self, ctxt, instance_uuid, reboot_type):
+        task = states.REBOOT_STATES[reboot_type][1]
+        current = self._current(instance_uuid, task, REBOOT)
+        if current is None:
+            return
+        self._cast(ctxt, current, task, REBOOT,
+                   lambda instance: self.compute_rpcapi.reboot_instance(
+                       ctxt, current['host'], instance, reboot_type))
+
+    def rebuild_instance(self, ctxt, instance_uuid, image_id):
+        current = self._current(instance_uuid, states.REBUILDING, REBUILD)
+        if current is None:
+            return
+        self._cast(ctxt, current, states.REBUILDING, REBUILD,
+                   lambda instance: self.compute_rpcapi.rebuild_instance(
+                       ctxt, current['host'], instance))
+
+    def delete_instance(self, ctxt, instance_uuid):
+        current = self._current(instance_uuid, states.DELETING, DELETE)
+        if current is None:
+            return
+        if current['host'] is None:
+            db.server_delete(instance_uuid)
+            LOG.info('Deleted server %s', instance_uuid)
+            return
+        # Without its image or flavor rows: a guest whose image is gone
+        # can still be deleted.
+        self._cast(ctxt, current, states.DELETING, DELETE,
+                   lambda instance: self.compute_rpcapi.terminate_instance(
+                       ctxt, current['host'], instance), boot=False)
+
+    def live_migrate_instance(self, ctxt, instance_uuid, host,
+                              block_migration):
+        """A call: the pre-checks run now and their errors are the
+        caller's; returns None once the migration started."""
+        if block_migration not in (True, False, 'auto'):
+            raise tasks.bad_input('block_migration',
+                                  "must be true, false or 'auto'")
+        self._live_migration_task(ctxt, instance_uuid, host,
+                                  block_migration).execute()
+
+    def _live_migration_task(self, ctxt, instance_uuid, host,
+                             block_migration):
+        # The seam of the source-driven live migration
+        # (nova.conductor.live_migrate.LiveMigrationTask).
+        return tasks.LiveMigrationTask(ctxt, self.conf, self.compute_rpcapi,
+                                       instance_uuid, host, block_migration)
+
+    # -- outcomes (casts from the compute hosts) ------------------------------
+
+    def instance_action_done(self, ctxt, host, instance_uuid, action,
+                             task_state, serial_port_facts, fault=None,
+                             error=None):
+        """Record what ``host`` did of ``action`` on the instance.
+
+        :param action: 'build', 'reboot', 'rebuild' or 'delete'.
+        :param task_state: the task the action ran in.
+        :param serial_port_facts: the host's facts after the action (see
+            ComputeDriver.serial_port_facts), or None.
+        :param fault: None on success, else the error's message (never
+            a traceback).
+        :param error: the error's class name (a build that found no free
+            serial port is tried on another host).
+        """
+        # First: from now on the scheduler counts what the action took
+        # or freed.
+        tasks.record_ports(host, serial_port_facts)
+        label = _LABELS.get(action, action)
+        if action in (REBOOT, REBUILD):
+            # Tokens issued while it ran may name the old port.
+            tokens.delete_for_instance(instance_uuid)
+        if fault is not None:
+            if (action == BUILD and
+                    error == 'SocketPortRangeExhaustedException' and
+                    self._rebuilt_elsewhere(ctxt, instance_uuid, host,
+                                            fault)):
+                return
+            self._forget_tries(instance_uuid, action)
+            self._fail(instance_uuid, task_state, action, fault)
+            return
+        self._forget_tries(instance_uuid, action)
+        if action == DELETE:
+            current = db.server_get(instance_uuid)
+            if current is not None and current['host'] == host:
+                db.server_delete(instance_uuid)  # its tokens go with it
+                LOG.info('Deleted server %s', instance_uuid)
+            return
+        done = db.server_update(
+            instance_uuid, {'status': states.ACTIVE, 'task_state': None,
+                            'fault': None},
+            expected_task_state=task_state)
+        if done is None:
+            LOG.info('%s of server %s done, but the server was taken over '
+                     'meanwhile', label, instance_uuid)
+
+    def _forget_tries(self, uuid, action):
+        if action == BUILD:
+            with self._lock:
+                self._build_tries.pop(uuid, None)
+
+    def _rebuilt_elsewhere(self, ctxt, uuid, host, fault):
+        """A build that found no free serial port on ``host`` goes to
+        another host: True when it was cast there."""
+        with self._lock:
+            tried = self._build_tries.setdefault(uuid, [])
+            tried.append(host)
+            tried = list(tried)
+        if len(tried) >= tasks.MAX_BUILD_ATTEMPTS:
+            return False
+        current = db.server_get(uuid)
+        if current is None or current['task_state'] != states.SPAWNING:
+            return False
+        try:
+            instance = tasks.instance_for(current, boot=True)
+        except exception.NovaException:
+            return False
+        with scheduler.CLAIMS_LOCK:  # the claim moves with the instance
+            try:
+                new_host = scheduler.select_host(
+                    self.conf, instance.flavor, instance.image_meta,
+                    exclude=tried)
+            except exception.NoValidHost:
+                return False
+            current = db.server_update(uuid, {'host': new_host},
+                                       expected_task_state=states.SPAWNING)
+            if current is None:
+                return False
+        LOG.warning('Build of server %s: %s; rescheduled to host %s', uuid,
+                    fault, new_host)
+        self._cast(ctxt, current, states.SPAWNING, BUILD,
+                   lambda instance: self.compute_rpcapi.
+                   build_and_run_instance(ctxt, new_host, instance))
+        return True
+
+    # -- restart recovery -----------------------------------------------------
+
+    def init_host(self):
+        """Recover the instances left in a task, asking their hosts.
+
+        Run when the conductor starts: the actions it had cast may still
+        be running on the hosts, which then report as usual; the hosts
+        that do not answer now are asked again when they next register
+        (``recover_host``).
+        """
+        self.recover(nova_context.get_admin_context())
+
+    def recover_host(self, host):
+        """A compute service (re)registered: what it ran when it stopped
+        is lost, so its instances' tasks are recovered now."""
+        self.recover(nova_context.get_admin_context(), hosts=(host,))
+
+    def recover(self, ctxt, hosts=None):
+        """Each instance in a task (of ``hosts``, default all) whose host
+        runs no action on it any more: a delete runs again, a live
+        migration is settled by where the guest is, other tasks end in
+        ERROR. Nothing is changed for an instance whose host does not
+        answer, or still runs its action."""
+        for server in db.server_list(task_states=states.TASK_STATES):
+            if hosts is not None and server['host'] not in hosts:
+                continue
+            try:
+                self._recover_one(ctxt, server)
+            except Exception:
+                LOG.exception('Recovery of server %s failed',
+                              server['uuid'])
+
+    def _ask(self, ctxt, server):
+        """The host's answer about the instance's guest, or None when it
+        cannot be asked now."""
+        host = server['host']
+        error = self._host_down(server['uuid'], host)
+        if error is None:
+            try:
+                return self.compute_rpcapi.get_instance_state(
+                    ctxt, host, tasks.instance_for(server))
+            except exception.NovaException as e:
+                error = e
+        LOG.warning('Server %s is %s; not recovered now: %s. It is when '
+                    'its host registers again.', server['uuid'],
+                    server['task_state'], exception.fault_message(error))
+        return None
+
+    def _recover_one(self, ctxt, server):
+        uuid, task = server['uuid'], server['task_state']
+        if server['host'] is None:
+            if task == states.DELETING:
+                db.server_delete(uuid)
+            else:
+                self._fail(uuid, task, 'recovery', 'Interrupted while %s'
+                           % task)
+            return
+        answer = self._ask(ctxt, server)
+        if answer is None:
+            return
+        if answer['busy']:
+            LOG.info('Server %s is %s and its host %s runs it still: '
+                     'left to finish', uuid, task, server['host'])
+            return
+        if task == states.DELETING:
+            LOG.info('Deleting server %s again after a restart', uuid)
+            self.delete_instance(ctxt, uuid)
+            return
+        if task == states.LIVE_MIGRATING:
+            self._recover_migration(ctxt, server, answer)
+            return
+        LOG.warning('Server %s was %s when its action stopped',
+                    uuid, task)
+        tokens.delete_for_instance(uuid)
+        self._fail(uuid, task, 'recovery',
+                   'Interrupted by a restart while %s (host %s runs no '
+                   'action on it)' % (task, server['host']))
+
+    def _recover_migration(self, ctxt, server, answer):
+        # The seam of the source-driven live migration's recovery
+        # (nova.conductor.live_migrate). Here: only the source is known,
+        # and it was asked.
+        uuid = server['uuid']
+        tokens.delete_for_instance(uuid)
+        scheduler.end_migration(uuid)
+        if answer['exists']:
+            db.server_update(uuid, {'status': states.ACTIVE,
+                                    'task_state': None},
+                             expected_task_state=states.LIVE_MIGRATING)
+            LOG.warning('Live migration of server %s was interrupted; its '
+                        'guest is on %s', uuid, server['host'])
+            return
+        self._fail(uuid, states.LIVE_MIGRATING, 'recovery',
+                   'Live migration interrupted: the guest is not on host %s'
+                   % server['host'])

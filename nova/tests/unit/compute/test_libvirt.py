@@ -53,7 +53,7 @@ class LibvirtComputeTestCase(test_driver.DriverTestBase, base.RPCTestCase):
 
     def _boot(self):
         server = self.api.create(ALICE, 'vm', self.image['id'], '1')
-        self.assertTrue(self.api.wait_for_tasks(30))
+        self.assertTrue(self.wait_for_tasks(30))
         server = self.api.get(ALICE, server['uuid'])
         self.assertEqual(('ACTIVE', None), (server['status'],
                                             server['fault']))
@@ -106,10 +106,10 @@ class LibvirtComputeTestCase(test_driver.DriverTestBase, base.RPCTestCase):
             'token=')[1]
         self.api.reboot(ALICE, uuid, 'HARD')
         self.assertRaises(exception.InvalidToken, tokens.validate, token)
-        self.assertTrue(self.api.wait_for_tasks(30))
+        self.assertTrue(self.wait_for_tasks(30))
         self.assertEqual('ACTIVE', self.api.get(ALICE, uuid)['status'])
         self.api.delete(ALICE, uuid)
-        self.assertTrue(self.api.wait_for_tasks(30))
+        self.assertTrue(self.wait_for_tasks(30))
         self.assertRaises(exception.InstanceNotFound, self.api.get, ALICE,
                           uuid)
         instance = objects.Instance(uuid=uuid)
@@ -122,7 +122,7 @@ class LibvirtComputeTestCase(test_driver.DriverTestBase, base.RPCTestCase):
                    group='serial_console')
         serial.acquire_port(test_driver.HOST)  # the only port, taken
         server = self.api.create(ALICE, 'vm', self.image['id'], '1')
-        self.assertTrue(self.api.wait_for_tasks(30))
+        self.assertTrue(self.wait_for_tasks(30))
         server = self.api.get(ALICE, server['uuid'])
         self.assertEqual('ERROR', server['status'])
         self.assertIn('No free tcp port left', server['fault'])

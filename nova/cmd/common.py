@@ -105,7 +105,7 @@ class Conductor:
         self._server = rpc.get_server(
             conf, rpcapi.TOPIC, conf.host,
             [manager.ConductorManager(
-                on_host_up=self.task_manager.recover_host),
+                on_host_up=self.task_manager.recover_host, conf=conf),
              self.task_manager])
 
     def start(self):

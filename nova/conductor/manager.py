@@ -38,10 +38,12 @@ _LABELS = {BUILD: 'Build', REBOOT: 'Reboot', REBUILD: 'Rebuild',
 class ConductorManager:
     target = oslo_messaging.Target(version='1.0')
 
-    def __init__(self, on_host_up=None):
-        """``on_host_up(host)`` runs when a compute service registers or
-        comes back after a stop (ComputeTaskManager.recover_host)."""
+    def __init__(self, on_host_up=None, conf=None):
+        """``on_host_up(host)`` runs when a compute service registers, or
+        comes back after a stop or after it counted as down (silent for
+        ``service_down_time``): ComputeTaskManager.recover_host."""
         self._on_host_up = on_host_up
+        self._conf = conf
 
     def report_state(self, ctxt, host, binary, topic, report, up):
         before = db.service_get_by_host(host) if up else None
@@ -52,7 +54,9 @@ class ConductorManager:
         elif not up:
             LOG.info('Compute service on host %s stopped', host)
         if up and self._on_host_up is not None and (
-                before is None or before['stopped']):
+                before is None or before['stopped'] or (
+                    self._conf is not None and
+                    not servicegroup.is_up(before, self._conf))):
             self._on_host_up(host)
 
     def ping(self, ctxt):

@@ -25,11 +25,15 @@ API_THREADS = 2
 TIMEOUT = 1  # rpc_response_timeout and long_rpc_timeout, seconds
 
 
-class APIWorkersTestCase(base.ComputeTestCase):
+class APIServerTestCase(base.ComputeTestCase):
+    """nova-api's server on the compute API, the conductor, the hosts."""
+
+    LONG_TIMEOUT = TIMEOUT
+
     def setUp(self):
         super().setUp()
         self.nova_flags(rpc_response_timeout=TIMEOUT,
-                        long_rpc_timeout=TIMEOUT)
+                        long_rpc_timeout=self.LONG_TIMEOUT)
         api = compute_api.API(conf=self.nova_conf)
         self.server = cmd_api.make_server(
             app.build_app(api, conf=self.nova_conf), '127.0.0.1', 0,
@@ -39,13 +43,17 @@ class APIWorkersTestCase(base.ComputeTestCase):
         self.addCleanup(thread.join, base.WAIT)
         self.addCleanup(self.server.stop)
         self.addCleanup(self.wait_for_tasks)
-        self.driver.calls.clear()  # init_host
+        for driver in self.drivers.values():
+            driver.calls.clear()  # init_host
 
-    def request(self, method, path, body=None, token='alice:pa'):
+    def request(self, method, path, body=None, token='alice:pa',
+                version=None):
         conn = http.client.HTTPConnection('127.0.0.1', self.server.port,
                                           timeout=base.WAIT)
         try:
             headers = {'X-Auth-Token': token}
+            if version:
+                headers['OpenStack-API-Version'] = 'compute ' + version
             if body is not None:
                 headers['Content-Type'] = 'application/json'
                 body = json.dumps(body)
@@ -56,14 +64,25 @@ class APIWorkersTestCase(base.ComputeTestCase):
         finally:
             conn.close()
 
-    def _gate(self, method):
-        gate = self.driver.gates[method] = threading.Event()
+    def _gate(self, method, driver=None):
+        gate = (driver or self.driver).gates[method] = threading.Event()
         self.addCleanup(gate.set)
         return gate
 
-    def _entered(self, method, count):
-        base.wait_for(self, lambda: self.driver.names().count(method) >=
+    def _entered(self, method, count, driver=None):
+        driver = driver or self.driver
+        base.wait_for(self, lambda: driver.names().count(method) >=
                       count, '%d calls of %s' % (count, method))
+
+    def _create(self, count):
+        uuids = []
+        for i in range(count):
+            status, body = self.request('POST', '/v2.1/servers', {
+                'server': {'name': 'vm%d' % i, 'imageRef': 'img-1',
+                           'flavorRef': '1'}})
+            self.assertEqual(202, status, body)
+            uuids.append(body['server']['id'])
+        return uuids
 
     def _answered_meanwhile(self):
         """Other requests are answered, each well within the time-out."""
@@ -73,15 +92,11 @@ class APIWorkersTestCase(base.ComputeTestCase):
             self.assertEqual(200, status)
             self.assertLess(time.monotonic() - start, base.WAIT)
 
+
+class APIWorkersTestCase(APIServerTestCase):
     def test_long_builds_leave_every_api_worker_free(self):
         gate = self._gate('spawn')
-        uuids = []
-        for i in range(ACTIONS):
-            status, body = self.request('POST', '/v2.1/servers', {
-                'server': {'name': 'vm%d' % i, 'imageRef': 'img-1',
-                           'flavorRef': '1'}})
-            self.assertEqual(202, status, body)
-            uuids.append(body['server']['id'])
+        uuids = self._create(ACTIONS)
         # Every build runs on the host at once: none waits in a queue
         # of the API process.
         self._entered('spawn', ACTIONS)
@@ -100,12 +115,7 @@ class APIWorkersTestCase(base.ComputeTestCase):
              (db.server_get(uuid) for uuid in uuids)])
 
     def test_long_reboots_leave_every_api_worker_free(self):
-        uuids = []
-        for i in range(ACTIONS):
-            status, body = self.request('POST', '/v2.1/servers', {
-                'server': {'name': 'vm%d' % i, 'imageRef': 'img-1',
-                           'flavorRef': '1'}})
-            uuids.append(body['server']['id'])
+        uuids = self._create(ACTIONS)
         self.assertTrue(self.wait_for_tasks())
         gate = self._gate('reboot')
         for uuid in uuids:
@@ -121,4 +131,47 @@ class APIWorkersTestCase(base.ComputeTestCase):
         self.assertEqual(
             [('ACTIVE', None)] * ACTIONS,
             [(s['status'], s['fault']) for s in
+             (db.server_get(uuid) for uuid in uuids)])
+
+
+class LiveMigrationWorkersTestCase(APIServerTestCase):
+    """Live migrations that outlast rpc_response_timeout (the pre-checks'
+    time-out) on the source's job: each request is answered 202 once
+    its pre-checks passed, and every other request meanwhile."""
+
+    HOSTS = ('host-a', 'host-b')
+    LONG_TIMEOUT = 30  # the move's own steps: longer than the test
+
+    def test_long_migrations_leave_every_api_worker_free(self):
+        self.driver.report['serial_ports_free'] = 90
+        self.drivers['host-b'].report['serial_ports_free'] = 10
+        self.services['host-a'].report()
+        self.services['host-b'].report()
+        base.wait_for(self, lambda: db.service_get_by_host('host-b')[
+            'report']['serial_ports_free'] == 10, 'the report of host-b')
+        uuids = self._create(ACTIONS)
+        self.assertTrue(self.wait_for_tasks())
+        self.assertEqual({'host-a'},
+                         {db.server_get(u)['host'] for u in uuids})
+        gate = self._gate('live_migration')
+        for uuid in uuids:
+            start = time.monotonic()
+            status, body = self.request(
+                'POST', '/v2.1/servers/%s/action' % uuid,
+                {'os-migrateLive': {'host': 'host-b',
+                                    'block_migration': 'auto'}},
+                token='admin', version='2.25')
+            self.assertEqual(202, status, body)
+            self.assertLess(time.monotonic() - start, base.WAIT)
+        self._entered('live_migration', ACTIONS)
+        time.sleep(TIMEOUT * 2.5)
+        self._answered_meanwhile()
+        self.assertEqual({'MIGRATING'}, {self.request(
+            'GET', '/v2.1/servers/%s' % uuid)[1]['server']['status']
+            for uuid in uuids})
+        gate.set()
+        self.assertTrue(self.wait_for_tasks())
+        self.assertEqual(
+            [('ACTIVE', None, 'host-b')] * ACTIONS,
+            [(s['status'], s['fault'], s['host']) for s in
              (db.server_get(uuid) for uuid in uuids)])

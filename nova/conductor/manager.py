@@ -86,6 +86,11 @@ class ComputeTaskManager:
         # Hosts each build tried (in this process; a restart forgets,
         # so a rescheduled build may try one host again).
         self._build_tries = {}
+        # (uuid, task_state) of the actions this process cast to a host
+        # and whose outcome has not come yet: an action handed over twice
+        # (a cast that waited on the broker while recovery re-drove it)
+        # runs once.
+        self._in_flight = set()
         self._lock = threading.Lock()
 
     # -- recording ------------------------------------------------------------
@@ -128,16 +133,28 @@ class ComputeTaskManager:
         return None
 
     def _cast(self, ctxt, current, task, action, send, boot=True):
-        """Cast ``send(instance)`` to the instance's host; on any error
-        before the host has it, record the failure."""
+        """Cast ``send(instance)`` to the instance's host, once per task
+        until its outcome; on any error before the host has it, record
+        the failure."""
         uuid = current['uuid']
+        with self._lock:
+            if (uuid, task) in self._in_flight:
+                LOG.info('%s of server %s already sent to host %s',
+                         _LABELS.get(action, action), uuid, current['host'])
+                return
+            self._in_flight.add((uuid, task))
         try:
             error = self._host_down(uuid, current['host'])
             if error is not None:
                 raise error
             send(tasks.instance_for(current, boot=boot))
         except Exception as e:
+            self._landed(uuid, task)
             self._fail(uuid, task, action, exception.fault_message(e))
+
+    def _landed(self, uuid, task):
+        with self._lock:
+            self._in_flight.discard((uuid, task))
 
     # -- actions (casts from the compute API) ---------------------------------
 
@@ -215,6 +232,7 @@ class ComputeTaskManager:
         :param error: the error's class name (a build that found no free
             serial port is tried on another host).
         """
+        self._landed(instance_uuid, task_state)
         # First: from now on the scheduler counts what the action took
         # or freed.
         tasks.record_ports(host, serial_port_facts)
@@ -304,10 +322,12 @@ class ComputeTaskManager:
 
     def recover(self, ctxt, hosts=None):
         """Each instance in a task (of ``hosts``, default all) whose host
-        runs no action on it any more: a delete runs again, a live
-        migration is settled by where the guest is, other tasks end in
-        ERROR. Nothing is changed for an instance whose host does not
-        answer, or still runs its action."""
+        runs no action on it: the action is sent again (it may never
+        have reached the host: a cast that waited on the broker for this
+        conductor, or a host that restarted), except a build whose guest
+        exists already, which ends in ERROR; a live migration is settled
+        by where the guest is. Nothing is changed for an instance whose
+        host does not answer, or still runs its action."""
         for server in db.server_list(task_states=states.TASK_STATES):
             if hosts is not None and server['host'] not in hosts:
                 continue
@@ -349,19 +369,29 @@ class ComputeTaskManager:
             LOG.info('Server %s is %s and its host %s runs it still: '
                      'left to finish', uuid, task, server['host'])
             return
-        if task == states.DELETING:
-            LOG.info('Deleting server %s again after a restart', uuid)
-            self.delete_instance(ctxt, uuid)
-            return
         if task == states.LIVE_MIGRATING:
             self._recover_migration(ctxt, server, answer)
             return
-        LOG.warning('Server %s was %s when its action stopped',
-                    uuid, task)
-        tokens.delete_for_instance(uuid)
-        self._fail(uuid, task, 'recovery',
-                   'Interrupted by a restart while %s (host %s runs no '
-                   'action on it)' % (task, server['host']))
+        if task == states.SPAWNING and answer['exists']:
+            # Its guest was made, but whether its build ended is unknown.
+            LOG.warning('Build of server %s was interrupted', uuid)
+            self._fail(uuid, task, 'recovery',
+                       'Interrupted by a restart while %s (host %s runs no '
+                       'action on it)' % (task, server['host']))
+            return
+        LOG.info('Server %s is %s and its host %s runs no action on it: '
+                 'sent again', uuid, task, server['host'])
+        if task == states.SPAWNING:
+            self.build_instances(ctxt, uuid)
+        elif task in (states.REBOOTING, states.REBOOTING_HARD):
+            tokens.delete_for_instance(uuid)
+            self.reboot_instance(ctxt, uuid, 'HARD' if task ==
+                                 states.REBOOTING_HARD else 'SOFT')
+        elif task == states.REBUILDING:
+            tokens.delete_for_instance(uuid)
+            self.rebuild_instance(ctxt, uuid, server['image_id'])
+        elif task == states.DELETING:
+            self.delete_instance(ctxt, uuid)
 
     def _recover_migration(self, ctxt, server, answer):
         # The seam of the source-driven live migration's recovery

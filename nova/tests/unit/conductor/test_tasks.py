@@ -302,9 +302,16 @@ class RecoveryTestCase(TasksTestCase):
     """ComputeTaskManager.recover: a conductor that restarts asks each
     host about the instances it left in a task before changing them."""
 
+    def _outcomes(self, count):
+        return sorted((o['instance_uuid'], o['action'])
+                      for o in (self._done() for _ in range(count)))
+
     def test_interrupted_tasks_are_recovered_once(self):
         self._server(ids.BUILDING)
+        self._server(ids.SRV2)  # built, but its outcome was lost
+        self.driver.ports[ids.SRV2] = fake_driver.FIRST_PORT + 8
         self._server(ids.REBOOTING, 'REBOOT', 'rebooting')
+        self.driver.ports[ids.REBOOTING] = fake_driver.FIRST_PORT + 7
         self._server(ids.MIGRATING, 'MIGRATING', 'migrating')
         self.driver.ports[ids.MIGRATING] = fake_driver.FIRST_PORT + 9
         self._server(ids.DELETING, 'ACTIVE', 'deleting')
@@ -316,20 +323,29 @@ class RecoveryTestCase(TasksTestCase):
             'console_type': 'serial', 'host': 'h', 'port': 1,
             'expires_at': later})
         self.tasks.recover(CTX, hosts=['fake-host'])
-        self.assertEqual('delete', self._done()['action'])
-        self.assertEqual([('destroy', ids.DELETING)], self.driver.calls)
-        status, task, fault = self._state(ids.BUILDING)
-        self.assertEqual(('ERROR', None), (status, task))
-        self.assertIn('restart', fault)
-        self.assertEqual('ERROR', self._state(ids.REBOOTING)[0])
+        # What the host does not run is sent to it again.
+        self.assertEqual(sorted([(ids.BUILDING, 'build'),
+                                 (ids.REBOOTING, 'reboot'),
+                                 (ids.DELETING, 'delete')]),
+                         self._outcomes(3))
+        self.assertEqual(sorted([('spawn', ids.BUILDING, 'img-1'),
+                                 ('reboot', ids.REBOOTING, 'SOFT'),
+                                 ('destroy', ids.DELETING)]),
+                         sorted(self.driver.calls))
+        self.assertEqual(('ACTIVE', None, None), self._state(ids.BUILDING))
+        self.assertEqual(('ACTIVE', None, None), self._state(ids.REBOOTING))
         self.assertIsNone(db.console_token_get_by_hash('a' * 64))
         self.assertIsNone(db.server_get(ids.DELETING))
+        # A build whose guest exists but whose end is unknown: ERROR.
+        status, task, fault = self._state(ids.SRV2)
+        self.assertEqual(('ERROR', None), (status, task))
+        self.assertIn('restart', fault)
         self.assertEqual(('ACTIVE', None, None), self._state(ids.MIGRATING))
         self.assertEqual(('ACTIVE', None, None), self._state(ids.FINE))
         self.assertEqual(('BUILD', 'spawning', None),
                          self._state(ids.ELSEWHERE))
         self.tasks.recover(CTX, hosts=['fake-host'])
-        self.assertEqual(1, len(self.driver.calls))
+        self.assertEqual(3, len(self.driver.calls))
 
     def test_action_still_running_on_its_host_is_left_to_finish(self):
         # The conductor restarted while the host builds: the host
@@ -344,6 +360,33 @@ class RecoveryTestCase(TasksTestCase):
         gate.set()
         self._done()
         self.assertEqual(('ACTIVE', None, None), self._state())
+        self.assertEqual(['spawn'], self.driver.names())
+
+    def test_action_that_waited_for_the_conductor_runs_once(self):
+        # Accepted while the conductor was stopped: its cast waits on the
+        # broker, and the restarted conductor's recovery finds it first.
+        self._server()
+        self.tasks.init_host()
+        self.tasks.build_instances(CTX, ids.SRV1)  # the queued cast
+        self._done()
+        self.assertEqual(('ACTIVE', None, None), self._state())
+        self.tasks.build_instances(CTX, ids.SRV1)  # superseded by now
+        self.assertEqual(['spawn'], self.driver.names())
+
+    def test_same_action_handed_over_twice_is_sent_once(self):
+        gate = self.driver.gates['reboot'] = threading.Event()
+        self.addCleanup(gate.set)
+        self.build(self._server())
+        db.server_update(ids.SRV1, {'status': 'REBOOT',
+                                    'task_state': 'rebooting'})
+        self.tasks.reboot_instance(CTX, ids.SRV1, 'SOFT')
+        self.assertTrue(self.driver.entered_event('reboot').wait(base.WAIT))
+        self.tasks.reboot_instance(CTX, ids.SRV1, 'SOFT')
+        self.assertIn('Reboot of server %s already sent to host fake-host'
+                      % ids.SRV1, self.logs.output)
+        gate.set()
+        self._done()
+        self.assertEqual(['spawn', 'reboot'], self.driver.names())
 
     def test_migration_is_not_settled_on_a_host_without_the_guest(self):
         # The database names host fake-host, which has no such guest:
@@ -366,17 +409,20 @@ class RecoveryTestCase(TasksTestCase):
         self.assertEqual(('ACTIVE', 'deleting', None),
                          self._state(ids.DELETING))
         self.assertIn('not recovered now', self.logs.output)
+        self.assertEqual([], self.driver.calls)
         # Its next registration recovers them, asking it.
         self.start_host('fake-host', self.driver)
-        self.assertEqual('delete', self._done()['action'])
+        self.assertEqual(sorted([(ids.BUILDING, 'build'),
+                                 (ids.DELETING, 'delete')]),
+                         self._outcomes(2))
         self.assertIsNone(db.server_get(ids.DELETING))
-        base.wait_for(self, lambda: self._state(ids.BUILDING)[0] == 'ERROR',
-                      'the recovery of the build')
+        self.assertEqual(('ACTIVE', None, None), self._state(ids.BUILDING))
 
     def test_all_hosts_by_default(self):
         self._server(ids.BUILDING)
         self.tasks.recover(CTX)
-        self.assertEqual('ERROR', self._state(ids.BUILDING)[0])
+        self._done()
+        self.assertEqual(('ACTIVE', None, None), self._state(ids.BUILDING))
 
     def test_unknown_host_is_left_and_recovery_goes_on(self):
         self._server(ids.DELETING, 'ACTIVE', 'deleting', host='nowhere')
@@ -385,7 +431,8 @@ class RecoveryTestCase(TasksTestCase):
         self.assertEqual(('ACTIVE', 'deleting', None),
                          self._state(ids.DELETING))
         self.assertIn('nowhere', self.logs.output)
-        self.assertEqual('ERROR', self._state(ids.BUILDING)[0])
+        self._done()
+        self.assertEqual(('ACTIVE', None, None), self._state(ids.BUILDING))
 
     def test_instance_without_host(self):
         self._server(ids.NOHOST, task_state='deleting', host=None)

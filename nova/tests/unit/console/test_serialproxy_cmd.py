@@ -1,10 +1,10 @@
 """The nova-serialproxy command as a real process on 127.0.0.1.
 
-``nova.cmd.serialproxy.main`` runs in a child Python whose
-``nova.console.tokens`` and ``nova.compute.api`` are small fakes (set up by
-a launcher script before ``main``); everything else is real: option
-parsing from ``--config-file``, oslo.log to a file, the listening socket,
-signals and exit status.
+``nova.cmd.serialproxy.main`` runs in a child Python, given a small fake
+token store and compute RPC client by a launcher script (as ``main``
+takes them); everything else is real: the database the proxy reads the
+instance from, option parsing from ``--config-file``, oslo.log to a file,
+the listening socket, signals and exit status.
 """
 
 import os
@@ -27,8 +27,8 @@ from nova.tests.unit.console import test_websocketproxy as helpers
 
 TIMEOUT = 5
 START_TIMEOUT = 30
-# A separate proxy needs a broker to reach the API's hosts; this one's
-# fake compute API never uses it, so none needs to run (port 1).
+# A separate proxy needs a broker to reach the compute hosts; this one's
+# fake compute RPC client never uses it, so none needs to run (port 1).
 BROKER = 'rabbit://guest:guest@127.0.0.1:1/'
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(nova.__file__)))
 
@@ -36,45 +36,55 @@ LAUNCHER = textwrap.dedent('''\
     import datetime
     import os
     import sys
-    import time
-    import types
-
-    from nova import exception
 
     from nova.console.tokens import ConnectInfo
+    from nova.db import api as db
+    from nova import exception
 
     GUEST = ('127.0.0.1', int(os.environ['FAKE_GUEST_PORT']))
+    UUID = os.environ['FAKE_UUID']
+    HOST = 'compute-1'
 
 
-    def validate(token):
-        if token != os.environ['FAKE_TOKEN']:
-            raise exception.InvalidToken()
-        return ConnectInfo(
-            os.environ['FAKE_UUID'], 'serial', *GUEST,
-            datetime.datetime.now(datetime.timezone.utc) +
-            datetime.timedelta(seconds=600))
+    class TokenStore:
+        """nova.console.tokens: one token, for the guest's port."""
+
+        def validate(self, token):
+            if token != os.environ['FAKE_TOKEN']:
+                raise exception.InvalidToken()
+            return ConnectInfo(
+                UUID, 'serial', *GUEST,
+                datetime.datetime.now(datetime.timezone.utc) +
+                datetime.timedelta(seconds=600))
 
 
-    class API:
-        def validate_console_port(self, ctxt, instance_uuid, host, port,
-                                  console_type):
-            return (ctxt.is_admin and console_type == 'serial' and
-                    (instance_uuid, host, port) ==
-                    (os.environ['FAKE_UUID'], *GUEST))
+    class ComputeRPCAPI:
+        """nova.compute.rpcapi.ComputeAPI: the instance's host
+        confirms the guest's port, asked as the admin."""
+
+        def validate_console_port(self, ctxt, host, instance, port_host,
+                                  port, console_type):
+            return (ctxt.is_admin and host == HOST and
+                    console_type == 'serial' and
+                    (instance.uuid, port_host, port) == (UUID, *GUEST))
 
 
-    tokens = types.ModuleType('nova.console.tokens')
-    tokens.validate = validate
-    api = types.ModuleType('nova.compute.api')
-    api.API = API
-    sys.modules.update({'nova.console.tokens': tokens,
-                        'nova.compute.api': api})
+    # The instance and its host as the API and the compute service
+    # record them: the proxy reads them from the database.
+    db.configure(os.environ['FAKE_DB'])
+    db.server_create({'uuid': UUID, 'name': 'vm', 'project_id': 'p',
+                      'user_id': 'u', 'flavor_id': '1', 'image_id': 'i',
+                      'status': 'ACTIVE', 'task_state': None,
+                      'host': HOST})
+    db.service_report(HOST, 'nova-compute', 'compute', {})
 
     from nova.cmd import common
     common.connect_rpc = lambda conf: True  # no broker runs (port 1)
 
     from nova.cmd import serialproxy
-    sys.exit(serialproxy.main(['nova-serialproxy'] + sys.argv[1:]))
+    sys.exit(serialproxy.main(['nova-serialproxy'] + sys.argv[1:],
+                              compute_rpcapi=ComputeRPCAPI(),
+                              token_store=TokenStore()))
 ''')
 
 
@@ -87,21 +97,28 @@ class TestSerialProxyCommand(test.TestCase):
         self.instance_uuid = str(uuid.uuid4())
         self.log_file = os.path.join(self.tmp, 'serialproxy.log')
         self.out_file = os.path.join(self.tmp, 'serialproxy.out')
+        self.db_url = 'sqlite:///%s' % os.path.join(self.tmp, 'nova.sqlite')
+        self.token_file = os.path.join(self.tmp, 'token')
+        self.modules_file = os.path.join(self.tmp, 'modules.json')
 
-    def start(self, port=0, transport_url=BROKER, preexec_fn=None):
+    def start(self, port=0, transport_url=BROKER, preexec_fn=None,
+              script=LAUNCHER):
         launcher = os.path.join(self.tmp, 'launcher.py')
         with open(launcher, 'w') as f:
-            f.write(LAUNCHER)
+            f.write(script)
         config = os.path.join(self.tmp, 'nova.conf')
         with open(config, 'w') as f:
             f.write('[DEFAULT]\nlog_file = %s\ndebug = True\n'
                     'transport_url = %s\n'
+                    '[database]\nconnection = %s\n'
                     '[serial_console]\nserialproxy_host = 127.0.0.1\n'
                     'serialproxy_port = %d\n'
-                    % (self.log_file, transport_url, port))
-        env = dict(os.environ, PYTHONPATH=REPO,
+                    % (self.log_file, transport_url, self.db_url, port))
+        env = dict(os.environ, PYTHONPATH=REPO, FAKE_DB=self.db_url,
                    FAKE_GUEST_PORT=str(self.guest.port),
-                   FAKE_TOKEN=self.token, FAKE_UUID=self.instance_uuid)
+                   FAKE_TOKEN=self.token, FAKE_UUID=self.instance_uuid,
+                   TOKEN_FILE=self.token_file,
+                   MODULES_FILE=self.modules_file)
         with open(self.out_file, 'wb') as out:
             proc = subprocess.Popen(
                 [sys.executable, launcher, '--config-file', config],

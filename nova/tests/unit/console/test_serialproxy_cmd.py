@@ -7,6 +7,7 @@ instance from, option parsing from ``--config-file``, oslo.log to a file,
 the listening socket, signals and exit status.
 """
 
+import json
 import os
 import re
 import resource
@@ -85,6 +86,52 @@ LAUNCHER = textwrap.dedent('''\
     sys.exit(serialproxy.main(['nova-serialproxy'] + sys.argv[1:],
                               compute_rpcapi=ComputeRPCAPI(),
                               token_store=TokenStore()))
+''')
+
+
+# nova-serialproxy as installed: its own token store and compute RPC
+# client, on a database holding a token for an instance that is gone (so
+# a connection runs the whole check and is refused without any broker).
+# At exit it writes the modules the process loaded and which of the
+# proxy's own modules hold an importlib function or module.
+REAL_LAUNCHER = textwrap.dedent('''\
+    import json
+    import os
+    import sys
+
+    from nova.cmd import common
+    from nova.console import tokens
+    from nova.db import api as db
+
+    db.configure(os.environ['FAKE_DB'])
+    with open(os.environ['TOKEN_FILE'], 'w') as f:
+        f.write(tokens.authorize(os.environ['FAKE_UUID'], 'serial',
+                                 '127.0.0.1',
+                                 int(os.environ['FAKE_GUEST_PORT']),
+                                 ttl=600))
+    common.connect_rpc = lambda conf: True  # no broker runs (port 1)
+
+    from nova.cmd import serialproxy
+    try:
+        status = serialproxy.main(['nova-serialproxy'] + sys.argv[1:])
+    finally:
+        def lookup(value):
+            name = (getattr(value, '__name__', '') if
+                    type(value) is type(sys) else
+                    getattr(value, '__module__', None) or '')
+            return name == 'importlib' or name.startswith('importlib.')
+
+        modules = dict(sys.modules)
+        users = sorted(
+            name for name, module in modules.items()
+            if module is not None and (
+                name.startswith('nova.console.') or
+                name.startswith('nova.cmd.')) and
+            any(lookup(value) for value in vars(module).values()))
+        with open(os.environ['MODULES_FILE'], 'w') as f:
+            json.dump({'modules': sorted(modules),
+                       'importlib_users': users}, f)
+    sys.exit(status)
 ''')
 
 
@@ -231,3 +278,31 @@ class TestSerialProxyCommand(test.TestCase):
                       'fake://, which only reaches services in the same '
                       'process', self.output())
         self.assertNotIn('listening', self.output())
+
+    def test_builds_no_compute_api_and_looks_nothing_up(self):
+        # The proxy is given what it talks to: it neither imports the
+        # compute API (a task pool, the catalog) nor looks modules up by
+        # name, at start or while checking a connection's token.
+        proc = self.start(script=REAL_LAUNCHER)
+        port = self.wait_listening(proc)
+        with open(self.token_file) as f:
+            token = f.read()
+        refused = self.connect(port, token)
+        self.assertEqual((1008, helpers.websocketproxy.REFUSED_TOKEN),
+                         helpers.close_frame(refused))
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(0, self.wait_exit(proc), self.output())
+        output = self.output()
+        # The token was valid: the instance check ran, and said no.
+        self.assertIn('names 127.0.0.1:%d, no longer a serial port of '
+                      'instance %s' % (self.guest.port, self.instance_uuid),
+                      output)
+        self.assertNotIn('Traceback', output)
+        with open(self.modules_file) as f:
+            loaded = json.load(f)
+        self.assertEqual([], [name for name in (
+            'nova.compute.api', 'nova.conductor.tasks',
+            'nova.scheduler.manager') if name in loaded['modules']])
+        self.assertIn('nova.cmd.serialproxy', loaded['modules'])
+        self.assertIn('nova.console.websocketproxy', loaded['modules'])
+        self.assertEqual([], loaded['importlib_users'])

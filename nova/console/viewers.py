@@ -1,12 +1,12 @@
 """nova-serialproxy's console hubs: one log stream, many websockets.
 
 A :class:`Hub` follows one instance's console log on its compute host
-(``nova.console.api.API.follow_console_log``, long-polled by one thread;
-the proxy's console API) and fans
-it out to every connection showing that console's output: read-only
-viewers and interactive sessions opened with history. It keeps the newest
-``MAX_CONSOLE_BYTES`` of the log in memory, so a new subscriber gets its
-history from here, not from the compute host.
+(the proxy's console API, ``nova.console.api.API.follow_console_log``,
+long-polled by one thread) and fans it out to every connection showing
+that console's output: read-only viewers and interactive sessions opened
+with history. It keeps the newest ``MAX_CONSOLE_BYTES`` of the log in
+memory, so a new subscriber gets its history from here, not from the
+compute host.
 
 The joint between history and live output is exact: a subscriber's
 history is a snapshot of the window taken under the hub's lock, and every

@@ -77,9 +77,14 @@ take more. So the threads are bounded by ``[serial_console]
 max_connections``. One process, not websockify's process per connection,
 which would copy the token store's database connections and the RPC
 client into every child; so the token store and the console API are
-called from several threads at once. At start the soft
-open-files limit is raised to the hard one, and ``max_connections`` is
-lowered (with a warning) to what that limit can hold.
+called from several threads at once. At start the soft open-files limit
+is raised to the hard one, and ``max_connections`` is lowered (with a
+warning) to what that limit can hold.
+
+What the proxy talks to is given to it (:func:`make_server`): the token
+store and the compute RPC client, which its console API
+(``nova.console.api``) uses with the instance read from the database.
+Nothing is imported by name, and no compute API is built here.
 
 TLS is not served here (the project has no certificate options): for a
 ``wss://`` base_url terminate TLS in front of the proxy.

@@ -250,7 +250,7 @@ class APIFollowTestCase(base.ComputeTestCase):
         super().setUp()
         self.api = compute_api.API(conf=self.nova_conf)
         self.addCleanup(self.api.shutdown)
-        self._server(ids.SRV1, 'ACTIVE', None, host='host-a')
+        self._server(ids.SRV1, 'active', None, host='host-a')
         self.drivers['host-a'].ports[ids.SRV1] = 10999
         self.log = self.drivers['host-a'].console_log(ids.SRV1)
 
@@ -271,7 +271,7 @@ class APIFollowTestCase(base.ComputeTestCase):
     def test_moved_means_ended(self):
         first = self.follow()
         follower = self.log.followers[0]
-        db.server_update(ids.SRV1, {'host': 'host-b'})
+        db.instance_update(ids.SRV1, {'host': 'host-b'})
         answer = self.follow(host='host-a', follow_id=first['follow_id'],
                              wait=5)
         self.assertEqual({'host': 'host-a', 'follow_id': first['follow_id'],
@@ -288,7 +288,7 @@ class APIFollowTestCase(base.ComputeTestCase):
 
     def test_deleted_means_ended(self):
         first = self.follow()
-        db.server_delete(ids.SRV1)
+        db.instance_delete(ids.SRV1)
         answer = self.follow(host='host-a', follow_id=first['follow_id'])
         self.assertTrue(answer['ended'])
         self.assertRaises(exception.InstanceNotFound, self.follow)
@@ -301,8 +301,8 @@ class APIFollowTestCase(base.ComputeTestCase):
 
     def test_not_ready_to_open_but_an_open_follow_goes_on(self):
         first = self.follow()
-        db.server_update(ids.SRV1, {'status': 'REBOOT',
-                                    'task_state': 'rebooting'})
+        db.instance_update(ids.SRV1, {'vm_state': 'active',
+                                      'task_state': 'rebooting'})
         e = self.assertRaises(exception.InstanceNotReady, self.follow)
         self.assertEqual(409, e.code)
         self.log.write(b'rebooting...')

@@ -14,7 +14,7 @@ client's token, which is the client's whole authorization.
 from oslo_log import log as logging
 
 from nova.compute import console_followers
-from nova.compute import states
+from nova.compute import vm_states
 from nova.console import type as ctype
 from nova import context as nova_context
 from nova.db import api as db
@@ -41,17 +41,18 @@ def _instance(instance_uuid):
     """The instance's row, or None (also for a uuid that is no string)."""
     if not isinstance(instance_uuid, str):
         return None
-    return db.server_get(instance_uuid)
+    return db.instance_get(instance_uuid)
 
 
 def _ready(instance):
-    return instance['status'] == states.ACTIVE and not instance['task_state']
+    return (instance['vm_state'] == vm_states.ACTIVE and
+            not instance['task_state'])
 
 
 def _state(instance):
     if instance['task_state']:
-        return '%s (%s)' % (instance['status'], instance['task_state'])
-    return instance['status']
+        return '%s (%s)' % (instance['vm_state'], instance['task_state'])
+    return instance['vm_state']
 
 
 def _bare_instance(instance):
@@ -142,7 +143,7 @@ class API:
         :raises nova.exception.InstanceNotFound: no such instance (and no
             ``host``/``follow_id`` of a follow to end).
         :raises nova.exception.InstanceNotReady: opening a follower of an
-            instance that is not ACTIVE without a task. A follow already
+            instance not active, or with a task. A follow already
             open goes on through reboots: they are what users watch.
         :raises nova.exception.InstanceHostUnavailable: its host is down
             or did not answer in time.

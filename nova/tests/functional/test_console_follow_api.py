@@ -55,11 +55,11 @@ class FollowThroughAPITestCase(base.FunctionalTestCase):
         self.gaps = 0
 
     def _server_row(self, inst):
-        db.server_create({'uuid': inst.uuid, 'name': 'followed',
-                          'project_id': 'p', 'user_id': 'u',
-                          'flavor_id': '1', 'image_id': 'img',
-                          'status': 'ACTIVE', 'task_state': None,
-                          'host': self.host})
+        db.instance_create({'uuid': inst.uuid, 'name': 'followed',
+                            'project_id': 'p', 'user_id': 'u',
+                            'flavor_id': '1', 'image_id': 'img',
+                            'vm_state': 'active', 'task_state': None,
+                            'host': self.host})
 
     def _follow_until(self, inst, pattern, timeout=base.BOOT_TIMEOUT):
         """Read the follow (long polls of 2 s) until ``pattern`` is in

@@ -22,7 +22,7 @@ class FollowTestCase(base.ComputeTestCase):
     def setUp(self):
         super().setUp()
         self.api = self.console_api()
-        self._server(ids.SRV1, 'ACTIVE', None, host='host-a')
+        self._server(ids.SRV1, 'active', None, host='host-a')
         self.drivers['host-a'].ports[ids.SRV1] = 10999
         self.log = self.drivers['host-a'].console_log(ids.SRV1)
 
@@ -43,7 +43,7 @@ class FollowTestCase(base.ComputeTestCase):
     def test_moved_means_ended(self):
         first = self.follow()
         follower = self.log.followers[0]
-        db.server_update(ids.SRV1, {'host': 'host-b'})
+        db.instance_update(ids.SRV1, {'host': 'host-b'})
         answer = self.follow(host='host-a', follow_id=first['follow_id'],
                              wait=5)
         self.assertEqual({'host': 'host-a', 'follow_id': first['follow_id'],
@@ -60,7 +60,7 @@ class FollowTestCase(base.ComputeTestCase):
 
     def test_deleted_means_ended(self):
         first = self.follow()
-        db.server_delete(ids.SRV1)
+        db.instance_delete(ids.SRV1)
         answer = self.follow(host='host-a', follow_id=first['follow_id'])
         self.assertTrue(answer['ended'])
         self.assertRaises(exception.InstanceNotFound, self.follow)
@@ -73,8 +73,8 @@ class FollowTestCase(base.ComputeTestCase):
 
     def test_not_ready_to_open_but_an_open_follow_goes_on(self):
         first = self.follow()
-        db.server_update(ids.SRV1, {'status': 'REBOOT',
-                                    'task_state': 'rebooting'})
+        db.instance_update(ids.SRV1, {'vm_state': 'active',
+                                      'task_state': 'rebooting'})
         e = self.assertRaises(exception.InstanceNotReady, self.follow)
         self.assertEqual(409, e.code)
         self.log.write(b'rebooting...')
@@ -120,7 +120,7 @@ class ValidateTestCase(base.ComputeTestCase):
     def setUp(self):
         super().setUp()
         self.api = self.console_api()
-        self._server(ids.SRV1, 'ACTIVE', None, host='host-a')
+        self._server(ids.SRV1, 'active', None, host='host-a')
         self.drivers['host-a'].ports[ids.SRV1] = PORT
 
     def check(self, uuid=ids.SRV1, port=PORT, console_type='serial'):
@@ -139,8 +139,8 @@ class ValidateTestCase(base.ComputeTestCase):
             self.assertIs(False, self.check(uuid=uuid))
 
     def test_not_ready(self):
-        db.server_update(ids.SRV1, {'status': 'REBOOT',
-                                    'task_state': 'rebooting'})
+        db.instance_update(ids.SRV1, {'vm_state': 'active',
+                                      'task_state': 'rebooting'})
         self.assertIs(False, self.check())
 
     def test_host_down(self):

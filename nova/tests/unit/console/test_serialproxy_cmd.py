@@ -73,10 +73,10 @@ LAUNCHER = textwrap.dedent('''\
     # The instance and its host as the API and the compute service
     # record them: the proxy reads them from the database.
     db.configure(os.environ['FAKE_DB'])
-    db.server_create({'uuid': UUID, 'name': 'vm', 'project_id': 'p',
-                      'user_id': 'u', 'flavor_id': '1', 'image_id': 'i',
-                      'status': 'ACTIVE', 'task_state': None,
-                      'host': HOST})
+    db.instance_create({'uuid': UUID, 'name': 'vm', 'project_id': 'p',
+                        'user_id': 'u', 'flavor_id': '1', 'image_id': 'i',
+                        'vm_state': 'active', 'task_state': None,
+                        'host': HOST})
     db.service_report(HOST, 'nova-compute', 'compute', {})
 
     from nova.cmd import common

@@ -28,7 +28,6 @@ import uuid as uuid_lib
 from oslo_log import log as logging
 
 import nova.conf
-from nova.compute import console_followers
 from nova.compute import live_migration
 from nova.compute import rpcapi
 from nova.compute import task_states
@@ -173,7 +172,7 @@ class API:
         """``compute_rpcapi`` defaults to one on ``conf``'s transport.
 
         ``start()`` (nova-api, nova-all) recovers the tasks a stopped
-        process left; nova-serialproxy only looks consoles up.
+        process left.
         """
         self.conf = conf or CONF
         self.compute_rpcapi = (compute_rpcapi or
@@ -674,113 +673,3 @@ class API:
         return {'type': ctype.READ_ONLY,
                 'url': console_url(base_url, token),
                 'web_url': console_page_url(base_url, token)}
-
-    def validate_console_port(self, ctx, instance_uuid, host, port,
-                              console_type):
-        """For nova-serialproxy: is ``host:port`` still that console?
-
-        ``console_type``: 'serial' or 'serial-readonly' (the same port);
-        any other is no. Fails closed: a server not ready, or a host down
-        or silent, is no.
-        """
-        if console_type not in ctype.SERIAL_TYPES:
-            return False
-        admin = nova_context.get_admin_context()
-        try:
-            server = self._get(admin, instance_uuid)
-            if not _ready(server):
-                return False
-            self._check_host(server)
-            return bool(self.compute_rpcapi.validate_console_port(
-                admin, server['host'], _bare_instance(server),
-                host, port, console_type))
-        except exception.NovaException as e:
-            LOG.info('Console port of server %s not confirmed: %s',
-                     instance_uuid, e.message)
-            return False
-
-    def follow_console_log(self, ctx, instance_uuid, host=None,
-                           follow_id=None, history_bytes=None, wait=0):
-        """For nova-serialproxy: follow the server's console log.
-
-        Looked up as the admin (the proxy checked its token). The first
-        call (``follow_id`` None) opens a follower on the server's host
-        and answers with the newest ``history_bytes`` of the log; each
-        next call passes the ``host`` and ``follow_id`` of the answer
-        before and gets the bytes written since, waiting up to ``wait``
-        seconds for some (see ComputeManager.follow_console_log).
-
-        :param instance_uuid: str.
-        :param host: str or None: the host of the previous answer. When
-            the server is no longer there (live migrated, or deleted) the
-            answer is ``ended`` with no data, and that host's follower is
-            ended (a cast): ask for a new console.
-        :param follow_id: str or None.
-        :param history_bytes: int 0..102400 (None: 102400).
-        :param wait: seconds, a number >= 0 (the host cuts it).
-        :returns: ``{'host': str, 'follow_id': str|None, 'data': bytes,
-            'gap': bool, 'ended': bool, 'retry_after': float}``:
-            ``retry_after`` is the seconds (>= 0) to pause before the next
-            call; > 0 when the host answered empty without waiting (all its
-            waiting slots taken). A caller that ignores it only polls
-            faster.
-        :raises nova.exception.InstanceNotFound: no such server (and no
-            ``host``/``follow_id`` of a follow to end).
-        :raises nova.exception.InstanceNotReady: opening a follower of a
-            server that is not ACTIVE without a task. A follow already
-            open goes on through reboots: they are what users watch.
-        :raises nova.exception.InstanceHostUnavailable: its host is down
-            or did not answer in time.
-        :raises nova.exception.ConsoleFollowNotFound,
-            nova.exception.TooManyConsoleFollowers,
-            nova.exception.ConsoleLogFollowUnavailable,
-            nova.exception.Invalid: from the host, or bad arguments.
-        """
-        history_bytes = console_followers.check_history_bytes(
-            history_bytes)
-        wait = console_followers.check_wait(wait)
-        if host is not None:
-            _check_string(host, 'host')
-        if follow_id is not None:
-            _check_string(follow_id, 'follow_id', 64)
-        admin = nova_context.get_admin_context()
-        server = db.instance_get(instance_uuid) if isinstance(
-            instance_uuid, str) else None
-        if (follow_id is not None and host is not None and
-                (server is None or server['host'] != host)):
-            # Gone from that host: nothing more will come from there.
-            self.compute_rpcapi.end_console_follow(
-                admin, host, objects.Instance(uuid=instance_uuid,
-                                              host=host), follow_id)
-            return {'host': host, 'follow_id': follow_id, 'data': b'',
-                    'gap': False, 'ended': True, 'retry_after': 0.0}
-        if server is None:
-            raise exception.InstanceNotFound(instance_id=instance_uuid)
-        if host is not None and server['host'] != host:
-            # A new follow asked of a host it has left.
-            return {'host': host, 'follow_id': None, 'data': b'',
-                    'gap': False, 'ended': True, 'retry_after': 0.0}
-        if follow_id is None:
-            self._check_ready(server)
-        self._check_host(server)
-        answer = self.compute_rpcapi.follow_console_log(
-            admin, server['host'], _bare_instance(server), follow_id,
-            history_bytes, wait)
-        return {'host': server['host'], 'follow_id': answer['follow_id'],
-                'data': answer['data'], 'gap': bool(answer['gap']),
-                'ended': bool(answer['ended']),
-                'retry_after': answer.get('retry_after', 0.0)}
-
-    def end_console_follow(self, ctx, instance_uuid, host, follow_id):
-        """For nova-serialproxy: close the follower ``follow_id`` on
-        ``host`` now (a cast; never raises for a host that is down or an
-        unknown id: the follower expires there by itself)."""
-        if not (isinstance(instance_uuid, str) and isinstance(host, str) and
-                isinstance(follow_id, str)):
-            raise exception.Invalid(
-                reason='end_console_follow needs the instance uuid, host '
-                       'and follow id as strings')
-        admin = nova_context.get_admin_context()
-        self.compute_rpcapi.end_console_follow(
-            admin, host, objects.Instance(uuid=instance_uuid, host=host),
-            follow_id)

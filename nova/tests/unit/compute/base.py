@@ -17,7 +17,9 @@ import fixtures
 import nova.conf
 from nova.cmd import common
 from nova.compute import manager
+from nova.compute import rpcapi
 from nova.compute import service as compute_service
+from nova.console import api as console_api
 from nova import context
 from nova.db import api as db
 from nova import rpc
@@ -120,6 +122,12 @@ class RPCTestCase(db_base.DBTestCase):
         if service is None or service['stopped'] != stopped:
             return None
         return service
+
+    def console_api(self):
+        """What nova-serialproxy asks about consoles, over this test's
+        transport."""
+        return console_api.API(rpcapi.ComputeAPI(self.nova_conf),
+                               self.nova_conf)
 
 
 class ComputeTestCase(RPCTestCase):

@@ -516,7 +516,7 @@ class ConsoleTestCase(APITestCase):
 
     def test_validate_console_port(self):
         uuid = self._active()
-        check = self.api.validate_console_port
+        check = self.console_api().validate_console_port
         # The proxy's context is irrelevant: the lookup is the admin's.
         self.assertIs(True, check(BOB, uuid, fake_driver.HOST, PORT,
                                   'serial'))
@@ -631,7 +631,7 @@ class HostsTestCase(TwoHostsTestCase):
         self.assertEqual(('active', None, None), self._state(b))
         self.assertTrue(self._valid(token))
         # Nor does the console proxy get a port confirmed there.
-        self.assertIs(False, self.api.validate_console_port(
+        self.assertIs(False, self.console_api().validate_console_port(
             ADMIN, b, fake_driver.HOST, self.drivers['host-b'].ports[b],
             'serial'))
         # The other host's server works on.
@@ -779,7 +779,7 @@ class LiveMigrateTestCase(TwoHostsTestCase):
                       self.logs.output)
         # Its console still works, with the token it had.
         self.assertTrue(self._valid(token))
-        self.assertIs(True, self.api.validate_console_port(
+        self.assertIs(True, self.console_api().validate_console_port(
             ADMIN, self.uuid, fake_driver.HOST, self.a.ports[self.uuid],
             'serial'))
 

@@ -152,7 +152,7 @@ class ViewerTestCase(test_api.APITestCase):
 
     def test_validate_console_port(self):
         uuid = self._active()
-        check = self.api.validate_console_port
+        check = self.console_api().validate_console_port
         self.assertIs(True, check(BOB, uuid, fake_driver.HOST, PORT,
                                   'serial-readonly'))
         self.assertIs(False, check(BOB, uuid, fake_driver.HOST, PORT + 1,
@@ -240,7 +240,7 @@ class MigrationRevocationTestCase(test_api.TwoHostsTestCase):
         self.assertEqual(
             ('serial-readonly', self.drivers['host-b'].ports[uuid]),
             (info.console_type, info.port))
-        self.assertIs(True, self.api.validate_console_port(
+        self.assertIs(True, self.console_api().validate_console_port(
             ADMIN, uuid, info.host, info.port, 'serial-readonly'))
 
 

@@ -89,7 +89,7 @@ class LibvirtComputeTestCase(test_driver.DriverTestBase, base.RPCTestCase):
         info = tokens.validate(console['url'].split('token=')[1])
         self.assertEqual((test_driver.HOST, self.port_start),
                          (info.host, info.port))
-        check = self.api.validate_console_port
+        check = self.console_api().validate_console_port
         self.assertIs(True, check(ALICE, uuid, test_driver.HOST,
                                   self.port_start, 'serial'))
         self.assertIs(False, check(ALICE, uuid, test_driver.HOST,

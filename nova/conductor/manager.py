@@ -14,7 +14,8 @@ from oslo_log import log as logging
 import oslo_messaging
 
 from nova.compute import rpcapi as compute_rpcapi
-from nova.compute import states
+from nova.compute import task_states
+from nova.compute import vm_states
 from nova.conductor import tasks
 from nova.console import tokens
 from nova import context as nova_context
@@ -99,8 +100,8 @@ class ComputeTaskManager:
         """ERROR with ``fault`` when still in ``task``."""
         LOG.error('%s of server %s failed: %s', _LABELS.get(action, action),
                   uuid, fault)
-        done = db.server_update(
-            uuid, {'status': states.ERROR, 'task_state': None,
+        done = db.instance_update(
+            uuid, {'vm_state': vm_states.ERROR, 'task_state': None,
                    'fault': fault}, expected_task_state=task)
         if done is None:
             LOG.info('Failure of %s not recorded: server %s was deleted or '
@@ -109,7 +110,7 @@ class ComputeTaskManager:
 
     def _current(self, uuid, task, action):
         """The row, when the instance is still in ``task``."""
-        current = db.server_get(uuid)
+        current = db.instance_get(uuid)
         if current is None:
             LOG.info('Server %s is gone: %s not run', uuid,
                      _LABELS.get(action, action))
@@ -159,17 +160,17 @@ class ComputeTaskManager:
     # -- actions (casts from the compute API) ---------------------------------
 
     def build_instances(self, ctxt, instance_uuid):
-        current = self._current(instance_uuid, states.SPAWNING, BUILD)
+        current = self._current(instance_uuid, task_states.SPAWNING, BUILD)
         if current is None:
             return
         with self._lock:
             self._build_tries.setdefault(instance_uuid, [])
-        self._cast(ctxt, current, states.SPAWNING, BUILD,
+        self._cast(ctxt, current, task_states.SPAWNING, BUILD,
                    lambda instance: self.compute_rpcapi.
                    build_and_run_instance(ctxt, current['host'], instance))
 
     def reboot_instance(self, ctxt, instance_uuid, reboot_type):
-        task = states.REBOOT_STATES[reboot_type][1]
+        task = task_states.REBOOT_TASK_STATES[reboot_type]
         current = self._current(instance_uuid, task, REBOOT)
         if current is None:
             return
@@ -178,24 +179,24 @@ class ComputeTaskManager:
                        ctxt, current['host'], instance, reboot_type))
 
     def rebuild_instance(self, ctxt, instance_uuid, image_id):
-        current = self._current(instance_uuid, states.REBUILDING, REBUILD)
+        current = self._current(instance_uuid, task_states.REBUILDING, REBUILD)
         if current is None:
             return
-        self._cast(ctxt, current, states.REBUILDING, REBUILD,
+        self._cast(ctxt, current, task_states.REBUILDING, REBUILD,
                    lambda instance: self.compute_rpcapi.rebuild_instance(
                        ctxt, current['host'], instance))
 
     def delete_instance(self, ctxt, instance_uuid):
-        current = self._current(instance_uuid, states.DELETING, DELETE)
+        current = self._current(instance_uuid, task_states.DELETING, DELETE)
         if current is None:
             return
         if current['host'] is None:
-            db.server_delete(instance_uuid)
+            db.instance_delete(instance_uuid)
             LOG.info('Deleted server %s', instance_uuid)
             return
         # Without its image or flavor rows: a guest whose image is gone
         # can still be deleted.
-        self._cast(ctxt, current, states.DELETING, DELETE,
+        self._cast(ctxt, current, task_states.DELETING, DELETE,
                    lambda instance: self.compute_rpcapi.terminate_instance(
                        ctxt, current['host'], instance), boot=False)
 
@@ -251,13 +252,13 @@ class ComputeTaskManager:
             return
         self._forget_tries(instance_uuid, action)
         if action == DELETE:
-            current = db.server_get(instance_uuid)
+            current = db.instance_get(instance_uuid)
             if current is not None and current['host'] == host:
-                db.server_delete(instance_uuid)  # its tokens go with it
+                db.instance_delete(instance_uuid)  # its tokens go with it
                 LOG.info('Deleted server %s', instance_uuid)
             return
-        done = db.server_update(
-            instance_uuid, {'status': states.ACTIVE, 'task_state': None,
+        done = db.instance_update(
+            instance_uuid, {'vm_state': vm_states.ACTIVE, 'task_state': None,
                             'fault': None},
             expected_task_state=task_state)
         if done is None:
@@ -278,8 +279,8 @@ class ComputeTaskManager:
             tried = list(tried)
         if len(tried) >= tasks.MAX_BUILD_ATTEMPTS:
             return False
-        current = db.server_get(uuid)
-        if current is None or current['task_state'] != states.SPAWNING:
+        current = db.instance_get(uuid)
+        if current is None or current['task_state'] != task_states.SPAWNING:
             return False
         try:
             instance = tasks.instance_for(current, boot=True)
@@ -292,13 +293,14 @@ class ComputeTaskManager:
                     exclude=tried)
             except exception.NoValidHost:
                 return False
-            current = db.server_update(uuid, {'host': new_host},
-                                       expected_task_state=states.SPAWNING)
+            current = db.instance_update(
+                uuid, {'host': new_host},
+                expected_task_state=task_states.SPAWNING)
             if current is None:
                 return False
         LOG.warning('Build of server %s: %s; rescheduled to host %s', uuid,
                     fault, new_host)
-        self._cast(ctxt, current, states.SPAWNING, BUILD,
+        self._cast(ctxt, current, task_states.SPAWNING, BUILD,
                    lambda instance: self.compute_rpcapi.
                    build_and_run_instance(ctxt, new_host, instance))
         return True
@@ -328,7 +330,7 @@ class ComputeTaskManager:
         exists already, which ends in ERROR; a live migration is settled
         by where the guest is. Nothing is changed for an instance whose
         host does not answer, or still runs its action."""
-        for server in db.server_list(task_states=states.TASK_STATES):
+        for server in db.instance_get_all(task_states=task_states.ALL):
             if hosts is not None and server['host'] not in hosts:
                 continue
             try:
@@ -356,8 +358,8 @@ class ComputeTaskManager:
     def _recover_one(self, ctxt, server):
         uuid, task = server['uuid'], server['task_state']
         if server['host'] is None:
-            if task == states.DELETING:
-                db.server_delete(uuid)
+            if task == task_states.DELETING:
+                db.instance_delete(uuid)
             else:
                 self._fail(uuid, task, 'recovery', 'Interrupted while %s'
                            % task)
@@ -369,10 +371,10 @@ class ComputeTaskManager:
             LOG.info('Server %s is %s and its host %s runs it still: '
                      'left to finish', uuid, task, server['host'])
             return
-        if task == states.LIVE_MIGRATING:
+        if task == task_states.MIGRATING:
             self._recover_migration(ctxt, server, answer)
             return
-        if task == states.SPAWNING and answer['exists']:
+        if task == task_states.SPAWNING and answer['exists']:
             # Its guest was made, but whether its build ended is unknown.
             LOG.warning('Build of server %s was interrupted', uuid)
             self._fail(uuid, task, 'recovery',
@@ -381,16 +383,16 @@ class ComputeTaskManager:
             return
         LOG.info('Server %s is %s and its host %s runs no action on it: '
                  'sent again', uuid, task, server['host'])
-        if task == states.SPAWNING:
+        if task == task_states.SPAWNING:
             self.build_instances(ctxt, uuid)
-        elif task in (states.REBOOTING, states.REBOOTING_HARD):
+        elif task in (task_states.REBOOTING, task_states.REBOOTING_HARD):
             tokens.delete_for_instance(uuid)
             self.reboot_instance(ctxt, uuid, 'HARD' if task ==
-                                 states.REBOOTING_HARD else 'SOFT')
-        elif task == states.REBUILDING:
+                                 task_states.REBOOTING_HARD else 'SOFT')
+        elif task == task_states.REBUILDING:
             tokens.delete_for_instance(uuid)
             self.rebuild_instance(ctxt, uuid, server['image_id'])
-        elif task == states.DELETING:
+        elif task == task_states.DELETING:
             self.delete_instance(ctxt, uuid)
 
     def _recover_migration(self, ctxt, server, answer):
@@ -401,12 +403,11 @@ class ComputeTaskManager:
         tokens.delete_for_instance(uuid)
         scheduler.end_migration(uuid)
         if answer['exists']:
-            db.server_update(uuid, {'status': states.ACTIVE,
-                                    'task_state': None},
-                             expected_task_state=states.LIVE_MIGRATING)
+            db.instance_update(uuid, {'task_state': None},
+                               expected_task_state=task_states.MIGRATING)
             LOG.warning('Live migration of server %s was interrupted; its '
                         'guest is on %s', uuid, server['host'])
             return
-        self._fail(uuid, states.LIVE_MIGRATING, 'recovery',
+        self._fail(uuid, task_states.MIGRATING, 'recovery',
                    'Live migration interrupted: the guest is not on host %s'
                    % server['host'])

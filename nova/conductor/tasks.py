@@ -9,8 +9,10 @@ import threading
 
 from oslo_log import log as logging
 
+from nova.api.openstack import common as api_common
 from nova.compute import live_migration
-from nova.compute import states
+from nova.compute import task_states
+from nova.compute import vm_states
 from nova.console import tokens
 from nova.db import api as db
 from nova import exception
@@ -107,10 +109,11 @@ class LiveMigrationTask:
         self.block_migration = block_migration
 
     def _invalid_state(self, action='live migrate'):
-        server = db.server_get(self.uuid)
+        server = db.instance_get(self.uuid)
         if server is None:
             return exception.InstanceNotFound(instance_id=self.uuid)
-        state = server['status']
+        # As the compute API names it: the status the user sees.
+        state = api_common.status_of(server)
         if server['task_state']:
             state = '%s (%s)' % (state, server['task_state'])
         return exception.InstanceInvalidState(
@@ -139,17 +142,16 @@ class LiveMigrationTask:
         return host
 
     def execute(self):
-        server = db.server_get(self.uuid)
+        server = db.instance_get(self.uuid)
         if server is None:
             raise exception.InstanceNotFound(instance_id=self.uuid)
         # Choosing the destination and claiming its ports happen under
         # one lock, as for a build: two requests never count one port.
         with scheduler.CLAIMS_LOCK:
             dest = self._destination(server)
-            updated = db.server_update(
-                self.uuid, {'status': states.MIGRATING,
-                            'task_state': states.LIVE_MIGRATING},
-                expected_status=states.ACTIVE, expected_task_state=None)
+            updated = db.instance_update(
+                self.uuid, {'task_state': task_states.MIGRATING},
+                expected_vm_state=vm_states.ACTIVE, expected_task_state=None)
             if updated is None:
                 raise self._invalid_state()
             scheduler.claim_migration(self.uuid, dest)
@@ -162,9 +164,8 @@ class LiveMigrationTask:
                 (None if self.block_migration == 'auto' else
                  self.block_migration))
         except Exception as e:
-            db.server_update(self.uuid, {'status': states.ACTIVE,
-                                         'task_state': None},
-                             expected_task_state=states.LIVE_MIGRATING)
+            db.instance_update(self.uuid, {'task_state': None},
+                               expected_task_state=task_states.MIGRATING)
             scheduler.end_migration(self.uuid)
             if isinstance(e, exception.MigrationError):
                 # The host's reason, not its message: that already has
@@ -194,9 +195,9 @@ class LiveMigrationTask:
         source's port) revoked. Failure: ACTIVE on the source."""
         uuid = self.uuid
         ctx = self.ctxt
-        current = db.server_get(uuid)
+        current = db.instance_get(uuid)
         if current is None or (current['task_state'] !=
-                               states.LIVE_MIGRATING):
+                               task_states.MIGRATING):
             LOG.info('Live migration of %s not run: superseded', uuid)
             return
         source = current['host']
@@ -214,18 +215,16 @@ class LiveMigrationTask:
                       'failed; it stays on %s: %s', uuid, source, dest,
                       source, exception.fault_message(e))
             scheduler.end_migration(uuid)
-            db.server_update(uuid, {'status': states.ACTIVE,
-                                    'task_state': None},
-                             expected_task_state=states.LIVE_MIGRATING)
+            db.instance_update(uuid, {'task_state': None},
+                               expected_task_state=task_states.MIGRATING)
             return
         # The guest is on ``dest`` now, whatever request came since.
-        db.server_update(uuid, {'host': dest})
+        db.instance_update(uuid, {'host': dest})
         for host in (source, dest):
             refresh_ports(self.compute_rpcapi, ctx, host, instance)
         tokens.delete_for_instance(uuid)
         scheduler.end_migration(uuid)
-        db.server_update(uuid, {'status': states.ACTIVE,
-                                'task_state': None},
-                         expected_task_state=states.LIVE_MIGRATING)
+        db.instance_update(uuid, {'task_state': None},
+                           expected_task_state=task_states.MIGRATING)
         LOG.info('Live migrated server %s from %s to %s', uuid, source,
                  dest)

@@ -110,9 +110,9 @@ class APIWorkersTestCase(APIServerTestCase):
         gate.set()
         self.assertTrue(self.wait_for_tasks())
         self.assertEqual(
-            [('ACTIVE', None)] * ACTIONS,
-            [(s['status'], s['fault']) for s in
-             (db.server_get(uuid) for uuid in uuids)])
+            [('active', None)] * ACTIONS,
+            [(s['vm_state'], s['fault']) for s in
+             (db.instance_get(uuid) for uuid in uuids)])
 
     def test_long_reboots_leave_every_api_worker_free(self):
         uuids = self._create(ACTIONS)
@@ -129,9 +129,9 @@ class APIWorkersTestCase(APIServerTestCase):
         gate.set()
         self.assertTrue(self.wait_for_tasks())
         self.assertEqual(
-            [('ACTIVE', None)] * ACTIONS,
-            [(s['status'], s['fault']) for s in
-             (db.server_get(uuid) for uuid in uuids)])
+            [('active', None)] * ACTIONS,
+            [(s['vm_state'], s['fault']) for s in
+             (db.instance_get(uuid) for uuid in uuids)])
 
 
 class LiveMigrationWorkersTestCase(APIServerTestCase):
@@ -152,7 +152,7 @@ class LiveMigrationWorkersTestCase(APIServerTestCase):
         uuids = self._create(ACTIONS)
         self.assertTrue(self.wait_for_tasks())
         self.assertEqual({'host-a'},
-                         {db.server_get(u)['host'] for u in uuids})
+                         {db.instance_get(u)['host'] for u in uuids})
         gate = self._gate('live_migration')
         for uuid in uuids:
             start = time.monotonic()
@@ -172,6 +172,6 @@ class LiveMigrationWorkersTestCase(APIServerTestCase):
         gate.set()
         self.assertTrue(self.wait_for_tasks())
         self.assertEqual(
-            [('ACTIVE', None, 'host-b')] * ACTIONS,
-            [(s['status'], s['fault'], s['host']) for s in
-             (db.server_get(uuid) for uuid in uuids)])
+            [('active', None, 'host-b')] * ACTIONS,
+            [(s['vm_state'], s['fault'], s['host']) for s in
+             (db.instance_get(uuid) for uuid in uuids)])

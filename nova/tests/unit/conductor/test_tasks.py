@@ -87,7 +87,7 @@ class InstanceForTestCase(TasksTestCase):
 class BuildTestCase(TasksTestCase):
     def test_build_goes_active(self):
         self.build(self._server())
-        self.assertEqual(('ACTIVE', None, None), self._state())
+        self.assertEqual(('active', None, None), self._state())
         self.assertEqual([('spawn', ids.SRV1, 'img-1')], self.driver.calls)
         self.assertEqual('m1.tiny', self.driver.instances[0].flavor.name)
 
@@ -96,19 +96,19 @@ class BuildTestCase(TasksTestCase):
             instance_uuid=ids.SRV1, reason='no QEMU')
         self.build(self._server())
         message = 'Instance %s failed to boot: no QEMU' % ids.SRV1
-        self.assertEqual(('ERROR', None, message), self._state())
+        self.assertEqual(('error', None, message), self._state())
 
     def test_unexpected_error_sets_error(self):
         self.driver.fail['spawn'] = RuntimeError('disk on fire')
         self.build(self._server())
-        self.assertEqual(('ERROR', None, host_failed('disk on fire')),
+        self.assertEqual(('error', None, host_failed('disk on fire')),
                          self._state())
         self.assertNotIn('Traceback', self._state()[2])
 
     def test_missing_image_sets_error(self):
         server = self._server(image_id='gone')
         self.tasks.build_instances(CTX, server['uuid'])
-        self.assertEqual(('ERROR', None, 'Image gone could not be found.'),
+        self.assertEqual(('error', None, 'Image gone could not be found.'),
                          self._state())
         self.assertEqual([], self.driver.calls)
 
@@ -116,7 +116,7 @@ class BuildTestCase(TasksTestCase):
         server = self._server(host='nowhere')
         self.tasks.build_instances(CTX, server['uuid'])
         status, task, fault = self._state()
-        self.assertEqual(('ERROR', None), (status, task))
+        self.assertEqual(('error', None), (status, task))
         self.assertIn('nowhere', fault)
         self.assertIn(ids.SRV1, fault)
         self.assertEqual(exception.InstanceHostUnavailable(
@@ -127,7 +127,7 @@ class BuildTestCase(TasksTestCase):
         self.stop_host('fake-host')
         self.tasks.build_instances(CTX, self._server()['uuid'])
         status, task, fault = self._state()
-        self.assertEqual(('ERROR', None), (status, task))
+        self.assertEqual(('error', None), (status, task))
         self.assertIn('was stopped', fault)
         self.assertEqual([], self.driver.calls)
 
@@ -135,11 +135,11 @@ class BuildTestCase(TasksTestCase):
         self._server(task_state='deleting')
         self.tasks.build_instances(CTX, ids.SRV1)
         self.assertEqual([], self.driver.calls)
-        self.assertEqual(('BUILD', 'deleting', None), self._state())
+        self.assertEqual(('building', 'deleting', None), self._state())
 
     def test_not_built_when_gone(self):
         self._server()
-        db.server_delete(ids.SRV1)
+        db.instance_delete(ids.SRV1)
         self.tasks.build_instances(CTX, ids.SRV1)
         self.assertEqual([], self.driver.calls)
         self.assertIn('Server %s is gone: Build not run' % ids.SRV1,
@@ -147,19 +147,19 @@ class BuildTestCase(TasksTestCase):
 
     def test_delete_requested_during_spawn_is_not_undone(self):
         server = self._server()
-        self.driver.hooks['spawn'] = lambda: db.server_update(
+        self.driver.hooks['spawn'] = lambda: db.instance_update(
             ids.SRV1, {'task_state': 'deleting'})
         self.build(server)
-        self.assertEqual(('BUILD', 'deleting', None), self._state())
+        self.assertEqual(('building', 'deleting', None), self._state())
         self.assertIn('taken over meanwhile', self.logs.output)
 
     def test_failure_during_delete_request_is_left_to_delete(self):
         server = self._server()
-        self.driver.hooks['spawn'] = lambda: db.server_update(
+        self.driver.hooks['spawn'] = lambda: db.instance_update(
             ids.SRV1, {'task_state': 'deleting'})
         self.driver.fail['spawn'] = RuntimeError('boom')
         self.build(server)
-        self.assertEqual(('BUILD', 'deleting', None), self._state())
+        self.assertEqual(('building', 'deleting', None), self._state())
         self.assertIn('Failure of Build not recorded', self.logs.output)
 
     def test_ports_of_the_outcome_are_recorded(self):
@@ -176,35 +176,35 @@ class ActionsTestCase(TasksTestCase):
         self.token = tokens.authorize(ids.SRV1, 'serial', '127.0.0.1',
                                       fake_driver.FIRST_PORT)
 
-    def _set(self, status, task_state, fault=None):
-        return db.server_update(ids.SRV1, {
-            'status': status, 'task_state': task_state, 'fault': fault})
+    def _set(self, vm_state, task_state, fault=None):
+        return db.instance_update(ids.SRV1, {
+            'vm_state': vm_state, 'task_state': task_state, 'fault': fault})
 
     def test_soft_reboot(self):
-        server = self._set('REBOOT', 'rebooting')
+        server = self._set('active', 'rebooting')
         self.reboot(server, 'SOFT')
         self.assertEqual([('reboot', ids.SRV1, 'SOFT')], self.driver.calls)
-        self.assertEqual(('ACTIVE', None, None), self._state())
+        self.assertEqual(('active', None, None), self._state())
         self.assertFalse(_valid(self.token))
 
     def test_hard_reboot_clears_fault(self):
-        server = self._set('HARD_REBOOT', 'rebooting_hard', 'old error')
+        server = self._set('active', 'rebooting_hard', 'old error')
         self.reboot(server, 'HARD')
         self.assertEqual([('reboot', ids.SRV1, 'HARD')], self.driver.calls)
-        self.assertEqual(('ACTIVE', None, None), self._state())
+        self.assertEqual(('active', None, None), self._state())
         # A hard reboot recreates the guest: it needs the image.
         self.assertEqual('img-1', self.driver.instances[-1].image_meta.id)
 
     def test_failed_reboot_sets_error_and_revokes_tokens(self):
-        server = self._set('REBOOT', 'rebooting')
+        server = self._set('active', 'rebooting')
         self.driver.fail['reboot'] = RuntimeError('stuck')
         self.reboot(server, 'SOFT')
-        self.assertEqual(('ERROR', None, host_failed('stuck')),
+        self.assertEqual(('error', None, host_failed('stuck')),
                          self._state())
         self.assertFalse(_valid(self.token))
 
     def test_token_issued_during_reboot_is_revoked_after(self):
-        server = self._set('REBOOT', 'rebooting')
+        server = self._set('active', 'rebooting')
         issued = []
         self.driver.hooks['reboot'] = lambda: issued.append(
             tokens.authorize(ids.SRV1, 'serial', '127.0.0.1', 1))
@@ -212,26 +212,26 @@ class ActionsTestCase(TasksTestCase):
         self.assertFalse(_valid(issued[0]))
 
     def test_soft_reboot_does_not_undo_a_hard_one(self):
-        server = self._set('REBOOT', 'rebooting')
-        self.driver.hooks['reboot'] = lambda: self._set('HARD_REBOOT',
+        server = self._set('active', 'rebooting')
+        self.driver.hooks['reboot'] = lambda: self._set('active',
                                                         'rebooting_hard')
         self.reboot(server, 'SOFT')
-        self.assertEqual(('HARD_REBOOT', 'rebooting_hard', None),
+        self.assertEqual(('active', 'rebooting_hard', None),
                          self._state())
         del self.driver.hooks['reboot']
         self.reboot(server, 'HARD')
-        self.assertEqual(('ACTIVE', None, None), self._state())
+        self.assertEqual(('active', None, None), self._state())
 
     def test_superseded_soft_reboot_does_not_run(self):
-        self._set('REBOOT', 'rebooting')
-        server = self._set('HARD_REBOOT', 'rebooting_hard')
+        self._set('active', 'rebooting')
+        server = self._set('active', 'rebooting_hard')
         self.tasks.reboot_instance(CTX, server['uuid'], 'SOFT')
         self.assertEqual([], self.driver.calls)
         self.assertIn('superseded by rebooting_hard', self.logs.output)
 
     def test_rebuild_uses_the_image_of_the_row(self):
-        self._set('REBUILD', 'rebuilding')
-        db.server_update(ids.SRV1, {'image_id': 'img-2'})
+        self._set('active', 'rebuilding')
+        db.instance_update(ids.SRV1, {'image_id': 'img-2'})
         self.tasks.rebuild_instance(CTX, ids.SRV1, 'img-2')
         self._done()
         self.assertEqual([('rebuild', ids.SRV1, 'img-2')], self.driver.calls)
@@ -239,8 +239,8 @@ class ActionsTestCase(TasksTestCase):
         self.assertEqual(('/disk', 'qcow2', None),
                          (meta.disk_path[-5:], meta.disk_format,
                           meta.kernel_path))
-        self.assertEqual(('ACTIVE', None, None), self._state())
-        self.assertEqual('img-2', db.server_get(ids.SRV1)['image_id'])
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual('img-2', db.instance_get(ids.SRV1)['image_id'])
         self.assertFalse(_valid(self.token))
 
     def _delete(self):
@@ -248,34 +248,34 @@ class ActionsTestCase(TasksTestCase):
         return self._done()
 
     def test_terminate_destroys_and_forgets(self):
-        self._set('ACTIVE', 'deleting')
+        self._set('active', 'deleting')
         self._delete()
         self.assertEqual([('destroy', ids.SRV1)], self.driver.calls)
-        self.assertIsNone(db.server_get(ids.SRV1))
+        self.assertIsNone(db.instance_get(ids.SRV1))
         self.assertFalse(_valid(self.token))
         self.assertEqual({}, self.driver.ports)
 
     def test_terminate_without_image_and_flavor_rows(self):
-        self._set('ACTIVE', 'deleting')
-        db.server_update(ids.SRV1, {'image_id': 'gone', 'flavor_id': 'gone'})
+        self._set('active', 'deleting')
+        db.instance_update(ids.SRV1, {'image_id': 'gone', 'flavor_id': 'gone'})
         self._delete()
-        self.assertIsNone(db.server_get(ids.SRV1))
+        self.assertIsNone(db.instance_get(ids.SRV1))
         self.assertEqual([('destroy', ids.SRV1)], self.driver.calls)
 
     def test_terminate_of_a_server_without_host(self):
-        self._server(ids.NOHOST, status='ERROR', task_state='deleting',
+        self._server(ids.NOHOST, vm_state='error', task_state='deleting',
                      host=None)
         self.tasks.delete_instance(CTX, ids.NOHOST)
-        self.assertIsNone(db.server_get(ids.NOHOST))
+        self.assertIsNone(db.instance_get(ids.NOHOST))
         self.assertEqual([], self.driver.calls)
 
     def test_failed_terminate_keeps_server_in_error(self):
-        self._set('ACTIVE', 'deleting')
+        self._set('active', 'deleting')
         self.driver.fail['destroy'] = exception.HypervisorUnavailable(
             uri='qemu:///system', reason='gone')
         self._delete()
         status, task, fault = self._state()
-        self.assertEqual(('ERROR', None), (status, task))
+        self.assertEqual(('error', None), (status, task))
         self.assertIn('qemu:///system is broken: gone', fault)
 
 
@@ -286,7 +286,7 @@ class LiveMigrateTestCase(TasksTestCase):
             CTX, self.nova_conf, self.tasks.compute_rpcapi, ids.SRV1,
             'other', None)
         task._migrate('other', None)
-        self.assertEqual(('ACTIVE', None, None), self._state())
+        self.assertEqual(('active', None, None), self._state())
         self.assertEqual(['spawn'], self.driver.names())
         self.assertIn('Live migration of %s not run: superseded' % ids.SRV1,
                       self.logs.output)
@@ -310,12 +310,12 @@ class RecoveryTestCase(TasksTestCase):
         self._server(ids.BUILDING)
         self._server(ids.SRV2)  # built, but its outcome was lost
         self.driver.ports[ids.SRV2] = fake_driver.FIRST_PORT + 8
-        self._server(ids.REBOOTING, 'REBOOT', 'rebooting')
+        self._server(ids.REBOOTING, 'active', 'rebooting')
         self.driver.ports[ids.REBOOTING] = fake_driver.FIRST_PORT + 7
-        self._server(ids.MIGRATING, 'MIGRATING', 'migrating')
+        self._server(ids.MIGRATING, 'active', 'migrating')
         self.driver.ports[ids.MIGRATING] = fake_driver.FIRST_PORT + 9
-        self._server(ids.DELETING, 'ACTIVE', 'deleting')
-        self._server(ids.FINE, 'ACTIVE', None)
+        self._server(ids.DELETING, 'active', 'deleting')
+        self._server(ids.FINE, 'active', None)
         self._server(ids.ELSEWHERE, host='other-host')
         later = datetime.timedelta(hours=1) + db.utcnow()
         db.console_token_create({
@@ -332,17 +332,17 @@ class RecoveryTestCase(TasksTestCase):
                                  ('reboot', ids.REBOOTING, 'SOFT'),
                                  ('destroy', ids.DELETING)]),
                          sorted(self.driver.calls))
-        self.assertEqual(('ACTIVE', None, None), self._state(ids.BUILDING))
-        self.assertEqual(('ACTIVE', None, None), self._state(ids.REBOOTING))
+        self.assertEqual(('active', None, None), self._state(ids.BUILDING))
+        self.assertEqual(('active', None, None), self._state(ids.REBOOTING))
         self.assertIsNone(db.console_token_get_by_hash('a' * 64))
-        self.assertIsNone(db.server_get(ids.DELETING))
+        self.assertIsNone(db.instance_get(ids.DELETING))
         # A build whose guest exists but whose end is unknown: ERROR.
         status, task, fault = self._state(ids.SRV2)
-        self.assertEqual(('ERROR', None), (status, task))
+        self.assertEqual(('error', None), (status, task))
         self.assertIn('restart', fault)
-        self.assertEqual(('ACTIVE', None, None), self._state(ids.MIGRATING))
-        self.assertEqual(('ACTIVE', None, None), self._state(ids.FINE))
-        self.assertEqual(('BUILD', 'spawning', None),
+        self.assertEqual(('active', None, None), self._state(ids.MIGRATING))
+        self.assertEqual(('active', None, None), self._state(ids.FINE))
+        self.assertEqual(('building', 'spawning', None),
                          self._state(ids.ELSEWHERE))
         self.tasks.recover(CTX, hosts=['fake-host'])
         self.assertEqual(3, len(self.driver.calls))
@@ -355,11 +355,11 @@ class RecoveryTestCase(TasksTestCase):
         self.tasks.build_instances(CTX, self._server()['uuid'])
         self.assertTrue(self.driver.entered_event('spawn').wait(base.WAIT))
         self.tasks.init_host()
-        self.assertEqual(('BUILD', 'spawning', None), self._state())
+        self.assertEqual(('building', 'spawning', None), self._state())
         self.assertIn('runs it still: left to finish', self.logs.output)
         gate.set()
         self._done()
-        self.assertEqual(('ACTIVE', None, None), self._state())
+        self.assertEqual(('active', None, None), self._state())
         self.assertEqual(['spawn'], self.driver.names())
 
     def test_action_that_waited_for_the_conductor_runs_once(self):
@@ -369,7 +369,7 @@ class RecoveryTestCase(TasksTestCase):
         self.tasks.init_host()
         self.tasks.build_instances(CTX, ids.SRV1)  # the queued cast
         self._done()
-        self.assertEqual(('ACTIVE', None, None), self._state())
+        self.assertEqual(('active', None, None), self._state())
         self.tasks.build_instances(CTX, ids.SRV1)  # superseded by now
         self.assertEqual(['spawn'], self.driver.names())
 
@@ -377,8 +377,7 @@ class RecoveryTestCase(TasksTestCase):
         gate = self.driver.gates['reboot'] = threading.Event()
         self.addCleanup(gate.set)
         self.build(self._server())
-        db.server_update(ids.SRV1, {'status': 'REBOOT',
-                                    'task_state': 'rebooting'})
+        db.instance_update(ids.SRV1, {'task_state': 'rebooting'})
         self.tasks.reboot_instance(CTX, ids.SRV1, 'SOFT')
         self.assertTrue(self.driver.entered_event('reboot').wait(base.WAIT))
         self.tasks.reboot_instance(CTX, ids.SRV1, 'SOFT')
@@ -391,22 +390,22 @@ class RecoveryTestCase(TasksTestCase):
     def test_migration_is_not_settled_on_a_host_without_the_guest(self):
         # The database names host fake-host, which has no such guest:
         # it is not made ACTIVE there.
-        self._server(ids.MIGRATING, 'MIGRATING', 'migrating')
+        self._server(ids.MIGRATING, 'active', 'migrating')
         self.tasks.recover(CTX)
         status, task, fault = self._state(ids.MIGRATING)
-        self.assertEqual(('ERROR', None), (status, task))
+        self.assertEqual(('error', None), (status, task))
         self.assertIn('not on host fake-host', fault)
 
     def test_hosts_that_cannot_be_asked_are_left_until_they_register(self):
         self._server(ids.BUILDING)
-        self._server(ids.DELETING, 'ACTIVE', 'deleting')
+        self._server(ids.DELETING, 'active', 'deleting')
         self.driver.ports[ids.DELETING] = fake_driver.FIRST_PORT + 9
         self.stop_host('fake-host')
         self.tasks.init_host()
         # Nothing changed while its host could not say.
-        self.assertEqual(('BUILD', 'spawning', None),
+        self.assertEqual(('building', 'spawning', None),
                          self._state(ids.BUILDING))
-        self.assertEqual(('ACTIVE', 'deleting', None),
+        self.assertEqual(('active', 'deleting', None),
                          self._state(ids.DELETING))
         self.assertIn('not recovered now', self.logs.output)
         self.assertEqual([], self.driver.calls)
@@ -415,28 +414,28 @@ class RecoveryTestCase(TasksTestCase):
         self.assertEqual(sorted([(ids.BUILDING, 'build'),
                                  (ids.DELETING, 'delete')]),
                          self._outcomes(2))
-        self.assertIsNone(db.server_get(ids.DELETING))
-        self.assertEqual(('ACTIVE', None, None), self._state(ids.BUILDING))
+        self.assertIsNone(db.instance_get(ids.DELETING))
+        self.assertEqual(('active', None, None), self._state(ids.BUILDING))
 
     def test_all_hosts_by_default(self):
         self._server(ids.BUILDING)
         self.tasks.recover(CTX)
         self._done()
-        self.assertEqual(('ACTIVE', None, None), self._state(ids.BUILDING))
+        self.assertEqual(('active', None, None), self._state(ids.BUILDING))
 
     def test_unknown_host_is_left_and_recovery_goes_on(self):
-        self._server(ids.DELETING, 'ACTIVE', 'deleting', host='nowhere')
+        self._server(ids.DELETING, 'active', 'deleting', host='nowhere')
         self._server(ids.BUILDING)
         self.tasks.recover(CTX)
-        self.assertEqual(('ACTIVE', 'deleting', None),
+        self.assertEqual(('active', 'deleting', None),
                          self._state(ids.DELETING))
         self.assertIn('nowhere', self.logs.output)
         self._done()
-        self.assertEqual(('ACTIVE', None, None), self._state(ids.BUILDING))
+        self.assertEqual(('active', None, None), self._state(ids.BUILDING))
 
     def test_instance_without_host(self):
         self._server(ids.NOHOST, task_state='deleting', host=None)
         self._server(ids.BUILDING, host=None)
         self.tasks.recover(CTX)
-        self.assertIsNone(db.server_get(ids.NOHOST))
-        self.assertEqual('ERROR', self._state(ids.BUILDING)[0])
+        self.assertIsNone(db.instance_get(ids.NOHOST))
+        self.assertEqual('error', self._state(ids.BUILDING)[0])

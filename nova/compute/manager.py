@@ -19,6 +19,7 @@ from oslo_log import log as logging
 import oslo_messaging
 
 from nova.compute import console_followers
+from nova.compute import task_states
 import nova.conf
 from nova.console import type as ctype
 from nova import exception
@@ -169,13 +170,14 @@ class ComputeManager:
     def build_and_run_instance(self, ctxt, instance):
         """Spawn the guest (a cast; the outcome goes to the conductor)."""
         self._run_action(
-            ctxt, 'build_and_run_instance', 'build', 'spawning', instance,
+            ctxt, 'build_and_run_instance', 'build', task_states.SPAWNING,
+            instance,
             lambda: self.driver.spawn(ctxt, instance, instance.image_meta))
 
     @_remotable
     def reboot_instance(self, ctxt, instance, reboot_type):
         """'SOFT' or 'HARD' reboot (a cast)."""
-        task = 'rebooting_hard' if reboot_type == 'HARD' else 'rebooting'
+        task = task_states.REBOOT_TASK_STATES[reboot_type]
         self._run_action(
             ctxt, 'reboot_instance', 'reboot', task, instance,
             lambda: self.driver.reboot(ctxt, instance,
@@ -185,7 +187,8 @@ class ComputeManager:
     def rebuild_instance(self, ctxt, instance):
         """Boot the guest again from ``instance.image_meta`` (a cast)."""
         self._run_action(
-            ctxt, 'rebuild_instance', 'rebuild', 'rebuilding', instance,
+            ctxt, 'rebuild_instance', 'rebuild', task_states.REBUILDING,
+            instance,
             lambda: self.driver.rebuild(ctxt, instance,
                                         instance.image_meta))
 
@@ -193,7 +196,8 @@ class ComputeManager:
     def terminate_instance(self, ctxt, instance):
         """Destroy the guest, its disks and its log (a cast)."""
         self._run_action(
-            ctxt, 'terminate_instance', 'delete', 'deleting', instance,
+            ctxt, 'terminate_instance', 'delete', task_states.DELETING,
+            instance,
             lambda: self.driver.destroy(ctxt, instance))
 
     @_remotable

@@ -9,9 +9,18 @@ LOG = logging.getLogger(__name__)
 
 
 class ConductorManager:
-    target = oslo_messaging.Target(version='1.0')
+    # Conductor RPC API version history:
+    #
+    # * 1.0 - report_state with the report as a dict
+    # * 2.0 - report_state with the report as a ComputeNode object
+    target = oslo_messaging.Target(version='2.0')
 
     def report_state(self, ctxt, host, binary, topic, report, up):
+        """Record a heartbeat; ``report`` is a ComputeNode (None with
+        ``up`` False): its fields that are set are recorded (but its
+        host, which is the service row's own)."""
+        if report is not None:
+            report = {k: v for k, v in report.items() if k != 'host'}
         service = db.service_report(host, binary, topic, report, up=up)
         if service['report_count'] == 1:
             LOG.info('Compute service %s on host %s registered', binary,

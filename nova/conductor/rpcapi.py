@@ -12,12 +12,18 @@ BINARY = 'nova-compute'
 
 
 class ConductorAPI:
+    """Conductor RPC API (history: ConductorManager.target), capped by
+    ``[upgrade_levels] conductor``."""
+
     def __init__(self, conf):
-        self.client = rpc.get_client(conf, TOPIC, '1.0')
+        self.client = rpc.get_client(
+            conf, TOPIC, '2.0', version_cap=conf.upgrade_levels.conductor)
         self.last_error = None  # why the last report was not sent
 
     def report_state(self, ctx, host, report, up=True):
         """Send one heartbeat (a cast); False when it could not be sent.
+
+        ``report``: a ComputeNode, or None.
 
         Never retried: the next heartbeat is as good, and a service must
         not block on a broker that is away. Not only MessagingException:

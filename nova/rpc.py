@@ -1,10 +1,15 @@
-"""oslo.messaging set-up: one transport per configuration, and contexts.
+"""oslo.messaging set-up: transports, the serializer, versioned clients.
 
 ``[DEFAULT] transport_url`` picks the transport. Its default here is
 ``fake://``, which means in-process: nova-all on one host then needs no
-broker, and calls go straight to the endpoint, through JSON as on a
-broker (``nova.rpc_local``). ``rabbit://user:password@host:5672/``
-spreads the services over hosts.
+broker, and calls go straight to the endpoint, through the serializer
+and JSON as on a broker (``nova.rpc_local``).
+``rabbit://user:password@host:5672/`` spreads the services over hosts.
+
+Every message goes through :class:`RequestContextSerializer`: versioned
+objects (``nova.objects``) and plain data cross, nothing else. Clients
+carry an RPC API version and an optional cap (``[upgrade_levels]``);
+servers refuse a version their endpoints' targets do not serve.
 
 Only ``nova.exception`` errors cross RPC as themselves; the compute
 service turns any other error into ``ComputeHostError`` first, so a remote

@@ -96,7 +96,7 @@ class Router:
                                        wire_args)
         except Exception as e:
             raise _remote(e)
-        return serializer.deserialize_entity(ctxt, _wire(result))
+        return serializer.deserialize_entity(ctxt, result)
 
     def cast(self, serializer, topic, server, version, ctxt, method,
              kwargs):

@@ -12,7 +12,6 @@ newest a host serves; ``[upgrade_levels] compute`` caps what is sent):
 
 * 1.0 - Instances and migrate data as plain dicts converted by hand;
   every action a blocking call. (Releases before versioned objects.)
-
 * 2.0 - Versioned objects for every argument and result that is not
   plain data (Instance, LibvirtLiveMigrateData, ConsoleSerial), one
   serializer; the protocol of the conductor (actions as casts, source

@@ -4,6 +4,8 @@ from oslo_log import log as logging
 import oslo_messaging
 
 from nova.db import api as db
+from nova import exception
+from nova.objects import compute_node
 
 LOG = logging.getLogger(__name__)
 
@@ -20,6 +22,10 @@ class ConductorManager:
         ``up`` False): its fields that are set are recorded (but its
         host, which is the service row's own)."""
         if report is not None:
+            if not isinstance(report, compute_node.ComputeNode):
+                raise exception.Invalid(
+                    reason='the report of host %s is a %s, not a '
+                           'ComputeNode' % (host, type(report).__name__))
             report = {k: v for k, v in report.items() if k != 'host'}
         service = db.service_report(host, binary, topic, report, up=up)
         if service['report_count'] == 1:

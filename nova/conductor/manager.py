@@ -11,10 +11,8 @@ LOG = logging.getLogger(__name__)
 
 
 class ConductorManager:
-    # Conductor RPC API version history:
-    #
-    # * 1.0 - report_state with the report as a dict
-    # * 2.0 - report_state with the report as a ComputeNode object
+    # The newest conductor RPC API version served (history:
+    # nova.conductor.rpcapi).
     target = oslo_messaging.Target(version='2.0')
 
     def report_state(self, ctxt, host, binary, topic, report, up):

@@ -1,4 +1,15 @@
-"""Client side of the conductor topic: a compute service's heartbeat."""
+"""Client side of the conductor topic: a compute service's heartbeat.
+
+Conductor RPC API version history (``ConductorManager.target`` is the
+newest a conductor serves; ``[upgrade_levels] conductor`` caps what is
+sent):
+
+* 1.0 - report_state with the report as a dict. (Releases before
+  versioned objects.)
+* 2.0 - report_state with the report as a ComputeNode object; the
+  conductor of this issue's control plane (its task API is versioned
+  with it).
+"""
 
 from oslo_log import log as logging
 import oslo_messaging
@@ -12,7 +23,7 @@ BINARY = 'nova-compute'
 
 
 class ConductorAPI:
-    """Conductor RPC API (history: ConductorManager.target), capped by
+    """Conductor RPC API 2.0 (history above), capped by
     ``[upgrade_levels] conductor``."""
 
     def __init__(self, conf):

@@ -21,6 +21,7 @@ from nova.console import tokens
 from nova import context as nova_context
 from nova.db import api as db
 from nova import exception
+from nova.objects import compute_node
 from nova.scheduler import manager as scheduler
 from nova import servicegroup
 
@@ -37,7 +38,9 @@ _LABELS = {BUILD: 'Build', REBOOT: 'Reboot', REBUILD: 'Rebuild',
 
 
 class ConductorManager:
-    target = oslo_messaging.Target(version='1.0')
+    # The newest conductor RPC API version served (history:
+    # nova.conductor.rpcapi).
+    target = oslo_messaging.Target(version='2.0')
 
     def __init__(self, on_host_up=None, conf=None):
         """``on_host_up(host)`` runs when a compute service registers, or
@@ -47,6 +50,15 @@ class ConductorManager:
         self._conf = conf
 
     def report_state(self, ctxt, host, binary, topic, report, up):
+        """Record a heartbeat; ``report`` is a ComputeNode (None with
+        ``up`` False): its fields that are set are recorded (but its
+        host, which is the service row's own)."""
+        if report is not None:
+            if not isinstance(report, compute_node.ComputeNode):
+                raise exception.Invalid(
+                    reason='the report of host %s is a %s, not a '
+                           'ComputeNode' % (host, type(report).__name__))
+            report = {k: v for k, v in report.items() if k != 'host'}
         before = db.service_get_by_host(host) if up else None
         service = db.service_report(host, binary, topic, report, up=up)
         if service['report_count'] == 1:
@@ -78,7 +90,9 @@ class ComputeTaskManager:
     are recorded in every case.
     """
 
-    target = oslo_messaging.Target(version='1.0')
+    # The same conductor RPC API as ConductorManager's (2.0 added these
+    # methods; history: nova.conductor.rpcapi).
+    target = oslo_messaging.Target(version='2.0')
 
     def __init__(self, conf, compute_api=None):
         self.conf = conf

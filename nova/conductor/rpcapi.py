@@ -11,6 +11,18 @@ and ``ComputeTaskManager`` (``nova.conductor.manager``).
 Which messages are casts: every action and every outcome; the only
 calls are ``ping`` and ``live_migrate_instance`` (its pre-checks answer
 the API request, with ``rpc_response_timeout``).
+
+Conductor RPC API version history (``ConductorManager.target`` is the
+newest a conductor serves; ``[upgrade_levels] conductor`` caps what is
+sent):
+
+* 1.0 - report_state with the report as a dict. (Releases before
+  versioned objects.)
+* 2.0 - report_state with the report as a ComputeNode object; the
+  conductor of this issue's control plane: the compute API's
+  build_instances, reboot_instance, rebuild_instance, delete_instance
+  (casts) and live_migrate_instance (a call), and the compute hosts'
+  instance_action_done (a cast), served by ComputeTaskManager.
 """
 
 from oslo_log import log as logging
@@ -26,12 +38,18 @@ BINARY = 'nova-compute'
 
 
 class ConductorAPI:
+    """Conductor RPC API 2.0 (history above), capped by
+    ``[upgrade_levels] conductor``."""
+
     def __init__(self, conf):
-        self.client = rpc.get_client(conf, TOPIC, '1.0')
+        self.client = rpc.get_client(
+            conf, TOPIC, '2.0', version_cap=conf.upgrade_levels.conductor)
         self.last_error = None  # why the last report was not sent
 
     def report_state(self, ctx, host, report, up=True):
         """Send one heartbeat (a cast); False when it could not be sent.
+
+        ``report``: a ComputeNode, or None.
 
         Never retried: the next heartbeat is as good, and a service must
         not block on a broker that is away. Not only MessagingException:
@@ -95,7 +113,8 @@ class ComputeTaskAPI:
 
     def __init__(self, conf):
         self.conf = conf
-        self.client = rpc.get_client(conf, TOPIC, '1.0')
+        self.client = rpc.get_client(
+            conf, TOPIC, '2.0', version_cap=conf.upgrade_levels.conductor)
 
     def _cast(self, ctx, method, **kwargs):
         try:

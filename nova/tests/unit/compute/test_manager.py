@@ -17,11 +17,11 @@ from nova.console import type as ctype
 from nova import exception
 from nova.objects import instance as objects
 from nova import rpc
+from nova.objects import migrate_data
 from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import base
 from nova.tests.unit.compute import fake_driver
 from nova.virt.libvirt import driver as libvirt_driver
-from nova.virt.libvirt import migration
 
 CTX = base.ALICE
 HOST = 'fake-host'
@@ -238,10 +238,11 @@ class RemotableTestCase(ManagerTestCase):
     def test_start_up_is_not_an_rpc_method(self):
         # Every public method of the manager can be called over RPC;
         # re-registering ports is the service's own business.
-        client = rpc.get_client(self.nova_conf, rpcapi.TOPIC, '1.0')
-        self.assertRaises(oslo_messaging.NoSuchMethod,
-                          client.prepare(server=HOST).call, CTX,
-                          'init_host')
+        client = rpc.get_client(self.nova_conf, rpcapi.TOPIC, '2.0')
+        e = self.assertRaises(oslo_messaging.RemoteError,
+                              client.prepare(server=HOST).call, CTX,
+                              'init_host')
+        self.assertEqual('NoSuchMethod', e.exc_type)
         self.assertEqual(1, self.driver.calls.count(('init_host', HOST)))
 
 
@@ -355,7 +356,7 @@ class LiveMigrationTestCase(ManagerTestCase):
     def test_remote_hosts_run_the_conversation(self):
         data = self.dest_host.check_can_live_migrate_destination(
             CTX, self.instance)
-        self.assertIsInstance(data, migration.LibvirtLiveMigrateData)
+        self.assertIsInstance(data, migrate_data.LibvirtLiveMigrateData)
         self.assertEqual(('fake+tcp://dest/system', fake_driver.HOST),
                          (data.connect_uri, data.serial_listen_addr))
         data.block_migration = False
@@ -387,7 +388,7 @@ class LiveMigrationTestCase(ManagerTestCase):
     def test_pre_check_errors_cross(self):
         self.driver.fail['check_can_live_migrate_source'] = (
             exception.MigrationPreCheckError(reason='local disk'))
-        data = migration.LibvirtLiveMigrateData()
+        data = migrate_data.LibvirtLiveMigrateData()
         e = self.assertRaises(exception.MigrationPreCheckError,
                               self.source_host.check_can_live_migrate_source,
                               CTX, self.instance, data)

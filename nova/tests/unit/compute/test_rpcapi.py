@@ -11,9 +11,9 @@ from nova import context
 from nova import exception
 from nova.objects import instance as objects
 from nova import rpc
+from nova.objects import migrate_data
 from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import base
-from nova.virt.libvirt import migration
 
 CTX = context.get_admin_context()
 
@@ -48,14 +48,14 @@ class TimeoutTestCase(base.RPCTestCase):
                            (self.api.terminate_instance, ())):
             with mock.patch.object(self.api.client, 'prepare') as prepare:
                 self.assertIsNone(cast(CTX, 'h', self.instance, *args))
-            prepare.assert_called_once_with(server='h',
+            prepare.assert_called_once_with(server='h', version='2.0',
                                             retry=rpcapi.CALL_RETRIES)
             prepare.return_value.call.assert_not_called()
             self.assertEqual(1, prepare.return_value.cast.call_count)
 
     def test_live_migration_pre_checks_are_short(self):
         remote = self.api.host('nowhere')
-        data = migration.LibvirtLiveMigrateData()
+        data = migrate_data.LibvirtLiveMigrateData()
         self.assertIn('within 1 s', self._unavailable(
             remote.check_can_live_migrate_destination, self.instance))
         self.assertIn('within 1 s', self._unavailable(
@@ -74,8 +74,8 @@ class TimeoutTestCase(base.RPCTestCase):
         self.addCleanup(transport.cleanup)
         self.api.client = oslo_messaging.get_rpc_client(
             transport, oslo_messaging.Target(topic=rpcapi.TOPIC,
-                                             version='1.0'),
-            serializer=rpc.ContextSerializer())
+                                             version='2.0'),
+            serializer=rpc.RequestContextSerializer())
         start = time.monotonic()
         self.assertIn('did not answer within 1 s', self._unavailable(
             self.api.get_console_output, 'nowhere', self.instance))
@@ -91,7 +91,7 @@ class TimeoutTestCase(base.RPCTestCase):
         self.assertEqual(503, e.code)
         self.assertIn('The message broker cannot be reached', e.message)
         self.assertNotIn('gone', e.message)
-        prepare.assert_called_once_with(server='h',
+        prepare.assert_called_once_with(server='h', version='2.0',
                                         retry=rpcapi.CALL_RETRIES)
         with mock.patch.object(self.api.client, 'prepare') as prepare:
             prepare.return_value.call.side_effect = (
@@ -100,7 +100,8 @@ class TimeoutTestCase(base.RPCTestCase):
                                   self.api.get_console_output, CTX, 'h',
                                   self.instance)
         self.assertEqual(503, e.code)
-        prepare.assert_called_once_with(server='h', timeout=1,
+        prepare.assert_called_once_with(server='h', version='2.1',
+                                        timeout=1,
                                         retry=rpcapi.CALL_RETRIES)
 
     def test_broker_refusing_connections_is_503(self):

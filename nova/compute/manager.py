@@ -2,8 +2,9 @@
 
 It is the RPC endpoint of nova-compute (topic ``compute``, server = the
 host's name) and wraps the host's one driver. It never touches the
-database: the API side reads the server's rows, sends what the driver
-needs (an Instance, a versioned object), and records the outcome.
+database: the conductor reads the instance's rows, sends what the driver
+needs (an Instance, a versioned object), and records the outcome this
+host casts back (``instance_action_done``).
 
 Its RPC API version is ``target.version`` (see ``nova.compute.rpcapi``
 for the history): a message of a newer minor version, or of another
@@ -15,6 +16,7 @@ its message only.
 """
 
 import functools
+import threading
 
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
@@ -22,6 +24,7 @@ import oslo_messaging
 
 from nova.compute import console_followers
 from nova.compute import console_output
+from nova.compute import task_states
 import nova.conf
 from nova.console import type as ctype
 from nova import exception
@@ -63,8 +66,13 @@ class ComputeManager:
         console followers; a separate one per host for tests."""
         self.driver = driver
         self.host = host or driver.host_name
+        self._conf = conf or nova.conf.CONF
         self._followers = console_followers.FollowerTable(
-            self.host, conf or nova.conf.CONF)
+            self.host, self._conf)
+        self._conductor_api = None
+        # {uuid: actions running or waiting for the guest's lock here}
+        self._busy = {}
+        self._busy_lock = threading.Lock()
 
     @property
     def console_followers(self):
@@ -92,40 +100,117 @@ class ComputeManager:
             lock.release()
 
     # -- server actions -------------------------------------------------------
-    # Each returns the host's serial port facts as they are once it is
-    # done (the driver's serial_port_facts()): the API side records them
-    # at once, so the scheduler never waits a report_interval to see the
-    # ports a delete freed or a build took.
+    # Casts from the conductor (nova.conductor.manager.ComputeTaskManager).
+    # Each reports its outcome back with a cast, instance_action_done,
+    # with this host's serial port facts as they are once it is done (the
+    # driver's serial_port_facts()), success or not: the scheduler never
+    # waits a report_interval to see the ports a delete freed or a build
+    # took.
+
+    def _conductor(self):
+        if self._conductor_api is None:
+            from nova.conductor import rpcapi as conductor_rpcapi
+            self._conductor_api = conductor_rpcapi.ConductorAPI(self._conf)
+        return self._conductor_api
+
+    def _run_action(self, ctxt, method, action, task_state, instance,
+                    work):
+        """Run ``work()`` under the guest's lock, then report.
+
+        A ``nova.exception`` error is reported as its message; any other
+        is logged here with its traceback and reported as
+        ComputeHostError's message only.
+        """
+        uuid = instance.uuid
+        with self._busy_lock:
+            self._busy[uuid] = self._busy.get(uuid, 0) + 1
+        fault = error = None
+        try:
+            with self._lock(uuid):
+                try:
+                    work()
+                except exception.NovaException as e:
+                    LOG.info('%s of %s failed on host %s: %s', method, uuid,
+                             self.host, e.message)
+                    fault, error = e.message, type(e).__name__
+                except Exception as e:
+                    LOG.exception('%s failed on host %s', method, self.host)
+                    fault = exception.ComputeHostError(
+                        host=self.host,
+                        reason=exception.fault_message(e)).message
+                    error = 'ComputeHostError'
+                facts = self._port_facts()
+            try:
+                self._conductor().instance_action_done(
+                    ctxt, self.host, uuid, action, task_state, facts,
+                    fault=fault, error=error)
+            except Exception:
+                # The conductor settles it by asking this host when it
+                # recovers (get_instance_state).
+                LOG.exception('Outcome of %s of %s not sent to the '
+                              'conductor', method, uuid)
+        finally:
+            with self._busy_lock:
+                self._busy[uuid] -= 1
+                if not self._busy[uuid]:
+                    del self._busy[uuid]
+
+    def _port_facts(self):
+        try:
+            return self.driver.serial_port_facts()
+        except Exception as e:
+            LOG.warning('Serial port facts of host %s not read: %s',
+                        self.host, exception.fault_message(e))
+            return None
 
     @_remotable
     def build_and_run_instance(self, ctxt, instance):
-        with self._lock(instance.uuid):
-            self.driver.spawn(ctxt, instance, instance.image_meta)
-            return self.driver.serial_port_facts()
+        """Spawn the guest (a cast; the outcome goes to the conductor)."""
+        self._run_action(
+            ctxt, 'build_and_run_instance', 'build', task_states.SPAWNING,
+            instance,
+            lambda: self.driver.spawn(ctxt, instance, instance.image_meta))
 
     @_remotable
     def reboot_instance(self, ctxt, instance, reboot_type):
-        with self._lock(instance.uuid):
-            self.driver.reboot(ctxt, instance, reboot_type=reboot_type)
-            return self.driver.serial_port_facts()
+        """'SOFT' or 'HARD' reboot (a cast)."""
+        task = task_states.REBOOT_TASK_STATES[reboot_type]
+        self._run_action(
+            ctxt, 'reboot_instance', 'reboot', task, instance,
+            lambda: self.driver.reboot(ctxt, instance,
+                                       reboot_type=reboot_type))
 
     @_remotable
     def rebuild_instance(self, ctxt, instance):
-        with self._lock(instance.uuid):
-            self.driver.rebuild(ctxt, instance, instance.image_meta)
-            return self.driver.serial_port_facts()
+        """Boot the guest again from ``instance.image_meta`` (a cast)."""
+        self._run_action(
+            ctxt, 'rebuild_instance', 'rebuild', task_states.REBUILDING,
+            instance,
+            lambda: self.driver.rebuild(ctxt, instance,
+                                        instance.image_meta))
 
     @_remotable
     def terminate_instance(self, ctxt, instance):
-        """Destroy the guest, its disks and its log."""
-        with self._lock(instance.uuid):
-            self.driver.destroy(ctxt, instance)
-            return self.driver.serial_port_facts()
+        """Destroy the guest, its disks and its log (a cast)."""
+        self._run_action(
+            ctxt, 'terminate_instance', 'delete', task_states.DELETING,
+            instance,
+            lambda: self.driver.destroy(ctxt, instance))
+
+    @_remotable
+    def get_instance_state(self, ctxt, instance):
+        """For the conductor's recovery: ``{'exists': bool, 'busy':
+        bool}``: whether the guest's domain is defined on this host, and
+        whether an action on it runs here now (its outcome will come)."""
+        with self._busy_lock:
+            busy = instance.uuid in self._busy
+        return {'exists': bool(self.driver.instance_exists(instance)),
+                'busy': busy}
 
     @_remotable
     def get_serial_port_facts(self, ctxt, instance):
         """This host's serial port facts now; for an action that ended
-        without returning them (a live migration, a failed reboot)."""
+        without returning them (a live migration)."""
         return self.driver.serial_port_facts()
 
     # -- consoles -------------------------------------------------------------

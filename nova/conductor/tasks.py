@@ -1,18 +1,15 @@
-"""Server actions as the API's workers run them: state, then RPC.
+"""The conductor's helpers: the driver's Instance from the rows, the
+hosts' serial port facts recorded, and the live migration it runs.
 
-Each action is recorded on the server row only if the server is still in
-the task the action started in: a newer request that took the server over
-(a delete, a hard reboot during a soft one) is never undone. Actions on
-one server are serialized by a per-server lock in this process; the
-compute host runs them (``nova.compute.manager``) and never touches the
-database.
+The compute hosts never touch the database: the conductor reads the
+rows, sends what the driver needs, and records what the hosts report.
 """
 
-import functools
+import threading
 
-from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
+from nova.api.openstack import common as api_common
 from nova.compute import live_migration
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -21,6 +18,7 @@ from nova.db import api as db
 from nova import exception
 from nova.objects import instance as objects
 from nova.scheduler import manager as scheduler
+from nova import servicegroup
 
 LOG = logging.getLogger(__name__)
 
@@ -30,7 +28,7 @@ LOG = logging.getLogger(__name__)
 MAX_BUILD_ATTEMPTS = 3
 
 
-def _record_ports(host, facts):
+def record_ports(host, facts):
     """Record the serial port facts ``host`` returned after an action,
     so the scheduler sees its ports now, not at its next report."""
     if not host or not isinstance(facts, dict):
@@ -41,7 +39,7 @@ def _record_ports(host, facts):
         LOG.exception('Could not record the serial ports of host %s', host)
 
 
-def _refresh_ports(compute_rpcapi, ctx, host, instance):
+def refresh_ports(compute_rpcapi, ctx, host, instance):
     """Ask ``host`` for its serial port facts and record them; for an
     action that returned none (a live migration, a failure after the
     guest was destroyed). Never raises: the next report will tell."""
@@ -54,7 +52,7 @@ def _refresh_ports(compute_rpcapi, ctx, host, instance):
                     'action on %s: %s', host, instance.uuid,
                     exception.fault_message(e))
         return
-    _record_ports(host, facts)
+    record_ports(host, facts)
 
 
 def instance_for(server, host=None, image=None, boot=False):
@@ -87,240 +85,146 @@ def instance_for(server, host=None, image=None, boot=False):
     return instance
 
 
-class ServerTasks:
-    def __init__(self, compute_rpcapi):
+def bad_input(field, detail):
+    return exception.ValidationError(field=field, detail=detail)
+
+
+class LiveMigrationTask:
+    """A live migration as the conductor runs it until the source
+    compute drives it (``nova.conductor.live_migrate``, the lm part).
+
+    ``execute()`` is the short part, answered to the API: destination
+    chosen or checked, its ports claimed, task_state MIGRATING, both
+    hosts' pre-checks. The moving part then runs on a thread of the
+    conductor, never of the API.
+    """
+
+    def __init__(self, ctxt, conf, compute_rpcapi, instance_uuid, host,
+                 block_migration):
+        self.ctxt = ctxt
+        self.conf = conf
         self.compute_rpcapi = compute_rpcapi
+        self.uuid = instance_uuid
+        self.host = host
+        self.block_migration = block_migration
 
-    @staticmethod
-    def _lock(uuid):
-        return lockutils.lock('nova-server-task-%s' % uuid)
+    def _invalid_state(self, action='live migrate'):
+        server = db.instance_get(self.uuid)
+        if server is None:
+            return exception.InstanceNotFound(instance_id=self.uuid)
+        # As the compute API names it: the status the user sees.
+        state = api_common.status_of(server)
+        if server['task_state']:
+            state = '%s (%s)' % (state, server['task_state'])
+        return exception.InstanceInvalidState(
+            action=action, instance_uuid=self.uuid, state=state)
 
-    def recover_interrupted_tasks(self, hosts=None, delete=None):
-        """Servers left in a task by a stopped API process.
-
-        Deletes are run again, by ``delete(server)`` (e.g. on the API's
-        workers: a down host must not hold up the start) or here; other
-        tasks end in ERROR (a migration in ACTIVE, on the host the
-        database names). ``hosts`` limits this to servers of those hosts.
-        """
-        for server in db.instance_get_all():
-            task = server['task_state']
-            if task is None or (hosts is not None and
-                                server['host'] not in hosts):
-                continue
-            if task == task_states.DELETING:
-                try:
-                    (delete or functools.partial(self.terminate, None))(
-                        server)
-                except Exception:
-                    pass  # recorded on the server and logged
-                continue
-            LOG.warning('Server %s was %s when the API process stopped',
-                        server['uuid'], task)
-            if task == task_states.MIGRATING:
-                values = {'vm_state': vm_states.ACTIVE, 'task_state': None}
-            else:
-                values = {'vm_state': vm_states.ERROR, 'task_state': None,
-                          'fault': 'Interrupted by a restart of the compute '
-                                   'API while %s' % task}
-            db.instance_update(server['uuid'], values,
-                               expected_task_state=task)
-            tokens.delete_for_instance(server['uuid'])
-
-    # -- recording outcomes ---------------------------------------------------
-
-    def _record_failure(self, uuid, task, action, exc):
-        """Log ``exc``; show only its message as the server's fault."""
-        if isinstance(exc, exception.NovaException):
-            LOG.error('%s of server %s failed: %s', action, uuid,
-                      exc.message)
-        else:
-            LOG.exception('%s of server %s failed', action, uuid)
-        try:
-            done = db.instance_update(
-                uuid, {'vm_state': vm_states.ERROR, 'task_state': None,
-                       'fault': exception.fault_message(exc)},
-                expected_task_state=task)
-        except Exception:
-            LOG.exception('Could not set server %s to ERROR', uuid)
-            return
-        if done is None:
-            LOG.info('Failure of %s not recorded: server %s was deleted or '
-                     'taken over by another request', action, uuid)
-
-    def _run(self, server, task, action, work, done_values,
-             revoke_tokens=False):
-        """Run ``work(current_server)`` as ``action`` in task ``task``.
-
-        Skipped when the server is gone or another task took it over.
-        Exceptions are recorded on the server and raised again.
-        """
-        uuid = server['uuid']
-        with self._lock(uuid):
-            current = db.instance_get(uuid)
-            if current is None:
-                LOG.info('Server %s is gone: %s not run', uuid, action)
-                return
-            started = current['task_state']
-            if started not in (task, None):
-                LOG.info('%s of server %s not run: superseded by %s',
-                         action, uuid, started)
-                return
+    def _destination(self, server):
+        """The migration target: ``host`` checked, or one picked."""
+        if self.host is None:
+            instance = instance_for(server)
             try:
-                work(current)
-            except Exception as e:
-                self._record_failure(uuid, started, action, e)
-                raise
-            finally:
-                if revoke_tokens:
-                    # Tokens issued while this ran may name the old port.
-                    tokens.delete_for_instance(uuid)
-            values = dict(done_values, task_state=None, fault=None)
-            if db.instance_update(uuid, values,
-                                  expected_task_state=started) is None:
-                LOG.info('%s of server %s done, but the server was taken '
-                         'over meanwhile', action, uuid)
-
-    # -- actions --------------------------------------------------------------
-
-    def build(self, ctx, server):
-        def spawn(current):
-            host, tried = current['host'], []
-            while True:
-                try:
-                    facts = self.compute_rpcapi.build_and_run_instance(
-                        ctx, host, instance_for(current, host=host,
-                                                boot=True))
-                    _record_ports(host, facts)
-                    return
-                except exception.SocketPortRangeExhaustedException as e:
-                    tried.append(host)
-                    host = self._reschedule(current, tried, e)
-        self._run(server, task_states.SPAWNING, 'Build', spawn,
-                  {'vm_state': vm_states.ACTIVE})
-
-    def _reschedule(self, server, tried, error):
-        """Another host for a build that found no free serial port on
-        the hosts ``tried``; raises ``error`` when there is none (or
-        MAX_BUILD_ATTEMPTS were made, or the server was taken over)."""
-        if len(tried) >= MAX_BUILD_ATTEMPTS:
-            raise error
-        instance = instance_for(server, boot=True)
-        with scheduler.CLAIMS_LOCK:  # the claim moves with the server
-            try:
-                host = scheduler.select_host(
-                    self.compute_rpcapi.conf, instance.flavor,
-                    instance.image_meta, exclude=tried)
-            except exception.NoValidHost:
-                raise error
-            if db.instance_update(
-                    server['uuid'], {'host': host},
-                    expected_task_state=task_states.SPAWNING) is None:
-                raise error
-        LOG.warning('Build of server %s: %s; rescheduled to host %s',
-                    server['uuid'], error.message, host)
+                return scheduler.select_host(
+                    self.conf, instance.flavor, instance.image_meta,
+                    exclude=(server['host'],))
+            except exception.Invalid as e:
+                raise exception.NoValidHost(reason=e.message)
+        host = self.host
+        service = db.service_get_by_host(host)
+        if service is None:
+            raise exception.ComputeHostNotFound(host=host)
+        if not servicegroup.is_up(service, self.conf):
+            raise exception.ComputeServiceUnavailable(host=host)
+        if host == server['host']:
+            raise exception.MigrationPreCheckError(
+                reason='server %s is already on host %s' % (
+                    self.uuid, host))
         return host
 
-    def reboot(self, ctx, server, reboot_type):
-        def reboot(current):
-            instance = instance_for(current, boot=True)
-            try:
-                facts = self.compute_rpcapi.reboot_instance(
-                    ctx, current['host'], instance, reboot_type)
-            except Exception:
-                # A hard reboot fails after the destroy: ports freed.
-                _refresh_ports(self.compute_rpcapi, ctx, current['host'],
-                               instance)
-                raise
-            _record_ports(current['host'], facts)
-        self._run(server, task_states.REBOOT_TASK_STATES[reboot_type],
-                  '%s reboot' % reboot_type.capitalize(), reboot,
-                  {'vm_state': vm_states.ACTIVE}, revoke_tokens=True)
-
-    def rebuild(self, ctx, server, image):
-        def rebuild(current):
-            instance = instance_for(current, image=image, boot=True)
-            try:
-                facts = self.compute_rpcapi.rebuild_instance(
-                    ctx, current['host'], instance)
-            except Exception:
-                _refresh_ports(self.compute_rpcapi, ctx, current['host'],
-                               instance)
-                raise
-            _record_ports(current['host'], facts)
-        self._run(server, task_states.REBUILDING, 'Rebuild', rebuild,
-                  {'vm_state': vm_states.ACTIVE, 'image_id': image['id']},
-                  revoke_tokens=True)
-
-    def terminate(self, ctx, server):
-        """Destroy the guest (disks and log too), then forget the server."""
-        uuid = server['uuid']
-        with self._lock(uuid):
-            current = db.instance_get(uuid) or server
-            try:
-                if current['host']:
-                    # Recorded before the server goes: from then on the
-                    # scheduler counts its ports free.
-                    _record_ports(current['host'],
-                                  self.compute_rpcapi.terminate_instance(
-                                      ctx, current['host'],
-                                      instance_for(current)))
-            except Exception as e:
-                self._record_failure(uuid, current['task_state'], 'Delete',
-                                     e)
-                raise
-            db.instance_delete(uuid)  # its console tokens go with it
-            LOG.info('Deleted server %s', uuid)
-
-    def live_migrate(self, ctx, server, dest, migrate_data):
-        """The moving part of a live migration whose checks passed.
-
-        Success: the server is ACTIVE on ``dest`` and its console tokens,
-        which name the source's port, are revoked (the next console
-        request gets one for the destination). Failure: it stays ACTIVE
-        on the source, console working, and the error is logged.
-        """
-        uuid = server['uuid']
+    def execute(self):
+        server = db.instance_get(self.uuid)
+        if server is None:
+            raise exception.InstanceNotFound(instance_id=self.uuid)
+        # Choosing the destination and claiming its ports happen under
+        # one lock, as for a build: two requests never count one port.
+        with scheduler.CLAIMS_LOCK:
+            dest = self._destination(server)
+            updated = db.instance_update(
+                self.uuid, {'task_state': task_states.MIGRATING},
+                expected_vm_state=vm_states.ACTIVE, expected_task_state=None)
+            if updated is None:
+                raise self._invalid_state()
+            scheduler.claim_migration(self.uuid, dest)
+        instance = instance_for(updated)
         try:
-            self._live_migrate(ctx, uuid, dest, migrate_data)
+            data = live_migration.check(
+                self.ctxt, instance,
+                self.compute_rpcapi.host(updated['host']),
+                self.compute_rpcapi.host(dest),
+                (None if self.block_migration == 'auto' else
+                 self.block_migration))
+        except Exception as e:
+            db.instance_update(self.uuid, {'task_state': None},
+                               expected_task_state=task_states.MIGRATING)
+            scheduler.end_migration(self.uuid)
+            if isinstance(e, exception.MigrationError):
+                # The host's reason, not its message: that already has
+                # a "Migration ... error: " label of its own.
+                raise exception.MigrationPreCheckError(
+                    reason=e.kwargs.get('reason', e.message)) from e
+            raise
+        LOG.info('Live migrating server %s from %s to %s', self.uuid,
+                 updated['host'], dest)
+        threading.Thread(target=self._run, args=(dest, data),
+                         name='nova-live-migration-%s' % self.uuid,
+                         daemon=True).start()
+
+    def _run(self, dest, migrate_data):
+        try:
+            self._migrate(dest, migrate_data)
+        except Exception:
+            LOG.exception('Live migration of server %s to %s failed',
+                          self.uuid, dest)
         finally:
             # The hosts' facts are recorded by now: the claim on the
             # destination ends.
-            scheduler.end_migration(uuid)
+            scheduler.end_migration(self.uuid)
 
-    def _live_migrate(self, ctx, uuid, dest, migrate_data):
-        with self._lock(uuid):
-            current = db.instance_get(uuid)
-            if current is None or (current['task_state'] !=
-                                   task_states.MIGRATING):
-                LOG.info('Live migration of %s not run: superseded', uuid)
-                return
-            source = current['host']
-            instance = instance_for(current)
-            try:
-                live_migration.migrate(
-                    ctx, instance, self.compute_rpcapi.host(source),
-                    self.compute_rpcapi.host(dest), migrate_data)
-            except Exception as e:
-                # Either side may have taken or freed ports (the
-                # destination's rollback frees those it acquired).
-                for host in (source, dest):
-                    _refresh_ports(self.compute_rpcapi, ctx, host,
-                                   instance)
-                LOG.error('Live migration of server %s from %s to %s '
-                          'failed; it stays on %s: %s', uuid, source, dest,
-                          source, exception.fault_message(e))
-                db.instance_update(uuid, {'vm_state': vm_states.ACTIVE,
-                                          'task_state': None},
-                                   expected_task_state=task_states.MIGRATING)
-                return
-            # The guest is on ``dest`` now, whatever request came since.
-            db.instance_update(uuid, {'host': dest})
+    def _migrate(self, dest, migrate_data):
+        """Success: ACTIVE on ``dest``, console tokens (naming the
+        source's port) revoked. Failure: ACTIVE on the source."""
+        uuid = self.uuid
+        ctx = self.ctxt
+        current = db.instance_get(uuid)
+        if current is None or (current['task_state'] !=
+                               task_states.MIGRATING):
+            LOG.info('Live migration of %s not run: superseded', uuid)
+            return
+        source = current['host']
+        instance = instance_for(current)
+        try:
+            live_migration.migrate(
+                ctx, instance, self.compute_rpcapi.host(source),
+                self.compute_rpcapi.host(dest), migrate_data)
+        except Exception as e:
+            # Either side may have taken or freed ports (the
+            # destination's rollback frees those it acquired).
             for host in (source, dest):
-                _refresh_ports(self.compute_rpcapi, ctx, host, instance)
-            tokens.delete_for_instance(uuid)
-            db.instance_update(uuid, {'vm_state': vm_states.ACTIVE,
-                                      'task_state': None},
+                refresh_ports(self.compute_rpcapi, ctx, host, instance)
+            LOG.error('Live migration of server %s from %s to %s '
+                      'failed; it stays on %s: %s', uuid, source, dest,
+                      source, exception.fault_message(e))
+            scheduler.end_migration(uuid)
+            db.instance_update(uuid, {'task_state': None},
                                expected_task_state=task_states.MIGRATING)
-            LOG.info('Live migrated server %s from %s to %s', uuid, source,
-                     dest)
+            return
+        # The guest is on ``dest`` now, whatever request came since.
+        db.instance_update(uuid, {'host': dest})
+        for host in (source, dest):
+            refresh_ports(self.compute_rpcapi, ctx, host, instance)
+        tokens.delete_for_instance(uuid)
+        scheduler.end_migration(uuid)
+        db.instance_update(uuid, {'task_state': None},
+                           expected_task_state=task_states.MIGRATING)
+        LOG.info('Live migrated server %s from %s to %s', uuid, source,
+                 dest)

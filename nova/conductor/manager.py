@@ -36,6 +36,13 @@ DELETE = 'delete'
 _LABELS = {BUILD: 'Build', REBOOT: 'Reboot', REBUILD: 'Rebuild',
            DELETE: 'Delete'}
 
+# The task each action runs in: an outcome naming another is not one of
+# the actions this conductor sent.
+_TASKS = {BUILD: (task_states.SPAWNING,),
+          REBOOT: tuple(task_states.REBOOT_TASK_STATES.values()),
+          REBUILD: (task_states.REBUILDING,),
+          DELETE: (task_states.DELETING,)}
+
 
 class ConductorManager:
     # The newest conductor RPC API version served (history:
@@ -86,8 +93,11 @@ class ComputeTaskManager:
     ``instance_action_done``. An outcome is recorded only while the
     instance is still in the task the action started in: a newer request
     that took it over (a delete, a hard reboot during a soft one) is
-    never undone. The hosts' serial port facts that come with an outcome
-    are recorded in every case.
+    never undone. An outcome counts only from the host the database
+    names for the instance, for the task its action runs in: a stale or
+    hostile host's word changes nothing of the instance. The hosts'
+    serial port facts that come with an outcome (each about the host
+    that sends it) are recorded in every case.
     """
 
     # The same conductor RPC API as ConductorManager's (2.0 added these
@@ -236,7 +246,9 @@ class ComputeTaskManager:
     def instance_action_done(self, ctxt, host, instance_uuid, action,
                              task_state, serial_port_facts, fault=None,
                              error=None):
-        """Record what ``host`` did of ``action`` on the instance.
+        """Record what ``host`` did of ``action`` on the instance; ignored
+        (logged) when ``host`` is not the instance's host or
+        ``task_state`` is not a task of ``action``.
 
         :param action: 'build', 'reboot', 'rebuild' or 'delete'.
         :param task_state: the task the action ran in.
@@ -247,11 +259,29 @@ class ComputeTaskManager:
         :param error: the error's class name (a build that found no free
             serial port is tried on another host).
         """
-        self._landed(instance_uuid, task_state)
         # First: from now on the scheduler counts what the action took
-        # or freed.
+        # or freed (the host's facts about itself, whatever it says of
+        # the instance).
         tasks.record_ports(host, serial_port_facts)
         label = _LABELS.get(action, action)
+        if task_state not in _TASKS.get(action, ()):
+            LOG.warning('Outcome from host %s for server %s ignored: '
+                        'action %r does not run in task %r', host,
+                        instance_uuid, action, task_state)
+            return
+        current = db.instance_get(instance_uuid)
+        if current is None or current['host'] != host:
+            # A host that is not (or no longer) the instance's: a stale
+            # outcome (the build was rescheduled, the instance moved or
+            # was deleted) or a hostile one. Nothing of the instance is
+            # changed on its word: not its state, not its tokens, not the
+            # action its own host runs.
+            LOG.warning('%s outcome from host %s ignored: it is not the '
+                        'host of server %s (%s)', label, host,
+                        instance_uuid,
+                        'gone' if current is None else current['host'])
+            return
+        self._landed(instance_uuid, task_state)
         if action in (REBOOT, REBUILD):
             # Tokens issued while it ran may name the old port.
             tokens.delete_for_instance(instance_uuid)
@@ -266,8 +296,7 @@ class ComputeTaskManager:
             return
         self._forget_tries(instance_uuid, action)
         if action == DELETE:
-            current = db.instance_get(instance_uuid)
-            if current is not None and current['host'] == host:
+            if current['task_state'] == task_states.DELETING:
                 db.instance_delete(instance_uuid)  # its tokens go with it
                 LOG.info('Deleted server %s', instance_uuid)
             return

@@ -439,3 +439,60 @@ class RecoveryTestCase(TasksTestCase):
         self.tasks.recover(CTX)
         self.assertIsNone(db.instance_get(ids.NOHOST))
         self.assertEqual('error', self._state(ids.BUILDING)[0])
+
+
+class ForeignOutcomeTestCase(TasksTestCase):
+    """An outcome cast by a host that is not the instance's host (a
+    stale host after a reschedule, or a hostile one: any compute host
+    can cast instance_action_done) changes nothing of the instance."""
+
+    def _foreign(self, action, task, fault=None, error=None,
+                 host='other-host'):
+        self.tasks.instance_action_done(
+            CTX, host=host, instance_uuid=ids.SRV1, action=action,
+            task_state=task, serial_port_facts=None, fault=fault,
+            error=error)
+
+    def test_success_from_another_host_is_not_recorded(self):
+        self._server()
+        self._foreign('build', 'spawning')
+        self.assertEqual(('building', 'spawning', None), self._state())
+        self.assertIn('not the host of server %s' % ids.SRV1,
+                      self.logs.output)
+
+    def test_failure_from_another_host_is_not_recorded(self):
+        self._server(vm_state='active', task_state='rebooting')
+        self._foreign('reboot', 'rebooting', fault='boom',
+                      error='ComputeHostError')
+        self.assertEqual(('active', 'rebooting', None), self._state())
+
+    def test_no_reschedule_from_another_host(self):
+        self._server()
+        self._foreign('build', 'spawning', fault='no port',
+                      error='SocketPortRangeExhaustedException')
+        self.assertEqual('fake-host', db.instance_get(ids.SRV1)['host'])
+        self.assertEqual(('building', 'spawning', None), self._state())
+        self.assertEqual([], self.driver.calls)
+
+    def test_tokens_kept_on_a_reboot_outcome_from_another_host(self):
+        self._server(vm_state='active', task_state=None)
+        later = datetime.timedelta(hours=1) + db.utcnow()
+        db.console_token_create({
+            'token_hash': 'b' * 64, 'instance_uuid': ids.SRV1,
+            'console_type': 'serial', 'host': 'h', 'port': 1,
+            'expires_at': later})
+        self._foreign('reboot', 'rebooting')
+        self.assertIsNotNone(db.console_token_get_by_hash('b' * 64))
+
+    def test_delete_outcome_of_an_instance_not_being_deleted(self):
+        # Even from its own host: a late or made-up delete outcome does
+        # not remove the row of a guest nobody asked to delete.
+        self._server(vm_state='active', task_state=None)
+        self._foreign('delete', 'deleting', host='fake-host')
+        self.assertEqual(('active', None, None), self._state())
+
+    def test_outcome_whose_task_is_not_its_actions(self):
+        self._server()
+        self._foreign('reboot', 'spawning', host='fake-host')
+        self._foreign('launch', 'spawning', host='fake-host')
+        self.assertEqual(('building', 'spawning', None), self._state())

@@ -426,6 +426,10 @@ class ComputeTaskManager:
             return
         LOG.info('Server %s is %s and its host %s runs no action on it: '
                  'sent again', uuid, task, server['host'])
+        # What this process sent for the task is lost with the host's
+        # restart: it must not count as in flight, or nothing would ever
+        # end the task.
+        self._landed(uuid, task)
         if task == task_states.SPAWNING:
             self.build_instances(ctxt, uuid)
         elif task in (task_states.REBOOTING, task_states.REBOOTING_HARD):

@@ -496,3 +496,21 @@ class ForeignOutcomeTestCase(TasksTestCase):
         self._foreign('reboot', 'spawning', host='fake-host')
         self._foreign('launch', 'spawning', host='fake-host')
         self.assertEqual(('building', 'spawning', None), self._state())
+
+
+class LostActionTestCase(TasksTestCase):
+    """An action cast to a host that lost it (the host stopped before it
+    ran it) is sent again when the host registers again, though this
+    conductor never saw its outcome."""
+
+    def test_action_lost_by_a_restarted_host_is_sent_again(self):
+        real = self.tasks.compute_rpcapi.build_and_run_instance
+        self.tasks.compute_rpcapi.build_and_run_instance = (
+            lambda *a, **kw: None)  # the host got it, and died
+        self.tasks.build_instances(CTX, self._server()['uuid'])
+        self.tasks.compute_rpcapi.build_and_run_instance = real
+        self.stop_host('fake-host')
+        self.start_host('fake-host', self.driver)
+        self._done()
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual(['init_host', 'spawn'], self.driver.names())

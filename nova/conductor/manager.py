@@ -44,6 +44,17 @@ _TASKS = {BUILD: (task_states.SPAWNING,),
           DELETE: (task_states.DELETING,)}
 
 
+def _restarted(before, report):
+    """Whether ``report`` comes from another compute process than the
+    service's last report: the boot id of their serial port facts
+    differs. A process killed and started again within
+    ``service_down_time`` sends no stop report and never counts as down,
+    yet what it ran is lost."""
+    old = (before.get('report') or {}).get('serial_ports_seq')
+    new = (report or {}).get('serial_ports_seq')
+    return bool(old and new and old[0] != new[0])
+
+
 class ConductorManager:
     # The newest conductor RPC API version served (history:
     # nova.conductor.rpcapi).
@@ -51,8 +62,9 @@ class ConductorManager:
 
     def __init__(self, on_host_up=None, conf=None):
         """``on_host_up(host)`` runs when a compute service registers, or
-        comes back after a stop or after it counted as down (silent for
-        ``service_down_time``): ComputeTaskManager.recover_host."""
+        comes back after a stop, after it counted as down (silent for
+        ``service_down_time``) or as a new process (its report's boot id
+        changed): ComputeTaskManager.recover_host."""
         self._on_host_up = on_host_up
         self._conf = conf
 
@@ -74,7 +86,8 @@ class ConductorManager:
         elif not up:
             LOG.info('Compute service on host %s stopped', host)
         if up and self._on_host_up is not None and (
-                before is None or before['stopped'] or (
+                before is None or before['stopped'] or
+                _restarted(before, report) or (
                     self._conf is not None and
                     not servicegroup.is_up(before, self._conf))):
             self._on_host_up(host)

@@ -514,3 +514,36 @@ class LostActionTestCase(TasksTestCase):
         self._done()
         self.assertEqual(('active', None, None), self._state())
         self.assertEqual(['init_host', 'spawn'], self.driver.names())
+
+    def test_action_lost_by_a_host_restarted_without_stopping(self):
+        # Killed and started again within service_down_time: no stop
+        # report, never counted as down; its new process's first report
+        # (another boot id) is what tells the conductor.
+        from nova.conductor import rpcapi as conductor_rpcapi
+        from nova.objects import compute_node
+        real = self.tasks.compute_rpcapi.build_and_run_instance
+        self.tasks.compute_rpcapi.build_and_run_instance = (
+            lambda *a, **kw: None)  # the host got it, and was killed
+        self.tasks.build_instances(CTX, self._server()['uuid'])
+        self.tasks.compute_rpcapi.build_and_run_instance = real
+        conductor_rpcapi.ConductorAPI(self.nova_conf).report_state(
+            CTX, 'fake-host', compute_node.ComputeNode(
+                host='fake-host', serial_ports_seq=['another-process', 1]))
+        self._done()
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual(['spawn'], self.driver.names())
+
+    def test_heartbeats_of_one_process_recover_nothing(self):
+        self._server()  # its build cast is still on its way
+        from nova.conductor import rpcapi as conductor_rpcapi
+        from nova.objects import compute_node
+        seq = db.service_get_by_host('fake-host')['report'][
+            'serial_ports_seq']
+        conductor_rpcapi.ConductorAPI(self.nova_conf).report_state(
+            CTX, 'fake-host', compute_node.ComputeNode(
+                host='fake-host', serial_ports_seq=[seq[0], seq[1] + 1]))
+        base.wait_for(self, lambda: db.service_get_by_host(
+            'fake-host')['report']['serial_ports_seq'][1] == seq[1] + 1,
+            'the heartbeat')
+        self.assertEqual([], self.driver.names())
+        self.assertEqual(('building', 'spawning', None), self._state())

@@ -131,3 +131,40 @@ class TimeoutTestCase(base.RPCTestCase):
             self.assertRaises(exception.InstanceNotFound,
                               self.api.get_serial_console, CTX, 'h',
                               self.instance, 'serial')
+
+
+class HostileAnswerTestCase(base.RPCTestCase):
+    """A host's answer that is not the documented shape is the host's
+    error (ComputeHostError, 502 at the API), never a traceback."""
+
+    def setUp(self):
+        super().setUp()
+        self.api = rpcapi.ComputeAPI(self.nova_conf)
+        self.instance = objects.Instance(uuid=ids.SRV1)
+
+    def _answer(self, answer, method, *args):
+        with mock.patch.object(self.api.client, 'prepare') as prepare:
+            prepare.return_value.call.return_value = answer
+            return self.assertRaises(exception.ComputeHostError, method,
+                                     CTX, 'h', self.instance, *args)
+
+    def test_console_output_beyond_latin_1(self):
+        # Each character stands for one byte of the log: one above 255
+        # is no byte.
+        e = self._answer('boot \u0101 ok', self.api.get_console_output)
+        self.assertIn('malformed console output answer', e.message)
+
+    def test_instance_state_not_its_shape(self):
+        for answer in (None, 'busy', [], {}, {'exists': True},
+                       {'exists': 'yes', 'busy': False},
+                       {'exists': True, 'busy': 1}):
+            e = self._answer(answer, self.api.get_instance_state)
+            self.assertIn('malformed instance state answer', e.message)
+
+    def test_instance_state_of_its_shape(self):
+        with mock.patch.object(self.api.client, 'prepare') as prepare:
+            prepare.return_value.call.return_value = {
+                'exists': True, 'busy': False}
+            self.assertEqual({'exists': True, 'busy': False},
+                             self.api.get_instance_state(CTX, 'h',
+                                                         self.instance))

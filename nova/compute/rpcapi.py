@@ -66,6 +66,9 @@ class ComputeAPI:
                                     timeout=timeout, retry=CALL_RETRIES)
         try:
             return cctxt.call(ctx, method, instance=instance, **kwargs)
+        except exception.MalformedRPCData as e:
+            # Its answer (or our message, as the host read it).
+            raise exception.ComputeHostError(host=to_host, reason=e.message)
         except exception.NovaException:
             raise  # the host's answer
         except oslo_messaging.MessagingTimeout:

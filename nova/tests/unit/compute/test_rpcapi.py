@@ -6,6 +6,7 @@ from unittest import mock
 from kombu import exceptions as kombu_exceptions
 import oslo_messaging
 
+from nova.compute import manager
 from nova.compute import rpcapi
 from nova import context
 from nova import exception
@@ -168,3 +169,52 @@ class HostileAnswerTestCase(base.RPCTestCase):
             self.assertEqual({'exists': True, 'busy': False},
                              self.api.get_instance_state(CTX, 'h',
                                                          self.instance))
+
+
+class _HostileManager(manager.ComputeManager):
+    """Answers get_serial_console with what a hostile host can put on
+    the wire: an object primitive that does not deserialize."""
+
+    answer = None
+
+    def get_serial_console(self, ctxt, instance, console_type):
+        return type(self).answer
+
+
+def _console_primitive(**data):
+    return {'nova_object.name': 'ConsoleSerial',
+            'nova_object.namespace': 'nova',
+            'nova_object.version': '1.0',
+            'nova_object.data': data}
+
+
+class MalformedObjectAnswerTestCase(base.RPCTestCase):
+    """An object in a host's answer that does not deserialize is the
+    host's error, not the broker's (503 'cannot be reached')."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_host('evil', manager_class=_HostileManager)
+        self.api = rpcapi.ComputeAPI(self.nova_conf)
+        self.instance = objects.Instance(uuid=ids.SRV1)
+
+    def _check(self, answer):
+        _HostileManager.answer = answer
+        e = self.assertRaises(exception.ComputeHostError,
+                              self.api.get_serial_console, CTX, 'evil',
+                              self.instance, 'serial')
+        self.assertIn('evil', e.message)
+        return e
+
+    def test_field_of_the_wrong_type(self):
+        self._check(_console_primitive(host='h', port='not a port'))
+
+    def test_unknown_object(self):
+        answer = _console_primitive(host='h', port=1)
+        answer['nova_object.name'] = 'NoSuchObject'
+        self._check(answer)
+
+    def test_newer_major_version(self):
+        answer = _console_primitive(host='h', port=1)
+        answer['nova_object.version'] = '9.0'
+        self._check(answer)

@@ -106,11 +106,13 @@ class ComputeTaskManager:
     ``instance_action_done``. An outcome is recorded only while the
     instance is still in the task the action started in: a newer request
     that took it over (a delete, a hard reboot during a soft one) is
-    never undone. An outcome counts only from the host the database
-    names for the instance, for the task its action runs in: a stale or
-    hostile host's word changes nothing of the instance. The hosts'
-    serial port facts that come with an outcome (each about the host
-    that sends it) are recorded in every case.
+    never undone. An outcome counts only when it names the host the
+    database names for the instance, and a task its action runs in: a
+    stale host's outcome changes nothing of the instance. (The ``host``
+    of a cast is the sender's word: the broker does not authenticate
+    compute hosts to each other.) The serial port facts that come with
+    an outcome are recorded in every case, when of the heartbeat's
+    types.
     """
 
     # The same conductor RPC API as ConductorManager's (2.0 added these
@@ -286,7 +288,7 @@ class ComputeTaskManager:
         if current is None or current['host'] != host:
             # A host that is not (or no longer) the instance's: a stale
             # outcome (the build was rescheduled, the instance moved or
-            # was deleted) or a hostile one. Nothing of the instance is
+            # was deleted) or a made-up one. Nothing of the instance is
             # changed on its word: not its state, not its tokens, not the
             # action its own host runs.
             LOG.warning('%s outcome from host %s ignored: it is not the '

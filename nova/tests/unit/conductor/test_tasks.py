@@ -14,6 +14,8 @@ from nova.conductor import tasks as conductor_tasks
 from nova.console import tokens
 from nova.db import api as db
 from nova import exception
+from nova.objects import instance as objects
+from nova.scheduler import manager as scheduler
 from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import base
 from nova.tests.unit.compute import fake_driver
@@ -166,6 +168,29 @@ class BuildTestCase(TasksTestCase):
         self.build(self._server())
         report = db.service_get_by_host('fake-host')['report']
         self.assertEqual([ids.SRV1], report['serial_port_holders'])
+
+    def test_port_facts_of_the_wrong_types_are_not_recorded(self):
+        # They arrive as a plain dict: a broken or hostile host's
+        # 'serial_ports_free': 'lots' made every create fail with a
+        # TypeError in the scheduler.
+        before = db.service_get_by_host('fake-host')['report']
+        for bad in ({'serial_ports_free': 'lots'},
+                    {'serial_ports_total': [1]},
+                    {'serial_port_holders': 5},
+                    {'serial_ports_seq': 'later'}):
+            facts = dict(bad, serial_ports_seq=['another-boot', 10 ** 9])
+            if 'serial_ports_seq' in bad:
+                facts = bad
+            self.tasks.instance_action_done(
+                CTX, host='fake-host', instance_uuid=ids.SRV1,
+                action='build', task_state='spawning',
+                serial_port_facts=facts)
+            self.assertEqual(before,
+                             db.service_get_by_host('fake-host')['report'])
+        self.assertEqual('fake-host', scheduler.select_host(
+            self.nova_conf, objects.Flavor(), objects.ImageMeta()))
+        self.assertIn('serial port facts of host fake-host',
+                      self.logs.output)
 
 
 class ActionsTestCase(TasksTestCase):

@@ -270,7 +270,8 @@ class ComputeTaskManager:
         :param serial_port_facts: the host's facts after the action (see
             ComputeDriver.serial_port_facts), or None.
         :param fault: None on success, else the error's message (never
-            a traceback).
+            a traceback); cut to ``MAX_FAULT_LENGTH`` characters, and
+            replaced when it is no str.
         :param error: the error's class name (a build that found no free
             serial port is tried on another host).
         """
@@ -297,6 +298,13 @@ class ComputeTaskManager:
                         'gone' if current is None else current['host'])
             return
         self._landed(instance_uuid, task_state)
+        if fault is not None:
+            # The host's text: shown to users, stored in the row.
+            if not isinstance(fault, str):
+                fault = exception.ComputeHostError(
+                    host=host, reason='its outcome of %s carried a '
+                    'malformed fault' % label).message
+            fault = fault[:exception.MAX_FAULT_LENGTH]
         if action in (REBOOT, REBUILD):
             # Tokens issued while it ran may name the old port.
             tokens.delete_for_instance(instance_uuid)

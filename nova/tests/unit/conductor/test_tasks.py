@@ -572,3 +572,27 @@ class LostActionTestCase(TasksTestCase):
             'the heartbeat')
         self.assertEqual([], self.driver.names())
         self.assertEqual(('building', 'spawning', None), self._state())
+
+
+class MalformedOutcomeTestCase(TasksTestCase):
+    """An outcome's fault is text of at most MAX_FAULT_LENGTH, whatever
+    the host sends: the instance never stays in its task for it."""
+
+    def _fault(self, fault):
+        self.tasks.instance_action_done(
+            CTX, host='fake-host', instance_uuid=ids.SRV1, action='build',
+            task_state='spawning', serial_port_facts=None, fault=fault,
+            error='ComputeHostError')
+        return self._state()
+
+    def test_fault_that_is_no_text(self):
+        self._server()
+        status, task, fault = self._fault({'not': 'text'})
+        self.assertEqual(('error', None), (status, task))
+        self.assertIn('fake-host', fault)
+
+    def test_huge_fault_is_cut(self):
+        self._server()
+        status, task, fault = self._fault('x' * 100000)
+        self.assertEqual(('error', None), (status, task))
+        self.assertEqual('x' * exception.MAX_FAULT_LENGTH, fault)

@@ -41,6 +41,12 @@ class Invalid(NovaException):
     code = 400
 
 
+class MalformedRPCData(Invalid):
+    # An argument or answer from another service whose versioned object
+    # does not deserialize (wrong field type, unknown object or version).
+    msg_fmt = "Malformed RPC data: %(reason)s"
+
+
 class InvalidUUID(Invalid):
     # A uuid names folders and files: anything but the canonical form
     # (a path, '..', upper case) is refused before it reaches one.

@@ -24,6 +24,7 @@ import oslo_messaging
 from oslo_messaging import opts as messaging_opts
 
 from nova import context as nova_context
+from nova import exception
 from nova import objects
 from nova.objects import base as objects_base
 from nova import rpc_local
@@ -115,7 +116,21 @@ class RequestContextSerializer(oslo_messaging.Serializer):
         return self._base.serialize_entity(ctxt, entity)
 
     def deserialize_entity(self, ctxt, entity):
-        return self._base.deserialize_entity(ctxt, entity)
+        """``entity`` with its objects rebuilt.
+
+        :raises nova.exception.MalformedRPCData: an object in it does
+            not deserialize (another service's data is untrusted: its
+            ValueError or oslo.versionedobjects' error must not pass for
+            the transport's). A ``nova.exception`` error (InvalidUUID)
+            passes as itself.
+        """
+        try:
+            return self._base.deserialize_entity(ctxt, entity)
+        except exception.NovaException:
+            raise
+        except Exception as e:
+            raise exception.MalformedRPCData(
+                reason='%s: %s' % (type(e).__name__, str(e)[:200]))
 
     def serialize_context(self, ctxt):
         if isinstance(ctxt, nova_context.RequestContext):

@@ -66,6 +66,9 @@ class ComputeAPI:
                                     timeout=timeout, retry=CALL_RETRIES)
         try:
             return cctxt.call(ctx, method, instance=instance, **kwargs)
+        except exception.MalformedRPCData as e:
+            # Its answer (or our message, as the host read it).
+            raise exception.ComputeHostError(host=to_host, reason=e.message)
         except exception.NovaException:
             raise  # the host's answer
         except oslo_messaging.MessagingTimeout:
@@ -128,8 +131,19 @@ class ComputeAPI:
 
     def get_instance_state(self, ctx, host, instance):
         """``{'exists': bool, 'busy': bool}`` of the guest on ``host``
-        (a short call, for the conductor's recovery)."""
-        return self._call(ctx, host, 'get_instance_state', instance)
+        (a short call, for the conductor's recovery).
+
+        :raises nova.exception.ComputeHostError: the answer is not that
+            shape (a broken or hostile host): recovery leaves the
+            instance as it is rather than act on it.
+        """
+        answer = self._call(ctx, host, 'get_instance_state', instance)
+        if not (isinstance(answer, dict) and
+                all(isinstance(answer.get(key), bool)
+                    for key in ('exists', 'busy'))):
+            raise exception.ComputeHostError(
+                host=host, reason='malformed instance state answer')
+        return {'exists': answer['exists'], 'busy': answer['busy']}
 
     # -- consoles -------------------------------------------------------------
 
@@ -152,12 +166,17 @@ class ComputeAPI:
                               version='2.1', tail_length=tail_length)
         else:
             text = self._call(ctx, host, 'get_console_output', instance)
-        if not isinstance(text, str):
+        try:
+            if not isinstance(text, str):
+                raise ValueError('not a str')
+            # Each character stands for one byte of the log.
+            data = text.encode('latin-1')
+        except ValueError:  # UnicodeEncodeError too
             raise exception.ComputeHostError(
                 host=host, reason='malformed console output answer')
         # Cut again: a host's answer is not trusted to be cut already
         # (the cut is idempotent).
-        return console_output.tail(text.encode('latin-1'), tail_length)
+        return console_output.tail(data, tail_length)
 
     def get_serial_console(self, ctx, host, instance, console_type):
         """The guest's serial console (a ``ConsoleSerial``)."""

@@ -36,6 +36,24 @@ DELETE = 'delete'
 _LABELS = {BUILD: 'Build', REBOOT: 'Reboot', REBUILD: 'Rebuild',
            DELETE: 'Delete'}
 
+# The task each action runs in: an outcome naming another is not one of
+# the actions this conductor sent.
+_TASKS = {BUILD: (task_states.SPAWNING,),
+          REBOOT: tuple(task_states.REBOOT_TASK_STATES.values()),
+          REBUILD: (task_states.REBUILDING,),
+          DELETE: (task_states.DELETING,)}
+
+
+def _restarted(before, report):
+    """Whether ``report`` comes from another compute process than the
+    service's last report: the boot id of their serial port facts
+    differs. A process killed and started again within
+    ``service_down_time`` sends no stop report and never counts as down,
+    yet what it ran is lost."""
+    old = (before.get('report') or {}).get('serial_ports_seq')
+    new = (report or {}).get('serial_ports_seq')
+    return bool(old and new and old[0] != new[0])
+
 
 class ConductorManager:
     # The newest conductor RPC API version served (history:
@@ -44,8 +62,9 @@ class ConductorManager:
 
     def __init__(self, on_host_up=None, conf=None):
         """``on_host_up(host)`` runs when a compute service registers, or
-        comes back after a stop or after it counted as down (silent for
-        ``service_down_time``): ComputeTaskManager.recover_host."""
+        comes back after a stop, after it counted as down (silent for
+        ``service_down_time``) or as a new process (its report's boot id
+        changed): ComputeTaskManager.recover_host."""
         self._on_host_up = on_host_up
         self._conf = conf
 
@@ -67,7 +86,8 @@ class ConductorManager:
         elif not up:
             LOG.info('Compute service on host %s stopped', host)
         if up and self._on_host_up is not None and (
-                before is None or before['stopped'] or (
+                before is None or before['stopped'] or
+                _restarted(before, report) or (
                     self._conf is not None and
                     not servicegroup.is_up(before, self._conf))):
             self._on_host_up(host)
@@ -86,8 +106,13 @@ class ComputeTaskManager:
     ``instance_action_done``. An outcome is recorded only while the
     instance is still in the task the action started in: a newer request
     that took it over (a delete, a hard reboot during a soft one) is
-    never undone. The hosts' serial port facts that come with an outcome
-    are recorded in every case.
+    never undone. An outcome counts only when it names the host the
+    database names for the instance, and a task its action runs in: a
+    stale host's outcome changes nothing of the instance. (The ``host``
+    of a cast is the sender's word: the broker does not authenticate
+    compute hosts to each other.) The serial port facts that come with
+    an outcome are recorded in every case, when of the heartbeat's
+    types.
     """
 
     # The same conductor RPC API as ConductorManager's (2.0 added these
@@ -236,22 +261,50 @@ class ComputeTaskManager:
     def instance_action_done(self, ctxt, host, instance_uuid, action,
                              task_state, serial_port_facts, fault=None,
                              error=None):
-        """Record what ``host`` did of ``action`` on the instance.
+        """Record what ``host`` did of ``action`` on the instance; ignored
+        (logged) when ``host`` is not the instance's host or
+        ``task_state`` is not a task of ``action``.
 
         :param action: 'build', 'reboot', 'rebuild' or 'delete'.
         :param task_state: the task the action ran in.
         :param serial_port_facts: the host's facts after the action (see
             ComputeDriver.serial_port_facts), or None.
         :param fault: None on success, else the error's message (never
-            a traceback).
+            a traceback); cut to ``MAX_FAULT_LENGTH`` characters, and
+            replaced when it is no str.
         :param error: the error's class name (a build that found no free
             serial port is tried on another host).
         """
-        self._landed(instance_uuid, task_state)
         # First: from now on the scheduler counts what the action took
-        # or freed.
+        # or freed (the host's facts about itself, whatever it says of
+        # the instance).
         tasks.record_ports(host, serial_port_facts)
         label = _LABELS.get(action, action)
+        if task_state not in _TASKS.get(action, ()):
+            LOG.warning('Outcome from host %s for server %s ignored: '
+                        'action %r does not run in task %r', host,
+                        instance_uuid, action, task_state)
+            return
+        current = db.instance_get(instance_uuid)
+        if current is None or current['host'] != host:
+            # A host that is not (or no longer) the instance's: a stale
+            # outcome (the build was rescheduled, the instance moved or
+            # was deleted) or a made-up one. Nothing of the instance is
+            # changed on its word: not its state, not its tokens, not the
+            # action its own host runs.
+            LOG.warning('%s outcome from host %s ignored: it is not the '
+                        'host of server %s (%s)', label, host,
+                        instance_uuid,
+                        'gone' if current is None else current['host'])
+            return
+        self._landed(instance_uuid, task_state)
+        if fault is not None:
+            # The host's text: shown to users, stored in the row.
+            if not isinstance(fault, str):
+                fault = exception.ComputeHostError(
+                    host=host, reason='its outcome of %s carried a '
+                    'malformed fault' % label).message
+            fault = fault[:exception.MAX_FAULT_LENGTH]
         if action in (REBOOT, REBUILD):
             # Tokens issued while it ran may name the old port.
             tokens.delete_for_instance(instance_uuid)
@@ -266,8 +319,7 @@ class ComputeTaskManager:
             return
         self._forget_tries(instance_uuid, action)
         if action == DELETE:
-            current = db.instance_get(instance_uuid)
-            if current is not None and current['host'] == host:
+            if current['task_state'] == task_states.DELETING:
                 db.instance_delete(instance_uuid)  # its tokens go with it
                 LOG.info('Deleted server %s', instance_uuid)
             return
@@ -397,6 +449,10 @@ class ComputeTaskManager:
             return
         LOG.info('Server %s is %s and its host %s runs no action on it: '
                  'sent again', uuid, task, server['host'])
+        # What this process sent for the task is lost with the host's
+        # restart: it must not count as in flight, or nothing would ever
+        # end the task.
+        self._landed(uuid, task)
         if task == task_states.SPAWNING:
             self.build_instances(ctxt, uuid)
         elif task in (task_states.REBOOTING, task_states.REBOOTING_HARD):

@@ -16,6 +16,7 @@ from nova.compute import vm_states
 from nova.console import tokens
 from nova.db import api as db
 from nova import exception
+from nova.objects import compute_node
 from nova.objects import instance as objects
 from nova.scheduler import manager as scheduler
 from nova import servicegroup
@@ -33,6 +34,16 @@ def record_ports(host, facts):
     so the scheduler sees its ports now, not at its next report."""
     if not host or not isinstance(facts, dict):
         return  # a host that sends none: its next report will tell
+    # A plain dict from the host: checked with the heartbeat's types (a
+    # wrong one would break every scheduling that reads it).
+    try:
+        facts = compute_node.ComputeNode(host=host, **{
+            k: v for k, v in facts.items() if k in db.SERIAL_PORT_KEYS})
+    except (ValueError, TypeError) as e:
+        LOG.warning('The serial port facts of host %s are not recorded: '
+                    '%s', host, e)
+        return
+    facts = {k: v for k, v in facts.items() if k != 'host'}
     try:
         db.service_update_ports(host, facts)
     except Exception:

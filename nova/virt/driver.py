@@ -79,7 +79,8 @@ class ComputeDriver(abc.ABC):
     def serial_port_facts(self):
         """The host's serial ports now, a dict: ``serial_ports_total``,
         ``serial_ports_free`` (ints), ``serial_port_holders`` (instance
-        uuids) and ``serial_ports_seq`` (int, orders two answers)."""
+        uuids) and ``serial_ports_seq`` ([boot id of this driver (str),
+        n (int)]: orders two answers of one process)."""
 
     # -- guests -----------------------------------------------------------
 

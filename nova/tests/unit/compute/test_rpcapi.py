@@ -6,6 +6,7 @@ from unittest import mock
 from kombu import exceptions as kombu_exceptions
 import oslo_messaging
 
+from nova.compute import manager
 from nova.compute import rpcapi
 from nova import context
 from nova import exception
@@ -131,3 +132,89 @@ class TimeoutTestCase(base.RPCTestCase):
             self.assertRaises(exception.InstanceNotFound,
                               self.api.get_serial_console, CTX, 'h',
                               self.instance, 'serial')
+
+
+class HostileAnswerTestCase(base.RPCTestCase):
+    """A host's answer that is not the documented shape is the host's
+    error (ComputeHostError, 502 at the API), never a traceback."""
+
+    def setUp(self):
+        super().setUp()
+        self.api = rpcapi.ComputeAPI(self.nova_conf)
+        self.instance = objects.Instance(uuid=ids.SRV1)
+
+    def _answer(self, answer, method, *args):
+        with mock.patch.object(self.api.client, 'prepare') as prepare:
+            prepare.return_value.call.return_value = answer
+            return self.assertRaises(exception.ComputeHostError, method,
+                                     CTX, 'h', self.instance, *args)
+
+    def test_console_output_beyond_latin_1(self):
+        # Each character stands for one byte of the log: one above 255
+        # is no byte.
+        e = self._answer('boot \u0101 ok', self.api.get_console_output)
+        self.assertIn('malformed console output answer', e.message)
+
+    def test_instance_state_not_its_shape(self):
+        for answer in (None, 'busy', [], {}, {'exists': True},
+                       {'exists': 'yes', 'busy': False},
+                       {'exists': True, 'busy': 1}):
+            e = self._answer(answer, self.api.get_instance_state)
+            self.assertIn('malformed instance state answer', e.message)
+
+    def test_instance_state_of_its_shape(self):
+        with mock.patch.object(self.api.client, 'prepare') as prepare:
+            prepare.return_value.call.return_value = {
+                'exists': True, 'busy': False}
+            self.assertEqual({'exists': True, 'busy': False},
+                             self.api.get_instance_state(CTX, 'h',
+                                                         self.instance))
+
+
+class _HostileManager(manager.ComputeManager):
+    """Answers get_serial_console with what a hostile host can put on
+    the wire: an object primitive that does not deserialize."""
+
+    answer = None
+
+    def get_serial_console(self, ctxt, instance, console_type):
+        return type(self).answer
+
+
+def _console_primitive(**data):
+    return {'nova_object.name': 'ConsoleSerial',
+            'nova_object.namespace': 'nova',
+            'nova_object.version': '1.0',
+            'nova_object.data': data}
+
+
+class MalformedObjectAnswerTestCase(base.RPCTestCase):
+    """An object in a host's answer that does not deserialize is the
+    host's error, not the broker's (503 'cannot be reached')."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_host('evil', manager_class=_HostileManager)
+        self.api = rpcapi.ComputeAPI(self.nova_conf)
+        self.instance = objects.Instance(uuid=ids.SRV1)
+
+    def _check(self, answer):
+        _HostileManager.answer = answer
+        e = self.assertRaises(exception.ComputeHostError,
+                              self.api.get_serial_console, CTX, 'evil',
+                              self.instance, 'serial')
+        self.assertIn('evil', e.message)
+        return e
+
+    def test_field_of_the_wrong_type(self):
+        self._check(_console_primitive(host='h', port='not a port'))
+
+    def test_unknown_object(self):
+        answer = _console_primitive(host='h', port=1)
+        answer['nova_object.name'] = 'NoSuchObject'
+        self._check(answer)
+
+    def test_newer_major_version(self):
+        answer = _console_primitive(host='h', port=1)
+        answer['nova_object.version'] = '9.0'
+        self._check(answer)

@@ -14,6 +14,8 @@ from nova.conductor import tasks as conductor_tasks
 from nova.console import tokens
 from nova.db import api as db
 from nova import exception
+from nova.objects import instance as objects
+from nova.scheduler import manager as scheduler
 from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import base
 from nova.tests.unit.compute import fake_driver
@@ -166,6 +168,29 @@ class BuildTestCase(TasksTestCase):
         self.build(self._server())
         report = db.service_get_by_host('fake-host')['report']
         self.assertEqual([ids.SRV1], report['serial_port_holders'])
+
+    def test_port_facts_of_the_wrong_types_are_not_recorded(self):
+        # They arrive as a plain dict: a broken or hostile host's
+        # 'serial_ports_free': 'lots' made every create fail with a
+        # TypeError in the scheduler.
+        before = db.service_get_by_host('fake-host')['report']
+        for bad in ({'serial_ports_free': 'lots'},
+                    {'serial_ports_total': [1]},
+                    {'serial_port_holders': 5},
+                    {'serial_ports_seq': 'later'}):
+            facts = dict(bad, serial_ports_seq=['another-boot', 10 ** 9])
+            if 'serial_ports_seq' in bad:
+                facts = bad
+            self.tasks.instance_action_done(
+                CTX, host='fake-host', instance_uuid=ids.SRV1,
+                action='build', task_state='spawning',
+                serial_port_facts=facts)
+            self.assertEqual(before,
+                             db.service_get_by_host('fake-host')['report'])
+        self.assertEqual('fake-host', scheduler.select_host(
+            self.nova_conf, objects.Flavor(), objects.ImageMeta()))
+        self.assertIn('serial port facts of host fake-host',
+                      self.logs.output)
 
 
 class ActionsTestCase(TasksTestCase):
@@ -439,3 +464,135 @@ class RecoveryTestCase(TasksTestCase):
         self.tasks.recover(CTX)
         self.assertIsNone(db.instance_get(ids.NOHOST))
         self.assertEqual('error', self._state(ids.BUILDING)[0])
+
+
+class ForeignOutcomeTestCase(TasksTestCase):
+    """An outcome cast by a host that is not the instance's host (a
+    stale host after a reschedule, or a hostile one: any compute host
+    can cast instance_action_done) changes nothing of the instance."""
+
+    def _foreign(self, action, task, fault=None, error=None,
+                 host='other-host'):
+        self.tasks.instance_action_done(
+            CTX, host=host, instance_uuid=ids.SRV1, action=action,
+            task_state=task, serial_port_facts=None, fault=fault,
+            error=error)
+
+    def test_success_from_another_host_is_not_recorded(self):
+        self._server()
+        self._foreign('build', 'spawning')
+        self.assertEqual(('building', 'spawning', None), self._state())
+        self.assertIn('not the host of server %s' % ids.SRV1,
+                      self.logs.output)
+
+    def test_failure_from_another_host_is_not_recorded(self):
+        self._server(vm_state='active', task_state='rebooting')
+        self._foreign('reboot', 'rebooting', fault='boom',
+                      error='ComputeHostError')
+        self.assertEqual(('active', 'rebooting', None), self._state())
+
+    def test_no_reschedule_from_another_host(self):
+        self._server()
+        self._foreign('build', 'spawning', fault='no port',
+                      error='SocketPortRangeExhaustedException')
+        self.assertEqual('fake-host', db.instance_get(ids.SRV1)['host'])
+        self.assertEqual(('building', 'spawning', None), self._state())
+        self.assertEqual([], self.driver.calls)
+
+    def test_tokens_kept_on_a_reboot_outcome_from_another_host(self):
+        self._server(vm_state='active', task_state=None)
+        later = datetime.timedelta(hours=1) + db.utcnow()
+        db.console_token_create({
+            'token_hash': 'b' * 64, 'instance_uuid': ids.SRV1,
+            'console_type': 'serial', 'host': 'h', 'port': 1,
+            'expires_at': later})
+        self._foreign('reboot', 'rebooting')
+        self.assertIsNotNone(db.console_token_get_by_hash('b' * 64))
+
+    def test_delete_outcome_of_an_instance_not_being_deleted(self):
+        # Even from its own host: a late or made-up delete outcome does
+        # not remove the row of a guest nobody asked to delete.
+        self._server(vm_state='active', task_state=None)
+        self._foreign('delete', 'deleting', host='fake-host')
+        self.assertEqual(('active', None, None), self._state())
+
+    def test_outcome_whose_task_is_not_its_actions(self):
+        self._server()
+        self._foreign('reboot', 'spawning', host='fake-host')
+        self._foreign('launch', 'spawning', host='fake-host')
+        self.assertEqual(('building', 'spawning', None), self._state())
+
+
+class LostActionTestCase(TasksTestCase):
+    """An action cast to a host that lost it (the host stopped before it
+    ran it) is sent again when the host registers again, though this
+    conductor never saw its outcome."""
+
+    def test_action_lost_by_a_restarted_host_is_sent_again(self):
+        real = self.tasks.compute_rpcapi.build_and_run_instance
+        self.tasks.compute_rpcapi.build_and_run_instance = (
+            lambda *a, **kw: None)  # the host got it, and died
+        self.tasks.build_instances(CTX, self._server()['uuid'])
+        self.tasks.compute_rpcapi.build_and_run_instance = real
+        self.stop_host('fake-host')
+        self.start_host('fake-host', self.driver)
+        self._done()
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual(['init_host', 'spawn'], self.driver.names())
+
+    def test_action_lost_by_a_host_restarted_without_stopping(self):
+        # Killed and started again within service_down_time: no stop
+        # report, never counted as down; its new process's first report
+        # (another boot id) is what tells the conductor.
+        from nova.conductor import rpcapi as conductor_rpcapi
+        from nova.objects import compute_node
+        real = self.tasks.compute_rpcapi.build_and_run_instance
+        self.tasks.compute_rpcapi.build_and_run_instance = (
+            lambda *a, **kw: None)  # the host got it, and was killed
+        self.tasks.build_instances(CTX, self._server()['uuid'])
+        self.tasks.compute_rpcapi.build_and_run_instance = real
+        conductor_rpcapi.ConductorAPI(self.nova_conf).report_state(
+            CTX, 'fake-host', compute_node.ComputeNode(
+                host='fake-host', serial_ports_seq=['another-process', 1]))
+        self._done()
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual(['spawn'], self.driver.names())
+
+    def test_heartbeats_of_one_process_recover_nothing(self):
+        self._server()  # its build cast is still on its way
+        from nova.conductor import rpcapi as conductor_rpcapi
+        from nova.objects import compute_node
+        seq = db.service_get_by_host('fake-host')['report'][
+            'serial_ports_seq']
+        conductor_rpcapi.ConductorAPI(self.nova_conf).report_state(
+            CTX, 'fake-host', compute_node.ComputeNode(
+                host='fake-host', serial_ports_seq=[seq[0], seq[1] + 1]))
+        base.wait_for(self, lambda: db.service_get_by_host(
+            'fake-host')['report']['serial_ports_seq'][1] == seq[1] + 1,
+            'the heartbeat')
+        self.assertEqual([], self.driver.names())
+        self.assertEqual(('building', 'spawning', None), self._state())
+
+
+class MalformedOutcomeTestCase(TasksTestCase):
+    """An outcome's fault is text of at most MAX_FAULT_LENGTH, whatever
+    the host sends: the instance never stays in its task for it."""
+
+    def _fault(self, fault):
+        self.tasks.instance_action_done(
+            CTX, host='fake-host', instance_uuid=ids.SRV1, action='build',
+            task_state='spawning', serial_port_facts=None, fault=fault,
+            error='ComputeHostError')
+        return self._state()
+
+    def test_fault_that_is_no_text(self):
+        self._server()
+        status, task, fault = self._fault({'not': 'text'})
+        self.assertEqual(('error', None), (status, task))
+        self.assertIn('fake-host', fault)
+
+    def test_huge_fault_is_cut(self):
+        self._server()
+        status, task, fault = self._fault('x' * 100000)
+        self.assertEqual(('error', None), (status, task))
+        self.assertEqual('x' * exception.MAX_FAULT_LENGTH, fault)

@@ -190,8 +190,12 @@ class CheckedFieldsTestCase(testtools.TestCase):
     def test_report_sequence(self):
         node = compute_node.ComputeNode(host='h', serial_ports_seq=['b', 1])
         for bad in ([1, 1], ['b'], 'b1', ['b', '1']):
-            self.assertRaises(ValueError, self._tampered(
+            # The ValueError of its field, as the serializer reports a
+            # peer's malformed object.
+            e = self.assertRaises(exception.MalformedRPCData, self._tampered(
                 node, serial_ports_seq=bad))
+            self.assertIn('ValueError: ComputeNode.serial_ports_seq',
+                          e.message)
 
     def test_report_fields_that_are_set(self):
         node = compute_node.ComputeNode(host='h', vcpus=4)

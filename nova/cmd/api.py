@@ -10,7 +10,6 @@ It runs no conductor: a split deployment runs nova-conductor (with the
 database) for the instance actions and the compute hosts' reports.
 """
 
-import importlib
 import resource
 import signal
 import sys
@@ -23,13 +22,13 @@ from waitress import wasyncore
 from nova.api import http_server
 from nova.api.openstack.compute import app
 from nova.cmd import common
+from nova.compute import api as compute
 import nova.conf
 from nova import utils
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
-COMPUTE_API_MODULE = 'nova.compute.api'
 THREADS = 16
 # Seconds an idle (keep-alive) connection is kept open.
 CHANNEL_TIMEOUT = 120
@@ -149,17 +148,20 @@ def serve(application, host, port, threads=THREADS):
     LOG.info('nova-api stopped')
 
 
-def main(argv=None):
+def main(argv=None, compute_api=None):
+    """Run nova-api; 0 once stopped, 1 when it could not start.
+
+    ``compute_api`` (default: a ``nova.compute.api.API`` on this
+    process's configuration) is what the REST layer calls; tests pass
+    their own rather than replacing modules.
+    """
     if not common.parse_args(sys.argv if argv is None else argv,
                              'nova-api'):
         return 1
     if not common.require_broker('nova-api'):
         return 1
-    try:
-        compute_api = importlib.import_module(COMPUTE_API_MODULE).API()
-    except ImportError as e:
-        LOG.error('nova-api cannot start: %s', e)
-        return 1
+    if compute_api is None:
+        compute_api = compute.API()
     # No conductor and no task pool here: the actions go to
     # nova-conductor as casts. Only the reply queue for the short calls
     # (consoles, live migration pre-checks) is set up now.

@@ -97,7 +97,7 @@ def start_conductor(conf):
     from nova.conductor import rpcapi
     from nova import rpc
     server = rpc.get_server(conf, rpcapi.TOPIC, conf.host,
-                            [manager.ConductorManager()])
+                            [manager.ConductorManager(conf)])
     server.start()
     connect_rpc(conf)
     return server

@@ -10,9 +10,10 @@ migration moves it; every call for a server goes to that host over RPC
 (``nova.compute.rpcapi``). A server whose host is down is answered at
 once with 409 naming the host; other servers are unaffected.
 
-Build, reboot, rebuild, delete and the moving part of a live migration
-are accepted here, marked on the server (status and task_state) and run
-on a pool of worker threads (``nova.conductor.tasks``). A deleted server
+Build, reboot, rebuild and delete are accepted here, marked on the server
+(status and task_state) and run on a pool of worker threads
+(``nova.conductor.tasks``); a live migration is checked here, then driven
+by its source host (``nova.conductor.live_migrate``). A deleted server
 stays visible, with task_state 'deleting', until its guest is gone; then
 its row is removed.
 """
@@ -29,9 +30,9 @@ from oslo_log import log as logging
 
 import nova.conf
 from nova.compute import console_followers
-from nova.compute import live_migration
 from nova.compute import rpcapi
 from nova.compute import states
+from nova.conductor import live_migrate
 from nova.conductor import tasks as conductor_tasks
 from nova.console import tokens
 from nova.console import type as ctype
@@ -497,77 +498,34 @@ class API:
 
     # -- live migration -----------------------------------------------------
 
-    def _destination(self, server, host):
-        """The migration target: ``host`` checked, or one picked."""
-        if host is None:
-            instance = conductor_tasks.instance_for(server)
-            try:
-                return scheduler.select_host(
-                    self.conf, instance.flavor, instance.image_meta,
-                    exclude=(server['host'],))
-            except exception.Invalid as e:
-                raise exception.NoValidHost(reason=e.message)
-        _check_string(host, 'host')
-        service = self._service(host)
-        if service is None:
-            raise exception.ComputeHostNotFound(host=host)
-        if not servicegroup.is_up(service, self.conf):
-            raise exception.ComputeServiceUnavailable(host=host)
-        if host == server['host']:
-            raise exception.MigrationPreCheckError(
-                reason='server %s is already on host %s' % (
-                    server['uuid'], host))
-        return host
-
     def live_migrate(self, ctx, server_id, host=None,
                      block_migration='auto'):
         """Move an ACTIVE server to ``host`` (or one the scheduler picks).
 
         The pre-checks of both hosts run now, and their errors are the
-        caller's (400); the migration itself runs in the background. The
-        server is MIGRATING meanwhile, then ACTIVE on the new host, or
-        ACTIVE on the old one if the migration failed.
+        caller's (400); then the source host drives the migration
+        (nova.conductor.live_migrate). The server is MIGRATING meanwhile,
+        then ACTIVE on the new host, or ACTIVE on the old one if the
+        migration failed.
         """
         _require_admin(ctx, 'os-migrateLive')
         if block_migration not in (True, False, 'auto'):
             raise _bad('block_migration', "must be true, false or 'auto'")
+        if host is not None:
+            _check_string(host, 'host')
         server = self._get(ctx, server_id)
         self._check_open()
         self._check_host(server)
         if not _ready(server):
             raise self._invalid_state(ctx, server_id, 'live migrate')
-        # Choosing the destination and claiming its ports happen under
-        # one lock, as for a build: two requests never count one port.
-        with scheduler.CLAIMS_LOCK:
-            dest = self._destination(server, host)
-            updated = db.server_update(
-                server['uuid'], {'status': states.MIGRATING,
-                                 'task_state': states.LIVE_MIGRATING},
-                expected_status=states.ACTIVE, expected_task_state=None)
-            if updated is None:
-                raise self._invalid_state(ctx, server_id, 'live migrate')
-            scheduler.claim_migration(server['uuid'], dest)
-        instance = conductor_tasks.instance_for(updated)
+        task = live_migrate.LiveMigrationTask(
+            ctx, server, host,
+            None if block_migration == 'auto' else block_migration,
+            self.compute_rpcapi, self.conf)
         try:
-            data = live_migration.check(
-                ctx, instance, self.compute_rpcapi.host(updated['host']),
-                self.compute_rpcapi.host(dest),
-                None if block_migration == 'auto' else block_migration)
-        except Exception as e:
-            db.server_update(server['uuid'], {'status': states.ACTIVE,
-                                              'task_state': None},
-                             expected_task_state=states.LIVE_MIGRATING)
-            scheduler.end_migration(server['uuid'])
-            if isinstance(e, exception.MigrationError):
-                # The host's reason, not its message: that already has
-                # a "Migration ... error: " label of its own.
-                raise exception.MigrationPreCheckError(
-                    reason=e.kwargs.get('reason', e.message)) from e
-            raise
-        LOG.info('Live migrating server %s from %s to %s', server['uuid'],
-                 updated['host'], dest)
-        self._submit(updated, states.LIVE_MIGRATING, 'Live migration',
-                     self.tasks.live_migrate, ctx, updated, dest, data)
+            task.execute()
+        except exception.InstanceInvalidState:
+            raise self._invalid_state(ctx, server_id, 'live migrate')
 
     # -- services and hypervisors (admin) ---------------------------------
 

@@ -11,21 +11,30 @@ its message only.
 """
 
 import functools
+import threading
+import time
 
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 import oslo_messaging
 
 from nova.compute import console_followers
+from nova.compute import rpcapi as compute_rpcapi
+from nova.conductor import live_migrate
+from nova.conductor import rpcapi as conductor_rpcapi
 import nova.conf
 from nova.console import type as ctype
 from nova import exception
 from nova.objects import instance as objects
+from nova.virt import driver as virt_driver
 from nova.virt.libvirt import migration
 
 LOG = logging.getLogger(__name__)
 
 RPC_VERSION = '1.0'
+# How often a failed migration's source looks whether libvirt's job is
+# over before it decides (seconds).
+SETTLE_POLL_INTERVAL = 0.5
 
 
 def _lock_name(uuid):
@@ -66,8 +75,32 @@ class ComputeManager:
         console followers; a separate one per host for tests."""
         self.driver = driver
         self.host = host or driver.host_name
+        self._conf = conf or nova.conf.CONF
         self._followers = console_followers.FollowerTable(
-            self.host, conf or nova.conf.CONF)
+            self.host, self._conf)
+        # Live migrations this service drives as their source, by uuid,
+        # and when it started: casts sent before are stale.
+        self._driving = set()
+        self._migrations_lock = threading.Lock()
+        self._started_at = time.time()
+        self._clients = None
+
+    @property
+    def compute_rpcapi(self):
+        """The client this host calls other hosts with (made on first
+        use: a manager that never migrates opens no transport)."""
+        return self._rpc_clients()[0]
+
+    @property
+    def _conductor(self):
+        return self._rpc_clients()[1]
+
+    def _rpc_clients(self):
+        with self._migrations_lock:
+            if self._clients is None:
+                self._clients = (compute_rpcapi.ComputeAPI(self._conf),
+                                 conductor_rpcapi.ConductorAPI(self._conf))
+            return self._clients
 
     @property
     def console_followers(self):
@@ -224,7 +257,12 @@ class ComputeManager:
         an unknown id is ignored)."""
         self._followers.end(instance.uuid, follow_id)
 
-    # -- live migration (see nova.compute.live_migration) ---------------------
+    # -- live migration (source-driven; see nova.conductor.live_migrate) ---
+    # The conductor asks both checks, then casts live_migration here, to
+    # the source. The source calls pre_live_migration on the destination,
+    # runs and watches libvirt's job, then calls post (or, when the job
+    # ended and the guest still runs here, rollback) on the destination,
+    # and reports the outcome to the conductor with a cast.
 
     @_remotable
     def check_can_live_migrate_destination(self, ctxt, instance):
@@ -241,20 +279,146 @@ class ComputeManager:
         return self.driver.pre_live_migration(ctxt, instance, migrate_data)
 
     @_remotable
-    def live_migration(self, ctxt, instance, migrate_data):
-        with self._lock(instance.uuid):
-            self.driver.live_migration(ctxt, instance,
-                                       migrate_data.connect_uri,
-                                       migrate_data)
+    def live_migration(self, ctxt, instance, dest, migrate_data,
+                       requested_at=None):
+        """A cast from the conductor: move ``instance`` to ``dest``.
+
+        Never raises: the outcome goes to the conductor
+        (``report_live_migration``): live_migrate.DONE, FAILED (the guest
+        runs here, the destination was rolled back) or UNKNOWN (the job
+        ended in an error and the guest does not run here: the conductor
+        asks both hosts). A request sent before this service started is
+        refused (FAILED): the conductor may have settled the migration
+        meanwhile (live_migrate.recover_live_migrations).
+        """
+        uuid = instance.uuid
+        with self._migrations_lock:
+            self._driving.add(uuid)
+        try:
+            with self._lock(uuid):
+                outcome, fault = self._drive_live_migration(
+                    ctxt, instance, dest, migrate_data, requested_at)
+        except Exception as e:
+            LOG.exception('Live migration of %s to %s', uuid, dest)
+            outcome, fault = live_migrate.UNKNOWN, exception.fault_message(e)
+        finally:
+            try:
+                self._conductor.report_live_migration(
+                    ctxt, instance, self.host, dest, outcome, fault)
+            finally:
+                with self._migrations_lock:
+                    self._driving.discard(uuid)
+
+    def _drive_live_migration(self, ctxt, instance, dest, data,
+                              requested_at):
+        uuid = instance.uuid
+        if requested_at is not None and requested_at < self._started_at:
+            LOG.warning('Live migration of %s to %s not started: requested '
+                        'before this service started', uuid, dest)
+            return self._not_moved(
+                ctxt, instance, dest, None,
+                'the source host restarted before the migration started')
+        try:
+            data = self.compute_rpcapi.pre_live_migration(ctxt, dest,
+                                                          instance, data)
+        except Exception as e:
+            # It may have taken ports before failing or timing out: the
+            # guest is not defined there, so all it holds for it goes.
+            return self._not_moved(ctxt, instance, dest, None,
+                                   self._fault('pre_live_migration', e))
+        try:
+            self.driver.live_migration(ctxt, instance, data.connect_uri,
+                                       data)
+        except Exception as e:
+            return self._not_moved(ctxt, instance, dest, data,
+                                   self._fault('live_migration', e))
+        try:
+            self.compute_rpcapi.post_live_migration_at_destination(
+                ctxt, dest, instance, data)
+        except Exception as e:
+            # The guest runs there; at its restart that host takes stock
+            # of the ports the guest listens on.
+            LOG.warning('Live migration of %s: the destination %s did not '
+                        'settle it: %s', uuid, dest,
+                        exception.fault_message(e))
+        try:
+            self.driver.post_live_migration(ctxt, instance, data)
+        except Exception:
+            LOG.exception('Live migration of %s: clean-up on the source '
+                          'failed', uuid)
+        LOG.info('Live migrated %s to %s', uuid, dest)
+        return live_migrate.DONE, None
+
+    def _fault(self, what, e):
+        """The text of ``e`` as _remotable would send it: a Nova error's
+        message; anything else logged here and named ComputeHostError."""
+        if isinstance(e, exception.NovaException):
+            return e.message
+        LOG.error('%s failed on host %s: %s', what, self.host,
+                  exception.fault_message(e), exc_info=e)
+        return exception.ComputeHostError(
+            host=self.host, reason=exception.fault_message(e)).message
+
+    def _not_moved(self, ctxt, instance, dest, data, fault):
+        """The migration failed: roll the destination back if, and only
+        if, the guest certainly stays here (libvirt's job is over and the
+        guest runs here). Returns (outcome, fault)."""
+        state = self._settled_state(instance)
+        if state != virt_driver.GUEST_RUNNING:
+            LOG.error('Live migration of %s to %s failed (%s) and the guest '
+                      'is %s here: left for the conductor to settle',
+                      instance.uuid, dest, fault, state)
+            return live_migrate.UNKNOWN, fault
+        LOG.error('Live migration of %s to %s failed; it stays on %s: %s',
+                  instance.uuid, dest, self.host, fault)
+        try:
+            self.compute_rpcapi.rollback_live_migration_at_destination(
+                ctxt, dest, instance, data)
+        except Exception as e:
+            LOG.warning('Rollback of %s on %s failed: %s', instance.uuid,
+                        dest, exception.fault_message(e))
+        return live_migrate.FAILED, fault
+
+    def _settled_state(self, instance):
+        """The guest's state here once no migration job runs on it (at
+        most long_rpc_timeout: then GUEST_MIGRATING)."""
+        deadline = time.monotonic() + self._conf.long_rpc_timeout
+        while True:
+            state = self.driver.live_migration_guest_state(instance)
+            if (state != virt_driver.GUEST_MIGRATING or
+                    time.monotonic() > deadline):
+                return state
+            time.sleep(SETTLE_POLL_INTERVAL)
 
     @_remotable
     def post_live_migration_at_destination(self, ctxt, instance,
-                                           migrate_data):
+                                           migrate_data=None):
         self.driver.post_live_migration_at_destination(ctxt, instance,
                                                        migrate_data)
 
     @_remotable
     def rollback_live_migration_at_destination(self, ctxt, instance,
-                                               migrate_data):
+                                               migrate_data=None):
         self.driver.rollback_live_migration_at_destination(ctxt, instance,
                                                            migrate_data)
+
+    @_remotable
+    def post_live_migration_at_source(self, ctxt, instance, migrate_data):
+        """The guest left this host (found by a recovery): give back what
+        it held here and send its log on. Refused while it runs here."""
+        with self._lock(instance.uuid):
+            state = self.driver.live_migration_guest_state(instance)
+            if state != virt_driver.GUEST_ABSENT:
+                raise exception.MigrationError(
+                    reason='instance %s is %s on %s' % (instance.uuid,
+                                                        state, self.host))
+            self.driver.post_live_migration(ctxt, instance, migrate_data)
+
+    @_remotable
+    def get_live_migration_state(self, ctxt, instance):
+        """``{'guest': driver GUEST_* state, 'driving': bool}``: whether
+        this service runs the migration of ``instance`` as its source."""
+        with self._migrations_lock:
+            driving = instance.uuid in self._driving
+        return {'guest': self.driver.live_migration_guest_state(instance),
+                'driving': driving}

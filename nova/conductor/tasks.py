@@ -13,9 +13,10 @@ import functools
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
-from nova.compute import live_migration
 from nova.compute import states
+from nova.conductor import live_migrate
 from nova.console import tokens
+from nova import context
 from nova.db import api as db
 from nova import exception
 from nova.objects import instance as objects
@@ -98,14 +99,20 @@ class ServerTasks:
         """Servers left in a task by a stopped API process.
 
         Deletes are run again, by ``delete(server)`` (e.g. on the API's
-        workers: a down host must not hold up the start) or here; other
-        tasks end in ERROR (a migration in ACTIVE, on the host the
-        database names). ``hosts`` limits this to servers of those hosts.
+        workers: a down host must not hold up the start) or here; live
+        migrations are settled by asking the hosts where the guest is
+        (nova.conductor.live_migrate.recover_live_migrations, on a thread
+        of its own); other tasks end in ERROR. ``hosts`` limits this to
+        servers of those hosts.
         """
+        migrating = []
         for server in db.server_list():
             task = server['task_state']
             if task is None or (hosts is not None and
                                 server['host'] not in hosts):
+                continue
+            if task == states.LIVE_MIGRATING:
+                migrating.append(server['uuid'])
                 continue
             if task == states.DELETING:
                 try:
@@ -116,15 +123,16 @@ class ServerTasks:
                 continue
             LOG.warning('Server %s was %s when the API process stopped',
                         server['uuid'], task)
-            if task == states.LIVE_MIGRATING:
-                values = {'status': states.ACTIVE, 'task_state': None}
-            else:
-                values = {'status': states.ERROR, 'task_state': None,
-                          'fault': 'Interrupted by a restart of the compute '
-                                   'API while %s' % task}
+            values = {'status': states.ERROR, 'task_state': None,
+                      'fault': 'Interrupted by a restart of the compute '
+                               'API while %s' % task}
             db.server_update(server['uuid'], values,
                              expected_task_state=task)
             tokens.delete_for_instance(server['uuid'])
+        if migrating:
+            live_migrate.recover_live_migrations(
+                context.get_admin_context(), self.compute_rpcapi,
+                self.compute_rpcapi.conf, uuids=migrating)
 
     # -- recording outcomes ---------------------------------------------------
 
@@ -269,56 +277,3 @@ class ServerTasks:
                 raise
             db.server_delete(uuid)  # its console tokens go with it
             LOG.info('Deleted server %s', uuid)
-
-    def live_migrate(self, ctx, server, dest, migrate_data):
-        """The moving part of a live migration whose checks passed.
-
-        Success: the server is ACTIVE on ``dest`` and its console tokens,
-        which name the source's port, are revoked (the next console
-        request gets one for the destination). Failure: it stays ACTIVE
-        on the source, console working, and the error is logged.
-        """
-        uuid = server['uuid']
-        try:
-            self._live_migrate(ctx, uuid, dest, migrate_data)
-        finally:
-            # The hosts' facts are recorded by now: the claim on the
-            # destination ends.
-            scheduler.end_migration(uuid)
-
-    def _live_migrate(self, ctx, uuid, dest, migrate_data):
-        with self._lock(uuid):
-            current = db.server_get(uuid)
-            if current is None or (current['task_state'] !=
-                                   states.LIVE_MIGRATING):
-                LOG.info('Live migration of %s not run: superseded', uuid)
-                return
-            source = current['host']
-            instance = instance_for(current)
-            try:
-                live_migration.migrate(
-                    ctx, instance, self.compute_rpcapi.host(source),
-                    self.compute_rpcapi.host(dest), migrate_data)
-            except Exception as e:
-                # Either side may have taken or freed ports (the
-                # destination's rollback frees those it acquired).
-                for host in (source, dest):
-                    _refresh_ports(self.compute_rpcapi, ctx, host,
-                                   instance)
-                LOG.error('Live migration of server %s from %s to %s '
-                          'failed; it stays on %s: %s', uuid, source, dest,
-                          source, exception.fault_message(e))
-                db.server_update(uuid, {'status': states.ACTIVE,
-                                        'task_state': None},
-                                 expected_task_state=states.LIVE_MIGRATING)
-                return
-            # The guest is on ``dest`` now, whatever request came since.
-            db.server_update(uuid, {'host': dest})
-            for host in (source, dest):
-                _refresh_ports(self.compute_rpcapi, ctx, host, instance)
-            tokens.delete_for_instance(uuid)
-            db.server_update(uuid, {'status': states.ACTIVE,
-                                    'task_state': None},
-                             expected_task_state=states.LIVE_MIGRATING)
-            LOG.info('Live migrated server %s from %s to %s', uuid, source,
-                     dest)

@@ -60,6 +60,14 @@ def wait_for(case, predicate, what, timeout=WAIT):
         time.sleep(0.01)
 
 
+def wait_for_migrations(case, timeout=WAIT):
+    """Wait until no server is live migrating: the source reported and
+    the conductor recorded it (a cast each way)."""
+    return wait_for(case, lambda: not db.server_list(
+        task_states=('migrating',)), 'the end of the live migrations',
+        timeout)
+
+
 class RPCTestCase(db_base.DBTestCase):
     """A database, a transport and the conductor; hosts on demand."""
 
@@ -72,6 +80,11 @@ class RPCTestCase(db_base.DBTestCase):
         self.drivers = {}
         self.services = {}
         self.stopped = set()
+
+    def conductor_endpoint(self):
+        """The ConductorManager this test's conductor serves (on the
+        in-process transport)."""
+        return self.conductor._endpoints[0]
 
     def nova_flags(self, group=None, **kw):
         for name, value in kw.items():

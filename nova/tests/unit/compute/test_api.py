@@ -38,6 +38,7 @@ class APITestCase(base.ComputeTestCase):
 
     def _wait(self):
         self.assertTrue(self.api.wait_for_tasks(base.WAIT))
+        base.wait_for_migrations(self)
 
     def _active(self, ctx=ALICE, name='vm'):
         server = self.api.create(ctx, name, 'img-1', '1')
@@ -533,6 +534,7 @@ class RecoveryTestCase(APITestCase):
         self._server(ids.BUILDING)
         self._server(ids.REBOOTING, 'REBOOT', 'rebooting')
         self._server(ids.MIGRATING, 'MIGRATING', 'migrating')
+        self.driver.ports[ids.MIGRATING] = PORT + 60  # its guest runs here
         self._server(ids.FINE, 'ACTIVE', None)
         self.driver.ports[ids.DELETING] = PORT + 50
         self._server(ids.DELETING, 'ACTIVE', 'deleting')
@@ -549,8 +551,9 @@ class RecoveryTestCase(APITestCase):
                          'spawning', fault)
         self.assertEqual('ERROR', self._state(ids.REBOOTING)[0])
         self.assertFalse(self._valid(token))
-        # A live migration that was interrupted leaves the guest where the
-        # database says it is.
+        # A live migration that was interrupted, whose guest runs where
+        # the database says it is, leaves it there (the host was asked).
+        base.wait_for_migrations(self)
         self.assertEqual(('ACTIVE', None, None), self._state(ids.MIGRATING))
         self.assertEqual(('ACTIVE', None, None), self._state(ids.FINE))
         self.api.start()
@@ -713,7 +716,8 @@ class LiveMigrateTestCase(TwoHostsTestCase):
                           server['fault'], server['host'],
                           server['host_status'], server['node']))
         self.assertEqual(['get_serial_console',
-                          'check_can_live_migrate_source', 'live_migration'],
+                          'check_can_live_migrate_source', 'live_migration',
+                          'post_live_migration'],
                          self.a.names())
         self.assertEqual(['check_can_live_migrate_destination',
                           'pre_live_migration',
@@ -721,7 +725,7 @@ class LiveMigrateTestCase(TwoHostsTestCase):
                          self.b.names())
         # The source was told where to send the guest.
         self.assertEqual(('live_migration', self.uuid,
-                          'fake+tcp://host-b/system'), self.a.calls[-1])
+                          'fake+tcp://host-b/system'), self.a.calls[-2])
         self.assertEqual({}, self.a.ports)
         self.assertFalse(self._valid(token))
         # Consoles and actions now go to host-b.

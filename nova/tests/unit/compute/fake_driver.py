@@ -155,9 +155,11 @@ class FakeDriver(driver.ComputeDriver):
 
     def _port_facts(self):
         self._seq += 1
+        # As the PortTable: pre_live_migration's ports are held too.
+        holders = set(self.ports) | set(self.incoming)
         facts = {'serial_ports_total': SERIAL_PORTS,
-                 'serial_ports_free': SERIAL_PORTS - len(self.ports),
-                 'serial_port_holders': sorted(self.ports),
+                 'serial_ports_free': SERIAL_PORTS - len(holders),
+                 'serial_port_holders': sorted(holders),
                  'serial_ports_seq': [id(self), self._seq]}
         facts.update((k, v) for k, v in self.report.items() if k in facts)
         return facts

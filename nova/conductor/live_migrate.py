@@ -240,7 +240,7 @@ _SETTLED, _DRIVEN, _JOB_RUNS, _NO_ANSWER = range(4)
 
 
 def recover_live_migrations(ctxt, compute_rpcapi, conf, uuids=None,
-                            wait=False):
+                            wait=False, started_host=None):
     """Settle the live migrations left by a process that died: the
     conductor's start-up calls this, and so does the endpoint
     ``recover_live_migrations`` (a compute service started).
@@ -249,7 +249,9 @@ def recover_live_migrations(ctxt, compute_rpcapi, conf, uuids=None,
     a thread of its own, as it may have to wait for a job: see
     :func:`settle`. One whose source still drives it, or whose hosts do
     not answer, is left for the report or the next recovery. ``wait``:
-    return only once the thread has ended (tests).
+    return only once the thread has ended (tests). ``started_host``: a
+    compute service that just started, asked even if its first report
+    is not recorded yet.
     """
     if uuids is None:
         uuids = [s['uuid'] for s in db.server_list(
@@ -267,7 +269,8 @@ def recover_live_migrations(ctxt, compute_rpcapi, conf, uuids=None,
                 later = []
                 for uuid in pending:
                     try:
-                        found = settle(ctxt, compute_rpcapi, conf, uuid)
+                        found = settle(ctxt, compute_rpcapi, conf, uuid,
+                                       started_host)
                     except Exception:
                         LOG.exception('Recovery of the live migration of '
                                       '%s failed', uuid)
@@ -292,13 +295,13 @@ def recover_live_migrations(ctxt, compute_rpcapi, conf, uuids=None,
     return thread
 
 
-def _ask_hosts(ctxt, compute_rpcapi, conf, instance):
+def _ask_hosts(ctxt, compute_rpcapi, conf, instance, started_host=None):
     """{host: get_live_migration_state answer} of the hosts up that
     answered."""
     answers = {}
     for service in db.service_list():
         host = service['host']
-        if not servicegroup.is_up(service, conf):
+        if host != started_host and not servicegroup.is_up(service, conf):
             continue
         try:
             answers[host] = compute_rpcapi.get_live_migration_state(
@@ -310,7 +313,7 @@ def _ask_hosts(ctxt, compute_rpcapi, conf, instance):
     return answers
 
 
-def settle(ctxt, compute_rpcapi, conf, uuid):
+def settle(ctxt, compute_rpcapi, conf, uuid, started_host=None):
     """Look at the migration of ``uuid`` once and settle it if its
     outcome is certain; returns what was found (_SETTLED, _DRIVEN,
     _JOB_RUNS or _NO_ANSWER)."""
@@ -320,7 +323,8 @@ def settle(ctxt, compute_rpcapi, conf, uuid):
             return _SETTLED
         source = server['host']
         instance = _instance_for(server)
-        answers = _ask_hosts(ctxt, compute_rpcapi, conf, instance)
+        answers = _ask_hosts(ctxt, compute_rpcapi, conf, instance,
+                             started_host)
         if answers.get(source, {}).get('driving'):
             LOG.info('Live migration of %s: its source %s still drives it',
                      uuid, source)

@@ -52,4 +52,4 @@ class ConductorManager:
         LOG.info('Compute service of %s started: looking at interrupted '
                  'live migrations', host)
         live_migrate.recover_live_migrations(ctxt, self.compute_rpcapi,
-                                             self.conf)
+                                             self.conf, started_host=host)

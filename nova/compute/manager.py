@@ -302,17 +302,19 @@ class ComputeManager:
             LOG.exception('Live migration of %s to %s', uuid, dest)
             outcome, fault = live_migrate.UNKNOWN, exception.fault_message(e)
         finally:
-            try:
-                self._conductor.report_live_migration(
-                    ctxt, instance, self.host, dest, outcome, fault)
-            finally:
-                with self._migrations_lock:
-                    self._driving.discard(uuid)
+            # Not driving before the report: an UNKNOWN one makes the
+            # conductor ask this host, which must not answer "driving".
+            with self._migrations_lock:
+                self._driving.discard(uuid)
+        self._conductor.report_live_migration(ctxt, instance, self.host,
+                                              dest, outcome, fault)
 
     def _drive_live_migration(self, ctxt, instance, dest, data,
                               requested_at):
         uuid = instance.uuid
-        if requested_at is not None and requested_at < self._started_at:
+        if (isinstance(requested_at, (int, float)) and
+                not isinstance(requested_at, bool) and
+                requested_at < self._started_at):
             LOG.warning('Live migration of %s to %s not started: requested '
                         'before this service started', uuid, dest)
             return self._not_moved(

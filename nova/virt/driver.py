@@ -218,7 +218,11 @@ class ComputeDriver(abc.ABC):
         back its serial ports and carry its console log there (a failed
         copy leaves the log here and is only logged). ``migrate_data`` is
         the destination's (check_can_live_migrate_destination's answer
-        is enough). Safe to repeat."""
+        is enough). Safe to repeat.
+
+        :raises nova.exception.MigrationError: ``migrate_data`` names
+            something the source must not act on (nothing is done).
+        """
 
     @abc.abstractmethod
     def post_live_migration_at_destination(self, context, instance,

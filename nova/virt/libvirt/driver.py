@@ -1058,7 +1058,10 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def post_live_migration(self, context, instance, migrate_data):
         """The guest left: its ports go, its log follows it; the folder
-        goes when nothing of the log is left only here."""
+        goes when nothing of the log is left only here. What the
+        destination said is checked first (a recovery brings it fresh
+        from the destination)."""
+        migration.check_dest_data(migrate_data, instance.uuid)
         self._ports.release(instance.uuid)
         as_backups = self._outgoing.pop(instance.uuid, None)
         if as_backups is None:

@@ -269,6 +269,15 @@ class SourceStepsTestCase(MigrationTestBase):
         self.driver.post_live_migration(None, inst, data)
         self.copy.assert_called_once()
 
+    def test_post_checks_what_the_destination_said(self):
+        inst = self._booted()
+        held = set(serial.ALLOCATED_PORTS)
+        self.assertRaises(exception.MigrationError,
+                          self.driver.post_live_migration, None, inst,
+                          self._dest_data(inst, inbound_addr='a b'))
+        self.assertEqual(held, serial.ALLOCATED_PORTS)
+        self.copy.assert_not_called()
+
     def test_post_after_a_restart_guesses_the_log_role(self):
         # No job of this process sent the guest: whether the guest writes
         # console.log there follows from the destination's facts.

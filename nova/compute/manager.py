@@ -20,7 +20,6 @@ import oslo_messaging
 
 from nova.compute import console_followers
 from nova.compute import rpcapi as compute_rpcapi
-from nova.conductor import live_migrate
 from nova.conductor import rpcapi as conductor_rpcapi
 import nova.conf
 from nova.console import type as ctype
@@ -284,12 +283,13 @@ class ComputeManager:
         """A cast from the conductor: move ``instance`` to ``dest``.
 
         Never raises: the outcome goes to the conductor
-        (``report_live_migration``): live_migrate.DONE, FAILED (the guest
-        runs here, the destination was rolled back) or UNKNOWN (the job
-        ended in an error and the guest does not run here: the conductor
-        asks both hosts). A request sent before this service started is
-        refused (FAILED): the conductor may have settled the migration
-        meanwhile (live_migrate.recover_live_migrations).
+        (``report_live_migration``): MIGRATION_DONE, MIGRATION_FAILED
+        (the guest runs here, the destination was rolled back) or
+        MIGRATION_UNKNOWN (the job ended in an error and the guest does
+        not run here: the conductor asks the hosts). A request sent
+        before this service started is refused (FAILED): the conductor
+        may have settled the migration meanwhile
+        (live_migrate.recover_live_migrations).
         """
         uuid = instance.uuid
         with self._migrations_lock:
@@ -300,7 +300,8 @@ class ComputeManager:
                     ctxt, instance, dest, migrate_data, requested_at)
         except Exception as e:
             LOG.exception('Live migration of %s to %s', uuid, dest)
-            outcome, fault = live_migrate.UNKNOWN, exception.fault_message(e)
+            outcome = conductor_rpcapi.MIGRATION_UNKNOWN
+            fault = exception.fault_message(e)
         finally:
             # Not driving before the report: an UNKNOWN one makes the
             # conductor ask this host, which must not answer "driving".
@@ -349,7 +350,7 @@ class ComputeManager:
             LOG.exception('Live migration of %s: clean-up on the source '
                           'failed', uuid)
         LOG.info('Live migrated %s to %s', uuid, dest)
-        return live_migrate.DONE, None
+        return conductor_rpcapi.MIGRATION_DONE, None
 
     def _fault(self, what, e):
         """The text of ``e`` as _remotable would send it: a Nova error's
@@ -370,7 +371,7 @@ class ComputeManager:
             LOG.error('Live migration of %s to %s failed (%s) and the guest '
                       'is %s here: left for the conductor to settle',
                       instance.uuid, dest, fault, state)
-            return live_migrate.UNKNOWN, fault
+            return conductor_rpcapi.MIGRATION_UNKNOWN, fault
         LOG.error('Live migration of %s to %s failed; it stays on %s: %s',
                   instance.uuid, dest, self.host, fault)
         try:
@@ -379,7 +380,7 @@ class ComputeManager:
         except Exception as e:
             LOG.warning('Rollback of %s on %s failed: %s', instance.uuid,
                         dest, exception.fault_message(e))
-        return live_migrate.FAILED, fault
+        return conductor_rpcapi.MIGRATION_FAILED, fault
 
     def _settled_state(self, instance):
         """The guest's state here once no migration job runs on it (at

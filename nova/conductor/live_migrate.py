@@ -25,6 +25,7 @@ from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
 from nova.compute import states
+from nova.conductor import rpcapi as conductor_rpcapi
 from nova.console import tokens
 from nova.db import api as db
 from nova import exception
@@ -34,11 +35,10 @@ from nova.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
 
-# Outcomes a source reports.
-DONE = 'done'          # the guest runs on the destination
-FAILED = 'failed'      # it runs on the source, the destination rolled back
-UNKNOWN = 'unknown'    # the job failed and the guest does not run on the
-#                        source: the conductor asks the hosts
+# Outcomes a source reports (the protocol's values).
+DONE = conductor_rpcapi.MIGRATION_DONE
+FAILED = conductor_rpcapi.MIGRATION_FAILED
+UNKNOWN = conductor_rpcapi.MIGRATION_UNKNOWN
 OUTCOMES = (DONE, FAILED, UNKNOWN)
 
 # A recovery looks again this often (seconds) while a job still runs.

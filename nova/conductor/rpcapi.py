@@ -13,6 +13,12 @@ BINARY = 'nova-compute'
 # Connection attempts for an outcome that must not be lost lightly.
 CALL_RETRIES = 3
 
+# The outcomes report_live_migration carries (nova.conductor.live_migrate).
+MIGRATION_DONE = 'done'        # the guest runs on the destination
+MIGRATION_FAILED = 'failed'    # it runs on the source, destination rolled back
+MIGRATION_UNKNOWN = 'unknown'  # the job failed and the guest does not run
+#                                on the source: the conductor asks the hosts
+
 
 class ConductorAPI:
     def __init__(self, conf):
@@ -53,7 +59,7 @@ class ConductorAPI:
     def report_live_migration(self, ctx, instance, source, dest, outcome,
                               fault=None):
         """Cast from a migration's source: how it ended (``outcome``, one
-        of live_migrate.DONE, FAILED, UNKNOWN; ``fault`` the error text).
+        of the MIGRATION_* values; ``fault`` the error text).
         Not retried past CALL_RETRIES connection attempts: when it cannot
         be sent the migration stays MIGRATING until the conductor's
         recovery asks the hosts (live_migrate.recover_live_migrations)."""

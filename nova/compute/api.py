@@ -518,14 +518,9 @@ class API:
         self._check_host(server)
         if not _ready(server):
             raise self._invalid_state(ctx, server_id, 'live migrate')
-        task = live_migrate.LiveMigrationTask(
-            ctx, server, host,
-            None if block_migration == 'auto' else block_migration,
-            self.compute_rpcapi, self.conf)
-        try:
-            task.execute()
-        except exception.InstanceInvalidState:
-            raise self._invalid_state(ctx, server_id, 'live migrate')
+        live_migrate.LiveMigrationTask(
+            ctx, self.conf, self.compute_rpcapi, server['uuid'], host,
+            block_migration).execute()
 
     # -- services and hypervisors (admin) ---------------------------------
 

@@ -81,20 +81,21 @@ def _refresh_ports(compute_rpcapi, ctxt, hosts, instance):
 
 
 class LiveMigrationTask:
-    """Start the live migration of ``server`` (its database row).
+    """Start the live migration of the instance ``instance_uuid``.
 
-    ``destination``: a host name, or None for the scheduler's choice;
-    ``block_migration``: True, False or None ("auto").
+    ``host``: the destination's name, or None for the scheduler's
+    choice; ``block_migration``: True, False or 'auto'.
     """
 
-    def __init__(self, context, server, destination, block_migration,
-                 compute_rpcapi, conf):
-        self.context = context
-        self.server = server
-        self.destination = destination
-        self.block_migration = block_migration
-        self.compute_rpcapi = compute_rpcapi
+    def __init__(self, ctxt, conf, compute_rpcapi, instance_uuid, host,
+                 block_migration):
+        self.context = ctxt
         self.conf = conf
+        self.compute_rpcapi = compute_rpcapi
+        self.uuid = instance_uuid
+        self.destination = host
+        self.block_migration = (None if block_migration == 'auto' else
+                                block_migration)
 
     def execute(self):
         """Pick or check the destination, claim its ports, run both
@@ -103,23 +104,24 @@ class LiveMigrationTask:
 
         :raises nova.exception.NoValidHost, ComputeHostNotFound,
             ComputeServiceUnavailable, MigrationPreCheckError (400);
-            InstanceInvalidState (409) when it is no longer ACTIVE
-            without a task; a host's own error from its check. Nothing
-            has changed then.
+            InstanceInvalidState (409) when it is not ACTIVE without a
+            task; InstanceNotFound; a host's own error from its check;
+            ServiceUnavailable (the broker). Nothing has changed then.
         """
-        uuid = self.server['uuid']
+        uuid = self.uuid
+        server = db.server_get(uuid)
+        if server is None:
+            raise exception.InstanceNotFound(instance_id=uuid)
         # Choosing the destination and claiming its ports happen under
         # one lock, as for a build: two requests never count one port.
         with scheduler.CLAIMS_LOCK:
-            dest = self._destination()
+            dest = self._destination(server)
             updated = db.server_update(
                 uuid, {'status': states.MIGRATING,
                        'task_state': states.LIVE_MIGRATING},
                 expected_status=states.ACTIVE, expected_task_state=None)
             if updated is None:
-                raise exception.InstanceInvalidState(
-                    action='live migrate', instance_uuid=uuid,
-                    state='not ACTIVE without a task')
+                raise self._invalid_state()
             scheduler.claim_migration(uuid, dest)
         source = updated['host']
         instance = _instance_for(updated)
@@ -142,6 +144,16 @@ class LiveMigrationTask:
             raise
         return dest
 
+    def _invalid_state(self):
+        server = db.server_get(self.uuid)
+        if server is None:
+            return exception.InstanceNotFound(instance_id=self.uuid)
+        state = server['status']
+        if server['task_state']:
+            state = '%s (%s)' % (state, server['task_state'])
+        return exception.InstanceInvalidState(
+            action='live migrate', instance_uuid=self.uuid, state=state)
+
     def _check(self, instance, source, dest):
         data = self.compute_rpcapi.check_can_live_migrate_destination(
             self.context, dest, instance)
@@ -149,9 +161,9 @@ class LiveMigrationTask:
         return self.compute_rpcapi.check_can_live_migrate_source(
             self.context, source, instance, data)
 
-    def _destination(self):
+    def _destination(self, server):
         """The destination: the one asked for, checked, or one picked."""
-        server, host = self.server, self.destination
+        host = self.destination
         if host is None:
             instance = _instance_for(server)
             try:

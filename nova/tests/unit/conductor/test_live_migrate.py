@@ -37,9 +37,10 @@ class LiveMigrateTestCase(base.ComputeTestCase):
         return super()._server(status=status, task_state=task_state,
                                host=host)
 
-    def _task(self, server, dest='host-b', block_migration=None):
+    def _task(self, server, dest='host-b', block_migration='auto'):
         return live_migrate.LiveMigrationTask(
-            CTX, server, dest, block_migration, self.rpc, self.nova_conf)
+            CTX, self.nova_conf, self.rpc, server['uuid'], dest,
+            block_migration)
 
     def _recover(self, **kw):
         live_migrate.recover_live_migrations(CTX, self.rpc, self.nova_conf,
@@ -82,8 +83,9 @@ class TaskTestCase(LiveMigrateTestCase):
     def test_taken_over_meanwhile(self):
         server = self._server()
         db.server_update(ids.SRV1, {'task_state': 'deleting'})
-        self.assertRaises(exception.InstanceInvalidState,
-                          self._task(server).execute)
+        e = self.assertRaises(exception.InstanceInvalidState,
+                              self._task(server).execute)
+        self.assertIn('ACTIVE (deleting)', e.message)
         self.assertNotIn(ids.SRV1, scheduler._MIGRATING_TO)
 
     def test_destination_checked(self):

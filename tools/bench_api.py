@@ -271,7 +271,7 @@ class _FixedConsoleAPI:
 
     def get(self, ctx, server_id):
         return {
-            'uuid': server_id, 'name': 'bench-baseline', 'status': 'ACTIVE',
+            'uuid': server_id, 'name': 'bench-baseline', 'vm_state': 'active',
             'task_state': None, 'project_id': self.project_id,
             'user_id': self.project_id, 'flavor_id': '1',
             'image_id': None, 'host': 'baseline', 'fault': None,

@@ -27,7 +27,9 @@ from nova.cmd import common
 from nova.cmd import manage
 from nova.compute import api as compute_api
 from nova.compute import manager
+from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import service
+from nova.console import tokens
 from nova.console import websocketproxy
 from nova import context
 from nova.db import api as db
@@ -93,7 +95,8 @@ def main(argv=None):
         api = compute_api.API()
         api.start()
         manage.ensure_default_flavors(api, context.get_admin_context())
-        proxy = websocketproxy.make_server(CONF, compute_api=api)
+        proxy = websocketproxy.make_server(
+            CONF, compute_rpcapi.ComputeAPI(CONF), tokens)
         proxy.listen()
     except (exception.NovaException, OSError) as e:
         LOG.error('nova-all cannot start: %s', e)

@@ -3,7 +3,7 @@
     nova-compute [--config-file F]
 
 Drives this host's libvirt (``[libvirt] connection_uri``) and answers the
-API's calls for the servers on ``[DEFAULT] host``; reports every
+API's calls for the instances on ``[DEFAULT] host``; reports every
 ``report_interval`` seconds. Needs ``[DEFAULT] transport_url``; it never
 opens the database. Runs until SIGTERM or SIGINT, then reports itself
 down. Exit status 1: it could not start.

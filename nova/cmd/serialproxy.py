@@ -4,15 +4,20 @@
 ``[serial_console] serialproxy_host``:``serialproxy_port`` and runs in the
 foreground (a service manager supervises it) until SIGTERM or SIGINT, which
 stop accepting, close open sessions with websocket close code 1001 and exit
-with status 0. Status 1: it could not start (the port is taken, or the
-token store or compute API cannot be imported).
+with status 0. Status 1: it could not start (the port is taken, or
+``[DEFAULT] transport_url`` names no message broker).
+
+What it talks to is built here and given to the proxy: the token store
+(``nova.console.tokens``, on the database) and the compute RPC client
+(``nova.compute.rpcapi.ComputeAPI``), which the proxy's console API
+(``nova.console.api``) uses with the instance read from the database.
+Not the compute API: no task pool, no catalog.
 
 At start it raises its soft open-files limit to the hard one, and it
 holds at most ``[serial_console] max_connections`` connections (fewer
 when that limit cannot hold them): see ``nova.console.websocketproxy``.
 """
 
-import importlib
 import signal
 import sys
 
@@ -20,32 +25,31 @@ from oslo_log import log as logging
 
 import nova.conf
 from nova.cmd import common
+from nova.compute import rpcapi
+from nova.console import tokens
 from nova.console import websocketproxy
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
-# Checked at start-up so a broken installation fails at once rather than at
-# the first user's connection. The compute API object itself is built at
-# the first connection (it may open database connections).
-BACKENDS = ('nova.console.tokens', 'nova.compute.api')
 
+def main(argv=None, compute_rpcapi=None, token_store=None):
+    """Run nova-serialproxy; its exit status.
 
-def main(argv=None):
+    ``compute_rpcapi`` (default: ``nova.compute.rpcapi.ComputeAPI`` on
+    ``CONF``'s transport) and ``token_store`` (default:
+    ``nova.console.tokens``) are what the proxy is given; a test gives
+    its own.
+    """
     if not common.parse_args(sys.argv if argv is None else argv,
                              'nova-serialproxy'):
         return 1
     if not common.require_broker('nova-serialproxy'):
         return 1
-
-    for name in BACKENDS:
-        try:
-            importlib.import_module(name)
-        except ImportError as e:
-            LOG.error('nova-serialproxy cannot start: %s', e)
-            return 1
-
-    server = websocketproxy.make_server(CONF)
+    if compute_rpcapi is None:
+        compute_rpcapi = rpcapi.ComputeAPI(CONF)
+    server = websocketproxy.make_server(
+        CONF, compute_rpcapi, tokens if token_store is None else token_store)
     try:
         server.listen()
     except OSError as e:

@@ -10,8 +10,8 @@ migration moves it; every call for a server goes to that host over RPC
 (``nova.compute.rpcapi``). A server whose host is down is answered at
 once with 409 naming the host; other servers are unaffected.
 
-Build, reboot, rebuild and delete are accepted here, marked on the server
-(status and task_state) and run on a pool of worker threads
+Build, reboot, rebuild and delete are accepted here, marked on the
+instance (vm_state and task_state) and run on a pool of worker threads
 (``nova.conductor.tasks``); a live migration is checked here, then driven
 by its source host (``nova.conductor.live_migrate``). A deleted server
 stays visible, with task_state 'deleting', until its guest is gone; then
@@ -29,13 +29,14 @@ import uuid as uuid_lib
 from oslo_log import log as logging
 
 import nova.conf
-from nova.compute import console_followers
 from nova.compute import rpcapi
-from nova.compute import states
+from nova.compute import task_states
+from nova.compute import vm_states
 from nova.conductor import live_migrate
 from nova.conductor import tasks as conductor_tasks
 from nova.console import tokens
 from nova.console import type as ctype
+from nova.api.openstack import common as api_common
 from nova import context as nova_context
 from nova.db import api as db
 from nova import exception
@@ -122,13 +123,17 @@ def _require_admin(ctx, action):
 
 
 def _ready(server):
-    return server['status'] == states.ACTIVE and not server['task_state']
+    return (server['vm_state'] == vm_states.ACTIVE and
+            not server['task_state'])
 
 
 def _state(server):
+    # The status the user sees in the server's body names the state in
+    # the 409 they get.
+    status = api_common.status_of(server)
     if server['task_state']:
-        return '%s (%s)' % (server['status'], server['task_state'])
-    return server['status']
+        return '%s (%s)' % (status, server['task_state'])
+    return status
 
 
 def _bare_instance(server):
@@ -168,7 +173,7 @@ class API:
         """``compute_rpcapi`` defaults to one on ``conf``'s transport.
 
         ``start()`` (nova-api, nova-all) recovers the tasks a stopped
-        process left; nova-serialproxy only looks consoles up.
+        process left.
         """
         self.conf = conf or CONF
         self.compute_rpcapi = (compute_rpcapi or
@@ -186,7 +191,7 @@ class API:
         admin = nova_context.get_admin_context()
 
         def delete(server):
-            self._submit(server, states.DELETING, 'Delete',
+            self._submit(server, task_states.DELETING, 'Delete',
                          self.tasks.terminate, admin, server)
         self.tasks.recover_interrupted_tasks(delete=delete)
 
@@ -279,8 +284,8 @@ class API:
                 LOG.warning('%s of server %s failed: %s', action, uuid,
                             exception.fault_message(e))
                 try:
-                    db.server_update(uuid, {
-                        'status': states.ERROR, 'task_state': None,
+                    db.instance_update(uuid, {
+                        'vm_state': vm_states.ERROR, 'task_state': None,
                         'fault': exception.fault_message(e)},
                         expected_task_state=task)
                 except Exception:
@@ -295,9 +300,9 @@ class API:
                 self._tasks.add(future)
         if future is None:
             reason = 'The compute service is shutting down'
-            db.server_update(uuid, {'status': states.ERROR,
-                                    'task_state': None, 'fault': reason},
-                             expected_task_state=task)
+            db.instance_update(uuid, {'vm_state': vm_states.ERROR,
+                                      'task_state': None, 'fault': reason},
+                               expected_task_state=task)
             raise exception.ServiceUnavailable(reason=reason)
         future.add_done_callback(self._task_done)
 
@@ -365,7 +370,7 @@ class API:
     # -- servers ----------------------------------------------------------
 
     def _get(self, ctx, server_id):
-        server = db.server_get(server_id) if isinstance(
+        server = db.instance_get(server_id) if isinstance(
             server_id, str) else None
         if server is None or not (ctx.is_admin or
                                   server['project_id'] == ctx.project_id):
@@ -379,7 +384,8 @@ class API:
             state=_state(server))
 
     def create(self, ctx, name, image_ref, flavor_ref, description=None):
-        """Accept a server (status BUILD) and build it in the background.
+        """Accept a server (vm_state building) and build it in the
+        background.
 
         With no host able to take it, the server is made in ERROR with
         the scheduler's reason as its fault, as in Nova.
@@ -404,16 +410,16 @@ class API:
             except exception.NoValidHost as e:
                 host, refused = None, e
             else:
-                values.update(status=states.BUILD,
-                              task_state=states.SPAWNING, host=host)
-                server = db.server_create(values)
+                values.update(vm_state=vm_states.BUILDING,
+                              task_state=task_states.SPAWNING, host=host)
+                server = db.instance_create(values)
         if host is None:
             LOG.warning('No host for server %s: %s', values['uuid'],
                         refused.message)
-            values.update(status=states.ERROR, task_state=None,
+            values.update(vm_state=vm_states.ERROR, task_state=None,
                           fault=refused.message)
-            return self._annotate([db.server_create(values)])[0]
-        self._submit(server, states.SPAWNING, 'Build', self.tasks.build,
+            return self._annotate([db.instance_create(values)])[0]
+        self._submit(server, task_states.SPAWNING, 'Build', self.tasks.build,
                      ctx, server)
         return self._annotate([server])[0]
 
@@ -421,7 +427,7 @@ class API:
         return self._annotate([self._get(ctx, server_id)])[0]
 
     def list(self, ctx):
-        return self._annotate(db.server_list(
+        return self._annotate(db.instance_get_all(
             project_id=None if ctx.is_admin else ctx.project_id))
 
     def delete(self, ctx, server_id):
@@ -435,40 +441,40 @@ class API:
         self._check_open()
         uuid = server['uuid']
         if server['host'] is None:
-            db.server_delete(uuid)
+            db.instance_delete(uuid)
             return
-        if server['task_state'] != states.DELETING:
+        if server['task_state'] != task_states.DELETING:
             self._check_host(server)
-        updated = db.server_update(
-            uuid, {'task_state': states.DELETING},
+        updated = db.instance_update(
+            uuid, {'task_state': task_states.DELETING},
             expected_task_state=(None,) + tuple(
-                t for t in states.TASK_STATES
-                if t not in (states.DELETING, states.LIVE_MIGRATING)))
+                t for t in task_states.ALL
+                if t not in (task_states.DELETING, task_states.MIGRATING)))
         if updated is None:
             server = self._get(ctx, server_id)  # InstanceNotFound if gone
-            if server['task_state'] == states.LIVE_MIGRATING:
+            if server['task_state'] == task_states.MIGRATING:
                 raise self._invalid_state(ctx, server_id, 'delete')
             return  # already being deleted
         tokens.delete_for_instance(uuid)
-        self._submit(updated, states.DELETING, 'Delete',
+        self._submit(updated, task_states.DELETING, 'Delete',
                      self.tasks.terminate, ctx, updated)
 
     def reboot(self, ctx, server_id, reboot_type):
         """SOFT: from ACTIVE. HARD: from ACTIVE, ERROR or a soft reboot."""
-        if reboot_type not in states.REBOOT_STATES:
+        if reboot_type not in task_states.REBOOT_TASK_STATES:
             raise _bad('reboot_type', "must be 'SOFT' or 'HARD'")
         server = self._get(ctx, server_id)
         self._check_open()
         self._check_host(server)
         if reboot_type == 'SOFT':
-            statuses, tasks = (states.ACTIVE,), (None,)
+            vm_state, tasks = (vm_states.ACTIVE,), (None,)
         else:
-            statuses = (states.ACTIVE, states.ERROR, states.REBOOT)
-            tasks = (None, states.REBOOTING)
-        status, task = states.REBOOT_STATES[reboot_type]
-        updated = db.server_update(
-            server['uuid'], {'status': status, 'task_state': task},
-            expected_status=statuses, expected_task_state=tasks)
+            vm_state = (vm_states.ACTIVE, vm_states.ERROR)
+            tasks = (None, task_states.REBOOTING)
+        task = task_states.REBOOT_TASK_STATES[reboot_type]
+        updated = db.instance_update(
+            server['uuid'], {'task_state': task},
+            expected_vm_state=vm_state, expected_task_state=tasks)
         if updated is None:
             raise self._invalid_state(ctx, server_id, 'reboot')
         tokens.delete_for_instance(server['uuid'])
@@ -479,20 +485,20 @@ class API:
         """Boot the server again from ``image_ref``; from ACTIVE or ERROR."""
         server = self._get(ctx, server_id)
         image = self.image_get(ctx, image_ref)
-        values = {'status': states.REBUILD,
-                  'task_state': states.REBUILDING, 'image_id': image['id']}
+        values = {'task_state': task_states.REBUILDING,
+                  'image_id': image['id']}
         if description is not UNSET:
             values['description'] = _check_description(description)
         self._check_open()
         self._check_host(server)
-        updated = db.server_update(
+        updated = db.instance_update(
             server['uuid'], values,
-            expected_status=(states.ACTIVE, states.ERROR),
+            expected_vm_state=(vm_states.ACTIVE, vm_states.ERROR),
             expected_task_state=None)
         if updated is None:
             raise self._invalid_state(ctx, server_id, 'rebuild')
         tokens.delete_for_instance(server['uuid'])
-        self._submit(updated, states.REBUILDING, 'Rebuild',
+        self._submit(updated, task_states.REBUILDING, 'Rebuild',
                      self.tasks.rebuild, ctx, updated, image)
         return self._annotate([updated])[0]
 
@@ -621,113 +627,3 @@ class API:
         return {'type': ctype.READ_ONLY,
                 'url': console_url(base_url, token),
                 'web_url': console_page_url(base_url, token)}
-
-    def validate_console_port(self, ctx, instance_uuid, host, port,
-                              console_type):
-        """For nova-serialproxy: is ``host:port`` still that console?
-
-        ``console_type``: 'serial' or 'serial-readonly' (the same port);
-        any other is no. Fails closed: a server not ready, or a host down
-        or silent, is no.
-        """
-        if console_type not in ctype.SERIAL_TYPES:
-            return False
-        admin = nova_context.get_admin_context()
-        try:
-            server = self._get(admin, instance_uuid)
-            if not _ready(server):
-                return False
-            self._check_host(server)
-            return bool(self.compute_rpcapi.validate_console_port(
-                admin, server['host'], _bare_instance(server),
-                host, port, console_type))
-        except exception.NovaException as e:
-            LOG.info('Console port of server %s not confirmed: %s',
-                     instance_uuid, e.message)
-            return False
-
-    def follow_console_log(self, ctx, instance_uuid, host=None,
-                           follow_id=None, history_bytes=None, wait=0):
-        """For nova-serialproxy: follow the server's console log.
-
-        Looked up as the admin (the proxy checked its token). The first
-        call (``follow_id`` None) opens a follower on the server's host
-        and answers with the newest ``history_bytes`` of the log; each
-        next call passes the ``host`` and ``follow_id`` of the answer
-        before and gets the bytes written since, waiting up to ``wait``
-        seconds for some (see ComputeManager.follow_console_log).
-
-        :param instance_uuid: str.
-        :param host: str or None: the host of the previous answer. When
-            the server is no longer there (live migrated, or deleted) the
-            answer is ``ended`` with no data, and that host's follower is
-            ended (a cast): ask for a new console.
-        :param follow_id: str or None.
-        :param history_bytes: int 0..102400 (None: 102400).
-        :param wait: seconds, a number >= 0 (the host cuts it).
-        :returns: ``{'host': str, 'follow_id': str|None, 'data': bytes,
-            'gap': bool, 'ended': bool, 'retry_after': float}``:
-            ``retry_after`` is the seconds (>= 0) to pause before the next
-            call; > 0 when the host answered empty without waiting (all its
-            waiting slots taken). A caller that ignores it only polls
-            faster.
-        :raises nova.exception.InstanceNotFound: no such server (and no
-            ``host``/``follow_id`` of a follow to end).
-        :raises nova.exception.InstanceNotReady: opening a follower of a
-            server that is not ACTIVE without a task. A follow already
-            open goes on through reboots: they are what users watch.
-        :raises nova.exception.InstanceHostUnavailable: its host is down
-            or did not answer in time.
-        :raises nova.exception.ConsoleFollowNotFound,
-            nova.exception.TooManyConsoleFollowers,
-            nova.exception.ConsoleLogFollowUnavailable,
-            nova.exception.Invalid: from the host, or bad arguments.
-        """
-        history_bytes = console_followers.check_history_bytes(
-            history_bytes)
-        wait = console_followers.check_wait(wait)
-        if host is not None:
-            _check_string(host, 'host')
-        if follow_id is not None:
-            _check_string(follow_id, 'follow_id', 64)
-        admin = nova_context.get_admin_context()
-        server = db.server_get(instance_uuid) if isinstance(
-            instance_uuid, str) else None
-        if (follow_id is not None and host is not None and
-                (server is None or server['host'] != host)):
-            # Gone from that host: nothing more will come from there.
-            self.compute_rpcapi.end_console_follow(
-                admin, host, objects.Instance(uuid=instance_uuid,
-                                              host=host), follow_id)
-            return {'host': host, 'follow_id': follow_id, 'data': b'',
-                    'gap': False, 'ended': True, 'retry_after': 0.0}
-        if server is None:
-            raise exception.InstanceNotFound(instance_id=instance_uuid)
-        if host is not None and server['host'] != host:
-            # A new follow asked of a host it has left.
-            return {'host': host, 'follow_id': None, 'data': b'',
-                    'gap': False, 'ended': True, 'retry_after': 0.0}
-        if follow_id is None:
-            self._check_ready(server)
-        self._check_host(server)
-        answer = self.compute_rpcapi.follow_console_log(
-            admin, server['host'], _bare_instance(server), follow_id,
-            history_bytes, wait)
-        return {'host': server['host'], 'follow_id': answer['follow_id'],
-                'data': answer['data'], 'gap': bool(answer['gap']),
-                'ended': bool(answer['ended']),
-                'retry_after': answer.get('retry_after', 0.0)}
-
-    def end_console_follow(self, ctx, instance_uuid, host, follow_id):
-        """For nova-serialproxy: close the follower ``follow_id`` on
-        ``host`` now (a cast; never raises for a host that is down or an
-        unknown id: the follower expires there by itself)."""
-        if not (isinstance(instance_uuid, str) and isinstance(host, str) and
-                isinstance(follow_id, str)):
-            raise exception.Invalid(
-                reason='end_console_follow needs the instance uuid, host '
-                       'and follow id as strings')
-        admin = nova_context.get_admin_context()
-        self.compute_rpcapi.end_console_follow(
-            admin, host, objects.Instance(uuid=instance_uuid, host=host),
-            follow_id)

@@ -24,7 +24,9 @@ import time
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
-from nova.compute import states
+from nova.api.openstack import common as api_common
+from nova.compute import task_states
+from nova.compute import vm_states
 from nova.conductor import rpcapi as conductor_rpcapi
 from nova.console import tokens
 from nova.db import api as db
@@ -109,17 +111,16 @@ class LiveMigrationTask:
             ServiceUnavailable (the broker). Nothing has changed then.
         """
         uuid = self.uuid
-        server = db.server_get(uuid)
+        server = db.instance_get(uuid)
         if server is None:
             raise exception.InstanceNotFound(instance_id=uuid)
         # Choosing the destination and claiming its ports happen under
         # one lock, as for a build: two requests never count one port.
         with scheduler.CLAIMS_LOCK:
             dest = self._destination(server)
-            updated = db.server_update(
-                uuid, {'status': states.MIGRATING,
-                       'task_state': states.LIVE_MIGRATING},
-                expected_status=states.ACTIVE, expected_task_state=None)
+            updated = db.instance_update(
+                uuid, {'task_state': task_states.MIGRATING},
+                expected_vm_state=vm_states.ACTIVE, expected_task_state=None)
             if updated is None:
                 raise self._invalid_state()
             scheduler.claim_migration(uuid, dest)
@@ -132,9 +133,8 @@ class LiveMigrationTask:
             self.compute_rpcapi.live_migration(self.context, source,
                                                instance, dest, data)
         except Exception as e:
-            db.server_update(uuid, {'status': states.ACTIVE,
-                                    'task_state': None},
-                             expected_task_state=states.LIVE_MIGRATING)
+            db.instance_update(uuid, {'task_state': None},
+                               expected_task_state=task_states.MIGRATING)
             scheduler.end_migration(uuid)
             if isinstance(e, exception.MigrationError):
                 # The host's reason, not its message: that already has
@@ -145,10 +145,11 @@ class LiveMigrationTask:
         return dest
 
     def _invalid_state(self):
-        server = db.server_get(self.uuid)
+        server = db.instance_get(self.uuid)
         if server is None:
             return exception.InstanceNotFound(instance_id=self.uuid)
-        state = server['status']
+        # As the API shows it (compute.api's 409s say the same).
+        state = api_common.status_of(server)
         if server['task_state']:
             state = '%s (%s)' % (state, server['task_state'])
         return exception.InstanceInvalidState(
@@ -200,7 +201,7 @@ def record_outcome(ctxt, compute_rpcapi, conf, uuid, source, dest, outcome,
         recover_live_migrations(ctxt, compute_rpcapi, conf, uuids=[uuid])
         return
     with _lock(uuid):
-        server = db.server_get(uuid)
+        server = db.instance_get(uuid)
         if server is None:
             LOG.info('Live migration of %s ended (%s) but it is gone',
                      uuid, outcome)
@@ -215,14 +216,15 @@ def record_outcome(ctxt, compute_rpcapi, conf, uuid, source, dest, outcome,
 def _moved(ctxt, compute_rpcapi, server, source, dest):
     uuid = server['uuid']
     # The guest runs on ``dest`` now, whatever request came since.
-    db.server_update(uuid, {'host': dest})
+    db.instance_update(uuid, {'host': dest})
     _refresh_ports(compute_rpcapi, ctxt, (source, dest),
                    _instance_for(dict(server, host=dest)))
     scheduler.end_migration(uuid)
     # They name the source's port.
     tokens.delete_for_instance(uuid)
-    db.server_update(uuid, {'status': states.ACTIVE, 'task_state': None},
-                     expected_task_state=states.LIVE_MIGRATING)
+    db.instance_update(uuid, {'vm_state': vm_states.ACTIVE,
+                              'task_state': None},
+                       expected_task_state=task_states.MIGRATING)
     LOG.info('Live migrated server %s from %s to %s', uuid, source, dest)
 
 
@@ -237,8 +239,9 @@ def _stayed(ctxt, compute_rpcapi, server, source, dest, fault):
     _refresh_ports(compute_rpcapi, ctxt, (source, dest),
                    _instance_for(server))
     scheduler.end_migration(uuid)
-    db.server_update(uuid, {'status': states.ACTIVE, 'task_state': None},
-                     expected_task_state=states.LIVE_MIGRATING)
+    db.instance_update(uuid, {'vm_state': vm_states.ACTIVE,
+                              'task_state': None},
+                       expected_task_state=task_states.MIGRATING)
 
 
 # -- recovery ---------------------------------------------------------------
@@ -266,8 +269,8 @@ def recover_live_migrations(ctxt, compute_rpcapi, conf, uuids=None,
     is not recorded yet.
     """
     if uuids is None:
-        uuids = [s['uuid'] for s in db.server_list(
-            task_states=(states.LIVE_MIGRATING,))]
+        uuids = [s['uuid'] for s in db.instance_get_all(
+            task_states=(task_states.MIGRATING,))]
     with _recovering_lock:
         todo = [u for u in uuids if u not in _recovering]
         _recovering.update(todo)
@@ -330,8 +333,8 @@ def settle(ctxt, compute_rpcapi, conf, uuid, started_host=None):
     outcome is certain; returns what was found (_SETTLED, _DRIVEN,
     _JOB_RUNS or _NO_ANSWER)."""
     with _lock(uuid):
-        server = db.server_get(uuid)
-        if server is None or server['task_state'] != states.LIVE_MIGRATING:
+        server = db.instance_get(uuid)
+        if server is None or server['task_state'] != task_states.MIGRATING:
             return _SETTLED
         source = server['host']
         instance = _instance_for(server)
@@ -363,9 +366,9 @@ def settle(ctxt, compute_rpcapi, conf, uuid, started_host=None):
                       'on %s' % (' and '.join(sorted(running)) or
                                  'no host'))
             LOG.error('Live migration of %s: %s', uuid, reason)
-            db.server_update(uuid, {'status': states.ERROR,
-                                    'task_state': None, 'fault': reason},
-                             expected_task_state=states.LIVE_MIGRATING)
+            db.instance_update(uuid, {'vm_state': vm_states.ERROR,
+                                      'task_state': None, 'fault': reason},
+                               expected_task_state=task_states.MIGRATING)
             scheduler.end_migration(uuid)
             return _SETTLED
         here = running[0]

@@ -13,7 +13,8 @@ import functools
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
-from nova.compute import states
+from nova.compute import task_states
+from nova.compute import vm_states
 from nova.conductor import live_migrate
 from nova.console import tokens
 from nova import context
@@ -106,15 +107,15 @@ class ServerTasks:
         servers of those hosts.
         """
         migrating = []
-        for server in db.server_list():
+        for server in db.instance_get_all():
             task = server['task_state']
             if task is None or (hosts is not None and
                                 server['host'] not in hosts):
                 continue
-            if task == states.LIVE_MIGRATING:
+            if task == task_states.MIGRATING:
                 migrating.append(server['uuid'])
                 continue
-            if task == states.DELETING:
+            if task == task_states.DELETING:
                 try:
                     (delete or functools.partial(self.terminate, None))(
                         server)
@@ -123,11 +124,11 @@ class ServerTasks:
                 continue
             LOG.warning('Server %s was %s when the API process stopped',
                         server['uuid'], task)
-            values = {'status': states.ERROR, 'task_state': None,
+            values = {'vm_state': vm_states.ERROR, 'task_state': None,
                       'fault': 'Interrupted by a restart of the compute '
                                'API while %s' % task}
-            db.server_update(server['uuid'], values,
-                             expected_task_state=task)
+            db.instance_update(server['uuid'], values,
+                               expected_task_state=task)
             tokens.delete_for_instance(server['uuid'])
         if migrating:
             live_migrate.recover_live_migrations(
@@ -144,8 +145,8 @@ class ServerTasks:
         else:
             LOG.exception('%s of server %s failed', action, uuid)
         try:
-            done = db.server_update(
-                uuid, {'status': states.ERROR, 'task_state': None,
+            done = db.instance_update(
+                uuid, {'vm_state': vm_states.ERROR, 'task_state': None,
                        'fault': exception.fault_message(exc)},
                 expected_task_state=task)
         except Exception:
@@ -164,7 +165,7 @@ class ServerTasks:
         """
         uuid = server['uuid']
         with self._lock(uuid):
-            current = db.server_get(uuid)
+            current = db.instance_get(uuid)
             if current is None:
                 LOG.info('Server %s is gone: %s not run', uuid, action)
                 return
@@ -183,8 +184,8 @@ class ServerTasks:
                     # Tokens issued while this ran may name the old port.
                     tokens.delete_for_instance(uuid)
             values = dict(done_values, task_state=None, fault=None)
-            if db.server_update(uuid, values,
-                                expected_task_state=started) is None:
+            if db.instance_update(uuid, values,
+                                  expected_task_state=started) is None:
                 LOG.info('%s of server %s done, but the server was taken '
                          'over meanwhile', action, uuid)
 
@@ -203,8 +204,8 @@ class ServerTasks:
                 except exception.SocketPortRangeExhaustedException as e:
                     tried.append(host)
                     host = self._reschedule(current, tried, e)
-        self._run(server, states.SPAWNING, 'Build', spawn,
-                  {'status': states.ACTIVE})
+        self._run(server, task_states.SPAWNING, 'Build', spawn,
+                  {'vm_state': vm_states.ACTIVE})
 
     def _reschedule(self, server, tried, error):
         """Another host for a build that found no free serial port on
@@ -220,8 +221,9 @@ class ServerTasks:
                     instance.image_meta, exclude=tried)
             except exception.NoValidHost:
                 raise error
-            if db.server_update(server['uuid'], {'host': host},
-                                expected_task_state=states.SPAWNING) is None:
+            if db.instance_update(
+                    server['uuid'], {'host': host},
+                    expected_task_state=task_states.SPAWNING) is None:
                 raise error
         LOG.warning('Build of server %s: %s; rescheduled to host %s',
                     server['uuid'], error.message, host)
@@ -239,9 +241,9 @@ class ServerTasks:
                                instance)
                 raise
             _record_ports(current['host'], facts)
-        self._run(server, states.REBOOT_STATES[reboot_type][1],
+        self._run(server, task_states.REBOOT_TASK_STATES[reboot_type],
                   '%s reboot' % reboot_type.capitalize(), reboot,
-                  {'status': states.ACTIVE}, revoke_tokens=True)
+                  {'vm_state': vm_states.ACTIVE}, revoke_tokens=True)
 
     def rebuild(self, ctx, server, image):
         def rebuild(current):
@@ -254,15 +256,15 @@ class ServerTasks:
                                instance)
                 raise
             _record_ports(current['host'], facts)
-        self._run(server, states.REBUILDING, 'Rebuild', rebuild,
-                  {'status': states.ACTIVE, 'image_id': image['id']},
+        self._run(server, task_states.REBUILDING, 'Rebuild', rebuild,
+                  {'vm_state': vm_states.ACTIVE, 'image_id': image['id']},
                   revoke_tokens=True)
 
     def terminate(self, ctx, server):
         """Destroy the guest (disks and log too), then forget the server."""
         uuid = server['uuid']
         with self._lock(uuid):
-            current = db.server_get(uuid) or server
+            current = db.instance_get(uuid) or server
             try:
                 if current['host']:
                     # Recorded before the server goes: from then on the
@@ -275,5 +277,5 @@ class ServerTasks:
                 self._record_failure(uuid, current['task_state'], 'Delete',
                                      e)
                 raise
-            db.server_delete(uuid)  # its console tokens go with it
+            db.instance_delete(uuid)  # its console tokens go with it
             LOG.info('Deleted server %s', uuid)

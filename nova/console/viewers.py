@@ -1,11 +1,12 @@
 """nova-serialproxy's console hubs: one log stream, many websockets.
 
 A :class:`Hub` follows one instance's console log on its compute host
-(``compute_api.follow_console_log``, long-polled by one thread) and fans
-it out to every connection showing that console's output: read-only
-viewers and interactive sessions opened with history. It keeps the newest
-``MAX_CONSOLE_BYTES`` of the log in memory, so a new subscriber gets its
-history from here, not from the compute host.
+(the proxy's console API, ``nova.console.api.API.follow_console_log``,
+long-polled by one thread) and fans it out to every connection showing
+that console's output: read-only viewers and interactive sessions opened
+with history. It keeps the newest ``MAX_CONSOLE_BYTES`` of the log in
+memory, so a new subscriber gets its history from here, not from the
+compute host.
 
 The joint between history and live output is exact: a subscriber's
 history is a snapshot of the window taken under the hub's lock, and every
@@ -199,7 +200,7 @@ class Subscriber:
 class Hub:
     """One instance's console log stream; see the module docstring."""
 
-    def __init__(self, hubs, instance_uuid, compute_api, backlog_bytes,
+    def __init__(self, hubs, instance_uuid, consoles, backlog_bytes,
                  target=None, predecessor=None):
         self.hubs = hubs
         self.instance_uuid = instance_uuid
@@ -208,7 +209,7 @@ class Hub:
         self.lock = threading.Lock()
         self.subscribers = set()
         self.viewers = 0
-        self._api = compute_api
+        self._api = consoles
         self._backlog = backlog_bytes
         self._window = bytearray()
         self._end = 0  # offset in the whole stream of the window's end
@@ -514,12 +515,14 @@ class Hub:
 class Hubs:
     """The hubs of one proxy process; see the module docstring.
 
-    ``limits()`` returns ``(max_viewers_per_instance, max_viewers,
+    ``consoles``: the proxy's console API (``nova.console.api.API``:
+    ``follow_console_log`` and ``end_console_follow``). ``limits()``
+    returns ``(max_viewers_per_instance, max_viewers,
     viewer_backlog_bytes)``, read at each subscription.
     """
 
-    def __init__(self, get_compute_api, limits):
-        self._get_api = get_compute_api
+    def __init__(self, consoles, limits):
+        self._api = consoles
         self._limits = limits
         self._lock = threading.Lock()
         self._hubs = {}
@@ -551,14 +554,14 @@ class Hubs:
             a live migration (new host, new port, new tokens) a new
             token starts a hub that follows the instance's new host,
             while the old host's hub ends (4000) for the old tokens. A
-            hub always follows the instance wherever the compute API
+            hub always follows the instance wherever the database
             says it is; ``target`` only keys it.
         :raises TooManyViewers: a viewer over a cap.
         :raises OSError, RuntimeError: no descriptor or thread left; then
             nothing was registered (the next subscription starts afresh).
         """
         per_instance, total, backlog = self._limits()
-        api = self._get_api()
+        api = self._api
         key = (instance_uuid, target)
         with self._lock:
             if self._closed:

@@ -14,11 +14,13 @@ A browser (or any websocket client) opens ``[serial_console] base_url`` with
    is allowed: browsers always send one with a websocket request, so a
    missing Origin cannot come from a hostile page (cross-site websocket
    hijacking needs a browser), and command-line clients often send none;
-2. asks ``nova.console.tokens.validate`` for the token's connect info;
-3. asks ``nova.compute.api.API().validate_console_port`` whether that
-   host:port is still the instance's serial port (a reboot, rebuild or
-   migration moves it, and the old token must not reach whatever listens
-   there now);
+2. asks the token store (``nova.console.tokens``, injected) for the
+   token's connect info;
+3. asks ``nova.console.api.API.validate_console_port`` (the instance from
+   the database, its compute host over the injected compute RPC client)
+   whether that host:port is still the instance's serial port (a reboot,
+   rebuild or migration moves it, and the old token must not reach
+   whatever listens there now);
 4. connects to the port and copies bytes both ways in binary frames.
 
 That is the plain serial console: a ``serial`` token without the
@@ -52,7 +54,8 @@ short reason a browser can show (``CloseEvent.reason``), never a traceback:
 * 1008 ``REFUSED_ORIGIN`` for a refused Origin (checked before the token,
   so a hostile page cannot probe tokens);
 * 1011 ``UNREACHABLE`` when the guest's port does not answer, 1011
-  ``INTERNAL_ERROR`` when the token store or compute API fails;
+  ``INTERNAL_ERROR`` when the token store or the console port check
+  fails;
 * 1001 ``SHUTTING_DOWN`` for open sessions when the proxy stops.
 
 Why each refusal happened goes only to the log, with the client address and
@@ -72,11 +75,16 @@ request handler and framing, with its ``do_proxy`` copy loop replaced by
 one on ``poll()`` that also stops reading a side while the other cannot
 take more. So the threads are bounded by ``[serial_console]
 max_connections``. One process, not websockify's process per connection,
-which would copy the token store's and compute API's database
-connections into every child; so ``nova.console.tokens.validate`` and the
-compute API are called from several threads at once. At start the soft
-open-files limit is raised to the hard one, and ``max_connections`` is
-lowered (with a warning) to what that limit can hold.
+which would copy the token store's database connections and the RPC
+client into every child; so the token store and the console API are
+called from several threads at once. At start the soft open-files limit
+is raised to the hard one, and ``max_connections`` is lowered (with a
+warning) to what that limit can hold.
+
+What the proxy talks to is given to it (:func:`make_server`): the token
+store and the compute RPC client, which its console API
+(``nova.console.api``) uses with the instance read from the database.
+Nothing is imported by name, and no compute API is built here.
 
 TLS is not served here (the project has no certificate options): for a
 ``wss://`` base_url terminate TLS in front of the proxy.
@@ -89,7 +97,6 @@ methods), through the same acceptor, one request per connection.
 
 import hashlib
 import http.cookies
-import importlib
 import io
 import logging as std_logging
 import re
@@ -103,6 +110,7 @@ from oslo_log import log as logging
 from websockify import websocketproxy
 
 from nova.console import acceptor
+from nova.console import api as console_api
 from nova.console import frames
 from nova.console import history_session
 from nova.console import logtext
@@ -210,13 +218,6 @@ def parse_subprotocols(values):
                                  % element[:60])
             names.append(element)
     return names
-
-
-def _validate_token(token):
-    # Looked up at each call, never imported at module load: the token
-    # store belongs to another part of Nova and tests stand in for it.
-    tokens = importlib.import_module('nova.console.tokens')
-    return tokens.validate(token)
 
 
 class SerialProxyRequestHandler(web.StaticFilesMixin,
@@ -405,7 +406,7 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
             raise self._token_refusal(
                 info_log, 'none given (no token query parameter or cookie)')
         try:
-            info = _validate_token(token)
+            info = self.server.token_store.validate(token)
         except exception.InvalidToken as e:
             # The store gives one message for malformed, unknown and
             # expired tokens; pass on any detail it keeps for logs.
@@ -421,7 +422,7 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
                 '%s is for a %r console of instance %s, not a serial console',
                 tid, info.console_type, info.instance_uuid)
         try:
-            current = self.server.get_compute_api().validate_console_port(
+            current = self.server.consoles.validate_console_port(
                 context.get_admin_context(), info.instance_uuid, info.host,
                 info.port, info.console_type)
         except exception.InstanceNotFound:
@@ -605,9 +606,12 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
 class SerialProxy(websocketproxy.WebSocketProxy):
     """websockify's proxy, served as the module docstring says."""
 
-    def __init__(self, conf, compute_api=None):
+    def __init__(self, conf, compute_rpcapi, token_store, consoles=None):
         self.conf = conf
-        self._compute_api = compute_api
+        self.token_store = token_store
+        if consoles is None:
+            consoles = console_api.API(compute_rpcapi, conf)
+        self.consoles = consoles
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._stop_reason = None
@@ -617,7 +621,7 @@ class SerialProxy(websocketproxy.WebSocketProxy):
         self._clients = {}
         self._targets = set()
         self._ports = set()
-        self.hubs = viewers.Hubs(self.get_compute_api, self.viewer_limits)
+        self.hubs = viewers.Hubs(self.consoles, self.viewer_limits)
         super().__init__(
             RequestHandlerClass=SerialProxyRequestHandler,
             listen_host=conf.serial_console.serialproxy_host,
@@ -642,14 +646,6 @@ class SerialProxy(websocketproxy.WebSocketProxy):
     @property
     def stopping(self):
         return self._stop.is_set()
-
-    def get_compute_api(self):
-        """The compute API, built at first use (once, for all threads)."""
-        with self._lock:
-            if self._compute_api is None:
-                module = importlib.import_module('nova.compute.api')
-                self._compute_api = module.API()
-            return self._compute_api
 
     @property
     def server_address(self):
@@ -844,15 +840,26 @@ class SerialProxy(websocketproxy.WebSocketProxy):
         return not any(thread.is_alive() for thread in threads)
 
 
-def make_server(conf, compute_api=None):
+def make_server(conf, compute_rpcapi, token_store, consoles=None):
     """A configured proxy; ``listen()`` binds, ``start_server()`` serves.
 
-    ``compute_api`` defaults to ``nova.compute.api.API()``, built at the
-    first connection. Options are read from ``conf`` (``[serial_console]``
-    serialproxy_host, serialproxy_port; base_url, handshake_timeout,
-    max_connections, max_connections_per_client, max_viewers,
-    max_viewers_per_instance, viewer_backlog_bytes and ``[console]``
-    allowed_origins, trusted_proxies at every connection). For the
-    history modes ``compute_api`` also needs ``follow_console_log`` and
-    ``end_console_follow`` (``nova.compute.api.API``'s)."""
-    return SerialProxy(conf, compute_api=compute_api)
+    :param conf: the configuration. Options are read from it
+        (``[serial_console]`` serialproxy_host, serialproxy_port; base_url,
+        handshake_timeout, max_connections, max_connections_per_client,
+        max_message_bytes, max_viewers, max_viewers_per_instance,
+        viewer_backlog_bytes and ``[console]`` allowed_origins,
+        trusted_proxies at every connection).
+    :param compute_rpcapi: a ``nova.compute.rpcapi.ComputeAPI``: the
+        compute hosts are asked whether a token's port is still its
+        instance's, and for the console log of the history modes.
+    :param token_store: ``nova.console.tokens`` or an object with its
+        ``validate(token)`` (ConnectInfo, or ``InvalidToken``).
+    :param consoles: what the proxy asks about consoles; by default
+        ``nova.console.api.API(compute_rpcapi, conf)``. A test's fake has
+        its ``validate_console_port``, ``follow_console_log`` and
+        ``end_console_follow``; ``compute_rpcapi`` is then unused.
+
+    Nothing is imported, built or connected behind the caller's back:
+    what the proxy talks to is what it is given.
+    """
+    return SerialProxy(conf, compute_rpcapi, token_store, consoles=consoles)

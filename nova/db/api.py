@@ -3,9 +3,10 @@
 One engine per process, made by :func:`configure` (or, on first use, from
 ``[database] connection``). Every function runs in its own short session
 and transaction, so threads share nothing but the engine's pool. State
-changes that race (two requests on one server, a worker finishing a task
-the user already superseded) are single conditional UPDATEs: see
-:func:`server_update`.
+changes that race (two requests on one instance, a worker finishing a
+task the user already superseded) are single conditional UPDATEs: see
+:func:`instance_update`. An instance's state is Nova's ``vm_state`` and
+``task_state``; the REST API derives a server's status from them.
 """
 
 import datetime
@@ -21,6 +22,7 @@ from sqlalchemy import orm
 from sqlalchemy import pool
 
 import nova.conf
+from nova.db import migration
 from nova.db import models
 from nova import exception
 
@@ -30,14 +32,14 @@ LOG = logging.getLogger(__name__)
 DB_DIR_MODE = 0o700
 DB_FILE_MODE = 0o600
 SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for another one
-ANY = object()  # "do not care" for the expected values of server_update
+ANY = object()  # "do not care" for the expected values of instance_update
 
 _FLAVOR_KEYS = ('id', 'name', 'ram', 'vcpus', 'disk', 'extra_specs')
 _IMAGE_KEYS = ('id', 'name', 'kernel_path', 'ramdisk_path', 'disk_path',
                'disk_format', 'properties', 'status')
-_SERVER_KEYS = ('uuid', 'name', 'project_id', 'user_id', 'flavor_id',
-                'image_id', 'status', 'task_state', 'host', 'created_at',
-                'updated_at', 'description')
+_INSTANCE_KEYS = ('uuid', 'name', 'project_id', 'user_id', 'flavor_id',
+                  'image_id', 'vm_state', 'task_state', 'host',
+                  'created_at', 'updated_at', 'description')
 _SERVICE_KEYS = ('id', 'host', 'binary', 'topic', 'disabled',
                  'disabled_reason', 'forced_down', 'stopped', 'report_count',
                  'report', 'created_at', 'updated_at')
@@ -67,7 +69,7 @@ def utcnow():
 def _private_sqlite_file(path):
     """Create the database file 0600 (its folder 0700), or tighten it.
 
-    It holds every tenant's server names, faults and image paths. SQLite
+    It holds every tenant's instance names, faults and image paths. SQLite
     gives its -wal and -shm files the database file's mode.
     """
     folder = os.path.dirname(path)
@@ -123,7 +125,8 @@ def configure(url=None):
     """(Re)create this process's engine and the tables; return the engine.
 
     ``url`` defaults to ``[database] connection``. The directory of a
-    SQLite file is created when missing.
+    SQLite file is created when missing. A database made by an older
+    release is upgraded first, in one transaction (``nova.db.migration``).
     """
     global _engine, _sessionmaker
     url = sa.engine.make_url(url or CONF.database.connection)
@@ -131,27 +134,13 @@ def configure(url=None):
         engine = _sqlite_engine(url)
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)
-    models.Base.metadata.create_all(engine)
-    _add_missing_columns(engine)
+    migration.upgrade(engine)
     with _SWAP_LOCK:
         old, _engine = _engine, engine
         _sessionmaker = orm.sessionmaker(bind=engine, expire_on_commit=False)
     if old is not None:
         old.dispose()
     return engine
-
-
-def _add_missing_columns(engine):
-    """Columns added since a database was made (nullable ones only)."""
-    inspector = sa.inspect(engine)
-    with engine.begin() as conn:
-        for table in models.Base.metadata.sorted_tables:
-            have = {c['name'] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in have and column.nullable:
-                    conn.execute(sa.text('ALTER TABLE %s ADD COLUMN %s %s' % (
-                        table.name, column.name,
-                        column.type.compile(engine.dialect))))
 
 
 def dispose():
@@ -234,46 +223,50 @@ def image_list():
                  _keys(_IMAGE_KEYS))
 
 
-# -- servers ----------------------------------------------------------------
+# -- instances --------------------------------------------------------------
 
-def _server_dict(row):
-    server = {key: getattr(row, key) for key in _SERVER_KEYS}
-    server['fault'] = row.fault_message
-    return server
+def _instance_dict(row):
+    instance = {key: getattr(row, key) for key in _INSTANCE_KEYS}
+    instance['fault'] = row.fault_message
+    return instance
 
 
-def _server_values(values):
+def _instance_values(values):
     values = dict(values)
     if 'fault' in values:
         values['fault_message'] = values.pop('fault')
     return values
 
 
-def server_create(values):
-    """Insert a server; ``values`` use the keys of the server dict."""
-    values = _server_values(values)
+def instance_create(values):
+    """Insert an instance; ``values`` use the keys of the instance dict.
+
+    Conflict when its uuid is taken.
+    """
+    values = _instance_values(values)
     values.setdefault('created_at', utcnow())
     values.setdefault('updated_at', values['created_at'])
-    return _insert(models.Server, values, _server_dict,
-                   'A server with uuid %r' % values.get('uuid'))
+    return _insert(models.Instance, values, _instance_dict,
+                   'An instance with uuid %r' % values.get('uuid'))
 
 
-def server_get(uuid):
-    return _get(models.Server, uuid, _server_dict)
+def instance_get(uuid):
+    """The instance dict, or None when there is no such instance."""
+    return _get(models.Instance, uuid, _instance_dict)
 
 
-def server_list(project_id=None, host=None, task_states=None):
-    """Servers, newest first; all of them unless filtered (by project,
+def instance_get_all(project_id=None, host=None, task_states=None):
+    """Instances, newest first; all of them unless filtered (by project,
     host, or a sequence of task states)."""
-    query = sa.select(models.Server).order_by(
-        models.Server.created_at.desc(), models.Server.uuid)
+    query = sa.select(models.Instance).order_by(
+        models.Instance.created_at.desc(), models.Instance.uuid)
     if task_states is not None:
-        query = query.where(models.Server.task_state.in_(task_states))
+        query = query.where(models.Instance.task_state.in_(task_states))
     if project_id is not None:
-        query = query.where(models.Server.project_id == project_id)
+        query = query.where(models.Instance.project_id == project_id)
     if host is not None:
-        query = query.where(models.Server.host == host)
-    return _list(query, _server_dict)
+        query = query.where(models.Instance.host == host)
+    return _list(query, _instance_dict)
 
 
 def _matches(column, expected):
@@ -283,35 +276,35 @@ def _matches(column, expected):
                     for value in expected])
 
 
-def server_update(uuid, values, expected_status=ANY,
-                  expected_task_state=ANY):
-    """Update a server only if it is in the expected state.
+def instance_update(uuid, values, expected_vm_state=ANY,
+                    expected_task_state=ANY):
+    """Update an instance only if it is in the expected state.
 
-    ``expected_status`` and ``expected_task_state`` are ``ANY``, one value
-    (``None`` included) or a tuple of values. The check and the write are
-    one UPDATE, so of two racing callers only one wins. Returns the
-    updated server, or None when it is missing or in another state.
+    ``expected_vm_state`` and ``expected_task_state`` are ``ANY``, one
+    value (``None`` included) or a tuple of values. The check and the
+    write are one UPDATE, so of two racing callers only one wins. Returns
+    the updated instance, or None when it is missing or in another state.
     """
-    table = models.Server.__table__
+    table = models.Instance.__table__
     stmt = table.update().where(table.c.uuid == uuid)
-    if expected_status is not ANY:
-        stmt = stmt.where(_matches(table.c.status, expected_status))
+    if expected_vm_state is not ANY:
+        stmt = stmt.where(_matches(table.c.vm_state, expected_vm_state))
     if expected_task_state is not ANY:
         stmt = stmt.where(_matches(table.c.task_state, expected_task_state))
-    values = _server_values(values)
+    values = _instance_values(values)
     values.setdefault('updated_at', utcnow())
     with _transaction() as session:
         if session.execute(stmt.values(**values)).rowcount != 1:
             return None
-        return _server_dict(session.get(models.Server, uuid))
+        return _instance_dict(session.get(models.Instance, uuid))
 
 
-def server_delete(uuid):
-    """Remove a server and its console tokens; False if it was gone."""
+def instance_delete(uuid):
+    """Remove an instance and its console tokens; False if it was gone."""
     with _transaction() as session:
         session.execute(sa.delete(models.ConsoleAuthToken).where(
             models.ConsoleAuthToken.instance_uuid == uuid))
-        table = models.Server.__table__
+        table = models.Instance.__table__
         return session.execute(
             table.delete().where(table.c.uuid == uuid)).rowcount == 1
 
@@ -344,7 +337,7 @@ def _ports_not_older(old, new):
 
 def _merge_report(old, new):
     """``new``, but with ``old``'s serial port facts when they are newer:
-    a heartbeat measured before a delete released the server's ports may
+    a heartbeat measured before a delete released the instance's ports may
     arrive after the delete recorded the freed ports."""
     merged = dict(new)
     if not _ports_not_older(old, new):

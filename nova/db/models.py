@@ -1,4 +1,4 @@
-"""Tables of the compute API: flavors, images, servers, console tokens,
+"""Tables of the compute API: flavors, images, instances, console tokens,
 compute services.
 
 Times are stored as naive UTC (SQLite keeps no zone) and come back as
@@ -55,10 +55,13 @@ class Image(Base):
     status = sa.Column(sa.String(16), nullable=False, default='active')
 
 
-class Server(Base):
-    """A server exists until its guest is gone: deletion removes the row."""
+class Instance(Base):
+    """An instance exists until its guest is gone: deletion removes the
+    row. ``vm_state`` and ``task_state`` hold Nova's values
+    (``nova.compute.vm_states``, ``nova.compute.task_states``); the REST
+    API derives a server's status from them."""
 
-    __tablename__ = 'servers'
+    __tablename__ = 'instances'
 
     uuid = sa.Column(sa.String(36), primary_key=True)
     name = sa.Column(sa.String(255), nullable=False)
@@ -66,7 +69,7 @@ class Server(Base):
     user_id = sa.Column(sa.String(255), nullable=False)
     flavor_id = sa.Column(sa.String(255), nullable=False)
     image_id = sa.Column(sa.String(36), nullable=False)
-    status = sa.Column(sa.String(16), nullable=False)
+    vm_state = sa.Column(sa.String(255), nullable=False)
     task_state = sa.Column(sa.String(32))
     host = sa.Column(sa.String(255), index=True)
     created_at = sa.Column(UTCDateTime, nullable=False)

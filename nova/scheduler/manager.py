@@ -3,9 +3,9 @@ host with the most free serial ports (memory breaks ties).
 
 Free serial ports are the host's last measurement (its heartbeat, or the
 facts it returned when an action ended, whichever was measured last)
-minus the claims not in it yet: the ports of the servers being built,
+minus the claims not in it yet: the ports of the instances being built,
 rebuilt or rebooted there that the measurement did not count. Choosing
-a host and creating the server that claims its ports happen under
+a host and creating the instance that claims its ports happen under
 ``CLAIMS_LOCK``, so two builds never count the same free port.
 
 Memory is still read from the last report, up to ``report_interval``
@@ -15,7 +15,7 @@ fails with the driver's clear error.
 
 import threading
 
-from nova.compute import states
+from nova.compute import task_states
 from nova.db import api as db
 from nova import exception
 from nova.objects import instance as objects
@@ -24,16 +24,16 @@ from nova.virt import hardware
 
 MIB = 1024 * 1024
 
-# Held from choosing a host until the server row that claims its ports
-# exists (or the server's host changed): the API's threads share it.
+# Held from choosing a host until the instance row that claims its ports
+# exists (or the instance's host changed): the API's threads share it.
 CLAIMS_LOCK = threading.RLock()
 
-# Task states in which a server's guest is (re)created, taking ports.
-_CLAIMING = (states.SPAWNING, states.REBOOTING, states.REBOOTING_HARD,
-             states.REBUILDING)
+# Task states in which a instance's guest is (re)created, taking ports.
+_CLAIMING = (task_states.SPAWNING, task_states.REBOOTING,
+             task_states.REBOOTING_HARD, task_states.REBUILDING)
 
-# {server uuid: destination host} of the live migrations this process
-# runs (the server row names only the source). While LIVE_MIGRATING the
+# {instance uuid: destination host} of the live migrations this process
+# runs (the instance row names only the source). While MIGRATING the
 # destination's ports are a claim there. Changed under CLAIMS_LOCK.
 _MIGRATING_TO = {}
 
@@ -50,10 +50,10 @@ def end_migration(uuid):
         _MIGRATING_TO.pop(uuid, None)
 
 
-def _ports_of(server):
-    """Serial ports a server's guest takes, from its flavor and image."""
-    flavor = db.flavor_get(server['flavor_id'])
-    image = db.image_get(server['image_id'])
+def _ports_of(instance):
+    """Serial ports a instance's guest takes, from its flavor and image."""
+    flavor = db.flavor_get(instance['flavor_id'])
+    image = db.image_get(instance['image_id'])
     if flavor is None or image is None:
         return 0  # its build fails on the missing row
     try:
@@ -65,32 +65,32 @@ def _ports_of(server):
 
 
 def _claims(reports):
-    """{host: ports claimed by servers its report does not count yet}.
+    """{host: ports claimed by instances its report does not count yet}.
 
     A report without ``serial_port_holders`` (an older compute service)
     cannot say whom it counted: then only builds are claims.
     """
     claims = {}
-    for server in db.server_list(task_states=_CLAIMING):
-        report = reports.get(server['host'])
+    for instance in db.instance_get_all(task_states=_CLAIMING):
+        report = reports.get(instance['host'])
         if report is None:
             continue
         holders = report.get('serial_port_holders')
         if holders is None:
-            if server['task_state'] != states.SPAWNING:
+            if instance['task_state'] != task_states.SPAWNING:
                 continue
-        elif server['uuid'] in holders:
+        elif instance['uuid'] in holders:
             continue
-        claims[server['host']] = (claims.get(server['host'], 0) +
-                                  _ports_of(server))
-    for server in db.server_list(task_states=(states.LIVE_MIGRATING,)):
-        dest = _MIGRATING_TO.get(server['uuid'])
+        claims[instance['host']] = (claims.get(instance['host'], 0) +
+                                    _ports_of(instance))
+    for instance in db.instance_get_all(task_states=(task_states.MIGRATING,)):
+        dest = _MIGRATING_TO.get(instance['uuid'])
         report = reports.get(dest)
         if report is None:
             continue
-        if server['uuid'] in (report.get('serial_port_holders') or ()):
+        if instance['uuid'] in (report.get('serial_port_holders') or ()):
             continue  # the destination's measurement counts it
-        claims[dest] = claims.get(dest, 0) + _ports_of(server)
+        claims[dest] = claims.get(dest, 0) + _ports_of(instance)
     return claims
 
 
@@ -100,7 +100,7 @@ def free_serial_ports(report, claimed=0):
 
 
 def _why_not(service, conf, ram_mb, ports, claimed):
-    """Why ``service`` cannot take the server; None when it can."""
+    """Why ``service`` cannot take the instance; None when it can."""
     if service['disabled']:
         return 'disabled'
     if not servicegroup.is_up(service, conf):
@@ -118,11 +118,11 @@ def _why_not(service, conf, ram_mb, ports, claimed):
 
 
 def select_host(conf, flavor, image, exclude=()):
-    """The host for a server of ``flavor`` (an Instance's Flavor) and
+    """The host for a instance of ``flavor`` (an Instance's Flavor) and
     ``image`` (its ImageMeta); NoValidHost names why each host failed.
 
-    A caller that creates the server on the host must hold
-    ``CLAIMS_LOCK`` from before this call until the server exists.
+    A caller that creates the instance on the host must hold
+    ``CLAIMS_LOCK`` from before this call until the instance exists.
     """
     ports = hardware.get_number_of_serial_ports(flavor, image)
     services = [s for s in db.service_list() if s['host'] not in exclude]

@@ -1,6 +1,6 @@
-"""Following a real guest's console log through the compute API.
+"""Following a real guest's console log through the proxy's console API.
 
-What nova-serialproxy does: compute.api.API.follow_console_log, over the
+What nova-serialproxy does: console.api.API.follow_console_log, over the
 in-process RPC transport, to a real ComputeService and ComputeManager on
 the real LibvirtDriver (libvirtd, virtlogd, QEMU), for a guest booted
 here. The follow sees the boot banner from history, then the lines the
@@ -14,9 +14,10 @@ import time
 
 import nova.conf
 from nova.cmd import common
-from nova.compute import api as compute_api
 from nova.compute import manager
+from nova.compute import rpcapi
 from nova.compute import service as compute_service
+from nova.console import api as console_api
 from nova import context
 from nova.db import api as db
 from nova import rpc
@@ -44,8 +45,7 @@ class FollowThroughAPITestCase(base.FunctionalTestCase):
         service.start()
         self.addCleanup(service.stop)
         self.host = service.host
-        self.api = compute_api.API(conf=CONF)
-        self.addCleanup(self.api.shutdown)
+        self.api = console_api.API(rpcapi.ComputeAPI(CONF), CONF)
         db.flavor_create({'id': '1', 'name': 'tiny', 'ram': 128,
                           'vcpus': 1})
         db.image_create({'id': 'img', 'name': 'guest',
@@ -55,11 +55,11 @@ class FollowThroughAPITestCase(base.FunctionalTestCase):
         self.gaps = 0
 
     def _server_row(self, inst):
-        db.server_create({'uuid': inst.uuid, 'name': 'followed',
-                          'project_id': 'p', 'user_id': 'u',
-                          'flavor_id': '1', 'image_id': 'img',
-                          'status': 'ACTIVE', 'task_state': None,
-                          'host': self.host})
+        db.instance_create({'uuid': inst.uuid, 'name': 'followed',
+                            'project_id': 'p', 'user_id': 'u',
+                            'flavor_id': '1', 'image_id': 'img',
+                            'vm_state': 'active', 'task_state': None,
+                            'host': self.host})
 
     def _follow_until(self, inst, pattern, timeout=base.BOOT_TIMEOUT):
         """Read the follow (long polls of 2 s) until ``pattern`` is in

@@ -3,8 +3,9 @@
 A booted guest (real libvirtd, virtlogd, QEMU), the real compute manager
 with its follower table on the real driver, the real token store, and
 nova-serialproxy serving in this process on 127.0.0.1. Only the RPC hop
-between the proxy and the compute manager is left out (the
-``ComputeManager``'s methods are called directly, with the instance).
+between the proxy and the compute manager is left out (the proxy is given
+a console API calling the ``ComputeManager``'s methods directly, with the
+instance).
 """
 
 import json
@@ -27,8 +28,9 @@ LIVE = {'nova_console': {'live': True}}
 
 
 class InProcessComputeAPI:
-    """What nova-serialproxy calls on ``nova.compute.api.API``, answered
-    by this host's ComputeManager without RPC or database."""
+    """What nova-serialproxy calls on its console API
+    (``nova.console.api.API``), answered by this host's ComputeManager
+    without RPC or database."""
 
     def __init__(self, manager):
         self.manager = manager
@@ -120,7 +122,8 @@ class ConsoleViewersTestCase(base.FunctionalTestCase):
         self.manager = compute_manager.ComputeManager(self.driver)
         self.addCleanup(self.manager._followers.close_all)
         self.api = InProcessComputeAPI(self.manager)
-        self.proxy = websocketproxy.make_server(CONF, compute_api=self.api)
+        self.proxy = websocketproxy.make_server(CONF, None, tokens,
+                                                consoles=self.api)
         self.port = self.proxy.listen()[1]
         thread = threading.Thread(target=self.proxy.start_server,
                                   daemon=True)

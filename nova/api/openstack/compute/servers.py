@@ -11,6 +11,7 @@ API only when the body has one.
 
 import webob.exc
 
+from nova.api.openstack import common
 from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute.schemas import servers as schema
 from nova.api.openstack.compute import validation
@@ -41,8 +42,10 @@ def _filtered(req, servers):
     status = params.get('status')
     name = params.get('name')
     if status:
+        # The status each server shows, derived from its vm_state and
+        # task_state as in its body.
         servers = [s for s in servers
-                   if str(s['status']).upper() == status.upper()]
+                   if common.status_of(s) == status.upper()]
     if name:
         servers = [s for s in servers if name in s['name']]
     return servers

@@ -3,6 +3,7 @@
 import datetime
 import uuid
 
+from nova.api.openstack import common
 from nova import exception
 
 IMAGE_ID = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
@@ -18,6 +19,20 @@ HEARTBEAT = datetime.datetime(2024, 5, 1, 12, 6, 0,
 
 # An optional argument the caller did not pass.
 _UNSET = object()
+
+# The status this fake keeps -> the (vm_state, task_state) the compute
+# API returns for it; the task state is the one the fake's server holds
+# unless it holds none.
+_STATE_OF_STATUS = {
+    'BUILD': ('building', None),
+    'ACTIVE': ('active', None),
+    'ERROR': ('error', None),
+    'SHUTOFF': ('stopped', None),
+    'REBOOT': ('active', 'rebooting'),
+    'HARD_REBOOT': ('active', 'rebooting_hard'),
+    'REBUILD': ('active', 'rebuilding'),
+    'MIGRATING': ('active', 'migrating'),
+}
 
 
 def _check_storable(value):
@@ -154,8 +169,18 @@ class FakeComputeAPI:
         return 'MAINTENANCE' if state['disabled'] else 'UP'
 
     def _out(self, server):
-        """A copy as the compute API returns it, host_status included."""
+        """A copy as the compute API returns it, host_status included.
+
+        The fake keeps the status the API shows; the compute API returns
+        the vm_state and task_state it is derived from.
+        """
         server = dict(server)
+        status = server.pop('status')
+        vm_state, task = _STATE_OF_STATUS[status]
+        if server['task_state'] is None:
+            server['task_state'] = task
+        server['vm_state'] = vm_state
+        assert common.status_of(server) == status, (status, server)
         server['host_status'] = self._host_status(server['host'])
         return server
 

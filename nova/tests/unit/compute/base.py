@@ -17,7 +17,9 @@ import fixtures
 import nova.conf
 from nova.cmd import common
 from nova.compute import manager
+from nova.compute import rpcapi
 from nova.compute import service as compute_service
+from nova.console import api as console_api
 from nova import context
 from nova.db import api as db
 from nova import rpc
@@ -63,7 +65,7 @@ def wait_for(case, predicate, what, timeout=WAIT):
 def wait_for_migrations(case, timeout=WAIT):
     """Wait until no server is live migrating: the source reported and
     the conductor recorded it (a cast each way)."""
-    return wait_for(case, lambda: not db.server_list(
+    return wait_for(case, lambda: not db.instance_get_all(
         task_states=('migrating',)), 'the end of the live migrations',
         timeout)
 
@@ -134,6 +136,12 @@ class RPCTestCase(db_base.DBTestCase):
             return None
         return service
 
+    def console_api(self):
+        """What nova-serialproxy asks about consoles, over this test's
+        transport."""
+        return console_api.API(rpcapi.ComputeAPI(self.nova_conf),
+                               self.nova_conf)
+
 
 class ComputeTestCase(RPCTestCase):
     """``HOSTS`` running, the first one's driver as ``self.driver``."""
@@ -178,16 +186,16 @@ class ComputeTestCase(RPCTestCase):
              meta.disk_path, meta.properties))
         self.assertTrue(meta.ramdisk_path.endswith('initrd'))
 
-    def _server(self, uuid=ids.SRV1, status='BUILD', task_state='spawning',
-                ctx=ALICE, host='fake-host', **kw):
+    def _server(self, uuid=ids.SRV1, vm_state='building',
+                task_state='spawning', ctx=ALICE, host='fake-host', **kw):
         values = {'uuid': uuid, 'name': 'vm', 'project_id': ctx.project_id,
                   'user_id': ctx.user_id, 'flavor_id': '1',
-                  'image_id': 'img-1', 'status': status,
+                  'image_id': 'img-1', 'vm_state': vm_state,
                   'task_state': task_state, 'host': host}
         values.update(kw)
-        return db.server_create(values)
+        return db.instance_create(values)
 
     def _state(self, uuid=ids.SRV1):
-        server = db.server_get(uuid)
-        return server and (server['status'], server['task_state'],
+        server = db.instance_get(uuid)
+        return server and (server['vm_state'], server['task_state'],
                            server['fault'])

@@ -152,7 +152,7 @@ class ViewerTestCase(test_api.APITestCase):
 
     def test_validate_console_port(self):
         uuid = self._active()
-        check = self.api.validate_console_port
+        check = self.console_api().validate_console_port
         self.assertIs(True, check(BOB, uuid, fake_driver.HOST, PORT,
                                   'serial-readonly'))
         self.assertIs(False, check(BOB, uuid, fake_driver.HOST, PORT + 1,
@@ -218,8 +218,8 @@ class RevocationTestCase(test_api.APITestCase):
     def test_interrupted_task_on_restart(self):
         uuid = self._active()
         issued = self._tokens(uuid)
-        db.server_update(uuid, {'status': 'REBOOT',
-                                'task_state': 'rebooting'})
+        db.instance_update(uuid, {'vm_state': 'active',
+                                  'task_state': 'rebooting'})
         self.api.start()
         self.assertRevoked(issued)
 
@@ -231,7 +231,7 @@ class MigrationRevocationTestCase(test_api.TwoHostsTestCase):
                   for _ in range(2)]
         self.assertIsNone(self.api.live_migrate(ADMIN, uuid, 'host-b'))
         self._wait()
-        self.assertEqual('host-b', db.server_get(uuid)['host'])
+        self.assertEqual('host-b', db.instance_get(uuid)['host'])
         for token in issued:
             self.assertRaises(exception.InvalidToken, tokens.validate, token)
         # A new viewer names the port on host-b.
@@ -240,7 +240,7 @@ class MigrationRevocationTestCase(test_api.TwoHostsTestCase):
         self.assertEqual(
             ('serial-readonly', self.drivers['host-b'].ports[uuid]),
             (info.console_type, info.port))
-        self.assertIs(True, self.api.validate_console_port(
+        self.assertIs(True, self.console_api().validate_console_port(
             ADMIN, uuid, info.host, info.port, 'serial-readonly'))
 
 

@@ -55,7 +55,7 @@ class LibvirtComputeTestCase(test_driver.DriverTestBase, base.RPCTestCase):
         server = self.api.create(ALICE, 'vm', self.image['id'], '1')
         self.assertTrue(self.api.wait_for_tasks(30))
         server = self.api.get(ALICE, server['uuid'])
-        self.assertEqual(('ACTIVE', None), (server['status'],
+        self.assertEqual(('active', None), (server['vm_state'],
                                             server['fault']))
         return server['uuid']
 
@@ -89,7 +89,7 @@ class LibvirtComputeTestCase(test_driver.DriverTestBase, base.RPCTestCase):
         info = tokens.validate(console['url'].split('token=')[1])
         self.assertEqual((test_driver.HOST, self.port_start),
                          (info.host, info.port))
-        check = self.api.validate_console_port
+        check = self.console_api().validate_console_port
         self.assertIs(True, check(ALICE, uuid, test_driver.HOST,
                                   self.port_start, 'serial'))
         self.assertIs(False, check(ALICE, uuid, test_driver.HOST,
@@ -107,7 +107,7 @@ class LibvirtComputeTestCase(test_driver.DriverTestBase, base.RPCTestCase):
         self.api.reboot(ALICE, uuid, 'HARD')
         self.assertRaises(exception.InvalidToken, tokens.validate, token)
         self.assertTrue(self.api.wait_for_tasks(30))
-        self.assertEqual('ACTIVE', self.api.get(ALICE, uuid)['status'])
+        self.assertEqual('active', self.api.get(ALICE, uuid)['vm_state'])
         self.api.delete(ALICE, uuid)
         self.assertTrue(self.api.wait_for_tasks(30))
         self.assertRaises(exception.InstanceNotFound, self.api.get, ALICE,
@@ -124,7 +124,7 @@ class LibvirtComputeTestCase(test_driver.DriverTestBase, base.RPCTestCase):
         server = self.api.create(ALICE, 'vm', self.image['id'], '1')
         self.assertTrue(self.api.wait_for_tasks(30))
         server = self.api.get(ALICE, server['uuid'])
-        self.assertEqual('ERROR', server['status'])
+        self.assertEqual('error', server['vm_state'])
         self.assertIn('No free tcp port left', server['fault'])
         self.assertRaises(libvirt.libvirtError, self.conn.lookupByUUIDString,
                           server['uuid'])

@@ -31,7 +31,7 @@ class PortFactsTestCase(base.ComputeTestCase):
         self._quiet_heartbeats()
         self.uuid = self.api.create(ALICE, 'vm', 'img-1', '1')['uuid']
         self.assertTrue(self.api.wait_for_tasks(base.WAIT))
-        self.src = db.server_get(self.uuid)['host']
+        self.src = db.instance_get(self.uuid)['host']
         self.dest = [h for h in self.HOSTS if h != self.src][0]
 
     def _quiet_heartbeats(self):
@@ -56,7 +56,7 @@ class PortFactsTestCase(base.ComputeTestCase):
         self.assertIn(self.uuid, self._holders(self.src))
         self.api.live_migrate(ADMIN, self.uuid, self.dest)
         base.wait_for_migrations(self)
-        self.assertEqual(self.dest, db.server_get(self.uuid)['host'])
+        self.assertEqual(self.dest, db.instance_get(self.uuid)['host'])
         self.assertNotIn(self.uuid, self._holders(self.src),
                          'source still reported as holding the port')
         self.assertIn(self.uuid, self._holders(self.dest),
@@ -69,7 +69,7 @@ class PortFactsTestCase(base.ComputeTestCase):
             exception.MigrationError(reason='link down'))
         self.api.live_migrate(ADMIN, self.uuid, self.dest)
         base.wait_for_migrations(self)
-        self.assertEqual(self.src, db.server_get(self.uuid)['host'])
+        self.assertEqual(self.src, db.instance_get(self.uuid)['host'])
         for host in self.HOSTS:
             self.assertGreater(self._seq(host), before[host],
                                'facts of %s not recorded' % host)
@@ -99,6 +99,6 @@ class PortFactsTestCase(base.ComputeTestCase):
             instance_uuid=self.uuid, reason='no QEMU')
         self.api.reboot(ALICE, self.uuid, 'HARD')
         self.assertTrue(self.api.wait_for_tasks(base.WAIT))
-        self.assertEqual('ERROR', db.server_get(self.uuid)['status'])
+        self.assertEqual('error', db.instance_get(self.uuid)['vm_state'])
         self.assertNotIn(self.uuid, self._holders(self.src),
                          'the freed port is still counted as taken')

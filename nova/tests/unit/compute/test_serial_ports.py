@@ -50,11 +50,11 @@ class OnePortTestCase(test_driver.DriverTestBase, base.RPCTestCase):
     def _status(self, uuid):
         self.assertTrue(self.api.wait_for_tasks(30))
         server = self.api.get(ALICE, uuid)
-        return server['status'], server['fault']
+        return server['vm_state'], server['fault']
 
     def _boot(self):
         uuid = self._create()
-        self.assertEqual(('ACTIVE', None), self._status(uuid))
+        self.assertEqual(('active', None), self._status(uuid))
         return uuid
 
     def _delete(self, uuid):
@@ -125,10 +125,10 @@ class OnePortTestCase(test_driver.DriverTestBase, base.RPCTestCase):
         for thread in threads:
             thread.join()
         states = sorted(self._status(uuid) for uuid in uuids)
-        self.assertEqual(('ACTIVE', None), states[0])
+        self.assertEqual(('active', None), states[0])
         # The second is refused by the scheduler, which counted the
         # first one's claim; it never reached the host to fail there.
-        self.assertEqual('ERROR', states[1][0])
+        self.assertEqual('error', states[1][0])
         self.assertIn('%s: only 0 free serial ports' % HOST, states[1][1])
 
 
@@ -152,7 +152,7 @@ class RescheduleTestCase(base.ComputeTestCase):
                             self._other(kw['exclude']))):
             uuid = self.api.create(ALICE, 'vm', 'img-1', '1')['uuid']
             self.assertTrue(self.api.wait_for_tasks(base.WAIT))
-        return db.server_get(uuid)
+        return db.instance_get(uuid)
 
     def _spawns(self, host):
         return self.drivers[host].names().count('spawn')
@@ -166,8 +166,8 @@ class RescheduleTestCase(base.ComputeTestCase):
     def test_build_without_a_free_port_goes_to_another_host(self):
         self._exhaust('host-a')
         server = self._build_on('host-a')
-        self.assertEqual(('ACTIVE', 'host-b', None), (
-            server['status'], server['host'], server['fault']))
+        self.assertEqual(('active', 'host-b', None), (
+            server['vm_state'], server['host'], server['fault']))
         self.assertEqual(1, self._spawns('host-a'))
         self.assertEqual(1, self._spawns('host-b'))
         self.assertIn('rescheduled to host host-b', self.logs.output)
@@ -176,7 +176,7 @@ class RescheduleTestCase(base.ComputeTestCase):
         self._exhaust('host-a')
         self._exhaust('host-b')
         server = self._build_on('host-a')
-        self.assertEqual('ERROR', server['status'])
+        self.assertEqual('error', server['vm_state'])
         self.assertIn('No free tcp port left', server['fault'])
         self.assertEqual(1, self._spawns('host-b'))
 
@@ -184,6 +184,6 @@ class RescheduleTestCase(base.ComputeTestCase):
         self.drivers['host-a'].fail['spawn'] = exception.InstanceBootFailed(
             instance_uuid='x', reason='no kernel')
         server = self._build_on('host-a')
-        self.assertEqual(('ERROR', 'host-a'), (server['status'],
+        self.assertEqual(('error', 'host-a'), (server['vm_state'],
                                                server['host']))
         self.assertEqual(0, self._spawns('host-b'))

@@ -33,8 +33,8 @@ class LiveMigrateTestCase(base.ComputeTestCase):
             drv.calls.clear()  # init_host
         self.addCleanup(scheduler.end_migration, ids.SRV1)
 
-    def _server(self, status='ACTIVE', task_state=None, host='host-a'):
-        return super()._server(status=status, task_state=task_state,
+    def _server(self, vm_state='active', task_state=None, host='host-a'):
+        return super()._server(vm_state=vm_state, task_state=task_state,
                                host=host)
 
     def _task(self, server, dest='host-b', block_migration='auto'):
@@ -59,14 +59,14 @@ class TaskTestCase(LiveMigrateTestCase):
         # Returned before the job: the source runs it.
         self.assertTrue(self.a.entered_event('live_migration').wait(
             base.WAIT))
-        self.assertEqual(('MIGRATING', 'migrating', None), self._state())
+        self.assertEqual(('active', 'migrating', None), self._state())
         self.assertEqual('host-b', scheduler._MIGRATING_TO.get(ids.SRV1))
         self.assertEqual(['check_can_live_migrate_destination',
                           'pre_live_migration'], self.b.names())
         gate.set()
         base.wait_for_migrations(self)
-        self.assertEqual(('ACTIVE', None, None), self._state())
-        self.assertEqual('host-b', db.server_get(ids.SRV1)['host'])
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual('host-b', db.instance_get(ids.SRV1)['host'])
         self.assertNotIn(ids.SRV1, scheduler._MIGRATING_TO)
 
     def test_failed_check_changes_nothing(self):
@@ -76,16 +76,16 @@ class TaskTestCase(LiveMigrateTestCase):
                               self._task(self._server()).execute)
         self.assertEqual('Migration pre-check error: no serial address',
                          e.message)
-        self.assertEqual(('ACTIVE', None, None), self._state())
+        self.assertEqual(('active', None, None), self._state())
         self.assertNotIn(ids.SRV1, scheduler._MIGRATING_TO)
         self.assertNotIn('live_migration', self.a.names())
 
     def test_taken_over_meanwhile(self):
         server = self._server()
-        db.server_update(ids.SRV1, {'task_state': 'deleting'})
+        db.instance_update(ids.SRV1, {'task_state': 'deleting'})
         e = self.assertRaises(exception.InstanceInvalidState,
                               self._task(server).execute)
-        self.assertIn('ACTIVE (deleting)', e.message)
+        self.assertIn('ACTIVE (deleting)', e.message)  # as the API shows it
         self.assertNotIn(ids.SRV1, scheduler._MIGRATING_TO)
 
     def test_destination_checked(self):
@@ -98,42 +98,42 @@ class TaskTestCase(LiveMigrateTestCase):
                           self._task(server).execute)
         self.assertRaises(exception.NoValidHost,
                           self._task(server, None).execute)
-        self.assertEqual(('ACTIVE', None, None), self._state())
+        self.assertEqual(('active', None, None), self._state())
 
 
 class OutcomeTestCase(LiveMigrateTestCase):
     def test_done_moves_and_revokes(self):
-        self._server('MIGRATING', 'migrating')
+        self._server('active', 'migrating')
         self.b.ports[ids.SRV1] = PORT
         token = tokens.authorize(ids.SRV1, 'serial', 'h', 1)
         live_migrate.record_outcome(CTX, self.rpc, self.nova_conf, ids.SRV1,
                                     'host-a', 'host-b', live_migrate.DONE)
-        self.assertEqual(('ACTIVE', None, None), self._state())
-        self.assertEqual('host-b', db.server_get(ids.SRV1)['host'])
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual('host-b', db.instance_get(ids.SRV1)['host'])
         self.assertRaises(exception.InvalidToken, tokens.validate, token)
         self.assertIn(ids.SRV1, db.service_get_by_host('host-b')[
             'report']['serial_port_holders'])
 
     def test_failed_keeps_it_and_its_tokens(self):
-        self._server('MIGRATING', 'migrating')
+        self._server('active', 'migrating')
         self.a.ports[ids.SRV1] = PORT
         token = tokens.authorize(ids.SRV1, 'serial', 'h', 1)
         live_migrate.record_outcome(CTX, self.rpc, self.nova_conf, ids.SRV1,
                                     'host-a', 'host-b', live_migrate.FAILED,
                                     'link down')
-        self.assertEqual(('ACTIVE', None, None), self._state())
-        self.assertEqual('host-a', db.server_get(ids.SRV1)['host'])
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual('host-a', db.instance_get(ids.SRV1)['host'])
         tokens.validate(token)
         self.assertIn('it stays on host-a: link down', self.logs.output)
 
     def test_unknown_asks_the_hosts(self):
-        self._server('MIGRATING', 'migrating')
+        self._server('active', 'migrating')
         self.b.ports[ids.SRV1] = PORT
         live_migrate.record_outcome(CTX, self.rpc, self.nova_conf, ids.SRV1,
                                     'host-a', 'host-b', live_migrate.UNKNOWN,
                                     'libvirtd connection lost')
         base.wait_for_migrations(self)
-        self.assertEqual('host-b', db.server_get(ids.SRV1)['host'])
+        self.assertEqual('host-b', db.instance_get(ids.SRV1)['host'])
 
 
 class RecoveryTestCase(LiveMigrateTestCase):
@@ -142,15 +142,15 @@ class RecoveryTestCase(LiveMigrateTestCase):
 
     def setUp(self):
         super().setUp()
-        self._server('MIGRATING', 'migrating')
+        self._server('active', 'migrating')
         self.token = tokens.authorize(ids.SRV1, 'serial', 'h', 1)
 
     def test_moved_before_the_report(self):
         self.b.ports[ids.SRV1] = PORT
         self.b.incoming[ids.SRV1] = PORT + 1  # pre_live_migration's
         self._recover()
-        self.assertEqual(('ACTIVE', None, None), self._state())
-        self.assertEqual('host-b', db.server_get(ids.SRV1)['host'])
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual('host-b', db.instance_get(ids.SRV1)['host'])
         self.assertRaises(exception.InvalidToken, tokens.validate,
                           self.token)
         # The destination settled it, the source cleaned up after it.
@@ -163,8 +163,8 @@ class RecoveryTestCase(LiveMigrateTestCase):
         self.a.ports[ids.SRV1] = PORT
         self.b.incoming[ids.SRV1] = PORT + 1
         self._recover()
-        self.assertEqual(('ACTIVE', None, None), self._state())
-        self.assertEqual('host-a', db.server_get(ids.SRV1)['host'])
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual('host-a', db.instance_get(ids.SRV1)['host'])
         self.assertEqual({}, self.b.incoming)
         self.assertIn('rollback_live_migration_at_destination',
                       self.b.names())
@@ -179,42 +179,42 @@ class RecoveryTestCase(LiveMigrateTestCase):
                                                       self.nova_conf)
         thread.join(0.5)
         self.assertTrue(thread.is_alive())
-        self.assertEqual(('MIGRATING', 'migrating', None), self._state())
+        self.assertEqual(('active', 'migrating', None), self._state())
         self.assertEqual([], self.b.names())
         # The job ends; the guest moved.
         self.b.ports[ids.SRV1] = self.a.ports.pop(ids.SRV1)
         del self.a.states[ids.SRV1]
         thread.join(base.WAIT)
-        self.assertEqual('host-b', db.server_get(ids.SRV1)['host'])
-        self.assertEqual(('ACTIVE', None, None), self._state())
+        self.assertEqual('host-b', db.instance_get(ids.SRV1)['host'])
+        self.assertEqual(('active', None, None), self._state())
 
     def test_left_to_the_source_that_drives_it(self):
         self.a.ports[ids.SRV1] = PORT
         manager = self.services['host-a'].manager
         manager._driving.add(ids.SRV1)
         self._recover()
-        self.assertEqual(('MIGRATING', 'migrating', None), self._state())
+        self.assertEqual(('active', 'migrating', None), self._state())
         self.assertIn('its source host-a still drives it', self.logs.output)
 
     def test_guest_nowhere_is_an_error(self):
         self._recover()
         status, task, fault = self._state()
-        self.assertEqual(('ERROR', None), (status, task))
+        self.assertEqual(('error', None), (status, task))
         self.assertIn('runs on no host', fault)
 
     def test_host_down_is_no_answer(self):
         # The guest may run on the host that does not answer.
         self.stop_host('host-b')
         self._recover()
-        self.assertEqual(('MIGRATING', 'migrating', None), self._state())
+        self.assertEqual(('active', 'migrating', None), self._state())
         self.b.ports[ids.SRV1] = PORT
         self.start_host('host-b', self.b)
         # The restarted service asks for a recovery itself.
         base.wait_for_migrations(self)
-        self.assertEqual('host-b', db.server_get(ids.SRV1)['host'])
+        self.assertEqual('host-b', db.instance_get(ids.SRV1)['host'])
 
     def test_api_start_recovers_through_the_hosts(self):
         self.b.ports[ids.SRV1] = PORT
         conductor_tasks.ServerTasks(self.rpc).recover_interrupted_tasks()
         base.wait_for_migrations(self)
-        self.assertEqual('host-b', db.server_get(ids.SRV1)['host'])
+        self.assertEqual('host-b', db.instance_get(ids.SRV1)['host'])

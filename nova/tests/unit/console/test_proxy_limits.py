@@ -262,7 +262,7 @@ class TestOpenFilesLimit(helpers.ProxyTestCase):
         self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE,
                         (soft, hard))
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
-        self.useFixture(helpers.ProxyServer(self.compute))
+        self.useFixture(helpers.ProxyServer(self.compute, self.tokens))
         self.assertEqual(hard,
                          resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         self.assertIn('open files limit %d' % hard, self.log.output)
@@ -339,7 +339,7 @@ class TestBacklog(helpers.test.TestCase):
     def test_a_burst_waits_in_the_kernel_not_in_syn_retries(self):
         self.flags(serialproxy_host='127.0.0.1', serialproxy_port=0,
                    group='serial_console')
-        server = helpers.websocketproxy.make_server(helpers.CONF)
+        server = helpers.make_server()
         port = server.listen()[1]
         self.addCleanup(server._acceptor.close)
         self.addCleanup(server._lsock.close)

@@ -134,10 +134,11 @@ class Session:
 
 
 class ViewersTestCase(helpers.ProxyTestCase):
+    def fake_consoles(self):
+        return fake_follow.FakeFollowAPI()
+
     def setUp(self):
         super().setUp()
-        self.compute = fake_follow.FakeFollowAPI()
-        self.proxy.server._compute_api = self.compute
         self.guest = self.useFixture(RecordingGuest())
         self.uuid = str(uuid.uuid4())
 
@@ -753,12 +754,9 @@ def helpers_wait(predicate, timeout=TIMEOUT):
 class TestViewerChurn(ViewersTestCase):
     """A client that opens and closes viewers of one console in a loop."""
 
-    def setUp(self):
-        super().setUp()
+    def fake_consoles(self):
         # A compute host that long-polls as a real one does.
-        self.compute = fake_follow.FakeFollowAPI(
-            max_wait=viewers.FOLLOW_WAIT)
-        self.proxy.server._compute_api = self.compute
+        return fake_follow.FakeFollowAPI(max_wait=viewers.FOLLOW_WAIT)
 
     def hub_threads(self):
         name = 'console-hub-%s' % self.uuid

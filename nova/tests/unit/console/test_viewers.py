@@ -67,10 +67,14 @@ class Collector:
 class HubTestCase(test.TestCase):
     def setUp(self):
         super().setUp()
-        self.api = fake_follow.FakeFollowAPI()
         self.limits = [64, 512, 1024 * 1024]
-        self.hubs = viewers.Hubs(lambda: self.api, lambda: self.limits)
+        self.use_api(fake_follow.FakeFollowAPI())
         self.uuid = str(uuid.uuid4())
+
+    def use_api(self, api):
+        """Hubs on ``api`` (the proxy's console API, injected)."""
+        self.api = api
+        self.hubs = viewers.Hubs(api, lambda: self.limits)
         self.addCleanup(self.hubs.close_all, 1001, 'test over')
 
     def subscribe(self, read_only=True, history=viewers.MAX_CONSOLE_BYTES,
@@ -525,7 +529,7 @@ class TestPacing(HubTestCase):
         table = console_followers.FollowerTable(fake_follow.HOST, host_conf)
         self.addCleanup(table.close_all)
         api = _TableAPI(table)
-        hubs = viewers.Hubs(lambda: api, lambda: self.limits)
+        hubs = viewers.Hubs(api, lambda: self.limits)
         self.addCleanup(hubs.close_all, 1001, 'test over')
         for instance in (str(uuid.uuid4()), str(uuid.uuid4())):
             self.addCleanup(hubs.subscribe(instance, True, 0).close)
@@ -539,7 +543,7 @@ class TestPacing(HubTestCase):
                         % calls)
 
     def test_host_that_never_waits_nor_says_is_polled_slowly(self):
-        self.api = _PausingFollowAPI()
+        self.use_api(_PausingFollowAPI())
         viewer = self.subscribe()
         viewer.until(lambda c: 'live' in c.events)
         # At most one call per POLL_FLOOR (0.5 s), and a few more.
@@ -551,7 +555,7 @@ class TestPacing(HubTestCase):
     def test_retry_after_is_obeyed_and_stop_cuts_it_short(self):
         self.useFixture(fixtures.MonkeyPatch(
             'nova.console.viewers.FOLLOW_WAIT', 60))
-        self.api = _PausingFollowAPI(retry_after=60)
+        self.use_api(_PausingFollowAPI(retry_after=60))
         viewer = self.subscribe()
         viewer.until(lambda c: 'live' in c.events)
         wait_for(lambda: len(self.api.follow_calls) >= 2, 'a second call')
@@ -564,7 +568,7 @@ class TestPacing(HubTestCase):
         self.assertEqual(1, len(self.api.ended_follows))
 
     def test_host_that_forgets_every_follower_is_not_asked_in_a_loop(self):
-        self.api = _PausingFollowAPI()
+        self.use_api(_PausingFollowAPI())
         viewer = self.subscribe()
         viewer.until(lambda c: 'live' in c.events)
         self.api.not_found = True
@@ -639,7 +643,7 @@ class _MovingFollowAPI(fake_follow.FakeFollowAPI):
 
 class TestHubPerTarget(HubTestCase):
     def test_new_token_after_a_move_reaches_the_new_host(self):
-        self.api = _MovingFollowAPI()
+        self.use_api(_MovingFollowAPI())
         self.api.write(self.uuid, b'on a\n')
         old = self.subscribe(target=('192.0.2.1', 10000))
         old.until(lambda c: 'live' in c.events)

@@ -23,6 +23,7 @@ import nova.conf
 from nova.console import websocketproxy
 from nova import test
 from nova.tests import browser
+from nova.tests.unit.console import test_websocketproxy as proxy_helpers
 
 CONF = nova.conf.CONF
 TIMEOUT = 20
@@ -93,7 +94,7 @@ class ScriptedProxy(fixtures.Fixture):
         self.script = script
 
     def _setUp(self):
-        server = websocketproxy.make_server(CONF)
+        server = proxy_helpers.make_server()
         server.RequestHandlerClass = ScriptedHandler
         server.script = self.script
         server.sessions = []

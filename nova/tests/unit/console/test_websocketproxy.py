@@ -3,8 +3,8 @@
 The proxy serves in a thread of the test process; a tcp echo server stands
 in for the guest's serial port; clients are websocket-client and, where
 every byte the client gets matters, a raw socket. The token store and the
-compute API are fakes keeping to their contracts (``nova.console.tokens``
-is put in ``sys.modules`` for each test).
+console API are fakes keeping to their contracts, given to the proxy as
+nova-serialproxy gives it the real ones.
 """
 
 import datetime
@@ -14,10 +14,8 @@ import re
 import socket
 import socketserver
 import struct
-import sys
 import threading
 import time
-import types
 import uuid
 
 import fixtures
@@ -26,6 +24,7 @@ from websockify import websocketproxy as websockify_proxy
 
 import nova.conf
 from nova import context
+from nova.console import api as console_api
 from nova.console import frames
 from nova.console.tokens import ConnectInfo
 from nova.console import websocketproxy
@@ -67,15 +66,10 @@ class FakeTokens:
             raise exception.InvalidToken()
         return info
 
-    def module(self):
-        module = types.ModuleType('nova.console.tokens')
-        module.ConnectInfo = ConnectInfo
-        module.validate = self.validate
-        return module
-
 
 class FakeComputeAPI:
-    """``validate_console_port``: True unless told otherwise per instance."""
+    """The proxy's console API (``nova.console.api.API``):
+    ``validate_console_port`` True unless told otherwise per instance."""
 
     def __init__(self):
         self.calls = []
@@ -88,27 +82,6 @@ class FakeComputeAPI:
         if isinstance(result, Exception):
             raise result
         return result
-
-
-class FakeModule(fixtures.Fixture):
-    """``sys.modules[name] = module`` for one test."""
-
-    def __init__(self, name, module):
-        super().__init__()
-        self.name = name
-        self.module = module
-
-    def _setUp(self):
-        missing = object()
-        previous = sys.modules.get(self.name, missing)
-        sys.modules[self.name] = self.module
-
-        def restore():
-            if previous is missing:
-                sys.modules.pop(self.name, None)
-            else:
-                sys.modules[self.name] = previous
-        self.addCleanup(restore)
 
 
 class EchoHandler(socketserver.BaseRequestHandler):
@@ -153,16 +126,23 @@ class GuestSerialPort(fixtures.Fixture):
         return self.server.connections
 
 
+def make_server(consoles=None, tokens=None):
+    """make_server() on fakes: no compute RPC client, no token store."""
+    return websocketproxy.make_server(
+        CONF, None, tokens or FakeTokens(),
+        consoles=consoles or FakeComputeAPI())
+
+
 class ProxyServer(fixtures.Fixture):
     """make_server() serving in a thread; stopped and checked at cleanup."""
 
-    def __init__(self, compute_api=None):
+    def __init__(self, consoles, tokens):
         super().__init__()
-        self.compute_api = compute_api
+        self.consoles = consoles
+        self.tokens = tokens
 
     def _setUp(self):
-        self.server = websocketproxy.make_server(
-            CONF, compute_api=self.compute_api)
+        self.server = make_server(self.consoles, self.tokens)
         self.port = self.server.listen()[1]
         self.thread = threading.Thread(target=self.server.start_server,
                                        daemon=True)
@@ -207,11 +187,13 @@ class ProxyTestCase(test.TestCase):
         self.tokens = FakeTokens()
         # Runs after the proxy stopped: nothing it logged names a token.
         self.addCleanup(self.assert_no_token_logged)
-        self.useFixture(FakeModule('nova.console.tokens',
-                                   self.tokens.module()))
-        self.compute = FakeComputeAPI()
+        self.compute = self.fake_consoles()
         self.guest = self.useFixture(GuestSerialPort())
-        self.proxy = self.useFixture(ProxyServer(self.compute))
+        self.proxy = self.useFixture(ProxyServer(self.compute, self.tokens))
+
+    def fake_consoles(self):
+        """The console API the proxy is given."""
+        return FakeComputeAPI()
 
     def assert_no_token_logged(self):
         output = self.log.output
@@ -686,7 +668,7 @@ class TestMakeServer(test.TestCase):
 
     def test_configuration(self):
         self.flags(serialproxy_port=16083, group='serial_console')
-        server = websocketproxy.make_server(CONF)
+        server = make_server()
         self.assertIsInstance(server, websockify_proxy.WebSocketProxy)
         self.assertTrue(issubclass(server.RequestHandlerClass,
                                    websockify_proxy.ProxyRequestHandler))
@@ -701,33 +683,35 @@ class TestMakeServer(test.TestCase):
         self.assertIsNone(server.token_plugin)
         self.assertIsNone(server.server_address)
 
-    def test_compute_api_is_built_at_first_use_once(self):
-        built = []
-
-        class API:
-            def __init__(self):
-                built.append(self)
-
-            def validate_console_port(self, *args):
-                return True
-
-        module = types.ModuleType('nova.compute.api')
-        module.API = API
-        self.useFixture(FakeModule('nova.compute.api', module))
+    def test_given_backends_serve_every_connection(self):
+        # What the proxy talks to is what it is given, for every
+        # connection: nothing is imported or built behind its back.
         tokens = FakeTokens()
-        self.useFixture(FakeModule('nova.console.tokens', tokens.module()))
+        consoles = FakeComputeAPI()
         guest = self.useFixture(GuestSerialPort())
-        proxy = self.useFixture(ProxyServer())
-        self.assertEqual([], built)
+        proxy = self.useFixture(ProxyServer(consoles, tokens))
+        issued = []
         for n in range(2):
+            issued.append(tokens.add(guest.port))
             ws = websocket.create_connection(
-                'ws://127.0.0.1:%d/?token=%s'
-                % (proxy.port, tokens.add(guest.port)), timeout=TIMEOUT)
+                'ws://127.0.0.1:%d/?token=%s' % (proxy.port, issued[-1]),
+                timeout=TIMEOUT)
             self.addCleanup(ws.close, timeout=1)
             ws.send_binary(b'n')
             self.assertEqual(b'n', recv_exactly(ws, 1))
-        self.assertEqual(1, len(built))
-        self.assertIs(built[0], proxy.server.get_compute_api())
+        self.assertEqual(issued, tokens.calls)
+        self.assertEqual([tokens.infos[t].instance_uuid for t in issued],
+                         [call[1] for call in consoles.calls])
+        self.assertIs(consoles, proxy.server.consoles)
+
+    def test_console_api_on_the_given_rpc_client(self):
+        rpcapi = object()
+        tokens = FakeTokens()
+        server = websocketproxy.make_server(CONF, rpcapi, tokens)
+        self.assertIsInstance(server.consoles, console_api.API)
+        self.assertIs(rpcapi, server.consoles.compute_rpcapi)
+        self.assertIs(CONF, server.consoles.conf)
+        self.assertIs(tokens, server.token_store)
 
 
 class TestHelpers(test.TestCase):

@@ -13,9 +13,9 @@ UTC = datetime.timezone.utc
 def _server(uuid='s1', project='p1', host='h1', **kw):
     values = {'uuid': uuid, 'name': 'vm', 'project_id': project,
               'user_id': 'u1', 'flavor_id': '1', 'image_id': 'i1',
-              'status': 'BUILD', 'task_state': 'spawning', 'host': host}
+              'vm_state': 'building', 'task_state': 'spawning', 'host': host}
     values.update(kw)
-    return db.server_create(values)
+    return db.instance_create(values)
 
 
 def _token(uuid, token_hash, expires_at):
@@ -32,7 +32,7 @@ class EngineTestCase(base.DBTestCase):
         self.addCleanup(conn.close)
         tables = {row[0] for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type='table'")}
-        self.assertEqual({'flavors', 'images', 'servers',
+        self.assertEqual({'flavors', 'images', 'instances',
                           'console_auth_tokens', 'services'}, tables)
         self.assertEqual('wal', conn.execute(
             'PRAGMA journal_mode').fetchone()[0])
@@ -95,7 +95,7 @@ class ServerTestCase(base.DBTestCase):
     def test_created_server_has_aware_utc_times_and_fault_key(self):
         before = datetime.datetime.now(UTC)
         _server()
-        server = db.server_get('s1')
+        server = db.instance_get('s1')
         self.assertIs(dict, type(server))
         self.assertEqual(UTC, server['created_at'].tzinfo)
         self.assertTrue(before <= server['created_at'] <=
@@ -105,35 +105,37 @@ class ServerTestCase(base.DBTestCase):
 
     def test_update_only_in_expected_state(self):
         _server()
-        self.assertIsNone(db.server_update(
-            's1', {'status': 'ACTIVE'}, expected_task_state='deleting'))
-        self.assertIsNone(db.server_update(
-            's1', {'status': 'ACTIVE'}, expected_status=('ACTIVE', 'ERROR')))
-        self.assertEqual('BUILD', db.server_get('s1')['status'])
-        updated = db.server_update(
-            's1', {'status': 'ERROR', 'task_state': None, 'fault': 'boom'},
-            expected_status='BUILD', expected_task_state=(None, 'spawning'))
-        self.assertEqual(('ERROR', None, 'boom'), (
-            updated['status'], updated['task_state'], updated['fault']))
-        self.assertEqual(updated, db.server_get('s1'))
+        self.assertIsNone(db.instance_update(
+            's1', {'vm_state': 'active'}, expected_task_state='deleting'))
+        self.assertIsNone(db.instance_update(
+            's1', {'vm_state': 'active'},
+            expected_vm_state=('active', 'error')))
+        self.assertEqual('building', db.instance_get('s1')['vm_state'])
+        updated = db.instance_update(
+            's1', {'vm_state': 'error', 'task_state': None, 'fault': 'boom'},
+            expected_vm_state='building',
+            expected_task_state=(None, 'spawning'))
+        self.assertEqual(('error', None, 'boom'), (
+            updated['vm_state'], updated['task_state'], updated['fault']))
+        self.assertEqual(updated, db.instance_get('s1'))
         self.assertTrue(updated['updated_at'] >= updated['created_at'])
         # None as the expected value means "no task".
-        self.assertIsNotNone(db.server_update(
-            's1', {'status': 'ACTIVE'}, expected_task_state=None))
+        self.assertIsNotNone(db.instance_update(
+            's1', {'vm_state': 'active'}, expected_task_state=None))
 
-    def test_update_of_missing_server(self):
-        self.assertIsNone(db.server_update('nope', {'status': 'ACTIVE'}))
+    def test_update_of_missing_instance(self):
+        self.assertIsNone(db.instance_update('nope', {'vm_state': 'active'}))
 
     def test_one_winner_among_racing_threads(self):
-        _server(status='ACTIVE', task_state=None)
+        _server(vm_state='active', task_state=None)
         winners = []
         start = threading.Barrier(10)
 
         def race(i):
             start.wait()
-            if db.server_update('s1', {'task_state': 'rebooting',
-                                       'name': str(i)},
-                                expected_task_state=None):
+            if db.instance_update('s1', {'task_state': 'rebooting',
+                                         'name': str(i)},
+                                  expected_task_state=None):
                 winners.append(i)
 
         threads = [threading.Thread(target=race, args=(i,))
@@ -143,7 +145,7 @@ class ServerTestCase(base.DBTestCase):
         for thread in threads:
             thread.join()
         self.assertEqual(1, len(winners))
-        self.assertEqual(str(winners[0]), db.server_get('s1')['name'])
+        self.assertEqual(str(winners[0]), db.instance_get('s1')['name'])
 
     def test_list_filters_and_orders_newest_first(self):
         t0 = datetime.datetime(2024, 1, 1, tzinfo=UTC)
@@ -151,11 +153,11 @@ class ServerTestCase(base.DBTestCase):
         _server('b', 'p2', 'h1', created_at=t0 + datetime.timedelta(1))
         _server('c', 'p1', 'h2', created_at=t0 + datetime.timedelta(2))
         self.assertEqual(['c', 'b', 'a'],
-                         [s['uuid'] for s in db.server_list()])
+                         [s['uuid'] for s in db.instance_get_all()])
         self.assertEqual(['c', 'a'], [s['uuid'] for s in
-                                      db.server_list(project_id='p1')])
+                                      db.instance_get_all(project_id='p1')])
         self.assertEqual(['b', 'a'], [s['uuid'] for s in
-                                      db.server_list(host='h1')])
+                                      db.instance_get_all(host='h1')])
 
     def test_delete_takes_the_console_tokens_along(self):
         _server('a')
@@ -163,11 +165,11 @@ class ServerTestCase(base.DBTestCase):
         later = datetime.datetime.now(UTC) + datetime.timedelta(hours=1)
         _token('a', 'h' * 64, later)
         _token('b', 'g' * 64, later)
-        self.assertTrue(db.server_delete('a'))
-        self.assertIsNone(db.server_get('a'))
+        self.assertTrue(db.instance_delete('a'))
+        self.assertIsNone(db.instance_get('a'))
         self.assertIsNone(db.console_token_get_by_hash('h' * 64))
         self.assertIsNotNone(db.console_token_get_by_hash('g' * 64))
-        self.assertFalse(db.server_delete('a'))
+        self.assertFalse(db.instance_delete('a'))
 
 
 class TokenTestCase(base.DBTestCase):
@@ -210,6 +212,20 @@ class OldDatabaseTestCase(base.DBTestCase):
         updated_at DATETIME,
         fault_message TEXT)"""
 
+    def test_missing_column_of_instances_is_added(self):
+        path = os.path.join(os.path.dirname(self.db_path), 'old.sqlite')
+        conn = sqlite3.connect(path)
+        conn.execute(self.OLD_SERVERS.replace(
+            'TABLE servers', 'TABLE instances').replace(
+            'status VARCHAR(16)', 'vm_state VARCHAR(255)'))
+        conn.commit()
+        conn.close()
+        db.configure('sqlite:///' + path)
+        _server('new', description='n')
+        self.assertEqual('n', db.instance_get('new')['description'])
+        db.configure('sqlite:///' + path)
+        self.assertEqual('n', db.instance_get('new')['description'])
+
     def test_missing_description_is_added(self):
         path = os.path.join(os.path.dirname(self.db_path), 'old.sqlite')
         conn = sqlite3.connect(path)
@@ -223,22 +239,23 @@ class OldDatabaseTestCase(base.DBTestCase):
         db.configure('sqlite:///' + path)
         conn = sqlite3.connect(path)
         self.addCleanup(conn.close)
+        # Moved to instances (see test_migration), with the column.
         columns = [row[1] for row in conn.execute(
-            'PRAGMA table_info(servers)')]
+            'PRAGMA table_info(instances)')]
         self.assertEqual('description', columns[-1])
-        old = db.server_get('old')
-        self.assertEqual(('ACTIVE', None), (old['status'],
+        old = db.instance_get('old')
+        self.assertEqual(('active', None), (old['vm_state'],
                                             old['description']))
-        self.assertEqual('d', db.server_update(
+        self.assertEqual('d', db.instance_update(
             'old', {'description': 'd'})['description'])
         _server('new', description='n')
-        self.assertEqual('n', db.server_get('new')['description'])
+        self.assertEqual('n', db.instance_get('new')['description'])
         # Tables that were missing altogether are made.
         self.assertEqual([], db.service_list())
         # Configuring again finds nothing to add (SQLite refuses to add
         # a column twice).
         db.configure('sqlite:///' + path)
-        self.assertEqual('d', db.server_get('old')['description'])
+        self.assertEqual('d', db.instance_get('old')['description'])
 
 
 class ServiceTestCase(base.DBTestCase):

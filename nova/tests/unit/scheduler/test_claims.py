@@ -34,10 +34,10 @@ class ClaimsBase(db_base.DBTestCase):
         self.image = objects.ImageMeta(kernel_path='/k')
 
     def _server(self, uuid, host='a', task_state='spawning'):
-        db.server_create({'uuid': uuid, 'name': 'vm', 'project_id': 'p',
-                          'user_id': 'u', 'flavor_id': '2',
-                          'image_id': 'img', 'status': 'BUILD',
-                          'task_state': task_state, 'host': host})
+        db.instance_create({'uuid': uuid, 'name': 'vm', 'project_id': 'p',
+                            'user_id': 'u', 'flavor_id': '2',
+                            'image_id': 'img', 'vm_state': 'building',
+                            'task_state': task_state, 'host': host})
 
     def _select(self):
         return scheduler.select_host(self.nova_conf, self.flavor,

@@ -2,7 +2,7 @@
 claimed until a measurement of the destination counts them (attack
 review, finding 8: the destination counted them free)."""
 
-from nova.compute import states
+from nova.compute import task_states
 from nova.db import api as db
 from nova import exception
 from nova.scheduler import manager as scheduler
@@ -17,7 +17,7 @@ class MigrationClaimsTestCase(test_claims.ClaimsBase):
         # Host b has two free ports.
         db.service_report('b', 'nova-compute', 'compute',
                           test_claims._report(2, holders=[]))
-        self._server(S1, host='a', task_state=states.LIVE_MIGRATING)
+        self._server(S1, host='a', task_state=task_states.MIGRATING)
         self.addCleanup(scheduler.end_migration, S1)
 
     def test_destination_claims_while_the_migration_runs(self):

@@ -8,6 +8,7 @@ hypervisor_hostname and instance_name at every microversion.
 
 import hashlib
 
+from nova.api.openstack import common
 from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute import wsgi
 from nova.api.openstack.compute.views import links
@@ -81,7 +82,7 @@ def detail(req, server, extended=True):
     GET shows (the admin fields and host_status), as Nova does in the
     body of a rebuild before microversion 2.75."""
     context = wsgi.get_context(req)
-    status = str(server['status']).upper()
+    status = common.status_of(server)
     body = {
         'id': server['uuid'],
         'name': server['name'],

@@ -1,0 +1,12 @@
+"""The stable states of an instance (Nova's ``vm_state`` values).
+
+An instance is in one of these states in the database; what it is doing
+meanwhile is its task state (``nova.compute.task_states``). The REST API
+shows neither directly: its ``status`` is derived from both
+(``nova.api.openstack.common.status_from_state``).
+"""
+
+BUILDING = 'building'  # created, its first boot not finished yet
+ACTIVE = 'active'  # its guest runs on its host
+STOPPED = 'stopped'  # no action stops a guest here; the API maps it
+ERROR = 'error'  # the last action failed; its fault says why

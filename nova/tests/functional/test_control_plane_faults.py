@@ -148,6 +148,23 @@ class APIProcessKilledTestCase(ControlPlaneFaultTestCase):
         self.a.start()
         self.assertConsistent(server, 'host-b')
 
+    def test_restarted_while_the_job_runs(self):
+        # The restarted conductor finds libvirt's job still running: it
+        # changes nothing until the job ended, then records the outcome.
+        server = self.booted_with_marks('host-a')
+        self.set_speed('host-a', server, SLOW)
+        self.request_migration(server, 'host-b')
+        self.wait_job('host-a', server)
+        self.kill_a()
+        self.a.start()
+        self.assertTrue(self.job_runs('host-a', server))
+        self.assertEqual(
+            ('MIGRATING', 'host-a'),
+            (self.admin.compute.get_server(server.id).status,
+             self.host_of(server)))
+        self.set_speed('host-a', server, FAST)
+        self.assertConsistent(server, 'host-b')
+
     def test_killed_before_the_job_starts(self):
         server = self.booted_with_marks('host-a')
         self.request_migration(server, 'host-b')

@@ -1,10 +1,15 @@
-"""oslo.messaging set-up: one transport per configuration, and contexts.
+"""oslo.messaging set-up: transports, the serializer, versioned clients.
 
 ``[DEFAULT] transport_url`` picks the transport. Its default here is
 ``fake://``, which means in-process: nova-all on one host then needs no
-broker, and calls go straight to the endpoint, through JSON as on a
-broker (``nova.rpc_local``). ``rabbit://user:password@host:5672/``
-spreads the services over hosts.
+broker, and calls go straight to the endpoint, through the serializer
+and JSON as on a broker (``nova.rpc_local``).
+``rabbit://user:password@host:5672/`` spreads the services over hosts.
+
+Every message goes through :class:`RequestContextSerializer`: versioned
+objects (``nova.objects``) and plain data cross, nothing else. Clients
+carry an RPC API version and an optional cap (``[upgrade_levels]``);
+servers refuse a version their endpoints' targets do not serve.
 
 Only ``nova.exception`` errors cross RPC as themselves; the compute
 service turns any other error into ``ComputeHostError`` first, so a remote
@@ -19,6 +24,8 @@ import oslo_messaging
 from oslo_messaging import opts as messaging_opts
 
 from nova import context as nova_context
+from nova import objects
+from nova.objects import base as objects_base
 from nova import rpc_local
 
 EXCHANGE = 'nova'
@@ -93,8 +100,22 @@ def cleanup(conf):
         transport.cleanup()
 
 
-class ContextSerializer(oslo_messaging.NoOpSerializer):
-    """RequestContext <-> a dict of its fields."""
+class RequestContextSerializer(oslo_messaging.Serializer):
+    """The one serializer of Nova's RPC: the request context as a dict
+    of its fields, and every argument and result through ``base`` (a
+    ``NovaObjectSerializer``: versioned objects to primitives and back,
+    anything else as it is). oslo.messaging and ``nova.rpc_local`` both
+    use it, so a message is the same on a broker and in process."""
+
+    def __init__(self, base=None):
+        objects.register_all()
+        self._base = base or objects_base.NovaObjectSerializer()
+
+    def serialize_entity(self, ctxt, entity):
+        return self._base.serialize_entity(ctxt, entity)
+
+    def deserialize_entity(self, ctxt, entity):
+        return self._base.deserialize_entity(ctxt, entity)
 
     def serialize_context(self, ctxt):
         if isinstance(ctxt, nova_context.RequestContext):
@@ -111,21 +132,37 @@ class ContextSerializer(oslo_messaging.NoOpSerializer):
         return nova_context.RequestContext(**values)
 
 
-def get_client(conf, topic, version):
+def get_client(conf, topic, version, version_cap=None):
+    """An RPC client of ``topic`` sending ``version`` by default.
+
+    ``version_cap`` (e.g. ``[upgrade_levels] compute``), when not None,
+    is the newest version it may send: ``client.can_send_version(v)``
+    tells whether ``v`` is allowed, and a message above it raises
+    ``oslo_messaging.RPCVersionCapError`` without being sent.
+    """
     transport = get_transport(conf)
     if isinstance(transport, rpc_local.Router):
-        return rpc_local.Client(transport, topic, ContextSerializer())
+        return rpc_local.Client(transport, topic, version,
+                                RequestContextSerializer(),
+                                version_cap=version_cap)
     target = oslo_messaging.Target(topic=topic, version=version)
     return oslo_messaging.get_rpc_client(
-        transport, target, serializer=ContextSerializer())
+        transport, target, version_cap=version_cap,
+        serializer=RequestContextSerializer())
 
 
 def get_server(conf, topic, server, endpoints):
-    """An RPC server on ``topic`` (and ``topic.server``), in threads."""
+    """An RPC server on ``topic`` (and ``topic.server``), in threads.
+
+    Each endpoint's ``target`` attribute gives the versions it serves:
+    a message of a newer minor or another major version is refused
+    with ``UnsupportedVersion`` (the caller gets it as a RemoteError).
+    """
     transport = get_transport(conf)
     if isinstance(transport, rpc_local.Router):
-        return rpc_local.Server(transport, topic, server, endpoints)
+        return rpc_local.Server(transport, topic, server, endpoints,
+                                RequestContextSerializer())
     target = oslo_messaging.Target(topic=topic, server=server)
     return oslo_messaging.get_rpc_server(
         transport, target, endpoints, executor='threading',
-        serializer=ContextSerializer())
+        serializer=RequestContextSerializer())

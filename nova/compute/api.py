@@ -581,12 +581,15 @@ class API:
             raise exception.InstanceNotReady(instance_id=server['uuid'],
                                              state=_state(server))
 
-    def get_console_output(self, ctx, server_id):
+    def get_console_output(self, ctx, server_id, tail_length=None):
+        """The console log's newest bytes: its last ``tail_length``
+        lines (int >= 0; None: all), see ComputeAPI.get_console_output."""
         server = self._get(ctx, server_id)
         self._check_ready(server)
         self._check_host(server)
         return self.compute_rpcapi.get_console_output(
-            ctx, server['host'], _bare_instance(server))
+            ctx, server['host'], _bare_instance(server),
+            tail_length=tail_length)
 
     def _authorize_console(self, ctx, server, console_type):
         """A fresh token of ``console_type`` for the server's first tcp

@@ -3,7 +3,11 @@
 It is the RPC endpoint of nova-compute (topic ``compute``, server = the
 host's name) and wraps the host's one driver. It never touches the
 database: the API side reads the server's rows, sends what the driver
-needs (an Instance as plain data), and records the outcome.
+needs (an Instance, a versioned object), and records the outcome.
+
+Its RPC API version is ``target.version`` (see ``nova.compute.rpcapi``
+for the history): a message of a newer minor version, or of another
+major version, is refused by the RPC server with UnsupportedVersion.
 
 Errors: a ``nova.exception`` error crosses RPC as itself. Anything else
 is logged here with its traceback and sent as ``ComputeHostError`` with
@@ -19,18 +23,16 @@ from oslo_log import log as logging
 import oslo_messaging
 
 from nova.compute import console_followers
+from nova.compute import console_output
 from nova.compute import rpcapi as compute_rpcapi
 from nova.conductor import rpcapi as conductor_rpcapi
 import nova.conf
 from nova.console import type as ctype
 from nova import exception
-from nova.objects import instance as objects
 from nova.virt import driver as virt_driver
-from nova.virt.libvirt import migration
 
 LOG = logging.getLogger(__name__)
 
-RPC_VERSION = '1.0'
 # How often a failed migration's source looks whether libvirt's job is
 # over before it decides (seconds).
 SETTLE_POLL_INTERVAL = 0.5
@@ -41,33 +43,29 @@ def _lock_name(uuid):
 
 
 def _remotable(func):
-    """Instances and migrate data from plain data; errors made safe."""
+    """Errors made safe: a ``nova.exception`` error crosses RPC as
+    itself, anything else is logged here and sent as ComputeHostError
+    with its message only. (Arguments and results are versioned objects
+    or plain data, which the RPC serializer carries: nothing to convert.)
+    """
     @functools.wraps(func)
     def wrapper(self, ctxt, *args, **kwargs):
-        if 'instance' in kwargs:
-            kwargs['instance'] = objects.from_primitive(kwargs['instance'])
-        if kwargs.get('migrate_data') is not None:
-            kwargs['migrate_data'] = (
-                migration.LibvirtLiveMigrateData.from_dict(
-                    kwargs['migrate_data']))
         try:
-            result = func(self, ctxt, *args, **kwargs)
+            return func(self, ctxt, *args, **kwargs)
         except exception.NovaException:
             raise
         except Exception as e:
             LOG.exception('%s failed on host %s', func.__name__, self.host)
             raise exception.ComputeHostError(
                 host=self.host, reason=exception.fault_message(e))
-        if isinstance(result, migration.LibvirtLiveMigrateData):
-            result = result.to_dict()
-        return result
     return wrapper
 
 
 class ComputeManager:
     """Runs on the compute host ``host`` and wraps its one driver."""
 
-    target = oslo_messaging.Target(version=RPC_VERSION)
+    # The newest compute RPC API version served; every older 2.x too.
+    target = oslo_messaging.Target(version='2.1')
 
     def __init__(self, driver, host=None, conf=None):
         """``conf`` (default: the process's CONF) gives the limits of the
@@ -166,23 +164,29 @@ class ComputeManager:
     # -- consoles -------------------------------------------------------------
 
     @_remotable
-    def get_console_output(self, ctxt, instance):
+    def get_console_output(self, ctxt, instance, tail_length=None):
         """The log's newest bytes, each as the character of that code.
+
+        :param tail_length: (2.1) None for the whole answer of the
+            driver, or the number of lines (int >= 0) to send: only
+            those cross RPC (see nova.compute.console_output).
+        :raises nova.exception.Invalid: a bad ``tail_length``.
 
         RPC carries JSON text, not bytes. Latin-1 maps every byte to one
         character and back exactly; a console log is mostly ASCII, which
         JSON carries as it is (base64 adds a third, and decoding it cost
         more than the rest of an in-process call).
         """
+        console_output.check_tail_length(tail_length)
         data = self.driver.get_console_output(ctxt, instance)
-        return data.decode('latin-1')
+        return console_output.tail(data, tail_length).decode('latin-1')
 
     @_remotable
     def get_serial_console(self, ctxt, instance, console_type):
+        """The guest's serial console: a ``ConsoleSerial`` object."""
         if console_type != 'serial':
             raise exception.ConsoleTypeUnavailable(console_type=console_type)
-        console = self.driver.get_serial_console(ctxt, instance)
-        return {'host': console.host, 'port': console.port}
+        return self.driver.get_serial_console(ctxt, instance)
 
     @_remotable
     def validate_console_port(self, ctxt, instance, host, port,

@@ -1,22 +1,41 @@
-"""Client side of the compute RPC API: the API's calls to one host.
+"""Client side of the compute RPC API: the calls to one compute host.
 
 Every call names its host (``server=`` the host's name). Long actions
 wait ``long_rpc_timeout``; console calls ``rpc_response_timeout``. A host
 that does not answer in time gives ``InstanceHostUnavailable`` naming the
 server and the host; a broker that cannot be reached gives
-``ServiceUnavailable``.
+``ServiceUnavailable``; a host that does not serve the version sent gives
+``ComputeHostError`` saying so.
+
+Compute RPC API version history (``ComputeManager.target`` is the
+newest a host serves; ``[upgrade_levels] compute`` caps what is sent):
+
+* 1.0 - Instances and migrate data as plain dicts converted by hand;
+  every action a blocking call. (Releases before versioned objects.)
+* 2.0 - Versioned objects for every argument and result that is not
+  plain data (Instance, LibvirtLiveMigrateData, ConsoleSerial), one
+  serializer; the protocol of the conductor (actions as casts, source
+  driven live migration).
+* 2.1 - get_console_output takes ``tail_length`` (lines): the host
+  sends only those. Under a 2.0 cap the whole log crosses and this
+  client cuts it the same way.
+
+Bump the minor version for an added method or an added optional
+argument, and keep sending the older form while ``can_send_version``
+says the cap is below it; a major bump is for a release that drops the
+older forms (every host must run it first).
 """
 
 import time
 
 from oslo_log import log as logging
 import oslo_messaging
+from oslo_messaging.rpc import dispatcher
 
+from nova.compute import console_output
 from nova.console import type as ctype
 from nova import exception
-from nova.objects import instance as objects
 from nova import rpc
-from nova.virt.libvirt import migration
 
 LOG = logging.getLogger(__name__)
 
@@ -25,30 +44,48 @@ TOPIC = 'compute'
 # a request fails in seconds rather than hanging while the broker is down.
 CALL_RETRIES = 3
 
+# The version of the messages that have not changed since 2.0.
+BASE_VERSION = '2.0'
+
 
 class ComputeAPI:
     def __init__(self, conf):
         self.conf = conf
-        self.client = rpc.get_client(conf, TOPIC, '1.0')
+        self.client = rpc.get_client(
+            conf, TOPIC, BASE_VERSION,
+            version_cap=conf.upgrade_levels.compute)
 
-    def _call(self, ctx, to_host, method, instance, long=False, **kwargs):
-        """Call ``method`` on host ``to_host`` for ``instance``."""
+    def _call(self, ctx, to_host, method, instance, long=False,
+              version=BASE_VERSION, **kwargs):
+        """Call ``method`` (RPC API ``version``) on host ``to_host`` for
+        ``instance``."""
         timeout = (self.conf.long_rpc_timeout if long else
                    self.conf.rpc_response_timeout)
-        cctxt = self.client.prepare(server=to_host, timeout=timeout,
-                                    retry=CALL_RETRIES)
+        cctxt = self.client.prepare(server=to_host, version=version,
+                                    timeout=timeout, retry=CALL_RETRIES)
         try:
-            return cctxt.call(ctx, method,
-                              instance=objects.to_primitive(instance),
-                              **kwargs)
+            return cctxt.call(ctx, method, instance=instance, **kwargs)
         except exception.NovaException:
             raise  # the host's answer
         except oslo_messaging.MessagingTimeout:
             raise exception.InstanceHostUnavailable(
                 instance_uuid=instance.uuid, host=to_host,
                 reason='did not answer within %d s' % timeout)
+        except dispatcher.UnsupportedVersion:
+            # oslo.messaging's in-process driver hands it over as it is.
+            raise exception.ComputeHostError(
+                host=to_host, reason=_too_old(method, version))
         except oslo_messaging.RemoteError as e:
+            # RabbitMQ sends it by name (not one of rpc.ALLOWED_EXMODS).
+            if e.exc_type == 'UnsupportedVersion':
+                raise exception.ComputeHostError(
+                    host=to_host, reason=_too_old(method, version))
             raise exception.ComputeHostError(host=to_host, reason=e.value)
+        except oslo_messaging.RPCVersionCapError:
+            # Never sent: each method checks can_send_version first.
+            raise exception.ComputeHostError(
+                host=to_host, reason='%s %s is above [upgrade_levels] '
+                'compute = %s' % (method, version, self.client.version_cap))
         except Exception as e:
             # The transport's own errors: oslo.messaging's delivery
             # failure once its retries are spent, or the driver's (kombu)
@@ -84,15 +121,35 @@ class ComputeAPI:
         action they follow, for the logs)."""
         return self._call(ctx, host, 'get_serial_port_facts', instance)
 
-    def get_console_output(self, ctx, host, instance):
-        text = self._call(ctx, host, 'get_console_output', instance)
-        return text.encode('latin-1')  # see ComputeManager
+    def get_console_output(self, ctx, host, instance, tail_length=None):
+        """The newest bytes of the guest's console log; only its last
+        ``tail_length`` lines (int >= 0; None: all), cut as
+        ``nova.compute.console_output.tail`` does.
+
+        A host of 2.1 cuts them itself, so only they cross RPC; under a
+        2.0 cap the whole log crosses and is cut here: the same bytes.
+        """
+        console_output.check_tail_length(tail_length)
+        if self.client.can_send_version('2.1'):
+            text = self._call(ctx, host, 'get_console_output', instance,
+                              version='2.1', tail_length=tail_length)
+        else:
+            text = self._call(ctx, host, 'get_console_output', instance)
+        if not isinstance(text, str):
+            raise exception.ComputeHostError(
+                host=host, reason='malformed console output answer')
+        # Cut again: a host's answer is not trusted to be cut already
+        # (the cut is idempotent).
+        return console_output.tail(text.encode('latin-1'), tail_length)
 
     def get_serial_console(self, ctx, host, instance, console_type):
+        """The guest's serial console (a ``ConsoleSerial``)."""
         console = self._call(ctx, host, 'get_serial_console', instance,
                              console_type=console_type)
-        return ctype.ConsoleSerial(host=console['host'],
-                                   port=console['port'])
+        if not isinstance(console, ctype.ConsoleSerial):
+            raise exception.ComputeHostError(
+                host=host, reason='malformed serial console answer')
+        return console
 
     def validate_console_port(self, ctx, host, instance, port_host, port,
                               console_type):
@@ -125,8 +182,7 @@ class ComputeAPI:
         """
         try:
             self.client.prepare(server=host, retry=0).cast(
-                ctx, 'end_console_follow',
-                instance=objects.to_primitive(instance),
+                ctx, 'end_console_follow', instance=instance,
                 follow_id=follow_id)
         except Exception as e:
             LOG.info('End of the console follower of %s not sent to %s '
@@ -147,12 +203,8 @@ class ComputeAPI:
     def _migration_call(self, ctx, host, method, instance, migrate_data=None,
                         long=False, **kwargs):
         if migrate_data is not None:
-            kwargs['migrate_data'] = migrate_data.to_dict()
-        result = self._call(ctx, host, method, instance, long=long,
-                            **kwargs)
-        if isinstance(result, dict):
-            return migration.LibvirtLiveMigrateData.from_dict(result)
-        return result
+            kwargs['migrate_data'] = migrate_data
+        return self._call(ctx, host, method, instance, long=long, **kwargs)
 
     def check_can_live_migrate_destination(self, ctx, dest, instance):
         """The destination's facts for the source: migrate data."""
@@ -174,11 +226,10 @@ class ComputeAPI:
             reached (nothing was sent).
         """
         try:
-            self.client.prepare(server=source, retry=CALL_RETRIES).cast(
-                ctx, 'live_migration',
-                instance=objects.to_primitive(instance), dest=dest,
-                migrate_data=migrate_data.to_dict(),
-                requested_at=time.time())
+            self.client.prepare(server=source, version=BASE_VERSION,
+                                retry=CALL_RETRIES).cast(
+                ctx, 'live_migration', instance=instance, dest=dest,
+                migrate_data=migrate_data, requested_at=time.time())
         except Exception as e:
             raise exception.ServiceUnavailable(
                 reason='The message broker cannot be reached (%s); try '
@@ -226,6 +277,13 @@ class ComputeAPI:
             raise exception.ComputeHostError(
                 host=host, reason='malformed live migration state')
         return answer
+
+
+def _too_old(method, version):
+    return ('it does not serve %s of compute RPC API %s (an older '
+            'nova-compute): set [upgrade_levels] compute to the version '
+            'of the oldest compute service until every host is upgraded'
+            % (method, version))
 
 
 # An answer holds at most 256 KiB (console_followers.READ_LIMIT).

@@ -14,6 +14,7 @@ from oslo_log import log as logging
 from nova.compute import rpcapi as compute_rpcapi
 from nova.conductor import rpcapi as conductor_rpcapi
 from nova import context
+from nova.objects import compute_node
 from nova import rpc
 
 LOG = logging.getLogger(__name__)
@@ -54,7 +55,9 @@ class ComputeService:
         """Send one heartbeat; log only when sending starts or stops
         working (the broker may be away for a while)."""
         try:
-            report = self.manager.driver.get_host_report() if up else None
+            report = (compute_node.ComputeNode(
+                host=self.host, **self.manager.driver.get_host_report())
+                if up else None)
         except Exception as e:
             LOG.warning('Cannot read this host\'s state for the report: %s',
                         e)

@@ -6,12 +6,16 @@ import oslo_messaging
 
 from nova.conductor import live_migrate
 from nova.db import api as db
+from nova import exception
+from nova.objects import compute_node
 
 LOG = logging.getLogger(__name__)
 
 
 class ConductorManager:
-    target = oslo_messaging.Target(version='1.0')
+    # The newest conductor RPC API version served (history:
+    # nova.conductor.rpcapi).
+    target = oslo_messaging.Target(version='2.0')
 
     def __init__(self, conf=None):
         import nova.conf
@@ -26,6 +30,15 @@ class ConductorManager:
         return self._compute_rpcapi
 
     def report_state(self, ctxt, host, binary, topic, report, up):
+        """Record a heartbeat; ``report`` is a ComputeNode (None with
+        ``up`` False): its fields that are set are recorded (but its
+        host, which is the service row's own)."""
+        if report is not None:
+            if not isinstance(report, compute_node.ComputeNode):
+                raise exception.Invalid(
+                    reason='the report of host %s is a %s, not a '
+                           'ComputeNode' % (host, type(report).__name__))
+            report = {k: v for k, v in report.items() if k != 'host'}
         service = db.service_report(host, binary, topic, report, up=up)
         if service['report_count'] == 1:
             LOG.info('Compute service %s on host %s registered', binary,
@@ -43,7 +56,7 @@ class ConductorManager:
                               fault=None):
         """A cast from a migration's source: record how it ended."""
         live_migrate.record_outcome(ctxt, self.compute_rpcapi, self.conf,
-                                    instance['uuid'], source, dest, outcome,
+                                    instance.uuid, source, dest, outcome,
                                     fault)
 
     def recover_live_migrations(self, ctxt, host):

@@ -1,9 +1,19 @@
-"""Client side of the conductor topic: a compute service's heartbeat."""
+"""Client side of the conductor topic: a compute service's heartbeat.
+
+Conductor RPC API version history (``ConductorManager.target`` is the
+newest a conductor serves; ``[upgrade_levels] conductor`` caps what is
+sent):
+
+* 1.0 - report_state with the report as a dict. (Releases before
+  versioned objects.)
+* 2.0 - report_state with the report as a ComputeNode object; the
+  conductor of this issue's control plane (its task API is versioned
+  with it).
+"""
 
 from oslo_log import log as logging
 import oslo_messaging
 
-from nova.objects import instance as objects
 from nova import rpc
 
 LOG = logging.getLogger(__name__)
@@ -21,12 +31,18 @@ MIGRATION_UNKNOWN = 'unknown'  # the job failed and the guest does not run
 
 
 class ConductorAPI:
+    """Conductor RPC API 2.0 (history above), capped by
+    ``[upgrade_levels] conductor``."""
+
     def __init__(self, conf):
-        self.client = rpc.get_client(conf, TOPIC, '1.0')
+        self.client = rpc.get_client(
+            conf, TOPIC, '2.0', version_cap=conf.upgrade_levels.conductor)
         self.last_error = None  # why the last report was not sent
 
     def report_state(self, ctx, host, report, up=True):
         """Send one heartbeat (a cast); False when it could not be sent.
+
+        ``report``: a ComputeNode, or None.
 
         Never retried: the next heartbeat is as good, and a service must
         not block on a broker that is away. Not only MessagingException:
@@ -66,7 +82,7 @@ class ConductorAPI:
         try:
             self.client.prepare(retry=CALL_RETRIES).cast(
                 ctx, 'report_live_migration',
-                instance=objects.to_primitive(instance), source=source,
+                instance=instance, source=source,
                 dest=dest, outcome=outcome, fault=fault)
         except Exception as e:
             LOG.error('Outcome of the live migration of %s (%s) not sent '

@@ -11,8 +11,9 @@ from nova.conf import base
 from nova.conf import libvirt
 from nova.conf import serial_console
 from nova.conf import service
+from nova.conf import upgrade_levels
 
-_MODULES = (base, libvirt, serial_console, api, service)
+_MODULES = (base, libvirt, serial_console, api, service, upgrade_levels)
 
 
 def register_all(conf):

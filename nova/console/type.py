@@ -1,6 +1,7 @@
 """Console types, and what a driver hands back for a console."""
 
-import dataclasses
+# A versioned object: it crosses RPC (see nova.objects.console).
+from nova.objects.console import ConsoleSerial  # noqa: F401
 
 # An interactive serial console: nova-serialproxy joins the websocket to
 # the guest's tcp serial port (os-getSerialConsole, remote-consoles).
@@ -11,12 +12,3 @@ SERIAL = 'serial'
 READ_ONLY = 'serial-readonly'
 # Token types whose host:port is the guest's first tcp serial port.
 SERIAL_TYPES = (SERIAL, READ_ONLY)
-
-
-@dataclasses.dataclass(frozen=True)
-class ConsoleSerial:
-    """A guest's tcp serial port, as nova-serialproxy connects to it."""
-
-    host: str
-    port: int
-    type: str = SERIAL

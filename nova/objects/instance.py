@@ -1,13 +1,17 @@
-"""The few facts about a guest that the driver needs.
+"""The instance as the compute layer sees it, and its flavor and image.
 
-Upstream Nova has versioned objects backed by a database; the API work
-will give these a store. The driver only reads them.
+``Instance`` carries what a compute host needs to act on a guest; the
+database row behind it is read by the conductor and the API. Its uuid
+names the instance folder and the libvirt domain, so it is checked
+canonical (:func:`check_uuid`) whenever an Instance is built or arrives
+over RPC: a uuid of ``../victim`` never gets as far as a path.
 """
 
-import dataclasses
 import uuid as uuid_lib
 
 from nova import exception
+from nova.objects import base
+from nova.objects import fields
 
 
 def _new_uuid():
@@ -34,62 +38,96 @@ def check_uuid(value, field='uuid'):
     return value
 
 
-@dataclasses.dataclass
-class Flavor:
-    name: str = 'm1.tiny'
-    memory_mb: int = 128
-    vcpus: int = 1
-    extra_specs: dict = dataclasses.field(default_factory=dict)
+def _invalid_instance_uuid(attr, value):
+    return exception.InvalidUUID(field='instance uuid', value=value)
 
 
-@dataclasses.dataclass
-class ImageMeta:
+@base.NovaObjectRegistry.register
+class Flavor(base.NovaObject):
+    # Version 1.0: name, memory_mb, vcpus, extra_specs
+    VERSION = '1.0'
+    POSITIONAL = ('name', 'memory_mb', 'vcpus', 'extra_specs')
+
+    fields = {
+        'name': fields.StringField(default='m1.tiny'),
+        'memory_mb': fields.IntegerField(default=128),
+        'vcpus': fields.IntegerField(default=1),
+        'extra_specs': fields.JSONDictField(default={}),
+    }
+
+
+@base.NovaObjectRegistry.register
+class ImageMeta(base.NovaObject):
     """A bootable image: a disk file, or a kernel (+ initrd) booted directly.
 
     ``properties`` holds image properties such as ``hw_serial_port_count``,
-    ``hw_architecture`` and ``os_command_line``.
+    ``hw_architecture`` and ``os_command_line``. ``id`` defaults to a new
+    uuid.
     """
 
-    id: str = dataclasses.field(default_factory=_new_uuid)
-    name: str = ''
-    disk_path: str = None
-    disk_format: str = 'raw'
-    kernel_path: str = None
-    ramdisk_path: str = None
-    properties: dict = dataclasses.field(default_factory=dict)
+    # Version 1.0: id, name, disk_path, disk_format, kernel_path,
+    #              ramdisk_path, properties
+    VERSION = '1.0'
+    POSITIONAL = ('id', 'name', 'disk_path', 'disk_format', 'kernel_path',
+                  'ramdisk_path', 'properties')
+
+    fields = {
+        'id': fields.StringField(),
+        'name': fields.StringField(default=''),
+        'disk_path': fields.StringField(nullable=True, default=None),
+        'disk_format': fields.StringField(default='raw'),
+        'kernel_path': fields.StringField(nullable=True, default=None),
+        'ramdisk_path': fields.StringField(nullable=True, default=None),
+        'properties': fields.JSONDictField(default={}),
+    }
+
+    def __init__(self, *args, **kwargs):
+        if not args:
+            kwargs.setdefault('id', _new_uuid())
+        super().__init__(*args, **kwargs)
 
 
-@dataclasses.dataclass
-class Instance:
-    uuid: str = dataclasses.field(default_factory=_new_uuid)
-    flavor: Flavor = dataclasses.field(default_factory=Flavor)
-    image_meta: ImageMeta = None
-    host: str = None
+@base.NovaObjectRegistry.register
+class Instance(base.NovaObject):
+    """``Instance(uuid=None, host=None, flavor=Flavor(), image_meta=None,
+    vm_state=None, task_state=None)``; ``uuid`` defaults to a new one.
 
-    def __post_init__(self):
-        # The uuid becomes the instance folder's name and the domain's
-        # name: a path ('../x') must never get that far.
-        check_uuid(self.uuid, 'instance uuid')
+    Raises InvalidUUID (naming 'instance uuid') for a uuid that is not
+    canonical, on construction, on assignment and on deserialization.
+    """
+
+    # Version 1.0: uuid, host, flavor, image_meta, vm_state, task_state
+    VERSION = '1.0'
+    POSITIONAL = ('uuid',)
+
+    fields = {
+        'uuid': fields.StrictField(is_canonical_uuid,
+                                   _invalid_instance_uuid, nullable=False),
+        'host': fields.StringField(nullable=True, default=None),
+        'flavor': fields.ObjectField('Flavor'),
+        'image_meta': fields.ObjectField('ImageMeta', nullable=True,
+                                         default=None),
+        'vm_state': fields.StringField(nullable=True, default=None),
+        'task_state': fields.StringField(nullable=True, default=None),
+    }
+
+    def __init__(self, *args, **kwargs):
+        if not args:
+            kwargs.setdefault('uuid', _new_uuid())
+        if kwargs.get('flavor') is None:
+            kwargs['flavor'] = Flavor()
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def _obj_from_primitive(cls, context, objver, primitive):
+        # Built with a new uuid first (see __init__): one that arrives
+        # without its uuid must not keep that made-up one.
+        data = cls._obj_primitive_field(primitive, 'data')
+        if 'uuid' not in data:
+            raise _invalid_instance_uuid('uuid', None)
+        return super()._obj_from_primitive(context, objver, primitive)
 
     @property
     def name(self):
         """The libvirt domain name: unique, and stable for the guest's life."""
         return 'instance-%s' % self.uuid
-
-
-def to_primitive(instance):
-    """``instance`` as JSON-able data, to cross RPC."""
-    return dataclasses.asdict(instance)
-
-
-def from_primitive(data):
-    """The Instance that :func:`to_primitive` gave ``data`` for.
-
-    Raises InvalidUUID when ``data['uuid']`` is not a canonical uuid.
-    """
-    data = dict(data)
-    check_uuid(data.get('uuid'), 'instance uuid')
-    data['flavor'] = Flavor(**data['flavor'])
-    if data.get('image_meta') is not None:
-        data['image_meta'] = ImageMeta(**data['image_meta'])
-    return Instance(**data)

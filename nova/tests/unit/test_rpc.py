@@ -5,21 +5,27 @@ import inspect
 import json
 import sys
 
+import oslo_messaging
 from oslo_messaging._drivers import common as driver_common
+from oslo_messaging.rpc import dispatcher
 import testtools
 
 import nova.conf
+from nova.console import type as ctype
 from nova import context
 from nova import exception
+from nova.objects import instance
 from nova import rpc
 from nova.tests.unit.compute import base
+from nova.tests.unit import fake_uuids as ids
 
 
 class Echo:
     """An endpoint that shows what reached it."""
 
     def echo(self, ctxt, **kwargs):
-        return {'context': rpc.ContextSerializer().serialize_context(ctxt),
+        ser = rpc.RequestContextSerializer()
+        return {'context': ser.serialize_context(ctxt),
                 'kwargs': kwargs}
 
     def fail(self, ctxt, error):
@@ -27,10 +33,10 @@ class Echo:
                'other': RuntimeError('secret detail')}[error]
 
 
-class ContextSerializerTestCase(testtools.TestCase):
+class RequestContextSerializerTestCase(testtools.TestCase):
     def setUp(self):
         super().setUp()
-        self.serializer = rpc.ContextSerializer()
+        self.serializer = rpc.RequestContextSerializer()
 
     def _round_trip(self, ctxt):
         wire = json.loads(json.dumps(
@@ -106,7 +112,7 @@ class InProcessTestCase(testtools.TestCase):
         self.server.start()
         self.addCleanup(self.server.wait)
         self.addCleanup(self.server.stop)
-        self.client = rpc.get_client(self.conf, 'echo', '1.0')
+        self.client = rpc.get_client(self.conf, 'echo', '2.0')
 
     def test_call_goes_through_json(self):
         ctxt = context.RequestContext(user_id='u', project_id='p',
@@ -193,3 +199,133 @@ class BrokerSerializationTestCase(testtools.TestCase):
         back = self._cross(RuntimeError('secret detail'))
         self.assertIsInstance(back, RuntimeError)
         self.assertIn('Traceback', str(back))
+
+
+class Consoles:
+    """An endpoint of compute RPC API 2.0 (an older host)."""
+
+    target = oslo_messaging.Target(version='2.0')
+
+    def console(self, ctxt, instance):
+        return ctype.ConsoleSerial(host=instance.host, port=10000)
+
+
+class NewerConsoles(Consoles):
+    """The same endpoint at 2.1 (a current host)."""
+
+    target = oslo_messaging.Target(version='2.1')
+
+
+class VersionedRPCMixin:
+    """What a broker does with objects and versions; run on nova's
+    in-process transport and on oslo.messaging's own driver, which
+    dispatches as on RabbitMQ (``OsloFakeDriverTestCase``)."""
+
+    def serve(self, server, endpoint):
+        raise NotImplementedError
+
+    def client(self, version_cap=None):
+        raise NotImplementedError
+
+    def setUp(self):
+        super().setUp()
+        self.conf = base.new_conf(self)
+        self.instance = instance.Instance(uuid=ids.SRV1, host='h-old')
+
+    def test_objects_cross_as_objects(self):
+        self.serve('old', Consoles())
+        answer = self.client().prepare(server='old').call(
+            None, 'console', instance=self.instance)
+        self.assertEqual(ctype.ConsoleSerial('h-old', 10000), answer)
+
+    def assertUnsupported(self, version, call, *args, **kwargs):
+        # As RabbitMQ delivers it: the dispatcher's error by its name
+        # (its module is not one of rpc.ALLOWED_EXMODS).
+        e = self.assertRaises(oslo_messaging.RemoteError, call, *args,
+                              **kwargs)
+        self.assertEqual('UnsupportedVersion', e.exc_type)
+        self.assertIn('version %s' % version, e.value)
+
+    def test_a_newer_minor_version_is_refused(self):
+        self.serve('old', Consoles())
+        self.assertUnsupported(
+            '2.1', self.client().prepare(server='old', version='2.1').call,
+            None, 'console', instance=self.instance)
+
+    def test_older_minors_of_the_same_major_are_served(self):
+        self.serve('new', NewerConsoles())
+        for version in ('2.0', '2.1'):
+            self.assertEqual(10000, self.client().prepare(
+                server='new', version=version).call(
+                    None, 'console', instance=self.instance).port)
+        for version in ('1.9', '3.0', '2.2'):
+            self.assertUnsupported(
+                version,
+                self.client().prepare(server='new', version=version).call,
+                None, 'console', instance=self.instance)
+
+    def test_cap(self):
+        self.serve('new', NewerConsoles())
+        client = self.client(version_cap='2.0')
+        self.assertTrue(client.can_send_version('2.0'))
+        self.assertFalse(client.can_send_version('2.1'))
+        self.assertTrue(self.client().can_send_version('2.1'))
+        self.assertRaises(oslo_messaging.RPCVersionCapError,
+                          client.prepare(server='new', version='2.1').call,
+                          None, 'console', instance=self.instance)
+
+    def test_a_bad_object_is_refused_before_the_endpoint(self):
+        self.serve('old', Consoles())
+        wire = rpc.RequestContextSerializer().serialize_entity(
+            None, self.instance)
+        wire['nova_object.data']['uuid'] = '../victim'
+        self.assertRaises(exception.InvalidUUID,
+                          self.client().prepare(server='old').call, None,
+                          'console', instance=wire)
+
+
+class InProcessVersionsTestCase(VersionedRPCMixin, testtools.TestCase):
+    def serve(self, server, endpoint):
+        rpc_server = rpc.get_server(self.conf, 'versions', server,
+                                    [endpoint])
+        rpc_server.start()
+        self.addCleanup(rpc_server.stop)
+
+    def client(self, version_cap=None):
+        return rpc.get_client(self.conf, 'versions', '2.0',
+                              version_cap=version_cap)
+
+
+class OsloFakeDriverTestCase(VersionedRPCMixin, testtools.TestCase):
+    """The same on oslo.messaging's fake driver: its dispatcher is the
+    one a RabbitMQ deployment runs, so nova.rpc_local must agree."""
+
+    def setUp(self):
+        super().setUp()
+        self.transport = oslo_messaging.get_rpc_transport(
+            self.conf, url='fake:', allowed_remote_exmods=rpc.ALLOWED_EXMODS)
+        self.addCleanup(self.transport.cleanup)
+
+    def assertUnsupported(self, version, call, *args, **kwargs):
+        # The fake driver hands the caller the server's exception as it
+        # is; RabbitMQ's (above) sends it by name.
+        e = self.assertRaises(dispatcher.UnsupportedVersion, call, *args,
+                              **kwargs)
+        self.assertEqual(version, e.version)
+
+    def serve(self, server, endpoint):
+        rpc_server = oslo_messaging.get_rpc_server(
+            self.transport,
+            oslo_messaging.Target(topic='versions', server=server),
+            [endpoint], executor='threading',
+            serializer=rpc.RequestContextSerializer())
+        rpc_server.start()
+        self.addCleanup(rpc_server.wait)
+        self.addCleanup(rpc_server.stop)
+
+    def client(self, version_cap=None):
+        return oslo_messaging.get_rpc_client(
+            self.transport,
+            oslo_messaging.Target(topic='versions', version='2.0'),
+            version_cap=version_cap, timeout=10,
+            serializer=rpc.RequestContextSerializer())

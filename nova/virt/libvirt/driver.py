@@ -22,6 +22,7 @@ import nova.conf
 from nova.console import type as ctype
 from nova import exception
 from nova.objects import instance as objects
+from nova.objects import migrate_data
 from nova.virt import arch as arch_names
 from nova.virt import driver
 from nova.virt import hardware
@@ -883,7 +884,7 @@ class LibvirtDriver(driver.ComputeDriver):
         connect_uri = conf.libvirt.live_migration_connect_uri
         if not connect_uri and inbound:
             connect_uri = 'qemu+tcp://%s/system' % _uri_host(inbound)
-        return migration.LibvirtLiveMigrateData(
+        return migrate_data.LibvirtLiveMigrateData(
             serial_listen_addr=(conf.serial_console.proxyclient_address
                                 if conf.serial_console.enabled else None),
             supports_virtlogd=self.uses_virtlogd(),

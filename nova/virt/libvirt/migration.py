@@ -3,12 +3,11 @@
 The guest's XML names things that belong to the host it runs on: the
 address and ports its tcp serial ports listen on, and the files virtlogd
 writes. Before the guest moves, the source rewrites those for the
-destination, from the :class:`LibvirtLiveMigrateData` the destination
-filled in. Everything else in the XML is passed through untouched (the
-config model keeps what it does not model).
+destination, from the ``LibvirtLiveMigrateData`` the destination filled
+in (``nova.objects.migrate_data``). Everything else in the XML is passed
+through untouched (the config model keeps what it does not model).
 """
 
-import dataclasses
 import ipaddress
 import os
 import re
@@ -16,43 +15,6 @@ from urllib import parse as urlparse
 
 from nova import exception
 from nova.virt.libvirt import config as vconfig
-
-
-@dataclasses.dataclass
-class LibvirtLiveMigrateData:
-    """Facts about the destination host, gathered before the guest moves.
-
-    ``serial_listen_ports[i]`` is the destination port for the guest's
-    serial port with target port ``i``. ``supports_virtlogd`` is the
-    destination's version gate: when False the guest loses its ``<log>``
-    elements there. ``inbound_addr`` is where guest memory and the console
-    log go; ``connect_uri`` is how the source's libvirtd reaches the
-    destination's.
-    """
-
-    # Filled in by the destination (check_can_live_migrate_destination).
-    serial_listen_addr: str = None
-    supports_virtlogd: bool = False
-    instance_dir: str = None
-    inbound_addr: str = None
-    connect_uri: str = None
-    virtlogd_max_size: int = None
-    virtlogd_max_backups: int = None
-    # Asked by the caller: True, False, or None for "auto".
-    block_migration: bool = None
-    # By the source (check_can_live_migrate_source).
-    serial_port_count: int = 0
-    # By the destination again (pre_live_migration).
-    serial_listen_ports: list = dataclasses.field(default_factory=list)
-
-    def to_dict(self):
-        """JSON-able fields, to cross RPC."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data):
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 # More tcp serial ports than any guest has (hw_serial_port_count is

@@ -99,7 +99,12 @@ class ServerActionsController:
             raise exception.ValidationError(
                 field='os-getConsoleOutput.length',
                 detail='expected null or an integer >= -1: %s' % e)
-        data = self.compute_api.get_console_output(wsgi.get_context(req), id)
+        # The compute host cuts the lines (RPC API 2.1), so only they
+        # cross RPC; cut here again, as the host's answer is not trusted.
+        data = self.compute_api.get_console_output(
+            wsgi.get_context(req), id,
+            tail_length=(None if length == console_output.ALL_LINES
+                         else length))
         text = console_output.last_lines(console_output.to_text(data),
                                          length)
         return wsgi.json_response({'output': text})

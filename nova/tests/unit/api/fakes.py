@@ -4,6 +4,7 @@ import datetime
 import uuid
 
 from nova.api.openstack import common
+from nova.compute import console_output as compute_console_output
 from nova import exception
 
 IMAGE_ID = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
@@ -124,6 +125,7 @@ class FakeComputeAPI:
         self.servers = {}
         self.migrations = {}
         self.console_output = {}
+        self.console_tail_lengths = []  # tail_length of each call
         self.fail = {}
         self.calls = []
         self.contexts = []
@@ -368,15 +370,19 @@ class FakeComputeAPI:
 
     # Consoles.
 
-    def get_console_output(self, ctx, server_id):
+    def get_console_output(self, ctx, server_id, tail_length=None):
         self._called(ctx, 'get_console_output', server_id)
+        self.console_tail_lengths.append(tail_length)
         server = self._server(ctx, server_id)
         if server['status'] == 'BUILD':
             raise exception.InstanceNotReady(instance_id=server_id,
                                              state='building')
         if server_id not in self.console_output:
             raise exception.ConsoleNotAvailable(instance_uuid=server_id)
-        return self.console_output[server_id]
+        data = self.console_output[server_id]
+        if isinstance(data, bytes):  # cut as the compute host does
+            data = compute_console_output.tail(data, tail_length)
+        return data
 
     def get_serial_console(self, ctx, server_id, console_type='serial'):
         self._called(ctx, 'get_serial_console', server_id, console_type)

@@ -69,6 +69,16 @@ class ConsoleOutputAPITestCase(base.APITestCase):
         self.assertOutput('y\r\n'.replace('\r', ''),
                           self.get_output(1, data=b'x\r\ny\r\n'))
 
+    def test_length_reaches_the_compute_api_as_tail_length(self):
+        # So the compute host cuts the lines (RPC API 2.1) and only they
+        # cross RPC; every line is None.
+        for length, tail_length in ((ABSENT, None), (None, None),
+                                    (-1, None), ('-1', None), (0, 0),
+                                    ('2', 2), (7, 7)):
+            self.get_output(length)
+            self.assertEqual(tail_length,
+                             self.compute.console_tail_lengths[-1], length)
+
     def test_bad_length_is_400_naming_length(self):
         for length in (True, False, 1.5, 1.0, -2, -100, 'abc', '1.5', '-2',
                        '', ' 1', '1 ', '1\n', '+1', '0x10', '１', [], {},

@@ -8,6 +8,7 @@ from nova.cmd import common
 from nova.conductor import rpcapi as conductor_rpcapi
 from nova import context
 from nova.db import api as db
+from nova.objects import compute_node
 from nova import rpc
 from nova import test
 from nova.tests.unit.compute import base
@@ -63,12 +64,14 @@ class ConductorTestCase(db_base.DBTestCase):
         conf = base.new_conf(self)
         server = common.start_conductor(conf)
         api = conductor_rpcapi.ConductorAPI(conf)
-        api.report_state(context.get_admin_context(), 'h1', {'vcpus': 1})
+        api.report_state(context.get_admin_context(), 'h1',
+                         compute_node.ComputeNode(host='h1', vcpus=1))
         base.wait_for(self, lambda: db.service_get_by_host('h1'),
                       'the report')
         common.stop_rpc_server(server)
         # A cast nobody serves is lost, as on a broker with no consumer.
-        api.report_state(context.get_admin_context(), 'h2', {})
+        api.report_state(context.get_admin_context(), 'h2',
+                         compute_node.ComputeNode(host='h2'))
         rpc.cleanup(conf)  # runs the casts left
         self.assertIsNone(db.service_get_by_host('h2'))
 

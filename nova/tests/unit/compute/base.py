@@ -92,15 +92,17 @@ class RPCTestCase(db_base.DBTestCase):
         for name, value in kw.items():
             self.nova_conf.set_override(name, value, group=group)
 
-    def start_host(self, host, driver=None):
-        """Start the compute service of ``host``; wait for its report."""
+    def start_host(self, host, driver=None,
+                   manager_class=manager.ComputeManager):
+        """Start the compute service of ``host`` (its manager a
+        ``manager_class``); wait for its report."""
         if driver is None:
             driver = fake_driver.FakeDriver(
                 host, first_port=(fake_driver.FIRST_PORT +
                                   1000 * len(self.drivers)))
         service = compute_service.ComputeService(
-            self.nova_conf, manager.ComputeManager(driver, host=host,
-                                                   conf=self.nova_conf))
+            self.nova_conf, manager_class(driver, host=host,
+                                          conf=self.nova_conf))
         service.start()
         self.addCleanup(self._stop_if_running, service)
         self.drivers[host] = driver

@@ -9,9 +9,9 @@ import time
 
 from nova.console import type as ctype
 from nova import exception
+from nova.objects import migrate_data
 from nova.virt import driver
 from nova.virt.libvirt import console_follow
-from nova.virt.libvirt import migration
 
 HOST = '127.0.0.1'
 FIRST_PORT = 10000
@@ -160,7 +160,7 @@ class FakeDriver(driver.ComputeDriver):
         facts = {'serial_ports_total': SERIAL_PORTS,
                  'serial_ports_free': SERIAL_PORTS - len(holders),
                  'serial_port_holders': sorted(holders),
-                 'serial_ports_seq': [id(self), self._seq]}
+                 'serial_ports_seq': [str(id(self)), self._seq]}
         facts.update((k, v) for k, v in self.report.items() if k in facts)
         return facts
 
@@ -234,7 +234,7 @@ class FakeDriver(driver.ComputeDriver):
 
     def check_can_live_migrate_destination(self, context, instance):
         self._call('check_can_live_migrate_destination', instance)
-        return migration.LibvirtLiveMigrateData(
+        return migrate_data.LibvirtLiveMigrateData(
             serial_listen_addr=HOST, supports_virtlogd=True,
             instance_dir='/fake/%s/%s' % (self.host_name, instance.uuid),
             connect_uri='fake+tcp://%s/system' % self.host_name)

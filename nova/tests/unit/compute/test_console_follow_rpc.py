@@ -254,7 +254,8 @@ class RPCAPIShapeTestCase(base.RPCTestCase):
         self.assertEqual({'follow_id': 'f', 'data': b'\xff\x00a',
                           'gap': True, 'ended': False, 'retry_after': 0.0},
                          answer)
-        prepare.assert_called_once_with(server='h', timeout=3,
+        prepare.assert_called_once_with(server='h', version='2.0',
+                                        timeout=3,
                                         retry=rpcapi.CALL_RETRIES)
         kwargs = prepare.return_value.call.call_args[1]
         self.assertEqual((None, 7, 2.5), (kwargs['follow_id'],

@@ -16,12 +16,12 @@ from nova.console import type as ctype
 from nova import exception
 from nova.objects import instance as objects
 from nova import rpc
+from nova.objects import migrate_data
 from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import base
 from nova.tests.unit.compute import fake_driver
 from nova.virt import driver
 from nova.virt.libvirt import driver as libvirt_driver
-from nova.virt.libvirt import migration
 
 CTX = base.ALICE
 HOST = 'fake-host'
@@ -162,10 +162,11 @@ class RemotableTestCase(ManagerTestCase):
     def test_start_up_is_not_an_rpc_method(self):
         # Every public method of the manager can be called over RPC;
         # re-registering ports is the service's own business.
-        client = rpc.get_client(self.nova_conf, rpcapi.TOPIC, '1.0')
-        self.assertRaises(oslo_messaging.NoSuchMethod,
-                          client.prepare(server=HOST).call, CTX,
-                          'init_host')
+        client = rpc.get_client(self.nova_conf, rpcapi.TOPIC, '2.0')
+        e = self.assertRaises(oslo_messaging.RemoteError,
+                              client.prepare(server=HOST).call, CTX,
+                              'init_host')
+        self.assertEqual('NoSuchMethod', e.exc_type)
         self.assertEqual(1, self.driver.calls.count(('init_host', HOST)))
 
 
@@ -290,7 +291,7 @@ class LiveMigrationTestCase(ManagerTestCase):
         conductor = self.conductor_endpoint()
 
         def report(ctxt, instance, source, dest, outcome, fault=None):
-            self.reports.append((instance['uuid'], source, dest, outcome,
+            self.reports.append((instance.uuid, source, dest, outcome,
                                  fault))
             self.reported.set()
         self.useFixture(fixtures.MockPatchObject(
@@ -299,7 +300,7 @@ class LiveMigrationTestCase(ManagerTestCase):
     def _checked(self):
         data = self.rpc.check_can_live_migrate_destination(
             CTX, 'dest', self.instance)
-        self.assertIsInstance(data, migration.LibvirtLiveMigrateData)
+        self.assertIsInstance(data, migrate_data.LibvirtLiveMigrateData)
         self.assertEqual(('fake+tcp://dest/system', fake_driver.HOST),
                          (data.connect_uri, data.serial_listen_addr))
         data.block_migration = False
@@ -316,9 +317,9 @@ class LiveMigrationTestCase(ManagerTestCase):
         if requested_at is None:
             self.rpc.live_migration(CTX, HOST, self.instance, 'dest', data)
         else:
-            self.mgr.live_migration(CTX, instance=objects.to_primitive(
-                self.instance), dest='dest', migrate_data=data.to_dict(),
-                requested_at=requested_at)
+            self.mgr.live_migration(CTX, instance=self.instance,
+                                    dest='dest', migrate_data=data,
+                                    requested_at=requested_at)
         self.assertTrue(self.reported.wait(base.WAIT))
         return self.reports[-1]
 
@@ -345,7 +346,7 @@ class LiveMigrationTestCase(ManagerTestCase):
         self.assertEqual({ids.SRV1: port}, self.dest.ports)
         self.assertEqual({}, self.driver.ports)
         self.assertFalse(self.mgr.get_live_migration_state(
-            CTX, instance=objects.to_primitive(self.instance))['driving'])
+            CTX, instance=self.instance)['driving'])
 
     def test_certain_failure_rolls_the_destination_back(self):
         self.driver.fail['live_migration'] = exception.MigrationError(
@@ -381,7 +382,7 @@ class LiveMigrationTestCase(ManagerTestCase):
         self.assertNotIn('rollback_live_migration_at_destination',
                          self.dest.names())
         self.assertTrue(self.mgr.get_live_migration_state(
-            CTX, instance=objects.to_primitive(self.instance))['driving'])
+            CTX, instance=self.instance)['driving'])
         # The job ends and the guest moved after all: no rollback ever,
         # the conductor is told it must ask the hosts.
         del self.driver.states[ids.SRV1]
@@ -433,7 +434,7 @@ class LiveMigrationTestCase(ManagerTestCase):
     def test_pre_check_errors_cross(self):
         self.driver.fail['check_can_live_migrate_source'] = (
             exception.MigrationPreCheckError(reason='local disk'))
-        data = migration.LibvirtLiveMigrateData()
+        data = migrate_data.LibvirtLiveMigrateData()
         e = self.assertRaises(exception.MigrationPreCheckError,
                               self.rpc.check_can_live_migrate_source,
                               CTX, HOST, self.instance, data)

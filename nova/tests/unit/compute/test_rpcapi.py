@@ -11,9 +11,9 @@ from nova import context
 from nova import exception
 from nova.objects import instance as objects
 from nova import rpc
+from nova.objects import migrate_data
 from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import base
-from nova.virt.libvirt import migration
 
 CTX = context.get_admin_context()
 
@@ -40,7 +40,7 @@ class TimeoutTestCase(base.RPCTestCase):
             self.api.build_and_run_instance, 'nowhere', self.instance))
 
     def test_live_migration_pre_checks_are_short(self):
-        data = migration.LibvirtLiveMigrateData()
+        data = migrate_data.LibvirtLiveMigrateData()
         self.assertIn('within 1 s', self._unavailable(
             self.api.check_can_live_migrate_destination, 'nowhere',
             self.instance))
@@ -62,7 +62,7 @@ class TimeoutTestCase(base.RPCTestCase):
         start = time.monotonic()
         self.assertIsNone(self.api.live_migration(
             CTX, 'nowhere', self.instance, 'dest',
-            migration.LibvirtLiveMigrateData()))
+            migrate_data.LibvirtLiveMigrateData()))
         self.assertLess(time.monotonic() - start, 1)
 
     def test_time_out_on_an_oslo_messaging_transport(self):
@@ -74,8 +74,8 @@ class TimeoutTestCase(base.RPCTestCase):
         self.addCleanup(transport.cleanup)
         self.api.client = oslo_messaging.get_rpc_client(
             transport, oslo_messaging.Target(topic=rpcapi.TOPIC,
-                                             version='1.0'),
-            serializer=rpc.ContextSerializer())
+                                             version='2.0'),
+            serializer=rpc.RequestContextSerializer())
         start = time.monotonic()
         self.assertIn('did not answer within 1 s', self._unavailable(
             self.api.get_console_output, 'nowhere', self.instance))
@@ -91,7 +91,7 @@ class TimeoutTestCase(base.RPCTestCase):
         self.assertEqual(503, e.code)
         self.assertIn('The message broker cannot be reached', e.message)
         self.assertNotIn('gone', e.message)
-        prepare.assert_called_once_with(server='h', timeout=7,
+        prepare.assert_called_once_with(server='h', version='2.0', timeout=7,
                                         retry=rpcapi.CALL_RETRIES)
 
     def test_broker_refusing_connections_is_503(self):

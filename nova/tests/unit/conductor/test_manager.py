@@ -9,11 +9,17 @@ from nova.conductor import manager
 from nova.conductor import rpcapi
 from nova import context
 from nova.db import api as db
+from nova import exception
+from nova.objects import compute_node
 from nova import rpc
 from nova.tests.unit.compute import base
 from nova.tests.unit.db import base as db_base
 
 CTX = context.get_admin_context()
+
+
+def _node(**values):
+    return compute_node.ComputeNode(host='h1', **values)
 
 
 def closed_port():
@@ -32,9 +38,9 @@ class ConductorManagerTestCase(db_base.DBTestCase):
 
     def test_reports_are_recorded(self):
         self.manager.report_state(CTX, 'h1', 'nova-compute', 'compute',
-                                  {'vcpus': 4}, True)
+                                  _node(vcpus=4), True)
         self.manager.report_state(CTX, 'h1', 'nova-compute', 'compute',
-                                  {'vcpus': 8}, True)
+                                  _node(vcpus=8), True)
         service = db.service_get_by_host('h1')
         self.assertEqual((2, {'vcpus': 8}, False), (
             service['report_count'], service['report'], service['stopped']))
@@ -43,7 +49,7 @@ class ConductorManagerTestCase(db_base.DBTestCase):
 
     def test_stop_is_recorded_and_keeps_the_last_report(self):
         self.manager.report_state(CTX, 'h1', 'nova-compute', 'compute',
-                                  {'vcpus': 4}, True)
+                                  _node(vcpus=4), True)
         self.manager.report_state(CTX, 'h1', 'nova-compute', 'compute',
                                   None, False)
         service = db.service_get_by_host('h1')
@@ -56,7 +62,7 @@ class ConductorManagerTestCase(db_base.DBTestCase):
 class ConductorRPCTestCase(base.RPCTestCase):
     def test_report_state_is_a_cast_to_the_conductor(self):
         api = rpcapi.ConductorAPI(self.nova_conf)
-        self.assertIs(True, api.report_state(CTX, 'h1', {'vcpus': 2}))
+        self.assertIs(True, api.report_state(CTX, 'h1', _node(vcpus=2)))
         self.assertIsNone(api.last_error)
         service = base.wait_for(self, lambda: db.service_get_by_host('h1'),
                                 'the report')
@@ -70,7 +76,26 @@ class ConductorRPCTestCase(base.RPCTestCase):
     def test_no_conductor_is_not_an_error_of_the_sender(self):
         conf = base.new_conf(self)
         self.assertIs(True, rpcapi.ConductorAPI(conf).report_state(
-            CTX, 'h1', {}))
+            CTX, 'h1', _node()))
+
+
+class VersionsTestCase(base.RPCTestCase):
+    def test_a_report_that_is_no_compute_node_is_refused(self):
+        for bad in ({'vcpus': 2}, 'x', [1]):
+            e = self.assertRaises(
+                exception.Invalid, manager.ConductorManager().report_state,
+                CTX, 'h1', 'nova-compute', 'compute', bad, True)
+            self.assertIn('ComputeNode', e.message)
+        self.assertIsNone(db.service_get_by_host('h1'))
+
+    def test_cap_of_the_conductor_api(self):
+        self.nova_flags(group='upgrade_levels', conductor='1.9')
+        api = rpcapi.ConductorAPI(self.nova_conf)
+        self.assertIs(False, api.report_state(CTX, 'h1', _node()))
+        self.assertIn('RPCVersionCapError', api.last_error)
+        self.nova_flags(group='upgrade_levels', conductor='2.0')
+        self.assertIs(True, rpcapi.ConductorAPI(self.nova_conf).report_state(
+            CTX, 'h1', _node()))
 
 
 class BrokerDownTestCase(db_base.DBTestCase):
@@ -81,7 +106,7 @@ class BrokerDownTestCase(db_base.DBTestCase):
         self.assertFalse(rpc.in_process(conf))
         api = rpcapi.ConductorAPI(conf)
         for _ in range(2):
-            self.assertIs(False, api.report_state(CTX, 'h1', {}))
+            self.assertIs(False, api.report_state(CTX, 'h1', _node()))
         # kombu's, through oslo.messaging: not a MessagingException.
         self.assertTrue(api.last_error.startswith('OperationalError: '),
                         api.last_error)

@@ -15,10 +15,10 @@ from lxml import etree
 
 from nova.console import serial
 from nova import exception
+from nova.objects import migrate_data
 from nova.tests.unit.virt.libvirt import test_driver
 from nova.virt import driver
 from nova.virt.libvirt import log_transfer
-from nova.virt.libvirt import migration
 
 
 class MigrationTestBase(test_driver.DriverTestBase):
@@ -49,7 +49,7 @@ class MigrationTestBase(test_driver.DriverTestBase):
         self.driver.post_live_migration(None, inst, data)
 
     def _dest_data(self, inst, **kw):
-        data = migration.LibvirtLiveMigrateData(
+        data = migrate_data.LibvirtLiveMigrateData(
             serial_listen_addr='192.0.2.2', supports_virtlogd=True,
             instance_dir='/srv/b/%s' % inst.uuid, inbound_addr='192.0.2.2',
             connect_uri='qemu+tcp://192.0.2.2/system',

@@ -15,10 +15,10 @@ import libvirt
 
 from nova.console import serial
 from nova import exception
+from nova.objects import migrate_data
 from nova.tests.unit.virt.libvirt import test_driver
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
-from nova.virt.libvirt import migration
 
 HOST = test_driver.HOST
 
@@ -165,7 +165,7 @@ class StateTestCase(VanishingTestBase):
 
 class MigrationTestCase(VanishingTestBase):
     def _data(self):
-        return migration.LibvirtLiveMigrateData(
+        return migrate_data.LibvirtLiveMigrateData(
             serial_listen_addr=HOST, supports_virtlogd=True,
             instance_dir='/srv/b', connect_uri='qemu+tcp://b/system',
             serial_listen_ports=[41000])

@@ -11,9 +11,9 @@ import fixtures
 
 from nova import exception
 from nova.objects import instance as objects
+from nova.objects import migrate_data
 from nova.tests.unit.virt.libvirt import test_driver
 from nova.virt.libvirt import instance_files
-from nova.virt.libvirt import migration
 
 SECRET = b'ROOT-ONLY-SECRET\n'
 
@@ -150,15 +150,15 @@ class StartTestCase(_Base):
         inst = self._instance()
         elsewhere = self.useFixture(fixtures.TempDir()).path
         os.symlink(elsewhere, self.driver.instance_dir(inst))
-        data = migration.LibvirtLiveMigrateData(serial_listen_addr='127.0.0.1',
-                                                serial_port_count=0)
+        data = migrate_data.LibvirtLiveMigrateData(
+            serial_listen_addr='127.0.0.1', serial_port_count=0)
         self.assertRefused(self.driver.instance_dir(inst), 'symbolic link',
                            self.driver.pre_live_migration, None, inst, data)
 
     def test_pre_live_migration_makes_a_private_folder(self):
         inst = self._instance()
-        data = migration.LibvirtLiveMigrateData(serial_listen_addr='127.0.0.1',
-                                                serial_port_count=0)
+        data = migrate_data.LibvirtLiveMigrateData(
+            serial_listen_addr='127.0.0.1', serial_port_count=0)
         self.driver.pre_live_migration(None, inst, data)
         st = os.lstat(self.driver.instance_dir(inst))
         self.assertEqual(0o700, stat.S_IMODE(st.st_mode))

@@ -2,6 +2,7 @@ from lxml import etree
 import testtools
 
 from nova import exception
+from nova.objects import migrate_data
 from nova.tests.unit.virt.libvirt import live_xml
 from nova.tests.unit.virt.libvirt import test_config
 from nova.virt.libvirt import config as vconfig
@@ -16,7 +17,7 @@ def _data(**kw):
                   serial_listen_ports=[20000, 20001],
                   supports_virtlogd=True, instance_dir=DEST_DIR)
     values.update(kw)
-    return migration.LibvirtLiveMigrateData(**values)
+    return migrate_data.LibvirtLiveMigrateData(**values)
 
 
 def _sources(xml):

@@ -11,12 +11,15 @@ import types
 
 import fixtures
 import libvirt
+from oslo_serialization import jsonutils
 from unittest import mock
 
 from nova.compute import manager
 from nova import context
 from nova import exception
 from nova.objects import instance as objects
+from nova.objects import migrate_data
+from nova import rpc
 from nova.tests.unit.virt.libvirt import test_driver
 from nova.virt.libvirt import migration
 
@@ -29,10 +32,22 @@ BAD_UUIDS = ('../victim', '..', '/etc', 'a/b', '',
 GOOD = '6d1e5a6c-2b0e-4c3e-9a55-0f1d2a3b4c5d'
 
 
-def _primitive(uuid):
-    data = objects.to_primitive(objects.Instance())
-    data['uuid'] = uuid
-    return data
+def _primitive(obj, **values):
+    """``obj`` as it crosses RPC, with ``values`` put into its data as
+    a hostile peer could."""
+    wire = rpc.RequestContextSerializer().serialize_entity(None, obj)
+    wire['nova_object.data'].update(values)
+    return jsonutils.loads(jsonutils.dumps(wire))
+
+
+def _instance_primitive(uuid):
+    return _primitive(objects.Instance(uuid=GOOD), uuid=uuid)
+
+
+def _arrived(primitive):
+    """``primitive`` as an RPC server hands it to its endpoint."""
+    return rpc.RequestContextSerializer().deserialize_entity(
+        context.get_admin_context(), primitive)
 
 
 class InstanceUuidTestCase(test_driver.DriverTestBase):
@@ -42,13 +57,25 @@ class InstanceUuidTestCase(test_driver.DriverTestBase):
                                   objects.Instance, uuid=bad)
             self.assertIn('instance uuid', e.message)
 
-    def test_from_primitive_refuses_non_canonical(self):
+    def test_deserialization_refuses_non_canonical(self):
         for bad in BAD_UUIDS:
             self.assertRaises(exception.InvalidUUID,
-                              objects.from_primitive, _primitive(bad))
+                              _arrived, _instance_primitive(bad))
+
+    def test_deserialization_refuses_a_missing_uuid(self):
+        primitive = _instance_primitive(GOOD)
+        del primitive['nova_object.data']['uuid']
+        self.assertRaises(exception.InvalidUUID, _arrived, primitive)
+
+    def test_assignment_refuses_non_canonical(self):
+        instance = objects.Instance(uuid=GOOD)
+        for bad in BAD_UUIDS:
+            self.assertRaises(exception.InvalidUUID, setattr, instance,
+                              'uuid', bad)
+        self.assertEqual(GOOD, instance.uuid)
 
     def test_canonical_uuid_accepted(self):
-        self.assertEqual(GOOD, objects.from_primitive(_primitive(GOOD)).uuid)
+        self.assertEqual(GOOD, _arrived(_instance_primitive(GOOD)).uuid)
 
     def test_instance_dir_refuses_what_skipped_the_constructor(self):
         self.flags(instances_path='/srv/instances')
@@ -73,12 +100,14 @@ class PreLiveMigrationTestCase(test_driver.DriverTestBase):
         self.mgr = manager.ComputeManager(self.driver, host='h')
 
     def _pre(self, uuid, **data):
+        # What a hostile source can send: any JSON in the fields.
         data.setdefault('serial_listen_addr', '127.0.0.1')
         data.setdefault('serial_port_count', 0)
-        migrate_data = migration.LibvirtLiveMigrateData(**data).to_dict()
         return self.mgr.pre_live_migration(
-            context.get_admin_context(), instance=_primitive(uuid),
-            migrate_data=migrate_data)
+            context.get_admin_context(),
+            instance=_arrived(_instance_primitive(uuid)),
+            migrate_data=_arrived(_primitive(
+                migrate_data.LibvirtLiveMigrateData(), **data)))
 
     def test_uuid_that_is_a_path_is_refused_and_nothing_moves(self):
         self.assertRaises(exception.InvalidUUID, self._pre, '../victim')
@@ -100,16 +129,19 @@ class PreLiveMigrationTestCase(test_driver.DriverTestBase):
 
 class DestInstanceDirTestCase(test_driver.DriverTestBase):
     def _data(self, path):
-        return migration.LibvirtLiveMigrateData(instance_dir=path)
+        # As it arrives from the destination, which may send anything.
+        return _arrived(_primitive(migrate_data.LibvirtLiveMigrateData(),
+                                   instance_dir=path))
 
     def test_destination_paths_outside_its_instance_folder_refused(self):
         for bad in ('/etc', '/srv/instances/%s/../../etc' % GOOD,
                     'relative/' + GOOD, '/srv//instances/' + GOOD,
                     '/srv/instances/other', '/srv/instances/%s/' % GOOD,
                     42):
-            e = self.assertRaises(exception.MigrationError,
-                                  migration.check_dest_instance_dir,
-                                  self._data(bad), GOOD)
+            e = self.assertRaises(
+                exception.MigrationError,
+                lambda: migration.check_dest_instance_dir(self._data(bad),
+                                                          GOOD))
             self.assertIn('instance_dir', e.message)
 
     def test_destination_instance_folder_accepted(self):
@@ -121,7 +153,7 @@ class DestInstanceDirTestCase(test_driver.DriverTestBase):
         self.flags(instances_path=self.useFixture(fixtures.TempDir()).path)
         inst = self._instance()
         self._spawn(inst)
-        data = migration.LibvirtLiveMigrateData(
+        data = migrate_data.LibvirtLiveMigrateData(
             serial_listen_addr='127.0.0.1', instance_dir='/etc',
             serial_listen_ports=[1])
         with mock.patch.object(libvirt.virDomain, 'migrateToURI3') as mig:
@@ -138,7 +170,7 @@ class DestDataTestCase(test_driver.DriverTestBase):
     def _check(self, **values):
         values.setdefault('instance_dir', '/srv/instances/' + GOOD)
         migration.check_dest_data(
-            migration.LibvirtLiveMigrateData(**values), GOOD)
+            migrate_data.LibvirtLiveMigrateData(**values), GOOD)
 
     def test_good_data_accepted(self):
         self._check(serial_listen_addr='192.0.2.2', inbound_addr='fd00::2',

@@ -30,7 +30,9 @@ from nova import exception
 
 LOG = logging.getLogger(__name__)
 
-CAST_WORKERS = 4
+# As oslo.messaging's executor_thread_pool_size: casts are the instance
+# actions now, and a long one (a build, a migration) holds its worker.
+CAST_WORKERS = 64
 
 
 def _wire(value):

@@ -1,12 +1,12 @@
-"""nova-all: the compute API, this host's compute service and the serial
-proxy in one process.
+"""nova-all: the compute API, the conductor, this host's compute service
+and the serial proxy in one process.
 
     nova-all [--config-file F]
 
 With the default ``[DEFAULT] transport_url = fake://`` it is the whole
 cloud on one host, with no broker. With ``rabbit://...`` it is the first
-host of several: the API, the proxy and this host's compute service, with
-nova-compute on the other hosts.
+host of several: the API, the conductor, the proxy and this host's compute
+service, with nova-compute on the other hosts.
 
 Serves the API on ``osapi_compute_listen``:``osapi_compute_listen_port``
 and websockets on ``[serial_console] serialproxy_host``:
@@ -86,14 +86,16 @@ def main(argv=None):
     conductor = compute = api = proxy = None
     try:
         db.configure()
-        conductor = common.start_conductor(CONF)
+        # Recovery waits for this host's compute service: it asks the
+        # host about each instance left in a task.
+        conductor = common.start_conductor(CONF, recover=False)
         compute = service.ComputeService(
             CONF, manager.ComputeManager(libvirt_driver.LibvirtDriver()))
         before = _report_count(compute.host)
         compute.start()
         _wait_registered(compute.host, before)
+        conductor.task_manager.init_host()
         api = compute_api.API()
-        api.start()
         manage.ensure_default_flavors(api, context.get_admin_context())
         proxy = websocketproxy.make_server(
             CONF, compute_rpcapi.ComputeAPI(CONF), tokens)

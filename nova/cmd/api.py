@@ -5,6 +5,9 @@
 the foreground, until SIGTERM or SIGINT. Exit status 1: it could not
 start (bad configuration, the port is taken, or the compute API cannot
 be loaded).
+
+It runs no conductor: a split deployment runs nova-conductor (with the
+database) for the instance actions and the compute hosts' reports.
 """
 
 import importlib
@@ -157,14 +160,10 @@ def main(argv=None):
     except ImportError as e:
         LOG.error('nova-api cannot start: %s', e)
         return 1
-    conductor = None
-    try:
-        conductor = common.start_conductor(CONF)
-        compute_api.start()
-    except Exception as e:
-        LOG.error('nova-api cannot start: %s', e)
-        common.stop_rpc_server(conductor)
-        return 1
+    # No conductor and no task pool here: the actions go to
+    # nova-conductor as casts. Only the reply queue for the short calls
+    # (consoles, live migration pre-checks) is set up now.
+    common.connect_rpc(CONF)
     application = app.build_app(compute_api, CONF)
     host = CONF.osapi_compute_listen
     port = CONF.osapi_compute_listen_port
@@ -175,7 +174,6 @@ def main(argv=None):
         return 1
     finally:
         compute_api.shutdown()
-        common.stop_rpc_server(conductor)
     return 0
 
 

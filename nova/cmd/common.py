@@ -91,16 +91,43 @@ def require_broker(prog):
     return True
 
 
-def start_conductor(conf):
-    """Serve the conductor topic (compute services' reports) here."""
-    from nova.conductor import manager
-    from nova.conductor import rpcapi
-    from nova import rpc
-    server = rpc.get_server(conf, rpcapi.TOPIC, conf.host,
-                            [manager.ConductorManager(conf)])
-    server.start()
+class Conductor:
+    """The conductor topic served in this process: compute services'
+    heartbeats (ConductorManager) and the instance tasks
+    (ComputeTaskManager). nova-conductor and nova-all run one; nova-api
+    of a split deployment does not."""
+
+    def __init__(self, conf):
+        from nova.conductor import manager
+        from nova.conductor import rpcapi
+        from nova import rpc
+        self.task_manager = manager.ComputeTaskManager(conf)
+        self._server = rpc.get_server(
+            conf, rpcapi.TOPIC, conf.host,
+            [manager.ConductorManager(
+                on_host_up=self.task_manager.recover_host, conf=conf),
+             self.task_manager])
+
+    def start(self):
+        self._server.start()
+        return self
+
+    def stop(self):
+        self._server.stop()
+
+    def wait(self):
+        self._server.wait()
+
+
+def start_conductor(conf, recover=True):
+    """Serve the conductor topic here; with ``recover``, then recover
+    the instances a stopped conductor left in a task (asking their
+    hosts: ComputeTaskManager.init_host)."""
+    conductor = Conductor(conf).start()
     connect_rpc(conf)
-    return server
+    if recover:
+        conductor.task_manager.init_host()
+    return conductor
 
 
 def connect_rpc(conf):
@@ -108,7 +135,8 @@ def connect_rpc(conf):
 
     oslo.messaging makes it at a process's first call, and waits for the
     broker for ever there: better at start-up, said in the log, than in
-    a user's request. False when no conductor answered (nova-api down).
+    a user's request. False when no conductor answered (nova-conductor
+    down).
     """
     from nova.conductor import rpcapi
     from nova import context
@@ -119,8 +147,9 @@ def connect_rpc(conf):
     answered = rpcapi.ConductorAPI(conf).ping(
         context.get_admin_context(), conf.rpc_response_timeout)
     if not answered:
-        LOG.warning('No conductor answered within %d s (is nova-api '
-                    'running?); going on', conf.rpc_response_timeout)
+        LOG.warning('No conductor answered within %d s (is '
+                    'nova-conductor running?); going on',
+                    conf.rpc_response_timeout)
     return answered
 
 

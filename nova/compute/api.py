@@ -2,42 +2,37 @@
 
 Every method takes the caller's RequestContext. Servers belong to the
 caller's project: a server of another project does not exist for the
-caller (an admin sees all). Flavors and images are shared; creating them
-is for admins, as an image names files on the compute hosts.
+caller (an admin sees all). Flavors and images are shared
+(``nova.compute.flavors``).
 
 A new server gets its host from the scheduler and keeps it until a live
-migration moves it; every call for a server goes to that host over RPC
-(``nova.compute.rpcapi``). A server whose host is down is answered at
-once with 409 naming the host; other servers are unaffected.
+migration moves it. A server whose host is down is answered at once
+with 409 naming the host; other servers are unaffected.
 
-Build, reboot, rebuild and delete are accepted here, marked on the
-instance (vm_state and task_state) and run on a pool of worker threads
-(``nova.conductor.tasks``); a live migration is checked here, then driven
-by its source host (``nova.conductor.live_migrate``). A deleted server
-stays visible, with task_state 'deleting', until its guest is gone; then
-its row is removed.
+Build, reboot, rebuild and delete are looked up and checked here, marked
+on the instance (vm_state and task_state), and handed to the conductor with a
+cast (``nova.conductor.api.ComputeTaskAPI``): the caller gets its answer
+at once, and no API worker waits for the compute host. A live migration
+is a short call to the conductor, answered once its pre-checks passed. A
+deleted server stays visible, with task_state 'deleting', until its
+guest is gone; then its row is removed.
 """
 
-from concurrent import futures
-import json
-import os
-import threading
-import time
 from urllib import parse
 import uuid as uuid_lib
 
 from oslo_log import log as logging
 
+from nova.api.openstack import common as api_common
 import nova.conf
+from nova.compute import flavors
 from nova.compute import rpcapi
 from nova.compute import task_states
 from nova.compute import vm_states
-from nova.conductor import live_migrate
+from nova.conductor import api as conductor_api
 from nova.conductor import tasks as conductor_tasks
 from nova.console import tokens
 from nova.console import type as ctype
-from nova.api.openstack import common as api_common
-from nova import context as nova_context
 from nova.db import api as db
 from nova import exception
 from nova.objects import instance as objects
@@ -47,79 +42,13 @@ from nova import servicegroup
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 
-WORKERS = 8  # concurrent server actions; more wait in the pool's queue
-MAX_NAME_LENGTH = 255
-MAX_INT = 2 ** 31 - 1
-DISK_FORMATS = ('raw', 'qcow2', 'qed', 'vdi', 'vmdk', 'vhdx')
 UNSET = object()
 
-
-# -- input checks -------------------------------------------------------------
-
-def _bad(field, detail):
-    return exception.ValidationError(field=field, detail=detail)
-
-
-def _check_string(value, field, max_length=MAX_NAME_LENGTH):
-    if (not isinstance(value, str) or not value.strip() or
-            len(value) > max_length):
-        raise _bad(field, 'must be a non-blank string of at most %d '
-                          'characters' % max_length)
-    return value
-
-
-def _check_description(value):
-    """Any string of at most 255 characters, empty too (as Nova), or None."""
-    if value is not None and (not isinstance(value, str) or
-                              len(value) > MAX_NAME_LENGTH):
-        raise _bad('description', 'must be null or a string of at most %d '
-                                  'characters' % MAX_NAME_LENGTH)
-    return value
-
-
-def _check_int(value, field, minimum):
-    if (isinstance(value, bool) or not isinstance(value, int) or
-            not minimum <= value <= MAX_INT):
-        raise _bad(field, 'must be an integer from %d to %d' % (
-            minimum, MAX_INT))
-    return value
-
-
-def _check_dict(value, field, string_values):
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(
-            isinstance(key, str) and key and len(key) <= MAX_NAME_LENGTH
-            for key in value):
-        raise _bad(field, 'must be an object with non-empty string keys')
-    if string_values:
-        if not all(isinstance(v, str) and len(v) <= MAX_NAME_LENGTH
-                   for v in value.values()):
-            raise _bad(field, 'values must be strings of at most %d '
-                              'characters' % MAX_NAME_LENGTH)
-    else:
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError):
-            raise _bad(field, 'values must be JSON')
-    return dict(value)
-
-
-def _check_path(value, field):
-    if value is None:
-        return None
-    if not isinstance(value, str) or not os.path.isabs(value):
-        raise exception.Invalid(reason='%s must be an absolute path, not %r'
-                                % (field, value))
-    if not os.path.isfile(value):
-        raise exception.Invalid(reason='%s %s does not exist or is not a '
-                                'file' % (field, value))
-    return value
-
-
-def _require_admin(ctx, action):
-    if not ctx.is_admin:
-        raise exception.Forbidden(action=action)
+# Kept here for the callers that check input as the API does.
+_bad = flavors.bad_input
+_check_string = flavors.check_string
+_check_description = flavors.check_description
+_require_admin = flavors.require_admin
 
 
 def _ready(server):
@@ -169,166 +98,67 @@ def console_page_url(base_url, token):
 
 
 class API:
-    def __init__(self, compute_rpcapi=None, conf=None):
-        """``compute_rpcapi`` defaults to one on ``conf``'s transport.
-
-        ``start()`` (nova-api, nova-all) recovers the tasks a stopped
-        process left.
-        """
+    def __init__(self, compute_rpcapi=None, conf=None,
+                 compute_task_api=None):
+        """``compute_rpcapi`` (consoles) and ``compute_task_api`` (the
+        conductor) default to clients on ``conf``'s transport."""
         self.conf = conf or CONF
         self.compute_rpcapi = (compute_rpcapi or
                                rpcapi.ComputeAPI(self.conf))
-        self.tasks = conductor_tasks.ServerTasks(self.compute_rpcapi)
-        self._pool = futures.ThreadPoolExecutor(
-            max_workers=WORKERS, thread_name_prefix='nova-compute-task')
-        self._tasks = set()
-        self._tasks_lock = threading.Lock()
+        self.compute_task_api = (compute_task_api or
+                                 conductor_api.ComputeTaskAPI(self.conf))
         self._closed = False
 
-    def start(self):
-        """Finish what a stopped API process left: deletes run again on
-        the workers, other interrupted tasks end (see ServerTasks)."""
-        admin = nova_context.get_admin_context()
-
-        def delete(server):
-            self._submit(server, task_states.DELETING, 'Delete',
-                         self.tasks.terminate, admin, server)
-        self.tasks.recover_interrupted_tasks(delete=delete)
-
-    # -- flavors ----------------------------------------------------------
+    # -- flavors and images (nova.compute.flavors) ---------------------------
 
     def flavor_list(self, ctx):
-        return db.flavor_list()
+        return flavors.flavor_list(ctx)
 
     def flavor_get(self, ctx, flavor_id):
-        """A flavor by id; an integer id means its string (as in Nova)."""
-        if isinstance(flavor_id, int) and not isinstance(flavor_id, bool):
-            flavor_id = str(flavor_id)
-        flavor = db.flavor_get(flavor_id) if isinstance(
-            flavor_id, str) else None
-        if flavor is None:
-            raise exception.FlavorNotFound(flavor_id=flavor_id)
-        return flavor
+        return flavors.flavor_get(ctx, flavor_id)
 
     def flavor_create(self, ctx, name, ram, vcpus, disk=0, extra_specs=None,
                       flavor_id=None):
-        _require_admin(ctx, 'flavor create')
-        return db.flavor_create({
-            'id': (str(uuid_lib.uuid4()) if flavor_id is None else
-                   _check_string(flavor_id, 'id')),
-            'name': _check_string(name, 'name'),
-            'ram': _check_int(ram, 'ram', 1),
-            'vcpus': _check_int(vcpus, 'vcpus', 1),
-            'disk': _check_int(disk, 'disk', 0),
-            'extra_specs': _check_dict(extra_specs, 'extra_specs', True)})
-
-    # -- images -----------------------------------------------------------
+        return flavors.flavor_create(ctx, name, ram, vcpus, disk=disk,
+                                     extra_specs=extra_specs,
+                                     flavor_id=flavor_id)
 
     def image_list(self, ctx):
-        return db.image_list()
+        return flavors.image_list(ctx)
 
     def image_get(self, ctx, image_id):
-        image = db.image_get(image_id) if isinstance(image_id, str) else None
-        if image is None:
-            raise exception.ImageNotFound(image_id=image_id)
-        return image
+        return flavors.image_get(ctx, image_id)
 
-    def image_create(self, ctx, name, kernel_path=None, ramdisk_path=None,
-                     disk_path=None, disk_format='raw', properties=None,
-                     image_id=None):
-        """Register files on the compute host as an image (admins only).
+    def image_create(self, ctx, name, **kwargs):
+        return flavors.image_create(ctx, name, **kwargs)
 
-        A kernel (and optional ramdisk) is booted directly; otherwise the
-        disk is booted.
-        """
-        _require_admin(ctx, 'image create')
-        values = {
-            'id': (str(uuid_lib.uuid4()) if image_id is None else
-                   _check_string(image_id, 'id', 36)),
-            'name': _check_string(name, 'name'),
-            'kernel_path': _check_path(kernel_path, 'kernel_path'),
-            'ramdisk_path': _check_path(ramdisk_path, 'ramdisk_path'),
-            'disk_path': _check_path(disk_path, 'disk_path'),
-            'disk_format': disk_format,
-            'properties': _check_dict(properties, 'properties', False),
-            'status': 'active'}
-        if disk_format not in DISK_FORMATS:
-            raise _bad('disk_format', 'must be one of %s' %
-                       ', '.join(DISK_FORMATS))
-        if not (kernel_path or disk_path):
-            raise exception.Invalid(
-                reason='an image needs a kernel_path or a disk_path')
-        if ramdisk_path and not kernel_path:
-            raise exception.Invalid(reason='a ramdisk_path needs a '
-                                           'kernel_path')
-        return db.image_create(values)
-
-    # -- background tasks -------------------------------------------------
+    # -- hand-over to the conductor -------------------------------------------
 
     def _check_open(self):
         if self._closed:
             raise exception.ServiceUnavailable(
                 reason='The compute service is shutting down')
 
-    def _submit(self, server, task, action, func, *args):
-        """Run ``func(*args)`` on a worker; never lose its failure."""
-        uuid = server['uuid']
-
-        def run():
-            try:
-                func(*args)
-            except Exception as e:
-                # The manager logged it and set ERROR; this is a safety
-                # net should it not have (it matches only if the server
-                # is still in the task).
-                LOG.warning('%s of server %s failed: %s', action, uuid,
-                            exception.fault_message(e))
-                try:
-                    db.instance_update(uuid, {
-                        'vm_state': vm_states.ERROR, 'task_state': None,
-                        'fault': exception.fault_message(e)},
-                        expected_task_state=task)
-                except Exception:
-                    LOG.exception('Could not set server %s to ERROR', uuid)
-
-        with self._tasks_lock:
-            try:
-                future = self._pool.submit(run)
-            except RuntimeError:  # shut down meanwhile
-                future = None
-            else:
-                self._tasks.add(future)
-        if future is None:
-            reason = 'The compute service is shutting down'
-            db.instance_update(uuid, {'vm_state': vm_states.ERROR,
-                                      'task_state': None, 'fault': reason},
-                               expected_task_state=task)
-            raise exception.ServiceUnavailable(reason=reason)
-        future.add_done_callback(self._task_done)
-
-    def _task_done(self, future):
-        with self._tasks_lock:
-            self._tasks.discard(future)
-
-    def wait_for_tasks(self, timeout=None):
-        """Wait for every accepted action to finish; False on timeout."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with self._tasks_lock:
-                pending = [f for f in self._tasks if not f.done()]
-            if not pending:
-                return True
-            remaining = None
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-            futures.wait(pending, timeout=remaining)
-
     def shutdown(self):
-        """Refuse new actions and finish the accepted ones."""
+        """Refuse new actions (the process is stopping); the accepted
+        ones are the conductor's and go on."""
         self._closed = True
-        self._pool.shutdown(wait=True)
+
+    def _hand_over(self, server, task, send):
+        """``send()`` the action to the conductor (a cast). When it
+        cannot be sent, the server leaves ``task`` for ERROR with the
+        reason, and ServiceUnavailable (503) is raised."""
+        try:
+            send()
+        except exception.NovaException as e:
+            LOG.warning('Action on server %s not handed to the conductor: '
+                        '%s', server['uuid'], e.message)
+            db.instance_update(server['uuid'], {
+                'vm_state': vm_states.ERROR, 'task_state': None,
+                'fault': e.message}, expected_task_state=task)
+            if isinstance(e, exception.ServiceUnavailable):
+                raise
+            raise exception.ServiceUnavailable(reason=e.message) from e
 
     # -- hosts ----------------------------------------------------------------
 
@@ -419,8 +249,8 @@ class API:
             values.update(vm_state=vm_states.ERROR, task_state=None,
                           fault=refused.message)
             return self._annotate([db.instance_create(values)])[0]
-        self._submit(server, task_states.SPAWNING, 'Build', self.tasks.build,
-                     ctx, server)
+        self._hand_over(server, task_states.SPAWNING, lambda:
+                        self.compute_task_api.build_instances(ctx, server))
         return self._annotate([server])[0]
 
     def get(self, ctx, server_id):
@@ -456,8 +286,8 @@ class API:
                 raise self._invalid_state(ctx, server_id, 'delete')
             return  # already being deleted
         tokens.delete_for_instance(uuid)
-        self._submit(updated, task_states.DELETING, 'Delete',
-                     self.tasks.terminate, ctx, updated)
+        self._hand_over(updated, task_states.DELETING, lambda:
+                        self.compute_task_api.delete_instance(ctx, updated))
 
     def reboot(self, ctx, server_id, reboot_type):
         """SOFT: from ACTIVE. HARD: from ACTIVE, ERROR or a soft reboot."""
@@ -478,8 +308,9 @@ class API:
         if updated is None:
             raise self._invalid_state(ctx, server_id, 'reboot')
         tokens.delete_for_instance(server['uuid'])
-        self._submit(updated, task, '%s reboot' % reboot_type.capitalize(),
-                     self.tasks.reboot, ctx, updated, reboot_type)
+        self._hand_over(updated, task, lambda:
+                        self.compute_task_api.reboot_instance(
+                            ctx, updated, reboot_type))
 
     def rebuild(self, ctx, server_id, image_ref, description=UNSET):
         """Boot the server again from ``image_ref``; from ACTIVE or ERROR."""
@@ -498,8 +329,9 @@ class API:
         if updated is None:
             raise self._invalid_state(ctx, server_id, 'rebuild')
         tokens.delete_for_instance(server['uuid'])
-        self._submit(updated, task_states.REBUILDING, 'Rebuild',
-                     self.tasks.rebuild, ctx, updated, image)
+        self._hand_over(updated, task_states.REBUILDING, lambda:
+                        self.compute_task_api.rebuild_instance(
+                            ctx, updated, image))
         return self._annotate([updated])[0]
 
     # -- live migration -----------------------------------------------------
@@ -508,11 +340,11 @@ class API:
                      block_migration='auto'):
         """Move an ACTIVE server to ``host`` (or one the scheduler picks).
 
-        The pre-checks of both hosts run now, and their errors are the
-        caller's (400); then the source host drives the migration
-        (nova.conductor.live_migrate). The server is MIGRATING meanwhile,
-        then ACTIVE on the new host, or ACTIVE on the old one if the
-        migration failed.
+        Checked here, then a short call to the conductor, which runs the
+        pre-checks of both hosts (their errors are the caller's: 400)
+        and starts the migration; it runs on without this request. The
+        server is MIGRATING meanwhile, then ACTIVE on the new host, or
+        ACTIVE on the old one if the migration failed.
         """
         _require_admin(ctx, 'os-migrateLive')
         if block_migration not in (True, False, 'auto'):
@@ -524,9 +356,8 @@ class API:
         self._check_host(server)
         if not _ready(server):
             raise self._invalid_state(ctx, server_id, 'live migrate')
-        live_migrate.LiveMigrationTask(
-            ctx, self.conf, self.compute_rpcapi, server['uuid'], host,
-            block_migration).execute()
+        self.compute_task_api.live_migrate_instance(ctx, server, host,
+                                                    block_migration)
 
     # -- services and hypervisors (admin) ---------------------------------
 

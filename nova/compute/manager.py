@@ -2,8 +2,9 @@
 
 It is the RPC endpoint of nova-compute (topic ``compute``, server = the
 host's name) and wraps the host's one driver. It never touches the
-database: the API side reads the server's rows, sends what the driver
-needs (an Instance, a versioned object), and records the outcome.
+database: the conductor reads the instance's rows, sends what the driver
+needs (an Instance, a versioned object), and records the outcome this
+host casts back (``instance_action_done``).
 
 Its RPC API version is ``target.version`` (see ``nova.compute.rpcapi``
 for the history): a message of a newer minor version, or of another
@@ -25,6 +26,7 @@ import oslo_messaging
 from nova.compute import console_followers
 from nova.compute import console_output
 from nova.compute import rpcapi as compute_rpcapi
+from nova.compute import task_states
 from nova.conductor import rpcapi as conductor_rpcapi
 import nova.conf
 from nova.console import type as ctype
@@ -75,29 +77,25 @@ class ComputeManager:
         self._conf = conf or nova.conf.CONF
         self._followers = console_followers.FollowerTable(
             self.host, self._conf)
+        self._conductor_api = None
+        # {uuid: actions running or waiting for the guest's lock here}
+        self._busy = {}
+        self._busy_lock = threading.Lock()
         # Live migrations this service drives as their source, by uuid,
         # and when it started: casts sent before are stale.
         self._driving = set()
         self._migrations_lock = threading.Lock()
         self._started_at = time.time()
-        self._clients = None
+        self._compute_rpcapi = None
 
     @property
     def compute_rpcapi(self):
         """The client this host calls other hosts with (made on first
         use: a manager that never migrates opens no transport)."""
-        return self._rpc_clients()[0]
-
-    @property
-    def _conductor(self):
-        return self._rpc_clients()[1]
-
-    def _rpc_clients(self):
         with self._migrations_lock:
-            if self._clients is None:
-                self._clients = (compute_rpcapi.ComputeAPI(self._conf),
-                                 conductor_rpcapi.ConductorAPI(self._conf))
-            return self._clients
+            if self._compute_rpcapi is None:
+                self._compute_rpcapi = compute_rpcapi.ComputeAPI(self._conf)
+            return self._compute_rpcapi
 
     @property
     def console_followers(self):
@@ -125,40 +123,116 @@ class ComputeManager:
             lock.release()
 
     # -- server actions -------------------------------------------------------
-    # Each returns the host's serial port facts as they are once it is
-    # done (the driver's serial_port_facts()): the API side records them
-    # at once, so the scheduler never waits a report_interval to see the
-    # ports a delete freed or a build took.
+    # Casts from the conductor (nova.conductor.manager.ComputeTaskManager).
+    # Each reports its outcome back with a cast, instance_action_done,
+    # with this host's serial port facts as they are once it is done (the
+    # driver's serial_port_facts()), success or not: the scheduler never
+    # waits a report_interval to see the ports a delete freed or a build
+    # took.
+
+    def _conductor(self):
+        if self._conductor_api is None:
+            self._conductor_api = conductor_rpcapi.ConductorAPI(self._conf)
+        return self._conductor_api
+
+    def _run_action(self, ctxt, method, action, task_state, instance,
+                    work):
+        """Run ``work()`` under the guest's lock, then report.
+
+        A ``nova.exception`` error is reported as its message; any other
+        is logged here with its traceback and reported as
+        ComputeHostError's message only.
+        """
+        uuid = instance.uuid
+        with self._busy_lock:
+            self._busy[uuid] = self._busy.get(uuid, 0) + 1
+        fault = error = None
+        try:
+            with self._lock(uuid):
+                try:
+                    work()
+                except exception.NovaException as e:
+                    LOG.info('%s of %s failed on host %s: %s', method, uuid,
+                             self.host, e.message)
+                    fault, error = e.message, type(e).__name__
+                except Exception as e:
+                    LOG.exception('%s failed on host %s', method, self.host)
+                    fault = exception.ComputeHostError(
+                        host=self.host,
+                        reason=exception.fault_message(e)).message
+                    error = 'ComputeHostError'
+                facts = self._port_facts()
+            try:
+                self._conductor().instance_action_done(
+                    ctxt, self.host, uuid, action, task_state, facts,
+                    fault=fault, error=error)
+            except Exception:
+                # The conductor settles it by asking this host when it
+                # recovers (get_instance_state).
+                LOG.exception('Outcome of %s of %s not sent to the '
+                              'conductor', method, uuid)
+        finally:
+            with self._busy_lock:
+                self._busy[uuid] -= 1
+                if not self._busy[uuid]:
+                    del self._busy[uuid]
+
+    def _port_facts(self):
+        try:
+            return self.driver.serial_port_facts()
+        except Exception as e:
+            LOG.warning('Serial port facts of host %s not read: %s',
+                        self.host, exception.fault_message(e))
+            return None
 
     @_remotable
     def build_and_run_instance(self, ctxt, instance):
-        with self._lock(instance.uuid):
-            self.driver.spawn(ctxt, instance, instance.image_meta)
-            return self.driver.serial_port_facts()
+        """Spawn the guest (a cast; the outcome goes to the conductor)."""
+        self._run_action(
+            ctxt, 'build_and_run_instance', 'build', task_states.SPAWNING,
+            instance,
+            lambda: self.driver.spawn(ctxt, instance, instance.image_meta))
 
     @_remotable
     def reboot_instance(self, ctxt, instance, reboot_type):
-        with self._lock(instance.uuid):
-            self.driver.reboot(ctxt, instance, reboot_type=reboot_type)
-            return self.driver.serial_port_facts()
+        """'SOFT' or 'HARD' reboot (a cast)."""
+        task = task_states.REBOOT_TASK_STATES[reboot_type]
+        self._run_action(
+            ctxt, 'reboot_instance', 'reboot', task, instance,
+            lambda: self.driver.reboot(ctxt, instance,
+                                       reboot_type=reboot_type))
 
     @_remotable
     def rebuild_instance(self, ctxt, instance):
-        with self._lock(instance.uuid):
-            self.driver.rebuild(ctxt, instance, instance.image_meta)
-            return self.driver.serial_port_facts()
+        """Boot the guest again from ``instance.image_meta`` (a cast)."""
+        self._run_action(
+            ctxt, 'rebuild_instance', 'rebuild', task_states.REBUILDING,
+            instance,
+            lambda: self.driver.rebuild(ctxt, instance,
+                                        instance.image_meta))
 
     @_remotable
     def terminate_instance(self, ctxt, instance):
-        """Destroy the guest, its disks and its log."""
-        with self._lock(instance.uuid):
-            self.driver.destroy(ctxt, instance)
-            return self.driver.serial_port_facts()
+        """Destroy the guest, its disks and its log (a cast)."""
+        self._run_action(
+            ctxt, 'terminate_instance', 'delete', task_states.DELETING,
+            instance,
+            lambda: self.driver.destroy(ctxt, instance))
+
+    @_remotable
+    def get_instance_state(self, ctxt, instance):
+        """For the conductor's recovery: ``{'exists': bool, 'busy':
+        bool}``: whether the guest's domain is defined on this host, and
+        whether an action on it runs here now (its outcome will come)."""
+        with self._busy_lock:
+            busy = instance.uuid in self._busy
+        return {'exists': bool(self.driver.instance_exists(instance)),
+                'busy': busy}
 
     @_remotable
     def get_serial_port_facts(self, ctxt, instance):
         """This host's serial port facts now; for an action that ended
-        without returning them (a live migration, a failed reboot)."""
+        without returning them (a live migration)."""
         return self.driver.serial_port_facts()
 
     # -- consoles -------------------------------------------------------------
@@ -311,8 +385,8 @@ class ComputeManager:
             # conductor ask this host, which must not answer "driving".
             with self._migrations_lock:
                 self._driving.discard(uuid)
-        self._conductor.report_live_migration(ctxt, instance, self.host,
-                                              dest, outcome, fault)
+        self._conductor().report_live_migration(
+            ctxt, instance, self.host, dest, outcome, fault)
 
     def _drive_live_migration(self, ctxt, instance, dest, data,
                               requested_at):

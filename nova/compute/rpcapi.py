@@ -1,7 +1,9 @@
 """Client side of the compute RPC API: the calls to one compute host.
 
-Every call names its host (``server=`` the host's name). Long actions
-wait ``long_rpc_timeout``; console calls ``rpc_response_timeout``. A host
+Every message names its host (``server=`` the host's name). Instance
+actions (build, reboot, rebuild, terminate) are casts from the conductor;
+the live-migration steps wait ``long_rpc_timeout``; console calls and
+the other short calls ``rpc_response_timeout``. A host
 that does not answer in time gives ``InstanceHostUnavailable`` naming the
 server and the host; a broker that cannot be reached gives
 ``ServiceUnavailable``; a host that does not serve the version sent gives
@@ -14,8 +16,9 @@ newest a host serves; ``[upgrade_levels] compute`` caps what is sent):
   every action a blocking call. (Releases before versioned objects.)
 * 2.0 - Versioned objects for every argument and result that is not
   plain data (Instance, LibvirtLiveMigrateData, ConsoleSerial), one
-  serializer; the protocol of the conductor (actions as casts, source
-  driven live migration).
+  serializer; the protocol of the conductor (actions as casts whose
+  outcome the host casts back to the conductor, get_instance_state for
+  its recovery, source driven live migration).
 * 2.1 - get_console_output takes ``tail_length`` (lines): the host
   sends only those. Under a 2.0 cap the whole log crosses and this
   client cuts it the same way.
@@ -95,24 +98,40 @@ class ComputeAPI:
                        'again later' % type(e).__name__)
 
     # -- server actions -------------------------------------------------------
-    # Each returns the host's serial port facts once it is done (a dict,
-    # see ComputeManager), or None from a host that sends none.
+    # Casts, from the conductor: the host reports each outcome back to it
+    # with its serial port facts (ConductorAPI.instance_action_done).
+
+    def _cast(self, ctx, to_host, method, instance, **kwargs):
+        """Cast ``method`` to host ``to_host`` for ``instance``;
+        ServiceUnavailable when the broker cannot be reached."""
+        cctxt = self.client.prepare(server=to_host, version=BASE_VERSION,
+                                    retry=CALL_RETRIES)
+        try:
+            cctxt.cast(ctx, method, instance=instance, **kwargs)
+        except exception.NovaException:
+            raise
+        except Exception as e:
+            raise exception.ServiceUnavailable(
+                reason='The message broker cannot be reached (%s); try '
+                       'again later' % type(e).__name__)
 
     def build_and_run_instance(self, ctx, host, instance):
-        return self._call(ctx, host, 'build_and_run_instance', instance,
-                          long=True)
+        self._cast(ctx, host, 'build_and_run_instance', instance)
 
     def reboot_instance(self, ctx, host, instance, reboot_type):
-        return self._call(ctx, host, 'reboot_instance', instance, long=True,
-                          reboot_type=reboot_type)
+        self._cast(ctx, host, 'reboot_instance', instance,
+                   reboot_type=reboot_type)
 
     def rebuild_instance(self, ctx, host, instance):
-        return self._call(ctx, host, 'rebuild_instance', instance,
-                          long=True)
+        self._cast(ctx, host, 'rebuild_instance', instance)
 
     def terminate_instance(self, ctx, host, instance):
-        return self._call(ctx, host, 'terminate_instance', instance,
-                          long=True)
+        self._cast(ctx, host, 'terminate_instance', instance)
+
+    def get_instance_state(self, ctx, host, instance):
+        """``{'exists': bool, 'busy': bool}`` of the guest on ``host``
+        (a short call, for the conductor's recovery)."""
+        return self._call(ctx, host, 'get_instance_state', instance)
 
     # -- consoles -------------------------------------------------------------
 

@@ -1,15 +1,41 @@
-"""The conductor topic's endpoint: records compute services' reports and
-the outcomes of live migrations (nova.conductor.live_migrate)."""
+"""The conductor topic's endpoints.
+
+``ConductorManager`` records the compute services' heartbeats.
+``ComputeTaskManager`` runs the instance actions the compute API hands
+over (``nova.conductor.api.ComputeTaskAPI``): it casts each to the
+instance's compute host, records the outcome the host casts back, and
+owns the instances' task_state from then on, including after a restart
+(``init_host``). Both run in nova-conductor, or in nova-all.
+"""
+
+import threading
 
 from oslo_log import log as logging
 import oslo_messaging
 
+from nova.compute import rpcapi as compute_rpcapi
+from nova.compute import task_states
+from nova.compute import vm_states
 from nova.conductor import live_migrate
+from nova.conductor import tasks
+from nova.console import tokens
+from nova import context as nova_context
 from nova.db import api as db
 from nova import exception
 from nova.objects import compute_node
+from nova.scheduler import manager as scheduler
+from nova import servicegroup
 
 LOG = logging.getLogger(__name__)
+
+# Actions, as the compute host names them in its outcome.
+BUILD = 'build'
+REBOOT = 'reboot'
+REBUILD = 'rebuild'
+DELETE = 'delete'
+
+_LABELS = {BUILD: 'Build', REBOOT: 'Reboot', REBUILD: 'Rebuild',
+           DELETE: 'Delete'}
 
 
 class ConductorManager:
@@ -17,17 +43,12 @@ class ConductorManager:
     # nova.conductor.rpcapi).
     target = oslo_messaging.Target(version='2.0')
 
-    def __init__(self, conf=None):
-        import nova.conf
-        self.conf = conf or nova.conf.CONF
-        self._compute_rpcapi = None
-
-    @property
-    def compute_rpcapi(self):
-        if self._compute_rpcapi is None:
-            from nova.compute import rpcapi
-            self._compute_rpcapi = rpcapi.ComputeAPI(self.conf)
-        return self._compute_rpcapi
+    def __init__(self, on_host_up=None, conf=None):
+        """``on_host_up(host)`` runs when a compute service registers, or
+        comes back after a stop or after it counted as down (silent for
+        ``service_down_time``): ComputeTaskManager.recover_host."""
+        self._on_host_up = on_host_up
+        self._conf = conf
 
     def report_state(self, ctxt, host, binary, topic, report, up):
         """Record a heartbeat; ``report`` is a ComputeNode (None with
@@ -39,30 +60,365 @@ class ConductorManager:
                     reason='the report of host %s is a %s, not a '
                            'ComputeNode' % (host, type(report).__name__))
             report = {k: v for k, v in report.items() if k != 'host'}
+        before = db.service_get_by_host(host) if up else None
         service = db.service_report(host, binary, topic, report, up=up)
         if service['report_count'] == 1:
             LOG.info('Compute service %s on host %s registered', binary,
                      host)
         elif not up:
             LOG.info('Compute service on host %s stopped', host)
+        if up and self._on_host_up is not None and (
+                before is None or before['stopped'] or (
+                    self._conf is not None and
+                    not servicegroup.is_up(before, self._conf))):
+            self._on_host_up(host)
 
     def ping(self, ctxt):
         """Answer, so a process can check its way to the broker and back."""
         return True
 
-    # -- live migration (nova.conductor.live_migrate) -------------------------
+
+class ComputeTaskManager:
+    """Build, reboot, rebuild, delete and live migration of instances.
+
+    Each action arrives with the instance already in its task_state (the
+    compute API set it, or answered 409). Here it is cast to the
+    instance's host (``nova.compute.manager``), which casts back
+    ``instance_action_done``. An outcome is recorded only while the
+    instance is still in the task the action started in: a newer request
+    that took it over (a delete, a hard reboot during a soft one) is
+    never undone. The hosts' serial port facts that come with an outcome
+    are recorded in every case.
+    """
+
+    # The same conductor RPC API as ConductorManager's (2.0 added these
+    # methods; history: nova.conductor.rpcapi).
+    target = oslo_messaging.Target(version='2.0')
+
+    def __init__(self, conf, compute_api=None):
+        self.conf = conf
+        self.compute_rpcapi = (compute_api or
+                               compute_rpcapi.ComputeAPI(conf))
+        # Hosts each build tried (in this process; a restart forgets,
+        # so a rescheduled build may try one host again).
+        self._build_tries = {}
+        # (uuid, task_state) of the actions this process cast to a host
+        # and whose outcome has not come yet: an action handed over twice
+        # (a cast that waited on the broker while recovery re-drove it)
+        # runs once.
+        self._in_flight = set()
+        self._lock = threading.Lock()
+
+    # -- recording ------------------------------------------------------------
+
+    def _fail(self, uuid, task, action, fault):
+        """ERROR with ``fault`` when still in ``task``."""
+        LOG.error('%s of server %s failed: %s', _LABELS.get(action, action),
+                  uuid, fault)
+        done = db.instance_update(
+            uuid, {'vm_state': vm_states.ERROR, 'task_state': None,
+                   'fault': fault}, expected_task_state=task)
+        if done is None:
+            LOG.info('Failure of %s not recorded: server %s was deleted or '
+                     'taken over by another request',
+                     _LABELS.get(action, action), uuid)
+
+    def _current(self, uuid, task, action):
+        """The row, when the instance is still in ``task``."""
+        current = db.instance_get(uuid)
+        if current is None:
+            LOG.info('Server %s is gone: %s not run', uuid,
+                     _LABELS.get(action, action))
+            return None
+        if current['task_state'] != task:
+            LOG.info('%s of server %s not run: superseded by %s',
+                     _LABELS.get(action, action), uuid,
+                     current['task_state'])
+            return None
+        return current
+
+    def _host_down(self, uuid, host):
+        """InstanceHostUnavailable when ``host`` cannot take a cast now
+        (on a broker it would wait in a queue nobody reads)."""
+        service = db.service_get_by_host(host) if host else None
+        reason = ('is not known' if service is None else
+                  servicegroup.down_reason(service, self.conf))
+        if reason:
+            return exception.InstanceHostUnavailable(
+                instance_uuid=uuid, host=host, reason=reason)
+        return None
+
+    def _cast(self, ctxt, current, task, action, send, boot=True):
+        """Cast ``send(instance)`` to the instance's host, once per task
+        until its outcome; on any error before the host has it, record
+        the failure."""
+        uuid = current['uuid']
+        with self._lock:
+            if (uuid, task) in self._in_flight:
+                LOG.info('%s of server %s already sent to host %s',
+                         _LABELS.get(action, action), uuid, current['host'])
+                return
+            self._in_flight.add((uuid, task))
+        try:
+            error = self._host_down(uuid, current['host'])
+            if error is not None:
+                raise error
+            send(tasks.instance_for(current, boot=boot))
+        except Exception as e:
+            self._landed(uuid, task)
+            self._fail(uuid, task, action, exception.fault_message(e))
+
+    def _landed(self, uuid, task):
+        with self._lock:
+            self._in_flight.discard((uuid, task))
+
+    # -- actions (casts from the compute API) ---------------------------------
+
+    def build_instances(self, ctxt, instance_uuid):
+        current = self._current(instance_uuid, task_states.SPAWNING, BUILD)
+        if current is None:
+            return
+        with self._lock:
+            self._build_tries.setdefault(instance_uuid, [])
+        self._cast(ctxt, current, task_states.SPAWNING, BUILD,
+                   lambda instance: self.compute_rpcapi.
+                   build_and_run_instance(ctxt, current['host'], instance))
+
+    def reboot_instance(self, ctxt, instance_uuid, reboot_type):
+        task = task_states.REBOOT_TASK_STATES[reboot_type]
+        current = self._current(instance_uuid, task, REBOOT)
+        if current is None:
+            return
+        self._cast(ctxt, current, task, REBOOT,
+                   lambda instance: self.compute_rpcapi.reboot_instance(
+                       ctxt, current['host'], instance, reboot_type))
+
+    def rebuild_instance(self, ctxt, instance_uuid, image_id):
+        current = self._current(instance_uuid, task_states.REBUILDING, REBUILD)
+        if current is None:
+            return
+        self._cast(ctxt, current, task_states.REBUILDING, REBUILD,
+                   lambda instance: self.compute_rpcapi.rebuild_instance(
+                       ctxt, current['host'], instance))
+
+    def delete_instance(self, ctxt, instance_uuid):
+        current = self._current(instance_uuid, task_states.DELETING, DELETE)
+        if current is None:
+            return
+        if current['host'] is None:
+            db.instance_delete(instance_uuid)
+            LOG.info('Deleted server %s', instance_uuid)
+            return
+        # Without its image or flavor rows: a guest whose image is gone
+        # can still be deleted.
+        self._cast(ctxt, current, task_states.DELETING, DELETE,
+                   lambda instance: self.compute_rpcapi.terminate_instance(
+                       ctxt, current['host'], instance), boot=False)
+
+    def live_migrate_instance(self, ctxt, instance_uuid, host,
+                              block_migration):
+        """A call: the pre-checks run now and their errors are the
+        caller's; returns None once the migration started."""
+        if block_migration not in (True, False, 'auto'):
+            raise tasks.bad_input('block_migration',
+                                  "must be true, false or 'auto'")
+        self._live_migration_task(ctxt, instance_uuid, host,
+                                  block_migration).execute()
+
+    def _live_migration_task(self, ctxt, instance_uuid, host,
+                             block_migration):
+        return live_migrate.LiveMigrationTask(
+            ctxt, self.conf, self.compute_rpcapi, instance_uuid, host,
+            block_migration)
+
+    # -- outcomes (casts from the compute hosts) ------------------------------
 
     def report_live_migration(self, ctxt, instance, source, dest, outcome,
                               fault=None):
-        """A cast from a migration's source: record how it ended."""
+        """A cast from a live migration's source: how it ended (see
+        nova.conductor.live_migrate.record_outcome)."""
         live_migrate.record_outcome(ctxt, self.compute_rpcapi, self.conf,
                                     instance.uuid, source, dest, outcome,
                                     fault)
 
-    def recover_live_migrations(self, ctxt, host):
-        """A cast from a compute service that started: settle the live
-        migrations no service drives any more."""
-        LOG.info('Compute service of %s started: looking at interrupted '
-                 'live migrations', host)
-        live_migrate.recover_live_migrations(ctxt, self.compute_rpcapi,
-                                             self.conf, started_host=host)
+    def instance_action_done(self, ctxt, host, instance_uuid, action,
+                             task_state, serial_port_facts, fault=None,
+                             error=None):
+        """Record what ``host`` did of ``action`` on the instance.
+
+        :param action: 'build', 'reboot', 'rebuild' or 'delete'.
+        :param task_state: the task the action ran in.
+        :param serial_port_facts: the host's facts after the action (see
+            ComputeDriver.serial_port_facts), or None.
+        :param fault: None on success, else the error's message (never
+            a traceback).
+        :param error: the error's class name (a build that found no free
+            serial port is tried on another host).
+        """
+        self._landed(instance_uuid, task_state)
+        # First: from now on the scheduler counts what the action took
+        # or freed.
+        tasks.record_ports(host, serial_port_facts)
+        label = _LABELS.get(action, action)
+        if action in (REBOOT, REBUILD):
+            # Tokens issued while it ran may name the old port.
+            tokens.delete_for_instance(instance_uuid)
+        if fault is not None:
+            if (action == BUILD and
+                    error == 'SocketPortRangeExhaustedException' and
+                    self._rebuilt_elsewhere(ctxt, instance_uuid, host,
+                                            fault)):
+                return
+            self._forget_tries(instance_uuid, action)
+            self._fail(instance_uuid, task_state, action, fault)
+            return
+        self._forget_tries(instance_uuid, action)
+        if action == DELETE:
+            current = db.instance_get(instance_uuid)
+            if current is not None and current['host'] == host:
+                db.instance_delete(instance_uuid)  # its tokens go with it
+                LOG.info('Deleted server %s', instance_uuid)
+            return
+        done = db.instance_update(
+            instance_uuid, {'vm_state': vm_states.ACTIVE, 'task_state': None,
+                            'fault': None},
+            expected_task_state=task_state)
+        if done is None:
+            LOG.info('%s of server %s done, but the server was taken over '
+                     'meanwhile', label, instance_uuid)
+
+    def _forget_tries(self, uuid, action):
+        if action == BUILD:
+            with self._lock:
+                self._build_tries.pop(uuid, None)
+
+    def _rebuilt_elsewhere(self, ctxt, uuid, host, fault):
+        """A build that found no free serial port on ``host`` goes to
+        another host: True when it was cast there."""
+        with self._lock:
+            tried = self._build_tries.setdefault(uuid, [])
+            tried.append(host)
+            tried = list(tried)
+        if len(tried) >= tasks.MAX_BUILD_ATTEMPTS:
+            return False
+        current = db.instance_get(uuid)
+        if current is None or current['task_state'] != task_states.SPAWNING:
+            return False
+        try:
+            instance = tasks.instance_for(current, boot=True)
+        except exception.NovaException:
+            return False
+        with scheduler.CLAIMS_LOCK:  # the claim moves with the instance
+            try:
+                new_host = scheduler.select_host(
+                    self.conf, instance.flavor, instance.image_meta,
+                    exclude=tried)
+            except exception.NoValidHost:
+                return False
+            current = db.instance_update(
+                uuid, {'host': new_host},
+                expected_task_state=task_states.SPAWNING)
+            if current is None:
+                return False
+        LOG.warning('Build of server %s: %s; rescheduled to host %s', uuid,
+                    fault, new_host)
+        self._cast(ctxt, current, task_states.SPAWNING, BUILD,
+                   lambda instance: self.compute_rpcapi.
+                   build_and_run_instance(ctxt, new_host, instance))
+        return True
+
+    # -- restart recovery -----------------------------------------------------
+
+    def init_host(self):
+        """Recover the instances left in a task, asking their hosts.
+
+        Run when the conductor starts: the actions it had cast may still
+        be running on the hosts, which then report as usual; the hosts
+        that do not answer now are asked again when they next register
+        (``recover_host``).
+        """
+        self.recover(nova_context.get_admin_context())
+
+    def recover_host(self, host):
+        """A compute service (re)registered: what it ran when it stopped
+        is lost, so its instances' tasks are recovered now."""
+        self.recover(nova_context.get_admin_context(), hosts=(host,))
+
+    def recover(self, ctxt, hosts=None):
+        """Each instance in a task (of ``hosts``, default all) whose host
+        runs no action on it: the action is sent again (it may never
+        have reached the host: a cast that waited on the broker for this
+        conductor, or a host that restarted), except a build whose guest
+        exists already, which ends in ERROR; a live migration is settled
+        by where the guest is. Nothing is changed for an instance whose
+        host does not answer, or still runs its action."""
+        migrating = []
+        for server in db.instance_get_all(task_states=task_states.ALL):
+            if server['task_state'] == task_states.MIGRATING:
+                # Its guest may be on any host: every host is asked.
+                migrating.append(server['uuid'])
+                continue
+            if hosts is not None and server['host'] not in hosts:
+                continue
+            try:
+                self._recover_one(ctxt, server)
+            except Exception:
+                LOG.exception('Recovery of server %s failed',
+                              server['uuid'])
+        if migrating:
+            live_migrate.recover_live_migrations(
+                ctxt, self.compute_rpcapi, self.conf, uuids=migrating,
+                started_host=hosts[0] if hosts and len(hosts) == 1 else None)
+
+    def _ask(self, ctxt, server):
+        """The host's answer about the instance's guest, or None when it
+        cannot be asked now."""
+        host = server['host']
+        error = self._host_down(server['uuid'], host)
+        if error is None:
+            try:
+                return self.compute_rpcapi.get_instance_state(
+                    ctxt, host, tasks.instance_for(server))
+            except exception.NovaException as e:
+                error = e
+        LOG.warning('Server %s is %s; not recovered now: %s. It is when '
+                    'its host registers again.', server['uuid'],
+                    server['task_state'], exception.fault_message(error))
+        return None
+
+    def _recover_one(self, ctxt, server):
+        uuid, task = server['uuid'], server['task_state']
+        if server['host'] is None:
+            if task == task_states.DELETING:
+                db.instance_delete(uuid)
+            else:
+                self._fail(uuid, task, 'recovery', 'Interrupted while %s'
+                           % task)
+            return
+        answer = self._ask(ctxt, server)
+        if answer is None:
+            return
+        if answer['busy']:
+            LOG.info('Server %s is %s and its host %s runs it still: '
+                     'left to finish', uuid, task, server['host'])
+            return
+        if task == task_states.SPAWNING and answer['exists']:
+            # Its guest was made, but whether its build ended is unknown.
+            LOG.warning('Build of server %s was interrupted', uuid)
+            self._fail(uuid, task, 'recovery',
+                       'Interrupted by a restart while %s (host %s runs no '
+                       'action on it)' % (task, server['host']))
+            return
+        LOG.info('Server %s is %s and its host %s runs no action on it: '
+                 'sent again', uuid, task, server['host'])
+        if task == task_states.SPAWNING:
+            self.build_instances(ctxt, uuid)
+        elif task in (task_states.REBOOTING, task_states.REBOOTING_HARD):
+            tokens.delete_for_instance(uuid)
+            self.reboot_instance(ctxt, uuid, 'HARD' if task ==
+                                 task_states.REBOOTING_HARD else 'SOFT')
+        elif task == task_states.REBUILDING:
+            tokens.delete_for_instance(uuid)
+            self.rebuild_instance(ctxt, uuid, server['image_id'])
+        elif task == task_states.DELETING:
+            self.delete_instance(ctxt, uuid)

@@ -1,4 +1,16 @@
-"""Client side of the conductor topic: a compute service's heartbeat.
+"""Client side of the conductor topic.
+
+``ConductorAPI`` is what compute services send: their heartbeat and the
+outcome of each action the conductor cast to them
+(``instance_action_done``). ``ComputeTaskAPI`` is what the compute API
+sends: the instance actions the conductor runs (``nova.conductor.api``
+wraps it). Both reach the one ``conductor`` topic, served by
+nova-conductor (or nova-all), whose endpoints are ``ConductorManager``
+and ``ComputeTaskManager`` (``nova.conductor.manager``).
+
+Which messages are casts: every action and every outcome; the only
+calls are ``ping`` and ``live_migrate_instance`` (its pre-checks answer
+the API request, with ``rpc_response_timeout``).
 
 Conductor RPC API version history (``ConductorManager.target`` is the
 newest a conductor serves; ``[upgrade_levels] conductor`` caps what is
@@ -7,13 +19,16 @@ sent):
 * 1.0 - report_state with the report as a dict. (Releases before
   versioned objects.)
 * 2.0 - report_state with the report as a ComputeNode object; the
-  conductor of this issue's control plane (its task API is versioned
-  with it).
+  conductor of this issue's control plane: the compute API's
+  build_instances, reboot_instance, rebuild_instance, delete_instance
+  (casts) and live_migrate_instance (a call), and the compute hosts'
+  instance_action_done (a cast), served by ComputeTaskManager.
 """
 
 from oslo_log import log as logging
 import oslo_messaging
 
+from nova import exception
 from nova import rpc
 
 LOG = logging.getLogger(__name__)
@@ -70,20 +85,34 @@ class ConductorAPI:
         except oslo_messaging.MessagingTimeout:
             return False
 
+    def instance_action_done(self, ctx, host, instance_uuid, action,
+                             task_state, serial_port_facts, fault=None,
+                             error=None):
+        """A compute host's outcome of an action the conductor cast to it
+        (a cast). See ComputeTaskManager.instance_action_done.
+
+        Retried while the broker is away (oslo.messaging's default): the
+        outcome is the only record the host sends of the action.
+        """
+        self.client.cast(ctx, 'instance_action_done', host=host,
+                         instance_uuid=instance_uuid, action=action,
+                         task_state=task_state,
+                         serial_port_facts=serial_port_facts, fault=fault,
+                         error=error)
+
     # -- live migration (nova.conductor.live_migrate) -------------------------
 
     def report_live_migration(self, ctx, instance, source, dest, outcome,
                               fault=None):
         """Cast from a migration's source: how it ended (``outcome``, one
-        of the MIGRATION_* values; ``fault`` the error text).
-        Not retried past CALL_RETRIES connection attempts: when it cannot
-        be sent the migration stays MIGRATING until the conductor's
-        recovery asks the hosts (live_migrate.recover_live_migrations)."""
+        of the MIGRATION_* values; ``fault`` the error text). Not retried
+        past CALL_RETRIES connection attempts: when it cannot be sent the
+        migration stays MIGRATING until the conductor's recovery asks the
+        hosts (live_migrate.recover_live_migrations)."""
         try:
             self.client.prepare(retry=CALL_RETRIES).cast(
-                ctx, 'report_live_migration',
-                instance=instance, source=source,
-                dest=dest, outcome=outcome, fault=fault)
+                ctx, 'report_live_migration', instance=instance,
+                source=source, dest=dest, outcome=outcome, fault=fault)
         except Exception as e:
             LOG.error('Outcome of the live migration of %s (%s) not sent '
                       'to the conductor: %s: %s', instance.uuid, outcome,
@@ -91,14 +120,72 @@ class ConductorAPI:
             return False
         return True
 
-    def recover_live_migrations(self, ctx, host):
-        """Cast from a compute service that (re)started: the conductor
-        settles the live migrations no service drives any more. False
-        when it could not be sent."""
+
+def _broker_error(e):
+    return exception.ServiceUnavailable(
+        reason='The message broker cannot be reached (%s); try again '
+               'later' % type(e).__name__)
+
+
+class ComputeTaskAPI:
+    """The compute API's messages to the conductor.
+
+    Each action is a cast: the compute API has already put the instance
+    in the action's task_state, and answers its client at once. A cast
+    that cannot be sent raises ServiceUnavailable (503).
+    """
+
+    # Connection attempts before a message gives up on a broker that is
+    # away: the request fails in seconds rather than hanging.
+    RETRIES = 3
+
+    def __init__(self, conf):
+        self.conf = conf
+        self.client = rpc.get_client(
+            conf, TOPIC, '2.0', version_cap=conf.upgrade_levels.conductor)
+
+    def _cast(self, ctx, method, **kwargs):
         try:
-            self.client.prepare(retry=0).cast(
-                ctx, 'recover_live_migrations', host=host)
+            self.client.prepare(retry=self.RETRIES).cast(ctx, method,
+                                                         **kwargs)
+        except exception.NovaException:
+            raise
         except Exception as e:
-            LOG.info('Recovery request of host %s not sent: %s', host, e)
-            return False
-        return True
+            raise _broker_error(e)
+
+    def build_instances(self, ctx, instance_uuid):
+        self._cast(ctx, 'build_instances', instance_uuid=instance_uuid)
+
+    def reboot_instance(self, ctx, instance_uuid, reboot_type):
+        self._cast(ctx, 'reboot_instance', instance_uuid=instance_uuid,
+                   reboot_type=reboot_type)
+
+    def rebuild_instance(self, ctx, instance_uuid, image_id):
+        self._cast(ctx, 'rebuild_instance', instance_uuid=instance_uuid,
+                   image_id=image_id)
+
+    def delete_instance(self, ctx, instance_uuid):
+        self._cast(ctx, 'delete_instance', instance_uuid=instance_uuid)
+
+    def live_migrate_instance(self, ctx, instance_uuid, host,
+                              block_migration):
+        """A short call: the pre-checks' errors are the caller's; it
+        returns once the migration was started."""
+        cctxt = self.client.prepare(timeout=self.conf.rpc_response_timeout,
+                                    retry=self.RETRIES)
+        try:
+            return cctxt.call(ctx, 'live_migrate_instance',
+                              instance_uuid=instance_uuid, host=host,
+                              block_migration=block_migration)
+        except exception.NovaException:
+            raise
+        except oslo_messaging.MessagingTimeout:
+            raise exception.ServiceUnavailable(
+                reason='No conductor answered within %d s; is '
+                       'nova-conductor running?' %
+                       self.conf.rpc_response_timeout)
+        except oslo_messaging.RemoteError as e:
+            raise exception.ComputeHostError(host='conductor',
+                                             reason=e.value)
+        except Exception as e:
+            raise _broker_error(e)

@@ -120,6 +120,8 @@ class TestPipInstall(testtools.TestCase):
     def test_console_scripts_help(self):
         scripts = console_scripts(os.path.join(self.src, 'setup.cfg'))
         self.assertIn('nova-all', scripts)
+        # The conductor of a split deployment is a command of its own.
+        self.assertIn('nova-conductor', scripts)
         for name in scripts:
             path = os.path.join(self.venv, 'bin', name)
             self.assertTrue(os.path.exists(path),

@@ -124,10 +124,12 @@ class MainTestCase(test.TestCase):
         self.compute.shutdown = lambda: self.compute.calls.append(
             ('shutdown',))
         self.compute.start = lambda: self.compute.calls.append(('start',))
-        self.conductor = mock.Mock()
-        self.useFixture(fixtures.MockPatchObject(
-            cmd_api.common, 'start_conductor',
-            lambda conf: self.conductor))
+        # nova-api of a split deployment runs no conductor: it only sets
+        # its reply queue up.
+        self.start_conductor = self.useFixture(fixtures.MockPatchObject(
+            cmd_api.common, 'start_conductor')).mock
+        self.connect_rpc = self.useFixture(fixtures.MockPatchObject(
+            cmd_api.common, 'connect_rpc')).mock
         module = types.ModuleType('nova.compute.api')
         module.API = lambda: self.compute
         self._patch_module(module)
@@ -149,17 +151,17 @@ class MainTestCase(test.TestCase):
         self.assertEqual(0, self.main())
         [(application, host, port)] = self.served
         self.assertEqual(('127.0.0.2', 18774), (host, port))
-        self.assertEqual([('start',), ('shutdown',)], self.compute.calls)
-        self.conductor.stop.assert_called_once_with()
-        self.conductor.wait.assert_called_once_with()
+        self.assertEqual([('shutdown',)], self.compute.calls)
+        self.start_conductor.assert_not_called()
+        self.connect_rpc.assert_called_once_with(cmd_api.CONF)
 
     def test_cannot_listen(self):
         def serve(*args):
             raise OSError(98, 'Address already in use')
         self.useFixture(fixtures.MockPatchObject(cmd_api, 'serve', serve))
         self.assertEqual(1, self.main())
-        self.assertEqual([('start',), ('shutdown',)], self.compute.calls)
-        self.conductor.stop.assert_called_once_with()
+        self.assertEqual([('shutdown',)], self.compute.calls)
+        self.start_conductor.assert_not_called()
 
     def test_needs_a_broker(self):
         with open(self.conf_file, 'w') as f:

@@ -4,8 +4,9 @@ transport, with flavors and images in a test database.
 Each test gets its own configuration (``nova.conf.new_conf``) and so its
 own ``fake://`` transport. On it run the conductor's RPC server and one
 real ``ComputeService`` per name in ``HOSTS``, each serving a
-``ComputeManager`` on a ``FakeDriver``: API -> ServerTasks -> ComputeAPI
--> RPC (messages checked to be JSON) -> ComputeManager -> driver.
+``ComputeManager`` on a ``FakeDriver``: API -> ComputeTaskAPI -> RPC
+(messages checked to be JSON) -> ComputeTaskManager -> ComputeAPI -> RPC
+-> ComputeManager -> driver, and the outcome back to the conductor.
 """
 
 import logging
@@ -18,6 +19,7 @@ import nova.conf
 from nova.cmd import common
 from nova.compute import manager
 from nova.compute import rpcapi
+from nova.compute import task_states
 from nova.compute import service as compute_service
 from nova.console import api as console_api
 from nova import context
@@ -31,6 +33,7 @@ ADMIN = context.get_admin_context()
 ALICE = context.RequestContext(user_id='alice', project_id='pa')
 BOB = context.RequestContext(user_id='bob', project_id='pb')
 
+TASK_STATES = task_states.ALL
 WAIT = 10  # seconds a test waits for something that takes milliseconds
 
 
@@ -63,7 +66,7 @@ def wait_for(case, predicate, what, timeout=WAIT):
 
 
 def wait_for_migrations(case, timeout=WAIT):
-    """Wait until no server is live migrating: the source reported and
+    """Wait until no instance is live migrating: the source reported and
     the conductor recorded it (a cast each way)."""
     return wait_for(case, lambda: not db.instance_get_all(
         task_states=('migrating',)), 'the end of the live migrations',
@@ -83,10 +86,19 @@ class RPCTestCase(db_base.DBTestCase):
         self.services = {}
         self.stopped = set()
 
+    def wait_for_tasks(self, timeout=WAIT):
+        """Wait until no instance is in a task (every action handed to
+        the conductor ended); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while db.instance_get_all(task_states=TASK_STATES):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
     def conductor_endpoint(self):
-        """The ConductorManager this test's conductor serves (on the
-        in-process transport)."""
-        return self.conductor._endpoints[0]
+        """The conductor's ComputeTaskManager (live migration outcomes)."""
+        return self.conductor.task_manager
 
     def nova_flags(self, group=None, **kw):
         for name, value in kw.items():

@@ -1,7 +1,8 @@
 """The compute API on compute services reached over the fake transport.
 
-Every action goes API -> ServerTasks -> ComputeAPI -> oslo.messaging's
-in-process transport -> ComputeService -> ComputeManager -> FakeDriver.
+Every action goes API -> ComputeTaskAPI -> (in-process transport) ->
+ComputeTaskManager -> ComputeAPI -> ComputeService -> ComputeManager ->
+FakeDriver, and the outcome back to the conductor.
 """
 
 import os
@@ -34,12 +35,13 @@ class APITestCase(base.ComputeTestCase):
         # before theirs.
         self.api = compute_api.API(conf=self.nova_conf)
         self.addCleanup(self.api.shutdown)
+        # Before the services stop: the actions handed over end first.
+        self.addCleanup(self.wait_for_tasks)
         for driver in self.drivers.values():
             driver.calls.clear()  # init_host
 
     def _wait(self):
-        self.assertTrue(self.api.wait_for_tasks(base.WAIT))
-        base.wait_for_migrations(self)
+        self.assertTrue(self.wait_for_tasks(base.WAIT))
 
     def _active(self, ctx=ALICE, name='vm'):
         server = self.api.create(ctx, name, 'img-1', '1')
@@ -179,7 +181,7 @@ class CreateTestCase(APITestCase):
             {k: v for k, v in server.items()
              if k not in ('uuid', 'created_at', 'updated_at')})
         self.assertEqual(server, self.api.get(ALICE, server['uuid']))
-        self.assertFalse(self.api.wait_for_tasks(0.05))
+        self.assertFalse(self.wait_for_tasks(0.05))
         gate.set()
         self._wait()
         current = self.api.get(ALICE, server['uuid'])
@@ -233,16 +235,18 @@ class CreateTestCase(APITestCase):
                           'vm', 'img-1', '1', description='x' * 256)
         self.assertEqual([], self.api.list(ADMIN))
 
-    def test_worker_records_errors_the_tasks_did_not(self):
-        self.api.tasks = mock.Mock()
-        self.api.tasks.build.side_effect = RuntimeError('lost')
-        server = self.api.create(ALICE, 'vm', 'img-1', '1')
-        self._wait()
-        current = self.api.get(ALICE, server['uuid'])
+    def test_action_the_conductor_cannot_get_is_error_and_503(self):
+        self.api.compute_task_api = mock.Mock()
+        self.api.compute_task_api.build_instances.side_effect = (
+            exception.ServiceUnavailable(reason='lost'))
+        e = self.assertRaises(exception.ServiceUnavailable, self.api.create,
+                              ALICE, 'vm', 'img-1', '1')
+        self.assertEqual(503, e.code)
+        [current] = self.api.list(ALICE)
         self.assertEqual(('error', None, 'lost'), (
             current['vm_state'], current['task_state'], current['fault']))
-        self.assertIn('Build of server %s failed: lost' % server['uuid'],
-                      self.logs.output)
+        self.assertIn('Action on server %s not handed to the conductor: '
+                      'lost' % current['uuid'], self.logs.output)
         self.assertEqual([], self.driver.calls)
 
     def test_no_actions_after_shutdown(self):
@@ -535,34 +539,39 @@ class ConsoleTestCase(APITestCase):
 
 
 class RecoveryTestCase(APITestCase):
-    def test_start_recovers_interrupted_tasks(self):
+    def test_conductor_start_recovers_interrupted_tasks(self):
         self._server(ids.BUILDING)
+        self._server(ids.SRV2)  # built, but its outcome was lost
+        self.driver.ports[ids.SRV2] = PORT + 52
         self._server(ids.REBOOTING, 'active', 'rebooting')
         self._server(ids.MIGRATING, 'active', 'migrating')
-        self.driver.ports[ids.MIGRATING] = PORT + 60  # its guest runs here
         self._server(ids.FINE, 'active', None)
         self.driver.ports[ids.DELETING] = PORT + 50
+        self.driver.ports[ids.MIGRATING] = PORT + 51  # the host has it
         self._server(ids.DELETING, 'active', 'deleting')
         token = tokens.authorize(ids.REBOOTING, 'serial', 'h', 1)
-        self.api.start()
-        # The delete runs again on the workers, not in start().
-        self.assertTrue(self.api.wait_for_tasks(10))
-        self.assertEqual([('destroy', ids.DELETING)], self.driver.calls)
+        self.conductor.task_manager.init_host()
+        # The actions the host does not run are sent to it again.
+        self.assertFalse(self._valid(token))
+        self.assertTrue(self.wait_for_tasks(10))
+        self.assertEqual(sorted([('destroy', ids.DELETING),
+                                 ('spawn', ids.BUILDING, 'img-1'),
+                                 ('reboot', ids.REBOOTING, 'SOFT')]),
+                         sorted(self.driver.calls))
         self.assertIsNone(db.instance_get(ids.DELETING))
         self.assertNotIn(ids.DELETING, self.driver.ports)
-        status, task, fault = self._state(ids.BUILDING)
-        self.assertEqual(('error', None), (status, task))
-        self.assertEqual('Interrupted by a restart of the compute API while '
-                         'spawning', fault)
-        self.assertEqual('error', self._state(ids.REBOOTING)[0])
-        self.assertFalse(self._valid(token))
-        # A live migration that was interrupted, whose guest runs where
-        # the database says it is, leaves it there (the host was asked).
-        base.wait_for_migrations(self)
+        self.assertEqual(('active', None, None), self._state(ids.BUILDING))
+        self.assertEqual(('active', None, None), self._state(ids.REBOOTING))
+        vm_state, task, fault = self._state(ids.SRV2)
+        self.assertEqual(('error', None), (vm_state, task))
+        self.assertEqual('Interrupted by a restart while spawning (host '
+                         'fake-host runs no action on it)', fault)
+        # A live migration that was interrupted leaves the guest where the
+        # database says it is, once that host says it has it.
         self.assertEqual(('active', None, None), self._state(ids.MIGRATING))
         self.assertEqual(('active', None, None), self._state(ids.FINE))
-        self.api.start()
-        self.assertEqual(1, len(self.driver.calls))
+        self.conductor.task_manager.init_host()
+        self.assertEqual(3, len(self.driver.calls))
 
 
 class TwoHostsTestCase(APITestCase):
@@ -850,7 +859,7 @@ class LiveMigrateTestCase(TwoHostsTestCase):
         self._unchanged()
         self.assertEqual(['check_can_live_migrate_destination'],
                          self.b.names())
-        self.assertTrue(self.api.wait_for_tasks(0))
+        self.assertTrue(self.wait_for_tasks(0))
 
     def test_unexpected_pre_check_error_leaves_it_active(self):
         self.b.fail['check_can_live_migrate_destination'] = OSError(
@@ -887,7 +896,7 @@ class NoHostTestCase(APITestCase):
         self.assertEqual('No valid host was found. No compute service has '
                          'reported.', server['fault'])
         self.assertEqual(server, self.api.get(ALICE, server['uuid']))
-        self.assertTrue(self.api.wait_for_tasks(0))
+        self.assertTrue(self.wait_for_tasks(0))
         # Nothing to destroy anywhere: the row just goes.
         self.api.delete(ALICE, server['uuid'])
         self.assertIsNone(db.instance_get(server['uuid']))

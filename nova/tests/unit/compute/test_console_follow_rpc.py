@@ -102,7 +102,7 @@ class ManagerFollowTestCase(test_manager.ManagerTestCase):
 
     def test_id_of_another_instance_is_unknown(self):
         other = test_manager._instance(ids.SRV2)
-        self.rpc.build_and_run_instance(CTX, HOST, other)
+        self._do(self.rpc.build_and_run_instance, other)
         fid = self.follow()['follow_id']
         e = self.assertRaises(exception.ConsoleFollowNotFound,
                               self.follow, fid, instance=other)
@@ -178,10 +178,11 @@ class ManagerFollowTestCase(test_manager.ManagerTestCase):
         self.assertEqual((b'', False), self._data_ended(fid))
         resume.set()
         thread.join(base.WAIT)
+        self.assertEqual('reboot', self._next_outcome()['action'])
         self.log.write(b'Linux version')
         self.assertEqual((b'Linux version', False), self._data_ended(fid))
         # Deleted, with no action running: now it ends.
-        self.rpc.terminate_instance(CTX, HOST, self.instance)
+        self._do(self.rpc.terminate_instance, self.instance)
         self.assertEqual((b'', True), self._data_ended(fid))
 
     def _data_ended(self, fid):

@@ -220,7 +220,7 @@ class RevocationTestCase(test_api.APITestCase):
         issued = self._tokens(uuid)
         db.instance_update(uuid, {'vm_state': 'active',
                                   'task_state': 'rebooting'})
-        self.api.start()
+        self.conductor.task_manager.init_host()
         self.assertRevoked(issued)
 
 

@@ -53,7 +53,7 @@ class LibvirtComputeTestCase(test_driver.DriverTestBase, base.RPCTestCase):
 
     def _boot(self):
         server = self.api.create(ALICE, 'vm', self.image['id'], '1')
-        self.assertTrue(self.api.wait_for_tasks(30))
+        self.assertTrue(self.wait_for_tasks(30))
         server = self.api.get(ALICE, server['uuid'])
         self.assertEqual(('active', None), (server['vm_state'],
                                             server['fault']))
@@ -106,10 +106,10 @@ class LibvirtComputeTestCase(test_driver.DriverTestBase, base.RPCTestCase):
             'token=')[1]
         self.api.reboot(ALICE, uuid, 'HARD')
         self.assertRaises(exception.InvalidToken, tokens.validate, token)
-        self.assertTrue(self.api.wait_for_tasks(30))
+        self.assertTrue(self.wait_for_tasks(30))
         self.assertEqual('active', self.api.get(ALICE, uuid)['vm_state'])
         self.api.delete(ALICE, uuid)
-        self.assertTrue(self.api.wait_for_tasks(30))
+        self.assertTrue(self.wait_for_tasks(30))
         self.assertRaises(exception.InstanceNotFound, self.api.get, ALICE,
                           uuid)
         instance = objects.Instance(uuid=uuid)
@@ -122,7 +122,7 @@ class LibvirtComputeTestCase(test_driver.DriverTestBase, base.RPCTestCase):
                    group='serial_console')
         serial.acquire_port(test_driver.HOST)  # the only port, taken
         server = self.api.create(ALICE, 'vm', self.image['id'], '1')
-        self.assertTrue(self.api.wait_for_tasks(30))
+        self.assertTrue(self.wait_for_tasks(30))
         server = self.api.get(ALICE, server['uuid'])
         self.assertEqual('error', server['vm_state'])
         self.assertIn('No free tcp port left', server['fault'])

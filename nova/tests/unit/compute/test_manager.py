@@ -2,8 +2,10 @@
 ComputeAPI client and the in-process transport (JSON both ways)."""
 
 import inspect
+import queue
 import re
 import threading
+import time
 
 import fixtures
 import oslo_messaging
@@ -26,6 +28,7 @@ from nova.virt.libvirt import driver as libvirt_driver
 CTX = base.ALICE
 HOST = 'fake-host'
 PORT = fake_driver.FIRST_PORT
+SERIAL_PORTS = fake_driver.SERIAL_PORTS
 
 
 def _instance(uuid=ids.SRV1):
@@ -68,16 +71,34 @@ class ManagerTestCase(base.RPCTestCase):
         self.driver = self.drivers[HOST]
         self.rpc = rpcapi.ComputeAPI(self.nova_conf)
         self.instance = _instance()
+        # The outcomes the host casts back to the conductor.
+        self.outcomes = queue.Queue()
+        tasks = self.conductor.task_manager
+        real = tasks.instance_action_done
+
+        def record(ctxt, **kwargs):
+            self.outcomes.put(kwargs)
+            return real(ctxt, **kwargs)
+        tasks.instance_action_done = record
+
+    def _next_outcome(self):
+        """The next outcome a host cast to the conductor."""
+        return self.outcomes.get(timeout=base.WAIT)
+
+    def _do(self, call, *args):
+        """Cast an action; its outcome, once the host sent it."""
+        self.assertIsNone(call(CTX, HOST, *args))
+        return self._next_outcome()
 
     def _build(self):
-        self.rpc.build_and_run_instance(CTX, HOST, self.instance)
+        self._do(self.rpc.build_and_run_instance, self.instance)
         self.driver.calls.clear()
         self.driver.instances.clear()
 
 
 class RemotableTestCase(ManagerTestCase):
     def test_instance_arrives_as_sent(self):
-        self.rpc.build_and_run_instance(CTX, HOST, self.instance)
+        outcome = self._do(self.rpc.build_and_run_instance, self.instance)
         self.assertEqual([('spawn', ids.SRV1, 'img-1')],
                          self.driver.calls[1:])
         arrived = self.driver.instances[-1]
@@ -85,70 +106,127 @@ class RemotableTestCase(ManagerTestCase):
         self.assertEqual(self.instance, arrived)
         self.assertIsInstance(arrived.flavor, objects.Flavor)
         self.assertIsInstance(arrived.image_meta, objects.ImageMeta)
+        # The outcome names the action and carries the host's port facts
+        # as they were once it was done.
+        facts = outcome.pop('serial_port_facts')
+        self.assertEqual(
+            {'host': HOST, 'instance_uuid': ids.SRV1, 'action': 'build',
+             'task_state': 'spawning', 'fault': None, 'error': None},
+            outcome)
+        self.assertEqual((SERIAL_PORTS - 1, [ids.SRV1]),
+                         (facts['serial_ports_free'],
+                          facts['serial_port_holders']))
 
     def test_instance_without_image_arrives(self):
         instance = objects.Instance(uuid=ids.SRV2, image_meta=None)
-        self.rpc.terminate_instance(CTX, HOST, instance)
+        self._do(self.rpc.terminate_instance, instance)
         self.assertIsNone(self.driver.instances[-1].image_meta)
         self.assertEqual(('destroy', ids.SRV2), self.driver.calls[-1])
 
     def test_nova_errors_cross_as_themselves(self):
+        self._build()
         error = exception.SerialPortNumberLimitExceeded(
             wanted=5, allowed=4, detail='5 tcp port(s)')
-        self.driver.fail['spawn'] = error
+        self.driver.fail['get_console_output'] = error
         raised = self.assertRaises(exception.SerialPortNumberLimitExceeded,
-                                   self.rpc.build_and_run_instance, CTX,
+                                   self.rpc.get_console_output, CTX,
                                    HOST, self.instance)
         self.assertEqual(error.message, raised.message)
         self.assertEqual(400, raised.code)
         self.assertEqual({'wanted': 5, 'allowed': 4,
                           'detail': '5 tcp port(s)'}, raised.kwargs)
 
+    def test_nova_errors_of_actions_reach_the_conductor(self):
+        error = exception.SerialPortNumberLimitExceeded(
+            wanted=5, allowed=4, detail='5 tcp port(s)')
+        self.driver.fail['spawn'] = error
+        outcome = self._do(self.rpc.build_and_run_instance, self.instance)
+        self.assertEqual((error.message, 'SerialPortNumberLimitExceeded'),
+                         (outcome['fault'], outcome['error']))
+        # Failed or not, the host's port facts come with it.
+        self.assertEqual((SERIAL_PORTS, []),
+                         (outcome['serial_port_facts']['serial_ports_free'],
+                          outcome['serial_port_facts'][
+                              'serial_port_holders']))
+
     def test_nova_errors_keep_their_code(self):
+        self._build()
         for error, code in (
                 (exception.InstanceNotFound(instance_id=ids.SRV1), 404),
                 (exception.InstanceBootFailed(instance_uuid=ids.SRV1,
                                               reason='no QEMU'), 500),
                 (exception.HypervisorUnavailable(uri='qemu:///system',
                                                  reason='gone'), 500)):
-            self.driver.fail['reboot'] = error
+            self.driver.fail['get_console_output'] = error
             raised = self.assertRaises(type(error),
-                                       self.rpc.reboot_instance, CTX, HOST,
-                                       self.instance, 'HARD')
+                                       self.rpc.get_console_output, CTX,
+                                       HOST, self.instance)
             self.assertEqual((error.message, code),
                              (raised.message, raised.code))
+            self.driver.fail['reboot'] = error
+            outcome = self._do(self.rpc.reboot_instance, self.instance,
+                               'HARD')
+            self.assertEqual((error.message, type(error).__name__,
+                              'rebooting_hard'),
+                             (outcome['fault'], outcome['error'],
+                              outcome['task_state']))
 
     def test_other_errors_become_compute_host_errors(self):
         self.driver.fail['spawn'] = RuntimeError('disk on fire')
-        raised = self.assertRaises(exception.ComputeHostError,
-                                   self.rpc.build_and_run_instance, CTX,
-                                   HOST, self.instance)
-        self.assertEqual('The compute service on fake-host failed: disk on '
-                         'fire', raised.message)
-        self.assertEqual(500, raised.code)
-        self.assertNotIn('Traceback', str(raised))
-        self.assertNotIn('raise', str(raised))
+        outcome = self._do(self.rpc.build_and_run_instance, self.instance)
+        self.assertEqual(('The compute service on fake-host failed: disk '
+                          'on fire', 'ComputeHostError'),
+                         (outcome['fault'], outcome['error']))
+        self.assertNotIn('Traceback', outcome['fault'])
+        self.assertNotIn('raise', outcome['fault'])
         # The traceback stays in the host's log.
         self.assertIn('build_and_run_instance failed on host fake-host',
                       self.logs.output)
         self.assertIn('Traceback', self.logs.output)
 
+    def test_other_errors_of_calls_become_compute_host_errors(self):
+        self._build()
+        self.driver.fail['get_console_output'] = RuntimeError('on fire')
+        raised = self.assertRaises(exception.ComputeHostError,
+                                   self.rpc.get_console_output, CTX,
+                                   HOST, self.instance)
+        self.assertEqual('The compute service on fake-host failed: on '
+                         'fire', raised.message)
+        self.assertEqual(500, raised.code)
+        self.assertNotIn('Traceback', str(raised))
+
     def test_error_without_message_is_named_by_its_class(self):
         self.driver.fail['destroy'] = KeyError()
-        raised = self.assertRaises(exception.ComputeHostError,
-                                   self.rpc.terminate_instance, CTX, HOST,
-                                   self.instance)
+        outcome = self._do(self.rpc.terminate_instance, self.instance)
         self.assertEqual('The compute service on fake-host failed: KeyError',
-                         raised.message)
+                         outcome['fault'])
 
     def test_long_messages_are_cut(self):
         self.driver.fail['destroy'] = ValueError('x' * 5000)
-        raised = self.assertRaises(exception.ComputeHostError,
-                                   self.rpc.terminate_instance, CTX, HOST,
-                                   self.instance)
+        outcome = self._do(self.rpc.terminate_instance, self.instance)
         self.assertEqual(exception.ComputeHostError(
             host=HOST, reason='x' * exception.MAX_FAULT_LENGTH).message,
-            raised.message)
+            outcome['fault'])
+
+    def test_instance_state_for_the_conductors_recovery(self):
+        self.assertEqual({'exists': False, 'busy': False},
+                         self.rpc.get_instance_state(CTX, HOST,
+                                                     self.instance))
+        gate = self.driver.gates['spawn'] = threading.Event()
+        self.addCleanup(gate.set)
+        self.rpc.build_and_run_instance(CTX, HOST, self.instance)
+        self.assertTrue(self.driver.entered_event('spawn').wait(base.WAIT))
+        self.assertEqual({'exists': False, 'busy': True},
+                         self.rpc.get_instance_state(CTX, HOST,
+                                                     self.instance))
+        gate.set()
+        self._next_outcome()
+        # Busy until its outcome was sent.
+        base.wait_for(self, lambda: not self.rpc.get_instance_state(
+            CTX, HOST, self.instance)['busy'], 'the end of the build')
+        self.assertEqual({'exists': True, 'busy': False},
+                         self.rpc.get_instance_state(CTX, HOST,
+                                                     self.instance))
 
     def test_host_defaults_to_the_drivers(self):
         self.assertEqual('fake-host', manager.ComputeManager(
@@ -173,13 +251,13 @@ class RemotableTestCase(ManagerTestCase):
 class ActionsTestCase(ManagerTestCase):
     def test_actions_reach_the_driver(self):
         self._build()
-        self.rpc.reboot_instance(CTX, HOST, self.instance, 'SOFT')
-        self.rpc.reboot_instance(CTX, HOST, self.instance, 'HARD')
+        self._do(self.rpc.reboot_instance, self.instance, 'SOFT')
+        self._do(self.rpc.reboot_instance, self.instance, 'HARD')
         image2 = objects.ImageMeta(id='img-2', disk_path='/d',
                                    disk_format='qcow2')
         self.instance.image_meta = image2
-        self.rpc.rebuild_instance(CTX, HOST, self.instance)
-        self.rpc.terminate_instance(CTX, HOST, self.instance)
+        self._do(self.rpc.rebuild_instance, self.instance)
+        self._do(self.rpc.terminate_instance, self.instance)
         self.assertEqual([('reboot', ids.SRV1, 'SOFT'),
                           ('reboot', ids.SRV1, 'HARD'),
                           ('rebuild', ids.SRV1, 'img-2'),
@@ -191,32 +269,21 @@ class ActionsTestCase(ManagerTestCase):
         self._build()
         gate = self.driver.gates['reboot'] = threading.Event()
         self.addCleanup(gate.set)
-        errors = []
-
-        def run(call, *args):
-            try:
-                call(CTX, HOST, self.instance, *args)
-            except Exception as e:  # reported by the assertion below
-                errors.append(e)
-
-        threads = [threading.Thread(target=run, args=(
-            self.rpc.reboot_instance, 'HARD'))]
-        threads[0].start()
+        # Casts: each returns at once.
+        self.rpc.reboot_instance(CTX, HOST, self.instance, 'HARD')
         self.assertTrue(
             self.driver.entered_event('reboot').wait(base.WAIT))
-        threads.append(threading.Thread(target=run, args=(
-            self.rpc.terminate_instance,)))
-        threads[1].start()
+        self.rpc.terminate_instance(CTX, HOST, self.instance)
         # The delete waits for the reboot; another guest does not.
-        threads[1].join(0.2)
-        self.assertTrue(threads[1].is_alive())
+        time.sleep(0.2)
         self.assertNotIn('destroy', self.driver.names())
-        self.rpc.terminate_instance(CTX, HOST, _instance(ids.SRV2))
+        outcome = self._do(self.rpc.terminate_instance, _instance(ids.SRV2))
+        self.assertEqual(ids.SRV2, outcome['instance_uuid'])
         self.assertEqual(('destroy', ids.SRV2), self.driver.calls[-1])
         gate.set()
-        for thread in threads:
-            thread.join(base.WAIT)
-        self.assertEqual([], errors)
+        outcomes = [self._next_outcome(), self._next_outcome()]
+        self.assertEqual([('reboot', None), ('delete', None)],
+                         [(o['action'], o['fault']) for o in outcomes])
         self.assertEqual(['reboot', 'destroy', 'destroy'],
                          self.driver.names())
         self.assertEqual(ids.SRV1, self.driver.calls[-1][1])

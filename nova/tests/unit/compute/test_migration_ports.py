@@ -30,7 +30,7 @@ class PortFactsTestCase(base.ComputeTestCase):
         self.addCleanup(self.api.shutdown)
         self._quiet_heartbeats()
         self.uuid = self.api.create(ALICE, 'vm', 'img-1', '1')['uuid']
-        self.assertTrue(self.api.wait_for_tasks(base.WAIT))
+        self.assertTrue(self.wait_for_tasks(base.WAIT))
         self.src = db.instance_get(self.uuid)['host']
         self.dest = [h for h in self.HOSTS if h != self.src][0]
 
@@ -55,7 +55,7 @@ class PortFactsTestCase(base.ComputeTestCase):
     def test_live_migration_records_both_hosts_port_facts(self):
         self.assertIn(self.uuid, self._holders(self.src))
         self.api.live_migrate(ADMIN, self.uuid, self.dest)
-        base.wait_for_migrations(self)
+        self.assertTrue(self.wait_for_tasks(base.WAIT))
         self.assertEqual(self.dest, db.instance_get(self.uuid)['host'])
         self.assertNotIn(self.uuid, self._holders(self.src),
                          'source still reported as holding the port')
@@ -68,7 +68,7 @@ class PortFactsTestCase(base.ComputeTestCase):
         self.drivers[self.src].fail['live_migration'] = (
             exception.MigrationError(reason='link down'))
         self.api.live_migrate(ADMIN, self.uuid, self.dest)
-        base.wait_for_migrations(self)
+        self.assertTrue(self.wait_for_tasks(base.WAIT))
         self.assertEqual(self.src, db.instance_get(self.uuid)['host'])
         for host in self.HOSTS:
             self.assertGreater(self._seq(host), before[host],
@@ -89,7 +89,7 @@ class PortFactsTestCase(base.ComputeTestCase):
             h: db.service_get_by_host(h)['report'] for h in self.HOSTS})
         self.assertGreaterEqual(claims.get(self.dest, 0), 1)
         gate.set()
-        base.wait_for_migrations(self)
+        self.assertTrue(self.wait_for_tasks(base.WAIT))
         self.assertNotIn(self.uuid, scheduler._MIGRATING_TO)
 
     def test_hard_reboot_failing_after_the_destroy_records_facts(self):
@@ -98,7 +98,7 @@ class PortFactsTestCase(base.ComputeTestCase):
         driver.fail['reboot'] = exception.InstanceBootFailed(
             instance_uuid=self.uuid, reason='no QEMU')
         self.api.reboot(ALICE, self.uuid, 'HARD')
-        self.assertTrue(self.api.wait_for_tasks(base.WAIT))
+        self.assertTrue(self.wait_for_tasks(base.WAIT))
         self.assertEqual('error', db.instance_get(self.uuid)['vm_state'])
         self.assertNotIn(self.uuid, self._holders(self.src),
                          'the freed port is still counted as taken')

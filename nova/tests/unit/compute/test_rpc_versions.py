@@ -46,6 +46,12 @@ class MixedVersionsTestCase(base.RPCTestCase):
         self.nova_flags(group='upgrade_levels', compute=cap)
         return rpcapi.ComputeAPI(self.nova_conf)
 
+    def _built(self, api, host):
+        """Build the instance on ``host`` (a cast) and wait for it."""
+        api.build_and_run_instance(CTX, host, self.instance)
+        base.wait_for(self, lambda: ids.SRV1 in self.drivers[host].ports,
+                      'the build on %s' % host)
+
     def test_console_output_from_both_under_a_cap(self):
         api = self._api('2.0')
         for host in ('old', 'new'):
@@ -92,7 +98,7 @@ class MixedVersionsTestCase(base.RPCTestCase):
     def test_other_consoles_of_both_under_a_cap(self):
         api = self._api('2.0')
         for host in ('old', 'new'):
-            api.build_and_run_instance(CTX, host, self.instance)
+            self._built(api, host)
             console = api.get_serial_console(CTX, host, self.instance,
                                              'serial')
             self.assertIs(True, api.validate_console_port(
@@ -109,7 +115,7 @@ class MixedVersionsTestCase(base.RPCTestCase):
             self.conductor_endpoint(), 'report_live_migration',
             side_effect=lambda ctxt, instance, source, dest, outcome,
             fault=None: reported.append((source, dest, outcome, fault))))
-        api.build_and_run_instance(CTX, 'old', self.instance)
+        self._built(api, 'old')
         for source, dest in (('old', 'new'), ('new', 'old')):
             data = api.check_can_live_migrate_destination(CTX, dest,
                                                           self.instance)

@@ -33,11 +33,25 @@ class TimeoutTestCase(base.RPCTestCase):
         self.assertIn('nowhere', e.message)
         return e.message
 
-    def test_short_and_long_calls(self):
+    def test_short_calls(self):
         self.assertIn('did not answer within 1 s', self._unavailable(
             self.api.get_console_output, 'nowhere', self.instance))
-        self.assertIn('did not answer within 7 s', self._unavailable(
-            self.api.build_and_run_instance, 'nowhere', self.instance))
+        self.assertIn('did not answer within 1 s', self._unavailable(
+            self.api.get_instance_state, 'nowhere', self.instance))
+
+    def test_actions_are_casts_that_wait_for_nothing(self):
+        # The host reports the outcome to the conductor: nothing comes
+        # back to the sender, so nothing waits a time-out.
+        for cast, args in ((self.api.build_and_run_instance, ()),
+                           (self.api.reboot_instance, ('HARD',)),
+                           (self.api.rebuild_instance, ()),
+                           (self.api.terminate_instance, ())):
+            with mock.patch.object(self.api.client, 'prepare') as prepare:
+                self.assertIsNone(cast(CTX, 'h', self.instance, *args))
+            prepare.assert_called_once_with(server='h', version='2.0',
+                                            retry=rpcapi.CALL_RETRIES)
+            prepare.return_value.call.assert_not_called()
+            self.assertEqual(1, prepare.return_value.cast.call_count)
 
     def test_live_migration_pre_checks_are_short(self):
         data = migrate_data.LibvirtLiveMigrateData()
@@ -83,7 +97,7 @@ class TimeoutTestCase(base.RPCTestCase):
 
     def test_broker_unreachable_is_503(self):
         with mock.patch.object(self.api.client, 'prepare') as prepare:
-            prepare.return_value.call.side_effect = (
+            prepare.return_value.cast.side_effect = (
                 oslo_messaging.MessageDeliveryFailure('gone'))
             e = self.assertRaises(exception.ServiceUnavailable,
                                   self.api.reboot_instance, CTX, 'h',
@@ -91,7 +105,17 @@ class TimeoutTestCase(base.RPCTestCase):
         self.assertEqual(503, e.code)
         self.assertIn('The message broker cannot be reached', e.message)
         self.assertNotIn('gone', e.message)
-        prepare.assert_called_once_with(server='h', version='2.0', timeout=7,
+        prepare.assert_called_once_with(server='h', version='2.0',
+                                        retry=rpcapi.CALL_RETRIES)
+        with mock.patch.object(self.api.client, 'prepare') as prepare:
+            prepare.return_value.call.side_effect = (
+                oslo_messaging.MessageDeliveryFailure('gone'))
+            e = self.assertRaises(exception.ServiceUnavailable,
+                                  self.api.get_console_output, CTX, 'h',
+                                  self.instance)
+        self.assertEqual(503, e.code)
+        prepare.assert_called_once_with(server='h', version='2.1',
+                                        timeout=1,
                                         retry=rpcapi.CALL_RETRIES)
 
     def test_broker_refusing_connections_is_503(self):
@@ -109,7 +133,7 @@ class TimeoutTestCase(base.RPCTestCase):
             prepare.return_value.call.side_effect = (
                 oslo_messaging.RemoteError('KeyError', 'no such key'))
             e = self.assertRaises(exception.ComputeHostError,
-                                  self.api.terminate_instance, CTX, 'h',
+                                  self.api.get_instance_state, CTX, 'h',
                                   self.instance)
         self.assertEqual('The compute service on h failed: no such key',
                          e.message)

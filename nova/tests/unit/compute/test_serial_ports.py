@@ -48,7 +48,7 @@ class OnePortTestCase(test_driver.DriverTestBase, base.RPCTestCase):
         return self.api.create(ALICE, 'vm', self.image['id'], '1')['uuid']
 
     def _status(self, uuid):
-        self.assertTrue(self.api.wait_for_tasks(30))
+        self.assertTrue(self.wait_for_tasks(30))
         server = self.api.get(ALICE, uuid)
         return server['vm_state'], server['fault']
 
@@ -59,7 +59,7 @@ class OnePortTestCase(test_driver.DriverTestBase, base.RPCTestCase):
 
     def _delete(self, uuid):
         self.api.delete(ALICE, uuid)
-        self.assertTrue(self.api.wait_for_tasks(30))
+        self.assertTrue(self.wait_for_tasks(30))
         self.assertRaises(exception.InstanceNotFound, self.api.get, ALICE,
                           uuid)
 
@@ -151,7 +151,7 @@ class RescheduleTestCase(base.ComputeTestCase):
                             first if not kw.get('exclude') else
                             self._other(kw['exclude']))):
             uuid = self.api.create(ALICE, 'vm', 'img-1', '1')['uuid']
-            self.assertTrue(self.api.wait_for_tasks(base.WAIT))
+            self.assertTrue(self.wait_for_tasks(base.WAIT))
         return db.instance_get(uuid)
 
     def _spawns(self, host):

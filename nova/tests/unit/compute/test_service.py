@@ -38,6 +38,8 @@ class ServiceTestCase(base.RPCTestCase):
         instance = objects.Instance(uuid=ids.SRV1)
         rpcapi.ComputeAPI(self.nova_conf).terminate_instance(
             base.ADMIN, HOST, instance)
+        base.wait_for(self, lambda: ('destroy', ids.SRV1) in driver.calls,
+                      'the delete cast to reach the host')
         self.assertEqual(('destroy', ids.SRV1), driver.calls[-1])
 
     def test_heartbeats_carry_the_current_report(self):

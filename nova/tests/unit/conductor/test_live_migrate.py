@@ -9,7 +9,6 @@ import fixtures
 
 from nova.compute import rpcapi
 from nova.conductor import live_migrate
-from nova.conductor import tasks as conductor_tasks
 from nova.console import tokens
 from nova.db import api as db
 from nova import exception
@@ -213,8 +212,8 @@ class RecoveryTestCase(LiveMigrateTestCase):
         base.wait_for_migrations(self)
         self.assertEqual('host-b', db.instance_get(ids.SRV1)['host'])
 
-    def test_api_start_recovers_through_the_hosts(self):
+    def test_conductor_start_recovers_through_the_hosts(self):
         self.b.ports[ids.SRV1] = PORT
-        conductor_tasks.ServerTasks(self.rpc).recover_interrupted_tasks()
+        self.conductor.task_manager.init_host()
         base.wait_for_migrations(self)
         self.assertEqual('host-b', db.instance_get(ids.SRV1)['host'])

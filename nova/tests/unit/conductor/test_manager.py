@@ -2,6 +2,7 @@
 
 import logging
 import socket
+import time
 
 import fixtures
 
@@ -111,3 +112,35 @@ class BrokerDownTestCase(db_base.DBTestCase):
         self.assertTrue(api.last_error.startswith('OperationalError: '),
                         api.last_error)
         self.assertIsNone(db.service_get_by_host('h1'))
+
+
+class HostUpTestCase(db_base.DBTestCase):
+    """A compute service that (re)registers gets its instances
+    recovered: at its first report, after a stop, after counting as
+    down; not at every heartbeat."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        self.conf = base.new_conf(self, service_down_time=1)
+        self.recovered = []
+        self.manager = manager.ConductorManager(
+            on_host_up=self.recovered.append, conf=self.conf)
+
+    def _report(self, up=True):
+        self.manager.report_state(CTX, 'h1', 'nova-compute', 'compute',
+                                  _node(vcpus=2) if up else None, up)
+
+    def test_first_report_stop_and_silence(self):
+        self._report()
+        self._report()
+        self.assertEqual(['h1'], self.recovered)
+        self._report(up=False)
+        self._report()
+        self.assertEqual(['h1', 'h1'], self.recovered)
+        self._report()
+        self.assertEqual(2, len(self.recovered))
+        # Killed, silent for longer than service_down_time, back.
+        time.sleep(1.5)
+        self._report()
+        self.assertEqual(3, len(self.recovered))

@@ -1,4 +1,5 @@
-"""ServerTasks, the API's state machine, driving a compute host over RPC.
+"""ComputeTaskManager, the conductor's state machine, driving a compute
+host over RPC: casts out, outcomes back.
 
 Each action starts from a server row in the state the API left it in;
 the compute service runs on the in-process transport with a FakeDriver
@@ -6,8 +7,9 @@ whose hooks play the requests that race with the action.
 """
 
 import datetime
+import queue
+import threading
 
-from nova.compute import rpcapi
 from nova.conductor import tasks as conductor_tasks
 from nova.console import tokens
 from nova.db import api as db
@@ -34,9 +36,29 @@ def host_failed(reason, host='fake-host'):
 class TasksTestCase(base.ComputeTestCase):
     def setUp(self):
         super().setUp()
-        self.tasks = conductor_tasks.ServerTasks(
-            rpcapi.ComputeAPI(self.nova_conf))
+        self.tasks = self.conductor.task_manager
         self.driver.calls.clear()  # init_host
+        self.outcomes = queue.Queue()
+        real = self.tasks.instance_action_done
+
+        def record(ctxt, **kwargs):
+            try:
+                return real(ctxt, **kwargs)
+            finally:
+                self.outcomes.put(kwargs)
+        self.tasks.instance_action_done = record
+
+    def _done(self):
+        """The next outcome, once the conductor recorded it."""
+        return self.outcomes.get(timeout=base.WAIT)
+
+    def build(self, server):
+        self.tasks.build_instances(CTX, server['uuid'])
+        return self._done()
+
+    def reboot(self, server, reboot_type):
+        self.tasks.reboot_instance(CTX, server['uuid'], reboot_type)
+        return self._done()
 
 
 class InstanceForTestCase(TasksTestCase):
@@ -64,7 +86,7 @@ class InstanceForTestCase(TasksTestCase):
 
 class BuildTestCase(TasksTestCase):
     def test_build_goes_active(self):
-        self.tasks.build(CTX, self._server())
+        self.build(self._server())
         self.assertEqual(('active', None, None), self._state())
         self.assertEqual([('spawn', ids.SRV1, 'img-1')], self.driver.calls)
         self.assertEqual('m1.tiny', self.driver.instances[0].flavor.name)
@@ -72,46 +94,53 @@ class BuildTestCase(TasksTestCase):
     def test_driver_error_sets_error_with_message_only(self):
         self.driver.fail['spawn'] = exception.InstanceBootFailed(
             instance_uuid=ids.SRV1, reason='no QEMU')
-        raised = self.assertRaises(exception.InstanceBootFailed,
-                                   self.tasks.build, CTX, self._server())
-        self.assertEqual('Instance %s failed to boot: no QEMU' % ids.SRV1,
-                         raised.message)
-        self.assertEqual(('error', None, raised.message), self._state())
+        self.build(self._server())
+        message = 'Instance %s failed to boot: no QEMU' % ids.SRV1
+        self.assertEqual(('error', None, message), self._state())
 
     def test_unexpected_error_sets_error(self):
         self.driver.fail['spawn'] = RuntimeError('disk on fire')
-        self.assertRaises(exception.ComputeHostError, self.tasks.build, CTX,
-                          self._server())
+        self.build(self._server())
         self.assertEqual(('error', None, host_failed('disk on fire')),
                          self._state())
         self.assertNotIn('Traceback', self._state()[2])
 
     def test_missing_image_sets_error(self):
         server = self._server(image_id='gone')
-        self.assertRaises(exception.ImageNotFound, self.tasks.build, CTX,
-                          server)
+        self.tasks.build_instances(CTX, server['uuid'])
         self.assertEqual(('error', None, 'Image gone could not be found.'),
                          self._state())
         self.assertEqual([], self.driver.calls)
 
     def test_host_without_service_sets_error_naming_it(self):
         server = self._server(host='nowhere')
-        e = self.assertRaises(exception.InstanceHostUnavailable,
-                              self.tasks.build, CTX, server)
-        self.assertIn('nowhere', e.message)
-        self.assertIn(ids.SRV1, e.message)
-        self.assertEqual(('error', None, e.message), self._state())
+        self.tasks.build_instances(CTX, server['uuid'])
+        status, task, fault = self._state()
+        self.assertEqual(('error', None), (status, task))
+        self.assertIn('nowhere', fault)
+        self.assertIn(ids.SRV1, fault)
+        self.assertEqual(exception.InstanceHostUnavailable(
+            instance_uuid=ids.SRV1, host='nowhere',
+            reason='is not known').message, fault)
+
+    def test_host_down_sets_error_and_casts_nothing(self):
+        self.stop_host('fake-host')
+        self.tasks.build_instances(CTX, self._server()['uuid'])
+        status, task, fault = self._state()
+        self.assertEqual(('error', None), (status, task))
+        self.assertIn('was stopped', fault)
+        self.assertEqual([], self.driver.calls)
 
     def test_not_built_when_being_deleted(self):
-        server = self._server(task_state='deleting')
-        self.tasks.build(CTX, server)
+        self._server(task_state='deleting')
+        self.tasks.build_instances(CTX, ids.SRV1)
         self.assertEqual([], self.driver.calls)
         self.assertEqual(('building', 'deleting', None), self._state())
 
     def test_not_built_when_gone(self):
-        server = self._server()
+        self._server()
         db.instance_delete(ids.SRV1)
-        self.tasks.build(CTX, server)
+        self.tasks.build_instances(CTX, ids.SRV1)
         self.assertEqual([], self.driver.calls)
         self.assertIn('Server %s is gone: Build not run' % ids.SRV1,
                       self.logs.output)
@@ -120,7 +149,7 @@ class BuildTestCase(TasksTestCase):
         server = self._server()
         self.driver.hooks['spawn'] = lambda: db.instance_update(
             ids.SRV1, {'task_state': 'deleting'})
-        self.tasks.build(CTX, server)
+        self.build(server)
         self.assertEqual(('building', 'deleting', None), self._state())
         self.assertIn('taken over meanwhile', self.logs.output)
 
@@ -129,16 +158,20 @@ class BuildTestCase(TasksTestCase):
         self.driver.hooks['spawn'] = lambda: db.instance_update(
             ids.SRV1, {'task_state': 'deleting'})
         self.driver.fail['spawn'] = RuntimeError('boom')
-        self.assertRaises(exception.ComputeHostError, self.tasks.build, CTX,
-                          server)
+        self.build(server)
         self.assertEqual(('building', 'deleting', None), self._state())
         self.assertIn('Failure of Build not recorded', self.logs.output)
+
+    def test_ports_of_the_outcome_are_recorded(self):
+        self.build(self._server())
+        report = db.service_get_by_host('fake-host')['report']
+        self.assertEqual([ids.SRV1], report['serial_port_holders'])
 
 
 class ActionsTestCase(TasksTestCase):
     def setUp(self):
         super().setUp()
-        self.tasks.build(CTX, self._server())
+        self.build(self._server())
         self.driver.calls.clear()
         self.token = tokens.authorize(ids.SRV1, 'serial', '127.0.0.1',
                                       fake_driver.FIRST_PORT)
@@ -149,14 +182,14 @@ class ActionsTestCase(TasksTestCase):
 
     def test_soft_reboot(self):
         server = self._set('active', 'rebooting')
-        self.tasks.reboot(CTX, server, 'SOFT')
+        self.reboot(server, 'SOFT')
         self.assertEqual([('reboot', ids.SRV1, 'SOFT')], self.driver.calls)
         self.assertEqual(('active', None, None), self._state())
         self.assertFalse(_valid(self.token))
 
     def test_hard_reboot_clears_fault(self):
         server = self._set('active', 'rebooting_hard', 'old error')
-        self.tasks.reboot(CTX, server, 'HARD')
+        self.reboot(server, 'HARD')
         self.assertEqual([('reboot', ids.SRV1, 'HARD')], self.driver.calls)
         self.assertEqual(('active', None, None), self._state())
         # A hard reboot recreates the guest: it needs the image.
@@ -165,8 +198,7 @@ class ActionsTestCase(TasksTestCase):
     def test_failed_reboot_sets_error_and_revokes_tokens(self):
         server = self._set('active', 'rebooting')
         self.driver.fail['reboot'] = RuntimeError('stuck')
-        self.assertRaises(exception.ComputeHostError, self.tasks.reboot, CTX,
-                          server, 'SOFT')
+        self.reboot(server, 'SOFT')
         self.assertEqual(('error', None, host_failed('stuck')),
                          self._state())
         self.assertFalse(_valid(self.token))
@@ -176,30 +208,32 @@ class ActionsTestCase(TasksTestCase):
         issued = []
         self.driver.hooks['reboot'] = lambda: issued.append(
             tokens.authorize(ids.SRV1, 'serial', '127.0.0.1', 1))
-        self.tasks.reboot(CTX, server, 'SOFT')
+        self.reboot(server, 'SOFT')
         self.assertFalse(_valid(issued[0]))
 
     def test_soft_reboot_does_not_undo_a_hard_one(self):
         server = self._set('active', 'rebooting')
         self.driver.hooks['reboot'] = lambda: self._set('active',
                                                         'rebooting_hard')
-        self.tasks.reboot(CTX, server, 'SOFT')
+        self.reboot(server, 'SOFT')
         self.assertEqual(('active', 'rebooting_hard', None),
                          self._state())
         del self.driver.hooks['reboot']
-        self.tasks.reboot(CTX, server, 'HARD')
+        self.reboot(server, 'HARD')
         self.assertEqual(('active', None, None), self._state())
 
     def test_superseded_soft_reboot_does_not_run(self):
-        server = self._set('active', 'rebooting')
-        self._set('active', 'rebooting_hard')
-        self.tasks.reboot(CTX, server, 'SOFT')
+        self._set('active', 'rebooting')
+        server = self._set('active', 'rebooting_hard')
+        self.tasks.reboot_instance(CTX, server['uuid'], 'SOFT')
         self.assertEqual([], self.driver.calls)
         self.assertIn('superseded by rebooting_hard', self.logs.output)
 
-    def test_rebuild_uses_the_new_image(self):
-        server = self._set('active', 'rebuilding')
-        self.tasks.rebuild(CTX, server, self.image2)
+    def test_rebuild_uses_the_image_of_the_row(self):
+        self._set('active', 'rebuilding')
+        db.instance_update(ids.SRV1, {'image_id': 'img-2'})
+        self.tasks.rebuild_instance(CTX, ids.SRV1, 'img-2')
+        self._done()
         self.assertEqual([('rebuild', ids.SRV1, 'img-2')], self.driver.calls)
         meta = self.driver.instances[-1].image_meta
         self.assertEqual(('/disk', 'qcow2', None),
@@ -209,45 +243,66 @@ class ActionsTestCase(TasksTestCase):
         self.assertEqual('img-2', db.instance_get(ids.SRV1)['image_id'])
         self.assertFalse(_valid(self.token))
 
+    def _delete(self):
+        self.tasks.delete_instance(CTX, ids.SRV1)
+        return self._done()
+
     def test_terminate_destroys_and_forgets(self):
-        server = self._set('active', 'deleting')
-        self.tasks.terminate(CTX, server)
+        self._set('active', 'deleting')
+        self._delete()
         self.assertEqual([('destroy', ids.SRV1)], self.driver.calls)
         self.assertIsNone(db.instance_get(ids.SRV1))
         self.assertFalse(_valid(self.token))
         self.assertEqual({}, self.driver.ports)
 
     def test_terminate_without_image_and_flavor_rows(self):
-        server = self._set('active', 'deleting')
+        self._set('active', 'deleting')
         db.instance_update(ids.SRV1, {'image_id': 'gone', 'flavor_id': 'gone'})
-        self.tasks.terminate(CTX, server)
+        self._delete()
         self.assertIsNone(db.instance_get(ids.SRV1))
         self.assertEqual([('destroy', ids.SRV1)], self.driver.calls)
 
     def test_terminate_of_a_server_without_host(self):
         self._server(ids.NOHOST, vm_state='error', task_state='deleting',
                      host=None)
-        self.tasks.terminate(CTX, db.instance_get(ids.NOHOST))
+        self.tasks.delete_instance(CTX, ids.NOHOST)
         self.assertIsNone(db.instance_get(ids.NOHOST))
         self.assertEqual([], self.driver.calls)
 
     def test_failed_terminate_keeps_server_in_error(self):
-        server = self._set('active', 'deleting')
+        self._set('active', 'deleting')
         self.driver.fail['destroy'] = exception.HypervisorUnavailable(
             uri='qemu:///system', reason='gone')
-        self.assertRaises(exception.HypervisorUnavailable,
-                          self.tasks.terminate, CTX, server)
-        vm_state, task, fault = self._state()
-        self.assertEqual(('error', None), (vm_state, task))
+        self._delete()
+        status, task, fault = self._state()
+        self.assertEqual(('error', None), (status, task))
         self.assertIn('qemu:///system is broken: gone', fault)
 
 
+class LiveMigrateTestCase(TasksTestCase):
+    def test_block_migration_is_checked(self):
+        self.build(self._server())
+        self.assertRaises(exception.ValidationError,
+                          self.tasks.live_migrate_instance, CTX, ids.SRV1,
+                          'other', 'yes')
+
+
 class RecoveryTestCase(TasksTestCase):
+    """ComputeTaskManager.recover: a conductor that restarts asks each
+    host about the instances it left in a task before changing them."""
+
+    def _outcomes(self, count):
+        return sorted((o['instance_uuid'], o['action'])
+                      for o in (self._done() for _ in range(count)))
+
     def test_interrupted_tasks_are_recovered_once(self):
         self._server(ids.BUILDING)
+        self._server(ids.SRV2)  # built, but its outcome was lost
+        self.driver.ports[ids.SRV2] = fake_driver.FIRST_PORT + 8
         self._server(ids.REBOOTING, 'active', 'rebooting')
+        self.driver.ports[ids.REBOOTING] = fake_driver.FIRST_PORT + 7
         self._server(ids.MIGRATING, 'active', 'migrating')
-        self.driver.ports[ids.MIGRATING] = 10999  # its guest runs here
+        self.driver.ports[ids.MIGRATING] = fake_driver.FIRST_PORT + 9
         self._server(ids.DELETING, 'active', 'deleting')
         self._server(ids.FINE, 'active', None)
         self._server(ids.ELSEWHERE, host='other-host')
@@ -256,33 +311,123 @@ class RecoveryTestCase(TasksTestCase):
             'token_hash': 'a' * 64, 'instance_uuid': ids.REBOOTING,
             'console_type': 'serial', 'host': 'h', 'port': 1,
             'expires_at': later})
-        self.tasks.recover_interrupted_tasks(hosts=['fake-host'])
-        self.assertEqual([('destroy', ids.DELETING)], self.driver.calls)
-        vm_state, task, fault = self._state(ids.BUILDING)
-        self.assertEqual(('error', None), (vm_state, task))
-        self.assertIn('restart', fault)
-        self.assertEqual('error', self._state(ids.REBOOTING)[0])
+        self.tasks.recover(CTX, hosts=['fake-host'])
+        # What the host does not run is sent to it again.
+        self.assertEqual(sorted([(ids.BUILDING, 'build'),
+                                 (ids.REBOOTING, 'reboot'),
+                                 (ids.DELETING, 'delete')]),
+                         self._outcomes(3))
+        self.assertEqual(sorted([('spawn', ids.BUILDING, 'img-1'),
+                                 ('reboot', ids.REBOOTING, 'SOFT'),
+                                 ('destroy', ids.DELETING)]),
+                         sorted(self.driver.calls))
+        self.assertEqual(('active', None, None), self._state(ids.BUILDING))
+        self.assertEqual(('active', None, None), self._state(ids.REBOOTING))
         self.assertIsNone(db.console_token_get_by_hash('a' * 64))
         self.assertIsNone(db.instance_get(ids.DELETING))
+        # A build whose guest exists but whose end is unknown: ERROR.
+        status, task, fault = self._state(ids.SRV2)
+        self.assertEqual(('error', None), (status, task))
+        self.assertIn('restart', fault)
         # Settled after asking the hosts (live_migrate), on its thread.
         base.wait_for_migrations(self)
         self.assertEqual(('active', None, None), self._state(ids.MIGRATING))
         self.assertEqual(('active', None, None), self._state(ids.FINE))
         self.assertEqual(('building', 'spawning', None),
                          self._state(ids.ELSEWHERE))
-        self.tasks.recover_interrupted_tasks(hosts=['fake-host'])
-        self.assertEqual(1, len(self.driver.calls))
+        self.tasks.recover(CTX, hosts=['fake-host'])
+        self.assertEqual(3, len(self.driver.calls))
+
+    def test_action_still_running_on_its_host_is_left_to_finish(self):
+        # The conductor restarted while the host builds: the host
+        # reports the build when it is done, and it is recorded.
+        gate = self.driver.gates['spawn'] = threading.Event()
+        self.addCleanup(gate.set)
+        self.tasks.build_instances(CTX, self._server()['uuid'])
+        self.assertTrue(self.driver.entered_event('spawn').wait(base.WAIT))
+        self.tasks.init_host()
+        self.assertEqual(('building', 'spawning', None), self._state())
+        self.assertIn('runs it still: left to finish', self.logs.output)
+        gate.set()
+        self._done()
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual(['spawn'], self.driver.names())
+
+    def test_action_that_waited_for_the_conductor_runs_once(self):
+        # Accepted while the conductor was stopped: its cast waits on the
+        # broker, and the restarted conductor's recovery finds it first.
+        self._server()
+        self.tasks.init_host()
+        self.tasks.build_instances(CTX, ids.SRV1)  # the queued cast
+        self._done()
+        self.assertEqual(('active', None, None), self._state())
+        self.tasks.build_instances(CTX, ids.SRV1)  # superseded by now
+        self.assertEqual(['spawn'], self.driver.names())
+
+    def test_same_action_handed_over_twice_is_sent_once(self):
+        gate = self.driver.gates['reboot'] = threading.Event()
+        self.addCleanup(gate.set)
+        self.build(self._server())
+        db.instance_update(ids.SRV1, {'task_state': 'rebooting'})
+        self.tasks.reboot_instance(CTX, ids.SRV1, 'SOFT')
+        self.assertTrue(self.driver.entered_event('reboot').wait(base.WAIT))
+        self.tasks.reboot_instance(CTX, ids.SRV1, 'SOFT')
+        self.assertIn('Reboot of server %s already sent to host fake-host'
+                      % ids.SRV1, self.logs.output)
+        gate.set()
+        self._done()
+        self.assertEqual(['spawn', 'reboot'], self.driver.names())
+
+    def test_migration_is_not_settled_on_a_host_without_the_guest(self):
+        # The database names host fake-host, which has no such guest:
+        # it is not made ACTIVE there.
+        self._server(ids.MIGRATING, 'active', 'migrating')
+        self.tasks.recover(CTX)
+        base.wait_for_migrations(self)
+        status, task, fault = self._state(ids.MIGRATING)
+        self.assertEqual(('error', None), (status, task))
+        self.assertIn('runs on no host', fault)
+
+    def test_hosts_that_cannot_be_asked_are_left_until_they_register(self):
+        self._server(ids.BUILDING)
+        self._server(ids.DELETING, 'active', 'deleting')
+        self.driver.ports[ids.DELETING] = fake_driver.FIRST_PORT + 9
+        self.stop_host('fake-host')
+        self.tasks.init_host()
+        # Nothing changed while its host could not say.
+        self.assertEqual(('building', 'spawning', None),
+                         self._state(ids.BUILDING))
+        self.assertEqual(('active', 'deleting', None),
+                         self._state(ids.DELETING))
+        self.assertIn('not recovered now', self.logs.output)
+        self.assertEqual([], self.driver.calls)
+        # Its next registration recovers them, asking it.
+        self.start_host('fake-host', self.driver)
+        self.assertEqual(sorted([(ids.BUILDING, 'build'),
+                                 (ids.DELETING, 'delete')]),
+                         self._outcomes(2))
+        self.assertIsNone(db.instance_get(ids.DELETING))
+        self.assertEqual(('active', None, None), self._state(ids.BUILDING))
 
     def test_all_hosts_by_default(self):
-        self._server(ids.ELSEWHERE, host='other-host')
-        self.tasks.recover_interrupted_tasks()
-        self.assertEqual('error', self._state(ids.ELSEWHERE)[0])
+        self._server(ids.BUILDING)
+        self.tasks.recover(CTX)
+        self._done()
+        self.assertEqual(('active', None, None), self._state(ids.BUILDING))
 
-    def test_failed_delete_is_recorded_and_recovery_goes_on(self):
+    def test_unknown_host_is_left_and_recovery_goes_on(self):
         self._server(ids.DELETING, 'active', 'deleting', host='nowhere')
         self._server(ids.BUILDING)
-        self.tasks.recover_interrupted_tasks()
-        vm_state, task, fault = self._state(ids.DELETING)
-        self.assertEqual(('error', None), (vm_state, task))
-        self.assertIn('nowhere', fault)
+        self.tasks.recover(CTX)
+        self.assertEqual(('active', 'deleting', None),
+                         self._state(ids.DELETING))
+        self.assertIn('nowhere', self.logs.output)
+        self._done()
+        self.assertEqual(('active', None, None), self._state(ids.BUILDING))
+
+    def test_instance_without_host(self):
+        self._server(ids.NOHOST, task_state='deleting', host=None)
+        self._server(ids.BUILDING, host=None)
+        self.tasks.recover(CTX)
+        self.assertIsNone(db.instance_get(ids.NOHOST))
         self.assertEqual('error', self._state(ids.BUILDING)[0])

@@ -1,0 +1,60 @@
+"""What the compute API asks of the conductor: ``ComputeTaskAPI``.
+
+The compute API looks an instance up, checks its state, puts it in the
+action's task_state and hands the action to the conductor here; it never
+runs or waits for the action itself. Build, reboot, rebuild and delete
+are casts (the client gets 202 at once); a live migration is a short
+call that returns once its pre-checks passed and the migration started.
+
+``instance`` is the instance as the compute API has it (a database row
+or an ``Instance``): only its uuid crosses RPC, the conductor reads the
+rest from the database it owns.
+"""
+
+from nova.conductor import rpcapi
+
+
+def _uuid(instance):
+    if isinstance(instance, dict):
+        return instance['uuid']
+    return instance.uuid
+
+
+class ComputeTaskAPI:
+    def __init__(self, conf):
+        self.conductor_compute_rpcapi = rpcapi.ComputeTaskAPI(conf)
+
+    def build_instances(self, ctxt, instance):
+        """Build ``instance`` (task_state spawning) on its host."""
+        self.conductor_compute_rpcapi.build_instances(ctxt, _uuid(instance))
+
+    def reboot_instance(self, ctxt, instance, reboot_type):
+        """``reboot_type``: 'SOFT' or 'HARD' (task_state rebooting or
+        rebooting_hard)."""
+        self.conductor_compute_rpcapi.reboot_instance(
+            ctxt, _uuid(instance), reboot_type)
+
+    def rebuild_instance(self, ctxt, instance, image):
+        """Rebuild from ``image`` (a dict with its 'id'; task_state
+        rebuilding, the row already names the image)."""
+        self.conductor_compute_rpcapi.rebuild_instance(
+            ctxt, _uuid(instance), image['id'])
+
+    def delete_instance(self, ctxt, instance):
+        """Destroy the guest, then forget the instance (task_state
+        deleting)."""
+        self.conductor_compute_rpcapi.delete_instance(ctxt, _uuid(instance))
+
+    def live_migrate_instance(self, ctxt, instance, host, block_migration):
+        """Live migrate an ACTIVE instance to ``host`` (None: the
+        scheduler picks).
+
+        :param block_migration: True, False or 'auto'.
+        :raises: the pre-checks' errors (NoValidHost,
+            ComputeHostNotFound, ComputeServiceUnavailable,
+            MigrationPreCheckError: 400; InstanceInvalidState,
+            InstanceHostUnavailable: 409), ServiceUnavailable (503) when
+            no conductor answers.
+        """
+        return self.conductor_compute_rpcapi.live_migrate_instance(
+            ctxt, _uuid(instance), host, block_migration)

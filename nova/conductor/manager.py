@@ -233,6 +233,13 @@ class ComputeTaskManager:
 
     # -- outcomes (casts from the compute hosts) ------------------------------
 
+    def recover_live_migrations(self, ctxt, host):
+        """A cast from a compute service that started (perhaps before it
+        counted as down, so report_state saw no comeback): settle the
+        live migrations no service drives any more."""
+        live_migrate.recover_live_migrations(ctxt, self.compute_rpcapi,
+                                             self.conf, started_host=host)
+
     def report_live_migration(self, ctxt, instance, source, dest, outcome,
                               fault=None):
         """A cast from a live migration's source: how it ended (see

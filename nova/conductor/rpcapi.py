@@ -120,6 +120,18 @@ class ConductorAPI:
             return False
         return True
 
+    def recover_live_migrations(self, ctx, host):
+        """Cast from a compute service that (re)started: the conductor
+        settles the live migrations no service drives any more. False
+        when it could not be sent."""
+        try:
+            self.client.prepare(retry=0).cast(
+                ctx, 'recover_live_migrations', host=host)
+        except Exception as e:
+            LOG.info('Recovery request of host %s not sent: %s', host, e)
+            return False
+        return True
+
 
 def _broker_error(e):
     return exception.ServiceUnavailable(

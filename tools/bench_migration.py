@@ -29,7 +29,7 @@ migration its console log is brought to virtlogd's bound,
   8 MiB before every migration would cost 30-90 s each, for the same
   bytes on disk.
 
-Then ``nova.compute.live_migration.live_migrate(None, inst, A, B)`` is
+Then ``multihost.live_migrate_drivers(inst, A, B)`` (the tests') is
 timed with ``[libvirt] console_log_transfer = rsync`` and ``= none`` on
 host A's configuration, alternating (rsync first in odd rounds, none first
 in even ones), N rounds each. Only A -> B is timed: the guest is brought
@@ -68,10 +68,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 import libvirt  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 
-from nova.compute import live_migration  # noqa: E402
 import nova.conf  # noqa: E402
 from nova import exception  # noqa: E402
 from nova.objects import instance as objects  # noqa: E402
+from nova.tests.functional import multihost  # noqa: E402
 from nova.tests.functional import tcp_client  # noqa: E402
 from nova.virt.libvirt import driver as libvirt_driver  # noqa: E402
 from nova.virt.libvirt import host as libvirt_host  # noqa: E402
@@ -405,7 +405,7 @@ def migrate_timed(bench, inst, mode, timers, tag):
     calls = len(copy_timer.calls), len(libvirt_timer.calls)
     tx0 = veth_tx_bytes()
     t0 = time.perf_counter()
-    live_migration.live_migrate(None, inst, a, b)
+    multihost.live_migrate_drivers(inst, a, b)
     seconds = time.perf_counter() - t0
     tx1 = veth_tx_bytes()
     busy = bench.note_tests() or busy
@@ -456,7 +456,7 @@ def migrate_timed(bench, inst, mode, timers, tag):
                           'migration' % inst.name)
     progress('%s: A -> B with %s: %.3f s', tag, mode, seconds)
     t0 = time.perf_counter()
-    live_migration.live_migrate(None, inst, b, a)
+    multihost.live_migrate_drivers(inst, b, a)
     progress('%s: back B -> A (untimed, rsync): %.3f s', tag,
              time.perf_counter() - t0)
     return row

@@ -17,6 +17,7 @@ its message only.
 
 import functools
 import threading
+import time
 
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
@@ -24,12 +25,19 @@ import oslo_messaging
 
 from nova.compute import console_followers
 from nova.compute import console_output
+from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import task_states
+from nova.conductor import rpcapi as conductor_rpcapi
 import nova.conf
 from nova.console import type as ctype
 from nova import exception
+from nova.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
+
+# How often a failed migration's source looks whether libvirt's job is
+# over before it decides (seconds).
+SETTLE_POLL_INTERVAL = 0.5
 
 
 def _lock_name(uuid):
@@ -73,6 +81,21 @@ class ComputeManager:
         # {uuid: actions running or waiting for the guest's lock here}
         self._busy = {}
         self._busy_lock = threading.Lock()
+        # Live migrations this service drives as their source, by uuid,
+        # and when it started: casts sent before are stale.
+        self._driving = set()
+        self._migrations_lock = threading.Lock()
+        self._started_at = time.time()
+        self._compute_rpcapi = None
+
+    @property
+    def compute_rpcapi(self):
+        """The client this host calls other hosts with (made on first
+        use: a manager that never migrates opens no transport)."""
+        with self._migrations_lock:
+            if self._compute_rpcapi is None:
+                self._compute_rpcapi = compute_rpcapi.ComputeAPI(self._conf)
+            return self._compute_rpcapi
 
     @property
     def console_followers(self):
@@ -109,7 +132,6 @@ class ComputeManager:
 
     def _conductor(self):
         if self._conductor_api is None:
-            from nova.conductor import rpcapi as conductor_rpcapi
             self._conductor_api = conductor_rpcapi.ConductorAPI(self._conf)
         return self._conductor_api
 
@@ -312,7 +334,12 @@ class ComputeManager:
         an unknown id is ignored)."""
         self._followers.end(instance.uuid, follow_id)
 
-    # -- live migration (see nova.compute.live_migration) ---------------------
+    # -- live migration (source-driven; see nova.conductor.live_migrate) ---
+    # The conductor asks both checks, then casts live_migration here, to
+    # the source. The source calls pre_live_migration on the destination,
+    # runs and watches libvirt's job, then calls post (or, when the job
+    # ended and the guest still runs here, rollback) on the destination,
+    # and reports the outcome to the conductor with a cast.
 
     @_remotable
     def check_can_live_migrate_destination(self, ctxt, instance):
@@ -329,20 +356,150 @@ class ComputeManager:
         return self.driver.pre_live_migration(ctxt, instance, migrate_data)
 
     @_remotable
-    def live_migration(self, ctxt, instance, migrate_data):
-        with self._lock(instance.uuid):
-            self.driver.live_migration(ctxt, instance,
-                                       migrate_data.connect_uri,
-                                       migrate_data)
+    def live_migration(self, ctxt, instance, dest, migrate_data,
+                       requested_at=None):
+        """A cast from the conductor: move ``instance`` to ``dest``.
+
+        Never raises: the outcome goes to the conductor
+        (``report_live_migration``): MIGRATION_DONE, MIGRATION_FAILED
+        (the guest runs here, the destination was rolled back) or
+        MIGRATION_UNKNOWN (the job ended in an error and the guest does
+        not run here: the conductor asks the hosts). A request sent
+        before this service started is refused (FAILED): the conductor
+        may have settled the migration meanwhile
+        (live_migrate.recover_live_migrations).
+        """
+        uuid = instance.uuid
+        with self._migrations_lock:
+            self._driving.add(uuid)
+        try:
+            with self._lock(uuid):
+                outcome, fault = self._drive_live_migration(
+                    ctxt, instance, dest, migrate_data, requested_at)
+        except Exception as e:
+            LOG.exception('Live migration of %s to %s', uuid, dest)
+            outcome = conductor_rpcapi.MIGRATION_UNKNOWN
+            fault = exception.fault_message(e)
+        finally:
+            # Not driving before the report: an UNKNOWN one makes the
+            # conductor ask this host, which must not answer "driving".
+            with self._migrations_lock:
+                self._driving.discard(uuid)
+        self._conductor().report_live_migration(
+            ctxt, instance, self.host, dest, outcome, fault)
+
+    def _drive_live_migration(self, ctxt, instance, dest, data,
+                              requested_at):
+        uuid = instance.uuid
+        if (isinstance(requested_at, (int, float)) and
+                not isinstance(requested_at, bool) and
+                requested_at < self._started_at):
+            LOG.warning('Live migration of %s to %s not started: requested '
+                        'before this service started', uuid, dest)
+            return self._not_moved(
+                ctxt, instance, dest, None,
+                'the source host restarted before the migration started')
+        try:
+            data = self.compute_rpcapi.pre_live_migration(ctxt, dest,
+                                                          instance, data)
+        except Exception as e:
+            # It may have taken ports before failing or timing out: the
+            # guest is not defined there, so all it holds for it goes.
+            return self._not_moved(ctxt, instance, dest, None,
+                                   self._fault('pre_live_migration', e))
+        try:
+            self.driver.live_migration(ctxt, instance, data.connect_uri,
+                                       data)
+        except Exception as e:
+            return self._not_moved(ctxt, instance, dest, data,
+                                   self._fault('live_migration', e))
+        try:
+            self.compute_rpcapi.post_live_migration_at_destination(
+                ctxt, dest, instance, data)
+        except Exception as e:
+            # The guest runs there; at its restart that host takes stock
+            # of the ports the guest listens on.
+            LOG.warning('Live migration of %s: the destination %s did not '
+                        'settle it: %s', uuid, dest,
+                        exception.fault_message(e))
+        try:
+            self.driver.post_live_migration(ctxt, instance, data)
+        except Exception:
+            LOG.exception('Live migration of %s: clean-up on the source '
+                          'failed', uuid)
+        LOG.info('Live migrated %s to %s', uuid, dest)
+        return conductor_rpcapi.MIGRATION_DONE, None
+
+    def _fault(self, what, e):
+        """The text of ``e`` as _remotable would send it: a Nova error's
+        message; anything else logged here and named ComputeHostError."""
+        if isinstance(e, exception.NovaException):
+            return e.message
+        LOG.error('%s failed on host %s: %s', what, self.host,
+                  exception.fault_message(e), exc_info=e)
+        return exception.ComputeHostError(
+            host=self.host, reason=exception.fault_message(e)).message
+
+    def _not_moved(self, ctxt, instance, dest, data, fault):
+        """The migration failed: roll the destination back if, and only
+        if, the guest certainly stays here (libvirt's job is over and the
+        guest runs here). Returns (outcome, fault)."""
+        state = self._settled_state(instance)
+        if state != virt_driver.GUEST_RUNNING:
+            LOG.error('Live migration of %s to %s failed (%s) and the guest '
+                      'is %s here: left for the conductor to settle',
+                      instance.uuid, dest, fault, state)
+            return conductor_rpcapi.MIGRATION_UNKNOWN, fault
+        LOG.error('Live migration of %s to %s failed; it stays on %s: %s',
+                  instance.uuid, dest, self.host, fault)
+        try:
+            self.compute_rpcapi.rollback_live_migration_at_destination(
+                ctxt, dest, instance, data)
+        except Exception as e:
+            LOG.warning('Rollback of %s on %s failed: %s', instance.uuid,
+                        dest, exception.fault_message(e))
+        return conductor_rpcapi.MIGRATION_FAILED, fault
+
+    def _settled_state(self, instance):
+        """The guest's state here once no migration job runs on it (at
+        most long_rpc_timeout: then GUEST_MIGRATING)."""
+        deadline = time.monotonic() + self._conf.long_rpc_timeout
+        while True:
+            state = self.driver.live_migration_guest_state(instance)
+            if (state != virt_driver.GUEST_MIGRATING or
+                    time.monotonic() > deadline):
+                return state
+            time.sleep(SETTLE_POLL_INTERVAL)
 
     @_remotable
     def post_live_migration_at_destination(self, ctxt, instance,
-                                           migrate_data):
+                                           migrate_data=None):
         self.driver.post_live_migration_at_destination(ctxt, instance,
                                                        migrate_data)
 
     @_remotable
     def rollback_live_migration_at_destination(self, ctxt, instance,
-                                               migrate_data):
+                                               migrate_data=None):
         self.driver.rollback_live_migration_at_destination(ctxt, instance,
                                                            migrate_data)
+
+    @_remotable
+    def post_live_migration_at_source(self, ctxt, instance, migrate_data):
+        """The guest left this host (found by a recovery): give back what
+        it held here and send its log on. Refused while it runs here."""
+        with self._lock(instance.uuid):
+            state = self.driver.live_migration_guest_state(instance)
+            if state != virt_driver.GUEST_ABSENT:
+                raise exception.MigrationError(
+                    reason='instance %s is %s on %s' % (instance.uuid,
+                                                        state, self.host))
+            self.driver.post_live_migration(ctxt, instance, migrate_data)
+
+    @_remotable
+    def get_live_migration_state(self, ctxt, instance):
+        """``{'guest': driver GUEST_* state, 'driving': bool}``: whether
+        this service runs the migration of ``instance`` as its source."""
+        with self._migrations_lock:
+            driving = instance.uuid in self._driving
+        return {'guest': self.driver.live_migration_guest_state(instance),
+                'driving': driving}

@@ -29,6 +29,8 @@ says the cap is below it; a major bump is for a release that drops the
 older forms (every host must run it first).
 """
 
+import time
+
 from oslo_log import log as logging
 import oslo_messaging
 from oslo_messaging.rpc import dispatcher
@@ -228,10 +230,91 @@ class ComputeAPI:
         return True
 
     # -- live migration -------------------------------------------------------
+    # Driven by the source (nova.conductor.live_migrate): the conductor
+    # asks both hosts' checks and casts live_migration to the source; the
+    # source calls the destination. ``migrate_data`` is the driver's
+    # LibvirtLiveMigrateData. The calls are short (rpc_response_timeout)
+    # but pre_live_migration (long_rpc_timeout, as in Nova: it prepares
+    # the instance folder); libvirt's job runs on the source inside the
+    # cast, which no one waits for.
 
-    def host(self, host):
-        """``host`` as nova.compute.live_migration expects a driver."""
-        return RemoteHost(self, host)
+    def _migration_call(self, ctx, host, method, instance, migrate_data=None,
+                        long=False, **kwargs):
+        if migrate_data is not None:
+            kwargs['migrate_data'] = migrate_data
+        return self._call(ctx, host, method, instance, long=long, **kwargs)
+
+    def check_can_live_migrate_destination(self, ctx, dest, instance):
+        """The destination's facts for the source: migrate data."""
+        return self._migration_call(
+            ctx, dest, 'check_can_live_migrate_destination', instance)
+
+    def check_can_live_migrate_source(self, ctx, source, instance,
+                                      migrate_data):
+        """The source's check; migrate data with its port count."""
+        return self._migration_call(
+            ctx, source, 'check_can_live_migrate_source', instance,
+            migrate_data)
+
+    def live_migration(self, ctx, source, instance, dest, migrate_data):
+        """Cast: ``source`` moves the guest to ``dest`` and reports the
+        outcome to the conductor (ComputeManager.live_migration).
+
+        :raises nova.exception.ServiceUnavailable: the broker cannot be
+            reached (nothing was sent).
+        """
+        try:
+            self.client.prepare(server=source, version=BASE_VERSION,
+                                retry=CALL_RETRIES).cast(
+                ctx, 'live_migration', instance=instance, dest=dest,
+                migrate_data=migrate_data, requested_at=time.time())
+        except Exception as e:
+            raise exception.ServiceUnavailable(
+                reason='The message broker cannot be reached (%s); try '
+                       'again later' % type(e).__name__)
+
+    def pre_live_migration(self, ctx, dest, instance, migrate_data):
+        """The destination makes room; migrate data with its ports."""
+        return self._migration_call(ctx, dest, 'pre_live_migration',
+                                    instance, migrate_data, long=True)
+
+    def post_live_migration_at_destination(self, ctx, dest, instance,
+                                           migrate_data):
+        """The destination settles the guest that arrived (``migrate_data``
+        None: after a restart, from what the guest listens on)."""
+        self._migration_call(ctx, dest, 'post_live_migration_at_destination',
+                             instance, migrate_data)
+
+    def rollback_live_migration_at_destination(self, ctx, dest, instance,
+                                               migrate_data):
+        """The destination undoes pre_live_migration (``migrate_data``
+        None: every port it holds for the guest)."""
+        self._migration_call(
+            ctx, dest, 'rollback_live_migration_at_destination', instance,
+            migrate_data)
+
+    def post_live_migration_at_source(self, ctx, source, instance,
+                                      migrate_data):
+        """The old host gives back what the guest that left it held and
+        sends its console log on (a recovery: the source died after the
+        switchover). ``migrate_data``: the destination's check answer."""
+        self._migration_call(ctx, source, 'post_live_migration_at_source',
+                             instance, migrate_data)
+
+    def get_live_migration_state(self, ctx, host, instance):
+        """Where ``host`` stands in a live migration of ``instance``.
+
+        :returns: ``{'guest': one of nova.virt.driver's GUEST_* values,
+            'driving': bool}``: ``driving`` is whether that host's compute
+            service runs the migration of the guest as its source now.
+        """
+        answer = self._call(ctx, host, 'get_live_migration_state', instance)
+        if not (isinstance(answer, dict) and
+                isinstance(answer.get('guest'), str) and
+                isinstance(answer.get('driving'), bool)):
+            raise exception.ComputeHostError(
+                host=host, reason='malformed live migration state')
+        return answer
 
 
 def _too_old(method, version):
@@ -277,44 +360,3 @@ def _follow_answer(host, answer):
     return {'follow_id': answer['follow_id'], 'data': data,
             'gap': answer['gap'], 'ended': answer['ended'],
             'retry_after': float(retry_after)}
-
-
-class RemoteHost:
-    """One host's live-migration calls, with the driver's signatures."""
-
-    def __init__(self, rpcapi, host_name):
-        self._rpcapi = rpcapi
-        self.host_name = host_name
-
-    def _call(self, ctx, method, instance, migrate_data=None, long=True,
-              **kwargs):
-        if migrate_data is not None:
-            kwargs['migrate_data'] = migrate_data
-        return self._rpcapi._call(ctx, self.host_name, method, instance,
-                                  long=long, **kwargs)
-
-    def check_can_live_migrate_destination(self, ctx, instance):
-        # The pre-checks answer the API request: short time-out.
-        return self._call(ctx, 'check_can_live_migrate_destination',
-                          instance, long=False)
-
-    def check_can_live_migrate_source(self, ctx, instance, migrate_data):
-        return self._call(ctx, 'check_can_live_migrate_source', instance,
-                          migrate_data, long=False)
-
-    def pre_live_migration(self, ctx, instance, migrate_data):
-        return self._call(ctx, 'pre_live_migration', instance, migrate_data)
-
-    def live_migration(self, ctx, instance, dest_uri, migrate_data):
-        # The source reads the URI from the migrate data itself.
-        self._call(ctx, 'live_migration', instance, migrate_data)
-
-    def post_live_migration_at_destination(self, ctx, instance,
-                                           migrate_data):
-        self._call(ctx, 'post_live_migration_at_destination', instance,
-                   migrate_data)
-
-    def rollback_live_migration_at_destination(self, ctx, instance,
-                                               migrate_data):
-        self._call(ctx, 'rollback_live_migration_at_destination', instance,
-                   migrate_data)

@@ -39,6 +39,11 @@ class ComputeService:
                                       self.host, [self.manager])
         self._server.start()
         self.report()
+        # A live migration this host drove before it stopped has no
+        # driver now, even if it comes back before it counted as down:
+        # the conductor settles it (nova.conductor.live_migrate).
+        self._conductor.recover_live_migrations(context.get_admin_context(),
+                                                self.host)
         self._reporter = threading.Thread(
             target=self._report_loop, name='nova-compute-report',
             daemon=True)

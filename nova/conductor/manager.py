@@ -16,6 +16,7 @@ import oslo_messaging
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import task_states
 from nova.compute import vm_states
+from nova.conductor import live_migrate
 from nova.conductor import tasks
 from nova.console import tokens
 from nova import context as nova_context
@@ -251,12 +252,26 @@ class ComputeTaskManager:
 
     def _live_migration_task(self, ctxt, instance_uuid, host,
                              block_migration):
-        # The seam of the source-driven live migration
-        # (nova.conductor.live_migrate.LiveMigrationTask).
-        return tasks.LiveMigrationTask(ctxt, self.conf, self.compute_rpcapi,
-                                       instance_uuid, host, block_migration)
+        return live_migrate.LiveMigrationTask(
+            ctxt, self.conf, self.compute_rpcapi, instance_uuid, host,
+            block_migration)
 
     # -- outcomes (casts from the compute hosts) ------------------------------
+
+    def recover_live_migrations(self, ctxt, host):
+        """A cast from a compute service that started (perhaps before it
+        counted as down, so report_state saw no comeback): settle the
+        live migrations no service drives any more."""
+        live_migrate.recover_live_migrations(ctxt, self.compute_rpcapi,
+                                             self.conf, started_host=host)
+
+    def report_live_migration(self, ctxt, instance, source, dest, outcome,
+                              fault=None):
+        """A cast from a live migration's source: how it ended (see
+        nova.conductor.live_migrate.record_outcome)."""
+        live_migrate.record_outcome(ctxt, self.compute_rpcapi, self.conf,
+                                    instance.uuid, source, dest, outcome,
+                                    fault)
 
     def instance_action_done(self, ctxt, host, instance_uuid, action,
                              task_state, serial_port_facts, fault=None,
@@ -396,7 +411,12 @@ class ComputeTaskManager:
         exists already, which ends in ERROR; a live migration is settled
         by where the guest is. Nothing is changed for an instance whose
         host does not answer, or still runs its action."""
+        migrating = []
         for server in db.instance_get_all(task_states=task_states.ALL):
+            if server['task_state'] == task_states.MIGRATING:
+                # Its guest may be on any host: every host is asked.
+                migrating.append(server['uuid'])
+                continue
             if hosts is not None and server['host'] not in hosts:
                 continue
             try:
@@ -404,6 +424,10 @@ class ComputeTaskManager:
             except Exception:
                 LOG.exception('Recovery of server %s failed',
                               server['uuid'])
+        if migrating:
+            live_migrate.recover_live_migrations(
+                ctxt, self.compute_rpcapi, self.conf, uuids=migrating,
+                started_host=hosts[0] if hosts and len(hosts) == 1 else None)
 
     def _ask(self, ctxt, server):
         """The host's answer about the instance's guest, or None when it
@@ -437,9 +461,6 @@ class ComputeTaskManager:
             LOG.info('Server %s is %s and its host %s runs it still: '
                      'left to finish', uuid, task, server['host'])
             return
-        if task == task_states.MIGRATING:
-            self._recover_migration(ctxt, server, answer)
-            return
         if task == task_states.SPAWNING and answer['exists']:
             # Its guest was made, but whether its build ended is unknown.
             LOG.warning('Build of server %s was interrupted', uuid)
@@ -464,20 +485,3 @@ class ComputeTaskManager:
             self.rebuild_instance(ctxt, uuid, server['image_id'])
         elif task == task_states.DELETING:
             self.delete_instance(ctxt, uuid)
-
-    def _recover_migration(self, ctxt, server, answer):
-        # The seam of the source-driven live migration's recovery
-        # (nova.conductor.live_migrate). Here: only the source is known,
-        # and it was asked.
-        uuid = server['uuid']
-        tokens.delete_for_instance(uuid)
-        scheduler.end_migration(uuid)
-        if answer['exists']:
-            db.instance_update(uuid, {'task_state': None},
-                               expected_task_state=task_states.MIGRATING)
-            LOG.warning('Live migration of server %s was interrupted; its '
-                        'guest is on %s', uuid, server['host'])
-            return
-        self._fail(uuid, task_states.MIGRATING, 'recovery',
-                   'Live migration interrupted: the guest is not on host %s'
-                   % server['host'])

@@ -35,6 +35,14 @@ LOG = logging.getLogger(__name__)
 
 TOPIC = 'conductor'
 BINARY = 'nova-compute'
+# Connection attempts for an outcome that must not be lost lightly.
+CALL_RETRIES = 3
+
+# The outcomes report_live_migration carries (nova.conductor.live_migrate).
+MIGRATION_DONE = 'done'        # the guest runs on the destination
+MIGRATION_FAILED = 'failed'    # it runs on the source, destination rolled back
+MIGRATION_UNKNOWN = 'unknown'  # the job failed and the guest does not run
+#                                on the source: the conductor asks the hosts
 
 
 class ConductorAPI:
@@ -91,6 +99,38 @@ class ConductorAPI:
                          task_state=task_state,
                          serial_port_facts=serial_port_facts, fault=fault,
                          error=error)
+
+    # -- live migration (nova.conductor.live_migrate) -------------------------
+
+    def report_live_migration(self, ctx, instance, source, dest, outcome,
+                              fault=None):
+        """Cast from a migration's source: how it ended (``outcome``, one
+        of the MIGRATION_* values; ``fault`` the error text). Not retried
+        past CALL_RETRIES connection attempts: when it cannot be sent the
+        migration stays MIGRATING until the conductor's recovery asks the
+        hosts (live_migrate.recover_live_migrations)."""
+        try:
+            self.client.prepare(retry=CALL_RETRIES).cast(
+                ctx, 'report_live_migration', instance=instance,
+                source=source, dest=dest, outcome=outcome, fault=fault)
+        except Exception as e:
+            LOG.error('Outcome of the live migration of %s (%s) not sent '
+                      'to the conductor: %s: %s', instance.uuid, outcome,
+                      type(e).__name__, e)
+            return False
+        return True
+
+    def recover_live_migrations(self, ctx, host):
+        """Cast from a compute service that (re)started: the conductor
+        settles the live migrations no service drives any more. False
+        when it could not be sent."""
+        try:
+            self.client.prepare(retry=0).cast(
+                ctx, 'recover_live_migrations', host=host)
+        except Exception as e:
+            LOG.info('Recovery request of host %s not sent: %s', host, e)
+            return False
+        return True
 
 
 def _broker_error(e):

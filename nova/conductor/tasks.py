@@ -5,21 +5,13 @@ The compute hosts never touch the database: the conductor reads the
 rows, sends what the driver needs, and records what the hosts report.
 """
 
-import threading
 
 from oslo_log import log as logging
 
-from nova.api.openstack import common as api_common
-from nova.compute import live_migration
-from nova.compute import task_states
-from nova.compute import vm_states
-from nova.console import tokens
 from nova.db import api as db
 from nova import exception
 from nova.objects import compute_node
 from nova.objects import instance as objects
-from nova.scheduler import manager as scheduler
-from nova import servicegroup
 
 LOG = logging.getLogger(__name__)
 
@@ -98,144 +90,3 @@ def instance_for(server, host=None, image=None, boot=False):
 
 def bad_input(field, detail):
     return exception.ValidationError(field=field, detail=detail)
-
-
-class LiveMigrationTask:
-    """A live migration as the conductor runs it until the source
-    compute drives it (``nova.conductor.live_migrate``, the lm part).
-
-    ``execute()`` is the short part, answered to the API: destination
-    chosen or checked, its ports claimed, task_state MIGRATING, both
-    hosts' pre-checks. The moving part then runs on a thread of the
-    conductor, never of the API.
-    """
-
-    def __init__(self, ctxt, conf, compute_rpcapi, instance_uuid, host,
-                 block_migration):
-        self.ctxt = ctxt
-        self.conf = conf
-        self.compute_rpcapi = compute_rpcapi
-        self.uuid = instance_uuid
-        self.host = host
-        self.block_migration = block_migration
-
-    def _invalid_state(self, action='live migrate'):
-        server = db.instance_get(self.uuid)
-        if server is None:
-            return exception.InstanceNotFound(instance_id=self.uuid)
-        # As the compute API names it: the status the user sees.
-        state = api_common.status_of(server)
-        if server['task_state']:
-            state = '%s (%s)' % (state, server['task_state'])
-        return exception.InstanceInvalidState(
-            action=action, instance_uuid=self.uuid, state=state)
-
-    def _destination(self, server):
-        """The migration target: ``host`` checked, or one picked."""
-        if self.host is None:
-            instance = instance_for(server)
-            try:
-                return scheduler.select_host(
-                    self.conf, instance.flavor, instance.image_meta,
-                    exclude=(server['host'],))
-            except exception.Invalid as e:
-                raise exception.NoValidHost(reason=e.message)
-        host = self.host
-        service = db.service_get_by_host(host)
-        if service is None:
-            raise exception.ComputeHostNotFound(host=host)
-        if not servicegroup.is_up(service, self.conf):
-            raise exception.ComputeServiceUnavailable(host=host)
-        if host == server['host']:
-            raise exception.MigrationPreCheckError(
-                reason='server %s is already on host %s' % (
-                    self.uuid, host))
-        return host
-
-    def execute(self):
-        server = db.instance_get(self.uuid)
-        if server is None:
-            raise exception.InstanceNotFound(instance_id=self.uuid)
-        # Choosing the destination and claiming its ports happen under
-        # one lock, as for a build: two requests never count one port.
-        with scheduler.CLAIMS_LOCK:
-            dest = self._destination(server)
-            updated = db.instance_update(
-                self.uuid, {'task_state': task_states.MIGRATING},
-                expected_vm_state=vm_states.ACTIVE, expected_task_state=None)
-            if updated is None:
-                raise self._invalid_state()
-            scheduler.claim_migration(self.uuid, dest)
-        instance = instance_for(updated)
-        try:
-            data = live_migration.check(
-                self.ctxt, instance,
-                self.compute_rpcapi.host(updated['host']),
-                self.compute_rpcapi.host(dest),
-                (None if self.block_migration == 'auto' else
-                 self.block_migration))
-        except Exception as e:
-            db.instance_update(self.uuid, {'task_state': None},
-                               expected_task_state=task_states.MIGRATING)
-            scheduler.end_migration(self.uuid)
-            if isinstance(e, exception.MigrationError):
-                # The host's reason, not its message: that already has
-                # a "Migration ... error: " label of its own.
-                raise exception.MigrationPreCheckError(
-                    reason=e.kwargs.get('reason', e.message)) from e
-            raise
-        LOG.info('Live migrating server %s from %s to %s', self.uuid,
-                 updated['host'], dest)
-        threading.Thread(target=self._run, args=(dest, data),
-                         name='nova-live-migration-%s' % self.uuid,
-                         daemon=True).start()
-
-    def _run(self, dest, migrate_data):
-        try:
-            self._migrate(dest, migrate_data)
-        except Exception:
-            LOG.exception('Live migration of server %s to %s failed',
-                          self.uuid, dest)
-        finally:
-            # The hosts' facts are recorded by now: the claim on the
-            # destination ends.
-            scheduler.end_migration(self.uuid)
-
-    def _migrate(self, dest, migrate_data):
-        """Success: ACTIVE on ``dest``, console tokens (naming the
-        source's port) revoked. Failure: ACTIVE on the source."""
-        uuid = self.uuid
-        ctx = self.ctxt
-        current = db.instance_get(uuid)
-        if current is None or (current['task_state'] !=
-                               task_states.MIGRATING):
-            LOG.info('Live migration of %s not run: superseded', uuid)
-            return
-        source = current['host']
-        instance = instance_for(current)
-        try:
-            live_migration.migrate(
-                ctx, instance, self.compute_rpcapi.host(source),
-                self.compute_rpcapi.host(dest), migrate_data)
-        except Exception as e:
-            # Either side may have taken or freed ports (the
-            # destination's rollback frees those it acquired).
-            for host in (source, dest):
-                refresh_ports(self.compute_rpcapi, ctx, host, instance)
-            LOG.error('Live migration of server %s from %s to %s '
-                      'failed; it stays on %s: %s', uuid, source, dest,
-                      source, exception.fault_message(e))
-            scheduler.end_migration(uuid)
-            db.instance_update(uuid, {'task_state': None},
-                               expected_task_state=task_states.MIGRATING)
-            return
-        # The guest is on ``dest`` now, whatever request came since.
-        db.instance_update(uuid, {'host': dest})
-        for host in (source, dest):
-            refresh_ports(self.compute_rpcapi, ctx, host, instance)
-        tokens.delete_for_instance(uuid)
-        scheduler.end_migration(uuid)
-        db.instance_update(uuid, {'task_state': None},
-                           expected_task_state=task_states.MIGRATING)
-        LOG.info('Live migrated server %s from %s to %s', uuid, source,
-                 dest)

@@ -14,6 +14,15 @@ never meets a half driver.
 
 import abc
 
+# What ComputeDriver.live_migration_guest_state answers: where a guest is
+# in a live migration, as this host's hypervisor sees it.
+GUEST_ABSENT = 'absent'        # no such guest here
+GUEST_RUNNING = 'running'      # it runs here and no migration job is on it
+GUEST_MIGRATING = 'migrating'  # a migration job runs on it, or it waits
+#                                paused for one (an incoming guest): how
+#                                the job ends is not known yet
+GUEST_STOPPED = 'stopped'      # defined here, neither running nor moving
+
 # The console window, in bytes: what get_console_output returns at most
 # and how much history a console follower hands out first. The value of
 # MAX_CONSOLE_BYTES in Nova's libvirt driver (100 KiB).
@@ -183,15 +192,53 @@ class ComputeDriver(abc.ABC):
 
     @abc.abstractmethod
     def live_migration(self, context, instance, dest_uri, migrate_data):
-        """On the source: move the running guest to ``dest_uri``, then
-        carry its console log (a failed copy never fails the move)."""
+        """On the source: run the hypervisor's migration job to
+        ``dest_uri`` and watch it (progress logged) until the hypervisor
+        says it ended. Never gives up on a job that still runs: its end
+        is read from the hypervisor, not guessed from a time-out.
+
+        :returns: None once the guest runs on the destination.
+        :raises nova.exception.MigrationError: the job ended without
+            moving the guest, or could not start. Whether the guest still
+            runs here is for the caller to ask
+            (:meth:`live_migration_guest_state`).
+        """
+
+    @abc.abstractmethod
+    def live_migration_guest_state(self, instance):
+        """Where the guest stands here in a live migration, now.
+
+        :returns: one of GUEST_ABSENT, GUEST_RUNNING, GUEST_MIGRATING
+            (a job runs, or the guest waits paused for one: its outcome
+            is not known yet) and GUEST_STOPPED.
+        """
+
+    @abc.abstractmethod
+    def post_live_migration(self, context, instance, migrate_data):
+        """On the source, once the guest runs on the destination: give
+        back its serial ports and carry its console log there (a failed
+        copy leaves the log here and is only logged). ``migrate_data`` is
+        the destination's (check_can_live_migrate_destination's answer
+        is enough). Safe to repeat.
+
+        :raises nova.exception.MigrationError: ``migrate_data`` names
+            something the source must not act on (nothing is done).
+        """
 
     @abc.abstractmethod
     def post_live_migration_at_destination(self, context, instance,
                                            migrate_data):
-        """On the destination, after success: settle the arrived guest."""
+        """On the destination, after success: settle the arrived guest
+        (keep only the serial ports it listens on). ``migrate_data`` may
+        be None (a recovery after a restart): then every port held for
+        the guest that it does not listen on is released."""
 
     @abc.abstractmethod
     def rollback_live_migration_at_destination(self, context, instance,
                                                migrate_data):
-        """On the destination, after a failure: undo pre_live_migration."""
+        """On the destination, after a failure: undo pre_live_migration.
+
+        Never touches a guest defined here (it did arrive after all):
+        then nothing is released. ``migrate_data`` may be None (a
+        recovery after a restart): every port held for the guest is
+        released."""

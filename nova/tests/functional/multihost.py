@@ -164,3 +164,24 @@ def wait_for(predicate, timeout, what, interval=0.5):
             return result
         time.sleep(interval)
     raise AssertionError('%s: not within %d s' % (what, timeout))
+
+
+def live_migrate_drivers(inst, source, dest, block_migration=None):
+    """One live migration between two drivers of this process, with the
+    driver calls in the order the conductor and the source compute make
+    them (nova.conductor.live_migrate, ComputeManager.live_migration):
+    on a failed job the destination is rolled back and MigrationError is
+    raised, the guest still on ``source``. Sets ``inst.host``."""
+    data = dest.check_can_live_migrate_destination(None, inst)
+    data.block_migration = block_migration
+    data = source.check_can_live_migrate_source(None, inst, data)
+    data = dest.pre_live_migration(None, inst, data)
+    try:
+        source.live_migration(None, inst, data.connect_uri, data)
+    except Exception:
+        dest.rollback_live_migration_at_destination(None, inst, data)
+        raise
+    dest.post_live_migration_at_destination(None, inst, data)
+    source.post_live_migration(None, inst, data)
+    inst.host = dest.host_name
+    return data

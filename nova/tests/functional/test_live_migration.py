@@ -18,7 +18,6 @@ import uuid as uuid_lib
 import fixtures
 import testtools.content
 
-from nova.compute import live_migration
 from nova.console import serial
 import nova.conf
 from nova import exception
@@ -102,7 +101,7 @@ class LiveMigrationTestCase(base.FunctionalTestCase):
                                testtools.content.text_content(str(e)))
 
     def migrate(self, inst, source, dest):
-        live_migration.live_migrate(None, inst, source, dest)
+        multihost.live_migrate_drivers(inst, source, dest)
         self.assertEqual(dest.host_name, inst.host)
         self.assertFalse(source.instance_exists(inst))
         self.assertTrue(dest.is_running(inst))
@@ -263,7 +262,7 @@ class RollbackTestCase(LiveMigrationTestCase):
                                   'qemu+unix:///system?socket=/nonexistent',
                                   'libvirt')
         self.assertRaises(exception.MigrationError,
-                          live_migration.live_migrate, None, inst, self.a,
+                          multihost.live_migrate_drivers, inst, self.a,
                           self.b)
         self.assertTrue(self.a.is_running(inst))
         self.assertFalse(self.b.instance_exists(inst))

@@ -10,6 +10,7 @@ import contextlib
 import errno
 import os
 import shutil
+import threading
 import time
 
 import libvirt
@@ -68,6 +69,14 @@ LIVE_MIGRATION_FLAGS = (libvirt.VIR_MIGRATE_LIVE |
                         libvirt.VIR_MIGRATE_PEER2PEER |
                         libvirt.VIR_MIGRATE_PERSIST_DEST |
                         libvirt.VIR_MIGRATE_UNDEFINE_SOURCE)
+
+# How often the source looks at a running migration job, and logs its
+# progress (seconds). Looking costs one libvirt call.
+MIGRATION_POLL_INTERVAL = 0.5
+MIGRATION_PROGRESS_INTERVAL = 5
+# libvirt's job types that mean "no job is running".
+_NO_JOB = (libvirt.VIR_DOMAIN_JOB_NONE, libvirt.VIR_DOMAIN_JOB_COMPLETED,
+           libvirt.VIR_DOMAIN_JOB_FAILED, libvirt.VIR_DOMAIN_JOB_CANCELLED)
 
 # Only these virt types run QEMU, so only they get virtlogd logs (bug
 # 1670522: other types were given a <log> without a usable file).
@@ -152,6 +161,9 @@ class LibvirtDriver(driver.ComputeDriver):
         # Who holds which serial port: released by instance uuid, whether
         # or not the guest's domain still exists.
         self._ports = port_table.PortTable()
+        # {instance uuid: whether the guest writes console.log on the
+        # destination} of the guests live_migration sent away.
+        self._outgoing = {}
 
     @property
     def host(self):
@@ -940,10 +952,15 @@ class LibvirtDriver(driver.ComputeDriver):
         return migrate_data
 
     def live_migration(self, context, instance, dest_uri, migrate_data):
-        """Move the running guest to the destination, then its log.
+        """Run libvirt's migration job and watch it until libvirt ends it.
 
-        On failure the guest keeps running here, untouched, and
-        MigrationError is raised; the caller rolls the destination back.
+        The job runs in libvirtd (peer to peer): it goes on even if this
+        process dies, which is why nothing here ever gives up on it.
+        migrateToURI3 runs on a thread of its own; this one logs the
+        job's progress until that call returns. On failure MigrationError
+        is raised; the guest then normally keeps running here, untouched
+        (see live_migration_guest_state). The serial ports and the log
+        stay until post_live_migration.
         """
         dom = self._host.get_domain(instance)
         xml = self._xml_of(dom, instance, libvirt.VIR_DOMAIN_XML_MIGRATABLE)
@@ -960,18 +977,105 @@ class LibvirtDriver(driver.ComputeDriver):
                 'tcp://%s' % _uri_host(migrate_data.inbound_addr))
             params[libvirt.VIR_MIGRATE_PARAM_LISTEN_ADDRESS] = (
                 migrate_data.inbound_addr)
+        # Whether the guest writes console.log there: the copied log is
+        # then its backups (post_live_migration).
+        dest_log = os.path.join(migrate_data.instance_dir or '',
+                                CONSOLE_LOG_NAME)
+        self._outgoing[instance.uuid] = migration.writes_file(
+            vconfig.LibvirtConfigGuest.from_xml(dest_xml), dest_log)
         LOG.info('Live migrating %s to %s', instance.uuid, dest_uri)
-        try:
-            dom.migrateToURI3(dest_uri, params, LIVE_MIGRATION_FLAGS)
-        except libvirt.libvirtError as e:
+        failure = []
+
+        def run():
+            try:
+                dom.migrateToURI3(dest_uri, params, LIVE_MIGRATION_FLAGS)
+            except Exception as e:  # read by the watching thread
+                failure.append(e)
+        job = threading.Thread(target=run, daemon=True,
+                               name='nova-migrate-%s' % instance.uuid)
+        job.start()
+        self._watch_migration(dom, instance, job)
+        if failure:
+            e = failure[0]
             raise exception.MigrationError(
                 reason='libvirt could not migrate %s: %s' % (
-                    instance.uuid, _message(e)))
+                    instance.uuid, _message(e) if isinstance(
+                        e, libvirt.libvirtError) else e))
+        LOG.info('Live migration of %s: libvirt completed the job',
+                 instance.uuid)
+
+    @staticmethod
+    def _watch_migration(dom, instance, job):
+        """Log the job's progress until the thread ``job`` (libvirt's
+        migrate call) returns: that return is libvirt saying the job
+        ended, one way or the other."""
+        last = time.monotonic()
+        while job.is_alive():
+            job.join(MIGRATION_POLL_INTERVAL)
+            if not job.is_alive() or (time.monotonic() - last <
+                                      MIGRATION_PROGRESS_INTERVAL):
+                continue
+            last = time.monotonic()
+            try:
+                stats = dom.jobStats()
+            except libvirt.libvirtError as e:
+                LOG.debug('No job statistics for %s: %s', instance.uuid,
+                          _message(e))
+                continue
+            LOG.info('Live migration of %s: %d of %d MiB left after %d s',
+                     instance.uuid, stats.get('data_remaining', 0) // MIB,
+                     stats.get('data_total', 0) // MIB,
+                     stats.get('time_elapsed', 0) // 1000)
+
+    def live_migration_guest_state(self, instance):
+        """See ComputeDriver: from the domain's state and its job."""
+        try:
+            dom = self._host.get_domain(instance)
+            with _not_found_if_vanished(instance, 'asked for its state'):
+                state, reason = dom.state()[:2]
+                job = self._job_type(dom) if dom.isActive() else None
+        except exception.InstanceNotFound:
+            return driver.GUEST_ABSENT
+        if job is not None and job not in _NO_JOB:
+            return driver.GUEST_MIGRATING
+        if (state == libvirt.VIR_DOMAIN_PAUSED and reason in (
+                libvirt.VIR_DOMAIN_PAUSED_MIGRATION,
+                libvirt.VIR_DOMAIN_PAUSED_POSTCOPY)):
+            return driver.GUEST_MIGRATING
+        if state == libvirt.VIR_DOMAIN_RUNNING:
+            return driver.GUEST_RUNNING
+        return driver.GUEST_STOPPED
+
+    @staticmethod
+    def _job_type(dom):
+        """libvirt's job type on ``dom``; None from a hypervisor that
+        does not tell (its state then says it all)."""
+        try:
+            return dom.jobInfo()[0]
+        except libvirt.libvirtError as e:
+            if e.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+                raise
+            return None
+
+    def post_live_migration(self, context, instance, migrate_data):
+        """The guest left: its ports go, its log follows it; the folder
+        goes when nothing of the log is left only here. What the
+        destination said is checked first (a recovery brings it fresh
+        from the destination)."""
+        migration.check_dest_data(migrate_data, instance.uuid)
         self._ports.release(instance.uuid)
-        if self._carry_console_log(instance, migrate_data, dest_xml):
+        as_backups = self._outgoing.pop(instance.uuid, None)
+        if as_backups is None:
+            # After a restart: the guest there writes console.log unless
+            # it is a tcp-only console on a host without virtlogd.
+            as_backups = bool(migrate_data.supports_virtlogd or
+                              not migrate_data.serial_listen_addr)
+        if not os.path.isdir(self.instance_dir(instance)):
+            return  # done before
+        if self._carry_console_log(instance, migrate_data, as_backups):
             shutil.rmtree(self.instance_dir(instance), ignore_errors=True)
 
-    def _carry_console_log(self, instance, migrate_data, dest_xml):
+    def _carry_console_log(self, instance, migrate_data, as_backups):
         """Copy the log to the destination; never raise.
 
         Returns True when nothing of the log is left only here.
@@ -988,13 +1092,10 @@ class LibvirtDriver(driver.ComputeDriver):
                         'no [libvirt] live_migration_inbound_addr; it stays '
                         'in %s', instance.uuid, self.instance_dir(instance))
             return False
-        dest_guest = vconfig.LibvirtConfigGuest.from_xml(dest_xml)
-        dest_log = os.path.join(migrate_data.instance_dir,
-                                CONSOLE_LOG_NAME)
         try:
             sent = log_transfer.copy_console_log(
                 instance.uuid, log_path, migrate_data.inbound_addr,
-                as_backups=migration.writes_file(dest_guest, dest_log),
+                as_backups=as_backups,
                 max_size=migrate_data.virtlogd_max_size,
                 max_backups=migrate_data.virtlogd_max_backups,
                 conf=self._conf)
@@ -1011,19 +1112,30 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def post_live_migration_at_destination(self, context, instance,
                                            migrate_data):
-        """Keep only the serial ports the arrived guest really listens on."""
+        """Keep only the serial ports the arrived guest really listens on
+        (all it holds are checked when ``migrate_data`` is None)."""
         _dom, guest = self._guest(instance)
         used = set(self._tcp_listeners(guest))
-        addr = migrate_data.serial_listen_addr
-        self._ports.release(instance.uuid, [
-            (addr, port) for port in migrate_data.serial_listen_ports
-            if (addr, port) not in used])
+        if migrate_data is None:
+            held = self._ports.ports_of(instance.uuid)
+        else:
+            addr = migrate_data.serial_listen_addr
+            held = [(addr, port) for port in migrate_data.serial_listen_ports]
+        self._ports.release(instance.uuid,
+                            [pair for pair in held if pair not in used])
 
     def rollback_live_migration_at_destination(self, context, instance,
                                                migrate_data):
-        """Undo pre_live_migration after a failed migration."""
-        addr = migrate_data.serial_listen_addr
-        self._ports.release(instance.uuid, [
-            (addr, port) for port in migrate_data.serial_listen_ports])
-        if not self.instance_exists(instance):
-            shutil.rmtree(self.instance_dir(instance), ignore_errors=True)
+        """Undo pre_live_migration after a failed migration, unless the
+        guest is defined here after all: its ports and folder are its."""
+        if self.instance_exists(instance):
+            LOG.warning('Rollback of the live migration of %s not done: '
+                        'the guest is defined on this host', instance.uuid)
+            return
+        if migrate_data is None:
+            self._ports.release(instance.uuid)
+        else:
+            addr = migrate_data.serial_listen_addr
+            self._ports.release(instance.uuid, [
+                (addr, port) for port in migrate_data.serial_listen_ports])
+        shutil.rmtree(self.instance_dir(instance), ignore_errors=True)

@@ -65,6 +65,14 @@ def wait_for(case, predicate, what, timeout=WAIT):
         time.sleep(0.01)
 
 
+def wait_for_migrations(case, timeout=WAIT):
+    """Wait until no instance is live migrating: the source reported and
+    the conductor recorded it (a cast each way)."""
+    return wait_for(case, lambda: not db.instance_get_all(
+        task_states=('migrating',)), 'the end of the live migrations',
+        timeout)
+
+
 class RPCTestCase(db_base.DBTestCase):
     """A database, a transport and the conductor; hosts on demand."""
 
@@ -87,6 +95,10 @@ class RPCTestCase(db_base.DBTestCase):
                 return False
             time.sleep(0.01)
         return True
+
+    def conductor_endpoint(self):
+        """The conductor's ComputeTaskManager (live migration outcomes)."""
+        return self.conductor.task_manager
 
     def nova_flags(self, group=None, **kw):
         for name, value in kw.items():

@@ -108,6 +108,9 @@ class FakeDriver(driver.ComputeDriver):
         self.entered = {}
         self.report = {}
         self.console_logs = {}  # uuid -> FakeConsoleLog
+        # uuid -> a GUEST_* state live_migration_guest_state answers
+        # instead of the one ``ports`` gives.
+        self.states = {}
         self._next_port = first_port
         self._lock = threading.Lock()
         self._seq = 0
@@ -152,9 +155,11 @@ class FakeDriver(driver.ComputeDriver):
 
     def _port_facts(self):
         self._seq += 1
+        # As the PortTable: pre_live_migration's ports are held too.
+        holders = set(self.ports) | set(self.incoming)
         facts = {'serial_ports_total': SERIAL_PORTS,
-                 'serial_ports_free': SERIAL_PORTS - len(self.ports),
-                 'serial_port_holders': sorted(self.ports),
+                 'serial_ports_free': SERIAL_PORTS - len(holders),
+                 'serial_port_holders': sorted(holders),
                  'serial_ports_seq': [str(id(self)), self._seq]}
         facts.update((k, v) for k, v in self.report.items() if k in facts)
         return facts
@@ -251,14 +256,29 @@ class FakeDriver(driver.ComputeDriver):
     def live_migration(self, context, instance, dest_uri, migrate_data):
         self._call('live_migration', instance, dest_uri)
         self._guest_port(instance)
-        del self.ports[instance.uuid]
+        if 'live_migration_moves' in self.hooks:
+            # The guest moves, then the job reports an error.
+            self.hooks.pop('live_migration_moves')()
+
+    def live_migration_guest_state(self, instance):
+        if instance.uuid in self.states:
+            return self.states[instance.uuid]
+        if instance.uuid in self.ports:
+            return driver.GUEST_RUNNING
+        return driver.GUEST_ABSENT
+
+    def post_live_migration(self, context, instance, migrate_data):
+        self._call('post_live_migration', instance)
+        self.ports.pop(instance.uuid, None)
 
     def post_live_migration_at_destination(self, context, instance,
                                            migrate_data):
         self._call('post_live_migration_at_destination', instance)
-        self.ports[instance.uuid] = self.incoming.pop(instance.uuid)
+        if instance.uuid in self.incoming:
+            self.ports[instance.uuid] = self.incoming.pop(instance.uuid)
 
     def rollback_live_migration_at_destination(self, context, instance,
                                                migrate_data):
         self._call('rollback_live_migration_at_destination', instance)
-        self.incoming.pop(instance.uuid, None)
+        if instance.uuid not in self.ports:
+            self.incoming.pop(instance.uuid, None)

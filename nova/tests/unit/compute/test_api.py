@@ -730,7 +730,8 @@ class LiveMigrateTestCase(TwoHostsTestCase):
                           server['fault'], server['host'],
                           server['host_status'], server['node']))
         self.assertEqual(['get_serial_console',
-                          'check_can_live_migrate_source', 'live_migration'],
+                          'check_can_live_migrate_source', 'live_migration',
+                          'post_live_migration'],
                          self.a.names())
         self.assertEqual(['check_can_live_migrate_destination',
                           'pre_live_migration',
@@ -738,7 +739,7 @@ class LiveMigrateTestCase(TwoHostsTestCase):
                          self.b.names())
         # The source was told where to send the guest.
         self.assertEqual(('live_migration', self.uuid,
-                          'fake+tcp://host-b/system'), self.a.calls[-1])
+                          'fake+tcp://host-b/system'), self.a.calls[-2])
         self.assertEqual({}, self.a.ports)
         self.assertFalse(self._valid(token))
         # Consoles and actions now go to host-b.

@@ -7,6 +7,7 @@ import re
 import threading
 import time
 
+import fixtures
 import oslo_messaging
 import testtools
 
@@ -21,6 +22,7 @@ from nova.objects import migrate_data
 from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import base
 from nova.tests.unit.compute import fake_driver
+from nova.virt import driver
 from nova.virt.libvirt import driver as libvirt_driver
 
 CTX = base.ALICE
@@ -343,53 +345,164 @@ class ConsoleTestCase(ManagerTestCase):
 
 
 class LiveMigrationTestCase(ManagerTestCase):
-    """Migrate data crosses RPC both ways (RemoteHost)."""
+    """The source drives: a cast to it, calls to the destination, and
+    the outcome reported to the conductor with a cast (recorded here)."""
 
     def setUp(self):
         super().setUp()
         self._build()
         self.start_host('dest')
         self.dest = self.drivers['dest']
-        self.source_host = self.rpc.host(HOST)
-        self.dest_host = self.rpc.host('dest')
+        self.reports = []
+        self.reported = threading.Event()
+        conductor = self.conductor_endpoint()
 
-    def test_remote_hosts_run_the_conversation(self):
-        data = self.dest_host.check_can_live_migrate_destination(
-            CTX, self.instance)
+        def report(ctxt, instance, source, dest, outcome, fault=None):
+            self.reports.append((instance.uuid, source, dest, outcome,
+                                 fault))
+            self.reported.set()
+        self.useFixture(fixtures.MockPatchObject(
+            conductor, 'report_live_migration', side_effect=report))
+
+    def _checked(self):
+        data = self.rpc.check_can_live_migrate_destination(
+            CTX, 'dest', self.instance)
         self.assertIsInstance(data, migrate_data.LibvirtLiveMigrateData)
         self.assertEqual(('fake+tcp://dest/system', fake_driver.HOST),
                          (data.connect_uri, data.serial_listen_addr))
         data.block_migration = False
-        data = self.source_host.check_can_live_migrate_source(
-            CTX, self.instance, data)
+        data = self.rpc.check_can_live_migrate_source(CTX, HOST,
+                                                      self.instance, data)
         self.assertEqual((1, False), (data.serial_port_count,
                                       data.block_migration))
-        data = self.dest_host.pre_live_migration(CTX, self.instance, data)
-        port = self.dest.incoming[ids.SRV1]
-        self.assertEqual([port], data.serial_listen_ports)
-        self.source_host.live_migration(CTX, self.instance, 'ignored', data)
+        return data
+
+    def _migrate(self, data=None, requested_at=None):
+        data = data or self._checked()
+        self.driver.calls.clear()
+        self.dest.calls.clear()
+        if requested_at is None:
+            self.rpc.live_migration(CTX, HOST, self.instance, 'dest', data)
+        else:
+            self.mgr.live_migration(CTX, instance=self.instance,
+                                    dest='dest', migrate_data=data,
+                                    requested_at=requested_at)
+        self.assertTrue(self.reported.wait(base.WAIT))
+        return self.reports[-1]
+
+    @property
+    def mgr(self):
+        return self.services[HOST].manager
+
+    def test_success(self):
+        port = None
+
+        def moved():
+            nonlocal port
+            port = self.dest.incoming[ids.SRV1]
+        self.driver.hooks['live_migration'] = moved
+        self.assertEqual((ids.SRV1, HOST, 'dest', 'done', None),
+                         self._migrate())
+        self.assertEqual(['live_migration', 'post_live_migration'],
+                         self.driver.names())
         self.assertEqual(('live_migration', ids.SRV1,
-                          'fake+tcp://dest/system'), self.driver.calls[-1])
-        self.dest_host.post_live_migration_at_destination(
-            CTX, self.instance, data)
+                          'fake+tcp://dest/system'), self.driver.calls[0])
+        self.assertEqual(['pre_live_migration',
+                          'post_live_migration_at_destination'],
+                         self.dest.names())
         self.assertEqual({ids.SRV1: port}, self.dest.ports)
         self.assertEqual({}, self.driver.ports)
-        self.assertEqual('dest', self.dest_host.host_name)
+        self.assertFalse(self.mgr.get_live_migration_state(
+            CTX, instance=self.instance)['driving'])
 
-    def test_rollback(self):
-        data = self.dest_host.check_can_live_migrate_destination(
-            CTX, self.instance)
-        data = self.dest_host.pre_live_migration(CTX, self.instance, data)
-        self.dest_host.rollback_live_migration_at_destination(
-            CTX, self.instance, data)
+    def test_certain_failure_rolls_the_destination_back(self):
+        self.driver.fail['live_migration'] = exception.MigrationError(
+            reason='link down')
+        outcome = self._migrate()
+        self.assertEqual((ids.SRV1, HOST, 'dest', 'failed'), outcome[:4])
+        self.assertIn('link down', outcome[4])
+        self.assertEqual(['pre_live_migration',
+                          'rollback_live_migration_at_destination'],
+                         self.dest.names())
         self.assertEqual({}, self.dest.incoming)
-        self.assertEqual({}, self.dest.ports)
+        self.assertIn(ids.SRV1, self.driver.ports)
+
+    def test_no_rollback_while_the_job_may_complete(self):
+        # libvirt said the call failed but a job still runs on the guest:
+        # the source waits for its end, and decides then.
+        self.nova_flags(long_rpc_timeout=20)
+        self.driver.fail['live_migration'] = exception.MigrationError(
+            reason='connection to libvirtd lost')
+        self.driver.states[ids.SRV1] = driver.GUEST_MIGRATING
+        looked = threading.Event()
+        real = self.driver.live_migration_guest_state
+
+        def state(instance):
+            looked.set()
+            return real(instance)
+        self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'live_migration_guest_state', side_effect=state))
+        self.rpc.live_migration(CTX, HOST, self.instance, 'dest',
+                                self._checked())
+        self.assertTrue(looked.wait(base.WAIT))
+        self.assertFalse(self.reported.wait(0.5))
+        self.assertNotIn('rollback_live_migration_at_destination',
+                         self.dest.names())
+        self.assertTrue(self.mgr.get_live_migration_state(
+            CTX, instance=self.instance)['driving'])
+        # The job ends and the guest moved after all: no rollback ever,
+        # the conductor is told it must ask the hosts.
+        del self.driver.states[ids.SRV1]
+        del self.driver.ports[ids.SRV1]
+        self.assertTrue(self.reported.wait(base.WAIT))
+        self.assertEqual('unknown', self.reports[-1][3])
+        self.assertNotIn('rollback_live_migration_at_destination',
+                         self.dest.names())
+
+    def test_failed_pre_live_migration(self):
+        self.dest.fail['pre_live_migration'] = (
+            exception.SocketPortRangeExhaustedException(host='dest'))
+        outcome = self._migrate()
+        self.assertEqual('failed', outcome[3])
+        self.assertEqual(['pre_live_migration',
+                          'rollback_live_migration_at_destination'],
+                         self.dest.names())
+        self.assertNotIn('live_migration', self.driver.names())
+
+    def test_unexpected_error_is_named_by_its_host(self):
+        self.driver.fail['live_migration'] = RuntimeError('boom')
+        outcome = self._migrate()
+        self.assertEqual(('failed', exception.ComputeHostError(
+            host=HOST, reason='boom').message), outcome[3:])
+
+    def test_destination_silent_after_the_move(self):
+        # The guest runs there: a destination that cannot settle it now
+        # does so from its guests when it starts again.
+        self.dest.fail['post_live_migration_at_destination'] = OSError(
+            'gone')
+        self.assertEqual('done', self._migrate()[3])
+        self.assertEqual({}, self.driver.ports)
+
+    def test_request_from_before_a_restart_is_refused(self):
+        outcome = self._migrate(requested_at=self.mgr._started_at - 1)
+        self.assertEqual('failed', outcome[3])
+        self.assertIn('restarted', outcome[4])
+        self.assertNotIn('live_migration', self.driver.names())
+        self.assertNotIn('pre_live_migration', self.dest.names())
+
+    def test_post_at_source_refused_while_the_guest_is_here(self):
+        data = self._checked()
+        e = self.assertRaises(exception.MigrationError,
+                              self.rpc.post_live_migration_at_source, CTX,
+                              HOST, self.instance, data)
+        self.assertIn('running', e.message)
+        self.assertIn(ids.SRV1, self.driver.ports)
 
     def test_pre_check_errors_cross(self):
         self.driver.fail['check_can_live_migrate_source'] = (
             exception.MigrationPreCheckError(reason='local disk'))
         data = migrate_data.LibvirtLiveMigrateData()
         e = self.assertRaises(exception.MigrationPreCheckError,
-                              self.source_host.check_can_live_migrate_source,
-                              CTX, self.instance, data)
+                              self.rpc.check_can_live_migrate_source,
+                              CTX, HOST, self.instance, data)
         self.assertEqual('Migration pre-check error: local disk', e.message)

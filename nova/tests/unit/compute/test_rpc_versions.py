@@ -6,9 +6,9 @@ with an error that says what to do. Over nova.rpc_local, which
 dispatches by version as oslo.messaging does.
 """
 
+import fixtures
 import oslo_messaging
 
-from nova.compute import live_migration
 from nova.compute import manager
 from nova.compute import rpcapi
 from nova import exception
@@ -107,13 +107,27 @@ class MixedVersionsTestCase(base.RPCTestCase):
             api.terminate_instance(CTX, host, self.instance)
 
     def test_live_migration_both_ways_under_a_cap(self):
+        # The conductor's checks, its cast to the source, and the
+        # source's calls to the destination: all under the cap.
         api = self._api('2.0')
+        reported = []
+        self.useFixture(fixtures.MockPatchObject(
+            self.conductor_endpoint(), 'report_live_migration',
+            side_effect=lambda ctxt, instance, source, dest, outcome,
+            fault=None: reported.append((source, dest, outcome, fault))))
         self._built(api, 'old')
         for source, dest in (('old', 'new'), ('new', 'old')):
-            data = live_migration.live_migrate(
-                CTX, self.instance, api.host(source), api.host(dest))
+            data = api.check_can_live_migrate_destination(CTX, dest,
+                                                          self.instance)
             self.assertIsInstance(data,
                                   migrate_data.LibvirtLiveMigrateData)
+            data = api.check_can_live_migrate_source(CTX, source,
+                                                     self.instance, data)
+            count = len(reported)
+            api.live_migration(CTX, source, self.instance, dest, data)
+            base.wait_for(self, lambda: len(reported) > count,
+                          'the report of %s' % source)
+            self.assertEqual((source, dest, 'done', None), reported[-1])
             self.assertIn(ids.SRV1, self.drivers[dest].ports)
             self.assertNotIn(ids.SRV1, self.drivers[source].ports)
 

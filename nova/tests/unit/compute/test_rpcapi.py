@@ -55,16 +55,30 @@ class TimeoutTestCase(base.RPCTestCase):
             self.assertEqual(1, prepare.return_value.cast.call_count)
 
     def test_live_migration_pre_checks_are_short(self):
-        remote = self.api.host('nowhere')
         data = migrate_data.LibvirtLiveMigrateData()
         self.assertIn('within 1 s', self._unavailable(
-            remote.check_can_live_migrate_destination, self.instance))
+            self.api.check_can_live_migrate_destination, 'nowhere',
+            self.instance))
         self.assertIn('within 1 s', self._unavailable(
-            remote.check_can_live_migrate_source, self.instance, data))
+            self.api.check_can_live_migrate_source, 'nowhere',
+            self.instance, data))
         self.assertIn('within 7 s', self._unavailable(
-            remote.pre_live_migration, self.instance, data))
-        self.assertIn('within 7 s', self._unavailable(
-            remote.live_migration, self.instance, 'uri', data))
+            self.api.pre_live_migration, 'nowhere', self.instance, data))
+        for call in (self.api.post_live_migration_at_destination,
+                     self.api.rollback_live_migration_at_destination,
+                     self.api.post_live_migration_at_source):
+            self.assertIn('within 1 s', self._unavailable(
+                call, 'nowhere', self.instance, data))
+        self.assertIn('within 1 s', self._unavailable(
+            self.api.get_live_migration_state, 'nowhere', self.instance))
+
+    def test_live_migration_is_a_cast(self):
+        # Nobody waits for the job: sent, not answered.
+        start = time.monotonic()
+        self.assertIsNone(self.api.live_migration(
+            CTX, 'nowhere', self.instance, 'dest',
+            migrate_data.LibvirtLiveMigrateData()))
+        self.assertLess(time.monotonic() - start, 1)
 
     def test_time_out_on_an_oslo_messaging_transport(self):
         # What a broker does: the call waits rpc_response_timeout for an

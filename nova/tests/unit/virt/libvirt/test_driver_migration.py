@@ -6,17 +6,18 @@ checked. The real migration runs in the functional tests.
 """
 
 import os
+import threading
 from unittest import mock
 
 import fixtures
 import libvirt
 from lxml import etree
 
-from nova.compute import live_migration
 from nova.console import serial
 from nova import exception
 from nova.objects import migrate_data
 from nova.tests.unit.virt.libvirt import test_driver
+from nova.virt import driver
 from nova.virt.libvirt import log_transfer
 
 
@@ -41,6 +42,11 @@ class MigrationTestBase(test_driver.DriverTestBase):
         with open(self.driver.console_log_path(inst), 'wb') as f:
             f.write(b'history\n')
         return inst
+
+    def _migrate(self, inst, data):
+        """The source's two calls of a migration that worked."""
+        self.driver.live_migration(None, inst, data.connect_uri, data)
+        self.driver.post_live_migration(None, inst, data)
 
     def _dest_data(self, inst, **kw):
         data = migrate_data.LibvirtLiveMigrateData(
@@ -166,7 +172,7 @@ class SourceTestCase(MigrationTestBase):
     def test_live_migration_sends_rewritten_xml(self):
         inst = self._booted()
         data = self._dest_data(inst)
-        self.driver.live_migration(None, inst, data.connect_uri, data)
+        self._migrate(inst, data)
         uri, params, flags = self.migrate.call_args[0]
         self.assertEqual('qemu+tcp://192.0.2.2/system', uri)
         self.assertEqual(libvirt_driver_flags(), flags)
@@ -188,7 +194,7 @@ class SourceTestCase(MigrationTestBase):
     def test_success_releases_ports_copies_log_and_cleans_up(self):
         inst = self._booted()
         data = self._dest_data(inst)
-        self.driver.live_migration(None, inst, data.connect_uri, data)
+        self._migrate(inst, data)
         self.assertEqual(set(), serial.ALLOCATED_PORTS)
         self.copy.assert_called_once_with(
             inst.uuid, self.driver.console_log_path(inst), '192.0.2.2',
@@ -199,7 +205,7 @@ class SourceTestCase(MigrationTestBase):
     def test_old_destination_gets_log_under_unchanged_names(self):
         inst = self._booted()
         data = self._dest_data(inst, supports_virtlogd=False)
-        self.driver.live_migration(None, inst, data.connect_uri, data)
+        self._migrate(inst, data)
         self.assertFalse(self.copy.call_args[1]['as_backups'])
 
     def test_failed_copy_does_not_fail_migration(self):
@@ -208,7 +214,7 @@ class SourceTestCase(MigrationTestBase):
             instance_uuid=inst.uuid, reason='rsync: connection refused')
         data = self._dest_data(inst)
         with self.assertLogs('nova.virt.libvirt.driver', 'WARNING') as logs:
-            self.driver.live_migration(None, inst, data.connect_uri, data)
+            self._migrate(inst, data)
         self.assertIn(inst.uuid, logs.output[0])
         self.assertIn('connection refused', logs.output[0])
         # Not lost: the log stays here for the operator.
@@ -219,7 +225,7 @@ class SourceTestCase(MigrationTestBase):
         inst = self._booted()
         data = self._dest_data(inst, inbound_addr=None)
         with self.assertLogs('nova.virt.libvirt.driver', 'WARNING') as logs:
-            self.driver.live_migration(None, inst, data.connect_uri, data)
+            self._migrate(inst, data)
         self.assertIn('live_migration_inbound_addr', logs.output[0])
         self.copy.assert_not_called()
         self.assertNotIn(libvirt.VIR_MIGRATE_PARAM_URI,
@@ -245,42 +251,114 @@ def libvirt_driver_flags():
             libvirt.VIR_MIGRATE_UNDEFINE_SOURCE)
 
 
-class OrchestrationTestCase(MigrationTestBase):
-    def test_rollback_on_failure(self):
-        inst = self._booted(ports='1')
-        dest = mock.Mock(wraps=self.driver)
+class SourceStepsTestCase(MigrationTestBase):
+    """The source's job and its clean-up are two calls: the compute
+    manager decides between them from what libvirt says."""
 
-        def pre_live_migration(*args):
-            # One driver plays both hosts here: as the destination it
-            # must not find the guest already defined.
-            with mock.patch.object(
-                    self.driver._host, 'get_domain',
-                    side_effect=exception.InstanceNotFound(
-                        instance_id=inst.uuid)):
-                return self.driver.pre_live_migration(*args)
-
-        dest.pre_live_migration.side_effect = pre_live_migration
-        source = mock.Mock(wraps=self.driver)
-        source.live_migration.side_effect = exception.MigrationError(
-            reason='boom')
-        self.assertRaises(exception.MigrationError,
-                          live_migration.live_migrate, None, inst, source,
-                          dest)
-        dest.rollback_live_migration_at_destination.assert_called_once()
-        dest.post_live_migration_at_destination.assert_not_called()
-
-    def test_order_of_calls(self):
-        inst = self._booted(ports='1')
-        calls = mock.Mock()
+    def test_job_keeps_ports_and_log_until_post(self):
+        inst = self._booted()
+        held = set(serial.ALLOCATED_PORTS)
         data = self._dest_data(inst)
-        calls.check_can_live_migrate_destination.return_value = data
-        calls.check_can_live_migrate_source.return_value = data
-        calls.pre_live_migration.return_value = data
-        calls.host_name = 'host-b'
-        live_migration.live_migrate(None, inst, calls, calls)
-        self.assertEqual(
-            ['check_can_live_migrate_destination',
-             'check_can_live_migrate_source', 'pre_live_migration',
-             'live_migration', 'post_live_migration_at_destination'],
-            [c[0] for c in calls.method_calls])
-        self.assertEqual('host-b', inst.host)
+        self.driver.live_migration(None, inst, data.connect_uri, data)
+        self.assertEqual(held, serial.ALLOCATED_PORTS)
+        self.copy.assert_not_called()
+        self.driver.post_live_migration(None, inst, data)
+        self.assertEqual(set(), serial.ALLOCATED_PORTS)
+        self.copy.assert_called_once()
+        # Again (a recovery after the source died): nothing left to do.
+        self.driver.post_live_migration(None, inst, data)
+        self.copy.assert_called_once()
+
+    def test_post_checks_what_the_destination_said(self):
+        inst = self._booted()
+        held = set(serial.ALLOCATED_PORTS)
+        self.assertRaises(exception.MigrationError,
+                          self.driver.post_live_migration, None, inst,
+                          self._dest_data(inst, inbound_addr='a b'))
+        self.assertEqual(held, serial.ALLOCATED_PORTS)
+        self.copy.assert_not_called()
+
+    def test_post_after_a_restart_guesses_the_log_role(self):
+        # No job of this process sent the guest: whether the guest writes
+        # console.log there follows from the destination's facts.
+        for virtlogd, addr, backups in ((True, '192.0.2.2', True),
+                                        (False, '192.0.2.2', False),
+                                        (False, None, True)):
+            inst = self._booted()
+            self.copy.reset_mock()
+            self.driver.post_live_migration(None, inst, self._dest_data(
+                inst, supports_virtlogd=virtlogd, serial_listen_addr=addr))
+            self.assertIs(backups, self.copy.call_args[1]['as_backups'])
+
+    def test_guest_states(self):
+        inst = self._booted()
+        self.assertEqual(driver.GUEST_RUNNING,
+                         self.driver.live_migration_guest_state(inst))
+        dom = self.driver.host.get_domain(inst)
+        with mock.patch.object(libvirt.virDomain, 'jobInfo',
+                               return_value=[libvirt.VIR_DOMAIN_JOB_UNBOUNDED,
+                                             0, 0]):
+            self.assertEqual(driver.GUEST_MIGRATING,
+                             self.driver.live_migration_guest_state(inst))
+        with mock.patch.object(
+                libvirt.virDomain, 'state',
+                return_value=[libvirt.VIR_DOMAIN_PAUSED,
+                              libvirt.VIR_DOMAIN_PAUSED_MIGRATION]):
+            self.assertEqual(driver.GUEST_MIGRATING,
+                             self.driver.live_migration_guest_state(inst))
+        dom.destroy()
+        self.assertEqual(driver.GUEST_STOPPED,
+                         self.driver.live_migration_guest_state(inst))
+        self.driver.destroy(None, inst)
+        self.assertEqual(driver.GUEST_ABSENT,
+                         self.driver.live_migration_guest_state(inst))
+
+    def test_job_progress_is_logged_until_libvirt_returns(self):
+        inst = self._booted()
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.driver.MIGRATION_PROGRESS_INTERVAL', 0))
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.driver.MIGRATION_POLL_INTERVAL', 0.01))
+        done = threading.Event()
+        self.migrate.side_effect = lambda *a: done.wait(5)
+        stats = self.useFixture(fixtures.MockPatchObject(
+            libvirt.virDomain, 'jobStats')).mock
+
+        def stats_then_end():
+            done.set()
+            return {'data_remaining': 3 * 1024 * 1024,
+                    'data_total': 8 * 1024 * 1024, 'time_elapsed': 2000}
+        stats.side_effect = stats_then_end
+        data = self._dest_data(inst)
+        with self.assertLogs('nova.virt.libvirt.driver', 'INFO') as logs:
+            self.driver.live_migration(None, inst, data.connect_uri, data)
+        self.assertTrue(any('3 of 8 MiB left after 2 s' in line
+                            for line in logs.output), logs.output)
+
+
+class DestinationRecoveryTestCase(MigrationTestBase):
+    def test_rollback_never_touches_a_guest_defined_here(self):
+        inst = self._booted(ports='1')
+        held = set(serial.ALLOCATED_PORTS)
+        self.driver.rollback_live_migration_at_destination(
+            None, inst, self._dest_data(
+                inst, serial_listen_addr=HOST_A,
+                serial_listen_ports=[p for _, p in held]))
+        self.assertEqual(held, serial.ALLOCATED_PORTS)
+        self.assertTrue(os.path.exists(self.driver.console_log_path(inst)))
+
+    def test_rollback_without_data_releases_all_it_holds(self):
+        inst = self._instance()
+        data = self.driver.check_can_live_migrate_destination(None, inst)
+        data.serial_port_count = 2
+        self.driver.pre_live_migration(None, inst, data)
+        self.driver.rollback_live_migration_at_destination(None, inst, None)
+        self.assertEqual(set(), serial.ALLOCATED_PORTS)
+        self.assertFalse(os.path.exists(self.driver.instance_dir(inst)))
+
+    def test_post_without_data_keeps_what_the_guest_listens_on(self):
+        inst = self._booted(ports='1')
+        used = serial.ALLOCATED_PORTS.copy()
+        self.driver._acquire_port(HOST_A, inst.uuid)  # pre_live_migration's
+        self.driver.post_live_migration_at_destination(None, inst, None)
+        self.assertEqual(used, serial.ALLOCATED_PORTS)

@@ -80,6 +80,8 @@ class ComputeManager:
         self._conductor_api = None
         # {uuid: actions running or waiting for the guest's lock here}
         self._busy = {}
+        # uuid -> task_state of the last action whose outcome was sent.
+        self._finished = {}
         self._busy_lock = threading.Lock()
         # Live migrations this service drives as their source, by uuid,
         # and when it started: casts sent before are stale.
@@ -146,6 +148,7 @@ class ComputeManager:
         uuid = instance.uuid
         with self._busy_lock:
             self._busy[uuid] = self._busy.get(uuid, 0) + 1
+            self._finished.pop(uuid, None)
         fault = error = None
         try:
             with self._lock(uuid):
@@ -166,6 +169,11 @@ class ComputeManager:
                 self._conductor().instance_action_done(
                     ctxt, self.host, uuid, action, task_state, facts,
                     fault=fault, error=error)
+                with self._busy_lock:
+                    # Until the next action on it: the conductor's
+                    # recovery, asking between this cast and its arrival,
+                    # must wait for it rather than send the action again.
+                    self._finished[uuid] = task_state
             except Exception:
                 # The conductor settles it by asking this host when it
                 # recovers (get_instance_state).
@@ -176,6 +184,9 @@ class ComputeManager:
                 self._busy[uuid] -= 1
                 if not self._busy[uuid]:
                     del self._busy[uuid]
+                    if method == 'terminate_instance' and fault is None:
+                        # Gone from this host: nothing more to remember.
+                        self._finished.pop(uuid, None)
 
     def _port_facts(self):
         try:
@@ -222,12 +233,17 @@ class ComputeManager:
     @_remotable
     def get_instance_state(self, ctxt, instance):
         """For the conductor's recovery: ``{'exists': bool, 'busy':
-        bool}``: whether the guest's domain is defined on this host, and
-        whether an action on it runs here now (its outcome will come)."""
+        bool, 'finished': str or None}``: whether the guest's domain is
+        defined on this host; whether an action on it runs here now (its
+        outcome will come); the task_state of the last action on it whose
+        outcome this process sent (None: none since it started, or the
+        guest was deleted), so an outcome still on its way is waited
+        for, not overtaken by the action sent again."""
         with self._busy_lock:
             busy = instance.uuid in self._busy
+            finished = self._finished.get(instance.uuid)
         return {'exists': bool(self.driver.instance_exists(instance)),
-                'busy': busy}
+                'busy': busy, 'finished': finished}
 
     @_remotable
     def get_serial_port_facts(self, ctxt, instance):

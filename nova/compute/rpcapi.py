@@ -36,6 +36,7 @@ import oslo_messaging
 from oslo_messaging.rpc import dispatcher
 
 from nova.compute import console_output
+from nova.compute import task_states
 from nova.console import type as ctype
 from nova import exception
 from nova import rpc
@@ -132,8 +133,10 @@ class ComputeAPI:
         self._cast(ctx, host, 'terminate_instance', instance)
 
     def get_instance_state(self, ctx, host, instance):
-        """``{'exists': bool, 'busy': bool}`` of the guest on ``host``
-        (a short call, for the conductor's recovery).
+        """``{'exists': bool, 'busy': bool, 'finished': str or None}``
+        of the guest on ``host`` (a short call, for the conductor's
+        recovery; see ComputeManager.get_instance_state). ``finished`` is
+        None from a host that does not send it.
 
         :raises nova.exception.ComputeHostError: the answer is not that
             shape (a broken or hostile host): recovery leaves the
@@ -142,10 +145,12 @@ class ComputeAPI:
         answer = self._call(ctx, host, 'get_instance_state', instance)
         if not (isinstance(answer, dict) and
                 all(isinstance(answer.get(key), bool)
-                    for key in ('exists', 'busy'))):
+                    for key in ('exists', 'busy')) and
+                answer.get('finished') in (None,) + task_states.ALL):
             raise exception.ComputeHostError(
                 host=host, reason='malformed instance state answer')
-        return {'exists': answer['exists'], 'busy': answer['busy']}
+        return {'exists': answer['exists'], 'busy': answer['busy'],
+                'finished': answer.get('finished')}
 
     # -- consoles -------------------------------------------------------------
 

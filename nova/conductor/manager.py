@@ -461,6 +461,13 @@ class ComputeTaskManager:
             LOG.info('Server %s is %s and its host %s runs it still: '
                      'left to finish', uuid, task, server['host'])
             return
+        if answer['finished'] == task:
+            # Done, and its outcome cast is on its way (it was sent
+            # before the host answered): sending the action again would
+            # run it twice, and a build would end in ERROR.
+            LOG.info('Server %s is %s and its host %s has sent the '
+                     'outcome: left to arrive', uuid, task, server['host'])
+            return
         if task == task_states.SPAWNING and answer['exists']:
             # Its guest was made, but whether its build ended is unknown.
             LOG.warning('Build of server %s was interrupted', uuid)

@@ -209,14 +209,16 @@ class RemotableTestCase(ManagerTestCase):
             outcome['fault'])
 
     def test_instance_state_for_the_conductors_recovery(self):
-        self.assertEqual({'exists': False, 'busy': False},
+        self.assertEqual({'exists': False, 'busy': False,
+                          'finished': None},
                          self.rpc.get_instance_state(CTX, HOST,
                                                      self.instance))
         gate = self.driver.gates['spawn'] = threading.Event()
         self.addCleanup(gate.set)
         self.rpc.build_and_run_instance(CTX, HOST, self.instance)
         self.assertTrue(self.driver.entered_event('spawn').wait(base.WAIT))
-        self.assertEqual({'exists': False, 'busy': True},
+        self.assertEqual({'exists': False, 'busy': True,
+                          'finished': None},
                          self.rpc.get_instance_state(CTX, HOST,
                                                      self.instance))
         gate.set()
@@ -224,7 +226,9 @@ class RemotableTestCase(ManagerTestCase):
         # Busy until its outcome was sent.
         base.wait_for(self, lambda: not self.rpc.get_instance_state(
             CTX, HOST, self.instance)['busy'], 'the end of the build')
-        self.assertEqual({'exists': True, 'busy': False},
+        # Its outcome was sent: the conductor waits for it to arrive.
+        self.assertEqual({'exists': True, 'busy': False,
+                          'finished': 'spawning'},
                          self.rpc.get_instance_state(CTX, HOST,
                                                      self.instance))
 

@@ -172,7 +172,9 @@ class HostileAnswerTestCase(base.RPCTestCase):
     def test_instance_state_not_its_shape(self):
         for answer in (None, 'busy', [], {}, {'exists': True},
                        {'exists': 'yes', 'busy': False},
-                       {'exists': True, 'busy': 1}):
+                       {'exists': True, 'busy': 1},
+                       {'exists': True, 'busy': False, 'finished': 'x'},
+                       {'exists': True, 'busy': False, 'finished': 1}):
             e = self._answer(answer, self.api.get_instance_state)
             self.assertIn('malformed instance state answer', e.message)
 
@@ -180,9 +182,14 @@ class HostileAnswerTestCase(base.RPCTestCase):
         with mock.patch.object(self.api.client, 'prepare') as prepare:
             prepare.return_value.call.return_value = {
                 'exists': True, 'busy': False}
-            self.assertEqual({'exists': True, 'busy': False},
+            self.assertEqual({'exists': True, 'busy': False,
+                              'finished': None},
                              self.api.get_instance_state(CTX, 'h',
                                                          self.instance))
+            prepare.return_value.call.return_value = {
+                'exists': True, 'busy': False, 'finished': 'rebooting'}
+            self.assertEqual('rebooting', self.api.get_instance_state(
+                CTX, 'h', self.instance)['finished'])
 
 
 class _HostileManager(manager.ComputeManager):

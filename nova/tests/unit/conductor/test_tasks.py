@@ -363,6 +363,29 @@ class RecoveryTestCase(TasksTestCase):
         self.tasks.recover(CTX, hosts=['fake-host'])
         self.assertEqual(3, len(self.driver.calls))
 
+    def test_outcome_on_its_way_is_waited_for_not_overtaken(self):
+        # The host finished the build and cast its outcome; the
+        # conductor's recovery asks before that cast is handled. It must
+        # neither call the build interrupted (ERROR) nor send it again.
+        arrived, release = threading.Event(), threading.Event()
+        self.addCleanup(release.set)
+        handle = self.tasks.instance_action_done
+
+        def held(ctxt, **kwargs):
+            arrived.set()
+            release.wait(base.WAIT)
+            return handle(ctxt, **kwargs)
+        self.tasks.instance_action_done = held
+        self.tasks.build_instances(CTX, self._server()['uuid'])
+        self.assertTrue(arrived.wait(base.WAIT))
+        self.tasks.recover(CTX, hosts=['fake-host'])
+        self.assertIn('has sent the outcome: left to arrive',
+                      self.logs.output)
+        release.set()
+        self._done()
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual(['spawn'], self.driver.names())
+
     def test_action_still_running_on_its_host_is_left_to_finish(self):
         # The conductor restarted while the host builds: the host
         # reports the build when it is done, and it is recorded.

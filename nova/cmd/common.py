@@ -1,6 +1,7 @@
 """What every nova-* service command does first."""
 
 import logging as std_logging
+import math
 import os
 import stat
 import sys
@@ -32,6 +33,8 @@ def parse_args(argv, prog):
 
 # Owner only: the log holds fault texts, guest XML and host paths.
 LOG_FILE_MODE = 0o600
+# Seconds each start-up ping waits for a conductor (connect_rpc).
+PING_TRY_SECONDS = 2
 
 
 def setup_logging(conf):
@@ -144,8 +147,19 @@ def connect_rpc(conf):
     if rpc.in_process(conf):
         return True
     LOG.info('Connecting to the message broker')
-    answered = rpcapi.ConductorAPI(conf).ping(
-        context.get_admin_context(), conf.rpc_response_timeout)
+    # Short tries, not one long wait: a ping sent before nova-conductor
+    # declared its queue is dropped by the broker, never answered, and
+    # one call would hold this process's start for the whole
+    # rpc_response_timeout although the conductor came up a second later
+    # (services started together, as an init system does).
+    api = rpcapi.ConductorAPI(conf)
+    ctx = context.get_admin_context()
+    per_try = min(PING_TRY_SECONDS, conf.rpc_response_timeout)
+    answered = False
+    for _ in range(max(1, math.ceil(conf.rpc_response_timeout / per_try))):
+        answered = api.ping(ctx, per_try)
+        if answered:
+            break
     if not answered:
         LOG.warning('No conductor answered within %d s (is '
                     'nova-conductor running?); going on',

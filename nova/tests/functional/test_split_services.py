@@ -62,8 +62,11 @@ class SplitServices(services.NovaServices):
                                      body['hypervisors']):
                 return self
             time.sleep(0.5)
-        raise services.ServicesFailed('the split services did not come up '
-                                      'within %d s' % timeout)
+        raise services.ServicesFailed(
+            'the split services did not come up within %d s:\n%s' % (
+                timeout, '\n'.join('nova-%s log:\n%s' % (
+                    name, self.log_tail(name, 15))
+                    for name in self.COMMANDS)))
 
     def request(self, *args, **kwargs):
         try:

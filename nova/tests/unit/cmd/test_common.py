@@ -113,8 +113,26 @@ class ConnectRPCTestCase(test.TestCase):
         conf.set_override('rpc_response_timeout', 7)
         self._ping(True)
         self.assertTrue(common.connect_rpc(conf))
-        self.assertEqual([7], self.pings)
+        self.assertEqual([common.PING_TRY_SECONDS], self.pings)
         self.assertNotIn('No conductor', self.logs.output)
+
+    def test_conductor_that_comes_up_later_is_found_at_once(self):
+        # The first pings went before nova-conductor's queue existed: the
+        # broker dropped them. The process must not wait out the whole
+        # rpc_response_timeout on one of them.
+        conf = base.new_conf(self)
+        conf.set_override('transport_url', 'rabbit://n:p@127.0.0.1:1/')
+        conf.set_override('rpc_response_timeout', 60)
+        answers = iter([False, False, True])
+
+        def ping(api, ctx, timeout):
+            self.pings.append(timeout)
+            return next(answers)
+        self.useFixture(fixtures.MockPatchObject(
+            conductor_rpcapi.ConductorAPI, 'ping', ping))
+        self.assertTrue(common.connect_rpc(conf))
+        self.assertEqual([common.PING_TRY_SECONDS] * 3, self.pings)
+        self.assertLess(sum(self.pings), 60)
 
     def test_no_conductor_is_a_warning_not_a_failure(self):
         conf = base.new_conf(self)
@@ -122,3 +140,5 @@ class ConnectRPCTestCase(test.TestCase):
         self._ping(False)
         self.assertFalse(common.connect_rpc(conf))
         self.assertIn('No conductor answered within', self.logs.output)
+        # Tried for rpc_response_timeout in all, in short tries.
+        self.assertEqual(conf.rpc_response_timeout, sum(self.pings))

@@ -6,6 +6,7 @@ forced down.
 """
 
 from nova.db import api as db
+from nova import exception
 
 
 def seconds_since_report(service, now=None):
@@ -34,3 +35,25 @@ def down_reason(service, conf, now=None):
         return 'has never reported'
     return 'has not reported for %d s (service_down_time is %d s)' % (
         age, conf.service_down_time)
+
+
+def check_instance_host(instance, conf):
+    """The service of ``instance``'s host (a row of
+    ``db.service_get_by_host``), which must be up to be asked anything.
+
+    :param instance: the instance's row (``uuid`` and ``host``).
+    :raises nova.exception.InstanceHostUnavailable: no host, a host
+        that never registered, or one that is down (the reason says
+        which; the API answers 409).
+    """
+    host = instance['host']
+    service = db.service_get_by_host(host) if host else None
+    if service is None:
+        raise exception.InstanceHostUnavailable(
+            instance_uuid=instance['uuid'], host=host,
+            reason='is not known')
+    reason = down_reason(service, conf)
+    if reason:
+        raise exception.InstanceHostUnavailable(
+            instance_uuid=instance['uuid'], host=host, reason=reason)
+    return service

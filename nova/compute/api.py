@@ -166,18 +166,9 @@ class API:
         return db.service_get_by_host(host) if host else None
 
     def _check_host(self, server):
-        """The server's host must be up to be asked anything."""
-        host = server['host']
-        service = self._service(host)
-        if service is None:
-            raise exception.InstanceHostUnavailable(
-                instance_uuid=server['uuid'], host=host,
-                reason='is not known')
-        reason = servicegroup.down_reason(service, self.conf)
-        if reason:
-            raise exception.InstanceHostUnavailable(
-                instance_uuid=server['uuid'], host=host, reason=reason)
-        return service
+        """The server's host must be up to be asked anything (see
+        servicegroup.check_instance_host)."""
+        return servicegroup.check_instance_host(server, self.conf)
 
     def _host_status(self, service):
         if service is None:

@@ -28,6 +28,7 @@ from nova.api.openstack import common as api_common
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova.conductor import rpcapi as conductor_rpcapi
+from nova.conductor import tasks
 from nova.console import tokens
 from nova.db import api as db
 from nova import exception
@@ -52,34 +53,11 @@ def _lock(uuid):
     return lockutils.lock('nova-live-migration-%s' % uuid)
 
 
-def _instance_for(server):
-    from nova.conductor import tasks  # the Instance loader lives there
-    return tasks.instance_for(server)
-
-
-def _record_ports(host, facts):
-    if host and isinstance(facts, dict):
-        try:
-            db.service_update_ports(host, facts)
-        except Exception:
-            LOG.exception('Could not record the serial ports of host %s',
-                          host)
-
-
 def _refresh_ports(compute_rpcapi, ctxt, hosts, instance):
-    """Record each host's serial port facts now; never raises."""
+    """Record each host's serial port facts now, checked as every
+    action's are (tasks.record_ports); never raises."""
     for host in hosts:
-        if not host:
-            continue
-        try:
-            facts = compute_rpcapi.get_serial_port_facts(ctxt, host,
-                                                         instance)
-        except Exception as e:
-            LOG.warning('Serial ports of host %s not refreshed after the '
-                        'live migration of %s: %s', host, instance.uuid,
-                        exception.fault_message(e))
-            continue
-        _record_ports(host, facts)
+        tasks.refresh_ports(compute_rpcapi, ctxt, host, instance)
 
 
 class LiveMigrationTask:
@@ -125,7 +103,7 @@ class LiveMigrationTask:
                 raise self._invalid_state()
             scheduler.claim_migration(uuid, dest)
         source = updated['host']
-        instance = _instance_for(updated)
+        instance = tasks.instance_for(updated)
         try:
             data = self._check(instance, source, dest)
             LOG.info('Live migrating instance %s from %s to %s', uuid,
@@ -166,7 +144,7 @@ class LiveMigrationTask:
         """The destination: the one asked for, checked, or one picked."""
         host = self.destination
         if host is None:
-            instance = _instance_for(server)
+            instance = tasks.instance_for(server)
             try:
                 return scheduler.select_host(
                     self.conf, instance.flavor, instance.image_meta,
@@ -218,7 +196,7 @@ def _moved(ctxt, compute_rpcapi, server, source, dest):
     # The guest runs on ``dest`` now, whatever request came since.
     db.instance_update(uuid, {'host': dest})
     _refresh_ports(compute_rpcapi, ctxt, (source, dest),
-                   _instance_for(dict(server, host=dest)))
+                   tasks.instance_for(dict(server, host=dest)))
     scheduler.end_migration(uuid)
     # They name the source's port.
     tokens.delete_for_instance(uuid)
@@ -237,7 +215,7 @@ def _stayed(ctxt, compute_rpcapi, server, source, dest, fault):
         LOG.error('Live migration of server %s from %s to %s failed; it '
                   'stays on %s: %s', uuid, source, dest, source, fault)
     _refresh_ports(compute_rpcapi, ctxt, (source, dest),
-                   _instance_for(server))
+                   tasks.instance_for(server))
     scheduler.end_migration(uuid)
     db.instance_update(uuid, {'vm_state': vm_states.ACTIVE,
                               'task_state': None},
@@ -337,7 +315,7 @@ def settle(ctxt, compute_rpcapi, conf, uuid, started_host=None):
         if server is None or server['task_state'] != task_states.MIGRATING:
             return _SETTLED
         source = server['host']
-        instance = _instance_for(server)
+        instance = tasks.instance_for(server)
         answers = _ask_hosts(ctxt, compute_rpcapi, conf, instance,
                              started_host)
         if answers.get(source, {}).get('driving'):

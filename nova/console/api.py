@@ -76,17 +76,9 @@ class API:
         self.conf = conf
 
     def _check_host(self, instance):
-        """The instance's host must be up to be asked anything."""
-        host = instance['host']
-        service = db.service_get_by_host(host) if host else None
-        if service is None:
-            raise exception.InstanceHostUnavailable(
-                instance_uuid=instance['uuid'], host=host,
-                reason='is not known')
-        reason = servicegroup.down_reason(service, self.conf)
-        if reason:
-            raise exception.InstanceHostUnavailable(
-                instance_uuid=instance['uuid'], host=host, reason=reason)
+        """The instance's host must be up to be asked anything (see
+        servicegroup.check_instance_host)."""
+        return servicegroup.check_instance_host(instance, self.conf)
 
     def validate_console_port(self, ctx, instance_uuid, host, port,
                               console_type):

@@ -113,6 +113,23 @@ class OutcomeTestCase(LiveMigrateTestCase):
         self.assertIn(ids.SRV1, db.service_get_by_host('host-b')[
             'report']['serial_port_holders'])
 
+    def test_port_facts_of_the_wrong_types_are_not_recorded(self):
+        # Asked of the hosts after the move: a hostile answer must not
+        # reach the scheduler's reads (as for every action's outcome).
+        self._server('active', 'migrating')
+        before = db.service_get_by_host('host-b')['report'].get(
+            'serial_ports_free')
+        self.useFixture(fixtures.MockPatchObject(
+            self.rpc, 'get_serial_port_facts',
+            return_value={'serial_ports_free': 'lots'}))
+        live_migrate.record_outcome(CTX, self.rpc, self.nova_conf, ids.SRV1,
+                                    'host-a', 'host-b', live_migrate.DONE)
+        self.assertEqual('host-b', db.instance_get(ids.SRV1)['host'])
+        self.assertEqual(before, db.service_get_by_host('host-b')[
+            'report'].get('serial_ports_free'))
+        self.assertIn('serial port facts of host host-b are not recorded',
+                      self.logs.output)
+
     def test_failed_keeps_it_and_its_tokens(self):
         self._server('active', 'migrating')
         self.a.ports[ids.SRV1] = PORT

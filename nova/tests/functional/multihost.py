@@ -85,7 +85,8 @@ def rsync_conf(env):
             'console_log_rsync_password_file': env['RSYNC_PASSWORD_FILE']}
 
 
-def host_a_services(stack, env, port_start):
+def host_a_services(stack, env, port_start, extra_conf=None):
+    """``extra_conf``: {group: {option: value}} set on top."""
     extra = common_conf(env)
     extra['DEFAULT'].update(host='host-a',
                             instances_path=env['HOSTA_INSTANCES'],
@@ -96,6 +97,8 @@ def host_a_services(stack, env, port_start):
         'live_migration_connect_uri': env['HOSTB_TO_HOSTA_URI']}
     extra['libvirt'].update(rsync_conf(env))
     extra['serial_console'] = {'proxyclient_address': env['HOSTA_ADDR']}
+    for group, options in (extra_conf or {}).items():
+        extra.setdefault(group, {}).update(options)
     return services.NovaServices(
         stack.kernel, stack.initrd, stack.cmdline, stack.virt_type,
         serial_ports=(port_start, port_start + 19), extra_conf=extra)
@@ -104,10 +107,14 @@ def host_a_services(stack, env, port_start):
 class ComputeProcess:
     """nova-compute of host B, in B's network namespace."""
 
-    def __init__(self, stack, env, port_start, old=False, libvirt=None):
-        """``libvirt``: [libvirt] options set on top of the rig's."""
+    def __init__(self, stack, env, port_start, old=False, libvirt=None,
+                 module=None):
+        """``libvirt``: [libvirt] options set on top of the rig's;
+        ``module``: the nova-compute to run (default: nova.cmd.compute,
+        or old_compute when ``old``)."""
         self.env = env
         self.old = old
+        self.module = module
         self.workdir = tempfile.mkdtemp(prefix='nova-compute-b-')
         self.conf_file = os.path.join(self.workdir, 'nova.conf')
         self.log_file = os.path.join(self.workdir, 'nova-compute.log')
@@ -134,8 +141,9 @@ class ComputeProcess:
         self.process = None
 
     def start(self):
-        module = ('nova.tests.functional.old_compute' if self.old else
-                  'nova.cmd.compute')
+        module = self.module or (
+            'nova.tests.functional.old_compute' if self.old else
+            'nova.cmd.compute')
         with open(self.stderr_file, 'ab') as stderr:
             self.process = subprocess.Popen(
                 ['ip', 'netns', 'exec', self.env['HOSTB_NETNS'],

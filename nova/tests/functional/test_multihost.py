@@ -10,6 +10,12 @@ import signal
 
 import openstack
 
+from nova.compute import rpcapi
+import nova.conf
+from nova import context
+from nova import exception
+from nova.objects import instance as instance_obj
+from nova import rpc
 from nova.tests.functional import base
 from nova.tests.functional import multihost
 from nova.tests.functional import services
@@ -20,6 +26,7 @@ ADMIN_TOKEN = 'admin:admin'
 
 class MultiHostTestCase(base.FunctionalTestCase):
     OLD_HOST_B = False
+    HOST_A_CONF = None  # {group: {option: value}} for nova-all on host A
 
     def setUp(self):
         super().setUp()
@@ -30,7 +37,8 @@ class MultiHostTestCase(base.FunctionalTestCase):
         self.addCleanup(services.destroy_guests_in, self.env['HOSTA_URI'],
                         self.env['HOSTA_INSTANCES'], self.domains)
         self.a = multihost.host_a_services(self.stack, self.env,
-                                           self.port_start)
+                                           self.port_start,
+                                           self.HOST_A_CONF)
         self.addCleanup(self.a.cleanup)
         self.a.start()
         self.b = None
@@ -39,12 +47,12 @@ class MultiHostTestCase(base.FunctionalTestCase):
         self.admin = self.connect(ADMIN_TOKEN)
         self.conn = self.connect(services.USER_TOKEN)
 
-    def start_b(self, old=None, libvirt=None):
+    def start_b(self, old=None, libvirt=None, module=None):
         old = self.OLD_HOST_B if old is None else old
         self._stop_b()
         self.b = multihost.ComputeProcess(self.stack, self.env,
                                           self.port_start + 20, old=old,
-                                          libvirt=libvirt)
+                                          libvirt=libvirt, module=module)
         self.b.start()
         self.wait_service('host-b', 'up')
         return self.b
@@ -160,6 +168,72 @@ class MultiHostTestCase(base.FunctionalTestCase):
                              '%s: %s' % (mark, output[-800:]))
             positions.append(output.index(mark + '\n'))
         self.assertEqual(sorted(positions), positions)
+
+
+class OlderComputeRPCTestCase(MultiHostTestCase):
+    """A rolling upgrade: host B still runs compute RPC API 2.0, host
+    A's services send at most 2.0 ([upgrade_levels] compute)."""
+
+    HOST_A_CONF = {'upgrade_levels': {'compute': '2.0'}}
+
+    def test_older_compute_serves_console_output_and_migrates(self):
+        server = self.boot()  # host B not up yet: on host A
+        self.assertEqual('host-a', self.host_of(server))
+        self.wait_output(server, 'NOVA-GUEST-BANNER')
+        console, _ = self.console(server)
+        console.run('echo before-move')
+
+        self.start_b(module='nova.tests.functional.old_rpc_compute')
+        self.live_migrate(server, 'host-b')
+        self.assertEqual('host-b', self.host_of(server))
+        console, _ = self.console(server)
+        self.assertIn(b'on-the-old-host',
+                      console.run('echo on-the-old-host'))
+        output = self.wait_output(server, 'on-the-old-host\n')
+        self.assertContinuous(output, ['before-move', 'on-the-old-host'])
+        # ``length`` is cut by host A under the cap (2.0 has no
+        # tail_length): the whole output's last lines (lines end at
+        # '\n'; read twice in a row until the guest is quiet).
+
+        def same_tail():
+            whole = self.console_output(server)
+            tail = self.conn.compute.get_server_console_output(
+                server, length=3)['output']
+            lines = whole[:-1].split('\n') if whole.endswith(
+                '\n') else whole.split('\n')
+            expected = '\n'.join(lines[-3:]) + (
+                '\n' if whole.endswith('\n') else '')
+            return 'on-the-old-host' in tail and tail == expected
+        multihost.wait_for(same_tail, 30, 'the last 3 lines cut by host A')
+
+        # Host B is 2.0 only: a 2.1 message (uncapped) is refused at
+        # once, naming the option; host A never sent one.
+        e = self.assertRaises(exception.ComputeHostError,
+                              self._uncapped_tail, server)
+        self.assertIn('[upgrade_levels] compute', e.message)
+
+        self.live_migrate(server, 'host-a')
+        self.assertEqual('host-a', self.host_of(server))
+        self.assertPortCounts({'host-a': 1, 'host-b': 0})
+        console, _ = self.console(server)
+        console.run('echo back-on-the-new-host')
+        output = self.wait_output(server, 'back-on-the-new-host\n')
+        self.assertContinuous(output, ['before-move', 'on-the-old-host',
+                                       'back-on-the-new-host'])
+
+    def _uncapped_tail(self, server):
+        """get_console_output with tail_length (2.1), sent to host B
+        from this process on the rig's broker, with no cap."""
+        conf = nova.conf.new_conf()
+        conf([], project='nova', default_config_files=[])
+        rpc.register_opts(conf)
+        conf.set_override('transport_url', self.env['TRANSPORT_URL_A'])
+        conf.set_override('rpc_response_timeout', 30)
+        self.addCleanup(rpc.cleanup, conf)
+        return rpcapi.ComputeAPI(conf).get_console_output(
+            context.get_admin_context(), 'host-b',
+            instance_obj.Instance(uuid=server.id, host='host-b'),
+            tail_length=1)
 
 
 class LiveMigrationThroughAPITestCase(MultiHostTestCase):

@@ -1,10 +1,13 @@
 """What every nova-* service command does first."""
 
+import contextlib
 import logging as std_logging
 import math
 import os
+import signal
 import stat
 import sys
+import threading
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -171,3 +174,22 @@ def stop_rpc_server(server):
     if server is not None:
         server.stop()
         server.wait()
+
+
+@contextlib.contextmanager
+def stop_on_signal():
+    """Inside: a threading.Event that SIGTERM or SIGINT sets (the
+    services' way to stop cleanly); on leaving, the handlers before are
+    put back. Main thread only (signal.signal's rule)."""
+    stopping = threading.Event()
+
+    def stop(signum, frame):
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, stop)
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stopping
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

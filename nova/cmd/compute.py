@@ -9,9 +9,7 @@ opens the database. Runs until SIGTERM or SIGINT, then reports itself
 down. Exit status 1: it could not start.
 """
 
-import signal
 import sys
-import threading
 
 from oslo_log import log as logging
 
@@ -32,14 +30,7 @@ def main(argv=None):
         return 1
     if not common.require_broker(prog):
         return 1
-    stopping = threading.Event()
-
-    def stop(signum, frame):
-        stopping.set()
-
-    previous = {sig: signal.signal(sig, stop)
-                for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    with common.stop_on_signal() as stopping:
         compute = service.ComputeService(
             CONF, manager.ComputeManager(libvirt_driver.LibvirtDriver()))
         try:
@@ -50,9 +41,6 @@ def main(argv=None):
         while not stopping.wait(1):
             pass
         compute.stop()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return 0
 
 

@@ -12,9 +12,7 @@ connection``; nova-all runs one in its own process instead. Runs until
 SIGTERM or SIGINT. Exit status 1: it could not start.
 """
 
-import signal
 import sys
-import threading
 
 from oslo_log import log as logging
 
@@ -33,29 +31,21 @@ def main(argv=None):
         return 1
     if not common.require_broker(prog):
         return 1
-    stopping = threading.Event()
-
-    def stop(signum, frame):
-        stopping.set()
-
-    previous = {sig: signal.signal(sig, stop)
-                for sig in (signal.SIGTERM, signal.SIGINT)}
     conductor = None
-    try:
+    with common.stop_on_signal() as stopping:
         try:
-            db.configure()
-            conductor = common.start_conductor(CONF)
-        except (exception.NovaException, OSError) as e:
-            LOG.error('%s cannot start: %s', prog, e)
+            try:
+                db.configure()
+                conductor = common.start_conductor(CONF)
+            except (exception.NovaException, OSError) as e:
+                LOG.error('%s cannot start: %s', prog, e)
+                return 1
+            LOG.info('%s serving the conductor topic as %s', prog,
+                     CONF.host)
+            while not stopping.wait(1):
+                pass
+        finally:
             common.stop_rpc_server(conductor)
-            return 1
-        LOG.info('%s serving the conductor topic as %s', prog, CONF.host)
-        while not stopping.wait(1):
-            pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        common.stop_rpc_server(conductor)
     return 0
 
 

@@ -1,19 +1,68 @@
-"""Who is asking: the request context every API and compute call carries."""
+"""Who is asking: the request context every API and compute call carries.
 
-import dataclasses
-import uuid
+A subclass of oslo.context's ``RequestContext``, as Nova's: oslo.log puts
+its request id, user and project into every log line written while it is
+the thread's current context (``overwrite``, on by default, makes a new
+context current), oslo.policy reads its ``to_policy_values()`` and RPC
+carries its ``to_dict()``.
+"""
+
+from oslo_context import context
 
 
-@dataclasses.dataclass
-class RequestContext:
-    user_id: str
-    project_id: str
-    is_admin: bool = False
-    roles: tuple = ()
-    request_id: str = dataclasses.field(
-        default_factory=lambda: 'req-%s' % uuid.uuid4())
+class RequestContext(context.RequestContext):
+    """The caller of one request.
+
+    :param user_id: str, the caller's user.
+    :param project_id: str, the project the caller acts in.
+    :param is_admin: bool, whether the caller is an administrator.
+    :param roles: iterable of str, the caller's role names; kept as a
+        tuple.
+    :param request_id: str ``req-<uuid>``; made up when None.
+    Other keyword arguments are oslo.context's.
+    """
+
+    def __init__(self, user_id=None, project_id=None, is_admin=False,
+                 roles=(), request_id=None, **kwargs):
+        super().__init__(user_id=user_id, project_id=project_id,
+                         is_admin=is_admin, roles=list(roles or ()),
+                         request_id=request_id, **kwargs)
+        self.roles = tuple(self.roles)
+
+    def to_dict(self):
+        """The context as a dict of JSON types (oslo.context's keys)."""
+        values = super().to_dict()
+        # Nova's names too, beside oslo.context's ``user``/``project``.
+        values.update(user_id=self.user_id, project_id=self.project_id,
+                      roles=list(self.roles))
+        return values
+
+    @classmethod
+    def from_dict(cls, values, **kwargs):
+        """A context from ``to_dict()``'s output; unknown keys ignored.
+
+        Not oslo.context's ``from_dict``: it would pass ``overwrite``
+        and the whole dict on, and this one keeps the keys this class
+        takes.
+        """
+        return cls(user_id=values.get('user_id', values.get('user')),
+                   project_id=values.get('project_id',
+                                         values.get('project')),
+                   is_admin=bool(values.get('is_admin', False)),
+                   roles=values.get('roles') or (),
+                   request_id=values.get('request_id'),
+                   global_request_id=values.get('global_request_id'),
+                   **kwargs)
+
+    def __eq__(self, other):
+        if not isinstance(other, RequestContext):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None
 
 
 def get_admin_context():
+    """An admin context that does not become the thread's current one."""
     return RequestContext(user_id='admin', project_id='admin', is_admin=True,
-                          roles=('admin',))
+                          roles=('admin',), overwrite=False)

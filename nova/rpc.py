@@ -16,7 +16,6 @@ service turns any other error into ``ComputeHostError`` first, so a remote
 traceback never reaches a client.
 """
 
-import dataclasses
 import importlib
 import threading
 
@@ -134,17 +133,13 @@ class RequestContextSerializer(oslo_messaging.Serializer):
 
     def serialize_context(self, ctxt):
         if isinstance(ctxt, nova_context.RequestContext):
-            return dataclasses.asdict(ctxt)
+            return ctxt.to_dict()
         return dict(ctxt or {})
 
     def deserialize_context(self, ctxt):
         if not ctxt:
             return nova_context.get_admin_context()
-        fields = {f.name for f in dataclasses.fields(
-            nova_context.RequestContext)}
-        values = {k: v for k, v in ctxt.items() if k in fields}
-        values['roles'] = tuple(values.get('roles') or ())
-        return nova_context.RequestContext(**values)
+        return nova_context.RequestContext.from_dict(ctxt)
 
 
 def get_client(conf, topic, version, version_cap=None):

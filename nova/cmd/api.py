@@ -20,9 +20,8 @@ from waitress import trigger
 from waitress import wasyncore
 
 from nova.api import http_server
-from nova.api.openstack.compute import app
+from nova.api.openstack import wsgi_app
 from nova.cmd import common
-from nova.compute import api as compute
 import nova.conf
 from nova import utils
 
@@ -160,13 +159,10 @@ def main(argv=None, compute_api=None):
         return 1
     if not common.require_broker('nova-api'):
         return 1
-    if compute_api is None:
-        compute_api = compute.API()
     # No conductor and no task pool here: the actions go to
-    # nova-conductor as casts. Only the reply queue for the short calls
-    # (consoles, live migration pre-checks) is set up now.
-    common.connect_rpc(CONF)
-    application = app.build_app(compute_api, CONF)
+    # nova-conductor as casts (as under any WSGI server, see
+    # nova.wsgi.osapi_compute).
+    application, compute_api = wsgi_app.load_app(CONF, compute_api)
     host = CONF.osapi_compute_listen
     port = CONF.osapi_compute_listen_port
     try:

@@ -16,8 +16,6 @@ import sys
 import threading
 
 from oslo_log import log as logging
-from waitress import trigger
-from waitress import wasyncore
 
 from nova.api import http_server
 from nova.api.openstack import wsgi_app
@@ -75,7 +73,7 @@ class APIServer:
         self.port = int(self.port)
 
     def _close_all(self):
-        wasyncore.close_all(self._map)
+        self._server.close_all()
 
     def run(self):
         self._running = True
@@ -92,16 +90,8 @@ class APIServer:
             self._close_all()
             self._server.task_dispatcher.shutdown()
             return
-        # The serving loop is not thread safe: close from within it.
-        for dispatcher in list(self._map.values()):
-            if isinstance(dispatcher, trigger.trigger):
-                try:
-                    dispatcher.pull_trigger(self._close_all)
-                except OSError:
-                    # Its pipe is closed: the loop is already closing
-                    # everything (a second stop, or run() ending).
-                    pass
-                return
+        # A second stop, or run() ending, finds the loop closing already.
+        self._server.close_from_any_thread()
 
 
 def make_server(application, host, port, threads=THREADS):

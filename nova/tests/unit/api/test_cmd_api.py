@@ -9,6 +9,7 @@ from unittest import mock
 
 import fixtures
 
+from nova.api import http_server
 from nova.api.openstack.compute import app
 from nova.cmd import api as cmd_api
 from nova import test
@@ -101,7 +102,7 @@ class ServeTestCase(test.TestCase):
         # stop) closes the trigger's pipe: pulling it then gives EBADF.
         server = cmd_api.make_server(self.application, '127.0.0.1', 0)
         server._running = True
-        with mock.patch.object(cmd_api.trigger.trigger, 'pull_trigger',
+        with mock.patch.object(http_server.trigger.trigger, 'pull_trigger',
                                side_effect=OSError(9, 'Bad file '
                                                       'descriptor')) as pull:
             server.stop()

@@ -172,6 +172,23 @@ class LogContextTestCase(base.APITestCase):
         self.assertEqual(('demo', 'demo'),
                          (seen[0].user_id, seen[0].project_id))
 
+    def test_a_callers_request_id_is_the_global_one(self):
+        mine = 'req-12345678-1234-1234-1234-123456789abc'
+        response = self.request('GET', '/v2.1/flavors',
+                                headers={'X-OpenStack-Request-Id': mine})
+        self.assertStatus(200, response)
+        request_id = response.headers['x-openstack-request-id']
+        self.assertNotEqual(mine, request_id)
+        self.assertEqual(mine, self.compute.contexts[-1].global_request_id)
+        self.assertIn('[%s %s demo demo ' % (mine, request_id),
+                      self.access_lines(request_id)[0])
+        # Anything else is not taken.
+        response = self.request(
+            'GET', '/v2.1/flavors',
+            headers={'X-OpenStack-Request-Id': 'req-not-an-id'})
+        self.assertStatus(200, response)
+        self.assertIsNone(self.compute.contexts[-1].global_request_id)
+
     def test_log_injection_is_quoted(self):
         response = self.request('GET', '/v2.1/flav\x1b[31mors%0a')
         request_id = response.headers['x-openstack-request-id']

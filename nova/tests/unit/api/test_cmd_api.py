@@ -179,3 +179,24 @@ class MainTestCase(test.TestCase):
         # given: nothing looks a module up by a string.
         import inspect
         self.assertNotIn('importlib', inspect.getsource(cmd_api))
+
+
+class WaitressConfinedTestCase(test.TestCase):
+    def test_only_http_server_imports_waitress(self):
+        # waitress's internals (subclassed for the connection guard) are
+        # reached from nova.api.http_server alone; the commands use it.
+        import ast
+        import inspect
+
+        from nova.cmd import all as cmd_all
+        for module in (cmd_api, cmd_all, app):
+            tree = ast.parse(inspect.getsource(module))
+            imported = [
+                alias.name if isinstance(node, ast.Import) else node.module
+                for node in ast.walk(tree)
+                if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in node.names]
+            self.assertFalse(
+                [name for name in imported
+                 if name and name.split('.')[0] == 'waitress'],
+                module.__name__)

@@ -136,7 +136,7 @@ class APIRouter:
             if wsgi.get_version(req) < lowest:
                 raise webob.exc.HTTPNotFound(
                     explanation='The resource could not be found. (It '
-                                'needs microversion %s or later.)' % lowest)
+                                'needs microversion %s or later.)' % (lowest,))
         controller = self.controllers[match['controller']]
         method = getattr(controller, match['action'])
         arguments = {key: value for key, value in match.items()

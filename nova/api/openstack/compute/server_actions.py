@@ -114,7 +114,7 @@ class ServerActionsController:
             raise webob.exc.HTTPNotFound(
                 explanation='os-getSerialConsole exists up to microversion '
                             '%s; from 2.6 on use POST /servers/{id}/'
-                            'remote-consoles.' % SERIAL_CONSOLE_MAX_VERSION)
+                            'remote-consoles.' % (SERIAL_CONSOLE_MAX_VERSION,))
         validation.validate(body, schemas.get_serial_console)
         console = self.compute_api.get_serial_console(
             wsgi.get_context(req), id,

@@ -12,7 +12,6 @@ API only when the body has one.
 import webob.exc
 
 from nova.api.openstack import common
-from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute.schemas import servers as schema
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute.views import links
@@ -51,32 +50,29 @@ def _filtered(req, servers):
     return servers
 
 
-class ServersController:
-    def __init__(self, compute_api):
-        self.compute_api = compute_api
-
+class ServersController(wsgi.Controller):
     def _list(self, req):
         servers = self.compute_api.list(wsgi.get_context(req))
         return _filtered(req, servers)
 
+    @wsgi.expected_errors(400)
     def index(self, req):
-        return wsgi.json_response(
-            {'servers': [views.basic(req, s) for s in self._list(req)]})
+        return {'servers': [views.basic(req, s) for s in self._list(req)]}
 
+    @wsgi.expected_errors(400)
     def detail(self, req):
-        return wsgi.json_response(
-            {'servers': [views.detail(req, s) for s in self._list(req)]})
+        return {'servers': [views.detail(req, s) for s in self._list(req)]}
 
+    @wsgi.expected_errors(404)
     def show(self, req, id):
         server = self.compute_api.get(wsgi.get_context(req), id)
-        return wsgi.json_response({'server': views.detail(req, server)})
+        return {'server': views.detail(req, server)}
 
-    def create(self, req):
-        body = wsgi.read_json_body(req)
-        with_description = microversion.is_supported(
-            req, views.DESCRIPTION_VERSION)
-        validation.validate(
-            body, schema.create_v219 if with_description else schema.create)
+    @wsgi.response(202)
+    @wsgi.expected_errors((400, 403, 404, 409))
+    @validation.schema(schema.create, '2.1', '2.18')
+    @validation.schema(schema.create_v219, '2.19')
+    def create(self, req, body):
         server_body = body['server']
         image_id = id_from_ref('server.imageRef', server_body['imageRef'])
         flavor_id = id_from_ref('server.flavorRef', server_body['flavorRef'])
@@ -94,10 +90,11 @@ class ServersController:
         except exception.FlavorNotFound as e:
             raise webob.exc.HTTPBadRequest(
                 explanation='Invalid flavorRef provided: %s' % e.message)
-        return wsgi.json_response(
-            {'server': views.created(req, server)}, status=202,
+        return wsgi.ResponseObject(
+            {'server': views.created(req, server)},
             headers={'Location': location(req, server)})
 
+    @wsgi.response(204)
+    @wsgi.expected_errors((404, 409))
     def delete(self, req, id):
         self.compute_api.delete(wsgi.get_context(req), id)
-        return wsgi.empty_response(204)

@@ -6,10 +6,10 @@ os-getSerialConsole (200; microversions 2.1 to 2.5 only, as in Nova:
 os-migrateLive (202).
 """
 
+from oslo_utils import strutils
 import webob.exc
 
 from nova.api.openstack.compute import console_output
-from nova.api.openstack.compute.schemas import parameter_types
 from nova.api.openstack.compute.schemas import server_actions as schemas
 from nova.api.openstack.compute import servers
 from nova.api.openstack.compute import validation
@@ -115,7 +115,9 @@ class ServerActionsController(wsgi.Controller):
         request = body['os-migrateLive']
         block_migration = request['block_migration']
         if block_migration != schemas.BLOCK_MIGRATION_AUTO:
-            block_migration = parameter_types.to_bool(block_migration)
+            # The schema allowed only oslo's strict spellings.
+            block_migration = strutils.bool_from_string(block_migration,
+                                                        strict=True)
         # disk_over_commit (before 2.25) is validated, not passed on: the
         # compute API has no such switch (Nova dropped it in 2.25).
         try:

@@ -5,6 +5,7 @@ Version selection (``Controller.api_version``), schemas per version range
 ``action``; requests pass the fault middleware, as in the API.
 """
 
+import inspect
 import json
 import logging
 
@@ -12,9 +13,19 @@ import fixtures
 import webob
 import webob.exc
 
+from nova.api.openstack.compute import console_viewers
 from nova.api.openstack.compute import fault
+from nova.api.openstack.compute import flavors
+from nova.api.openstack.compute import hypervisors
+from nova.api.openstack.compute import images
 from nova.api.openstack.compute import microversion
+from nova.api.openstack.compute import remote_consoles
+from nova.api.openstack.compute import router
+from nova.api.openstack.compute import server_actions
+from nova.api.openstack.compute import servers
+from nova.api.openstack.compute import services
 from nova.api.openstack.compute import validation
+from nova.api.openstack.compute import versioned_method
 from nova.api.openstack.compute import wsgi
 from nova import exception
 from nova import test
@@ -275,3 +286,39 @@ class DecoratorTestCase(test.TestCase):
         self.assertEqual({'waved': 3}, json.loads(response.body))
         self.fault(self.request('/action/1', '2.2', 'POST', {'wave': 'x'}),
                    400)
+
+
+class EveryHandlerTestCase(test.TestCase):
+    """The API's own controllers keep to the pattern."""
+
+    def handlers(self):
+        api_router = router.APIRouter(compute_api=None)
+        names = {(controller, action)
+                 for _m, _p, controller, action in router.ROUTES}
+        for controller_name, action in sorted(names):
+            controller = api_router.controllers[controller_name]
+            if action == 'action':
+                names = sorted(controller.wsgi_actions.values())
+            else:
+                names = [action]
+            for name in names:
+                method = getattr(type(controller), name)
+                if isinstance(method, versioned_method.VersionedMethod):
+                    for _min, _max, func, _text in method.versions:
+                        yield '%s.%s' % (controller_name, name), func
+                else:
+                    yield '%s.%s' % (controller_name, name), method
+
+    def test_every_handler_declares_its_errors(self):
+        handlers = list(self.handlers())
+        self.assertGreater(len(handlers), 20)
+        for name, func in handlers:
+            self.assertTrue(hasattr(func, 'wsgi_expected_errors'), name)
+
+    def test_no_handler_reads_the_microversion_itself(self):
+        for module in (servers, server_actions, remote_consoles,
+                       console_viewers, flavors, images, hypervisors,
+                       services):
+            source = inspect.getsource(module)
+            for call in ('get_version(', 'is_supported(', 'VERSION_KEY'):
+                self.assertNotIn(call, source, module.__name__)

@@ -2,11 +2,12 @@
 
 The client asks with ``OpenStack-API-Version: compute X.Y`` or the legacy
 ``X-OpenStack-Nova-API-Version: X.Y`` (the first wins when both name a
-version), read with microversion-parse as Nova does; ``latest`` means the
-maximum. Without either the request gets
-the minimum, 2.1. A value that is not ``MAJOR.MINOR`` is a 400, a version
-outside [2.1, 2.25] a 406 (also one whose numbers have too many digits to
-be read: Python refuses int() of more than 4300 digits). Every response
+version), read with microversion-parse as Nova does (of several values,
+joined by commas, the last compute one counts); ``latest`` means the
+maximum. Without either the request gets the minimum, 2.1. A value that
+is not ``MAJOR.MINOR`` is a 400, a version outside [2.1, 2.25] a 406
+(also one whose numbers have too many digits to be read: Python refuses
+int() of more than 4300 digits). Every response
 of the versioned API says which version served it.
 
 What each microversion changed, for the calls served here (Nova's other

@@ -47,7 +47,7 @@
 # stdout: only the URL, the status report or the vhost list. stderr: progress; "ERROR:".
 # Exit codes: 0 success, 1 failure, 2 bad usage, 3 (--status) not running/answering.
 # State: $NOVA_RABBITMQ_STATE_DIR (default /run/nova-rabbitmq/): broker.started ("PID
-#        CONFIG-HASH" of the broker this script started), epmd.started (its pid file),
+#        STARTTIME CONFIG-HASH" of the broker this script started), epmd.started,
 #        launch.log, epmd.log. Runs other than --status are serialised (flock).
 set -euo pipefail
 
@@ -285,11 +285,18 @@ EOF
 
 # --- daemons ----------------------------------------------------------------------------
 ensure_epmd() {
+    local pid
     epmd_pid >/dev/null && return 0
     log "starting epmd on 127.0.0.1:$EPMD_PORT (and ::1)"
     as_rabbitmq --make-pidfile --pidfile "$STATE_DIR/epmd.started" --output "$STATE_DIR/epmd.log" \
         --exec /usr/bin/epmd -- -address 127.0.0.1 -port "$EPMD_PORT" || die "cannot start epmd"
-    for _ in {1..100}; do epmd_pid >/dev/null && return 0; sleep 0.05; done
+    for _ in {1..100}; do
+        if pid="$(epmd_pid)"; then
+            printf '%s %s\n' "$pid" "$(proc_starttime "$pid")" >"$STATE_DIR/epmd.started"
+            return 0
+        fi
+        sleep 0.05
+    done
     show_logs "$STATE_DIR/epmd.log"
     die "epmd did not come up on port $EPMD_PORT"
 }
@@ -310,7 +317,8 @@ start_broker() {
         show_logs "$STATE_DIR/wait.err" "$STATE_DIR/launch.log" "$BROKER_LOG"
         die "the broker did not come up"
     fi
-    printf '%s %s\n' "$pid" "$conf_hash" >"$STATE_DIR/broker.started"
+    # "PID STARTTIME HASH", as earlier versions of this script read it too.
+    printf '%s %s %s\n' "$pid" "$(proc_starttime "$pid")" "$conf_hash" >"$STATE_DIR/broker.started"
     log "broker started, pid $pid ($((SECONDS - start)) s)"
     broker_started=1
 }

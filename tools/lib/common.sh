@@ -61,13 +61,14 @@ apt_install() {
         printf '#!/bin/sh\n# Made by nova tools/ during apt-get install; removed after.\nexit 101\n' >"$policy"
         chmod 755 "$policy"
         made=1
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT   # also when cut off
     fi
     compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || apt-get update >&2 || true
     if ! apt-get install "${opts[@]}" "${missing[@]}" >&2; then
         log "apt-get install failed; retrying after apt-get update"
         apt-get update >&2 && apt-get install "${opts[@]}" "${missing[@]}" >&2 || true
     fi
-    [ "$made" = 0 ] || rm -f "$policy"
+    [ "$made" = 0 ] || { rm -f "$policy"; trap - EXIT; }
     for p in "${missing[@]}"; do pkg_installed "$p" || die "cannot install package $p"; done
 }
 

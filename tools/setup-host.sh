@@ -464,6 +464,7 @@ do_setup() {
     wait_libvirtd
     ensure_s390x_capability
     "$TOOLS_DIR/install-web-console.sh" >&2
+    "$TOOLS_DIR/setup-nova-user.sh" >&2  # nova-compute as user nova (privsep)
     log "host ready ($((SECONDS - t0)) s): $(virsh -q -c "$VIRSH_URI" version 2>/dev/null | grep -i 'running hypervisor' | sed 's/^ *//')"
 
     if [ "$multi_host" = 1 ]; then

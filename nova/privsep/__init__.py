@@ -52,6 +52,27 @@ if in_process():
     console_pctxt.set_client_mode(False)
 
 
+def log_start(log):
+    """Say at a service's start how its privileged reads will run; warn
+    when it runs unprivileged with no helper_command (oslo.privsep's
+    default, ``sudo privsep-helper --config-file ...``, is not what the
+    documented sudo rule allows)."""
+    if in_process():
+        log.info('Running as root: privileged reads (console logs, ptys) '
+                 'in this process, no privsep daemon')
+    elif console_pctxt.conf.helper_command:
+        log.info('Running as uid %d: privileged reads (console logs, '
+                 'ptys) in a privsep daemon started by %r',
+                 os.geteuid(), console_pctxt.conf.helper_command)
+    else:
+        log.warning('Running as uid %d with no [%s] helper_command: the '
+                    'privsep daemon will be started with oslo.privsep\'s '
+                    'default "sudo privsep-helper --config-file ...", '
+                    'which needs a sudo rule of its own; see "Running '
+                    'nova-compute unprivileged" in the deployment guide',
+                    os.geteuid(), console_pctxt.cfg_section)
+
+
 def list_opts():
     """oslo.privsep's options of our section, for oslo-config-generator."""
     return [(console_pctxt.cfg_section, copy.deepcopy(priv_context.OPTS))]

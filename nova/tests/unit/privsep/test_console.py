@@ -5,6 +5,7 @@ in Nova's tests; ForkedDaemonTestCase runs them in a real privsep daemon
 holding only the context's capability.
 """
 
+import logging
 import os
 import stat
 
@@ -70,6 +71,21 @@ class ContextTestCase(test.TestCase):
         self.assertTrue(nova.privsep.in_process())
         self.useFixture(fixtures.MockPatch('os.geteuid', return_value=123))
         self.assertFalse(nova.privsep.in_process())
+
+    def test_start_note(self):
+        log = self.useFixture(fixtures.FakeLogger(name='t'))
+        logger = logging.getLogger('t')
+        geteuid = self.useFixture(fixtures.MockPatch(
+            'os.geteuid', return_value=0)).mock
+        nova.privsep.log_start(logger)
+        self.assertIn('Running as root', log.output)
+        geteuid.return_value = 4242
+        nova.privsep.log_start(logger)
+        self.assertIn('uid 4242 with no [nova_console_privsep] '
+                      'helper_command', log.output)
+        self.flags(helper_command='sudo /h', group='nova_console_privsep')
+        nova.privsep.log_start(logger)
+        self.assertIn("privsep daemon started by 'sudo /h'", log.output)
 
     def test_options_listed(self):
         [(group, opts)] = nova.privsep.list_opts()

@@ -8,11 +8,20 @@ Before nova.privsep, console output failed here ("Permission denied").
 
 import os
 import re
+import shutil
+import socket
 import stat
+import subprocess
+import sys
+import tempfile
+import time
 
+from nova import test
 from nova.tests.functional import base
+from nova.tests.functional import services
 from nova.tests.functional import test_api
 from nova.tests.functional import unprivileged
+from nova.virt.libvirt import console_log
 
 
 class _Unprivileged(test_api.APITestCase):
@@ -91,3 +100,125 @@ class RotatedLogTestCase(_Unprivileged):
         self.assertEqual(list(range(numbers[0], numbers[0] + len(numbers))),
                          numbers)
         self.assertEqual(lines, numbers[-1])
+
+
+_COPY_SCRIPT = '''
+import sys
+import nova.conf
+from nova.virt.libvirt import log_transfer
+CONF = nova.conf.CONF
+CONF(['--config-file', sys.argv[1]], project='nova')
+uuid, log, dest = sys.argv[2:5]
+print(' '.join(log_transfer.copy_console_log(
+    uuid, log, dest, as_backups=True, max_size=4096, max_backups=3,
+    conf=CONF)))
+'''
+
+_RSYNCD_CONF = '''address = 127.0.0.1
+port = %(port)d
+pid file = %(dir)s/rsyncd.pid
+reverse lookup = no
+auth users = nova
+secrets file = %(dir)s/rsyncd.secrets
+strict modes = yes
+use chroot = yes
+munge symlinks = yes
+write only = yes
+incoming chmod = D700,F600
+refuse options = * !recursive !times !timeout
+uid = root
+gid = root
+
+[nova-instances]
+    path = %(dest)s
+    read only = false
+'''
+
+
+class LogCopyTestCase(base.FunctionalTestCase):
+    """The log copy of a live migration, as nova: virtlogd's root-only
+    log of a real guest goes to a real rsync daemon (on 127.0.0.1, as
+    the destination's would be on the migration network)."""
+
+    def setUp(self):
+        super().setUp()
+        self.user = unprivileged.ensure_nova_user()
+        self.work = tempfile.mkdtemp(prefix='nova-logcopy-')
+        self.addCleanup(shutil.rmtree, self.work, ignore_errors=True)
+        self.dest = os.path.join(self.work, 'dest')
+        os.mkdir(self.dest, 0o755)
+        port = test.free_port_block(1)
+        with open(os.path.join(self.work, 'rsyncd.conf'), 'w') as f:
+            f.write(_RSYNCD_CONF % {'port': port, 'dir': self.work,
+                                    'dest': self.dest})
+        secrets = os.path.join(self.work, 'rsyncd.secrets')
+        with open(os.open(secrets, os.O_WRONLY | os.O_CREAT, 0o600),
+                  'w') as f:
+            f.write('nova:pw-of-this-test\n')
+        self.rsyncd = subprocess.Popen(
+            ['rsync', '--daemon', '--no-detach', '--config',
+             os.path.join(self.work, 'rsyncd.conf')],
+            stderr=subprocess.PIPE)
+        self.addCleanup(services.stop_process, self.rsyncd)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(('127.0.0.1', port), 1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.rsyncd.poll():
+                    self.fail('rsync daemon not listening: %s'
+                              % self.rsyncd.stderr.read(4000))
+                time.sleep(0.1)
+        # nova's own: its password file, its config.
+        self.mine = os.path.join(self.work, 'nova')
+        os.mkdir(self.mine, 0o700)
+        password = os.path.join(self.mine, 'password')
+        with open(os.open(password, os.O_WRONLY | os.O_CREAT, 0o600),
+                  'w') as f:
+            f.write('pw-of-this-test\n')
+        self.conf_file = os.path.join(self.mine, 'nova.conf')
+        with open(self.conf_file, 'w') as f:
+            f.write('[libvirt]\nconsole_log_rsync_port = %d\n'
+                    'console_log_rsync_password_file = %s\n'
+                    '[nova_console_privsep]\nhelper_command = sudo %s\n'
+                    % (port, password, unprivileged.HELPER))
+        for path in (self.work, self.mine, password, self.conf_file):
+            os.chown(path, self.user.pw_uid, self.user.pw_gid)
+
+    def test_root_only_rotated_log_is_copied(self):
+        base.set_virtlogd(4096, 3)
+        self.addCleanup(base.set_virtlogd, base.VIRTLOGD_DEFAULT_MAX_SIZE,
+                        base.VIRTLOGD_DEFAULT_MAX_BACKUPS)
+        inst = self.boot()
+        self.wait_for_output(inst, rb'NOVA-GUEST-BANNER')
+        # The guest left (as after a migration): its folder and log stay.
+        self.driver.destroy(None, inst, destroy_disks=False)
+        folder = self.driver.instance_dir(inst)
+        log = self.driver.console_log_path(inst)
+        # What the destination must get: the newest max_size * max_backups.
+        expected = console_log.read_log_tail(log, 3 * 4096)
+        # The service's folders are nova's; virtlogd's files stay root's.
+        for path in (self.instances_path, folder):
+            os.chown(path, self.user.pw_uid, self.user.pw_gid)
+        names = sorted(n for n in os.listdir(folder)
+                       if n.startswith('console.log'))
+        self.assertIn('console.log.0', names)
+        for name in names:
+            st = os.lstat(os.path.join(folder, name))
+            self.assertEqual((0, 0o600),
+                             (st.st_uid, stat.S_IMODE(st.st_mode)))
+        os.mkdir(os.path.join(self.dest, inst.uuid), 0o700)
+
+        proc = unprivileged.run_as_nova(
+            [sys.executable, '-c', _COPY_SCRIPT, self.conf_file, inst.uuid,
+             log, '127.0.0.1'])
+        self.assertEqual(0, proc.returncode, proc.stderr[-3000:])
+        sent = proc.stdout.split()
+        self.assertIn('console.log.0', sent)
+        copied = b''
+        for name in sorted(sent, reverse=True):  # .2 .1 .0: oldest first
+            with open(os.path.join(self.dest, inst.uuid, name), 'rb') as f:
+                copied += f.read()
+        self.assertEqual(expected, copied)
+        self.assertIn(b'NOVA-GUEST-BANNER', copied)

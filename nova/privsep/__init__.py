@@ -11,7 +11,8 @@ capability:
     ``console.log`` and its rotated ``console.log.N`` 0600, and QEMU's
     pty (``/dev/pts/N``) belongs to QEMU's user. Nothing it does writes
     or changes a file: a daemon that would be made to misbehave can read,
-    never write, and only what the entrypoints hand back.
+    never write, and only what the entrypoints hand back (bytes, or a
+    read-only descriptor of a console log file for the live console).
 
 The daemon is started by the first call, with oslo.privsep's
 ``helper_command`` (by default ``sudo privsep-helper --config-file ...

@@ -14,6 +14,11 @@ only ptys (``/dev/pts/N``), are ever opened. Nothing is written.
 side): the daemon runs as root, so its own uid says nothing about whose
 folder it is.
 
+open_log_file is the one entrypoint that hands out more than bytes: a
+read-only descriptor of one checked log file, passed over an abstract
+unix socket the caller bound (open_log_fd), for the live console's
+follower, which holds its files to prove what it reads.
+
 Errors cross the privsep socket as their class and message (their
 ``kwargs`` stay behind): InstanceFileUnsafe, ConsoleLogUnreadable,
 InvalidUUID, ValueError, OSError.
@@ -22,7 +27,10 @@ InvalidUUID, ValueError, OSError.
 import errno
 import os
 import re
+import socket
 import stat
+import struct
+import uuid
 
 from nova import exception
 import nova.privsep
@@ -167,3 +175,101 @@ def drain_pty(pty_path, max_bytes):
         return b''.join(chunks)
     finally:
         os.close(fd)
+
+
+# Abstract unix socket names (no file, no permission to get wrong) on
+# which open_log_file hands a descriptor over; the caller binds one first.
+FD_SOCKET_PREFIX = 'nova-privsep-fd-'
+_FD_SOCKET = re.compile(r'^%s[0-9a-f]{32}$' % FD_SOCKET_PREFIX)
+_FD_TIMEOUT = 10
+
+
+@nova.privsep.console_pctxt.entrypoint
+def open_log_file(folder, owner, name, sock_name):
+    """Open the log file ``name`` of ``folder`` for reading and send the
+    descriptor (SCM_RIGHTS) to the abstract unix socket ``sock_name``
+    (see open_log_fd): for a reader that must hold the file itself (the
+    live console's LogFollower, console_log's proof by identity).
+
+    :returns: (st_dev, st_ino) of the folder as opened here, or None (and
+        nothing sent) when there is no such file.
+    :raises nova.exception.InstanceFileUnsafe: as read_log_piece.
+    :raises ValueError: a bad argument.
+    :raises OSError: the file cannot be opened, or the socket reached.
+    """
+    _checked_folder(folder, owner)
+    if not isinstance(name, str) or not _LOG_NAMES.match(name):
+        raise ValueError('not a console log name: %r' % (name,))
+    if not isinstance(sock_name, str) or not _FD_SOCKET.match(sock_name):
+        raise ValueError('not a descriptor socket name: %r' % (sock_name,))
+    path = os.path.join(folder, name)
+    dir_fd = instance_files.open_dir(folder, owner)
+    try:
+        st = os.fstat(dir_fd)
+        folder_ident = (st.st_dev, st.st_ino)
+        try:
+            fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                console_log.refuse(path, 'a symbolic link; not following '
+                                   'it')
+            raise
+    finally:
+        os.close(dir_fd)
+    try:
+        reason = console_log.describe_unsafe(os.fstat(fd))
+        if reason:
+            console_log.refuse(path, reason)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(_FD_TIMEOUT)
+            sock.connect('\0' + sock_name)
+            socket.send_fds(sock, [b'F'], [fd])
+    finally:
+        os.close(fd)
+    return folder_ident
+
+
+def open_log_fd(name, dir_fd):
+    """A read-only descriptor of the log file ``name`` (a full path) in
+    the folder ``dir_fd`` (instance_files.open_dir), opened by the privsep
+    daemon: for files this process may not open (virtlogd's, root's
+    0600). The caller still checks it with fstat().
+
+    :returns: the descriptor (close it), or None if there is no such file.
+    :raises nova.exception.InstanceFileUnsafe: see open_log_file; or the
+        folder the daemon opened is not ``dir_fd``'s (swapped meanwhile).
+    :raises nova.exception.ConsoleLogUnreadable: nothing (or something
+        else than one descriptor from root or ourselves) came.
+    """
+    folder = os.path.dirname(name)
+    sock_name = FD_SOCKET_PREFIX + uuid.uuid4().hex
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind('\0' + sock_name)
+        listener.listen(1)
+        listener.settimeout(_FD_TIMEOUT)
+        ident = open_log_file(folder, os.geteuid(), os.path.basename(name),
+                              sock_name)
+        if ident is None:
+            return None
+        try:
+            conn, _addr = listener.accept()
+        except OSError as e:
+            raise exception.ConsoleLogUnreadable(
+                path=name, reason='no descriptor from the privsep daemon '
+                                  '(%s)' % e)
+    with conn:
+        _pid, uid, _gid = struct.unpack('3i', conn.getsockopt(
+            socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i')))
+        _msg, fds, _flags, _addr = socket.recv_fds(conn, 1, 4)
+    if uid not in (0, os.geteuid()) or len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        raise exception.ConsoleLogUnreadable(
+            path=name, reason='unexpected descriptors from uid %d' % uid)
+    st = os.fstat(dir_fd)
+    if (st.st_dev, st.st_ino) != tuple(ident):
+        os.close(fds[0])
+        console_log.refuse(folder, 'replaced while being read')
+    return fds[0]

@@ -5,6 +5,8 @@ in Nova's tests; ForkedDaemonTestCase runs them in a real privsep daemon
 holding only the context's capability.
 """
 
+import errno
+import fcntl
 import logging
 import os
 import stat
@@ -17,6 +19,9 @@ from nova import exception
 import nova.privsep
 from nova.privsep import console as privsep_console
 from nova import test
+from nova.virt.libvirt import console_follow
+from nova.virt.libvirt import console_log
+from nova.virt.libvirt import instance_files
 from nova.virt.libvirt import log_transfer
 
 UUID = '5f0c2a8e-3b1d-4c6a-9e7f-1a2b3c4d5e6f'
@@ -243,6 +248,125 @@ class LogTransferPiecesTestCase(_FolderBase):
         e = self.assertRaises(log_transfer.LogTransferFailed,
                               log_transfer._copy_whole, self.log, Out())
         self.assertIn('replaced while being copied', str(e))
+
+
+class _DenyingOs:
+    """os, but console_log may not open log files itself: as for an
+    unprivileged nova-compute and virtlogd's root-only files."""
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    @staticmethod
+    def open(name, flags, *args, dir_fd=None, **kw):
+        if dir_fd is not None and name.startswith('console.log'):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return os.open(name, flags, *args, dir_fd=dir_fd, **kw)
+
+
+class OpenLogFdTestCase(_FolderBase):
+    """A descriptor opened by the daemon, passed over a unix socket."""
+
+    def setUp(self):
+        super().setUp()
+        # The service is OTHER_UID, as nova would be.
+        self.useFixture(fixtures.MockPatch('os.geteuid',
+                                           return_value=OTHER_UID))
+        self.dir_fd = instance_files.open_dir(self.folder)
+        self.addCleanup(os.close, self.dir_fd)
+
+    def test_descriptor_of_the_file(self):
+        write_root_only(self.log, b'root only\n')
+        fd = privsep_console.open_log_fd(self.log, self.dir_fd)
+        self.addCleanup(os.close, fd)
+        self.assertEqual(b'root only\n', os.pread(fd, 100, 0))
+        st = os.lstat(self.log)
+        self.assertEqual((st.st_dev, st.st_ino),
+                         (os.fstat(fd).st_dev, os.fstat(fd).st_ino))
+        self.assertEqual(os.O_RDONLY,
+                         fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE)
+
+    def test_missing_file_is_none(self):
+        self.assertIsNone(privsep_console.open_log_fd(self.log + '.0',
+                                                      self.dir_fd))
+
+    def test_link_and_hard_link_refused(self):
+        secret = os.path.join(self.instances_path, 'secret')
+        write_root_only(secret, b'host secret\n')
+        os.symlink(secret, self.log)
+        os.link(secret, self.log + '.0')
+        for name in (self.log, self.log + '.0'):
+            self.assertRaises(exception.InstanceFileUnsafe,
+                              privsep_console.open_log_fd, name,
+                              self.dir_fd)
+
+    def test_folder_swapped_since_the_caller_opened_it(self):
+        write_root_only(self.log, b'x')
+        os.rename(self.folder, self.folder + '.old')
+        os.mkdir(self.folder, 0o700)
+        os.chown(self.folder, self.owner, self.owner)
+        write_root_only(self.log, b'other')
+        e = self.assertRaises(exception.InstanceFileUnsafe,
+                              privsep_console.open_log_fd, self.log,
+                              self.dir_fd)
+        self.assertIn('replaced while being read', str(e))
+
+    def test_only_our_socket_names(self):
+        write_root_only(self.log, b'x')
+        for bad in ('x', '/tmp/sock', privsep_console.FD_SOCKET_PREFIX):
+            self.assertRaises(ValueError, privsep_console.open_log_file,
+                              self.folder, OTHER_UID, 'console.log', bad)
+
+
+class UnprivilegedFollowerTestCase(_FolderBase):
+    """LogFollower and read_log_tail of a service that may not open the
+    log files: console_log falls back to the daemon's descriptors."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatch('os.geteuid',
+                                           return_value=OTHER_UID))
+        self.useFixture(fixtures.MockPatchObject(console_log, 'os',
+                                                 _DenyingOs()))
+
+    def test_history_then_appends_across_a_rotation(self):
+        write_root_only(self.log + '.0', b'before ')
+        write_root_only(self.log, b'history ')
+        with console_follow.LogFollower(self.log, 1000) as follower:
+            self.assertEqual(b'before history ', follower.read(timeout=5))
+            with open(self.log, 'ab') as f:
+                f.write(b'appended ')
+            self.assertEqual(b'appended ', follower.read(timeout=5))
+            os.rename(self.log + '.0', self.log + '.1')
+            os.rename(self.log, self.log + '.0')
+            write_root_only(self.log, b'rotated')
+            got = b''
+            for _ in range(10):
+                got += follower.read(timeout=1)
+                if got == b'rotated':
+                    break
+            self.assertEqual(b'rotated', got)
+
+    def test_unsafe_file_still_refused(self):
+        secret = os.path.join(self.instances_path, 'secret')
+        write_root_only(secret, b'host secret\n')
+        os.link(secret, self.log)
+        dir_fd = instance_files.open_dir(self.folder)
+        self.addCleanup(os.close, dir_fd)
+        self.assertRaises(exception.InstanceFileUnsafe,
+                          console_log.read_log_tail, self.log, 100,
+                          dir_fd=dir_fd)
+
+    def test_root_is_not_sent_to_the_daemon(self):
+        self.useFixture(fixtures.MockPatch('os.geteuid', return_value=0))
+        os.chown(self.folder, 0, 0)
+        os.chown(self.instances, 0, 0)
+        write_root_only(self.log, b'x')
+        opener = self.useFixture(fixtures.MockPatchObject(
+            privsep_console, 'open_log_fd')).mock
+        self.assertRaises(exception.ConsoleLogUnreadable,
+                          console_log.read_log_tail, self.log, 100)
+        opener.assert_not_called()
 
 
 class DrainPtyTestCase(test.TestCase):

@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 
+import websocket
+
 from nova import test
 from nova.tests.functional import base
 from nova.tests.functional import services
@@ -222,3 +224,35 @@ class LogCopyTestCase(base.FunctionalTestCase):
                 copied += f.read()
         self.assertEqual(expected, copied)
         self.assertIn(b'NOVA-GUEST-BANNER', copied)
+
+
+class LiveConsoleTestCase(_Unprivileged):
+    """A read-only viewer with history: the follower in nova-compute holds
+    virtlogd's root-only files through descriptors the privsep daemon
+    opened, and is woken by appends it may not watch itself."""
+
+    def recv_until(self, ws, needle, got, timeout=120):
+        deadline = time.monotonic() + timeout
+        while needle not in got:
+            if time.monotonic() > deadline:
+                self.fail('%r not seen by the viewer: %r'
+                          % (needle, got[-500:]))
+            data = ws.recv()
+            got += data if isinstance(data, bytes) else data.encode()
+        return got
+
+    def test_viewer_history_then_live_output(self):
+        self.assertRunsAsNova()
+        server = self.boot()
+        self.wait_output(server, 'NOVA-GUEST-BANNER')
+        status, body = self.services.request(
+            'POST', '/servers/%s/console-viewers' % server.id,
+            {'console_viewer': {}})
+        self.assertEqual(200, status, body)
+        ws = websocket.create_connection(
+            body['console_viewer']['url'] + '&history=65536', timeout=30)
+        self.addCleanup(ws.close)
+        got = self.recv_until(ws, b'NOVA-GUEST-BANNER', b'')
+        shell = self.shell(self.remote_console_url(server))
+        shell.run('echo live-$((6*7))')
+        self.recv_until(ws, b'live-42', got)

@@ -12,7 +12,7 @@ that what works here works on a broker too:
 
 * its listeners sleep on a condition that a send wakes, instead of
   polling their queues every 50 ms (each call waited for the poll:
-  ``tools/bench_rpc.py``);
+  ``tools/bench/bench_rpc.py``);
 * a message, its context and its reply cross as JSON, and an error as a
   broker sends it (``serialize_remote_exception``): ``nova.exception``
   errors and builtins come back as themselves, anything else as

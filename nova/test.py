@@ -9,6 +9,7 @@ import testtools
 
 import nova.conf
 from nova.console import serial
+from nova.tests.unit import policy_fixture
 
 CONF = nova.conf.CONF
 
@@ -41,6 +42,7 @@ class TestCase(testtools.TestCase):
         super().setUp()
         self.useFixture(fixtures.Timeout(60, gentle=True))
         self.conf = self.useFixture(config_fixture.Config(CONF))
+        self.policy = self.useFixture(policy_fixture.PolicyFixture())
         self.instances_path = self.useFixture(fixtures.TempDir()).path
         self.flags(instances_path=self.instances_path)
         serial.ALLOCATED_PORTS.clear()

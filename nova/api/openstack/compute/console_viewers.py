@@ -26,6 +26,7 @@ from nova.api.openstack.compute.schemas import console_viewers as schema
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute import wsgi
 from nova.console import type as ctype
+from nova.policies import consoles as console_policies
 
 
 class ConsoleViewersController:
@@ -33,6 +34,7 @@ class ConsoleViewersController:
         self.compute_api = compute_api
 
     def create(self, req, server_id):
+        wsgi.get_context(req).can(console_policies.CONSOLE_VIEWERS)
         body = wsgi.read_json_body(req)
         validation.validate(body, schema.create)
         viewer = self.compute_api.get_console_viewer(wsgi.get_context(req),

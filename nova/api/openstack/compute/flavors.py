@@ -3,6 +3,7 @@
 from nova.api.openstack.compute.views import flavors as views
 from nova.api.openstack.compute import wsgi
 from nova import exception
+from nova.policies import admin_apis as admin_policies
 
 
 class FlavorsController:
@@ -28,10 +29,12 @@ class FlavorsController:
             {'flavor': views.detail(req, self._flavor(req, id))})
 
     def extra_specs(self, req, flavor_id):
+        wsgi.get_context(req).can(admin_policies.EXTRA_SPECS_INDEX)
         flavor = self._flavor(req, flavor_id)
         return wsgi.json_response({'extra_specs': views.extra_specs(flavor)})
 
     def extra_spec(self, req, flavor_id, key):
+        wsgi.get_context(req).can(admin_policies.EXTRA_SPECS_SHOW)
         specs = views.extra_specs(self._flavor(req, flavor_id))
         if key not in specs:
             raise exception.NotFound(

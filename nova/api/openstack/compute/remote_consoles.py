@@ -10,6 +10,7 @@ from nova.api.openstack.compute.schemas import remote_consoles as schema
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute import wsgi
 from nova import exception
+from nova.policies import consoles as console_policies
 
 SERIAL = 'serial'
 MKS_VERSION = microversion.APIVersion(2, 8)
@@ -20,6 +21,7 @@ class RemoteConsolesController:
         self.compute_api = compute_api
 
     def create(self, req, server_id):
+        wsgi.get_context(req).can(console_policies.REMOTE_CONSOLES)
         body = wsgi.read_json_body(req)
         validation.validate(
             body, schema.create_v28

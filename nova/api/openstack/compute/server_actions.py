@@ -17,12 +17,15 @@ from nova.api.openstack.compute import validation
 from nova.api.openstack.compute.views import servers as views
 from nova.api.openstack.compute import wsgi
 from nova import exception
+from nova.policies import admin_apis as admin_policies
+from nova.policies import consoles as console_policies
+from nova.policies import servers as server_policies
 
 SERIAL_CONSOLE_MAX_VERSION = microversion.APIVersion(2, 5)
 # block_migration "auto", and no disk_over_commit.
 MIGRATE_LIVE_AUTO_VERSION = microversion.APIVersion(2, 25)
-# Nova's default policy rule: admins only.
-MIGRATE_LIVE_POLICY = 'os_compute_api:os-migrate-server:migrate_live'
+# Nova's rule; its default: admins only.
+MIGRATE_LIVE_POLICY = admin_policies.MIGRATE_LIVE
 
 # What a live migration cannot do because of the request (the target, or
 # no target the scheduler can find): 400, as Nova. ComputeHostNotFound
@@ -64,12 +67,14 @@ class ServerActionsController:
         return handler(req, id, body)
 
     def _reboot(self, req, id, body):
+        wsgi.get_context(req).can(server_policies.REBOOT)
         validation.validate(body, schemas.reboot)
         reboot_type = body['reboot']['type'].upper()
         self.compute_api.reboot(wsgi.get_context(req), id, reboot_type)
         return wsgi.empty_response(202)
 
     def _rebuild(self, req, id, body):
+        wsgi.get_context(req).can(server_policies.REBUILD)
         if microversion.is_supported(req, views.DESCRIPTION_VERSION):
             validation.validate(body, schemas.rebuild_v219)
         else:
@@ -91,6 +96,7 @@ class ServerActionsController:
             status=202, headers={'Location': servers.location(req, server)})
 
     def _get_console_output(self, req, id, body):
+        wsgi.get_context(req).can(console_policies.CONSOLE_OUTPUT)
         validation.validate(body, schemas.get_console_output)
         value = body['os-getConsoleOutput'].get('length')
         try:
@@ -115,6 +121,7 @@ class ServerActionsController:
                 explanation='os-getSerialConsole exists up to microversion '
                             '%s; from 2.6 on use POST /servers/{id}/'
                             'remote-consoles.' % SERIAL_CONSOLE_MAX_VERSION)
+        wsgi.get_context(req).can(console_policies.REMOTE_CONSOLES)
         validation.validate(body, schemas.get_serial_console)
         console = self.compute_api.get_serial_console(
             wsgi.get_context(req), id,
@@ -124,7 +131,7 @@ class ServerActionsController:
 
     def _migrate_live(self, req, id, body):
         # Admins only, whatever the body; the compute API checks too.
-        wsgi.require_admin(req, MIGRATE_LIVE_POLICY)
+        wsgi.get_context(req).can(MIGRATE_LIVE_POLICY)
         with_auto = microversion.is_supported(req, MIGRATE_LIVE_AUTO_VERSION)
         validation.validate(body, schemas.migrate_live_v225 if with_auto
                             else schemas.migrate_live)

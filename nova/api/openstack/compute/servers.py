@@ -19,6 +19,7 @@ from nova.api.openstack.compute.views import links
 from nova.api.openstack.compute.views import servers as views
 from nova.api.openstack.compute import wsgi
 from nova import exception
+from nova.policies import servers as server_policies
 
 
 def id_from_ref(field, ref):
@@ -35,6 +36,12 @@ def id_from_ref(field, ref):
 
 def location(req, server):
     return links.versioned_url(req, views.COLLECTION, server['uuid'])
+
+
+def _owner(server):
+    """The policy target of ``server``: its project and user."""
+    return {'project_id': server['project_id'],
+            'user_id': server['user_id']}
 
 
 def _filtered(req, servers):
@@ -60,18 +67,22 @@ class ServersController:
         return _filtered(req, servers)
 
     def index(self, req):
+        wsgi.get_context(req).can(server_policies.INDEX)
         return wsgi.json_response(
             {'servers': [views.basic(req, s) for s in self._list(req)]})
 
     def detail(self, req):
+        wsgi.get_context(req).can(server_policies.DETAIL)
         return wsgi.json_response(
             {'servers': [views.detail(req, s) for s in self._list(req)]})
 
     def show(self, req, id):
         server = self.compute_api.get(wsgi.get_context(req), id)
+        wsgi.get_context(req).can(server_policies.SHOW, target=_owner(server))
         return wsgi.json_response({'server': views.detail(req, server)})
 
     def create(self, req):
+        wsgi.get_context(req).can(server_policies.CREATE)
         body = wsgi.read_json_body(req)
         with_description = microversion.is_supported(
             req, views.DESCRIPTION_VERSION)
@@ -99,5 +110,6 @@ class ServersController:
             headers={'Location': location(req, server)})
 
     def delete(self, req, id):
+        wsgi.get_context(req).can(server_policies.DELETE)
         self.compute_api.delete(wsgi.get_context(req), id)
         return wsgi.empty_response(204)

@@ -8,8 +8,8 @@ served.
 
 from nova.api.openstack.compute.views import services as views
 from nova.api.openstack.compute import wsgi
+from nova.policies import admin_apis as admin_policies
 
-POLICY = 'os_compute_api:os-services'
 FILTERS = ('host', 'binary')
 
 
@@ -18,7 +18,7 @@ class ServicesController:
         self.compute_api = compute_api
 
     def index(self, req):
-        wsgi.require_admin(req, POLICY)
+        wsgi.get_context(req).can(admin_policies.SERVICES_LIST)
         params = wsgi.query_params(req)
         services = self.compute_api.service_list(wsgi.get_context(req))
         for name in FILTERS:

@@ -4,6 +4,8 @@ The API requests go through build_app() over the in-memory compute API,
 so they show the check each call site makes; the policy is the real one.
 """
 
+import configparser
+import importlib
 import json
 import os
 import sys
@@ -320,3 +322,23 @@ class _Recorder:
 
     def __call__(self, args, project):
         self.calls.append(args)
+
+
+class EntryPointsTestCase(test.TestCase):
+    """setup.cfg's oslo.policy entry points name what exists."""
+
+    def test_entry_points_resolve(self):
+        setup_cfg = os.path.join(os.path.dirname(__file__), '..', '..',
+                                 '..', 'setup.cfg')
+        parser = configparser.ConfigParser()
+        parser.read(setup_cfg)
+        targets = {}
+        for group in ('oslo.policy.policies', 'oslo.policy.enforcer'):
+            name, _sep, target = parser.get(
+                'entry_points', group).strip().partition('=')
+            self.assertEqual('nova', name.strip(), group)
+            module, _sep, attr = target.strip().partition(':')
+            targets[group] = getattr(importlib.import_module(module), attr)
+        self.assertIs(policies.list_rules,
+                      targets['oslo.policy.policies'])
+        self.assertIs(policy.get_enforcer, targets['oslo.policy.enforcer'])

@@ -130,7 +130,7 @@ class ServerActionsController:
             {'console': {'type': console['type'], 'url': console['url']}})
 
     def _migrate_live(self, req, id, body):
-        # Admins only, whatever the body; the compute API checks too.
+        # Checked first: refused whatever the body (default: admins).
         wsgi.get_context(req).can(MIGRATE_LIVE_POLICY)
         with_auto = microversion.is_supported(req, MIGRATE_LIVE_AUTO_VERSION)
         validation.validate(body, schemas.migrate_live_v225 if with_auto

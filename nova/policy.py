@@ -41,8 +41,8 @@ def init(conf=None):
     global _ENFORCER
     if _ENFORCER is None:
         enforcer = oslo_policy.Enforcer(CONF if conf is None else conf)
+        # The file is read by the first check (and again on a change).
         enforcer.register_defaults(policies.list_rules())
-        enforcer.load_rules()
         _ENFORCER = enforcer
     return _ENFORCER
 
@@ -58,7 +58,9 @@ def authorize(context, action, target, fatal=True):
         False.
     :returns: True when allowed.
     :raises: exception.Forbidden (403, "Policy doesn't allow <action> to
-        be performed.") when refused and ``fatal``;
+        be performed.") when refused and ``fatal``, and also while the
+        policy file cannot be parsed (logged as an error naming the
+        file: refusing is safer than guessing what it meant);
         oslo_policy.PolicyNotRegistered for an unknown ``action`` (a bug,
         never the caller's fault).
     """
@@ -69,6 +71,14 @@ def authorize(context, action, target, fatal=True):
     except oslo_policy.PolicyNotRegistered:
         LOG.exception('Policy %s is not registered', action)
         raise
+    except ValueError as e:
+        # oslo.policy rereads a changed file on every check and raises
+        # this while it is not valid YAML/JSON.
+        LOG.error('Refusing %s: the policy file %s cannot be parsed: %s',
+                  action, enforcer.policy_path, e)
+        if fatal:
+            raise exception.Forbidden(action=action)
+        return False
     except oslo_policy.InvalidScope:
         # A token of another scope (a system-scoped one) than the rule's.
         LOG.debug('Policy %s refused: token scope %s', action,
@@ -83,8 +93,7 @@ def check_is_admin(context):
     makes a request's context an admin one."""
     target = {'project_id': context.project_id,
               'user_id': context.user_id}
-    return init().authorize('context_is_admin', target, context,
-                            do_raise=False)
+    return authorize(context, 'context_is_admin', target, fatal=False)
 
 
 def get_enforcer():

@@ -173,6 +173,40 @@ class PolicyFileTestCase(test.TestCase):
         os.utime(path, (stat.st_atime, stat.st_mtime + 10))
         self.assertTrue(ctx(roles=()).can(CONSOLE_OUTPUT))
 
+    def test_unparsable_file_refuses_and_says_why(self):
+        logs = self.useFixture(fixtures.FakeLogger(name='nova.policy'))
+        path = self.write_policy({})
+        with open(path, 'w') as f:
+            f.write('{"%s": "@" ::: [' % CONSOLE_OUTPUT)
+        self.policy.set_policy_file(path)
+        # No rules could be read: every check is refused (403, never a
+        # 500 on every request), the admin's too, and the log says why.
+        e = self.assertRaises(exception.Forbidden, ctx().can,
+                              CONSOLE_OUTPUT)
+        self.assertIn(CONSOLE_OUTPUT, e.message)
+        admin = ctx(roles=('admin',))
+        self.assertFalse(admin.is_admin)
+        self.assertFalse(admin.can('os_compute_api:os-services:list',
+                                   fatal=False))
+        self.assertIn('the policy file %s cannot be parsed' % path,
+                      logs.output)
+        # Fixed: in force.
+        with open(path, 'w') as f:
+            json.dump({CONSOLE_OUTPUT: '@'}, f)
+        stat = os.stat(path)
+        os.utime(path, (stat.st_atime, stat.st_mtime + 10))
+        self.assertTrue(ctx(roles=()).can(CONSOLE_OUTPUT))
+        # Broken again while running: the check that finds it is
+        # refused and logged; the rules read before stay in force.
+        nobody = ctx(roles=())
+        logged = logs.output.count('cannot be parsed')
+        with open(path, 'w') as f:
+            f.write('{"%s": "!" ::: [' % CONSOLE_OUTPUT)
+        os.utime(path, (stat.st_atime, stat.st_mtime + 20))
+        self.assertFalse(nobody.can(CONSOLE_OUTPUT, fatal=False))
+        self.assertEqual(logged + 1, logs.output.count('cannot be parsed'))
+        self.assertTrue(nobody.can(CONSOLE_OUTPUT))
+
 
 class APIPolicyTestCase(base.APITestCase):
     """Each API call site asks its rule, and a policy file changes the

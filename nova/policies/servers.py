@@ -8,6 +8,7 @@ SERVERS = base.COMPUTE_API + ':servers:%s'
 INDEX = SERVERS % 'index'
 DETAIL = SERVERS % 'detail'
 INDEX_ALL_TENANTS = SERVERS % 'index:get_all_tenants'
+DETAIL_ALL_TENANTS = SERVERS % 'detail:get_all_tenants'
 SHOW = SERVERS % 'show'
 SHOW_HOST_STATUS = SERVERS % 'show:host_status'
 CREATE = SERVERS % 'create'
@@ -32,15 +33,21 @@ rules = [
     _rule(DETAIL, base.PROJECT_READER_OR_ADMIN,
           'List the servers of the project with their details.',
           'GET', '/servers/detail'),
-    # Nova has detail:get_all_tenants too, and asks only when the
-    # request has ?all_tenants; here one rule decides both lists, always.
+    # Asked for ?all_tenants=true. Unlike Nova, whoever passes
+    # index:get_all_tenants also sees every project's servers without
+    # it (in both lists), as admins always did here.
     policy.DocumentedRuleDefault(
         name=INDEX_ALL_TENANTS, check_str=base.ADMIN,
-        description='List the servers of every project: who passes this '
-                    'rule sees every project\'s servers in both lists.',
+        description='List the servers of every project '
+                    '(?all_tenants=true). Who passes this rule sees every '
+                    'project\'s servers in both lists without '
+                    '?all_tenants too (?all_tenants=false: their own).',
         operations=[{'method': 'GET', 'path': '/servers'},
                     {'method': 'GET', 'path': '/servers/detail'}],
         scope_types=['project']),
+    _rule(DETAIL_ALL_TENANTS, base.ADMIN,
+          'List the servers of every project with their details '
+          '(?all_tenants=true).', 'GET', '/servers/detail'),
     _rule(SHOW, base.PROJECT_READER_OR_ADMIN,
           'Show a server.', 'GET', '/servers/{server_id}'),
     policy.DocumentedRuleDefault(

@@ -57,6 +57,7 @@ class DefaultsTestCase(test.TestCase):
             self.assertEqual('rule:project_reader_or_admin',
                              defaults['os_compute_api:' + name], name)
         for name in ('servers:index:get_all_tenants',
+                     'servers:detail:get_all_tenants',
                      'servers:show:host_status',
                      'os-extended-server-attributes',
                      'os-migrate-server:migrate_live',
@@ -277,6 +278,19 @@ class APIPolicyTestCase(base.APITestCase):
             'type': 'serial'}}, version='2.5'), 403, 'forbidden',
             'os_compute_api:os-remote-consoles')
         self.assertIn(uuid, self.compute.servers)
+
+    def test_all_tenants_asks_each_lists_rule(self):
+        for rule, path in (('index', '/v2.1/servers?all_tenants=1'),
+                           ('detail', '/v2.1/servers/detail?all_tenants=1')):
+            self.assertFault(self.request('GET', path), 403, 'forbidden',
+                             'os_compute_api:servers:%s:get_all_tenants'
+                             % rule)
+        self.write_policy({
+            'os_compute_api:servers:detail:get_all_tenants': '@'})
+        self.assertStatus(200, self.request(
+            'GET', '/v2.1/servers/detail?all_tenants=1'))
+        self.assertStatus(403, self.request(
+            'GET', '/v2.1/servers?all_tenants=1'))
 
     def test_admin_apis_follow_the_file(self):
         uuid = self.compute.add_server(project_id='demo')['uuid']

@@ -29,19 +29,16 @@ from nova.console import type as ctype
 from nova.policies import consoles as console_policies
 
 
-class ConsoleViewersController:
-    def __init__(self, compute_api):
-        self.compute_api = compute_api
-
-    def create(self, req, server_id):
+class ConsoleViewersController(wsgi.Controller):
+    @wsgi.expected_errors((400, 404, 409))
+    @validation.schema(schema.create)
+    def create(self, req, server_id, body):
         wsgi.get_context(req).can(console_policies.CONSOLE_VIEWERS)
-        body = wsgi.read_json_body(req)
-        validation.validate(body, schema.create)
         viewer = self.compute_api.get_console_viewer(wsgi.get_context(req),
                                                      server_id)
-        return wsgi.json_response({'console_viewer': {
+        return {'console_viewer': {
             'protocol': ctype.SERIAL,
             'type': viewer['type'],
             'url': viewer['url'],
             'web_url': viewer['web_url'],
-        }})
+        }}

@@ -3,12 +3,16 @@
 Listing takes two of Nova's filters: ``status`` (e.g. ACTIVE) and
 ``name``, matched as a substring (Nova takes a regular expression; we do
 not run a caller's regular expression). Other query parameters are
-ignored, as Nova does before microversion 2.75.
+ignored, as Nova does before microversion 2.75. ``all_tenants`` (a
+boolean, oslo's strict spellings; 400 for any other value) is for admins:
+true lists every project's servers (403 for others), false only the
+caller's project. An admin without it sees every project's servers.
 
 From 2.19 a create may carry a ``description``; it reaches the compute
 API only when the body has one.
 """
 
+from oslo_utils import strutils
 import webob.exc
 
 from nova.api.openstack import common
@@ -38,14 +42,30 @@ def location(req, server):
     return links.versioned_url(req, views.COLLECTION, server['uuid'])
 
 
+def _all_tenants(params):
+    """The ``all_tenants`` query parameter: None when absent, else its
+    bool (oslo's strict spellings; as Nova, an empty value means true)."""
+    if 'all_tenants' not in params:
+        return None
+    value = params['all_tenants']
+    if value == '':
+        return True
+    try:
+        return strutils.bool_from_string(value, strict=True)
+    except ValueError:
+        raise webob.exc.HTTPBadRequest(
+            explanation='Invalid value %s for query parameter all_tenants: '
+                        'expected a boolean such as true or false.'
+                        % microversion.shown(value))
+
+
 def _owner(server):
     """The policy target of ``server``: its project and user."""
     return {'project_id': server['project_id'],
             'user_id': server['user_id']}
 
 
-def _filtered(req, servers):
-    params = wsgi.query_params(req)
+def _filtered(req, servers, params):
     status = params.get('status')
     name = params.get('name')
     if status:
@@ -58,36 +78,47 @@ def _filtered(req, servers):
     return servers
 
 
-class ServersController:
-    def __init__(self, compute_api):
-        self.compute_api = compute_api
+class ServersController(wsgi.Controller):
+    def _list(self, req, all_tenants):
+        ctx = wsgi.get_context(req)
+        servers = self.compute_api.list(ctx)
+        if all_tenants is False:
+            # Admins see every project's servers by default; false asks
+            # for the caller's project only.
+            servers = [s for s in servers
+                       if s['project_id'] == ctx.project_id]
+        return _filtered(req, servers, wsgi.query_params(req))
 
-    def _list(self, req):
-        servers = self.compute_api.list(wsgi.get_context(req))
-        return _filtered(req, servers)
-
+    @wsgi.expected_errors((400, 403))
     def index(self, req):
         wsgi.get_context(req).can(server_policies.INDEX)
-        return wsgi.json_response(
-            {'servers': [views.basic(req, s) for s in self._list(req)]})
+        all_tenants = _all_tenants(wsgi.query_params(req))
+        if all_tenants:
+            wsgi.get_context(req).can(server_policies.INDEX_ALL_TENANTS)
+        return {'servers': [views.basic(req, s)
+                            for s in self._list(req, all_tenants)]}
 
+    @wsgi.expected_errors((400, 403))
     def detail(self, req):
         wsgi.get_context(req).can(server_policies.DETAIL)
-        return wsgi.json_response(
-            {'servers': [views.detail(req, s) for s in self._list(req)]})
+        all_tenants = _all_tenants(wsgi.query_params(req))
+        if all_tenants:
+            wsgi.get_context(req).can(server_policies.DETAIL_ALL_TENANTS)
+        return {'servers': [views.detail(req, s)
+                            for s in self._list(req, all_tenants)]}
 
+    @wsgi.expected_errors(404)
     def show(self, req, id):
         server = self.compute_api.get(wsgi.get_context(req), id)
         wsgi.get_context(req).can(server_policies.SHOW, target=_owner(server))
-        return wsgi.json_response({'server': views.detail(req, server)})
+        return {'server': views.detail(req, server)}
 
-    def create(self, req):
+    @wsgi.response(202)
+    @wsgi.expected_errors((400, 403, 404, 409))
+    @validation.schema(schema.create, '2.1', '2.18')
+    @validation.schema(schema.create_v219, '2.19')
+    def create(self, req, body):
         wsgi.get_context(req).can(server_policies.CREATE)
-        body = wsgi.read_json_body(req)
-        with_description = microversion.is_supported(
-            req, views.DESCRIPTION_VERSION)
-        validation.validate(
-            body, schema.create_v219 if with_description else schema.create)
         server_body = body['server']
         image_id = id_from_ref('server.imageRef', server_body['imageRef'])
         flavor_id = id_from_ref('server.flavorRef', server_body['flavorRef'])
@@ -105,11 +136,12 @@ class ServersController:
         except exception.FlavorNotFound as e:
             raise webob.exc.HTTPBadRequest(
                 explanation='Invalid flavorRef provided: %s' % e.message)
-        return wsgi.json_response(
-            {'server': views.created(req, server)}, status=202,
+        return wsgi.ResponseObject(
+            {'server': views.created(req, server)},
             headers={'Location': location(req, server)})
 
+    @wsgi.response(204)
+    @wsgi.expected_errors((404, 409))
     def delete(self, req, id):
         wsgi.get_context(req).can(server_policies.DELETE)
         self.compute_api.delete(wsgi.get_context(req), id)
-        return wsgi.empty_response(204)

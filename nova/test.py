@@ -10,6 +10,7 @@ import testtools
 import nova.conf
 from nova.console import serial
 import nova.privsep
+from nova.tests.unit import policy_fixture
 
 CONF = nova.conf.CONF
 
@@ -56,6 +57,7 @@ class TestCase(testtools.TestCase):
         self.useFixture(fixtures.Timeout(60, gentle=True))
         self.conf = self.useFixture(config_fixture.Config(CONF))
         self.useFixture(PrivsepFixture())
+        self.policy = self.useFixture(policy_fixture.PolicyFixture())
         self.instances_path = self.useFixture(fixtures.TempDir()).path
         self.flags(instances_path=self.instances_path)
         serial.ALLOCATED_PORTS.clear()

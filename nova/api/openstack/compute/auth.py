@@ -3,8 +3,10 @@
 ``[api] auth_strategy``:
 
 - ``noauth2`` (tests, one host): ``X-Auth-Token: user:project`` names the
-  caller (``user`` alone means project = user); user ``admin`` is admin.
-  Nothing is checked, so never expose it.
+  caller (``user`` alone means project = user); user ``admin`` has the
+  role ``admin``, any other user ``member`` and ``reader`` (as keystone's
+  implied roles), unless ``X-Roles: a,b`` names the roles (to try a
+  policy file's custom roles). Nothing is checked, so never expose it.
 - ``keystone``: keystonemiddleware's auth_token, configured from
   ``[keystone_authtoken]``, validates the token and passes the identity on
   in X-User-Id, X-Project-Id and X-Roles (it removes any such header the
@@ -22,10 +24,17 @@ from nova import context
 GLOBAL_REQUEST_ID_KEY = 'openstack.global_request_id'
 ADMIN_ROLE = 'admin'
 ADMIN_USER = 'admin'
+NOAUTH_ROLES = ('member', 'reader')
 
 
 def _unauthorized(message):
     return webob.exc.HTTPUnauthorized(explanation=message)
+
+
+def _roles(req):
+    return tuple(role.strip()
+                 for role in req.headers.get('X-Roles', '').split(',')
+                 if role.strip())
 
 
 def _new_context(req, user_id, project_id, roles):
@@ -38,7 +47,7 @@ def _new_context(req, user_id, project_id, roles):
     kwargs['global_request_id'] = req.environ.get(GLOBAL_REQUEST_ID_KEY)
     return context.RequestContext(
         user_id=user_id, project_id=project_id,
-        is_admin=ADMIN_ROLE in roles, roles=tuple(roles), **kwargs)
+        is_admin=None, roles=tuple(roles), **kwargs)
 
 
 def context_from_noauth_token(req):
@@ -52,7 +61,9 @@ def context_from_noauth_token(req):
     if not user_id:
         raise _unauthorized('X-Auth-Token must be USER:PROJECT or USER; '
                             'the user is empty.')
-    roles = (ADMIN_ROLE,) if user_id == ADMIN_USER else ('member',)
+    roles = (ADMIN_ROLE,) if user_id == ADMIN_USER else NOAUTH_ROLES
+    if 'X-Roles' in req.headers:
+        roles = _roles(req)
     return _new_context(req, user_id, project_id, roles)
 
 
@@ -67,10 +78,7 @@ def context_from_keystone_headers(req):
     if not project_id:
         raise webob.exc.HTTPForbidden(
             explanation='The compute API needs a project-scoped token.')
-    roles = [role.strip()
-             for role in req.headers.get('X-Roles', '').split(',')
-             if role.strip()]
-    return _new_context(req, user_id, project_id, roles)
+    return _new_context(req, user_id, project_id, _roles(req))
 
 
 class NoAuthMiddleware(wsgi.Middleware):

@@ -474,6 +474,7 @@ do_setup() {
         [ -n "$hosta_addr" ] || die "tools/two-hosts.sh env gave no HOSTA_ADDR"
         "$TOOLS_DIR/setup-rabbitmq.sh" --listen "$hosta_addr" >&2
     fi
+    "$TOOLS_DIR/setup-mariadb.sh" >&2  # database of split/multi-host set-ups, tests
     if [ "$print_virt_type" = 1 ]; then
         "$TOOLS_DIR/probe-virt-type.sh"
     fi

@@ -1,9 +1,11 @@
 """A split deployment on one host: nova-conductor, nova-api and
 nova-compute as separate processes on RabbitMQ, booting real guests.
 
-The server actions belong to nova-conductor: nova-api only hands them
-over, so killing it loses nothing, and actions accepted while the
-conductor is stopped wait on the broker until it is back.
+The services share a MariaDB database (tools/setup-mariadb.sh), as a
+split deployment does. The server actions belong to nova-conductor:
+nova-api only hands them over, so killing it loses nothing, and actions
+accepted while the conductor is stopped wait on the broker until it is
+back.
 """
 
 import os
@@ -12,6 +14,7 @@ import subprocess
 import time
 
 from nova.tests.functional import base
+from nova.tests.functional import mariadb_database
 from nova.tests.functional import rabbitmq_vhost
 from nova.tests.functional import services
 
@@ -103,7 +106,9 @@ class SplitServicesTestCase(base.FunctionalTestCase):
             self.stack.kernel, self.stack.initrd, self.stack.cmdline,
             self.stack.virt_type, extra_conf={'DEFAULT': {
                 'transport_url': url, 'report_interval': 1,
-                'service_down_time': 10}})
+                'service_down_time': 10},
+                # A split deployment's database.
+                'database': {'connection': mariadb_database.create()}})
         self.addCleanup(self.services.cleanup)
         self.services.start()
 

@@ -222,7 +222,12 @@ def _insert(model, values, to_dict, what):
             session.add(row)
             session.flush()
             return to_dict(row)
-    except db_exc.DBDuplicateEntry:
+    except db_exc.DBError as e:
+        # oslo.db names a duplicate key; any other integrity error stays
+        # a Conflict, as it was before oslo.db.
+        if not isinstance(e, db_exc.DBDuplicateEntry) and not isinstance(
+                getattr(e, 'inner_exception', None), sa_exc.IntegrityError):
+            raise
         raise exception.Conflict(reason='%s already exists' % what)
 
 

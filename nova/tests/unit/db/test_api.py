@@ -393,3 +393,11 @@ class RetryTestCase(base.DBTestCase):
             self.assertRaises(db_exc.DBError, db.instance_update, 's1',
                               {'vm_state': 'active'})
         self.assertEqual(1, self.calls)
+
+
+class IntegrityTestCase(base.DBTestCase):
+    def test_any_integrity_error_is_a_conflict_as_before(self):
+        # NOT NULL: oslo.db has no exception of its own for it.
+        self.assertRaises(exception.Conflict, db.flavor_create,
+                          {'id': '1', 'name': None, 'ram': 1, 'vcpus': 1})
+        self.assertEqual([], db.flavor_list())

@@ -181,3 +181,30 @@ class MariaDBTestCase(test.TestCase):
         self.assertEqual([], errors)
         self.assertEqual(1, len(won))
         self.assertEqual(4, db.service_get_by_host('h1')['report_count'])
+
+    def test_services_starting_together_upgrade_once(self):
+        # MariaDB commits each DDL statement on its own: the upgrade
+        # lock makes the others wait, then find nothing to do.
+        engines = [db.make_engine(self.url) for _ in range(4)]
+        for engine in engines:
+            self.addCleanup(engine.dispose)
+        start, errors = threading.Barrier(len(engines)), []
+
+        def run(engine):
+            start.wait()
+            try:
+                migration.upgrade(engine)
+            except Exception as e:
+                errors.append(e)
+        threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual([], errors)
+        self.assertEqual(migration.head(), migration.version(engines[0]))
+        with engines[0].connect() as conn:
+            self.assertEqual(
+                {'alembic_version', 'flavors', 'images', 'instances',
+                 'console_auth_tokens', 'services'},
+                set(sa.inspect(conn).get_table_names()))

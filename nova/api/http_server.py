@@ -31,6 +31,32 @@ The guard's policy for a new connection:
 
 A client that keeps sending its head can so hold a slot only until the
 deadline or until newer clients need it, whichever comes first.
+
+Why not waitress's public API alone (``waitress.serve`` /
+``create_server`` and their documented adjustments)? Those give the
+poll() loop (``asyncore_use_poll``), the head and body sizes, the
+threads and ``clear_untrusted_proxy_headers``, and nova-api passes them.
+They cannot give what test_api_connections proves:
+
+* ``connection_limit`` only stops accepting: the server's ``readable()``
+  turns False and new clients wait in the kernel's listen backlog until
+  some connection ends, so clients that hold connections lock everyone
+  out. There is no public hook to pick a connection to close instead.
+* There is no limit per client address.
+* ``channel_timeout`` is an inactivity timeout, reset by every byte
+  received: there is no deadline for a whole head or body.
+
+So this module, and only this module, subclasses waitress's channel,
+TCP server and multi-socket loop (the fewest methods each: what a
+connection is waiting for, who is admitted, the deadlines between two
+passes of the loop). nova-api and nova-all use create_server() below
+and the returned object's run(), close_all() and
+close_from_any_thread(); nothing else of waitress. The unit tests
+(test_http_server) drive these methods through real sockets (deadlines,
+evictions, slow readers, accept errors), so a waitress release that
+changes them fails there first. Under another WSGI server
+(nova.wsgi.osapi_compute), a reverse proxy in front provides these
+limits.
 """
 
 import collections
@@ -44,6 +70,7 @@ from waitress import adjustments
 from waitress import channel
 from waitress import server
 from waitress import task
+from waitress import trigger
 from waitress import wasyncore
 
 LOG = logging.getLogger(__name__)
@@ -342,6 +369,23 @@ class GuardedServers(server.MultiSocketServer):
         handle them."""
         self.guard.maintain(time.monotonic())
         wasyncore.poll2(timeout, self.map)
+
+    def close_all(self):
+        """Close every listening socket and connection (the loop's
+        thread, or when the loop is not running)."""
+        wasyncore.close_all(self.map)
+
+    def close_from_any_thread(self):
+        """Have the running loop close everything on its next pass:
+        the loop is not thread safe. Quiet when it is already closing
+        (its wake-up pipe is closed then)."""
+        for dispatcher in list(self.map.values()):
+            if isinstance(dispatcher, trigger.trigger):
+                try:
+                    dispatcher.pull_trigger(self.close_all)
+                except OSError:
+                    pass
+                return
 
 
 def create_server(application, guard, **kw):

@@ -16,13 +16,10 @@ import sys
 import threading
 
 from oslo_log import log as logging
-from waitress import trigger
-from waitress import wasyncore
 
 from nova.api import http_server
-from nova.api.openstack.compute import app
+from nova.api.openstack import wsgi_app
 from nova.cmd import common
-from nova.compute import api as compute
 import nova.conf
 from nova import utils
 
@@ -76,7 +73,7 @@ class APIServer:
         self.port = int(self.port)
 
     def _close_all(self):
-        wasyncore.close_all(self._map)
+        self._server.close_all()
 
     def run(self):
         self._running = True
@@ -93,16 +90,8 @@ class APIServer:
             self._close_all()
             self._server.task_dispatcher.shutdown()
             return
-        # The serving loop is not thread safe: close from within it.
-        for dispatcher in list(self._map.values()):
-            if isinstance(dispatcher, trigger.trigger):
-                try:
-                    dispatcher.pull_trigger(self._close_all)
-                except OSError:
-                    # Its pipe is closed: the loop is already closing
-                    # everything (a second stop, or run() ending).
-                    pass
-                return
+        # A second stop, or run() ending, finds the loop closing already.
+        self._server.close_from_any_thread()
 
 
 def make_server(application, host, port, threads=THREADS):
@@ -160,13 +149,10 @@ def main(argv=None, compute_api=None):
         return 1
     if not common.require_broker('nova-api'):
         return 1
-    if compute_api is None:
-        compute_api = compute.API()
     # No conductor and no task pool here: the actions go to
-    # nova-conductor as casts. Only the reply queue for the short calls
-    # (consoles, live migration pre-checks) is set up now.
-    common.connect_rpc(CONF)
-    application = app.build_app(compute_api, CONF)
+    # nova-conductor as casts (as under any WSGI server, see
+    # nova.wsgi.osapi_compute).
+    application, compute_api = wsgi_app.load_app(CONF, compute_api)
     host = CONF.osapi_compute_listen
     port = CONF.osapi_compute_listen_port
     try:

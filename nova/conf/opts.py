@@ -1,6 +1,7 @@
 """Entry point for oslo-config-generator (namespace ``nova.conf``)."""
 
 from nova import conf
+import nova.privsep
 
 
 def list_opts():
@@ -8,4 +9,7 @@ def list_opts():
     for module in conf._MODULES:
         for group, opts in module.list_opts().items():
             grouped.setdefault(group, []).extend(opts)
+    # oslo.privsep's options of nova-compute's privsep context.
+    for group, opts in nova.privsep.list_opts():
+        grouped.setdefault(group, []).extend(opts)
     return list(grouped.items())

@@ -59,6 +59,13 @@ FD_RESERVE = 256
 # handshake, so every connection is budgeted at the most.
 SESSION_FDS = 3
 
+# accept(2) on Linux passes on a pending connection's network error and
+# says to retry as for EAGAIN: the client or the network causes these, so
+# they must neither pause accepting nor log a traceback.
+ACCEPT_RETRY_ERRORS = frozenset((
+    errno.ENETDOWN, errno.EPROTO, errno.ENOPROTOOPT, errno.EHOSTDOWN,
+    errno.ENONET, errno.EHOSTUNREACH, errno.EOPNOTSUPP, errno.ENETUNREACH))
+
 _TLS_FIRST_BYTES = (0x16, 0x80)  # TLS record, SSLv2-style client hello
 _HEAD_ENDS = (b'\r\n\r\n', b'\n\n', b'\n\r\n')
 
@@ -216,6 +223,9 @@ class Acceptor:
                     ConnectionAbortedError):
                 return
             except OSError as e:
+                if e.errno in ACCEPT_RETRY_ERRORS:
+                    self.client_gone('(being accepted)', e)
+                    continue
                 if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS,
                                errno.ENOMEM):
                     self._out_of_descriptors(e)

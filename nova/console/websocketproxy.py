@@ -79,7 +79,9 @@ which would copy the token store's database connections and the RPC
 client into every child; so the token store and the console API are
 called from several threads at once. At start the soft open-files limit
 is raised to the hard one, and ``max_connections`` is lowered (with a
-warning) to what that limit can hold.
+warning) to what that limit can hold. The server is websockify's
+``WebSocketProxy`` with only its serving loop (``start_server``) replaced:
+:meth:`SerialProxy.start_server` says why.
 
 What the proxy talks to is given to it (:func:`make_server`): the token
 store and the compute RPC client, which its console API
@@ -743,7 +745,33 @@ class SerialProxy(websocketproxy.WebSocketProxy):
             pass
 
     def start_server(self):
-        """Serve until ``request_stop``; then close every session."""
+        """Serve until ``request_stop``; then close every session.
+
+        Replaces websockify's ``WebSockifyServer.start_server`` (0.13)
+        whole, the narrowest point there is: every step of it that breaks
+        a guarantee is in its body, with no hook to override apart
+        (``test_proxy_server_loop`` fails on each):
+
+        * it installs SIGINT/SIGTERM/SIGCHLD handlers: ValueError in
+          nova-all, which serves from a thread, and nova-serialproxy's
+          own handlers replaced; its only stop is ``Terminate`` raised by
+          them in its loop, which another thread cannot ask for;
+        * it forks a process per connection, copying the database and
+          RPC connections into each (``run_once`` serves in-process but
+          returns after the first websocket);
+        * it waits with ``select()``, on the listening socket and, in
+          ``do_handshake``, on each client: ValueError past descriptor
+          1024;
+        * ``do_handshake`` waits up to 3 s for a client's first bytes and
+          then for its whole TLS handshake in the accepting loop, with no
+          cap on connections: in one process a few silent clients hold up
+          everyone.
+
+        So connections are accepted and their requests read by the
+        acceptor (epoll, deadline, caps, TLS refused at its first byte),
+        and each complete request is served in a thread by websockify's
+        request handler, as websockify's loop would in its child process.
+        """
         self.listen()
         self.started()
         try:

@@ -18,6 +18,8 @@ from nova.api.openstack.compute import fault
 from nova.api.openstack.compute import wsgi
 from nova import context
 
+# oslo.middleware's request_id.GLOBAL_REQ_ID.
+GLOBAL_REQUEST_ID_KEY = 'openstack.global_request_id'
 ADMIN_ROLE = 'admin'
 ADMIN_USER = 'admin'
 
@@ -31,6 +33,9 @@ def _new_context(req, user_id, project_id, roles):
     # Without the request id middleware the context makes up its own.
     if req.environ.get(wsgi.REQUEST_ID_KEY):
         kwargs['request_id'] = req.environ[wsgi.REQUEST_ID_KEY]
+    # A caller's own valid X-OpenStack-Request-Id (oslo.middleware's
+    # RequestId checked it), logged and sent over RPC beside ours.
+    kwargs['global_request_id'] = req.environ.get(GLOBAL_REQUEST_ID_KEY)
     return context.RequestContext(
         user_id=user_id, project_id=project_id,
         is_admin=ADMIN_ROLE in roles, roles=tuple(roles), **kwargs)

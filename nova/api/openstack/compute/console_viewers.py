@@ -28,18 +28,15 @@ from nova.api.openstack.compute import wsgi
 from nova.console import type as ctype
 
 
-class ConsoleViewersController:
-    def __init__(self, compute_api):
-        self.compute_api = compute_api
-
-    def create(self, req, server_id):
-        body = wsgi.read_json_body(req)
-        validation.validate(body, schema.create)
+class ConsoleViewersController(wsgi.Controller):
+    @wsgi.expected_errors((400, 404, 409))
+    @validation.schema(schema.create)
+    def create(self, req, server_id, body):
         viewer = self.compute_api.get_console_viewer(wsgi.get_context(req),
                                                      server_id)
-        return wsgi.json_response({'console_viewer': {
+        return {'console_viewer': {
             'protocol': ctype.SERIAL,
             'type': viewer['type'],
             'url': viewer['url'],
             'web_url': viewer['web_url'],
-        }})
+        }}

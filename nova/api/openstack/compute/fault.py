@@ -5,13 +5,16 @@ kind of error, as Nova's clients expect. A NovaException carries its own
 status (``.code``) and a message written for the user. Anything else is
 a bug: the client gets a 500 with the request id and nothing more, the
 traceback goes to the log only.
+
+An error response that is not JSON (a webob page, made by a middleware
+of oslo.middleware out of the errors it raises) becomes a JSON fault of
+the same status too.
 """
 
 from oslo_log import log as logging
 import webob.exc
 
 from nova.api.openstack.compute import microversion
-from nova.api.openstack.compute import request_id
 from nova.api.openstack.compute import wsgi
 from nova import exception
 
@@ -90,11 +93,31 @@ def response_for_exception(exc, environ):
 
 
 class FaultWrapper(wsgi.Middleware):
+    """Errors raised below, and error responses that are not JSON, as
+    JSON faults.
+
+    ``plain_messages``: {status: message} for the fault made out of a
+    non-JSON error response (default: the status's reason phrase).
+    """
+
+    def __init__(self, application, plain_messages=None):
+        super().__init__(application)
+        self.plain_messages = dict(plain_messages or {})
+
     def process(self, req):
         try:
-            return req.get_response(self.application)
+            response = req.get_response(self.application)
         except Exception as exc:
             response = response_for_exception(exc, req.environ)
-        request_id.add_headers(response, req.environ)
+        else:
+            if (response.status_int < 400 or
+                    response.content_type == wsgi.JSON_RESPONSE_TYPE):
+                return response
+            status = response.status_int
+            message = self.plain_messages.get(
+                status, response.status.partition(' ')[2])
+            headers = {name: response.headers[name]
+                       for name in _KEPT_HEADERS if name in response.headers}
+            response = fault_response(status, message, headers=headers)
         microversion.add_headers(response, req.environ)
         return response

@@ -5,35 +5,35 @@ from nova.api.openstack.compute import wsgi
 from nova import exception
 
 
-class FlavorsController:
-    def __init__(self, compute_api):
-        self.compute_api = compute_api
-
+class FlavorsController(wsgi.Controller):
     def _flavors(self, req):
         return self.compute_api.flavor_list(wsgi.get_context(req))
 
     def _flavor(self, req, flavor_id):
         return self.compute_api.flavor_get(wsgi.get_context(req), flavor_id)
 
+    @wsgi.expected_errors(())
     def index(self, req):
-        return wsgi.json_response(
-            {'flavors': [views.basic(req, f) for f in self._flavors(req)]})
+        return {'flavors': [views.basic(req, f) for f in self._flavors(req)]}
 
+    @wsgi.expected_errors(())
     def detail(self, req):
-        return wsgi.json_response(
-            {'flavors': [views.detail(req, f) for f in self._flavors(req)]})
+        return {'flavors': [views.detail(req, f)
+                            for f in self._flavors(req)]}
 
+    @wsgi.expected_errors(404)
     def show(self, req, id):
-        return wsgi.json_response(
-            {'flavor': views.detail(req, self._flavor(req, id))})
+        return {'flavor': views.detail(req, self._flavor(req, id))}
 
+    @wsgi.expected_errors(404)
     def extra_specs(self, req, flavor_id):
         flavor = self._flavor(req, flavor_id)
-        return wsgi.json_response({'extra_specs': views.extra_specs(flavor)})
+        return {'extra_specs': views.extra_specs(flavor)}
 
+    @wsgi.expected_errors(404)
     def extra_spec(self, req, flavor_id, key):
         specs = views.extra_specs(self._flavor(req, flavor_id))
         if key not in specs:
             raise exception.NotFound(
                 'Flavor %s has no extra spec with key %s.' % (flavor_id, key))
-        return wsgi.json_response({key: specs[key]})
+        return {key: specs[key]}

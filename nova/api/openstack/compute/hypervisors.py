@@ -31,35 +31,32 @@ def parse_id(text):
     return int(text)
 
 
-class HypervisorsController:
-    def __init__(self, compute_api):
-        self.compute_api = compute_api
-
+class HypervisorsController(wsgi.Controller):
     def _service_ids(self, ctx):
         """The nova-compute service id of each host."""
         return {s['host']: s['id']
                 for s in self.compute_api.service_list(ctx)
                 if s['binary'] == COMPUTE_BINARY}
 
+    @wsgi.expected_errors(())
     def index(self, req):
         wsgi.require_admin(req, POLICY)
         hypervisors = self.compute_api.hypervisor_list(wsgi.get_context(req))
-        return wsgi.json_response(
-            {'hypervisors': [views.basic(h) for h in hypervisors]})
+        return {'hypervisors': [views.basic(h) for h in hypervisors]}
 
+    @wsgi.expected_errors(())
     def detail(self, req):
         wsgi.require_admin(req, POLICY)
         ctx = wsgi.get_context(req)
         hypervisors = self.compute_api.hypervisor_list(ctx)
         service_ids = self._service_ids(ctx)
-        return wsgi.json_response({'hypervisors': [
-            views.detail(h, service_ids.get(h['host']))
-            for h in hypervisors]})
+        return {'hypervisors': [views.detail(h, service_ids.get(h['host']))
+                                for h in hypervisors]}
 
+    @wsgi.expected_errors(404)
     def show(self, req, id):
         wsgi.require_admin(req, POLICY)
         ctx = wsgi.get_context(req)
         hypervisor = self.compute_api.hypervisor_get(ctx, parse_id(id))
         service_id = self._service_ids(ctx).get(hypervisor['host'])
-        return wsgi.json_response(
-            {'hypervisor': views.detail(hypervisor, service_id)})
+        return {'hypervisor': views.detail(hypervisor, service_id)}

@@ -2,10 +2,12 @@
 
 The client asks with ``OpenStack-API-Version: compute X.Y`` or the legacy
 ``X-OpenStack-Nova-API-Version: X.Y`` (the first wins when both name a
-version); ``latest`` means the maximum. Without either the request gets
-the minimum, 2.1. A value that is not ``MAJOR.MINOR`` is a 400, a version
-outside [2.1, 2.25] a 406 (also one whose numbers have too many digits to
-be read: Python refuses int() of more than 4300 digits). Every response
+version), read with microversion-parse as Nova does (of several values,
+joined by commas, the last compute one counts); ``latest`` means the
+maximum. Without either the request gets the minimum, 2.1. A value that
+is not ``MAJOR.MINOR`` is a 400, a version outside [2.1, 2.25] a 406
+(also one whose numbers have too many digits to be read: Python refuses
+int() of more than 4300 digits). Every response
 of the versioned API says which version served it.
 
 What each microversion changed, for the calls served here (Nova's other
@@ -21,9 +23,9 @@ changes from 2.7 to 2.25 are to APIs this project does not have):
   ``disk_over_commit``.
 """
 
-import functools
 import re
 
+import microversion_parse
 import webob.exc
 
 from nova.api.openstack.compute import wsgi
@@ -32,6 +34,9 @@ HEADER = 'OpenStack-API-Version'
 LEGACY_HEADER = 'X-OpenStack-Nova-API-Version'
 SERVICE_TYPE = 'compute'
 
+# Stricter than microversion_parse.parse_version_string, which takes
+# "2.01", " 2.1" and full-width digits: as Nova, no leading zero and no
+# white space.
 _VERSION_RE = re.compile(r'([1-9][0-9]*)\.(0|[1-9][0-9]*)')
 # A MAJOR or MINOR of more digits names no version anyone serves; it is
 # refused before int(), which raises on thousands of digits.
@@ -54,11 +59,8 @@ def _not_acceptable(version_text):
                     % (version_text, MIN_VERSION, MAX_VERSION))
 
 
-@functools.total_ordering
-class APIVersion:
-    def __init__(self, major, minor):
-        self.major = major
-        self.minor = minor
+class APIVersion(microversion_parse.Version):
+    """MAJOR.MINOR, ordered as a tuple (microversion-parse's Version)."""
 
     @classmethod
     def parse(cls, text):
@@ -72,27 +74,10 @@ class APIVersion:
             raise _not_acceptable(shown(text))
         return cls(int(match.group(1)), int(match.group(2)))
 
-    def _key(self):
-        return (self.major, self.minor)
-
-    def __eq__(self, other):
-        if not isinstance(other, APIVersion):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __lt__(self, other):
-        if not isinstance(other, APIVersion):
-            return NotImplemented
-        return self._key() < other._key()
-
-    def __hash__(self):
-        return hash(self._key())
-
-    def __str__(self):
-        return '%d.%d' % (self.major, self.minor)
-
-    def __repr__(self):
-        return 'APIVersion(%s)' % self
+    def matches(self, min_version=None, max_version=None):
+        """Whether this is in [min_version, max_version]; None is open."""
+        return ((min_version is None or min_version <= self) and
+                (max_version is None or self <= max_version))
 
 
 MIN_VERSION = APIVersion(2, 1)
@@ -100,34 +85,24 @@ MAX_VERSION = APIVersion(2, 25)
 DEFAULT_VERSION = MIN_VERSION
 
 
-def _compute_version_from_header(value):
-    """The compute version in an OpenStack-API-Version value, or None.
-
-    The value lists ``service version`` pairs separated by commas (several
-    headers are joined that way too).
-    """
+def _check_standard_header(value):
+    """400 unless every item of an OpenStack-API-Version value is
+    ``service version``: microversion-parse skips a malformed item, which
+    would serve the client a version it did not ask for."""
     for item in value.split(','):
-        words = item.split()
-        if not words:
-            continue
-        if len(words) != 2:
+        if item.strip() and len(item.split()) != 2:
             raise webob.exc.HTTPBadRequest(
                 explanation='%s header %s is malformed: expected '
                             "'compute MAJOR.MINOR'." % (HEADER,
                                                         shown(value)))
-        service, version = words
-        if service.lower() == SERVICE_TYPE:
-            return version
-    return None
 
 
 def requested_version_string(headers):
-    version = None
+    """The version the client asked for, as text, or None."""
     if HEADER in headers:
-        version = _compute_version_from_header(headers[HEADER])
-    if version is None and LEGACY_HEADER in headers:
-        version = headers[LEGACY_HEADER].strip()
-    return version
+        _check_standard_header(headers[HEADER])
+    return microversion_parse.get_version(
+        headers, service_type=SERVICE_TYPE, legacy_headers=[LEGACY_HEADER])
 
 
 def negotiate(headers):
@@ -138,7 +113,7 @@ def negotiate(headers):
     if text.lower() == 'latest':
         return MAX_VERSION
     version = APIVersion.parse(text)
-    if not MIN_VERSION <= version <= MAX_VERSION:
+    if not version.matches(MIN_VERSION, MAX_VERSION):
         raise _not_acceptable(version)
     return version
 

@@ -5,25 +5,23 @@ Only the serial console is served; asking for vnc, spice, rdp or (from
 type".
 """
 
-from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute.schemas import remote_consoles as schema
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute import wsgi
 from nova import exception
 
 SERIAL = 'serial'
-MKS_VERSION = microversion.APIVersion(2, 8)
 
 
-class RemoteConsolesController:
-    def __init__(self, compute_api):
-        self.compute_api = compute_api
-
-    def create(self, req, server_id):
-        body = wsgi.read_json_body(req)
-        validation.validate(
-            body, schema.create_v28
-            if microversion.is_supported(req, MKS_VERSION) else schema.create)
+class RemoteConsolesController(wsgi.Controller):
+    # Before 2.6, as the router answered it before the decorators.
+    @wsgi.Controller.api_version(
+        '2.6', explanation='The resource could not be found. (It needs '
+                           'microversion 2.6 or later.)')
+    @wsgi.expected_errors((400, 404, 409))
+    @validation.schema(schema.create, '2.6', '2.7')
+    @validation.schema(schema.create_v28, '2.8')
+    def create(self, req, server_id, body):
         protocol = body['remote_console']['protocol']
         console_type = body['remote_console']['type']
         if protocol != SERIAL:
@@ -34,8 +32,8 @@ class RemoteConsolesController:
                 % console_type)
         console = self.compute_api.get_serial_console(
             wsgi.get_context(req), server_id, console_type=console_type)
-        return wsgi.json_response({'remote_console': {
+        return {'remote_console': {
             'protocol': protocol,
             'type': console['type'],
             'url': console['url'],
-        }})
+        }}

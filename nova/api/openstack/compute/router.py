@@ -17,43 +17,43 @@ from nova.api.openstack.compute import console_viewers
 from nova.api.openstack.compute import flavors
 from nova.api.openstack.compute import hypervisors
 from nova.api.openstack.compute import images
-from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute import remote_consoles
 from nova.api.openstack.compute import server_actions
 from nova.api.openstack.compute import servers
 from nova.api.openstack.compute import services
 from nova.api.openstack.compute import wsgi
 
-# (method, path, controller, controller method, lowest microversion)
+# (method, path, controller, controller method); the microversions a
+# method serves are declared on it (wsgi.Controller.api_version).
 ROUTES = (
-    ('GET', '/servers', 'servers', 'index', None),
-    ('POST', '/servers', 'servers', 'create', None),
-    ('GET', '/servers/detail', 'servers', 'detail', None),
-    ('GET', '/servers/{id}', 'servers', 'show', None),
-    ('DELETE', '/servers/{id}', 'servers', 'delete', None),
-    ('POST', '/servers/{id}/action', 'server_actions', 'action', None),
+    ('GET', '/servers', 'servers', 'index'),
+    ('POST', '/servers', 'servers', 'create'),
+    ('GET', '/servers/detail', 'servers', 'detail'),
+    ('GET', '/servers/{id}', 'servers', 'show'),
+    ('DELETE', '/servers/{id}', 'servers', 'delete'),
+    ('POST', '/servers/{id}/action', 'server_actions', 'action'),
     ('POST', '/servers/{server_id}/remote-consoles', 'remote_consoles',
-     'create', '2.6'),
+     'create'),
     ('POST', '/servers/{server_id}/console-viewers', 'console_viewers',
-     'create', None),
-    ('GET', '/flavors', 'flavors', 'index', None),
-    ('GET', '/flavors/detail', 'flavors', 'detail', None),
-    ('GET', '/flavors/{id}', 'flavors', 'show', None),
+     'create'),
+    ('GET', '/flavors', 'flavors', 'index'),
+    ('GET', '/flavors/detail', 'flavors', 'detail'),
+    ('GET', '/flavors/{id}', 'flavors', 'show'),
     ('GET', '/flavors/{flavor_id}/os-extra_specs', 'flavors',
-     'extra_specs', None),
+     'extra_specs'),
     ('GET', '/flavors/{flavor_id}/os-extra_specs/{key}', 'flavors',
-     'extra_spec', None),
-    ('GET', '/images', 'images', 'index', None),
-    ('GET', '/images/detail', 'images', 'detail', None),
-    ('GET', '/images/{id}', 'images', 'show', None),
-    ('GET', '/os-services', 'services', 'index', None),
-    ('GET', '/os-hypervisors', 'hypervisors', 'index', None),
-    ('GET', '/os-hypervisors/detail', 'hypervisors', 'detail', None),
-    ('GET', '/os-hypervisors/{id}', 'hypervisors', 'show', None),
+     'extra_spec'),
+    ('GET', '/images', 'images', 'index'),
+    ('GET', '/images/detail', 'images', 'detail'),
+    ('GET', '/images/{id}', 'images', 'show'),
+    ('GET', '/os-services', 'services', 'index'),
+    ('GET', '/os-hypervisors', 'hypervisors', 'index'),
+    ('GET', '/os-hypervisors/detail', 'hypervisors', 'detail'),
+    ('GET', '/os-hypervisors/{id}', 'hypervisors', 'show'),
 )
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
-_ROUTING_KEYS = ('controller', 'action', 'min_version')
+_ROUTING_KEYS = ('controller', 'action')
 # Nova's ids and extra spec keys have at most 255 characters.
 MAX_PATH_PARAM = 255
 _CONTROL_CHARACTERS = re.compile('[\x00-\x1f\x7f-\x9f]')
@@ -87,9 +87,8 @@ def decoded_path(req):
 
 def make_mapper():
     mapper = routes.Mapper()
-    for method, path, controller, action, min_version in ROUTES:
+    for method, path, controller, action in ROUTES:
         mapper.connect(path, controller=controller, action=action,
-                       min_version=min_version,
                        conditions={'method': [method]})
     mapper.create_regs([])
     return mapper
@@ -131,15 +130,11 @@ class APIRouter:
                                 % (req.method, ', '.join(allowed)),
                     headers={'Allow': ', '.join(allowed)})
             raise _not_found()
-        if match['min_version'] is not None:
-            lowest = microversion.APIVersion.parse(match['min_version'])
-            if wsgi.get_version(req) < lowest:
-                raise webob.exc.HTTPNotFound(
-                    explanation='The resource could not be found. (It '
-                                'needs microversion %s or later.)' % lowest)
         controller = self.controllers[match['controller']]
         method = getattr(controller, match['action'])
         arguments = {key: value for key, value in match.items()
                      if key not in _ROUTING_KEYS}
         check_path_params(arguments)
-        return method(req, **arguments)
+        # Every POST here takes a JSON body.
+        return wsgi.invoke(method, req, arguments,
+                           with_body=req.method == 'POST')

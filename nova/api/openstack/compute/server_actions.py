@@ -6,11 +6,10 @@ os-getSerialConsole (200; microversions 2.1 to 2.5 only, as in Nova:
 os-migrateLive (202).
 """
 
+from oslo_utils import strutils
 import webob.exc
 
 from nova.api.openstack.compute import console_output
-from nova.api.openstack.compute import microversion
-from nova.api.openstack.compute.schemas import parameter_types
 from nova.api.openstack.compute.schemas import server_actions as schemas
 from nova.api.openstack.compute import servers
 from nova.api.openstack.compute import validation
@@ -18,9 +17,6 @@ from nova.api.openstack.compute.views import servers as views
 from nova.api.openstack.compute import wsgi
 from nova import exception
 
-SERIAL_CONSOLE_MAX_VERSION = microversion.APIVersion(2, 5)
-# block_migration "auto", and no disk_over_commit.
-MIGRATE_LIVE_AUTO_VERSION = microversion.APIVersion(2, 25)
 # Nova's default policy rule: admins only.
 MIGRATE_LIVE_POLICY = 'os_compute_api:os-migrate-server:migrate_live'
 
@@ -34,46 +30,28 @@ MIGRATE_LIVE_BAD_REQUEST = (
     exception.MigrationPreCheckError,
 )
 
-
-def action_name(body):
-    if not isinstance(body, dict) or len(body) != 1:
-        raise webob.exc.HTTPBadRequest(
-            explanation='An action request body must be a JSON object with '
-                        'exactly one key, the name of the action.')
-    return next(iter(body))
+SERIAL_CONSOLE_GONE = ('os-getSerialConsole exists up to microversion 2.5; '
+                       'from 2.6 on use POST /servers/{id}/remote-consoles.')
 
 
-class ServerActionsController:
-    def __init__(self, compute_api):
-        self.compute_api = compute_api
-        self.actions = {
-            'reboot': self._reboot,
-            'rebuild': self._rebuild,
-            'os-getConsoleOutput': self._get_console_output,
-            'os-getSerialConsole': self._get_serial_console,
-            'os-migrateLive': self._migrate_live,
-        }
+class ServerActionsController(wsgi.Controller):
+    """Each action a handler (``wsgi.action``); the base class's
+    ``action`` reads its name from the body."""
 
-    def action(self, req, id):
-        body = wsgi.read_json_body(req)
-        name = action_name(body)
-        handler = self.actions.get(name)
-        if handler is None:
-            raise webob.exc.HTTPBadRequest(
-                explanation='There is no such action: %s' % name)
-        return handler(req, id, body)
-
+    @wsgi.response(202)
+    @wsgi.expected_errors((400, 404, 409))
+    @wsgi.action('reboot')
+    @validation.schema(schemas.reboot)
     def _reboot(self, req, id, body):
-        validation.validate(body, schemas.reboot)
         reboot_type = body['reboot']['type'].upper()
         self.compute_api.reboot(wsgi.get_context(req), id, reboot_type)
-        return wsgi.empty_response(202)
 
+    @wsgi.response(202)
+    @wsgi.expected_errors((400, 404, 409))
+    @wsgi.action('rebuild')
+    @validation.schema(schemas.rebuild, '2.1', '2.18')
+    @validation.schema(schemas.rebuild_v219, '2.19')
     def _rebuild(self, req, id, body):
-        if microversion.is_supported(req, views.DESCRIPTION_VERSION):
-            validation.validate(body, schemas.rebuild_v219)
-        else:
-            validation.validate(body, schemas.rebuild)
         rebuild = body['rebuild']
         image_id = servers.id_from_ref('rebuild.imageRef',
                                        rebuild['imageRef'])
@@ -86,12 +64,14 @@ class ServerActionsController:
         except exception.ImageNotFound as e:
             raise webob.exc.HTTPBadRequest(
                 explanation='Cannot find image for rebuild: %s' % e.message)
-        return wsgi.json_response(
+        return wsgi.ResponseObject(
             {'server': views.detail(req, server, extended=False)},
-            status=202, headers={'Location': servers.location(req, server)})
+            headers={'Location': servers.location(req, server)})
 
+    @wsgi.expected_errors((400, 404, 409))
+    @wsgi.action('os-getConsoleOutput')
+    @validation.schema(schemas.get_console_output)
     def _get_console_output(self, req, id, body):
-        validation.validate(body, schemas.get_console_output)
         value = body['os-getConsoleOutput'].get('length')
         try:
             length = console_output.parse_length(value)
@@ -107,31 +87,37 @@ class ServerActionsController:
                          else length))
         text = console_output.last_lines(console_output.to_text(data),
                                          length)
-        return wsgi.json_response({'output': text})
+        return {'output': text}
 
+    # As in Nova: 2.6 replaced it by POST /servers/{id}/remote-consoles.
+    @wsgi.Controller.api_version('2.1', '2.5', SERIAL_CONSOLE_GONE)
+    @wsgi.expected_errors((400, 404, 409))
+    @wsgi.action('os-getSerialConsole')
+    @validation.schema(schemas.get_serial_console)
     def _get_serial_console(self, req, id, body):
-        if wsgi.get_version(req) > SERIAL_CONSOLE_MAX_VERSION:
-            raise webob.exc.HTTPNotFound(
-                explanation='os-getSerialConsole exists up to microversion '
-                            '%s; from 2.6 on use POST /servers/{id}/'
-                            'remote-consoles.' % SERIAL_CONSOLE_MAX_VERSION)
-        validation.validate(body, schemas.get_serial_console)
         console = self.compute_api.get_serial_console(
             wsgi.get_context(req), id,
             console_type=body['os-getSerialConsole']['type'])
-        return wsgi.json_response(
-            {'console': {'type': console['type'], 'url': console['url']}})
+        return {'console': {'type': console['type'], 'url': console['url']}}
 
+    @wsgi.response(202)
+    @wsgi.expected_errors((400, 404, 409))
+    @wsgi.action('os-migrateLive')
     def _migrate_live(self, req, id, body):
-        # Admins only, whatever the body; the compute API checks too.
+        # Admins only, whatever the body: checked before the schema.
         wsgi.require_admin(req, MIGRATE_LIVE_POLICY)
-        with_auto = microversion.is_supported(req, MIGRATE_LIVE_AUTO_VERSION)
-        validation.validate(body, schemas.migrate_live_v225 if with_auto
-                            else schemas.migrate_live)
+        self._live_migrate(req, id, body=body)
+
+    # 2.25: block_migration "auto", and no disk_over_commit.
+    @validation.schema(schemas.migrate_live, '2.1', '2.24')
+    @validation.schema(schemas.migrate_live_v225, '2.25')
+    def _live_migrate(self, req, id, body):
         request = body['os-migrateLive']
         block_migration = request['block_migration']
         if block_migration != schemas.BLOCK_MIGRATION_AUTO:
-            block_migration = parameter_types.to_bool(block_migration)
+            # The schema allowed only oslo's strict spellings.
+            block_migration = strutils.bool_from_string(block_migration,
+                                                        strict=True)
         # disk_over_commit (before 2.25) is validated, not passed on: the
         # compute API has no such switch (Nova dropped it in 2.25).
         try:
@@ -140,4 +126,3 @@ class ServerActionsController:
                 block_migration=block_migration)
         except MIGRATE_LIVE_BAD_REQUEST as e:
             raise webob.exc.HTTPBadRequest(explanation=e.message)
-        return wsgi.empty_response(202)

@@ -3,12 +3,16 @@
 Listing takes two of Nova's filters: ``status`` (e.g. ACTIVE) and
 ``name``, matched as a substring (Nova takes a regular expression; we do
 not run a caller's regular expression). Other query parameters are
-ignored, as Nova does before microversion 2.75.
+ignored, as Nova does before microversion 2.75. ``all_tenants`` (a
+boolean, oslo's strict spellings; 400 for any other value) is for admins:
+true lists every project's servers (403 for others), false only the
+caller's project. An admin without it sees every project's servers.
 
 From 2.19 a create may carry a ``description``; it reaches the compute
 API only when the body has one.
 """
 
+from oslo_utils import strutils
 import webob.exc
 
 from nova.api.openstack import common
@@ -19,6 +23,9 @@ from nova.api.openstack.compute.views import links
 from nova.api.openstack.compute.views import servers as views
 from nova.api.openstack.compute import wsgi
 from nova import exception
+
+# Nova's rules for ?all_tenants (admins only), of index and detail.
+ALL_TENANTS_POLICY = 'os_compute_api:servers:%s:get_all_tenants'
 
 
 def id_from_ref(field, ref):
@@ -37,8 +44,24 @@ def location(req, server):
     return links.versioned_url(req, views.COLLECTION, server['uuid'])
 
 
-def _filtered(req, servers):
-    params = wsgi.query_params(req)
+def _all_tenants(params):
+    """The ``all_tenants`` query parameter: None when absent, else its
+    bool (oslo's strict spellings; as Nova, an empty value means true)."""
+    if 'all_tenants' not in params:
+        return None
+    value = params['all_tenants']
+    if value == '':
+        return True
+    try:
+        return strutils.bool_from_string(value, strict=True)
+    except ValueError:
+        raise webob.exc.HTTPBadRequest(
+            explanation='Invalid value %s for query parameter all_tenants: '
+                        'expected a boolean such as true or false.'
+                        % microversion.shown(value))
+
+
+def _filtered(req, servers, params):
     status = params.get('status')
     name = params.get('name')
     if status:
@@ -51,32 +74,43 @@ def _filtered(req, servers):
     return servers
 
 
-class ServersController:
-    def __init__(self, compute_api):
-        self.compute_api = compute_api
+class ServersController(wsgi.Controller):
+    def _list(self, req, all_tenants):
+        ctx = wsgi.get_context(req)
+        servers = self.compute_api.list(ctx)
+        if all_tenants is False:
+            # Admins see every project's servers by default; false asks
+            # for the caller's project only.
+            servers = [s for s in servers
+                       if s['project_id'] == ctx.project_id]
+        return _filtered(req, servers, wsgi.query_params(req))
 
-    def _list(self, req):
-        servers = self.compute_api.list(wsgi.get_context(req))
-        return _filtered(req, servers)
-
+    @wsgi.expected_errors((400, 403))
     def index(self, req):
-        return wsgi.json_response(
-            {'servers': [views.basic(req, s) for s in self._list(req)]})
+        all_tenants = _all_tenants(wsgi.query_params(req))
+        if all_tenants:
+            wsgi.require_admin(req, ALL_TENANTS_POLICY % 'index')
+        return {'servers': [views.basic(req, s)
+                            for s in self._list(req, all_tenants)]}
 
+    @wsgi.expected_errors((400, 403))
     def detail(self, req):
-        return wsgi.json_response(
-            {'servers': [views.detail(req, s) for s in self._list(req)]})
+        all_tenants = _all_tenants(wsgi.query_params(req))
+        if all_tenants:
+            wsgi.require_admin(req, ALL_TENANTS_POLICY % 'detail')
+        return {'servers': [views.detail(req, s)
+                            for s in self._list(req, all_tenants)]}
 
+    @wsgi.expected_errors(404)
     def show(self, req, id):
         server = self.compute_api.get(wsgi.get_context(req), id)
-        return wsgi.json_response({'server': views.detail(req, server)})
+        return {'server': views.detail(req, server)}
 
-    def create(self, req):
-        body = wsgi.read_json_body(req)
-        with_description = microversion.is_supported(
-            req, views.DESCRIPTION_VERSION)
-        validation.validate(
-            body, schema.create_v219 if with_description else schema.create)
+    @wsgi.response(202)
+    @wsgi.expected_errors((400, 403, 404, 409))
+    @validation.schema(schema.create, '2.1', '2.18')
+    @validation.schema(schema.create_v219, '2.19')
+    def create(self, req, body):
         server_body = body['server']
         image_id = id_from_ref('server.imageRef', server_body['imageRef'])
         flavor_id = id_from_ref('server.flavorRef', server_body['flavorRef'])
@@ -94,10 +128,11 @@ class ServersController:
         except exception.FlavorNotFound as e:
             raise webob.exc.HTTPBadRequest(
                 explanation='Invalid flavorRef provided: %s' % e.message)
-        return wsgi.json_response(
-            {'server': views.created(req, server)}, status=202,
+        return wsgi.ResponseObject(
+            {'server': views.created(req, server)},
             headers={'Location': location(req, server)})
 
+    @wsgi.response(204)
+    @wsgi.expected_errors((404, 409))
     def delete(self, req, id):
         self.compute_api.delete(wsgi.get_context(req), id)
-        return wsgi.empty_response(204)

@@ -13,10 +13,8 @@ POLICY = 'os_compute_api:os-services'
 FILTERS = ('host', 'binary')
 
 
-class ServicesController:
-    def __init__(self, compute_api):
-        self.compute_api = compute_api
-
+class ServicesController(wsgi.Controller):
+    @wsgi.expected_errors(())
     def index(self, req):
         wsgi.require_admin(req, POLICY)
         params = wsgi.query_params(req)
@@ -25,5 +23,4 @@ class ServicesController:
             value = params.get(name)
             if value:
                 services = [s for s in services if s[name] == value]
-        return wsgi.json_response(
-            {'services': [views.service(req, s) for s in services]})
+        return {'services': [views.service(req, s) for s in services]}

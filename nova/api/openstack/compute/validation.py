@@ -4,11 +4,18 @@ Draft 4, as Nova: ``integer`` is an int and never a bool or a float. A
 body that does not match gets a 400 naming the field, e.g. ``Invalid input
 for field/attribute server.name: '' is too short``. A pattern that does
 not match is explained by the ``description`` of its schema.
+
+Handlers declare their schemas with ``schema``, one per range of
+microversions, as Nova's ``validation.schema``.
 """
+
+import functools
 
 import jsonschema
 import jsonschema.exceptions
 
+from nova.api.openstack.compute import versioned_method
+from nova.api.openstack.compute import wsgi
 from nova import exception
 
 MAX_DETAIL_CHARS = 300
@@ -50,3 +57,21 @@ def validate(body, schema):
     if error is not None:
         raise exception.ValidationError(field=_field_name(error),
                                         detail=_detail(error))
+
+
+def schema(request_body_schema, min_version=None, max_version=None):
+    """Validate the handler's ``body`` against ``request_body_schema``
+    when the request's microversion is in [min_version, max_version]
+    (strings like '2.19'; None is open). Stack one per range."""
+    min_version = versioned_method.parse_version(min_version)
+    max_version = versioned_method.parse_version(max_version)
+
+    def decorator(func):
+        @functools.wraps(func)
+        def wrapped(self, req, *args, **kwargs):
+            if versioned_method.version_in(wsgi.get_version(req),
+                                           min_version, max_version):
+                validate(kwargs['body'], request_body_schema)
+            return func(self, req, *args, **kwargs)
+        return wrapped
+    return decorator

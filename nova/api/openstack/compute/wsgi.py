@@ -1,4 +1,5 @@
-"""Request and response helpers shared by every controller.
+"""Request and response helpers shared by every controller, and the
+controller decorators, as Nova's (see ``Controller``).
 
 Request bodies are JSON. As in Nova, a missing Content-Type or
 ``text/plain`` is read as JSON too; any other media type is refused with
@@ -12,13 +13,18 @@ database would fail on it), an integer of more than MAX_INT_DIGITS digits
 and a number too large for a float (``1e999``).
 """
 
+import functools
 import json
 import math
 
+from oslo_log import log as logging
 import webob
 import webob.exc
 
+from nova.api.openstack.compute import versioned_method
 from nova import exception
+
+LOG = logging.getLogger(__name__)
 
 # The environ keys the middlewares fill in for the controllers.
 CONTEXT_KEY = 'nova.context'
@@ -237,3 +243,183 @@ def empty_response(status):
     del response.content_type
     response.body = b''
     return response
+
+
+# Controllers and their decorators, as Nova's.
+#
+# A handler takes ``(self, req, <path ids>)`` and, for a POST, ``body``
+# (the decoded JSON, read by ``invoke``); it returns the response body (a
+# dict), None for no body, or a ResponseObject for headers. Its decorators,
+# outermost first, as Nova orders them:
+#
+#     @wsgi.Controller.api_version('2.1', '2.5')  # several allowed per name
+#     @wsgi.response(202)                         # the success status
+#     @wsgi.expected_errors((400, 404))            # anything else is a bug
+#     @wsgi.action('os-getSerialConsole')          # a server action
+#     @validation.schema(schema.x, '2.1', '2.18')  # a body schema per range
+
+
+class ResponseObject:
+    """A handler's answer: ``obj`` (JSON body, or None), status, headers."""
+
+    def __init__(self, obj=None, code=None, headers=None):
+        self.obj = obj
+        self.code = code
+        self.headers = dict(headers or {})
+
+
+def to_response(result):
+    """The webob response for what a handler returned."""
+    if isinstance(result, webob.Response):
+        return result
+    if not isinstance(result, ResponseObject):
+        result = ResponseObject(result)
+    code = result.code or 200
+    if result.obj is None:
+        response = empty_response(code)
+        response.headers.update(result.headers)
+        return response
+    return json_response(result.obj, status=code, headers=result.headers)
+
+
+def response(code):
+    """Answer ``code`` (e.g. 202) on success, as Nova's wsgi.response."""
+    def decorator(func):
+        @functools.wraps(func)
+        def wrapped(*args, **kwargs):
+            result = func(*args, **kwargs)
+            if not isinstance(result, ResponseObject):
+                result = ResponseObject(result)
+            if result.code is None:
+                result.code = code
+            return result
+        wrapped.wsgi_code = code
+        return wrapped
+    return decorator
+
+
+def action(name):
+    """Serve ``func`` as the server action ``name`` (the body's key)."""
+    def decorator(func):
+        func.wsgi_action = name
+        return func
+    return decorator
+
+
+# Always let through, as Nova: the caller may not, the input is wrong
+# (both answered with their own message), or the driver has no such thing
+# (501 from the fault middleware).
+_ALWAYS_EXPECTED = (exception.Forbidden, exception.ValidationError,
+                    exception.InvalidToken, NotImplementedError)
+
+
+def _is_expected(exc, errors, func):
+    if isinstance(exc, _ALWAYS_EXPECTED):
+        return True
+    if isinstance(exc, webob.exc.HTTPException):
+        return exc.code < 400 or exc.code in errors
+    if isinstance(exc, exception.NovaException):
+        # Unlike Nova's handlers, ours let the compute API's typed errors
+        # through: each carries its status, which the fault middleware
+        # answers (5xx with the error's own user message). One the
+        # handler does not declare keeps that answer, as clients rely on
+        # it, and is logged so the declaration gets fixed.
+        code = exc.code if isinstance(exc.code, int) else 500
+        if code not in errors and code < 500:
+            LOG.warning('%s raised %s (%s), which it does not declare in '
+                        'expected_errors', func.__qualname__,
+                        type(exc).__name__, code)
+        return True
+    return False
+
+
+def _unexpected(req, func, exc):
+    req_id = req.environ.get(REQUEST_ID_KEY, '-')
+    LOG.error('Request %s: unexpected %s in %s', req_id,
+              type(exc).__name__, func.__qualname__, exc_info=exc)
+    # Imported here: the fault middleware imports this module. Its
+    # message is the one every unexpected error gets.
+    from nova.api.openstack.compute import fault
+    return webob.exc.HTTPInternalServerError(
+        explanation=fault.unexpected_error_message(req_id))
+
+
+def expected_errors(errors):
+    """Let the statuses ``errors`` (an int or a tuple) out of ``func``.
+
+    An error that is neither one of them nor a NovaException (which
+    carries its own status) is a bug: logged here with its traceback and
+    answered 500 with the request id only, never a traceback.
+    """
+    if isinstance(errors, int):
+        errors = (errors,)
+
+    def decorator(func):
+        @functools.wraps(func)
+        def wrapped(self, req, *args, **kwargs):
+            try:
+                return func(self, req, *args, **kwargs)
+            except Exception as exc:
+                if _is_expected(exc, errors, func):
+                    raise
+                raise _unexpected(req, func, exc) from None
+        wrapped.wsgi_expected_errors = errors
+        return wrapped
+    return decorator
+
+
+def api_version(min_version, max_version=None, explanation=None):
+    """Serve the decorated method from ``min_version`` to ``max_version``
+    (strings like '2.6'; no max: to the latest). A Controller may define
+    the same method again for a disjoint range. A request at a version no
+    definition serves gets 404 with ``explanation`` (say what replaced
+    the method) or Nova's message."""
+    def decorator(func):
+        method = versioned_method.VersionedMethod(func.__name__)
+        method.add(versioned_method.parse_version(min_version),
+                   versioned_method.parse_version(max_version), func,
+                   explanation)
+        return method
+    return decorator
+
+
+def _resolve(handler, req):
+    if isinstance(handler, versioned_method.BoundVersionedMethod):
+        return handler.resolve(get_version(req))
+    return handler
+
+
+def invoke(handler, req, arguments, with_body=False):
+    """Call a controller's ``handler`` for ``req`` and make the response.
+
+    The version is chosen first, then the body read (``with_body``), so
+    that a method a version lacks is a 404 whatever the body.
+    """
+    handler = _resolve(handler, req)
+    if with_body:
+        arguments = dict(arguments, body=read_json_body(req))
+    return to_response(handler(req, **arguments))
+
+
+class Controller(metaclass=versioned_method.ControllerMetaclass):
+    """A base for the API's controllers, as Nova's wsgi.Controller."""
+
+    api_version = staticmethod(api_version)
+
+    def __init__(self, compute_api):
+        self.compute_api = compute_api
+
+    def action(self, req, id, body):
+        """POST /servers/{id}/action: the body's single key names the
+        action (``wsgi.action``) and is handed the whole body."""
+        if not isinstance(body, dict) or len(body) != 1:
+            raise webob.exc.HTTPBadRequest(
+                explanation='An action request body must be a JSON object '
+                            'with exactly one key, the name of the action.')
+        name = next(iter(body))
+        method_name = self.wsgi_actions.get(name)
+        if method_name is None:
+            raise webob.exc.HTTPBadRequest(
+                explanation='There is no such action: %s' % name)
+        handler = _resolve(getattr(self, method_name), req)
+        return handler(req, id, body=body)

@@ -56,6 +56,15 @@ class MicroversionTestCase(base.APITestCase):
         self.assertServedAt(
             '2.3', self.get({NEW: 'volume 3.0, compute 2.3'}))
 
+    def test_several_values_are_read_as_microversion_parse_reads_them(self):
+        # Repeated headers arrive joined by commas; the last compute
+        # version in them is the one asked for.
+        self.assertServedAt(
+            '2.3', self.get({NEW: 'compute 2.2, volume 3.1, compute 2.3'}))
+        self.assertServedAt('2.3', self.get({LEGACY: '2.2, 2.3'}))
+        self.assertServedAt('2.4', self.get({'openstack-api-version':
+                                             'compute 2.4'}))
+
     def test_latest(self):
         for headers in ({NEW: 'compute latest'}, {LEGACY: 'latest'},
                         {NEW: 'compute Latest'}):

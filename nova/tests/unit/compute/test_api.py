@@ -681,8 +681,14 @@ class HostsTestCase(TwoHostsTestCase):
         gate = self._gate('destroy', driver)
         self.api.delete(ALICE, b)
         self._entered('destroy', driver)
-        self.stop_host('host-b')
+        # The host stops while its destroy runs: its RPC server stops
+        # taking messages and waits for the calls in progress (as on a
+        # broker), so the gate opens while the stop waits.
+        stopper = threading.Thread(target=self.stop_host, args=('host-b',))
+        stopper.start()
         gate.set()
+        stopper.join(base.WAIT * 2)
+        self.assertFalse(stopper.is_alive())
         self._wait()
         self.assertEqual(('error', None, host_failed('host-b', 'busy')),
                          self._state(b))

@@ -7,6 +7,7 @@ opens is closed at its cleanup.
 """
 
 import errno
+import logging
 import os
 import resource
 import select
@@ -14,6 +15,7 @@ import socket
 import threading
 import time
 
+import fixtures
 import websocket
 
 from nova.console import acceptor
@@ -274,6 +276,7 @@ class FlakyListener:
     def __init__(self, sock):
         self.sock = sock
         self.failures = 0
+        self.error = errno.EMFILE
 
     def fileno(self):
         return self.sock.fileno()
@@ -281,7 +284,7 @@ class FlakyListener:
     def accept(self):
         if self.failures:
             self.failures -= 1
-            raise OSError(errno.EMFILE, 'Too many open files')
+            raise OSError(self.error, os.strerror(self.error))
         return self.sock.accept()
 
 
@@ -333,6 +336,30 @@ class TestOutOfDescriptors(helpers.test.TestCase):
             self.acc.serve_once(0.5)
         self.assertEqual(1, len(self.handed))
         self.assertEqual(b'GET / HTTP/1.1\r\n\r\n', self.handed[0][2])
+
+    def test_network_errors_of_pending_connections_are_skipped(self):
+        # Linux's accept() reports a pending connection's network error
+        # (accept(2): retry as for EAGAIN). A client can cause them: no
+        # ERROR line, no traceback, and the next client is accepted in
+        # the same wake-up.
+        log = self.useFixture(fixtures.FakeLogger(
+            name='nova', level=logging.DEBUG,
+            format='%(levelname)s %(message)s'))
+        for number in acceptor.ACCEPT_RETRY_ERRORS:
+            self.listener.error = number
+            self.listener.failures = 1
+            sock = self.client()
+            sock.sendall(b'GET / HTTP/1.1\r\n\r\n')
+            self.acc.serve_once(0.5)
+            while self.acc.handshakes and len(self.handed) < 1:
+                self.acc.serve_once(0.5)
+            self.assertEqual(1, len(self.handed), errno.errorcode[number])
+            self.handed.pop()[0].close()
+            self.acc.release('127.0.0.1')
+        self.assertEqual(0, self.acc.total)
+        self.assertNotIn('Traceback', log.output)
+        self.assertNotIn('ERROR', log.output)
+        self.assertIn(os.strerror(errno.EPROTO), log.output)
 
 
 class TestBacklog(helpers.test.TestCase):

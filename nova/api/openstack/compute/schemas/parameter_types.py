@@ -63,8 +63,9 @@ hostname = {
     'description': 'a host name has only letters, digits, ".", "_" and "-"',
 }
 
-# The spellings of a boolean Nova accepts in bodies (oslo's strict
-# bool_from_string): JSON true/false and these strings.
+# The spellings of a boolean Nova accepts in bodies: JSON true/false and
+# these strings, every one of which oslo_utils.strutils.bool_from_string
+# (strict=True) reads, as the handlers do once the schema has passed.
 TRUE_STRINGS = ('True', 'TRUE', 'true', '1', 'ON', 'On', 'on',
                 'YES', 'Yes', 'yes')
 FALSE_STRINGS = ('False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off',
@@ -73,14 +74,3 @@ boolean = {
     'type': ['boolean', 'string'],
     'enum': [True, False] + list(TRUE_STRINGS) + list(FALSE_STRINGS),
 }
-
-
-def to_bool(value):
-    """The bool a value that passed ``boolean`` stands for."""
-    if isinstance(value, bool):
-        return value
-    if value in TRUE_STRINGS:
-        return True
-    if value in FALSE_STRINGS:
-        return False
-    raise ValueError('%r is not a boolean' % (value,))

@@ -27,8 +27,13 @@ class SplitServices(services.NovaServices):
 
     COMMANDS = ('conductor', 'compute', 'api')
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, extra_conf=None, **kwargs):
+        extra_conf = dict(extra_conf or {})
+        # A split deployment's database, for every test of one (here and
+        # test_wsgi_server's), unless the test chose another.
+        extra_conf.setdefault(
+            'database', {'connection': mariadb_database.create()})
+        super().__init__(*args, extra_conf=extra_conf, **kwargs)
         self.processes = {}
 
     def start_one(self, name):
@@ -106,9 +111,7 @@ class SplitServicesTestCase(base.FunctionalTestCase):
             self.stack.kernel, self.stack.initrd, self.stack.cmdline,
             self.stack.virt_type, extra_conf={'DEFAULT': {
                 'transport_url': url, 'report_interval': 1,
-                'service_down_time': 10},
-                # A split deployment's database.
-                'database': {'connection': mariadb_database.create()}})
+                'service_down_time': 10}})
         self.addCleanup(self.services.cleanup)
         self.services.start()
 

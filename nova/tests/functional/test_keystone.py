@@ -7,6 +7,7 @@ HTTP as any client would.
 """
 
 import os
+import subprocess
 import time
 import uuid
 
@@ -15,11 +16,13 @@ from keystoneauth1.identity import v3
 from keystoneauth1 import session
 import yaml
 
+from nova import test
 from nova.tests.functional import base
 from nova.tests.functional import services
 
 SETUP_KEYSTONE = os.path.join(base.REPO, 'tools', 'setup-keystone.sh')
 CLOUDS_YAML = '/etc/nova-keystone/clouds.yaml'
+PID_FILE = '/run/nova-keystone/keystone.pid'
 SCOPE_FAULT = 'The compute API needs a project-scoped token'
 
 
@@ -194,3 +197,35 @@ class KeystoneTestCase(base.FunctionalTestCase):
                                            'interface': 'public'})
         status, _body = self.request(revoked, 'GET', '/servers')
         self.assertEqual(401, status)
+
+
+class SetupKeystoneTestCase(test.TestCase):
+    """tools/setup-keystone.sh itself: idempotent, loopback only."""
+
+    def test_second_run_changes_nothing(self):
+        _Keystone.ensure()
+        proc = subprocess.run([SETUP_KEYSTONE], capture_output=True,
+                              text=True)
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        self.assertEqual('', proc.stdout)
+        # Only the closing line: nothing written, made or restarted.
+        lines = proc.stderr.splitlines()
+        self.assertEqual(1, len(lines), proc.stderr)
+        self.assertIn('keystone ready', lines[0])
+
+    def test_serves_on_loopback_only_and_hides_the_passwords(self):
+        _Keystone.ensure()
+        with open(PID_FILE) as f:
+            master = f.read().strip()
+        workers = subprocess.run(['pgrep', '-P', master], capture_output=True,
+                                 text=True).stdout.split()
+        pids = {master, *workers}
+        self.assertGreater(len(pids), 1)   # master and its workers
+        sockets = set()
+        for line in subprocess.run(['ss', '-ltnpH'], capture_output=True,
+                                   text=True).stdout.splitlines():
+            if any('pid=%s,' % pid in line for pid in pids):
+                sockets.add(line.split()[3])
+        self.assertEqual({'127.0.0.1:5000'}, sockets)
+        info = os.stat(CLOUDS_YAML)
+        self.assertEqual((0, 0o600), (info.st_uid, info.st_mode & 0o777))

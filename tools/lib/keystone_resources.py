@@ -8,6 +8,7 @@ NOVA_KEYSTONE_PASSWORDS ("user=password" lines; the admin's must already
 work). Progress on stderr; exit 1 with a message on failure.
 """
 
+from concurrent import futures
 import os
 import sys
 
@@ -74,6 +75,7 @@ def ensure(ks, auth_url, passwords):
             role = ks.roles.create(name)
             log('role %s: created' % name)
         roles[name] = role
+    users = {}
     for name, (project, role) in USERS.items():
         user = _one(ks.users.list(name=name, domain=DOMAIN),
                     'user %s' % name)
@@ -86,7 +88,14 @@ def ensure(ks, auth_url, passwords):
                                         role=roles[role]):
             ks.roles.grant(roles[role], user=user, project=projects[project])
             log('user %s: role %s on project %s' % (name, role, project))
-        if not _logs_in(auth_url, name, passwords[name], project):
+        users[name] = (user, project)
+    # Each login costs Keystone a password hash: several at once.
+    with futures.ThreadPoolExecutor(len(users)) as pool:
+        works = dict(zip(users, pool.map(
+            lambda name: _logs_in(auth_url, name, passwords[name],
+                                  users[name][1]), users)))
+    for name, (user, _project) in users.items():
+        if not works[name]:
             ks.users.update(user, password=passwords[name])
             log('user %s: password set from the clouds.yaml' % name)
     admin = _one(ks.users.list(name='admin', domain=DOMAIN), 'user admin')

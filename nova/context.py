@@ -9,13 +9,16 @@ carries its ``to_dict()``.
 
 from oslo_context import context
 
+from nova import policy
+
 
 class RequestContext(context.RequestContext):
     """The caller of one request.
 
     :param user_id: str, the caller's user.
     :param project_id: str, the project the caller acts in.
-    :param is_admin: bool, whether the caller is an administrator.
+    :param is_admin: bool, whether the caller is an administrator; None
+        asks the policy's ``context_is_admin`` rule (as the API does).
     :param roles: iterable of str, the caller's role names; kept as a
         tuple.
     :param request_id: str ``req-<uuid>``; made up when None.
@@ -25,9 +28,29 @@ class RequestContext(context.RequestContext):
     def __init__(self, user_id=None, project_id=None, is_admin=False,
                  roles=(), request_id=None, **kwargs):
         super().__init__(user_id=user_id, project_id=project_id,
-                         is_admin=is_admin, roles=list(roles or ()),
+                         is_admin=bool(is_admin), roles=list(roles or ()),
                          request_id=request_id, **kwargs)
         self.roles = tuple(self.roles)
+        if is_admin is None:
+            self.is_admin = policy.check_is_admin(self)
+
+    def can(self, action, target=None, fatal=True):
+        """Whether this caller may do ``action`` (a rule name of
+        ``nova.policies``) on ``target``, as Nova's.
+
+        :param target: dict naming the resource's owner, ``project_id``
+            and ``user_id``; None means the caller's own project and
+            user (right for a resource the caller could only find in
+            its own project).
+        :param fatal: True: a refusal raises exception.Forbidden (403,
+            "Policy doesn't allow <action> to be performed."); False: it
+            returns False.
+        :returns: True when allowed.
+        """
+        if target is None:
+            target = {'project_id': self.project_id,
+                      'user_id': self.user_id}
+        return policy.authorize(self, action, target, fatal=fatal)
 
     def to_dict(self):
         """The context as a dict of JSON types (oslo.context's keys)."""

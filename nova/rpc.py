@@ -2,8 +2,10 @@
 
 ``[DEFAULT] transport_url`` picks the transport. Its default here is
 ``fake://``, which means in-process: nova-all on one host then needs no
-broker, and calls go straight to the endpoint, through the serializer
-and JSON as on a broker (``nova.rpc_local``).
+broker. Its messages go through oslo.messaging's client, server and
+dispatcher as on a broker, and only the driver that moves them is
+in-process (``nova.rpc_local.LocalDriver``): through JSON, with the
+same time-outs and errors as on RabbitMQ.
 ``rabbit://user:password@host:5672/`` spreads the services over hosts.
 
 Every message goes through :class:`RequestContextSerializer`: versioned
@@ -21,6 +23,7 @@ import threading
 
 import oslo_messaging
 from oslo_messaging import opts as messaging_opts
+from oslo_messaging import transport as messaging_transport
 
 from nova import context as nova_context
 from nova import exception
@@ -78,14 +81,20 @@ def in_process(conf):
 
 def get_transport(conf):
     """The transport for ``conf``: made once, shared by its clients and
-    servers (the in-process one works only when shared). In-process, it
-    is a ``nova.rpc_local.Router``."""
+    servers (the in-process one works only when shared). In-process, its
+    driver is ``nova.rpc_local.LocalDriver`` (oslo.messaging picks a
+    driver by the URL's scheme from its installed plugins: ``fake``
+    would be its own, polling one)."""
     with _transports_lock:
         transport = _transports.get(id(conf))
         if transport is None:
             register_opts(conf)
             if in_process(conf):
-                transport = rpc_local.Router()
+                transport = messaging_transport.RPCTransport(
+                    rpc_local.LocalDriver(
+                        conf, transport_url(conf),
+                        default_exchange=conf.control_exchange,
+                        allowed_remote_exmods=ALLOWED_EXMODS))
             else:
                 transport = oslo_messaging.get_rpc_transport(
                     conf, allowed_remote_exmods=ALLOWED_EXMODS)
@@ -104,8 +113,7 @@ class RequestContextSerializer(oslo_messaging.Serializer):
     """The one serializer of Nova's RPC: the request context as a dict
     of its fields, and every argument and result through ``base`` (a
     ``NovaObjectSerializer``: versioned objects to primitives and back,
-    anything else as it is). oslo.messaging and ``nova.rpc_local`` both
-    use it, so a message is the same on a broker and in process."""
+    anything else as it is), on a broker and in process alike."""
 
     def __init__(self, base=None):
         objects.register_all()
@@ -151,10 +159,6 @@ def get_client(conf, topic, version, version_cap=None):
     ``oslo_messaging.RPCVersionCapError`` without being sent.
     """
     transport = get_transport(conf)
-    if isinstance(transport, rpc_local.Router):
-        return rpc_local.Client(transport, topic, version,
-                                RequestContextSerializer(),
-                                version_cap=version_cap)
     target = oslo_messaging.Target(topic=topic, version=version)
     return oslo_messaging.get_rpc_client(
         transport, target, version_cap=version_cap,
@@ -169,9 +173,6 @@ def get_server(conf, topic, server, endpoints):
     with ``UnsupportedVersion`` (the caller gets it as a RemoteError).
     """
     transport = get_transport(conf)
-    if isinstance(transport, rpc_local.Router):
-        return rpc_local.Server(transport, topic, server, endpoints,
-                                RequestContextSerializer())
     target = oslo_messaging.Target(topic=topic, server=server)
     return oslo_messaging.get_rpc_server(
         transport, target, endpoints, executor='threading',

@@ -1,204 +1,196 @@
-"""In-process RPC: nova-all's calls on one host, with no broker.
+"""In-process RPC: oslo.messaging's fake driver, woken on send.
 
-oslo.messaging's own in-process driver polls its queues every 50 ms, so
-each call waited up to 50 ms for nothing (tools/bench_rpc.py measures
-it). Here a call runs the endpoint's method in the caller's thread and a
-cast on a small thread pool. Everything else is as on a broker, so what
-works here works on RabbitMQ:
+nova-all on one host runs the API, the conductor and the compute
+service in one process with ``transport_url = fake://`` and no broker.
+Its messages go through oslo.messaging as they do on RabbitMQ: the same
+RPCClient (version cap, ``timeout``), RPCServer and dispatcher (version
+refusal, ``NoSuchMethod``), worker threads and serializer
+(``nova.rpc.RequestContextSerializer``). Only the driver, the part that
+moves a message, differs: :class:`LocalDriver`, a small subclass of
+oslo.messaging's in-process driver that changes three things, each so
+that what works here works on a broker too:
 
-* context, arguments and result go through the caller's and the
-  server's serializers (``nova.rpc.RequestContextSerializer``) and JSON:
-  versioned objects arrive as new objects, checked field by field;
-* a message carries a version; the client refuses one above its
-  ``version_cap`` (``RPCVersionCapError``), and the server refuses one
-  that no endpoint's ``target`` serves (``UnsupportedVersion``, which the
-  caller gets as a ``RemoteError``, as from oslo.messaging);
-* errors cross as oslo.messaging delivers them: ``nova.exception`` errors
-  as themselves, anything else as ``RemoteError``.
+* its listeners sleep on a condition that a send wakes, instead of
+  polling their queues every 50 ms (each call waited for the poll:
+  ``tools/bench/bench_rpc.py``);
+* a message, its context and its reply cross as JSON, and an error as a
+  broker sends it (``serialize_remote_exception``): ``nova.exception``
+  errors and builtins come back as themselves, anything else as
+  ``RemoteError``; the fake driver hands over the objects themselves;
+* a message to a topic or server that no server ever listened on is
+  dropped, as RabbitMQ drops a message no queue is bound for: a call
+  then ends with ``MessagingTimeout`` after its ``timeout``, as there.
+
+Its queues belong to the transport (the fake driver's are shared by the
+whole process), so two configurations never see each other's messages.
 """
 
-from concurrent import futures
+import queue
 import threading
+import time
 
 from oslo_log import log as logging
 import oslo_messaging
-from oslo_messaging import _utils as messaging_utils
-from oslo_messaging.rpc import dispatcher
+from oslo_messaging._drivers import base
+from oslo_messaging._drivers import common
+from oslo_messaging._drivers import impl_fake
 from oslo_serialization import jsonutils
-
-from nova import exception
 
 LOG = logging.getLogger(__name__)
 
-# As oslo.messaging's executor_thread_pool_size: casts are the instance
-# actions now, and a long one (a build, a migration) holds its worker.
-CAST_WORKERS = 64
-
 
 def _wire(value):
-    """``value`` as the other side of a broker would see it.
+    """``value`` as the other end of a broker gets it (JSON).
 
-    A string, number, boolean or None is that already: skipping the
-    round trip saves a copy of a console log per console call.
+    A string, number, boolean or None comes back as it is: skipping the
+    round trip saves copying a console log twice per console call.
     """
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if value is None or type(value) in (str, int, float, bool):
         return value
     return jsonutils.loads(jsonutils.dumps(value))
 
 
-def _remote(error):
-    """``error`` as the caller gets it across a broker."""
-    if isinstance(error, exception.NovaException):
-        return error
-    if isinstance(error, oslo_messaging.RemoteError):
-        return error
-    return oslo_messaging.RemoteError(type(error).__name__, str(error))
+class _IncomingMessage(impl_fake.FakeIncomingMessage):
+    def reply(self, reply=None, failure=None):
+        if self._reply_q:
+            if failure:
+                # As the AMQP drivers send it: class, module, message and
+                # the remote traceback, as JSON.
+                failure = common.serialize_remote_exception(failure)
+            self._reply_q.put((_wire(reply), failure))
 
 
-class Router:
-    """The servers of this process, by (topic, server)."""
+class _Exchange(impl_fake.FakeExchange):
+    def __init__(self, name, wakeup):
+        super().__init__(name)
+        self._wakeup = wakeup
 
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._servers = {}
-        self._casts = futures.ThreadPoolExecutor(
-            max_workers=CAST_WORKERS, thread_name_prefix='nova-rpc-cast')
+    def _routable(self, topic, server, fanout):
+        """Whether a listener declared a queue this message goes to."""
+        with self._queues_lock:
+            if server is not None and not fanout:
+                return (topic, server) in self._server_queues
+            queues = self._server_queues if fanout else self._topic_queues
+            return any(t == topic for t, _name in queues)
 
-    def add(self, topic, server, rpc_server):
-        with self._lock:
-            self._servers[(topic, server)] = rpc_server
+    def deliver_message(self, topic, ctxt, message, server=None,
+                        fanout=False, reply_q=None):
+        if not self._routable(topic, server, fanout):
+            LOG.debug('No server of topic %s%s in this process: message '
+                      'dropped, as a broker drops it', topic,
+                      '' if server is None else ' on ' + server)
+            return
+        with self._wakeup:
+            super().deliver_message(topic, ctxt, message, server=server,
+                                    fanout=fanout, reply_q=reply_q)
+            self._wakeup.notify_all()
 
-    def remove(self, topic, server):
-        with self._lock:
-            self._servers.pop((topic, server), None)
 
-    def _find(self, topic, server):
-        with self._lock:
-            if server is not None:
-                found = self._servers.get((topic, server))
-            else:  # any server of the topic, as a shared queue gives
-                found = next((s for (t, _s), s in self._servers.items()
-                              if t == topic), None)
-        if found is None:
-            raise oslo_messaging.MessagingTimeout(
-                'No %s service%s runs in this process' % (
-                    topic, '' if server is None else ' for ' + server))
-        return found
+class _Exchanges(impl_fake.FakeExchangeManager):
+    """The exchanges of one transport (the fake driver's are a class
+    attribute: one set for the whole process)."""
 
-    def dispatch(self, serializer, topic, server, version, ctxt, method,
-                 kwargs):
-        """Deliver a call; its result as the caller's serializer gives
-        it back."""
-        rpc_server = self._find(topic, server)
-        wire_ctxt = _wire(serializer.serialize_context(ctxt))
-        wire_args = {name: _wire(serializer.serialize_entity(ctxt, value))
-                     for name, value in kwargs.items()}
-        try:
-            result = rpc_server.handle(wire_ctxt, version, method,
-                                       wire_args)
-        except Exception as e:
-            raise _remote(e)
-        return serializer.deserialize_entity(ctxt, result)
+    def __init__(self, default_exchange, wakeup):
+        super().__init__(default_exchange)
+        self._exchanges = {}
+        self._exchanges_lock = threading.Lock()
+        self._wakeup = wakeup
 
-    def cast(self, serializer, topic, server, version, ctxt, method,
-             kwargs):
-        def run():
-            try:
-                self.dispatch(serializer, topic, server, version, ctxt,
-                              method, kwargs)
-            except Exception:
-                LOG.exception('Cast %s to %s failed', method, topic)
-        self._casts.submit(run)
+    def get_exchange(self, name):
+        name = name or self._default_exchange
+        with self._exchanges_lock:
+            exchange = self._exchanges.get(name)
+            if exchange is None:
+                exchange = self._exchanges[name] = _Exchange(name,
+                                                             self._wakeup)
+            return exchange
 
     def cleanup(self):
-        self._casts.shutdown(wait=True)
+        with self._exchanges_lock:
+            self._exchanges.clear()
 
 
-class Server:
-    """oslo.messaging's RPCServer calls, for the in-process router."""
+class _Listener(impl_fake.FakeListener):
+    def __init__(self, exchanges, targets, wakeup):
+        self._wakeup = wakeup
+        super().__init__(exchanges, targets)
 
-    def __init__(self, router, topic, server, endpoints, serializer):
-        self._router = router
-        self._key = (topic, server)
-        self._endpoints = endpoints
-        self._serializer = serializer
+    def _take(self):
+        for target in self._targets:
+            exchange = self._exchange_manager.get_exchange(target.exchange)
+            ctxt, message, reply_q, requeue = exchange.poll(target,
+                                                            self._pool)
+            if message is not None:
+                return _IncomingMessage(ctxt, message, reply_q, requeue)
+        return None
 
-    def start(self):
-        self._router.add(*self._key, self)
+    @base.batch_poll_helper
+    def poll(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._wakeup:
+            while not self._stopped.is_set():
+                message = self._take()
+                if message is not None:
+                    return message
+                left = None
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                # Woken by a send (or stop), not by a clock.
+                self._wakeup.wait(left)
+        return None
 
     def stop(self):
-        self._router.remove(*self._key)
-
-    def wait(self):
-        pass  # calls run in their callers' threads
-
-    def _method(self, version, method):
-        """As oslo.messaging's RPCDispatcher picks it: the first endpoint
-        whose target serves ``version`` and has a public ``method``."""
-        compatible = False
-        for endpoint in self._endpoints:
-            target = getattr(endpoint, 'target', None)
-            if target is not None and not (
-                    target.namespace is None and
-                    messaging_utils.version_is_compatible(target.version,
-                                                          version)):
-                continue
-            compatible = True
-            func = getattr(endpoint, method, None)
-            if func is not None and not method.startswith('_'):
-                return func
-        if compatible:
-            raise dispatcher.NoSuchMethod(method)
-        raise dispatcher.UnsupportedVersion(version, method=method)
-
-    def handle(self, wire_ctxt, version, method, wire_args):
-        """Run one message (its wire form); the result's wire form."""
-        func = self._method(version, method)
-        ctxt = self._serializer.deserialize_context(wire_ctxt)
-        args = {name: self._serializer.deserialize_entity(ctxt, value)
-                for name, value in wire_args.items()}
-        return _wire(self._serializer.serialize_entity(
-            ctxt, func(ctxt, **args)))
+        with self._wakeup:
+            self._stopped.set()
+            self._wakeup.notify_all()
 
 
-class Client:
-    """oslo.messaging's RPCClient calls, for the in-process router."""
+class LocalDriver(impl_fake.FakeDriver):
+    """oslo.messaging's fake driver with the changes above; made by
+    ``nova.rpc.get_transport`` for ``fake://``."""
 
-    def __init__(self, router, topic, version, serializer, server=None,
-                 version_cap=None):
-        self._router = router
-        self._topic = topic
-        self._version = version
-        self._serializer = serializer
-        self._server = server
-        self.version_cap = version_cap
+    def __init__(self, conf, url, default_exchange=None,
+                 allowed_remote_exmods=None):
+        super().__init__(conf, url, default_exchange,
+                         allowed_remote_exmods)
+        self._wakeup = threading.Condition()
+        self._exchange_manager = _Exchanges(default_exchange, self._wakeup)
 
-    def prepare(self, server=None, version=None, **ignored):
-        # Time-outs and retries concern a broker; there is none.
-        return Client(self._router, self._topic,
-                      version if version is not None else self._version,
-                      self._serializer,
-                      server if server is not None else self._server,
-                      self.version_cap)
+    def send(self, target, ctxt, message, wait_for_reply=None, timeout=None,
+             call_monitor_timeout=None, retry=None, transport_options=None):
+        """Deliver ``message``; with ``wait_for_reply``, its result.
 
-    def can_send_version(self, version=None):
-        """Whether ``version`` (default: this client's) is within the
-        cap."""
-        return messaging_utils.version_is_compatible(
-            self.version_cap, version or self._version)
+        :raises oslo_messaging.MessagingTimeout: no reply within
+            ``timeout`` seconds (the RPC client's, by default
+            ``[DEFAULT] rpc_response_timeout``).
+        :raises Exception: the server's error, rebuilt as from a broker.
+        """
+        exchange = self._exchange_manager.get_exchange(target.exchange)
+        reply_q = queue.Queue() if wait_for_reply else None
+        exchange.deliver_message(target.topic, _wire(ctxt), _wire(message),
+                                 server=target.server, fanout=target.fanout,
+                                 reply_q=reply_q)
+        if not wait_for_reply:
+            return None
+        try:
+            reply, failure = reply_q.get(timeout=timeout)
+        except queue.Empty:
+            raise oslo_messaging.MessagingTimeout(
+                'No reply on topic %s within %s s' % (target.topic, timeout))
+        if failure:
+            raise common.deserialize_remote_exception(
+                failure, self._allowed_remote_exmods)
+        return reply
 
-    def _check_cap(self):
-        if not self.can_send_version():
-            raise oslo_messaging.RPCVersionCapError(
-                version=self._version, version_cap=self.version_cap)
-
-    def call(self, ctxt, method, **kwargs):
-        self._check_cap()
-        return self._router.dispatch(self._serializer, self._topic,
-                                     self._server, self._version, ctxt,
-                                     method, kwargs)
-
-    def cast(self, ctxt, method, **kwargs):
-        self._check_cap()
-        self._router.cast(self._serializer, self._topic, self._server,
-                          self._version, ctxt, method, kwargs)
+    def listen(self, target, batch_size, batch_timeout):
+        exchange = target.exchange or self._default_exchange
+        listener = _Listener(
+            self._exchange_manager,
+            [oslo_messaging.Target(topic=target.topic, server=target.server,
+                                   exchange=exchange),
+             oslo_messaging.Target(topic=target.topic, exchange=exchange)],
+            self._wakeup)
+        return base.PollStyleListenerAdapter(listener, batch_size,
+                                             batch_timeout)

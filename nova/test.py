@@ -9,6 +9,8 @@ import testtools
 
 import nova.conf
 from nova.console import serial
+import nova.privsep
+from nova.tests.unit import policy_fixture
 
 CONF = nova.conf.CONF
 
@@ -36,11 +38,26 @@ def free_port_block(size, host='127.0.0.1'):
     raise RuntimeError('no %d consecutive free ports on %s' % (size, host))
 
 
+class PrivsepFixture(fixtures.Fixture):
+    """Privsep entrypoints run in the test's own process, as Nova's
+    tests run them: no daemon, no sudo, whatever the test's user."""
+
+    def _setUp(self):
+        ctx = nova.privsep.console_pctxt
+        self.addCleanup(ctx.set_client_mode, ctx.client_mode)
+        ctx.set_client_mode(False)
+        # The config fixture's reset drops the context's defaults.
+        CONF.set_default('capabilities', nova.privsep.CAPABILITIES,
+                         group=ctx.cfg_section)
+
+
 class TestCase(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.useFixture(fixtures.Timeout(60, gentle=True))
         self.conf = self.useFixture(config_fixture.Config(CONF))
+        self.useFixture(PrivsepFixture())
+        self.policy = self.useFixture(policy_fixture.PolicyFixture())
         self.instances_path = self.useFixture(fixtures.TempDir()).path
         self.flags(instances_path=self.instances_path)
         serial.ALLOCATED_PORTS.clear()

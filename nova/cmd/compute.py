@@ -18,6 +18,7 @@ from nova.cmd import common
 from nova.compute import manager
 from nova.compute import service
 from nova import exception
+import nova.privsep
 from nova.virt.libvirt import driver as libvirt_driver
 
 CONF = nova.conf.CONF
@@ -30,6 +31,7 @@ def main(argv=None):
         return 1
     if not common.require_broker(prog):
         return 1
+    nova.privsep.log_start(LOG)
     with common.stop_on_signal() as stopping:
         compute = service.ComputeService(
             CONF, manager.ComputeManager(libvirt_driver.LibvirtDriver()))

@@ -36,6 +36,7 @@ from nova.console import type as ctype
 from nova.db import api as db
 from nova import exception
 from nova.objects import instance as objects
+from nova.policies import servers as server_policies
 from nova.scheduler import manager as scheduler
 from nova import servicegroup
 
@@ -48,7 +49,6 @@ UNSET = object()
 _bad = flavors.bad_input
 _check_string = flavors.check_string
 _check_description = flavors.check_description
-_require_admin = flavors.require_admin
 
 
 def _ready(server):
@@ -249,7 +249,8 @@ class API:
 
     def list(self, ctx):
         return self._annotate(db.instance_get_all(
-            project_id=None if ctx.is_admin else ctx.project_id))
+            project_id=None if ctx.can(server_policies.INDEX_ALL_TENANTS,
+                                       fatal=False) else ctx.project_id))
 
     def delete(self, ctx, server_id):
         """Accept a delete, in any state; deleting twice is harmless.
@@ -331,13 +332,14 @@ class API:
                      block_migration='auto'):
         """Move an ACTIVE server to ``host`` (or one the scheduler picks).
 
-        Checked here, then a short call to the conductor, which runs the
+        Who may is the REST API's policy check
+        (``os_compute_api:os-migrate-server:migrate_live``). Checked
+        here, then a short call to the conductor, which runs the
         pre-checks of both hosts (their errors are the caller's: 400)
         and starts the migration; it runs on without this request. The
         server is MIGRATING meanwhile, then ACTIVE on the new host, or
         ACTIVE on the old one if the migration failed.
         """
-        _require_admin(ctx, 'os-migrateLive')
         if block_migration not in (True, False, 'auto'):
             raise _bad('block_migration', "must be true, false or 'auto'")
         if host is not None:
@@ -350,10 +352,9 @@ class API:
         self.compute_task_api.live_migrate_instance(ctx, server, host,
                                                     block_migration)
 
-    # -- services and hypervisors (admin) ---------------------------------
+    # -- services and hypervisors (the REST API checks the policy) ------
 
     def service_list(self, ctx):
-        _require_admin(ctx, 'os-services')
         return [dict(s, up=servicegroup.is_up(s, self.conf))
                 for s in db.service_list()]
 
@@ -385,11 +386,9 @@ class API:
         }
 
     def hypervisor_list(self, ctx):
-        _require_admin(ctx, 'os-hypervisors')
         return [self._hypervisor(s) for s in db.service_list()]
 
     def hypervisor_get(self, ctx, hypervisor_id):
-        _require_admin(ctx, 'os-hypervisors')
         for service in db.service_list():
             if str(service['id']) == str(hypervisor_id):
                 return self._hypervisor(service)

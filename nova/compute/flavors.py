@@ -12,6 +12,7 @@ import uuid as uuid_lib
 
 from nova.db import api as db
 from nova import exception
+from nova.policies import admin_apis as admin_policies
 
 MAX_NAME_LENGTH = 255
 MAX_INT = 2 ** 31 - 1
@@ -82,11 +83,6 @@ def _check_path(value, field):
     return value
 
 
-def require_admin(ctx, action):
-    if not ctx.is_admin:
-        raise exception.Forbidden(action=action)
-
-
 # -- flavors -----------------------------------------------------------------
 
 def flavor_list(ctx):
@@ -106,7 +102,7 @@ def flavor_get(ctx, flavor_id):
 
 def flavor_create(ctx, name, ram, vcpus, disk=0, extra_specs=None,
                   flavor_id=None):
-    require_admin(ctx, 'flavor create')
+    ctx.can(admin_policies.FLAVOR_CREATE)
     return db.flavor_create({
         'id': (str(uuid_lib.uuid4()) if flavor_id is None else
                check_string(flavor_id, 'id')),
@@ -138,7 +134,7 @@ def image_create(ctx, name, kernel_path=None, ramdisk_path=None,
     A kernel (and optional ramdisk) is booted directly; otherwise the
     disk is booted.
     """
-    require_admin(ctx, 'image create')
+    ctx.can(admin_policies.IMAGE_CREATE)
     values = {
         'id': (str(uuid_lib.uuid4()) if image_id is None else
                check_string(image_id, 'id', 36)),

@@ -33,7 +33,6 @@ import time
 
 from oslo_log import log as logging
 import oslo_messaging
-from oslo_messaging.rpc import dispatcher
 
 from nova.compute import console_output
 from nova.compute import task_states
@@ -78,12 +77,9 @@ class ComputeAPI:
             raise exception.InstanceHostUnavailable(
                 instance_uuid=instance.uuid, host=to_host,
                 reason='did not answer within %d s' % timeout)
-        except dispatcher.UnsupportedVersion:
-            # oslo.messaging's in-process driver hands it over as it is.
-            raise exception.ComputeHostError(
-                host=to_host, reason=_too_old(method, version))
         except oslo_messaging.RemoteError as e:
-            # RabbitMQ sends it by name (not one of rpc.ALLOWED_EXMODS).
+            # Sent by name, in process as on RabbitMQ (not one of
+            # rpc.ALLOWED_EXMODS).
             if e.exc_type == 'UnsupportedVersion':
                 raise exception.ComputeHostError(
                     host=to_host, reason=_too_old(method, version))

@@ -18,7 +18,7 @@ proxy send
 A background thread reads every frame as it comes (so a slow test never
 makes the proxy drop this client for falling behind) and keeps them in
 order; the test waits on what it needs with a deadline. Used by the
-functional tests and tools/bench_live_console.py.
+functional tests.
 """
 
 import base64

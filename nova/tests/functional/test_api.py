@@ -60,10 +60,12 @@ class APITestCase(base.FunctionalTestCase):
     TOKEN_TTL = 600
     # {group: {option: value}} of nova-all's configuration, or None.
     EXTRA_CONF = None
+    # How nova-all runs (test_unprivileged: as user nova).
+    SERVICES = services.NovaServices
 
     def setUp(self):
         super().setUp()
-        self.services = services.NovaServices(
+        self.services = self.SERVICES(
             self.stack.kernel, self.stack.initrd, self.stack.cmdline,
             self.stack.virt_type, token_ttl=self.TOKEN_TTL,
             extra_conf=self.EXTRA_CONF)

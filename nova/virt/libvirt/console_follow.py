@@ -297,9 +297,19 @@ class LogFollower(driver.ConsoleFollower):
         if self._watched == f.ident:
             return
         self._unwatch()
-        # The magic link names the file we hold, whatever its name now.
-        self._file_wd = self._inotify.add_watch('/proc/self/fd/%d' % f.fd,
-                                                _FILE_MASK)
+        try:
+            # The magic link names the file we hold, whatever its name
+            # now.
+            self._file_wd = self._inotify.add_watch(
+                '/proc/self/fd/%d' % f.fd, _FILE_MASK)
+        except PermissionError:
+            # inotify wants read permission on the file itself, which an
+            # unprivileged nova-compute lacks for virtlogd's (root's,
+            # 0600; opened by the privsep daemon): watch appends to any
+            # file of the folder instead (its disk's too: a few more
+            # wake-ups, each only a look).
+            self._inotify.add_watch('/proc/self/fd/%d' % self._dir_fd,
+                                    _DIR_MASK | _F.MODIFY)
         self._watched = f.ident
 
     def _unwatch(self):

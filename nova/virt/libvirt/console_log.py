@@ -342,6 +342,15 @@ def _open_regular(name, dir_fd):
     except FileNotFoundError:
         # Renamed away since stat(): a hole like any other, see above.
         return None
+    except PermissionError as e:
+        if os.geteuid() == 0:
+            raise exception.ConsoleLogUnreadable(path=name,
+                                                 reason=e.strerror)
+        # virtlogd's file (root's, 0600) and nova-compute runs
+        # unprivileged: the privsep daemon opens it, checked as here.
+        fd = _open_privileged(name, dir_fd, e)
+        if fd is None:
+            return None
     except OSError as e:
         if e.errno == errno.ELOOP:
             refuse(name, 'a symbolic link; not following it')
@@ -362,6 +371,22 @@ def _open_regular(name, dir_fd):
         os.close(fd)
         return None
     return _LogFile(name, fd, st)
+
+
+def _open_privileged(name, dir_fd, denied):
+    """privsep_console.open_log_fd; its OSErrors as ConsoleLogUnreadable,
+    and ``denied`` (our own PermissionError) for a file it may not open
+    (not a console log of an instance folder)."""
+    # Imported here: nova.privsep.console builds on this module.
+    from nova.privsep import console as privsep_console
+    try:
+        return privsep_console.open_log_fd(name, dir_fd)
+    except (ValueError, exception.InvalidUUID):
+        raise exception.ConsoleLogUnreadable(path=name,
+                                             reason=denied.strerror)
+    except OSError as e:
+        raise exception.ConsoleLogUnreadable(
+            path=name, reason=e.strerror or str(e))
 
 
 _KINDS = (

@@ -7,7 +7,6 @@ domain's live XML.
 """
 
 import contextlib
-import errno
 import os
 import shutil
 import threading
@@ -23,6 +22,7 @@ from nova.console import type as ctype
 from nova import exception
 from nova.objects import instance as objects
 from nova.objects import migrate_data
+from nova.privsep import console as privsep_console
 from nova.virt import arch as arch_names
 from nova.virt import driver
 from nova.virt import hardware
@@ -736,6 +736,11 @@ class LibvirtDriver(driver.ComputeDriver):
         """The newest ``MAX_CONSOLE_BYTES`` of the guest's console log."""
         _dom, guest = self._guest(instance)
         path = self._console_log_source(guest, instance)
+        if path == self.console_log_path(instance):
+            # virtlogd's files are root's, 0600: read in the privsep
+            # daemon, under the same rules (nova.privsep.console).
+            return privsep_console.read_log_tail(
+                self.instance_dir(instance), os.geteuid(), MAX_CONSOLE_BYTES)
         # The folder is opened once, checked, and the log read relative
         # to it: a folder swapped for a link is refused, not followed.
         try:
@@ -835,27 +840,13 @@ class LibvirtDriver(driver.ComputeDriver):
         log_fd = instance_files.open_append(log_path)
         with os.fdopen(log_fd, 'ab') as log:
             try:
-                fd = os.open(pty_path,
-                             os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-            except OSError as e:
-                LOG.warning('Cannot open console pty %s: %s', pty_path,
-                            e.strerror)
+                # QEMU's pty is its user's: read in the privsep daemon.
+                data = privsep_console.drain_pty(pty_path, MAX_CONSOLE_BYTES)
+            except (OSError, ValueError) as e:
+                LOG.warning('Cannot read console pty %s: %s', pty_path,
+                            getattr(e, 'strerror', None) or e)
                 return
-            chunks = []
-            try:
-                while sum(map(len, chunks)) < MAX_CONSOLE_BYTES:
-                    try:
-                        chunk = os.read(fd, 65536)
-                    except OSError as e:
-                        if e.errno in (errno.EAGAIN, errno.EIO):
-                            break  # nothing more waiting, or no reader
-                        raise
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-            finally:
-                os.close(fd)
-            log.write(b''.join(chunks))
+            log.write(data)
 
     def get_serial_console(self, context, instance):
         """Host and port of the guest's first tcp serial port."""

@@ -40,23 +40,27 @@ FILE_MODE = 0o600
 _CHECKED = re.compile(r'^(console\.log(\.\d+)?|disk)$')
 
 
-def _dir_problem(st, what):
+def _dir_problem(st, what, owner):
     if stat.S_ISLNK(st.st_mode):
         return '%s is a symbolic link; not following it' % what
     if not stat.S_ISDIR(st.st_mode):
         return '%s is not a directory' % what
-    if st.st_uid != os.geteuid():
+    if st.st_uid != owner:
         return '%s is owned by uid %d, not by this service (uid %d)' % (
-            what, st.st_uid, os.geteuid())
+            what, st.st_uid, owner)
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return '%s is writable by group or others (mode %04o)' % (
             what, stat.S_IMODE(st.st_mode))
     return None
 
 
-def open_dir(path):
+def open_dir(path, owner=None):
     """A descriptor of the instance folder ``path``, for looking at its
     files with ``dir_fd=``. Close it.
+
+    ``owner``: the uid both folders must belong to, by default this
+    process's own; the privsep daemon (nova.privsep), which runs as
+    root, passes the uid of the nova-compute that asked.
 
     The instances folder (``path``'s parent, the operator's
     ``instances_path``) may be a link the operator made, so it is
@@ -69,10 +73,13 @@ def open_dir(path):
         another user or writable by group or others.
     :raises FileNotFoundError: if it does not exist.
     """
+    if owner is None:
+        owner = os.geteuid()
     parent = os.path.dirname(os.path.abspath(path))
     parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        problem = _dir_problem(os.fstat(parent_fd), 'the instances folder')
+        problem = _dir_problem(os.fstat(parent_fd), 'the instances folder',
+                               owner)
         if problem:
             console_log.refuse(parent, problem)
         try:
@@ -84,12 +91,13 @@ def open_dir(path):
                 # Say which of the two it is.
                 st = os.lstat(os.path.basename(path), dir_fd=parent_fd)
                 console_log.refuse(path, _dir_problem(
-                    st, 'the instance folder'))
+                    st, 'the instance folder', owner))
             raise
     finally:
         os.close(parent_fd)
     try:
-        problem = _dir_problem(os.fstat(fd), 'the instance folder')
+        problem = _dir_problem(os.fstat(fd), 'the instance folder',
+                               owner)
         if problem:
             console_log.refuse(path, problem)
     except BaseException:

@@ -28,15 +28,18 @@ Two layouts, chosen by the caller:
 Only regular files with one name inside the instance folder are sent
 (lstat, O_NOFOLLOW, fstat): a symlink or hard link is never followed out
 of it, and rsync is told to send no links, devices or special files. The
-folder itself is opened once (instance_files.open_dir: never a link,
+folder itself is opened (instance_files.open_dir: never a link,
 ours, writable by nobody else) and the files are looked at relative to
 that descriptor, so a folder swapped for a link is not followed either.
+virtlogd's files are root's and 0600: their bytes are read a piece at a
+time in the privsep daemon (nova.privsep.console.read_log_piece), which
+keeps these rules, opening the folder again for each piece; a file
+replaced between two pieces is refused.
 The files to send are staged in a private folder of our own (mkdtemp in
 the system's temporary folder), never in the instance folder, whose name
 others could swap before rsync reads it.
 """
 
-import errno
 import os
 import shutil
 import stat
@@ -46,7 +49,7 @@ from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 from nova import exception
-from nova.virt.libvirt import console_log
+from nova.privsep import console as privsep_console
 from nova.virt.libvirt import instance_files
 
 LOG = logging.getLogger(__name__)
@@ -106,37 +109,40 @@ def log_chain_exists(log_path):
 
 # Bytes read or copied at a time: one pread() returns at most about
 # 2 GiB, and a legacy file console may be larger than memory allows.
-_CHUNK = 1 << 20
+# One privsep message holds one piece.
+_CHUNK = privsep_console.MAX_PIECE
 
 
-def _open_checked(first, path, dir_fd):
-    """(fd, size) of ``path`` in folder ``dir_fd``: opened without
-    following a link and checked with fstat(); ``first`` names the chain
-    in refusals."""
+def _piece(first, path, offset, length):
+    """(bytes, size, identity) of ``path`` (privsep_console.read_log_piece:
+    virtlogd's files are root's, 0600). ``first`` names the chain in
+    refusals."""
+    folder = os.path.dirname(path)
     try:
-        fd = os.open(os.path.basename(path),
-                     os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK |
-                     os.O_NOCTTY | os.O_CLOEXEC, dir_fd=dir_fd)
+        return privsep_console.read_log_piece(
+            folder, os.geteuid(), os.path.basename(path), offset, length)
+    except exception.InstanceFileUnsafe as e:
+        _refuse(first, path, getattr(e, 'kwargs', {}).get('reason') or
+                str(e))
     except OSError as e:
-        reason = ('a symbolic link; not following it'
-                  if e.errno == errno.ELOOP else e.strerror)
-        _refuse(first, path, reason)
-    try:
-        st = os.fstat(fd)
-        reason = console_log.describe_unsafe(st)
-        if reason:
-            _refuse(first, path, reason)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd, st.st_size
+        _refuse(first, path, e.strerror or str(e))
 
 
-def _pread_chunks(fd, length, offset):
+def _open_checked(first, path):
+    """(size, identity) of ``path``, opened without following a link and
+    checked with fstat() (see _piece)."""
+    _data, size, ident = _piece(first, path, 0, 0)
+    return size, tuple(ident)
+
+
+def _pread_chunks(first, path, ident, length, offset):
     """Yield the ``length`` bytes at ``offset`` in pieces of at most
-    _CHUNK (fewer if the file is shorter now)."""
+    _CHUNK (fewer if the file is shorter now); refuse a file that is
+    not the one measured (``ident``) any more."""
     while length > 0:
-        data = os.pread(fd, min(length, _CHUNK), offset)
+        data, _size, now = _piece(first, path, offset, min(length, _CHUNK))
+        if tuple(now) != ident:
+            _refuse(first, path, 'replaced while being copied')
         if not data:
             return
         yield data
@@ -144,32 +150,26 @@ def _pread_chunks(fd, length, offset):
         length -= len(data)
 
 
-def _read_tail(paths, limit, dir_fd):
-    """The newest ``limit`` bytes of the concatenation of ``paths``, all
-    in the folder ``dir_fd``."""
+def _read_tail(paths, limit):
+    """The newest ``limit`` bytes of the concatenation of ``paths``."""
     pieces, wanted = [], limit
     for path in reversed(paths):
         if wanted <= 0:
             break
-        fd, size = _open_checked(paths[0], path, dir_fd)
-        try:
-            take = min(size, wanted)
-            pieces.append(b''.join(_pread_chunks(fd, take, size - take)))
-            wanted -= take
-        finally:
-            os.close(fd)
+        size, ident = _open_checked(paths[0], path)
+        take = min(size, wanted)
+        pieces.append(b''.join(_pread_chunks(paths[0], path, ident, take,
+                                             size - take)))
+        wanted -= take
     return b''.join(reversed(pieces))
 
 
-def _copy_whole(path, out, dir_fd):
-    """Copy the file ``path`` of folder ``dir_fd`` to ``out``, a chunk at
-    a time (checked as _read_tail's)."""
-    fd, size = _open_checked(path, path, dir_fd)
-    try:
-        for data in _pread_chunks(fd, size, 0):
-            out.write(data)
-    finally:
-        os.close(fd)
+def _copy_whole(path, out):
+    """Copy the file ``path`` to ``out``, a chunk at a time (checked as
+    _read_tail's)."""
+    size, ident = _open_checked(path, path)
+    for data in _pread_chunks(path, path, ident, size, 0):
+        out.write(data)
 
 
 def _create(staging, name):
@@ -180,20 +180,19 @@ def _create(staging, name):
     return os.fdopen(fd, 'wb')
 
 
-def _stage(chain, staging, basename, as_backups, max_size, max_backups,
-           dir_fd):
+def _stage(chain, staging, basename, as_backups, max_size, max_backups):
     """Write the files to send into ``staging``; returns their names."""
     if not as_backups:
         names = []
         for path in chain:
             name = os.path.basename(path)
             with _create(staging, name) as out:
-                _copy_whole(path, out, dir_fd)
+                _copy_whole(path, out)
             names.append(name)
         return names
     # Re-cut the whole history into at most max_backups files of max_size,
     # newest in .0, as virtlogd itself would have rotated it.
-    data = _read_tail(chain, max_size * max_backups, dir_fd)
+    data = _read_tail(chain, max_size * max_backups)
     names = []
     end = len(data)
     for index in range(max_backups):
@@ -279,7 +278,7 @@ def _copy(instance_uuid, log_path, dir_fd, dest_addr, as_backups,
     staging = tempfile.mkdtemp(prefix=STAGING_DIR_PREFIX)
     try:
         names = _stage(chain, staging, os.path.basename(log_path),
-                       as_backups, max_size, max_backups, dir_fd)
+                       as_backups, max_size, max_backups)
         timeout = conf.libvirt.console_log_transfer_timeout
         try:
             # The documented module refuses every option but --recursive,

@@ -3,8 +3,10 @@
 ``[api] auth_strategy``:
 
 - ``noauth2`` (tests, one host): ``X-Auth-Token: user:project`` names the
-  caller (``user`` alone means project = user); user ``admin`` is admin.
-  Nothing is checked, so never expose it.
+  caller (``user`` alone means project = user); user ``admin`` has the
+  role ``admin``, any other user ``member`` and ``reader`` (as keystone's
+  implied roles), unless ``X-Roles: a,b`` names the roles (to try a
+  policy file's custom roles). Nothing is checked, so never expose it.
 - ``keystone``: keystonemiddleware's auth_token, configured from
   ``[keystone_authtoken]``, validates the token and passes the identity on
   in X-User-Id, X-Project-Id and X-Roles (it removes any such header the
@@ -22,38 +24,11 @@ from nova import context
 GLOBAL_REQUEST_ID_KEY = 'openstack.global_request_id'
 ADMIN_ROLE = 'admin'
 ADMIN_USER = 'admin'
+NOAUTH_ROLES = ('member', 'reader')
 
 
 def _unauthorized(message):
     return webob.exc.HTTPUnauthorized(explanation=message)
-
-
-def _new_context(req, user_id, project_id, roles):
-    kwargs = {}
-    # Without the request id middleware the context makes up its own.
-    if req.environ.get(wsgi.REQUEST_ID_KEY):
-        kwargs['request_id'] = req.environ[wsgi.REQUEST_ID_KEY]
-    # A caller's own valid X-OpenStack-Request-Id (oslo.middleware's
-    # RequestId checked it), logged and sent over RPC beside ours.
-    kwargs['global_request_id'] = req.environ.get(GLOBAL_REQUEST_ID_KEY)
-    return context.RequestContext(
-        user_id=user_id, project_id=project_id,
-        is_admin=ADMIN_ROLE in roles, roles=tuple(roles), **kwargs)
-
-
-def context_from_noauth_token(req):
-    token = req.headers.get('X-Auth-Token', '').strip()
-    if not token:
-        raise _unauthorized('Authentication required: send the header '
-                            'X-Auth-Token: USER:PROJECT.')
-    user_id, _sep, project_id = token.partition(':')
-    user_id = user_id.strip()
-    project_id = project_id.strip() or user_id
-    if not user_id:
-        raise _unauthorized('X-Auth-Token must be USER:PROJECT or USER; '
-                            'the user is empty.')
-    roles = (ADMIN_ROLE,) if user_id == ADMIN_USER else ('member',)
-    return _new_context(req, user_id, project_id, roles)
 
 
 def _identity_header(req, name):
@@ -69,6 +44,42 @@ def _identity_header(req, name):
         return ''
     value = str(value).strip()
     return '' if value == 'None' else value
+
+
+def _roles(req):
+    return tuple(role.strip()
+                 for role in _identity_header(req, 'X-Roles').split(',')
+                 if role.strip())
+
+
+def _new_context(req, user_id, project_id, roles):
+    kwargs = {}
+    # Without the request id middleware the context makes up its own.
+    if req.environ.get(wsgi.REQUEST_ID_KEY):
+        kwargs['request_id'] = req.environ[wsgi.REQUEST_ID_KEY]
+    # A caller's own valid X-OpenStack-Request-Id (oslo.middleware's
+    # RequestId checked it), logged and sent over RPC beside ours.
+    kwargs['global_request_id'] = req.environ.get(GLOBAL_REQUEST_ID_KEY)
+    return context.RequestContext(
+        user_id=user_id, project_id=project_id,
+        is_admin=None, roles=tuple(roles), **kwargs)
+
+
+def context_from_noauth_token(req):
+    token = req.headers.get('X-Auth-Token', '').strip()
+    if not token:
+        raise _unauthorized('Authentication required: send the header '
+                            'X-Auth-Token: USER:PROJECT.')
+    user_id, _sep, project_id = token.partition(':')
+    user_id = user_id.strip()
+    project_id = project_id.strip() or user_id
+    if not user_id:
+        raise _unauthorized('X-Auth-Token must be USER:PROJECT or USER; '
+                            'the user is empty.')
+    roles = (ADMIN_ROLE,) if user_id == ADMIN_USER else NOAUTH_ROLES
+    if 'X-Roles' in req.headers:
+        roles = _roles(req)
+    return _new_context(req, user_id, project_id, roles)
 
 
 def _scope_of(req):
@@ -102,10 +113,7 @@ def context_from_keystone_headers(req):
             explanation='The compute API needs a project-scoped token; '
                         'this is %s. Ask Keystone for a token scoped to '
                         'a project (e.g. OS_PROJECT_NAME).' % _scope_of(req))
-    roles = [role.strip()
-             for role in _identity_header(req, 'X-Roles').split(',')
-             if role.strip()]
-    return _new_context(req, user_id, project_id, roles)
+    return _new_context(req, user_id, project_id, _roles(req))
 
 
 class NoAuthMiddleware(wsgi.Middleware):

@@ -3,6 +3,7 @@
 from nova.api.openstack.compute.views import flavors as views
 from nova.api.openstack.compute import wsgi
 from nova import exception
+from nova.policies import admin_apis as admin_policies
 
 
 class FlavorsController(wsgi.Controller):
@@ -27,11 +28,13 @@ class FlavorsController(wsgi.Controller):
 
     @wsgi.expected_errors(404)
     def extra_specs(self, req, flavor_id):
+        wsgi.get_context(req).can(admin_policies.EXTRA_SPECS_INDEX)
         flavor = self._flavor(req, flavor_id)
         return {'extra_specs': views.extra_specs(flavor)}
 
     @wsgi.expected_errors(404)
     def extra_spec(self, req, flavor_id, key):
+        wsgi.get_context(req).can(admin_policies.EXTRA_SPECS_SHOW)
         specs = views.extra_specs(self._flavor(req, flavor_id))
         if key not in specs:
             raise exception.NotFound(

@@ -10,8 +10,8 @@ import re
 from nova.api.openstack.compute.views import hypervisors as views
 from nova.api.openstack.compute import wsgi
 from nova import exception
+from nova.policies import admin_apis as admin_policies
 
-POLICY = 'os_compute_api:os-hypervisors'
 COMPUTE_BINARY = 'nova-compute'
 # At most 19 digits, checked before int(): larger ids cannot be in the
 # database (a signed 64-bit column), and int() of thousands of digits
@@ -40,13 +40,13 @@ class HypervisorsController(wsgi.Controller):
 
     @wsgi.expected_errors(())
     def index(self, req):
-        wsgi.require_admin(req, POLICY)
+        wsgi.get_context(req).can(admin_policies.HYPERVISORS_LIST)
         hypervisors = self.compute_api.hypervisor_list(wsgi.get_context(req))
         return {'hypervisors': [views.basic(h) for h in hypervisors]}
 
     @wsgi.expected_errors(())
     def detail(self, req):
-        wsgi.require_admin(req, POLICY)
+        wsgi.get_context(req).can(admin_policies.HYPERVISORS_LIST_DETAIL)
         ctx = wsgi.get_context(req)
         hypervisors = self.compute_api.hypervisor_list(ctx)
         service_ids = self._service_ids(ctx)
@@ -55,7 +55,7 @@ class HypervisorsController(wsgi.Controller):
 
     @wsgi.expected_errors(404)
     def show(self, req, id):
-        wsgi.require_admin(req, POLICY)
+        wsgi.get_context(req).can(admin_policies.HYPERVISORS_SHOW)
         ctx = wsgi.get_context(req)
         hypervisor = self.compute_api.hypervisor_get(ctx, parse_id(id))
         service_id = self._service_ids(ctx).get(hypervisor['host'])

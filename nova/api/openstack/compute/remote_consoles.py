@@ -9,6 +9,7 @@ from nova.api.openstack.compute.schemas import remote_consoles as schema
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute import wsgi
 from nova import exception
+from nova.policies import consoles as console_policies
 
 SERIAL = 'serial'
 
@@ -22,6 +23,7 @@ class RemoteConsolesController(wsgi.Controller):
     @validation.schema(schema.create, '2.6', '2.7')
     @validation.schema(schema.create_v28, '2.8')
     def create(self, req, server_id, body):
+        wsgi.get_context(req).can(console_policies.REMOTE_CONSOLES)
         protocol = body['remote_console']['protocol']
         console_type = body['remote_console']['type']
         if protocol != SERIAL:

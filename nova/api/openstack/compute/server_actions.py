@@ -16,9 +16,12 @@ from nova.api.openstack.compute import validation
 from nova.api.openstack.compute.views import servers as views
 from nova.api.openstack.compute import wsgi
 from nova import exception
+from nova.policies import admin_apis as admin_policies
+from nova.policies import consoles as console_policies
+from nova.policies import servers as server_policies
 
-# Nova's default policy rule: admins only.
-MIGRATE_LIVE_POLICY = 'os_compute_api:os-migrate-server:migrate_live'
+# Nova's rule; its default: admins only.
+MIGRATE_LIVE_POLICY = admin_policies.MIGRATE_LIVE
 
 # What a live migration cannot do because of the request (the target, or
 # no target the scheduler can find): 400, as Nova. ComputeHostNotFound
@@ -43,6 +46,7 @@ class ServerActionsController(wsgi.Controller):
     @wsgi.action('reboot')
     @validation.schema(schemas.reboot)
     def _reboot(self, req, id, body):
+        wsgi.get_context(req).can(server_policies.REBOOT)
         reboot_type = body['reboot']['type'].upper()
         self.compute_api.reboot(wsgi.get_context(req), id, reboot_type)
 
@@ -52,6 +56,7 @@ class ServerActionsController(wsgi.Controller):
     @validation.schema(schemas.rebuild, '2.1', '2.18')
     @validation.schema(schemas.rebuild_v219, '2.19')
     def _rebuild(self, req, id, body):
+        wsgi.get_context(req).can(server_policies.REBUILD)
         rebuild = body['rebuild']
         image_id = servers.id_from_ref('rebuild.imageRef',
                                        rebuild['imageRef'])
@@ -72,6 +77,7 @@ class ServerActionsController(wsgi.Controller):
     @wsgi.action('os-getConsoleOutput')
     @validation.schema(schemas.get_console_output)
     def _get_console_output(self, req, id, body):
+        wsgi.get_context(req).can(console_policies.CONSOLE_OUTPUT)
         value = body['os-getConsoleOutput'].get('length')
         try:
             length = console_output.parse_length(value)
@@ -95,6 +101,7 @@ class ServerActionsController(wsgi.Controller):
     @wsgi.action('os-getSerialConsole')
     @validation.schema(schemas.get_serial_console)
     def _get_serial_console(self, req, id, body):
+        wsgi.get_context(req).can(console_policies.REMOTE_CONSOLES)
         console = self.compute_api.get_serial_console(
             wsgi.get_context(req), id,
             console_type=body['os-getSerialConsole']['type'])
@@ -105,7 +112,7 @@ class ServerActionsController(wsgi.Controller):
     @wsgi.action('os-migrateLive')
     def _migrate_live(self, req, id, body):
         # Admins only, whatever the body: checked before the schema.
-        wsgi.require_admin(req, MIGRATE_LIVE_POLICY)
+        wsgi.get_context(req).can(MIGRATE_LIVE_POLICY)
         self._live_migrate(req, id, body=body)
 
     # 2.25: block_migration "auto", and no disk_over_commit.

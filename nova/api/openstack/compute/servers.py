@@ -23,9 +23,7 @@ from nova.api.openstack.compute.views import links
 from nova.api.openstack.compute.views import servers as views
 from nova.api.openstack.compute import wsgi
 from nova import exception
-
-# Nova's rules for ?all_tenants (admins only), of index and detail.
-ALL_TENANTS_POLICY = 'os_compute_api:servers:%s:get_all_tenants'
+from nova.policies import servers as server_policies
 
 
 def id_from_ref(field, ref):
@@ -61,6 +59,12 @@ def _all_tenants(params):
                         % microversion.shown(value))
 
 
+def _owner(server):
+    """The policy target of ``server``: its project and user."""
+    return {'project_id': server['project_id'],
+            'user_id': server['user_id']}
+
+
 def _filtered(req, servers, params):
     status = params.get('status')
     name = params.get('name')
@@ -87,23 +91,26 @@ class ServersController(wsgi.Controller):
 
     @wsgi.expected_errors((400, 403))
     def index(self, req):
+        wsgi.get_context(req).can(server_policies.INDEX)
         all_tenants = _all_tenants(wsgi.query_params(req))
         if all_tenants:
-            wsgi.require_admin(req, ALL_TENANTS_POLICY % 'index')
+            wsgi.get_context(req).can(server_policies.INDEX_ALL_TENANTS)
         return {'servers': [views.basic(req, s)
                             for s in self._list(req, all_tenants)]}
 
     @wsgi.expected_errors((400, 403))
     def detail(self, req):
+        wsgi.get_context(req).can(server_policies.DETAIL)
         all_tenants = _all_tenants(wsgi.query_params(req))
         if all_tenants:
-            wsgi.require_admin(req, ALL_TENANTS_POLICY % 'detail')
+            wsgi.get_context(req).can(server_policies.DETAIL_ALL_TENANTS)
         return {'servers': [views.detail(req, s)
                             for s in self._list(req, all_tenants)]}
 
     @wsgi.expected_errors(404)
     def show(self, req, id):
         server = self.compute_api.get(wsgi.get_context(req), id)
+        wsgi.get_context(req).can(server_policies.SHOW, target=_owner(server))
         return {'server': views.detail(req, server)}
 
     @wsgi.response(202)
@@ -111,6 +118,7 @@ class ServersController(wsgi.Controller):
     @validation.schema(schema.create, '2.1', '2.18')
     @validation.schema(schema.create_v219, '2.19')
     def create(self, req, body):
+        wsgi.get_context(req).can(server_policies.CREATE)
         server_body = body['server']
         image_id = id_from_ref('server.imageRef', server_body['imageRef'])
         flavor_id = id_from_ref('server.flavorRef', server_body['flavorRef'])
@@ -135,4 +143,5 @@ class ServersController(wsgi.Controller):
     @wsgi.response(204)
     @wsgi.expected_errors((404, 409))
     def delete(self, req, id):
+        wsgi.get_context(req).can(server_policies.DELETE)
         self.compute_api.delete(wsgi.get_context(req), id)

@@ -8,15 +8,15 @@ served.
 
 from nova.api.openstack.compute.views import services as views
 from nova.api.openstack.compute import wsgi
+from nova.policies import admin_apis as admin_policies
 
-POLICY = 'os_compute_api:os-services'
 FILTERS = ('host', 'binary')
 
 
 class ServicesController(wsgi.Controller):
     @wsgi.expected_errors(())
     def index(self, req):
-        wsgi.require_admin(req, POLICY)
+        wsgi.get_context(req).can(admin_policies.SERVICES_LIST)
         params = wsgi.query_params(req)
         services = self.compute_api.service_list(wsgi.get_context(req))
         for name in FILTERS:

@@ -81,13 +81,6 @@ def get_version(req):
     return req.environ[VERSION_KEY]
 
 
-def require_admin(req, policy):
-    """403 unless the caller is an admin; ``policy`` names the rule as
-    Nova's default policy does (admin only), for the message."""
-    if not get_context(req).is_admin:
-        raise exception.Forbidden(action=policy)
-
-
 def query_params(req):
     try:
         return req.GET

@@ -4,7 +4,7 @@ from nova import exception
 from nova.tests.unit.api import base
 
 PATH = '/v2.1/os-hypervisors'
-POLICY = 'os_compute_api:os-hypervisors'
+POLICY = 'os_compute_api:os-hypervisors:%s'
 
 COMPUTE_1 = {
     'id': 1, 'hypervisor_hostname': 'compute-1.example.org',
@@ -107,11 +107,12 @@ class HypervisorsTestCase(base.APITestCase):
         self.assertIsNone(self.get('/1')['hypervisor']['service']['id'])
 
     def test_non_admin_is_403(self):
-        for path in ('', '/detail', '/1', '/nope'):
+        for path, rule in (('', 'list'), ('/detail', 'list-detail'),
+                           ('/1', 'show'), ('/nope', 'show')):
             self.assertFault(
                 self.request('GET', PATH + path, token=base.DEMO_TOKEN),
                 403, 'forbidden',
-                "Policy doesn't allow %s to be performed." % POLICY)
+                "Policy doesn't allow %s to be performed." % (POLICY % rule))
         self.assertEqual([], self.compute.calls)
 
     def test_compute_api_errors(self):

@@ -6,7 +6,7 @@ from nova import exception
 from nova.tests.unit.api import base
 
 PATH = '/v2.1/os-services'
-POLICY = 'os_compute_api:os-services'
+POLICY = 'os_compute_api:os-services:list'
 
 
 class ServicesTestCase(base.APITestCase):

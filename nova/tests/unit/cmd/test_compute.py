@@ -94,6 +94,13 @@ class MainTestCase(test.TestCase):
         self.assertEqual(self.handlers, {
             sig: signal.getsignal(sig) for sig in self.handlers})
 
+    def test_says_how_privileged_reads_run(self):
+        self.useFixture(fixtures.MockPatch('os.geteuid', return_value=0))
+        thread = self._signal_when_started(signal.SIGTERM)
+        self.assertEqual(0, self.main())
+        thread.join(10)
+        self.assertIn('Running as root: privileged reads', self.logs.output)
+
     def test_sigint_stops_it_too(self):
         thread = self._signal_when_started(signal.SIGINT)
         self.assertEqual(0, self.main())

@@ -35,12 +35,19 @@ BOB = context.RequestContext(user_id='bob', project_id='pb')
 
 TASK_STATES = task_states.ALL
 WAIT = 10  # seconds a test waits for something that takes milliseconds
+# How often an idle RPC worker thread (futurist's) looks whether its
+# server stopped: 1 s by default, which each stop of an RPC server
+# waits out (server.wait()). A test stops two or three of them.
+WORKER_IDLE_CHECK = 0.1
 
 
 def new_conf(case, **overrides):
     """A parsed configuration of its own for ``case``, with short RPC
-    time-outs (a hung call fails the test instead of stalling it); its
-    transport is cleaned up after the test."""
+    time-outs (a hung call fails the test instead of stalling it) and
+    RPC servers that stop quickly (WORKER_IDLE_CHECK); its transport is
+    cleaned up after the test."""
+    case.useFixture(fixtures.MonkeyPatch(
+        'futurist._thread.ThreadWorker.MAX_IDLE_FOR', WORKER_IDLE_CHECK))
     conf = nova.conf.new_conf()
     conf([], project='nova', default_config_files=[])
     rpc.register_opts(conf)

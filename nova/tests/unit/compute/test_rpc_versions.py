@@ -2,8 +2,8 @@
 
 The senders capped at 2.0 (``[upgrade_levels] compute``) keep working
 with both; uncapped, a 2.1 message to the older host is refused at once
-with an error that says what to do. Over nova.rpc_local, which
-dispatches by version as oslo.messaging does.
+with an error that says what to do. Over the in-process transport:
+oslo.messaging's client and dispatcher, as on a broker.
 """
 
 import fixtures

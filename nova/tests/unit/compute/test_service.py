@@ -70,12 +70,15 @@ class ServiceTestCase(base.RPCTestCase):
             'memory_mb'])
         self.assertIn('Compute service of host fake-host stopped',
                       self.logs.output)
-        # Nothing serves the host any more.
+        # Nothing serves the host any more: a call waits for its
+        # time-out, as on a broker (the queue stays, unconsumed).
+        self.nova_conf.set_override('rpc_response_timeout', 1)
         e = self.assertRaises(exception.InstanceHostUnavailable,
                               rpcapi.ComputeAPI(self.nova_conf)
                               .get_console_output, base.ADMIN, HOST,
                               objects.Instance(uuid=ids.SRV1))
         self.assertIn('fake-host', e.message)
+        self.assertIn('did not answer within 1 s', e.message)
         # Its reporting thread is gone.
         self.assertFalse(self.services[HOST]._reporter.is_alive())
 

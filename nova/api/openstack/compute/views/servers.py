@@ -13,6 +13,7 @@ from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute import wsgi
 from nova.api.openstack.compute.views import links
 from nova.objects import instance as instance_obj
+from nova.policies import servers as server_policies
 
 COLLECTION = 'servers'
 FAULT_STATUSES = ('ERROR', 'DELETED')
@@ -107,10 +108,15 @@ def detail(req, server, extended=True):
         body['locked'] = False
     if microversion.is_supported(req, DESCRIPTION_VERSION):
         body['description'] = server.get('description')
-    if extended and context.is_admin:
+    owner = {'project_id': server['project_id'],
+             'user_id': server['user_id']}
+    if extended and context.can(server_policies.EXTENDED_ATTRIBUTES,
+                                target=owner, fatal=False):
         body.update(_extended_attributes(server))
-        if microversion.is_supported(req, HOST_STATUS_VERSION):
-            body['host_status'] = server.get('host_status') or ''
+    if (extended and microversion.is_supported(req, HOST_STATUS_VERSION)
+            and context.can(server_policies.SHOW_HOST_STATUS,
+                            target=owner, fatal=False)):
+        body['host_status'] = server.get('host_status') or ''
     if status in FAULT_STATUSES and server.get('fault'):
         body['fault'] = _fault(server)
     return body

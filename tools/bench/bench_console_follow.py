@@ -26,16 +26,12 @@ import os
 import re
 import resource
 import statistics
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-
-from nova.virt.libvirt import console_follow  # noqa: E402
-from nova.virt.libvirt import console_log  # noqa: E402
-import benchlib  # noqa: E402
+import benchlib  # first: it puts the repository on sys.path
+from nova.virt.libvirt import console_follow  # noqa: I100
+from nova.virt.libvirt import console_log
 
 POLL = 0.010
 BACKUPS = 3

@@ -39,8 +39,7 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+import benchlib  # noqa: E402,I100 (first: the repository on sys.path)
 
 import libvirt  # noqa: E402
 from oslo_config import cfg  # noqa: E402
@@ -48,7 +47,6 @@ from oslo_config import cfg  # noqa: E402
 import nova.conf  # noqa: E402
 from nova import exception  # noqa: E402
 from nova.objects import instance as objects  # noqa: E402
-from nova.tests.functional import tcp_client  # noqa: E402
 from nova.virt.libvirt import console_log  # noqa: E402
 from nova.virt.libvirt import driver as libvirt_driver  # noqa: E402
 from nova.virt.libvirt import host as libvirt_host  # noqa: E402
@@ -61,9 +59,8 @@ from benchlib import run_tool  # noqa: E402
 
 CONF = nova.conf.CONF
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SETUP_HOST = os.path.join(REPO, 'tools', 'setup-host.sh')
-BUILD_IMAGE = os.path.join(REPO, 'tools', 'build-guest-image.sh')
+REPO = benchlib.REPO
+SETUP_HOST, BUILD_IMAGE = benchlib.SETUP_HOST, benchlib.BUILD_IMAGE
 URI = 'qemu:///system'
 PORT_RANGE = '30000:30100'
 
@@ -441,7 +438,7 @@ def drain_until(client, needle, timeout):
                                                    client.received[-400:]))
         try:
             client.read_until(ANY_BYTE, timeout=min(remaining, 5))
-        except tcp_client.SerialConsoleTimeout:
+        except benchlib.SerialTimeout:
             pass            # nothing for a while; the deadline decides
 
 
@@ -485,8 +482,7 @@ def rotated_log(bench, lines, repeat):
     console = driver.get_serial_console(None, inst)
     progress('serial console %s:%d: waiting for the prompt',
              console.host, console.port)
-    with tcp_client.SerialConsoleClient(console.host,
-                                        console.port) as client:
+    with benchlib.SerialClient(console.host, console.port) as client:
         client.send_line('')
         drain_until(client, PROMPT, BOOT_TIMEOUT)
         client.received = b''
@@ -670,7 +666,7 @@ def main(argv=None):
         bench = Bench(args, virt_type, kernel, initrd, cmdline)
         run(args, bench)
     except (BenchFailed, exception.NovaException, OSError, cfg.Error,
-            libvirt.libvirtError, tcp_client.SerialConsoleTimeout) as e:
+            libvirt.libvirtError, benchlib.SerialTimeout) as e:
         failure = e
     except KeyboardInterrupt:
         failure = 'interrupted'

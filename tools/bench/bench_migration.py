@@ -3,7 +3,7 @@
 
 Run as root from the repository::
 
-    PYTHONPATH=. /tmp/venv/bin/python tools/bench_migration.py
+    /tmp/venv/bin/python tools/bench/bench_migration.py
 
 It brings up the two-host rig itself (``tools/two-hosts.sh up``: host A is
 this machine's libvirtd/virtlogd, host B a second pair in its own
@@ -29,7 +29,7 @@ migration its console log is brought to virtlogd's bound,
   8 MiB before every migration would cost 30-90 s each, for the same
   bytes on disk.
 
-Then ``multihost.live_migrate_drivers(inst, A, B)`` (the tests') is
+Then ``benchlib.live_migrate_drivers(inst, A, B)`` (the tests') is
 timed with ``[libvirt] console_log_transfer = rsync`` and ``= none`` on
 host A's configuration, alternating (rsync first in odd rounds, none first
 in even ones), N rounds each. Only A -> B is timed: the guest is brought
@@ -62,8 +62,7 @@ import sys
 import time
 import uuid as uuid_lib
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+import benchlib  # noqa: E402,I100 (first: the repository on sys.path)
 
 import libvirt  # noqa: E402
 from oslo_config import cfg  # noqa: E402
@@ -71,8 +70,6 @@ from oslo_config import cfg  # noqa: E402
 import nova.conf  # noqa: E402
 from nova import exception  # noqa: E402
 from nova.objects import instance as objects  # noqa: E402
-from nova.tests.functional import multihost  # noqa: E402
-from nova.tests.functional import tcp_client  # noqa: E402
 from nova.virt.libvirt import driver as libvirt_driver  # noqa: E402
 from nova.virt.libvirt import host as libvirt_host  # noqa: E402
 from nova.virt.libvirt import log_transfer  # noqa: E402
@@ -83,10 +80,8 @@ from benchlib import progress  # noqa: E402
 from benchlib import reproduce_command  # noqa: E402
 from benchlib import run_tool  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TWO_HOSTS = os.path.join(REPO, 'tools', 'two-hosts.sh')
-SETUP_HOST = os.path.join(REPO, 'tools', 'setup-host.sh')
-BUILD_IMAGE = os.path.join(REPO, 'tools', 'build-guest-image.sh')
+REPO, TWO_HOSTS = benchlib.REPO, benchlib.TWO_HOSTS
+SETUP_HOST, BUILD_IMAGE = benchlib.SETUP_HOST, benchlib.BUILD_IMAGE
 HOSTA_VIRTLOGD_CONF = '/etc/libvirt/virtlogd.conf'
 PORT_RANGE = '32000:32100'
 VETH_A = 'nvA'      # host A's end of the rig's veth pair
@@ -206,8 +201,7 @@ def fill_live_log(drv, inst, target):
         return 0, 0.0
     console = drv.get_serial_console(None, inst)
     t0 = time.monotonic()
-    with tcp_client.SerialConsoleClient(console.host,
-                                        console.port) as client:
+    with benchlib.SerialClient(console.host, console.port) as client:
         client.send_line('')
         client.read_until(re.escape(PROMPT), timeout=BOOT_TIMEOUT)
         client.send_line('chatty %d' % lines)
@@ -405,7 +399,7 @@ def migrate_timed(bench, inst, mode, timers, tag):
     calls = len(copy_timer.calls), len(libvirt_timer.calls)
     tx0 = veth_tx_bytes()
     t0 = time.perf_counter()
-    multihost.live_migrate_drivers(inst, a, b)
+    benchlib.live_migrate_drivers(inst, a, b)
     seconds = time.perf_counter() - t0
     tx1 = veth_tx_bytes()
     busy = bench.note_tests() or busy
@@ -456,7 +450,7 @@ def migrate_timed(bench, inst, mode, timers, tag):
                           'migration' % inst.name)
     progress('%s: A -> B with %s: %.3f s', tag, mode, seconds)
     t0 = time.perf_counter()
-    multihost.live_migrate_drivers(inst, b, a)
+    benchlib.live_migrate_drivers(inst, b, a)
     progress('%s: back B -> A (untimed, rsync): %.3f s', tag,
              time.perf_counter() - t0)
     return row
@@ -711,7 +705,7 @@ def main(argv=None):
         bench = Bench(args, env, virt_type, image)
         run(args, bench, virt_type)
     except (BenchFailed, exception.NovaException, OSError, cfg.Error,
-            libvirt.libvirtError, tcp_client.SerialConsoleTimeout) as e:
+            libvirt.libvirtError, benchlib.SerialTimeout) as e:
         failure = e
     except KeyboardInterrupt:
         failure = 'interrupted'

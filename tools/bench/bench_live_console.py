@@ -3,7 +3,7 @@
 
 Run as root from the repository:
 
-    PYTHONPATH=. python tools/bench_live_console.py
+    python tools/bench/bench_live_console.py
 
 nova-all (the API, this host's compute service and nova-serialproxy in one
 process) on 127.0.0.1 with one booted server of the tiny guest. Every
@@ -47,23 +47,20 @@ import threading
 import time
 import traceback
 
-from bench_api import api_call
-from bench_api import boot_server
-from bench_api import console_output
-from bench_api import cpu_seconds
-from bench_api import pids_of
-from bench_api import prepare_host
+from benchlib import api_call
 from benchlib import BenchFailed
+from benchlib import boot_server
+from benchlib import console_output
+from benchlib import cpu_seconds
 from benchlib import functional_tests_running
+from benchlib import LiveConsole
+from benchlib import NovaAll
+from benchlib import numbers
 from benchlib import out
+from benchlib import pids_of
+from benchlib import prepare_host
 from benchlib import progress
 from benchlib import reproduce_command
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-
-from nova.tests.functional import live_console  # noqa: E402
-from nova.tests.functional import services as nova_services  # noqa: E402
 
 PAD = 'x' * 40
 LAT_LINE = re.compile(rb'LAT (\d+) x{40}\r?\n')
@@ -92,16 +89,14 @@ def viewer_url(services, server_id):
 
 def plain_session(services, server_id):
     """Today's serial session (no history options): the reference."""
-    console = live_console.LiveConsole(serial_url(services, server_id),
-                                       timestamps=True, name='plain')
+    console = LiveConsole(serial_url(services, server_id), name='plain')
     console.wait_prompt(WAIT)
     return console
 
 
 def viewer(services, server_id, name='viewer'):
-    console = live_console.LiveConsole(viewer_url(services, server_id),
-                                       history=0, timestamps=True,
-                                       name=name)
+    console = LiveConsole(viewer_url(services, server_id), history=0,
+                          name=name)
     console.wait_live(WAIT)
     return console
 
@@ -347,7 +342,7 @@ def fanout_pass(services, server_id, count, lines):
                         for v, s in zip(viewers, starts))
         complete = sum(
             1 for v, s in zip(viewers, starts)
-            if live_console.numbers(SEQ_LINE, v.snapshot()[s:]) ==
+            if numbers(SEQ_LINE, v.snapshot()[s:]) ==
             list(range(1, lines + 1)))
         gaps = sum(len(v.gaps()) for v in viewers)
         guest_bytes = len(plain.snapshot()) - start_plain
@@ -400,7 +395,7 @@ def run(args):
            '; functional tests running meanwhile (pid %s)'
            % ', '.join(others) if others else ''))
     out()
-    services = nova_services.NovaServices(kernel, initrd, cmdline, virt_type)
+    services = NovaAll(kernel, initrd, cmdline, virt_type)
     try:
         progress('starting nova-all (%s)', services.workdir)
         services.start()

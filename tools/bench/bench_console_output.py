@@ -29,10 +29,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-
-from nova.virt.libvirt import console_log  # noqa: E402
+import benchlib  # noqa: F401 (first: it puts the repository on sys.path)
+from nova.virt.libvirt import console_log  # noqa: I100
 
 KiB = 1024
 MiB = 1024 * KiB

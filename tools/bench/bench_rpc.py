@@ -15,7 +15,7 @@ run:
 Each row gives the median and p95 of N calls and the ratio of the median
 to the direct call's. Usage:
 
-    PYTHONPATH=. python tools/bench_rpc.py [--calls N]
+    python tools/bench/bench_rpc.py [--calls N]
 """
 
 import argparse
@@ -26,10 +26,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-
-import benchlib  # noqa: E402
+import benchlib  # first: it puts the repository on sys.path
 
 import nova.conf  # noqa: E402
 from nova.compute import manager  # noqa: E402
@@ -41,8 +38,7 @@ from nova import rpc  # noqa: E402
 from nova.virt.libvirt import console_log  # noqa: E402
 import oslo_messaging  # noqa: E402,I100
 
-RABBITMQ = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        'setup-rabbitmq.sh')
+RABBITMQ = os.path.join(benchlib.REPO, 'tools', 'setup-rabbitmq.sh')
 LOG_BYTES = 100 * 1024
 
 

@@ -3,7 +3,7 @@
 
 Run as root from the repository:
 
-    PYTHONPATH=. python tools/bench_api.py
+    python tools/bench/bench_api.py
 
 Prints:
 
@@ -12,7 +12,7 @@ Prints:
    ``{"os-getConsoleOutput": {"length": null}}`` for a fixed time. Two
    targets, measured in the same run:
 
-   * real: nova-all (``NovaServices``, the real hypervisor) with one
+   * real: nova-all (``benchlib.NovaAll``, the real hypervisor) with one
      booted server whose console log holds over 100 KiB (the guest ran
      ``chatty 1600`` on its serial console), so every call does the
      database lookup, libvirt's XMLDesc, the XML parse and the log read;
@@ -68,26 +68,28 @@ import time
 import traceback
 import uuid
 import xml.etree.ElementTree as ElementTree
+
 from benchlib import BenchFailed
+from benchlib import boot_server
+from benchlib import console_output
+from benchlib import cpu_seconds
 from benchlib import functional_tests_running
+from benchlib import IMAGE_ID
+from benchlib import NovaAll
 from benchlib import out
+from benchlib import pids_of
+from benchlib import prepare_host
 from benchlib import progress
+from benchlib import PROMPT
 from benchlib import reproduce_command
-from benchlib import run_tool
+from benchlib import SerialClient
+from benchlib import URI
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-
-SETUP_HOST = os.path.join(REPO, 'tools', 'setup-host.sh')
-BUILD_IMAGE = os.path.join(REPO, 'tools', 'build-guest-image.sh')
-URI = 'qemu:///system'
 HOST = '127.0.0.1'
 
 KiB = 1024
 MiB = 1024 * KiB
 
-BANNER = re.compile(r'NOVA-GUEST-BANNER [0-9a-f-]{36}')
-PROMPT = b'nova-guest# '
 CHATTY_LINES = 1600         # 65 bytes each in the log: 104000 bytes
 LAST_LINE = 'SEQ %06d ' % CHATTY_LINES
 LOG_BYTES = 100 * KiB       # what the driver returns at most
@@ -96,7 +98,6 @@ LOG_BYTES = 100 * KiB       # what the driver returns at most
 MIN_OUTPUT_CHARS = 95 * KiB
 MAX_OUTPUT_CHARS = 100 * KiB
 
-BOOT_TIMEOUT = 150
 CHATTY_TIMEOUT = 90
 REQUEST_TIMEOUT = 30        # one HTTP request, one socket operation
 CHILD_START_TIMEOUT = 30
@@ -105,16 +106,6 @@ PROXY_STOP_GRACE = 5        # websocketproxy.STOP_GRACE
 
 CONSOLE_OUTPUT_BODY = json.dumps(
     {'os-getConsoleOutput': {'length': None}}).encode()
-
-
-def cpu_seconds(pid):
-    """User + system CPU seconds of a process (all its threads) so far."""
-    with open('/proc/%d/stat' % pid) as f:
-        stat = f.read()
-    # Fields after the command name, which is in parentheses; the first
-    # of them is field 3 (state), so utime (14) and stime (15) are 11, 12.
-    fields = stat[stat.rindex(')') + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 class CpuMeter:
@@ -142,12 +133,6 @@ class CpuMeter:
         self.used = {name: self._read(pids) - self.start_values[name]
                      for name, pids in self.pids.items()}
         return self.used
-
-
-def pids_of(name):
-    proc = subprocess.run(['pgrep', '-x', name], capture_output=True,
-                          text=True)
-    return [int(pid) for pid in proc.stdout.split()]
 
 
 # -- helper processes ---------------------------------------------------------
@@ -398,87 +383,6 @@ class Child:
 
 # -- host and server ----------------------------------------------------------
 
-def prepare_host():
-    """(virt type, kernel, initrd, cmdline, how the host was found)."""
-    if os.geteuid() != 0:
-        raise BenchFailed('run as root: nova-all drives the real libvirtd, '
-                          'virtlogd and QEMU')
-    status = subprocess.run([SETUP_HOST, '--status'], capture_output=True,
-                            text=True)
-    match = re.search(r'^virt_type \(cached\): (kvm|qemu)$', status.stdout,
-                      re.M)
-    if status.returncode == 0 and match:
-        # Running daemons: setting up again would rewrite virtlogd.conf
-        # (to its defaults), which a functional test running meanwhile
-        # may have changed on purpose.
-        virt_type = match.group(1)
-        kernel, initrd = run_tool(BUILD_IMAGE).split()
-        with open(os.path.join(os.path.dirname(kernel), 'cmdline')) as f:
-            cmdline = f.read().strip()
-        return (virt_type, kernel, initrd, cmdline,
-                'daemons already running, left as they are')
-    progress('setting the host up as the functional tests do')
-    from nova.tests.functional import base as functional_base
-    try:
-        stack = functional_base._Stack.ensure()
-    except RuntimeError as e:
-        raise BenchFailed(str(e))
-    return (stack.virt_type, stack.kernel, stack.initrd, stack.cmdline,
-            'set up by tools/setup-host.sh')
-
-
-def api_call(services, method, path, body=None, expect=(200,), **kwargs):
-    status, reply = services.request(method, path, body, **kwargs)
-    if status not in expect:
-        raise BenchFailed('%s %s: HTTP %d %s' % (method, path, status,
-                                                 json.dumps(reply)[:500]))
-    return reply
-
-
-def console_output(services, server_id):
-    reply = api_call(services, 'POST', '/servers/%s/action' % server_id,
-                     {'os-getConsoleOutput': {'length': None}})
-    return reply['output']
-
-
-def boot_server(services):
-    from nova.tests.functional import services as nova_services
-    reply = api_call(services, 'POST', '/servers', {'server': {
-        'name': 'bench-api', 'imageRef': nova_services.IMAGE_ID,
-        'flavorRef': '1'}}, expect=(202,))
-    server_id = reply['server']['id']
-    progress('server %s accepted; waiting for ACTIVE', server_id)
-    t0 = time.monotonic()
-    deadline = t0 + BOOT_TIMEOUT
-    while True:
-        server = api_call(services, 'GET', '/servers/%s' % server_id)
-        server = server['server']
-        if server['status'] == 'ERROR':
-            raise BenchFailed('server %s went to ERROR: %s' % (
-                server_id, server.get('fault')))
-        if (server['status'] == 'ACTIVE' and
-                not server.get('OS-EXT-STS:task_state')):
-            break
-        if time.monotonic() > deadline:
-            raise BenchFailed('server %s not ACTIVE within %d s (%s)\n%s'
-                              % (server_id, BOOT_TIMEOUT, server['status'],
-                                 services.log_tail()))
-        time.sleep(0.25)
-    active_s = time.monotonic() - t0
-    while True:
-        text = console_output(services, server_id)
-        if BANNER.search(text):
-            break
-        if time.monotonic() > deadline:
-            raise BenchFailed('no banner in the console output of %s within '
-                              '%d s; its end: %r' % (server_id, BOOT_TIMEOUT,
-                                                     text[-400:]))
-        time.sleep(0.25)
-    progress('server ACTIVE after %.1f s, banner after %.1f s', active_s,
-             time.monotonic() - t0)
-    return server_id
-
-
 def guest_serial_port(server_id):
     """(host, port, log file) of the guest's first tcp serial port, from
     the domain's live XML."""
@@ -504,14 +408,13 @@ def fill_console_log(services, server_id):
 
     Returns (log file, bytes on the serial console, seconds).
     """
-    from nova.tests.functional import tcp_client
     host, port, log_file = guest_serial_port(server_id)
     if not log_file:
         raise BenchFailed('the serial port of %s has no <log>: this host '
                           'does not use virtlogd' % server_id)
     progress('serial console %s:%d: chatty %d', host, port, CHATTY_LINES)
     t0 = time.monotonic()
-    with tcp_client.SerialConsoleClient(host, port) as client:
+    with SerialClient(host, port) as client:
         client.send_line('')
         client.read_until(re.compile(re.escape(PROMPT)), CHATTY_TIMEOUT)
         client.received = b''
@@ -864,7 +767,6 @@ def proxy_throughput(workdir, volume_mib, frame_kib, rounds):
 # -- main ---------------------------------------------------------------------
 
 def console_output_bench(args, workdir):
-    from nova.tests.functional import services as nova_services
     from nova.virt.libvirt import console_log
 
     virt_type, kernel, initrd, cmdline, how = prepare_host()
@@ -874,8 +776,7 @@ def console_output_bench(args, workdir):
            '; functional tests running meanwhile (pid %s)'
            % ', '.join(others) if others else ''))
     out()
-    services = nova_services.NovaServices(kernel, initrd, cmdline,
-                                          virt_type)
+    services = NovaAll(kernel, initrd, cmdline, virt_type)
     baseline = None
     try:
         progress('starting nova-all (%s)', services.workdir)
@@ -922,7 +823,7 @@ def console_output_bench(args, workdir):
             'on port %d, server %s booted from image %s; its console log '
             'holds %d bytes of chatty %d (typed on the serial console in '
             '%.1f s), the output is %d characters'
-            % (services.api_port, server_id, nova_services.IMAGE_ID,
+            % (services.api_port, server_id, IMAGE_ID,
                CHATTY_LINES * 65, CHATTY_LINES, typed_s, len(reference)))
         out('baseline: the same app and config file on port %d, a compute '
             'API stand-in returning that log\'s newest %d bytes read once'

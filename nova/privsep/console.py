@@ -1,0 +1,275 @@
+"""Privileged reads of a guest's console (see nova.privsep).
+
+Each entrypoint does one narrow thing and keeps the instance folder
+rules of nova.virt.libvirt.instance_files: the folder is opened with
+open_dir() (O_DIRECTORY | O_NOFOLLOW, owned by the nova-compute that
+asks, writable by nobody else, its parent likewise), every file is looked
+at relative to that descriptor, opened O_NOFOLLOW and checked with
+fstat(): a regular file with one name, or it is refused
+(InstanceFileUnsafe). Only the console log's names (``console.log``,
+``console.log.N``) in a folder named by a canonical instance uuid, and
+only ptys (``/dev/pts/N``), are ever opened. Nothing is written.
+
+``owner`` is the uid of the nova-compute that asks (os.geteuid() on its
+side): the daemon runs as root, so its own uid says nothing about whose
+folder it is.
+
+open_log_file is the one entrypoint that hands out more than bytes: a
+read-only descriptor of one checked log file, passed over an abstract
+unix socket the caller bound (open_log_fd), for the live console's
+follower, which holds its files to prove what it reads.
+
+Errors cross the privsep socket as their class and message (their
+``kwargs`` stay behind): InstanceFileUnsafe, ConsoleLogUnreadable,
+InvalidUUID, ValueError, OSError.
+"""
+
+import errno
+import os
+import re
+import socket
+import stat
+import struct
+import uuid
+
+from nova import exception
+import nova.privsep
+from nova.objects import instance as objects
+from nova.virt.libvirt import console_log
+from nova.virt.libvirt import instance_files
+
+LOG_NAME = 'console.log'
+# The most one call hands back: one log tail is MAX_CONSOLE_BYTES; a log
+# copy asks a piece at a time (privsep messages are held in memory).
+MAX_PIECE = 1 << 20
+_LOG_NAMES = re.compile(r'^console\.log(\.\d+)?$')
+_PTY = re.compile(r'^/dev/pts/\d+$')
+_READ_FLAGS = (os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC |
+               os.O_NOFOLLOW)
+
+
+def _checked_folder(folder, owner):
+    """``folder`` if it is ``<absolute path>/<canonical uuid>``."""
+    if not isinstance(folder, str) or not os.path.isabs(folder) or (
+            os.path.normpath(folder) != folder):
+        raise ValueError('instance folder must be an absolute, normalized '
+                         'path, not %r' % (folder,))
+    objects.check_uuid(os.path.basename(folder), 'instance folder name')
+    if isinstance(owner, bool) or not isinstance(owner, int) or owner < 0:
+        raise ValueError('owner must be a uid, not %r' % (owner,))
+    return folder
+
+
+def _checked_length(value, what, limit):
+    if (isinstance(value, bool) or not isinstance(value, int) or
+            not 0 <= value <= limit):
+        raise ValueError('%s must be an integer from 0 to %d, not %r'
+                         % (what, limit, value))
+    return value
+
+
+@nova.privsep.console_pctxt.entrypoint
+def read_log_tail(folder, owner, max_bytes):
+    """The newest ``max_bytes`` of the log rotated from
+    ``<folder>/console.log`` (console_log.read_log_tail, with its
+    consistency proof, all of it in this process).
+
+    :param folder: the instance folder, ``<instances_path>/<uuid>``.
+    :param owner: uid the folder must belong to.
+    :param max_bytes: int, 0 to MAX_PIECE.
+    :returns: bytes; ``b""`` if the folder or the log does not exist.
+    :raises nova.exception.InstanceFileUnsafe: see open_dir, read_log_tail.
+    :raises nova.exception.ConsoleLogUnreadable: a file or the folder
+        cannot be opened or read.
+    :raises ValueError, nova.exception.InvalidUUID: bad arguments.
+    """
+    _checked_folder(folder, owner)
+    _checked_length(max_bytes, 'max_bytes', MAX_PIECE)
+    path = os.path.join(folder, LOG_NAME)
+    try:
+        dir_fd = instance_files.open_dir(folder, owner)
+    except FileNotFoundError:
+        return b''
+    except OSError as e:
+        raise exception.ConsoleLogUnreadable(path=path, reason=e.strerror)
+    try:
+        return console_log.read_log_tail(path, max_bytes, dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@nova.privsep.console_pctxt.entrypoint
+def read_log_piece(folder, owner, name, offset, length):
+    """Up to ``length`` bytes at ``offset`` of the log file ``name`` of
+    the instance folder ``folder``, for a log copy (log_transfer).
+
+    :param name: ``console.log`` or ``console.log.N``.
+    :param offset: int >= 0; length: int, 0 to MAX_PIECE.
+    :returns: (bytes, size, (st_dev, st_ino)) of the file as opened: the
+        caller sees a file replaced between two pieces by its identity.
+        Fewer bytes than asked only at the end of the file.
+    :raises FileNotFoundError: no such file, or no folder.
+    :raises nova.exception.InstanceFileUnsafe: the folder (open_dir) or
+        the file (a link, not a regular file, several names).
+    :raises OSError: for any other failure to open or read.
+    """
+    _checked_folder(folder, owner)
+    if not isinstance(name, str) or not _LOG_NAMES.match(name):
+        raise ValueError('not a console log name: %r' % (name,))
+    _checked_length(offset, 'offset', 1 << 62)
+    _checked_length(length, 'length', MAX_PIECE)
+    path = os.path.join(folder, name)
+    dir_fd = instance_files.open_dir(folder, owner)
+    try:
+        try:
+            fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                console_log.refuse(path, 'a symbolic link; not following '
+                                   'it')
+            raise
+    finally:
+        os.close(dir_fd)
+    try:
+        st = os.fstat(fd)
+        reason = console_log.describe_unsafe(st)
+        if reason:
+            console_log.refuse(path, reason)
+        data = os.pread(fd, length, offset) if length else b''
+        return data, st.st_size, (st.st_dev, st.st_ino)
+    finally:
+        os.close(fd)
+
+
+@nova.privsep.console_pctxt.entrypoint
+def drain_pty(pty_path, max_bytes):
+    """What is waiting to be read on the guest's pty, at most
+    ``max_bytes`` (hosts without virtlogd: the caller appends it to the
+    console log). Never waits for more.
+
+    :param pty_path: ``/dev/pts/N`` (from the guest's live XML).
+    :param max_bytes: int, 0 to MAX_PIECE.
+    :returns: bytes, possibly ``b""``.
+    :raises ValueError: not a pty path, or not a character device.
+    :raises OSError: it cannot be opened or read.
+    """
+    if not isinstance(pty_path, str) or not _PTY.match(pty_path):
+        raise ValueError('not a pty: %r' % (pty_path,))
+    _checked_length(max_bytes, 'max_bytes', MAX_PIECE)
+    fd = os.open(pty_path, _READ_FLAGS)
+    try:
+        if not stat.S_ISCHR(os.fstat(fd).st_mode):
+            raise ValueError('%s is not a character device' % pty_path)
+        chunks, held = [], 0
+        while held < max_bytes:
+            try:
+                chunk = os.read(fd, min(65536, max_bytes - held))
+            except OSError as e:
+                if e.errno in (errno.EAGAIN, errno.EIO):
+                    break  # nothing more waiting, or no writer
+                raise
+            if not chunk:
+                break
+            chunks.append(chunk)
+            held += len(chunk)
+        return b''.join(chunks)
+    finally:
+        os.close(fd)
+
+
+# Abstract unix socket names (no file, no permission to get wrong) on
+# which open_log_file hands a descriptor over; the caller binds one first.
+FD_SOCKET_PREFIX = 'nova-privsep-fd-'
+_FD_SOCKET = re.compile(r'^%s[0-9a-f]{32}$' % FD_SOCKET_PREFIX)
+_FD_TIMEOUT = 10
+
+
+@nova.privsep.console_pctxt.entrypoint
+def open_log_file(folder, owner, name, sock_name):
+    """Open the log file ``name`` of ``folder`` for reading and send the
+    descriptor (SCM_RIGHTS) to the abstract unix socket ``sock_name``
+    (see open_log_fd): for a reader that must hold the file itself (the
+    live console's LogFollower, console_log's proof by identity).
+
+    :returns: (st_dev, st_ino) of the folder as opened here, or None (and
+        nothing sent) when there is no such file.
+    :raises nova.exception.InstanceFileUnsafe: as read_log_piece.
+    :raises ValueError: a bad argument.
+    :raises OSError: the file cannot be opened, or the socket reached.
+    """
+    _checked_folder(folder, owner)
+    if not isinstance(name, str) or not _LOG_NAMES.match(name):
+        raise ValueError('not a console log name: %r' % (name,))
+    if not isinstance(sock_name, str) or not _FD_SOCKET.match(sock_name):
+        raise ValueError('not a descriptor socket name: %r' % (sock_name,))
+    path = os.path.join(folder, name)
+    dir_fd = instance_files.open_dir(folder, owner)
+    try:
+        st = os.fstat(dir_fd)
+        folder_ident = (st.st_dev, st.st_ino)
+        try:
+            fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                console_log.refuse(path, 'a symbolic link; not following '
+                                   'it')
+            raise
+    finally:
+        os.close(dir_fd)
+    try:
+        reason = console_log.describe_unsafe(os.fstat(fd))
+        if reason:
+            console_log.refuse(path, reason)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(_FD_TIMEOUT)
+            sock.connect('\0' + sock_name)
+            socket.send_fds(sock, [b'F'], [fd])
+    finally:
+        os.close(fd)
+    return folder_ident
+
+
+def open_log_fd(name, dir_fd):
+    """A read-only descriptor of the log file ``name`` (a full path) in
+    the folder ``dir_fd`` (instance_files.open_dir), opened by the privsep
+    daemon: for files this process may not open (virtlogd's, root's
+    0600). The caller still checks it with fstat().
+
+    :returns: the descriptor (close it), or None if there is no such file.
+    :raises nova.exception.InstanceFileUnsafe: see open_log_file; or the
+        folder the daemon opened is not ``dir_fd``'s (swapped meanwhile).
+    :raises nova.exception.ConsoleLogUnreadable: nothing (or something
+        else than one descriptor from root or ourselves) came.
+    """
+    folder = os.path.dirname(name)
+    sock_name = FD_SOCKET_PREFIX + uuid.uuid4().hex
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind('\0' + sock_name)
+        listener.listen(1)
+        listener.settimeout(_FD_TIMEOUT)
+        ident = open_log_file(folder, os.geteuid(), os.path.basename(name),
+                              sock_name)
+        if ident is None:
+            return None
+        try:
+            conn, _addr = listener.accept()
+        except OSError as e:
+            raise exception.ConsoleLogUnreadable(
+                path=name, reason='no descriptor from the privsep daemon '
+                                  '(%s)' % e)
+    with conn:
+        _pid, uid, _gid = struct.unpack('3i', conn.getsockopt(
+            socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i')))
+        _msg, fds, _flags, _addr = socket.recv_fds(conn, 1, 4)
+    if uid not in (0, os.geteuid()) or len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        raise exception.ConsoleLogUnreadable(
+            path=name, reason='unexpected descriptors from uid %d' % uid)
+    st = os.fstat(dir_fd)
+    if (st.st_dev, st.st_ino) != tuple(ident):
+        os.close(fds[0])
+        console_log.refuse(folder, 'replaced while being read')
+    return fds[0]

@@ -69,9 +69,7 @@ readonly SERVER_LOG=$LOG_DIR/gunicorn.log
 readonly KS_USER=keystone
 readonly START_WAIT=60      # s; the first start takes about 3 s
 
-log() { printf 'setup-keystone: %s\n' "$*" >&2; }
-warn() { printf 'setup-keystone: WARNING: %s\n' "$*" >&2; }
-die() { printf 'setup-keystone: ERROR: %s\n' "$*" >&2; exit 1; }
+readonly PROG=setup-keystone
 # shellcheck source=lib/common.sh
 source "$TOOLS_DIR/lib/common.sh"
 usage() {
@@ -274,8 +272,9 @@ server_pid() {
     local pid
     pid="$(cat "$PID_FILE" 2>/dev/null)" || return 1
     pid="${pid//[[:space:]]/}"
-    [[ "$pid" =~ ^[0-9]+$ ]] && proc_alive "$pid" || return 1
-    grep -q gunicorn "/proc/$pid/cmdline" 2>/dev/null || return 1
+    # The venv's interpreter running its gunicorn (a reused pid runs else).
+    pid_runs "$pid" "$(readlink -f "$VENV/bin/python3")" >/dev/null || return 1
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$VENV/bin/gunicorn" || return 1
     printf '%s\n' "$pid"
 }
 
@@ -332,7 +331,7 @@ stop_server() {
         return 0
     fi
     # SIGTERM: gunicorn's graceful shutdown (workers finish their request).
-    stop_pid "$pid" "keystone (gunicorn)"
+    daemon_stop "$pid" "keystone (gunicorn)"
     rm -f "$PID_FILE" "$CONF_HASH_FILE"
 }
 

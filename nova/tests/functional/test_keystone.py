@@ -164,6 +164,13 @@ class KeystoneTestCase(base.FunctionalTestCase):
         self.assertEqual(200, status, body)
         self.assertNotIn(server_id, str(body))
 
+        # A role no policy names, on the server's own project: refused by
+        # the policy, with a fault.
+        status, fault = self.request(self.token('nova-custom'), 'GET',
+                                     '/servers/%s' % server_id)
+        self.assertEqual(403, status, fault)
+        self.assertEqual(['forbidden'], list(fault))
+
     def _user_name(self, token, user_id):
         # The server's user_id is the Keystone id of the token's user.
         admin = session.Session(auth=_auth(self.clouds['nova-admin']))

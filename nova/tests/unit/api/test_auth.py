@@ -181,7 +181,9 @@ def _token(scope):
         body.set_domain_scope(id='d1', name='Default')
     elif scope == 'system':
         body.set_system_scope()
+    # Keystone puts the implied roles in: member implies reader.
     body.add_role(name='member')
+    body.add_role(name='reader')
     return access.create(body=body)
 
 
@@ -218,7 +220,7 @@ class KeystoneScopeTestCase(base.APITestCase):
     def test_project_scoped_token_reaches_the_api(self):
         self.assertEqual(200, self._get('project').status_int)
         ctx = self.compute.contexts[-1]
-        self.assertEqual(('u1', 'p1', ('member',)),
+        self.assertEqual(('u1', 'p1', ('member', 'reader')),
                          (ctx.user_id, ctx.project_id, ctx.roles))
 
     def test_tokens_without_a_project_get_403_naming_the_scope(self):

@@ -13,6 +13,7 @@ Nova's ``vm_state`` and ``task_state``; the REST API derives a server's
 status from them.
 """
 
+import contextlib
 import datetime
 import os
 import stat
@@ -63,6 +64,8 @@ _SWAP_LOCK = threading.Lock()
 _SERVICE_LOCK = threading.Lock()
 _INIT_LOCK = threading.Lock()
 _context_manager = None  # enginefacade's transaction context manager
+# Set while this thread is inside a writer transaction (_transaction).
+_WRITING = threading.local()
 
 
 def utcnow():
@@ -124,8 +127,24 @@ def _sqlite_pragmas(memory):
         dbapi_conn.execute('PRAGMA busy_timeout=%d' %
                            (SQLITE_BUSY_TIMEOUT * 1000))
 
+    def begin(conn):
+        # oslo.db begins every SQLite transaction DEFERRED: one that read
+        # and then writes fails at once with "database is locked" when
+        # another connection committed in between (the busy timeout
+        # cannot help: its snapshot is stale). A writer takes the write
+        # lock when it begins instead, waiting up to the busy timeout.
+        if not getattr(_WRITING, 'depth', 0):
+            return
+        if conn.connection.driver_connection.in_transaction:
+            # oslo.db's listener began first; nothing ran in it yet.
+            conn.exec_driver_sql('ROLLBACK')
+        conn.exec_driver_sql('BEGIN IMMEDIATE')
+        # oslo.db's listener, if it runs after this one, begins nothing.
+        conn.info['in_transaction'] = True
+
     def hook(engine):
         event.listen(engine, 'connect', lambda conn, record: pragmas(conn))
+        event.listen(engine, 'begin', begin)
         if memory:
             # Its one connection was made before this hook ran.
             with engine.connect() as conn:
@@ -205,9 +224,17 @@ class _Scope(object):
     take no request context: each call is its own transaction."""
 
 
+@contextlib.contextmanager
 def _transaction():
-    """A writer session in a new transaction, committed on leaving."""
-    return _manager().writer.using(_Scope())
+    """A writer session in a new transaction, committed on leaving; on
+    SQLite it holds the write lock from its first statement."""
+    manager = _manager()  # configured first: its upgrade locks alone
+    _WRITING.depth = getattr(_WRITING, 'depth', 0) + 1
+    try:
+        with manager.writer.using(_Scope()) as session:
+            yield session
+    finally:
+        _WRITING.depth -= 1
 
 
 def _reading():

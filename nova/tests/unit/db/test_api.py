@@ -5,9 +5,11 @@ import threading
 from unittest import mock
 
 from oslo_db import exception as db_exc
+import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from nova.db import api as db
+from nova.db import models
 from nova import exception
 from nova.tests.unit.db import base
 
@@ -401,3 +403,39 @@ class IntegrityTestCase(base.DBTestCase):
         self.assertRaises(exception.Conflict, db.flavor_create,
                           {'id': '1', 'name': None, 'ram': 1, 'vcpus': 1})
         self.assertEqual([], db.flavor_list())
+
+
+class WriterLockTestCase(base.DBTestCase):
+    """A writer transaction that reads and then writes must not fail with
+    "database is locked" when another writer commits in between."""
+
+    def test_read_then_write_while_another_writer_commits(self):
+        db.service_report('host-a', 'nova-compute', 'compute', {})
+        other_done = threading.Event()
+        errors = []
+
+        def other_writer():
+            try:
+                db.service_report('host-a', 'nova-compute', 'compute',
+                                  {'n': 2})
+            except Exception as e:
+                errors.append(e)
+            other_done.set()
+
+        table = models.Service.__table__
+        # Called without the retry decorator: the first try must work.
+        with db._transaction() as session:
+            row = session.scalars(sa.select(models.Service).where(
+                table.c.host == 'host-a')).first()
+            thread = threading.Thread(target=other_writer)
+            thread.start()
+            # The other writer commits now unless this transaction holds
+            # the write lock (then it waits for this one's commit).
+            other_done.wait(0.5)
+            row.topic = 'mine'
+            session.flush()
+        thread.join(30)
+        self.assertEqual([], errors)
+        self.assertTrue(other_done.is_set())
+        service = db.service_get_by_host('host-a')
+        self.assertEqual({'n': 2}, service['report'])

@@ -30,13 +30,18 @@ import re
 import socket
 import stat
 import struct
+import time
 import uuid
+
+from oslo_log import log as logging
 
 from nova import exception
 import nova.privsep
 from nova.objects import instance as objects
 from nova.virt.libvirt import console_log
 from nova.virt.libvirt import instance_files
+
+LOG = logging.getLogger(__name__)
 
 LOG_NAME = 'console.log'
 # The most one call hands back: one log tail is MAX_CONSOLE_BYTES; a log
@@ -247,29 +252,53 @@ def open_log_fd(name, dir_fd):
     sock_name = FD_SOCKET_PREFIX + uuid.uuid4().hex
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         listener.bind('\0' + sock_name)
-        listener.listen(1)
-        listener.settimeout(_FD_TIMEOUT)
+        # Any local user sees the name in /proc/net/unix and may connect
+        # before the daemon does: room for many, each one looked at.
+        listener.listen(socket.SOMAXCONN)
         ident = open_log_file(folder, os.geteuid(), os.path.basename(name),
                               sock_name)
         if ident is None:
             return None
+        fd = _receive_fd(listener, name)
+    st = os.fstat(dir_fd)
+    if (st.st_dev, st.st_ino) != tuple(ident):
+        os.close(fd)
+        console_log.refuse(folder, 'replaced while being read')
+    return fd
+
+
+def _peer_uid(conn):
+    _pid, uid, _gid = struct.unpack('3i', conn.getsockopt(
+        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i')))
+    return uid
+
+
+def _receive_fd(listener, name):
+    """The one descriptor the daemon (root, or this service's own uid)
+    sent to ``listener``. Connections of other users are closed unread
+    (they connected to a name they saw, to deny or inject); the daemon
+    connected before open_log_file returned, so it is in the queue."""
+    deadline = time.monotonic() + _FD_TIMEOUT
+    while True:
+        listener.settimeout(max(deadline - time.monotonic(), 0.001))
         try:
             conn, _addr = listener.accept()
         except OSError as e:
             raise exception.ConsoleLogUnreadable(
                 path=name, reason='no descriptor from the privsep daemon '
                                   '(%s)' % e)
-    with conn:
-        _pid, uid, _gid = struct.unpack('3i', conn.getsockopt(
-            socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i')))
-        _msg, fds, _flags, _addr = socket.recv_fds(conn, 1, 4)
-    if uid not in (0, os.geteuid()) or len(fds) != 1:
-        for fd in fds:
-            os.close(fd)
-        raise exception.ConsoleLogUnreadable(
-            path=name, reason='unexpected descriptors from uid %d' % uid)
-    st = os.fstat(dir_fd)
-    if (st.st_dev, st.st_ino) != tuple(ident):
-        os.close(fds[0])
-        console_log.refuse(folder, 'replaced while being read')
-    return fds[0]
+        with conn:
+            uid = _peer_uid(conn)
+            if uid not in (0, os.geteuid()):
+                LOG.warning('Ignoring a connection of uid %d to the '
+                            'descriptor socket of %s', uid, name)
+                continue
+            conn.settimeout(_FD_TIMEOUT)
+            _msg, fds, _flags, _addr = socket.recv_fds(conn, 1, 4)
+        if len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            raise exception.ConsoleLogUnreadable(
+                path=name, reason='%d descriptors from the privsep daemon, '
+                                  'not one' % len(fds))
+        return fds[0]

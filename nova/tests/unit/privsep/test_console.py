@@ -9,6 +9,7 @@ import errno
 import fcntl
 import logging
 import os
+import socket
 import stat
 
 import fixtures
@@ -27,6 +28,8 @@ from nova.virt.libvirt import log_transfer
 UUID = '5f0c2a8e-3b1d-4c6a-9e7f-1a2b3c4d5e6f'
 # A uid no account uses: the folder's owner, as nova's would be.
 OTHER_UID = 64123
+# Another local user, not the service's.
+NOBODY = 65534
 
 
 def write_root_only(path, data):
@@ -310,6 +313,44 @@ class OpenLogFdTestCase(_FolderBase):
                               privsep_console.open_log_fd, self.log,
                               self.dir_fd)
         self.assertIn('replaced while being read', str(e))
+
+    def _squat(self, send_fd):
+        """open_log_file, after a local user (uid NOBODY) saw the
+        listener's abstract name (in /proc/net/unix, readable by all)
+        and connected first, sending a descriptor of its own if
+        ``send_fd``."""
+        real = privsep_console.open_log_file
+
+        def squatted(folder, owner, name, sock_name):
+            with open('/proc/net/unix') as f:
+                self.assertIn('@' + sock_name, f.read())
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.setgid(NOBODY)
+                    os.setuid(NOBODY)
+                    with socket.socket(socket.AF_UNIX) as s:
+                        s.connect('\0' + sock_name)
+                        if send_fd:
+                            fd = os.open('/dev/null', os.O_RDONLY)
+                            socket.send_fds(s, [b'F'], [fd])
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+            return real(folder, owner, name, sock_name)
+        self.useFixture(fixtures.MockPatchObject(
+            privsep_console, 'open_log_file', squatted))
+
+    def test_another_user_connecting_first_is_ignored(self):
+        write_root_only(self.log, b'root only\n')
+        for send_fd in (False, True):
+            self._squat(send_fd)
+            fd = privsep_console.open_log_fd(self.log, self.dir_fd)
+            self.addCleanup(os.close, fd)
+            self.assertEqual(b'root only\n', os.pread(fd, 100, 0))
+            st = os.lstat(self.log)
+            self.assertEqual((st.st_dev, st.st_ino),
+                             (os.fstat(fd).st_dev, os.fstat(fd).st_ino))
 
     def test_only_our_socket_names(self):
         write_root_only(self.log, b'x')

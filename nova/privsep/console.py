@@ -33,6 +33,7 @@ import struct
 import time
 import uuid
 
+from lxml import etree
 from oslo_log import log as logging
 
 from nova import exception
@@ -146,16 +147,64 @@ def read_log_piece(folder, owner, name, offset, length):
         os.close(fd)
 
 
+# libvirtd's records of the QEMU guests it runs (qemu:///system), each
+# root's and 0600: the one word on which ptys are guests' consoles.
+LIBVIRT_QEMU_STATE = '/run/libvirt/qemu'
+_MAX_STATUS = 4 << 20
+_STATUS_PARSER = etree.XMLParser(resolve_entities=False, no_network=True,
+                                 huge_tree=False)
+
+
+def _guest_ptys():
+    """The pty paths of the serial ports and consoles of the running
+    guests, from libvirtd's status files (only root's regular files,
+    never through a link; others are skipped)."""
+    ptys = set()
+    try:
+        names = os.listdir(LIBVIRT_QEMU_STATE)
+    except FileNotFoundError:
+        return ptys
+    for name in names:
+        if not name.endswith('.xml'):
+            continue
+        try:
+            fd = os.open(os.path.join(LIBVIRT_QEMU_STATE, name),
+                         _READ_FLAGS)
+        except OSError:
+            continue  # gone, or a link
+        with os.fdopen(fd, 'rb') as f:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != 0 or (
+                    st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+                continue
+            try:
+                root = etree.fromstring(f.read(_MAX_STATUS), _STATUS_PARSER)
+            except etree.Error:
+                continue  # being rewritten
+        for dev in root.iter('serial', 'console'):
+            source = dev.find('source')
+            if dev.get('type') == 'pty' and source is not None:
+                ptys.add(source.get('path'))
+    return ptys
+
+
 @nova.privsep.console_pctxt.entrypoint
 def drain_pty(pty_path, max_bytes):
     """What is waiting to be read on the guest's pty, at most
     ``max_bytes`` (hosts without virtlogd: the caller appends it to the
     console log). Never waits for more.
 
+    Only a pty that libvirt lists as a running guest's serial port or
+    console (_guest_ptys) is read: every terminal of the host (a shell's,
+    with what is typed into it) is a /dev/pts/N too. It is opened first
+    and looked up after: while it is held open, its number cannot pass
+    to another terminal.
+
     :param pty_path: ``/dev/pts/N`` (from the guest's live XML).
     :param max_bytes: int, 0 to MAX_PIECE.
     :returns: bytes, possibly ``b""``.
-    :raises ValueError: not a pty path, or not a character device.
+    :raises ValueError: not a pty path, not a character device, or not
+        the console of a running guest.
     :raises OSError: it cannot be opened or read.
     """
     if not isinstance(pty_path, str) or not _PTY.match(pty_path):
@@ -165,6 +214,10 @@ def drain_pty(pty_path, max_bytes):
     try:
         if not stat.S_ISCHR(os.fstat(fd).st_mode):
             raise ValueError('%s is not a character device' % pty_path)
+        if pty_path not in _guest_ptys():
+            raise ValueError('%s is not the console of a running guest '
+                             '(no status file in %s lists it)'
+                             % (pty_path, LIBVIRT_QEMU_STATE))
         chunks, held = [], 0
         while held < max_bytes:
             try:

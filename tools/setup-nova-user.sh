@@ -8,7 +8,8 @@
 #   * apt-installs Debian's sudo when missing
 #   * creates the system group "libvirt" and the system user "nova" (home
 #     /var/lib/nova, no login shell, in group libvirt), and /var/lib/nova/instances
-#     (nova's, 0755: the instances_path default)
+#     (nova's, 0755: the instances_path default; $NOVA_STATE_PATH instead of
+#     /var/lib/nova if set). A link in their place is refused, never followed
 #   * writes /etc/libvirt/libvirtd.conf: the read-write socket belongs to group
 #     libvirt, mode 0770, and needs no polkit (there is none here); libvirtd is
 #     restarted (start-stop-daemon) when that file changed while it runs, and
@@ -39,6 +40,8 @@ readonly HELPER=/usr/local/libexec/nova/privsep-helper
 readonly SUDOERS=/etc/sudoers.d/nova-privsep
 readonly LIBVIRTD_CONF=/etc/libvirt/libvirtd.conf
 readonly STATE_DIR="${NOVA_HOST_STATE_DIR:-/run/nova-virtlogd-host}"
+# nova's home and state_path (instances_path is its instances/).
+readonly STATE_PATH="${NOVA_STATE_PATH:-/var/lib/nova}"
 
 log() { printf 'setup-nova-user: %s\n' "$*" >&2; }
 die() { printf 'setup-nova-user: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -97,12 +100,30 @@ command -v sudo >/dev/null && command -v visudo >/dev/null || {
 
 getent group libvirt >/dev/null || { groupadd --system libvirt; log "group libvirt created"; }
 if ! id nova >/dev/null 2>&1; then
-    useradd --system --user-group --home-dir /var/lib/nova --no-create-home \
+    useradd --system --user-group --home-dir "$STATE_PATH" --no-create-home \
         --shell /usr/sbin/nologin --groups libvirt nova
     log "user nova created"
 fi
 id -nG nova | grep -qw libvirt || usermod -a -G libvirt nova
-install -d -o nova -g nova -m 0755 /var/lib/nova /var/lib/nova/instances
+# nova's folders: nova may have put a link (or anything else) in their place
+# since the last run, and chown or chmod through it would hand nova the target
+# (/etc, or the helper's folder: root). Never followed: created by mkdir (which
+# does not follow), their owner set with chown -h, their mode from inside them
+# and only while nova owns them.
+nova_dir() {
+    local path="$1" nova_uid
+    nova_uid="$(id -u nova)"
+    if [ -L "$path" ] || { [ -e "$path" ] && [ ! -d "$path" ]; }; then
+        die "$path is a symbolic link or not a directory; not following it (remove it and run me again)"
+    fi
+    mkdir -m 0755 -- "$path" 2>/dev/null || [ -d "$path" ] ||
+        die "cannot create $path"
+    chown -h nova:nova -- "$path"
+    ( cd -P -- "$path" && [ "$(stat -c %u .)" = "$nova_uid" ] && chmod 0755 . ) ||
+        die "$path changed while being set up; not following it"
+}
+nova_dir "$STATE_PATH"
+nova_dir "$STATE_PATH/instances"
 
 if [ "$keep_helper" = 0 ]; then
     not_nova_writable

@@ -16,8 +16,9 @@
 #     tools/setup-host.sh's record of the daemon it started follows the new pid
 #   * writes /usr/local/libexec/nova/privsep-helper (root's, 0755): starts the privsep
 #     daemon with the python of --python (default $NOVA_PYTHON, else python3; it
-#     needs oslo.privsep) and this tree's nova. Without --python an existing helper
-#     is kept as it is
+#     needs oslo.privsep) and this tree's nova, from / (never the caller's folder:
+#     python -m imports from it). Without --python an existing helper keeps its
+#     python and tree (one not written by this script is kept as it is)
 #   * writes /etc/sudoers.d/nova-privsep (0440, checked with visudo): user nova may
 #     run exactly that helper, as root, for context nova.privsep.console_pctxt and a
 #     socket in a folder mkdtemp made in /tmp; nothing else
@@ -55,10 +56,21 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ "$(id -u)" = 0 ] || die "run me as root"
+helper_tree="$TREE"
 if [ -z "$python" ] && [ -x "$HELPER" ]; then
-    # Keep the helper as written (by a run with --python, e.g. the functional
-    # tests' while they run): only set the rest up again.
+    # Keep the helper's python and tree as written (by a run with --python, e.g.
+    # the functional tests' while they run): only set the rest up again, the
+    # helper too when it is one of ours (an older one ran from nova's folder).
     keep_helper=1
+    exec_line="^PYTHONSAFEPATH=1 PYTHONPATH='\([^']*\)' exec '\([^']*\)' -m oslo_privsep\.daemon \"\$@\"\$"
+    old_line="^PYTHONPATH='\([^']*\)' exec '\([^']*\)' -m oslo_privsep\.daemon \"\$@\"\$"
+    for line in "$exec_line" "$old_line"; do
+        python="$(sed -n "s/$line/\2/p" "$HELPER")"
+        helper_tree="$(sed -n "s/$line/\1/p" "$HELPER")"
+        [ -z "$python" ] || { keep_helper=0; break; }
+    done
+    [ "$keep_helper" = 0 ] ||
+        log "WARNING: keeping $HELPER as it is (not written by me): it must cd / before python -m"
 else
     keep_helper=0
     python="${python:-${NOVA_PYTHON:-python3}}"
@@ -83,7 +95,7 @@ write_if_changed() {
 # Nothing nova may write runs as root: the tree, the python and their folders.
 not_nova_writable() {
     local path
-    for path in "$TREE" "$TREE/nova" "$TREE/nova/privsep" "$python" \
+    for path in "$helper_tree" "$helper_tree/nova" "$helper_tree/nova/privsep" "$python" \
             "$(dirname "$python")"; do
         [ -e "$path" ] || continue
         [ "$(stat -L -c %u "$path")" = 0 ] && [ -z "$(find -L "$path" -maxdepth 0 -perm /022)" ] ||
@@ -128,10 +140,15 @@ nova_dir "$STATE_PATH/instances"
 if [ "$keep_helper" = 0 ]; then
     not_nova_writable
     mkdir -p "$(dirname "$HELPER")"
+    # sudo keeps the caller's current folder, and "python -m" puts the current
+    # folder first on sys.path: from nova's, a planted oslo_privsep/ would run
+    # as root. So from /, and PYTHONSAFEPATH (python >= 3.11) adds no folder.
     write_if_changed "$HELPER" 0755 <<EOF || true
 #!/bin/sh
 # Written by tools/setup-nova-user.sh: nova-compute's privsep daemon, run by sudo.
-PYTHONPATH='$TREE' exec '$python' -m oslo_privsep.daemon "\$@"
+# Never from the caller's folder: python -m would import from it, as root.
+cd / || exit 1
+PYTHONSAFEPATH=1 PYTHONPATH='$helper_tree' exec '$python' -m oslo_privsep.daemon "\$@"
 EOF
 fi
 

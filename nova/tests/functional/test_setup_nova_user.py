@@ -76,3 +76,27 @@ class SetupNovaUserTestCase(test.TestCase):
         st = os.stat(victim)
         self.assertEqual((0, 0, 0o40700), (st.st_uid, st.st_gid,
                                            st.st_mode))
+
+    def test_helper_imports_nothing_from_the_callers_folder(self):
+        # sudo keeps nova's current folder and "python -m" looks there
+        # first: an oslo_privsep/ planted in it must not run as root.
+        plant = os.path.join(self.top, 'plant')
+        os.makedirs(os.path.join(plant, 'oslo_privsep'))
+        proof = os.path.join(self.top, 'ran-as-root')
+        with open(os.path.join(plant, 'oslo_privsep', '__init__.py'),
+                  'w') as f:
+            f.write('open(%r, "w").close()\n' % proof)
+        with open(os.path.join(plant, 'oslo_privsep', 'daemon.py'),
+                  'w') as f:
+            f.write('pass\n')
+        subprocess.run(['chown', '-R', '%d:%d' % (self.user.pw_uid,
+                                                  self.user.pw_gid), plant],
+                       check=True)
+        proc = unprivileged.run_as_nova([
+            'sh', '-c', 'cd "$1" && exec sudo -n "$2" --privsep_context '
+            'nova.privsep.console_pctxt --privsep_sock_path '
+            '/tmp/tmpnobody0/privsep.sock', 'sh', plant,
+            unprivileged.HELPER])
+        self.assertFalse(os.path.exists(proof), proc.stderr)
+        # It did start the real daemon, which found no socket there.
+        self.assertIn('privsep', proc.stderr)

@@ -20,6 +20,7 @@ from nova import exception
 import nova.privsep
 from nova.privsep import console as privsep_console
 from nova import test
+from nova.tests.unit.privsep import libvirt_state
 from nova.virt.libvirt import console_follow
 from nova.virt.libvirt import console_log
 from nova.virt.libvirt import instance_files
@@ -410,18 +411,6 @@ class UnprivilegedFollowerTestCase(_FolderBase):
         opener.assert_not_called()
 
 
-def write_status(folder, name, pty, kind='pty'):
-    """libvirt's status file of a running guest whose serial port (and
-    console) is ``pty``, as libvirtd writes it: root's, 0600."""
-    xml = ('<domstatus state="running" pid="1"><domain type="kvm">'
-           '<name>%s</name><devices>'
-           '<serial type="%s"><source path="%s"/></serial>'
-           '<console type="%s" tty="%s"><source path="%s"/></console>'
-           '</devices></domain></domstatus>'
-           % (name, kind, pty, kind, pty, pty))
-    write_root_only(os.path.join(folder, name + '.xml'), xml.encode())
-
-
 class DrainPtyTestCase(test.TestCase):
     def setUp(self):
         super().setUp()
@@ -429,11 +418,7 @@ class DrainPtyTestCase(test.TestCase):
         self.addCleanup(os.close, master)
         self.addCleanup(os.close, slave)
         self.master, self.pty = master, os.ttyname(slave)
-        self.slave = slave
-        self.state = self.useFixture(fixtures.TempDir()).path
-        self.useFixture(fixtures.MockPatchObject(
-            privsep_console, 'LIBVIRT_QEMU_STATE', self.state))
-        write_status(self.state, 'instance-0001', self.pty)
+        self.state = self.useFixture(libvirt_state.GuestPtys(self.pty))
 
     def test_reads_what_waits_and_never_blocks(self):
         os.write(self.master, b'guest says hello\n')
@@ -460,7 +445,7 @@ class DrainPtyTestCase(test.TestCase):
         self.addCleanup(os.close, slave)
         terminal = os.ttyname(slave)
         os.write(master, b'typed password\n')
-        write_status(self.state, 'instance-0002', terminal, kind='tcp')
+        self.state.add(terminal, kind='tcp')
         e = self.assertRaises(ValueError, privsep_console.drain_pty,
                               terminal, 1000)
         self.assertIn('not the console of a running guest', str(e))
@@ -468,12 +453,13 @@ class DrainPtyTestCase(test.TestCase):
         self.assertIn(b'typed password', os.read(slave, 100))
 
     def test_status_files_not_root_only_are_ignored(self):
-        for name in os.listdir(self.state):
-            os.chown(os.path.join(self.state, name), OTHER_UID, OTHER_UID)
+        folder = self.state.folder
+        for name in os.listdir(folder):
+            os.chown(os.path.join(folder, name), OTHER_UID, OTHER_UID)
         self.assertRaises(ValueError, privsep_console.drain_pty, self.pty,
                           10)
-        os.remove(os.path.join(self.state, 'instance-0001.xml'))
-        os.symlink('/nonexistent', os.path.join(self.state, 'x.xml'))
+        os.remove(os.path.join(folder, 'instance-0001.xml'))
+        os.symlink('/nonexistent', os.path.join(folder, 'x.xml'))
         self.assertRaises(ValueError, privsep_console.drain_pty, self.pty,
                           10)
 

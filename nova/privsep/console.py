@@ -30,6 +30,7 @@ import re
 import socket
 import stat
 import struct
+import sys
 import time
 import uuid
 
@@ -54,8 +55,23 @@ _READ_FLAGS = (os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC |
                os.O_NOFOLLOW)
 
 
+def _caller_uid():
+    """The uid of the user whose sudo started this process, when it is
+    oslo.privsep's daemon (the documented helper_command); otherwise
+    None: entrypoints called in a root nova-compute's own process, or a
+    daemon not started by sudo."""
+    spec = getattr(sys.modules.get('__main__'), '__spec__', None)
+    if getattr(spec, 'name', None) != 'oslo_privsep.daemon':
+        return None
+    uid = os.environ.get('SUDO_UID', '')
+    return int(uid) if uid.isdigit() else None
+
+
 def _checked_folder(folder, owner):
-    """``folder`` if it is ``<absolute path>/<canonical uuid>``."""
+    """``folder`` if it is ``<absolute path>/<canonical uuid>``, and
+    ``owner`` the uid of the user who started the daemon (when sudo
+    did): ``owner`` comes from the caller, who must not name root's or
+    another user's folders."""
     if not isinstance(folder, str) or not os.path.isabs(folder) or (
             os.path.normpath(folder) != folder):
         raise ValueError('instance folder must be an absolute, normalized '
@@ -63,6 +79,10 @@ def _checked_folder(folder, owner):
     objects.check_uuid(os.path.basename(folder), 'instance folder name')
     if isinstance(owner, bool) or not isinstance(owner, int) or owner < 0:
         raise ValueError('owner must be a uid, not %r' % (owner,))
+    caller = _caller_uid()
+    if caller is not None and owner != caller:
+        raise ValueError('owner must be the uid that started this daemon '
+                         '(%d), not %d' % (caller, owner))
     return folder
 
 

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import stat
+import sys
 
 import fixtures
 from oslo_privsep import capabilities
@@ -182,6 +183,49 @@ class ReadLogTailTestCase(_FolderBase):
         for owner in (-1, '0', True):
             self.assertRaises(ValueError, privsep_console.read_log_tail,
                               self.folder, owner, 10)
+
+
+class SudoCallerTestCase(_FolderBase):
+    """In the daemon sudo started, ``owner`` (the caller's word) must be
+    the uid that ran sudo: not root's or another user's folders."""
+
+    def setUp(self):
+        super().setUp()
+        main = type(sys)('__main__')
+        main.__spec__ = type('Spec', (), {'name': 'oslo_privsep.daemon'})
+        self.useFixture(fixtures.MockPatchObject(sys, 'modules', dict(
+            sys.modules, __main__=main)))
+        self.useFixture(fixtures.EnvironmentVariable('SUDO_UID',
+                                                     str(OTHER_UID)))
+        write_root_only(self.log, b'nova\'s guest\n')
+
+    def test_the_callers_folders_only(self):
+        self.assertEqual(b'nova\'s guest\n', privsep_console.read_log_tail(
+            self.folder, OTHER_UID, 100))
+        roots = os.path.join(self.instances_path, 'roots')
+        os.mkdir(roots, 0o755)
+        folder = os.path.join(roots, UUID)
+        os.mkdir(folder, 0o700)
+        write_root_only(os.path.join(folder, 'console.log'), b'secret\n')
+        for call in (
+                lambda: privsep_console.read_log_tail(folder, 0, 100),
+                lambda: privsep_console.read_log_piece(
+                    folder, 0, 'console.log', 0, 100),
+                lambda: privsep_console.open_log_file(
+                    folder, 0, 'console.log',
+                    privsep_console.FD_SOCKET_PREFIX + '0' * 32)):
+            e = self.assertRaises(ValueError, call)
+            self.assertIn('owner must be the uid that started this daemon '
+                          '(%d), not 0' % OTHER_UID, str(e))
+
+    def test_not_the_daemon_or_not_sudo(self):
+        self.useFixture(fixtures.EnvironmentVariable('SUDO_UID'))
+        self.assertIsNone(privsep_console._caller_uid())
+        self.useFixture(fixtures.EnvironmentVariable('SUDO_UID', '0'))
+        self.assertEqual(0, privsep_console._caller_uid())
+        self.useFixture(fixtures.MockPatchObject(sys, 'modules', dict(
+            sys.modules, __main__=type(sys)('__main__'))))
+        self.assertIsNone(privsep_console._caller_uid())
 
 
 class ReadLogPieceTestCase(_FolderBase):

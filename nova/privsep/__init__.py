@@ -9,10 +9,12 @@ capability:
     CAP_DAC_READ_SEARCH only, i.e. read any file and search any folder.
     It is what reading the guest's console needs: virtlogd (root) creates
     ``console.log`` and its rotated ``console.log.N`` 0600, and QEMU's
-    pty (``/dev/pts/N``) belongs to QEMU's user. Nothing it does writes
-    or changes a file: a daemon that would be made to misbehave can read,
-    never write, and only what the entrypoints hand back (bytes, or a
-    read-only descriptor of a console log file for the live console).
+    pty (``/dev/pts/N``) belongs to QEMU's user. No entrypoint writes or
+    changes a file, and each hands back only bytes or a read-only
+    descriptor of a console log file (the live console). The daemon's
+    uid is still 0: code run in it by a flaw (not through an entrypoint)
+    could write files root owns without any capability. A dedicated
+    unprivileged daemon user would close that; it is not done yet.
 
 The daemon is started by the first call, with oslo.privsep's
 ``helper_command`` (by default ``sudo privsep-helper --config-file ...

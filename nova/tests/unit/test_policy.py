@@ -208,6 +208,26 @@ class PolicyFileTestCase(test.TestCase):
         self.assertEqual(logged + 1, logs.output.count('cannot be parsed'))
         self.assertTrue(nobody.can(CONSOLE_OUTPUT))
 
+    def test_file_not_a_mapping_of_check_strings_refuses(self):
+        # Valid YAML that is not {rule: check string}: oslo.policy raises
+        # AttributeError or TypeError, not the ValueError of bad syntax.
+        # Refused and logged as unparsable too, never an exception.
+        logs = self.useFixture(fixtures.FakeLogger(name='nova.policy'))
+        path = self.write_policy({})
+        for text in ('- %s\n' % CONSOLE_OUTPUT, 'just a string\n',
+                     '{"%s": 5}' % CONSOLE_OUTPUT,
+                     '{"%s": ["@", 5]}' % CONSOLE_OUTPUT):
+            with open(path, 'w') as f:
+                f.write(text)
+            self.policy.set_policy_file(path)
+            e = self.assertRaises(exception.Forbidden, ctx().can,
+                                  CONSOLE_OUTPUT)
+            self.assertIn(CONSOLE_OUTPUT, e.message)
+            self.assertFalse(ctx().can(CONSOLE_OUTPUT, fatal=False), text)
+            self.assertFalse(ctx(roles=('admin',)).is_admin, text)
+            self.assertIn('the policy file %s cannot be parsed' % path,
+                          logs.output)
+
 
 class APIPolicyTestCase(base.APITestCase):
     """Each API call site asks its rule, and a policy file changes the
@@ -237,6 +257,18 @@ class APIPolicyTestCase(base.APITestCase):
         self.assertEqual({'output': 'hello\n'}, self.json(response))
         # The member lost it: the file replaced the rule.
         self.assertStatus(403, self.console_output('member'))
+
+    def test_policy_file_not_a_mapping_is_403_not_500(self):
+        path = os.path.join(self.useFixture(
+            fixtures.TempDir()).path, 'policy.yaml')
+        with open(path, 'w') as f:
+            f.write('- %s\n' % CONSOLE_OUTPUT)
+        self.policy.set_policy_file(path)
+        self.assertFault(self.request('GET', '/v2.1/servers'), 403,
+                         'forbidden', 'os_compute_api:servers:index')
+        self.assertFault(self.request('GET', '/v2.1/os-services',
+                                      token=base.ADMIN_TOKEN),
+                         403, 'forbidden', 'os_compute_api:os-services:list')
 
     def test_every_call_site_asks_its_rule(self):
         server = self.compute.add_server(project_id='demo')

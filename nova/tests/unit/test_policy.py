@@ -20,6 +20,7 @@ from nova import policies
 from nova import policy
 from nova import test
 from nova.tests.unit.api import base
+from nova.tests.unit.api import fakes
 
 CONSOLE_OUTPUT = 'os_compute_api:os-console-output'
 MEMBER = ('member', 'reader')
@@ -309,6 +310,78 @@ class APIPolicyTestCase(base.APITestCase):
         self.assertFault(self.action(uuid, {'os-getSerialConsole': {
             'type': 'serial'}}, version='2.5'), 403, 'forbidden',
             'os_compute_api:os-remote-consoles')
+        self.assertIn(uuid, self.compute.servers)
+
+    def server_calls(self, uuid):
+        """{rule: (method, path, body, version)} of every call on one
+        server."""
+        action = '/v2.1/servers/%s/action' % uuid
+        return {
+            'servers:show': ('GET', '/v2.1/servers/' + uuid, None, None),
+            'servers:delete': ('DELETE', '/v2.1/servers/' + uuid, None,
+                               None),
+            'servers:reboot': ('POST', action, {'reboot': {'type': 'SOFT'}},
+                               None),
+            'servers:rebuild': ('POST', action,
+                                {'rebuild': {'imageRef': fakes.IMAGE_ID}},
+                                None),
+            'os-console-output': ('POST', action,
+                                  {'os-getConsoleOutput': {}}, None),
+            'os-remote-consoles': ('POST', action, {'os-getSerialConsole': {
+                'type': 'serial'}}, '2.5'),
+            'os-remote-consoles@2.6': (
+                'POST', '/v2.1/servers/%s/remote-consoles' % uuid,
+                {'remote_console': {'protocol': 'serial',
+                                    'type': 'serial'}}, '2.6'),
+            'os-console-viewers': (
+                'POST', '/v2.1/servers/%s/console-viewers' % uuid,
+                {'console_viewer': {}}, None),
+            'os-migrate-server:migrate_live': (
+                'POST', action, {'os-migrateLive': {
+                    'host': None, 'block_migration': 'auto'}}, '2.25'),
+        }
+
+    def test_owner_rules_compare_with_the_servers_owner(self):
+        # Nova's documented "only the user who made it" policy: the
+        # target of a call on a server is its owner, not the caller.
+        server = self.compute.add_server(project_id='demo', user_id='demo')
+        uuid = server['uuid']
+        self.compute.console_output[uuid] = b'hello\n'
+        calls = self.server_calls(uuid)
+        self.write_policy({'os_compute_api:' + name.split('@')[0]:
+                           'user_id:%(user_id)s' for name in calls})
+        for name, (method, path, body, version) in calls.items():
+            self.assertFault(
+                self.request(method, path, body=body, version=version,
+                             token='bob:demo'),
+                403, 'forbidden', 'os_compute_api:' + name.split('@')[0])
+        self.assertEqual('ACTIVE', self.compute.servers[uuid]['status'])
+        self.assertEqual([], self.compute.actions())
+        # The owner passes the same rules (the delete last).
+        for name, (method, path, body, version) in sorted(
+                calls.items(), key=lambda item: item[0] == 'servers:delete'):
+            response = self.request(method, path, body=body,
+                                    version=version, token='demo:demo')
+            self.assertIn(response.status_int, (200, 202, 204),
+                          (name, response.body))
+            if uuid in self.compute.servers:
+                self.compute.servers[uuid].update(status='ACTIVE',
+                                                  task_state=None)
+        self.assertNotIn(uuid, self.compute.servers)
+
+    def test_project_rules_compare_with_the_servers_project(self):
+        # A rule without the admin: an admin of another project is
+        # refused on this project's server, as in Nova.
+        uuid = self.compute.add_server(project_id='demo')['uuid']
+        calls = self.server_calls(uuid)
+        self.write_policy({'os_compute_api:' + name.split('@')[0]:
+                           'project_id:%(project_id)s' for name in calls})
+        for name, (method, path, body, version) in calls.items():
+            self.assertFault(
+                self.request(method, path, body=body, version=version,
+                             token=base.ADMIN_TOKEN),
+                403, 'forbidden', 'os_compute_api:' + name.split('@')[0])
+        self.assertEqual([], self.compute.actions())
         self.assertIn(uuid, self.compute.servers)
 
     def test_all_tenants_asks_each_lists_rule(self):

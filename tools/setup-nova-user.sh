@@ -8,15 +8,17 @@
 #   * apt-installs Debian's sudo when missing
 #   * creates the system group "libvirt" and the system user "nova" (home
 #     /var/lib/nova, no login shell, in group libvirt), and /var/lib/nova/instances
-#     (nova's, 0755: the instances_path default)
+#     (nova's, 0755: the instances_path default; $NOVA_STATE_PATH instead of
+#     /var/lib/nova if set). A link in their place is refused, never followed
 #   * writes /etc/libvirt/libvirtd.conf: the read-write socket belongs to group
 #     libvirt, mode 0770, and needs no polkit (there is none here); libvirtd is
 #     restarted (start-stop-daemon) when that file changed while it runs, and
 #     tools/setup-host.sh's record of the daemon it started follows the new pid
 #   * writes /usr/local/libexec/nova/privsep-helper (root's, 0755): starts the privsep
 #     daemon with the python of --python (default $NOVA_PYTHON, else python3; it
-#     needs oslo.privsep) and this tree's nova. Without --python an existing helper
-#     is kept as it is
+#     needs oslo.privsep) and this tree's nova, from / (never the caller's folder:
+#     python -m imports from it). Without --python an existing helper keeps its
+#     python and tree (one not written by this script is kept as it is)
 #   * writes /etc/sudoers.d/nova-privsep (0440, checked with visudo): user nova may
 #     run exactly that helper, as root, for context nova.privsep.console_pctxt and a
 #     socket in a folder mkdtemp made in /tmp; nothing else
@@ -39,6 +41,8 @@ readonly HELPER=/usr/local/libexec/nova/privsep-helper
 readonly SUDOERS=/etc/sudoers.d/nova-privsep
 readonly LIBVIRTD_CONF=/etc/libvirt/libvirtd.conf
 readonly STATE_DIR="${NOVA_HOST_STATE_DIR:-/run/nova-virtlogd-host}"
+# nova's home and state_path (instances_path is its instances/).
+readonly STATE_PATH="${NOVA_STATE_PATH:-/var/lib/nova}"
 
 log() { printf 'setup-nova-user: %s\n' "$*" >&2; }
 die() { printf 'setup-nova-user: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -52,10 +56,21 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ "$(id -u)" = 0 ] || die "run me as root"
+helper_tree="$TREE"
 if [ -z "$python" ] && [ -x "$HELPER" ]; then
-    # Keep the helper as written (by a run with --python, e.g. the functional
-    # tests' while they run): only set the rest up again.
+    # Keep the helper's python and tree as written (by a run with --python, e.g.
+    # the functional tests' while they run): only set the rest up again, the
+    # helper too when it is one of ours (an older one ran from nova's folder).
     keep_helper=1
+    exec_line="^PYTHONSAFEPATH=1 PYTHONPATH='\([^']*\)' exec '\([^']*\)' -m oslo_privsep\.daemon \"\$@\"\$"
+    old_line="^PYTHONPATH='\([^']*\)' exec '\([^']*\)' -m oslo_privsep\.daemon \"\$@\"\$"
+    for line in "$exec_line" "$old_line"; do
+        python="$(sed -n "s/$line/\2/p" "$HELPER")"
+        helper_tree="$(sed -n "s/$line/\1/p" "$HELPER")"
+        [ -z "$python" ] || { keep_helper=0; break; }
+    done
+    [ "$keep_helper" = 0 ] ||
+        log "WARNING: keeping $HELPER as it is (not written by me): it must cd / before python -m"
 else
     keep_helper=0
     python="${python:-${NOVA_PYTHON:-python3}}"
@@ -80,7 +95,7 @@ write_if_changed() {
 # Nothing nova may write runs as root: the tree, the python and their folders.
 not_nova_writable() {
     local path
-    for path in "$TREE" "$TREE/nova" "$TREE/nova/privsep" "$python" \
+    for path in "$helper_tree" "$helper_tree/nova" "$helper_tree/nova/privsep" "$python" \
             "$(dirname "$python")"; do
         [ -e "$path" ] || continue
         [ "$(stat -L -c %u "$path")" = 0 ] && [ -z "$(find -L "$path" -maxdepth 0 -perm /022)" ] ||
@@ -97,20 +112,43 @@ command -v sudo >/dev/null && command -v visudo >/dev/null || {
 
 getent group libvirt >/dev/null || { groupadd --system libvirt; log "group libvirt created"; }
 if ! id nova >/dev/null 2>&1; then
-    useradd --system --user-group --home-dir /var/lib/nova --no-create-home \
+    useradd --system --user-group --home-dir "$STATE_PATH" --no-create-home \
         --shell /usr/sbin/nologin --groups libvirt nova
     log "user nova created"
 fi
 id -nG nova | grep -qw libvirt || usermod -a -G libvirt nova
-install -d -o nova -g nova -m 0755 /var/lib/nova /var/lib/nova/instances
+# nova's folders: nova may have put a link (or anything else) in their place
+# since the last run, and chown or chmod through it would hand nova the target
+# (/etc, or the helper's folder: root). Never followed: created by mkdir (which
+# does not follow), their owner set with chown -h, their mode from inside them
+# and only while nova owns them.
+nova_dir() {
+    local path="$1" nova_uid
+    nova_uid="$(id -u nova)"
+    if [ -L "$path" ] || { [ -e "$path" ] && [ ! -d "$path" ]; }; then
+        die "$path is a symbolic link or not a directory; not following it (remove it and run me again)"
+    fi
+    mkdir -m 0755 -- "$path" 2>/dev/null || [ -d "$path" ] ||
+        die "cannot create $path"
+    chown -h nova:nova -- "$path"
+    ( cd -P -- "$path" && [ "$(stat -c %u .)" = "$nova_uid" ] && chmod 0755 . ) ||
+        die "$path changed while being set up; not following it"
+}
+nova_dir "$STATE_PATH"
+nova_dir "$STATE_PATH/instances"
 
 if [ "$keep_helper" = 0 ]; then
     not_nova_writable
     mkdir -p "$(dirname "$HELPER")"
+    # sudo keeps the caller's current folder, and "python -m" puts the current
+    # folder first on sys.path: from nova's, a planted oslo_privsep/ would run
+    # as root. So from /, and PYTHONSAFEPATH (python >= 3.11) adds no folder.
     write_if_changed "$HELPER" 0755 <<EOF || true
 #!/bin/sh
 # Written by tools/setup-nova-user.sh: nova-compute's privsep daemon, run by sudo.
-PYTHONPATH='$TREE' exec '$python' -m oslo_privsep.daemon "\$@"
+# Never from the caller's folder: python -m would import from it, as root.
+cd / || exit 1
+PYTHONSAFEPATH=1 PYTHONPATH='$helper_tree' exec '$python' -m oslo_privsep.daemon "\$@"
 EOF
 fi
 

@@ -1,5 +1,8 @@
-"""nova-manage: register the images and flavors the compute API offers.
+"""nova-manage: the database's schema; the images and flavors the
+compute API offers.
 
+    nova-manage [--config-file F] db sync [VERSION]
+    nova-manage [--config-file F] db version
     nova-manage [--config-file F] image create NAME --kernel K [--ramdisk R]
                 [--disk D] [--property KEY=VALUE ...] [--id ID]
     nova-manage [--config-file F] image list
@@ -11,18 +14,28 @@
 ``flavor defaults`` creates the two flavors the embedded set-up offers when
 they are missing: ``m1.tiny`` (id 1) and ``m1.serial2`` (id 2, with
 ``hw:serial_port_count=2``). Prints what it made as JSON on stdout.
+
+``db sync`` brings the database of ``[database] connection`` to the
+newest schema (or to VERSION, an alembic revision) and prints the
+revision it is at; ``db version`` prints that revision (``null`` for a
+database alembic never ran on). Every service also upgrades on start;
+``db sync`` lets an operator do it first, e.g. before starting several
+API workers at once.
 """
 
 import argparse
 import json
 import sys
 
+from alembic import util as alembic_util
 from oslo_config import cfg
+from oslo_db import exception as db_exc
 
 import nova.conf
 from nova.compute import api as compute_api
 from nova import context
 from nova.db import api as db
+from nova.db import migration
 from nova import exception
 
 CONF = nova.conf.CONF
@@ -58,6 +71,11 @@ def _parser():
     parser = argparse.ArgumentParser(prog='nova-manage')
     parser.add_argument('--config-file', action='append', default=[])
     kinds = parser.add_subparsers(dest='kind', required=True)
+    database = kinds.add_parser('db').add_subparsers(
+        dest='action', required=True)
+    sync = database.add_parser('sync')
+    sync.add_argument('version', nargs='?', default='head')
+    database.add_parser('version')
     image = kinds.add_parser('image').add_subparsers(
         dest='action', required=True)
     create = image.add_parser('create')
@@ -80,6 +98,18 @@ def _parser():
     flavor.add_parser('list')
     flavor.add_parser('defaults')
     return parser
+
+
+def run_db(args):
+    """``db sync`` / ``db version``: the engine without the upgrade that
+    ``db.configure()`` runs, so that ``version`` changes nothing."""
+    engine = db.make_engine()
+    try:
+        if args.action == 'sync':
+            migration.upgrade(engine, args.version)
+        return {'version': migration.version(engine)}
+    finally:
+        engine.dispose()
 
 
 def run(args):
@@ -106,9 +136,13 @@ def main(argv=None):
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         CONF([], project='nova', default_config_files=args.config_file)
-        db.configure()
-        result = run(args)
-    except (exception.NovaException, cfg.Error) as e:
+        if args.kind == 'db':
+            result = run_db(args)
+        else:
+            db.configure()
+            result = run(args)
+    except (exception.NovaException, cfg.Error, db_exc.DBError,
+            alembic_util.CommandError) as e:
         print('nova-manage: %s' % e, file=sys.stderr)
         return 1
     print(json.dumps(result, indent=2, sort_keys=True, default=str))

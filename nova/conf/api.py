@@ -127,20 +127,6 @@ wsgi_opts = [
         help='Port on which the compute API listens.'),
 ]
 
-database_group = cfg.OptGroup('database', title='Database options')
-
-database_opts = [
-    cfg.StrOpt(
-        'connection',
-        default='sqlite:////var/lib/nova/nova.sqlite',
-        secret=True,
-        help="""
-SQLAlchemy URL of the database holding servers, flavors, images and
-console tokens. The default SQLite file suits one host; use e.g.
-``mysql+pymysql://nova:PASSWORD@db/nova`` for several API workers.
-"""),
-]
-
 consoleauth_group = cfg.OptGroup('consoleauth', title='Console tokens')
 
 consoleauth_opts = [
@@ -221,7 +207,6 @@ Related options:
 def register_opts(conf):
     conf.register_opts(wsgi_opts)
     for group, opts in ((api_group, api_opts),
-                        (database_group, database_opts),
                         (consoleauth_group, consoleauth_opts),
                         (console_group, console_opts)):
         fresh = base.fresh_group(group)
@@ -231,6 +216,5 @@ def register_opts(conf):
 
 def list_opts():
     return {'DEFAULT': wsgi_opts, api_group: api_opts,
-            database_group: database_opts,
             consoleauth_group: consoleauth_opts,
             console_group: console_opts}

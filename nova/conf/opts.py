@@ -1,4 +1,7 @@
-"""Entry point for oslo-config-generator (namespace ``nova.conf``)."""
+"""Entry points for oslo-config-generator (namespace ``nova.conf``)."""
+
+from oslo_config import cfg
+from oslo_middleware import sizelimit
 
 from nova import conf
 import nova.privsep
@@ -13,3 +16,20 @@ def list_opts():
     for group, opts in nova.privsep.list_opts():
         grouped.setdefault(group, []).extend(opts)
     return list(grouped.items())
+
+
+# The body limit the compute API has always taken; oslo.middleware's own
+# default (112 KiB) would refuse bodies accepted before. An operator may
+# lower it in [oslo_middleware].
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
+
+
+def set_lib_defaults():
+    """Nova's defaults for the options of the libraries it uses.
+
+    Called by the compute API before it reads them, and by
+    oslo-config-generator (entry point ``oslo.config.opts.defaults``)
+    so the sample shows the defaults in force.
+    """
+    cfg.set_defaults(sizelimit.OPTS,
+                     max_request_body_size=MAX_REQUEST_BODY_BYTES)

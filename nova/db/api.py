@@ -1,25 +1,31 @@
 """Database access for the compute API: plain dicts in, plain dicts out.
 
-One engine per process, made by :func:`configure` (or, on first use, from
-``[database] connection``). Every function runs in its own short session
-and transaction, so threads share nothing but the engine's pool. State
-changes that race (two requests on one instance, a worker finishing a
-task the user already superseded) are single conditional UPDATEs: see
-:func:`instance_update`. An instance's state is Nova's ``vm_state`` and
-``task_state``; the REST API derives a server's status from them.
+On oslo.db's enginefacade: one transaction context manager per process,
+made by :func:`configure` (or, on first use, from the ``[database]``
+options, oslo.db's). Every function runs in its own short transaction
+(``writer`` or ``reader``), so threads share nothing but the engine's
+pool. State changes that race (two requests on one instance, a worker
+finishing a task the user already superseded) are single conditional
+UPDATEs: see :func:`instance_update`. The writes that may race another
+process are retried on a deadlock (MariaDB) or a busy database (SQLite)
+and on a lost connection (:data:`retry_on_race`). An instance's state is
+Nova's ``vm_state`` and ``task_state``; the REST API derives a server's
+status from them.
 """
 
+import contextlib
 import datetime
 import os
 import stat
 import threading
 
+from oslo_db import api as oslo_db_api
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import enginefacade
 from oslo_log import log as logging
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import orm
-from sqlalchemy import pool
 
 import nova.conf
 from nova.db import migration
@@ -52,16 +58,33 @@ SERIAL_PORT_KEYS = ('serial_ports_total', 'serial_ports_free',
                     'serial_port_holders', 'serial_ports_seq')
 
 _SWAP_LOCK = threading.Lock()
-# A report is read, merged and written back: one writer at a time (the
-# conductor's heartbeats and the workers recording a finished action).
+# A report is read, merged and written back: one writer at a time in
+# this process (the conductor's heartbeats and the workers recording a
+# finished action); other processes are what retry_on_race is for.
 _SERVICE_LOCK = threading.Lock()
 _INIT_LOCK = threading.Lock()
-_engine = None
-_sessionmaker = None
+_context_manager = None  # enginefacade's transaction context manager
+# Set while this thread is inside a writer transaction (_transaction).
+_WRITING = threading.local()
 
 
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _sqlite_busy(exc):
+    """SQLite's deadlock: a transaction that read, then found another
+    writer had committed (``database is locked`` without waiting)."""
+    inner = getattr(exc, 'inner_exception', None)
+    return (isinstance(inner, sa_exc.OperationalError) and
+            'database is locked' in str(inner))
+
+
+# Starts each try in a new transaction: put it outside the transaction.
+retry_on_race = oslo_db_api.wrap_db_retry(
+    max_retries=10, retry_interval=0.1, max_retry_interval=2,
+    inc_retry_interval=True, jitter=True, retry_on_deadlock=True,
+    retry_on_disconnect=True, exception_checker=_sqlite_busy)
 
 
 # -- engine -----------------------------------------------------------------
@@ -95,72 +118,128 @@ def _private_sqlite_file(path):
             os.close(fd)
 
 
-def _sqlite_engine(url):
-    memory = url.database in (None, '', ':memory:')
-    kwargs = {'connect_args': {'check_same_thread': False,
-                               'timeout': SQLITE_BUSY_TIMEOUT}}
-    if memory:
-        # One shared connection: for single-threaded tests only.
-        kwargs['poolclass'] = pool.StaticPool
-    else:
-        _private_sqlite_file(os.path.abspath(url.database))
-    engine = sa.create_engine(url, **kwargs)
-
-    @event.listens_for(engine, 'connect')
-    def _pragmas(dbapi_conn, record):
-        cursor = dbapi_conn.cursor()
-        try:
-            if not memory:
-                # Readers do not block the writer, nor the writer them.
-                cursor.execute('PRAGMA journal_mode=WAL')
-            cursor.execute('PRAGMA busy_timeout=%d' %
+def _sqlite_pragmas(memory):
+    """An ``on_engine_create`` hook: WAL and the busy timeout."""
+    def pragmas(dbapi_conn):
+        if not memory:
+            # Readers do not block the writer, nor the writer them.
+            dbapi_conn.execute('PRAGMA journal_mode=WAL')
+        dbapi_conn.execute('PRAGMA busy_timeout=%d' %
                            (SQLITE_BUSY_TIMEOUT * 1000))
-        finally:
-            cursor.close()
 
-    return engine
+    def begin(conn):
+        # oslo.db begins every SQLite transaction DEFERRED: one that read
+        # and then writes fails at once with "database is locked" when
+        # another connection committed in between (the busy timeout
+        # cannot help: its snapshot is stale). A writer takes the write
+        # lock when it begins instead, waiting up to the busy timeout.
+        if not getattr(_WRITING, 'depth', 0):
+            return
+        if conn.connection.driver_connection.in_transaction:
+            # oslo.db's listener began first; nothing ran in it yet.
+            conn.exec_driver_sql('ROLLBACK')
+        conn.exec_driver_sql('BEGIN IMMEDIATE')
+        # oslo.db's listener, if it runs after this one, begins nothing.
+        conn.info['in_transaction'] = True
+
+    def hook(engine):
+        event.listen(engine, 'connect', lambda conn, record: pragmas(conn))
+        event.listen(engine, 'begin', begin)
+        if memory:
+            # Its one connection was made before this hook ran.
+            with engine.connect() as conn:
+                pragmas(conn.connection.driver_connection)
+    return hook
+
+
+def _new_context_manager(url):
+    manager = enginefacade.transaction_context()
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == 'sqlite':
+        memory = parsed.database in (None, '', ':memory:')
+        if not memory:
+            _private_sqlite_file(os.path.abspath(parsed.database))
+        manager.append_on_engine_create(_sqlite_pragmas(memory))
+    # The other [database] options are read from CONF by oslo.db.
+    manager.configure(connection=url)
+    return manager
+
+
+def make_engine(url=None):
+    """A new engine for ``url`` (default ``[database] connection``), set
+    up as :func:`configure` sets up this process's, but not upgraded and
+    not used by this module (``nova-manage db``, tests). Dispose of it."""
+    return _new_context_manager(
+        url or CONF.database.connection).writer.get_engine()
 
 
 def configure(url=None):
     """(Re)create this process's engine and the tables; return the engine.
 
     ``url`` defaults to ``[database] connection``. The directory of a
-    SQLite file is created when missing. A database made by an older
-    release is upgraded first, in one transaction (``nova.db.migration``).
+    SQLite file is created when missing. The database is brought to the
+    newest schema first (``nova.db.migration.upgrade``, alembic).
     """
-    global _engine, _sessionmaker
-    url = sa.engine.make_url(url or CONF.database.connection)
-    if url.get_backend_name() == 'sqlite':
-        engine = _sqlite_engine(url)
-    else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
-    migration.upgrade(engine)
+    global _context_manager
+    manager = _new_context_manager(url or CONF.database.connection)
+    engine = manager.writer.get_engine()
+    try:
+        migration.upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     with _SWAP_LOCK:
-        old, _engine = _engine, engine
-        _sessionmaker = orm.sessionmaker(bind=engine, expire_on_commit=False)
+        old, _context_manager = _context_manager, manager
     if old is not None:
-        old.dispose()
+        old.writer.get_engine().dispose()
     return engine
+
+
+def get_engine():
+    """This process's engine (configured on first use)."""
+    return _manager().writer.get_engine()
 
 
 def dispose():
     """Forget the engine (closing its connections); tests use this."""
-    global _engine, _sessionmaker
+    global _context_manager
     with _SWAP_LOCK:
-        old, _engine, _sessionmaker = _engine, None, None
+        old, _context_manager = _context_manager, None
     if old is not None:
-        old.dispose()
+        old.writer.get_engine().dispose()
 
 
-def _transaction():
-    """A new session in a transaction, committed on leaving the block."""
-    maker = _sessionmaker
-    if maker is None:
+def _manager():
+    manager = _context_manager
+    if manager is None:
         with _INIT_LOCK:
-            if _sessionmaker is None:
+            if _context_manager is None:
                 configure()
-        maker = _sessionmaker
-    return maker.begin()
+        manager = _context_manager
+    return manager
+
+
+class _Scope(object):
+    """What enginefacade keeps a transaction's state on. Our functions
+    take no request context: each call is its own transaction."""
+
+
+@contextlib.contextmanager
+def _transaction():
+    """A writer session in a new transaction, committed on leaving; on
+    SQLite it holds the write lock from its first statement."""
+    manager = _manager()  # configured first: its upgrade locks alone
+    _WRITING.depth = getattr(_WRITING, 'depth', 0) + 1
+    try:
+        with manager.writer.using(_Scope()) as session:
+            yield session
+    finally:
+        _WRITING.depth -= 1
+
+
+def _reading():
+    """A reader session (the writer's database: no replica lag)."""
+    return _manager().reader.using(_Scope())
 
 
 def _insert(model, values, to_dict, what):
@@ -170,18 +249,23 @@ def _insert(model, values, to_dict, what):
             session.add(row)
             session.flush()
             return to_dict(row)
-    except sa_exc.IntegrityError:
+    except db_exc.DBError as e:
+        # oslo.db names a duplicate key; any other integrity error stays
+        # a Conflict, as it was before oslo.db.
+        if not isinstance(e, db_exc.DBDuplicateEntry) and not isinstance(
+                getattr(e, 'inner_exception', None), sa_exc.IntegrityError):
+            raise
         raise exception.Conflict(reason='%s already exists' % what)
 
 
 def _get(model, key, to_dict):
-    with _transaction() as session:
+    with _reading() as session:
         row = session.get(model, key)
         return None if row is None else to_dict(row)
 
 
 def _list(query, to_dict):
-    with _transaction() as session:
+    with _reading() as session:
         return [to_dict(row) for row in session.scalars(query)]
 
 
@@ -276,6 +360,7 @@ def _matches(column, expected):
                     for value in expected])
 
 
+@retry_on_race
 def instance_update(uuid, values, expected_vm_state=ANY,
                     expected_task_state=ANY):
     """Update an instance only if it is in the expected state.
@@ -299,6 +384,7 @@ def instance_update(uuid, values, expected_vm_state=ANY,
         return _instance_dict(session.get(models.Instance, uuid))
 
 
+@retry_on_race
 def instance_delete(uuid):
     """Remove an instance and its console tokens; False if it was gone."""
     with _transaction() as session:
@@ -319,7 +405,7 @@ def service_report(host, binary, topic, report, up=True):
     with _SERVICE_LOCK:
         try:
             return _service_report(host, binary, topic, report, up)
-        except sa_exc.IntegrityError:
+        except db_exc.DBDuplicateEntry:
             # Two first reports of one host raced; the other made the row.
             return _service_report(host, binary, topic, report, up)
 
@@ -347,6 +433,7 @@ def _merge_report(old, new):
     return merged
 
 
+@retry_on_race
 def service_update_ports(host, facts):
     """Record a host's serial port facts measured at the end of an
     action (build, reboot, rebuild, delete), unless a newer measurement
@@ -370,6 +457,7 @@ def service_update_ports(host, facts):
         return True
 
 
+@retry_on_race
 def _service_report(host, binary, topic, report, up):
     now = utcnow()
     table = models.Service.__table__
@@ -417,6 +505,7 @@ def console_token_get_by_hash(token_hash):
     return found[0] if found else None
 
 
+@retry_on_race
 def _delete_tokens(condition):
     table = models.ConsoleAuthToken.__table__
     with _transaction() as session:

@@ -1,33 +1,49 @@
-"""Bringing a database made by an older release to today's tables.
+"""Schema migrations: alembic, run in code (no ``alembic.ini``).
 
-:func:`upgrade` runs on every ``nova.db.api.configure()``. Each step looks
-at the schema it finds and does only what is missing, so a second run
-changes nothing. All steps run in ONE transaction: a process killed
-midway leaves the database as it was, and of several services starting
-together on one SQLite file one upgrades while the others wait
-(``BEGIN IMMEDIATE``, up to the busy timeout), then find nothing to do.
+:func:`upgrade` brings a database to the newest revision; it runs on
+every ``nova.db.api.configure()`` and as ``nova-manage db sync``.
+:func:`version` is the revision a database is at (``nova-manage db
+version``). The revisions live in ``nova/db/migrations/versions``.
 
-Steps:
+All of an upgrade runs in ONE transaction where the database allows it:
+on SQLite (whose DDL is transactional) a process killed midway leaves
+the database as it was, and of several services starting together on
+one file one upgrades while the others wait (``BEGIN IMMEDIATE``, up to
+the busy timeout), then find nothing to do. MariaDB commits each DDL
+statement on its own; there, services starting together take turns
+through a named lock (``GET_LOCK``) and each revision is written so that
+running it again after a crash finishes it.
+
+The first revision (``initial``) also takes a database made before
+alembic forward, with the steps below (:func:`upgrade_pre_alembic`);
+each does only what is missing:
 
 - the ``servers`` table of releases before the ``instances`` one: its
   rows move to ``instances``, the API status becoming Nova's
   ``vm_state`` (:data:`STATUS_TO_VM_STATE`), ``task_state`` kept, so an
   action in progress is still one (the restart recovery ends it);
-- tables added since (``create_all``);
+- tables added since;
 - nullable columns added since.
 """
 
 import contextlib
+import os
 
+from alembic import command as alembic_command
+from alembic import config as alembic_config
+from alembic.runtime import migration as alembic_migration
 from oslo_log import log as logging
 import sqlalchemy as sa
 
 from nova.compute import vm_states
-from nova.db import models
 
 LOG = logging.getLogger(__name__)
 
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), 'migrations')
 OLD_INSTANCES_TABLE = 'servers'
+# MariaDB: how long a starting service waits for another one's upgrade.
+LOCK_NAME = 'nova_db_upgrade'
+LOCK_TIMEOUT = 300  # seconds
 
 # The status column of ``servers`` (the API status) -> vm_state. The
 # task those statuses showed (a reboot, a rebuild, a migration) is the
@@ -44,41 +60,93 @@ STATUS_TO_VM_STATE = {
 }
 
 
-@contextlib.contextmanager
-def _transaction(engine):
-    """A connection in a transaction that holds DDL too.
+def _sqlite_transaction(conn):
+    """BEGIN IMMEDIATE on ``conn``: the write lock at once, DDL included.
 
-    Python's sqlite3 module commits before DDL on its own, and opens its
-    transaction only at the first write: with its own transaction control
-    off, BEGIN IMMEDIATE takes the write lock at once and COMMIT ends it.
-    Other backends get an ordinary transaction.
+    Python's sqlite3 module commits before DDL on its own and opens its
+    transaction only at the first write: with its transaction control
+    off, BEGIN IMMEDIATE takes the write lock and the COMMIT of
+    ``conn.commit()`` ends it. The ``in_transaction`` mark tells
+    oslo.db's engine events not to send a BEGIN of their own.
     """
+    dbapi_conn = conn.connection.driver_connection
+    saved = dbapi_conn.isolation_level
+    dbapi_conn.isolation_level = None
+    conn.info['in_transaction'] = True
+    conn.exec_driver_sql('BEGIN IMMEDIATE')
+    return saved
+
+
+@contextlib.contextmanager
+def _locked(engine):
+    """A connection to ``engine`` holding the upgrade to itself."""
     with engine.connect() as conn:
-        if engine.dialect.name != 'sqlite':
-            with conn.begin():
-                yield conn
-            return
-        dbapi_conn = conn.connection.driver_connection
-        saved = dbapi_conn.isolation_level
-        dbapi_conn.isolation_level = None
-        try:
-            conn.exec_driver_sql('BEGIN IMMEDIATE')
+        if engine.dialect.name == 'sqlite':
+            saved = _sqlite_transaction(conn)
             try:
                 yield conn
+                conn.commit()
             except BaseException:
-                conn.exec_driver_sql('ROLLBACK')
+                conn.rollback()
                 raise
-            conn.exec_driver_sql('COMMIT')
-        finally:
-            dbapi_conn.isolation_level = saved
+            finally:
+                conn.connection.driver_connection.isolation_level = saved
+            return
+        if engine.dialect.name in ('mysql', 'mariadb'):
+            got = conn.exec_driver_sql(
+                "SELECT GET_LOCK('%s', %d)" % (LOCK_NAME, LOCK_TIMEOUT)
+            ).scalar()
+            if got != 1:
+                raise RuntimeError(
+                    'Another service has been upgrading the database for '
+                    '%d s (MariaDB lock %s); try again when it is done' %
+                    (LOCK_TIMEOUT, LOCK_NAME))
+            conn.commit()  # the lock is the session's, not a transaction's
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                conn.exec_driver_sql("SELECT RELEASE_LOCK('%s')" % LOCK_NAME)
+                conn.commit()
+            return
+        with conn.begin():
+            yield conn
 
 
-def upgrade(engine):
-    """Run every step on ``engine``'s database (see the module's doc)."""
-    with _transaction(engine) as conn:
-        _move_servers_to_instances(conn)
-        models.Base.metadata.create_all(conn)
-        _add_missing_columns(conn)
+def _config(conn):
+    cfg = alembic_config.Config()
+    cfg.set_main_option('script_location', MIGRATIONS_DIR)
+    cfg.attributes['connection'] = conn
+    return cfg
+
+
+def upgrade(engine, revision='head'):
+    """Bring ``engine``'s database to ``revision`` (see the module doc)."""
+    with _locked(engine) as conn:
+        alembic_command.upgrade(_config(conn), revision)
+
+
+def version(engine):
+    """The revision the database is at; None when alembic never ran."""
+    with engine.connect() as conn:
+        return alembic_migration.MigrationContext.configure(
+            conn).get_current_revision()
+
+
+def head():
+    """The newest revision these migrations know."""
+    from alembic import script as alembic_script
+    return alembic_script.ScriptDirectory(MIGRATIONS_DIR).get_current_head()
+
+
+# -- before alembic ----------------------------------------------------------
+
+def upgrade_pre_alembic(conn, metadata):
+    """Bring a database made before alembic (or an empty one) to the
+    tables of ``metadata``, those of the first revision."""
+    _move_servers_to_instances(conn, metadata.tables['instances'])
+    metadata.create_all(conn)
+    _add_missing_columns(conn, metadata)
 
 
 def _vm_state_of(status_column):
@@ -88,11 +156,10 @@ def _vm_state_of(status_column):
         else_=vm_states.ERROR)
 
 
-def _move_servers_to_instances(conn):
+def _move_servers_to_instances(conn, new):
     if OLD_INSTANCES_TABLE not in sa.inspect(conn).get_table_names():
         return
     old = sa.Table(OLD_INSTANCES_TABLE, sa.MetaData(), autoload_with=conn)
-    new = models.Instance.__table__
     new.create(conn, checkfirst=True)
     columns = []
     for column in new.columns:
@@ -115,13 +182,15 @@ def _move_servers_to_instances(conn):
              new.name)
 
 
-def _add_missing_columns(conn):
+def _add_missing_columns(conn, metadata):
     """Columns added since a database was made (nullable ones only)."""
     inspector = sa.inspect(conn)
-    for table in models.Base.metadata.sorted_tables:
+    preparer = conn.dialect.identifier_preparer
+    for table in metadata.sorted_tables:
         have = {c['name'] for c in inspector.get_columns(table.name)}
         for column in table.columns:
             if column.name not in have and column.nullable:
                 conn.execute(sa.text('ALTER TABLE %s ADD COLUMN %s %s' % (
-                    table.name, column.name,
+                    preparer.format_table(table),
+                    preparer.format_column(column),
                     column.type.compile(conn.dialect))))

@@ -2,18 +2,28 @@
 compute services.
 
 Times are stored as naive UTC (SQLite keeps no zone) and come back as
-aware UTC datetimes.
+aware UTC datetimes. A change of these tables comes with an alembic
+revision under ``nova/db/migrations/versions``; a unit test compares the
+two.
 """
 
 import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy import orm
 
 
 class UTCDateTime(sa.types.TypeDecorator):
     impl = sa.DateTime
     cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ('mysql', 'mariadb'):
+            # MariaDB's DATETIME drops the microseconds unless asked;
+            # they order instances created in one second.
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime())
 
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is not None:

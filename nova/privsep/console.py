@@ -30,13 +30,20 @@ import re
 import socket
 import stat
 import struct
+import sys
+import time
 import uuid
+
+from lxml import etree
+from oslo_log import log as logging
 
 from nova import exception
 import nova.privsep
 from nova.objects import instance as objects
 from nova.virt.libvirt import console_log
 from nova.virt.libvirt import instance_files
+
+LOG = logging.getLogger(__name__)
 
 LOG_NAME = 'console.log'
 # The most one call hands back: one log tail is MAX_CONSOLE_BYTES; a log
@@ -48,8 +55,23 @@ _READ_FLAGS = (os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC |
                os.O_NOFOLLOW)
 
 
+def _caller_uid():
+    """The uid of the user whose sudo started this process, when it is
+    oslo.privsep's daemon (the documented helper_command); otherwise
+    None: entrypoints called in a root nova-compute's own process, or a
+    daemon not started by sudo."""
+    spec = getattr(sys.modules.get('__main__'), '__spec__', None)
+    if getattr(spec, 'name', None) != 'oslo_privsep.daemon':
+        return None
+    uid = os.environ.get('SUDO_UID', '')
+    return int(uid) if uid.isdigit() else None
+
+
 def _checked_folder(folder, owner):
-    """``folder`` if it is ``<absolute path>/<canonical uuid>``."""
+    """``folder`` if it is ``<absolute path>/<canonical uuid>``, and
+    ``owner`` the uid of the user who started the daemon (when sudo
+    did): ``owner`` comes from the caller, who must not name root's or
+    another user's folders."""
     if not isinstance(folder, str) or not os.path.isabs(folder) or (
             os.path.normpath(folder) != folder):
         raise ValueError('instance folder must be an absolute, normalized '
@@ -57,6 +79,10 @@ def _checked_folder(folder, owner):
     objects.check_uuid(os.path.basename(folder), 'instance folder name')
     if isinstance(owner, bool) or not isinstance(owner, int) or owner < 0:
         raise ValueError('owner must be a uid, not %r' % (owner,))
+    caller = _caller_uid()
+    if caller is not None and owner != caller:
+        raise ValueError('owner must be the uid that started this daemon '
+                         '(%d), not %d' % (caller, owner))
     return folder
 
 
@@ -141,16 +167,64 @@ def read_log_piece(folder, owner, name, offset, length):
         os.close(fd)
 
 
+# libvirtd's records of the QEMU guests it runs (qemu:///system), each
+# root's and 0600: the one word on which ptys are guests' consoles.
+LIBVIRT_QEMU_STATE = '/run/libvirt/qemu'
+_MAX_STATUS = 4 << 20
+_STATUS_PARSER = etree.XMLParser(resolve_entities=False, no_network=True,
+                                 huge_tree=False)
+
+
+def _guest_ptys():
+    """The pty paths of the serial ports and consoles of the running
+    guests, from libvirtd's status files (only root's regular files,
+    never through a link; others are skipped)."""
+    ptys = set()
+    try:
+        names = os.listdir(LIBVIRT_QEMU_STATE)
+    except FileNotFoundError:
+        return ptys
+    for name in names:
+        if not name.endswith('.xml'):
+            continue
+        try:
+            fd = os.open(os.path.join(LIBVIRT_QEMU_STATE, name),
+                         _READ_FLAGS)
+        except OSError:
+            continue  # gone, or a link
+        with os.fdopen(fd, 'rb') as f:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != 0 or (
+                    st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+                continue
+            try:
+                root = etree.fromstring(f.read(_MAX_STATUS), _STATUS_PARSER)
+            except etree.Error:
+                continue  # being rewritten
+        for dev in root.iter('serial', 'console'):
+            source = dev.find('source')
+            if dev.get('type') == 'pty' and source is not None:
+                ptys.add(source.get('path'))
+    return ptys
+
+
 @nova.privsep.console_pctxt.entrypoint
 def drain_pty(pty_path, max_bytes):
     """What is waiting to be read on the guest's pty, at most
     ``max_bytes`` (hosts without virtlogd: the caller appends it to the
     console log). Never waits for more.
 
+    Only a pty that libvirt lists as a running guest's serial port or
+    console (_guest_ptys) is read: every terminal of the host (a shell's,
+    with what is typed into it) is a /dev/pts/N too. It is opened first
+    and looked up after: while it is held open, its number cannot pass
+    to another terminal.
+
     :param pty_path: ``/dev/pts/N`` (from the guest's live XML).
     :param max_bytes: int, 0 to MAX_PIECE.
     :returns: bytes, possibly ``b""``.
-    :raises ValueError: not a pty path, or not a character device.
+    :raises ValueError: not a pty path, not a character device, or not
+        the console of a running guest.
     :raises OSError: it cannot be opened or read.
     """
     if not isinstance(pty_path, str) or not _PTY.match(pty_path):
@@ -160,6 +234,10 @@ def drain_pty(pty_path, max_bytes):
     try:
         if not stat.S_ISCHR(os.fstat(fd).st_mode):
             raise ValueError('%s is not a character device' % pty_path)
+        if pty_path not in _guest_ptys():
+            raise ValueError('%s is not the console of a running guest '
+                             '(no status file in %s lists it)'
+                             % (pty_path, LIBVIRT_QEMU_STATE))
         chunks, held = [], 0
         while held < max_bytes:
             try:
@@ -247,29 +325,53 @@ def open_log_fd(name, dir_fd):
     sock_name = FD_SOCKET_PREFIX + uuid.uuid4().hex
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         listener.bind('\0' + sock_name)
-        listener.listen(1)
-        listener.settimeout(_FD_TIMEOUT)
+        # Any local user sees the name in /proc/net/unix and may connect
+        # before the daemon does: room for many, each one looked at.
+        listener.listen(socket.SOMAXCONN)
         ident = open_log_file(folder, os.geteuid(), os.path.basename(name),
                               sock_name)
         if ident is None:
             return None
+        fd = _receive_fd(listener, name)
+    st = os.fstat(dir_fd)
+    if (st.st_dev, st.st_ino) != tuple(ident):
+        os.close(fd)
+        console_log.refuse(folder, 'replaced while being read')
+    return fd
+
+
+def _peer_uid(conn):
+    _pid, uid, _gid = struct.unpack('3i', conn.getsockopt(
+        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i')))
+    return uid
+
+
+def _receive_fd(listener, name):
+    """The one descriptor the daemon (root, or this service's own uid)
+    sent to ``listener``. Connections of other users are closed unread
+    (they connected to a name they saw, to deny or inject); the daemon
+    connected before open_log_file returned, so it is in the queue."""
+    deadline = time.monotonic() + _FD_TIMEOUT
+    while True:
+        listener.settimeout(max(deadline - time.monotonic(), 0.001))
         try:
             conn, _addr = listener.accept()
         except OSError as e:
             raise exception.ConsoleLogUnreadable(
                 path=name, reason='no descriptor from the privsep daemon '
                                   '(%s)' % e)
-    with conn:
-        _pid, uid, _gid = struct.unpack('3i', conn.getsockopt(
-            socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i')))
-        _msg, fds, _flags, _addr = socket.recv_fds(conn, 1, 4)
-    if uid not in (0, os.geteuid()) or len(fds) != 1:
-        for fd in fds:
-            os.close(fd)
-        raise exception.ConsoleLogUnreadable(
-            path=name, reason='unexpected descriptors from uid %d' % uid)
-    st = os.fstat(dir_fd)
-    if (st.st_dev, st.st_ino) != tuple(ident):
-        os.close(fds[0])
-        console_log.refuse(folder, 'replaced while being read')
-    return fds[0]
+        with conn:
+            uid = _peer_uid(conn)
+            if uid not in (0, os.geteuid()):
+                LOG.warning('Ignoring a connection of uid %d to the '
+                            'descriptor socket of %s', uid, name)
+                continue
+            conn.settimeout(_FD_TIMEOUT)
+            _msg, fds, _flags, _addr = socket.recv_fds(conn, 1, 4)
+        if len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            raise exception.ConsoleLogUnreadable(
+                path=name, reason='%d descriptors from the privsep daemon, '
+                                  'not one' % len(fds))
+        return fds[0]

@@ -6,7 +6,9 @@ network namespace and libvirtd) runs nova-compute inside its namespace,
 reaching the broker at host A's address, as a second machine would.
 Both use a RabbitMQ vhost of this test process's own (rabbitmq_vhost), so
 that another run on this machine, with hosts of the same names, never
-takes their calls.
+takes their calls. Host A's services keep their state in MariaDB, as a
+multi-host deployment does: each cloud in a database of its own
+(mariadb_database), dropped when the test process exits.
 """
 
 import os
@@ -19,6 +21,7 @@ import tempfile
 import time
 
 from nova.tests.functional import base
+from nova.tests.functional import mariadb_database
 from nova.tests.functional import rabbitmq_vhost
 from nova.tests.functional import services
 
@@ -97,6 +100,7 @@ def host_a_services(stack, env, port_start, extra_conf=None):
         'live_migration_connect_uri': env['HOSTB_TO_HOSTA_URI']}
     extra['libvirt'].update(rsync_conf(env))
     extra['serial_console'] = {'proxyclient_address': env['HOSTA_ADDR']}
+    extra['database'] = {'connection': mariadb_database.create()}
     for group, options in (extra_conf or {}).items():
         extra.setdefault(group, {}).update(options)
     return services.NovaServices(

@@ -9,6 +9,7 @@ import time
 
 from nova.console import serial
 from nova import exception
+from nova.privsep import console as privsep_console
 from nova.tests.functional import base
 from nova.virt.libvirt import console_log
 from nova.virt.libvirt import driver as libvirt_driver
@@ -120,6 +121,26 @@ class OldHostTestCase(base.FunctionalTestCase):
         # The either/or of old hosts: no log of the tcp port.
         self.assertNotIn(b'old-host',
                          self.driver.get_console_output(None, inst))
+
+    def test_only_the_guests_pty_may_be_drained(self):
+        # privsep_console.drain_pty reads only ptys that libvirtd's status
+        # files list as a running guest's: this guest's pty is listed,
+        # a terminal of the host is not and stays unread.
+        self.force_old_host()
+        inst = self.boot()
+        live = self.driver._parse_domain(self.driver.host.get_domain(inst))
+        pty = next(d.source_path for d in live.char_devices
+                   if d.type == 'pty')
+        self.assertIn(pty, privsep_console._guest_ptys())
+        self.assertIsInstance(privsep_console.drain_pty(pty, 100), bytes)
+        master, slave = os.openpty()
+        self.addCleanup(os.close, master)
+        self.addCleanup(os.close, slave)
+        os.write(master, b'typed password\n')
+        self.assertRaises(ValueError, privsep_console.drain_pty,
+                          os.ttyname(slave), 100)
+        os.set_blocking(slave, False)
+        self.assertIn(b'typed password', os.read(slave, 100))
 
     def test_serial_disabled_gives_file_log(self):
         self.flags(enabled=False, group='serial_console')

@@ -1,9 +1,11 @@
 """A split deployment on one host: nova-conductor, nova-api and
 nova-compute as separate processes on RabbitMQ, booting real guests.
 
-The server actions belong to nova-conductor: nova-api only hands them
-over, so killing it loses nothing, and actions accepted while the
-conductor is stopped wait on the broker until it is back.
+The services share a MariaDB database (tools/setup-mariadb.sh), as a
+split deployment does. The server actions belong to nova-conductor:
+nova-api only hands them over, so killing it loses nothing, and actions
+accepted while the conductor is stopped wait on the broker until it is
+back.
 """
 
 import os
@@ -12,6 +14,7 @@ import subprocess
 import time
 
 from nova.tests.functional import base
+from nova.tests.functional import mariadb_database
 from nova.tests.functional import rabbitmq_vhost
 from nova.tests.functional import services
 
@@ -24,8 +27,13 @@ class SplitServices(services.NovaServices):
 
     COMMANDS = ('conductor', 'compute', 'api')
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, extra_conf=None, **kwargs):
+        extra_conf = dict(extra_conf or {})
+        # A split deployment's database, for every test of one (here and
+        # test_wsgi_server's), unless the test chose another.
+        extra_conf.setdefault(
+            'database', {'connection': mariadb_database.create()})
+        super().__init__(*args, extra_conf=extra_conf, **kwargs)
         self.processes = {}
 
     def start_one(self, name):

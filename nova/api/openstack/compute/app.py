@@ -19,13 +19,13 @@ Outside in, as Nova's api-paste pipeline:
   negotiation and the router.
 """
 
-from oslo_config import cfg
 from oslo_middleware import http_proxy_to_wsgi
 from oslo_middleware import request_id
 from oslo_middleware import sizelimit
 import webob.exc
 
 import nova.conf
+import nova.conf.opts
 from nova.api.openstack.compute import auth
 from nova.api.openstack.compute import fault
 from nova.api.openstack.compute import microversion
@@ -34,10 +34,8 @@ from nova.api.openstack.compute import router
 from nova.api.openstack.compute import versions
 from nova.api.openstack.compute import wsgi
 
-# The body limit stays what the API has always taken (oslo's default,
-# 112 KiB, would refuse bodies accepted before); an operator may lower
-# it in [oslo_middleware].
-cfg.set_defaults(sizelimit.OPTS, max_request_body_size=wsgi.MAX_BODY_BYTES)
+# The body limit stays what the API has always taken (wsgi.MAX_BODY_BYTES).
+nova.conf.opts.set_lib_defaults()
 
 # Nova's own response header for the request id, beside oslo's.
 COMPUTE_REQUEST_ID_HEADER = 'x-compute-request-id'

@@ -34,9 +34,24 @@ def _unauthorized(message):
     return webob.exc.HTTPUnauthorized(explanation=message)
 
 
+def _identity_header(req, name):
+    """The stripped text of header ``name``, '' when absent or None-like.
+
+    keystonemiddleware's auth_token copies every attribute of the token
+    into a header, None included: the project of an unscoped, domain- or
+    system-scoped token arrives as None (or, through anything that turned
+    the environ into text, as 'None'). Keystone's ids are never 'None'.
+    """
+    value = req.headers.get(name)
+    if value is None:
+        return ''
+    value = str(value).strip()
+    return '' if value == 'None' else value
+
+
 def _roles(req):
     return tuple(role.strip()
-                 for role in req.headers.get('X-Roles', '').split(',')
+                 for role in _identity_header(req, 'X-Roles').split(',')
                  if role.strip())
 
 
@@ -75,17 +90,37 @@ def context_from_noauth_token(req):
     return _new_context(req, user_id, project_id, roles)
 
 
+def _scope_of(req):
+    """Says what a token without a project is scoped to, for the 403."""
+    system = _identity_header(req, 'OpenStack-System-Scope')
+    if system:
+        return 'a system-scoped token (system %s)' % system
+    domain = _identity_header(req, 'X-Domain-Id')
+    if domain:
+        return 'a domain-scoped token (domain %s)' % domain
+    return 'an unscoped token'
+
+
 def context_from_keystone_headers(req):
-    if req.headers.get('X-Identity-Status', 'Invalid') != 'Confirmed':
+    """A RequestContext from auth_token's headers.
+
+    :raises webob.exc.HTTPUnauthorized: the token was not confirmed or
+        names no user.
+    :raises webob.exc.HTTPForbidden: the token is not scoped to a project
+        (unscoped, domain- or system-scoped).
+    """
+    if _identity_header(req, 'X-Identity-Status') != 'Confirmed':
         raise _unauthorized('The request you have made requires '
                             'authentication.')
-    user_id = req.headers.get('X-User-Id', '').strip()
-    project_id = req.headers.get('X-Project-Id', '').strip()
+    user_id = _identity_header(req, 'X-User-Id')
+    project_id = _identity_header(req, 'X-Project-Id')
     if not user_id:
         raise _unauthorized('The token names no user.')
     if not project_id:
         raise webob.exc.HTTPForbidden(
-            explanation='The compute API needs a project-scoped token.')
+            explanation='The compute API needs a project-scoped token; '
+                        'this is %s. Ask Keystone for a token scoped to '
+                        'a project (e.g. OS_PROJECT_NAME).' % _scope_of(req))
     return _new_context(req, user_id, project_id, _roles(req))
 
 

@@ -1,3 +1,5 @@
+from keystoneauth1 import access
+from keystoneauth1 import fixture
 from keystonemiddleware import auth_token
 import webob
 
@@ -168,3 +170,83 @@ class KeystoneAppTestCase(test.TestCase):
         # The option's choices keep a bad value out of a config file.
         self.assertRaises(ValueError, conf.set_override, 'auth_strategy',
                           'bogus', group='api')
+
+
+def _token(scope):
+    """keystoneauth1's model of a real v3 token of the given scope."""
+    body = fixture.V3Token(user_id='u1', user_name='alice')
+    if scope == 'project':
+        body.set_project_scope(id='p1', name='demo')
+    elif scope == 'domain':
+        body.set_domain_scope(id='d1', name='Default')
+    elif scope == 'system':
+        body.set_system_scope()
+    # Keystone puts the implied roles in: member implies reader.
+    body.add_role(name='member')
+    body.add_role(name='reader')
+    return access.create(body=body)
+
+
+class KeystoneScopeTestCase(base.APITestCase):
+    """What each token scope gets, with the headers auth_token really sets.
+
+    auth_token's request copies every attribute of the token into a
+    header, None included; this drives that very code (set_user_headers)
+    instead of a dict of what we think it sets.
+    """
+
+    def setUp(self):
+        super().setUp()
+        conf_file = self.useFixture(base.fixtures.TempDir()).join('nova.conf')
+        with open(conf_file, 'w') as f:
+            f.write('[api]\nauth_strategy = keystone\n'
+                    '[keystone_authtoken]\n'
+                    'www_authenticate_uri = http://keystone.example.org/\n')
+        kconf = nova.conf.new_conf()
+        kconf(['--config-file', conf_file], project='nova',
+              default_config_files=[])
+        self.kapp = app.build_app(self.compute, conf=kconf)
+
+    def _get(self, scope, path='/v2.1/servers'):
+        auth_ref = _token(scope)
+
+        def process_request(protocol, request):
+            request.user_token_valid = True
+            request.set_user_headers(auth_ref)
+        self.useFixture(base.fixtures.MockPatchObject(
+            auth_token.AuthProtocol, 'process_request', process_request))
+        return webob.Request.blank(path).get_response(self.kapp)
+
+    def test_project_scoped_token_reaches_the_api(self):
+        self.assertEqual(200, self._get('project').status_int)
+        ctx = self.compute.contexts[-1]
+        self.assertEqual(('u1', 'p1', ('member', 'reader')),
+                         (ctx.user_id, ctx.project_id, ctx.roles))
+
+    def test_tokens_without_a_project_get_403_naming_the_scope(self):
+        for scope, reason in (('unscoped', 'an unscoped token'),
+                              ('domain', 'domain-scoped token (domain d1)'),
+                              ('system', 'system-scoped token (system all)')):
+            self.assertFault(self._get(scope), 403, 'forbidden',
+                             'needs a project-scoped token', reason)
+        self.assertEqual([], self.compute.calls)
+
+    def test_none_like_project_header_is_403(self):
+        # Whatever turns auth_token's None into text or blanks must not
+        # make a project called 'None' nor a 500.
+        for value in (None, 'None', '', '  '):
+            req = _keystone_request(**{
+                'X-Identity-Status': 'Confirmed', 'X-User-Id': 'u1'})
+            req.environ['HTTP_X_PROJECT_ID'] = value
+            req.environ['HTTP_X_ROLES'] = None
+            error = self.assertRaises(webob.exc.HTTPForbidden,
+                                      auth.context_from_keystone_headers,
+                                      req)
+            self.assertIn('an unscoped token', error.explanation)
+
+    def test_none_user_header_is_401(self):
+        req = _keystone_request(**{
+            'X-Identity-Status': 'Confirmed', 'X-Project-Id': 'p1'})
+        req.environ['HTTP_X_USER_ID'] = None
+        self.assertRaises(webob.exc.HTTPUnauthorized,
+                          auth.context_from_keystone_headers, req)

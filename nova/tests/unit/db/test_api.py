@@ -2,8 +2,14 @@ import datetime
 import os
 import sqlite3
 import threading
+from unittest import mock
+
+from oslo_db import exception as db_exc
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 
 from nova.db import api as db
+from nova.db import models
 from nova import exception
 from nova.tests.unit.db import base
 
@@ -33,7 +39,8 @@ class EngineTestCase(base.DBTestCase):
         tables = {row[0] for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type='table'")}
         self.assertEqual({'flavors', 'images', 'instances',
-                          'console_auth_tokens', 'services'}, tables)
+                          'console_auth_tokens', 'services',
+                          'alembic_version'}, tables)
         self.assertEqual('wal', conn.execute(
             'PRAGMA journal_mode').fetchone()[0])
 
@@ -335,3 +342,100 @@ class ServiceTestCase(base.DBTestCase):
         self.assertEqual(['h2', 'h1'],
                          [s['host'] for s in db.service_list()])
         self.assertEqual('h1', db.service_get_by_host('h1')['host'])
+
+
+class RetryTestCase(base.DBTestCase):
+    """Writes that may race another process are tried again, each time
+    in a new transaction, on a deadlock, a lost connection or SQLite's
+    busy database; other errors are not retried."""
+
+    def setUp(self):
+        super().setUp()
+        _server('s1')
+        self.real = db._transaction
+        self.calls = 0
+
+    def _failing_once(self, error):
+        def transaction():
+            self.calls += 1
+            if self.calls == 1:
+                raise error
+            return self.real()
+        return mock.patch.object(db, '_transaction', transaction)
+
+    def _errors(self):
+        busy = sa_exc.OperationalError('UPDATE', {}, sqlite3.OperationalError(
+            'database is locked'))
+        return [db_exc.DBDeadlock(), db_exc.DBConnectionError(),
+                db_exc.DBError(busy)]
+
+    def test_instance_update_is_retried(self):
+        for error in self._errors():
+            self.calls = 0
+            with self._failing_once(error), mock.patch('time.sleep'):
+                self.assertEqual('active', db.instance_update(
+                    's1', {'vm_state': 'active'})['vm_state'])
+            self.assertEqual(2, self.calls, error)
+
+    def test_service_report_and_delete_are_retried(self):
+        for error in self._errors():
+            self.calls = 0
+            with self._failing_once(error), mock.patch('time.sleep'):
+                db.service_report('h1', 'nova-compute', 'compute', {})
+            self.assertEqual(2, self.calls, error)
+        self.assertEqual(3, db.service_get_by_host('h1')['report_count'])
+        self.calls = 0
+        with self._failing_once(db_exc.DBDeadlock()), \
+                mock.patch('time.sleep'):
+            self.assertTrue(db.instance_delete('s1'))
+        self.assertEqual(2, self.calls)
+
+    def test_other_errors_are_not_retried(self):
+        with self._failing_once(db_exc.DBError(ValueError('bad'))):
+            self.assertRaises(db_exc.DBError, db.instance_update, 's1',
+                              {'vm_state': 'active'})
+        self.assertEqual(1, self.calls)
+
+
+class IntegrityTestCase(base.DBTestCase):
+    def test_any_integrity_error_is_a_conflict_as_before(self):
+        # NOT NULL: oslo.db has no exception of its own for it.
+        self.assertRaises(exception.Conflict, db.flavor_create,
+                          {'id': '1', 'name': None, 'ram': 1, 'vcpus': 1})
+        self.assertEqual([], db.flavor_list())
+
+
+class WriterLockTestCase(base.DBTestCase):
+    """A writer transaction that reads and then writes must not fail with
+    "database is locked" when another writer commits in between."""
+
+    def test_read_then_write_while_another_writer_commits(self):
+        db.service_report('host-a', 'nova-compute', 'compute', {})
+        other_done = threading.Event()
+        errors = []
+
+        def other_writer():
+            try:
+                db.service_report('host-a', 'nova-compute', 'compute',
+                                  {'n': 2})
+            except Exception as e:
+                errors.append(e)
+            other_done.set()
+
+        table = models.Service.__table__
+        # Called without the retry decorator: the first try must work.
+        with db._transaction() as session:
+            row = session.scalars(sa.select(models.Service).where(
+                table.c.host == 'host-a')).first()
+            thread = threading.Thread(target=other_writer)
+            thread.start()
+            # The other writer commits now unless this transaction holds
+            # the write lock (then it waits for this one's commit).
+            other_done.wait(0.5)
+            row.topic = 'mine'
+            session.flush()
+        thread.join(30)
+        self.assertEqual([], errors)
+        self.assertTrue(other_done.is_set())
+        service = db.service_get_by_host('host-a')
+        self.assertEqual({'n': 2}, service['report'])

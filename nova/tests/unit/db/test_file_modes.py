@@ -25,10 +25,15 @@ class DatabaseFileModesTestCase(test.TestCase):
         self.addCleanup(db.dispose)
 
     def _write_something(self, url):
+        """Write, and keep the connection open: SQLite removes the -wal
+        and -shm files when the last connection to the file closes."""
         engine = db.configure(url)
-        with engine.begin() as conn:
-            conn.execute(sa.text('CREATE TABLE IF NOT EXISTS t (x)'))
-            conn.execute(sa.text('INSERT INTO t VALUES (1)'))
+        conn = engine.connect()
+        self.addCleanup(conn.close)
+        conn.execute(sa.text('CREATE TABLE IF NOT EXISTS t (x)'))
+        conn.execute(sa.text('INSERT INTO t VALUES (1)'))
+        conn.commit()
+        return conn
 
     def test_new_database_is_0600_in_a_0700_folder(self):
         path = os.path.join(self.tmp, 'state', 'nova.sqlite')
@@ -39,7 +44,7 @@ class DatabaseFileModesTestCase(test.TestCase):
 
     def test_existing_world_readable_database_is_tightened(self):
         path = os.path.join(self.tmp, 'nova.sqlite')
-        self._write_something('sqlite:///' + path)
+        self._write_something('sqlite:///' + path).close()
         db.dispose()
         for name in (path, path + '-wal', path + '-shm'):
             if os.path.exists(name):

@@ -203,7 +203,9 @@ class UpgradeTestCase(test.TestCase):
         db.configure(self.url)
         schema, rows = dump(self.path)
         self.assertEqual({'flavors', 'images', 'instances',
-                          'console_auth_tokens', 'services'}, set(rows))
+                          'console_auth_tokens', 'services',
+                          'alembic_version'}, set(rows))
+        self.assertEqual([(migration.head(),)], rows['alembic_version'])
 
     def test_a_failure_midway_leaves_the_old_database_whole(self):
         make_today_database(self.path)
@@ -253,7 +255,7 @@ class UpgradeTestCase(test.TestCase):
 
     def test_services_starting_together_upgrade_once(self):
         make_today_database(self.path)
-        engines = [db._sqlite_engine(sa.engine.make_url(self.url))
+        engines = [db.make_engine(self.url)
                    for _ in range(4)]
         for engine in engines:
             self.addCleanup(engine.dispose)

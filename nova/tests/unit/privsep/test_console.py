@@ -9,7 +9,9 @@ import errno
 import fcntl
 import logging
 import os
+import socket
 import stat
+import sys
 
 import fixtures
 from oslo_privsep import capabilities
@@ -19,6 +21,7 @@ from nova import exception
 import nova.privsep
 from nova.privsep import console as privsep_console
 from nova import test
+from nova.tests.unit.privsep import libvirt_state
 from nova.virt.libvirt import console_follow
 from nova.virt.libvirt import console_log
 from nova.virt.libvirt import instance_files
@@ -27,6 +30,8 @@ from nova.virt.libvirt import log_transfer
 UUID = '5f0c2a8e-3b1d-4c6a-9e7f-1a2b3c4d5e6f'
 # A uid no account uses: the folder's owner, as nova's would be.
 OTHER_UID = 64123
+# Another local user, not the service's.
+NOBODY = 65534
 
 
 def write_root_only(path, data):
@@ -180,6 +185,49 @@ class ReadLogTailTestCase(_FolderBase):
                               self.folder, owner, 10)
 
 
+class SudoCallerTestCase(_FolderBase):
+    """In the daemon sudo started, ``owner`` (the caller's word) must be
+    the uid that ran sudo: not root's or another user's folders."""
+
+    def setUp(self):
+        super().setUp()
+        main = type(sys)('__main__')
+        main.__spec__ = type('Spec', (), {'name': 'oslo_privsep.daemon'})
+        self.useFixture(fixtures.MockPatchObject(sys, 'modules', dict(
+            sys.modules, __main__=main)))
+        self.useFixture(fixtures.EnvironmentVariable('SUDO_UID',
+                                                     str(OTHER_UID)))
+        write_root_only(self.log, b'nova\'s guest\n')
+
+    def test_the_callers_folders_only(self):
+        self.assertEqual(b'nova\'s guest\n', privsep_console.read_log_tail(
+            self.folder, OTHER_UID, 100))
+        roots = os.path.join(self.instances_path, 'roots')
+        os.mkdir(roots, 0o755)
+        folder = os.path.join(roots, UUID)
+        os.mkdir(folder, 0o700)
+        write_root_only(os.path.join(folder, 'console.log'), b'secret\n')
+        for call in (
+                lambda: privsep_console.read_log_tail(folder, 0, 100),
+                lambda: privsep_console.read_log_piece(
+                    folder, 0, 'console.log', 0, 100),
+                lambda: privsep_console.open_log_file(
+                    folder, 0, 'console.log',
+                    privsep_console.FD_SOCKET_PREFIX + '0' * 32)):
+            e = self.assertRaises(ValueError, call)
+            self.assertIn('owner must be the uid that started this daemon '
+                          '(%d), not 0' % OTHER_UID, str(e))
+
+    def test_not_the_daemon_or_not_sudo(self):
+        self.useFixture(fixtures.EnvironmentVariable('SUDO_UID'))
+        self.assertIsNone(privsep_console._caller_uid())
+        self.useFixture(fixtures.EnvironmentVariable('SUDO_UID', '0'))
+        self.assertEqual(0, privsep_console._caller_uid())
+        self.useFixture(fixtures.MockPatchObject(sys, 'modules', dict(
+            sys.modules, __main__=type(sys)('__main__'))))
+        self.assertIsNone(privsep_console._caller_uid())
+
+
 class ReadLogPieceTestCase(_FolderBase):
     def piece(self, name='console.log', offset=0, length=100):
         return privsep_console.read_log_piece(self.folder, self.owner, name,
@@ -311,6 +359,44 @@ class OpenLogFdTestCase(_FolderBase):
                               self.dir_fd)
         self.assertIn('replaced while being read', str(e))
 
+    def _squat(self, send_fd):
+        """open_log_file, after a local user (uid NOBODY) saw the
+        listener's abstract name (in /proc/net/unix, readable by all)
+        and connected first, sending a descriptor of its own if
+        ``send_fd``."""
+        real = privsep_console.open_log_file
+
+        def squatted(folder, owner, name, sock_name):
+            with open('/proc/net/unix') as f:
+                self.assertIn('@' + sock_name, f.read())
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.setgid(NOBODY)
+                    os.setuid(NOBODY)
+                    with socket.socket(socket.AF_UNIX) as s:
+                        s.connect('\0' + sock_name)
+                        if send_fd:
+                            fd = os.open('/dev/null', os.O_RDONLY)
+                            socket.send_fds(s, [b'F'], [fd])
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+            return real(folder, owner, name, sock_name)
+        self.useFixture(fixtures.MockPatchObject(
+            privsep_console, 'open_log_file', squatted))
+
+    def test_another_user_connecting_first_is_ignored(self):
+        write_root_only(self.log, b'root only\n')
+        for send_fd in (False, True):
+            self._squat(send_fd)
+            fd = privsep_console.open_log_fd(self.log, self.dir_fd)
+            self.addCleanup(os.close, fd)
+            self.assertEqual(b'root only\n', os.pread(fd, 100, 0))
+            st = os.lstat(self.log)
+            self.assertEqual((st.st_dev, st.st_ino),
+                             (os.fstat(fd).st_dev, os.fstat(fd).st_ino))
+
     def test_only_our_socket_names(self):
         write_root_only(self.log, b'x')
         for bad in ('x', '/tmp/sock', privsep_console.FD_SOCKET_PREFIX):
@@ -376,6 +462,7 @@ class DrainPtyTestCase(test.TestCase):
         self.addCleanup(os.close, master)
         self.addCleanup(os.close, slave)
         self.master, self.pty = master, os.ttyname(slave)
+        self.state = self.useFixture(libvirt_state.GuestPtys(self.pty))
 
     def test_reads_what_waits_and_never_blocks(self):
         os.write(self.master, b'guest says hello\n')
@@ -392,6 +479,33 @@ class DrainPtyTestCase(test.TestCase):
                     '/dev/pts/ptmx', '/dev/sda', None):
             self.assertRaises(ValueError, privsep_console.drain_pty, bad,
                               10)
+
+    def test_only_ptys_of_running_guests(self):
+        # A terminal (someone's shell: what is typed, passwords too) is a
+        # pty as well: not listed by libvirt as a guest's console, it is
+        # refused and what waits on it stays there.
+        master, slave = os.openpty()
+        self.addCleanup(os.close, master)
+        self.addCleanup(os.close, slave)
+        terminal = os.ttyname(slave)
+        os.write(master, b'typed password\n')
+        self.state.add(terminal, kind='tcp')
+        e = self.assertRaises(ValueError, privsep_console.drain_pty,
+                              terminal, 1000)
+        self.assertIn('not the console of a running guest', str(e))
+        os.set_blocking(slave, False)
+        self.assertIn(b'typed password', os.read(slave, 100))
+
+    def test_status_files_not_root_only_are_ignored(self):
+        folder = self.state.folder
+        for name in os.listdir(folder):
+            os.chown(os.path.join(folder, name), OTHER_UID, OTHER_UID)
+        self.assertRaises(ValueError, privsep_console.drain_pty, self.pty,
+                          10)
+        os.remove(os.path.join(folder, 'instance-0001.xml'))
+        os.symlink('/nonexistent', os.path.join(folder, 'x.xml'))
+        self.assertRaises(ValueError, privsep_console.drain_pty, self.pty,
+                          10)
 
 
 class ForkedDaemonTestCase(_FolderBase):

@@ -17,6 +17,7 @@ from nova.console import serial
 from nova import exception
 from nova.objects import instance as objects
 from nova import test
+from nova.tests.unit.privsep import libvirt_state
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
@@ -400,6 +401,7 @@ class ConsoleOutputTestCase(DriverTestBase):
         master, slave = os.openpty()
         self.addCleanup(os.close, master)
         self.addCleanup(os.close, slave)
+        self.useFixture(libvirt_state.GuestPtys(os.ttyname(slave)))
         guest = vconfig.LibvirtConfigGuest()
         guest.add_device(vconfig.LibvirtConfigGuestSerial(
             type='pty', source_path=os.ttyname(slave)))

@@ -12,6 +12,7 @@ import fixtures
 from nova import exception
 from nova.objects import instance as objects
 from nova.objects import migrate_data
+from nova.tests.unit.privsep import libvirt_state
 from nova.tests.unit.virt.libvirt import test_driver
 from nova.virt.libvirt import instance_files
 
@@ -186,6 +187,7 @@ class PtyDrainTestCase(_Base):
         self.addCleanup(os.close, master)
         self.addCleanup(os.close, slave)
         self.master, self.pty = master, os.ttyname(slave)
+        self.useFixture(libvirt_state.GuestPtys(self.pty))
 
     def drain(self):
         os.write(self.master, b'guest says hello\n')

@@ -40,8 +40,11 @@ class RequestContext(context.RequestContext):
 
         :param target: dict naming the resource's owner, ``project_id``
             and ``user_id``; None means the caller's own project and
-            user (right for a resource the caller could only find in
-            its own project).
+            user, right only for calls on no one resource (a list, a
+            create): a call on a server passes the server's owner, or
+            a policy file's ``user_id:%(user_id)s`` would compare the
+            caller with itself (and an admin's ``project_id`` check
+            would pass on any project's server).
         :param fatal: True: a refusal raises exception.Forbidden (403,
             "Policy doesn't allow <action> to be performed."); False: it
             returns False.

@@ -47,6 +47,26 @@ def init(conf=None):
     return _ENFORCER
 
 
+def _rules_usable(enforcer, action):
+    """Whether the rules could be (re)read; logs why not.
+
+    oslo.policy reads the file again on a change. A file that is not a
+    mapping of rule names to check strings (a YAML list or scalar, a rule
+    given as a number) makes it raise AttributeError or TypeError rather
+    than ValueError; whatever it raises here is the file's fault, and
+    refusing is safer than guessing what the file meant (and better than
+    a 500 on every request).
+    """
+    try:
+        enforcer.load_rules()
+    except Exception as e:
+        LOG.error('Refusing %s: the policy file %s cannot be parsed: %s: '
+                  '%s', action, enforcer.policy_path,
+                  type(e).__name__, e)
+        return False
+    return True
+
+
 def authorize(context, action, target, fatal=True):
     """Whether ``context`` may do ``action`` on ``target``.
 
@@ -59,12 +79,17 @@ def authorize(context, action, target, fatal=True):
     :returns: True when allowed.
     :raises: exception.Forbidden (403, "Policy doesn't allow <action> to
         be performed.") when refused and ``fatal``, and also while the
-        policy file cannot be parsed (logged as an error naming the
-        file: refusing is safer than guessing what it meant);
+        policy file cannot be parsed or is not a mapping of rule names
+        to check strings (logged as an error naming the file: refusing
+        is safer than guessing what it meant);
         oslo_policy.PolicyNotRegistered for an unknown ``action`` (a bug,
         never the caller's fault).
     """
     enforcer = init()
+    if not _rules_usable(enforcer, action):
+        if fatal:
+            raise exception.Forbidden(action=action)
+        return False
     try:
         return enforcer.authorize(action, target, context, do_raise=fatal,
                                   exc=exception.Forbidden, action=action)

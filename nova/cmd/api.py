@@ -152,7 +152,11 @@ def main(argv=None, compute_api=None):
     # No conductor and no task pool here: the actions go to
     # nova-conductor as casts (as under any WSGI server, see
     # nova.wsgi.osapi_compute).
-    application, compute_api = wsgi_app.load_app(CONF, compute_api)
+    try:
+        application, compute_api = wsgi_app.load_app(CONF, compute_api)
+    except RuntimeError as e:
+        LOG.error('nova-api cannot start: %s', e)
+        return 1
     host = CONF.osapi_compute_listen
     port = CONF.osapi_compute_listen_port
     try:

@@ -20,6 +20,8 @@ when it fails to load the application.
 import atexit
 import os
 
+from oslo_config import cfg
+
 from nova.api.openstack.compute import app
 from nova.cmd import common
 import nova.conf
@@ -45,18 +47,29 @@ def load_app(conf, compute_api=None):
     """``(application, compute_api)`` on the parsed ``conf``: the reply
     queue of the short calls (consoles, live migration pre-checks) is
     made now, not in a user's first request. ``compute_api`` defaults to
-    a ``nova.compute.api.API``."""
+    a ``nova.compute.api.API``.
+
+    :raises RuntimeError: an option the application reads has an invalid
+        value (named); said before the broker is waited for.
+    """
     if compute_api is None:
         from nova.compute import api as compute
         compute_api = compute.API()
+    # oslo.config checks a value when it is first read, not at parsing:
+    # building the application reads the API's options.
+    try:
+        application = app.build_app(compute_api, conf)
+    except (cfg.Error, ValueError) as e:
+        raise RuntimeError('invalid configuration: %s' % e) from None
     common.connect_rpc(conf)
-    return app.build_app(compute_api, conf), compute_api
+    return application, compute_api
 
 
 def init_application(prog='nova-api', environ=None):
     """The WSGI application, for the configuration files of
     ``environ``. :raises RuntimeError: a file is missing or unreadable,
-    the configuration is invalid, or no broker is configured."""
+    the configuration (or a value in it) is invalid, or no broker is
+    configured."""
     argv = [prog]
     for path in config_files(environ):
         argv += ['--config-file', path]

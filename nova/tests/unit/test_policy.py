@@ -20,6 +20,7 @@ from nova import policies
 from nova import policy
 from nova import test
 from nova.tests.unit.api import base
+from nova.tests.unit.api import fakes
 
 CONSOLE_OUTPUT = 'os_compute_api:os-console-output'
 MEMBER = ('member', 'reader')
@@ -208,6 +209,26 @@ class PolicyFileTestCase(test.TestCase):
         self.assertEqual(logged + 1, logs.output.count('cannot be parsed'))
         self.assertTrue(nobody.can(CONSOLE_OUTPUT))
 
+    def test_file_not_a_mapping_of_check_strings_refuses(self):
+        # Valid YAML that is not {rule: check string}: oslo.policy raises
+        # AttributeError or TypeError, not the ValueError of bad syntax.
+        # Refused and logged as unparsable too, never an exception.
+        logs = self.useFixture(fixtures.FakeLogger(name='nova.policy'))
+        path = self.write_policy({})
+        for text in ('- %s\n' % CONSOLE_OUTPUT, 'just a string\n',
+                     '{"%s": 5}' % CONSOLE_OUTPUT,
+                     '{"%s": ["@", 5]}' % CONSOLE_OUTPUT):
+            with open(path, 'w') as f:
+                f.write(text)
+            self.policy.set_policy_file(path)
+            e = self.assertRaises(exception.Forbidden, ctx().can,
+                                  CONSOLE_OUTPUT)
+            self.assertIn(CONSOLE_OUTPUT, e.message)
+            self.assertFalse(ctx().can(CONSOLE_OUTPUT, fatal=False), text)
+            self.assertFalse(ctx(roles=('admin',)).is_admin, text)
+            self.assertIn('the policy file %s cannot be parsed' % path,
+                          logs.output)
+
 
 class APIPolicyTestCase(base.APITestCase):
     """Each API call site asks its rule, and a policy file changes the
@@ -237,6 +258,18 @@ class APIPolicyTestCase(base.APITestCase):
         self.assertEqual({'output': 'hello\n'}, self.json(response))
         # The member lost it: the file replaced the rule.
         self.assertStatus(403, self.console_output('member'))
+
+    def test_policy_file_not_a_mapping_is_403_not_500(self):
+        path = os.path.join(self.useFixture(
+            fixtures.TempDir()).path, 'policy.yaml')
+        with open(path, 'w') as f:
+            f.write('- %s\n' % CONSOLE_OUTPUT)
+        self.policy.set_policy_file(path)
+        self.assertFault(self.request('GET', '/v2.1/servers'), 403,
+                         'forbidden', 'os_compute_api:servers:index')
+        self.assertFault(self.request('GET', '/v2.1/os-services',
+                                      token=base.ADMIN_TOKEN),
+                         403, 'forbidden', 'os_compute_api:os-services:list')
 
     def test_every_call_site_asks_its_rule(self):
         server = self.compute.add_server(project_id='demo')
@@ -277,6 +310,78 @@ class APIPolicyTestCase(base.APITestCase):
         self.assertFault(self.action(uuid, {'os-getSerialConsole': {
             'type': 'serial'}}, version='2.5'), 403, 'forbidden',
             'os_compute_api:os-remote-consoles')
+        self.assertIn(uuid, self.compute.servers)
+
+    def server_calls(self, uuid):
+        """{rule: (method, path, body, version)} of every call on one
+        server."""
+        action = '/v2.1/servers/%s/action' % uuid
+        return {
+            'servers:show': ('GET', '/v2.1/servers/' + uuid, None, None),
+            'servers:delete': ('DELETE', '/v2.1/servers/' + uuid, None,
+                               None),
+            'servers:reboot': ('POST', action, {'reboot': {'type': 'SOFT'}},
+                               None),
+            'servers:rebuild': ('POST', action,
+                                {'rebuild': {'imageRef': fakes.IMAGE_ID}},
+                                None),
+            'os-console-output': ('POST', action,
+                                  {'os-getConsoleOutput': {}}, None),
+            'os-remote-consoles': ('POST', action, {'os-getSerialConsole': {
+                'type': 'serial'}}, '2.5'),
+            'os-remote-consoles@2.6': (
+                'POST', '/v2.1/servers/%s/remote-consoles' % uuid,
+                {'remote_console': {'protocol': 'serial',
+                                    'type': 'serial'}}, '2.6'),
+            'os-console-viewers': (
+                'POST', '/v2.1/servers/%s/console-viewers' % uuid,
+                {'console_viewer': {}}, None),
+            'os-migrate-server:migrate_live': (
+                'POST', action, {'os-migrateLive': {
+                    'host': None, 'block_migration': 'auto'}}, '2.25'),
+        }
+
+    def test_owner_rules_compare_with_the_servers_owner(self):
+        # Nova's documented "only the user who made it" policy: the
+        # target of a call on a server is its owner, not the caller.
+        server = self.compute.add_server(project_id='demo', user_id='demo')
+        uuid = server['uuid']
+        self.compute.console_output[uuid] = b'hello\n'
+        calls = self.server_calls(uuid)
+        self.write_policy({'os_compute_api:' + name.split('@')[0]:
+                           'user_id:%(user_id)s' for name in calls})
+        for name, (method, path, body, version) in calls.items():
+            self.assertFault(
+                self.request(method, path, body=body, version=version,
+                             token='bob:demo'),
+                403, 'forbidden', 'os_compute_api:' + name.split('@')[0])
+        self.assertEqual('ACTIVE', self.compute.servers[uuid]['status'])
+        self.assertEqual([], self.compute.actions())
+        # The owner passes the same rules (the delete last).
+        for name, (method, path, body, version) in sorted(
+                calls.items(), key=lambda item: item[0] == 'servers:delete'):
+            response = self.request(method, path, body=body,
+                                    version=version, token='demo:demo')
+            self.assertIn(response.status_int, (200, 202, 204),
+                          (name, response.body))
+            if uuid in self.compute.servers:
+                self.compute.servers[uuid].update(status='ACTIVE',
+                                                  task_state=None)
+        self.assertNotIn(uuid, self.compute.servers)
+
+    def test_project_rules_compare_with_the_servers_project(self):
+        # A rule without the admin: an admin of another project is
+        # refused on this project's server, as in Nova.
+        uuid = self.compute.add_server(project_id='demo')['uuid']
+        calls = self.server_calls(uuid)
+        self.write_policy({'os_compute_api:' + name.split('@')[0]:
+                           'project_id:%(project_id)s' for name in calls})
+        for name, (method, path, body, version) in calls.items():
+            self.assertFault(
+                self.request(method, path, body=body, version=version,
+                             token=base.ADMIN_TOKEN),
+                403, 'forbidden', 'os_compute_api:' + name.split('@')[0])
+        self.assertEqual([], self.compute.actions())
         self.assertIn(uuid, self.compute.servers)
 
     def test_all_tenants_asks_each_lists_rule(self):

@@ -101,4 +101,10 @@ def build_app(compute_api, conf=nova.conf.CONF):
         application, plain_messages={413: _too_large_message(conf)})
     application = request_log.RequestLog(application)
     application = http_proxy_to_wsgi.HTTPProxyToWSGI(application, conf)
-    return ComputeRequestId(application, conf)
+    application = ComputeRequestId(application, conf)
+    # oslo.middleware reads these on every request, and oslo.config
+    # checks a value when it is read: an invalid one would fail every
+    # request with a 500; read here, it stops the start and is named.
+    for name in ('enable_proxy_headers_parsing', 'max_request_body_size'):
+        getattr(conf.oslo_middleware, name)
+    return application

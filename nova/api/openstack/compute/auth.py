@@ -13,6 +13,8 @@
   client sent). The ``admin`` role makes an admin.
 """
 
+import re
+
 from keystonemiddleware import auth_token
 import webob.exc
 
@@ -25,6 +27,7 @@ GLOBAL_REQUEST_ID_KEY = 'openstack.global_request_id'
 ADMIN_ROLE = 'admin'
 ADMIN_USER = 'admin'
 NOAUTH_ROLES = ('member', 'reader')
+_CONTROL_CHARACTERS = re.compile('[\x00-\x1f\x7f-\x9f]')
 
 
 def _unauthorized(message):
@@ -76,6 +79,11 @@ def context_from_noauth_token(req):
     if not user_id:
         raise _unauthorized('X-Auth-Token must be USER:PROJECT or USER; '
                             'the user is empty.')
+    # The names go into every log line of the request (keystone's ids
+    # are hex).
+    if _CONTROL_CHARACTERS.search(user_id + project_id):
+        raise _unauthorized('X-Auth-Token holds a control character; '
+                            'USER and PROJECT must be printable.')
     roles = (ADMIN_ROLE,) if user_id == ADMIN_USER else NOAUTH_ROLES
     if 'X-Roles' in req.headers:
         roles = _roles(req)

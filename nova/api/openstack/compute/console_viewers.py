@@ -23,6 +23,7 @@ reached.
 """
 
 from nova.api.openstack.compute.schemas import console_viewers as schema
+from nova.api.openstack.compute import servers
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute import wsgi
 from nova.console import type as ctype
@@ -33,7 +34,9 @@ class ConsoleViewersController(wsgi.Controller):
     @wsgi.expected_errors((400, 404, 409))
     @validation.schema(schema.create)
     def create(self, req, server_id, body):
-        wsgi.get_context(req).can(console_policies.CONSOLE_VIEWERS)
+        servers.authorize_server(
+            self.compute_api, req, console_policies.CONSOLE_VIEWERS,
+            server_id)
         viewer = self.compute_api.get_console_viewer(wsgi.get_context(req),
                                                      server_id)
         return {'console_viewer': {

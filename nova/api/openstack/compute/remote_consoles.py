@@ -6,6 +6,7 @@ type".
 """
 
 from nova.api.openstack.compute.schemas import remote_consoles as schema
+from nova.api.openstack.compute import servers
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute import wsgi
 from nova import exception
@@ -23,15 +24,19 @@ class RemoteConsolesController(wsgi.Controller):
     @validation.schema(schema.create, '2.6', '2.7')
     @validation.schema(schema.create_v28, '2.8')
     def create(self, req, server_id, body):
-        wsgi.get_context(req).can(console_policies.REMOTE_CONSOLES)
         protocol = body['remote_console']['protocol']
         console_type = body['remote_console']['type']
+        # What this cloud serves is no secret: said before the server is
+        # looked up.
         if protocol != SERIAL:
             raise exception.ConsoleTypeUnavailable(console_type=protocol)
         if console_type != SERIAL:
             raise exception.ConsoleTypeUnavailable(
                 console_type='%s (protocol serial has only type serial)'
                 % console_type)
+        servers.authorize_server(
+            self.compute_api, req, console_policies.REMOTE_CONSOLES,
+            server_id)
         console = self.compute_api.get_serial_console(
             wsgi.get_context(req), server_id, console_type=console_type)
         return {'remote_console': {

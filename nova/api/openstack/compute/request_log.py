@@ -24,6 +24,9 @@ LOG = logging.getLogger(__name__)
 # %-quoted (a client's control characters never reach the log raw).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 _QUERY_SAFE = "/:@!$&'()*+,;=-._~%?"
+# A method is an HTTP token; a WSGI server that does not insist on it
+# passes anything, which is quoted too ('%' as well: unambiguous).
+_METHOD_SAFE = "!#$&'*+-.^_`|~"
 
 
 def _raw_target(environ):
@@ -44,7 +47,9 @@ class RequestLog(wsgi.Middleware):
     def process(self, req):
         environ = req.environ
         start = time.monotonic()
-        method = environ.get('REQUEST_METHOD', '-')
+        method = parse.quote(
+            environ.get('REQUEST_METHOD', '-').encode('latin-1', 'replace'),
+            safe=_METHOD_SAFE)
         target = _raw_target(environ)
         # The request's own context becomes this thread's current one
         # until authentication replaces it with the caller's: lines

@@ -41,12 +41,15 @@ class ServerActionsController(wsgi.Controller):
     """Each action a handler (``wsgi.action``); the base class's
     ``action`` reads its name from the body."""
 
+    def _authorize(self, req, rule, server_id):
+        servers.authorize_server(self.compute_api, req, rule, server_id)
+
     @wsgi.response(202)
     @wsgi.expected_errors((400, 404, 409))
     @wsgi.action('reboot')
     @validation.schema(schemas.reboot)
     def _reboot(self, req, id, body):
-        wsgi.get_context(req).can(server_policies.REBOOT)
+        self._authorize(req, server_policies.REBOOT, id)
         reboot_type = body['reboot']['type'].upper()
         self.compute_api.reboot(wsgi.get_context(req), id, reboot_type)
 
@@ -56,7 +59,7 @@ class ServerActionsController(wsgi.Controller):
     @validation.schema(schemas.rebuild, '2.1', '2.18')
     @validation.schema(schemas.rebuild_v219, '2.19')
     def _rebuild(self, req, id, body):
-        wsgi.get_context(req).can(server_policies.REBUILD)
+        self._authorize(req, server_policies.REBUILD, id)
         rebuild = body['rebuild']
         image_id = servers.id_from_ref('rebuild.imageRef',
                                        rebuild['imageRef'])
@@ -77,7 +80,7 @@ class ServerActionsController(wsgi.Controller):
     @wsgi.action('os-getConsoleOutput')
     @validation.schema(schemas.get_console_output)
     def _get_console_output(self, req, id, body):
-        wsgi.get_context(req).can(console_policies.CONSOLE_OUTPUT)
+        self._authorize(req, console_policies.CONSOLE_OUTPUT, id)
         value = body['os-getConsoleOutput'].get('length')
         try:
             length = console_output.parse_length(value)
@@ -101,7 +104,7 @@ class ServerActionsController(wsgi.Controller):
     @wsgi.action('os-getSerialConsole')
     @validation.schema(schemas.get_serial_console)
     def _get_serial_console(self, req, id, body):
-        wsgi.get_context(req).can(console_policies.REMOTE_CONSOLES)
+        self._authorize(req, console_policies.REMOTE_CONSOLES, id)
         console = self.compute_api.get_serial_console(
             wsgi.get_context(req), id,
             console_type=body['os-getSerialConsole']['type'])
@@ -112,7 +115,7 @@ class ServerActionsController(wsgi.Controller):
     @wsgi.action('os-migrateLive')
     def _migrate_live(self, req, id, body):
         # Admins only, whatever the body: checked before the schema.
-        wsgi.get_context(req).can(MIGRATE_LIVE_POLICY)
+        self._authorize(req, MIGRATE_LIVE_POLICY, id)
         self._live_migrate(req, id, body=body)
 
     # 2.25: block_migration "auto", and no disk_over_commit.

@@ -65,6 +65,19 @@ def _owner(server):
             'user_id': server['user_id']}
 
 
+def authorize_server(compute_api, req, rule, server_id):
+    """Nova's check of a call on one server: the server first (404 when
+    the caller cannot see it), then ``rule`` with the server's owner as
+    the target, so that a policy file's ``project_id:%(project_id)s`` or
+    ``user_id:%(user_id)s`` compares the caller with the owner, never
+    with the caller itself. Returns the server.
+    """
+    ctx = wsgi.get_context(req)
+    server = compute_api.get(ctx, server_id)
+    ctx.can(rule, target=_owner(server))
+    return server
+
+
 def _filtered(req, servers, params):
     status = params.get('status')
     name = params.get('name')
@@ -143,5 +156,5 @@ class ServersController(wsgi.Controller):
     @wsgi.response(204)
     @wsgi.expected_errors((404, 409))
     def delete(self, req, id):
-        wsgi.get_context(req).can(server_policies.DELETE)
+        authorize_server(self.compute_api, req, server_policies.DELETE, id)
         self.compute_api.delete(wsgi.get_context(req), id)

@@ -55,6 +55,10 @@ class MalformedRequestBody(webob.exc.HTTPBadRequest):
     """The body is not the JSON object the endpoint expects."""
 
 
+class MalformedQueryString(webob.exc.HTTPBadRequest):
+    """The query string cannot be read (not UTF-8)."""
+
+
 class Middleware:
     """A WSGI middleware over webob requests.
 
@@ -85,7 +89,7 @@ def query_params(req):
     try:
         return req.GET
     except UnicodeDecodeError:
-        raise webob.exc.HTTPBadRequest(
+        raise MalformedQueryString(
             explanation='The query string is not valid UTF-8.')
 
 
@@ -302,8 +306,11 @@ def action(name):
 # Always let through, as Nova: the caller may not, the input is wrong
 # (both answered with their own message), or the driver has no such thing
 # (501 from the fault middleware).
+# A request that cannot be read (its query string, its body) is a 400
+# whichever handler reads it, declared or not.
 _ALWAYS_EXPECTED = (exception.Forbidden, exception.ValidationError,
-                    exception.InvalidToken, NotImplementedError)
+                    exception.InvalidToken, NotImplementedError,
+                    MalformedQueryString, MalformedRequestBody)
 
 
 def _is_expected(exc, errors, func):

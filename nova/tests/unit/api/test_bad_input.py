@@ -182,3 +182,33 @@ class NumberTestCase(base.APITestCase):
     def test_parse_int_reads_a_hundred_digits(self):
         self.assertEqual(10 ** 99, wsgi._parse_int('1' + '0' * 99))
         self.assertEqual(-10 ** 99, wsgi._parse_int('-1' + '0' * 99))
+
+
+class QueryStringTestCase(base.APITestCase):
+    """A query string that is not UTF-8 is a 400 wherever it is read."""
+
+    def test_not_utf8_on_every_get_route(self):
+        server = self.compute.add_server(project_id='admin')
+        ids = {'id': None, 'server_id': server['uuid'], 'flavor_id': '1',
+               'key': 'k'}
+        for method, path, controller, _action in router.ROUTES:
+            if method != 'GET':
+                continue
+            if '{id}' in path:
+                ids['id'] = {'servers': server['uuid'], 'flavors': '1',
+                             'images': fakes.IMAGE_ID,
+                             'hypervisors': '1'}[controller]
+            url = '/v2.1' + path.format(**ids)
+            query = '?name=%ff&status=%ff&host=%ff&binary=%ff&x=%ff'
+            with self.subTest(path=path):
+                response = self.request('GET', url + query,
+                                        token=base.ADMIN_TOKEN)
+                self.assertLess(response.status_int, 500, response.body)
+                if response.status_int == 400:
+                    self.assertFault(response, 400, 'badRequest',
+                                     'The query string is not valid UTF-8')
+        for url in ('/v2.1/servers', '/v2.1/servers/detail',
+                    '/v2.1/os-services'):
+            self.assertFault(self.request('GET', url + '?host=%ff',
+                                          token=base.ADMIN_TOKEN),
+                             400, 'badRequest', 'not valid UTF-8')

@@ -166,6 +166,19 @@ class MainTestCase(test.TestCase):
         self.assertEqual([], self.served)
         self.assertEqual([], self.compute.calls)
 
+    def test_invalid_option_value(self):
+        # Named in the log, exit 1, nothing served, no broker waited for:
+        # not a traceback, and not a 500 on every request.
+        logs = self.useFixture(fixtures.FakeLogger(name='nova.cmd.api'))
+        with open(self.conf_file, 'a') as f:
+            f.write('[oslo_middleware]\n'
+                    'enable_proxy_headers_parsing = maybe\n')
+        self.assertEqual(1, self.main())
+        self.assertIn('nova-api cannot start', logs.output)
+        self.assertIn('enable_proxy_headers_parsing', logs.output)
+        self.assertEqual([], self.served)
+        self.connect_rpc.assert_not_called()
+
     def test_missing_config_file(self):
         stderr = io.StringIO()
         self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))

@@ -51,7 +51,7 @@ class ConsoleViewersTestCase(base.APITestCase):
                              viewer['web_url'])
             self.assertEqual(('get_console_viewer', self.server['uuid']),
                              self.compute.calls[-1])
-        self.assertEqual(len(VERSIONS), len(self.compute.calls))
+        self.assertEqual(len(VERSIONS), len(self.compute.actions()))
 
     def test_caller_context_reaches_the_compute_api(self):
         self.assertStatus(200, self.create())

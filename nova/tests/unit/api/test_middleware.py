@@ -189,6 +189,27 @@ class LogContextTestCase(base.APITestCase):
         self.assertStatus(200, response)
         self.assertIsNone(self.compute.contexts[-1].global_request_id)
 
+    def test_method_is_quoted_in_the_access_line(self):
+        # waitress and gunicorn refuse such a method; another WSGI server
+        # may not, and the access line must hold whatever it passes.
+        response = self.request('GET\x1b[31m" 200\nFORGED', '/v2.1/flavors')
+        request_id = response.headers['x-openstack-request-id']
+        [line] = self.access_lines(request_id)
+        self.assertNotIn('\x1b', line)
+        self.assertNotIn('\n', line)
+        self.assertIn('"GET%1B%5B31m%22%20200%0AFORGED /v2.1/flavors"',
+                      line)
+
+    def test_noauth2_caller_names_with_control_characters_refused(self):
+        # Those names go into every log line of the request.
+        for token in ('de\x1bmo:demo', 'demo:de\x7fmo', 'de\x85mo'):
+            response = self.request('GET', '/v2.1/flavors', token=token)
+            self.assertFault(response, 401, 'unauthorized',
+                             'control character')
+            request_id = response.headers['x-openstack-request-id']
+            for line in self.lines_of(request_id):
+                self.assertNotIn(token, line)
+
     def test_log_injection_is_quoted(self):
         response = self.request('GET', '/v2.1/flav\x1b[31mors%0a')
         request_id = response.headers['x-openstack-request-id']

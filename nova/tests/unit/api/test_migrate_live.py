@@ -98,7 +98,7 @@ class MigrateLiveTestCase(base.APITestCase):
         for body, field in cases:
             self.assertFault(self.migrate(body), 400, 'badRequest',
                              'field/attribute %s:' % field)
-        self.assertEqual([], self.compute.calls)
+        self.assertEqual([], self.compute.actions())
 
     def test_host_names_nova_accepts(self):
         for host in ('compute-2', 'c_2', 'c.2.example.org', 'x' * 255):
@@ -148,7 +148,7 @@ class MigrateLiveTestCase(base.APITestCase):
             for body, field in cases:
                 self.assertFault(self.migrate(body, version=version), 400,
                                  'badRequest', 'field/attribute %s:' % field)
-        self.assertEqual([], self.compute.calls)
+        self.assertEqual([], self.compute.actions())
 
     def test_versions_above_225_are_406(self):
         body = {'os-migrateLive': {'host': 'compute-2',
@@ -170,13 +170,16 @@ class MigrateLiveTestCase(base.APITestCase):
                               (v21_body(), '2.1'),
                               ({'os-migrateLive': None}, '2.25'),
                               (v225_body(host='compute-2'), '2.25')):
-            for token in (base.DEMO_TOKEN, base.OTHER_TOKEN):
-                self.assertFault(
-                    self.migrate(body, version=version, token=token),
-                    403, 'forbidden',
-                    "Policy doesn't allow %s to be performed." % POLICY)
-        # The controller refused; the compute API was never asked.
-        self.assertEqual([], self.compute.calls)
+            self.assertFault(
+                self.migrate(body, version=version, token=base.DEMO_TOKEN),
+                403, 'forbidden',
+                "Policy doesn't allow %s to be performed." % POLICY)
+            # As Nova: another project's server does not exist for them.
+            self.assertFault(
+                self.migrate(body, version=version, token=base.OTHER_TOKEN),
+                404, 'itemNotFound', 'could not be found')
+        # The controller refused; the compute API was never asked to act.
+        self.assertEqual([], self.compute.actions())
         self.assertEqual('ACTIVE', self.compute.servers[self.uuid]['status'])
 
     def test_compute_api_forbidden_is_403(self):

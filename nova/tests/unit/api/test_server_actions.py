@@ -36,7 +36,8 @@ class RebootTestCase(base.APITestCase):
     def test_reboot(self):
         for given, sent in (('SOFT', 'SOFT'), ('soft', 'SOFT'),
                             ('Hard', 'HARD'), ('HARD', 'HARD')):
-            self.compute.servers[self.server['uuid']]['status'] = 'ACTIVE'
+            self.compute.servers[self.server['uuid']].update(
+                status='ACTIVE', task_state=None)
             response = self.action(self.server['uuid'],
                                    {'reboot': {'type': given}})
             self.assertStatus(202, response)
@@ -150,7 +151,8 @@ class RebuildByVersionTestCase(base.APITestCase):
 
     def test_description_is_passed_when_given(self):
         for description in ('new', None, ''):
-            self.compute.servers[self.server['uuid']]['status'] = 'ACTIVE'
+            self.compute.servers[self.server['uuid']].update(
+                status='ACTIVE', task_state=None)
             response = self.rebuild('2.19', description=description)
             self.assertStatus(202, response)
             self.assertEqual(
@@ -161,7 +163,8 @@ class RebuildByVersionTestCase(base.APITestCase):
 
     def test_without_description_the_call_is_unchanged(self):
         for version in (None, '2.19', '2.25'):
-            self.compute.servers[self.server['uuid']]['status'] = 'ACTIVE'
+            self.compute.servers[self.server['uuid']].update(
+                status='ACTIVE', task_state=None)
             response = self.rebuild(version)
             self.assertStatus(202, response)
             self.assertEqual(
@@ -181,7 +184,8 @@ class RebuildByVersionTestCase(base.APITestCase):
         server = self.json(self.rebuild('2.8'))['server']
         self.assertNotIn('locked', server)
         self.assertNotIn('description', server)
-        self.compute.servers[self.server['uuid']]['status'] = 'ACTIVE'
+        self.compute.servers[self.server['uuid']].update(
+                status='ACTIVE', task_state=None)
         server = self.json(self.rebuild('2.25'))['server']
         self.assertIs(False, server['locked'])
         self.assertEqual('old', server['description'])

@@ -87,3 +87,30 @@ class InitApplicationTestCase(test.TestCase):
             environ=self.environ('missing.conf'))
         self.assertIn(os.path.join(self.folder, 'missing.conf'), str(error))
         self.assertIn('missing.conf', self.stderr.getvalue())
+
+    def assert_invalid_value_named_before_the_broker(self, section, text):
+        # Options the application reads are checked when it is built:
+        # said as RuntimeError (the module's contract) before the broker
+        # is waited for, not after.
+        self.write('nova.conf', '[DEFAULT]\ntransport_url = '
+                                'rabbit://nova:pw@127.0.0.1:5672/\n'
+                                '[%s]\n%s\n' % (section, text))
+        error = self.assertRaises(
+            RuntimeError, wsgi_app.init_application,
+            environ=self.environ('nova.conf'))
+        name, _sep, value = text.partition(' = ')
+        self.assertIn(name, str(error))
+        self.assertIn(value, str(error))
+        self.connect_rpc.assert_not_called()
+
+    def test_invalid_auth_strategy_is_named(self):
+        self.assert_invalid_value_named_before_the_broker(
+            'api', 'auth_strategy = bogus')
+
+    def test_invalid_body_size_limit_is_named(self):
+        self.assert_invalid_value_named_before_the_broker(
+            'oslo_middleware', 'max_request_body_size = abc')
+
+    def test_invalid_proxy_headers_switch_is_named(self):
+        self.assert_invalid_value_named_before_the_broker(
+            'oslo_middleware', 'enable_proxy_headers_parsing = maybe')

@@ -113,11 +113,13 @@ if [ -n "$QUAL" ] && ! dpkg --print-foreign-architectures | grep -qx "$ARCH"; th
 fi
 
 # --- which kernel package -----------------------------------------------------------------
+# awk reads to the end, never "exit"s early: under pipefail apt-cache's SIGPIPE (141)
+# would stop the script whenever it wrote after awk left.
 # One apt-cache call (about 1 s): the candidate linux-image-ARCH's Depends line names the
 # kernel package and, in Debian, pins its exact version: "linux-image-X-ARCH (= V)".
 kernel_dep() {
     apt-cache show --no-all-versions "linux-image-$ARCH$QUAL" 2>/dev/null | awk -v arch="$ARCH" '
-        $1 == "Depends:" {
+        $1 == "Depends:" && !found {
             sub(/^Depends: */, "")
             n = split($0, deps, /, */)
             for (i = 1; i <= n; i++) {
@@ -126,7 +128,7 @@ kernel_dep() {
                     name = alt[1]; sub(/ .*/, "", name)
                     ver = ""
                     if (match(alt[1], /\(= [^)]*\)/)) ver = substr(alt[1], RSTART + 3, RLENGTH - 4)
-                    print name, ver; exit
+                    print name, ver; found = 1; break
                 }
             }
         }'
@@ -139,7 +141,7 @@ if [ -z "${KPKG:-}" ]; then
 fi
 [ -n "${KPKG:-}" ] || die "cannot find the kernel package that linux-image-$ARCH depends on (apt-cache show linux-image-$ARCH$QUAL)"
 if [ -z "${KVER:-}" ]; then
-    KVER="$(apt-cache policy "$KPKG$QUAL" | awk '$1 == "Candidate:" { print $2; exit }')"
+    KVER="$(apt-cache policy "$KPKG$QUAL" | awk '$1 == "Candidate:" && !seen { print $2; seen = 1 }')"
 fi
 [ -n "$KVER" ] && [ "$KVER" != "(none)" ] || die "no installable version of $KPKG$QUAL (apt-cache policy $KPKG$QUAL)"
 
@@ -149,7 +151,7 @@ fi
 if [ -z "$QUAL" ]; then
     BUSYBOX_VERSION="$(dpkg-query -W -f='${Version}' busybox-static)"
 else
-    BUSYBOX_VERSION="$(apt-cache policy "busybox-static$QUAL" | awk '$1 == "Candidate:" { print $2; exit }')"
+    BUSYBOX_VERSION="$(apt-cache policy "busybox-static$QUAL" | awk '$1 == "Candidate:" && !seen { print $2; seen = 1 }')"
     [ -n "$BUSYBOX_VERSION" ] && [ "$BUSYBOX_VERSION" != "(none)" ] \
         || die "no installable version of busybox-static$QUAL (apt-cache policy busybox-static$QUAL)"
 fi

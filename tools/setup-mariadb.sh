@@ -101,7 +101,10 @@ start() {
 password() {
     if [ ! -s "$PASSWORD_FILE" ]; then
         mkdir -p "$(dirname "$PASSWORD_FILE")"
-        (umask 077; tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32 >"$PASSWORD_FILE")
+        # A finite read: "tr </dev/urandom | head" dies of SIGPIPE (141)
+        # under pipefail.
+        (umask 077; head -c 4096 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9' \
+            | cut -c1-32 >"$PASSWORD_FILE")
     fi
     chown root:root "$PASSWORD_FILE"
     chmod 0600 "$PASSWORD_FILE"

@@ -235,7 +235,8 @@ ensure_password() {
         chmod 600 "$PASSWORD_FILE"
         return 0
     fi
-    password="$(tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32)"
+    # A finite read: "tr </dev/urandom | head" dies of SIGPIPE (141) under pipefail.
+    password="$(head -c 4096 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9' | cut -c1-32)"
     [[ "$password" =~ ^[A-Za-z0-9]{32}$ ]] || die "cannot make a password"
     tmp="$(umask 077 && mktemp "$PASSWORD_FILE.XXXXXX")"
     printf '%s\n' "$password" >"$tmp"

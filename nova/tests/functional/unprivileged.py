@@ -14,10 +14,13 @@ The python running the tests may live under /root (0700 here: pyenv),
 where ``nova`` cannot reach it. Rather than opening /root to everyone,
 the services run in a mount namespace of their own whose /root is an
 empty tmpfs holding, read-only, only the folder with that python.
+Folders outside /root on the way to the virtualenv and the tree (tox
+makes ``.tox`` 0700) get search permission for others (o+x: no listing).
 """
 
 import os
 import pwd
+import stat
 import subprocess
 import sys
 
@@ -31,10 +34,25 @@ USER = 'nova'
 _ready = []
 
 
+def _searchable_by_others(path):
+    """Add o+x to each folder above ``path`` outside /root that lacks it,
+    so ``nova`` can reach ``path`` (nothing becomes listable)."""
+    path = os.path.abspath(path)
+    while path != os.path.dirname(path):
+        path = os.path.dirname(path)
+        if path == '/root' or path.startswith('/root/'):
+            continue
+        mode = os.lstat(path).st_mode
+        if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
+            os.chmod(path, stat.S_IMODE(mode) | stat.S_IXOTH)
+
+
 def ensure_nova_user():
     """Run tools/setup-nova-user.sh once per test process."""
     if not _ready:
         base.run_tool(SETUP_NOVA_USER, '--python', sys.executable)
+        for path in (sys.executable, os.path.join(base.REPO, 'nova')):
+            _searchable_by_others(path)
         _ready.append(True)
     return pwd.getpwnam(USER)
 

@@ -102,9 +102,9 @@ password() {
     if [ ! -s "$PASSWORD_FILE" ]; then
         mkdir -p "$(dirname "$PASSWORD_FILE")"
         # A finite read: "tr </dev/urandom | head" dies of SIGPIPE (141)
-        # under pipefail.
+        # under pipefail. The file holds the password alone, no newline.
         (umask 077; head -c 4096 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9' \
-            | cut -c1-32 >"$PASSWORD_FILE")
+            | cut -c1-32 | tr -d '\n' >"$PASSWORD_FILE")
     fi
     chown root:root "$PASSWORD_FILE"
     chmod 0600 "$PASSWORD_FILE"

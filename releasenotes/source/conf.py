@@ -1,7 +1,7 @@
 # Sphinx configuration for the nova-virtlogd release notes.
 #
 # Plain Sphinx with a builtin theme; the notes themselves are YAML files in
-# releasenotes/notes, rendered by reno's ``release-notes`` directive. reno
+# releasenotes/changes, rendered by reno's ``release-notes`` directive. reno
 # reads them from the git history, so only committed notes appear.
 
 project = 'nova-virtlogd Release Notes'

@@ -23,38 +23,31 @@ EXTRA_SPECS_SHOW = EXTRA_SPECS % 'show'
 IMAGE_CREATE = base.COMPUTE_API + ':os-image-manage:create'
 
 
-def _rule(name, check_str, description, method, path):
-    return policy.DocumentedRuleDefault(
-        name=name, check_str=check_str, description=description,
-        operations=[{'method': method, 'path': path}],
-        scope_types=['project'])
-
-
 rules = [
-    _rule(MIGRATE_LIVE, base.ADMIN,
-          'Live-migrate a server to another host.',
-          'POST', '/servers/{server_id}/action (os-migrateLive)'),
-    _rule(HYPERVISORS_LIST, base.ADMIN, 'List the hypervisors.',
-          'GET', '/os-hypervisors'),
-    _rule(HYPERVISORS_LIST_DETAIL, base.ADMIN,
-          'List the hypervisors with their details.',
-          'GET', '/os-hypervisors/detail'),
-    _rule(HYPERVISORS_SHOW, base.ADMIN, 'Show a hypervisor.',
-          'GET', '/os-hypervisors/{hypervisor_id}'),
-    _rule(SERVICES_LIST, base.ADMIN, 'List the compute services.',
-          'GET', '/os-services'),
+    base.rule(MIGRATE_LIVE, base.ADMIN,
+              'Live-migrate a server to another host.',
+              'POST', '/servers/{server_id}/action (os-migrateLive)'),
+    base.rule(HYPERVISORS_LIST, base.ADMIN, 'List the hypervisors.',
+              'GET', '/os-hypervisors'),
+    base.rule(HYPERVISORS_LIST_DETAIL, base.ADMIN,
+              'List the hypervisors with their details.',
+              'GET', '/os-hypervisors/detail'),
+    base.rule(HYPERVISORS_SHOW, base.ADMIN, 'Show a hypervisor.',
+              'GET', '/os-hypervisors/{hypervisor_id}'),
+    base.rule(SERVICES_LIST, base.ADMIN, 'List the compute services.',
+              'GET', '/os-services'),
     # Not in the REST API here (it is read-only): nova-manage only.
     policy.RuleDefault(
         FLAVOR_CREATE, base.ADMIN,
         'Create a flavor (nova-manage flavor create; this API serves no '
         'POST /flavors).', scope_types=['project']),
-    _rule(EXTRA_SPECS_INDEX, base.PROJECT_READER_OR_ADMIN,
-          'List the extra specs of a flavor.',
-          'GET', '/flavors/{flavor_id}/os-extra_specs'),
-    _rule(EXTRA_SPECS_SHOW, base.PROJECT_READER_OR_ADMIN,
-          'Show one extra spec of a flavor.',
-          'GET',
-          '/flavors/{flavor_id}/os-extra_specs/{flavor_extra_spec_key}'),
+    base.rule(EXTRA_SPECS_INDEX, base.PROJECT_READER_OR_ADMIN,
+              'List the extra specs of a flavor.',
+              'GET', '/flavors/{flavor_id}/os-extra_specs'),
+    base.rule(EXTRA_SPECS_SHOW, base.PROJECT_READER_OR_ADMIN,
+              'Show one extra spec of a flavor.',
+              'GET',
+              '/flavors/{flavor_id}/os-extra_specs/{flavor_extra_spec_key}'),
     policy.RuleDefault(
         IMAGE_CREATE, base.ADMIN,
         'Register files on the compute hosts as an image (nova-manage '

@@ -37,5 +37,13 @@ rules = [
 ]
 
 
+def rule(name, check_str, description, method, path):
+    """A documented project-scoped rule for one API operation."""
+    return policy.DocumentedRuleDefault(
+        name=name, check_str=check_str, description=description,
+        operations=[{'method': method, 'path': path}],
+        scope_types=['project'])
+
+
 def list_rules():
     return rules

@@ -20,19 +20,12 @@ REBUILD = SERVERS % 'rebuild'
 EXTENDED_ATTRIBUTES = base.COMPUTE_API + ':os-extended-server-attributes'
 
 
-def _rule(name, check_str, description, method, path):
-    return policy.DocumentedRuleDefault(
-        name=name, check_str=check_str, description=description,
-        operations=[{'method': method, 'path': path}],
-        scope_types=['project'])
-
-
 rules = [
-    _rule(INDEX, base.PROJECT_READER_OR_ADMIN,
-          'List the servers of the project.', 'GET', '/servers'),
-    _rule(DETAIL, base.PROJECT_READER_OR_ADMIN,
-          'List the servers of the project with their details.',
-          'GET', '/servers/detail'),
+    base.rule(INDEX, base.PROJECT_READER_OR_ADMIN,
+              'List the servers of the project.', 'GET', '/servers'),
+    base.rule(DETAIL, base.PROJECT_READER_OR_ADMIN,
+              'List the servers of the project with their details.',
+              'GET', '/servers/detail'),
     # Asked for ?all_tenants=true. Unlike Nova, whoever passes
     # index:get_all_tenants also sees every project's servers without
     # it (in both lists), as admins always did here.
@@ -45,11 +38,11 @@ rules = [
         operations=[{'method': 'GET', 'path': '/servers'},
                     {'method': 'GET', 'path': '/servers/detail'}],
         scope_types=['project']),
-    _rule(DETAIL_ALL_TENANTS, base.ADMIN,
-          'List the servers of every project with their details '
-          '(?all_tenants=true).', 'GET', '/servers/detail'),
-    _rule(SHOW, base.PROJECT_READER_OR_ADMIN,
-          'Show a server.', 'GET', '/servers/{server_id}'),
+    base.rule(DETAIL_ALL_TENANTS, base.ADMIN,
+              'List the servers of every project with their details '
+              '(?all_tenants=true).', 'GET', '/servers/detail'),
+    base.rule(SHOW, base.PROJECT_READER_OR_ADMIN,
+              'Show a server.', 'GET', '/servers/{server_id}'),
     policy.DocumentedRuleDefault(
         name=SHOW_HOST_STATUS, check_str=base.ADMIN,
         description='Show the host_status of a server (microversion '
@@ -65,16 +58,16 @@ rules = [
         operations=[{'method': 'GET', 'path': '/servers/{server_id}'},
                     {'method': 'GET', 'path': '/servers/detail'}],
         scope_types=['project']),
-    _rule(CREATE, base.PROJECT_MEMBER_OR_ADMIN,
-          'Create a server.', 'POST', '/servers'),
-    _rule(DELETE, base.PROJECT_MEMBER_OR_ADMIN,
-          'Delete a server.', 'DELETE', '/servers/{server_id}'),
-    _rule(REBOOT, base.PROJECT_MEMBER_OR_ADMIN,
-          'Reboot a server.', 'POST',
-          '/servers/{server_id}/action (reboot)'),
-    _rule(REBUILD, base.PROJECT_MEMBER_OR_ADMIN,
-          'Rebuild a server.', 'POST',
-          '/servers/{server_id}/action (rebuild)'),
+    base.rule(CREATE, base.PROJECT_MEMBER_OR_ADMIN,
+              'Create a server.', 'POST', '/servers'),
+    base.rule(DELETE, base.PROJECT_MEMBER_OR_ADMIN,
+              'Delete a server.', 'DELETE', '/servers/{server_id}'),
+    base.rule(REBOOT, base.PROJECT_MEMBER_OR_ADMIN,
+              'Reboot a server.', 'POST',
+              '/servers/{server_id}/action (reboot)'),
+    base.rule(REBUILD, base.PROJECT_MEMBER_OR_ADMIN,
+              'Rebuild a server.', 'POST',
+              '/servers/{server_id}/action (rebuild)'),
 ]
 
 

@@ -21,6 +21,40 @@ for ``max_size * (max_backups + 1)`` bytes (see virtlogd.conf) per guest.
         help="""
 Name of this compute host, as the rest of the deployment knows it.
 """),
+    cfg.StrOpt(
+        'default_availability_zone',
+        default='nova',
+        help="""
+Availability zone of a compute host that no host aggregate puts in a zone.
+
+Users see it in a server's ``OS-EXT-AZ:availability_zone`` and in
+``GET /os-availability-zone``, and may ask for it when they create a server.
+
+Possible values:
+
+* Any non-empty name; Nova's default is ``nova``.
+
+Related options:
+
+* ``internal_service_availability_zone``: the zone shown for services other
+  than nova-compute.
+"""),
+    cfg.StrOpt(
+        'internal_service_availability_zone',
+        default='internal',
+        help="""
+Availability zone shown for services other than nova-compute (conductor,
+scheduler, console proxies). Servers are never placed in it.
+
+Possible values:
+
+* Any name other than ``default_availability_zone``; Nova's default is
+  ``internal``.
+
+Related options:
+
+* ``default_availability_zone``
+"""),
 ]
 
 

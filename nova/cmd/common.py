@@ -38,6 +38,9 @@ def parse_args(argv, prog):
 LOG_FILE_MODE = 0o600
 # Seconds each start-up ping waits for a conductor (connect_rpc).
 PING_TRY_SECONDS = 2
+# Longest pause between two checks of stuck instance tasks ([conductor]
+# stuck_task_timeout says how old a task must be).
+STUCK_CHECK_SECONDS = 60
 
 
 def setup_logging(conf):
@@ -107,6 +110,8 @@ class Conductor:
         from nova.conductor import manager
         from nova.conductor import rpcapi
         from nova import rpc
+        self._conf = conf
+        self._stopping = threading.Event()
         self.task_manager = manager.ComputeTaskManager(conf)
         self._server = rpc.get_server(
             conf, rpcapi.TOPIC, conf.host,
@@ -116,9 +121,27 @@ class Conductor:
 
     def start(self):
         self._server.start()
+        self._checker = threading.Thread(
+            target=self._check_loop, name='stuck-task-check', daemon=True)
+        self._checker.start()
         return self
 
+    def _check_loop(self):
+        from nova import context
+        timeout = self._conf.conductor.stuck_task_timeout
+        if not timeout:
+            return
+        while not self._stopping.wait(min(timeout, STUCK_CHECK_SECONDS)):
+            try:
+                self.task_manager.check_stuck_tasks(
+                    context.get_admin_context())
+            except Exception:
+                # The database or broker may be away for a while; the
+                # next check tries again.
+                LOG.exception('Check of stuck instance tasks failed')
+
     def stop(self):
+        self._stopping.set()
         self._server.stop()
 
     def wait(self):

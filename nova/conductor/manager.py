@@ -8,6 +8,7 @@ owns the instances' task_state from then on, including after a restart
 (``init_host``). Both run in nova-conductor, or in nova-all.
 """
 
+import datetime
 import threading
 
 from oslo_log import log as logging
@@ -429,6 +430,33 @@ class ComputeTaskManager:
                 ctxt, self.compute_rpcapi, self.conf, uuids=migrating,
                 started_host=hosts[0] if hosts and len(hosts) == 1 else None)
 
+    def check_stuck_tasks(self, ctxt, now=None):
+        """Recover each instance whose task is older than ``[conductor]
+        stuck_task_timeout`` (its last change, ``updated_at``), as a
+        restart would: a cast or an outcome lost while both sides stayed
+        up ends here, not at the next restart. Live migrations are left
+        to their own recovery (their source drives them). Returns the
+        uuids checked. ``now`` (aware UTC) is for tests."""
+        timeout = self.conf.conductor.stuck_task_timeout
+        if not timeout:
+            return []
+        now = now or db.utcnow()
+        cutoff = now - datetime.timedelta(seconds=timeout)
+        checked = []
+        for server in db.instance_get_all(task_states=task_states.ALL):
+            if (server['task_state'] == task_states.MIGRATING or
+                    server['updated_at'] is None or
+                    server['updated_at'] > cutoff):
+                continue
+            checked.append(server['uuid'])
+            try:
+                self._recover_one(ctxt, server, stale=True)
+            except Exception:
+                LOG.exception('Check of server %s, %s for over %d s, '
+                              'failed', server['uuid'],
+                              server['task_state'], timeout)
+        return checked
+
     def _ask(self, ctxt, server):
         """The host's answer about the instance's guest, or None when it
         cannot be asked now."""
@@ -445,7 +473,9 @@ class ComputeTaskManager:
                     server['task_state'], exception.fault_message(error))
         return None
 
-    def _recover_one(self, ctxt, server):
+    def _recover_one(self, ctxt, server, stale=False):
+        """``stale``: the task is older than the stuck-task timeout, so
+        an outcome the host says it sent is taken as lost."""
         uuid, task = server['uuid'], server['task_state']
         if server['host'] is None:
             if task == task_states.DELETING:
@@ -461,13 +491,18 @@ class ComputeTaskManager:
             LOG.info('Server %s is %s and its host %s runs it still: '
                      'left to finish', uuid, task, server['host'])
             return
-        if answer['finished'] == task:
+        if answer['finished'] == task and not stale:
             # Done, and its outcome cast is on its way (it was sent
             # before the host answered): sending the action again would
             # run it twice, and a build would end in ERROR.
             LOG.info('Server %s is %s and its host %s has sent the '
                      'outcome: left to arrive', uuid, task, server['host'])
             return
+        if answer['finished'] == task:
+            LOG.warning('Server %s is %s; its host %s sent the outcome '
+                        'over %d s ago and it never came: settled again',
+                        uuid, task, server['host'],
+                        self.conf.conductor.stuck_task_timeout)
         if task == task_states.SPAWNING and answer['exists']:
             # Its guest was made, but whether its build ended is unknown.
             LOG.warning('Build of server %s was interrupted', uuid)

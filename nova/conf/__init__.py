@@ -8,6 +8,7 @@ from oslo_config import cfg
 
 from nova.conf import api
 from nova.conf import base
+from nova.conf import conductor
 from nova.conf import database
 from nova.conf import libvirt
 from nova.conf import serial_console
@@ -15,7 +16,7 @@ from nova.conf import service
 from nova.conf import upgrade_levels
 
 _MODULES = (base, libvirt, serial_console, api, database, service,
-            upgrade_levels)
+            upgrade_levels, conductor)
 
 
 def register_all(conf):

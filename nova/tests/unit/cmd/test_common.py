@@ -75,6 +75,29 @@ class ConductorTestCase(db_base.DBTestCase):
         rpc.cleanup(conf)  # runs the casts left
         self.assertIsNone(db.service_get_by_host('h2'))
 
+    def test_stuck_tasks_are_checked_until_stopped(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.cmd.common.STUCK_CHECK_SECONDS', 0.01))
+        conf = base.new_conf(self)
+        checks = []
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.conductor.manager.ComputeTaskManager.check_stuck_tasks',
+            lambda manager, ctx: checks.append(ctx.is_admin)))
+        server = common.start_conductor(conf)
+        base.wait_for(self, lambda: len(checks) >= 2, 'two checks')
+        common.stop_rpc_server(server)
+        server._checker.join(base.WAIT)
+        self.assertFalse(server._checker.is_alive())
+        self.assertTrue(all(checks))
+
+    def test_no_check_with_a_zero_timeout(self):
+        conf = base.new_conf(self)
+        conf.set_override('stuck_task_timeout', 0, group='conductor')
+        server = common.start_conductor(conf)
+        server._checker.join(base.WAIT)
+        self.assertFalse(server._checker.is_alive())
+        common.stop_rpc_server(server)
+
     def test_stop_of_no_server(self):
         self.assertIsNone(common.stop_rpc_server(None))
 

@@ -611,3 +611,84 @@ class MalformedOutcomeTestCase(TasksTestCase):
         status, task, fault = self._fault('x' * 100000)
         self.assertEqual(('error', None), (status, task))
         self.assertEqual('x' * exception.MAX_FAULT_LENGTH, fault)
+
+
+class StuckTaskTestCase(TasksTestCase):
+    """ComputeTaskManager.check_stuck_tasks: a cast or an outcome lost
+    while both services stay up ends after ``[conductor]
+    stuck_task_timeout``, not at the next restart."""
+
+    def setUp(self):
+        super().setUp()
+        self.nova_conf.set_override('stuck_task_timeout', 600,
+                                    group='conductor')
+
+    def _later(self, seconds=601):
+        return db.utcnow() + datetime.timedelta(seconds=seconds)
+
+    def _lose_the_cast(self, name):
+        real = getattr(self.tasks.compute_rpcapi, name)
+        setattr(self.tasks.compute_rpcapi, name, lambda *a, **kw: None)
+        self.addCleanup(setattr, self.tasks.compute_rpcapi, name, real)
+        return real
+
+    def test_a_lost_cast_is_sent_again_once_the_task_is_old(self):
+        real = self._lose_the_cast('reboot_instance')
+        self.build(self._server())
+        db.instance_update(ids.SRV1, {'task_state': 'rebooting'})
+        self.tasks.reboot_instance(CTX, ids.SRV1, 'SOFT')
+        self.tasks.compute_rpcapi.reboot_instance = real
+        # Young: left alone (its cast may still be on its way).
+        self.assertEqual([], self.tasks.check_stuck_tasks(CTX))
+        self.assertEqual(['spawn'], self.driver.names())
+        self.assertEqual([ids.SRV1],
+                         self.tasks.check_stuck_tasks(CTX, self._later()))
+        self._done()
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual(['spawn', 'reboot'], self.driver.names())
+
+    def test_a_lost_outcome_is_settled_once_the_task_is_old(self):
+        # The host built the guest and sent its outcome; the broker lost
+        # it. Before the timeout it is waited for; after, settled as a
+        # restart would settle it (guest exists, end unknown: ERROR).
+        self.tasks.instance_action_done = lambda ctxt, **kw: None
+        self.tasks.build_instances(CTX, self._server()['uuid'])
+        base.wait_for(self, lambda: self.driver.names() == ['spawn'],
+                      'the build')
+        base.wait_for(self, lambda: not self._busy(), 'the host to finish')
+        self.tasks.check_stuck_tasks(CTX)
+        self.assertEqual(('building', 'spawning', None), self._state())
+        self.tasks.check_stuck_tasks(CTX, self._later())
+        vm_state, task_state, fault = self._state()
+        self.assertEqual(('error', None), (vm_state, task_state))
+        self.assertIn('Interrupted', fault)
+        self.assertIn('never came: settled again', self.logs.output)
+
+    def _busy(self):
+        return self.tasks.compute_rpcapi.get_instance_state(
+            CTX, 'fake-host', conductor_tasks.instance_for(
+                db.instance_get(ids.SRV1)))['busy']
+
+    def test_an_action_the_host_still_runs_is_never_disturbed(self):
+        gate = self.driver.gates['spawn'] = threading.Event()
+        self.addCleanup(gate.set)
+        self.tasks.build_instances(CTX, self._server()['uuid'])
+        self.assertTrue(self.driver.entered_event('spawn').wait(base.WAIT))
+        self.tasks.check_stuck_tasks(CTX, self._later(10 ** 6))
+        self.assertEqual(('building', 'spawning', None), self._state())
+        gate.set()
+        self._done()
+        self.assertEqual(('active', None, None), self._state())
+        self.assertEqual(['spawn'], self.driver.names())
+
+    def test_live_migrations_and_a_zero_timeout_are_left_alone(self):
+        self._server(ids.MIGRATING, 'active', 'migrating')
+        self.assertEqual([], self.tasks.check_stuck_tasks(
+            CTX, self._later()))
+        self._server(ids.REBOOTING, 'active', 'rebooting')
+        self.nova_conf.set_override('stuck_task_timeout', 0,
+                                    group='conductor')
+        self.assertEqual([], self.tasks.check_stuck_tasks(
+            CTX, self._later()))
+        self.assertEqual(('active', 'rebooting', None),
+                         self._state(ids.REBOOTING))

@@ -27,11 +27,25 @@ def parse_args(argv, prog):
     logging.register_options(CONF)
     try:
         CONF(argv[1:], project='nova', prog=prog)
+        check_option_values(CONF)
     except cfg.Error as e:
         print('%s: %s' % (prog, e), file=sys.stderr)
         return False
     setup_logging(CONF)
     return True
+
+
+def check_option_values(conf):
+    """Read every registered option once, so that a value of the wrong
+    type or out of its range stops the command at start with oslo.config's
+    message (ConfigFileValueError, a cfg.Error naming the option, the
+    file and the value) rather than as a traceback in the first thread
+    that reads it, maybe long after start."""
+    for name in list(conf):
+        value = conf[name]
+        if isinstance(value, cfg.ConfigOpts.GroupAttr):
+            for opt_name in list(value):
+                value[opt_name]
 
 
 # Owner only: the log holds fault texts, guest XML and host paths.

@@ -31,6 +31,25 @@ class ParseArgsTestCase(test.TestCase):
             ['nova-x', '--config-file', path], 'nova-x'))
         self.assertEqual('from-file', common.CONF.host)
 
+    def test_a_bad_value_stops_the_command_at_start_naming_it(self):
+        for text, named in (
+                ('[DEFAULT]\nreport_interval = abc\n', 'report_interval'),
+                ('[conductor]\nstuck_task_timeout = -5\n',
+                 'stuck_task_timeout')):
+            path = self.tmp.join('bad.conf')
+            with open(path, 'w') as f:
+                f.write(text)
+            self.stderr.seek(0)
+            self.stderr.truncate()
+            self.assertFalse(common.parse_args(
+                ['nova-x', '--config-file', path], 'nova-x'))
+            self.assertIn('nova-x: ', self.stderr.getvalue())
+            self.assertIn(named, self.stderr.getvalue())
+            self.assertIn('bad.conf', self.stderr.getvalue())
+            self.assertNotIn('Traceback', self.stderr.getvalue())
+            common.CONF.reset()
+            common.CONF.clear()
+
     def test_missing_config_file(self):
         missing = self.tmp.join('missing.conf')
         self.assertFalse(common.parse_args(

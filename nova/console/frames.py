@@ -29,15 +29,30 @@ CLOSE_INTERNAL_ERROR = 1011
 # flooding: not the proxy's SEND_TIMEOUT.
 CLOSE_SEND_TIMEOUT = 5
 
-# Bytes one read from a client's socket takes at most. websockify reads
-# 4 KiB at a time: a 64 KiB frame took 16 reads, each a turn of the copy
-# loop and a copy of the whole unfinished frame. A read this size holds
-# a few frames; it is the only input held past max_message. Less is read
-# while replies wait for the client (down to MIN_READ_BYTES): each byte
-# read may queue a byte of reply (pings), so a client that pings and
-# never reads cannot make one read queue more than READ_BYTES.
+# Bytes one read from a client's socket (or the guest's port) takes at
+# most. websockify reads 4 KiB at a time: a 64 KiB frame took 16 reads,
+# each a turn of the copy loop and a copy of the whole unfinished frame.
+# A read this size holds a few frames; it is the only input held past
+# max_message. Reads grow to it while they come back full and shrink
+# while they do not (next_read_size). Less is read while replies wait
+# for the client (down to MIN_READ_BYTES): each byte read may queue a
+# byte of reply (pings), so a client that pings and never reads cannot
+# make one read queue more than READ_BYTES.
 READ_BYTES = 256 * 1024
 MIN_READ_BYTES = 4096
+
+
+def next_read_size(current, asked, got):
+    """Bytes to ask of the next read: twice as many after a read that
+    filled what it asked (a bulk transfer), down to MIN_READ_BYTES after
+    one that took less than a quarter (keystrokes). A read allocates what
+    it asks for: 256 KiB for each keystroke would cost more than the
+    keystroke."""
+    if got >= asked:
+        return min(READ_BYTES, max(current, asked) * 2)
+    if got < asked // 4:
+        return max(MIN_READ_BYTES, current // 2)
+    return current
 
 
 def declared(buf):
@@ -73,6 +88,7 @@ class SessionSocket(websockifyserver.CompatibleWebSocket):
 
     drop_data = False
     dropped = 0
+    _read_size = MIN_READ_BYTES
     max_message = 256 * 1024  # set from the option for each session
     _message = 0  # bytes so far of the message being received
     _in_message = False
@@ -84,8 +100,9 @@ class SessionSocket(websockifyserver.CompatibleWebSocket):
         raise websockifyserver.WebSockifyRequestHandler.CClose(code, reason)
 
     def _recv(self):
-        # websockify's, with larger reads than its 4 KiB.
-        size = max(MIN_READ_BYTES, READ_BYTES - len(self._send_buffer))
+        # websockify's, with larger reads than its 4 KiB: see READ_BYTES.
+        size = max(MIN_READ_BYTES, min(self._read_size, READ_BYTES -
+                                       len(self._send_buffer)))
         try:
             data = self.socket.recv(size)
         except OSError as exc:
@@ -94,6 +111,7 @@ class SessionSocket(websockifyserver.CompatibleWebSocket):
             raise
         if not data:
             return False
+        self._read_size = next_read_size(self._read_size, size, len(data))
         self._recv_buffer += data
         return True
 

@@ -243,11 +243,6 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
     # StreamRequestHandler puts this timeout on the socket in setup(): it
     # bounds writing the reply; new_websocket_client keeps it for frames.
     timeout = SEND_TIMEOUT
-    # Bytes one read from the guest's port takes at most, sent as one
-    # frame (websockify's 64 KiB: a send, and a wake-up of the client,
-    # per 64 KiB). The guest is read only while less than
-    # history_session.OUT_HIGH_WATER waits for the client.
-    buffer_size = frames.READ_BYTES
 
     def __init__(self, request, client_address, server, head=b''):
         self._head = head
@@ -572,6 +567,7 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
         sent = 0
         target_open = True
         t_registered = False
+        guest_read = frames.MIN_READ_BYTES
         while True:
             now = time.monotonic()
             if not out.pending or out.sent != sent:
@@ -628,13 +624,17 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
                 self._send_to_target(target, tqueue)
 
             if tev & _POLL_IN:
+                # Up to READ_BYTES, sent as one frame (websockify read
+                # 64 KiB: a send, and a wake-up of the client, each).
                 try:
-                    buf = target.recv(self.buffer_size)
+                    buf = target.recv(guest_read)
                 except (BlockingIOError, InterruptedError):
                     continue
                 except OSError:
                     buf = b''
                 if buf:
+                    guest_read = frames.next_read_size(
+                        guest_read, guest_read, len(buf))
                     out.binary(buf)  # sends what the socket takes now
                 else:
                     target_open = False

@@ -109,14 +109,16 @@ class TestDecoding(base.test.TestCase):
                     expected, self.decode(wire, pieces, len(expected)),
                     'seed %d' % seed)
 
-    def test_a_read_takes_many_frames_and_no_more_than_read_bytes(self):
+    def test_reads_grow_to_read_bytes_with_a_bulk_transfer(self):
         theirs, ours = socket.socketpair()
         self.addCleanup(theirs.close)
         self.addCleanup(ours.close)
         ours.setblocking(False)
         ws = server_socket(ours)
-        one = client_frame(0x2, b'k', b'\x01\x02\x03\x04')
-        theirs.sendall(one * 1000)
+        one = client_frame(0x2, b'k' * 1000, b'\x01\x02\x03\x04')
+        count = 1000  # about 1 MiB
+        sender = threading.Thread(target=theirs.sendall, args=(one * count,),
+                                  daemon=True)
         sizes = []
         real_recv = ours.recv
 
@@ -129,13 +131,34 @@ class TestDecoding(base.test.TestCase):
                 return real_recv(size)
 
         ws.socket = Counting()
+        sender.start()
+        self.addCleanup(sender.join, base.TIMEOUT)
         got = []
-        while len(got) < 1000:
-            got.append(ws.recvmsg())
-        self.assertEqual([b'k'] * 1000, got)
-        # websockify read 4 KiB at a time (two reads here).
-        self.assertEqual(1, len(sizes))
-        self.assertEqual(frames.READ_BYTES, sizes[0])
+        deadline = time.monotonic() + base.TIMEOUT
+        while len(got) < count and time.monotonic() < deadline:
+            select.select([ours], [], [], 0.1)
+            try:
+                while len(got) < count:
+                    got.append(ws.recvmsg())
+            except ws_frames.WebSocketWantReadError:
+                pass
+        self.assertEqual([b'k' * 1000] * count, got)
+        # websockify read 4 KiB at a time: 250 reads or more.
+        self.assertLess(len(sizes), 60)
+        self.assertEqual(frames.READ_BYTES, max(sizes))
+
+    def test_next_read_size(self):
+        small, big = frames.MIN_READ_BYTES, frames.READ_BYTES
+        self.assertEqual(2 * small, frames.next_read_size(small, small,
+                                                          small))
+        self.assertEqual(big, frames.next_read_size(big, big, big))
+        self.assertEqual(big, frames.next_read_size(big // 2, big // 2,
+                                                    big // 2))
+        # Keystrokes: back down to the smallest read.
+        self.assertEqual(big // 2, frames.next_read_size(big, big, 66))
+        self.assertEqual(small, frames.next_read_size(small, small, 3))
+        # A read between the two: the size stays.
+        self.assertEqual(big, frames.next_read_size(big, big, big // 2))
 
     def test_reads_shrink_while_replies_wait(self):
         # Each byte read may queue a byte of reply (a pong): a read takes
@@ -151,6 +174,7 @@ class TestDecoding(base.test.TestCase):
                                  (10 * frames.READ_BYTES,
                                   frames.MIN_READ_BYTES)):
             ws._send_buffer = b'q' * queued
+            ws._read_size = frames.READ_BYTES  # as in a bulk transfer
             with mock.patch.object(ws, 'socket') as sock:
                 sock.recv.return_value = b'\x82'
                 ws._recv()

@@ -37,7 +37,9 @@ is dropped: it reaches the log too); a read-only viewer's input is
 dropped and the guest's port is never opened for it. One interactive
 session per guest port in this process: another one is closed with
 4409. Hub close codes: 4000 (console moved or gone), 4008 (client too
-slow), 4429 (too many viewers).
+slow), 4429 (too many viewers). In every mode a client that takes no
+byte of its pending output for ``SEND_TIMEOUT`` seconds is closed with
+4008.
 
 ``Sec-WebSocket-Protocol`` is parsed as RFC 6455's comma-separated token
 list: ``binary`` is selected wherever it stands; a list without it gets

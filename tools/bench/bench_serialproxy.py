@@ -23,8 +23,10 @@ the same run:
    all: as long as it is well above the proxy's figure, the client is
    not what limits the proxy's. Proxy CPU seconds per MiB (from
    /proc/<pid>/stat) and the ratio after/before.
-2. Keystroke round trip: one byte out and back, --rtt-count times, one
-   at a time; median and p99 via the proxy minus direct, in us.
+2. Keystroke round trip: one byte out and back, --rtt-count (5000)
+   times, one at a time, in passes taking turns between the paths;
+   median and p99, how far each pass's median is above the direct one's
+   (median over passes, in us), and proxy CPU per round trip.
 3. Concurrent chatty sessions: --sessions sessions at once, each sending
    a 64-byte line and waiting for its echo, for --chatty-seconds; round
    trips per second in all and the p99 round trip, against the same over
@@ -524,37 +526,49 @@ def us(values, q):
 
 
 def paths_for(echo, proxies):
-    """(name, socket, client bytes, echo) per path, each connected."""
+    """(name, socket, client bytes, echo, proxy pid) per path, each
+    connected."""
     mask = secrets.token_bytes(4)
-    paths = [('direct tcp', open_tcp(echo.port), b'k', b'k')]
+    paths = [('direct tcp', open_tcp(echo.port), b'k', b'k', None)]
     for name, proxy in proxies:
         paths.append((name, open_ws(proxy.port, proxy.extra[0]),
-                      client_frame(b'k', mask), b'\x82\x01k'))
+                      client_frame(b'k', mask), b'\x82\x01k', proxy.pid))
     return paths
 
 
 def keystrokes(args, echo, proxies):
     """Passes taking turns between the paths: a load from another user of
-    the machine falls on each path alike."""
+    the machine falls on each path alike. Each pass's median is compared
+    with the direct one of the same pass."""
     paths = paths_for(echo, proxies)
-    times = {name: [] for name, _, _, _ in paths}
+    times = {path[0]: [] for path in paths}
+    medians = {path[0]: [] for path in paths}
+    cpu = {path[0]: 0.0 for path in paths}
     try:
         for number in range(PASSES + 1):
-            for name, sock, wire, reply in paths:
-                got = rtt(sock, wire, reply, args.rtt_count // PASSES)
+            for name, sock, wire, reply, pid in paths:
+                with Meter({'proxy': pid or os.getpid()}) as meter:
+                    got = rtt(sock, wire, reply, args.rtt_count // PASSES)
                 if number:  # pass 0 warms up
                     times[name].extend(got)
+                    medians[name].append(statistics.median(got))
+                    cpu[name] += meter.used['proxy']
     finally:
-        for _, sock, _, _ in paths:
-            close(sock)
+        for path in paths:
+            close(path[1])
     out('== 2. keystroke round trip: 1 byte out and back, %d times one at '
         'a time, in %d passes taking turns ==' % (args.rtt_count, PASSES))
-    direct = times['direct tcp']
-    base50, base99 = us(direct, 0.5), us(direct, 0.99)
-    for name, values in times.items():
-        p50, p99 = us(values, 0.5), us(values, 0.99)
-        out('%-12s median %7.1f us (%+7.1f us vs direct), p99 %8.1f us '
-            '(%+8.1f us)' % (name, p50, p50 - base50, p99, p99 - base99))
+    out('above direct: the median over passes of (the pass\'s median - '
+        'the direct median of the same pass)')
+    count = args.rtt_count // PASSES * PASSES
+    for name, _, _, _, pid in paths:
+        above = statistics.median(
+            m - d for m, d in zip(medians[name], medians['direct tcp']))
+        out('%-12s median %7.1f us, p99 %8.1f us; above direct: %+7.1f us'
+            '%s' % (name, us(times[name], 0.5), us(times[name], 0.99),
+                    above * 1e6, '' if pid is None else
+                    '; proxy CPU %.1f us per round trip'
+                    % (cpu[name] / count * 1e6)))
     out()
 
 
@@ -701,7 +715,7 @@ def main(argv=None):
     parser.add_argument('--volume-mib', type=int, default=64)
     parser.add_argument('--frame-kib', type=int, default=64)
     parser.add_argument('--rounds', type=int, default=5)
-    parser.add_argument('--rtt-count', type=int, default=2000)
+    parser.add_argument('--rtt-count', type=int, default=5000)
     parser.add_argument('--sessions', type=int, default=8)
     parser.add_argument('--chatty-seconds', type=float, default=3.0)
     args = parser.parse_args(argv)

@@ -7,6 +7,7 @@ call for a text frame (FrameWriter queues one through its send buffer).
 The close codes and reasons a client sees for its frames are here too.
 """
 
+import errno
 import json
 
 from websockify import websocket as ws_frames
@@ -27,6 +28,31 @@ CLOSE_INTERNAL_ERROR = 1011
 # Seconds a close frame may take to a client that stopped reading or is
 # flooding: not the proxy's SEND_TIMEOUT.
 CLOSE_SEND_TIMEOUT = 5
+
+# Bytes one read from a client's socket (or the guest's port) takes at
+# most. websockify reads 4 KiB at a time: a 64 KiB frame took 16 reads,
+# each a turn of the copy loop and a copy of the whole unfinished frame.
+# A read this size holds a few frames; it is the only input held past
+# max_message. Reads grow to it while they come back full and shrink
+# while they do not (next_read_size). Less is read while replies wait
+# for the client (down to MIN_READ_BYTES): each byte read may queue a
+# byte of reply (pings), so a client that pings and never reads cannot
+# make one read queue more than READ_BYTES.
+READ_BYTES = 256 * 1024
+MIN_READ_BYTES = 4096
+
+
+def next_read_size(current, asked, got):
+    """Bytes to ask of the next read: twice as many after a read that
+    filled what it asked (a bulk transfer), down to MIN_READ_BYTES after
+    one that took less than a quarter (keystrokes). A read allocates what
+    it asks for: 256 KiB for each keystroke would cost more than the
+    keystroke."""
+    if got >= asked:
+        return min(READ_BYTES, max(current, asked) * 2)
+    if got < asked // 4:
+        return max(MIN_READ_BYTES, current // 2)
+    return current
 
 
 def declared(buf):
@@ -54,14 +80,15 @@ class SessionSocket(websockifyserver.CompatibleWebSocket):
     its header when its declared length, or the total of the message it
     continues, is over ``max_message`` bytes (1009 ``TOO_BIG``), or it
     is a control frame over ``MAX_CONTROL_BYTES`` (1002): so websockify
-    never holds more than ``max_message`` (plus one 4 KiB read) of a
-    message. For a viewer (``drop_data``) every data
+    never holds more than ``max_message`` (plus one read, ``READ_BYTES``)
+    of a message. For a viewer (``drop_data``) every data
     frame, text too (websockify alone answers text with 1003), is dropped
     as soon as it is decoded: only ``dropped`` counts its bytes.
     """
 
     drop_data = False
     dropped = 0
+    _read_size = MIN_READ_BYTES
     max_message = 256 * 1024  # set from the option for each session
     _message = 0  # bytes so far of the message being received
     _in_message = False
@@ -72,7 +99,53 @@ class SessionSocket(websockifyserver.CompatibleWebSocket):
         self.socket.settimeout(CLOSE_SEND_TIMEOUT)
         raise websockifyserver.WebSockifyRequestHandler.CClose(code, reason)
 
+    def _recv(self):
+        # websockify's, with larger reads than its 4 KiB: see READ_BYTES.
+        size = max(MIN_READ_BYTES, min(self._read_size, READ_BYTES -
+                                       len(self._send_buffer)))
+        try:
+            data = self.socket.recv(size)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise ws_frames.WebSocketWantReadError
+            raise
+        if not data:
+            return False
+        self._read_size = next_read_size(self._read_size, size, len(data))
+        self._recv_buffer += data
+        return True
+
+    def _recv_frames(self):
+        """websockify's, decoding each frame where it lies in the buffer:
+        websockify copies what follows a frame once per frame, which is
+        quadratic in the frames one read holds."""
+        if not self._recv():
+            # The client's end of stream, as websockify handles it.
+            if self.close_code is None:
+                self.close_code = 1006
+                self.close_reason = 'Connection closed abnormally'
+                self._sent_close = self._received_close = True
+            self._close()
+            return False
+        buf = self._recv_buffer
+        view = memoryview(buf)
+        pos = 0
+        while True:
+            frame = self._decode_hybi(view[pos:])
+            if frame is None:
+                break
+            pos += frame['length']
+            if isinstance(frame['payload'], memoryview):
+                # An unmasked frame (refused later): no view kept.
+                frame['payload'] = bytes(frame['payload'])
+            self._recv_queue.append(frame)
+        if pos:
+            self._recv_buffer = buf[pos:]
+        return True
+
     def _decode_hybi(self, buf):
+        # websockify's decoding, with the limits checked on the header
+        # (before the payload is there) and the header read once.
         header = declared(buf)
         if header is None:
             return None
@@ -84,8 +157,20 @@ class SessionSocket(websockifyserver.CompatibleWebSocket):
             before = self._message if opcode == 0x0 else 0
             if before + length > self.max_message:
                 self._refuse(CLOSE_TOO_BIG, TOO_BIG % self.max_message)
-        frame = super()._decode_hybi(buf)
-        if frame is None or opcode & 0x8:
+        masked = bool(buf[1] & 0x80)
+        marker = buf[1] & 0x7f
+        start = 10 if marker == 127 else 4 if marker == 126 else 2
+        end = start + (4 if masked else 0) + length
+        if len(buf) < end:
+            return None
+        if masked:
+            payload = self._unmask(buf[end - length:end],
+                                   bytes(buf[start:start + 4]))
+        else:
+            payload = buf[start:end]
+        frame = {'fin': bool(buf[0] & 0x80), 'opcode': opcode,
+                 'masked': masked, 'length': end, 'payload': payload}
+        if opcode & 0x8:
             return frame
         # A complete data frame: account for its message.
         orphan = opcode == 0x0 and not self._in_message
@@ -97,6 +182,57 @@ class SessionSocket(websockifyserver.CompatibleWebSocket):
             self.dropped += length
             frame.update(opcode=0x2, fin=True, payload=b'')
         return frame
+
+    def _sendmsg(self, opcode, msg):
+        # A binary frame with nothing queued before it goes out with its
+        # header in one sendmsg(), not joined to it first (a copy of the
+        # payload); only what the socket does not take is queued.
+        if opcode != 0x2 or self._send_buffer or self.client:
+            return super()._sendmsg(opcode, msg)
+        size = len(msg)
+        if size < 126:
+            header = bytes((0x82, size))
+        elif size < 65536:
+            header = b'\x82\x7e' + size.to_bytes(2, 'big')
+        else:
+            header = b'\x82\x7f' + size.to_bytes(8, 'big')
+        try:
+            sent = self.socket.sendmsg((header, msg))
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+            sent = 0
+        if sent < len(header) + size:
+            if sent < len(header):
+                self._send_buffer = header[sent:] + msg
+            else:
+                self._send_buffer = msg[sent - len(header):]
+            raise ws_frames.WebSocketWantWriteError
+
+    def _send(self, data):
+        # websockify's: queue, then send what the socket takes.
+        queued = self._send_buffer
+        self._send_buffer = b''.join((queued, data)) if queued else data
+        self._flush()
+
+    def _flush(self):
+        # websockify's, without copying what is left after each partial
+        # send (a view of it instead: quadratic in a large frame's sends).
+        if not self._send_buffer:
+            return
+        try:
+            sent = self.socket.send(self._send_buffer)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise ws_frames.WebSocketWantWriteError
+            raise
+        if sent < len(self._send_buffer):
+            self._send_buffer = memoryview(self._send_buffer)[sent:]
+            raise ws_frames.WebSocketWantWriteError
+        self._send_buffer = b''
+        # websockify's end: a close sent and received closes the socket.
+        if self._received_close and self._sent_close:
+            self._close()
 
 
 class FrameWriter:

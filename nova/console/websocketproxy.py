@@ -37,7 +37,9 @@ is dropped: it reaches the log too); a read-only viewer's input is
 dropped and the guest's port is never opened for it. One interactive
 session per guest port in this process: another one is closed with
 4409. Hub close codes: 4000 (console moved or gone), 4008 (client too
-slow), 4429 (too many viewers).
+slow), 4429 (too many viewers). In every mode a client that takes no
+byte of its pending output for ``SEND_TIMEOUT`` seconds is closed with
+4008.
 
 ``Sec-WebSocket-Protocol`` is parsed as RFC 6455's comma-separated token
 list: ``binary`` is selected wherever it stands; a list without it gets
@@ -105,6 +107,7 @@ import re
 import select
 import socket
 import threading
+import time
 import traceback
 import urllib.parse
 
@@ -175,6 +178,9 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # Characters of a request line, path or header kept in a log line.
 LOGGED_REQUEST = 400
 _POLL_IN = select.POLLIN | select.POLLHUP | select.POLLERR
+# Messages for the guest passed to one sendmsg() (the kernel takes 1024
+# at most; a read of tiny frames holds many more).
+_SEND_PIECES = 64
 
 
 def _redact(text):
@@ -527,36 +533,91 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
     def do_proxy(self, target):
         """Copy between the websocket and ``target`` until either ends.
 
-        websockify's loop and framing (``recv_frames``, ``send_frames``,
-        close handling) on ``poll()`` rather than ``select()``; ``target``
-        is non-blocking. A side is read only while what it sent before has
-        been passed on, so neither a flooding guest nor a flooding client
-        grows the queues. Ends by raising ``CClose``.
+        websockify's framing (``frames.SessionSocket``: bounded input,
+        large reads) on a non-blocking client socket and ``poll()``, as
+        the history modes run (``history_session``); ``target`` is
+        non-blocking. What one side sends is passed on at once (no poll
+        round in between: a keystroke's round trip is two wake-ups). A
+        side is read only while what it sent before has been passed on,
+        so neither a flooding guest nor a flooding client grows the
+        queues; a client that takes no byte for ``timeout`` seconds is
+        closed with 4008. Ends by raising ``CClose``.
         """
-        cqueue = []  # guest bytes for the client
-        c_pend = False  # frames websockify could not send in full yet
+        close_timeout = self.timeout
+        self.connection.setblocking(False)
+        try:
+            self._copy(target)
+        except self.CClose as e:
+            if (self._dropped_output or e.args[0] in (
+                    viewers.CLOSE_TOO_SLOW, frames.CLOSE_TOO_BIG,
+                    frames.CLOSE_PROTOCOL_ERROR)):
+                close_timeout = frames.CLOSE_SEND_TIMEOUT
+            raise
+        finally:
+            # Blocking again (bounded) for websockify's close frame,
+            # unless the client's close handshake already closed it.
+            if self.connection.fileno() != -1:
+                self.connection.settimeout(close_timeout)
+
+    def _copy(self, target):
+        out = frames.FrameWriter(self.request)
         tqueue = []  # client bytes for the guest
         poller = select.poll()
         cfd, tfd = self.connection.fileno(), target.fileno()
+        # Moves on whenever a byte reaches the client (or none waits).
+        stall_deadline = time.monotonic() + self.timeout
+        sent = 0
+        target_open = True
+        t_registered = False
+        guest_read = frames.MIN_READ_BYTES
         while True:
-            to_client = bool(cqueue) or c_pend
-            poller.register(cfd, (0 if tqueue else select.POLLIN) |
-                            (select.POLLOUT if to_client else 0))
-            poller.register(tfd, (select.POLLOUT if tqueue else 0) |
-                            (0 if to_client else select.POLLIN))
-            events = dict(poller.poll(1000))
+            now = time.monotonic()
+            if not out.pending or out.sent != sent:
+                sent = out.sent
+                stall_deadline = now + self.timeout
+            elif now >= stall_deadline:
+                LOG.info('%s: serial session read nothing for %s s; '
+                         'closing it', self.client_address[0],
+                         self.timeout)
+                self._drop_output(out)
+                raise self.CClose(viewers.CLOSE_TOO_SLOW,
+                                  history_session.STALLED % self.timeout)
+            if not target_open and not out.pending:
+                # The guest side closed and what it said first is sent.
+                raise self.CClose(1000, 'Target closed')
+            # Output past OUT_HIGH_WATER: the guest waits (one read over
+            # it at most); input waits for the guest to take the last, and
+            # past IN_STOP_PENDING (pongs to a client that never reads).
+            listen = (target_open and not tqueue and
+                      out.pending < history_session.IN_STOP_PENDING)
+            poller.register(cfd, (select.POLLIN if listen else 0) |
+                            (select.POLLOUT if out.pending else 0))
+            # Not registered at all while nothing is wanted of the guest:
+            # its hang-up must not wake the loop (nor be read) until the
+            # client took the output.
+            wanted = target_open and (
+                (select.POLLOUT if tqueue else 0) |
+                (select.POLLIN if out.pending < history_session.OUT_HIGH_WATER
+                 else 0))
+            if wanted:
+                poller.register(tfd, wanted)
+            elif t_registered:
+                poller.unregister(tfd)
+            t_registered = bool(wanted)
+            events = dict(poller.poll(history_session.POLL_MS))
             cev, tev = events.get(cfd, 0), events.get(tfd, 0)
             if (cev | tev) & select.POLLNVAL:
                 raise self.CClose(frames.CLOSE_INTERNAL_ERROR,
                                   frames.INTERNAL_ERROR)
 
             if cev & select.POLLOUT:
-                c_pend = self.send_frames(cqueue)
-                cqueue = []
+                out.flush()
 
             if cev & _POLL_IN:
-                bufs, closed = self.recv_frames()
-                tqueue.extend(bufs)
+                bufs, closed = self._recv_client()
+                if bufs:
+                    tqueue.extend(bufs)
+                    self._send_to_target(target, tqueue)
                 if closed:
                     self._flush_to_target(target, tqueue)
                     raise self.CClose(closed['code'], closed['reason'])
@@ -565,32 +626,38 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
                 self._send_to_target(target, tqueue)
 
             if tev & _POLL_IN:
+                # Up to READ_BYTES, sent as one frame (websockify read
+                # 64 KiB: a send, and a wake-up of the client, each).
                 try:
-                    buf = target.recv(self.buffer_size)
+                    buf = target.recv(guest_read)
                 except (BlockingIOError, InterruptedError):
                     continue
                 except OSError:
                     buf = b''
-                if not buf:
-                    # The guest side closed: pass on what it said first.
-                    while cqueue or c_pend:
-                        c_pend = self.send_frames(cqueue)
-                        cqueue = []
-                    raise self.CClose(1000, 'Target closed')
-                cqueue.append(buf)
+                if buf:
+                    guest_read = frames.next_read_size(
+                        guest_read, guest_read, len(buf))
+                    out.binary(buf)  # sends what the socket takes now
+                else:
+                    target_open = False
 
     @staticmethod
     def _send_to_target(target, tqueue):
-        """Send what ``target`` takes now, in order."""
-        while tqueue:
-            data = tqueue.pop(0)
-            try:
-                sent = target.send(data)
-            except (BlockingIOError, InterruptedError):
-                sent = 0
-            if sent < len(data):
-                tqueue.insert(0, data[sent:])
+        """Send what ``target`` takes now, in order (one system call)."""
+        if not tqueue:
+            return
+        try:
+            sent = target.sendmsg(tqueue[:_SEND_PIECES])
+        except (BlockingIOError, InterruptedError):
+            return
+        while sent:
+            if sent < len(tqueue[0]):
+                tqueue[0] = tqueue[0][sent:]
                 return
+            sent -= len(tqueue.pop(0))
+        # Empty messages (a client may send them) are taken as they are.
+        while tqueue and not tqueue[0]:
+            tqueue.pop(0)
 
     @staticmethod
     def _flush_to_target(target, tqueue):

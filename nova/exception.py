@@ -295,3 +295,12 @@ class MetadataLimitExceeded(Forbidden):
 class MigrationNotFoundForInstance(NotFound):
     msg_fmt = ("Migration %(migration_id)s not found for instance "
                "%(instance_id)s")
+
+
+class NoAuthOffLoopback(Invalid):
+    msg_fmt = ("[api] auth_strategy = noauth2 takes any caller at their "
+               "word (no authentication), so it is refused while the "
+               "compute API listens on %(host)s ([DEFAULT] "
+               "osapi_compute_listen), which is %(why)s. Set [api] "
+               "auth_strategy = keystone, or osapi_compute_listen = "
+               "127.0.0.1.")

@@ -2,15 +2,20 @@
 
 reboot (202), rebuild (202 with the server), os-getConsoleOutput (200),
 os-getSerialConsole (200; microversions 2.1 to 2.5 only, as in Nova:
-2.6 replaced it by POST /servers/{id}/remote-consoles) and, for admins,
-os-migrateLive (202).
+2.6 replaced it by POST /servers/{id}/remote-consoles), lock and unlock
+(202; a locked server refuses reboot, rebuild, delete, live migration
+and metadata changes to all but admins, 409) and, for admins,
+os-migrateLive (202; from 2.30 a named host passes the scheduler's
+checks unless ``force`` is true).
 """
 
 from oslo_utils import strutils
 import webob.exc
 
 from nova.api.openstack.compute import console_output
+from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute.schemas import server_actions as schemas
+from nova.api.openstack.compute import server_tags
 from nova.api.openstack.compute import servers
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute.views import servers as views
@@ -18,6 +23,7 @@ from nova.api.openstack.compute import wsgi
 from nova import exception
 from nova.policies import admin_apis as admin_policies
 from nova.policies import consoles as console_policies
+from nova.policies import lock_server as lock_policies
 from nova.policies import servers as server_policies
 
 # Nova's rule; its default: admins only.
@@ -32,6 +38,8 @@ MIGRATE_LIVE_BAD_REQUEST = (
     exception.ComputeHostNotFound,
     exception.MigrationPreCheckError,
 )
+
+FORCE_VERSION = microversion.APIVersion(2, 30)
 
 SERIAL_CONSOLE_GONE = ('os-getSerialConsole exists up to microversion 2.5; '
                        'from 2.6 on use POST /servers/{id}/remote-consoles.')
@@ -72,6 +80,7 @@ class ServerActionsController(wsgi.Controller):
         except exception.ImageNotFound as e:
             raise webob.exc.HTTPBadRequest(
                 explanation='Cannot find image for rebuild: %s' % e.message)
+        server_tags.with_tags(self.compute_api, req, [server])
         return wsgi.ResponseObject(
             {'server': views.detail(req, server, extended=False)},
             headers={'Location': servers.location(req, server)})
@@ -118,9 +127,10 @@ class ServerActionsController(wsgi.Controller):
         self._authorize(req, MIGRATE_LIVE_POLICY, id)
         self._live_migrate(req, id, body=body)
 
-    # 2.25: block_migration "auto", and no disk_over_commit.
+    # 2.25: block_migration "auto", and no disk_over_commit; 2.30: force.
     @validation.schema(schemas.migrate_live, '2.1', '2.24')
-    @validation.schema(schemas.migrate_live_v225, '2.25')
+    @validation.schema(schemas.migrate_live_v225, '2.25', '2.29')
+    @validation.schema(schemas.migrate_live_v230, '2.30')
     def _live_migrate(self, req, id, body):
         request = body['os-migrateLive']
         block_migration = request['block_migration']
@@ -130,9 +140,41 @@ class ServerActionsController(wsgi.Controller):
                                                         strict=True)
         # disk_over_commit (before 2.25) is validated, not passed on: the
         # compute API has no such switch (Nova dropped it in 2.25).
+        # Before 2.30 a named host is forced (no scheduler checks); from
+        # 2.30 only when the body says force: true.
+        force = True
+        if microversion.is_supported(req, FORCE_VERSION):
+            force = strutils.bool_from_string(request.get('force', False),
+                                              strict=True)
         try:
             self.compute_api.live_migrate(
                 wsgi.get_context(req), id, host=request['host'],
-                block_migration=block_migration)
+                block_migration=block_migration, force=force)
         except MIGRATE_LIVE_BAD_REQUEST as e:
             raise webob.exc.HTTPBadRequest(explanation=e.message)
+
+    # -- ver: lock / unlock (Nova's os-lock-server; 2.9 shows ``locked``)
+
+    @wsgi.response(202)
+    @wsgi.expected_errors(404)
+    @wsgi.action('lock')
+    @validation.schema(schemas.lock)
+    def _lock(self, req, id, body):
+        self._authorize(req, lock_policies.LOCK, id)
+        self.compute_api.lock(wsgi.get_context(req), id)
+
+    @wsgi.response(202)
+    @wsgi.expected_errors(404)
+    @wsgi.action('unlock')
+    @validation.schema(schemas.unlock)
+    def _unlock(self, req, id, body):
+        ctx = wsgi.get_context(req)
+        server = servers.authorize_server(self.compute_api, req,
+                                          lock_policies.UNLOCK, id)
+        if not self.compute_api.is_expected_locked_by(ctx, server):
+            # Locked by the other side (an admin's lock on an owner's
+            # server): only who may override unlocks it.
+            ctx.can(lock_policies.UNLOCK_OVERRIDE,
+                    target={'project_id': server['project_id'],
+                            'user_id': server['user_id']})
+        self.compute_api.unlock(ctx, id)

@@ -367,6 +367,9 @@ class FakeComputeAPI:
 
     # Consoles.
 
+    def tags_of(self, uuids):
+        return {uuid: [] for uuid in uuids}
+
     def get_console_output(self, ctx, server_id, tail_length=None):
         self._called(ctx, 'get_console_output', server_id)
         self.console_tail_lengths.append(tail_length)

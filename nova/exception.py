@@ -280,7 +280,7 @@ class InstanceTagNotFound(NotFound):
 
 
 class TooManyInstanceTags(Invalid):
-    msg_fmt = ("Instance %(instance_id)s would have more than %(limit)d "
+    msg_fmt = ("Instance %(instance_id)s would have more than %(limit)s "
                "tags")
 
 

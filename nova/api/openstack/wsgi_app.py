@@ -61,6 +61,8 @@ def load_app(conf, compute_api=None):
         auth.check_listen(conf, conf.osapi_compute_listen)
     except exception.NoAuthOffLoopback as e:
         raise RuntimeError(e.message) from None
+    except (cfg.Error, ValueError) as e:
+        raise RuntimeError('invalid configuration: %s' % e) from None
     if compute_api is None:
         from nova.compute import api as compute
         compute_api = compute.API()

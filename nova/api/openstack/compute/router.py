@@ -185,5 +185,6 @@ class APIRouter:
         check_path_params(arguments)
         # Every POST here takes a JSON body, and so does a PUT whose
         # handler takes one (not PUT /servers/{id}/tags/{tag}).
-        return wsgi.invoke(method, req, arguments,
-                           with_body=req.method in ('POST', 'PUT'))
+        with_body = {'POST': True, 'PUT': wsgi.BODY_IF_TAKEN}.get(
+            req.method, False)
+        return wsgi.invoke(method, req, arguments, with_body=with_body)

@@ -13,7 +13,6 @@ from oslo_utils import strutils
 import webob.exc
 
 from nova.api.openstack.compute import console_output
-from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute.schemas import server_actions as schemas
 from nova.api.openstack.compute import server_tags
 from nova.api.openstack.compute import servers
@@ -38,8 +37,6 @@ MIGRATE_LIVE_BAD_REQUEST = (
     exception.ComputeHostNotFound,
     exception.MigrationPreCheckError,
 )
-
-FORCE_VERSION = microversion.APIVersion(2, 30)
 
 SERIAL_CONSOLE_GONE = ('os-getSerialConsole exists up to microversion 2.5; '
                        'from 2.6 on use POST /servers/{id}/remote-consoles.')
@@ -125,14 +122,26 @@ class ServerActionsController(wsgi.Controller):
     def _migrate_live(self, req, id, body):
         # Admins only, whatever the body: checked before the schema.
         self._authorize(req, MIGRATE_LIVE_POLICY, id)
-        self._live_migrate(req, id, body=body)
+        wsgi.resolve(self._live_migrate, req)(req, id, body=body)
 
-    # 2.25: block_migration "auto", and no disk_over_commit; 2.30: force.
+    # 2.25: block_migration "auto", and no disk_over_commit. Before 2.30
+    # a named host is forced (no scheduler checks).
+    @wsgi.Controller.api_version('2.1', '2.29')
     @validation.schema(schemas.migrate_live, '2.1', '2.24')
     @validation.schema(schemas.migrate_live_v225, '2.25', '2.29')
-    @validation.schema(schemas.migrate_live_v230, '2.30')
     def _live_migrate(self, req, id, body):
+        self._start_live_migration(req, id, body['os-migrateLive'], True)
+
+    # 2.30: forced only when the body says force: true.
+    @wsgi.Controller.api_version('2.30')
+    @validation.schema(schemas.migrate_live_v230)
+    def _live_migrate(self, req, id, body):  # noqa: F811
         request = body['os-migrateLive']
+        self._start_live_migration(
+            req, id, request, strutils.bool_from_string(
+                request.get('force', False), strict=True))
+
+    def _start_live_migration(self, req, id, request, force):
         block_migration = request['block_migration']
         if block_migration != schemas.BLOCK_MIGRATION_AUTO:
             # The schema allowed only oslo's strict spellings.
@@ -140,12 +149,6 @@ class ServerActionsController(wsgi.Controller):
                                                         strict=True)
         # disk_over_commit (before 2.25) is validated, not passed on: the
         # compute API has no such switch (Nova dropped it in 2.25).
-        # Before 2.30 a named host is forced (no scheduler checks); from
-        # 2.30 only when the body says force: true.
-        force = True
-        if microversion.is_supported(req, FORCE_VERSION):
-            force = strutils.bool_from_string(request.get('force', False),
-                                              strict=True)
         try:
             self.compute_api.live_migrate(
                 wsgi.get_context(req), id, host=request['host'],

@@ -175,6 +175,19 @@ class OpenStackSDKTestCase(test.TestCase):
                          self.compute.calls[-1])
         self.assertEqual(True, self.compute.forced[-1])
 
+    def test_live_migrate_to_a_host_as_osc_does(self):
+        # openstack server migrate --live-migration --host compute-2:
+        # OSC needs 2.30 and calls the sdk with the host, no force.
+        server = self.compute.add_server()
+        admin = self.connect('admin', version='2.30')
+        admin.compute.live_migrate_server(server['uuid'], host='compute-2',
+                                          block_migration='auto')
+        self.assertEqual(('live_migrate', server['uuid'], 'compute-2',
+                          'auto'), self.compute.calls[-1])
+        self.assertEqual(False, self.compute.forced[-1])
+        path = '/v2.1/servers/%s/action' % server['uuid']
+        self.assertEqual(['compute 2.30'], self.sent('POST', path))
+
     def test_live_migrate_from_pinned_clients(self):
         server = self.compute.add_server()
         path = '/v2.1/servers/%s/action' % server['uuid']

@@ -332,6 +332,43 @@ class MigrationsTestCase(RESTMixin, test_api.TwoHostsTestCase):
             version='2.23'))
         self.assertEqual({'migrations': []}, body)
 
+    def test_migration_in_progress_has_links_and_shows(self):
+        gate = self._gate('live_migration', self.drivers['host-a'])
+        self.check(202, self.call('POST', self.action, {
+            'os-migrateLive': {'host': None, 'block_migration': 'auto'}},
+            token=ADMIN, version='2.30'))
+        self._entered('live_migration', self.drivers['host-a'])
+        body = self.check(200, self.call('GET', '/os-migrations',
+                                         token=ADMIN, version='2.23'))
+        [migration] = body['migrations']
+        self.assertEqual(('running', 'host-b'), (migration['status'],
+                                                 migration['dest_compute']))
+        path = '/servers/%s/migrations/%d' % (self.uuid, migration['id'])
+        self.assertEqual(['self', 'bookmark'],
+                         [link['rel'] for link in migration['links']])
+        self.assertTrue(migration['links'][0]['href'].endswith(
+            '/v2.1' + path))
+        listed = self.check(200, self.call(
+            'GET', '/servers/%s/migrations' % self.uuid, token=ADMIN,
+            version='2.23'))['migrations']
+        self.assertEqual([(migration['id'], self.uuid, None)],
+                         [(m['id'], m['server_uuid'],
+                           m['memory_total_bytes']) for m in listed])
+        shown = self.check(200, self.call('GET', path, token=ADMIN,
+                                          version='2.23'))['migration']
+        self.assertEqual(listed[0], shown)
+        self.check(404, self.call('GET', path + '0', token=ADMIN,
+                                  version='2.23'))
+        self.check(404, self.call('GET', path, token=ADMIN,
+                                  version='2.22'))
+        self.check(403, self.call('GET', path, version='2.23'))
+        gate.set()
+        self._wait()
+        body = self.check(200, self.call('GET', '/os-migrations',
+                                         token=ADMIN, version='2.23'))
+        self.assertEqual('completed', body['migrations'][0]['status'])
+        self.assertNotIn('links', body['migrations'][0])
+
     def test_force_false_is_checked_and_force_true_is_not(self):
         self._report('host-b', memory_mb_free=1)
         body = self.check(400, self.call('POST', self.action, {

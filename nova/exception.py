@@ -261,3 +261,46 @@ def fault_message(exc):
     else:
         message = str(exc) or type(exc).__name__
     return message[:MAX_FAULT_LENGTH]
+
+
+# -- ver
+
+
+class InstanceIsLocked(Conflict):
+    msg_fmt = "Instance %(instance_uuid)s is locked"
+
+
+class InstanceActionNotFound(NotFound):
+    msg_fmt = ("Action for request_id %(request_id)s on instance "
+               "%(instance_uuid)s not found")
+
+
+class InstanceTagNotFound(NotFound):
+    msg_fmt = "Instance %(instance_id)s has no tag '%(tag)s'"
+
+
+class TooManyInstanceTags(Invalid):
+    msg_fmt = ("Instance %(instance_id)s would have more than %(limit)s "
+               "tags")
+
+
+class MetadataItemNotFound(NotFound):
+    msg_fmt = "Metadata item was not found"
+
+
+class MetadataLimitExceeded(Forbidden):
+    msg_fmt = "Maximum number of metadata items exceeds %(allowed)d"
+
+
+class MigrationNotFoundForInstance(NotFound):
+    msg_fmt = ("Migration %(migration_id)s not found for instance "
+               "%(instance_id)s")
+
+
+class NoAuthOffLoopback(Invalid):
+    msg_fmt = ("[api] auth_strategy = noauth2 takes any caller at their "
+               "word (no authentication), so it is refused while the "
+               "compute API listens on %(host)s ([DEFAULT] "
+               "osapi_compute_listen), which is %(why)s. Set [api] "
+               "auth_strategy = keystone, or osapi_compute_listen = "
+               "127.0.0.1.")

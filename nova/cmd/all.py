@@ -22,6 +22,7 @@ from oslo_log import log as logging
 
 import nova.conf
 from nova.api.openstack.compute import app
+from nova.api.openstack.compute import auth
 from nova.cmd import api as api_cmd
 from nova.cmd import common
 from nova.cmd import manage
@@ -85,6 +86,7 @@ def main(argv=None):
         return 1
     conductor = compute = api = proxy = None
     try:
+        auth.check_listen(CONF, CONF.osapi_compute_listen)
         db.configure()
         # Recovery waits for this host's compute service: it asks the
         # host about each instance left in a task.

@@ -26,7 +26,9 @@ from oslo_log import log as logging
 from nova.api.openstack import common as api_common
 import nova.conf
 from nova.compute import flavors
+from nova.compute import instance_actions
 from nova.compute import rpcapi
+from nova.compute import server_records
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova.conductor import api as conductor_api
@@ -97,7 +99,7 @@ def console_page_url(base_url, token):
         scheme=scheme, path='%s/%s' % (folder, CONSOLE_PAGE))), token)
 
 
-class API:
+class API(server_records.ServerRecordsAPI):
     def __init__(self, compute_rpcapi=None, conf=None,
                  compute_task_api=None):
         """``compute_rpcapi`` (consoles) and ``compute_task_api`` (the
@@ -234,6 +236,8 @@ class API:
                 values.update(vm_state=vm_states.BUILDING,
                               task_state=task_states.SPAWNING, host=host)
                 server = db.instance_create(values)
+        instance_actions.action_start(ctx, values['uuid'],
+                                      instance_actions.CREATE)
         if host is None:
             LOG.warning('No host for server %s: %s', values['uuid'],
                         refused.message)
@@ -260,9 +264,11 @@ class API:
         be left running there).
         """
         server = self._get(ctx, server_id)
+        self._check_lock(ctx, server)
         self._check_open()
         uuid = server['uuid']
         if server['host'] is None:
+            instance_actions.action_start(ctx, uuid, instance_actions.DELETE)
             db.instance_delete(uuid)
             return
         if server['task_state'] != task_states.DELETING:
@@ -277,6 +283,7 @@ class API:
             if server['task_state'] == task_states.MIGRATING:
                 raise self._invalid_state(ctx, server_id, 'delete')
             return  # already being deleted
+        instance_actions.action_start(ctx, uuid, instance_actions.DELETE)
         tokens.delete_for_instance(uuid)
         self._hand_over(updated, task_states.DELETING, lambda:
                         self.compute_task_api.delete_instance(ctx, updated))
@@ -286,6 +293,7 @@ class API:
         if reboot_type not in task_states.REBOOT_TASK_STATES:
             raise _bad('reboot_type', "must be 'SOFT' or 'HARD'")
         server = self._get(ctx, server_id)
+        self._check_lock(ctx, server)
         self._check_open()
         self._check_host(server)
         if reboot_type == 'SOFT':
@@ -299,6 +307,8 @@ class API:
             expected_vm_state=vm_state, expected_task_state=tasks)
         if updated is None:
             raise self._invalid_state(ctx, server_id, 'reboot')
+        instance_actions.action_start(ctx, server['uuid'],
+                                      instance_actions.REBOOT)
         tokens.delete_for_instance(server['uuid'])
         self._hand_over(updated, task, lambda:
                         self.compute_task_api.reboot_instance(
@@ -307,6 +317,7 @@ class API:
     def rebuild(self, ctx, server_id, image_ref, description=UNSET):
         """Boot the server again from ``image_ref``; from ACTIVE or ERROR."""
         server = self._get(ctx, server_id)
+        self._check_lock(ctx, server)
         image = self.image_get(ctx, image_ref)
         values = {'task_state': task_states.REBUILDING,
                   'image_id': image['id']}
@@ -320,6 +331,8 @@ class API:
             expected_task_state=None)
         if updated is None:
             raise self._invalid_state(ctx, server_id, 'rebuild')
+        instance_actions.action_start(ctx, server['uuid'],
+                                      instance_actions.REBUILD)
         tokens.delete_for_instance(server['uuid'])
         self._hand_over(updated, task_states.REBUILDING, lambda:
                         self.compute_task_api.rebuild_instance(
@@ -329,7 +342,7 @@ class API:
     # -- live migration -----------------------------------------------------
 
     def live_migrate(self, ctx, server_id, host=None,
-                     block_migration='auto'):
+                     block_migration='auto', force=True):
         """Move an ACTIVE server to ``host`` (or one the scheduler picks).
 
         Who may is the REST API's policy check
@@ -338,19 +351,24 @@ class API:
         pre-checks of both hosts (their errors are the caller's: 400)
         and starts the migration; it runs on without this request. The
         server is MIGRATING meanwhile, then ACTIVE on the new host, or
-        ACTIVE on the old one if the migration failed.
+        ACTIVE on the old one if the migration failed. ``force`` False
+        (microversion 2.30): a named ``host`` must pass the scheduler's
+        filters too; True: only the hosts' own pre-checks.
         """
         if block_migration not in (True, False, 'auto'):
             raise _bad('block_migration', "must be true, false or 'auto'")
         if host is not None:
             _check_string(host, 'host')
         server = self._get(ctx, server_id)
+        self._check_lock(ctx, server)
         self._check_open()
         self._check_host(server)
         if not _ready(server):
             raise self._invalid_state(ctx, server_id, 'live migrate')
-        self.compute_task_api.live_migrate_instance(ctx, server, host,
-                                                    block_migration)
+        instance_actions.action_start(ctx, server['uuid'],
+                                      instance_actions.LIVE_MIGRATION)
+        self.compute_task_api.live_migrate_instance(
+            ctx, server, host, block_migration, force=force)
 
     # -- services and hypervisors (the REST API checks the policy) ------
 

@@ -45,7 +45,8 @@ class ComputeTaskAPI:
         deleting)."""
         self.conductor_compute_rpcapi.delete_instance(ctxt, _uuid(instance))
 
-    def live_migrate_instance(self, ctxt, instance, host, block_migration):
+    def live_migrate_instance(self, ctxt, instance, host, block_migration,
+                              force=True):
         """Live migrate an ACTIVE instance to ``host`` (None: the
         scheduler picks).
 
@@ -57,4 +58,4 @@ class ComputeTaskAPI:
             no conductor answers.
         """
         return self.conductor_compute_rpcapi.live_migrate_instance(
-            ctxt, _uuid(instance), host, block_migration)
+            ctxt, _uuid(instance), host, block_migration, force=force)

@@ -25,6 +25,7 @@ from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
 from nova.api.openstack import common as api_common
+from nova.compute import instance_actions
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova.conductor import rpcapi as conductor_rpcapi
@@ -47,6 +48,45 @@ OUTCOMES = (DONE, FAILED, UNKNOWN)
 # A recovery looks again this often (seconds) while a job still runs.
 RECOVERY_POLL_INTERVAL = 2
 
+# The migration record's statuses (os-migrations), Nova's for a live
+# migration: accepted (asked), preparing (destination chosen, hosts'
+# checks), running (cast to the source), then completed, failed (the
+# guest stayed) or error (refused before it started, or lost).
+ACCEPTED, PREPARING, RUNNING = 'accepted', 'preparing', 'running'
+COMPLETED, MIGRATION_FAILED, MIGRATION_ERROR = 'completed', 'failed', 'error'
+IN_PROGRESS = (ACCEPTED, PREPARING, RUNNING)
+MIGRATION_TYPE = 'live-migration'
+
+
+def _node_facts(host):
+    """(hypervisor hostname, host ip) of ``host``'s last report."""
+    service = db.service_get_by_host(host) if host else None
+    report = (service or {}).get('report') or {}
+    return report.get('hypervisor_hostname', host), report.get('host_ip')
+
+
+def _start_record(server):
+    source_node = _node_facts(server['host'])[0]
+    return db.migration_create({
+        'instance_uuid': server['uuid'], 'source_compute': server['host'],
+        'source_node': source_node, 'status': ACCEPTED,
+        'migration_type': MIGRATION_TYPE,
+        'old_instance_type_id': server['flavor_id'],
+        'new_instance_type_id': server['flavor_id']})
+
+
+def _end_record(uuid, status, fault=None, host=None):
+    """The newest migration of ``uuid`` still in progress ends in
+    ``status``; its instance action's event with it."""
+    for migration in db.migration_list(instance_uuid=uuid,
+                                       migration_type=MIGRATION_TYPE):
+        if migration['status'] in IN_PROGRESS:
+            db.migration_update(migration['id'], {'status': status},
+                                expected_status=IN_PROGRESS)
+            break
+    instance_actions.event_finish(uuid, instance_actions.LIVE_MIGRATION,
+                                  host=host, fault=fault)
+
 
 def _lock(uuid):
     # One recording per instance at a time in this process.
@@ -68,12 +108,15 @@ class LiveMigrationTask:
     """
 
     def __init__(self, ctxt, conf, compute_rpcapi, instance_uuid, host,
-                 block_migration):
+                 block_migration, force=True):
         self.context = ctxt
         self.conf = conf
         self.compute_rpcapi = compute_rpcapi
         self.uuid = instance_uuid
         self.destination = host
+        # Microversion 2.30: a named host is checked by the scheduler's
+        # filters unless forced (before 2.30 it always is forced).
+        self.force = force
         self.block_migration = (None if block_migration == 'auto' else
                                 block_migration)
 
@@ -92,28 +135,43 @@ class LiveMigrationTask:
         server = db.instance_get(uuid)
         if server is None:
             raise exception.InstanceNotFound(instance_id=uuid)
+        instance_actions.event_start(uuid, instance_actions.LIVE_MIGRATION,
+                                     server['host'])
+        record = _start_record(server)
         # Choosing the destination and claiming its ports happen under
         # one lock, as for a build: two requests never count one port.
-        with scheduler.CLAIMS_LOCK:
-            dest = self._destination(server)
-            updated = db.instance_update(
-                uuid, {'task_state': task_states.MIGRATING},
-                expected_vm_state=vm_states.ACTIVE, expected_task_state=None)
-            if updated is None:
-                raise self._invalid_state()
-            scheduler.claim_migration(uuid, dest)
+        try:
+            with scheduler.CLAIMS_LOCK:
+                dest = self._destination(server)
+                updated = db.instance_update(
+                    uuid, {'task_state': task_states.MIGRATING},
+                    expected_vm_state=vm_states.ACTIVE,
+                    expected_task_state=None)
+                if updated is None:
+                    raise self._invalid_state()
+                scheduler.claim_migration(uuid, dest)
+        except Exception as e:
+            _end_record(uuid, MIGRATION_ERROR, exception.fault_message(e))
+            raise
+        dest_node, dest_ip = _node_facts(dest)
+        db.migration_update(record['id'], {
+            'status': PREPARING, 'dest_compute': dest,
+            'dest_node': dest_node, 'dest_host': dest_ip})
         source = updated['host']
         instance = tasks.instance_for(updated)
         try:
             data = self._check(instance, source, dest)
             LOG.info('Live migrating instance %s from %s to %s', uuid,
                      source, dest)
+            db.migration_update(record['id'], {'status': RUNNING},
+                                expected_status=PREPARING)
             self.compute_rpcapi.live_migration(self.context, source,
                                                instance, dest, data)
         except Exception as e:
             db.instance_update(uuid, {'task_state': None},
                                expected_task_state=task_states.MIGRATING)
             scheduler.end_migration(uuid)
+            _end_record(uuid, MIGRATION_ERROR, exception.fault_message(e))
             if isinstance(e, exception.MigrationError):
                 # The host's reason, not its message: that already has
                 # a "Migration ... error: " label of its own.
@@ -141,16 +199,11 @@ class LiveMigrationTask:
             self.context, source, instance, data)
 
     def _destination(self, server):
-        """The destination: the one asked for, checked, or one picked."""
+        """The destination: the one asked for, checked (by the
+        scheduler's filters too unless forced), or one picked."""
         host = self.destination
         if host is None:
-            instance = tasks.instance_for(server)
-            try:
-                return scheduler.select_host(
-                    self.conf, instance.flavor, instance.image_meta,
-                    exclude=(server['host'],))
-            except exception.Invalid as e:
-                raise exception.NoValidHost(reason=e.message)
+            return self._scheduled(server)
         service = db.service_get_by_host(host)
         if service is None:
             raise exception.ComputeHostNotFound(host=host)
@@ -160,7 +213,25 @@ class LiveMigrationTask:
             raise exception.MigrationPreCheckError(
                 reason='server %s is already on host %s' % (
                     server['uuid'], host))
+        if not self.force:
+            return self._scheduled(server, only=host)
         return host
+
+    def _scheduled(self, server, only=None):
+        source = server['host']
+        if only is None and not any(s['host'] != source
+                                    for s in db.service_list()):
+            raise exception.NoValidHost(reason=(
+                'The server\'s own host %s is the only compute host: a '
+                'live migration needs another one.' % source))
+        instance = tasks.instance_for(server)
+        try:
+            return scheduler.select_host(
+                self.conf, instance.flavor, instance.image_meta,
+                exclude=(source,), only=only,
+                excluded_why="the server's own host")
+        except exception.Invalid as e:
+            raise exception.NoValidHost(reason=e.message)
 
 
 # -- outcomes ---------------------------------------------------------------
@@ -184,6 +255,8 @@ def record_outcome(ctxt, compute_rpcapi, conf, uuid, source, dest, outcome,
             LOG.info('Live migration of %s ended (%s) but it is gone',
                      uuid, outcome)
             scheduler.end_migration(uuid)
+            _end_record(uuid, COMPLETED if outcome == DONE
+                        else MIGRATION_FAILED, fault)
             return
         if outcome == DONE:
             _moved(ctxt, compute_rpcapi, server, source, dest)
@@ -200,6 +273,9 @@ def _moved(ctxt, compute_rpcapi, server, source, dest):
     scheduler.end_migration(uuid)
     # They name the source's port.
     tokens.delete_for_instance(uuid)
+    # Recorded before the server leaves its task: who sees it ACTIVE
+    # sees the migration completed.
+    _end_record(uuid, COMPLETED, host=dest)
     db.instance_update(uuid, {'vm_state': vm_states.ACTIVE,
                               'task_state': None},
                        expected_task_state=task_states.MIGRATING)
@@ -217,6 +293,8 @@ def _stayed(ctxt, compute_rpcapi, server, source, dest, fault):
     _refresh_ports(compute_rpcapi, ctxt, (source, dest),
                    tasks.instance_for(server))
     scheduler.end_migration(uuid)
+    _end_record(uuid, MIGRATION_FAILED, fault or 'live migration failed',
+                host=source)
     db.instance_update(uuid, {'vm_state': vm_states.ACTIVE,
                               'task_state': None},
                        expected_task_state=task_states.MIGRATING)
@@ -344,6 +422,7 @@ def settle(ctxt, compute_rpcapi, conf, uuid, started_host=None):
                       'on %s' % (' and '.join(sorted(running)) or
                                  'no host'))
             LOG.error('Live migration of %s: %s', uuid, reason)
+            _end_record(uuid, MIGRATION_ERROR, reason)
             db.instance_update(uuid, {'vm_state': vm_states.ERROR,
                                       'task_state': None, 'fault': reason},
                                expected_task_state=task_states.MIGRATING)

@@ -23,6 +23,7 @@ from nova.console import tokens
 from nova import context as nova_context
 from nova.db import api as db
 from nova import exception
+from nova.compute import instance_actions
 from nova.objects import compute_node
 from nova.scheduler import manager as scheduler
 from nova import servicegroup
@@ -37,6 +38,12 @@ DELETE = 'delete'
 
 _LABELS = {BUILD: 'Build', REBOOT: 'Reboot', REBUILD: 'Rebuild',
            DELETE: 'Delete'}
+
+# The instance action (os-instance-actions) each one is an event of.
+_RECORDED_AS = {BUILD: instance_actions.CREATE,
+                REBOOT: instance_actions.REBOOT,
+                REBUILD: instance_actions.REBUILD,
+                DELETE: instance_actions.DELETE}
 
 # The task each action runs in: an outcome naming another is not one of
 # the actions this conductor sent.
@@ -60,7 +67,7 @@ def _restarted(before, report):
 class ConductorManager:
     # The newest conductor RPC API version served (history:
     # nova.conductor.rpcapi).
-    target = oslo_messaging.Target(version='2.0')
+    target = oslo_messaging.Target(version='2.1')
 
     def __init__(self, on_host_up=None, conf=None):
         """``on_host_up(host)`` runs when a compute service registers, or
@@ -118,8 +125,8 @@ class ComputeTaskManager:
     """
 
     # The same conductor RPC API as ConductorManager's (2.0 added these
-    # methods; history: nova.conductor.rpcapi).
-    target = oslo_messaging.Target(version='2.0')
+    # methods, 2.1 live migration's force; history: nova.conductor.rpcapi).
+    target = oslo_messaging.Target(version='2.1')
 
     def __init__(self, conf, compute_api=None):
         self.conf = conf
@@ -141,6 +148,9 @@ class ComputeTaskManager:
         """ERROR with ``fault`` when still in ``task``."""
         LOG.error('%s of server %s failed: %s', _LABELS.get(action, action),
                   uuid, fault)
+        if action in _RECORDED_AS:
+            instance_actions.event_finish(uuid, _RECORDED_AS[action],
+                                          fault=fault)
         done = db.instance_update(
             uuid, {'vm_state': vm_states.ERROR, 'task_state': None,
                    'fault': fault}, expected_task_state=task)
@@ -189,6 +199,8 @@ class ComputeTaskManager:
             error = self._host_down(uuid, current['host'])
             if error is not None:
                 raise error
+            instance_actions.event_start(uuid, _RECORDED_AS[action],
+                                         current['host'])
             send(tasks.instance_for(current, boot=boot))
         except Exception as e:
             self._landed(uuid, task)
@@ -242,20 +254,22 @@ class ComputeTaskManager:
                        ctxt, current['host'], instance), boot=False)
 
     def live_migrate_instance(self, ctxt, instance_uuid, host,
-                              block_migration):
+                              block_migration, force=True):
         """A call: the pre-checks run now and their errors are the
-        caller's; returns None once the migration started."""
+        caller's; returns None once the migration started. ``force``
+        (2.1; a 2.0 caller's named host is forced): see
+        LiveMigrationTask."""
         if block_migration not in (True, False, 'auto'):
             raise tasks.bad_input('block_migration',
                                   "must be true, false or 'auto'")
         self._live_migration_task(ctxt, instance_uuid, host,
-                                  block_migration).execute()
+                                  block_migration, force).execute()
 
     def _live_migration_task(self, ctxt, instance_uuid, host,
-                             block_migration):
+                             block_migration, force=True):
         return live_migrate.LiveMigrationTask(
             ctxt, self.conf, self.compute_rpcapi, instance_uuid, host,
-            block_migration)
+            block_migration, force=bool(force))
 
     # -- outcomes (casts from the compute hosts) ------------------------------
 
@@ -334,6 +348,8 @@ class ComputeTaskManager:
             self._fail(instance_uuid, task_state, action, fault)
             return
         self._forget_tries(instance_uuid, action)
+        instance_actions.event_finish(instance_uuid, _RECORDED_AS[action],
+                                      host=host)
         if action == DELETE:
             if current['task_state'] == task_states.DELETING:
                 db.instance_delete(instance_uuid)  # its tokens go with it
@@ -382,6 +398,9 @@ class ComputeTaskManager:
                 return False
         LOG.warning('Build of server %s: %s; rescheduled to host %s', uuid,
                     fault, new_host)
+        # The try on ``host`` failed; the next one is an event of its own.
+        instance_actions.event_finish(uuid, instance_actions.CREATE,
+                                      host=host, fault=fault)
         self._cast(ctxt, current, task_states.SPAWNING, BUILD,
                    lambda instance: self.compute_rpcapi.
                    build_and_run_instance(ctxt, new_host, instance))

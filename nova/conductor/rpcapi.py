@@ -23,6 +23,8 @@ sent):
   build_instances, reboot_instance, rebuild_instance, delete_instance
   (casts) and live_migrate_instance (a call), and the compute hosts'
   instance_action_done (a cast), served by ComputeTaskManager.
+* 2.1 - live_migrate_instance takes ``force`` (compute API microversion
+  2.30: a named destination is checked by the scheduler unless forced).
 """
 
 from oslo_log import log as logging
@@ -180,15 +182,26 @@ class ComputeTaskAPI:
         self._cast(ctx, 'delete_instance', instance_uuid=instance_uuid)
 
     def live_migrate_instance(self, ctx, instance_uuid, host,
-                              block_migration):
+                              block_migration, force=True):
         """A short call: the pre-checks' errors are the caller's; it
-        returns once the migration was started."""
+        returns once the migration was started. ``force`` False (2.1):
+        a named ``host`` goes through the scheduler's filters; a
+        conductor capped at 2.0 takes it as forced (as before 2.30)."""
+        kwargs = {}
+        version = '2.0'
+        if self.client.can_send_version('2.1'):
+            version = '2.1'
+            kwargs['force'] = force
+        elif not force and host is not None:
+            LOG.warning('Conductor RPC API capped below 2.1: the named '
+                        'destination %s is not checked by the scheduler',
+                        host)
         cctxt = self.client.prepare(timeout=self.conf.rpc_response_timeout,
-                                    retry=self.RETRIES)
+                                    retry=self.RETRIES, version=version)
         try:
             return cctxt.call(ctx, 'live_migrate_instance',
                               instance_uuid=instance_uuid, host=host,
-                              block_migration=block_migration)
+                              block_migration=block_migration, **kwargs)
         except exception.NovaException:
             raise
         except oslo_messaging.MessagingTimeout:

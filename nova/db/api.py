@@ -386,10 +386,13 @@ def instance_update(uuid, values, expected_vm_state=ANY,
 
 @retry_on_race
 def instance_delete(uuid):
-    """Remove an instance and its console tokens; False if it was gone."""
+    """Remove an instance, its console tokens and tags; False if it was
+    gone. Its actions and migrations stay, as Nova's."""
     with _transaction() as session:
         session.execute(sa.delete(models.ConsoleAuthToken).where(
             models.ConsoleAuthToken.instance_uuid == uuid))
+        session.execute(sa.delete(models.Tag).where(
+            models.Tag.resource_id == uuid))
         table = models.Instance.__table__
         return session.execute(
             table.delete().where(table.c.uuid == uuid)).rowcount == 1
@@ -521,3 +524,253 @@ def console_token_purge_expired(now=None):
     """Delete the tokens expired at ``now``; return how many."""
     return _delete_tokens(
         models.ConsoleAuthToken.__table__.c.expires_at <= (now or utcnow()))
+
+
+# -- ver: locks, tags, instance actions, migrations ------------------------
+
+# Microversion 2.9: an instance's lock ('owner' or 'admin' locked it).
+_INSTANCE_KEYS = _INSTANCE_KEYS + ('locked', 'locked_by')
+
+_ACTION_KEYS = ('id', 'action', 'instance_uuid', 'request_id', 'user_id',
+                'project_id', 'start_time', 'finish_time', 'message')
+_EVENT_KEYS = ('id', 'action_id', 'event', 'start_time', 'finish_time',
+               'result', 'traceback', 'host')
+_MIGRATION_KEYS = ('id', 'instance_uuid', 'source_compute', 'dest_compute',
+                   'source_node', 'dest_node', 'dest_host',
+                   'old_instance_type_id', 'new_instance_type_id',
+                   'status', 'migration_type', 'created_at', 'updated_at')
+
+
+def instance_tags(uuids):
+    """{uuid: sorted list of its tags} for each of ``uuids``."""
+    uuids = list(uuids)
+    found = {uuid: [] for uuid in uuids}
+    if not uuids:
+        return found
+    query = sa.select(models.Tag).where(
+        models.Tag.resource_id.in_(uuids)).order_by(models.Tag.tag)
+    for row in _list(query, _keys(('resource_id', 'tag'))):
+        found[row['resource_id']].append(row['tag'])
+    return found
+
+
+@retry_on_race
+def instance_tags_set(uuid, tags, limit=None):
+    """Replace the instance's tags by ``tags`` (any order, no
+    duplicates); with ``tags`` a single tag, add it. Returns the tags now
+    held, or None when the result would hold more than ``limit``."""
+    table = models.Tag.__table__
+    with _transaction() as session:
+        held = set(session.scalars(sa.select(table.c.tag).where(
+            table.c.resource_id == uuid)))
+        if isinstance(tags, str):
+            new = held | {tags}
+        else:
+            new = set(tags)
+        if limit is not None and len(new) > limit:
+            return None
+        for tag in held - new:
+            session.execute(table.delete().where(
+                table.c.resource_id == uuid, table.c.tag == tag))
+        for tag in sorted(new - held):
+            session.execute(table.insert().values(resource_id=uuid,
+                                                  tag=tag))
+        return sorted(new)
+
+
+@retry_on_race
+def instance_tag_delete(uuid, tag=None):
+    """Delete one tag (``tag``) or all; how many were deleted."""
+    table = models.Tag.__table__
+    stmt = table.delete().where(table.c.resource_id == uuid)
+    if tag is not None:
+        stmt = stmt.where(table.c.tag == tag)
+    with _transaction() as session:
+        return session.execute(stmt).rowcount
+
+
+@retry_on_race
+def action_start(values):
+    """Insert an instance action (``values``: the action's keys but id);
+    returns it."""
+    values = dict(values)
+    values.setdefault('start_time', utcnow())
+    with _transaction() as session:
+        row = models.InstanceAction(**values)
+        session.add(row)
+        session.flush()
+        return _keys(_ACTION_KEYS)(row)
+
+
+def _latest_action(session, instance_uuid, action):
+    table = models.InstanceAction.__table__
+    return session.scalars(sa.select(models.InstanceAction).where(
+        table.c.instance_uuid == instance_uuid,
+        table.c.action == action).order_by(
+        table.c.start_time.desc(), table.c.id.desc())).first()
+
+
+@retry_on_race
+def action_event_start(instance_uuid, action, event, host):
+    """Start ``event`` in the newest ``action`` of the instance; the
+    event, or None when the instance has no such action."""
+    with _transaction() as session:
+        row = _latest_action(session, instance_uuid, action)
+        if row is None:
+            return None
+        ev = models.InstanceActionEvent(action_id=row.id, event=event,
+                                        host=host, start_time=utcnow())
+        session.add(ev)
+        session.flush()
+        return _keys(_EVENT_KEYS)(ev)
+
+
+@retry_on_race
+def action_event_finish(instance_uuid, action, event, result,
+                        traceback=None, host=None):
+    """Finish the newest unfinished ``event`` of the newest ``action``
+    (one is started when there is none) with ``result`` ('Success' or
+    'Error'); the action finishes with it, its message 'Error' on an
+    error, as Nova's. Returns the event, or None without the action."""
+    now = utcnow()
+    table = models.InstanceActionEvent.__table__
+    with _transaction() as session:
+        action_row = _latest_action(session, instance_uuid, action)
+        if action_row is None:
+            return None
+        ev = session.scalars(sa.select(models.InstanceActionEvent).where(
+            table.c.action_id == action_row.id, table.c.event == event,
+            table.c.finish_time.is_(None)).order_by(
+            table.c.id.desc())).first()
+        if ev is None:
+            ev = models.InstanceActionEvent(action_id=action_row.id,
+                                            event=event, host=host,
+                                            start_time=now)
+            session.add(ev)
+        ev.finish_time = now
+        ev.result = result
+        ev.traceback = traceback
+        if host is not None:
+            ev.host = host
+        action_row.finish_time = now
+        if result != 'Success':
+            action_row.message = 'Error'
+        session.flush()
+        return _keys(_EVENT_KEYS)(ev)
+
+
+def action_list(instance_uuid):
+    """The instance's actions, newest first."""
+    table = models.InstanceAction.__table__
+    return _list(sa.select(models.InstanceAction).where(
+        table.c.instance_uuid == instance_uuid).order_by(
+        table.c.start_time.desc(), table.c.id.desc()),
+        _keys(_ACTION_KEYS))
+
+
+def action_get_by_request_id(instance_uuid, request_id):
+    table = models.InstanceAction.__table__
+    found = _list(sa.select(models.InstanceAction).where(
+        table.c.instance_uuid == instance_uuid,
+        table.c.request_id == request_id).order_by(table.c.id.desc()),
+        _keys(_ACTION_KEYS))
+    return found[0] if found else None
+
+
+def action_events(action_id):
+    """The action's events, oldest first."""
+    table = models.InstanceActionEvent.__table__
+    return _list(sa.select(models.InstanceActionEvent).where(
+        table.c.action_id == action_id).order_by(table.c.id),
+        _keys(_EVENT_KEYS))
+
+
+def migration_create(values):
+    values = dict(values)
+    values.setdefault('created_at', utcnow())
+    values.setdefault('updated_at', values['created_at'])
+    return _insert(models.Migration, values, _keys(_MIGRATION_KEYS),
+                   'A migration')
+
+
+@retry_on_race
+def migration_update(migration_id, values, expected_status=ANY):
+    """Update a migration (only in ``expected_status``, one or a tuple);
+    the migration, or None when missing or in another status."""
+    table = models.Migration.__table__
+    stmt = table.update().where(table.c.id == migration_id)
+    if expected_status is not ANY:
+        stmt = stmt.where(_matches(table.c.status, expected_status))
+    values = dict(values)
+    values.setdefault('updated_at', utcnow())
+    with _transaction() as session:
+        if session.execute(stmt.values(**values)).rowcount != 1:
+            return None
+        return _keys(_MIGRATION_KEYS)(session.get(models.Migration,
+                                                  migration_id))
+
+
+def migration_list(instance_uuid=None, status=None, host=None,
+                   source_compute=None, migration_type=None,
+                   instance_uuids=None):
+    """Migrations, newest first, filtered as Nova's os-migrations: by
+    instance, status, ``host`` (source or destination), source host,
+    type; ``instance_uuids`` (a collection) limits them to those."""
+    table = models.Migration.__table__
+    query = sa.select(models.Migration).order_by(
+        table.c.created_at.desc(), table.c.id.desc())
+    if instance_uuid is not None:
+        query = query.where(table.c.instance_uuid == instance_uuid)
+    if instance_uuids is not None:
+        query = query.where(table.c.instance_uuid.in_(list(instance_uuids)))
+    if status is not None:
+        query = query.where(table.c.status == status)
+    if host is not None:
+        query = query.where(sa.or_(table.c.source_compute == host,
+                                   table.c.dest_compute == host))
+    if source_compute is not None:
+        query = query.where(table.c.source_compute == source_compute)
+    if migration_type is not None:
+        query = query.where(table.c.migration_type == migration_type)
+    return _list(query, _keys(_MIGRATION_KEYS))
+
+
+# Server metadata (its ``metadata`` column, a JSON object str -> str).
+
+@retry_on_race
+def instance_metadata_update(uuid, values=None, replace=False,
+                             delete_key=None, limit=None):
+    """Change the instance's metadata in one transaction: merge
+    ``values`` into it (``replace``: make it ``values``), or delete
+    ``delete_key``. Returns the new metadata; None when the instance is
+    gone; raises MetadataItemNotFound (no ``delete_key``) and
+    MetadataLimitExceeded (more than ``limit`` items)."""
+    table = models.Instance.__table__
+    with _transaction() as session:
+        row = session.execute(sa.select(table.c.metadata).where(
+            table.c.uuid == uuid)).first()
+        if row is None:
+            return None
+        current = dict(row[0] or {})
+        if delete_key is not None:
+            if delete_key not in current:
+                raise exception.MetadataItemNotFound()
+            del current[delete_key]
+        elif replace:
+            current = dict(values or {})
+        else:
+            current.update(values or {})
+        if limit is not None and len(current) > limit:
+            raise exception.MetadataLimitExceeded(allowed=limit)
+        session.execute(table.update().where(table.c.uuid == uuid).values(
+            metadata=current, updated_at=utcnow()))
+        return current
+
+
+def instance_metadata_get(uuid):
+    """The instance's metadata (a dict), or None when it is gone."""
+    table = models.Instance.__table__
+    with _reading() as session:
+        row = session.execute(sa.select(table.c.metadata).where(
+            table.c.uuid == uuid)).first()
+    return None if row is None else dict(row[0] or {})

@@ -86,6 +86,15 @@ class Instance(Base):
     updated_at = sa.Column(UTCDateTime)
     fault_message = sa.Column(sa.Text)
     description = sa.Column(sa.String(255))
+    # -- ver: microversion 2.9 (lock / unlock); locked_by 'owner' or
+    # 'admin', as Nova's.
+    locked = sa.Column(sa.Boolean, nullable=False, default=False,
+                       server_default=sa.false())
+    locked_by = sa.Column(sa.String(255))
+    # -- ver, until srv's branch lands: the same column as srv's (the
+    # server metadata API needs it); drop this line and its revision's
+    # add_column when merging srv's.
+    metadata_ = sa.Column('metadata', sa.JSON)
 
 
 class ConsoleAuthToken(Base):
@@ -119,5 +128,75 @@ class Service(Base):
     stopped = sa.Column(sa.Boolean, nullable=False, default=False)
     report_count = sa.Column(sa.Integer, nullable=False, default=0)
     report = sa.Column(sa.JSON, nullable=False, default=dict)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    updated_at = sa.Column(UTCDateTime)
+
+
+# -- ver: server tags, instance actions and their events, migrations.
+# Rows of the last three outlive their instance, as Nova's (soft-deleted
+# instances keep them): os-instance-actions shows a deleted server's
+# actions from 2.21 and os-migrations its migrations.
+
+class Tag(Base):
+    """A server tag (microversion 2.26), Nova's ``tags`` table."""
+
+    __tablename__ = 'tags'
+
+    resource_id = sa.Column(sa.String(36), primary_key=True)
+    tag = sa.Column(sa.String(80), primary_key=True)
+
+
+class InstanceAction(Base):
+    """A user's request on a server: create, reboot, rebuild, delete,
+    live-migration, lock, unlock (``nova.compute.instance_actions``)."""
+
+    __tablename__ = 'instance_actions'
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    action = sa.Column(sa.String(255), nullable=False)
+    instance_uuid = sa.Column(sa.String(36), nullable=False, index=True)
+    request_id = sa.Column(sa.String(255))
+    user_id = sa.Column(sa.String(255))
+    project_id = sa.Column(sa.String(255))
+    start_time = sa.Column(UTCDateTime, nullable=False)
+    finish_time = sa.Column(UTCDateTime)
+    message = sa.Column(sa.String(255))
+
+
+class InstanceActionEvent(Base):
+    """One step of an action on a host (``compute_reboot_instance``...);
+    result 'Success' or 'Error'."""
+
+    __tablename__ = 'instance_actions_events'
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    action_id = sa.Column(sa.Integer, sa.ForeignKey('instance_actions.id'),
+                          nullable=False, index=True)
+    event = sa.Column(sa.String(255), nullable=False)
+    start_time = sa.Column(UTCDateTime, nullable=False)
+    finish_time = sa.Column(UTCDateTime)
+    result = sa.Column(sa.String(255))
+    traceback = sa.Column(sa.Text)
+    host = sa.Column(sa.String(255))
+
+
+class Migration(Base):
+    """A live migration (``migration_type`` 'live-migration'), its status
+    one of Nova's: accepted, preparing, running, completed, failed,
+    error."""
+
+    __tablename__ = 'migrations'
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    instance_uuid = sa.Column(sa.String(36), nullable=False, index=True)
+    source_compute = sa.Column(sa.String(255))
+    dest_compute = sa.Column(sa.String(255))
+    source_node = sa.Column(sa.String(255))
+    dest_node = sa.Column(sa.String(255))
+    dest_host = sa.Column(sa.String(255))
+    old_instance_type_id = sa.Column(sa.String(255))
+    new_instance_type_id = sa.Column(sa.String(255))
+    status = sa.Column(sa.String(255), nullable=False)
+    migration_type = sa.Column(sa.String(255), nullable=False)
     created_at = sa.Column(UTCDateTime, nullable=False)
     updated_at = sa.Column(UTCDateTime)

@@ -11,6 +11,14 @@ from nova.policies import admin_apis
 from nova.policies import base
 from nova.policies import consoles
 from nova.policies import servers
+# -- ver
+from nova.policies import availability_zone
+from nova.policies import instance_actions
+from nova.policies import limits
+from nova.policies import lock_server
+from nova.policies import migrations
+from nova.policies import server_metadata
+from nova.policies import server_tags
 
 
 def list_rules():
@@ -19,4 +27,12 @@ def list_rules():
         servers.list_rules(),
         consoles.list_rules(),
         admin_apis.list_rules(),
+        # -- ver
+        server_tags.list_rules(),
+        server_metadata.list_rules(),
+        instance_actions.list_rules(),
+        migrations.list_rules(),
+        limits.list_rules(),
+        availability_zone.list_rules(),
+        lock_server.list_rules(),
     ))

@@ -117,17 +117,27 @@ def _why_not(service, conf, ram_mb, ports, claimed):
     return None
 
 
-def select_host(conf, flavor, image, exclude=()):
+def select_host(conf, flavor, image, exclude=(), only=None,
+                excluded_why='excluded'):
     """The host for a instance of ``flavor`` (an Instance's Flavor) and
-    ``image`` (its ImageMeta); NoValidHost names why each host failed.
+    ``image`` (its ImageMeta); NoValidHost names why each host failed,
+    the hosts in ``exclude`` as ``excluded_why``. ``only``: consider
+    that host alone (a live migration's named destination).
 
     A caller that creates the instance on the host must hold
     ``CLAIMS_LOCK`` from before this call until the instance exists.
     """
     ports = hardware.get_number_of_serial_ports(flavor, image)
-    services = [s for s in db.service_list() if s['host'] not in exclude]
+    everyone = db.service_list()
+    if only is not None:
+        everyone = [s for s in everyone if s['host'] == only]
+    services = [s for s in everyone if s['host'] not in exclude]
     claims = _claims({s['host']: s['report'] or {} for s in services})
-    candidates, refused = [], []
+    candidates = []
+    # A host left out is named too: "no compute service" would be
+    # untrue when the only one is, say, the server's own.
+    refused = ['%s: %s' % (s['host'], excluded_why) for s in everyone
+               if s['host'] in exclude]
     for service in services:
         why = _why_not(service, conf, flavor.memory_mb, ports,
                        claims.get(service['host'], 0))

@@ -23,8 +23,10 @@ import os
 from oslo_config import cfg
 
 from nova.api.openstack.compute import app
+from nova.api.openstack.compute import auth
 from nova.cmd import common
 import nova.conf
+from nova import exception
 
 CONFIG_DIR_ENV = 'OS_NOVA_CONFIG_DIR'
 CONFIG_FILES_ENV = 'OS_NOVA_CONFIG_FILES'
@@ -50,8 +52,17 @@ def load_app(conf, compute_api=None):
     a ``nova.compute.api.API``.
 
     :raises RuntimeError: an option the application reads has an invalid
-        value (named); said before the broker is waited for.
+        value (named), or noauth2 is asked for off loopback
+        (auth.check_listen); said before the broker is waited for.
     """
+    try:
+        # Under a WSGI server too: osapi_compute_listen must name the
+        # address the server binds.
+        auth.check_listen(conf, conf.osapi_compute_listen)
+    except exception.NoAuthOffLoopback as e:
+        raise RuntimeError(e.message) from None
+    except (cfg.Error, ValueError) as e:
+        raise RuntimeError('invalid configuration: %s' % e) from None
     if compute_api is None:
         from nova.compute import api as compute
         compute_api = compute.API()

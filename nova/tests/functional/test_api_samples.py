@@ -389,6 +389,7 @@ class APISamplesTestCase(testtools.TestCase):
         server_id = self._check_create_show_list()
         self._check_services_and_hypervisors()
         self._check_admin_view_and_live_migration(server_id)
+        self._check_server_records(server_id)
         self._check_console_output(server_id)
         url = self._check_serial_consoles(server_id)
         viewer_url = self._check_console_viewers(server_id)
@@ -429,7 +430,7 @@ class APISamplesTestCase(testtools.TestCase):
                    self.call('GET', '/v2.1/servers', token=None), 401,
                    version=None)
         self.check('errors/version-not-supported-resp.json',
-                   self.call('GET', '/v2.1/servers', version='2.26'), 406,
+                   self.call('GET', '/v2.1/servers', version='2.31'), 406,
                    version=None)
         request = self.request_sample(
             'errors/server-create-missing-flavor-req.json')
@@ -564,6 +565,61 @@ class APISamplesTestCase(testtools.TestCase):
         # Nothing happened to the server.
         server = self.wait_active(server_id)
         self.assertEqual('ACTIVE', server['status'])
+
+    def _check_server_records(self, server_id):
+        """Tags (2.26), metadata, instance actions, migrations, limits,
+        zones; and a live migration with no other host says so."""
+        tags = self.server_path(server_id, '/tags')
+        self.check('os-server-tags/server-tags-put-all-resp.json',
+                   self.call('PUT', tags, self.request_sample(
+                       'os-server-tags/server-tags-put-all-req.json'),
+                       version='2.26'), 200, version='2.26')
+        self.check('os-server-tags/server-tags-index-resp.json',
+                   self.call('GET', tags, version='2.26'), 200,
+                   version='2.26')
+        shown = self.call('GET', self.server_path(server_id),
+                          version='2.26').body['server']
+        self.assertEqual(['serial-console', 'web'], shown['tags'])
+        listed = self.call('GET', '/v2.1/servers/detail?not-tags-any=web',
+                           version='2.26').body['servers']
+        self.assertEqual([], listed)
+
+        metadata = self.server_path(server_id, '/metadata')
+        self.check('server-metadata/server-metadata-create-resp.json',
+                   self.call('POST', metadata, self.request_sample(
+                       'server-metadata/server-metadata-create-req.json')),
+                   200)
+        self.check('server-metadata/server-metadata-item-put-resp.json',
+                   self.call('PUT', metadata + '/role', self.request_sample(
+                       'server-metadata/server-metadata-item-put-req.json')),
+                   200)
+        self.assertEqual({'owner': 'ops', 'role': 'db'},
+                         self.call('GET', metadata).body['metadata'])
+
+        self.check('os-availability-zone/availability-zone-list-resp.json',
+                   self.call('GET', '/v2.1/os-availability-zone'), 200)
+        absolute = self.call('GET', '/v2.1/limits').body['limits'][
+            'absolute']
+        self.assertEqual((1, 128), (absolute['totalInstancesUsed'],
+                                    absolute['maxServerMeta']))
+
+        # One host: host=null cannot move it, and says why.
+        response = self.call('POST', self.server_path(server_id, '/action'),
+                             {'os-migrateLive': {
+                                 'host': None, 'block_migration': 'auto'}},
+                             token=ADMIN_TOKEN, version='2.30')
+        self.assertEqual(400, response.status, response.raw)
+        message = response.body['badRequest']['message']
+        self.assertIn('is the only compute host', message)
+        self.assertNotIn('No compute service has reported', message)
+        migrations = self.call('GET', '/v2.1/os-migrations',
+                               token=ADMIN_TOKEN).body['migrations']
+        self.assertIn('error', [m['status'] for m in migrations])
+        actions = self.call('GET', self.server_path(
+            server_id, '/os-instance-actions')).body['instanceActions']
+        self.assertEqual('live-migration', actions[0]['action'])
+        self.assertEqual('create', actions[-1]['action'])
+        self.wait_active(server_id)
 
     def _check_console_output(self, server_id):
         full = self.wait_for_banner(server_id)

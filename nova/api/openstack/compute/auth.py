@@ -13,7 +13,9 @@
   client sent). The ``admin`` role makes an admin.
 """
 
+import ipaddress
 import re
+import socket
 
 from keystonemiddleware import auth_token
 import webob.exc
@@ -21,6 +23,7 @@ import webob.exc
 from nova.api.openstack.compute import fault
 from nova.api.openstack.compute import wsgi
 from nova import context
+from nova import exception
 
 # oslo.middleware's request_id.GLOBAL_REQ_ID.
 GLOBAL_REQUEST_ID_KEY = 'openstack.global_request_id'
@@ -154,3 +157,37 @@ def wrap(application, conf):
     if strategy == 'noauth2':
         return NoAuthMiddleware(application)
     raise ValueError('unknown [api] auth_strategy %r' % strategy)
+
+
+# -- ver: noauth2 only where no one else can connect.
+
+def _loopback_only(host):
+    """None when every address ``host`` names is a loopback address,
+    else why not (for NoAuthOffLoopback)."""
+    if not host:
+        return 'every address of this machine'
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as e:
+        return 'a name that does not resolve (%s)' % e
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split('%', 1)[0])
+        if address.is_unspecified:
+            return 'every address of this machine'
+        if not address.is_loopback:
+            return 'not a loopback address (%s)' % address
+    return None
+
+
+def check_listen(conf, host):
+    """Refuse noauth2 unless the API listens on loopback only.
+
+    :raises nova.exception.NoAuthOffLoopback: ``[api] auth_strategy`` is
+        noauth2 and ``host`` (the listen address) is not loopback only:
+        every address it resolves to must be in 127.0.0.0/8 or ::1.
+    """
+    if conf.api.auth_strategy != 'noauth2':
+        return
+    why = _loopback_only(host)
+    if why is not None:
+        raise exception.NoAuthOffLoopback(host=host or "''", why=why)

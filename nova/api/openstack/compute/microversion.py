@@ -5,22 +5,41 @@ The client asks with ``OpenStack-API-Version: compute X.Y`` or the legacy
 version), read with microversion-parse as Nova does (of several values,
 joined by commas, the last compute one counts); ``latest`` means the
 maximum. Without either the request gets the minimum, 2.1. A value that
-is not ``MAJOR.MINOR`` is a 400, a version outside [2.1, 2.25] a 406
+is not ``MAJOR.MINOR`` is a 400, a version outside [2.1, 2.30] a 406
 (also one whose numbers have too many digits to be read: Python refuses
 int() of more than 4300 digits). Every response
 of the versioned API says which version served it.
 
 What each microversion changed, for the calls served here (Nova's other
-changes from 2.7 to 2.25 are to APIs this project does not have):
+changes up to 2.30 are to APIs this project does not have: fixed IPs,
+networks, evacuate, volumes, server groups, crash dumps):
 
+- 2.2, 2.10: key pair ``type``; an admin's ``user_id`` (os-keypairs).
+- 2.3: the extended attributes of server bodies.
 - 2.6: POST /servers/{id}/remote-consoles replaces the console actions.
 - 2.8: remote-consoles knows protocol ``mks`` and type ``webmks``.
-- 2.9: server bodies say whether the server is ``locked``.
+- 2.9: server bodies say whether the server is ``locked`` (the lock and
+  unlock actions).
 - 2.11: GET /os-services shows ``forced_down``.
 - 2.16: server bodies show ``host_status`` to admins.
 - 2.19: servers have a ``description`` (create, rebuild, show).
+- 2.21: os-instance-actions shows the actions of a deleted server.
+- 2.23: os-migrations shows ``migration_type`` and links; GET
+  /servers/{id}/migrations[/{id}] lists a server's live migrations in
+  progress.
 - 2.25: os-migrateLive takes ``block_migration: "auto"`` and no longer
   ``disk_over_commit``.
+- 2.26: server tags: /servers/{id}/tags, ``tags`` in server bodies, the
+  list filters tags, tags-any, not-tags, not-tags-any.
+- 2.27: the ``OpenStack-API-Version`` header (served here at every
+  version, beside the legacy one).
+- 2.28: os-hypervisors' ``cpu_info`` is an object.
+- 2.30: os-migrateLive takes ``force``: without it a named host must
+  pass the scheduler's checks (enabled, up, RAM, serial ports); with
+  ``force: true`` only the hosts' own pre-checks run, as before 2.30.
+
+2.22 (force-complete) and 2.24 (abort a live migration) are not served:
+those calls answer 404.
 """
 
 import re
@@ -81,7 +100,7 @@ class APIVersion(microversion_parse.Version):
 
 
 MIN_VERSION = APIVersion(2, 1)
-MAX_VERSION = APIVersion(2, 25)
+MAX_VERSION = APIVersion(2, 30)
 DEFAULT_VERSION = MIN_VERSION
 
 

@@ -22,6 +22,13 @@ from nova.api.openstack.compute import server_actions
 from nova.api.openstack.compute import servers
 from nova.api.openstack.compute import services
 from nova.api.openstack.compute import wsgi
+# -- ver
+from nova.api.openstack.compute import availability_zone
+from nova.api.openstack.compute import instance_actions
+from nova.api.openstack.compute import limits
+from nova.api.openstack.compute import migrations
+from nova.api.openstack.compute import server_metadata
+from nova.api.openstack.compute import server_tags
 
 # (method, path, controller, controller method); the microversions a
 # method serves are declared on it (wsgi.Controller.api_version).
@@ -50,6 +57,35 @@ ROUTES = (
     ('GET', '/os-hypervisors', 'hypervisors', 'index'),
     ('GET', '/os-hypervisors/detail', 'hypervisors', 'detail'),
     ('GET', '/os-hypervisors/{id}', 'hypervisors', 'show'),
+    # -- ver
+    ('GET', '/servers/{server_id}/tags', 'server_tags', 'index'),
+    ('PUT', '/servers/{server_id}/tags', 'server_tags', 'update_all'),
+    ('DELETE', '/servers/{server_id}/tags', 'server_tags', 'delete_all'),
+    ('GET', '/servers/{server_id}/tags/{tag}', 'server_tags', 'show'),
+    ('PUT', '/servers/{server_id}/tags/{tag}', 'server_tags', 'update'),
+    ('DELETE', '/servers/{server_id}/tags/{tag}', 'server_tags', 'delete'),
+    ('GET', '/servers/{server_id}/metadata', 'server_metadata', 'index'),
+    ('POST', '/servers/{server_id}/metadata', 'server_metadata', 'create'),
+    ('PUT', '/servers/{server_id}/metadata', 'server_metadata',
+     'update_all'),
+    ('GET', '/servers/{server_id}/metadata/{key}', 'server_metadata',
+     'show'),
+    ('PUT', '/servers/{server_id}/metadata/{key}', 'server_metadata',
+     'update'),
+    ('DELETE', '/servers/{server_id}/metadata/{key}', 'server_metadata',
+     'delete'),
+    ('GET', '/servers/{server_id}/os-instance-actions', 'instance_actions',
+     'index'),
+    ('GET', '/servers/{server_id}/os-instance-actions/{request_id}',
+     'instance_actions', 'show'),
+    ('GET', '/servers/{server_id}/migrations', 'server_migrations',
+     'index'),
+    ('GET', '/servers/{server_id}/migrations/{migration_id}',
+     'server_migrations', 'show'),
+    ('GET', '/os-migrations', 'migrations', 'index'),
+    ('GET', '/limits', 'limits', 'index'),
+    ('GET', '/os-availability-zone', 'availability_zone', 'index'),
+    ('GET', '/os-availability-zone/detail', 'availability_zone', 'detail'),
 )
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -108,6 +144,18 @@ class APIRouter:
             'images': images.ImagesController(compute_api),
             'services': services.ServicesController(compute_api),
             'hypervisors': hypervisors.HypervisorsController(compute_api),
+            # -- ver
+            'server_tags': server_tags.ServerTagsController(compute_api),
+            'server_metadata': server_metadata.ServerMetadataController(
+                compute_api),
+            'instance_actions': instance_actions.InstanceActionsController(
+                compute_api),
+            'migrations': migrations.MigrationsController(compute_api),
+            'server_migrations': migrations.ServerMigrationsController(
+                compute_api),
+            'limits': limits.LimitsController(compute_api),
+            'availability_zone':
+                availability_zone.AvailabilityZoneController(compute_api),
         }
         self.mapper = make_mapper()
 
@@ -135,6 +183,8 @@ class APIRouter:
         arguments = {key: value for key, value in match.items()
                      if key not in _ROUTING_KEYS}
         check_path_params(arguments)
-        # Every POST here takes a JSON body.
-        return wsgi.invoke(method, req, arguments,
-                           with_body=req.method == 'POST')
+        # Every POST here takes a JSON body, and so does a PUT whose
+        # handler takes one (not PUT /servers/{id}/tags/{tag}).
+        with_body = {'POST': True, 'PUT': wsgi.BODY_IF_TAKEN}.get(
+            req.method, False)
+        return wsgi.invoke(method, req, arguments, with_body=with_body)

@@ -2,8 +2,11 @@
 
 reboot (202), rebuild (202 with the server), os-getConsoleOutput (200),
 os-getSerialConsole (200; microversions 2.1 to 2.5 only, as in Nova:
-2.6 replaced it by POST /servers/{id}/remote-consoles) and, for admins,
-os-migrateLive (202).
+2.6 replaced it by POST /servers/{id}/remote-consoles), lock and unlock
+(202; a locked server refuses reboot, rebuild, delete, live migration
+and metadata changes to all but admins, 409) and, for admins,
+os-migrateLive (202; from 2.30 a named host passes the scheduler's
+checks unless ``force`` is true).
 """
 
 from oslo_utils import strutils
@@ -11,6 +14,7 @@ import webob.exc
 
 from nova.api.openstack.compute import console_output
 from nova.api.openstack.compute.schemas import server_actions as schemas
+from nova.api.openstack.compute import server_tags
 from nova.api.openstack.compute import servers
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute.views import servers as views
@@ -18,6 +22,7 @@ from nova.api.openstack.compute import wsgi
 from nova import exception
 from nova.policies import admin_apis as admin_policies
 from nova.policies import consoles as console_policies
+from nova.policies import lock_server as lock_policies
 from nova.policies import servers as server_policies
 
 # Nova's rule; its default: admins only.
@@ -72,6 +77,7 @@ class ServerActionsController(wsgi.Controller):
         except exception.ImageNotFound as e:
             raise webob.exc.HTTPBadRequest(
                 explanation='Cannot find image for rebuild: %s' % e.message)
+        server_tags.with_tags(self.compute_api, req, [server])
         return wsgi.ResponseObject(
             {'server': views.detail(req, server, extended=False)},
             headers={'Location': servers.location(req, server)})
@@ -116,13 +122,26 @@ class ServerActionsController(wsgi.Controller):
     def _migrate_live(self, req, id, body):
         # Admins only, whatever the body: checked before the schema.
         self._authorize(req, MIGRATE_LIVE_POLICY, id)
-        self._live_migrate(req, id, body=body)
+        wsgi.resolve(self._live_migrate, req)(req, id, body=body)
 
-    # 2.25: block_migration "auto", and no disk_over_commit.
+    # 2.25: block_migration "auto", and no disk_over_commit. Before 2.30
+    # a named host is forced (no scheduler checks).
+    @wsgi.Controller.api_version('2.1', '2.29')
     @validation.schema(schemas.migrate_live, '2.1', '2.24')
-    @validation.schema(schemas.migrate_live_v225, '2.25')
+    @validation.schema(schemas.migrate_live_v225, '2.25', '2.29')
     def _live_migrate(self, req, id, body):
+        self._start_live_migration(req, id, body['os-migrateLive'], True)
+
+    # 2.30: forced only when the body says force: true.
+    @wsgi.Controller.api_version('2.30')
+    @validation.schema(schemas.migrate_live_v230)
+    def _live_migrate(self, req, id, body):  # noqa: F811
         request = body['os-migrateLive']
+        self._start_live_migration(
+            req, id, request, strutils.bool_from_string(
+                request.get('force', False), strict=True))
+
+    def _start_live_migration(self, req, id, request, force):
         block_migration = request['block_migration']
         if block_migration != schemas.BLOCK_MIGRATION_AUTO:
             # The schema allowed only oslo's strict spellings.
@@ -133,6 +152,32 @@ class ServerActionsController(wsgi.Controller):
         try:
             self.compute_api.live_migrate(
                 wsgi.get_context(req), id, host=request['host'],
-                block_migration=block_migration)
+                block_migration=block_migration, force=force)
         except MIGRATE_LIVE_BAD_REQUEST as e:
             raise webob.exc.HTTPBadRequest(explanation=e.message)
+
+    # -- ver: lock / unlock (Nova's os-lock-server; 2.9 shows ``locked``)
+
+    @wsgi.response(202)
+    @wsgi.expected_errors(404)
+    @wsgi.action('lock')
+    @validation.schema(schemas.lock)
+    def _lock(self, req, id, body):
+        self._authorize(req, lock_policies.LOCK, id)
+        self.compute_api.lock(wsgi.get_context(req), id)
+
+    @wsgi.response(202)
+    @wsgi.expected_errors(404)
+    @wsgi.action('unlock')
+    @validation.schema(schemas.unlock)
+    def _unlock(self, req, id, body):
+        ctx = wsgi.get_context(req)
+        server = servers.authorize_server(self.compute_api, req,
+                                          lock_policies.UNLOCK, id)
+        if not self.compute_api.is_expected_locked_by(ctx, server):
+            # Locked by the other side (an admin's lock on an owner's
+            # server): only who may override unlocks it.
+            ctx.can(lock_policies.UNLOCK_OVERRIDE,
+                    target={'project_id': server['project_id'],
+                            'user_id': server['user_id']})
+        self.compute_api.unlock(ctx, id)

@@ -18,6 +18,7 @@ import webob.exc
 from nova.api.openstack import common
 from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute.schemas import servers as schema
+from nova.api.openstack.compute import server_tags
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute.views import links
 from nova.api.openstack.compute.views import servers as views
@@ -100,7 +101,10 @@ class ServersController(wsgi.Controller):
             # for the caller's project only.
             servers = [s for s in servers
                        if s['project_id'] == ctx.project_id]
-        return _filtered(req, servers, wsgi.query_params(req))
+        servers = _filtered(req, servers, wsgi.query_params(req))
+        # -- ver: 2.26's tag filters
+        return server_tags.filter_by_tags(self.compute_api, req, servers,
+                                          wsgi.query_params(req))
 
     @wsgi.expected_errors((400, 403))
     def index(self, req):
@@ -117,13 +121,15 @@ class ServersController(wsgi.Controller):
         all_tenants = _all_tenants(wsgi.query_params(req))
         if all_tenants:
             wsgi.get_context(req).can(server_policies.DETAIL_ALL_TENANTS)
-        return {'servers': [views.detail(req, s)
-                            for s in self._list(req, all_tenants)]}
+        found = server_tags.with_tags(self.compute_api, req,
+                                      self._list(req, all_tenants))
+        return {'servers': [views.detail(req, s) for s in found]}
 
     @wsgi.expected_errors(404)
     def show(self, req, id):
         server = self.compute_api.get(wsgi.get_context(req), id)
         wsgi.get_context(req).can(server_policies.SHOW, target=_owner(server))
+        server_tags.with_tags(self.compute_api, req, [server])
         return {'server': views.detail(req, server)}
 
     @wsgi.response(202)

@@ -14,6 +14,7 @@ and a number too large for a float (``1e999``).
 """
 
 import functools
+import inspect
 import json
 import math
 
@@ -389,6 +390,21 @@ def _resolve(handler, req):
     return handler
 
 
+# invoke's with_body for a method whose handlers may or may not take one.
+BODY_IF_TAKEN = 'if-taken'
+
+
+def resolve(handler, req):
+    """The function of ``handler`` (a versioned method or not) that
+    serves ``req``'s microversion; 404 when none does."""
+    return _resolve(handler, req)
+
+
+def _takes_body(handler):
+    """Whether ``handler`` (through its decorators) has a ``body``."""
+    return 'body' in inspect.signature(handler).parameters
+
+
 def invoke(handler, req, arguments, with_body=False):
     """Call a controller's ``handler`` for ``req`` and make the response.
 
@@ -396,7 +412,8 @@ def invoke(handler, req, arguments, with_body=False):
     that a method a version lacks is a 404 whatever the body.
     """
     handler = _resolve(handler, req)
-    if with_body:
+    if with_body is True or (with_body == BODY_IF_TAKEN and
+                             _takes_body(handler)):
         arguments = dict(arguments, body=read_json_body(req))
     return to_response(handler(req, **arguments))
 

@@ -129,6 +129,7 @@ class FakeComputeAPI:
         self.fail = {}
         self.calls = []
         self.contexts = []
+        self.forced = []  # live_migrate's force of each call
 
     def _called(self, ctx, method, *args, **optional):
         self.contexts.append(ctx)
@@ -282,8 +283,10 @@ class FakeComputeAPI:
     # Several compute hosts (admins only).
 
     def live_migrate(self, ctx, server_id, host=None,
-                     block_migration='auto'):
+                     block_migration='auto', force=True):
         self._called(ctx, 'live_migrate', server_id, host, block_migration)
+        # Not in _called: the existing tests compare its arguments.
+        self.forced.append(force)
         assert host is None or isinstance(host, str), host
         assert (block_migration is True or block_migration is False
                 or block_migration == 'auto'), block_migration
@@ -366,6 +369,39 @@ class FakeComputeAPI:
         raise exception.HypervisorNotFound(hypervisor_id=hypervisor_id)
 
     # Consoles.
+
+    # -- ver: what is recorded about servers (nova.compute.server_records);
+    # nothing is recorded here: empty answers, in the real API's shapes.
+
+    def tags_of(self, uuids):
+        return {uuid: [] for uuid in uuids}
+
+    def get_tags(self, ctx, server_id):
+        self._server(ctx, server_id)
+        return []
+
+    def get_metadata(self, ctx, server_id):
+        self._server(ctx, server_id)
+        return {}
+
+    def actions_list(self, ctx, server_id, deleted_ok=False):
+        server = self._server(ctx, server_id)
+        return {'uuid': server['uuid'], 'project_id': server['project_id'],
+                'user_id': server['user_id']}, []
+
+    def action_get(self, ctx, server_id, request_id, deleted_ok=False):
+        self._server(ctx, server_id)
+        raise exception.InstanceActionNotFound(request_id=request_id,
+                                               instance_uuid=server_id)
+
+    def migration_list(self, ctx, **filters):
+        return []
+
+    def usage(self, ctx):
+        return {'instances': 0, 'cores': 0, 'ram': 0}
+
+    def availability_zones(self, ctx, with_hosts=False):
+        return [('nova', True, {} if with_hosts else None)]
 
     def get_console_output(self, ctx, server_id, tail_length=None):
         self._called(ctx, 'get_console_output', server_id)

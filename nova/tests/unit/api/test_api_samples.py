@@ -161,7 +161,7 @@ class SamplesTestCase(base.APITestCase):
                          self.json(response))
 
     def test_version_samples(self):
-        response = self.request('GET', '/v2.1/servers', version='2.26')
+        response = self.request('GET', '/v2.1/servers', version='2.31')
         self.assertStatus(406, response)
         self.assertEqual(load('errors/version-not-supported-resp.json'),
                          self.json(response))

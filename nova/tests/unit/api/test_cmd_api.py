@@ -179,6 +179,19 @@ class MainTestCase(test.TestCase):
         self.assertEqual([], self.served)
         self.connect_rpc.assert_not_called()
 
+    def test_noauth2_off_loopback_is_refused(self):
+        logs = self.useFixture(fixtures.FakeLogger(name='nova.cmd.api'))
+        with open(self.conf_file, 'a') as f:
+            f.write('[DEFAULT]\nosapi_compute_listen = 192.0.2.10\n')
+        self.assertEqual(1, self.main())
+        self.assertIn('nova-api cannot start: [api] auth_strategy = '
+                      'noauth2', logs.output)
+        self.assertIn('192.0.2.10', logs.output)
+        self.assertIn('osapi_compute_listen', logs.output)
+        self.assertNotIn('Traceback', logs.output)
+        self.assertEqual([], self.served)
+        self.connect_rpc.assert_not_called()
+
     def test_missing_config_file(self):
         stderr = io.StringIO()
         self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))

@@ -40,6 +40,7 @@ class MicroversionTestCase(base.APITestCase):
     def test_new_header(self):
         self.assertServedAt('2.6', self.get({NEW: 'compute 2.6'}))
         self.assertServedAt('2.25', self.get({NEW: 'compute 2.25'}))
+        self.assertServedAt('2.30', self.get({NEW: 'compute 2.30'}))
         self.assertServedAt('2.3', self.get({NEW: 'COMPUTE 2.3'}))
 
     def test_legacy_header(self):
@@ -68,7 +69,7 @@ class MicroversionTestCase(base.APITestCase):
     def test_latest(self):
         for headers in ({NEW: 'compute latest'}, {LEGACY: 'latest'},
                         {NEW: 'compute Latest'}):
-            self.assertServedAt('2.25', self.get(headers))
+            self.assertServedAt('2.30', self.get(headers))
 
     def test_malformed_is_400(self):
         for headers in ({NEW: 'compute 2'}, {NEW: 'compute two'},
@@ -80,16 +81,16 @@ class MicroversionTestCase(base.APITestCase):
             self.assertNotIn(NEW, response.headers)
 
     def test_every_version_in_range_is_served(self):
-        for minor in range(1, 26):
+        for minor in range(1, 31):
             version = '2.%d' % minor
             self.assertServedAt(version, self.get({NEW: 'compute ' + version}))
 
     def test_out_of_range_is_406(self):
-        for text in ('2.0', '2.26', '2.30', '2.95', '3.0', '1.1'):
+        for text in ('2.0', '2.31', '2.95', '3.0', '1.1'):
             response = self.get({NEW: 'compute %s' % text})
             self.assertFault(response, 406, 'computeFault',
                              'Version %s is not supported' % text,
-                             'Minimum is 2.1 and maximum is 2.25.')
+                             'Minimum is 2.1 and maximum is 2.30.')
             response = self.get({LEGACY: text})
             self.assertFault(response, 406, 'computeFault')
 

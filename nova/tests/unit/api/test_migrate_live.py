@@ -150,12 +150,36 @@ class MigrateLiveTestCase(base.APITestCase):
                                  'badRequest', 'field/attribute %s:' % field)
         self.assertEqual([], self.compute.actions())
 
-    def test_versions_above_225_are_406(self):
+    def test_versions_above_230_are_406(self):
         body = {'os-migrateLive': {'host': 'compute-2',
                                    'block_migration': 'auto', 'force': True}}
-        self.assertFault(self.migrate(body, version='2.30'), 406,
-                         'computeFault', 'maximum is 2.25')
+        self.assertFault(self.migrate(body, version='2.31'), 406,
+                         'computeFault', 'maximum is 2.30')
         self.assertEqual([], self.compute.calls)
+
+    def test_force_from_230(self):
+        body = {'os-migrateLive': {'host': 'compute-2',
+                                   'block_migration': 'auto', 'force': True}}
+        # Unknown before 2.30.
+        self.assertFault(self.migrate(body, version='2.29'), 400,
+                         'badRequest', 'force')
+        self.assertStatus(202, self.migrate(body, version='2.30'))
+        self.assertEqual(True, self.compute.forced[-1])
+        self.compute.servers[self.uuid].update(status='ACTIVE',
+                                               task_state=None)
+        # From 2.30 a named host is checked unless forced...
+        del body['os-migrateLive']['force']
+        self.assertStatus(202, self.migrate(body, version='2.30'))
+        self.assertEqual(False, self.compute.forced[-1])
+        self.compute.servers[self.uuid].update(status='ACTIVE',
+                                               task_state=None)
+        # ... and before, it is forced.
+        self.assertStatus(202, self.migrate(body, version='2.25'))
+        self.assertEqual(True, self.compute.forced[-1])
+        for bad in ('yes please', None, 2):
+            body['os-migrateLive']['force'] = bad
+            self.assertFault(self.migrate(body, version='2.30'), 400,
+                             'badRequest', 'force')
 
     def test_225_body_is_refused_before_225(self):
         self.assertFault(self.migrate(v225_body(block_migration=True),

@@ -138,7 +138,7 @@ class OpenStackSDKTestCase(test.TestCase):
     def test_negotiates_the_maximum(self):
         server = self.compute.add_server(description='web')
         found = self.conn.compute.get_server(server['uuid'])
-        self.assertEqual(['compute 2.25'],
+        self.assertEqual(['compute 2.30'],
                          self.sent('GET', '/v2.1/servers/%s'
                                    % server['uuid']))
         self.assertIs(False, found.is_locked)
@@ -161,22 +161,37 @@ class OpenStackSDKTestCase(test.TestCase):
         self.assertEqual(('live_migrate', server['uuid'], None, 'auto'),
                          self.compute.calls[-1])
         path = '/v2.1/servers/%s/action' % server['uuid']
-        self.assertEqual(['compute 2.25'], self.sent('POST', path))
+        self.assertEqual(['compute 2.30'], self.sent('POST', path))
+        self.assertEqual(False, self.compute.forced[-1])
         self.compute.finish_live_migration(server['uuid'])
         self.assertEqual('compute-2',
                          admin.compute.get_server(server['uuid']).compute_host)
 
-        # With a host, sdk below 2.30 insists on force=True (the host
-        # bypasses the scheduler); then block_migration is sent as given.
+        # With a host: at 2.30 the sdk sends force as given (true: the
+        # host bypasses the scheduler), and block_migration as given.
         admin.compute.live_migrate_server(server['uuid'], host='compute-1',
                                           force=True, block_migration=False)
         self.assertEqual(('live_migrate', server['uuid'], 'compute-1', False),
                          self.compute.calls[-1])
+        self.assertEqual(True, self.compute.forced[-1])
+
+    def test_live_migrate_to_a_host_as_osc_does(self):
+        # openstack server migrate --live-migration --host compute-2:
+        # OSC needs 2.30 and calls the sdk with the host, no force.
+        server = self.compute.add_server()
+        admin = self.connect('admin', version='2.30')
+        admin.compute.live_migrate_server(server['uuid'], host='compute-2',
+                                          block_migration='auto')
+        self.assertEqual(('live_migrate', server['uuid'], 'compute-2',
+                          'auto'), self.compute.calls[-1])
+        self.assertEqual(False, self.compute.forced[-1])
+        path = '/v2.1/servers/%s/action' % server['uuid']
+        self.assertEqual(['compute 2.30'], self.sent('POST', path))
 
     def test_live_migrate_from_pinned_clients(self):
         server = self.compute.add_server()
         path = '/v2.1/servers/%s/action' % server['uuid']
-        # Pinned to our maximum: the 2.25 body.
+        # Pinned to 2.25: the 2.25 body.
         admin = self.connect('admin', version='2.25')
         admin.compute.live_migrate_server(server['uuid'],
                                           block_migration=True)
@@ -192,12 +207,12 @@ class OpenStackSDKTestCase(test.TestCase):
                          self.compute.calls[-1])
         self.assertEqual(['compute 2.25', 'compute 2.20'],
                          self.sent('POST', path))
-        # Pinned above it: the sdk reads our maximum and refuses.
-        admin = self.connect('admin', version='2.30')
+        # Pinned above our maximum: the sdk reads it and refuses.
+        admin = self.connect('admin', version='2.31')
         e = self.assertRaises(
             sdk_exceptions.ConfigException,
             lambda: admin.compute.live_migrate_server(server['uuid']))
-        self.assertIn('maximum of 2.25', str(e))
+        self.assertIn('maximum of 2.30', str(e))
 
     def test_live_migrate_errors(self):
         server = self.compute.add_server()

@@ -10,7 +10,7 @@ class VersionsTestCase(base.APITestCase):
         self.assertEqual({'versions': [{
             'id': 'v2.1',
             'status': 'CURRENT',
-            'version': '2.25',
+            'version': '2.30',
             'min_version': '2.1',
             'updated': '2013-07-23T11:33:21Z',
             'links': [{'rel': 'self', 'href': 'http://localhost/v2.1/'}],
@@ -23,7 +23,7 @@ class VersionsTestCase(base.APITestCase):
             version = self.json(response)['version']
             self.assertEqual('v2.1', version['id'])
             self.assertEqual('CURRENT', version['status'])
-            self.assertEqual('2.25', version['version'])
+            self.assertEqual('2.30', version['version'])
             self.assertEqual('2.1', version['min_version'])
             self.assertEqual(
                 {'rel': 'self', 'href': 'http://localhost/v2.1/'},

@@ -105,6 +105,17 @@ class MainTestCase(test.TestCase):
     def main(self):
         return cmd_all.main(['nova-all', '--config-file', self.conf_file])
 
+    def test_noauth2_off_loopback_is_refused_at_start(self):
+        with open(self.conf_file, 'a') as f:
+            f.write('[DEFAULT]\nosapi_compute_listen = 0.0.0.0\n')
+        self.assertEqual(1, self.main())
+        self.assertIn('nova-all cannot start: [api] auth_strategy = noauth2',
+                      self.logs.output)
+        self.assertIn('listens on 0.0.0.0 ([DEFAULT] osapi_compute_listen)',
+                      self.logs.output)
+        self.assertNotIn('Traceback', self.logs.output)
+        self.assertNotIn('listen', self.responses)
+
     def test_serves_with_this_hosts_compute_service(self):
         self.assertEqual(0, self.main())
         self.assertEqual(('127.0.0.1', 8774), self.responses['listen'])

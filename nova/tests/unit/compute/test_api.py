@@ -177,7 +177,8 @@ class CreateTestCase(APITestCase):
              'flavor_id': '1', 'image_id': 'img-1', 'vm_state': 'building',
              'task_state': 'spawning', 'host': 'fake-host', 'fault': None,
              'description': 'my vm', 'host_status': 'UP',
-             'node': 'fake-host.example.org'},
+             'node': 'fake-host.example.org', 'locked': False,
+             'locked_by': None},
             {k: v for k, v in server.items()
              if k not in ('uuid', 'created_at', 'updated_at')})
         self.assertEqual(server, self.api.get(ALICE, server['uuid']))
@@ -834,7 +835,8 @@ class LiveMigrateTestCase(TwoHostsTestCase):
                               ADMIN, self.uuid)
         self.assertEqual(400, e.code)
         self.assertIn('host-b: down', e.message)
-        self.assertNotIn('host-a', e.message)
+        # The source is named for what it is, not as a candidate.
+        self.assertIn("host-a: the server's own host", e.message)
         self._unchanged()
 
     def test_source_host_down(self):

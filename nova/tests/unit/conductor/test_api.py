@@ -44,8 +44,29 @@ class ComputeTaskAPITestCase(base.RPCTestCase):
         with mock.patch.object(self.client, 'prepare') as prepare:
             prepare.return_value.call.return_value = None
             self.api.live_migrate_instance(CTX, ROW, 'h2', 'auto')
+        # 2.1: with force (the named host is forced by default).
+        prepare.assert_called_with(
+            timeout=3, retry=rpcapi.ComputeTaskAPI.RETRIES, version='2.1')
+        prepare.return_value.call.assert_called_once_with(
+            CTX, 'live_migrate_instance', instance_uuid=ids.SRV1,
+            host='h2', block_migration='auto', force=True)
+
+    def test_live_migration_force_false_is_sent(self):
+        with mock.patch.object(self.client, 'prepare') as prepare:
+            self.api.live_migrate_instance(CTX, ROW, 'h2', 'auto',
+                                           force=False)
+        prepare.return_value.call.assert_called_once_with(
+            CTX, 'live_migrate_instance', instance_uuid=ids.SRV1,
+            host='h2', block_migration='auto', force=False)
+
+    def test_live_migration_capped_at_2_0_sends_no_force(self):
+        with mock.patch.object(self.client, 'can_send_version',
+                               return_value=False), \
+                mock.patch.object(self.client, 'prepare') as prepare:
+            self.api.live_migrate_instance(CTX, ROW, 'h2', 'auto',
+                                           force=False)
         prepare.assert_called_once_with(
-            timeout=3, retry=rpcapi.ComputeTaskAPI.RETRIES)
+            timeout=3, retry=rpcapi.ComputeTaskAPI.RETRIES, version='2.0')
         prepare.return_value.call.assert_called_once_with(
             CTX, 'live_migrate_instance', instance_uuid=ids.SRV1,
             host='h2', block_migration='auto')

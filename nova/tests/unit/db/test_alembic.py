@@ -83,15 +83,21 @@ class MainDatabaseTestCase(test.TestCase):
     def test_every_row_and_table_kept(self):
         make_main_database(self.path)
         schema_before, before = test_migration.dump(self.path)
-        db.configure(self.url)
+        # To the first revision only: the later ones add tables and
+        # columns of their own.
+        engine = db.make_engine(self.url)
+        migration.upgrade(engine, test_migration.INITIAL_REVISION)
+        engine.dispose()
         schema_after, after = test_migration.dump(self.path)
-        self.assertEqual([(migration.head(),)], after.pop('alembic_version'))
+        self.assertEqual([(test_migration.INITIAL_REVISION,)],
+                         after.pop('alembic_version'))
         # Row for row, column for column, and the same tables and
         # indexes: alembic found today's schema and only stamped it.
         self.assertEqual(before, after)
         self.assertEqual(schema_before, [s for s in schema_after
                                          if 'alembic_version' not in s[1]])
-        # And the API reads them as it did.
+        # And, at the newest revision, the API reads them as it did.
+        db.configure(self.url)
         self.assertEqual(['i-reboot', 'i-error', 'i-active', 'i-build'],
                          [i['uuid'] for i in db.instance_get_all()])
         self.assertEqual(('active', 'rebooting', 'old fault', 'd3'), tuple(

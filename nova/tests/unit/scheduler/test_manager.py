@@ -37,13 +37,13 @@ class SelectHostTestCase(db_base.DBTestCase):
     def _host(self, host, **report):
         db.service_report(host, 'nova-compute', 'compute', _report(**report))
 
-    def _select(self, exclude=()):
+    def _select(self, exclude=(), **kwargs):
         return scheduler.select_host(self.nova_conf, self.flavor,
-                                     self.image, exclude=exclude)
+                                     self.image, exclude=exclude, **kwargs)
 
-    def _refused(self, exclude=()):
+    def _refused(self, exclude=(), **kwargs):
         return self.assertRaises(exception.NoValidHost, self._select,
-                                 exclude).message
+                                 exclude, **kwargs).message
 
     def test_no_hosts(self):
         self.assertEqual('No valid host was found. No compute service has '
@@ -113,9 +113,22 @@ class SelectHostTestCase(db_base.DBTestCase):
         self._host('a', ports=90)
         self._host('b', ports=10)
         self.assertEqual('b', self._select(exclude=('a',)))
-        # An excluded host is not even mentioned.
-        self.assertEqual('No valid host was found. No compute service has '
-                         'reported.', self._refused(exclude=('a', 'b')))
+        # An excluded host is named as such: "no compute service has
+        # reported" would be untrue.
+        self.assertEqual('No valid host was found. Hosts considered: a: '
+                         'excluded; b: excluded.',
+                         self._refused(exclude=('a', 'b')))
+        self.assertEqual('No valid host was found. Hosts considered: a: '
+                         'the source.',
+                         self._refused(exclude=('a',), only='a',
+                                       excluded_why='the source'))
+
+    def test_only_one_host_is_considered(self):
+        self._host('a', ports=90)
+        self._host('b', ram=100)
+        self.assertEqual('a', self._select(only='a'))
+        self.assertEqual('No valid host was found. Hosts considered: b: '
+                         'only 100 MiB free RAM.', self._refused(only='b'))
 
     def test_reason_lists_each_host(self):
         self._host('a', ram=100)

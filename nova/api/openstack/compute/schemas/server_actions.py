@@ -122,3 +122,24 @@ _v225_action['properties']['block_migration'] = {
 }
 _v225_action['required'] = ['host', 'block_migration']
 del _v225_action
+
+# -- ver: 2.30: ``force`` (a boolean): true takes the named host without
+# the scheduler's checks.
+migrate_live_v230 = copy.deepcopy(migrate_live_v225)
+migrate_live_v230['properties']['os-migrateLive']['properties'][
+    'force'] = parameter_types.boolean
+
+# lock / unlock take null (Nova's schema allows nothing else before
+# 2.73, which adds a reason).
+lock = {
+    'type': 'object',
+    'properties': {'lock': {'type': 'null'}},
+    'required': ['lock'],
+    'additionalProperties': False,
+}
+unlock = {
+    'type': 'object',
+    'properties': {'unlock': {'type': 'null'}},
+    'required': ['unlock'],
+    'additionalProperties': False,
+}

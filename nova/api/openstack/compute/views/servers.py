@@ -1,7 +1,8 @@
 """Server bodies, shaped like Nova's.
 
-By microversion: ``locked`` from 2.9 (always false: there is no lock
-action here), ``description`` from 2.19 and, for admins, ``host_status``
+By microversion: ``locked`` from 2.9 (the lock and unlock actions),
+``description`` from 2.19, ``tags`` from 2.26 (the controller puts them
+on the server: server_tags.with_tags) and, for admins, ``host_status``
 from 2.16. Admins also get the ``OS-EXT-SRV-ATTR`` fields host,
 hypervisor_hostname and instance_name at every microversion.
 """
@@ -21,6 +22,7 @@ FAULT_STATUSES = ('ERROR', 'DELETED')
 LOCKED_VERSION = microversion.APIVersion(2, 9)
 HOST_STATUS_VERSION = microversion.APIVersion(2, 16)
 DESCRIPTION_VERSION = microversion.APIVersion(2, 19)
+TAGS_VERSION = microversion.APIVersion(2, 26)
 
 
 def host_id(server):
@@ -105,9 +107,11 @@ def detail(req, server, extended=True):
         'OS-EXT-STS:task_state': server.get('task_state'),
     }
     if microversion.is_supported(req, LOCKED_VERSION):
-        body['locked'] = False
+        body['locked'] = bool(server.get('locked'))
     if microversion.is_supported(req, DESCRIPTION_VERSION):
         body['description'] = server.get('description')
+    if microversion.is_supported(req, TAGS_VERSION):
+        body['tags'] = server['tags']
     owner = {'project_id': server['project_id'],
              'user_id': server['user_id']}
     if extended and context.can(server_policies.EXTENDED_ATTRIBUTES,

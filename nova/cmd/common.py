@@ -24,15 +24,25 @@ def parse_args(argv, prog):
     Returns False, having said why on stderr, when the configuration is
     unusable; the command then exits with status 1.
     """
-    logging.register_options(CONF)
     try:
-        CONF(argv[1:], project='nova', prog=prog)
-        check_option_values(CONF)
+        load_config(argv, prog)
     except cfg.Error as e:
         print('%s: %s' % (prog, e), file=sys.stderr)
         return False
     setup_logging(CONF)
     return True
+
+
+def load_config(argv, prog):
+    """Parse ``argv``'s options into ``CONF`` and check every value.
+
+    :raises oslo_config.cfg.Error: a missing or unreadable file, an
+        unknown argument, or a value of the wrong type or out of range
+        (its text names the option, the file and the value).
+    """
+    logging.register_options(CONF)
+    CONF(argv[1:], project='nova', prog=prog)
+    check_option_values(CONF)
 
 
 def check_option_values(conf):

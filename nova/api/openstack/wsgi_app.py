@@ -19,6 +19,7 @@ when it fails to load the application.
 
 import atexit
 import os
+import sys
 
 from oslo_config import cfg
 
@@ -84,11 +85,14 @@ def init_application(prog='nova-api', environ=None):
     argv = [prog]
     for path in config_files(environ):
         argv += ['--config-file', path]
-    # parse_args and require_broker say why on stderr, which the WSGI
-    # server keeps in its error log.
-    if not common.parse_args(argv, prog):
-        raise RuntimeError('%s: unusable configuration (files %s); see '
-                           'the error above' % (prog, ', '.join(argv[2::2])))
+    try:
+        common.load_config(argv, prog)
+    except cfg.Error as e:
+        # Said on stderr too, which the WSGI server keeps in its error log.
+        print('%s: %s' % (prog, e), file=sys.stderr)
+        raise RuntimeError('%s: unusable configuration (files %s): %s'
+                           % (prog, ', '.join(argv[2::2]), e))
+    common.setup_logging(nova.conf.CONF)
     if not common.require_broker(prog):
         raise RuntimeError('%s: [DEFAULT] transport_url names no message '
                            'broker' % prog)

@@ -167,15 +167,18 @@ class MainTestCase(test.TestCase):
         self.assertEqual([], self.compute.calls)
 
     def test_invalid_option_value(self):
-        # Named in the log, exit 1, nothing served, no broker waited for:
-        # not a traceback, and not a 500 on every request.
-        logs = self.useFixture(fixtures.FakeLogger(name='nova.cmd.api'))
+        # Named on stderr at start, exit 1, nothing served, no broker
+        # waited for: not a traceback, and not a 500 on every request.
+        stderr = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
         with open(self.conf_file, 'a') as f:
             f.write('[oslo_middleware]\n'
                     'enable_proxy_headers_parsing = maybe\n')
         self.assertEqual(1, self.main())
-        self.assertIn('nova-api cannot start', logs.output)
-        self.assertIn('enable_proxy_headers_parsing', logs.output)
+        self.assertIn('nova-api: ', stderr.getvalue())
+        self.assertIn('enable_proxy_headers_parsing', stderr.getvalue())
+        self.assertIn('maybe', stderr.getvalue())
+        self.assertNotIn('Traceback', stderr.getvalue())
         self.assertEqual([], self.served)
         self.connect_rpc.assert_not_called()
 

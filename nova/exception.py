@@ -261,3 +261,24 @@ def fault_message(exc):
     else:
         message = str(exc) or type(exc).__name__
     return message[:MAX_FAULT_LENGTH]
+
+
+# -- srv
+
+
+class KeypairNotFound(NotFound):
+    msg_fmt = "Keypair %(name)s not found for user %(user_id)s"
+
+
+class KeyPairExists(Conflict):
+    msg_fmt = "Key pair '%(key_name)s' already exists."
+
+
+class KeypairLimitExceeded(Forbidden):
+    msg_fmt = "Quota exceeded, too many key pairs."
+
+
+class InvalidRequest(Invalid):
+    """A request this cloud cannot do (Nova's 400 for what it cannot
+    do either), naming what is unsupported."""
+    msg_fmt = "%(reason)s"

@@ -10,6 +10,7 @@ import itertools
 from nova.policies import admin_apis
 from nova.policies import base
 from nova.policies import consoles
+from nova.policies import keypairs
 from nova.policies import servers
 
 
@@ -19,4 +20,6 @@ def list_rules():
         servers.list_rules(),
         consoles.list_rules(),
         admin_apis.list_rules(),
+        # -- srv
+        keypairs.list_rules(),
     ))

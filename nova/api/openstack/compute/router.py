@@ -17,6 +17,7 @@ from nova.api.openstack.compute import console_viewers
 from nova.api.openstack.compute import flavors
 from nova.api.openstack.compute import hypervisors
 from nova.api.openstack.compute import images
+from nova.api.openstack.compute import keypairs
 from nova.api.openstack.compute import remote_consoles
 from nova.api.openstack.compute import server_actions
 from nova.api.openstack.compute import servers
@@ -50,6 +51,12 @@ ROUTES = (
     ('GET', '/os-hypervisors', 'hypervisors', 'index'),
     ('GET', '/os-hypervisors/detail', 'hypervisors', 'detail'),
     ('GET', '/os-hypervisors/{id}', 'hypervisors', 'show'),
+    # -- srv
+    ('PUT', '/servers/{id}', 'servers', 'update'),
+    ('GET', '/os-keypairs', 'keypairs', 'index'),
+    ('POST', '/os-keypairs', 'keypairs', 'create'),
+    ('GET', '/os-keypairs/{id}', 'keypairs', 'show'),
+    ('DELETE', '/os-keypairs/{id}', 'keypairs', 'delete'),
 )
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -108,6 +115,8 @@ class APIRouter:
             'images': images.ImagesController(compute_api),
             'services': services.ServicesController(compute_api),
             'hypervisors': hypervisors.HypervisorsController(compute_api),
+            # -- srv
+            'keypairs': keypairs.KeypairsController(compute_api),
         }
         self.mapper = make_mapper()
 
@@ -135,6 +144,6 @@ class APIRouter:
         arguments = {key: value for key, value in match.items()
                      if key not in _ROUTING_KEYS}
         check_path_params(arguments)
-        # Every POST here takes a JSON body.
+        # Every POST and PUT here takes a JSON body.
         return wsgi.invoke(method, req, arguments,
-                           with_body=req.method == 'POST')
+                           with_body=req.method in ('POST', 'PUT'))

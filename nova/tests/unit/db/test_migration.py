@@ -204,7 +204,7 @@ class UpgradeTestCase(test.TestCase):
         schema, rows = dump(self.path)
         self.assertEqual({'flavors', 'images', 'instances',
                           'console_auth_tokens', 'services',
-                          'alembic_version'}, set(rows))
+                          'key_pairs', 'alembic_version'}, set(rows))
         self.assertEqual([(migration.head(),)], rows['alembic_version'])
 
     def test_a_failure_midway_leaves_the_old_database_whole(self):

@@ -49,6 +49,18 @@ class CreateFieldsTestCase(base.APITestCase):
         self.created(body)
         self.assertEqual(fakes.IMAGE_ID, self.compute.calls[-1][2])
 
+    def test_openstackclient_body_as_cli_findings_recorded_it(self):
+        # openstack server create --flavor 1 --image <id> --wait cli-1, at
+        # 2.25: today's main answers 400 "Additional properties".
+        body = {'server': {
+            'imageRef': fakes.IMAGE_ID, 'max_count': 1, 'flavorRef': '1',
+            'block_device_mapping_v2': OSC_BDM, 'min_count': 1,
+            'name': 'cli-1', 'networks': []}}
+        server = self.created(body, version='2.25')
+        self.assertIn('adminPass', server)
+        self.assertEqual(('create', 'cli-1', fakes.IMAGE_ID, '1'),
+                         self.compute.calls[-1])
+
     def test_block_device_mappings_we_cannot_do_are_400_naming_them(self):
         volume = {'uuid': OTHER_UUID, 'boot_index': 0,
                   'source_type': 'volume', 'destination_type': 'volume'}

@@ -304,3 +304,22 @@ class NoAuthOffLoopback(Invalid):
                "osapi_compute_listen), which is %(why)s. Set [api] "
                "auth_strategy = keystone, or osapi_compute_listen = "
                "127.0.0.1.")
+# -- srv
+
+
+class KeypairNotFound(NotFound):
+    msg_fmt = "Keypair %(name)s not found for user %(user_id)s"
+
+
+class KeyPairExists(Conflict):
+    msg_fmt = "Key pair '%(key_name)s' already exists."
+
+
+class KeypairLimitExceeded(Forbidden):
+    msg_fmt = "Quota exceeded, too many key pairs."
+
+
+class InvalidRequest(Invalid):
+    """A request this cloud cannot do (Nova's 400 for what it cannot
+    do either), naming what is unsupported."""
+    msg_fmt = "%(reason)s"

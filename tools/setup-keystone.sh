@@ -292,7 +292,17 @@ server_listeners() {
     ss -ltnpH 2>/dev/null | awk -v re="pid=($pids)," '$0 ~ re {print $4}' | sort -u
 }
 
-answers() { curl -fsS -m 3 -o /dev/null "$AUTH_URL" 2>/dev/null; }
+answers() { curl -fsS -m 10 -o /dev/null "$AUTH_URL" 2>/dev/null; }
+
+# A running server may be slow to answer on a loaded host (tests, guests
+# booting): it is given START_WAIT s before it counts as broken.
+answers_within_start_wait() {
+    local t0=$SECONDS
+    until answers; do
+        [ $((SECONDS - t0)) -lt "$START_WAIT" ] || return 1
+        sleep 1
+    done
+}
 
 start_server() {
     local pid t0=$SECONDS
@@ -353,8 +363,8 @@ ensure_server() {
             log "configuration or port changed: restarting keystone"
             stop_server
             start_server
-        elif ! answers; then
-            die "keystone (pid $pid) runs but $AUTH_URL does not answer (log: $SERVER_LOG); tools/setup-keystone.sh --stop, then again"
+        elif ! answers_within_start_wait; then
+            die "keystone (pid $pid) runs but $AUTH_URL does not answer within $START_WAIT s (log: $SERVER_LOG); tools/setup-keystone.sh --stop, then again"
         fi
     else
         start_server

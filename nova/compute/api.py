@@ -25,8 +25,11 @@ from oslo_log import log as logging
 
 from nova.api.openstack import common as api_common
 import nova.conf
+from nova.compute import availability_zones
 from nova.compute import flavors
 from nova.compute import instance_actions
+from nova.compute import keypairs
+from nova.compute import power_state
 from nova.compute import rpcapi
 from nova.compute import server_records
 from nova.compute import task_states
@@ -97,6 +100,40 @@ def console_page_url(base_url, token):
     folder = parts.path.rsplit('/', 1)[0]
     return console_url(parse.urlunsplit(parts._replace(
         scheme=scheme, path='%s/%s' % (folder, CONSOLE_PAGE))), token)
+
+
+def _check_metadata(metadata):
+    """A dict of str -> str, as the REST API's schema lets through."""
+    if not isinstance(metadata, dict):
+        raise _bad('metadata', 'must be an object of strings')
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 255:
+            raise _bad('metadata', 'a key has 1 to 255 characters')
+        if not isinstance(value, str) or len(value) > 255:
+            raise _bad('metadata', 'the value of %r must be a string of at '
+                       'most 255 characters' % key[:40])
+    return dict(metadata)
+
+
+def _changes(name=UNSET, description=UNSET, access_ip_v4=UNSET,
+             access_ip_v6=UNSET, disk_config=UNSET, metadata=UNSET):
+    """The instance values of the arguments given."""
+    values = {}
+    if name is not UNSET:
+        values['name'] = _check_string(name, 'name')
+    if description is not UNSET:
+        values['description'] = _check_description(description)
+    if access_ip_v4 is not UNSET:
+        values['access_ip_v4'] = access_ip_v4
+    if access_ip_v6 is not UNSET:
+        values['access_ip_v6'] = access_ip_v6
+    if disk_config is not UNSET:
+        if disk_config not in ('AUTO', 'MANUAL'):
+            raise _bad('OS-DCF:diskConfig', "must be 'AUTO' or 'MANUAL'")
+        values['disk_config'] = disk_config
+    if metadata is not UNSET:
+        values['metadata'] = _check_metadata(metadata)
+    return values
 
 
 class API(server_records.ServerRecordsAPI):
@@ -206,35 +243,60 @@ class API(server_records.ServerRecordsAPI):
             action=action, instance_uuid=server['uuid'],
             state=_state(server))
 
-    def create(self, ctx, name, image_ref, flavor_ref, description=None):
+    def create(self, ctx, name, image_ref, flavor_ref, description=None,
+               metadata=None, key_name=None, access_ip_v4=None,
+               access_ip_v6=None, disk_config=None, availability_zone=None,
+               user_data=None, scheduler_hints=None):
         """Accept a server (vm_state building) and build it in the
         background.
 
-        With no host able to take it, the server is made in ERROR with
-        the scheduler's reason as its fault, as in Nova.
+        ``metadata`` (dict str->str), ``key_name`` (one of the caller's
+        key pairs; KeypairNotFound), access IPs (str), ``disk_config``
+        ('AUTO'/'MANUAL'), ``availability_zone`` ('zone' or, as the
+        REST API lets admins, 'zone:host'; 400 when no such zone),
+        ``user_data`` (base64 str) and ``scheduler_hints``
+        (``{'different_host': [uuid...], 'same_host': [uuid...]}``) are
+        Nova's. With no host able to take it, the server is made in
+        ERROR with the scheduler's reason as its fault, as in Nova.
         """
         _check_string(name, 'name')
         _check_description(description)
         flavor = self.flavor_get(ctx, flavor_ref)
         image = self.image_get(ctx, image_ref)
-        self._check_open()
+        zone, forced_host = self._requested_zone(ctx, availability_zone)
         values = {
             'uuid': str(uuid_lib.uuid4()), 'name': name,
             'project_id': ctx.project_id, 'user_id': ctx.user_id,
             'flavor_id': flavor['id'], 'image_id': image['id'],
-            'description': description}
+            'description': description,
+            'metadata': _check_metadata(metadata or {}),
+            'access_ip_v4': access_ip_v4, 'access_ip_v6': access_ip_v6,
+            'disk_config': disk_config or 'MANUAL',
+            'power_state': power_state.NOSTATE, 'config_drive': '',
+            'user_data': user_data, 'availability_zone': zone}
+        if key_name is not None:
+            pair = keypairs.get(ctx.user_id, key_name)
+            values.update(key_name=pair['name'], key_data=pair['public_key'])
+        self._check_open()
         probe = conductor_tasks.instance_for(values, image=image)
         # The new row (spawning, on its host) is the claim on the host's
         # serial ports: no other create may choose before it exists.
         with scheduler.CLAIMS_LOCK:
             try:
-                host = scheduler.select_host(self.conf, probe.flavor,
-                                             probe.image_meta)
+                host = scheduler.select_host(
+                    self.conf, probe.flavor, probe.image_meta,
+                    hints=scheduler.hint_hosts(ctx, scheduler_hints),
+                    zone=zone, force_host=forced_host, ctx=ctx)
             except exception.NoValidHost as e:
                 host, refused = None, e
             else:
                 values.update(vm_state=vm_states.BUILDING,
                               task_state=task_states.SPAWNING, host=host)
+                if zone is None:
+                    # As Nova: the zone of the host it was put on.
+                    values['availability_zone'] = (
+                        availability_zones.get_host_availability_zone(
+                            ctx, host, self.conf))
                 server = db.instance_create(values)
         instance_actions.action_start(ctx, values['uuid'],
                                       instance_actions.CREATE)
@@ -247,6 +309,40 @@ class API(server_records.ServerRecordsAPI):
         self._hand_over(server, task_states.SPAWNING, lambda:
                         self.compute_task_api.build_instances(ctx, server))
         return self._annotate([server])[0]
+
+    def _requested_zone(self, ctx, requested):
+        """``(zone, host)`` of Nova's 'zone[:host[:node]]'; the zone must
+        be one the compute hosts are in (InvalidRequest, 400)."""
+        if requested is None:
+            return None, None
+        _check_string(requested, 'availability_zone')
+        zone, _, rest = requested.partition(':')
+        host = rest.partition(':')[0] or None
+        if zone:
+            available, unavailable = (
+                availability_zones.get_availability_zones(ctx, self.conf))
+            if zone not in available + unavailable:
+                raise exception.InvalidRequest(reason=(
+                    'The requested availability zone is not available: '
+                    '%s' % zone[:255]))
+        return zone or None, host
+
+    def update(self, ctx, server_id, name=UNSET, description=UNSET,
+               access_ip_v4=UNSET, access_ip_v6=UNSET, disk_config=UNSET,
+               metadata=UNSET):
+        """Change what PUT /servers/{id} changes, in any state; returns
+        the server. Only the arguments given are changed."""
+        server = self._get(ctx, server_id)
+        values = _changes(name=name, description=description,
+                          access_ip_v4=access_ip_v4,
+                          access_ip_v6=access_ip_v6,
+                          disk_config=disk_config, metadata=metadata)
+        if not values:
+            return self._annotate([server])[0]
+        updated = db.instance_update(server['uuid'], values)
+        if updated is None:
+            raise exception.InstanceNotFound(instance_id=server_id)
+        return self._annotate([updated])[0]
 
     def get(self, ctx, server_id):
         return self._annotate([self._get(ctx, server_id)])[0]
@@ -314,15 +410,23 @@ class API(server_records.ServerRecordsAPI):
                         self.compute_task_api.reboot_instance(
                             ctx, updated, reboot_type))
 
-    def rebuild(self, ctx, server_id, image_ref, description=UNSET):
-        """Boot the server again from ``image_ref``; from ACTIVE or ERROR."""
+    def rebuild(self, ctx, server_id, image_ref, description=UNSET,
+                name=UNSET, metadata=UNSET, access_ip_v4=UNSET,
+                access_ip_v6=UNSET, disk_config=UNSET):
+        """Boot the server again from ``image_ref``; from ACTIVE or ERROR.
+
+        The other arguments, when given, change the server as
+        :meth:`update` does (``metadata`` replaces the server's).
+        """
         server = self._get(ctx, server_id)
         self._check_lock(ctx, server)
         image = self.image_get(ctx, image_ref)
         values = {'task_state': task_states.REBUILDING,
                   'image_id': image['id']}
-        if description is not UNSET:
-            values['description'] = _check_description(description)
+        values.update(_changes(name=name, description=description,
+                               access_ip_v4=access_ip_v4,
+                               access_ip_v6=access_ip_v6,
+                               disk_config=disk_config, metadata=metadata))
         self._check_open()
         self._check_host(server)
         updated = db.instance_update(
@@ -338,6 +442,22 @@ class API(server_records.ServerRecordsAPI):
                         self.compute_task_api.rebuild_instance(
                             ctx, updated, image))
         return self._annotate([updated])[0]
+
+    # -- key pairs (nova.compute.keypairs; the REST API checks the policy)
+
+    def keypair_list(self, ctx, user_id):
+        return keypairs.get_all(user_id)
+
+    def keypair_get(self, ctx, user_id, name):
+        return keypairs.get(user_id, name)
+
+    def keypair_create(self, ctx, user_id, name, key_type='ssh',
+                       public_key=None):
+        return keypairs.create(user_id, name, key_type=key_type,
+                               public_key=public_key)
+
+    def keypair_delete(self, ctx, user_id, name):
+        keypairs.delete(user_id, name)
 
     # -- live migration -----------------------------------------------------
 

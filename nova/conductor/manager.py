@@ -14,6 +14,7 @@ import threading
 from oslo_log import log as logging
 import oslo_messaging
 
+from nova.compute import power_state
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -355,10 +356,13 @@ class ComputeTaskManager:
                 db.instance_delete(instance_uuid)  # its tokens go with it
                 LOG.info('Deleted server %s', instance_uuid)
             return
-        done = db.instance_update(
-            instance_uuid, {'vm_state': vm_states.ACTIVE, 'task_state': None,
-                            'fault': None},
-            expected_task_state=task_state)
+        values = {'vm_state': vm_states.ACTIVE, 'task_state': None,
+                  'fault': None, 'power_state': power_state.RUNNING}
+        if action in (BUILD, REBUILD):
+            # -- srv: OS-SRV-USG:launched_at, as Nova sets it.
+            values['launched_at'] = db.utcnow()
+        done = db.instance_update(instance_uuid, values,
+                                  expected_task_state=task_state)
         if done is None:
             LOG.info('%s of server %s done, but the server was taken over '
                      'meanwhile', label, instance_uuid)

@@ -157,6 +157,27 @@ class IPNetwork(types.String):
         return value
 
 
+# -- srv
+api_opts.append(cfg.BoolOpt(
+    'enable_instance_password',
+    default=True,
+    help="""
+Return an ``adminPass`` in the response to a server create or rebuild, as
+Nova does: the caller's own ``adminPass``, or a random one when the request
+has none.
+
+This cloud never sets that password inside the guest (there is no guest
+agent and no config drive), as Nova's libvirt driver by default does not
+either; the password is not stored. Clients such as tempest expect the
+field when this is on.
+
+Possible values:
+
+* True (Nova's default): the field is in the create and rebuild responses.
+* False: it is not; a request's ``adminPass`` is still accepted.
+"""))
+
+
 console_group = cfg.OptGroup('console', title='Console proxy options')
 
 console_opts = [

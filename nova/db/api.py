@@ -46,6 +46,14 @@ _IMAGE_KEYS = ('id', 'name', 'kernel_path', 'ramdisk_path', 'disk_path',
 _INSTANCE_KEYS = ('uuid', 'name', 'project_id', 'user_id', 'flavor_id',
                   'image_id', 'vm_state', 'task_state', 'host',
                   'created_at', 'updated_at', 'description')
+# -- srv: {key of the instance dict: its default for rows made before it}.
+# 'metadata' is the column's name; the model's attribute is metadata_.
+_INSTANCE_SERVER_FIELDS = {
+    'metadata': {}, 'key_name': None, 'key_data': None,
+    'access_ip_v4': None, 'access_ip_v6': None, 'disk_config': 'MANUAL',
+    'power_state': 0, 'launched_at': None, 'terminated_at': None,
+    'availability_zone': None, 'config_drive': '', 'user_data': None,
+}
 _SERVICE_KEYS = ('id', 'host', 'binary', 'topic', 'disabled',
                  'disabled_reason', 'forced_down', 'stopped', 'report_count',
                  'report', 'created_at', 'updated_at')
@@ -312,6 +320,10 @@ def image_list():
 def _instance_dict(row):
     instance = {key: getattr(row, key) for key in _INSTANCE_KEYS}
     instance['fault'] = row.fault_message
+    for key, default in _INSTANCE_SERVER_FIELDS.items():
+        value = getattr(row, 'metadata_' if key == 'metadata' else key)
+        instance[key] = default if value is None else value
+    instance['metadata'] = dict(instance['metadata'])
     return instance
 
 
@@ -330,6 +342,8 @@ def instance_create(values):
     values = _instance_values(values)
     values.setdefault('created_at', utcnow())
     values.setdefault('updated_at', values['created_at'])
+    if 'metadata' in values:  # the model's attribute (see models)
+        values['metadata_'] = values.pop('metadata')
     return _insert(models.Instance, values, _instance_dict,
                    'An instance with uuid %r' % values.get('uuid'))
 
@@ -774,3 +788,41 @@ def instance_metadata_get(uuid):
         row = session.execute(sa.select(table.c.metadata).where(
             table.c.uuid == uuid)).first()
     return None if row is None else dict(row[0] or {})
+
+
+# -- srv: key pairs (os-keypairs) -------------------------------------------
+
+_KEY_PAIR_KEYS = ('id', 'user_id', 'name', 'fingerprint', 'public_key',
+                  'type', 'created_at')
+
+
+def key_pair_create(values):
+    """Insert a key pair; Conflict when the user has one of that name."""
+    values = dict(values)
+    values.setdefault('created_at', utcnow())
+    return _insert(models.KeyPair, values, _keys(_KEY_PAIR_KEYS),
+                   'Key pair %r' % values.get('name'))
+
+
+def key_pair_get(user_id, name):
+    """The user's key pair called ``name``, or None."""
+    query = sa.select(models.KeyPair).where(
+        models.KeyPair.user_id == user_id, models.KeyPair.name == name)
+    found = _list(query, _keys(_KEY_PAIR_KEYS))
+    return found[0] if found else None
+
+
+def key_pair_list(user_id):
+    """The user's key pairs, by name."""
+    return _list(sa.select(models.KeyPair).where(
+        models.KeyPair.user_id == user_id).order_by(models.KeyPair.name),
+        _keys(_KEY_PAIR_KEYS))
+
+
+@retry_on_race
+def key_pair_delete(user_id, name):
+    """Delete the user's key pair; False when there was none."""
+    table = models.KeyPair.__table__
+    with _transaction() as session:
+        return session.execute(table.delete().where(
+            table.c.user_id == user_id, table.c.name == name)).rowcount == 1

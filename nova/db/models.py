@@ -91,10 +91,21 @@ class Instance(Base):
     locked = sa.Column(sa.Boolean, nullable=False, default=False,
                        server_default=sa.false())
     locked_by = sa.Column(sa.String(255))
-    # -- ver, until srv's branch lands: the same column as srv's (the
-    # server metadata API needs it); drop this line and its revision's
-    # add_column when merging srv's.
+    # -- srv: what a server body shows (Nova's instance fields). Nullable:
+    # rows made before them read as Nova's defaults (nova.db.api).
+    # The attribute is not "metadata": declarative classes own that name.
     metadata_ = sa.Column('metadata', sa.JSON)
+    key_name = sa.Column(sa.String(255))
+    key_data = sa.Column(sa.Text)
+    access_ip_v4 = sa.Column(sa.String(39))
+    access_ip_v6 = sa.Column(sa.String(39))
+    disk_config = sa.Column(sa.String(8))
+    power_state = sa.Column(sa.Integer)
+    launched_at = sa.Column(UTCDateTime)
+    terminated_at = sa.Column(UTCDateTime)
+    availability_zone = sa.Column(sa.String(255))
+    config_drive = sa.Column(sa.String(255))
+    user_data = sa.Column(sa.Text)
 
 
 class ConsoleAuthToken(Base):
@@ -200,3 +211,23 @@ class Migration(Base):
     migration_type = sa.Column(sa.String(255), nullable=False)
     created_at = sa.Column(UTCDateTime, nullable=False)
     updated_at = sa.Column(UTCDateTime)
+# -- srv
+
+
+class KeyPair(Base):
+    """A user's public key (``os-keypairs``): names are per user, as in
+    Nova. The private key of a generated pair is never stored."""
+
+    __tablename__ = 'key_pairs'
+    __table_args__ = (
+        sa.UniqueConstraint('user_id', 'name',
+                            name='uniq_key_pairs0user_id0name'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    user_id = sa.Column(sa.String(255), nullable=False)
+    name = sa.Column(sa.String(255), nullable=False)
+    fingerprint = sa.Column(sa.String(255), nullable=False)
+    public_key = sa.Column(sa.Text, nullable=False)
+    type = sa.Column(sa.String(16), nullable=False, default='ssh')
+    created_at = sa.Column(UTCDateTime, nullable=False)

@@ -10,6 +10,7 @@ import itertools
 from nova.policies import admin_apis
 from nova.policies import base
 from nova.policies import consoles
+from nova.policies import keypairs
 from nova.policies import servers
 # -- ver
 from nova.policies import availability_zone
@@ -35,4 +36,6 @@ def list_rules():
         limits.list_rules(),
         availability_zone.list_rules(),
         lock_server.list_rules(),
+        # -- srv
+        keypairs.list_rules(),
     ))

@@ -12,6 +12,8 @@ DETAIL_ALL_TENANTS = SERVERS % 'detail:get_all_tenants'
 SHOW = SERVERS % 'show'
 SHOW_HOST_STATUS = SERVERS % 'show:host_status'
 CREATE = SERVERS % 'create'
+CREATE_FORCED_HOST = SERVERS % 'create:forced_host'
+UPDATE = SERVERS % 'update'
 DELETE = SERVERS % 'delete'
 REBOOT = SERVERS % 'reboot'
 REBUILD = SERVERS % 'rebuild'
@@ -60,6 +62,12 @@ rules = [
         scope_types=['project']),
     base.rule(CREATE, base.PROJECT_MEMBER_OR_ADMIN,
               'Create a server.', 'POST', '/servers'),
+    base.rule(CREATE_FORCED_HOST, base.ADMIN,
+              'Create a server on a named host (availability_zone '
+              '"zone:host").', 'POST', '/servers'),
+    base.rule(UPDATE, base.PROJECT_MEMBER_OR_ADMIN,
+              'Update a server (name, access IPs, description).', 'PUT',
+              '/servers/{server_id}'),
     base.rule(DELETE, base.PROJECT_MEMBER_OR_ADMIN,
               'Delete a server.', 'DELETE', '/servers/{server_id}'),
     base.rule(REBOOT, base.PROJECT_MEMBER_OR_ADMIN,

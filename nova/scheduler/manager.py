@@ -8,13 +8,21 @@ rebuilt or rebooted there that the measurement did not count. Choosing
 a host and creating the instance that claims its ports happen under
 ``CLAIMS_LOCK``, so two builds never count the same free port.
 
+The hints Nova's DifferentHostFilter and SameHostFilter read are
+honoured (:func:`hint_hosts`): ``different_host`` keeps a new server off
+the hosts of the servers it names, ``same_host`` puts it on one of them.
+Other hints are ignored, as Nova ignores hints no enabled filter reads.
+A requested availability zone keeps the hosts of that zone only.
+
 Memory is still read from the last report, up to ``report_interval``
 seconds old; a host may turn out full after all, and its build then
 fails with the driver's clear error.
 """
 
 import threading
+import uuid as uuid_lib
 
+from nova.compute import availability_zones
 from nova.compute import task_states
 from nova.db import api as db
 from nova import exception
@@ -117,16 +125,71 @@ def _why_not(service, conf, ram_mb, ports, claimed):
     return None
 
 
+HINTS = ('different_host', 'same_host')
+
+
+def hint_hosts(ctx, hints):
+    """``{'different_host': hosts, 'same_host': hosts}`` for the hints
+    given (lists of server uuids; a hint not given is left out).
+
+    Only servers the caller may see count (any for admins), so a hint
+    tells nothing about other projects; an unknown or unscheduled server
+    is on no host, as in Nova's filters. ValidationError for a value
+    that is not a uuid.
+    """
+    hosts = {}
+    for hint in HINTS:
+        if hint not in (hints or {}):
+            continue
+        found = set()
+        for value in hints[hint]:
+            try:
+                uuid_lib.UUID(value)
+            except (TypeError, ValueError, AttributeError):
+                raise exception.ValidationError(
+                    field='os:scheduler_hints.%s' % hint,
+                    detail='%r is not a server uuid' % str(value)[:40])
+            server = db.instance_get(value.lower())
+            if server is None or not server['host']:
+                continue
+            if ctx.is_admin or server['project_id'] == ctx.project_id:
+                found.add(server['host'])
+        hosts[hint] = found
+    return hosts
+
+
+def _why_not_placed(ctx, conf, host, hints, zone, force_host):
+    """Why the request's hints, zone or host rule ``host`` out."""
+    if force_host is not None and host != force_host:
+        return 'not the requested host %s' % force_host
+    if host in hints.get('different_host', ()):
+        return 'a server in different_host runs here'
+    if 'same_host' in hints and host not in hints['same_host']:
+        return 'no server in same_host runs here'
+    if zone is not None:
+        host_zone = availability_zones.get_host_availability_zone(
+            ctx, host, conf)
+        if host_zone != zone:
+            return 'in availability zone %s, not %s' % (host_zone, zone)
+    return None
+
+
 def select_host(conf, flavor, image, exclude=(), only=None,
-                excluded_why='excluded'):
+                excluded_why='excluded', hints=None, zone=None,
+                force_host=None, ctx=None):
     """The host for a instance of ``flavor`` (an Instance's Flavor) and
     ``image`` (its ImageMeta); NoValidHost names why each host failed,
     the hosts in ``exclude`` as ``excluded_why``. ``only``: consider
     that host alone (a live migration's named destination).
 
+    ``hints`` is :func:`hint_hosts`'s answer, ``zone`` an availability
+    zone and ``force_host`` a host an admin named; ``ctx`` is the
+    caller's RequestContext (for the zones).
+
     A caller that creates the instance on the host must hold
     ``CLAIMS_LOCK`` from before this call until the instance exists.
     """
+    hints = hints or {}
     ports = hardware.get_number_of_serial_ports(flavor, image)
     everyone = db.service_list()
     if only is not None:
@@ -139,8 +202,10 @@ def select_host(conf, flavor, image, exclude=(), only=None,
     refused = ['%s: %s' % (s['host'], excluded_why) for s in everyone
                if s['host'] in exclude]
     for service in services:
-        why = _why_not(service, conf, flavor.memory_mb, ports,
-                       claims.get(service['host'], 0))
+        why = (_why_not_placed(ctx, conf, service['host'], hints, zone,
+                               force_host) or
+               _why_not(service, conf, flavor.memory_mb, ports,
+                        claims.get(service['host'], 0)))
         if why:
             refused.append('%s: %s' % (service['host'], why))
         else:

@@ -70,6 +70,9 @@ PLACEHOLDERS = {
     'version': r'[0-9]+\.[0-9]+\.[0-9]+',
     # How a host logs its guests' consoles.
     'console_log': 'virtlogd|file|none',
+    # -- srv: an OS-SRV-USG time, as Nova writes it (no zone).
+    'usgtime': r'[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}'
+               r'\.[0-9]{6}',
 }
 
 _PLACEHOLDER_RE = re.compile(r'%\((\w+)\)s')
@@ -386,6 +389,7 @@ class APISamplesTestCase(testtools.TestCase):
         self._check_versions()
         self._check_flavors_and_images()
         self._check_errors_without_a_server()
+        self._check_keypairs()
         server_id = self._check_create_show_list()
         self._check_services_and_hypervisors()
         self._check_admin_view_and_live_migration(server_id)
@@ -394,6 +398,7 @@ class APISamplesTestCase(testtools.TestCase):
         url = self._check_serial_consoles(server_id)
         viewer_url = self._check_console_viewers(server_id)
         self._check_reboots(server_id, url, viewer_url)
+        self._check_update(server_id)
         self._check_rebuild_and_delete(server_id)
         self.assertEqual(sorted(sample_files()), sorted(self.used),
                          'every sample file is checked here')
@@ -439,6 +444,25 @@ class APISamplesTestCase(testtools.TestCase):
                    400)
         # Nothing was created.
         self.assertEqual([], self.call('GET', '/v2.1/servers').body['servers'])
+
+    def _check_keypairs(self):
+        # The key pair the server below is created with.
+        self.check('os-keypairs/keypairs-import-post-resp.json', self.call(
+            'POST', '/v2.1/os-keypairs', self.request_sample(
+                'os-keypairs/keypairs-import-post-req.json')), 200)
+        self.check('os-keypairs/keypairs-list-resp.json',
+                   self.call('GET', '/v2.1/os-keypairs'), 200)
+        self.check('os-keypairs/keypairs-get-resp.json',
+                   self.call('GET', '/v2.1/os-keypairs/demo-key'), 200)
+        # Another user has none of that name.
+        self.assertEqual(404, self.call(
+            'GET', '/v2.1/os-keypairs/demo-key',
+            token=OTHER_PROJECT_TOKEN).status)
+
+    def _check_update(self, server_id):
+        self.check('servers/server-update-resp.json', self.call(
+            'PUT', self.server_path(server_id),
+            self.request_sample('servers/server-update-req.json')), 200)
 
     def _check_create_show_list(self):
         response = self.call(

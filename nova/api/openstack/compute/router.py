@@ -17,6 +17,7 @@ from nova.api.openstack.compute import console_viewers
 from nova.api.openstack.compute import flavors
 from nova.api.openstack.compute import hypervisors
 from nova.api.openstack.compute import images
+from nova.api.openstack.compute import keypairs
 from nova.api.openstack.compute import remote_consoles
 from nova.api.openstack.compute import server_actions
 from nova.api.openstack.compute import servers
@@ -86,6 +87,12 @@ ROUTES = (
     ('GET', '/limits', 'limits', 'index'),
     ('GET', '/os-availability-zone', 'availability_zone', 'index'),
     ('GET', '/os-availability-zone/detail', 'availability_zone', 'detail'),
+    # -- srv
+    ('PUT', '/servers/{id}', 'servers', 'update'),
+    ('GET', '/os-keypairs', 'keypairs', 'index'),
+    ('POST', '/os-keypairs', 'keypairs', 'create'),
+    ('GET', '/os-keypairs/{id}', 'keypairs', 'show'),
+    ('DELETE', '/os-keypairs/{id}', 'keypairs', 'delete'),
 )
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -156,6 +163,8 @@ class APIRouter:
             'limits': limits.LimitsController(compute_api),
             'availability_zone':
                 availability_zone.AvailabilityZoneController(compute_api),
+            # -- srv
+            'keypairs': keypairs.KeypairsController(compute_api),
         }
         self.mapper = make_mapper()
 

@@ -66,11 +66,13 @@ class ServerActionsController(wsgi.Controller):
     def _rebuild(self, req, id, body):
         self._authorize(req, server_policies.REBUILD, id)
         rebuild = body['rebuild']
+        servers.refuse_unsupported(rebuild, 'rebuild')
         image_id = servers.id_from_ref('rebuild.imageRef',
                                        rebuild['imageRef'])
-        kwargs = {}
-        if 'description' in rebuild:
-            kwargs['description'] = rebuild['description']
+        # name, metadata (replaces the server's), access IPs, diskConfig
+        # and (2.19) description; preserve_ephemeral has nothing to keep.
+        kwargs = servers.common_options(rebuild, 'rebuild')
+        password = servers.admin_password(rebuild)
         try:
             server = self.compute_api.rebuild(wsgi.get_context(req), id,
                                               image_id, **kwargs)
@@ -78,8 +80,11 @@ class ServerActionsController(wsgi.Controller):
             raise webob.exc.HTTPBadRequest(
                 explanation='Cannot find image for rebuild: %s' % e.message)
         server_tags.with_tags(self.compute_api, req, [server])
+        body = views.detail(req, server, extended=False)
+        if password is not None:
+            body['adminPass'] = password
         return wsgi.ResponseObject(
-            {'server': views.detail(req, server, extended=False)},
+            {'server': body},
             headers={'Location': servers.location(req, server)})
 
     @wsgi.expected_errors((400, 404, 409))

@@ -10,10 +10,30 @@ caller's project. An admin without it sees every project's servers.
 
 From 2.19 a create may carry a ``description``; it reaches the compute
 API only when the body has one.
+
+Create and rebuild take what Nova takes (see ``schemas/servers.py``):
+``adminPass`` (returned, never stored: ``[api] enable_instance_password``),
+``metadata``, ``accessIPv4``/``accessIPv6``, ``OS-DCF:diskConfig``,
+``key_name``, ``availability_zone``, ``user_data`` (base64),
+``os:scheduler_hints`` (``different_host``/``same_host``; other hints
+ignored) and ``block_device_mapping_v2`` when it only restates the image
+as the local boot disk, as openstackclient sends it. What this cloud
+cannot do (volumes, networks, security groups, file injection, a config
+drive) is a 400 naming it. PUT /servers/{id} changes the name, the
+access IPs and (2.19) the description.
 """
 
+import base64
+import binascii
+import ipaddress
+import secrets
+import string
+
 from oslo_utils import strutils
+from oslo_utils import uuidutils
 import webob.exc
+
+import nova.conf
 
 from nova.api.openstack import common
 from nova.api.openstack.compute import microversion
@@ -37,6 +57,190 @@ def id_from_ref(field, ref):
         raise exception.ValidationError(
             field=field, detail='%r names no id' % ref)
     return resource_id
+
+
+# -- srv: input Nova takes that JSON schema draft 4 cannot check -------------
+
+_UNSUPPORTED_REASONS = {
+    'personality': 'file injection (personality) is not supported: this '
+                   'cloud has no way to put files in a guest',
+    'block_device_mapping': 'block_device_mapping (v1) is not supported: '
+                            'there is no volume service',
+    'security_groups': 'security_groups are not supported: servers get no '
+                       'network, so there is nothing to filter',
+    'return_reservation_id': 'return_reservation_id is not supported: one '
+                             'server per request',
+}
+_NETWORKLESS = ('none', 'auto')
+_BDM_BOOT_IMAGE = ('block_device_mapping_v2: only the image as the local '
+                   'boot disk (boot_index 0, source_type image, '
+                   'destination_type local) is supported; there is no '
+                   'volume service')
+PASSWORD_LENGTH = 12
+_PASSWORD_CHARACTERS = string.ascii_letters + string.digits
+
+
+def _bad(field, detail):
+    return exception.ValidationError(field=field, detail=detail)
+
+
+def refuse_unsupported(request, prefix):
+    """400 for a key Nova takes that this cloud cannot do."""
+    for key in sorted(request):
+        if key in _UNSUPPORTED_REASONS:
+            raise exception.InvalidRequest(reason='%s.%s: %s' % (
+                prefix, key, _UNSUPPORTED_REASONS[key]))
+
+
+def check_access_ip(request, prefix, key, version):
+    """The access IP ``request[key]`` (IPv4 or IPv6 by ``version``)."""
+    value = request[key]
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        address = None
+    if address is None or address.version != version:
+        raise _bad('%s.%s' % (prefix, key),
+                   '%r is not an IPv%d address' % (value[:40], version))
+    return str(address)
+
+
+def _check_user_data(value):
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise _bad('server.user_data', 'user_data must be base64 encoded')
+    return value
+
+
+def _check_networks(value):
+    if value in _NETWORKLESS or value == []:
+        return
+    raise exception.InvalidRequest(reason=(
+        'server.networks: this cloud has no network service and a server '
+        'gets no network; send "none", "auto" or [], or leave networks '
+        'out (got %s)' % microversion.shown(str(value))))
+
+
+def _is_zero(boot_index):
+    return str(boot_index).strip() == '0'
+
+
+def _image_from_bdm(mappings, image_ref):
+    """The image id a block_device_mapping_v2 boots from: it may only
+    restate the image (one item, boot_index 0, source_type image,
+    destination_type local, no size, no volume)."""
+    if len(mappings) != 1:
+        raise exception.InvalidRequest(
+            reason='%s (got %d devices)' % (_BDM_BOOT_IMAGE, len(mappings)))
+    item = mappings[0]
+    wrong = []
+    if item.get('source_type') != 'image':
+        wrong.append('source_type %r' % item.get('source_type'))
+    if item.get('destination_type') not in (None, 'local'):
+        wrong.append('destination_type %r' % item.get('destination_type'))
+    if not _is_zero(item.get('boot_index')):
+        wrong.append('boot_index %r' % item.get('boot_index'))
+    for key in ('volume_size', 'volume_type', 'volume_id', 'snapshot_id',
+                'guest_format', 'no_device'):
+        if item.get(key) not in (None, ''):
+            wrong.append(key)
+    if item.get('device_type') not in (None, 'disk'):
+        wrong.append('device_type %r' % item.get('device_type'))
+    if not item.get('uuid'):
+        wrong.append('no uuid')
+    if wrong:
+        raise exception.InvalidRequest(reason='%s (got %s)' % (
+            _BDM_BOOT_IMAGE, ', '.join(wrong)))
+    image_id = item['uuid']
+    if image_ref and id_from_ref('server.imageRef', image_ref) != image_id:
+        raise exception.InvalidRequest(reason=(
+            'block_device_mapping_v2: its image %s is not imageRef %s'
+            % (image_id, image_ref)))
+    return image_id
+
+
+def admin_password(request):
+    """The adminPass to return (the caller's or a new one), or None when
+    ``[api] enable_instance_password`` is off."""
+    if not nova.conf.CONF.api.enable_instance_password:
+        return None
+    if request.get('adminPass'):
+        return request['adminPass']
+    return ''.join(secrets.choice(_PASSWORD_CHARACTERS)
+                   for _ in range(PASSWORD_LENGTH))
+
+
+def common_options(request, prefix):
+    """Compute API keyword arguments for what create, rebuild and update
+    share (only the keys the body has)."""
+    options = {}
+    if 'name' in request and prefix != 'server':
+        options['name'] = request['name']
+    if 'metadata' in request:
+        options['metadata'] = request['metadata']
+    if 'accessIPv4' in request:
+        options['access_ip_v4'] = check_access_ip(request, prefix,
+                                                  'accessIPv4', 4)
+    if 'accessIPv6' in request:
+        options['access_ip_v6'] = check_access_ip(request, prefix,
+                                                  'accessIPv6', 6)
+    if 'OS-DCF:diskConfig' in request:
+        options['disk_config'] = request['OS-DCF:diskConfig']
+    if 'description' in request:
+        options['description'] = request['description']
+    return options
+
+
+def _hints(body):
+    """The hints the scheduler honours, as lists of server uuids."""
+    hints = dict(body.get('OS-SCH-HNT:scheduler_hints') or {})
+    hints.update(body.get('os:scheduler_hints') or {})
+    found = {}
+    for key in ('different_host', 'same_host'):
+        if key not in hints:
+            continue
+        values = hints[key]
+        values = [values] if isinstance(values, str) else list(values)
+        for value in values:
+            if not uuidutils.is_uuid_like(value):
+                raise _bad('os:scheduler_hints.%s' % key,
+                           '%s is not a server uuid'
+                           % microversion.shown(value))
+        found[key] = values
+    return found
+
+
+def create_options(body):
+    """``(image_ref, compute API keyword arguments)`` of a create body."""
+    request = body['server']
+    refuse_unsupported(request, 'server')
+    if 'networks' in request:
+        _check_networks(request['networks'])
+    image_ref = request.get('imageRef')
+    if request.get('block_device_mapping_v2') is not None:
+        image_ref = _image_from_bdm(request['block_device_mapping_v2'],
+                                    image_ref)
+    if not image_ref:
+        raise _bad('server.imageRef', 'imageRef is required (or a '
+                   'block_device_mapping_v2 naming the image)')
+    config_drive = request.get('config_drive', False)
+    if config_drive is not None and not isinstance(config_drive, bool):
+        config_drive = strutils.bool_from_string(config_drive, strict=True)
+    if config_drive:
+        raise exception.InvalidRequest(reason=(
+            'server.config_drive: this cloud cannot build a config drive'))
+    options = common_options(request, 'server')
+    if 'key_name' in request:
+        options['key_name'] = request['key_name']
+    if 'availability_zone' in request:
+        options['availability_zone'] = request['availability_zone']
+    if 'user_data' in request:
+        options['user_data'] = _check_user_data(request['user_data'])
+    hints = _hints(body)
+    if hints:
+        options['scheduler_hints'] = hints
+    return image_ref, options
 
 
 def location(req, server):
@@ -137,17 +341,19 @@ class ServersController(wsgi.Controller):
     @validation.schema(schema.create, '2.1', '2.18')
     @validation.schema(schema.create_v219, '2.19')
     def create(self, req, body):
-        wsgi.get_context(req).can(server_policies.CREATE)
+        ctx = wsgi.get_context(req)
+        ctx.can(server_policies.CREATE)
         server_body = body['server']
-        image_id = id_from_ref('server.imageRef', server_body['imageRef'])
+        image_ref, options = create_options(body)
+        if ':' in options.get('availability_zone', ''):
+            # zone:host[:node] forces a host, for admins only (Nova's).
+            ctx.can(server_policies.CREATE_FORCED_HOST)
+        image_id = id_from_ref('server.imageRef', image_ref)
         flavor_id = id_from_ref('server.flavorRef', server_body['flavorRef'])
-        kwargs = {}
-        if 'description' in server_body:
-            kwargs['description'] = server_body['description']
+        password = admin_password(server_body)
         try:
             server = self.compute_api.create(
-                wsgi.get_context(req), server_body['name'], image_id,
-                flavor_id, **kwargs)
+                ctx, server_body['name'], image_id, flavor_id, **options)
         except exception.ImageNotFound as e:
             # A bad reference in the body, not a missing URL: 400, as Nova.
             raise webob.exc.HTTPBadRequest(
@@ -155,9 +361,28 @@ class ServersController(wsgi.Controller):
         except exception.FlavorNotFound as e:
             raise webob.exc.HTTPBadRequest(
                 explanation='Invalid flavorRef provided: %s' % e.message)
+        except exception.KeypairNotFound:
+            raise webob.exc.HTTPBadRequest(
+                explanation='Invalid key_name provided.')
+        created = views.created(req, server)
+        if password is not None:
+            created['adminPass'] = password
         return wsgi.ResponseObject(
-            {'server': views.created(req, server)},
+            {'server': created},
             headers={'Location': location(req, server)})
+
+    @wsgi.expected_errors((400, 404))
+    @validation.schema(schema.update, '2.1', '2.18')
+    @validation.schema(schema.update_v219, '2.19')
+    def update(self, req, id, body):
+        authorize_server(self.compute_api, req, server_policies.UPDATE, id)
+        request = body['server']
+        options = common_options(request, 'server')
+        if 'name' in request:
+            options['name'] = request['name']
+        server = self.compute_api.update(wsgi.get_context(req), id,
+                                         **options)
+        return {'server': views.detail(req, server, extended=False)}
 
     @wsgi.response(204)
     @wsgi.expected_errors((404, 409))

@@ -43,7 +43,9 @@ def _field_name(error):
 def _detail(error):
     message = error.message
     description = error.schema.get('description')
-    if error.validator == 'pattern' and description:
+    if description and (error.validator == 'pattern' or (
+            error.validator == 'additionalProperties' and
+            'patternProperties' in error.schema)):
         # Say what is expected rather than quote a regular expression.
         message = '%r is invalid: %s' % (error.instance, description)
     if len(message) > MAX_DETAIL_CHARS:

@@ -5,7 +5,7 @@ The tables of microversions 2.9 (``locked``/``locked_by`` on instances),
 ``instance_actions_events``) and os-migrations (``migrations``).
 
 Revision ID: ver3a5c7e9b1d24
-Revises: 8d2c41e0a7b3
+Revises: srv0a1b2c3d4e5f
 Create Date: 2026-11-30
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from nova.db import models
 
 revision = 'ver3a5c7e9b1d24'
-down_revision = '8d2c41e0a7b3'
+down_revision = 'srv0a1b2c3d4e5f'
 branch_labels = None
 depends_on = None
 
@@ -26,9 +26,6 @@ def upgrade():
         batch.add_column(sa.Column('locked', sa.Boolean, nullable=False,
                                    server_default=sa.false()))
         batch.add_column(sa.Column('locked_by', sa.String(255)))
-        # Until srv's revision lands (it adds the same column): drop
-        # this line when merging it.
-        batch.add_column(sa.Column('metadata', sa.JSON))
     op.create_table(
         'tags',
         sa.Column('resource_id', sa.String(36), primary_key=True),

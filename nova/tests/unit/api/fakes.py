@@ -5,6 +5,7 @@ import uuid
 
 from nova.api.openstack import common
 from nova.compute import console_output as compute_console_output
+from nova.compute import keypairs
 from nova import exception
 
 IMAGE_ID = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
@@ -17,6 +18,14 @@ CONSOLE_PAGE_URL = 'http://127.0.0.1:6083/console.html?token=%s'
 # When the compute services last reported (the database gives aware UTC).
 HEARTBEAT = datetime.datetime(2024, 5, 1, 12, 6, 0,
                               tzinfo=datetime.timezone.utc)
+
+# The optional arguments of the compute API's create, and of its update
+# and rebuild.
+SERVER_OPTIONS = ('metadata', 'key_name', 'access_ip_v4', 'access_ip_v6',
+                  'disk_config', 'availability_zone', 'user_data',
+                  'scheduler_hints')
+UPDATE_OPTIONS = ('name', 'description', 'metadata', 'access_ip_v4',
+                  'access_ip_v6', 'disk_config')
 
 # An optional argument the caller did not pass.
 _UNSET = object()
@@ -123,6 +132,7 @@ class FakeComputeAPI:
         self.images = _images()
         self.hosts = _hosts()
         self.servers = {}
+        self.keypairs = {}  # {(user_id, name): key pair}
         self.migrations = {}
         self.console_output = {}
         self.console_tail_lengths = []  # tail_length of each call
@@ -224,20 +234,39 @@ class FakeComputeAPI:
 
     # Servers.
 
-    def create(self, ctx, name, image_ref, flavor_ref, description=_UNSET):
+    def create(self, ctx, name, image_ref, flavor_ref, description=_UNSET,
+               **options):
+        assert set(options) <= set(SERVER_OPTIONS), options
         self._called(ctx, 'create', name, image_ref, flavor_ref,
-                     description=description)
+                     description=description, **options)
         if image_ref not in self.images:
             raise exception.ImageNotFound(image_id=image_ref)
         if flavor_ref not in self.flavors:
             raise exception.FlavorNotFound(flavor_id=flavor_ref)
+        key_name = options.get('key_name')
+        if key_name is not None:
+            pair = self.keypairs.get((ctx.user_id, key_name))
+            if pair is None:
+                raise exception.KeypairNotFound(user_id=ctx.user_id,
+                                                name=key_name)
+            options['key_data'] = pair['public_key']
         server = self.add_server(
             project_id=ctx.project_id, user_id=ctx.user_id, status='BUILD',
             host=None, name=name, task_state='scheduling',
             description=None if description is _UNSET else description)
-        self.servers[server['uuid']]['flavor_id'] = flavor_ref
-        self.servers[server['uuid']]['image_id'] = image_ref
-        return self._out(self.servers[server['uuid']])
+        stored = self.servers[server['uuid']]
+        stored['flavor_id'] = flavor_ref
+        stored['image_id'] = image_ref
+        options.pop('scheduler_hints', None)
+        stored.update(options)
+        return self._out(stored)
+
+    def update(self, ctx, server_id, **changes):
+        assert set(changes) <= set(UPDATE_OPTIONS), changes
+        self._called(ctx, 'update', server_id, **changes)
+        server = self._server(ctx, server_id)
+        server.update(changes)
+        return self._out(server)
 
     def get(self, ctx, server_id):
         self._called(ctx, 'get', server_id)
@@ -264,9 +293,11 @@ class FakeComputeAPI:
         server['status'] = 'HARD_REBOOT' if reboot_type == 'HARD' else (
             'REBOOT')
 
-    def rebuild(self, ctx, server_id, image_ref, description=_UNSET):
+    def rebuild(self, ctx, server_id, image_ref, description=_UNSET,
+                **changes):
+        assert set(changes) <= set(UPDATE_OPTIONS), changes
         self._called(ctx, 'rebuild', server_id, image_ref,
-                     description=description)
+                     description=description, **changes)
         server = self._server(ctx, server_id)
         if image_ref not in self.images:
             raise exception.ImageNotFound(image_id=image_ref)
@@ -278,7 +309,47 @@ class FakeComputeAPI:
                       task_state='rebuilding')
         if description is not _UNSET:
             server['description'] = description
+        server.update(changes)
         return self._out(server)
+
+    # Key pairs: per user, in memory; keys checked and made by the real
+    # nova.compute.keypairs functions.
+
+    def keypair_list(self, ctx, user_id):
+        self._called(ctx, 'keypair_list', user_id)
+        return [dict(p) for (user, _), p in sorted(self.keypairs.items())
+                if user == user_id]
+
+    def keypair_get(self, ctx, user_id, name):
+        self._called(ctx, 'keypair_get', user_id, name)
+        if (user_id, name) not in self.keypairs:
+            raise exception.KeypairNotFound(user_id=user_id, name=name)
+        return dict(self.keypairs[(user_id, name)])
+
+    def keypair_create(self, ctx, user_id, name, key_type='ssh',
+                       public_key=None):
+        self._called(ctx, 'keypair_create', user_id, name, key_type)
+        keypairs.check_name(name)
+        if (user_id, name) in self.keypairs:
+            raise exception.KeyPairExists(key_name=name)
+        private_key = None
+        if public_key is None:
+            private_key, public_key = keypairs.generate(key_type, user_id)
+        pair = {'id': len(self.keypairs) + 1, 'user_id': user_id,
+                'name': name, 'type': key_type,
+                'public_key': public_key.strip(),
+                'fingerprint': keypairs.fingerprint(key_type,
+                                                    public_key.strip()),
+                'created_at': CREATED_AT}
+        self.keypairs[(user_id, name)] = pair
+        if private_key is not None:
+            return dict(pair, private_key=private_key)
+        return dict(pair)
+
+    def keypair_delete(self, ctx, user_id, name):
+        self._called(ctx, 'keypair_delete', user_id, name)
+        if self.keypairs.pop((user_id, name), None) is None:
+            raise exception.KeypairNotFound(user_id=user_id, name=name)
 
     # Several compute hosts (admins only).
 

@@ -198,7 +198,7 @@ class QueryStringTestCase(base.APITestCase):
             if '{id}' in path:
                 ids['id'] = {'servers': server['uuid'], 'flavors': '1',
                              'images': fakes.IMAGE_ID,
-                             'hypervisors': '1'}[controller]
+                             'hypervisors': '1', 'keypairs': 'k'}[controller]
             url = '/v2.1' + path.format(**ids)
             query = '?name=%ff&status=%ff&host=%ff&binary=%ff&x=%ff'
             with self.subTest(path=path):

@@ -104,8 +104,10 @@ class RebuildTestCase(base.APITestCase):
                 ({'rebuild': {}}, 'rebuild.imageRef'),
                 ({'rebuild': {'imageRef': ''}}, 'rebuild.imageRef'),
                 ({'rebuild': {'imageRef': None}}, 'rebuild.imageRef'),
-                ({'rebuild': {'imageRef': fakes.IMAGE_ID, 'name': 'n'}},
+                ({'rebuild': {'imageRef': fakes.IMAGE_ID, 'name': ' n'}},
                  'rebuild.name'),
+                ({'rebuild': {'imageRef': fakes.IMAGE_ID, 'flavorRef': '1'}},
+                 'rebuild.flavorRef'),
                 ({'rebuild': []}, 'rebuild')):
             self.assertFault(self.action(self.server['uuid'], body), 400,
                              'badRequest', 'field/attribute %s:' % field)

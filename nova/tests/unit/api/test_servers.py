@@ -76,6 +76,15 @@ class ListAndShowTestCase(base.APITestCase):
                  'href': 'http://localhost/servers/%s' % uuid}],
             'OS-DCF:diskConfig': 'MANUAL',
             'OS-EXT-STS:task_state': None,
+            'OS-EXT-STS:vm_state': 'active',
+            'OS-EXT-STS:power_state': 0,
+            'OS-EXT-AZ:availability_zone': '',
+            'OS-SRV-USG:launched_at': None,
+            'OS-SRV-USG:terminated_at': None,
+            'key_name': None,
+            'config_drive': '',
+            'os-extended-volumes:volumes_attached': [],
+            'progress': 0,
         }, server)
 
     def test_show_is_the_detail_view(self):
@@ -169,10 +178,11 @@ class ListAndShowTestCase(base.APITestCase):
         self.assertEqual(('get', 'été'), self.compute.calls[-1])
 
     def test_wrong_method_is_405(self):
-        response = self.request('PUT', '%s/%s' % (SERVERS, self.mine['uuid']),
+        response = self.request('PATCH',
+                                '%s/%s' % (SERVERS, self.mine['uuid']),
                                 body={})
         self.assertFault(response, 405, 'badMethod')
-        self.assertEqual('GET, DELETE', response.headers['Allow'])
+        self.assertEqual('GET, PUT, DELETE', response.headers['Allow'])
         response = self.request('DELETE', SERVERS)
         self.assertEqual('GET, POST', response.headers['Allow'])
 
@@ -199,8 +209,10 @@ class CreateTestCase(base.APITestCase):
                 {'rel': 'bookmark',
                  'href': 'http://localhost/servers/%s' % uuid}],
             'OS-DCF:diskConfig': 'MANUAL',
-            'security_groups': [{'name': 'default'}],
+            # [api] enable_instance_password (on by default): made here.
+            'adminPass': server['adminPass'],
         }, server)
+        self.assertRegex(server['adminPass'], '^[A-Za-z0-9]{12}$')
         self.assertEqual('http://localhost/v2.1/servers/%s' % uuid,
                          response.headers['Location'])
         self.assertEqual(('create', 'web-1', fakes.IMAGE_ID, '1'),
@@ -249,14 +261,37 @@ class CreateTestCase(base.APITestCase):
             (_create_body(flavorRef=True), 'server.flavorRef'),
             (_create_body(flavorRef=1.5), 'server.flavorRef'),
             (_create_body(flavorRef=None), 'server.flavorRef'),
-            (_create_body(networks='some'), 'server.networks'),
-            (_create_body(networks=[{'uuid': fakes.IMAGE_ID}]),
-             'server.networks'),
             (_create_body(networks=None), 'server.networks'),
             (_create_body(min_count=2), 'server.min_count'),
             (_create_body(max_count='2'), 'server.max_count'),
             (_create_body(max_count=True), 'server.max_count'),
-            (_create_body(metadata={'a': 'b'}), 'server.metadata'),
+            (_create_body(metadata={'a': 1}), 'server.metadata.a'),
+            (_create_body(metadata={'a/b': 'c'}), 'server.metadata.a/b'),
+            (_create_body(metadata={'a': 'x' * 256}), 'server.metadata.a'),
+            (_create_body(metadata=[]), 'server.metadata'),
+            (_create_body(accessIPv4=4), 'server.accessIPv4'),
+            (_create_body(accessIPv4='1.2.3.4.5'), 'server.accessIPv4'),
+            (_create_body(accessIPv4='::1'), 'server.accessIPv4'),
+            (_create_body(accessIPv6='1.2.3.4'), 'server.accessIPv6'),
+            (_create_body(**{'OS-DCF:diskConfig': 'auto'}),
+             'server.OS-DCF:diskConfig'),
+            (_create_body(key_name=''), 'server.key_name'),
+            (_create_body(user_data='not base64!'), 'server.user_data'),
+            (_create_body(user_data='x' * 65536), 'server.user_data'),
+            (_create_body(adminPass=5), 'server.adminPass'),
+            (_create_body(config_drive='maybe'), 'server.config_drive'),
+            (_create_body(availability_zone=''), 'server.availability_zone'),
+            (_create_body(block_device_mapping_v2={}),
+             'server.block_device_mapping_v2'),
+            (_create_body(block_device_mapping_v2=[{'bogus': 1}]),
+             'server.block_device_mapping_v2.0.bogus'),
+            (dict(_create_body(), **{'os:scheduler_hints': []}),
+             'os:scheduler_hints'),
+            (dict(_create_body(), **{'os:scheduler_hints': {
+                'same_host': 5}}), 'os:scheduler_hints.same_host'),
+            (dict(_create_body(), **{'os:scheduler_hints': {
+                'different_host': 'not-a-uuid'}}),
+             'os:scheduler_hints.different_host'),
             (dict(_create_body(), extra=1), 'extra'),
         ]
         for server in ({'name': 'a', 'flavorRef': '1'},
@@ -405,7 +440,17 @@ class ServerFieldsByVersionTestCase(base.APITestCase):
             'OS-EXT-STS:task_state', 'locked', 'description',
             'host_status', 'OS-EXT-SRV-ATTR:host',
             'OS-EXT-SRV-ATTR:hypervisor_hostname',
-            'OS-EXT-SRV-ATTR:instance_name'}, set(server))
+            'OS-EXT-SRV-ATTR:instance_name', 'OS-EXT-STS:vm_state',
+            'OS-EXT-STS:power_state', 'OS-EXT-AZ:availability_zone',
+            'OS-SRV-USG:launched_at', 'OS-SRV-USG:terminated_at',
+            'key_name', 'config_drive',
+            'os-extended-volumes:volumes_attached', 'progress',
+            # 2.3's extended attributes, for admins.
+            'OS-EXT-SRV-ATTR:reservation_id',
+            'OS-EXT-SRV-ATTR:launch_index', 'OS-EXT-SRV-ATTR:hostname',
+            'OS-EXT-SRV-ATTR:kernel_id', 'OS-EXT-SRV-ATTR:ramdisk_id',
+            'OS-EXT-SRV-ATTR:root_device_name',
+            'OS-EXT-SRV-ATTR:user_data'}, set(server))
         self.assertEqual(uuid, server['id'])
 
     def test_list_is_unchanged_by_version(self):
@@ -462,6 +507,5 @@ class CreateWithDescriptionTestCase(base.APITestCase):
         # The 202 body of a create is the same at every version.
         response = self.create(_create_body(description='d'),
                                version='2.25')
-        self.assertEqual({'id', 'links', 'OS-DCF:diskConfig',
-                          'security_groups'},
+        self.assertEqual({'id', 'links', 'OS-DCF:diskConfig', 'adminPass'},
                          set(self.json(response)['server']))

@@ -177,8 +177,15 @@ class CreateTestCase(APITestCase):
              'flavor_id': '1', 'image_id': 'img-1', 'vm_state': 'building',
              'task_state': 'spawning', 'host': 'fake-host', 'fault': None,
              'description': 'my vm', 'host_status': 'UP',
-             'node': 'fake-host.example.org', 'locked': False,
-             'locked_by': None},
+             'node': 'fake-host.example.org',
+             # Nova's other fields, none asked for: their defaults; the
+             # zone is the host's.
+             'metadata': {}, 'key_name': None, 'key_data': None,
+             'access_ip_v4': None, 'access_ip_v6': None,
+             'disk_config': 'MANUAL', 'power_state': 0,
+             'launched_at': None, 'terminated_at': None,
+             'availability_zone': 'nova', 'config_drive': '',
+             'user_data': None, 'locked': False, 'locked_by': None},
             {k: v for k, v in server.items()
              if k not in ('uuid', 'created_at', 'updated_at')})
         self.assertEqual(server, self.api.get(ALICE, server['uuid']))

@@ -31,6 +31,9 @@ MAIN_DDL = test_migration.TODAY_DDL.replace(
     'instances').replace('ix_servers_host ON servers',
                          'ix_instances_host ON instances')
 
+# The revision that found today's schema.
+INITIAL = '8d2c41e0a7b3'
+
 # (uuid, vm_state, task_state, host, fault)
 MAIN_INSTANCES = [
     ('i-build', 'building', 'spawning', 'h1', None),
@@ -105,6 +108,12 @@ class MainDatabaseTestCase(test.TestCase):
             for k in ('vm_state', 'task_state', 'fault', 'description')))
         self.assertEqual(123456,
                          db.instance_get('i-build')['updated_at'].microsecond)
+        # Rows older than the server fields read as Nova's defaults.
+        self.assertEqual(({}, 'MANUAL', 0, '', None), tuple(
+            db.instance_get('i-active')[k] for k in (
+                'metadata', 'disk_config', 'power_state', 'config_drive',
+                'key_name')))
+        self.assertEqual([], db.key_pair_list('u1'))
         self.assertEqual(
             (True, 'maintenance', True, 42),
             tuple(db.service_get_by_host('h1')[k] for k in (

@@ -112,6 +112,7 @@ def make_today_database(path, servers=OLD_SERVERS, ddl=TODAY_DDL):
 # The first alembic revision, and the tables the later ones add.
 INITIAL_REVISION = '8d2c41e0a7b3'
 LATER_TABLES = {
+    'key_pairs',
     # -- ver
     'tags', 'instance_actions', 'instance_actions_events', 'migrations',
 }

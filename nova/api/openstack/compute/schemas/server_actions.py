@@ -3,6 +3,7 @@
 import copy
 
 from nova.api.openstack.compute.schemas import parameter_types
+from nova.api.openstack.compute.schemas import servers
 
 reboot = {
     'type': 'object',
@@ -30,6 +31,18 @@ rebuild = {
             'type': 'object',
             'properties': {
                 'imageRef': parameter_types.image_ref,
+                # -- srv: what Nova's rebuild takes besides the image.
+                'name': parameter_types.name,
+                'adminPass': {'type': 'string', 'maxLength': 255},
+                'metadata': servers.metadata,
+                'accessIPv4': {'type': 'string', 'maxLength': 39},
+                'accessIPv6': {'type': 'string', 'maxLength': 39},
+                'OS-DCF:diskConfig': {'type': 'string',
+                                      'enum': ['AUTO', 'MANUAL']},
+                # A flavor here has no ephemeral disk: nothing to keep.
+                'preserve_ephemeral': parameter_types.boolean,
+                # Refused by the controller with the reason.
+                'personality': {},
             },
             'required': ['imageRef'],
             'additionalProperties': False,

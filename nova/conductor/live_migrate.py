@@ -49,12 +49,14 @@ OUTCOMES = (DONE, FAILED, UNKNOWN)
 RECOVERY_POLL_INTERVAL = 2
 
 # The migration record's statuses (os-migrations), Nova's for a live
-# migration: accepted (asked), preparing (destination chosen, hosts'
-# checks), running (cast to the source), then completed, failed (the
-# guest stayed) or error (refused before it started, or lost).
-ACCEPTED, PREPARING, RUNNING = 'accepted', 'preparing', 'running'
+# migration: preparing (destination chosen, hosts' checks), running
+# (cast to the source), then completed, failed (the guest stayed) or
+# error (refused before it started, or lost). Written once the
+# destination is known (a refused request gets an 'error' record then):
+# every write here lengthens the API's call.
+PREPARING, RUNNING = 'preparing', 'running'
 COMPLETED, MIGRATION_FAILED, MIGRATION_ERROR = 'completed', 'failed', 'error'
-IN_PROGRESS = (ACCEPTED, PREPARING, RUNNING)
+IN_PROGRESS = (PREPARING, RUNNING)
 MIGRATION_TYPE = 'live-migration'
 
 
@@ -65,11 +67,15 @@ def _node_facts(host):
     return report.get('hypervisor_hostname', host), report.get('host_ip')
 
 
-def _start_record(server):
+def _record(server, status, dest=None):
+    """A new migration record of ``server`` towards ``dest`` (None: not
+    chosen)."""
     source_node = _node_facts(server['host'])[0]
+    dest_node, dest_ip = _node_facts(dest) if dest else (None, None)
     return db.migration_create({
         'instance_uuid': server['uuid'], 'source_compute': server['host'],
-        'source_node': source_node, 'status': ACCEPTED,
+        'source_node': source_node, 'dest_compute': dest,
+        'dest_node': dest_node, 'dest_host': dest_ip, 'status': status,
         'migration_type': MIGRATION_TYPE,
         'old_instance_type_id': server['flavor_id'],
         'new_instance_type_id': server['flavor_id']})
@@ -137,7 +143,6 @@ class LiveMigrationTask:
             raise exception.InstanceNotFound(instance_id=uuid)
         instance_actions.event_start(uuid, instance_actions.LIVE_MIGRATION,
                                      server['host'])
-        record = _start_record(server)
         # Choosing the destination and claiming its ports happen under
         # one lock, as for a build: two requests never count one port.
         try:
@@ -151,12 +156,10 @@ class LiveMigrationTask:
                     raise self._invalid_state()
                 scheduler.claim_migration(uuid, dest)
         except Exception as e:
+            _record(server, MIGRATION_ERROR)
             _end_record(uuid, MIGRATION_ERROR, exception.fault_message(e))
             raise
-        dest_node, dest_ip = _node_facts(dest)
-        db.migration_update(record['id'], {
-            'status': PREPARING, 'dest_compute': dest,
-            'dest_node': dest_node, 'dest_host': dest_ip})
+        record = _record(updated, PREPARING, dest)
         source = updated['host']
         instance = tasks.instance_for(updated)
         try:

@@ -2,9 +2,9 @@
 live migrations in progress: GET /servers/{server_id}/migrations and
 /migrations/{migration_id}. As Nova's.
 
-Every live migration is recorded: status accepted, preparing, running,
-then completed, failed (the guest stayed on its source) or error
-(refused before it started). os-migrations takes Nova's filters
+Every live migration is recorded: status preparing, running, then
+completed, failed (the guest stayed on its source) or error (refused
+before it started). os-migrations takes Nova's filters
 ``host`` (source or destination), ``status``, ``instance_uuid``,
 ``source_compute`` and ``migration_type``, newest first; its
 migration_type and, for one in progress, links to the server's
@@ -23,7 +23,7 @@ from nova import exception
 from nova.policies import migrations as policies
 
 TYPE_VERSION = microversion.APIVersion(2, 23)
-IN_PROGRESS = ('accepted', 'preparing', 'running')
+IN_PROGRESS = ('preparing', 'running')
 LIVE_MIGRATION = 'live-migration'
 FILTERS = ('host', 'status', 'instance_uuid', 'source_compute',
            'migration_type')

@@ -22,10 +22,13 @@ depends_on = None
 
 def upgrade():
     time = models.UTCDateTime
-    with op.batch_alter_table('instances') as batch:
-        batch.add_column(sa.Column('locked', sa.Boolean, nullable=False,
-                                   server_default=sa.false()))
-        batch.add_column(sa.Column('locked_by', sa.String(255)))
+    # Plain ADD COLUMNs (a constant default makes NOT NULL possible on
+    # SQLite): no copy of the instances table, so every service's first
+    # start on a new database stays quick.
+    op.add_column('instances', sa.Column('locked', sa.Boolean,
+                                         nullable=False,
+                                         server_default=sa.false()))
+    op.add_column('instances', sa.Column('locked_by', sa.String(255)))
     op.create_table(
         'tags',
         sa.Column('resource_id', sa.String(36), primary_key=True),

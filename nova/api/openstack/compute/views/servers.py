@@ -175,7 +175,9 @@ def detail(req, server, extended=True):
     if microversion.is_supported(req, DESCRIPTION_VERSION):
         body['description'] = server.get('description')
     if microversion.is_supported(req, TAGS_VERSION):
-        body['tags'] = server['tags']
+        # Put there by server_tags.with_tags (one query for a list); a
+        # caller that forgot it must not turn a body into a 500.
+        body['tags'] = server.get('tags', [])
     owner = {'project_id': server['project_id'],
              'user_id': server['user_id']}
     if extended and context.can(server_policies.EXTENDED_ATTRIBUTES,

@@ -82,10 +82,14 @@ NOVA_TEMPEST_NEUTRON="$neutron" \
     "$VENV/bin/python" -I "$TOOLS_DIR/lib/tempest_conf.py" || exit 1
 
 cd "$WORKSPACE"
+# stestr numbers its runs: the counts below are this run's only when it made one.
+next_run() { cat "$WORKSPACE/.stestr/next-stream" 2>/dev/null || echo 0; }
+before="$(next_run)"
 rc=0
 "$VENV/bin/tempest" run --config-file "$WORKSPACE/etc/tempest.conf" \
     --concurrency "$concurrency" --regex "$regex" || rc=$?
 
+[ "$(next_run)" != "$before" ] || die "tempest ran nothing (exit $rc): see its output above"
 # The counts of this run from the stestr repository (tempest's own totals are in the
 # output above; this line is the one tools/count-results.py and CI read).
 "$VENV/bin/stestr" last --subunit 2>/dev/null | "$VENV/bin/python" -I -c '

@@ -417,12 +417,15 @@ class NovaClientTestCase(ClientsTestCase):
                       self.type_on(url, 'echo %s-$((6*7))' % mark))
         self.wait_log(log, '%s-42' % mark)
 
-        # Another project: 404 for the server and its consoles.
+        # Another project: 404 for the server and its consoles (novaclient
+        # looks the server up first and says so).
+        gone = 'No server with a name or ID of %r exists' % server_id
         for args in (('show', server_id), ('console-log', server_id),
                      ('get-serial-console', server_id)):
             proc = self.nova('nova-alt', *args, expect_ok=False)
             self.assertNotEqual(0, proc.returncode, proc.stdout)
-            self.assertIn('HTTP 404', proc.stderr)
+            self.assertIn(gone, proc.stderr)
+            self.assertNotIn(mark, proc.stdout)
 
         self.nova('nova-demo', 'reboot', '--hard', '--poll', server_id)
         self.assertIn('%s-42' % mark, self.wait_log(log, BANNER, count=2))
@@ -437,4 +440,4 @@ class NovaClientTestCase(ClientsTestCase):
             if proc.returncode != 0:
                 break
             time.sleep(1)
-        self.assertIn('HTTP 404', proc.stderr)
+        self.assertIn(gone, proc.stderr)

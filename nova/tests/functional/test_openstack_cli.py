@@ -90,6 +90,9 @@ class CliFailed(AssertionError):
 class ClientsTestCase(base.FunctionalTestCase):
     """nova-all + Keystone + Glance, and the commands of both clients."""
 
+    # The compute API's port: free-picked unless a subclass needs one.
+    API_PORT = None
+
     def setUp(self):
         super().setUp()
         self.clouds = test_keystone._Keystone.ensure()
@@ -105,14 +108,27 @@ class ClientsTestCase(base.FunctionalTestCase):
             'project_domain_name': service['project_domain_name'],
             'region_name': 'RegionOne',
         }
+        extra = {'api': {'auth_strategy': 'keystone'},
+                 'keystone_authtoken': authtoken,
+                 # Images from Glance (the glance part's [glance] group:
+                 # nova's own service user finds it in the catalog).
+                 'glance': {'enabled': True,
+                            'auth_type': 'password',
+                            'auth_url': service['auth_url'],
+                            'username': service['username'],
+                            'password': service['password'],
+                            'user_domain_name': service['user_domain_name'],
+                            'project_name': service['project_name'],
+                            'project_domain_name':
+                                service['project_domain_name'],
+                            'region_name': 'RegionOne'}}
+        if self.API_PORT:
+            extra['DEFAULT'] = {'osapi_compute_listen_port': self.API_PORT}
         self.services = services.NovaServices(
             self.stack.kernel, self.stack.initrd, self.stack.cmdline,
-            self.stack.virt_type,
-            extra_conf={'api': {'auth_strategy': 'keystone'},
-                        'keystone_authtoken': authtoken,
-                        # Glance from the catalog, as Nova finds it.
-                        'glance': {'region_name': 'RegionOne',
-                                   'valid_interfaces': 'public'}})
+            self.stack.virt_type, extra_conf=extra)
+        if self.API_PORT:
+            self.services.api_port = self.API_PORT
         self.addCleanup(self.services.cleanup)
         self.services.start()
         # The clients' configuration: clouds.yaml's clouds with this

@@ -2,8 +2,9 @@
 
 Tempest finds the compute API in Keystone's catalog (it has no endpoint
 override), so this test's nova-all listens where the catalog says:
-127.0.0.1:8774 (tools/setup-keystone.sh's default). Nothing of tempest is
-patched; the counts are those tempest's own run reports.
+127.0.0.1:8774 (tools/setup-keystone.sh's default). Its image is the tiny
+guest uploaded to Glance with ``openstack image create``. Nothing of
+tempest is patched; the counts are those tempest's own run reports.
 """
 
 import os
@@ -12,8 +13,7 @@ import socket
 import subprocess
 
 from nova.tests.functional import base
-from nova.tests.functional import services
-from nova.tests.functional import test_keystone
+from nova.tests.functional import test_openstack_cli
 
 RUN_TEMPEST = os.path.join(base.REPO, 'tools', 'run-tempest.sh')
 CATALOG_PORT = 8774
@@ -31,10 +31,11 @@ NEGATIVE_CONSOLE_OUTPUT_TEST = (
 COUNTS = re.compile(r'^(\d+) passed, (\d+) failed, (\d+) skipped$', re.M)
 
 
-class TempestTestCase(base.FunctionalTestCase):
+class TempestTestCase(test_openstack_cli.ClientsTestCase):
+    # Where the catalog sends tempest.
+    API_PORT = CATALOG_PORT
+
     def setUp(self):
-        super().setUp()
-        clouds = test_keystone._Keystone.ensure()
         with socket.socket() as sock:
             # (as the API server binds: a closed connection's TIME_WAIT
             # does not take the port)
@@ -44,35 +45,14 @@ class TempestTestCase(base.FunctionalTestCase):
             except OSError as e:
                 self.fail('127.0.0.1:%d (the catalog\'s compute endpoint) '
                           'is taken: %s' % (CATALOG_PORT, e))
-        service = clouds['nova-service']['auth']
-        authtoken = {
-            'auth_type': 'password',
-            'auth_url': service['auth_url'],
-            'www_authenticate_uri': service['auth_url'],
-            'username': service['username'],
-            'password': service['password'],
-            'user_domain_name': service['user_domain_name'],
-            'project_name': service['project_name'],
-            'project_domain_name': service['project_domain_name'],
-            'region_name': 'RegionOne',
-        }
-        self.services = services.NovaServices(
-            self.stack.kernel, self.stack.initrd, self.stack.cmdline,
-            self.stack.virt_type,
-            extra_conf={'DEFAULT': {'osapi_compute_listen_port':
-                                    CATALOG_PORT},
-                        'api': {'auth_strategy': 'keystone'},
-                        'keystone_authtoken': authtoken,
-                        'glance': {'region_name': 'RegionOne',
-                                   'valid_interfaces': 'public'}})
-        self.services.api_port = CATALOG_PORT
-        self.addCleanup(self.services.cleanup)
-        self.services.start()
+        super().setUp()
+        # The tiny guest uploaded to Glance, as tempest's image_ref.
+        self.image_id = self.upload_guest()
 
     def run_tempest(self, *args):
         proc = subprocess.run(
-            [RUN_TEMPEST, '--image', services.IMAGE_ID, '--image-alt',
-             services.IMAGE_ID, '--flavor', '1', '--flavor-alt', '2'] +
+            [RUN_TEMPEST, '--image', self.image_id, '--image-alt',
+             self.image_id, '--flavor', '1', '--flavor-alt', '2'] +
             list(args), capture_output=True, text=True, timeout=1800,
             stdin=subprocess.DEVNULL)
         counts = COUNTS.findall(proc.stdout)

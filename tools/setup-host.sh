@@ -251,6 +251,7 @@ EOF
     "$TOOLS_DIR/setup-nova-user.sh" >&2  # nova-compute as user nova (privsep)
     "$TOOLS_DIR/setup-mariadb.sh" >&2  # database of split/multi-host set-ups, tests
     "$TOOLS_DIR/setup-keystone.sh" >&2  # identity for auth_strategy = keystone
+    "$TOOLS_DIR/setup-tempest.sh" >&2  # stock tempest (tools/run-tempest.sh)
     log "host ready ($((SECONDS - t0)) s): $(virsh -q -c "$VIRSH_URI" version 2>/dev/null | grep -i 'running hypervisor' | sed 's/^ *//')"
 
     if [ "$multi_host" = 1 ]; then

@@ -261,3 +261,50 @@ def fault_message(exc):
     else:
         message = str(exc) or type(exc).__name__
     return message[:MAX_FAULT_LENGTH]
+
+
+# -- adm ----------------------------------------------------------------------
+
+class FlavorIdExists(Conflict):
+    msg_fmt = "Flavor with ID %(flavor_id)s already exists."
+
+
+class FlavorExists(Conflict):
+    msg_fmt = "Flavor with name %(name)s already exists."
+
+
+class FlavorExtraSpecsNotFound(NotFound):
+    msg_fmt = "Flavor %(flavor_id)s has no extra specs with key %(key)s."
+
+
+class AggregateNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s could not be found."
+
+
+class AggregateNameExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_name)s already exists."
+
+
+class AggregateHostExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_id)s already has host %(host)s."
+
+
+class AggregateHostNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s has no host %(host)s."
+
+
+class InvalidAggregateAction(Invalid):
+    msg_fmt = ("Unacceptable parameters: cannot perform action "
+               "'%(action)s' on aggregate %(aggregate_id)s. Reason: "
+               "%(reason)s.")
+
+
+class AggregateZoneConflict(Conflict):
+    # Nova: 409 when adding a host would put it in two zones.
+    msg_fmt = ("Cannot add host %(host)s to aggregate %(aggregate_id)s: "
+               "the host is already in availability zone %(zone)s, and "
+               "a host is in one zone only.")
+
+
+class ServiceNotFound(NotFound):
+    msg_fmt = "Service %(service_id)s could not be found."

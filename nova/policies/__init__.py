@@ -8,6 +8,7 @@ docs read the defaults from it, nova.policy registers them.
 import itertools
 
 from nova.policies import admin_apis
+from nova.policies import aggregates
 from nova.policies import base
 from nova.policies import consoles
 from nova.policies import servers
@@ -19,4 +20,6 @@ def list_rules():
         servers.list_rules(),
         consoles.list_rules(),
         admin_apis.list_rules(),
+        # -- adm
+        aggregates.list_rules(),
     ))

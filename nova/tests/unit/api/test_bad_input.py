@@ -190,14 +190,15 @@ class QueryStringTestCase(base.APITestCase):
     def test_not_utf8_on_every_get_route(self):
         server = self.compute.add_server(project_id='admin')
         ids = {'id': None, 'server_id': server['uuid'], 'flavor_id': '1',
-               'key': 'k'}
+               'key': 'k', 'pattern': 'compute'}
         for method, path, controller, _action in router.ROUTES:
             if method != 'GET':
                 continue
             if '{id}' in path:
                 ids['id'] = {'servers': server['uuid'], 'flavors': '1',
                              'images': fakes.IMAGE_ID,
-                             'hypervisors': '1'}[controller]
+                             'hypervisors': '1',
+                             'aggregates': '1'}[controller]
             url = '/v2.1' + path.format(**ids)
             query = '?name=%ff&status=%ff&host=%ff&binary=%ff&x=%ff'
             with self.subTest(path=path):

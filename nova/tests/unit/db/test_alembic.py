@@ -31,6 +31,8 @@ MAIN_DDL = test_migration.TODAY_DDL.replace(
     'instances').replace('ix_servers_host ON servers',
                          'ix_instances_host ON instances')
 
+INITIAL_REVISION = '8d2c41e0a7b3'
+
 # (uuid, vm_state, task_state, host, fault)
 MAIN_INSTANCES = [
     ('i-build', 'building', 'spawning', 'h1', None),
@@ -83,14 +85,25 @@ class MainDatabaseTestCase(test.TestCase):
     def test_every_row_and_table_kept(self):
         make_main_database(self.path)
         schema_before, before = test_migration.dump(self.path)
-        db.configure(self.url)
+        engine = db.make_engine(self.url)
+        migration.upgrade(engine, INITIAL_REVISION)
+        engine.dispose()
         schema_after, after = test_migration.dump(self.path)
-        self.assertEqual([(migration.head(),)], after.pop('alembic_version'))
+        self.assertEqual([(INITIAL_REVISION,)],
+                         after.pop('alembic_version'))
         # Row for row, column for column, and the same tables and
         # indexes: alembic found today's schema and only stamped it.
         self.assertEqual(before, after)
         self.assertEqual(schema_before, [s for s in schema_after
                                          if 'alembic_version' not in s[1]])
+        # The later revisions keep every row (adding columns at the end).
+        db.configure(self.url)
+        _, at_head = test_migration.dump(self.path)
+        self.assertEqual([(migration.head(),)], at_head['alembic_version'])
+        for table, rows in before.items():
+            width = len(rows[0]) if rows else 0
+            self.assertEqual(rows, [row[:width] for row in at_head[table]],
+                             table)
         # And the API reads them as it did.
         self.assertEqual(['i-reboot', 'i-error', 'i-active', 'i-build'],
                          [i['uuid'] for i in db.instance_get_all()])

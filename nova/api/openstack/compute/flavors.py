@@ -139,7 +139,7 @@ class FlavorsController(wsgi.Controller):
             admin_policies.EXTRA_SPECS_UPDATE)
         return {key: specs[key]}
 
-    @wsgi.response(202)
+    # 200 with no body, as Nova (the flavor's delete is a 202).
     @wsgi.expected_errors(404)
     def extra_spec_delete(self, req, flavor_id, key):
         ctx = wsgi.get_context(req)

@@ -6,7 +6,11 @@ As Nova's (before microversion 2.55): ``POST /flavors`` and
 calls; the servers that use it keep the flavor they were created with.
 ``?is_public`` lists public flavors (the default), private ones
 (``false``) or both (``none``) for admins; others see public ones only.
+``minRam``, ``minDisk``, ``limit`` and ``marker`` filter and page the
+lists, as Nova's.
 """
+
+import urllib.parse
 
 from oslo_utils import strutils
 import webob.exc
@@ -14,6 +18,7 @@ import webob.exc
 from nova.api.openstack.compute.schemas import flavor_manage as schema
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute.views import flavors as views
+from nova.api.openstack.compute.views import links
 from nova.api.openstack.compute import wsgi
 from nova import exception
 from nova.policies import admin_apis as admin_policies
@@ -56,22 +61,83 @@ def _spec_strings(specs):
             for key, value in specs.items()}
 
 
+# Of a bad query value, at most this much is quoted back.
+MAX_SHOWN = 40
+# Digits of a minRam, minDisk or limit read with int().
+MAX_DIGITS = 10
+
+
+def _int_param(params, name):
+    """Query parameter ``name`` as an int >= 0, None when absent; 400
+    naming it otherwise (Nova's "Invalid minRam filter [x]")."""
+    value = params.get(name)
+    if value is None:
+        return None
+    if not value.isdigit() or len(value) > MAX_DIGITS:
+        raise exception.ValidationError(
+            field=name, detail='must be a whole number, not %r'
+                               % value[:MAX_SHOWN])
+    return int(value)
+
+
+def _filtered(req, flavors):
+    """Nova's filters and pages of GET /flavors[/detail]: ``minRam``,
+    ``minDisk``, then ``marker`` (the flavors after that id; 400 when no
+    listed flavor has it) and ``limit``. The list is ordered by id."""
+    params = wsgi.query_params(req)
+    min_ram = _int_param(params, 'minRam')
+    min_disk = _int_param(params, 'minDisk')
+    limit = _int_param(params, 'limit')
+    flavors = sorted(flavors, key=lambda f: f['id'])
+    all_ids = {f['id'] for f in flavors}
+    if min_ram is not None:
+        flavors = [f for f in flavors if f['ram'] >= min_ram]
+    if min_disk is not None:
+        flavors = [f for f in flavors if f['disk'] >= min_disk]
+    marker = params.get('marker')
+    if marker is not None:
+        # As Nova: the marker is any flavor listed, the filters apart.
+        if marker not in all_ids:
+            raise webob.exc.HTTPBadRequest(
+                explanation='marker [%s] not found' % marker[:MAX_SHOWN])
+        flavors = [f for f in flavors if f['id'] > marker]
+    more = limit is not None and len(flavors) > limit
+    if limit is not None:
+        flavors = flavors[:limit]
+    return flavors, more
+
+
+def _next_link(req, flavors, path):
+    """Nova's ``flavors_links``: the next page after a full one."""
+    query = [(k, v) for k, v in wsgi.query_params(req).items()
+             if k != 'marker']
+    query.append(('marker', flavors[-1]['id']))
+    return [{'rel': 'next', 'href': '%s?%s' % (
+        links.versioned_url(req, *path), urllib.parse.urlencode(query))}]
+
+
 class FlavorsController(wsgi.Controller):
     def _flavors(self, req):
         return self.compute_api.flavor_list(wsgi.get_context(req),
                                             is_public=_is_public(req))
+
+    def _listed(self, req, view, path):
+        flavors, more = _filtered(req, self._flavors(req))
+        body = {'flavors': [view(req, f) for f in flavors]}
+        if more and flavors:
+            body['flavors_links'] = _next_link(req, flavors, path)
+        return body
 
     def _flavor(self, req, flavor_id):
         return self.compute_api.flavor_get(wsgi.get_context(req), flavor_id)
 
     @wsgi.expected_errors(400)
     def index(self, req):
-        return {'flavors': [views.basic(req, f) for f in self._flavors(req)]}
+        return self._listed(req, views.basic, ('flavors',))
 
     @wsgi.expected_errors(400)
     def detail(self, req):
-        return {'flavors': [views.detail(req, f)
-                            for f in self._flavors(req)]}
+        return self._listed(req, views.detail, ('flavors', 'detail'))
 
     @wsgi.expected_errors(404)
     def show(self, req, id):

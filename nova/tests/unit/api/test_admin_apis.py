@@ -488,3 +488,40 @@ class ServicesTestCase(AdminAPITestCase):
                    None, 'hosting instances')
         self.fault(404, 'DELETE', '/os-services/999', None, '999')
         self.fault(404, 'DELETE', '/os-services/abc', None, 'abc')
+
+
+class FlavorListTestCase(AdminAPITestCase):
+    """minRam, minDisk, limit and marker, as Nova (tempest's
+    FlavorsV2TestJSON filters and pages)."""
+
+    def setUp(self):
+        super().setUp()
+        for fid, ram, disk in (('2', 256, 1), ('3', 1024, 10)):
+            db.flavor_create({'id': fid, 'name': 'f%s' % fid, 'ram': ram,
+                              'vcpus': 1, 'disk': disk, 'extra_specs': {}})
+
+    def ids(self, query, path='/flavors'):
+        body = self.ok('GET', path + query)
+        return [f['id'] for f in body['flavors']], body.get('flavors_links')
+
+    def test_filters_and_pages(self):
+        self.assertEqual((['1', '2', '3'], None), self.ids(''))
+        self.assertEqual((['2', '3'], None), self.ids('?minRam=200'))
+        self.assertEqual((['3'], None), self.ids('?minDisk=5',
+                                                 '/flavors/detail'))
+        ids, links = self.ids('?limit=1')
+        self.assertEqual(['1'], ids)
+        self.assertEqual('next', links[0]['rel'])
+        self.assertIn('marker=1', links[0]['href'])
+        self.assertIn('/v2.1/flavors?', links[0]['href'])
+        self.assertEqual((['2', '3'], None), self.ids('?marker=1'))
+        # The marker need not pass the filters.
+        self.assertEqual((['3'], None), self.ids('?marker=1&minDisk=5'))
+        ids, links = self.ids('?marker=1&limit=1&minRam=256')
+        self.assertEqual(['2'], ids)
+        self.assertIn('marker=2', links[0]['href'])
+        self.assertIn('minRam=256', links[0]['href'])
+        for query in ('?minRam=x', '?minDisk=-1', '?limit=a',
+                      '?marker=nope', '?limit=' + '9' * 30):
+            with self.subTest(query=query):
+                self.fault(400, 'GET', '/flavors' + query)

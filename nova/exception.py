@@ -304,8 +304,9 @@ class NoAuthOffLoopback(Invalid):
                "osapi_compute_listen), which is %(why)s. Set [api] "
                "auth_strategy = keystone, or osapi_compute_listen = "
                "127.0.0.1.")
-# -- srv
 
+
+# -- srv
 
 class KeypairNotFound(NotFound):
     msg_fmt = "Keypair %(name)s not found for user %(user_id)s"
@@ -323,3 +324,50 @@ class InvalidRequest(Invalid):
     """A request this cloud cannot do (Nova's 400 for what it cannot
     do either), naming what is unsupported."""
     msg_fmt = "%(reason)s"
+
+
+# -- adm ----------------------------------------------------------------------
+
+class FlavorIdExists(Conflict):
+    msg_fmt = "Flavor with ID %(flavor_id)s already exists."
+
+
+class FlavorExists(Conflict):
+    msg_fmt = "Flavor with name %(name)s already exists."
+
+
+class FlavorExtraSpecsNotFound(NotFound):
+    msg_fmt = "Flavor %(flavor_id)s has no extra specs with key %(key)s."
+
+
+class AggregateNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s could not be found."
+
+
+class AggregateNameExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_name)s already exists."
+
+
+class AggregateHostExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_id)s already has host %(host)s."
+
+
+class AggregateHostNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s has no host %(host)s."
+
+
+class InvalidAggregateAction(Invalid):
+    msg_fmt = ("Unacceptable parameters: cannot perform action "
+               "'%(action)s' on aggregate %(aggregate_id)s. Reason: "
+               "%(reason)s.")
+
+
+class AggregateZoneConflict(Conflict):
+    # Nova: 409 when adding a host would put it in two zones.
+    msg_fmt = ("Cannot add host %(host)s to aggregate %(aggregate_id)s: "
+               "the host is already in availability zone %(zone)s, and "
+               "a host is in one zone only.")
+
+
+class ServiceNotFound(NotFound):
+    msg_fmt = "Service %(service_id)s could not be found."

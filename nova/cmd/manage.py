@@ -60,7 +60,7 @@ def _pairs(values, what):
 
 def ensure_default_flavors(api, ctx):
     made = []
-    existing = {f['id'] for f in api.flavor_list(ctx)}
+    existing = {f['id'] for f in api.flavor_list(ctx, is_public=None)}
     for flavor in DEFAULT_FLAVORS:
         if flavor['flavor_id'] not in existing:
             made.append(api.flavor_create(ctx, **flavor))

@@ -25,6 +25,7 @@ from oslo_log import log as logging
 
 from nova.api.openstack import common as api_common
 import nova.conf
+from nova.compute import aggregates
 from nova.compute import availability_zones
 from nova.compute import flavors
 from nova.compute import instance_actions
@@ -150,17 +151,30 @@ class API(server_records.ServerRecordsAPI):
 
     # -- flavors and images (nova.compute.flavors) ---------------------------
 
-    def flavor_list(self, ctx):
-        return flavors.flavor_list(ctx)
+    def flavor_list(self, ctx, is_public=True):
+        return flavors.flavor_list(ctx, is_public=is_public)
 
     def flavor_get(self, ctx, flavor_id):
-        return flavors.flavor_get(ctx, flavor_id)
+        """A live flavor (GET /flavors/{id}, a new server): a deleted
+        one is FlavorNotFound here (see flavors.flavor_get)."""
+        return flavors.flavor_get(ctx, flavor_id, read_deleted=False)
 
     def flavor_create(self, ctx, name, ram, vcpus, disk=0, extra_specs=None,
-                      flavor_id=None):
+                      flavor_id=None, **kwargs):
+        """kwargs: swap, ephemeral_gb, rxtx_factor, is_public."""
         return flavors.flavor_create(ctx, name, ram, vcpus, disk=disk,
                                      extra_specs=extra_specs,
-                                     flavor_id=flavor_id)
+                                     flavor_id=flavor_id, **kwargs)
+
+    def flavor_delete(self, ctx, flavor_id):
+        return flavors.flavor_delete(ctx, flavor_id)
+
+    def flavor_extra_specs_update(self, ctx, flavor_id, specs, policy_name):
+        return flavors.flavor_extra_specs_update(ctx, flavor_id, specs,
+                                                 policy_name)
+
+    def flavor_extra_spec_delete(self, ctx, flavor_id, key):
+        return flavors.flavor_extra_spec_delete(ctx, flavor_id, key)
 
     def image_list(self, ctx):
         return flavors.image_list(ctx)
@@ -493,7 +507,11 @@ class API(server_records.ServerRecordsAPI):
     # -- services and hypervisors (the REST API checks the policy) ------
 
     def service_list(self, ctx):
-        return [dict(s, up=servicegroup.is_up(s, self.conf))
+        """The services, each with ``up`` and its availability ``zone``
+        (nova.compute.availability_zones)."""
+        return [dict(s, up=servicegroup.is_up(s, self.conf),
+                     zone=availability_zones.get_service_availability_zone(
+                         ctx, s, self.conf))
                 for s in db.service_list()]
 
     def _hypervisor(self, service):
@@ -521,6 +539,10 @@ class API(server_records.ServerRecordsAPI):
             'qemu_version': report.get('qemu_version'),
             'serial_ports_total': report.get('serial_ports_total', 0),
             'serial_ports_free': report.get('serial_ports_free', 0),
+            # Nova's cpu_info and the host's `uptime` line, once the
+            # host reports them.
+            'cpu_info': report.get('cpu_info') or {},
+            'uptime': report.get('uptime'),
         }
 
     def hypervisor_list(self, ctx):
@@ -531,6 +553,76 @@ class API(server_records.ServerRecordsAPI):
             if str(service['id']) == str(hypervisor_id):
                 return self._hypervisor(service)
         raise exception.HypervisorNotFound(hypervisor_id=hypervisor_id)
+
+    # -- adm: hypervisors' servers, service actions, aggregates -------------
+
+    def hypervisor_servers(self, ctx, host):
+        """[(domain name, uuid)] of the servers on ``host``, as Nova's
+        /os-hypervisors/{pattern}/servers names them."""
+        return [(objects.Instance(uuid=s['uuid']).name, s['uuid'])
+                for s in db.instance_get_all(host=host)]
+
+    def service_find(self, ctx, host, binary):
+        """The service ``binary`` of ``host``; ServiceNotFound."""
+        for service in self.service_list(ctx):
+            if service['host'] == host and service['binary'] == binary:
+                return service
+        raise exception.ServiceNotFound(
+            service_id='%s on host %s' % (binary, host))
+
+    def service_update(self, ctx, service_id, values):
+        """Set ``disabled``, ``disabled_reason`` or ``forced_down``; a
+        disabled host takes no new server (the scheduler skips it), a
+        forced-down one counts as down at once."""
+        updated = db.service_update(service_id, values)
+        if updated is None:
+            raise exception.ServiceNotFound(service_id=service_id)
+        return dict(updated, up=servicegroup.is_up(updated, self.conf))
+
+    def service_delete(self, ctx, service_id):
+        """Forget a service (its host leaves every aggregate); 409 while
+        servers are on its host, as Nova."""
+        for service in db.service_list():
+            if service['id'] == service_id:
+                break
+        else:
+            raise exception.ServiceNotFound(service_id=service_id)
+        if db.instance_get_all(host=service['host']):
+            raise exception.Conflict(
+                reason='Unable to delete compute service that is hosting '
+                       'instances. Migrate or delete the instances first.')
+        if not db.service_delete(service_id):
+            raise exception.ServiceNotFound(service_id=service_id)
+
+    # Host aggregates (nova.compute.aggregates; the REST API checks the
+    # policy).
+
+    def aggregate_list(self, ctx):
+        return aggregates.aggregate_list(ctx)
+
+    def aggregate_get(self, ctx, aggregate_id):
+        return aggregates.aggregate_get(ctx, aggregate_id)
+
+    def aggregate_create(self, ctx, name, availability_zone=None):
+        return aggregates.aggregate_create(ctx, name, availability_zone,
+                                           self.conf)
+
+    def aggregate_update(self, ctx, aggregate_id, values):
+        return aggregates.aggregate_update(ctx, aggregate_id, values,
+                                           self.conf)
+
+    def aggregate_delete(self, ctx, aggregate_id):
+        return aggregates.aggregate_delete(ctx, aggregate_id)
+
+    def aggregate_add_host(self, ctx, aggregate_id, host):
+        return aggregates.add_host(ctx, aggregate_id, host, self.conf)
+
+    def aggregate_remove_host(self, ctx, aggregate_id, host):
+        return aggregates.remove_host(ctx, aggregate_id, host)
+
+    def aggregate_set_metadata(self, ctx, aggregate_id, metadata):
+        return aggregates.set_metadata(ctx, aggregate_id, metadata,
+                                       self.conf)
 
     # -- consoles -----------------------------------------------------------
 

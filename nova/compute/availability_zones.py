@@ -21,11 +21,26 @@ def _conf(conf):
     return conf or CONF
 
 
+# The aggregate metadata key that puts the aggregate's hosts in a zone.
+AZ_METADATA_KEY = 'availability_zone'
+
+
+def _zone_of(zones, conf):
+    # The aggregates API keeps a host in one zone; a database written
+    # otherwise shows every zone joined, as Nova does.
+    return ','.join(zones) if zones else _conf(conf).default_availability_zone
+
+
 def get_host_availability_zone(ctx, host, conf=None):
-    """The zone name (str) of compute ``host``; ``host`` None or unknown
-    gives the default zone, as Nova shows for an unscheduled instance.
+    """The zone name (str) of compute ``host``: the ``availability_zone``
+    metadata of a host aggregate holding it, else the default zone
+    (also for ``host`` None or unknown, as Nova shows for an unscheduled
+    instance).
     """
-    return _conf(conf).default_availability_zone
+    if not host:
+        return _conf(conf).default_availability_zone
+    return _zone_of(db.aggregate_metadata_by_host(host, AZ_METADATA_KEY),
+                    conf)
 
 
 def get_service_availability_zone(ctx, service, conf=None):
@@ -43,10 +58,11 @@ def get_availability_zones(ctx, conf=None):
     in Nova's ``GET /os-availability-zone``."""
     conf = _conf(conf)
     available, seen = set(), set()
+    host_zones = db.aggregate_hosts_by_metadata(AZ_METADATA_KEY)
     for service in db.service_list():
         if service.get('topic') != COMPUTE_TOPIC:
             continue
-        zone = get_host_availability_zone(ctx, service['host'], conf)
+        zone = _zone_of(host_zones.get(service['host']), conf)
         seen.add(zone)
         if not service['disabled'] and servicegroup.is_up(service, conf):
             available.add(zone)

@@ -13,6 +13,7 @@ import uuid as uuid_lib
 from nova.db import api as db
 from nova import exception
 from nova.policies import admin_apis as admin_policies
+from nova.virt import hardware
 
 MAX_NAME_LENGTH = 255
 MAX_INT = 2 ** 31 - 1
@@ -83,34 +84,160 @@ def _check_path(value, field):
     return value
 
 
-# -- flavors -----------------------------------------------------------------
+# -- flavors (adm) -----------------------------------------------------------
+#
+# A server keeps the flavor it was created with (a snapshot the database
+# writes with its row, as Nova's instance.flavor): deleting a flavor or
+# changing its extra specs never changes an existing server, its
+# reboots, rebuilds, consoles or the serial ports the scheduler counts
+# for it.
 
-def flavor_list(ctx):
-    return db.flavor_list()
+def _visible(ctx, flavor):
+    # Nova: a private flavor is seen by admins (and projects given
+    # access, which os-flavor-access would grant; not served here).
+    return flavor.get('is_public', True) or ctx.is_admin
 
 
-def flavor_get(ctx, flavor_id):
-    """A flavor by id; an integer id means its string (as in Nova)."""
+def flavor_list(ctx, is_public=True):
+    """The live flavors ``ctx`` may see: ``is_public`` True the public
+    ones, False the private ones, None both (as Nova's ``?is_public``;
+    non-admins only ever see public ones)."""
+    flavors = [f for f in db.flavor_list() if _visible(ctx, f)]
+    if is_public is None:
+        return flavors
+    return [f for f in flavors if bool(f.get('is_public', True)) ==
+            bool(is_public)]
+
+
+def flavor_get(ctx, flavor_id, read_deleted=True):
+    """A flavor by id; an integer id means its string (as in Nova).
+
+    ``read_deleted``: a deleted flavor that existing servers still use
+    is returned as they have it, with ``deleted`` True (their bodies and
+    actions still name it); without it only live flavors are found (new
+    servers, GET /flavors/{id}). FlavorNotFound otherwise.
+    """
     if isinstance(flavor_id, int) and not isinstance(flavor_id, bool):
         flavor_id = str(flavor_id)
-    flavor = db.flavor_get(flavor_id) if isinstance(
-        flavor_id, str) else None
-    if flavor is None:
+    flavor = None
+    if isinstance(flavor_id, str):
+        flavor = db.flavor_get(flavor_id)
+        if flavor is None and read_deleted:
+            flavor = db.flavor_get_deleted(flavor_id)
+    if flavor is None or not _visible(ctx, flavor):
         raise exception.FlavorNotFound(flavor_id=flavor_id)
     return flavor
 
 
+def _check_flavor_id(flavor_id):
+    """Nova's rule: 'auto' or none makes a UUID; a number is its text."""
+    if flavor_id is None or flavor_id == 'auto':
+        return str(uuid_lib.uuid4())
+    if isinstance(flavor_id, (int, float)) and not isinstance(
+            flavor_id, bool):
+        flavor_id = str(flavor_id)
+    return check_string(flavor_id, 'id')
+
+
+def _check_number(value, field, minimum, integer=True):
+    """An int (a float when not ``integer``) >= minimum (> for floats)."""
+    if integer:
+        return _check_int(value, field, minimum)
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or
+            not value > minimum or value > 3.40282e+38):
+        raise bad_input(field, 'must be a number greater than %s' % minimum)
+    return float(value)
+
+
+def check_extra_specs(specs):
+    """Extra specs as stored: str keys and values of at most 255
+    characters; ``hw:serial_port_count`` a whole number >= 1, refused
+    here rather than at the next boot."""
+    specs = _check_dict(specs, 'extra_specs', True)
+    count = specs.get(hardware.FLAVOR_SERIAL_PORT_COUNT)
+    if count is not None:
+        try:
+            hardware.get_number_of_serial_ports(
+                _Specs(specs), _Specs({}))
+        except exception.Invalid:
+            raise bad_input('extra_specs.%s' %
+                            hardware.FLAVOR_SERIAL_PORT_COUNT,
+                            '%r is not a whole number of at least 1'
+                            % count)
+    return specs
+
+
+class _Specs:
+    """What hardware.get_number_of_serial_ports reads of a flavor and an
+    image."""
+
+    def __init__(self, values):
+        self.extra_specs = self.properties = values
+
+
 def flavor_create(ctx, name, ram, vcpus, disk=0, extra_specs=None,
-                  flavor_id=None):
+                  flavor_id=None, swap=0, ephemeral_gb=0, rxtx_factor=1.0,
+                  is_public=True):
+    """A new flavor (admins only), as Nova's: ``flavor_id`` None or
+    'auto' is a new UUID. FlavorIdExists or FlavorExists (409) when the
+    id or the name is taken."""
     ctx.can(admin_policies.FLAVOR_CREATE)
-    return db.flavor_create({
-        'id': (str(uuid_lib.uuid4()) if flavor_id is None else
-               check_string(flavor_id, 'id')),
+    values = {
+        'id': _check_flavor_id(flavor_id),
         'name': check_string(name, 'name'),
-        'ram': _check_int(ram, 'ram', 1),
-        'vcpus': _check_int(vcpus, 'vcpus', 1),
-        'disk': _check_int(disk, 'disk', 0),
-        'extra_specs': _check_dict(extra_specs, 'extra_specs', True)})
+        'ram': _check_number(ram, 'ram', 1),
+        'vcpus': _check_number(vcpus, 'vcpus', 1),
+        'disk': _check_number(disk, 'disk', 0),
+        'swap': _check_number(swap or 0, 'swap', 0),
+        'ephemeral_gb': _check_number(ephemeral_gb or 0,
+                                      'OS-FLV-EXT-DATA:ephemeral', 0),
+        'rxtx_factor': _check_number(
+            1.0 if rxtx_factor is None else rxtx_factor, 'rxtx_factor', 0,
+            integer=False),
+        'is_public': bool(True if is_public is None else is_public),
+        'disabled': False,
+        'extra_specs': check_extra_specs(
+            {} if extra_specs is None else extra_specs)}
+    if db.flavor_get(values['id']) is not None:
+        raise exception.FlavorIdExists(flavor_id=values['id'])
+    if any(f['name'] == values['name'] for f in db.flavor_list()):
+        raise exception.FlavorExists(name=values['name'])
+    return db.flavor_create(values)
+
+
+def flavor_delete(ctx, flavor_id):
+    """Delete a live flavor (admins only); servers using it keep theirs."""
+    ctx.can(admin_policies.FLAVOR_DELETE)
+    flavor = flavor_get(ctx, flavor_id, read_deleted=False)
+    if not db.flavor_delete(flavor['id']):
+        raise exception.FlavorNotFound(flavor_id=flavor_id)
+
+
+def flavor_extra_specs_update(ctx, flavor_id, specs, policy_name):
+    """Add or change extra specs of a live flavor (admins only); the
+    flavor's new extra specs. Existing servers keep theirs."""
+    ctx.can(policy_name)
+    flavor = flavor_get(ctx, flavor_id, read_deleted=False)
+    specs = check_extra_specs(specs)
+    updated = db.flavor_update_extra_specs(flavor['id'], update=specs)
+    if updated is None:
+        raise exception.FlavorNotFound(flavor_id=flavor_id)
+    return updated['extra_specs']
+
+
+def flavor_extra_spec_delete(ctx, flavor_id, key):
+    ctx.can(admin_policies.EXTRA_SPECS_DELETE)
+    flavor = flavor_get(ctx, flavor_id, read_deleted=False)
+    if key not in (flavor.get('extra_specs') or {}):
+        raise exception.FlavorExtraSpecsNotFound(flavor_id=flavor_id,
+                                                 key=key)
+    try:
+        updated = db.flavor_update_extra_specs(flavor['id'], remove=key)
+    except KeyError:
+        updated = None  # removed meanwhile
+    if updated is None:
+        raise exception.FlavorExtraSpecsNotFound(flavor_id=flavor_id,
+                                                 key=key)
 
 
 # -- images ------------------------------------------------------------------

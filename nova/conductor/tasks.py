@@ -66,7 +66,8 @@ def instance_for(server, host=None, image=None, boot=False):
     server's); without it missing rows are tolerated, so a server whose
     image is gone can still be deleted or migrated.
     """
-    flavor = db.flavor_get(server['flavor_id'])
+    # The flavor the server was created with, even if deleted since.
+    flavor = db.instance_flavor(server)
     image = image or db.image_get(server['image_id'])
     if boot and flavor is None:
         raise exception.FlavorNotFound(flavor_id=server['flavor_id'])

@@ -40,7 +40,9 @@ DB_FILE_MODE = 0o600
 SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for another one
 ANY = object()  # "do not care" for the expected values of instance_update
 
-_FLAVOR_KEYS = ('id', 'name', 'ram', 'vcpus', 'disk', 'extra_specs')
+_FLAVOR_KEYS = ('id', 'name', 'ram', 'vcpus', 'disk', 'extra_specs',
+                'swap', 'ephemeral_gb', 'rxtx_factor', 'is_public',
+                'disabled')
 _IMAGE_KEYS = ('id', 'name', 'kernel_path', 'ramdisk_path', 'disk_path',
                'disk_format', 'properties', 'status')
 _INSTANCE_KEYS = ('uuid', 'name', 'project_id', 'user_id', 'flavor_id',
@@ -250,11 +252,13 @@ def _reading():
     return _manager().reader.using(_Scope())
 
 
-def _insert(model, values, to_dict, what):
+def _insert(model, values, to_dict, what, before_flush=None):
     try:
         with _transaction() as session:
             row = model(**values)
             session.add(row)
+            if before_flush is not None:
+                before_flush(session, row)
             session.flush()
             return to_dict(row)
     except db_exc.DBError as e:
@@ -345,7 +349,8 @@ def instance_create(values):
     if 'metadata' in values:  # the model's attribute (see models)
         values['metadata_'] = values.pop('metadata')
     return _insert(models.Instance, values, _instance_dict,
-                   'An instance with uuid %r' % values.get('uuid'))
+                   'An instance with uuid %r' % values.get('uuid'),
+                   before_flush=_snapshot_flavor)
 
 
 def instance_get(uuid):
@@ -407,6 +412,8 @@ def instance_delete(uuid):
             models.ConsoleAuthToken.instance_uuid == uuid))
         session.execute(sa.delete(models.Tag).where(
             models.Tag.resource_id == uuid))
+        session.execute(sa.delete(models.InstanceFlavor).where(
+            models.InstanceFlavor.instance_uuid == uuid))
         table = models.Instance.__table__
         return session.execute(
             table.delete().where(table.c.uuid == uuid)).rowcount == 1
@@ -826,3 +833,262 @@ def key_pair_delete(user_id, name):
     with _transaction() as session:
         return session.execute(table.delete().where(
             table.c.user_id == user_id, table.c.name == name)).rowcount == 1
+
+
+# -- adm: flavors (manage, extra specs, snapshots) and aggregates -----------
+
+def _flavor_dict(row):
+    return _keys(_FLAVOR_KEYS)(row)
+
+
+def _snapshot_flavor(session, instance):
+    """Copy the new instance's flavor (in its insert's transaction)."""
+    flavor = session.get(models.Flavor, instance.flavor_id)
+    if flavor is not None:
+        session.add(models.InstanceFlavor(
+            instance_uuid=instance.uuid, flavor_id=flavor.id,
+            flavor=_flavor_dict(flavor)))
+
+
+def instance_flavor(instance):
+    """The flavor dict ``instance`` (a dict with ``uuid`` and
+    ``flavor_id``) was created with; its flavor's current row for an
+    instance without a snapshot; None when neither exists."""
+    with _reading() as session:
+        row = session.get(models.InstanceFlavor, instance['uuid'])
+        if row is not None:
+            return dict(row.flavor)
+        row = session.get(models.Flavor, instance['flavor_id'])
+        return None if row is None else _flavor_dict(row)
+
+
+def flavor_get_deleted(flavor_id):
+    """A deleted flavor as the instances still using it have it (the
+    newest such snapshot), with ``deleted`` True; None when no instance
+    uses a flavor of that id."""
+    query = sa.select(models.InstanceFlavor).where(
+        models.InstanceFlavor.flavor_id == flavor_id).order_by(
+        models.InstanceFlavor.instance_uuid)
+    found = _list(query, lambda row: dict(row.flavor))
+    if not found:
+        return None
+    return dict(found[-1], deleted=True)
+
+
+@retry_on_race
+def flavor_delete(flavor_id):
+    """Delete a flavor; False when it was gone. Instances keep their
+    snapshots."""
+    table = models.Flavor.__table__
+    with _transaction() as session:
+        return session.execute(
+            table.delete().where(table.c.id == flavor_id)).rowcount == 1
+
+
+@retry_on_race
+def flavor_update_extra_specs(flavor_id, update=None, remove=None):
+    """Merge ``update`` into a flavor's extra specs and drop key
+    ``remove``; the flavor, None when missing. Raises KeyError when
+    ``remove`` is not a key."""
+    with _transaction() as session:
+        row = session.get(models.Flavor, flavor_id)
+        if row is None:
+            return None
+        specs = dict(row.extra_specs or {})
+        specs.update(update or {})
+        if remove is not None:
+            del specs[remove]
+        row.extra_specs = specs
+        session.flush()
+        return _flavor_dict(row)
+
+
+def _aggregate_dict(session, row):
+    hosts = session.scalars(sa.select(models.AggregateHost.host).where(
+        models.AggregateHost.aggregate_id == row.id).order_by(
+        models.AggregateHost.id)).all()
+    metadata = {m.key: m.value for m in session.scalars(
+        sa.select(models.AggregateMetadata).where(
+            models.AggregateMetadata.aggregate_id == row.id))}
+    return {'id': row.id, 'uuid': row.uuid, 'name': row.name,
+            'created_at': row.created_at, 'updated_at': row.updated_at,
+            'hosts': list(hosts), 'metadata': metadata}
+
+
+def _aggregate_conflict(name):
+    return exception.AggregateNameExists(aggregate_name=name)
+
+
+def aggregate_create(values, metadata=None):
+    """Insert an aggregate (``uuid``, ``name``) with ``metadata``;
+    AggregateNameExists when the name is taken."""
+    try:
+        with _transaction() as session:
+            row = models.Aggregate(created_at=utcnow(), **values)
+            session.add(row)
+            session.flush()
+            for key, value in (metadata or {}).items():
+                session.add(models.AggregateMetadata(
+                    aggregate_id=row.id, key=key, value=value))
+            session.flush()
+            return _aggregate_dict(session, row)
+    except db_exc.DBDuplicateEntry:
+        raise _aggregate_conflict(values.get('name'))
+
+
+def aggregate_get(aggregate_id):
+    with _reading() as session:
+        row = session.get(models.Aggregate, aggregate_id)
+        return None if row is None else _aggregate_dict(session, row)
+
+
+def aggregate_list():
+    with _reading() as session:
+        return [_aggregate_dict(session, row) for row in session.scalars(
+            sa.select(models.Aggregate).order_by(models.Aggregate.id))]
+
+
+def aggregate_update(aggregate_id, values):
+    """Change ``name``; the aggregate, None when missing."""
+    try:
+        with _transaction() as session:
+            row = session.get(models.Aggregate, aggregate_id)
+            if row is None:
+                return None
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = utcnow()
+            session.flush()
+            return _aggregate_dict(session, row)
+    except db_exc.DBDuplicateEntry:
+        raise _aggregate_conflict(values.get('name'))
+
+
+@retry_on_race
+def aggregate_delete(aggregate_id):
+    """Delete an empty aggregate and its metadata. Returns False when it
+    was gone; raises InvalidAggregateAction when it still has hosts."""
+    with _transaction() as session:
+        row = session.get(models.Aggregate, aggregate_id)
+        if row is None:
+            return False
+        if session.scalars(sa.select(models.AggregateHost.id).where(
+                models.AggregateHost.aggregate_id == row.id)).first():
+            raise exception.InvalidAggregateAction(
+                action='delete', aggregate_id=aggregate_id,
+                reason='not empty: remove its hosts first')
+        session.execute(sa.delete(models.AggregateMetadata).where(
+            models.AggregateMetadata.aggregate_id == row.id))
+        session.delete(row)
+        return True
+
+
+def aggregate_host_add(aggregate_id, host):
+    """The aggregate with ``host`` added; AggregateNotFound,
+    AggregateHostExists."""
+    try:
+        with _transaction() as session:
+            row = session.get(models.Aggregate, aggregate_id)
+            if row is None:
+                raise exception.AggregateNotFound(aggregate_id=aggregate_id)
+            session.add(models.AggregateHost(aggregate_id=row.id,
+                                             host=host))
+            row.updated_at = utcnow()
+            session.flush()
+            return _aggregate_dict(session, row)
+    except db_exc.DBDuplicateEntry:
+        raise exception.AggregateHostExists(aggregate_id=aggregate_id,
+                                            host=host)
+
+
+@retry_on_race
+def aggregate_host_remove(aggregate_id, host):
+    """The aggregate without ``host``; AggregateNotFound,
+    AggregateHostNotFound."""
+    with _transaction() as session:
+        row = session.get(models.Aggregate, aggregate_id)
+        if row is None:
+            raise exception.AggregateNotFound(aggregate_id=aggregate_id)
+        table = models.AggregateHost.__table__
+        gone = session.execute(table.delete().where(
+            table.c.aggregate_id == row.id, table.c.host == host)).rowcount
+        if not gone:
+            raise exception.AggregateHostNotFound(aggregate_id=aggregate_id,
+                                                  host=host)
+        row.updated_at = utcnow()
+        session.flush()
+        return _aggregate_dict(session, row)
+
+
+@retry_on_race
+def aggregate_metadata_set(aggregate_id, metadata):
+    """Set each key of ``metadata``; a None value deletes the key (as
+    Nova). The aggregate; AggregateNotFound."""
+    with _transaction() as session:
+        row = session.get(models.Aggregate, aggregate_id)
+        if row is None:
+            raise exception.AggregateNotFound(aggregate_id=aggregate_id)
+        table = models.AggregateMetadata.__table__
+        for key, value in metadata.items():
+            session.execute(table.delete().where(
+                table.c.aggregate_id == row.id, table.c.key == key))
+            if value is not None:
+                session.add(models.AggregateMetadata(
+                    aggregate_id=row.id, key=key, value=value))
+        row.updated_at = utcnow()
+        session.flush()
+        return _aggregate_dict(session, row)
+
+
+def aggregate_metadata_by_host(host, key):
+    """The values of metadata ``key`` of the aggregates holding
+    ``host``, sorted."""
+    query = sa.select(models.AggregateMetadata.value).join(
+        models.AggregateHost, models.AggregateHost.aggregate_id ==
+        models.AggregateMetadata.aggregate_id).where(
+        models.AggregateHost.host == host,
+        models.AggregateMetadata.key == key)
+    with _reading() as session:
+        return sorted(set(session.scalars(query)))
+
+
+def aggregate_hosts_by_metadata(key):
+    """{host: sorted values of metadata ``key``} over every aggregate."""
+    query = sa.select(models.AggregateHost.host,
+                      models.AggregateMetadata.value).join(
+        models.AggregateMetadata, models.AggregateHost.aggregate_id ==
+        models.AggregateMetadata.aggregate_id).where(
+        models.AggregateMetadata.key == key)
+    found = {}
+    with _reading() as session:
+        for host, value in session.execute(query):
+            found.setdefault(host, set()).add(value)
+    return {host: sorted(values) for host, values in found.items()}
+
+
+@retry_on_race
+def service_update(service_id, values):
+    """Change a service's ``disabled``, ``disabled_reason`` or
+    ``forced_down``; the service, None when missing."""
+    with _transaction() as session:
+        row = session.get(models.Service, service_id)
+        if row is None:
+            return None
+        for key, value in values.items():
+            setattr(row, key, value)
+        session.flush()
+        return _keys(_SERVICE_KEYS)(row)
+
+
+@retry_on_race
+def service_delete(service_id):
+    """Delete a service row and its host from every aggregate; False when
+    it was gone."""
+    with _transaction() as session:
+        row = session.get(models.Service, service_id)
+        if row is None:
+            return False
+        session.execute(sa.delete(models.AggregateHost).where(
+            models.AggregateHost.host == row.host))
+        session.delete(row)
+        return True

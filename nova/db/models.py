@@ -50,6 +50,17 @@ class Flavor(Base):
     vcpus = sa.Column(sa.Integer, nullable=False)
     disk = sa.Column(sa.Integer, nullable=False, default=0)
     extra_specs = sa.Column(sa.JSON, nullable=False, default=dict)
+    # adm: the rest of Nova's flavor fields.
+    swap = sa.Column(sa.Integer, nullable=False, default=0,
+                     server_default='0')
+    ephemeral_gb = sa.Column(sa.Integer, nullable=False, default=0,
+                             server_default='0')
+    rxtx_factor = sa.Column(sa.Float, nullable=False, default=1.0,
+                            server_default='1.0')
+    is_public = sa.Column(sa.Boolean, nullable=False, default=True,
+                          server_default=sa.true())
+    disabled = sa.Column(sa.Boolean, nullable=False, default=False,
+                         server_default=sa.false())
 
 
 class Image(Base):
@@ -211,8 +222,9 @@ class Migration(Base):
     migration_type = sa.Column(sa.String(255), nullable=False)
     created_at = sa.Column(UTCDateTime, nullable=False)
     updated_at = sa.Column(UTCDateTime)
-# -- srv
 
+
+# -- srv
 
 class KeyPair(Base):
     """A user's public key (``os-keypairs``): names are per user, as in
@@ -231,3 +243,57 @@ class KeyPair(Base):
     public_key = sa.Column(sa.Text, nullable=False)
     type = sa.Column(sa.String(16), nullable=False, default='ssh')
     created_at = sa.Column(UTCDateTime, nullable=False)
+
+
+# -- adm: flavor snapshots and host aggregates --------------------------------
+
+class InstanceFlavor(Base):
+    """The flavor an instance was created with, copied when its row was
+    made (Nova keeps ``instance.flavor`` the same way): deleting the
+    flavor or changing its extra specs leaves the instance as it was
+    built, for its reboots, rebuilds, consoles and the scheduler's port
+    claims."""
+
+    __tablename__ = 'instance_flavors'
+
+    instance_uuid = sa.Column(sa.String(36), primary_key=True)
+    flavor_id = sa.Column(sa.String(255), nullable=False, index=True)
+    flavor = sa.Column(sa.JSON, nullable=False)
+
+
+class Aggregate(Base):
+    """A host aggregate, as Nova's (hard-deleted, as in Nova's API
+    database)."""
+
+    __tablename__ = 'aggregates'
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    uuid = sa.Column(sa.String(36), nullable=False, unique=True)
+    name = sa.Column(sa.String(255), nullable=False, unique=True)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    updated_at = sa.Column(UTCDateTime)
+
+
+class AggregateHost(Base):
+    __tablename__ = 'aggregate_hosts'
+    __table_args__ = (sa.UniqueConstraint(
+        'host', 'aggregate_id',
+        name='uniq_aggregate_hosts0host0aggregate_id'),)
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    host = sa.Column(sa.String(255), nullable=False, index=True)
+    aggregate_id = sa.Column(sa.Integer, sa.ForeignKey('aggregates.id'),
+                             nullable=False, index=True)
+
+
+class AggregateMetadata(Base):
+    __tablename__ = 'aggregate_metadata'
+    __table_args__ = (sa.UniqueConstraint(
+        'aggregate_id', 'key',
+        name='uniq_aggregate_metadata0aggregate_id0key'),)
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    aggregate_id = sa.Column(sa.Integer, sa.ForeignKey('aggregates.id'),
+                             nullable=False, index=True)
+    key = sa.Column(sa.String(255), nullable=False, index=True)
+    value = sa.Column(sa.String(255), nullable=False)

@@ -8,6 +8,7 @@ docs read the defaults from it, nova.policy registers them.
 import itertools
 
 from nova.policies import admin_apis
+from nova.policies import aggregates
 from nova.policies import base
 from nova.policies import consoles
 from nova.policies import keypairs
@@ -38,4 +39,6 @@ def list_rules():
         lock_server.list_rules(),
         # -- srv
         keypairs.list_rules(),
+        # -- adm
+        aggregates.list_rules(),
     ))

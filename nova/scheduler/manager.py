@@ -60,7 +60,8 @@ def end_migration(uuid):
 
 def _ports_of(instance):
     """Serial ports a instance's guest takes, from its flavor and image."""
-    flavor = db.flavor_get(instance['flavor_id'])
+    # The flavor the instance was created with, even if deleted since.
+    flavor = db.instance_flavor(instance)
     image = db.image_get(instance['image_id'])
     if flavor is None or image is None:
         return 0  # its build fails on the missing row

@@ -73,7 +73,14 @@ PLACEHOLDERS = {
     # -- srv: an OS-SRV-USG time, as Nova writes it (no zone).
     'usgtime': r'[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}'
                r'\.[0-9]{6}',
+    # A time as Nova writes an aggregate's: naive UTC, microseconds.
+    'strtime': r'[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}'
+               r'(?:\.[0-9]{1,6})?',
 }
+# The only placeholder a request sample may hold: the compute host's
+# name, which differs from one machine to the next (filled in with the
+# name the service reported before the request is sent).
+REQUEST_PLACEHOLDERS = {'hostname'}
 
 _PLACEHOLDER_RE = re.compile(r'%\((\w+)\)s')
 _CONTROL_CHARACTERS = re.compile('[\x00-\x08\x0b-\x1f]')
@@ -220,8 +227,9 @@ class SampleFilesTestCase(testtools.TestCase):
         for name in sorted(files):
             used = placeholders_in(load_sample(name))
             if name.endswith('-req.json'):
-                # Sent as written: a placeholder would go to the service.
-                self.assertEqual(set(), used, name)
+                # Sent as written but for the host's name: any other
+                # placeholder would go to the service.
+                self.assertEqual(set(), used - REQUEST_PLACEHOLDERS, name)
             else:
                 self.assertTrue(name.endswith('-resp.json'), name)
                 self.assertEqual(set(), used - set(PLACEHOLDERS), name)
@@ -273,9 +281,18 @@ class APISamplesTestCase(testtools.TestCase):
         return Response(status, headers, json.loads(raw) if raw else None,
                         raw)
 
-    def request_sample(self, name):
+    def request_sample(self, name, **fill):
+        """Sample ``name`` as sent: REQUEST_PLACEHOLDERS filled from
+        ``fill``."""
         self.used.add(name)
-        return load_sample(name)
+        sample = load_sample(name)
+        if placeholders_in(sample):
+            text = json.dumps(sample)
+            for key, value in fill.items():
+                text = text.replace('%%(%s)s' % key, value)
+            sample = json.loads(text)
+            self.assertEqual(set(), placeholders_in(sample), name)
+        return sample
 
     def check(self, name, response, status, version='2.1', loose=False):
         """Match ``response`` against sample ``name``; the captures.
@@ -392,6 +409,9 @@ class APISamplesTestCase(testtools.TestCase):
         self._check_keypairs()
         server_id = self._check_create_show_list()
         self._check_services_and_hypervisors()
+        self._check_hypervisor_calls(server_id)
+        self._check_flavor_manage()
+        self._check_aggregates_and_service_actions()
         self._check_admin_view_and_live_migration(server_id)
         self._check_server_records(server_id)
         self._check_console_output(server_id)
@@ -535,18 +555,26 @@ class APISamplesTestCase(testtools.TestCase):
         for key in ('id', 'hypervisor_hostname', 'state', 'status'):
             self.assertEqual(listed[key], detail[key], key)
         # Counters may move between two reports; the rest does not.
-        for key in ('service', 'virtlogd', 'console_log', 'libvirt_version',
-                    'qemu_version', 'hypervisor_version', 'vcpus',
-                    'memory_mb'):
+        for key in ('service', 'hypervisor_version', 'vcpus', 'memory_mb',
+                    'cpu_info'):
             self.assertEqual(detail[key], shown[key], key)
         self.assertEqual(
             {'host': host, 'id': services['2.1']['id'],
              'disabled_reason': None}, shown['service'])
+        # This project's facts: their own resource, out of Nova's body.
+        response = self.call(
+            'GET', '/v2.1/os-hypervisors/%d/serial-console-facts'
+            % listed['id'], token=ADMIN_TOKEN)
+        self.check('os-hypervisors/hypervisors-serial-console-facts-resp.'
+                   'json', response, 200, loose=True)
+        facts = response.body['serial_console_facts']
+        self.assertEqual((listed['id'], listed['hypervisor_hostname']),
+                         (facts['id'], facts['hypervisor_hostname']))
         # The figures come from the host's last report, which may predate
         # the story's guest: only their consistency is checked.
-        self.assertEqual(shown['virtlogd'],
-                         shown['console_log'] == 'virtlogd')
-        ports = shown['serial_ports']
+        self.assertEqual(facts['virtlogd'],
+                         facts['console_log'] == 'virtlogd')
+        ports = facts['serial_ports']
         self.assertTrue(0 <= ports['free'] <= ports['total'], ports)
         self.assertGreaterEqual(shown['running_vms'], 0)
         self.assertEqual(shown['memory_mb'] - shown['memory_mb_used'],
@@ -554,6 +582,116 @@ class APISamplesTestCase(testtools.TestCase):
         self.assertEqual(404, self.call('GET', '/v2.1/os-hypervisors/%s'
                                         % MISSING_HOST,
                                         token=ADMIN_TOKEN).status)
+
+    def _host(self):
+        [service] = self.call('GET', '/v2.1/os-services',
+                              token=ADMIN_TOKEN).body['services']
+        return service['host']
+
+    def _check_hypervisor_calls(self, server_id):
+        """Nova's other hypervisor calls (what `openstack hypervisor
+        stats show` and `hypervisor show` send)."""
+        [listed] = self.call('GET', '/v2.1/os-hypervisors',
+                             token=ADMIN_TOKEN).body['hypervisors']
+        name = listed['hypervisor_hostname']
+        response = self.call('GET', '/v2.1/os-hypervisors/statistics',
+                             token=ADMIN_TOKEN)
+        self.check('os-hypervisors/hypervisors-statistics-resp.json',
+                   response, 200, loose=True)
+        self.assertEqual(1, response.body['hypervisor_statistics']['count'])
+        response = self.call('GET', '/v2.1/os-hypervisors/%s/search' % name,
+                             token=ADMIN_TOKEN)
+        self.check('os-hypervisors/hypervisors-search-resp.json', response,
+                   200, loose=True)
+        self.assertEqual([listed], response.body['hypervisors'])
+        response = self.call('GET', '/v2.1/os-hypervisors/%s/servers' % name,
+                             token=ADMIN_TOKEN)
+        captured = self.check(
+            'os-hypervisors/hypervisors-with-servers-resp.json', response,
+            200, loose=True)
+        self.assertEqual({server_id}, captured['uuid'])
+        self.assertEqual(404, self.call(
+            'GET', '/v2.1/os-hypervisors/%s/search' % MISSING_HOST,
+            token=ADMIN_TOKEN).status)
+
+    def _check_flavor_manage(self):
+        """What `openstack flavor create --property`, `flavor set
+        --property` and `flavor delete` send."""
+        response = self.call(
+            'POST', '/v2.1/flavors',
+            self.request_sample('flavors/flavor-create-req.json'),
+            token=ADMIN_TOKEN)
+        captured = self.check('flavors/flavor-create-resp.json', response,
+                              200)
+        self.assertEqual({self.root}, captured['host'])
+        specs = '/v2.1/flavors/10/os-extra_specs'
+        self.check('flavors/flavor-extra-specs-create-resp.json', self.call(
+            'POST', specs, self.request_sample(
+                'flavors/flavor-extra-specs-create-req.json'),
+            token=ADMIN_TOKEN), 200)
+        self.check('flavors/flavor-extra-specs-update-resp.json', self.call(
+            'PUT', specs + '/hw:serial_port_count', self.request_sample(
+                'flavors/flavor-extra-specs-update-req.json'),
+            token=ADMIN_TOKEN), 200)
+        self.assertEqual(403, self.call('DELETE', '/v2.1/flavors/10').status)
+        self.assertNoBody(self.call('DELETE', specs + '/hw:serial_port_count',
+                                    token=ADMIN_TOKEN), 200)
+        self.assertNoBody(self.call('DELETE', '/v2.1/flavors/10',
+                                    token=ADMIN_TOKEN), 202)
+        self.assertEqual(404, self.call('GET', '/v2.1/flavors/10').status)
+
+    def _check_aggregates_and_service_actions(self):
+        host = self._host()
+        response = self.call('POST', '/v2.1/os-aggregates',
+                             self.request_sample(
+                                 'os-aggregates/aggregate-post-req.json'),
+                             token=ADMIN_TOKEN)
+        self.check('os-aggregates/aggregate-post-resp.json', response, 200,
+                   loose=True)
+        path = '/v2.1/os-aggregates/%d' % response.body['aggregate']['id']
+        for name in ('os-aggregates/aggregate-add-host-post-req.json',
+                     'os-aggregates/aggregate-metadata-post-req.json'):
+            self.assertEqual(200, self.call(
+                'POST', path + '/action',
+                self.request_sample(name, hostname=host),
+                token=ADMIN_TOKEN).status)
+        self.assertEqual(200, self.call('PUT', path, self.request_sample(
+            'os-aggregates/aggregate-update-post-req.json'),
+            token=ADMIN_TOKEN).status)
+        captured = self.check('os-aggregates/aggregate-get-resp.json',
+                              self.call('GET', path, token=ADMIN_TOKEN), 200,
+                              loose=True)
+        self.assertEqual({host}, captured['hostname'])
+        self.check('os-aggregates/aggregates-list-get-resp.json',
+                   self.call('GET', '/v2.1/os-aggregates', token=ADMIN_TOKEN),
+                   200, loose=True)
+        # The host is in the aggregate's zone now.
+        [service] = self.call('GET', '/v2.1/os-services',
+                              token=ADMIN_TOKEN).body['services']
+        self.assertEqual('az-serial', service['zone'])
+        self.assertEqual(200, self.call('POST', path + '/action', {
+            'remove_host': {'host': host}}, token=ADMIN_TOKEN).status)
+        self.assertEqual(200, self.call('DELETE', path,
+                                        token=ADMIN_TOKEN).status)
+
+        # Disable with a reason, enable; force-down false (2.11).
+        for name, version in (
+                ('os-services/service-disable-log-put', '2.1'),
+                ('os-services/service-enable-put', '2.1'),
+                ('os-services/v2.11/service-force-down-put', '2.11')):
+            action = name.rsplit('/', 1)[1][len('service-'):-len('-put')]
+            action = {'disable-log': 'disable-log-reason'}.get(action, action)
+            response = self.call(
+                'PUT', '/v2.1/os-services/' + action,
+                self.request_sample(name + '-req.json', hostname=host),
+                token=ADMIN_TOKEN, version=version)
+            captured = self.check(name + '-resp.json', response, 200,
+                                  version=version)
+            self.assertEqual({host}, captured['hostname'])
+        [service] = self.call('GET', '/v2.1/os-services',
+                              token=ADMIN_TOKEN).body['services']
+        self.assertEqual(('enabled', 'up', 'nova'), (
+            service['status'], service['state'], service['zone']))
 
     def _check_admin_view_and_live_migration(self, server_id):
         path = self.server_path(server_id)

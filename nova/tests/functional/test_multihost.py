@@ -88,10 +88,17 @@ class MultiHostTestCase(base.FunctionalTestCase):
                 self.a.log_tail()))
 
     def hypervisors(self):
+        """Nova's detail of each host with its serial console facts
+        (this project's extension, out of Nova's bodies)."""
         status, body = self.a.request('GET', '/os-hypervisors/detail',
                                       token=ADMIN_TOKEN)
         self.assertEqual(200, status, body)
-        return {h['service']['host']: h for h in body['hypervisors']}
+        status, facts = self.a.request(
+            'GET', '/os-hypervisors/serial-console-facts', token=ADMIN_TOKEN)
+        self.assertEqual(200, status, facts)
+        facts = {f['id']: f for f in facts['serial_console_facts']}
+        return {h['service']['host']: dict(h, **facts[h['id']])
+                for h in body['hypervisors']}
 
     def boot(self, name='multi'):
         server = self.conn.compute.create_server(

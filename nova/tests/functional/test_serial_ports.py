@@ -65,8 +65,8 @@ class OnePortTestCase(base.FunctionalTestCase):
         self.fail('server %s not deleted within %d s' % (uuid, timeout))
 
     def _free_ports(self):
-        hypervisors = self._call('GET', '/os-hypervisors/detail')
-        return hypervisors['hypervisors'][0]['serial_ports']['free']
+        facts = self._call('GET', '/os-hypervisors/serial-console-facts')
+        return facts['serial_console_facts'][0]['serial_ports']['free']
 
     def _wait_free(self, count):
         """Until the hypervisor view shows ``count`` free ports (a

@@ -13,6 +13,7 @@ import routes
 import webob
 import webob.exc
 
+from nova.api.openstack.compute import aggregates
 from nova.api.openstack.compute import console_viewers
 from nova.api.openstack.compute import flavors
 from nova.api.openstack.compute import hypervisors
@@ -57,6 +58,10 @@ ROUTES = (
     ('GET', '/os-services', 'services', 'index'),
     ('GET', '/os-hypervisors', 'hypervisors', 'index'),
     ('GET', '/os-hypervisors/detail', 'hypervisors', 'detail'),
+    # adm: before /os-hypervisors/{id}, which would take it.
+    ('GET', '/os-hypervisors/statistics', 'hypervisors', 'statistics'),
+    ('GET', '/os-hypervisors/serial-console-facts', 'hypervisors',
+     'console_facts_list'),
     ('GET', '/os-hypervisors/{id}', 'hypervisors', 'show'),
     # -- ver
     ('GET', '/servers/{server_id}/tags', 'server_tags', 'index'),
@@ -93,6 +98,29 @@ ROUTES = (
     ('POST', '/os-keypairs', 'keypairs', 'create'),
     ('GET', '/os-keypairs/{id}', 'keypairs', 'show'),
     ('DELETE', '/os-keypairs/{id}', 'keypairs', 'delete'),
+    # -- adm
+    ('POST', '/flavors', 'flavors', 'create'),
+    ('DELETE', '/flavors/{id}', 'flavors', 'delete'),
+    ('POST', '/flavors/{flavor_id}/os-extra_specs', 'flavors',
+     'extra_specs_create'),
+    ('PUT', '/flavors/{flavor_id}/os-extra_specs/{key}', 'flavors',
+     'extra_spec_update'),
+    ('DELETE', '/flavors/{flavor_id}/os-extra_specs/{key}', 'flavors',
+     'extra_spec_delete'),
+    ('GET', '/os-hypervisors/{pattern}/search', 'hypervisors', 'search'),
+    ('GET', '/os-hypervisors/{pattern}/servers', 'hypervisors', 'servers'),
+    ('GET', '/os-hypervisors/{id}/uptime', 'hypervisors', 'uptime'),
+    ('GET', '/os-hypervisors/{id}/serial-console-facts', 'hypervisors',
+     'console_facts'),
+    ('PUT', '/os-services/force-down', 'services', 'force_down'),
+    ('PUT', '/os-services/{verb}', 'services', 'update'),
+    ('DELETE', '/os-services/{id}', 'services', 'delete'),
+    ('GET', '/os-aggregates', 'aggregates', 'index'),
+    ('POST', '/os-aggregates', 'aggregates', 'create'),
+    ('GET', '/os-aggregates/{id}', 'aggregates', 'show'),
+    ('PUT', '/os-aggregates/{id}', 'aggregates', 'update'),
+    ('DELETE', '/os-aggregates/{id}', 'aggregates', 'delete'),
+    ('POST', '/os-aggregates/{id}/action', 'aggregates', 'action'),
 )
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -165,6 +193,8 @@ class APIRouter:
                 availability_zone.AvailabilityZoneController(compute_api),
             # -- srv
             'keypairs': keypairs.KeypairsController(compute_api),
+            # -- adm
+            'aggregates': aggregates.AggregatesController(compute_api),
         }
         self.mapper = make_mapper()
 

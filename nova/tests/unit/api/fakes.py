@@ -98,6 +98,12 @@ def _hosts():
             'console_log': 'virtlogd', 'libvirt_version': '8.0.0',
             'qemu_version': '6.2.0', 'serial_ports_total': 10001,
             'serial_ports_free': 9999,
+            'cpu_info': {'arch': 'x86_64', 'model': 'Haswell-noTSX',
+                         'vendor': 'Intel', 'features': ['vmx'],
+                         'topology': {'cores': 4, 'threads': 2,
+                                      'sockets': 1}},
+            'uptime': ' 12:06:00 up 3 days,  2:10,  0 users,  load '
+                      'average: 0.10, 0.20, 0.30',
         },
         'compute-2': {
             'service_id': 11, 'hypervisor_id': 2,
@@ -133,6 +139,7 @@ class FakeComputeAPI:
         self.hosts = _hosts()
         self.servers = {}
         self.keypairs = {}  # {(user_id, name): key pair}
+        self.aggregates = {}  # id -> aggregate dict, as the compute API's
         self.migrations = {}
         self.console_output = {}
         self.console_tail_lengths = []  # tail_length of each call
@@ -212,9 +219,11 @@ class FakeComputeAPI:
 
     # Flavors and images.
 
-    def flavor_list(self, ctx):
+    def flavor_list(self, ctx, is_public=True):
         self._called(ctx, 'flavor_list')
-        return [dict(f) for f in self.flavors.values()]
+        return [dict(f) for f in self.flavors.values()
+                if is_public is None or
+                f.get('is_public', True) == is_public]
 
     def flavor_get(self, ctx, flavor_id):
         self._called(ctx, 'flavor_get', flavor_id)
@@ -424,7 +433,24 @@ class FakeComputeAPI:
             'qemu_version': state['qemu_version'],
             'serial_ports_total': state['serial_ports_total'],
             'serial_ports_free': state['serial_ports_free'],
+            'cpu_info': state.get('cpu_info', {}),
+            'uptime': state.get('uptime'),
         }
+
+    def hypervisor_servers(self, ctx, host):
+        self._called(ctx, 'hypervisor_servers', host)
+        return sorted(('instance-%s' % s['uuid'], s['uuid'])
+                      for s in self.servers.values() if s['host'] == host)
+
+    def aggregate_list(self, ctx):
+        self._called(ctx, 'aggregate_list')
+        return [dict(a) for a in self.aggregates.values()]
+
+    def aggregate_get(self, ctx, aggregate_id):
+        self._called(ctx, 'aggregate_get', aggregate_id)
+        if aggregate_id not in self.aggregates:
+            raise exception.AggregateNotFound(aggregate_id=aggregate_id)
+        return dict(self.aggregates[aggregate_id])
 
     def hypervisor_list(self, ctx):
         self._called(ctx, 'hypervisor_list')

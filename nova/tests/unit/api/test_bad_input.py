@@ -191,14 +191,15 @@ class QueryStringTestCase(base.APITestCase):
         server = self.compute.add_server(project_id='admin')
         ids = {'id': None, 'server_id': server['uuid'], 'flavor_id': '1',
                'key': 'k', 'tag': 't', 'request_id': 'req-1',
-               'migration_id': '1'}
+               'migration_id': '1', 'pattern': 'compute'}
         for method, path, controller, _action in router.ROUTES:
             if method != 'GET':
                 continue
             if '{id}' in path:
                 ids['id'] = {'servers': server['uuid'], 'flavors': '1',
                              'images': fakes.IMAGE_ID,
-                             'hypervisors': '1', 'keypairs': 'k'}[controller]
+                             'hypervisors': '1', 'keypairs': 'k',
+                             'aggregates': '1'}[controller]
             url = '/v2.1' + path.format(**ids)
             query = '?name=%ff&status=%ff&host=%ff&binary=%ff&x=%ff'
             with self.subTest(path=path):

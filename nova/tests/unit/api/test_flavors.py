@@ -52,8 +52,14 @@ class FlavorsTestCase(base.APITestCase):
             self.request('GET', '/v2.1/flavors/42/os-extra_specs'),
             404, 'itemNotFound')
 
-    def test_read_only(self):
-        self.assertFault(self.request('POST', '/v2.1/flavors', body={}),
+    def test_create_and_delete_are_admin_only(self):
+        # Served since issue 13 (they were 405); the policy says who.
+        self.assertFault(
+            self.request('POST', '/v2.1/flavors', body={'flavor': {
+                'name': 'x', 'ram': 64, 'vcpus': 1, 'disk': 0}}),
+            403, 'forbidden', 'os_compute_api:os-flavor-manage:create')
+        self.assertFault(self.request('DELETE', '/v2.1/flavors/1'), 403,
+                         'forbidden', 'os_compute_api:os-flavor-manage:'
+                                      'delete')
+        self.assertFault(self.request('PUT', '/v2.1/flavors/1', body={}),
                          405, 'badMethod')
-        self.assertFault(self.request('DELETE', '/v2.1/flavors/1'), 405,
-                         'badMethod')

@@ -1,11 +1,19 @@
 """/os-hypervisors: list, detail, show; admins only; integer ids."""
 
+import json
+
+import fixtures
+
+from nova.api.openstack.compute import microversion
 from nova import exception
 from nova.tests.unit.api import base
 
 PATH = '/v2.1/os-hypervisors'
 POLICY = 'os_compute_api:os-hypervisors:%s'
 
+CPU_INFO = {'arch': 'x86_64', 'model': 'Haswell-noTSX', 'vendor': 'Intel',
+            'features': ['vmx'],
+            'topology': {'cores': 4, 'threads': 2, 'sockets': 1}}
 COMPUTE_1 = {
     'id': 1, 'hypervisor_hostname': 'compute-1.example.org',
     'state': 'up', 'status': 'enabled',
@@ -14,8 +22,12 @@ COMPUTE_1 = {
     'local_gb_used': 0, 'free_disk_gb': 0, 'disk_available_least': 0,
     'current_workload': 0, 'running_vms': 0, 'hypervisor_type': 'QEMU',
     'hypervisor_version': 8000000, 'host_ip': '192.0.2.11',
-    'cpu_info': '{}',
+    'cpu_info': json.dumps(CPU_INFO, sort_keys=True),
     'service': {'host': 'compute-1', 'id': 10, 'disabled_reason': None},
+}
+# This project's extension, out of Nova's bodies.
+FACTS_1 = {
+    'id': 1, 'hypervisor_hostname': 'compute-1.example.org',
     'virtlogd': True, 'console_log': 'virtlogd',
     'libvirt_version': '8.0.0', 'qemu_version': '6.2.0',
     'serial_ports': {'total': 10001, 'free': 9999},
@@ -42,14 +54,19 @@ class HypervisorsTestCase(base.APITestCase):
         hypervisors = self.get('/detail')['hypervisors']
         self.assertEqual(COMPUTE_1, hypervisors[0])
         two = hypervisors[1]
+        self.assertEqual(
+            (2, {'host': 'compute-2', 'id': 11, 'disabled_reason': None}),
+            (two['id'], two['service']))
         # The N / N+1 mix: compute-2 is too old for virtlogd.
+        facts = self.get('/serial-console-facts')['serial_console_facts']
+        self.assertEqual(FACTS_1, facts[0])
+        two = facts[1]
         self.assertEqual(
             (2, False, 'file', '1.2.17', '2.5.0',
-             {'total': 100, 'free': 100},
-             {'host': 'compute-2', 'id': 11, 'disabled_reason': None}),
+             {'total': 100, 'free': 100}),
             (two['id'], two['virtlogd'], two['console_log'],
              two['libvirt_version'], two['qemu_version'],
-             two['serial_ports'], two['service']))
+             two['serial_ports']))
 
     def test_show(self):
         self.assertEqual({'hypervisor': COMPUTE_1}, self.get('/1'))
@@ -58,10 +75,20 @@ class HypervisorsTestCase(base.APITestCase):
         self.assertEqual('compute-2.example.org',
                          self.get('/2')['hypervisor']['hypervisor_hostname'])
 
-    def test_same_body_at_every_version(self):
-        for version in ('2.1', '2.25', 'latest'):
+    def test_cpu_info_is_a_string_before_228(self):
+        # Served once the API's maximum reaches 2.28 (the "ver" part).
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.api.openstack.compute.microversion.MAX_VERSION',
+            microversion.APIVersion(2, 28)))
+        for version in ('2.1', '2.25', '2.27'):
             self.assertEqual({'hypervisor': COMPUTE_1},
                              self.get('/1', version=version))
+        for version in ('2.28', 'latest'):
+            self.assertEqual({'hypervisor': dict(COMPUTE_1,
+                                                 cpu_info=CPU_INFO)},
+                             self.get('/1', version=version))
+            two = self.get('/detail', version=version)['hypervisors'][1]
+            self.assertEqual({}, two['cpu_info'])
 
     def test_counts_follow_the_compute_api(self):
         self.compute.add_server(host='compute-1')

@@ -161,9 +161,9 @@ class LogContextTestCase(base.APITestCase):
         seen = []
         real_list = self.compute.flavor_list
 
-        def flavor_list(ctxt):
+        def flavor_list(ctxt, **kwargs):
             seen.append(oslo_context.get_current())
-            return real_list(ctxt)
+            return real_list(ctxt, **kwargs)
         self.compute.flavor_list = flavor_list
         response = self.request('GET', '/v2.1/flavors')
         self.assertStatus(200, response)

@@ -247,11 +247,15 @@ class OpenStackSDKTestCase(test.TestCase):
                          names)
         detailed = list(admin.compute.hypervisors(details=True))
         self.assertEqual([8, 4], [h.vcpus for h in detailed])
-        # The sdk drops keys it does not know; the raw body has them.
+        # This project's facts are in its own extension, not in Nova's
+        # bodies.
         raw = admin.compute.get('/os-hypervisors/detail').json()
+        self.assertNotIn('virtlogd', raw['hypervisors'][0])
+        raw = admin.compute.get('/os-hypervisors/serial-console-facts').json()
         self.assertEqual(
             [(True, 'virtlogd'), (False, 'file')],
-            [(h['virtlogd'], h['console_log']) for h in raw['hypervisors']])
+            [(h['virtlogd'], h['console_log'])
+             for h in raw['serial_console_facts']])
         hypervisor = admin.compute.get_hypervisor(2)
         self.assertEqual(('compute-2.example.org', 'up', 'enabled', 'QEMU'),
                          (hypervisor.name, hypervisor.state,

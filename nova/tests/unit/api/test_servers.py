@@ -187,7 +187,7 @@ class ListAndShowTestCase(base.APITestCase):
         self.assertEqual('GET, POST', response.headers['Allow'])
 
     def test_unknown_resource_is_404(self):
-        for path in ('/v2.1/os-aggregates', SERVERS + '/x/y/z',
+        for path in ('/v2.1/os-cells', SERVERS + '/x/y/z',
                      '/v2.1/servers/x/metadata'):
             self.assertFault(self.request('GET', path), 404, 'itemNotFound')
 

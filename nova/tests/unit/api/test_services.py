@@ -102,12 +102,13 @@ class ServicesTestCase(base.APITestCase):
         self.assertFault(self.request('GET', PATH, token=base.ADMIN_TOKEN),
                          403, 'forbidden')
 
-    def test_only_get(self):
+    def test_only_get_on_the_collection(self):
         for method in ('POST', 'PUT', 'DELETE'):
             response = self.request(method, PATH, body={},
                                     token=base.ADMIN_TOKEN)
             self.assertFault(response, 405, 'badMethod')
             self.assertEqual('GET', response.headers['Allow'])
+        # force-down is a 2.11 call: before, there is no such thing.
         self.assertFault(self.request('PUT', PATH + '/force-down', body={},
                                       token=base.ADMIN_TOKEN),
                          404, 'itemNotFound')

@@ -79,7 +79,9 @@ class FlavorImageTestCase(APITestCase):
                                         extra_specs={'k': 'v'},
                                         flavor_id='2')
         self.assertEqual({'id': '2', 'name': 'm1.small', 'ram': 512,
-                          'vcpus': 1, 'disk': 1, 'extra_specs': {'k': 'v'}},
+                          'vcpus': 1, 'disk': 1, 'extra_specs': {'k': 'v'},
+                          'swap': 0, 'ephemeral_gb': 0, 'rxtx_factor': 1.0,
+                          'is_public': True, 'disabled': False},
                          flavor)
         self.assertEqual(flavor, self.api.flavor_get(ALICE, '2'))
         self.assertEqual(['1', '2'],

@@ -33,6 +33,7 @@ MAIN_DDL = test_migration.TODAY_DDL.replace(
 
 # The revision that found today's schema.
 INITIAL = '8d2c41e0a7b3'
+INITIAL_REVISION = '8d2c41e0a7b3'
 
 # (uuid, vm_state, task_state, host, fault)
 MAIN_INSTANCES = [
@@ -99,8 +100,15 @@ class MainDatabaseTestCase(test.TestCase):
         self.assertEqual(before, after)
         self.assertEqual(schema_before, [s for s in schema_after
                                          if 'alembic_version' not in s[1]])
-        # And, at the newest revision, the API reads them as it did.
+        # The later revisions keep every row (adding columns at the end).
         db.configure(self.url)
+        _, at_head = test_migration.dump(self.path)
+        self.assertEqual([(migration.head(),)], at_head['alembic_version'])
+        for table, rows in before.items():
+            width = len(rows[0]) if rows else 0
+            self.assertEqual(rows, [row[:width] for row in at_head[table]],
+                             table)
+        # And the API reads them as it did.
         self.assertEqual(['i-reboot', 'i-error', 'i-active', 'i-build'],
                          [i['uuid'] for i in db.instance_get_all()])
         self.assertEqual(('active', 'rebooting', 'old fault', 'd3'), tuple(

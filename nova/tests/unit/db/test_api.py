@@ -75,7 +75,9 @@ class FlavorImageTestCase(base.DBTestCase):
         fetched = db.flavor_get('1')
         self.assertIs(dict, type(fetched))
         self.assertEqual({'id': '1', 'name': 'm1', 'ram': 64, 'vcpus': 2,
-                          'disk': 0, 'extra_specs': {'a': 'b'}}, fetched)
+                          'disk': 0, 'extra_specs': {'a': 'b'}, 'swap': 0,
+                          'ephemeral_gb': 0, 'rxtx_factor': 1.0,
+                          'is_public': True, 'disabled': False}, fetched)
         self.assertEqual(created, fetched)
         self.assertEqual([fetched], db.flavor_list())
         self.assertIsNone(db.flavor_get('2'))

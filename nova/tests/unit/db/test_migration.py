@@ -115,6 +115,8 @@ LATER_TABLES = {
     'key_pairs',
     # -- ver
     'tags', 'instance_actions', 'instance_actions_events', 'migrations',
+    # -- adm
+    'instance_flavors', 'aggregates', 'aggregate_hosts', 'aggregate_metadata',
 }
 
 
@@ -160,10 +162,13 @@ class UpgradeTestCase(test.TestCase):
         _, before = dump(self.path)
         db.configure(self.url)
         _, after = dump(self.path)
-        # Other tables untouched, row for row.
+        # Other tables untouched, row for row (flavors gained columns
+        # at the end since: the old ones are as they were).
         for table in ('flavors', 'images', 'console_auth_tokens',
                       'services'):
-            self.assertEqual(before[table], after[table], table)
+            width = len(before[table][0]) if before[table] else 0
+            self.assertEqual(before[table],
+                             [row[:width] for row in after[table]], table)
         self.assertNotIn('servers', after)
         self.assertNotIn('status', columns(self.path, 'instances'))
         self.assertEqual(len(OLD_SERVERS), len(after['instances']))

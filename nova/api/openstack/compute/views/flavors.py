@@ -20,12 +20,12 @@ def detail(req, flavor):
         'ram': flavor['ram'],
         'vcpus': flavor['vcpus'],
         'disk': flavor['disk'],
-        'OS-FLV-EXT-DATA:ephemeral': flavor.get('ephemeral', 0),
+        'OS-FLV-EXT-DATA:ephemeral': flavor.get('ephemeral_gb') or 0,
         # Nova says '' for no swap.
         'swap': flavor.get('swap') or '',
-        'rxtx_factor': flavor.get('rxtx_factor', 1.0),
-        'OS-FLV-DISABLED:disabled': flavor.get('disabled', False),
-        'os-flavor-access:is_public': flavor.get('is_public', True),
+        'rxtx_factor': float(flavor.get('rxtx_factor', 1.0)),
+        'OS-FLV-DISABLED:disabled': bool(flavor.get('disabled', False)),
+        'os-flavor-access:is_public': bool(flavor.get('is_public', True)),
     })
     return body
 

@@ -2,13 +2,22 @@
 
 from nova.api.openstack.compute import microversion
 from nova.api.openstack.compute.views import links
+import nova.conf
 
+CONF = nova.conf.CONF
 FORCED_DOWN_VERSION = microversion.APIVersion(2, 11)
 COMPUTE_TOPIC = 'compute'
-# Nova's default availability zone, where every compute host is here;
-# other services are in Nova's "internal" zone.
-COMPUTE_ZONE = 'nova'
-INTERNAL_ZONE = 'internal'
+
+
+def _zone(svc):
+    """The compute API gives each service its ``zone``
+    (nova.compute.availability_zones); without one, the zone a service
+    outside any aggregate is in."""
+    if svc.get('zone'):
+        return svc['zone']
+    if svc.get('topic') == COMPUTE_TOPIC:
+        return CONF.default_availability_zone
+    return CONF.internal_service_availability_zone
 
 
 def service(req, svc):
@@ -16,8 +25,7 @@ def service(req, svc):
         'id': svc['id'],
         'binary': svc['binary'],
         'host': svc['host'],
-        'zone': (COMPUTE_ZONE if svc.get('topic') == COMPUTE_TOPIC
-                 else INTERNAL_ZONE),
+        'zone': _zone(svc),
         'status': 'disabled' if svc['disabled'] else 'enabled',
         'state': 'up' if svc['up'] else 'down',
         'updated_at': links.isotime(svc.get('updated_at')),

@@ -261,3 +261,19 @@ def fault_message(exc):
     else:
         message = str(exc) or type(exc).__name__
     return message[:MAX_FAULT_LENGTH]
+
+
+# -- glance
+
+class GlanceConnectionFailed(NovaException):
+    code = 503
+    msg_fmt = ("The image service (Glance) could not be reached or "
+               "answered with an error: %(reason)s")
+
+
+class ImageUnacceptable(Invalid):
+    msg_fmt = "Image %(image_id)s is unacceptable: %(reason)s"
+
+
+class ImageDownloadFailed(NovaException):
+    msg_fmt = "Image %(image_id)s could not be downloaded: %(reason)s"

@@ -188,7 +188,7 @@ class ComputeTaskManager:
             error = self._host_down(uuid, current['host'])
             if error is not None:
                 raise error
-            send(tasks.instance_for(current, boot=boot))
+            send(tasks.instance_for(current, boot=boot, ctx=ctxt))
         except Exception as e:
             self._landed(uuid, task)
             self._fail(uuid, task, action, exception.fault_message(e))

@@ -9,13 +9,14 @@ from oslo_config import cfg
 from nova.conf import api
 from nova.conf import base
 from nova.conf import database
+from nova.conf import glance
 from nova.conf import libvirt
 from nova.conf import serial_console
 from nova.conf import service
 from nova.conf import upgrade_levels
 
 _MODULES = (base, libvirt, serial_console, api, database, service,
-            upgrade_levels)
+            upgrade_levels, glance)
 
 
 def register_all(conf):

@@ -19,9 +19,11 @@ files here:
 * in the compute's own process, an ``ImageMeta`` built with paths
   (``local_files``, never serialized): those.
 
-Kernel images (an image with ``kernel_id``, and ``ramdisk_id``, in its
-properties, as Nova's) boot that kernel and initrd directly; other images
-are the backing file of the guest's own qcow2 disk.
+An image with ``kernel_id`` (and ``ramdisk_id``) in its properties, as
+Nova's, boots that kernel and initrd directly; when the image itself is
+a disk (``raw`` or ``qcow2``; not ``ami``, whose data is not used here)
+it is also the guest's disk. Any other image is the backing file of the
+guest's own qcow2 disk, booted from.
 """
 
 import collections
@@ -88,11 +90,14 @@ def boot_files(ctx, conf, image_meta, fetch=True):
         return _catalog_files(image_meta.id)
     props = image_meta.properties
     if not fetch:
+        disk = fmt = None
+        if image_meta.disk_format in DISK_FORMATS:
+            disk, fmt = cache_path(conf, image_meta.id), image_meta.disk_format
         if props.get('kernel_id'):
             return BootFiles(
                 cache_path(conf, props['kernel_id']),
                 (cache_path(conf, props['ramdisk_id'])
-                 if props.get('ramdisk_id') else None), None, None)
+                 if props.get('ramdisk_id') else None), disk, fmt)
         return BootFiles(None, None, cache_path(conf, image_meta.id),
                          image_meta.disk_format)
     return ImageCache(conf).files(ctx, image_meta.id)
@@ -156,12 +161,18 @@ class ImageCache:
         """The BootFiles of Glance image ``image_id``, fetched if need be."""
         image = self._api.get(ctx, image_id)
         props = image['properties']
+        disk_format = image.get('disk_format')
         if props.get('kernel_id'):
             kernel = self.fetch(ctx, props['kernel_id'])
             ramdisk = (self.fetch(ctx, props['ramdisk_id'])
                        if props.get('ramdisk_id') else None)
-            return BootFiles(kernel, ramdisk, None, None)
-        disk_format = image.get('disk_format')
+            if disk_format not in DISK_FORMATS:
+                return BootFiles(kernel, ramdisk, None, None)
+            # A disk image with its own kernel (as Nova boots it): the
+            # kernel boots, the image is the guest's disk.
+            disk = self.fetch(ctx, image_id, image=image,
+                              disk_format=disk_format)
+            return BootFiles(kernel, ramdisk, disk, disk_format)
         if disk_format not in DISK_FORMATS:
             raise exception.ImageUnacceptable(
                 image_id=image_id,

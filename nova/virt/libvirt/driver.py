@@ -364,13 +364,14 @@ class LibvirtDriver(driver.ComputeDriver):
             guest.os_cmdline = image_meta.properties.get(
                 'os_command_line',
                 _KERNEL_CMDLINES.get(guest_arch, DEFAULT_KERNEL_CMDLINE))
-        elif files.disk:
-            guest.os_boot_dev = 'hd'
+        if files.disk:
+            if not files.kernel:
+                guest.os_boot_dev = 'hd'
             guest.add_device(vconfig.LibvirtConfigGuestDisk(
                 driver_name='qemu', driver_format='qcow2',
                 source_path=self.disk_path(instance),
                 target_dev='vda', target_bus='virtio'))
-        else:
+        elif not files.kernel:
             raise exception.Invalid(
                 reason='image %s has neither a disk nor a kernel to boot' %
                 image_meta.id)
@@ -539,7 +540,7 @@ class LibvirtDriver(driver.ComputeDriver):
                 reason='its image %s: %s' % (image_meta.id,
                                              exception.fault_message(e)))
         guest = self._get_guest_config(instance, image_meta, files)
-        if files.disk and not files.kernel:
+        if files.disk:
             try:
                 self._create_disk(instance, files)
             except exception.InstanceBootFailed:
@@ -597,7 +598,7 @@ class LibvirtDriver(driver.ComputeDriver):
         if image is None:
             return
         files = images.boot_files(None, self._conf, image, fetch=False)
-        if files.disk and not files.kernel:
+        if files.disk:
             disk_check.check_disk(self.disk_path(instance), files.disk,
                                   files.disk_format)
 

@@ -104,8 +104,8 @@ class WireTestCase(testtools.TestCase):
         image = _instance().image_meta
         self.assertEqual('/k', image.kernel_path)  # in this process only
         back = _across(image)
-        self.assertEqual(('img-1', None, None, None), (
-            back.id, back.kernel_path, back.disk_path, back.local_files))
+        self.assertEqual(('img-1', None, None), (
+            back.id, back.kernel_path, back.disk_path))
         wire = rpc.RequestContextSerializer().serialize_entity(None, image)
         self.assertNotIn('/k', repr(wire))
         wire['nova_object.version'] = '1.0'
@@ -113,8 +113,8 @@ class WireTestCase(testtools.TestCase):
                                         disk_path='/dev/sda')
         forged = rpc.RequestContextSerializer().deserialize_entity(None,
                                                                    wire)
-        self.assertEqual((None, None, None), (
-            forged.kernel_path, forged.disk_path, forged.local_files))
+        self.assertEqual((None, None), (forged.kernel_path,
+                                        forged.disk_path))
 
     def test_unknown_class_is_refused(self):
         wire = rpc.RequestContextSerializer().serialize_entity(

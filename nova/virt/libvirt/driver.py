@@ -949,6 +949,16 @@ class LibvirtDriver(driver.ComputeDriver):
             os.rename(inst_dir, aside)
         # The guest's virtlogd opens its log here as soon as it arrives.
         instance_files.prepare_dir(inst_dir)
+        image = getattr(instance, 'image_meta', None)
+        if image is not None and self._conf.glance.enabled:
+            # Its kernel and ramdisk into this host's image cache, where
+            # the migrated XML names them (migration.update_guest_xml).
+            try:
+                images.boot_files(context, self._conf, image)
+            except exception.NovaException as e:
+                raise exception.MigrationPreCheckError(
+                    reason='image %s of %s not fetched here: %s' % (
+                        image.id, instance.uuid, exception.fault_message(e)))
         addr = migrate_data.serial_listen_addr
         ports = []
         try:

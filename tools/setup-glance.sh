@@ -4,7 +4,7 @@
 # keystonemiddleware against the Keystone of tools/setup-keystone.sh, served by gunicorn.
 #
 # Usage:
-#   tools/setup-glance.sh [--listen ADDR]... [--forget-listen] [--port PORT]
+#   tools/setup-glance.sh [--listen ADDR]... [--forget-listen] [--port PORT] [--keystone-ready]
 #   tools/setup-glance.sh --status | --stop
 #
 # Setup (the default action), idempotent; from scratch about 60 s (most of it pip), again
@@ -31,6 +31,8 @@
 #                    Remembered ($CONF_DIR/listen) while the address exists here.
 #   --forget-listen  listen on 127.0.0.1 and this run's --listen ADDRs only.
 #   --port PORT      Glance's port (default 9292)
+#   --keystone-ready do not run tools/setup-keystone.sh first: the caller just did (with
+#                    --image-url http://127.0.0.1:PORT, its default for port 9292).
 #
 # --status  whether the server runs, where it listens and whether /versions answers;
 #           exit 0 when it answers, else 3.
@@ -66,13 +68,14 @@ readonly PROG=setup-glance
 source "$TOOLS_DIR/lib/common.sh"
 usage() { header 7,8; exit 2; }
 
-action=setup port=9292 forget_listen=0
+action=setup port=9292 forget_listen=0 keystone_ready=0
 listen=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --port) [ $# -ge 2 ] || usage; port="$2"; shift 2 ;;
         --listen) [ $# -ge 2 ] || usage; listen+=("$2"); shift 2 ;;
         --forget-listen) forget_listen=1; shift ;;
+        --keystone-ready) keystone_ready=1; shift ;;
         --status) action=status; shift ;;
         --stop) action=stop; shift ;;
         -h|--help) header '2,/^set -euo/'; exit 0 ;;
@@ -336,7 +339,7 @@ ensure_server() {
 
 do_setup() {
     local t0=$SECONDS
-    "$TOOLS_DIR/setup-keystone.sh" --image-url "$URL" >&2
+    [ "$keystone_ready" = 1 ] || "$TOOLS_DIR/setup-keystone.sh" --image-url "$URL" >&2
     ensure_venv
     ensure_user
     write_config

@@ -251,7 +251,7 @@ EOF
     "$TOOLS_DIR/setup-nova-user.sh" >&2  # nova-compute as user nova (privsep)
     "$TOOLS_DIR/setup-mariadb.sh" >&2  # database of split/multi-host set-ups, tests
     "$TOOLS_DIR/setup-keystone.sh" >&2  # identity for auth_strategy = keystone
-    "$TOOLS_DIR/setup-glance.sh" >&2  # the image service (Glance, file store)
+    "$TOOLS_DIR/setup-glance.sh" --keystone-ready >&2  # the image service (Glance)
     log "host ready ($((SECONDS - t0)) s): $(virsh -q -c "$VIRSH_URI" version 2>/dev/null | grep -i 'running hypervisor' | sed 's/^ *//')"
 
     if [ "$multi_host" = 1 ]; then
@@ -259,7 +259,7 @@ EOF
         addr="$("$TOOLS_DIR/two-hosts.sh" env | sed -n 's/^HOSTA_ADDR=//p')"
         [ -n "$addr" ] || die "tools/two-hosts.sh env gave no HOSTA_ADDR"
         "$TOOLS_DIR/setup-rabbitmq.sh" --listen "$addr" >&2
-        "$TOOLS_DIR/setup-glance.sh" --listen "$addr" >&2
+        "$TOOLS_DIR/setup-glance.sh" --keystone-ready --listen "$addr" >&2
     fi
     [ "$print_virt_type" = 0 ] || "$TOOLS_DIR/probe-virt-type.sh"
 }

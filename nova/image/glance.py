@@ -121,8 +121,17 @@ class API:
 
     def _request(self, ctx, method, path, image_id=None, **kwargs):
         try:
-            return self._adapter(ctx).request(
-                path, method, raise_exc=True, **kwargs)
+            try:
+                return self._adapter(ctx).request(
+                    path, method, raise_exc=True, **kwargs)
+            except ks_exc.Unauthorized:
+                # The caller's token expired since (a deferred action):
+                # nova's own credentials, when it has some.
+                if not getattr(ctx, 'auth_token', None) or \
+                        self._service()[1] is None:
+                    raise
+                return self._adapter(None).request(
+                    path, method, raise_exc=True, **kwargs)
         except ks_exc.NotFound:
             raise exception.ImageNotFound(image_id=image_id)
         except ks_exc.Forbidden:
@@ -132,7 +141,7 @@ class API:
             LOG.warning('Glance %s %s failed: %s', method, path, e)
             raise exception.GlanceConnectionFailed(reason=str(e)[:300])
 
-    # -- calls -------------------------------------------------------------------
+    # -- calls ------------------------------------------------------------
 
     def get(self, ctx, image_id):
         """The image ``image_id`` as a dict (see :func:`image_dict`).

@@ -285,7 +285,8 @@ start_server() {
         || die "start-stop-daemon could not start gunicorn"
     while [ $((SECONDS - t0)) -lt "$START_WAIT" ]; do
         answers && break
-        if ! server_pid >/dev/null; then
+        # (The pid may still be env's, before it execs gunicorn.)
+        if ! kill -0 "$(cat "$PID_FILE" 2>/dev/null)" 2>/dev/null; then
             show_logs "$SERVER_LOG" "$LOG_DIR/glance-api.log"
             die "gunicorn exited while starting (log: $SERVER_LOG)"
         fi

@@ -55,14 +55,17 @@ class Rig:
     env = None
 
     @classmethod
-    def ensure(cls, stack):
+    def ensure(cls, stack=None):
+        """``stack``: the tiny guest to put in Glance (None: no Glance,
+        for the rig's own unit tests)."""
         if cls.env is None:
             env = two_hosts()
-            # Glance for both hosts: on loopback and host A's address.
-            base.run_tool(services.SETUP_GLANCE, '--keystone-ready',
-                          '--listen', env['HOSTA_ADDR'])
-            env['IMAGE_ID'] = services.GlanceImages.ensure(
-                stack.kernel, stack.initrd, stack.cmdline)['guest']
+            if stack is not None:
+                # Glance for both hosts: on loopback and host A's address.
+                base.run_tool(services.SETUP_GLANCE, '--keystone-ready',
+                              '--listen', env['HOSTA_ADDR'])
+                env['IMAGE_ID'] = services.GlanceImages.ensure(
+                    stack.kernel, stack.initrd, stack.cmdline)['guest']
             # A vhost of this process's own: another run's host-a and
             # host-b must not take our calls (deleted at exit).
             env['RABBITMQ_VHOST'] = rabbitmq_vhost.create(

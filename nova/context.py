@@ -78,6 +78,9 @@ class RequestContext(context.RequestContext):
                    roles=values.get('roles') or (),
                    request_id=values.get('request_id'),
                    global_request_id=values.get('global_request_id'),
+                   # The caller's Keystone token: a compute host fetches
+                   # the caller's images from Glance with it, as Nova.
+                   auth_token=values.get('auth_token'),
                    **kwargs)
 
     def __eq__(self, other):

@@ -371,3 +371,18 @@ class AggregateZoneConflict(Conflict):
 
 class ServiceNotFound(NotFound):
     msg_fmt = "Service %(service_id)s could not be found."
+# -- glance
+
+
+class GlanceConnectionFailed(NovaException):
+    code = 503
+    msg_fmt = ("The image service (Glance) could not be reached or "
+               "answered with an error: %(reason)s")
+
+
+class ImageUnacceptable(Invalid):
+    msg_fmt = "Image %(image_id)s is unacceptable: %(reason)s"
+
+
+class ImageDownloadFailed(NovaException):
+    msg_fmt = "Image %(image_id)s could not be downloaded: %(reason)s"

@@ -24,8 +24,8 @@
 #     max_backups leaves the surplus .log.N files, each re-exec leaks one fd);
 #   * a changed qemu.conf, or no s390x emulator in "virsh capabilities", restarts libvirtd
 #     when this script started it (guests keep running), else a warning says so.
-#   --multi-host       then also tools/two-hosts.sh up and RabbitMQ on loopback and host
-#                      A's rig address (doc/source/admin/deployment-multihost.rst)
+#   --multi-host       then also tools/two-hosts.sh up, and RabbitMQ and Glance on loopback
+#                      and host A's rig address (doc/source/admin/deployment-multihost.rst)
 #   --print-virt-type  then print "kvm" or "qemu" on stdout (tools/probe-virt-type.sh)
 #
 # --status  state of both daemons, virtlogd limits and cached virt type on stdout; exit 3
@@ -251,6 +251,7 @@ EOF
     "$TOOLS_DIR/setup-nova-user.sh" >&2  # nova-compute as user nova (privsep)
     "$TOOLS_DIR/setup-mariadb.sh" >&2  # database of split/multi-host set-ups, tests
     "$TOOLS_DIR/setup-keystone.sh" >&2  # identity for auth_strategy = keystone
+    "$TOOLS_DIR/setup-glance.sh" --keystone-ready >&2  # the image service (Glance)
     "$TOOLS_DIR/setup-tempest.sh" >&2  # stock tempest (tools/run-tempest.sh)
     log "host ready ($((SECONDS - t0)) s): $(virsh -q -c "$VIRSH_URI" version 2>/dev/null | grep -i 'running hypervisor' | sed 's/^ *//')"
 
@@ -259,6 +260,7 @@ EOF
         addr="$("$TOOLS_DIR/two-hosts.sh" env | sed -n 's/^HOSTA_ADDR=//p')"
         [ -n "$addr" ] || die "tools/two-hosts.sh env gave no HOSTA_ADDR"
         "$TOOLS_DIR/setup-rabbitmq.sh" --listen "$addr" >&2
+        "$TOOLS_DIR/setup-glance.sh" --keystone-ready --listen "$addr" >&2
     fi
     [ "$print_virt_type" = 0 ] || "$TOOLS_DIR/probe-virt-type.sh"
 }

@@ -12,6 +12,7 @@ import uuid as uuid_lib
 
 from nova.db import api as db
 from nova import exception
+from nova import image as image_api
 from nova.policies import admin_apis as admin_policies
 from nova.virt import hardware
 
@@ -243,20 +244,22 @@ def flavor_extra_spec_delete(ctx, flavor_id, key):
 # -- images ------------------------------------------------------------------
 
 def image_list(ctx):
-    return db.image_list()
+    """Every image the caller sees: from Glance when ``[glance] enabled``
+    (with the caller's token), else the local catalog."""
+    return image_api.API().list(ctx)
 
 
 def image_get(ctx, image_id):
-    image = db.image_get(image_id) if isinstance(image_id, str) else None
-    if image is None:
-        raise exception.ImageNotFound(image_id=image_id)
-    return image
+    """One image (see nova.image); ImageNotFound (404) when the caller
+    sees no such image, GlanceConnectionFailed (503) when Glance fails."""
+    return image_api.API().get(ctx, image_id)
 
 
 def image_create(ctx, name, kernel_path=None, ramdisk_path=None,
                  disk_path=None, disk_format='raw', properties=None,
                  image_id=None):
-    """Register files on the compute host as an image (admins only).
+    """Register files on the compute host as an image of the local
+    catalog (admins only; the embedded one-host cloud, without Glance).
 
     A kernel (and optional ramdisk) is booted directly; otherwise the
     disk is booted.

@@ -202,7 +202,7 @@ class ComputeTaskManager:
                 raise error
             instance_actions.event_start(uuid, _RECORDED_AS[action],
                                          current['host'])
-            send(tasks.instance_for(current, boot=boot))
+            send(tasks.instance_for(current, boot=boot, ctx=ctxt))
         except Exception as e:
             self._landed(uuid, task)
             self._fail(uuid, task, action, exception.fault_message(e))

@@ -8,8 +8,10 @@ rows, sends what the driver needs, and records what the hosts report.
 
 from oslo_log import log as logging
 
+from nova import context as nova_context
 from nova.db import api as db
 from nova import exception
+from nova import image as image_api
 from nova.objects import compute_node
 from nova.objects import instance as objects
 
@@ -58,17 +60,45 @@ def refresh_ports(compute_rpcapi, ctx, host, instance):
     record_ports(host, facts)
 
 
-def instance_for(server, host=None, image=None, boot=False):
+def _image(ctx, image_id, boot):
+    """The image ``image_id`` (nova.image: Glance or the local catalog),
+    or None when it is gone; Glance's failure raises only for a boot."""
+    try:
+        return image_api.API().get(ctx, image_id)
+    except exception.ImageNotFound:
+        return None
+    except exception.GlanceConnectionFailed:
+        if boot:
+            raise
+        LOG.warning('Image %s not read from Glance: going on without its '
+                    'properties', image_id)
+        return None
+
+
+def image_meta_for(image):
+    """The ImageMeta of an image dict (nova.image): no file in it."""
+    return objects.ImageMeta(
+        id=image['id'], name=image.get('name') or '',
+        disk_format=image.get('disk_format') or 'raw',
+        container_format=image.get('container_format') or 'bare',
+        properties=dict(image.get('properties') or {}))
+
+
+def instance_for(server, host=None, image=None, boot=False, ctx=None):
     """The driver's Instance for ``server`` (on ``host``, by default its
     own).
 
     ``boot`` requires the flavor and the image (``image`` overrides the
     server's); without it missing rows are tolerated, so a server whose
-    image is gone can still be deleted or migrated.
+    image is gone can still be deleted or migrated. The image is read
+    with ``ctx``'s token when it has one (the caller's images), else
+    with nova's own credentials.
     """
     # The flavor the server was created with, even if deleted since.
     flavor = db.instance_flavor(server)
-    image = image or db.image_get(server['image_id'])
+    if image is None:
+        image = _image(ctx or nova_context.get_admin_context(),
+                       server['image_id'], boot)
     if boot and flavor is None:
         raise exception.FlavorNotFound(flavor_id=server['flavor_id'])
     if boot and image is None:
@@ -80,12 +110,7 @@ def instance_for(server, host=None, image=None, boot=False):
             name=flavor['name'], memory_mb=flavor['ram'],
             vcpus=flavor['vcpus'], extra_specs=dict(flavor['extra_specs']))
     if image is not None:
-        instance.image_meta = objects.ImageMeta(
-            id=image['id'], name=image['name'],
-            kernel_path=image['kernel_path'],
-            ramdisk_path=image['ramdisk_path'],
-            disk_path=image['disk_path'], disk_format=image['disk_format'],
-            properties=dict(image['properties']))
+        instance.image_meta = image_meta_for(image)
     return instance
 
 

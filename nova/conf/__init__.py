@@ -10,13 +10,14 @@ from nova.conf import api
 from nova.conf import base
 from nova.conf import conductor
 from nova.conf import database
+from nova.conf import glance
 from nova.conf import libvirt
 from nova.conf import serial_console
 from nova.conf import service
 from nova.conf import upgrade_levels
 
 _MODULES = (base, libvirt, serial_console, api, database, service,
-            upgrade_levels, conductor)
+            upgrade_levels, conductor, glance)
 
 
 def register_all(conf):

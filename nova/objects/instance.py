@@ -56,35 +56,92 @@ class Flavor(base.NovaObject):
     }
 
 
+class LocalFiles:
+    """Files of this host an in-process caller boots an image from."""
+
+    __slots__ = ('kernel', 'ramdisk', 'disk')
+
+    def __init__(self, kernel=None, ramdisk=None, disk=None):
+        self.kernel, self.ramdisk, self.disk = kernel, ramdisk, disk
+
+    def __eq__(self, other):
+        return (isinstance(other, LocalFiles) and
+                (self.kernel, self.ramdisk, self.disk) ==
+                (other.kernel, other.ramdisk, other.disk))
+
+    __hash__ = None
+
+
 @base.NovaObjectRegistry.register
 class ImageMeta(base.NovaObject):
-    """A bootable image: a disk file, or a kernel (+ initrd) booted directly.
+    """The image a guest boots from, as the compute host is told of it.
 
-    ``properties`` holds image properties such as ``hw_serial_port_count``,
-    ``hw_architecture`` and ``os_command_line``. ``id`` defaults to a new
-    uuid.
+    It names the image (``id``) and what the host needs to plan the
+    guest (``disk_format``, ``container_format``, ``properties`` such as
+    ``hw_serial_port_count``, ``hw_architecture``, ``os_command_line``,
+    ``kernel_id`` and ``ramdisk_id``); never a file. The compute host
+    finds the image's files itself, by ``id`` (``nova.virt.images``:
+    Glance into its image cache, or the local catalog), so no message,
+    forged or not, can make it boot or back a disk with a file of its
+    choice.
+
+    ``kernel_path``, ``ramdisk_path`` and ``disk_path`` are accepted by
+    the constructor for callers in the compute host's own process (the
+    functional tests driving a driver directly): they are kept in
+    ``local_files``, outside the fields, and never serialized, so they
+    cannot arrive over RPC either.
     """
 
     # Version 1.0: id, name, disk_path, disk_format, kernel_path,
     #              ramdisk_path, properties
-    VERSION = '1.0'
-    POSITIONAL = ('id', 'name', 'disk_path', 'disk_format', 'kernel_path',
-                  'ramdisk_path', 'properties')
+    # Version 1.1: the paths removed; container_format added
+    VERSION = '1.1'
+    POSITIONAL = ('id', 'name')
+    _PATHS = ('kernel_path', 'ramdisk_path', 'disk_path')
 
     fields = {
         'id': fields.StringField(),
         'name': fields.StringField(default=''),
-        'disk_path': fields.StringField(nullable=True, default=None),
         'disk_format': fields.StringField(default='raw'),
-        'kernel_path': fields.StringField(nullable=True, default=None),
-        'ramdisk_path': fields.StringField(nullable=True, default=None),
+        'container_format': fields.StringField(default='bare'),
         'properties': fields.JSONDictField(default={}),
     }
 
     def __init__(self, *args, **kwargs):
+        paths = {key: kwargs.pop(key, None) for key in self._PATHS}
         if not args:
             kwargs.setdefault('id', _new_uuid())
         super().__init__(*args, **kwargs)
+        self.local_files = None
+        if any(paths.values()):
+            self.local_files = LocalFiles(paths['kernel_path'],
+                                          paths['ramdisk_path'],
+                                          paths['disk_path'])
+
+    @classmethod
+    def _obj_from_primitive(cls, context, objver, primitive):
+        image = super()._obj_from_primitive(context, objver, primitive)
+        # Whatever a 1.0 message says of paths is dropped with the fields
+        # this version does not have: only the id is looked up.
+        image.local_files = None
+        return image
+
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        if target_version == '1.0':
+            primitive.pop('container_format', None)
+
+    @property
+    def kernel_path(self):
+        return self.local_files.kernel if self.local_files else None
+
+    @property
+    def ramdisk_path(self):
+        return self.local_files.ramdisk if self.local_files else None
+
+    @property
+    def disk_path(self):
+        return self.local_files.disk if self.local_files else None
 
 
 @base.NovaObjectRegistry.register

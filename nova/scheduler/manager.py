@@ -62,13 +62,17 @@ def _ports_of(instance):
     """Serial ports a instance's guest takes, from its flavor and image."""
     # The flavor the instance was created with, even if deleted since.
     flavor = db.instance_flavor(instance)
-    image = db.image_get(instance['image_id'])
-    if flavor is None or image is None:
+    if flavor is None:
         return 0  # its build fails on the missing row
+    # An image of the local catalog gives its properties; a Glance image
+    # is not read here (no call to Glance under CLAIMS_LOCK): its
+    # flavor's count is claimed, and the host's next report corrects it.
+    image = db.image_get(instance['image_id'])
+    properties = dict(image['properties']) if image else {}
     try:
         return hardware.get_number_of_serial_ports(
             objects.Flavor(extra_specs=dict(flavor['extra_specs'])),
-            objects.ImageMeta(properties=dict(image['properties'])))
+            objects.ImageMeta(properties=properties))
     except exception.Invalid:
         return 0  # its build fails on the same check
 

@@ -20,6 +20,10 @@ import sys
 import tempfile
 import time
 
+from keystoneauth1.identity import v3
+from keystoneauth1 import session
+import yaml
+
 from nova.tests.functional import base
 from nova.tests.functional import mariadb_database
 from nova.tests.functional import rabbitmq_vhost
@@ -51,9 +55,17 @@ class Rig:
     env = None
 
     @classmethod
-    def ensure(cls):
+    def ensure(cls, stack=None):
+        """``stack``: the tiny guest to put in Glance (None: no Glance,
+        for the rig's own unit tests)."""
         if cls.env is None:
             env = two_hosts()
+            if stack is not None:
+                # Glance for both hosts: on loopback and host A's address.
+                base.run_tool(services.SETUP_GLANCE, '--keystone-ready',
+                              '--listen', env['HOSTA_ADDR'])
+                env['IMAGE_ID'] = services.GlanceImages.ensure(
+                    stack.kernel, stack.initrd, stack.cmdline)['guest']
             # A vhost of this process's own: another run's host-a and
             # host-b must not take our calls (deleted at exit).
             env['RABBITMQ_VHOST'] = rabbitmq_vhost.create(
@@ -73,6 +85,35 @@ def transport_url(env, addr):
     return rabbitmq_vhost.with_vhost(
         base.run_tool(RABBITMQ, '--print-transport-url', addr).strip(),
         env['RABBITMQ_VHOST'])
+
+
+def glance_conf_a():
+    """Host A's [glance]: credentials at Keystone (loopback). The rig's
+    API runs noauth2, so every Glance call is made with these: they must
+    see the images, and Glance's default policy shows images to readers
+    and admins only (user nova has role service alone): the admin's."""
+    with open(services.CLOUDS_YAML) as f:
+        clouds = yaml.safe_load(f)['clouds']
+    return services.glance_conf(clouds['nova-admin'])
+
+
+def glance_conf_b(env):
+    """Host B's [glance]: Glance at host A's address, with a token of
+    nova's service user. Keystone listens on host A's loopback only, so
+    the test hands B a token (keystoneauth's admin_token plugin) instead
+    of a password it could not use; a deployment's compute hosts reach
+    Keystone and use auth_type = password as host A does."""
+    conf = glance_conf_a()
+    auth = v3.Password(
+        auth_url=conf['auth_url'], username=conf['username'],
+        password=conf['password'], user_domain_name=conf['user_domain_name'],
+        project_name=conf['project_name'],
+        project_domain_name=conf['project_domain_name'])
+    token = session.Session(auth=auth).get_token()
+    endpoint = 'http://%s:9292' % env['HOSTA_ADDR']
+    return {'enabled': True, 'auth_type': 'admin_token',
+            'endpoint': endpoint, 'endpoint_override': endpoint,
+            'token': token}
 
 
 def common_conf(env):
@@ -101,6 +142,7 @@ def host_a_services(stack, env, port_start, extra_conf=None):
     extra['libvirt'].update(rsync_conf(env))
     extra['serial_console'] = {'proxyclient_address': env['HOSTA_ADDR']}
     extra['database'] = {'connection': mariadb_database.create()}
+    extra['glance'] = glance_conf_a()
     for group, options in (extra_conf or {}).items():
         extra.setdefault(group, {}).update(options)
     return services.NovaServices(
@@ -137,6 +179,7 @@ class ComputeProcess:
                                           'libvirt', 'virtlogd.conf')}
         extra['libvirt'].update(rsync_conf(env))
         extra['libvirt'].update(libvirt or {})
+        extra['glance'] = glance_conf_b(env)
         extra['serial_console'] = {
             'enabled': True, 'proxyclient_address': env['HOSTB_ADDR'],
             'port_range': '%d:%d' % (port_start, port_start + 19)}

@@ -6,6 +6,7 @@ waits until the API answers. Used by the functional tests, the main job
 and the API benchmark.
 """
 
+import atexit
 import json
 import os
 import shutil
@@ -23,6 +24,89 @@ from nova import test
 
 IMAGE_ID = '6b3f1a52-0c8e-4a8f-9a3e-2f0d7c1e5b11'
 USER_TOKEN = 'demo:demo'
+SETUP_GLANCE = os.path.join(os.path.dirname(__file__), '..', '..', '..',
+                            'tools', 'setup-glance.sh')
+CLOUDS_YAML = '/etc/nova-keystone/clouds.yaml'
+# python-openstackclient, beside this interpreter (test-requirements.txt).
+OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
+
+
+def openstack(cloud, *args):
+    """``openstack --os-cloud CLOUD ARGS -f json`` as an operator types
+    it; its parsed output (None when it prints nothing)."""
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=CLOUDS_YAML)
+    proc = subprocess.run([OPENSTACK, '--os-cloud', cloud] + list(args),
+                          capture_output=True, text=True, env=env,
+                          timeout=300)
+    if proc.returncode != 0:
+        raise ServicesFailed('openstack %s failed: %s' % (
+            ' '.join(args), proc.stderr[-2000:]))
+    return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+
+class GlanceImages:
+    """The tiny guest in Glance (tools/setup-glance.sh), uploaded once per
+    test process with ``openstack image create`` as the admin, public,
+    and deleted when the process ends: ``kernel`` (aki), ``ramdisk``
+    (ari) and ``guest`` (ami: kernel_id, ramdisk_id, os_command_line)."""
+
+    ids = None
+
+    @classmethod
+    def ensure(cls, kernel, initrd, cmdline):
+        if cls.ids is None:
+            # (setup-host.sh, run first by every functional test, set
+            # Keystone up.)
+            proc = subprocess.run([SETUP_GLANCE, '--keystone-ready'],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise ServicesFailed('tools/setup-glance.sh failed: %s' %
+                                     proc.stderr[-3000:])
+            ids = {}
+            tag = 'func-%d' % os.getpid()
+            ids['kernel'] = cls.create('%s-kernel' % tag, kernel, 'aki')
+            ids['ramdisk'] = cls.create('%s-ramdisk' % tag, initrd, 'ari')
+            ids['guest'] = cls.create(
+                '%s-guest' % tag, os.devnull, 'ami',
+                kernel_id=ids['kernel'], ramdisk_id=ids['ramdisk'],
+                os_command_line=cmdline)
+            cls.ids = ids
+        return cls.ids
+
+    @classmethod
+    def create(cls, name, path, disk_format, container_format=None,
+               **properties):
+        """A public image from file ``path``; its id (deleted at exit)."""
+        container = container_format or (
+            disk_format if disk_format in ('aki', 'ari', 'ami') else 'bare')
+        args = ['image', 'create', '--public', '--disk-format',
+                disk_format, '--container-format', container, '--file',
+                path, '-f', 'json']
+        for item in properties.items():
+            args += ['--property', '%s=%s' % item]
+        image_id = openstack('nova-admin', *(args + [name]))['id']
+        atexit.register(cls.delete, image_id)
+        return image_id
+
+    @staticmethod
+    def delete(image_id):
+        try:
+            openstack('nova-admin', 'image', 'delete', image_id)
+        except (ServicesFailed, OSError, subprocess.TimeoutExpired):
+            pass
+
+
+def glance_conf(cloud):
+    """The [glance] options of nova with Glance: ``cloud`` (a clouds.yaml
+    entry's ``auth``) as nova's service credentials."""
+    auth = cloud['auth']
+    return {'enabled': True, 'auth_type': 'password',
+            'auth_url': auth['auth_url'], 'username': auth['username'],
+            'password': auth['password'],
+            'user_domain_name': auth['user_domain_name'],
+            'project_name': auth['project_name'],
+            'project_domain_name': auth['project_domain_name'],
+            'region_name': 'RegionOne'}
 
 
 def free_port():

@@ -52,29 +52,24 @@ def _auth(cloud, **scope):
     return v3.Password(**auth)
 
 
-class KeystoneTestCase(base.FunctionalTestCase):
-    def setUp(self):
-        super().setUp()
-        self.clouds = _Keystone.ensure()
-        service = self.clouds['nova-service']['auth']
-        authtoken = {
-            'auth_type': 'password',
-            'auth_url': service['auth_url'],
-            'www_authenticate_uri': service['auth_url'],
-            'username': service['username'],
-            'password': service['password'],
-            'user_domain_name': service['user_domain_name'],
-            'project_name': service['project_name'],
-            'project_domain_name': service['project_domain_name'],
-            'region_name': 'RegionOne',
-        }
-        self.services = services.NovaServices(
-            self.stack.kernel, self.stack.initrd, self.stack.cmdline,
-            self.stack.virt_type,
-            extra_conf={'api': {'auth_strategy': 'keystone'},
-                        'keystone_authtoken': authtoken})
-        self.addCleanup(self.services.cleanup)
-        self.services.start()
+def authtoken_conf(clouds):
+    """nova's [keystone_authtoken]: user nova of clouds.yaml."""
+    service = clouds['nova-service']['auth']
+    return {
+        'auth_type': 'password',
+        'auth_url': service['auth_url'],
+        'www_authenticate_uri': service['auth_url'],
+        'username': service['username'],
+        'password': service['password'],
+        'user_domain_name': service['user_domain_name'],
+        'project_name': service['project_name'],
+        'project_domain_name': service['project_domain_name'],
+        'region_name': 'RegionOne',
+    }
+
+
+class KeystoneCalls:
+    """Calls of a test case with ``self.clouds`` and ``self.services``."""
 
     def token(self, cloud, **scope):
         auth = _auth(self.clouds[cloud], **scope)
@@ -130,6 +125,20 @@ class KeystoneTestCase(base.FunctionalTestCase):
                             '/servers/%s' % server_id)[0] == 404:
                 return
             time.sleep(0.5)
+
+
+class KeystoneTestCase(KeystoneCalls, base.FunctionalTestCase):
+    def setUp(self):
+        super().setUp()
+        self.clouds = _Keystone.ensure()
+        authtoken = authtoken_conf(self.clouds)
+        self.services = services.NovaServices(
+            self.stack.kernel, self.stack.initrd, self.stack.cmdline,
+            self.stack.virt_type,
+            extra_conf={'api': {'auth_strategy': 'keystone'},
+                        'keystone_authtoken': authtoken})
+        self.addCleanup(self.services.cleanup)
+        self.services.start()
 
     def test_project_token_and_isolation(self):
         demo = self.token('nova-demo')

@@ -30,7 +30,7 @@ class MultiHostTestCase(base.FunctionalTestCase):
 
     def setUp(self):
         super().setUp()
-        self.env = multihost.Rig.ensure()
+        self.env = multihost.Rig.ensure(self.stack)
         self.domains = []  # of the servers booted here
         self.addCleanup(services.destroy_guests_in, self.env['HOSTB_URI'],
                         self.env['HOSTB_INSTANCES'], self.domains)
@@ -102,7 +102,7 @@ class MultiHostTestCase(base.FunctionalTestCase):
 
     def boot(self, name='multi'):
         server = self.conn.compute.create_server(
-            name=name, image_id=services.IMAGE_ID, flavor_id='1',
+            name=name, image_id=self.env['IMAGE_ID'], flavor_id='1',
             networks='none')
         self.domains.append('instance-%s' % server.id)
         self.addCleanup(self._delete, server)

@@ -26,6 +26,7 @@ from nova.privsep import console as privsep_console
 from nova.virt import arch as arch_names
 from nova.virt import driver
 from nova.virt import hardware
+from nova.virt import images
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import console_follow
 from nova.virt.libvirt import console_log
@@ -305,8 +306,9 @@ class LibvirtDriver(driver.ComputeDriver):
     def disk_path(self, instance):
         return os.path.join(self.instance_dir(instance), DISK_NAME)
 
-    def _create_disk(self, instance, image_meta):
-        """The server's own disk: a copy-on-write overlay of the image.
+    def _create_disk(self, instance, files):
+        """The server's own disk: a copy-on-write overlay of the image
+        (``files``: its images.BootFiles).
 
         Servers never write into the image itself. An existing disk is
         kept (hard reboot); rebuild removes it first.
@@ -317,21 +319,25 @@ class LibvirtDriver(driver.ComputeDriver):
         try:
             processutils.execute(
                 'qemu-img', 'create', '-f', 'qcow2', '-F',
-                image_meta.disk_format, '-b', image_meta.disk_path, path)
+                files.disk_format, '-b', files.disk, path)
         except (processutils.ProcessExecutionError, OSError) as e:
             raise exception.InstanceBootFailed(
                 instance_uuid=instance.uuid,
                 reason='cannot create its disk from %s: %s' % (
-                    image_meta.disk_path,
+                    files.disk,
                     (getattr(e, 'stderr', '') or str(e)).strip()))
 
     # -- guest configuration ------------------------------------------------
 
-    def _get_guest_config(self, instance, image_meta):
-        """The domain for ``instance``, with serial ports acquired.
+    def _get_guest_config(self, instance, image_meta, files=None):
+        """The domain for ``instance``, with serial ports acquired;
+        ``files``: the image's images.BootFiles (default: as cached).
 
         On error every port acquired on the way is released again.
         """
+        if files is None:
+            files = images.boot_files(None, self._conf, image_meta,
+                                      fetch=False)
         flavor = instance.flavor
         guest_arch = self._guest_arch(image_meta)
         virt_type = self._conf.libvirt.virt_type
@@ -352,19 +358,20 @@ class LibvirtDriver(driver.ComputeDriver):
         if guest_arch == arch_names.S390X:
             guest.os_arch = guest_arch
             guest.os_mach_type = S390X_MACHINE_TYPE
-        if image_meta.kernel_path:
-            guest.os_kernel = image_meta.kernel_path
-            guest.os_initrd = image_meta.ramdisk_path
+        if files.kernel:
+            guest.os_kernel = files.kernel
+            guest.os_initrd = files.ramdisk
             guest.os_cmdline = image_meta.properties.get(
                 'os_command_line',
                 _KERNEL_CMDLINES.get(guest_arch, DEFAULT_KERNEL_CMDLINE))
-        elif image_meta.disk_path:
-            guest.os_boot_dev = 'hd'
+        if files.disk:
+            if not files.kernel:
+                guest.os_boot_dev = 'hd'
             guest.add_device(vconfig.LibvirtConfigGuestDisk(
                 driver_name='qemu', driver_format='qcow2',
                 source_path=self.disk_path(instance),
                 target_dev='vda', target_bus='virtio'))
-        else:
+        elif not files.kernel:
             raise exception.Invalid(
                 reason='image %s has neither a disk nor a kernel to boot' %
                 image_meta.id)
@@ -523,10 +530,19 @@ class LibvirtDriver(driver.ComputeDriver):
         """
         instance_files.prepare_dir(self.instance_dir(instance))
         instance.image_meta = image_meta
-        guest = self._get_guest_config(instance, image_meta)
-        if image_meta.disk_path and not image_meta.kernel_path:
+        # Found (or fetched into the image cache) by this host from the
+        # image's id: an RPC message names no file.
+        try:
+            files = images.boot_files(context, self._conf, image_meta)
+        except exception.NovaException as e:
+            raise exception.InstanceBootFailed(
+                instance_uuid=instance.uuid,
+                reason='its image %s: %s' % (image_meta.id,
+                                             exception.fault_message(e)))
+        guest = self._get_guest_config(instance, image_meta, files)
+        if files.disk:
             try:
-                self._create_disk(instance, image_meta)
+                self._create_disk(instance, files)
             except exception.InstanceBootFailed:
                 self._release_serial_ports(guest)
                 raise
@@ -579,9 +595,12 @@ class LibvirtDriver(driver.ComputeDriver):
         """The checks of _start; InstanceFileUnsafe if one fails."""
         instance_files.prepare_dir(self.instance_dir(instance))
         image = getattr(instance, 'image_meta', None)
-        if image is not None and image.disk_path and not image.kernel_path:
-            disk_check.check_disk(self.disk_path(instance), image.disk_path,
-                                  image.disk_format)
+        if image is None:
+            return
+        files = images.boot_files(None, self._conf, image, fetch=False)
+        if files.disk:
+            disk_check.check_disk(self.disk_path(instance), files.disk,
+                                  files.disk_format)
 
     @staticmethod
     def _undefine(dom):
@@ -930,6 +949,16 @@ class LibvirtDriver(driver.ComputeDriver):
             os.rename(inst_dir, aside)
         # The guest's virtlogd opens its log here as soon as it arrives.
         instance_files.prepare_dir(inst_dir)
+        image = getattr(instance, 'image_meta', None)
+        if image is not None and self._conf.glance.enabled:
+            # Its kernel and ramdisk into this host's image cache, where
+            # the migrated XML names them (migration.update_guest_xml).
+            try:
+                images.boot_files(context, self._conf, image)
+            except exception.NovaException as e:
+                raise exception.MigrationPreCheckError(
+                    reason='image %s of %s not fetched here: %s' % (
+                        image.id, instance.uuid, exception.fault_message(e)))
         addr = migrate_data.serial_listen_addr
         ports = []
         try:

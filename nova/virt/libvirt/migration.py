@@ -163,6 +163,21 @@ def _retarget_path(path, src_dir, dest_dir):
     return os.path.join(dest_dir, os.path.basename(path))
 
 
+def _retarget_cached(path, src_dir, dest_dir):
+    """``path`` of a file in the source's image cache
+    (``<instances_path>/<cache folder>/<name>``, beside the instance
+    folders) moved to the destination's, which pre_live_migration
+    filled."""
+    if not path or not src_dir or not dest_dir:
+        return path
+    src_root = os.path.dirname(os.path.normpath(src_dir))
+    relative = os.path.relpath(os.path.normpath(path), src_root)
+    if relative.startswith(os.pardir) or len(relative.split(os.sep)) != 2:
+        return path
+    return os.path.join(os.path.dirname(os.path.normpath(dest_dir)),
+                        relative)
+
+
 def serial_port_count(guest):
     """How many tcp serial ports (by target port) the guest has."""
     ports = [dev.target_port or 0 for dev in guest.char_devices
@@ -194,7 +209,8 @@ def update_guest_xml(guest_xml, migrate_data, src_instance_dir):
     * tcp serial/console sources listen on the destination's address and
       on its port for their target port;
     * paths in the source's instance folder (virtlogd logs, file
-      consoles) point at the destination's instance folder;
+      consoles) point at the destination's instance folder, a kernel and
+      ramdisk in its image cache at the destination's;
     * when the destination cannot use virtlogd, every ``<log>`` goes: the
       guest keeps its tcp console there, unlogged (the blueprint's
       N+1 -> N case).
@@ -204,6 +220,11 @@ def update_guest_xml(guest_xml, migrate_data, src_instance_dir):
     """
     guest = vconfig.LibvirtConfigGuest.from_xml(guest_xml)
     check_serial_addr(guest, migrate_data)
+    # A kernel and ramdisk from the image cache: the destination's copy.
+    guest.os_kernel = _retarget_cached(guest.os_kernel, src_instance_dir,
+                                       migrate_data.instance_dir)
+    guest.os_initrd = _retarget_cached(guest.os_initrd, src_instance_dir,
+                                       migrate_data.instance_dir)
     for dev in guest.char_devices:
         if dev.type == 'tcp':
             dev.listen_host = migrate_data.serial_listen_addr

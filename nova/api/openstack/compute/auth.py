@@ -124,7 +124,10 @@ def context_from_keystone_headers(req):
             explanation='The compute API needs a project-scoped token; '
                         'this is %s. Ask Keystone for a token scoped to '
                         'a project (e.g. OS_PROJECT_NAME).' % _scope_of(req))
-    return _new_context(req, user_id, project_id, _roles(req))
+    ctx = _new_context(req, user_id, project_id, _roles(req))
+    # For the calls nova makes on the caller's behalf (Glance).
+    ctx.auth_token = req.headers.get('X-Auth-Token') or None
+    return ctx
 
 
 class NoAuthMiddleware(wsgi.Middleware):

@@ -28,6 +28,7 @@ from nova import rpc
 from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import fake_driver
 from nova.tests.unit.db import base as db_base
+from nova.virt import images
 
 ADMIN = context.get_admin_context()
 ALICE = context.RequestContext(user_id='alice', project_id='pa')
@@ -201,11 +202,14 @@ class ComputeTestCase(RPCTestCase):
                           instance.flavor.extra_specs))
         meta = instance.image_meta
         self.assertEqual(
-            ('img-1', 'tiny', self.kernel, 'raw', None,
+            ('img-1', 'tiny', None, 'raw', None,
              {'os_command_line': 'console=ttyS0 quiet'}),
             (meta.id, meta.name, meta.kernel_path, meta.disk_format,
              meta.disk_path, meta.properties))
-        self.assertTrue(meta.ramdisk_path.endswith('initrd'))
+        # The host finds the files by the image's id.
+        files = images.boot_files(None, nova.conf.CONF, meta)
+        self.assertEqual((self.kernel, None), (files.kernel, files.disk))
+        self.assertTrue(files.ramdisk.endswith('initrd'))
 
     def _server(self, uuid=ids.SRV1, vm_state='building',
                 task_state='spawning', ctx=ALICE, host='fake-host', **kw):

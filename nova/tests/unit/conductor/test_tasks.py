@@ -10,6 +10,7 @@ import datetime
 import queue
 import threading
 
+import nova.conf
 from nova.conductor import tasks as conductor_tasks
 from nova.console import tokens
 from nova.db import api as db
@@ -19,6 +20,7 @@ from nova.scheduler import manager as scheduler
 from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit.compute import base
 from nova.tests.unit.compute import fake_driver
+from nova.virt import images
 
 CTX = base.ALICE
 
@@ -261,9 +263,10 @@ class ActionsTestCase(TasksTestCase):
         self._done()
         self.assertEqual([('rebuild', ids.SRV1, 'img-2')], self.driver.calls)
         meta = self.driver.instances[-1].image_meta
-        self.assertEqual(('/disk', 'qcow2', None),
-                         (meta.disk_path[-5:], meta.disk_format,
-                          meta.kernel_path))
+        files = images.boot_files(None, nova.conf.CONF, meta)
+        self.assertEqual(('img-2', '/disk', 'qcow2', None),
+                         (meta.id, files.disk[-5:], meta.disk_format,
+                          files.kernel))
         self.assertEqual(('active', None, None), self._state())
         self.assertEqual('img-2', db.instance_get(ids.SRV1)['image_id'])
         self.assertFalse(_valid(self.token))

@@ -21,7 +21,7 @@ OBJECT_FINGERPRINTS = {
     'ComputeNode': '1.0-6777b40f775bb8b57a1a17fc81d09b05',
     'ConsoleSerial': '1.0-8750e753ef0f261ae97a5e23f1fe62dc',
     'Flavor': '1.0-afbc4dac863061fe409253b6b38c6f91',
-    'ImageMeta': '1.0-387f5423d66bb9dc920114860f0cbebc',
+    'ImageMeta': '1.1-34397e9e0b9fc44e6ad2928f65c13ced',
     'Instance': '1.0-be7b0728f358ae8e01db7d6ad5bf02d7',
     'LibvirtLiveMigrateData': '1.0-3c5c6091bdedf1ce055b1d5779cfa858',
 }
@@ -97,6 +97,24 @@ class WireTestCase(testtools.TestCase):
         self.assertEqual(('Instance', '1.0', 'nova'), (
             wire['nova_object.name'], wire['nova_object.version'],
             wire['nova_object.namespace']))
+
+    def test_no_path_crosses_the_wire(self):
+        # A host file named in a message (a forged one, or a 1.0 sender's)
+        # must never reach the driver: only the image's id is looked up.
+        image = _instance().image_meta
+        self.assertEqual('/k', image.kernel_path)  # in this process only
+        back = _across(image)
+        self.assertEqual(('img-1', None, None), (
+            back.id, back.kernel_path, back.disk_path))
+        wire = rpc.RequestContextSerializer().serialize_entity(None, image)
+        self.assertNotIn('/k', repr(wire))
+        wire['nova_object.version'] = '1.0'
+        wire['nova_object.data'].update(kernel_path='/etc/shadow',
+                                        disk_path='/dev/sda')
+        forged = rpc.RequestContextSerializer().deserialize_entity(None,
+                                                                   wire)
+        self.assertEqual((None, None), (forged.kernel_path,
+                                        forged.disk_path))
 
     def test_unknown_class_is_refused(self):
         wire = rpc.RequestContextSerializer().serialize_entity(

@@ -18,6 +18,7 @@ from nova import exception
 from nova.objects import instance as objects
 from nova import test
 from nova.tests.unit.privsep import libvirt_state
+from nova.virt import images
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
@@ -239,6 +240,12 @@ class SpawnFailureTestCase(DriverTestBase):
 
     def test_image_without_anything_to_boot(self):
         inst = objects.Instance()
+        # (The local catalog's row names no file.)
+        patcher = mock.patch(
+            'nova.virt.images.boot_files',
+            return_value=images.BootFiles(None, None, None, None))
+        patcher.start()
+        self.addCleanup(patcher.stop)
         e = self.assertRaises(exception.Invalid, self.driver.spawn, None,
                               inst, objects.ImageMeta(id='img-1'))
         self.assertIn('img-1', str(e))
@@ -513,7 +520,7 @@ class DiskImageTestCase(DriverTestBase):
     def test_missing_image_fails_cleanly(self):
         self.flags(enabled=True, group='serial_console')
         inst = self._disk_instance()
-        inst.image_meta.disk_path = '/nonexistent/image.raw'
+        inst.image_meta.local_files.disk = '/nonexistent/image.raw'
         e = self.assertRaises(exception.InstanceBootFailed, self._spawn,
                               inst)
         self.assertIn('/nonexistent/image.raw', str(e))

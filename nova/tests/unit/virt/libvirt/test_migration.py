@@ -48,6 +48,22 @@ class UpdateGuestXMLTestCase(testtools.TestCase, test_config.XMLAssertions):
         xml = self._update(_data())
         self.assertEqual([DEST_DIR + '/console.log'] * 2, _logs(xml))
 
+    def test_cached_kernel_and_ramdisk_follow_to_destination_cache(self):
+        base = '/var/lib/nova/instances/_base/'
+        xml = live_xml.MIGRATABLE_DOMAIN.replace(
+            '<os>', '<os><kernel>%sk1</kernel><initrd>%sr1</initrd>' % (
+                base, base), 1)
+        root = etree.fromstring(self._update(_data(), xml).encode())
+        self.assertEqual(('/srv/hostb/instances/_base/k1',
+                          '/srv/hostb/instances/_base/r1'),
+                         (root.findtext('os/kernel'),
+                          root.findtext('os/initrd')))
+        # A kernel anywhere else (an in-process caller's) stays.
+        xml = live_xml.MIGRATABLE_DOMAIN.replace(
+            '<os>', '<os><kernel>/boot/vmlinuz</kernel>', 1)
+        root = etree.fromstring(self._update(_data(), xml).encode())
+        self.assertEqual('/boot/vmlinuz', root.findtext('os/kernel'))
+
     def test_old_destination_drops_every_log(self):
         xml = self._update(_data(supports_virtlogd=False))
         self.assertEqual([], _logs(xml))

@@ -1,0 +1,205 @@
+"""Glance's image API v2, as the compute API and the compute hosts use it.
+
+keystoneauth1 alone carries the calls (a session and an adapter for
+service type ``image``, configured in ``[glance]``): nova needs three
+requests (show, list, download), and keystoneauth already gives the
+catalog look-up, retries, TLS options and token handling that
+python-glanceclient would wrap again, so no extra client library.
+
+Whose token: the caller's own when the request context has one (with
+``[api] auth_strategy = keystone``), so a user sees their own images and
+nothing more, as with Nova; otherwise the service credentials of
+``[glance]`` (keystoneauth's auth options: ``auth_type = password`` and
+so on). A context without a token and a ``[glance]`` without credentials
+is an error that names both.
+"""
+
+import urllib.parse
+
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+from keystoneauth1 import token_endpoint
+from oslo_log import log as logging
+
+from nova import exception
+
+LOG = logging.getLogger(__name__)
+GROUP = 'glance'
+
+# Keys of Glance's image body that are not image properties.
+CORE_KEYS = frozenset((
+    'id', 'name', 'status', 'disk_format', 'container_format', 'min_ram',
+    'min_disk', 'size', 'virtual_size', 'checksum', 'os_hash_algo',
+    'os_hash_value', 'created_at', 'updated_at', 'visibility', 'owner',
+    'protected', 'tags', 'file', 'self', 'schema', 'os_hidden', 'locations',
+    'direct_url', 'stores'))
+# An image id goes into a URL path: Glance's ids are uuids; refuse
+# anything that could change the path (``../``, ``?``, ``#``).
+_ID_CHARS = frozenset('0123456789abcdefABCDEF-')
+PAGE_SIZE = 200
+MAX_PAGES = 50
+
+
+def image_dict(body):
+    """Glance's image body as the dict of ``nova.compute.flavors``: the
+    core keys, ``properties`` holding every other key (``kernel_id``,
+    ``ramdisk_id``, ``hw_serial_port_count``, ...)."""
+    if not isinstance(body, dict) or not isinstance(body.get('id'), str):
+        raise exception.GlanceConnectionFailed(
+            reason='an image body without an id')
+    image = {key: body.get(key) for key in CORE_KEYS}
+    image['properties'] = {key: value for key, value in body.items()
+                           if key not in CORE_KEYS}
+    for key in ('min_ram', 'min_disk'):
+        image[key] = image[key] or 0
+    return image
+
+
+def check_image_id(image_id):
+    """``image_id`` when it can name a Glance image; else ImageNotFound."""
+    if (not isinstance(image_id, str) or not image_id or
+            len(image_id) > 36 or not set(image_id) <= _ID_CHARS):
+        raise exception.ImageNotFound(image_id=image_id)
+    return image_id
+
+
+class API:
+    """Glance for one configuration (``conf``: a ConfigOpts with the
+    ``[glance]`` group)."""
+
+    def __init__(self, conf):
+        self._conf = conf
+        self._service_auth = None
+        self._service_session = None
+
+    # -- sessions ------------------------------------------------------------
+
+    def _service(self):
+        """(session, auth) of the service credentials; auth is None when
+        ``[glance]`` names no auth_type."""
+        if self._service_session is None:
+            auth = ks_loading.load_auth_from_conf_options(self._conf, GROUP)
+            self._service_auth = auth
+            self._service_session = (
+                ks_loading.load_session_from_conf_options(
+                    self._conf, GROUP, auth=auth))
+        return self._service_session, self._service_auth
+
+    def _adapter(self, ctx):
+        session, service_auth = self._service()
+        token = getattr(ctx, 'auth_token', None) if ctx else None
+        auth = None
+        if token:
+            auth = token_endpoint.Token(self._endpoint(session, service_auth),
+                                        token)
+        elif service_auth is None:
+            raise exception.GlanceConnectionFailed(
+                reason='the request carries no user token and [glance] has '
+                       'no service credentials (auth_type, auth_url, '
+                       'username, ...)')
+        return ks_loading.load_adapter_from_conf_options(
+            self._conf, GROUP, session=session, auth=auth)
+
+    def _endpoint(self, session, service_auth):
+        group = self._conf[GROUP]
+        if group.endpoint_override:
+            return group.endpoint_override
+        if service_auth is None:
+            raise exception.GlanceConnectionFailed(
+                reason='[glance] needs endpoint_override or service '
+                       'credentials to find the image service')
+        adapter = ks_loading.load_adapter_from_conf_options(
+            self._conf, GROUP, session=session)
+        try:
+            endpoint = adapter.get_endpoint()
+        except ks_exc.ClientException as e:
+            raise exception.GlanceConnectionFailed(reason=str(e))
+        if not endpoint:
+            raise exception.GlanceConnectionFailed(
+                reason='no image endpoint in the service catalog')
+        return endpoint
+
+    def _request(self, ctx, method, path, image_id=None, **kwargs):
+        try:
+            try:
+                return self._adapter(ctx).request(
+                    path, method, raise_exc=True, **kwargs)
+            except ks_exc.Unauthorized:
+                # The caller's token expired since (a deferred action):
+                # nova's own credentials, when it has some.
+                if not getattr(ctx, 'auth_token', None) or \
+                        self._service()[1] is None:
+                    raise
+                return self._adapter(None).request(
+                    path, method, raise_exc=True, **kwargs)
+        except ks_exc.NotFound:
+            raise exception.ImageNotFound(image_id=image_id)
+        except ks_exc.Forbidden:
+            # Glance answers 403 or 404 for another project's image.
+            raise exception.ImageNotFound(image_id=image_id)
+        except ks_exc.ClientException as e:
+            LOG.warning('Glance %s %s failed: %s', method, path, e)
+            raise exception.GlanceConnectionFailed(reason=str(e)[:300])
+
+    # -- calls ------------------------------------------------------------
+
+    def get(self, ctx, image_id):
+        """The image ``image_id`` as a dict (see :func:`image_dict`).
+
+        :raises ImageNotFound: no such image for this caller.
+        :raises GlanceConnectionFailed: Glance unreachable or in error.
+        """
+        check_image_id(image_id)
+        resp = self._request(ctx, 'GET', '/v2/images/%s' % image_id,
+                             image_id)
+        try:
+            return image_dict(resp.json())
+        except ValueError:
+            raise exception.GlanceConnectionFailed(
+                reason='GET /v2/images/%s did not answer JSON' % image_id)
+
+    def list(self, ctx):
+        """Every image the caller sees, by name (Glance's pages followed,
+        at most MAX_PAGES of PAGE_SIZE)."""
+        images = []
+        path = '/v2/images?limit=%d' % PAGE_SIZE
+        for _ in range(MAX_PAGES):
+            body = self._request(ctx, 'GET', path).json()
+            images.extend(image_dict(i) for i in body.get('images') or ())
+            following = body.get('next')
+            if not following:
+                break
+            # Glance's "next" is a path with a marker; nothing else.
+            parsed = urllib.parse.urlsplit(following)
+            if parsed.scheme or parsed.netloc:
+                break
+            path = following
+        return sorted(images, key=lambda i: (i.get('name') or '', i['id']))
+
+    def download(self, ctx, image_id, write, chunk_size):
+        """Stream the data of ``image_id`` to ``write(bytes)``.
+
+        :raises ImageNotFound, GlanceConnectionFailed: as :meth:`get`;
+        :raises ImageDownloadFailed: the transfer broke off.
+        """
+        check_image_id(image_id)
+        resp = self._request(ctx, 'GET', '/v2/images/%s/file' % image_id,
+                             image_id, stream=True)
+        try:
+            if resp.status_code == 204:
+                raise exception.ImageDownloadFailed(
+                    image_id=image_id, reason='the image has no data')
+            for chunk in resp.iter_content(chunk_size):
+                write(chunk)
+        except (OSError, ks_exc.ClientException) as e:
+            raise exception.ImageDownloadFailed(image_id=image_id,
+                                                reason=str(e)[:300])
+        except Exception as e:
+            # requests' own errors (ChunkedEncodingError...) on a broken
+            # transfer.
+            if type(e).__module__.startswith(('requests', 'urllib3')):
+                raise exception.ImageDownloadFailed(image_id=image_id,
+                                                    reason=str(e)[:300])
+            raise
+        finally:
+            resp.close()

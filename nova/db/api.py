@@ -521,3 +521,36 @@ def console_token_purge_expired(now=None):
     """Delete the tokens expired at ``now``; return how many."""
     return _delete_tokens(
         models.ConsoleAuthToken.__table__.c.expires_at <= (now or utcnow()))
+
+
+# -- pc ---------------------------------------------------------------------
+
+# What servicegroup needs to tell whether a host is up, and the host's
+# name: the service row without its report (a large JSON document).
+_SERVICE_LIVENESS_KEYS = ('id', 'host', 'disabled', 'disabled_reason',
+                          'forced_down', 'stopped', 'updated_at')
+
+
+def instance_get_with_service(uuid):
+    """(instance dict, service dict or None) in one SELECT.
+
+    The service is the one of the instance's host (an outer join on
+    ``host``), with the keys ``_SERVICE_LIVENESS_KEYS`` only; None when
+    the instance has no host or its host never registered. (None, None)
+    when there is no such instance.
+    """
+    service = models.Service
+    query = sa.select(
+        models.Instance,
+        *(getattr(service, key).label('service_' + key)
+          for key in _SERVICE_LIVENESS_KEYS)).outerjoin(
+        service, service.host == models.Instance.host).where(
+        models.Instance.uuid == uuid)
+    with _reading() as session:
+        row = session.execute(query).first()
+        if row is None:
+            return None, None
+        instance = _instance_dict(row[0])
+        found = {key: getattr(row, 'service_' + key)
+                 for key in _SERVICE_LIVENESS_KEYS}
+    return instance, (found if found['id'] is not None else None)

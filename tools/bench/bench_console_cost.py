@@ -23,6 +23,10 @@ figure next to its baseline measured in the same run (medians of
 3. REST, ``--clients`` clients for ``--duration`` s each: nova-all against
    the same WSGI app and configuration answering the same 100 KiB from
    memory (``bench_api.py``'s baseline). Target: >= 0.7x its req/s.
+   With ``--api-workers N`` again with both under gunicorn, N workers
+   each (``nova.wsgi.osapi_compute`` and ``bench_wsgi_baseline``), as a
+   deployer runs the API; nova-all is then the compute host, reached
+   over a RabbitMQ vhost of its own (``tools/setup-rabbitmq.sh``).
 
 Only ratios mean anything: the machine is shared. Figures go to stdout,
 progress to stderr. The server is deleted and every process stopped in
@@ -34,6 +38,7 @@ import http.client
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,11 +47,14 @@ import traceback
 import bench_api  # noqa: I100 (benchlib first: the repository on sys.path)
 from benchlib import BenchFailed
 from benchlib import boot_server
+from benchlib import free_port
 from benchlib import NovaAll
 from benchlib import out
 from benchlib import prepare_host
 from benchlib import progress
+from benchlib import REPO
 from benchlib import reproduce_command
+from benchlib import run_tool
 
 
 def median_us(samples):
@@ -117,6 +125,132 @@ def rest_one_client(port, server_id, calls):
         conn.close()
 
 
+# -- 3 with API workers under gunicorn ---------------------------------------
+
+def with_broker(services):
+    """Give nova-all a RabbitMQ vhost of its own (the API workers in
+    other processes reach its compute service through it); returns a
+    function that deletes the vhost."""
+    from nova.tests.functional import rabbitmq_vhost
+    url = run_tool(rabbitmq_vhost.SETUP_RABBITMQ, '--print-transport-url',
+                   '127.0.0.1').strip().splitlines()[-1]
+    vhost = rabbitmq_vhost.create()
+    with open(services.conf_file) as f:
+        text = f.read()
+    text = text.replace('[DEFAULT]\n', '[DEFAULT]\ntransport_url = %s\n'
+                        % rabbitmq_vhost.with_vhost(url, vhost), 1)
+    with open(services.conf_file, 'w') as f:
+        f.write(text)
+    return lambda: rabbitmq_vhost.delete(vhost)
+
+
+def family(pid):
+    """``pid`` and its descendants (gunicorn's master and workers)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir('/proc/%d/task' % current):
+                with open('/proc/%d/task/%s/children' % (current, task)) as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return found
+
+
+class Gunicorn:
+    """gunicorn serving ``app`` with ``workers`` processes."""
+
+    def __init__(self, app, workers, threads, env, pythonpath=None):
+        self.port = free_port()
+        argv = [sys.executable, '-m', 'gunicorn', '--bind',
+                '%s:%d' % (bench_api.HOST, self.port), '--workers',
+                str(workers), '--threads', str(threads), '--log-level',
+                'warning']
+        if pythonpath:
+            argv += ['--pythonpath', pythonpath]
+        path = os.environ.get('PYTHONPATH')
+        env = dict(os.environ, PYTHONPATH=REPO + (':' + path if path
+                                                  else ''), **env)
+        self.process = subprocess.Popen(argv + [app], env=env, cwd=REPO,
+                                        stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+
+    def wait_ready(self, server_id, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchFailed('gunicorn exited with %d: %s' % (
+                    self.process.returncode,
+                    self.process.stderr.read()[-2000:]))
+            try:
+                status, body = bench_api.http_post_console_output(
+                    self.port, server_id)
+            except OSError:
+                time.sleep(0.3)
+                continue
+            problem = bench_api.check_console_response(status, body)
+            if problem:
+                raise BenchFailed('gunicorn on port %d: %s'
+                                  % (self.port, problem))
+            return self
+        raise BenchFailed('gunicorn did not answer within %d s' % timeout)
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stderr.close()
+
+
+def gunicorn_load(services, server_id, data_file, args):
+    """Section 3 again, both sides under gunicorn with the same workers."""
+    threads = 8
+    path = '/v2.1/servers/%s/action' % server_id
+    results = []
+    for name, app, env, pythonpath in (
+            ('real', 'nova.wsgi.osapi_compute:application',
+             {'OS_NOVA_CONFIG_FILES': services.conf_file}, None),
+            ('baseline', 'bench_wsgi_baseline:application',
+             {'BENCH_CONF_FILE': services.conf_file,
+              'BENCH_DATA_FILE': data_file},
+             os.path.join(REPO, 'tools', 'bench'))):
+        server = Gunicorn(app, args.api_workers, threads, env, pythonpath)
+        try:
+            server.wait_ready(server_id)
+            progress('3b: %s under gunicorn (%d workers), %d clients for '
+                     '%g s', name, args.api_workers, args.clients,
+                     args.duration)
+            pids = {'server': family(server.process.pid),
+                    'client': [os.getpid()]}
+            if name == 'real':
+                pids['nova-all'] = [services.process.pid]
+            meter = bench_api.CpuMeter(pids)
+            results.append((name, bench_api.http_load(
+                server.port, path, args.clients, args.duration, meter)))
+        finally:
+            server.stop()
+    out('== 3b. the same under gunicorn: %d workers x %d threads each '
+        '(nova.wsgi.osapi_compute), nova-all as the compute host over '
+        'RabbitMQ ==' % (args.api_workers, threads))
+    out('%-10s %8s %7s %8s %8s %8s %9s %9s' % (
+        'target', 'ok', 'errors', 'req/s', 'p50 ms', 'p99 ms', 'API CPU',
+        'nova-all'))
+    for name, r in results:
+        out('%-10s %8d %7d %8.1f %8.2f %8.2f %9.2f %9.2f' % (
+            name, r.ok, r.errors, r.rate, r.percentile(50) * 1e3,
+            r.percentile(99) * 1e3, r.cpu.get('server', 0.0),
+            r.cpu.get('nova-all', 0.0)))
+    real, base = results[0][1], results[1][1]
+    out('ratio real/baseline: req/s %.3f (target >= 0.7)'
+        % (real.rate / base.rate if base.rate else float('nan')))
+    out()
+
+
 def report_layers(samples, rest, rest_base):
     driver = median_us(samples['driver'])
     read = median_us(samples['read'])
@@ -152,11 +286,16 @@ def main(argv=None):
                         help='client threads of 3 (default 32)')
     parser.add_argument('--duration', type=float, default=8.0,
                         help='seconds of load per target in 3 (default 8)')
+    parser.add_argument('--api-workers', type=int, default=0,
+                        help='also run 3 with the API (and the baseline) '
+                             'under gunicorn with this many workers, '
+                             'nova-all reached over RabbitMQ '
+                             '(tools/setup-rabbitmq.sh; default 0: not)')
     args = parser.parse_args(argv)
     if not (10 <= args.calls <= 5000 and 1 <= args.clients <= 64 and
-            1 <= args.duration <= 30):
+            1 <= args.duration <= 30 and 0 <= args.api_workers <= 8):
         parser.error('keep it bounded: --calls 10..5000, --clients 1..64, '
-                     '--duration 1..30')
+                     '--duration 1..30, --api-workers 0..8')
     out('$ ' + reproduce_command())
     started = time.monotonic()
     workdir = tempfile.mkdtemp(prefix='nova-bench-cost-')
@@ -167,7 +306,10 @@ def main(argv=None):
     services = NovaAll(kernel, initrd, cmdline, virt_type)
     baseline = None
     failure = None
+    drop_vhost = None
     try:
+        if args.api_workers:
+            drop_vhost = with_broker(services)
         progress('starting nova-all (%s)', services.workdir)
         services.start()
         server_id = boot_server(services)
@@ -206,6 +348,8 @@ def main(argv=None):
                 port, path, args.clients, args.duration, meter)))
         bench_api.report_load(results, args.clients, args.duration,
                               api_cmd.THREADS)
+        if args.api_workers:
+            gunicorn_load(services, server_id, data_file, args)
     except BenchFailed as e:
         failure = e
     except Exception as e:  # libvirt, OSError, ServicesFailed
@@ -216,6 +360,8 @@ def main(argv=None):
             baseline.stop()
         progress('deleting the server and stopping nova-all')
         services.cleanup()
+        if drop_vhost is not None:
+            drop_vhost()
         shutil.rmtree(workdir, ignore_errors=True)
     if failure is not None:
         print('bench: FAILED: %s' % failure, file=sys.stderr, flush=True)

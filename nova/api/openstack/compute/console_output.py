@@ -12,7 +12,7 @@ from nova.compute import console_output as compute_console_output
 
 ALL_LINES = -1
 # Removed from the output: C0 control characters but tab and newline.
-_CONTROL_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0b, 0x20))
+_CONTROL_BYTES = compute_console_output.CONTROL_BYTES
 _CONTROL_TABLE = dict.fromkeys(_CONTROL_BYTES)
 
 

@@ -204,6 +204,7 @@ class OutputTextTestCase(test.TestCase):
     @hypothesis.settings(max_examples=400, deadline=None, database=None)
     @hypothesis.given(data=_LOG_BYTES,
                       length=st.integers(min_value=-1, max_value=12))
+    @hypothesis.example(data=b'\n\x00', length=1)
     def test_same_text_as_before(self, data, length):
         self.assertEqual(_old_output_text(data, length),
                          console_output.output_text(data, length))
@@ -229,3 +230,12 @@ class OutputTextTestCase(test.TestCase):
     def test_str_from_a_host(self):
         self.assertEqual('b\n', console_output.output_text('a\n\x07b\r\n',
                                                            1))
+
+    def test_last_line_of_control_characters_alone(self):
+        # Found by test_same_text_as_before: once its control characters
+        # are gone the last line is empty, and the text ends with the
+        # newline before it, as when the whole log was filtered first.
+        for data, expected in ((b'\n\x00', '\n'), (b'a\nb\n\r', 'b\n'),
+                               (b'a\nb\r\n\x1b', 'b\n')):
+            self.assertEqual(expected, console_output.output_text(data, 1))
+            self.assertEqual(expected, _old_output_text(data, 1))

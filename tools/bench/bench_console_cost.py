@@ -26,7 +26,8 @@ figure next to its baseline measured in the same run (medians of
    With ``--api-workers N`` again with both under gunicorn, N workers
    each (``nova.wsgi.osapi_compute`` and ``bench_wsgi_baseline``), as a
    deployer runs the API; nova-all is then the compute host, reached
-   over a RabbitMQ vhost of its own (``tools/setup-rabbitmq.sh``).
+   over a RabbitMQ vhost of its own (``tools/setup-rabbitmq.sh``). Its
+   RPC then goes through the broker in every section, 1 to 3 included.
 
 Only ratios mean anything: the machine is shared. Figures go to stdout,
 progress to stderr. The server is deleted and every process stopped in

@@ -48,6 +48,14 @@ def check_instance_host(instance, conf):
     """
     host = instance['host']
     service = db.service_get_by_host(host) if host else None
+    return check_service_of(instance, service, conf)
+
+
+def check_service_of(instance, service, conf):
+    """check_instance_host on ``service``, the service row of
+    ``instance``'s host already read (None: no host, or not known);
+    only its ``stopped``, ``forced_down`` and ``updated_at`` are used."""
+    host = instance['host']
     if service is None:
         raise exception.InstanceHostUnavailable(
             instance_uuid=instance['uuid'], host=host,

@@ -632,12 +632,36 @@ class API(server_records.ServerRecordsAPI):
             raise exception.InstanceNotReady(instance_id=server['uuid'],
                                              state=_state(server))
 
-    def get_console_output(self, ctx, server_id, tail_length=None):
+    def get_console_server(self, ctx, server_id):
+        """The server (as ``get``, without ``host_status`` and ``node``)
+        and, under ``'service'``, its host's service row for the host's
+        liveness (see db.instance_get_with_service): one database round
+        trip, for get_console_output's ``server``.
+
+        :raises nova.exception.InstanceNotFound: as ``get``.
+        """
+        server, service = (db.instance_get_with_service(server_id)
+                           if isinstance(server_id, str) else (None, None))
+        # The rule of _get: another project's server does not exist.
+        if server is None or not (ctx.is_admin or
+                                  server['project_id'] == ctx.project_id):
+            raise exception.InstanceNotFound(instance_id=server_id)
+        server['service'] = service
+        return server
+
+    def get_console_output(self, ctx, server_id, tail_length=None,
+                           server=None):
         """The console log's newest bytes: its last ``tail_length``
-        lines (int >= 0; None: all), see ComputeAPI.get_console_output."""
-        server = self._get(ctx, server_id)
+        lines (int >= 0; None: all), see ComputeAPI.get_console_output.
+
+        ``server``: what get_console_server returned for ``server_id``
+        in this request (the REST layer read it to authorize the call),
+        so that the database is not read again; read when None.
+        """
+        if server is None:
+            server = self.get_console_server(ctx, server_id)
         self._check_ready(server)
-        self._check_host(server)
+        servicegroup.check_service_of(server, server['service'], self.conf)
         return self.compute_rpcapi.get_console_output(
             ctx, server['host'], _bare_instance(server),
             tail_length=tail_length)

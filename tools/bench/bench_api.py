@@ -264,7 +264,14 @@ class _FixedConsoleAPI:
             'image_id': None, 'host': 'baseline', 'fault': None,
             'created_at': None, 'updated_at': None}
 
-    def get_console_output(self, ctx, server_id):
+    def get_console_server(self, ctx, server_id):
+        # The read os-getConsoleOutput authorizes the call with.
+        return dict(self.get(ctx, server_id), service=None)
+
+    def get_console_output(self, ctx, server_id, tail_length=None,
+                           server=None):
+        # The same signature as nova.compute.api.API's: a stand-in that
+        # lacked tail_length answered every request with HTTP 500.
         return self.data
 
 
@@ -450,6 +457,20 @@ def http_get(port, path):
         conn.request('GET', path, headers={'X-Auth-Token': 'demo:demo'})
         resp = conn.getresponse()
         return resp.status, json.loads(resp.read() or b'null')
+    finally:
+        conn.close()
+
+
+def http_post_console_output(port, server_id):
+    """(status, body bytes) of one os-getConsoleOutput on ``port``."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+    try:
+        conn.request('POST', '/v2.1/servers/%s/action' % server_id,
+                     CONSOLE_OUTPUT_BODY,
+                     {'Content-Type': 'application/json',
+                      'X-Auth-Token': 'demo:demo'})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
     finally:
         conn.close()
 
@@ -809,6 +830,12 @@ def console_output_bench(args, workdir):
         if problem:
             raise BenchFailed('the real console output is not what the '
                               'load checks for: %s' % problem)
+        problem = check_console_response(*http_post_console_output(
+            baseline.port, server_id))
+        if problem:
+            # A baseline that fails answers fast: its ratio would lie.
+            raise BenchFailed('the baseline does not answer the console '
+                              'output right: %s' % problem)
         path = '/v2.1/servers/%s/action' % server_id
         libvirtd = pids_of('libvirtd')
         results = []

@@ -145,6 +145,21 @@ def _vcpus(dom, stats):
         return None
 
 
+class LogSource:
+    """Where a running guest's console output is read: ``path``, after
+    draining ``pty`` into it (None: nothing to drain), as the live XML of
+    the domain run ``dom_id`` on connection ``conn`` said."""
+
+    __slots__ = ('conn', 'dom_id', 'path', 'pty')
+
+    def __init__(self, conn, dom_id, path, pty):
+        self.conn, self.dom_id = conn, dom_id
+        self.path, self.pty = path, pty
+
+    def matches(self, conn, dom_id):
+        return self.conn is conn and self.dom_id == dom_id
+
+
 class LibvirtDriver(driver.ComputeDriver):
     """The driver of one compute host.
 
@@ -165,6 +180,9 @@ class LibvirtDriver(driver.ComputeDriver):
         # {instance uuid: whether the guest writes console.log on the
         # destination} of the guests live_migration sent away.
         self._outgoing = {}
+        # {instance uuid: LogSource} of running guests: where their
+        # console output is read (see _log_source).
+        self._log_sources = {}
 
     @property
     def host(self):
@@ -589,7 +607,10 @@ class LibvirtDriver(driver.ComputeDriver):
         :raises libvirt.libvirtError: from libvirt's start.
         """
         self._check_files(instance)
-        dom.create()
+        try:
+            dom.create()
+        finally:
+            self._forget_log_source(instance)
 
     def _check_files(self, instance):
         """The checks of _start; InstanceFileUnsafe if one fails."""
@@ -633,6 +654,7 @@ class LibvirtDriver(driver.ComputeDriver):
                     raise
                 LOG.debug('Domain of %s vanished while being destroyed',
                           instance.uuid)
+        self._forget_log_source(instance)
         released = self._ports.release(instance.uuid)
         if dom is None and released:
             LOG.info('Domain of %s was already gone; released its serial '
@@ -728,9 +750,12 @@ class LibvirtDriver(driver.ComputeDriver):
     def power_off(self, instance):
         """Stop the guest; it keeps its definition and its serial ports."""
         dom = self._host.get_domain(instance)
-        with _not_found_if_vanished(instance, 'being stopped'):
-            if dom.isActive():
-                dom.destroy()
+        try:
+            with _not_found_if_vanished(instance, 'being stopped'):
+                if dom.isActive():
+                    dom.destroy()
+        finally:
+            self._forget_log_source(instance)
 
     def power_on(self, context, instance):
         self._hard_reboot(instance)
@@ -752,9 +777,17 @@ class LibvirtDriver(driver.ComputeDriver):
     # -- consoles -----------------------------------------------------------
 
     def get_console_output(self, context, instance):
-        """The newest ``MAX_CONSOLE_BYTES`` of the guest's console log."""
-        _dom, guest = self._guest(instance)
-        path = self._console_log_source(guest, instance)
+        """The newest ``MAX_CONSOLE_BYTES`` of the guest's console log.
+
+        One libvirt round trip (the domain's look-up) besides the read:
+        where a running guest's log is comes from its live XML once per
+        run of its QEMU (see _log_source).
+        """
+        dom = self._host.get_domain(instance)
+        source = self._log_source(dom, instance)
+        path = source.path
+        if source.pty:
+            self._drain_pty(source.pty, path)
         if path == self.console_log_path(instance):
             # virtlogd's files are root's, 0600: read in the privsep
             # daemon, under the same rules (nova.privsep.console).
@@ -826,7 +859,41 @@ class LibvirtDriver(driver.ComputeDriver):
             raise exception.ConsoleLogUnreadable(
                 path=path, reason=e.strerror or type(e).__name__)
 
-    def _console_log_source(self, guest, instance):
+    def _log_source(self, dom, instance):
+        """The LogSource of ``dom`` (the domain of ``instance``, just
+        looked up).
+
+        Reading the live XML and parsing it costs more than the read of
+        the log itself, so the answer is kept for a running guest, keyed
+        by what the look-up already brought at no cost: the domain's ID
+        and the connection. libvirt gives a domain a new ID each time it
+        starts (hard reboot, rebuild, power on, a soft reboot that
+        restarts QEMU, a live migration's arrival) and never reuses one
+        while libvirtd runs; a restarted libvirtd means a new connection.
+        A running guest's char devices cannot change without a new QEMU,
+        so a kept answer whose ID and connection match is the live XML's.
+        Every operation here that changes a domain forgets its entry as
+        well (_forget_log_source). A stopped guest (ID -1) is never kept.
+        """
+        dom_id = dom.ID()
+        conn = dom.connect()
+        kept = self._log_sources.get(instance.uuid)
+        if kept is not None and kept.matches(conn, dom_id):
+            return kept
+        guest = vconfig.LibvirtConfigGuest.from_xml(
+            self._xml_of(dom, instance))
+        path, pty = self._find_log_source(guest, instance)
+        source = LogSource(conn, dom_id, path, pty)
+        if dom_id >= 0:
+            self._log_sources[instance.uuid] = source
+        return source
+
+    def _forget_log_source(self, instance):
+        self._log_sources.pop(instance.uuid, None)
+
+    def _find_log_source(self, guest, instance):
+        """(path, pty) from ``guest``'s char devices: the log to read and
+        the pty to drain into it first (None when there is none)."""
         devs = guest.char_devices
 
         def first(match):
@@ -834,19 +901,25 @@ class LibvirtDriver(driver.ComputeDriver):
 
         dev = first(lambda d: d.type == 'file' and d.source_path)
         if dev:
-            return dev.source_path
+            return dev.source_path, None
         dev = first(lambda d: d.log is not None and d.log.file)
         if dev:
-            return dev.log.file
+            return dev.log.file, None
         dev = first(lambda d: d.type == 'pty' and d.source_path)
         if dev:
-            self._drain_pty(dev.source_path, self.console_log_path(instance))
-            return self.console_log_path(instance)
+            return self.console_log_path(instance), dev.source_path
         if first(lambda d: d.type in ('tcp', 'pty')):
             # A guest from a host without virtlogd, or a stopped one: the
             # instance's console.log holds whatever was kept (or copied).
-            return self.console_log_path(instance)
+            return self.console_log_path(instance), None
         raise exception.ConsoleNotAvailable(instance_uuid=instance.uuid)
+
+    def _console_log_source(self, guest, instance):
+        """The log to read for ``guest``, its pty drained into it."""
+        path, pty = self._find_log_source(guest, instance)
+        if pty:
+            self._drain_pty(pty, path)
+        return path
 
     @staticmethod
     def _drain_pty(pty_path, log_path):
@@ -1015,6 +1088,8 @@ class LibvirtDriver(driver.ComputeDriver):
                                name='nova-migrate-%s' % instance.uuid)
         job.start()
         self._watch_migration(dom, instance, job)
+        # Gone, or still here and perhaps resumed by a new QEMU.
+        self._forget_log_source(instance)
         if failure:
             e = failure[0]
             raise exception.MigrationError(
@@ -1083,6 +1158,7 @@ class LibvirtDriver(driver.ComputeDriver):
         destination said is checked first (a recovery brings it fresh
         from the destination)."""
         migration.check_dest_data(migrate_data, instance.uuid)
+        self._forget_log_source(instance)
         self._ports.release(instance.uuid)
         as_backups = self._outgoing.pop(instance.uuid, None)
         if as_backups is None:
@@ -1134,6 +1210,7 @@ class LibvirtDriver(driver.ComputeDriver):
                                            migrate_data):
         """Keep only the serial ports the arrived guest really listens on
         (all it holds are checked when ``migrate_data`` is None)."""
+        self._forget_log_source(instance)
         _dom, guest = self._guest(instance)
         used = set(self._tcp_listeners(guest))
         if migrate_data is None:
@@ -1148,6 +1225,7 @@ class LibvirtDriver(driver.ComputeDriver):
                                                migrate_data):
         """Undo pre_live_migration after a failed migration, unless the
         guest is defined here after all: its ports and folder are its."""
+        self._forget_log_source(instance)
         if self.instance_exists(instance):
             LOG.warning('Rollback of the live migration of %s not done: '
                         'the guest is defined on this host', instance.uuid)

@@ -91,7 +91,11 @@ class ServerActionsController(wsgi.Controller):
     @wsgi.action('os-getConsoleOutput')
     @validation.schema(schemas.get_console_output)
     def _get_console_output(self, req, id, body):
-        self._authorize(req, console_policies.CONSOLE_OUTPUT, id)
+        # One database round trip: the server and its host's liveness,
+        # read to authorize the call and handed on (not read again).
+        server = servers.authorize_server(
+            self.compute_api, req, console_policies.CONSOLE_OUTPUT, id,
+            read=self.compute_api.get_console_server)
         value = body['os-getConsoleOutput'].get('length')
         try:
             length = console_output.parse_length(value)
@@ -104,10 +108,8 @@ class ServerActionsController(wsgi.Controller):
         data = self.compute_api.get_console_output(
             wsgi.get_context(req), id,
             tail_length=(None if length == console_output.ALL_LINES
-                         else length))
-        text = console_output.last_lines(console_output.to_text(data),
-                                         length)
-        return {'output': text}
+                         else length), server=server)
+        return {'output': console_output.output_text(data, length)}
 
     # As in Nova: 2.6 replaced it by POST /servers/{id}/remote-consoles.
     @wsgi.Controller.api_version('2.1', '2.5', SERIAL_CONSOLE_GONE)

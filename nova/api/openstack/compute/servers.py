@@ -270,15 +270,19 @@ def _owner(server):
             'user_id': server['user_id']}
 
 
-def authorize_server(compute_api, req, rule, server_id):
+def authorize_server(compute_api, req, rule, server_id, read=None):
     """Nova's check of a call on one server: the server first (404 when
     the caller cannot see it), then ``rule`` with the server's owner as
     the target, so that a policy file's ``project_id:%(project_id)s`` or
     ``user_id:%(user_id)s`` compares the caller with the owner, never
     with the caller itself. Returns the server.
+
+    ``read(ctx, server_id)`` reads the server instead of
+    ``compute_api.get`` (a call that needs other keys than the server's
+    body, e.g. get_console_server), so that it is read only once.
     """
     ctx = wsgi.get_context(req)
-    server = compute_api.get(ctx, server_id)
+    server = (read or compute_api.get)(ctx, server_id)
     ctx.can(rule, target=_owner(server))
     return server
 

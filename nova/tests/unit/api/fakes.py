@@ -143,6 +143,7 @@ class FakeComputeAPI:
         self.migrations = {}
         self.console_output = {}
         self.console_tail_lengths = []  # tail_length of each call
+        self.console_servers = []  # server= of each console output
         self.fail = {}
         self.calls = []
         self.contexts = []
@@ -500,9 +501,18 @@ class FakeComputeAPI:
     def availability_zones(self, ctx, with_hosts=False):
         return [('nova', True, {} if with_hosts else None)]
 
-    def get_console_output(self, ctx, server_id, tail_length=None):
+    def get_console_server(self, ctx, server_id):
+        # The API's one read before a console output: recorded as a
+        # 'get' (see actions()); ``console_servers`` holds what the API
+        # handed on to get_console_output.
+        self._called(ctx, 'get', server_id)
+        return dict(self._out(self._server(ctx, server_id)), service=None)
+
+    def get_console_output(self, ctx, server_id, tail_length=None,
+                           server=None):
         self._called(ctx, 'get_console_output', server_id)
         self.console_tail_lengths.append(tail_length)
+        self.console_servers.append(server)
         server = self._server(ctx, server_id)
         if server['status'] == 'BUILD':
             raise exception.InstanceNotReady(instance_id=server_id,

@@ -1,3 +1,6 @@
+import re
+from unittest import mock
+
 import hypothesis
 from hypothesis import strategies as st
 
@@ -166,3 +169,73 @@ class LastLinesTestCase(test.TestCase):
                          console_output.parse_length('-1'))
         self.assertEqual(7, console_output.parse_length('007'))
         self.assertRaises(ValueError, console_output.parse_length, -2)
+
+
+class OneReadTestCase(base.APITestCase):
+    def test_server_read_once_and_handed_on(self):
+        server = self.compute.add_server()
+        self.compute.console_output[server['uuid']] = LOG
+        response = self.action(server['uuid'], {'os-getConsoleOutput': {}})
+        self.assertEqual(200, response.status_int, response.body)
+        reads = [call for call in self.compute.calls if call[0] == 'get']
+        self.assertEqual([('get', server['uuid'])], reads)
+        self.assertEqual(server['uuid'],
+                         self.compute.console_servers[-1]['uuid'])
+
+
+def _old_output_text(data, length):
+    """What the API answered before: the whole log decoded, filtered by
+    a regular expression, then cut to ``length`` lines."""
+    text = re.sub('[\x00-\x08\x0b-\x1f]', '',
+                  data.decode('utf-8', errors='replace'))
+    return console_output.last_lines(text, length)
+
+
+# Bytes a log is made of, weighted towards what changes the answer: line
+# ends, control characters, UTF-8 lead and continuation bytes.
+_LOG_BYTES = st.binary(max_size=200) | st.lists(
+    st.sampled_from([b'\n', b'\r', b'\r\n', b'\x00', b'\x1b', b'\x7f',
+                     b'\t', b'a', b'\xc3', b'\xa9', b'\xe2\x82',
+                     b'\xac', b'\xf0\x9f\x98\x80', b'\xff', b'\n\n']),
+    max_size=60).map(b''.join)
+
+
+class OutputTextTestCase(test.TestCase):
+    @hypothesis.settings(max_examples=400, deadline=None, database=None)
+    @hypothesis.given(data=_LOG_BYTES,
+                      length=st.integers(min_value=-1, max_value=12))
+    @hypothesis.example(data=b'\n\x00', length=1)
+    def test_same_text_as_before(self, data, length):
+        self.assertEqual(_old_output_text(data, length),
+                         console_output.output_text(data, length))
+
+    @hypothesis.settings(max_examples=200, deadline=None, database=None)
+    @hypothesis.given(text=st.text(max_size=80))
+    def test_filter_same_as_regex_on_any_text(self, text):
+        # Lone surrogates included (the character by character path).
+        self.assertEqual(re.sub('[\x00-\x08\x0b-\x1f]', '', text),
+                         console_output.remove_control_characters(text))
+
+    def test_only_what_is_returned_is_decoded_and_filtered(self):
+        data = b''.join(b'line %05d\x1b[0m\r\n' % i for i in range(8000))
+        self.assertGreater(len(data), 100 * 1024)
+        with mock.patch.object(
+                console_output, 'remove_control_characters',
+                wraps=console_output.remove_control_characters) as filt:
+            self.assertEqual('line 07999[0m\n',
+                             console_output.output_text(data, 1))
+        (text,), _ = filt.call_args
+        self.assertEqual('line 07999\x1b[0m\r\n', text)
+
+    def test_str_from_a_host(self):
+        self.assertEqual('b\n', console_output.output_text('a\n\x07b\r\n',
+                                                           1))
+
+    def test_last_line_of_control_characters_alone(self):
+        # Found by test_same_text_as_before: once its control characters
+        # are gone the last line is empty, and the text ends with the
+        # newline before it, as when the whole log was filtered first.
+        for data, expected in ((b'\n\x00', '\n'), (b'a\nb\n\r', 'b\n'),
+                               (b'a\nb\r\n\x1b', 'b\n')):
+            self.assertEqual(expected, console_output.output_text(data, 1))
+            self.assertEqual(expected, _old_output_text(data, 1))

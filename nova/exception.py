@@ -261,3 +261,16 @@ def fault_message(exc):
     else:
         message = str(exc) or type(exc).__name__
     return message[:MAX_FAULT_LENGTH]
+
+
+# -- ph
+class FlavorExtraSpecInvalid(Invalid):
+    msg_fmt = ("Flavor extra spec %(key)s=%(value)r is invalid: "
+               "%(reason)s.")
+
+
+class UnsupportedHostCPUControlPolicy(Invalid):
+    # Nova's name: the flavor asks for quota:cpu_* limits that this host's
+    # libvirt cannot put on the guest.
+    msg_fmt = ("Requested CPU control policy not supported by host: "
+               "%(reason)s.")

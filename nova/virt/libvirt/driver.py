@@ -81,6 +81,8 @@ _NO_JOB = (libvirt.VIR_DOMAIN_JOB_NONE, libvirt.VIR_DOMAIN_JOB_COMPLETED,
 # Only these virt types run QEMU, so only they get virtlogd logs (bug
 # 1670522: other types were given a <log> without a usable file).
 _QEMU_VIRT_TYPES = ('kvm', 'qemu')
+# Virt types whose libvirt driver applies <cputune> (Nova's list).
+_CPU_TUNE_VIRT_TYPES = ('kvm', 'qemu', 'lxc')
 _DEFAULT_URIS = {'kvm': 'qemu:///system', 'qemu': 'qemu:///system',
                  'lxc': 'lxc:///', 'xen': 'xen:///',
                  'parallels': 'vz:///system'}
@@ -357,6 +359,7 @@ class LibvirtDriver(driver.ComputeDriver):
             on_poweroff='destroy',
             on_reboot='restart',
             on_crash='destroy')
+        guest.cputune = self._cpu_tune(flavor)
         if guest_arch == arch_names.S390X:
             guest.os_arch = guest_arch
             guest.os_mach_type = S390X_MACHINE_TYPE
@@ -383,6 +386,47 @@ class LibvirtDriver(driver.ComputeDriver):
             self._release_serial_ports(guest)
             raise
         return guest
+
+    def _cpu_tune(self, flavor):
+        """``<cputune>`` from the flavor's ``quota:cpu_*`` (Nova's keys),
+        or None when it sets none: the operator's bound on a guest's CPU,
+        and so on what a guest flooding its console costs the host
+        (doc/source/admin/host-scale.rst)."""
+        tune = hardware.get_cpu_tune(flavor)
+        if not tune:
+            return None
+        if self._conf.libvirt.virt_type not in _CPU_TUNE_VIRT_TYPES:
+            raise exception.UnsupportedHostCPUControlPolicy(
+                reason='[libvirt] virt_type %s has no CPU tuning; kvm, qemu '
+                'and lxc have' % self._conf.libvirt.virt_type)
+        return vconfig.LibvirtConfigGuestCPUTune(**tune)
+
+    def _check_cpu_tune(self, dom, instance, tune):
+        """That the running guest got the flavor's CPU limits.
+
+        libvirt without the cpu cgroup controller (qemu.conf
+        ``cgroup_controllers``) starts a guest with ``<shares>`` anyway,
+        silently unbounded; a limit the operator set must hold or the
+        boot fail. One libvirt call, only for flavors that set limits.
+        Raises UnsupportedHostCPUControlPolicy naming what is missing.
+        """
+        want = {'cpu_shares': tune.shares, 'vcpu_period': tune.period,
+                'vcpu_quota': tune.quota}
+        try:
+            have = dom.schedulerParametersFlags(
+                libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        except libvirt.libvirtError as e:
+            have, why = {}, _message(e)
+        else:
+            why = 'libvirt applied %s' % ', '.join(
+                '%s=%s' % (k, have.get(k)) for k in sorted(want)
+                if want[k] is not None)
+        if all(have.get(k) == v for k, v in want.items() if v is not None):
+            return
+        raise exception.UnsupportedHostCPUControlPolicy(
+            reason='the flavor\'s quota:cpu_* limits of %s did not hold (%s); '
+            'libvirtd needs the cpu cgroup controller (qemu.conf '
+            'cgroup_controllers)' % (instance.uuid, why))
 
     def _guest_arch(self, image_meta):
         """The architecture ``image_meta`` runs on, canonical, and usable.
@@ -550,6 +594,12 @@ class LibvirtDriver(driver.ComputeDriver):
                 reason='libvirt refused the domain: %s' % _message(e))
         try:
             self._start(dom, instance)
+            if guest.cputune is not None:
+                self._check_cpu_tune(dom, instance, guest.cputune)
+        except exception.UnsupportedHostCPUControlPolicy:
+            self._stop_and_undefine(dom)
+            self._release_serial_ports(guest)
+            raise
         except exception.InstanceFileUnsafe:
             self._undefine(dom)
             self._release_serial_ports(guest)

@@ -363,6 +363,12 @@ def cpu_share(pids, seconds):
     return {p: (cpu_seconds(p) - before[p]) / seconds for p in pids}
 
 
+def load():
+    """The machine's 1-minute load average (it is shared: read every
+    figure beside it)."""
+    return 'load %.1f' % os.getloadavg()[0]
+
+
 def ms(seconds):
     return '%.1f ms' % (seconds * 1000)
 
@@ -385,9 +391,9 @@ def scale(nova, host, args, drivers):
     first = guests[0]
     idle = output_latency(nova, first.id, args.samples)
     out('guest alone: ACTIVE after %.1f s, banner after %.1f s; console '
-        'output p50 %s, p95 %s (idle)' % (
+        'output p50 %s, p95 %s (idle; %s)' % (
             first.active_s, first.banner_s, ms(pct(idle, 50)),
-            ms(pct(idle, 95))))
+            ms(pct(idle, 95)), load()))
     for target in args.guests:
         wave = target - len(guests)
         need = wave * TINY_MB * 3 // 2
@@ -438,10 +444,10 @@ def scale(nova, host, args, drivers):
                 float('inf')))
         loaded = output_latency(nova, first.id, args.samples)
         out('%d guests: console output of the first guest p50 %s, p95 %s: '
-            '%.2fx and %.2fx idle' % (
+            '%.2fx and %.2fx idle (%s)' % (
                 target, ms(pct(loaded, 50)), ms(pct(loaded, 95)),
                 pct(loaded, 50) / pct(idle, 50),
-                pct(loaded, 95) / pct(idle, 95)))
+                pct(loaded, 95) / pct(idle, 95), load()))
     progress('deleting the %d guests', len(guests))
     nova.delete([g.id for g in guests])
 
@@ -503,7 +509,7 @@ def measure(nova, host, victim, flooder, args, label):
             ms(pct(flooding, 50)), ms(pct(flooding, 95)),
             pct(flooding, 50) / pct(paused, 50),
             pct(flooding, 95) / pct(paused, 95),
-            len(paused), len(flooding)))
+            len(paused), len(flooding)) + ' (%s)' % load())
 
 
 def flood_phase(nova, host, victim, flavor, label, args):

@@ -74,6 +74,8 @@ LIVE_MIGRATION_FLAGS = (libvirt.VIR_MIGRATE_LIVE |
 # progress (seconds). Looking costs one libvirt call.
 MIGRATION_POLL_INTERVAL = 0.5
 MIGRATION_PROGRESS_INTERVAL = 5
+# How long the heartbeat trusts a running guest's vCPU count (seconds).
+VCPU_RECHECK_SECONDS = 300
 # libvirt's job types that mean "no job is running".
 _NO_JOB = (libvirt.VIR_DOMAIN_JOB_NONE, libvirt.VIR_DOMAIN_JOB_COMPLETED,
            libvirt.VIR_DOMAIN_JOB_FAILED, libvirt.VIR_DOMAIN_JOB_CANCELLED)
@@ -176,6 +178,9 @@ class LibvirtDriver(driver.ComputeDriver):
         # {instance uuid: whether the guest writes console.log on the
         # destination} of the guests live_migration sent away.
         self._outgoing = {}
+        # {domain uuid: (domain id, vCPUs, when asked)} of running guests,
+        # for the heartbeat (_vcpus_running).
+        self._vcpu_counts = {}
 
     @property
     def host(self):
@@ -262,11 +267,7 @@ class LibvirtDriver(driver.ComputeDriver):
         """This host's facts for the API: capacity, ports, version gate."""
         conn = self._host.get_connection()
         _model, memory_mb, cpus = conn.getInfo()[:3]
-        # Never getAllDomainStats(VCPU) here: it asks every guest's QEMU
-        # monitor and cost 1.7 ms a guest (tools/bench/bench_host_scale.py
-        # measures both); see _running_vcpus.
-        vcpus = [n for n in map(_running_vcpus, conn.listAllDomains(
-            libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)) if n is not None]
+        vcpus = self._vcpus_running(conn)
         serial = self._conf.serial_console
         addr = serial.proxyclient_address
         report = {
@@ -289,6 +290,35 @@ class LibvirtDriver(driver.ComputeDriver):
         }
         report.update(self.serial_port_facts())
         return report
+
+    def _vcpus_running(self, conn):
+        """The vCPU count of every running guest, for the heartbeat.
+
+        Never getAllDomainStats(VCPU): it enters every guest's QEMU
+        monitor, 1.7 ms a guest (tools/bench/bench_host_scale.py measures
+        both). One listing; a guest's count is asked (_running_vcpus, one
+        round trip) when it is new, started again (libvirt gives every
+        start a new domain id; the id and uuid of a listed domain are
+        known without a round trip), or last asked VCPU_RECHECK_SECONDS
+        ago: a running domain's vCPUs change only by a live hot-plug,
+        which Nova never does, and an operator's ``virsh setvcpus
+        --live`` shows within that time.
+        """
+        now = time.monotonic()
+        known, counts = self._vcpu_counts, {}
+        for dom in conn.listAllDomains(
+                libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            uuid, dom_id = dom.UUIDString(), dom.ID()
+            entry = known.get(uuid)
+            if (entry is None or entry[0] != dom_id or
+                    now - entry[2] >= VCPU_RECHECK_SECONDS):
+                vcpus = _running_vcpus(dom)
+                if vcpus is None:
+                    continue
+                entry = (dom_id, vcpus, now)
+            counts[uuid] = entry
+        self._vcpu_counts = counts   # guests gone are forgotten
+        return [entry[1] for entry in counts.values()]
 
     def serial_port_facts(self):
         """This host's serial ports as of now: ``serial_ports_total``,

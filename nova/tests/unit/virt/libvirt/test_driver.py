@@ -546,6 +546,48 @@ class HostReportTestCase(DriverTestBase):
         self.assertEqual((5, 2), (report['vcpus_used'],
                                   report['running_vms']))
 
+    @staticmethod
+    def _dom(uuid, dom_id, vcpus):
+        dom = mock.Mock()
+        dom.UUIDString.return_value = uuid
+        dom.ID.return_value = dom_id
+        dom.vcpusFlags.return_value = vcpus
+        return dom
+
+    def _report(self, listed, now=1000.0):
+        with mock.patch.object(self.conn, 'listAllDomains',
+                               return_value=listed), \
+                mock.patch.object(libvirt_driver.time, 'monotonic',
+                                  return_value=now):
+            report = self.driver.get_host_report()
+        return report['vcpus_used'], report['running_vms']
+
+    def test_a_running_guests_count_is_asked_once_per_start(self):
+        a, b = self._dom('a', 1, 2), self._dom('b', 2, 1)
+        self.assertEqual((3, 2), self._report([a, b]))
+        self.assertEqual((3, 2), self._report([a, b]))
+        self.assertEqual(1, a.vcpusFlags.call_count)
+        self.assertEqual(1, b.vcpusFlags.call_count)
+        # b started again (a new domain id), with another count.
+        b_again = self._dom('b', 7, 4)
+        self.assertEqual((6, 2), self._report([a, b_again]))
+        b_again.vcpusFlags.assert_called_once_with(
+            libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        self.assertEqual(1, a.vcpusFlags.call_count)
+        # a stopped: forgotten; back with its old id, it is asked again.
+        self.assertEqual((4, 1), self._report([b_again]))
+        self.assertEqual((6, 2), self._report([a, b_again]))
+        self.assertEqual(2, a.vcpusFlags.call_count)
+
+    def test_counts_are_asked_again_after_the_recheck_time(self):
+        a = self._dom('a', 1, 2)
+        self._report([a], now=1000.0)
+        a.vcpusFlags.return_value = 3   # a live hot-plug, behind nova
+        recheck = libvirt_driver.VCPU_RECHECK_SECONDS
+        self.assertEqual((2, 1), self._report([a], now=1000.0 + recheck - 1))
+        self.assertEqual((3, 1), self._report([a], now=1000.0 + recheck))
+        self.assertEqual(2, a.vcpusFlags.call_count)
+
     def test_vcpus_of_the_real_test_driver(self):
         # libvirt's test:///default runs one 2-vCPU domain of its own;
         # each guest spawned here adds its flavor's vCPUs.

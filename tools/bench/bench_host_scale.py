@@ -14,7 +14,7 @@ baseline from the same run:
    (``listAllDomains`` + ``vcpusFlags``), median of interleaved calls with
    0 and N running guests; the cost per guest is (t(N) - t(0)) / N, and
    their ratio.
-2. Scale, for each N of ``--guests`` (booted in waves on top of the
+2. Scale (after 3), for each N of ``--guests`` (booted in waves on top of the
    previous ones): time to ACTIVE and to the banner in the console output
    (one guest alone, then each wave's median and maximum); every guest's
    console output holds its own banner and its own typed marker and no
@@ -191,52 +191,70 @@ class TodayDriver(libvirt_driver.LibvirtDriver):
     """The driver with main's vCPU count: the rest of the report is the
     same code, so the difference is the part that changed."""
 
-    def get_host_report(self):
-        conn = self._host.get_connection()
-        real = conn.listAllDomains
-        vcpus = today_vcpus(conn)
-        fake = [_Counted(n) for n in vcpus]
-        conn.listAllDomains = lambda flags=0: fake
+    def _vcpus_running(self, conn):
+        return today_vcpus(conn)
+
+
+def cpu_ns(pids):
+    """On-CPU nanoseconds so far of every thread of ``pids``
+    (/proc/PID/task/TID/schedstat): what the work cost, whatever the
+    waits for a core on a loaded machine."""
+    total = 0
+    for pid in pids:
         try:
-            return super().get_host_report()
-        finally:
-            conn.listAllDomains = real
+            tids = os.listdir('/proc/%d/task' % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open('/proc/%d/task/%s/schedstat' % (pid, tid)) as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    return total
 
 
-class _Counted:
-    def __init__(self, vcpus):
-        self._vcpus = vcpus
-
-    def vcpusFlags(self, flags):
-        return self._vcpus
-
-
-def heartbeat(drivers, rounds, passes=3):
-    """{name: (median, 10th percentile) seconds} of get_host_report.
+def heartbeat(drivers, rounds, pids, passes=3):
+    """{name: (median s, 10th percentile s, CPU s a report)} of
+    get_host_report; CPU is that of this process, libvirtd and the
+    guests' QEMUs (``pids``).
 
     Each driver is timed in blocks of its own (a bulk stats call leaves
     QEMU and libvirtd busy for a while: interleaved calls would pay for
     each other's). On a shared, loaded machine the median carries the
     wait for a core at every round trip; the 10th percentile is closer
-    to the work itself."""
+    to the work itself, and the CPU time (less what the same processes
+    spend idle in as long) is the work itself."""
+    pids = [os.getpid()] + list(pids)
     times = {name: [] for name in drivers}
+    cpu = dict.fromkeys(drivers, 0)
     for _ in range(passes):
+        # What the idle guests and libvirtd spend anyway, per second.
+        c0, t0 = cpu_ns(pids), time.monotonic()
+        time.sleep(1)
+        idle = (cpu_ns(pids) - c0) / (time.monotonic() - t0)
         for name, driver in drivers.items():
             driver.get_host_report()   # warm: connection, caches
+            time.sleep(0.2)
+            c0, start = cpu_ns(pids), time.monotonic()
             for _ in range(rounds):
                 t0 = time.perf_counter()
                 driver.get_host_report()
                 times[name].append(time.perf_counter() - t0)
-            time.sleep(0.5)
-    return {name: (statistics.median(t), pct(t, 10))
+            time.sleep(0.2)   # what the calls left running finishes
+            cpu[name] += (cpu_ns(pids) - c0 -
+                          idle * (time.monotonic() - start))
+    return {name: (statistics.median(t), pct(t, 10),
+                   cpu[name] / 1e9 / len(t))
             for name, t in times.items()}
 
 
 def heartbeat_text(hb, hb0, guests):
     """The figures of ``hb`` (``guests`` running) against ``hb0`` (none):
-    cost per guest (t(N) - t(0)) / N and the ratio, by median and p10."""
+    cost per guest (x(N) - x(0)) / N and the ratio, by wall time (median,
+    p10) and by CPU time."""
     parts = []
-    for i, what in enumerate(('median', 'p10')):
+    for i, what in enumerate(('median', 'p10', 'CPU')):
         per = {k: (hb[k][i] - hb0[k][i]) / guests for k in hb}
         parts.append('%s: today %s, now %s; per guest today %.0f us, now '
                      '%.0f us: %s' % (
@@ -398,10 +416,12 @@ def ms(seconds):
 def scale(nova, host, args, drivers):
     virtlogd, libvirtd = host.pid('virtlogd'), host.pid('libvirtd')
     rss0 = {'virtlogd': rss_kib(virtlogd), 'libvirtd': rss_kib(libvirtd)}
-    hb0 = heartbeat(drivers, args.heartbeat_rounds)
+    hb0 = heartbeat(drivers, args.heartbeat_rounds, [libvirtd])
     out('heartbeat, 0 guests: median today %s, now %s; p10 today %s, now '
-        '%s (%s)' % (ms(hb0['today'][0]), ms(hb0['now'][0]),
-                     ms(hb0['today'][1]), ms(hb0['now'][1]), load()))
+        '%s; CPU a report today %s, now %s (%s)' % (
+            ms(hb0['today'][0]), ms(hb0['now'][0]), ms(hb0['today'][1]),
+            ms(hb0['now'][1]), ms(hb0['today'][2]), ms(hb0['now'][2]),
+            load()))
 
     guests = []
     try:
@@ -465,7 +485,8 @@ def scale_up(nova, host, args, drivers, guests, hb0, rss0):
                rss0['libvirtd'], statistics.mean(qemu_rss) / 1024,
                100 * statistics.mean(shares[p] for p in qemus.values()),
                100 * sum(shares[p] for p in qemus.values())))
-        hb = heartbeat(drivers, args.heartbeat_rounds)
+        hb = heartbeat(drivers, args.heartbeat_rounds,
+                       [libvirtd] + list(qemus.values()))
         out('%d guests: heartbeat get_host_report %s (%s)' % (
             target, heartbeat_text(hb, hb0, target), load()))
         loaded = output_latency(nova, first.id, args.samples)
@@ -588,7 +609,7 @@ def main():
                         help='guest counts, ascending (default 30,50)')
     parser.add_argument('--samples', type=int, default=100,
                         help='console output calls per latency figure')
-    parser.add_argument('--heartbeat-rounds', type=int, default=30)
+    parser.add_argument('--heartbeat-rounds', type=int, default=40)
     parser.add_argument('--boot-timeout', type=int, default=1200,
                         help='seconds for one wave to boot')
     parser.add_argument('--no-scale', action='store_true')
@@ -620,10 +641,12 @@ def main():
         nova = ScaleNova((kernel, initrd, cmdline), virt_type, host.uri,
                          serial_ports=max(args.guests, default=0) + 10)
         nova.start()
-        if not args.no_scale:
-            scale(nova, host, args, make_drivers(nova))
+        # The flood first: with few guests, and measured even if a wave
+        # of the scale run fails.
         if args.flood:
             flood(nova, host, args)
+        if not args.no_scale:
+            scale(nova, host, args, make_drivers(nova))
     except BenchFailed as e:
         print('bench_host_scale: %s' % e, file=sys.stderr)
         return 1

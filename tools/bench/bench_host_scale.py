@@ -64,6 +64,8 @@ BANNER = re.compile(r'NOVA-GUEST-BANNER ([0-9a-f-]{36})')
 BOOT_ID = rb'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 FLOOD_FLAVOR = 'flood-bounded'
 TINY_MB = 128
+# API calls that failed (timed out) while guests booted.
+API_ERRORS = []
 WAIT = 120
 
 
@@ -322,7 +324,13 @@ def wait_booted(nova, guests, timeout):
                     not server.get('OS-EXT-STS:task_state')):
                 guest.active_s = now - guest.posted
             if guest.active_s is not None:
-                match = BANNER.search(benchlib.console_output(nova, guest.id))
+                try:
+                    text = benchlib.console_output(nova, guest.id)
+                except OSError as e:   # urllib's timeout is one
+                    progress('console output of %s: %s', guest.id[:8], e)
+                    API_ERRORS.append(e)
+                    continue
+                match = BANNER.search(text)
                 if match:
                     guest.banner_s = time.monotonic() - guest.posted
                     guest.boot_id = match.group(1)
@@ -453,9 +461,13 @@ def scale_up(nova, host, args, drivers, guests, hb0, rss0):
                 'needs about %d' % (target, mem_available_mib(), wave, need))
             return
         progress('booting %d more guests (to %d)', wave, target)
-        batch = post_servers(nova, len(guests), wave)
-        guests += batch
-        why = wait_booted(nova, batch, args.boot_timeout)
+        batch, why = [], None
+        while len(batch) < wave and not why:
+            part = post_servers(nova, len(guests),
+                                min(args.wave_size, wave - len(batch)))
+            guests += part
+            batch += part
+            why = wait_booted(nova, part, args.boot_timeout)
         if why:
             out('%d guests: STOPPED: %s' % (target, why))
             return
@@ -465,10 +477,12 @@ def scale_up(nova, host, args, drivers, guests, hb0, rss0):
         checked = check_consoles(nova, guests)
         active = [g.active_s for g in batch]
         banner = [g.banner_s for g in batch]
-        out('%d guests: wave of %d booted together: ACTIVE median %.1f s '
-            'max %.1f s; banner median %.1f s max %.1f s' % (
-                target, wave, statistics.median(active), max(active),
-                statistics.median(banner), max(banner)))
+        out('%d guests: %d more booted %d at a time: ACTIVE median %.1f s '
+            'max %.1f s; banner median %.1f s max %.1f s; %d API calls '
+            'failed meanwhile' % (
+                target, wave, args.wave_size, statistics.median(active),
+                max(active), statistics.median(banner), max(banner),
+                len(API_ERRORS)))
         out('%d guests: %d console outputs each hold their own banner and '
             'marker and no other guest\'s' % (target, checked))
         time.sleep(5)  # the last boots' tails settle
@@ -612,6 +626,8 @@ def main():
     parser.add_argument('--heartbeat-rounds', type=int, default=40)
     parser.add_argument('--boot-timeout', type=int, default=1200,
                         help='seconds for one wave to boot')
+    parser.add_argument('--wave-size', type=int, default=5,
+                        help='guests booted together (default 5)')
     parser.add_argument('--no-scale', action='store_true')
     parser.add_argument('--flood', action='store_true',
                         help='also measure the noisy guest')

@@ -386,3 +386,17 @@ class ImageUnacceptable(Invalid):
 
 class ImageDownloadFailed(NovaException):
     msg_fmt = "Image %(image_id)s could not be downloaded: %(reason)s"
+
+
+# -- ph
+
+
+class FlavorExtraSpecInvalid(Invalid):
+    msg_fmt = "Flavor extra spec %(key)s=%(value)r is invalid: %(reason)s"
+
+
+class UnsupportedHostCPUControlPolicy(Invalid):
+    # Nova's name: the flavor asks for quota:cpu_* limits that this host's
+    # libvirt cannot put on the guest.
+    msg_fmt = ("Requested CPU control policy not supported by host: "
+               "%(reason)s")

@@ -19,6 +19,7 @@ from nova.virt.libvirt.xmlmodel import XMLModelError
 __all__ = [
     'LibvirtConfigGuest',
     'LibvirtConfigGuestCharDeviceLog',
+    'LibvirtConfigGuestCPUTune',
     'LibvirtConfigGuestConsole',
     'LibvirtConfigGuestDisk',
     'LibvirtConfigGuestSerial',
@@ -90,6 +91,22 @@ class LibvirtConfigGuestDisk(LibvirtConfigObject):
     target_bus = Attr('bus', at=('target',))
 
 
+class LibvirtConfigGuestCPUTune(LibvirtConfigObject):
+    """``<cputune>``: the CFS controls libvirt puts on the guest's cgroup.
+
+    ``shares`` is a relative weight; ``period`` and ``quota`` are in
+    microseconds: each vCPU thread may run ``quota`` in every ``period``
+    (``quota`` -1: unlimited). libvirt needs the cpu cgroup controller
+    for them (qemu.conf ``cgroup_controllers``).
+    """
+
+    root_name = 'cputune'
+
+    shares = Text(at=('shares',), type=Int)
+    period = Text(at=('period',), type=Int)
+    quota = Text(at=('quota',), type=Int)
+
+
 class LibvirtConfigGuest(LibvirtConfigObject):
     """``<domain>``: enough for a bootable guest and its char devices.
 
@@ -105,6 +122,7 @@ class LibvirtConfigGuest(LibvirtConfigObject):
     memory = Text(at=('memory',), type=Int)
     memory_unit = Attr('unit', at=('memory',), default='KiB')
     vcpus = Text(at=('vcpu',), type=Int)
+    cputune = Child(LibvirtConfigGuestCPUTune)
     os_type = Text(at=('os', 'type'))
     os_arch = Attr('arch', at=('os', 'type'))
     os_mach_type = Attr('machine', at=('os', 'type'))

@@ -43,3 +43,39 @@ class SerialPortCountTestCase(test.TestCase):
             e = self.assertRaises(exception.ImageSerialPortNumberInvalid,
                                   _count, flavor_value, image_value)
             self.assertIn(prop, str(e))
+
+
+def _tune(**specs):
+    return hardware.get_cpu_tune(objects.Flavor(extra_specs={
+        'quota:cpu_%s' % k: v for k, v in specs.items()}))
+
+
+class CPUTuneTestCase(test.TestCase):
+    def test_none_set(self):
+        self.assertEqual({}, hardware.get_cpu_tune(
+            objects.Flavor(extra_specs={'hw:serial_port_count': '2'})))
+
+    def test_values_and_bounds(self):
+        self.assertEqual(
+            {'shares': 1, 'period': 1000, 'quota': 1000},
+            _tune(shares='1', period='1000', quota='1000'))
+        self.assertEqual(
+            {'shares': 262144, 'period': 1000000, 'quota': -1},
+            _tune(shares=' 262144 ', period=1000000, quota='-1'))
+        self.assertEqual({'quota': 17592186044415},
+                         _tune(quota='17592186044415'))
+
+    def test_invalid_values_name_key_and_range(self):
+        for key, value, expected in (
+                ('shares', '0', '1-262144'),
+                ('shares', '262145', '1-262144'),
+                ('period', '999', '1000-1000000'),
+                ('period', 'x', '1000-1000000'),
+                ('quota', '999', '-1 or 1000-17592186044415'),
+                ('quota', '-2', '-1 or 1000-17592186044415'),
+                ('quota', '1.5', '-1 or 1000-17592186044415'),
+                ('quota', False, '-1 or 1000-17592186044415')):
+            e = self.assertRaises(exception.FlavorExtraSpecInvalid,
+                                  _tune, **{key: value})
+            self.assertIn('quota:cpu_%s' % key, str(e))
+            self.assertIn(expected, str(e))

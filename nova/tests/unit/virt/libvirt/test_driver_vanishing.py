@@ -78,23 +78,39 @@ class StartUpTestCase(VanishingTestBase):
 
 
 class HostReportTestCase(VanishingTestBase):
-    def test_domain_undefined_after_the_stats_is_not_counted(self):
-        before = self.driver.get_host_report()  # test:///default's own
-        kept, gone = self._booted(), self._booted()
-        real = libvirt.virConnect.getAllDomainStats
+    def _vanish_after_listing(self, uuid, how):
+        real = libvirt.virConnect.listAllDomains
         conn = self.conn
 
-        def stats(self_conn, *args):
+        def listing(self_conn, *args):
             result = real(self_conn, *args)
-            _vanish(conn, gone.uuid)
+            how(conn, uuid)
             return result
         self.useFixture(fixtures.MonkeyPatch(
-            'libvirt.virConnect.getAllDomainStats', stats))
+            'libvirt.virConnect.listAllDomains', listing))
+
+    def test_domain_undefined_after_the_listing_is_not_counted(self):
+        before = self.driver.get_host_report()  # test:///default's own
+        kept, gone = self._booted(), self._booted()
+        self._vanish_after_listing(gone.uuid, _vanish)
         report = self.driver.get_host_report()
         self.assertEqual(before['running_vms'] + 1, report['running_vms'])
         self.assertEqual(before['vcpus_used'] + 1, report['vcpus_used'])
-        self.assertIn('vanished while reading its vCPUs', self.logs.output)
+        self.assertIn('stopped or vanished while reading its vCPUs',
+                      self.logs.output)
         self.assertIn(kept.uuid, report['serial_port_holders'])
+
+    def test_domain_stopped_after_the_listing_is_not_counted(self):
+        before = self.driver.get_host_report()
+        self._booted()
+        stopped = self._booted()
+
+        def stop(conn, uuid):
+            conn.lookupByUUIDString(uuid).destroy()  # still defined
+        self._vanish_after_listing(stopped.uuid, stop)
+        report = self.driver.get_host_report()
+        self.assertEqual(before['running_vms'] + 1, report['running_vms'])
+        self.assertEqual(before['vcpus_used'] + 1, report['vcpus_used'])
 
 
 class DestroyTestCase(VanishingTestBase):

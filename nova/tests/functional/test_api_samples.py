@@ -755,7 +755,10 @@ class APISamplesTestCase(testtools.TestCase):
                    self.call('PUT', metadata + '/role', self.request_sample(
                        'server-metadata/server-metadata-item-put-req.json')),
                    200)
-        self.assertEqual({'owner': 'ops', 'role': 'db'},
+        # The server was created with "purpose" (servers/server-create-req);
+        # a POST merges into what the server has, as Nova's.
+        self.assertEqual({'owner': 'ops', 'role': 'db',
+                          'purpose': 'serial console demo'},
                          self.call('GET', metadata).body['metadata'])
 
         self.check('os-availability-zone/availability-zone-list-resp.json',

@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import string
 
+from cryptography import exceptions as crypto_exceptions
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization
@@ -59,8 +60,9 @@ def ssh_fingerprint(public_key):
     try:
         serialization.load_ssh_public_key(public_key.encode('utf-8'))
         blob = base64.b64decode(public_key.split()[1], validate=True)
-    except (ValueError, IndexError, UnicodeError,
-            NotImplementedError) as e:
+    except (ValueError, IndexError, UnicodeError, NotImplementedError,
+            # A key type cryptography does not know (``ssh-foo ...``).
+            crypto_exceptions.UnsupportedAlgorithm) as e:
         raise _bad('Keypair data is invalid: not an OpenSSH public key '
                    '(%s)' % type(e).__name__)
     return _colons(hashlib.md5(blob, usedforsecurity=False).digest())

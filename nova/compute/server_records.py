@@ -69,6 +69,12 @@ class ServerRecordsAPI:
 
     def lock(self, ctx, server_id):
         server = self._get(ctx, server_id)
+        if server.get('locked') and self.expected_locked_by(
+                ctx, server) == OWNER:
+            # As Nova: the owner's lock of a locked server changes
+            # nothing, or it would turn an admin's lock into the owner's,
+            # which the owner may lift.
+            return
         instance_actions.action_start(ctx, server['uuid'],
                                       instance_actions.LOCK)
         db.instance_update(server['uuid'], {

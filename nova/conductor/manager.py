@@ -141,6 +141,11 @@ class ComputeTaskManager:
         # (a cast that waited on the broker while recovery re-drove it)
         # runs once.
         self._in_flight = set()
+        # {(uuid, task_state): when check_stuck_tasks last sent it again}:
+        # a cast sent again may wait in the host's queue, where the host
+        # does not see it, so it is not sent again before another
+        # stuck_task_timeout (the task's updated_at does not move).
+        self._resent = {}
         self._lock = threading.Lock()
 
     # -- recording ------------------------------------------------------------
@@ -466,18 +471,28 @@ class ComputeTaskManager:
         now = now or db.utcnow()
         cutoff = now - datetime.timedelta(seconds=timeout)
         checked = []
+        stuck = set()
         for server in db.instance_get_all(task_states=task_states.ALL):
             if (server['task_state'] == task_states.MIGRATING or
                     server['updated_at'] is None or
                     server['updated_at'] > cutoff):
                 continue
+            key = (server['uuid'], server['task_state'])
+            stuck.add(key)
+            resent = self._resent.get(key)
+            if resent is not None and resent > cutoff:
+                continue
             checked.append(server['uuid'])
             try:
-                self._recover_one(ctxt, server, stale=True)
+                if self._recover_one(ctxt, server, stale=True):
+                    self._resent[key] = now
             except Exception:
                 LOG.exception('Check of server %s, %s for over %d s, '
                               'failed', server['uuid'],
                               server['task_state'], timeout)
+        # Tasks that ended (or moved on) are forgotten.
+        for key in set(self._resent) - stuck:
+            del self._resent[key]
         return checked
 
     def _ask(self, ctxt, server):
@@ -498,7 +513,8 @@ class ComputeTaskManager:
 
     def _recover_one(self, ctxt, server, stale=False):
         """``stale``: the task is older than the stuck-task timeout, so
-        an outcome the host says it sent is taken as lost."""
+        an outcome the host says it sent is taken as lost. True when the
+        action was sent again."""
         uuid, task = server['uuid'], server['task_state']
         if server['host'] is None:
             if task == task_states.DELETING:
@@ -550,3 +566,6 @@ class ComputeTaskManager:
             self.rebuild_instance(ctxt, uuid, server['image_id'])
         elif task == task_states.DELETING:
             self.delete_instance(ctxt, uuid)
+        else:
+            return False
+        return True

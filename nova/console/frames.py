@@ -93,6 +93,17 @@ class SessionSocket(websockifyserver.CompatibleWebSocket):
     _message = 0  # bytes so far of the message being received
     _in_message = False
 
+    def recvmsg(self):
+        # A close handshake that ended while frames read with the close
+        # were answered leaves the socket closed: the session's end (None,
+        # as websockify's recvmsg after a close), not a wait for input.
+        try:
+            return super().recvmsg()
+        except ws_frames.WebSocketWantReadError:
+            if self.socket is None:
+                return None
+            raise
+
     def _refuse(self, code, reason):
         # The client is flooding or broken: its close frame gets a short
         # time, not SEND_TIMEOUT.
@@ -219,6 +230,11 @@ class SessionSocket(websockifyserver.CompatibleWebSocket):
         # websockify's, without copying what is left after each partial
         # send (a view of it instead: quadratic in a large frame's sends).
         if not self._send_buffer:
+            return
+        if self.socket is None:
+            # Closed by the close handshake while frames read with the
+            # close (a ping) were still being answered: nobody to send to.
+            self._send_buffer = b''
             return
         try:
             sent = self.socket.send(self._send_buffer)

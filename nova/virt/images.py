@@ -202,6 +202,11 @@ class ImageCache:
         :param disk_format: for a disk image, the format qemu-img must
             find (and no backing or data file).
         """
+        # Asked of Glance with the caller's token even when the file is
+        # cached: the cache is shared by every project's guests, and a
+        # cached image is no more the caller's than one never fetched
+        # (a kernel_id or ramdisk_id may name anyone's image).
+        image = image or self._api.get(ctx, image_id)
         base = self._base()
         path = cache_path(self._conf, image_id)
         name = os.path.basename(path)
@@ -213,7 +218,6 @@ class ImageCache:
                                                 '*')):
                 # A download a crash cut off (we hold the lock).
                 _unlink(stale)
-            image = image or self._api.get(ctx, image_id)
             algo, digest = self._hash_of(image_id, image)
             attempts = self._conf.glance.num_retries + 1
             for attempt in range(1, attempts + 1):
@@ -264,11 +268,19 @@ class ImageCache:
         try:
             hasher = hashlib.new(algo)
             size = 0
+            declared = image.get('size')
             with os.fdopen(fd, 'wb') as f:
                 def write(chunk):
                     nonlocal size
-                    hasher.update(chunk)
                     size += len(chunk)
+                    if declared is not None and size > declared:
+                        # Stopped at once: the data can only be refused,
+                        # and a Glance that never stops would fill the
+                        # host's disk.
+                        raise exception.ImageDownloadFailed(
+                            image_id=image_id, reason='more than the %s '
+                            'bytes Glance says it has' % declared)
+                    hasher.update(chunk)
                     f.write(chunk)
                 self._api.download(ctx, image_id, write,
                                    self._conf.glance.download_chunk_size)

@@ -695,3 +695,36 @@ class StuckTaskTestCase(TasksTestCase):
             CTX, self._later()))
         self.assertEqual(('active', 'rebooting', None),
                          self._state(ids.REBOOTING))
+
+
+class StuckTaskResendTestCase(TasksTestCase):
+    """A stuck task is sent again once per timeout, not at every check:
+    the check runs every min(timeout, 60) s and a cast sent again may
+    wait in the host's queue longer than that (the host reports only
+    what it runs, not what waits)."""
+
+    def setUp(self):
+        super().setUp()
+        self.nova_conf.set_override('stuck_task_timeout', 600,
+                                    group='conductor')
+
+    _later = StuckTaskTestCase._later
+
+    def test_a_resent_cast_is_not_sent_again_at_the_next_check(self):
+        sent = []
+        real = self.tasks.compute_rpcapi.reboot_instance
+        self.addCleanup(setattr, self.tasks.compute_rpcapi,
+                        'reboot_instance', real)
+        # Each cast waits in the host's queue: none arrives yet.
+        self.tasks.compute_rpcapi.reboot_instance = (
+            lambda *a, **kw: sent.append(a))
+        self.build(self._server())
+        db.instance_update(ids.SRV1, {'task_state': 'rebooting'})
+        self.tasks.reboot_instance(CTX, ids.SRV1, 'SOFT')
+        self.assertEqual(1, len(sent))
+        self.tasks.check_stuck_tasks(CTX, self._later())
+        self.assertEqual(2, len(sent))
+        # The next checks, a minute apart, well within a new timeout.
+        for seconds in (661, 721, 781):
+            self.tasks.check_stuck_tasks(CTX, self._later(seconds))
+        self.assertEqual(2, len(sent))

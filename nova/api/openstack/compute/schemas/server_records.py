@@ -1,11 +1,13 @@
 """Request bodies of server tags (2.26) and server metadata, as Nova's."""
 
 # A tag: 1 to 60 characters, no ',' nor '/' (they separate tags in the
-# list filters and the URL).
+# list filters and the URL), and no control character: the router
+# refuses those in a path, so /tags/{tag} could never name the tag.
 tag = {
     'type': 'string', 'minLength': 1, 'maxLength': 60,
-    'pattern': '^[^,/]*$',
-    'description': 'a tag holds neither "," nor "/"',
+    'pattern': r'^[^,/\x00-\x1f\x7f-\x9f]*\Z',
+    'description': 'a tag holds neither "," nor "/" nor a control '
+                   'character',
 }
 
 update_all_tags = {
@@ -21,7 +23,8 @@ update_all_tags = {
 metadata = {
     'type': 'object',
     'patternProperties': {
-        '^[a-zA-Z0-9-_:. ]{1,255}$': {'type': 'string', 'maxLength': 255},
+        # \Z, not $: $ also matches before a trailing newline.
+        r'^[a-zA-Z0-9-_:. ]{1,255}\Z': {'type': 'string', 'maxLength': 255},
     },
     'additionalProperties': False,
 }

@@ -27,7 +27,8 @@ MAX_METADATA_ITEMS = 128
 metadata = {
     'type': 'object',
     'patternProperties': {
-        r'^[a-zA-Z0-9-_:. ]{1,255}$': {'type': 'string', 'maxLength': 255},
+        # \Z, not $: $ also matches before a trailing newline.
+        r'^[a-zA-Z0-9-_:. ]{1,255}\Z': {'type': 'string', 'maxLength': 255},
     },
     'additionalProperties': False,
     'maxProperties': MAX_METADATA_ITEMS,

@@ -11,7 +11,12 @@ Whose token: the caller's own when the request context has one (with
 nothing more, as with Nova; otherwise the service credentials of
 ``[glance]`` (keystoneauth's auth options: ``auth_type = password`` and
 so on). A context without a token and a ``[glance]`` without credentials
-is an error that names both.
+is an error that names both. A caller's token that Glance refuses
+(expired, revoked) is an error too, never a reason to ask again as nova:
+Glance decides what the caller may read. (Nova sends a service token
+beside the user's so Glance may accept an expired one; this project does
+not yet, so an action deferred past its token's expiry fails with that
+error and is asked again with a new token.)
 """
 
 import urllib.parse
@@ -121,17 +126,15 @@ class API:
 
     def _request(self, ctx, method, path, image_id=None, **kwargs):
         try:
-            try:
-                return self._adapter(ctx).request(
-                    path, method, raise_exc=True, **kwargs)
-            except ks_exc.Unauthorized:
-                # The caller's token expired since (a deferred action):
-                # nova's own credentials, when it has some.
-                if not getattr(ctx, 'auth_token', None) or \
-                        self._service()[1] is None:
-                    raise
-                return self._adapter(None).request(
-                    path, method, raise_exc=True, **kwargs)
+            return self._adapter(ctx).request(
+                path, method, raise_exc=True, **kwargs)
+        except ks_exc.Unauthorized:
+            # Never nova's own identity instead: a caller who revoked
+            # their token would then read, as nova, images Glance refuses
+            # them (another project's kernel_id named by their image).
+            raise exception.GlanceConnectionFailed(
+                reason='Glance refused the token of the request (expired '
+                       'or revoked); ask again with a new token')
         except ks_exc.NotFound:
             raise exception.ImageNotFound(image_id=image_id)
         except ks_exc.Forbidden:

@@ -48,8 +48,14 @@ class FollowThroughAPITestCase(base.FunctionalTestCase):
         self.api = console_api.API(rpcapi.ComputeAPI(CONF), CONF)
         db.flavor_create({'id': '1', 'name': 'tiny', 'ram': 128,
                           'vcpus': 1})
+        # The guest's image in the local catalog: a compute host asked over
+        # RPC finds an image's files by its id, never by a path in the
+        # message (ImageMeta carries none).
         db.image_create({'id': 'img', 'name': 'guest',
                          'kernel_path': self.stack.kernel,
+                         'ramdisk_path': self.stack.initrd,
+                         'properties': {
+                             'os_command_line': self.stack.cmdline},
                          'disk_format': 'raw', 'status': 'active'})
         self.received = b''
         self.gaps = 0
@@ -133,7 +139,9 @@ class FollowThroughAPITestCase(base.FunctionalTestCase):
         self.assertEqual(0, self.gaps)
 
     def test_follow_goes_on_through_a_hard_reboot(self):
-        inst = self.boot()
+        inst = self.make_instance()
+        inst.image_meta.id = 'img'  # the catalog's: the reboot is by RPC
+        self.boot(inst)
         self._server_row(inst)
         self.wait_for_output(inst, base.BANNER)
         first = self.api.follow_console_log(ADMIN, inst.uuid)

@@ -776,7 +776,7 @@ class LibvirtDriver(driver.ComputeDriver):
             except libvirt.libvirtError as e:
                 LOG.warning('Soft reboot of %s failed (%s); rebooting hard',
                             instance.uuid, _message(e))
-        self._hard_reboot(instance)
+        self._hard_reboot(instance, context)
 
     def _soft_reboot(self, instance):
         """Ask the guest to shut down and start it again once it has.
@@ -813,16 +813,19 @@ class LibvirtDriver(driver.ComputeDriver):
                 return False
             time.sleep(min(1.0, remaining))
 
-    def _hard_reboot(self, instance):
+    def _hard_reboot(self, instance, context=None):
         """Recreate the guest from scratch with this host's capabilities.
 
         A guest defined on an older host gains the virtlogd log here; the
         log file is kept and appended to (append="on"). A planted file
         refuses the reboot before the running guest is touched.
+        ``context``: the caller's, whose token reads the guest's images
+        from Glance (nova's own credentials see no project's private
+        image).
         """
         self._check_files(instance)
         self.destroy(None, instance, destroy_disks=False)
-        self.spawn(None, instance, instance.image_meta)
+        self.spawn(context, instance, instance.image_meta)
 
     def rebuild(self, context, instance, image_meta):
         """Boot ``instance`` again from ``image_meta``, keeping its log.
@@ -846,7 +849,7 @@ class LibvirtDriver(driver.ComputeDriver):
             self._forget_log_source(instance)
 
     def power_on(self, context, instance):
-        self._hard_reboot(instance)
+        self._hard_reboot(instance, context)
 
     def instance_exists(self, instance):
         try:

@@ -5,6 +5,7 @@ validation, start/stop, live XML), without QEMU. The virtlogd version gate
 is forced per test: the test driver's hypervisor is not QEMU.
 """
 
+import fixtures
 import json
 import os
 import subprocess
@@ -320,6 +321,26 @@ class LifecycleTestCase(DriverTestBase):
         with open(self.driver.console_log_path(inst), 'rb') as f:
             self.assertEqual(b'old image\n', f.read())
         self.assertEqual(1, len(serial.ALLOCATED_PORTS))
+
+    def test_hard_reboot_and_power_on_read_images_as_the_caller(self):
+        # Glance shows a project's private image to that project's token
+        # only: a restart that asked as nova (no context) found nothing.
+        inst = self._instance()
+        self._spawn(inst)
+        caller = object()
+        asked = []
+        real = images.boot_files
+
+        def boot_files(ctx, conf, image_meta, fetch=True):
+            if fetch:
+                asked.append(ctx)
+            return real(ctx, conf, image_meta, fetch=fetch)
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.images.boot_files', boot_files))
+        self.driver.reboot(caller, inst, reboot_type='HARD')
+        self.driver.power_off(inst)
+        self.driver.power_on(caller, inst)
+        self.assertEqual([caller, caller], asked)
 
     def test_power_on_after_power_off(self):
         inst = self._instance()

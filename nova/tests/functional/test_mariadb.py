@@ -206,5 +206,10 @@ class MariaDBTestCase(test.TestCase):
         with engines[0].connect() as conn:
             self.assertEqual(
                 {'alembic_version', 'flavors', 'images', 'instances',
-                 'console_auth_tokens', 'services'},
+                 'console_auth_tokens', 'services',
+                 # the later revisions' (srv, ver, adm)
+                 'key_pairs', 'tags', 'instance_actions',
+                 'instance_actions_events', 'migrations',
+                 'instance_flavors', 'aggregates', 'aggregate_hosts',
+                 'aggregate_metadata'},
                 set(sa.inspect(conn).get_table_names()))

@@ -16,6 +16,7 @@ import libvirt
 from lxml import etree
 from testtools import content
 
+from nova.objects import instance as objects
 from nova.tests.functional import base
 from nova.tests.functional import test_api
 
@@ -155,9 +156,12 @@ class S390xDriverTestCase(base.FunctionalTestCase):
     def _boot(self, ports=None):
         image = _S390xImage.ensure()
         inst = self.make_instance(ports=ports)
-        inst.image_meta.kernel_path = image.kernel
-        inst.image_meta.ramdisk_path = image.initrd
-        inst.image_meta.properties = {'hw_architecture': 's390x'}
+        # Files of this process's own (ImageMeta's local files), as the
+        # driver is driven directly here.
+        inst.image_meta = objects.ImageMeta(
+            name='nova-guest-s390x', kernel_path=image.kernel,
+            ramdisk_path=image.initrd,
+            properties={'hw_architecture': 's390x'})
         return self.boot(inst)  # console=ttysclp0 by default
 
     def _consoles(self, inst):

@@ -27,13 +27,17 @@ import yaml
 FEATURES_OFF = (
     'change_password', 'resize', 'pause', 'shelve', 'shelve_migrate',
     'suspend', 'cold_migration', 'metadata_service', 'vnc_console',
-    'spice_console', 'rescue', 'stable_rescue', 'enable_instance_password',
-    'interface_attach', 'snapshot', 'personality', 'attach_encrypted_volume',
+    'spice_console', 'rescue', 'stable_rescue', 'interface_attach',
+    'snapshot', 'personality', 'attach_encrypted_volume',
     'config_drive', 'swap_volume', 'volume_backed_live_migration',
     'volume_multiattach', 'ide_bus', 'unified_limits', 'vtpm_live_migration',
     'live_migrate_back_and_forth', 'block_migration_for_live_migration',
     'hostname_fqdn_sanitization')
-FEATURES_ON = ('console_output', 'serial_console', 'disk_config')
+# enable_instance_password: create and rebuild answer an adminPass, as the
+# compute API's [api] enable_instance_password (True by default) makes
+# them; tempest validates each answer against the schema it names.
+FEATURES_ON = ('console_output', 'serial_console', 'disk_config',
+               'enable_instance_password')
 # The scheduler's hints this project honours (nova/scheduler/manager.py).
 SCHEDULER_FILTERS = ('ComputeFilter', 'DifferentHostFilter',
                      'SameHostFilter')

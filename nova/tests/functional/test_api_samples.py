@@ -760,6 +760,16 @@ class APISamplesTestCase(testtools.TestCase):
         self.assertEqual({'owner': 'ops', 'role': 'db',
                           'purpose': 'serial console demo'},
                          self.call('GET', metadata).body['metadata'])
+        # Back to the create request's metadata (PUT replaces it all), so
+        # the samples that follow show the server as created.
+        for key in ('owner', 'role'):
+            self.assertEqual(204, self.call(
+                'DELETE', metadata + '/' + key).status)
+        restored = self.call('PUT', metadata, {
+            'metadata': {'purpose': 'serial console demo'}})
+        self.assertEqual(200, restored.status, restored.raw)
+        self.assertEqual({'purpose': 'serial console demo'},
+                         self.call('GET', metadata).body['metadata'])
 
         self.check('os-availability-zone/availability-zone-list-resp.json',
                    self.call('GET', '/v2.1/os-availability-zone'), 200)

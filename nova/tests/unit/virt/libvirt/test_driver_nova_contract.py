@@ -61,7 +61,7 @@ class SoftRebootTestCase(test_driver.DriverTestBase):
         with mock.patch.object(self.driver, '_hard_reboot',
                                wraps=self.driver._hard_reboot) as hard:
             self.driver.reboot(None, self.inst, reboot_type='SOFT')
-        hard.assert_called_once_with(self.inst)
+        hard.assert_called_once_with(self.inst, None)  # the context
         self.assertTrue(self.driver.is_running(self.inst))
         dom = self.driver.host.get_domain(self.inst)
         self.assertNotEqual(self.first_id, dom.ID())
@@ -96,7 +96,7 @@ class SoftRebootTestCase(test_driver.DriverTestBase):
         self.flags(wait_soft_reboot_seconds=0, group='libvirt')
         with mock.patch.object(self.driver, '_hard_reboot') as hard:
             self.driver.reboot(None, self.inst, reboot_type='SOFT')
-        hard.assert_called_once_with(self.inst)
+        hard.assert_called_once_with(self.inst, None)  # the context
 
     def test_stopped_guest_is_rebooted_hard(self):
         self.driver.power_off(self.inst)

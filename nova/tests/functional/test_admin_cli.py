@@ -42,18 +42,7 @@ class AdminCLITestCase(base.FunctionalTestCase):
             self.fail('python-openstackclient is not installed in %s'
                       % os.path.dirname(sys.executable))
         clouds = test_keystone._Keystone.ensure()
-        service = clouds['nova-service']['auth']
-        authtoken = {
-            'auth_type': 'password',
-            'auth_url': service['auth_url'],
-            'www_authenticate_uri': service['auth_url'],
-            'username': service['username'],
-            'password': service['password'],
-            'user_domain_name': service['user_domain_name'],
-            'project_name': service['project_name'],
-            'project_domain_name': service['project_domain_name'],
-            'region_name': 'RegionOne',
-        }
+        authtoken = test_keystone.authtoken_conf(clouds)
         self.services = services.NovaServices(
             self.stack.kernel, self.stack.initrd, self.stack.cmdline,
             self.stack.virt_type,

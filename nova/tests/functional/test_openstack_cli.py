@@ -101,17 +101,7 @@ class ClientsTestCase(base.FunctionalTestCase):
         super().setUp()
         self.clouds = test_keystone._Keystone.ensure()
         service = self.clouds['nova-service']['auth']
-        authtoken = {
-            'auth_type': 'password',
-            'auth_url': service['auth_url'],
-            'www_authenticate_uri': service['auth_url'],
-            'username': service['username'],
-            'password': service['password'],
-            'user_domain_name': service['user_domain_name'],
-            'project_name': service['project_name'],
-            'project_domain_name': service['project_domain_name'],
-            'region_name': 'RegionOne',
-        }
+        authtoken = test_keystone.authtoken_conf(self.clouds)
         extra = {'api': {'auth_strategy': 'keystone'},
                  'keystone_authtoken': authtoken,
                  # Images from Glance (the glance part's [glance] group:

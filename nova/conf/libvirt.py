@@ -131,6 +131,131 @@ Related options:
 Seconds a console log copy may stall (connect, or no data moving) before
 it is abandoned. The migration itself has finished by then.
 """),
+    cfg.StrOpt(
+        'remote_filesystem_transport',
+        default='ssh',
+        choices=(('ssh', 'ssh commands on the peer host (dd, mkdir, mv, rm)'),
+                 ('rsync', 'rsync over ssh for the file data')),
+        help="""
+How this host reaches another compute host's files when a server moves
+(the console log after a live migration, the instance folder of a block
+or cold migration, resize and unshelve). Both use ssh, key only, to the
+peer's ``live_migration_inbound_addr``; the peer must run sshd there, with
+this host's public key in the ``remote_filesystem_ssh_user``'s
+``authorized_keys`` and its host key in this host's
+``remote_filesystem_ssh_known_hosts_file``.
+
+Possible values:
+
+* ``ssh``: plain ssh; nothing but a POSIX shell and coreutils on the peer
+* ``rsync``: rsync over ssh (rsync installed on every compute host)
+
+Related options:
+
+* ``remote_filesystem_ssh_user``, ``remote_filesystem_ssh_port``,
+  ``remote_filesystem_ssh_identity_file``,
+  ``remote_filesystem_ssh_known_hosts_file``,
+  ``remote_filesystem_connect_timeout``,
+  ``remote_filesystem_allowed_paths``
+"""),
+    cfg.StrOpt(
+        'remote_filesystem_ssh_user',
+        help="""
+User this host logs in as on the other compute hosts. It must own (or be
+able to write) their instances folders, have a login shell there, and
+accept this host's key in its ``~/.ssh/authorized_keys``.
+
+Possible values:
+
+* Unset (default): the user nova-compute runs as (ssh's own default)
+* A user name, e.g. ``nova``
+
+Related options:
+
+* ``remote_filesystem_ssh_identity_file``
+"""),
+    cfg.PortOpt(
+        'remote_filesystem_ssh_port',
+        default=22,
+        help="""
+Port of sshd on the other compute hosts' ``live_migration_inbound_addr``.
+
+Possible values:
+
+* 22 (default), or the port every compute host's sshd listens on
+
+Related options:
+
+* ``remote_filesystem_ssh_known_hosts_file``: for a port other than 22
+  its entries are written ``[address]:port``
+"""),
+    cfg.StrOpt(
+        'remote_filesystem_ssh_identity_file',
+        help="""
+Private key this host logs in with (ssh ``-i``; only this key is
+offered). It must be readable by the user nova-compute runs as and by
+nobody else.
+
+Possible values:
+
+* Unset (default): ssh's default keys of that user (``~/.ssh/id_*``)
+* A path, e.g. ``/var/lib/nova/.ssh/id_ed25519``
+
+Related options:
+
+* ``remote_filesystem_ssh_user``
+"""),
+    cfg.StrOpt(
+        'remote_filesystem_ssh_known_hosts_file',
+        help="""
+known_hosts file holding the host key of every other compute host, under
+the address it is reached at (``live_migration_inbound_addr``). Hosts are
+checked strictly: an unknown or changed host key is refused, never added.
+
+Possible values:
+
+* Unset (default): ssh's own files (``~/.ssh/known_hosts`` of the user and
+  ``/etc/ssh/ssh_known_hosts``)
+* A path, e.g. ``/etc/nova/ssh_known_hosts``: only that file is trusted
+
+Related options:
+
+* ``remote_filesystem_ssh_port``
+"""),
+    cfg.IntOpt(
+        'remote_filesystem_connect_timeout',
+        default=10,
+        min=1,
+        help="""
+Seconds to wait for a peer's ssh to answer, and about how long a silent
+peer is waited for in the middle of a copy (ssh ServerAliveInterval of a
+third of it, three times) before the step fails.
+
+Possible values:
+
+* A positive number of seconds
+
+Related options:
+
+* ``remote_filesystem_transport``
+"""),
+    cfg.ListOpt(
+        'remote_filesystem_allowed_paths',
+        default=[],
+        help="""
+Folders on the other compute hosts below which this host may create,
+remove and copy files. Every remote path outside them is refused before
+anything is run.
+
+Possible values:
+
+* Empty (default): ``[DEFAULT] instances_path`` (the same on every host)
+* A list of absolute folders, when the hosts' instances paths differ
+
+Related options:
+
+* ``[DEFAULT] instances_path``
+"""),
     cfg.IntOpt(
         'wait_soft_reboot_seconds',
         default=120,

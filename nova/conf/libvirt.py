@@ -40,10 +40,10 @@ virtlogd keeps here.
         'live_migration_inbound_addr',
         help="""
 Address of this host on the network used for live migration. Incoming
-guest memory is sent to it, and a source host copies a migrating guest's
-console log to the rsync daemon on it. Unset: libvirt picks the address
-for memory, and console logs are not copied to this host (a warning names
-each guest whose log stays behind).
+guest memory is sent to it, and other hosts reach this host's sshd at it
+to bring a moving guest's console log and files (remote_filesystem_*).
+Unset: libvirt picks the address for memory, and console logs are not
+copied to this host (a warning names each guest whose log stays behind).
 """),
     cfg.StrOpt(
         'live_migration_connect_uri',
@@ -54,82 +54,28 @@ peer-to-peer live migration. Default:
 """),
     cfg.StrOpt(
         'console_log_transfer',
-        default='rsync',
-        choices=(('rsync', 'copy with rsync to the destination\'s rsync '
-                           'daemon (module console_log_rsync_module)'),
+        default='remotefs',
+        choices=(('remotefs', 'copy to the destination over the remote file '
+                              'system transport (ssh)'),
+                 ('rsync', 'the same as remotefs (the name before it went '
+                           'over ssh)'),
                  ('none', 'never copy; the log stays on the source host')),
         help="""
 How a live migration carries the guest's console log to the destination.
 A failed copy never stops a migration: it is logged as a warning naming
-the guest and the cause.
-"""),
-    cfg.PortOpt(
-        'console_log_rsync_port',
-        default=873,
-        help='Port of the rsync daemon on each compute host.'),
-    cfg.StrOpt(
-        'console_log_rsync_module',
-        default='nova-instances',
-        help="""
-rsync daemon module on each compute host whose path is that host's
-``instances_path``. The module is writable: give it ``auth users`` and a
-``secrets file`` (never an anonymous module), ``use chroot = yes``,
-``munge symlinks = yes``, ``address`` = the host's migration address and
-``hosts allow`` = the compute hosts' migration addresses. See
-doc/source/admin/deployment-multihost.rst.
-
-Related options:
-
-* ``console_log_rsync_user``, ``console_log_rsync_password_file``
-"""),
-    cfg.StrOpt(
-        'console_log_rsync_user',
-        default='nova',
-        help="""
-User name this host logs in as to the other hosts' rsync daemons (their
-module's ``auth users``) when it copies a console log after a live
-migration.
+the guest, the destination and the cause.
 
 Possible values:
 
-* A user name listed in every destination's ``secrets file``
+* ``remotefs`` (default): over ssh, as ``remote_filesystem_transport``
+  says, to the destination's ``live_migration_inbound_addr``
+* ``rsync``: accepted for older configurations; the same as ``remotefs``
+* ``none``: the log stays in this host's instance folder
 
 Related options:
 
-* ``console_log_rsync_password_file``
-"""),
-    cfg.StrOpt(
-        'console_log_rsync_password_file',
-        help="""
-File holding the password for ``console_log_rsync_user`` at the
-destination's rsync daemon (rsync ``--password-file``: the first line is
-the password). It must be a regular file owned by the user nova-compute
-runs as and readable by nobody else (mode 0600), or no copy is tried.
-``%(dest)s`` in the path is replaced by the destination's
-``live_migration_inbound_addr``, so each destination host can have its own
-password.
-
-Possible values:
-
-* Unset (default): console logs are not copied; each migration logs a
-  warning naming the guest whose log stays on the source host
-* A path, e.g. ``/etc/nova/rsync.password`` (one password all hosts'
-  daemons accept)
-* A path with ``%(dest)s``, e.g. ``/etc/nova/rsync/%(dest)s.password``
-  (one password per destination host)
-
-Related options:
-
-* ``console_log_rsync_user``, ``console_log_rsync_module``,
-  ``console_log_transfer``
-"""),
-    cfg.IntOpt(
-        'console_log_transfer_timeout',
-        default=60,
-        min=1,
-        help="""
-Seconds a console log copy may stall (connect, or no data moving) before
-it is abandoned. The migration itself has finished by then.
+* ``remote_filesystem_transport`` and the ``remote_filesystem_ssh_*``
+  options: the login the copy uses
 """),
     cfg.StrOpt(
         'remote_filesystem_transport',

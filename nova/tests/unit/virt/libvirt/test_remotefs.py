@@ -35,13 +35,14 @@ class LocalPeer:
             raise processutils.ProcessExecutionError(
                 exit_code=code, stderr=err, cmd=' '.join(argv))
         if argv[0] == 'ssh':
-            assert argv[-3] == '--' and argv[-2] == HOST, argv
+            assert argv[-3] == '--', argv
             return _real_execute('sh', '-c', argv[-1], **kw)
         assert argv[0] == 'rsync', argv
         cut = argv.index('-e')
         args = list(argv[:cut]) + list(argv[cut + 2:])
-        local = [a.split(':', 1)[1] if a.startswith(HOST + ':') else a
-                 for a in args]
+        # HOST:/path (or [v6]:/path) is /path here.
+        local = ['/' + a.split(':/', 1)[1] if ':/' in a and
+                 not a.startswith('/') else a for a in args]
         return _real_execute(*local, **kw)
 
 

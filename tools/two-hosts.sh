@@ -94,6 +94,16 @@ case "$action" in
 esac
 [ "$(id -u)" = 0 ] || die "must run as root"
 
+# The daemons started here must not inherit our caller's descriptors: with
+# "flock /work/wt/.rig.lock tools/two-hosts.sh up", B's libvirtd and
+# virtlogd would hold that lock for as long as they run. (255: bash's own
+# descriptor of this script.)
+for fd in /proc/$$/fd/*; do
+    fd="${fd##*/}"
+    [[ "$fd" =~ ^[0-9]+$ ]] && [ "$fd" -gt 2 ] && [ "$fd" != 255 ] || continue
+    eval "exec $fd>&-" 2>/dev/null || true
+done
+
 # --- processes and namespaces -----------------------------------------------------------
 ns_inode() { stat -L -c %i "$1" 2>/dev/null || true; }
 MY_NETNS="$(ns_inode /proc/$$/ns/net)" MY_MNTNS="$(ns_inode /proc/$$/ns/mnt)"

@@ -93,6 +93,10 @@ class ImageSerialPortNumberExceedFlavorValue(Invalid):
                "%(flavor_value)d (hw:serial_port_count).")
 
 
+class FlavorMemoryTooSmall(Invalid):
+    msg_fmt = "Flavor's memory is too small for requested image."
+
+
 class FlavorDiskTooSmall(Invalid):
     msg_fmt = "The created instance's disk would be too small."
 

@@ -105,9 +105,13 @@ def console_page_url(base_url, token):
 
 
 def _check_metadata(metadata):
-    """A dict of str -> str, as the REST API's schema lets through."""
+    """A dict of str -> str, as the REST API's schema lets through; more
+    than Nova's quota of items is MetadataLimitExceeded (403), as Nova."""
     if not isinstance(metadata, dict):
         raise _bad('metadata', 'must be an object of strings')
+    if len(metadata) > server_records.MAX_METADATA_ITEMS:
+        raise exception.MetadataLimitExceeded(
+            allowed=server_records.MAX_METADATA_ITEMS)
     for key, value in metadata.items():
         if not isinstance(key, str) or not 1 <= len(key) <= 255:
             raise _bad('metadata', 'a key has 1 to 255 characters')
@@ -149,6 +153,8 @@ def check_image_fits_flavor(flavor, image):
         ``hw_serial_port_count`` is more than the flavor's
         ``hw:serial_port_count`` (the image may ask up to it).
     :raises ImageSerialPortNumberInvalid: either is no whole number >= 1.
+    :raises FlavorMemoryTooSmall: the image's ``min_ram`` (MiB) exceeds
+        the flavor's ``ram``.
     :raises FlavorDiskSmallerThanImage: the image's virtual size (Glance's
         ``virtual_size``, else its ``size``), in bytes, exceeds the
         flavor's root disk (``disk`` GiB).
@@ -159,6 +165,8 @@ def check_image_fits_flavor(flavor, image):
     hardware.get_number_of_serial_ports(
         objects.Flavor(extra_specs=dict(flavor.get('extra_specs') or {})),
         objects.ImageMeta(properties=dict(image.get('properties') or {})))
+    if int(image.get('min_ram') or 0) > int(flavor.get('ram') or 0):
+        raise exception.FlavorMemoryTooSmall()
     root = int(flavor.get('disk') or 0) * GIB
     if not root:
         return

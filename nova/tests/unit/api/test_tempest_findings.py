@@ -10,6 +10,7 @@ from nova.tests.unit.api import test_server_records
 from nova.tests.unit.compute import test_api
 
 ALICE = test_server_records.ALICE
+ALICE_CTX = test_api.ALICE
 
 
 class TempestFindingsTestCase(test_server_records.RESTMixin,
@@ -75,3 +76,40 @@ def mock_image_min_ram(min_ram):
     real = local.image_dict
     return mock.patch.object(local, 'image_dict', lambda row: dict(
         real(row), min_ram=min_ram))
+
+
+class ListFiltersTestCase(test_server_records.RESTMixin,
+                          test_api.APITestCase):
+    """GET /servers with Nova's flavor, image, marker and limit (tempest's
+    ListServerFiltersTestJSON: each was ignored)."""
+
+    def setUp(self):
+        super().setUp()
+        self.app = self._app()
+        db.flavor_create({'id': '7', 'name': 'other', 'ram': 64,
+                          'vcpus': 1, 'extra_specs': {}})
+        self.a = self._active(name='a')
+        self.b = self.api.create(ALICE_CTX, 'b', 'img-1', '7')['uuid']
+        self.c = self.api.create(ALICE_CTX, 'c', 'img-2', '1')['uuid']
+        self._wait()
+
+    def ids(self, query, path='/servers'):
+        body = self.check(200, self.call('GET', path + '?' + query))
+        return [s['id'] for s in body['servers']]
+
+    def test_flavor_and_image(self):
+        self.assertEqual([self.b], self.ids('flavor=7'))
+        self.assertEqual({self.a, self.b}, set(self.ids('image=img-1')))
+        self.assertEqual([self.c], self.ids('image=img-2',
+                                            '/servers/detail'))
+
+    def test_limit_and_marker(self):
+        every = self.ids('')
+        self.assertEqual(3, len(every))
+        self.assertEqual(every[:1], self.ids('limit=1'))
+        self.assertEqual([], self.ids('limit=0', '/servers/detail'))
+        self.assertEqual(every[1:], self.ids('marker=%s' % every[0]))
+        self.assertEqual(every[1:2], self.ids('marker=%s&limit=1'
+                                              % every[0]))
+        for bad in ('limit=-1', 'limit=x', 'marker=nope'):
+            self.check(400, self.call('GET', '/servers?' + bad))

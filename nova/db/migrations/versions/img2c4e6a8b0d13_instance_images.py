@@ -15,6 +15,8 @@ Revises: adm3f1c2b9e7d04
 Create Date: 2026-11-30
 """
 
+import json
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -30,6 +32,14 @@ def _table(meta):
         sa.Column('instance_uuid', sa.String(36), primary_key=True),
         sa.Column('image_id', sa.String(36), nullable=False, index=True),
         sa.Column('image', sa.JSON, nullable=False))
+
+
+def _properties(value):
+    """The images row's properties: a reflected JSON column is text on
+    MariaDB (LONGTEXT), a dict on SQLite."""
+    if isinstance(value, (str, bytes)):
+        value = json.loads(value or '{}')
+    return dict(value or {})
 
 
 def _snapshot_existing(conn, snapshots):
@@ -51,7 +61,7 @@ def _snapshot_existing(conn, snapshots):
                 'disk_format': row['disk_format'] or 'raw',
                 'container_format': 'bare', 'min_ram': 0, 'min_disk': 0,
                 'size': None, 'virtual_size': None,
-                'properties': dict(row['properties'] or {})}))
+                'properties': _properties(row['properties'])}))
 
 
 def upgrade():

@@ -211,5 +211,7 @@ class MariaDBTestCase(test.TestCase):
                  'key_pairs', 'tags', 'instance_actions',
                  'instance_actions_events', 'migrations',
                  'instance_flavors', 'aggregates', 'aggregate_hosts',
-                 'aggregate_metadata'},
+                 'aggregate_metadata',
+                 # shv
+                 'shelved_instances'},
                 set(sa.inspect(conn).get_table_names()))

@@ -773,7 +773,9 @@ class API(server_records.ServerRecordsAPI):
             # As Nova: the new image boots like the old one (its kernel,
             # its serial port count...).
             for key, value in (base.get('properties') or {}).items():
-                if isinstance(value, (str, int, float, bool)):
+                # Glance's own (os_glance_*) are Glance's to set.
+                if (isinstance(value, (str, int, float, bool)) and
+                        not key.startswith('os_glance')):
                     properties.setdefault(key, str(value))
             properties.pop('owner_project', None)
         try:

@@ -5,7 +5,8 @@
 * OneHostShelveTestCase: nova-all with Keystone and Glance, through the
   REST API: shelve (offloaded at once), unshelve; disk, console log and
   serial console kept.
-* the two hosts' tests (tools/two-hosts.sh) come with the rig's ssh.
+* TwoHostsShelveTestCase (tools/two-hosts.sh, with Glance): offloaded
+  on one host, unshelved on the other; to and from an N host.
 """
 
 import json
@@ -19,10 +20,12 @@ import libvirt_qemu
 
 from nova import exception
 from nova.tests.functional import base
+from nova.tests.functional import multihost
 from nova.tests.functional import services
 from nova.tests.functional import test_api
 from nova.tests.functional import test_glance
 from nova.tests.functional import test_keystone
+from nova.tests.functional import test_multihost
 from nova.virt import images
 from nova.virt.libvirt import snapshot
 
@@ -263,3 +266,131 @@ class OneHostShelveTestCase(ShelveCalls, test_keystone.KeystoneCalls,
         code, _ = self.request(self.demo, 'GET',
                                '/images/%s' % shelved[0]['id'])
         self.assertEqual(404, code)
+
+
+class TwoHostsShelveTestCase(test_multihost.MultiHostTestCase):
+    """Offloaded on one host, unshelved on the other (tools/two-hosts.sh;
+    run under ``flock /work/wt/.rig.lock``)."""
+
+    def setUp(self):
+        super().setUp()
+        disk = os.path.join(self.instances_path, 'shelve-disk.qcow2')
+        qemu_img('create', '-f', 'qcow2', disk, '8M')
+        subprocess.run(['qemu-io', '-f', 'qcow2', '-c',
+                        'write -P 0x42 0 8M', disk], check=True,
+                       capture_output=True)
+        images = services.GlanceImages.ensure(
+            self.stack.kernel, self.stack.initrd, self.stack.cmdline)
+        self.disk_image = services.GlanceImages.create(
+            'func-%d-shelve-disk-%s' % (os.getpid(), self.id()[-20:]),
+            disk, 'qcow2', kernel_id=images['kernel'],
+            ramdisk_id=images['ramdisk'],
+            os_command_line=self.stack.cmdline + ' quiet')
+        self.addCleanup(self.enable, 'host-a')
+
+    def enable(self, host, enabled=True):
+        status, body = self.a.request(
+            'PUT', '/os-services/%s' % ('enable' if enabled else 'disable'),
+            {'host': host, 'binary': 'nova-compute'},
+            token=test_multihost.ADMIN_TOKEN)
+        self.assertEqual(200, status, body)
+
+    def boot_disk_server(self):
+        server = self.conn.compute.create_server(
+            name='shelver', image_id=self.disk_image, flavor_id='1',
+            networks='none')
+        self.domains.append('instance-%s' % server.id)
+        self.addCleanup(self._delete, server)
+        return self.wait_active(server)
+
+    def wait_status(self, server, status, timeout=180):
+        def check():
+            current = self.admin.compute.get_server(server.id)
+            if current.status == 'ERROR':
+                self.fail('server went to ERROR: %s' % current.fault)
+            return (current.status == status and not current.task_state
+                    and current)
+        try:
+            return multihost.wait_for(check, timeout, 'server %s %s' % (
+                server.id, status))
+        except AssertionError:
+            self.fail('%s not %s; host B log:\n%s\nnova-all log:\n%s' % (
+                server.id, status, self.b.log_tail() if self.b else '-',
+                self.a.log_tail()))
+
+    def instance_disk(self, host, server):
+        root = self.env['HOSTA_INSTANCES' if host == 'host-a'
+                        else 'HOSTB_INSTANCES']
+        return os.path.join(root, server.id, 'disk')
+
+    def mark(self, server, text):
+        console, _ = self.console(server)
+        self.assertIn(text.encode(), console.run('echo %s' % text))
+        console.close()
+
+    def offload_and_unshelve_on(self, server, source, dest):
+        """Shelve (offloaded at once) on ``source``, unshelve on
+        ``dest`` (the only host enabled)."""
+        self.assertEqual(source, self.host_of(server))
+        self.conn.compute.shelve_server(server)
+        self.wait_status(server, 'SHELVED_OFFLOADED')
+        self.assertIsNone(self.host_of(server))
+        self.assertFalse(os.path.exists(os.path.dirname(
+            self.instance_disk(source, server))))
+        self.enable(dest)
+        self.enable(source, enabled=False)
+        self.conn.compute.unshelve_server(server)
+        self.wait_status(server, 'ACTIVE')
+        self.assertEqual(dest, self.host_of(server))
+
+    def assertLogContinues(self, output, marks, boots):
+        banners = [m.start() for m in re.finditer('NOVA-GUEST-BANNER',
+                                                  output)]
+        self.assertEqual(boots, len(banners), output[:2000])
+        positions = []
+        for mark in marks:
+            self.assertEqual(1, output.count(mark + '\n'),
+                             '%s: %s' % (mark, output[-1500:]))
+            positions.append(output.index(mark + '\n'))
+        self.assertEqual(sorted(positions), positions)
+        # Each mark was typed during its own boot: after its banner.
+        for number, position in enumerate(positions):
+            self.assertLess(banners[number], position)
+            if number + 1 < len(banners):
+                self.assertLess(position, banners[number + 1])
+
+    def test_offload_then_unshelve_on_the_other_host(self):
+        server = self.boot_disk_server()  # host B not up: on host A
+        self.wait_output(server, 'NOVA-GUEST-BANNER')
+        self.mark(server, 'before-shelve')
+        write_through_qemu(server.id)
+        self.start_b()
+        self.offload_and_unshelve_on(server, 'host-a', 'host-b')
+        self.mark(server, 'after-unshelve')  # interactive there
+        output = self.wait_output(server, 'after-unshelve\n')
+        self.assertLogContinues(output, ['before-shelve', 'after-unshelve'],
+                                boots=2)
+        disk = self.instance_disk('host-b', server)
+        self.assertTrue(has_pattern(disk))
+        self.assertTrue(has_pattern(disk, pattern=0x42, offset=0))
+        self.assertPortCounts({'host-a': 0, 'host-b': 1})
+
+    def test_to_and_from_an_old_host(self):
+        server = self.boot_disk_server()
+        self.wait_output(server, 'NOVA-GUEST-BANNER')
+        self.mark(server, 'on-new-host')
+        before = self.wait_output(server, 'on-new-host\n')
+        self.start_b(old=True)
+        self.offload_and_unshelve_on(server, 'host-a', 'host-b')
+        # The N host's tcp console logs nothing (no virtlogd): its
+        # console output is the history, arrived unchanged.
+        on_old = self.console_output(server)
+        self.assertIn(before, on_old)
+        self.assertEqual(1, on_old.count('on-new-host\n'))
+        self.mark(server, 'on-old-host')  # interactive there
+        self.offload_and_unshelve_on(server, 'host-b', 'host-a')
+        self.mark(server, 'new-host-again')
+        output = self.wait_output(server, 'new-host-again\n')
+        self.assertIn(before, output)
+        self.assertLogContinues(output, ['on-new-host', 'new-host-again'],
+                                boots=2)

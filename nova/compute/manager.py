@@ -314,9 +314,10 @@ class ComputeManager:
         def work():
             if self.driver.instance_exists(instance):
                 self.driver.power_on(ctxt, instance)
-            else:
-                self.driver.unshelve(ctxt, instance, instance.image_meta,
-                                     snapshot_meta, console_log)
+                return None
+            lost = self.driver.unshelve(ctxt, instance, instance.image_meta,
+                                        snapshot_meta, console_log)
+            return {'log_fault': lost if isinstance(lost, str) else None}
         self._run_action(
             ctxt, 'unshelve_instance', 'unshelve', task_states.UNSHELVING,
             instance, work, report=self._shelve_report(

@@ -268,7 +268,7 @@ class ShelveTasks:
         elif action == SHELVE_OFFLOAD:
             self._offloaded(current, fault, console_log, log_fault)
         else:
-            self._unshelved(ctxt, current, record, fault)
+            self._unshelved(ctxt, current, record, fault, log_fault)
 
     def _shelved(self, ctxt, current, record, fault, saved, console_log,
                  log_fault):
@@ -320,11 +320,15 @@ class ShelveTasks:
             'power_state': power_state.SHUTDOWN},
             expected_task_state=task)
 
-    def _unshelved(self, ctxt, current, record, fault):
+    def _unshelved(self, ctxt, current, record, fault, log_fault=None):
         uuid = current['uuid']
         if fault is not None:
             self._unshelve_failed_after(current, fault)
             return
+        if log_fault:
+            # Never fatal: the server runs, without its older history.
+            LOG.warning('Server %s unshelved without its console log '
+                        'history: %s', uuid, log_fault)
         # Its guest runs from its own disk now: the saved image and the
         # stored log are no longer needed (before the state changes, so
         # an ACTIVE server never has them).
@@ -332,7 +336,7 @@ class ShelveTasks:
         db.shelved_instance_delete(uuid)
         db.instance_update(uuid, {
             'vm_state': vm_states.ACTIVE, 'task_state': None,
-            'fault': None, 'power_state': power_state.RUNNING},
+            'fault': log_fault or None, 'power_state': power_state.RUNNING},
             expected_task_state=task_states.UNSHELVING)
         LOG.info('Unshelved server %s on host %s', uuid, current['host'])
 

@@ -80,7 +80,7 @@ Possible values:
 Related options:
 
 * ``[conductor] stuck_task_timeout``: its check runs the periodic offload
-  too.
+  too (0 turns both off).
 """),
 ]
 

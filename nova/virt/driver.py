@@ -270,5 +270,6 @@ class ComputeDriver(abc.ABC):
         (None: none was saved), its log written back from
         ``console_log`` first (None: none; a failure is only logged),
         then spawned from ``image_meta``, its own image. On failure
-        nothing of it is left here."""
+        nothing of it is left here. Returns None, or what of its log was
+        lost (a note for the instance's fault)."""
         raise NotImplementedError()

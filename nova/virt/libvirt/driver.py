@@ -1384,9 +1384,10 @@ class LibvirtDriver(driver.ComputeDriver):
                 reason='it is already defined on host %s' % self.host_name)
         shelve_log.clear_dir(inst_dir)
         instance_files.prepare_dir(inst_dir)
+        lost = None
         try:
             if console_log is not None:
-                self._write_back_log(instance, inst_dir, console_log)
+                lost = self._write_back_log(instance, inst_dir, console_log)
             if snapshot_meta is not None:
                 try:
                     base = images.boot_files(context, self._conf,
@@ -1409,9 +1410,11 @@ class LibvirtDriver(driver.ComputeDriver):
             # Nothing of it stays here: its log is still the conductor's.
             shutil.rmtree(inst_dir, ignore_errors=True)
             raise
+        return lost
 
     def _write_back_log(self, instance, inst_dir, console_log):
-        """Write the shelved log; a failure only loses the history."""
+        """Write the shelved log; a failure only loses the history.
+        Returns None, or what was lost (for the instance's fault)."""
         max_size, max_backups = libvirt_host.read_virtlogd_limits(
             self._conf.libvirt.virtlogd_conf)
         as_backups = self._virtlogd_writes_log()
@@ -1425,7 +1428,9 @@ class LibvirtDriver(driver.ComputeDriver):
             for name in os.listdir(inst_dir):
                 if name.startswith(CONSOLE_LOG_NAME):
                     os.unlink(os.path.join(inst_dir, name))
-            return
+            return ('console log history before the shelve not written '
+                    'back on host %s: %s' % (self.host_name,
+                                             exception.fault_message(e)))
         LOG.info('Console log of %s written back (%s): %s', instance.uuid,
                  'as backups' if as_backups else 'unchanged',
                  ', '.join(names))

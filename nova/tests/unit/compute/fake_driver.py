@@ -315,6 +315,9 @@ class FakeDriver(driver.ComputeDriver):
                  console_log):
         self._call('unshelve', instance, image_meta.id,
                    snapshot_meta and snapshot_meta.id)
-        if console_log is not None:
-            self.console_log(instance.uuid).write(console_log.history())
         self._new_port(instance)
+        if console_log is not None:
+            if 'write_back_log' in self.fail:
+                return 'not written back: %s' % self.fail['write_back_log']
+            self.console_log(instance.uuid).write(console_log.history())
+        return None

@@ -194,6 +194,20 @@ class ShelveTestCase(test_api.APITestCase):
         self.assertIn('a symbolic link', server['fault'])
         self.assertIn('shelve_offload', self.driver.names())
 
+    def test_a_log_not_written_back_never_fails_the_unshelve(self):
+        uuid = self._active()
+        self.driver.console_log(uuid).write(b'old\n')
+        self.api.shelve(ALICE, uuid)
+        self._wait()
+        self._enable_only('other-host')
+        self.other.fail['write_back_log'] = 'disk full'
+        self.api.unshelve(ALICE, uuid)
+        self._wait()
+        server = self.api.get(ALICE, uuid)
+        self.assertEqual(('ACTIVE', 'other-host'),
+                         (self._status(uuid), server['host']))
+        self.assertIn('disk full', server['fault'])
+
     def test_failed_unshelve_stays_offloaded_with_its_log(self):
         uuid = self._active()
         self.driver.console_log(uuid).write(b'old\n')

@@ -64,8 +64,10 @@ class ShelveDriverTestCase(test_driver.DriverTestBase):
             [('console.log', b'history\n')])
         log.sizes = [3]  # not what its data holds
         with mock.patch.object(self.driver, 'spawn') as spawn:
-            self.driver.unshelve(None, inst, inst.image_meta, None, log)
+            lost = self.driver.unshelve(None, inst, inst.image_meta, None,
+                                        log)
         spawn.assert_called_once()
+        self.assertIn('not written back', lost)
         self.assertEqual([], os.listdir(self.driver.instance_dir(inst)))
 
     def test_a_failed_unshelve_leaves_nothing_here(self):

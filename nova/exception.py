@@ -419,3 +419,13 @@ class UnsupportedHostCPUControlPolicy(Invalid):
     # libvirt cannot put on the guest.
     msg_fmt = ("Requested CPU control policy not supported by host: "
                "%(reason)s")
+
+
+# -- shv: shelve and unshelve
+
+class SnapshotFailed(NovaException):
+    msg_fmt = "Snapshot of the server's disk failed: %(reason)s"
+
+
+class UnshelveFailed(NovaException):
+    msg_fmt = "Unshelve of instance %(instance_uuid)s failed: %(reason)s"

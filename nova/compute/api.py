@@ -422,6 +422,12 @@ class API(server_records.ServerRecordsAPI):
         self._check_lock(ctx, server)
         self._check_open()
         uuid = server['uuid']
+        if server['vm_state'] in (vm_states.SHELVED,
+                                  vm_states.SHELVED_OFFLOADED):
+            # -- shv: its saved disk goes with it, as Nova's.
+            record = db.shelved_instance_get(uuid)
+            if record and record['image_id']:
+                self._delete_image(ctx, record['image_id'])
         if server['host'] is None:
             instance_actions.action_start(ctx, uuid, instance_actions.DELETE)
             db.instance_delete(uuid)
@@ -754,3 +760,113 @@ class API(server_records.ServerRecordsAPI):
         return {'type': ctype.READ_ONLY,
                 'url': console_url(base_url, token),
                 'web_url': console_page_url(base_url, token)}
+
+    # -- shv: shelve, shelveOffload, unshelve (nova.conductor.shelve) ------
+
+    def _shelve_start(self, ctx, server_id, action, vm_states_from, task):
+        """The server, locked and checked, put in ``task`` from one of
+        ``vm_states_from`` with no task; 409 otherwise."""
+        server = self._get(ctx, server_id)
+        self._check_lock(ctx, server)
+        self._check_open()
+        if server['host'] is not None and server['vm_state'] != (
+                vm_states.SHELVED_OFFLOADED):
+            self._check_host(server)
+        updated = db.instance_update(
+            server['uuid'], {'task_state': task},
+            expected_vm_state=vm_states_from, expected_task_state=None)
+        if updated is None:
+            raise self._invalid_state(ctx, server_id, action)
+        return updated
+
+    def shelve(self, ctx, server_id):
+        """Shelve an ACTIVE server (Nova's ``shelve``, 202).
+
+        Its disk is saved as the new image "<server name>-shelved" of
+        the caller's project (made here, as the caller; filled by the
+        host), the guest stopped: SHELVED; then offloaded at once with
+        ``[DEFAULT] shelved_offload_time`` = 0 (see
+        nova.conductor.shelve). 409: another state, a task, locked.
+        """
+        server = self._get(ctx, server_id)
+        self._check_lock(ctx, server)
+        if not _ready(server):
+            raise self._invalid_state(ctx, server_id, 'shelve')
+        image = self._shelve_image(ctx, server)
+        try:
+            updated = self._shelve_start(ctx, server_id, 'shelve',
+                                         (vm_states.ACTIVE,),
+                                         task_states.SHELVING)
+        except Exception:
+            self._delete_image(ctx, image['id'])
+            raise
+        instance_actions.action_start(ctx, updated['uuid'],
+                                      instance_actions.SHELVE)
+        tokens.delete_for_instance(updated['uuid'])
+        self._hand_over(updated, task_states.SHELVING, lambda:
+                        self.compute_task_api.shelve_instance(
+                            ctx, updated, image['id']))
+
+    def _shelve_image(self, ctx, server):
+        """The queued image the host saves the disk into, with Nova's
+        name and properties."""
+        from nova import image as image_api
+        properties = {'image_type': 'snapshot',
+                      'instance_uuid': server['uuid'],
+                      'base_image_ref': server['image_id']}
+        try:
+            base = self.image_get(ctx, server['image_id'])
+        except exception.NotFound:
+            base = None
+        if base is not None:
+            # As Nova: the new image boots like the old one (its kernel,
+            # its serial port count...).
+            for key, value in (base.get('properties') or {}).items():
+                # Glance's own (os_glance_*) are Glance's to set.
+                if (isinstance(value, (str, int, float, bool)) and
+                        not key.startswith('os_glance')):
+                    properties.setdefault(key, str(value))
+            properties.pop('owner_project', None)
+        try:
+            return image_api.API(self.conf).create(
+                ctx, '%s-shelved' % server['name'], properties=properties)
+        except exception.GlanceConnectionFailed as e:
+            raise exception.ServiceUnavailable(
+                reason='the image for the shelved server cannot be made: '
+                       '%s' % e.message)
+
+    def _delete_image(self, ctx, image_id):
+        from nova import image as image_api
+        try:
+            image_api.API(self.conf).delete(ctx, image_id)
+        except Exception as e:
+            LOG.warning('Image %s not deleted: %s', image_id,
+                        exception.fault_message(e))
+
+    def shelve_offload(self, ctx, server_id):
+        """Offload a SHELVED server (Nova's ``shelveOffload``, 202; the
+        REST API checks its policy, admins by default): destroyed on its
+        host, which it leaves; its log kept in the database."""
+        updated = self._shelve_start(ctx, server_id, 'shelveOffload',
+                                     (vm_states.SHELVED,),
+                                     task_states.SHELVING_OFFLOADING)
+        instance_actions.action_start(ctx, updated['uuid'],
+                                      instance_actions.SHELVE_OFFLOAD)
+        self._hand_over(updated, task_states.SHELVING_OFFLOADING, lambda:
+                        self.compute_task_api.shelve_offload_instance(
+                            ctx, updated))
+
+    def unshelve(self, ctx, server_id):
+        """Unshelve a SHELVED or SHELVED_OFFLOADED server (Nova's
+        ``unshelve``, 202): started again on its host, or booted on the
+        host the scheduler picks from its saved disk, its console log
+        written back there; ACTIVE."""
+        updated = self._shelve_start(
+            ctx, server_id, 'unshelve',
+            (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED),
+            task_states.UNSHELVING)
+        instance_actions.action_start(ctx, updated['uuid'],
+                                      instance_actions.UNSHELVE)
+        self._hand_over(updated, task_states.UNSHELVING, lambda:
+                        self.compute_task_api.unshelve_instance(
+                            ctx, updated))

@@ -29,6 +29,10 @@ REBUILD = 'rebuild'
 LIVE_MIGRATION = 'live-migration'
 LOCK = 'lock'
 UNLOCK = 'unlock'
+# -- shv
+SHELVE = 'shelve'
+SHELVE_OFFLOAD = 'shelveOffload'
+UNSHELVE = 'unshelve'
 
 # The event of the host's part of each action, Nova's names.
 EVENTS = {
@@ -37,6 +41,10 @@ EVENTS = {
     REBUILD: 'compute_rebuild_instance',
     DELETE: 'compute_terminate_instance',
     LIVE_MIGRATION: 'compute_live_migration',
+    # -- shv
+    SHELVE: 'compute_shelve_instance',
+    SHELVE_OFFLOAD: 'compute_shelve_offload_instance',
+    UNSHELVE: 'compute_unshelve_instance',
 }
 
 SUCCESS = 'Success'

@@ -67,7 +67,7 @@ class ComputeManager:
     """Runs on the compute host ``host`` and wraps its one driver."""
 
     # The newest compute RPC API version served; every older 2.x too.
-    target = oslo_messaging.Target(version='2.1')
+    target = oslo_messaging.Target(version='2.4')
 
     def __init__(self, driver, host=None, conf=None):
         """``conf`` (default: the process's CONF) gives the limits of the
@@ -138,22 +138,24 @@ class ComputeManager:
         return self._conductor_api
 
     def _run_action(self, ctxt, method, action, task_state, instance,
-                    work):
+                    work, report=None):
         """Run ``work()`` under the guest's lock, then report.
 
         A ``nova.exception`` error is reported as its message; any other
         is logged here with its traceback and reported as
-        ComputeHostError's message only.
+        ComputeHostError's message only. ``report(fault, error, facts,
+        result)`` sends the outcome instead of instance_action_done
+        (``result``: what ``work()`` returned, None on failure).
         """
         uuid = instance.uuid
         with self._busy_lock:
             self._busy[uuid] = self._busy.get(uuid, 0) + 1
             self._finished.pop(uuid, None)
-        fault = error = None
+        fault = error = result = None
         try:
             with self._lock(uuid):
                 try:
-                    work()
+                    result = work()
                 except exception.NovaException as e:
                     LOG.info('%s of %s failed on host %s: %s', method, uuid,
                              self.host, e.message)
@@ -166,9 +168,12 @@ class ComputeManager:
                     error = 'ComputeHostError'
                 facts = self._port_facts()
             try:
-                self._conductor().instance_action_done(
-                    ctxt, self.host, uuid, action, task_state, facts,
-                    fault=fault, error=error)
+                if report is not None:
+                    report(fault, error, facts, result)
+                else:
+                    self._conductor().instance_action_done(
+                        ctxt, self.host, uuid, action, task_state, facts,
+                        fault=fault, error=error)
                 with self._busy_lock:
                     # Until the next action on it: the conductor's
                     # recovery, asking between this cast and its arrival,
@@ -229,6 +234,94 @@ class ComputeManager:
             ctxt, 'terminate_instance', 'delete', task_states.DELETING,
             instance,
             lambda: self.driver.destroy(ctxt, instance))
+
+    # -- shv: shelve (2.4; nova.conductor.shelve) --------------------------
+
+    def _shelve_report(self, ctxt, action, task_state, instance):
+        def report(fault, error, facts, result):
+            result = result or {}
+            self._conductor().shelve_done(
+                ctxt, self.host, instance.uuid, action, task_state, facts,
+                fault=fault, error=error, saved=result.get('saved'),
+                console_log=result.get('console_log'),
+                log_fault=result.get('log_fault'))
+        return report
+
+    @_remotable
+    def shelve_instance(self, ctxt, instance, image_id, offload):
+        """Stop the guest, save its disk into ``image_id`` (None: save
+        nothing) and, with ``offload``, destroy it here (a cast). A
+        failed save starts the guest again and fails the shelve."""
+        def work():
+            saved = False
+            try:
+                if image_id is None:
+                    self.driver.power_off(instance)
+                else:
+                    saved = self.driver.snapshot_for_shelve(
+                        ctxt, instance, image_id)
+            except Exception:
+                self._start_again(ctxt, instance)
+                raise
+            result = {'saved': {'saved': bool(saved),
+                                'offloaded': bool(offload)}}
+            if offload:
+                result.update(self._offload(ctxt, instance))
+            return result
+        self._run_action(
+            ctxt, 'shelve_instance', 'shelve', task_states.SHELVING,
+            instance, work, report=self._shelve_report(
+                ctxt, 'shelve', task_states.SHELVING, instance))
+
+    def _start_again(self, ctxt, instance):
+        try:
+            self.driver.power_on(ctxt, instance)
+        except Exception as e:
+            LOG.error('Server %s not started again after its failed '
+                      'shelve: %s', instance.uuid,
+                      exception.fault_message(e))
+
+    def _offload(self, ctxt, instance):
+        """Read the guest's log (never fatal), then destroy it here."""
+        console_log = log_fault = None
+        try:
+            console_log = self.driver.read_console_log_for_shelve(instance)
+        except Exception as e:
+            log_fault = exception.fault_message(e)
+            LOG.warning('Console log of %s not read for the offload: %s; '
+                        'the server is offloaded without it',
+                        instance.uuid, log_fault)
+        self.driver.shelve_offload(ctxt, instance)
+        return {'console_log': console_log, 'log_fault': log_fault}
+
+    @_remotable
+    def shelve_offload_instance(self, ctxt, instance):
+        """Destroy the shelved guest here, sending its log (a cast)."""
+        self._run_action(
+            ctxt, 'shelve_offload_instance', 'shelve_offload',
+            task_states.SHELVING_OFFLOADING, instance,
+            lambda: self._offload(ctxt, instance),
+            report=self._shelve_report(ctxt, 'shelve_offload',
+                                       task_states.SHELVING_OFFLOADING,
+                                       instance))
+
+    @_remotable
+    def unshelve_instance(self, ctxt, instance, snapshot_meta,
+                          console_log):
+        """Start a shelved guest defined here again, or boot an
+        offloaded one here from ``snapshot_meta`` with ``console_log``
+        written back (a cast)."""
+        def work():
+            if self.driver.instance_exists(instance):
+                self.driver.power_on(ctxt, instance)
+                return None
+            lost = self.driver.unshelve(ctxt, instance, instance.image_meta,
+                                        snapshot_meta, console_log)
+            return {'log_fault': lost if isinstance(lost, str) else None}
+        self._run_action(
+            ctxt, 'unshelve_instance', 'unshelve', task_states.UNSHELVING,
+            instance, work, report=self._shelve_report(
+                ctxt, 'unshelve', task_states.UNSHELVING, instance))
 
     @_remotable
     def get_instance_state(self, ctxt, instance):

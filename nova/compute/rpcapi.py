@@ -22,6 +22,10 @@ newest a host serves; ``[upgrade_levels] compute`` caps what is sent):
 * 2.1 - get_console_output takes ``tail_length`` (lines): the host
   sends only those. Under a 2.0 cap the whole log crosses and this
   client cuts it the same way.
+* 2.4 - (shelve; 2.2 and 2.3 are block and resize's) shelve_instance,
+  shelve_offload_instance, unshelve_instance (casts from the conductor;
+  unshelve carries the saved disk's ImageMeta and the stored console log
+  as a ShelvedConsoleLog).
 
 Bump the minor version for an added method or an added optional
 argument, and keep sending the older form while ``can_send_version``
@@ -127,6 +131,35 @@ class ComputeAPI:
 
     def terminate_instance(self, ctx, host, instance):
         self._cast(ctx, host, 'terminate_instance', instance)
+
+    # -- shv (2.4): casts from the conductor (nova.conductor.shelve)
+
+    def _cast_24(self, ctx, to_host, method, instance, **kwargs):
+        if not self.client.can_send_version('2.4'):
+            raise exception.ComputeHostError(
+                host=to_host, reason=_too_old(method, '2.4'))
+        cctxt = self.client.prepare(server=to_host, version='2.4',
+                                    retry=CALL_RETRIES)
+        try:
+            cctxt.cast(ctx, method, instance=instance, **kwargs)
+        except exception.NovaException:
+            raise
+        except Exception as e:
+            raise exception.ServiceUnavailable(
+                reason='The message broker cannot be reached (%s); try '
+                       'again later' % type(e).__name__)
+
+    def shelve_instance(self, ctx, host, instance, image_id, offload):
+        self._cast_24(ctx, host, 'shelve_instance', instance,
+                      image_id=image_id, offload=offload)
+
+    def shelve_offload_instance(self, ctx, host, instance):
+        self._cast_24(ctx, host, 'shelve_offload_instance', instance)
+
+    def unshelve_instance(self, ctx, host, instance, snapshot_meta,
+                          console_log):
+        self._cast_24(ctx, host, 'unshelve_instance', instance,
+                      snapshot_meta=snapshot_meta, console_log=console_log)
 
     def get_instance_state(self, ctx, host, instance):
         """``{'exists': bool, 'busy': bool, 'finished': str or None}``

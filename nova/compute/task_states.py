@@ -13,11 +13,22 @@ REBOOTING_HARD = 'rebooting_hard'
 REBUILDING = 'rebuilding'
 DELETING = 'deleting'
 MIGRATING = 'migrating'
+# -- shelve (Nova's values)
+SHELVING = 'shelving'
+SHELVING_IMAGE_PENDING_UPLOAD = 'shelving_image_pending_upload'
+SHELVING_IMAGE_UPLOADING = 'shelving_image_uploading'
+SHELVING_OFFLOADING = 'shelving_offloading'
+UNSHELVING = 'unshelving'
 
 # The tasks this code base runs (SCHEDULING is not one: the host is
 # chosen before the instance row exists).
 ALL = (SPAWNING, REBOOTING, REBOOTING_HARD, REBUILDING, DELETING,
        MIGRATING)
+# The shelve tasks (nova.conductor.shelve); also in ALL, so a delete may
+# take over from them and the conductor's recovery sees them.
+SHELVE_TASKS = (SHELVING, SHELVING_IMAGE_PENDING_UPLOAD,
+                SHELVING_IMAGE_UPLOADING, SHELVING_OFFLOADING, UNSHELVING)
+ALL = ALL + SHELVE_TASKS
 
 # A reboot's task state, by its reboot_type.
 REBOOT_TASK_STATES = {'SOFT': REBOOTING, 'HARD': REBOOTING_HARD}

@@ -10,3 +10,10 @@ BUILDING = 'building'  # created, its first boot not finished yet
 ACTIVE = 'active'  # its guest runs on its host
 STOPPED = 'stopped'  # no action stops a guest here; the API maps it
 ERROR = 'error'  # the last action failed; its fault says why
+
+# -- shelve (Nova's values): a shelved guest is stopped on its host, its
+# disk also saved as an image; an offloaded one has no host at all, only
+# that image (and its console log in the database, see
+# nova.conductor.shelve).
+SHELVED = 'shelved'
+SHELVED_OFFLOADED = 'shelved_offloaded'

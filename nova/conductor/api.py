@@ -59,3 +59,24 @@ class ComputeTaskAPI:
         """
         return self.conductor_compute_rpcapi.live_migrate_instance(
             ctxt, _uuid(instance), host, block_migration, force=force)
+
+    # -- shv: shelve (nova.conductor.shelve)
+
+    def shelve_instance(self, ctxt, instance, image_id):
+        """Save the disk into the queued image ``image_id``, stop the
+        guest, offload by ``[DEFAULT] shelved_offload_time`` (task_state
+        shelving)."""
+        self.conductor_compute_rpcapi.shelve_instance(
+            ctxt, _uuid(instance), image_id)
+
+    def shelve_offload_instance(self, ctxt, instance):
+        """Destroy a shelved guest on its host (task_state
+        shelving_offloading)."""
+        self.conductor_compute_rpcapi.shelve_offload_instance(
+            ctxt, _uuid(instance))
+
+    def unshelve_instance(self, ctxt, instance):
+        """Start it again, or boot it on a host the scheduler picks
+        (task_state unshelving)."""
+        self.conductor_compute_rpcapi.unshelve_instance(ctxt,
+                                                        _uuid(instance))

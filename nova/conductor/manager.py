@@ -19,6 +19,7 @@ from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova.conductor import live_migrate
+from nova.conductor import shelve
 from nova.conductor import tasks
 from nova.console import tokens
 from nova import context as nova_context
@@ -53,6 +54,10 @@ _TASKS = {BUILD: (task_states.SPAWNING,),
           REBUILD: (task_states.REBUILDING,),
           DELETE: (task_states.DELETING,)}
 
+# -- shv: shelve's actions (their outcomes come to shelve_done).
+_LABELS.update(shelve.LABELS)
+_RECORDED_AS.update(shelve.RECORDED_AS)
+
 
 def _restarted(before, report):
     """Whether ``report`` comes from another compute process than the
@@ -68,7 +73,7 @@ def _restarted(before, report):
 class ConductorManager:
     # The newest conductor RPC API version served (history:
     # nova.conductor.rpcapi).
-    target = oslo_messaging.Target(version='2.1')
+    target = oslo_messaging.Target(version='2.4')
 
     def __init__(self, on_host_up=None, conf=None):
         """``on_host_up(host)`` runs when a compute service registers, or
@@ -107,7 +112,7 @@ class ConductorManager:
         return True
 
 
-class ComputeTaskManager:
+class ComputeTaskManager(shelve.ShelveTasks):
     """Build, reboot, rebuild, delete and live migration of instances.
 
     Each action arrives with the instance already in its task_state (the
@@ -126,8 +131,9 @@ class ComputeTaskManager:
     """
 
     # The same conductor RPC API as ConductorManager's (2.0 added these
-    # methods, 2.1 live migration's force; history: nova.conductor.rpcapi).
-    target = oslo_messaging.Target(version='2.1')
+    # methods, 2.1 live migration's force, 2.4 shelve; history:
+    # nova.conductor.rpcapi).
+    target = oslo_messaging.Target(version='2.4')
 
     def __init__(self, conf, compute_api=None):
         self.conf = conf
@@ -469,6 +475,11 @@ class ComputeTaskManager:
         if not timeout:
             return []
         now = now or db.utcnow()
+        try:
+            # -- shv: [DEFAULT] shelved_offload_time > 0 runs here too.
+            self._offload_expired(ctxt, now)
+        except Exception:
+            LOG.exception('Offload of shelved servers failed')
         cutoff = now - datetime.timedelta(seconds=timeout)
         checked = []
         stuck = set()
@@ -519,6 +530,10 @@ class ComputeTaskManager:
         if server['host'] is None:
             if task == task_states.DELETING:
                 db.instance_delete(uuid)
+            elif task == task_states.UNSHELVING:
+                # -- shv: no host chosen yet: choose one now.
+                self.unshelve_instance(ctxt, uuid)
+                return True
             else:
                 self._fail(uuid, task, 'recovery', 'Interrupted while %s'
                            % task)
@@ -566,6 +581,13 @@ class ComputeTaskManager:
             self.rebuild_instance(ctxt, uuid, server['image_id'])
         elif task == task_states.DELETING:
             self.delete_instance(ctxt, uuid)
+        elif task == task_states.SHELVING:
+            record = db.shelved_instance_get(uuid) or {}
+            self.shelve_instance(ctxt, uuid, record.get('image_id'))
+        elif task == task_states.SHELVING_OFFLOADING:
+            self.shelve_offload_instance(ctxt, uuid)
+        elif task == task_states.UNSHELVING:
+            self.unshelve_instance(ctxt, uuid)
         else:
             return False
         return True

@@ -25,6 +25,10 @@ sent):
   instance_action_done (a cast), served by ComputeTaskManager.
 * 2.1 - live_migrate_instance takes ``force`` (compute API microversion
   2.30: a named destination is checked by the scheduler unless forced).
+* 2.4 - (shelve; 2.2 and 2.3 are block and resize's) shelve_instance,
+  shelve_offload_instance, unshelve_instance (casts from the compute API)
+  and shelve_done (a cast from a compute host, with the console log of an
+  offloaded server as a ShelvedConsoleLog).
 """
 
 from oslo_log import log as logging
@@ -122,6 +126,18 @@ class ConductorAPI:
             return False
         return True
 
+    def shelve_done(self, ctx, host, instance_uuid, action, task_state,
+                    serial_port_facts, fault=None, error=None, saved=None,
+                    console_log=None, log_fault=None):
+        """A compute host's outcome of a shelve action (2.4, a cast):
+        see nova.conductor.shelve.ShelveTasks.shelve_done. Retried as
+        instance_action_done."""
+        self.client.prepare(version='2.4').cast(
+            ctx, 'shelve_done', host=host, instance_uuid=instance_uuid,
+            action=action, task_state=task_state,
+            serial_port_facts=serial_port_facts, fault=fault, error=error,
+            saved=saved, console_log=console_log, log_fault=log_fault)
+
     def recover_live_migrations(self, ctx, host):
         """Cast from a compute service that (re)started: the conductor
         settles the live migrations no service drives any more. False
@@ -180,6 +196,32 @@ class ComputeTaskAPI:
 
     def delete_instance(self, ctx, instance_uuid):
         self._cast(ctx, 'delete_instance', instance_uuid=instance_uuid)
+
+    # -- shv (2.4)
+
+    def _cast_24(self, ctx, method, **kwargs):
+        if not self.client.can_send_version('2.4'):
+            raise exception.ServiceUnavailable(
+                reason='[upgrade_levels] conductor is below 2.4: the '
+                       'conductor cannot shelve yet')
+        try:
+            self.client.prepare(retry=self.RETRIES, version='2.4').cast(
+                ctx, method, **kwargs)
+        except exception.NovaException:
+            raise
+        except Exception as e:
+            raise _broker_error(e)
+
+    def shelve_instance(self, ctx, instance_uuid, image_id):
+        self._cast_24(ctx, 'shelve_instance', instance_uuid=instance_uuid,
+                      image_id=image_id)
+
+    def shelve_offload_instance(self, ctx, instance_uuid):
+        self._cast_24(ctx, 'shelve_offload_instance',
+                      instance_uuid=instance_uuid)
+
+    def unshelve_instance(self, ctx, instance_uuid):
+        self._cast_24(ctx, 'unshelve_instance', instance_uuid=instance_uuid)
 
     def live_migrate_instance(self, ctx, instance_uuid, host,
                               block_migration, force=True):

@@ -55,6 +55,33 @@ Related options:
 
 * ``default_availability_zone``
 """),
+    # -- shv
+    cfg.IntOpt(
+        'shelved_offload_time',
+        default=0,
+        min=-1,
+        help="""
+Seconds a shelved server keeps its host before it is offloaded.
+
+A shelved server's guest is stopped and its disk saved as an image; while
+it keeps its host it still holds that host's disk space and serial ports,
+and unshelving it only starts it again. Offloading destroys it there and
+frees them: its console log is then kept in the database (at most
+virtlogd's ``max_size x (max_backups + 1)``) and an unshelve boots it on
+whatever host the scheduler picks, from the saved image, with that log.
+
+Possible values:
+
+* 0 (Nova's default): offload at once, as part of the shelve.
+* -1: never offload on its own (an admin may, with ``shelveOffload``).
+* A positive number: the conductor offloads shelved servers older than
+  this, checking every minute or so.
+
+Related options:
+
+* ``[conductor] stuck_task_timeout``: its check runs the periodic offload
+  too (0 turns both off).
+"""),
 ]
 
 

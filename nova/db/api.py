@@ -323,6 +323,28 @@ def image_list():
                  _keys(_IMAGE_KEYS))
 
 
+def image_update(image_id, values):
+    """Change a catalog image (a snapshot's ``disk_path``, ``status``);
+    the image dict, or None when it is gone."""
+    with _transaction() as session:
+        row = session.get(models.Image, image_id)
+        if row is None:
+            return None
+        for key, value in values.items():
+            if key not in _IMAGE_KEYS or key == 'id':
+                raise ValueError('not an image key: %r' % key)
+            setattr(row, key, value)
+        session.flush()
+        return _keys(_IMAGE_KEYS)(row)
+
+
+def image_delete(image_id):
+    """Remove a catalog image; False when it was gone."""
+    with _transaction() as session:
+        return session.execute(sa.delete(models.Image).where(
+            models.Image.id == image_id)).rowcount == 1
+
+
 # -- instances --------------------------------------------------------------
 
 def _instance_dict(row):
@@ -432,6 +454,8 @@ def instance_delete(uuid):
             models.InstanceFlavor.instance_uuid == uuid))
         session.execute(sa.delete(models.InstanceImage).where(
             models.InstanceImage.instance_uuid == uuid))
+        session.execute(sa.delete(models.ShelvedInstance).where(
+            models.ShelvedInstance.instance_uuid == uuid))
         table = models.Instance.__table__
         return session.execute(
             table.delete().where(table.c.uuid == uuid)).rowcount == 1
@@ -1203,3 +1227,41 @@ def instance_image_set(uuid, image):
             return False
         _snapshot_image(session, uuid, image)
         return True
+
+
+# -- shv: shelved instances (nova.conductor.shelve) --------------------------
+
+_SHELVED_KEYS = ('instance_uuid', 'image_id', 'shelved_at', 'shelved_host',
+                 'log_files', 'log_data', 'log_truncated')
+
+
+def shelved_instance_set(uuid, **values):
+    """Create or change the shelve record of instance ``uuid``
+    (``image_id``, ``shelved_host``, ``log_files``, ``log_data``,
+    ``log_truncated``); ``shelved_at`` is set when it is created.
+    Returns the record as a dict."""
+    unknown = set(values) - set(_SHELVED_KEYS)
+    if unknown:
+        raise ValueError('not shelve record keys: %s' % sorted(unknown))
+    with _transaction() as session:
+        row = session.get(models.ShelvedInstance, uuid)
+        if row is None:
+            row = models.ShelvedInstance(instance_uuid=uuid,
+                                         shelved_at=utcnow())
+            session.add(row)
+        for key, value in values.items():
+            setattr(row, key, value)
+        session.flush()
+        return _keys(_SHELVED_KEYS)(row)
+
+
+def shelved_instance_get(uuid):
+    """The shelve record of instance ``uuid`` as a dict, or None."""
+    return _get(models.ShelvedInstance, uuid, _keys(_SHELVED_KEYS))
+
+
+def shelved_instance_delete(uuid):
+    """Forget the shelve record of ``uuid``; False if there was none."""
+    with _transaction() as session:
+        return session.execute(sa.delete(models.ShelvedInstance).where(
+            models.ShelvedInstance.instance_uuid == uuid)).rowcount == 1

@@ -315,3 +315,28 @@ class InstanceImage(Base):
     instance_uuid = sa.Column(sa.String(36), primary_key=True)
     image_id = sa.Column(sa.String(36), nullable=False, index=True)
     image = sa.Column(sa.JSON, nullable=False)
+
+
+class ShelvedInstance(Base):
+    """A shelved instance's saved state (nova.conductor.shelve): the
+    image its disk was saved to (Nova's ``shelved_image_id``) and, once
+    it is offloaded, its console log, kept here until it is unshelved
+    on whatever host then (its old host may be gone by then).
+
+    ``log_files`` is ``[[name, size], ...]`` oldest first
+    (``console.log.N`` ... ``console.log``) and ``log_data`` their bytes
+    one after the other, at most virtlogd's ``max_size x
+    (max_backups + 1)`` of the offloading host.
+    """
+
+    __tablename__ = 'shelved_instances'
+
+    instance_uuid = sa.Column(sa.String(36), primary_key=True)
+    image_id = sa.Column(sa.String(36))
+    shelved_at = sa.Column(UTCDateTime, nullable=False)
+    shelved_host = sa.Column(sa.String(255))
+    log_files = sa.Column(sa.JSON)
+    # LONGBLOB on MariaDB: a plain BLOB holds 64 KiB only.
+    log_data = sa.Column(sa.LargeBinary(length=2 ** 32 - 1))
+    log_truncated = sa.Column(sa.Boolean, nullable=False, default=False,
+                              server_default=sa.false())

@@ -206,3 +206,56 @@ class API:
             raise
         finally:
             resp.close()
+
+    # -- shv: snapshots (a shelved server's disk) -----------------------------
+
+    def create(self, ctx, name, properties=None, disk_format='qcow2',
+               container_format='bare'):
+        """A new image record (status ``queued``, no data yet), owned by
+        the caller's project, private; returns its dict (image_dict).
+
+        :param properties: str -> str image properties (Glance refuses
+            other values).
+        :raises GlanceConnectionFailed: Glance refused or is away.
+        """
+        body = {'name': name, 'disk_format': disk_format,
+                'container_format': container_format,
+                'visibility': 'private'}
+        for key, value in (properties or {}).items():
+            if key in CORE_KEYS or not isinstance(key, str):
+                continue
+            body[key] = value if isinstance(value, str) else str(value)
+        resp = self._request(ctx, 'POST', '/v2/images', json=body)
+        try:
+            return image_dict(resp.json())
+        except ValueError:
+            raise exception.GlanceConnectionFailed(
+                reason='POST /v2/images did not answer JSON')
+
+    def upload(self, ctx, image_id, path):
+        """Send the file ``path`` as the data of the queued ``image_id``
+        (Glance computes its hash and size; the image becomes active).
+
+        :raises ImageNotFound: the image is gone (deleted meanwhile).
+        :raises GlanceConnectionFailed: Glance refused or the transfer
+            broke off.
+        """
+        check_image_id(image_id)
+        try:
+            with open(path, 'rb') as data:
+                self._request(
+                    ctx, 'PUT', '/v2/images/%s/file' % image_id, image_id,
+                    data=data,
+                    headers={'Content-Type': 'application/octet-stream'})
+        except OSError as e:
+            raise exception.GlanceConnectionFailed(
+                reason='upload of %s: %s' % (image_id, e.strerror or e))
+
+    def delete(self, ctx, image_id):
+        """Delete ``image_id``; one already gone is no error."""
+        check_image_id(image_id)
+        try:
+            self._request(ctx, 'DELETE', '/v2/images/%s' % image_id,
+                          image_id)
+        except exception.ImageNotFound:
+            LOG.info('Image %s was already deleted', image_id)

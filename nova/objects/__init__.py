@@ -8,7 +8,8 @@ serializer; importing a module registers its classes too.
 
 import importlib
 
-_MODULES = ('instance', 'migrate_data', 'compute_node', 'console')
+_MODULES = ('instance', 'migrate_data', 'compute_node', 'console',
+            'shelve')
 
 
 def register_all():

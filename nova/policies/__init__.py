@@ -21,6 +21,8 @@ from nova.policies import lock_server
 from nova.policies import migrations
 from nova.policies import server_metadata
 from nova.policies import server_tags
+# -- shv
+from nova.policies import shelve
 
 
 def list_rules():
@@ -41,4 +43,6 @@ def list_rules():
         keypairs.list_rules(),
         # -- adm
         aggregates.list_rules(),
+        # -- shv
+        shelve.list_rules(),
     ))

@@ -242,3 +242,34 @@ class ComputeDriver(abc.ABC):
         then nothing is released. ``migrate_data`` may be None (a
         recovery after a restart): every port held for the guest is
         released."""
+
+    # -- shv: snapshot and shelve (nova.conductor.shelve) ----------------
+    # Not abstract: a driver without them refuses shelve (NotImplemented
+    # reaches the user as the host's error, the server as it was).
+
+    def snapshot_for_shelve(self, context, instance, image_id):
+        """Stop the guest (it stays defined, with its ports) and save its
+        disk as the queued image ``image_id``. Returns True when a disk
+        was saved, False for a guest without a disk of its own (booted
+        from a kernel image). On a failure to save, the guest is left
+        stopped and the error raised (the caller starts it again)."""
+        raise NotImplementedError()
+
+    def read_console_log_for_shelve(self, instance):
+        """The guest's console log as a ShelvedConsoleLog (None: none);
+        may raise, the caller goes on without it."""
+        raise NotImplementedError()
+
+    def shelve_offload(self, context, instance):
+        """Destroy the stopped guest here: domain, ports, folder."""
+        raise NotImplementedError()
+
+    def unshelve(self, context, instance, image_meta, snapshot_meta,
+                 console_log):
+        """Boot an offloaded guest here: its disk from ``snapshot_meta``
+        (None: none was saved), its log written back from
+        ``console_log`` first (None: none; a failure is only logged),
+        then spawned from ``image_meta``, its own image. On failure
+        nothing of it is left here. Returns None, or what of its log was
+        lost (a note for the instance's fault)."""
+        raise NotImplementedError()

@@ -35,6 +35,14 @@ _STATE_MAP = {
         # has always shown HARD_REBOOT in this API, and still does.
         task_states.REBOOTING_HARD: 'HARD_REBOOT',
     },
+    # -- shelve: Nova's statuses (a shelve in progress shows ACTIVE's
+    # default, as Nova's ACTIVE map has no shelving entry).
+    vm_states.SHELVED: {
+        'default': 'SHELVED',
+    },
+    vm_states.SHELVED_OFFLOADED: {
+        'default': 'SHELVED_OFFLOADED',
+    },
 }
 
 

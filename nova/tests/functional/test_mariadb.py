@@ -218,5 +218,7 @@ class MariaDBTestCase(test.TestCase):
                  'instance_flavors', 'aggregates', 'aggregate_hosts',
                  'aggregate_metadata',
                  # t13's
-                 'instance_images'},
+                 'instance_images',
+                 # shv
+                 'shelved_instances'},
                 set(sa.inspect(conn).get_table_names()))

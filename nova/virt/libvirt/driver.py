@@ -20,6 +20,7 @@ from oslo_log import log as logging
 import nova.conf
 from nova.console import type as ctype
 from nova import exception
+from nova import image as image_api
 from nova.objects import instance as objects
 from nova.objects import migrate_data
 from nova.privsep import console as privsep_console
@@ -36,6 +37,8 @@ from nova.virt.libvirt import instance_files
 from nova.virt.libvirt import log_transfer
 from nova.virt.libvirt import migration
 from nova.virt.libvirt import port_table
+from nova.virt.libvirt import shelve_log
+from nova.virt.libvirt import snapshot
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -1336,3 +1339,106 @@ class LibvirtDriver(driver.ComputeDriver):
             self._ports.release(instance.uuid, [
                 (addr, port) for port in migrate_data.serial_listen_ports])
         shutil.rmtree(self.instance_dir(instance), ignore_errors=True)
+
+    # Snapshot and shelve
+    # (nova.conductor.shelve drives them; the bulk is in snapshot.py and
+    # shelve_log.py)
+
+    def snapshot_for_shelve(self, context, instance, image_id):
+        """See ComputeDriver.snapshot_for_shelve."""
+        self.power_off(instance)
+        disk = self.disk_path(instance)
+        if not os.path.lexists(disk):
+            LOG.info('Server %s has no disk of its own: nothing to save',
+                     instance.uuid)
+            return False
+        files = images.boot_files(context, self._conf, instance.image_meta,
+                                  fetch=False)
+        if not files.disk:
+            raise exception.SnapshotFailed(
+                reason='server %s has a disk but its image %s names none' %
+                (instance.uuid, instance.image_meta.id))
+        snapshot.save_disk(context, self._conf, image_api.API(self._conf),
+                           instance.uuid, disk, files, image_id)
+        return True
+
+    def _virtlogd_writes_log(self):
+        """Whether this host's guests get virtlogd's console.log."""
+        return (self.uses_virtlogd() and
+                self._conf.libvirt.virt_type in _QEMU_VIRT_TYPES)
+
+    def read_console_log_for_shelve(self, instance):
+        """See ComputeDriver.read_console_log_for_shelve."""
+        max_size, max_backups = libvirt_host.read_virtlogd_limits(
+            self._conf.libvirt.virtlogd_conf)
+        inst_dir = self.instance_dir(instance)
+        if not os.path.isdir(inst_dir):
+            return None
+        return shelve_log.read_log(inst_dir,
+                                   shelve_log.bound(max_size, max_backups),
+                                   self._virtlogd_writes_log())
+
+    def shelve_offload(self, context, instance):
+        """See ComputeDriver.shelve_offload."""
+        self.destroy(context, instance, destroy_disks=True)
+
+    def unshelve(self, context, instance, image_meta, snapshot_meta,
+                 console_log):
+        """See ComputeDriver.unshelve."""
+        inst_dir = self.instance_dir(instance)
+        if self.instance_exists(instance):
+            raise exception.UnshelveFailed(
+                instance_uuid=instance.uuid,
+                reason='it is already defined on host %s' % self.host_name)
+        shelve_log.clear_dir(inst_dir)
+        instance_files.prepare_dir(inst_dir)
+        lost = None
+        try:
+            if console_log is not None:
+                lost = self._write_back_log(instance, inst_dir, console_log)
+            if snapshot_meta is not None:
+                try:
+                    base = images.boot_files(context, self._conf,
+                                             image_meta)
+                except exception.NovaException as e:
+                    raise exception.InstanceBootFailed(
+                        instance_uuid=instance.uuid,
+                        reason='its image %s: %s' % (
+                            image_meta.id, exception.fault_message(e)))
+                if not base.disk:
+                    raise exception.InstanceBootFailed(
+                        instance_uuid=instance.uuid,
+                        reason='its image %s has no disk for its saved '
+                               'disk to be based on' % image_meta.id)
+                snapshot.restore_disk(context, self._conf, snapshot_meta,
+                                      base, self.disk_path(instance))
+                snapshot.forget_cached(self._conf, snapshot_meta.id)
+            self.spawn(context, instance, image_meta)
+        except Exception:
+            # Nothing of it stays here: its log is still the conductor's.
+            shutil.rmtree(inst_dir, ignore_errors=True)
+            raise
+        return lost
+
+    def _write_back_log(self, instance, inst_dir, console_log):
+        """Write the shelved log; a failure only loses the history.
+        Returns None, or what was lost (for the instance's fault)."""
+        max_size, max_backups = libvirt_host.read_virtlogd_limits(
+            self._conf.libvirt.virtlogd_conf)
+        as_backups = self._virtlogd_writes_log()
+        try:
+            names = shelve_log.write_log(inst_dir, console_log, as_backups,
+                                         max_size, max_backups)
+        except Exception as e:
+            LOG.warning('Console log of %s not written back: %s; its '
+                        'history before the shelve is lost', instance.uuid,
+                        exception.fault_message(e))
+            for name in os.listdir(inst_dir):
+                if name.startswith(CONSOLE_LOG_NAME):
+                    os.unlink(os.path.join(inst_dir, name))
+            return ('console log history before the shelve not written '
+                    'back on host %s: %s' % (self.host_name,
+                                             exception.fault_message(e)))
+        LOG.info('Console log of %s written back (%s): %s', instance.uuid,
+                 'as backups' if as_backups else 'unchanged',
+                 ', '.join(names))

@@ -6,7 +6,8 @@ os-getSerialConsole (200; microversions 2.1 to 2.5 only, as in Nova:
 (202; a locked server refuses reboot, rebuild, delete, live migration
 and metadata changes to all but admins, 409) and, for admins,
 os-migrateLive (202; from 2.30 a named host passes the scheduler's
-checks unless ``force`` is true).
+checks unless ``force`` is true); shelve, shelveOffload and unshelve
+(202; nova.api.openstack.compute.shelve).
 """
 
 from oslo_utils import strutils
@@ -16,6 +17,7 @@ from nova.api.openstack.compute import console_output
 from nova.api.openstack.compute.schemas import server_actions as schemas
 from nova.api.openstack.compute import server_tags
 from nova.api.openstack.compute import servers
+from nova.api.openstack.compute import shelve
 from nova.api.openstack.compute import validation
 from nova.api.openstack.compute.views import servers as views
 from nova.api.openstack.compute import wsgi
@@ -42,7 +44,7 @@ SERIAL_CONSOLE_GONE = ('os-getSerialConsole exists up to microversion 2.5; '
                        'from 2.6 on use POST /servers/{id}/remote-consoles.')
 
 
-class ServerActionsController(wsgi.Controller):
+class ServerActionsController(shelve.ShelveActions, wsgi.Controller):
     """Each action a handler (``wsgi.action``); the base class's
     ``action`` reads its name from the body."""
 

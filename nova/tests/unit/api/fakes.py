@@ -42,6 +42,9 @@ _STATE_OF_STATUS = {
     'HARD_REBOOT': ('active', 'rebooting_hard'),
     'REBUILD': ('active', 'rebuilding'),
     'MIGRATING': ('active', 'migrating'),
+    # -- shv
+    'SHELVED': ('shelved', None),
+    'SHELVED_OFFLOADED': ('shelved_offloaded', None),
 }
 
 

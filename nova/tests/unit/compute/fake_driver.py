@@ -282,3 +282,42 @@ class FakeDriver(driver.ComputeDriver):
         self._call('rollback_live_migration_at_destination', instance)
         if instance.uuid not in self.ports:
             self.incoming.pop(instance.uuid, None)
+
+    # -- shv: shelve ------------------------------------------------------
+
+    def power_off(self, instance):
+        self._call('power_off', instance)
+        self._guest_port(instance)
+
+    def power_on(self, context, instance):
+        self._call('power_on', instance)
+        self._guest_port(instance)
+
+    def snapshot_for_shelve(self, context, instance, image_id):
+        self._call('snapshot_for_shelve', instance, image_id)
+        self._guest_port(instance)
+        return self.report.get('has_disk', True)
+
+    def read_console_log_for_shelve(self, instance):
+        from nova.objects import shelve as shelve_obj
+        self._call('read_console_log_for_shelve', instance)
+        log = self.console_logs.get(instance.uuid)
+        if log is None:
+            return None
+        return shelve_obj.ShelvedConsoleLog.from_files(
+            [('console.log', bytes(log.data))])
+
+    def shelve_offload(self, context, instance):
+        self._call('shelve_offload', instance)
+        self.ports.pop(instance.uuid, None)
+
+    def unshelve(self, context, instance, image_meta, snapshot_meta,
+                 console_log):
+        self._call('unshelve', instance, image_meta.id,
+                   snapshot_meta and snapshot_meta.id)
+        self._new_port(instance)
+        if console_log is not None:
+            if 'write_back_log' in self.fail:
+                return 'not written back: %s' % self.fail['write_back_log']
+            self.console_log(instance.uuid).write(console_log.history())
+        return None

@@ -119,6 +119,8 @@ LATER_TABLES = {
     'instance_flavors', 'aggregates', 'aggregate_hosts', 'aggregate_metadata',
     # -- t13
     'instance_images',
+    # -- shv
+    'shelved_instances',
 }
 
 

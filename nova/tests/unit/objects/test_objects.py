@@ -24,6 +24,7 @@ OBJECT_FINGERPRINTS = {
     'ImageMeta': '1.1-34397e9e0b9fc44e6ad2928f65c13ced',
     'Instance': '1.0-be7b0728f358ae8e01db7d6ad5bf02d7',
     'LibvirtLiveMigrateData': '1.0-3c5c6091bdedf1ce055b1d5779cfa858',
+    'ShelvedConsoleLog': '1.0-c31e676d88725193000ea8fcce8c1a24',
 }
 
 

@@ -63,7 +63,7 @@ nolink() {
 
 
 class RemoteFSError(exception.NovaException):
-    msg_fmt = "Remote file system: %(op)s on %(host)s failed: %(reason)s"
+    msg_fmt = "Remote file system %(op)s on %(host)s failed: %(reason)s"
 
 
 class RemoteFilesystem(object):

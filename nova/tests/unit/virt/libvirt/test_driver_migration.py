@@ -212,7 +212,7 @@ class SourceTestCase(MigrationTestBase):
         inst = self._booted()
         self.copy.side_effect = log_transfer.LogTransferFailed(
             instance_uuid=inst.uuid,
-            reason='Remote file system: copy ... on 192.0.2.2 failed: '
+            reason='Remote file system copy ... on 192.0.2.2 failed: '
                    'connection refused')
         data = self._dest_data(inst)
         with self.assertLogs('nova.virt.libvirt.driver', 'WARNING') as logs:

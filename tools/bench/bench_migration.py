@@ -7,7 +7,7 @@ Run as root from the repository::
 
 It brings up the two-host rig itself (``tools/two-hosts.sh up``: host A is
 this machine's libvirtd/virtlogd, host B a second pair in its own
-namespaces, one rsync daemon each), builds the guest image
+namespaces, one sshd each), builds the guest image
 (``tools/build-guest-image.sh``) and asks ``tools/setup-host.sh
 --print-virt-type`` for the domain type, passing it virtlogd's current
 ``max_size``/``max_backups`` so that ``/etc/libvirt/virtlogd.conf`` keeps
@@ -30,10 +30,11 @@ migration its console log is brought to virtlogd's bound,
   bytes on disk.
 
 Then ``benchlib.live_migrate_drivers(inst, A, B)`` (the tests') is
-timed with ``[libvirt] console_log_transfer = rsync`` and ``= none`` on
+timed with ``[libvirt] console_log_transfer = rsync`` (a name that means
+``remotefs``: the copy over ssh) and ``= none`` on
 host A's configuration, alternating (rsync first in odd rounds, none first
 in even ones), N rounds each. Only A -> B is timed: the guest is brought
-back B -> A untimed after each one (B copies with rsync), and under
+back B -> A untimed after each one (B copies over ssh), and under
 ``none`` the log that stayed on A is removed before that, as an operator
 would. Within each migration the time inside libvirt's
 ``virDomain.migrateToURI3`` (the guest moving) and inside
@@ -41,7 +42,7 @@ would. Within each migration the time inside libvirt's
 varies by more than the copy takes, so the rest (migrate - libvirt) shows
 the copy's cost where the totals cannot. Also timed:
 ``log_transfer.copy_console_log`` alone, on a chain of the same size, to
-B's rsync daemon.
+B's sshd.
 
 Figures go to stdout, progress to stderr. Guests are destroyed on both
 hosts whatever happens. Serial ports come from 32000:32100.

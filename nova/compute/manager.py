@@ -67,7 +67,7 @@ class ComputeManager:
     """Runs on the compute host ``host`` and wraps its one driver."""
 
     # The newest compute RPC API version served; every older 2.x too.
-    target = oslo_messaging.Target(version='2.1')
+    target = oslo_messaging.Target(version='2.2')
 
     def __init__(self, driver, host=None, conf=None):
         """``conf`` (default: the process's CONF) gives the limits of the
@@ -366,6 +366,12 @@ class ComputeManager:
     def check_can_live_migrate_source(self, ctxt, instance, migrate_data):
         return self.driver.check_can_live_migrate_source(ctxt, instance,
                                                          migrate_data)
+
+    @_remotable
+    def cleanup_live_migration_destination_check(self, ctxt, instance,
+                                                 migrate_data):
+        self.driver.cleanup_live_migration_destination_check(ctxt,
+                                                             migrate_data)
 
     @_remotable
     def pre_live_migration(self, ctxt, instance, migrate_data):

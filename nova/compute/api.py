@@ -531,7 +531,8 @@ class API(server_records.ServerRecordsAPI):
     # -- live migration -----------------------------------------------------
 
     def live_migrate(self, ctx, server_id, host=None,
-                     block_migration='auto', force=True):
+                     block_migration='auto', force=True,
+                     disk_over_commit=None):
         """Move an ACTIVE server to ``host`` (or one the scheduler picks).
 
         Who may is the REST API's policy check
@@ -543,9 +544,14 @@ class API(server_records.ServerRecordsAPI):
         ACTIVE on the old one if the migration failed. ``force`` False
         (microversion 2.30): a named ``host`` must pass the scheduler's
         filters too; True: only the hosts' own pre-checks.
+        ``disk_over_commit`` (before microversion 2.25; None after):
+        True checks the destination's free space against the disk's
+        actual size, False against its virtual size (block migration).
         """
         if block_migration not in (True, False, 'auto'):
             raise _bad('block_migration', "must be true, false or 'auto'")
+        if disk_over_commit not in (None, True, False):
+            raise _bad('disk_over_commit', 'must be true or false')
         if host is not None:
             _check_string(host, 'host')
         server = self._get(ctx, server_id)
@@ -556,8 +562,11 @@ class API(server_records.ServerRecordsAPI):
             raise self._invalid_state(ctx, server_id, 'live migrate')
         instance_actions.action_start(ctx, server['uuid'],
                                       instance_actions.LIVE_MIGRATION)
+        kwargs = {}
+        if disk_over_commit is not None:
+            kwargs['disk_over_commit'] = disk_over_commit
         self.compute_task_api.live_migrate_instance(
-            ctx, server, host, block_migration, force=force)
+            ctx, server, host, block_migration, force=force, **kwargs)
 
     # -- services and hypervisors (the REST API checks the policy) ------
 

@@ -461,6 +461,12 @@ class ComputeManager:
                                                          migrate_data)
 
     @_remotable
+    def cleanup_live_migration_destination_check(self, ctxt, instance,
+                                                 migrate_data):
+        self.driver.cleanup_live_migration_destination_check(ctxt,
+                                                             migrate_data)
+
+    @_remotable
     def pre_live_migration(self, ctxt, instance, migrate_data):
         return self.driver.pre_live_migration(ctxt, instance, migrate_data)
 

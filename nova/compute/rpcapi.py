@@ -22,6 +22,10 @@ newest a host serves; ``[upgrade_levels] compute`` caps what is sent):
 * 2.1 - get_console_output takes ``tail_length`` (lines): the host
   sends only those. Under a 2.0 cap the whole log crosses and this
   client cuts it the same way.
+* 2.2 - cleanup_live_migration_destination_check: the destination
+  removes its shared storage check file (block migration). Not sent
+  under a cap below 2.2 (the file stays in that host's instances
+  folder).
 * 2.4 - (shelve; 2.2 and 2.3 are block and resize's) shelve_instance,
   shelve_offload_instance, unshelve_instance (casts from the conductor;
   unshelve carries the saved disk's ImageMeta and the stored console log
@@ -289,6 +293,15 @@ class ComputeAPI:
         return self._migration_call(
             ctx, source, 'check_can_live_migrate_source', instance,
             migrate_data)
+
+    def cleanup_live_migration_destination_check(self, ctx, dest, instance,
+                                                 migrate_data):
+        """The destination removes its shared storage check file (2.2;
+        not sent to a host capped below)."""
+        if not self.client.can_send_version('2.2'):
+            return
+        self._call(ctx, dest, 'cleanup_live_migration_destination_check',
+                   instance, version='2.2', migrate_data=migrate_data)
 
     def live_migration(self, ctx, source, instance, dest, migrate_data):
         """Cast: ``source`` moves the guest to ``dest`` and reports the

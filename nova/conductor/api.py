@@ -46,7 +46,7 @@ class ComputeTaskAPI:
         self.conductor_compute_rpcapi.delete_instance(ctxt, _uuid(instance))
 
     def live_migrate_instance(self, ctxt, instance, host, block_migration,
-                              force=True):
+                              force=True, disk_over_commit=None):
         """Live migrate an ACTIVE instance to ``host`` (None: the
         scheduler picks).
 
@@ -57,8 +57,12 @@ class ComputeTaskAPI:
             InstanceHostUnavailable: 409), ServiceUnavailable (503) when
             no conductor answers.
         """
+        kwargs = {}
+        if disk_over_commit is not None:
+            kwargs['disk_over_commit'] = disk_over_commit
         return self.conductor_compute_rpcapi.live_migrate_instance(
-            ctxt, _uuid(instance), host, block_migration, force=force)
+            ctxt, _uuid(instance), host, block_migration, force=force,
+            **kwargs)
 
     # -- shv: shelve (nova.conductor.shelve)
 

@@ -114,7 +114,7 @@ class LiveMigrationTask:
     """
 
     def __init__(self, ctxt, conf, compute_rpcapi, instance_uuid, host,
-                 block_migration, force=True):
+                 block_migration, force=True, disk_over_commit=None):
         self.context = ctxt
         self.conf = conf
         self.compute_rpcapi = compute_rpcapi
@@ -125,6 +125,9 @@ class LiveMigrationTask:
         self.force = force
         self.block_migration = (None if block_migration == 'auto' else
                                 block_migration)
+        # Before microversion 2.25 (None after): sizes the source's
+        # check of the destination's free space (as Nova).
+        self.disk_over_commit = disk_over_commit
 
     def execute(self):
         """Pick or check the destination, claim its ports, run both
@@ -198,8 +201,20 @@ class LiveMigrationTask:
         data = self.compute_rpcapi.check_can_live_migrate_destination(
             self.context, dest, instance)
         data.block_migration = self.block_migration
-        return self.compute_rpcapi.check_can_live_migrate_source(
-            self.context, source, instance, data)
+        data.disk_over_commit = self.disk_over_commit
+        try:
+            return self.compute_rpcapi.check_can_live_migrate_source(
+                self.context, source, instance, data)
+        finally:
+            # Its shared storage check file has done its job (as Nova's
+            # destination does once the source answered).
+            try:
+                self.compute_rpcapi.cleanup_live_migration_destination_check(
+                    self.context, dest, instance, data)
+            except Exception as e:
+                LOG.warning('Host %s did not remove its shared storage '
+                            'check file %s: %s', dest, data.filename,
+                            exception.fault_message(e))
 
     def _destination(self, server):
         """The destination: the one asked for, checked (by the

@@ -131,8 +131,8 @@ class ComputeTaskManager(shelve.ShelveTasks):
     """
 
     # The same conductor RPC API as ConductorManager's (2.0 added these
-    # methods, 2.1 live migration's force, 2.4 shelve; history:
-    # nova.conductor.rpcapi).
+    # methods, 2.1 live migration's force, 2.2 its disk_over_commit,
+    # 2.4 shelve; history: nova.conductor.rpcapi).
     target = oslo_messaging.Target(version='2.4')
 
     def __init__(self, conf, compute_api=None):
@@ -266,22 +266,28 @@ class ComputeTaskManager(shelve.ShelveTasks):
                        ctxt, current['host'], instance), boot=False)
 
     def live_migrate_instance(self, ctxt, instance_uuid, host,
-                              block_migration, force=True):
+                              block_migration, force=True,
+                              disk_over_commit=None):
         """A call: the pre-checks run now and their errors are the
         caller's; returns None once the migration started. ``force``
-        (2.1; a 2.0 caller's named host is forced): see
-        LiveMigrationTask."""
+        (2.1; a 2.0 caller's named host is forced), ``disk_over_commit``
+        (2.2): see LiveMigrationTask."""
         if block_migration not in (True, False, 'auto'):
             raise tasks.bad_input('block_migration',
                                   "must be true, false or 'auto'")
+        if disk_over_commit not in (None, True, False):
+            raise tasks.bad_input('disk_over_commit', 'must be true or false')
         self._live_migration_task(ctxt, instance_uuid, host,
-                                  block_migration, force).execute()
+                                  block_migration, force,
+                                  disk_over_commit).execute()
 
     def _live_migration_task(self, ctxt, instance_uuid, host,
-                             block_migration, force=True):
+                             block_migration, force=True,
+                             disk_over_commit=None):
         return live_migrate.LiveMigrationTask(
             ctxt, self.conf, self.compute_rpcapi, instance_uuid, host,
-            block_migration, force=bool(force))
+            block_migration, force=bool(force),
+            disk_over_commit=disk_over_commit)
 
     # -- outcomes (casts from the compute hosts) ------------------------------
 

@@ -25,6 +25,9 @@ sent):
   instance_action_done (a cast), served by ComputeTaskManager.
 * 2.1 - live_migrate_instance takes ``force`` (compute API microversion
   2.30: a named destination is checked by the scheduler unless forced).
+* 2.2 - live_migrate_instance takes ``disk_over_commit`` (microversions
+  before 2.25: the block migration's free space check). A conductor
+  capped below is not sent it (no such check there).
 * 2.4 - (shelve; 2.2 and 2.3 are block and resize's) shelve_instance,
   shelve_offload_instance, unshelve_instance (casts from the compute API)
   and shelve_done (a cast from a compute host, with the console log of an
@@ -224,7 +227,8 @@ class ComputeTaskAPI:
         self._cast_24(ctx, 'unshelve_instance', instance_uuid=instance_uuid)
 
     def live_migrate_instance(self, ctx, instance_uuid, host,
-                              block_migration, force=True):
+                              block_migration, force=True,
+                              disk_over_commit=None):
         """A short call: the pre-checks' errors are the caller's; it
         returns once the migration was started. ``force`` False (2.1):
         a named ``host`` goes through the scheduler's filters; a
@@ -234,6 +238,10 @@ class ComputeTaskAPI:
         if self.client.can_send_version('2.1'):
             version = '2.1'
             kwargs['force'] = force
+        if (disk_over_commit is not None and
+                self.client.can_send_version('2.2')):
+            version = '2.2'
+            kwargs['disk_over_commit'] = disk_over_commit
         elif not force and host is not None:
             LOG.warning('Conductor RPC API capped below 2.1: the named '
                         'destination %s is not checked by the scheduler',

@@ -51,10 +51,23 @@ class LibvirtLiveMigrateData(base.NovaObject):
     elements there. ``inbound_addr`` is where guest memory and the console
     log go; ``connect_uri`` is how the source's libvirtd reaches the
     destination's.
+
+    Block migration (Nova's fields): ``filename`` is the base name of a
+    file the destination created in its instances folder; the source
+    looks for it in its own (``is_shared_instance_path``).
+    ``block_migration`` (True, False; None: "auto", the source decides:
+    block migration when the folder is not shared). ``disk_over_commit``
+    (None from microversion 2.25) sizes the check against
+    ``disk_available_mb``, the destination's free space in MiB.
+    ``disk_virtual_size`` is the source's local disk's virtual size in
+    bytes (None: no local disk): the destination makes its overlay that
+    size.
     """
 
     # Version 1.0: the fields below
-    VERSION = '1.0'
+    # Version 1.1: filename, is_shared_instance_path, disk_over_commit,
+    #              disk_available_mb, disk_virtual_size (block migration)
+    VERSION = '1.1'
 
     fields = {
         # Filled in by the destination (check_can_live_migrate_destination).
@@ -67,9 +80,27 @@ class LibvirtLiveMigrateData(base.NovaObject):
         'virtlogd_max_backups': _int(default=None),
         # Asked by the caller: True, False, or None for "auto".
         'block_migration': _bool(default=None),
+        'disk_over_commit': _bool(default=None),
+        # By the destination (check_can_live_migrate_destination).
+        'filename': _str(default=None),
+        'disk_available_mb': _int(default=None),
+        # By the source (check_can_live_migrate_source).
+        'is_shared_instance_path': _bool(default=None),
+        'disk_virtual_size': _int(default=None),
         # By the source (check_can_live_migrate_source).
         'serial_port_count': _int(default=0),
         # By the destination again (pre_live_migration).
         'serial_listen_ports': fields.StrictField(
             _is_int_list, _error('a list of whole numbers'), default=[]),
     }
+
+    # What a 1.0 reader (a host without block migration) does not know.
+    _BLOCK_FIELDS = ('filename', 'is_shared_instance_path',
+                     'disk_over_commit', 'disk_available_mb',
+                     'disk_virtual_size')
+
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        if target_version == '1.0':
+            for name in self._BLOCK_FIELDS:
+                primitive.pop(name, None)

@@ -183,6 +183,12 @@ class ComputeDriver(abc.ABC):
         :raises nova.exception.MigrationPreCheckError: why not.
         """
 
+    def cleanup_live_migration_destination_check(self, context,
+                                                 migrate_data):
+        """On the destination, after the source's check: remove what
+        the destination's check left for it (Nova's shared storage
+        check file). Nothing by default."""
+
     @abc.abstractmethod
     def pre_live_migration(self, context, instance, migrate_data):
         """On the destination: make room for the guest (folder, ports).

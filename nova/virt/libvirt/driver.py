@@ -1069,6 +1069,10 @@ class LibvirtDriver(driver.ComputeDriver):
         connect_uri = conf.libvirt.live_migration_connect_uri
         if not connect_uri and inbound:
             connect_uri = 'qemu+tcp://%s/system' % _uri_host(inbound)
+        # Nova's shared storage check: a file the source looks for in
+        # its own instances folder (removed by
+        # cleanup_live_migration_destination_check).
+        filename = migration.create_shared_check_file(conf.instances_path)
         return migrate_data.LibvirtLiveMigrateData(
             serial_listen_addr=(conf.serial_console.proxyclient_address
                                 if conf.serial_console.enabled else None),
@@ -1077,24 +1081,62 @@ class LibvirtDriver(driver.ComputeDriver):
             inbound_addr=inbound,
             connect_uri=connect_uri,
             virtlogd_max_size=max_size,
-            virtlogd_max_backups=max_backups)
+            virtlogd_max_backups=max_backups,
+            filename=filename,
+            disk_available_mb=self._free_disk_mb())
+
+    def _free_disk_mb(self):
+        """Free space of the instances folder's file system, MiB."""
+        st = os.statvfs(self._conf.instances_path)
+        return st.f_bavail * st.f_frsize // migration.MIB
+
+    def cleanup_live_migration_destination_check(self, context,
+                                                 migrate_data):
+        """Remove the shared storage check's file (Nova's name); never
+        raises for one already gone."""
+        migration.remove_shared_check_file(self._conf.instances_path,
+                                           migrate_data.filename)
 
     def check_can_live_migrate_source(self, context, instance, migrate_data):
-        """Refuse, before anything moves, what cannot work; count ports."""
-        _dom, guest = self._guest(instance)
-        if os.path.exists(self.disk_path(instance)):
-            # Its overlay lives in this host's instance folder; copying
-            # it (block migration) is not implemented, and without the
-            # copy the guest would lose its disk.
-            raise exception.MigrationPreCheckError(
-                reason='server %s has a local disk, and block migration '
-                       'of local disks is not supported; only servers '
-                       'booted from a kernel image can move' %
-                       instance.uuid)
+        """Refuse, before anything moves, what cannot work; count ports;
+        decide block migration (see migration.decide_block_migration).
+
+        A local disk is one in this host's instance folder: without
+        shared storage it moves only by block migration.
+        """
+        dom, guest = self._guest(instance)
         migration.check_serial_addr(guest, migrate_data)
         migration.check_dest_data(migrate_data, instance.uuid)
+        migrate_data.is_shared_instance_path = (
+            migration.shared_check_file_exists(self._conf.instances_path,
+                                               migrate_data.filename))
+        disks = migration.local_disks(guest, self.instance_dir(instance))
+        block = migration.decide_block_migration(
+            migrate_data, instance.uuid, bool(disks), self.host_name)
+        if block and disks:
+            virtual, actual = self._disk_sizes(dom, instance, disks)
+            migration.check_disk_space(migrate_data, instance.uuid,
+                                       virtual, actual)
+            migrate_data.disk_virtual_size = virtual
         migrate_data.serial_port_count = migration.serial_port_count(guest)
         return migrate_data
+
+    def _disk_sizes(self, dom, instance, disks):
+        """(virtual size of the root disk, actual size of all) in bytes,
+        from libvirt (the guest holds the files)."""
+        virtual = actual = 0
+        for index, target in enumerate(disks):
+            with _not_found_if_vanished(instance, 'sized its disk'):
+                try:
+                    capacity, allocation, _physical = dom.blockInfo(target)
+                except libvirt.libvirtError as e:
+                    raise exception.MigrationPreCheckError(
+                        reason='cannot size disk %s of %s: %s' % (
+                            target, instance.uuid, _message(e)))
+            if index == 0:
+                virtual = capacity
+            actual += allocation
+        return virtual, actual
 
     def pre_live_migration(self, context, instance, migrate_data):
         """Make room for the guest here: instance folder, serial ports.
@@ -1104,6 +1146,11 @@ class LibvirtDriver(driver.ComputeDriver):
         """
         inst_dir = self.instance_dir(instance)
         count = migration.checked_port_count(migrate_data)
+        shared = bool(migrate_data.is_shared_instance_path)
+        disk_size = None
+        if migrate_data.block_migration and not shared and (
+                migrate_data.disk_virtual_size is not None):
+            disk_size = migration.checked_disk_size(migrate_data)
         try:
             self._host.get_domain(instance)
         except exception.InstanceNotFound:
@@ -1114,26 +1161,25 @@ class LibvirtDriver(driver.ComputeDriver):
             raise exception.MigrationPreCheckError(
                 reason='instance %s is already defined on this host'
                        % instance.uuid)
-        if (os.path.isdir(inst_dir) and not os.path.islink(inst_dir) and
-                os.listdir(inst_dir)):
-            # Left from an earlier stay whose log could not be copied away:
-            # keep it for the operator, out of the way of the new log.
-            aside = '%s.orphaned-%d' % (inst_dir, time.time())
-            LOG.warning('Instance folder %s of %s already exists here; '
-                        'moved to %s', inst_dir, instance.uuid, aside)
-            os.rename(inst_dir, aside)
-        # The guest's virtlogd opens its log here as soon as it arrives.
-        instance_files.prepare_dir(inst_dir)
+        if not shared:
+            # (A shared folder is the source's own: its log and disk are
+            # live and stay as they are.)
+            self._prepare_incoming_dir(instance, inst_dir)
         image = getattr(instance, 'image_meta', None)
-        if image is not None and self._conf.glance.enabled:
-            # Its kernel and ramdisk into this host's image cache, where
-            # the migrated XML names them (migration.update_guest_xml).
+        files = None
+        if image is not None and (self._conf.glance.enabled or
+                                  disk_size is not None):
+            # Its kernel, ramdisk and disk image into this host's image
+            # cache, where the migrated XML and the overlay name them
+            # (migration.update_guest_xml).
             try:
-                images.boot_files(context, self._conf, image)
+                files = images.boot_files(context, self._conf, image)
             except exception.NovaException as e:
                 raise exception.MigrationPreCheckError(
                     reason='image %s of %s not fetched here: %s' % (
                         image.id, instance.uuid, exception.fault_message(e)))
+        if disk_size is not None:
+            self._create_incoming_disk(instance, files, disk_size)
         addr = migrate_data.serial_listen_addr
         ports = []
         try:
@@ -1145,6 +1191,39 @@ class LibvirtDriver(driver.ComputeDriver):
             raise
         migrate_data.serial_listen_ports = ports
         return migrate_data
+
+    @staticmethod
+    def _prepare_incoming_dir(instance, inst_dir):
+        if (os.path.isdir(inst_dir) and not os.path.islink(inst_dir) and
+                os.listdir(inst_dir)):
+            # Left from an earlier stay whose log could not be copied away:
+            # keep it for the operator, out of the way of the new log.
+            aside = '%s.orphaned-%d' % (inst_dir, time.time())
+            LOG.warning('Instance folder %s of %s already exists here; '
+                        'moved to %s', inst_dir, instance.uuid, aside)
+            os.rename(inst_dir, aside)
+        # The guest's virtlogd opens its log here as soon as it arrives.
+        instance_files.prepare_dir(inst_dir)
+
+    def _create_incoming_disk(self, instance, files, size):
+        """The overlay libvirt copies the source's disk into: qcow2 of
+        ``size`` bytes over this host's cached image (the source's
+        overlay holds only what the guest wrote; its backing image is
+        the same image, fetched here)."""
+        if files is None or not files.disk:
+            raise exception.MigrationPreCheckError(
+                reason='server %s has a local disk but its image is no '
+                       'disk image here to back it' % instance.uuid)
+        path = self.disk_path(instance)
+        try:
+            processutils.execute(
+                'qemu-img', 'create', '-f', 'qcow2', '-F',
+                files.disk_format, '-b', files.disk, path, str(size))
+        except (processutils.ProcessExecutionError, OSError) as e:
+            raise exception.MigrationPreCheckError(
+                reason='cannot create the disk of %s here: %s' % (
+                    instance.uuid,
+                    (getattr(e, 'stderr', '') or str(e)).strip()[:300]))
 
     def live_migration(self, context, instance, dest_uri, migrate_data):
         """Run libvirt's migration job and watch it until libvirt ends it.
@@ -1165,6 +1244,17 @@ class LibvirtDriver(driver.ComputeDriver):
             xml, migrate_data, self.instance_dir(instance))
         params = {libvirt.VIR_MIGRATE_PARAM_DEST_XML: dest_xml,
                   libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: dest_xml}
+        disks = []
+        if (migrate_data.block_migration and
+                not migrate_data.is_shared_instance_path):
+            # Only the disks in the instance folder: libvirt copies
+            # them into the overlays pre_live_migration made there.
+            disks = migration.local_disks(
+                vconfig.LibvirtConfigGuest.from_xml(xml),
+                self.instance_dir(instance))
+        if disks:
+            params[libvirt.VIR_MIGRATE_PARAM_MIGRATE_DISKS] = disks
+        flags = migration.migration_flags(LIVE_MIGRATION_FLAGS, disks)
         if migrate_data.inbound_addr:
             # Memory goes to, and the incoming QEMU listens on, that
             # address only: not whatever the destination's hostname means.
@@ -1178,12 +1268,13 @@ class LibvirtDriver(driver.ComputeDriver):
                                 CONSOLE_LOG_NAME)
         self._outgoing[instance.uuid] = migration.writes_file(
             vconfig.LibvirtConfigGuest.from_xml(dest_xml), dest_log)
-        LOG.info('Live migrating %s to %s', instance.uuid, dest_uri)
+        LOG.info('Live migrating %s to %s%s', instance.uuid, dest_uri,
+                 ' copying disk(s) %s' % ', '.join(disks) if disks else '')
         failure = []
 
         def run():
             try:
-                dom.migrateToURI3(dest_uri, params, LIVE_MIGRATION_FLAGS)
+                dom.migrateToURI3(dest_uri, params, flags)
             except Exception as e:  # read by the watching thread
                 failure.append(e)
         job = threading.Thread(target=run, daemon=True,
@@ -1270,6 +1361,8 @@ class LibvirtDriver(driver.ComputeDriver):
                               not migrate_data.serial_listen_addr)
         if not os.path.isdir(self.instance_dir(instance)):
             return  # done before
+        if migrate_data.is_shared_instance_path:
+            return  # the destination's folder too: its log and disk
         if self._carry_console_log(instance, migrate_data, as_backups):
             shutil.rmtree(self.instance_dir(instance), ignore_errors=True)
 
@@ -1338,6 +1431,10 @@ class LibvirtDriver(driver.ComputeDriver):
             addr = migrate_data.serial_listen_addr
             self._ports.release(instance.uuid, [
                 (addr, port) for port in migrate_data.serial_listen_ports])
+            if migrate_data.is_shared_instance_path:
+                return  # the source's own folder: its log and disk
+        # The folder pre_live_migration made: the log, and the disk a
+        # failed block migration was copying.
         shutil.rmtree(self.instance_dir(instance), ignore_errors=True)
 
     # Snapshot and shelve

@@ -8,10 +8,15 @@ in (``nova.objects.migrate_data``). Everything else in the XML is passed
 through untouched (the config model keeps what it does not model).
 """
 
+import errno
 import ipaddress
 import os
 import re
+import stat
+import tempfile
 from urllib import parse as urlparse
+
+import libvirt
 
 from nova import exception
 from nova.virt.libvirt import config as vconfig
@@ -129,6 +134,10 @@ def check_dest_data(migrate_data, uuid):
                MIN_VIRTLOGD_MAX_SIZE, MAX_VIRTLOGD_MAX_SIZE)
     _check_int(migrate_data.virtlogd_max_backups, 'virtlogd_max_backups',
                0, MAX_VIRTLOGD_MAX_BACKUPS)
+    _check_int(migrate_data.disk_available_mb, 'disk_available_mb',
+               0, MAX_DISK_MB)
+    if migrate_data.filename is not None:
+        _checked_check_file_name(migrate_data.filename)
 
 
 def _check_int(value, field, low, high):
@@ -209,8 +218,10 @@ def update_guest_xml(guest_xml, migrate_data, src_instance_dir):
     * tcp serial/console sources listen on the destination's address and
       on its port for their target port;
     * paths in the source's instance folder (virtlogd logs, file
-      consoles) point at the destination's instance folder, a kernel and
-      ramdisk in its image cache at the destination's;
+      consoles, the disk) point at the destination's instance folder, a
+      kernel and ramdisk in its image cache at the destination's; a
+      disk's ``<backingStore>`` goes (the destination's overlay names
+      its own cached image);
     * when the destination cannot use virtlogd, every ``<log>`` goes: the
       guest keeps its tcp console there, unlogged (the blueprint's
       N+1 -> N case).
@@ -225,6 +236,7 @@ def update_guest_xml(guest_xml, migrate_data, src_instance_dir):
                                        migrate_data.instance_dir)
     guest.os_initrd = _retarget_cached(guest.os_initrd, src_instance_dir,
                                        migrate_data.instance_dir)
+    _retarget_disks(guest, src_instance_dir, migrate_data.instance_dir)
     for dev in guest.char_devices:
         if dev.type == 'tcp':
             dev.listen_host = migrate_data.serial_listen_addr
@@ -252,3 +264,180 @@ def _dest_port(dev, migrate_data, uuid):
             reason='guest %s serial port %d has no port on the destination '
                    '(it acquired %d)' % (uuid, index, len(ports)))
     return ports[index]
+
+
+# -- block migration --------------------------------------------------------
+# Nova's way to find whether two hosts share the instances folder: the
+# destination creates a file in its own, the source looks for that name
+# in its own. The names are ours alone: the source never looks up a
+# name the destination chose freely (it could name any file).
+
+SHARED_CHECK_PREFIX = 'nova-shared-check-'
+_CHECK_FILE_NAME = re.compile(re.escape(SHARED_CHECK_PREFIX) +
+                              r'[A-Za-z0-9_]{1,64}')
+
+# Bounds of what the other host says about disks: a free space beyond
+# an exbibyte, or a disk beyond 64 TiB, is not a real host's answer.
+MAX_DISK_MB = 1 << 40
+MAX_DISK_BYTES = 64 << 40
+MIB = 1024 * 1024
+
+# libvirt copies the disks libvirt is told to (VIR_MIGRATE_PARAM_
+# MIGRATE_DISKS) into the destination's pre-created overlays over NBD;
+# "INC": only the overlay's own data, the destination has the backing
+# image in its own image cache.
+BLOCK_MIGRATION_FLAG = libvirt.VIR_MIGRATE_NON_SHARED_INC
+
+
+def _checked_check_file_name(name):
+    if not isinstance(name, str) or not _CHECK_FILE_NAME.fullmatch(name):
+        raise exception.MigrationError(
+            reason='the destination gave filename %r: not a shared-storage '
+                   'check file name (%s<letters and digits>)'
+                   % (name, SHARED_CHECK_PREFIX))
+    return name
+
+
+def create_shared_check_file(instances_path):
+    """On the destination: a new empty file in ``instances_path``; its
+    base name (MigrationPreCheckError when it cannot be made)."""
+    try:
+        fd, path = tempfile.mkstemp(prefix=SHARED_CHECK_PREFIX,
+                                    dir=instances_path)
+    except OSError as e:
+        raise exception.MigrationPreCheckError(
+            reason='cannot create a file in the instances folder %s of '
+                   'the destination: %s' % (instances_path, e.strerror))
+    os.close(fd)
+    return os.path.basename(path)
+
+
+def shared_check_file_exists(instances_path, name):
+    """On the source: whether the destination's file ``name`` is in
+    this host's ``instances_path`` (the folder is shared). A link is
+    not followed and never counts; None ``name``: not shared (a
+    destination that made no file)."""
+    if name is None:
+        return False
+    path = os.path.join(instances_path, _checked_check_file_name(name))
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def remove_shared_check_file(instances_path, name):
+    """On the destination: remove its file ``name`` (a regular file of
+    that name only); never raises for a file already gone."""
+    if name is None:
+        return
+    path = os.path.join(instances_path, _checked_check_file_name(name))
+    try:
+        if stat.S_ISREG(os.lstat(path).st_mode):
+            os.unlink(path)
+    except OSError as e:
+        if e.errno != errno.ENOENT:
+            raise
+
+
+def decide_block_migration(migrate_data, uuid, has_local_disk, source):
+    """On the source, as Nova decides: ``block_migration`` None ("auto")
+    becomes True when the instance folder is not shared
+    (``is_shared_instance_path``); block migration with a shared folder
+    is refused, and so is a server with a local disk moving without it
+    to a host that does not share the folder (it would lose its disk).
+    Sets and returns ``migrate_data.block_migration``.
+
+    :raises MigrationPreCheckError: naming why (400 at the API).
+    """
+    shared = bool(migrate_data.is_shared_instance_path)
+    if migrate_data.block_migration is None:
+        migrate_data.block_migration = not shared
+    if migrate_data.block_migration and shared:
+        raise exception.MigrationPreCheckError(
+            reason='block migration of server %s cannot be used with '
+                   'shared storage: the instance folder on %s is shared '
+                   'with the destination' % (uuid, source))
+    if not migrate_data.block_migration and not shared and has_local_disk:
+        raise exception.MigrationPreCheckError(
+            reason='server %s has a local disk and its instance folder on '
+                   '%s is not shared with the destination: live migrate '
+                   'it with block_migration true (or "auto" from '
+                   'microversion 2.25) to copy the disk' % (uuid, source))
+    return migrate_data.block_migration
+
+
+def check_disk_space(migrate_data, uuid, virtual_size, actual_size):
+    """Before microversion 2.25 (``disk_over_commit`` not None), as
+    Nova: the destination's free space must hold the disk's actual size
+    when over-committing, its virtual size otherwise (bytes).
+
+    :raises MigrationPreCheckError: naming both figures in MiB.
+    """
+    if migrate_data.disk_over_commit is None:
+        return
+    available = migrate_data.disk_available_mb
+    if available is None:
+        return  # the destination did not say (a host without the check)
+    needed = actual_size if migrate_data.disk_over_commit else virtual_size
+    if available * MIB < needed:
+        raise exception.MigrationPreCheckError(
+            reason='the disk of server %s is too large for the '
+                   'destination: %d MiB free there, %d MiB needed (%s '
+                   'size, disk_over_commit %s)' % (
+                       uuid, available, -(-needed // MIB),
+                       'actual' if migrate_data.disk_over_commit
+                       else 'virtual',
+                       migrate_data.disk_over_commit))
+
+
+def checked_disk_size(migrate_data):
+    """``disk_virtual_size`` from the source, in bytes, for the
+    destination's overlay: MigrationError naming the field unless a
+    whole number from 1 to MAX_DISK_BYTES."""
+    size = migrate_data.disk_virtual_size
+    if (isinstance(size, bool) or not isinstance(size, int) or
+            not 0 < size <= MAX_DISK_BYTES):
+        raise exception.MigrationError(
+            reason='disk_virtual_size %r from the source is not a whole '
+                   'number of bytes from 1 to %d' % (size, MAX_DISK_BYTES))
+    return size
+
+
+def local_disks(guest, instance_dir):
+    """Target names (``vda``) of the guest's disks whose file is in its
+    instance folder: what a block migration copies."""
+    return [disk.target_dev
+            for disk in guest.devices_of(vconfig.LibvirtConfigGuestDisk)
+            if disk.source_path and disk.target_dev and
+            _in_folder(disk.source_path, instance_dir)]
+
+
+def _in_folder(path, folder):
+    return os.path.normpath(os.path.dirname(path)) == os.path.normpath(
+        folder)
+
+
+def migration_flags(base_flags, disks):
+    """libvirt's flags for the job: ``base_flags``, plus the incremental
+    disk copy when there are ``disks`` to copy (none: a block migration
+    of a server without a local disk moves memory only)."""
+    return base_flags | BLOCK_MIGRATION_FLAG if disks else base_flags
+
+
+def _retarget_disks(guest, src_dir, dest_dir):
+    """Disk files in the source's instance folder point at the
+    destination's; their ``<backingStore>`` (the source's image cache)
+    goes, so that the destination's libvirt reads the chain from its own
+    overlay, whose backing file is its own cached image."""
+    for disk in guest.devices_of(vconfig.LibvirtConfigGuestDisk):
+        moved = _retarget_path(disk.source_path, src_dir, dest_dir)
+        if moved == disk.source_path:
+            continue
+        disk.source_path = moved
+        # The parsed element keeps what the model does not know (the
+        # chain libvirt reported): drop it from what is formatted.
+        origin = getattr(disk, '_origin', None)
+        if origin is not None:
+            for element in origin.findall('backingStore'):
+                origin.remove(element)

@@ -156,12 +156,18 @@ class ServerActionsController(shelve.ShelveActions, wsgi.Controller):
             # The schema allowed only oslo's strict spellings.
             block_migration = strutils.bool_from_string(block_migration,
                                                         strict=True)
-        # disk_over_commit (before 2.25) is validated, not passed on: the
-        # compute API has no such switch (Nova dropped it in 2.25).
+        # disk_over_commit (before 2.25): as Nova, how the source checks
+        # the destination's free space for a block migration; from 2.25
+        # there is no such check (None).
+        disk_over_commit = request.get('disk_over_commit')
+        if disk_over_commit is not None:
+            disk_over_commit = strutils.bool_from_string(disk_over_commit,
+                                                         strict=True)
         try:
             self.compute_api.live_migrate(
                 wsgi.get_context(req), id, host=request['host'],
-                block_migration=block_migration, force=force)
+                block_migration=block_migration, force=force,
+                disk_over_commit=disk_over_commit)
         except MIGRATE_LIVE_BAD_REQUEST as e:
             raise webob.exc.HTTPBadRequest(explanation=e.message)
 

@@ -151,6 +151,7 @@ class FakeComputeAPI:
         self.calls = []
         self.contexts = []
         self.forced = []  # live_migrate's force of each call
+        self.disk_over_commits = []  # and its disk_over_commit
 
     def _called(self, ctx, method, *args, **optional):
         self.contexts.append(ctx)
@@ -367,10 +368,12 @@ class FakeComputeAPI:
     # Several compute hosts (admins only).
 
     def live_migrate(self, ctx, server_id, host=None,
-                     block_migration='auto', force=True):
+                     block_migration='auto', force=True,
+                     disk_over_commit=None):
         self._called(ctx, 'live_migrate', server_id, host, block_migration)
         # Not in _called: the existing tests compare its arguments.
         self.forced.append(force)
+        self.disk_over_commits.append(disk_over_commit)
         assert host is None or isinstance(host, str), host
         assert (block_migration is True or block_migration is False
                 or block_migration == 'auto'), block_migration

@@ -68,6 +68,8 @@ class MigrateLiveTestCase(base.APITestCase):
             self.assertAccepted(self.migrate(v225_body('compute-2', value)))
             self.assertMigrated('compute-2', expected)
             self.assertIs(type(expected), type(self.compute.calls[-1][3]))
+            # No free space check from 2.25 (as Nova).
+            self.assertIsNone(self.compute.disk_over_commits[-1])
 
     def test_latest_is_225(self):
         self.assertAccepted(self.migrate(v225_body(), version='latest'))
@@ -119,8 +121,10 @@ class MigrateLiveTestCase(base.APITestCase):
                     v21_body('compute-2', value, disk_over_commit=value),
                     version=version)
                 self.assertAccepted(response)
-                # disk_over_commit is not passed on.
                 self.assertMigrated('compute-2', expected)
+                # Passed on (as Nova: the block migration's free space
+                # check), as a boolean.
+                self.assertIs(expected, self.compute.disk_over_commits[-1])
 
     def test_v21_host_null_lets_the_scheduler_choose(self):
         self.assertAccepted(self.migrate(v21_body(), version='2.1'))

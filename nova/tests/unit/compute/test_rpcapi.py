@@ -72,6 +72,19 @@ class TimeoutTestCase(base.RPCTestCase):
         self.assertIn('within 1 s', self._unavailable(
             self.api.get_live_migration_state, 'nowhere', self.instance))
 
+    def test_destination_check_cleanup_is_2_2_and_skipped_below(self):
+        data = migrate_data.LibvirtLiveMigrateData()
+        self.assertIn('within 1 s', self._unavailable(
+            self.api.cleanup_live_migration_destination_check, 'nowhere',
+            self.instance, data))
+        self.nova_flags(compute='2.1', group='upgrade_levels')
+        capped = rpcapi.ComputeAPI(self.nova_conf)
+        with mock.patch.object(capped, '_call') as call:
+            self.assertIsNone(
+                capped.cleanup_live_migration_destination_check(
+                    CTX, 'nowhere', self.instance, data))
+        call.assert_not_called()
+
     def test_live_migration_is_a_cast(self):
         # Nobody waits for the job: sent, not answered.
         start = time.monotonic()

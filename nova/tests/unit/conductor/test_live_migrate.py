@@ -79,6 +79,43 @@ class TaskTestCase(LiveMigrateTestCase):
         self.assertNotIn(ids.SRV1, scheduler._MIGRATING_TO)
         self.assertNotIn('live_migration', self.a.names())
 
+    def test_destination_check_file_removed_after_the_source_check(self):
+        server = self._server()
+        cleanup = self.useFixture(fixtures.MockPatchObject(
+            self.rpc, 'cleanup_live_migration_destination_check')).mock
+        # Whether the source refused or not.
+        for fail in (exception.MigrationError(reason='no'), None):
+            cleanup.reset_mock()
+            self.a.fail.pop('check_can_live_migrate_source', None)
+            if fail:
+                self.a.fail['check_can_live_migrate_source'] = fail
+            task = self._task(server, block_migration=True)
+            task.disk_over_commit = False
+            if fail:
+                self.assertRaises(exception.MigrationPreCheckError,
+                                  task.execute)
+            else:
+                task.execute()
+                base.wait_for_migrations(self)
+            # On the destination, with what the source was asked.
+            (_ctx, dest, inst, data), _kw = cleanup.call_args
+            self.assertEqual(('host-b', ids.SRV1), (dest, inst.uuid))
+            self.assertEqual((True, False), (data.block_migration,
+                                             data.disk_over_commit))
+
+    def test_cleanup_failure_is_only_a_warning(self):
+        self.useFixture(fixtures.MockPatchObject(
+            self.rpc, 'cleanup_live_migration_destination_check',
+            side_effect=exception.ComputeHostError(host='host-b',
+                                                   reason='gone')))
+        self.assertEqual('host-b', self._task(self._server()).execute())
+        base.wait_for_migrations(self)
+
+    def test_auto_reaches_the_source_as_none(self):
+        task = self._task(self._server(), block_migration='auto')
+        self.assertIsNone(task.block_migration)
+        self.assertIsNone(task.disk_over_commit)
+
     def test_taken_over_meanwhile(self):
         server = self._server()
         db.instance_update(ids.SRV1, {'task_state': 'deleting'})

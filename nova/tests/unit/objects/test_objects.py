@@ -23,7 +23,7 @@ OBJECT_FINGERPRINTS = {
     'Flavor': '1.1-ee9ddc3e341dd0a44e44554719e04937',
     'ImageMeta': '1.1-34397e9e0b9fc44e6ad2928f65c13ced',
     'Instance': '1.0-be7b0728f358ae8e01db7d6ad5bf02d7',
-    'LibvirtLiveMigrateData': '1.0-3c5c6091bdedf1ce055b1d5779cfa858',
+    'LibvirtLiveMigrateData': '1.1-8a6bb0bc72739fb4ad39ceb08d27ebaa',
     'ShelvedConsoleLog': '1.0-c31e676d88725193000ea8fcce8c1a24',
 }
 

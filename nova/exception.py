@@ -400,3 +400,17 @@ class UnsupportedHostCPUControlPolicy(Invalid):
     # libvirt cannot put on the guest.
     msg_fmt = ("Requested CPU control policy not supported by host: "
                "%(reason)s")
+
+
+# -- resize: cold migration and resize (Nova's names) ---------------------
+
+class ResizeError(NovaException):
+    msg_fmt = "Resize error: %(reason)s"
+
+
+class CannotResizeToSameFlavor(Invalid):
+    msg_fmt = "When resizing, instances must change flavor!"
+
+
+class CannotResizeDisk(Invalid):
+    msg_fmt = "Server disk was unable to be resized because: %(reason)s"

@@ -29,6 +29,11 @@ REBUILD = 'rebuild'
 LIVE_MIGRATION = 'live-migration'
 LOCK = 'lock'
 UNLOCK = 'unlock'
+# -- resize: Nova's names.
+MIGRATE = 'migrate'
+RESIZE = 'resize'
+CONFIRM_RESIZE = 'confirmResize'
+REVERT_RESIZE = 'revertResize'
 
 # The event of the host's part of each action, Nova's names.
 EVENTS = {
@@ -37,6 +42,10 @@ EVENTS = {
     REBUILD: 'compute_rebuild_instance',
     DELETE: 'compute_terminate_instance',
     LIVE_MIGRATION: 'compute_live_migration',
+    MIGRATE: 'compute_resize_instance',
+    RESIZE: 'compute_resize_instance',
+    CONFIRM_RESIZE: 'compute_confirm_resize',
+    REVERT_RESIZE: 'compute_revert_resize',
 }
 
 SUCCESS = 'Success'

@@ -13,11 +13,23 @@ REBOOTING_HARD = 'rebooting_hard'
 REBUILDING = 'rebuilding'
 DELETING = 'deleting'
 MIGRATING = 'migrating'
+# Cold migration and resize (Nova's names and values): the conductor
+# prepares the destination (prep), the source stops the guest and copies
+# its folder (migrating, migrated), the destination starts it (finish);
+# a resized server is then confirmed or reverted.
+RESIZE_PREP = 'resize_prep'
+RESIZE_MIGRATING = 'resize_migrating'
+RESIZE_MIGRATED = 'resize_migrated'
+RESIZE_FINISH = 'resize_finish'
+RESIZE_REVERTING = 'resize_reverting'
+RESIZE_CONFIRMING = 'resize_confirming'
+RESIZE_STATES = (RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED,
+                 RESIZE_FINISH, RESIZE_REVERTING, RESIZE_CONFIRMING)
 
 # The tasks this code base runs (SCHEDULING is not one: the host is
 # chosen before the instance row exists).
 ALL = (SPAWNING, REBOOTING, REBOOTING_HARD, REBUILDING, DELETING,
-       MIGRATING)
+       MIGRATING) + RESIZE_STATES
 
 # A reboot's task state, by its reboot_type.
 REBOOT_TASK_STATES = {'SOFT': REBOOTING, 'HARD': REBOOTING_HARD}

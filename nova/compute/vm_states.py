@@ -10,3 +10,4 @@ BUILDING = 'building'  # created, its first boot not finished yet
 ACTIVE = 'active'  # its guest runs on its host
 STOPPED = 'stopped'  # no action stops a guest here; the API maps it
 ERROR = 'error'  # the last action failed; its fault says why
+RESIZED = 'resized'  # resized or cold migrated, to confirm or revert

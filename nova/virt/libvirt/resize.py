@@ -207,30 +207,44 @@ def migrate_disk_and_power_off(drv, context, instance, dest_data,
     was_running = bool(dom.isActive())
     drv.power_off(instance)
     xml = drv._xml_of(dom, instance)
-    os.rename(inst_dir, kept)
-    with open(os.path.join(kept, KEPT_XML), 'x') as f:
-        f.write(xml)
-    disk = os.path.join(kept, DISK_NAME)
-    try:
-        if same_host:
+    if same_host:
+        os.rename(inst_dir, kept)
+        _write_xml(kept, xml)
+        try:
             instance_files.prepare_dir(inst_dir)
+            disk = os.path.join(kept, DISK_NAME)
             if os.path.isfile(disk) and not os.path.islink(disk):
                 _copy_local(disk, drv.disk_path(instance))
             _move_log(kept, inst_dir)
-            return None
+        except Exception as e:
+            _restore(drv, instance, inst_dir, kept, was_running)
+            raise ResizeError(reason='disk of %s not copied on %s: %s' % (
+                instance.uuid, drv.host_name,
+                exception.fault_message(e))) from e
+        return None
+    # From the folder as it is (its name is the uuid, which the log's
+    # transfer checks); kept aside only once both are sent.
+    try:
         if remote is not None:
-            remote.copy_to(addr, disk, os.path.join(
-                dest_dir, os.path.basename(disk)))
+            remote.copy_to(addr, drv.disk_path(instance),
+                           os.path.join(dest_dir, DISK_NAME))
     except Exception as e:
         reason = (e.message if isinstance(e, exception.NovaException)
                   else str(e))
-        _restore(drv, instance, inst_dir, kept, was_running)
+        if was_running:
+            drv._start(drv._host.get_domain(instance), instance)
         raise ResizeError(reason='disk of %s not copied to %s: %s; it '
-                          'stays on %s' % (instance.uuid,
-                                           dest_data.inbound_addr or
-                                           drv.host_name, reason,
+                          'stays on %s' % (instance.uuid, addr, reason,
                                            drv.host_name)) from e
-    return _send_log(drv, instance, kept, addr, dest_data)
+    note = _send_log(drv, instance, inst_dir, addr, dest_data)
+    os.rename(inst_dir, kept)
+    _write_xml(kept, xml)
+    return note
+
+
+def _write_xml(kept, xml):
+    with open(os.path.join(kept, KEPT_XML), 'x') as f:
+        f.write(xml)
 
 
 def _restore(drv, instance, inst_dir, kept, start):

@@ -132,11 +132,12 @@ class SourceTestCase(ResizeDriverTestBase):
         self.assertIsNone(self.driver.migrate_disk_and_power_off(
             None, inst, data, False))
         kept = self.driver.instance_dir(inst) + '_resize'
+        # Sent from the folder under its own name (the uuid), then kept.
         self.remote.copy_to.assert_called_once_with(
-            '192.0.2.2', os.path.join(kept, 'disk'),
+            '192.0.2.2', self.driver.disk_path(inst),
             '/srv/b/%s/disk' % inst.uuid)
         self.copy.assert_called_once_with(
-            inst.uuid, os.path.join(kept, 'console.log'), '192.0.2.2',
+            inst.uuid, self.driver.console_log_path(inst), '192.0.2.2',
             as_backups=False, max_size=65536, max_backups=2,
             conf=mock.ANY)
         # Defined, stopped, its ports held for a revert.

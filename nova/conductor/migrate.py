@@ -338,7 +338,11 @@ def run_move(ctxt, rpc, uuid, migration_id):
 
 
 def _clean_destination(ctxt, rpc, instance, dest, same_host):
-    """The destination gives back what it made ready (never raises)."""
+    """The destination gives back what it made ready (never raises).
+    On one host there is nothing to give back: the guest there is the
+    source's own."""
+    if same_host:
+        return
     try:
         rpc.revert_resize(ctxt, dest, instance, None, same_host)
     except Exception as e:

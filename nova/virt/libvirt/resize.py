@@ -338,17 +338,14 @@ def revert_at_destination(drv, context, instance, source_data, same_host):
     """Destination: stop and undefine the guest, release its ports, send
     the log back. Returns None or a note on a log not sent back."""
     if same_host:
-        try:
-            dom, guest = drv._guest(instance)
-        except exception.InstanceNotFound:
-            return None
-        drv._stop_and_undefine(dom)
-        drv._forget_log_source(instance)
-        drv._ports.release(instance.uuid, drv._tcp_listeners(guest))
-        return None
+        return _revert_same_host(drv, instance)
     drv.destroy(context, instance, destroy_disks=False)
     inst_dir = drv.instance_dir(instance)
     if not os.path.isdir(inst_dir):
+        return None
+    if not log_transfer.log_chain_exists(os.path.join(inst_dir, LOG_NAME)):
+        # Only what prepare made (a failed move): nothing to send back.
+        shutil.rmtree(inst_dir, ignore_errors=True)
         return None
     note = None
     if source_data is None or not source_data.inbound_addr:
@@ -362,6 +359,39 @@ def revert_at_destination(drv, context, instance, source_data, same_host):
     if note is None:
         shutil.rmtree(inst_dir, ignore_errors=True)
     return note
+
+
+def _kept_xml(drv, instance):
+    try:
+        with open(os.path.join(kept_dir(drv, instance), KEPT_XML)) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _revert_same_host(drv, instance):
+    """One host: the new definition goes, with the ports only it holds;
+    the old one (still there when the finish failed before defining the
+    new one) is only stopped."""
+    try:
+        dom, guest = drv._guest(instance)
+    except exception.InstanceNotFound:
+        return None
+    kept = _kept_xml(drv, instance)
+    if kept is None:
+        LOG.warning('Revert of %s on %s: nothing kept; its guest is left '
+                    'as it is', instance.uuid, drv.host_name)
+        return None
+    drv._forget_log_source(instance)
+    if dom.isActive():
+        dom.destroy()
+    if drv._xml_of(dom, instance) == kept:
+        return None  # the old definition: finish_revert starts it
+    old = set(drv._tcp_listeners(vconfig.LibvirtConfigGuest.from_xml(kept)))
+    drv._undefine(dom)
+    drv._ports.release(instance.uuid, [
+        pair for pair in drv._tcp_listeners(guest) if pair not in old])
+    return None
 
 
 def finish_revert_migration(drv, context, instance):

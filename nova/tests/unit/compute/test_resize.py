@@ -284,3 +284,16 @@ class ResizeTestCase(test_api.APITestCase):
         self.assertEqual([uuid], self.conductor_endpoint().check_stuck_tasks(
             ADMIN, now=later))
         self.assertEqual(('active', None), self._state(uuid)[:2])
+
+    def test_same_host_failure_never_touches_the_guest_as_a_destination(self):
+        self.nova_flags(allow_resize_to_same_host=True)
+        uuid = self._active()
+        self._set_disabled(DEST, True)
+        self.source.fail['migrate_disk_and_power_off'] = (
+            exception.ResizeError(reason='disk not copied'))
+        self.api.resize(ALICE, uuid, '2')
+        self.assertEqual(('active', None, SOURCE, '1'),
+                         self._moved(uuid)[:4])
+        # The destination is the source: its guest is not "cleaned".
+        self.assertNotIn('revert_migration_at_destination',
+                         self._names(self.source))

@@ -314,3 +314,31 @@ class PlantedDiskTestCase(ResizeDriverTestBase):
         self.assertIn('not a regular file', e.message)
         self.remote.copy_to.assert_not_called()
         self.assertTrue(self._dom(inst).isActive())
+
+
+class SameHostFailureTestCase(ResizeDriverTestBase):
+    def test_finish_failed_before_defining_keeps_the_old_guest(self):
+        inst = self._booted(ports='2')
+        old_ports = self._ports(inst)
+        data = self.driver.prepare_migration(None, inst, inst.image_meta,
+                                             True)
+        self.driver.migrate_disk_and_power_off(None, inst, data, True)
+        new = self._resized(inst, '1')
+        # The finish never defined the new guest: the revert must not
+        # undefine the old one, nor release its ports.
+        self.driver.revert_migration_at_destination(None, new, None, True)
+        self.assertTrue(self.driver.instance_exists(inst))
+        self.assertEqual({(HOST, p) for p in old_ports},
+                         serial.ALLOCATED_PORTS)
+        self.driver.finish_revert_migration(None, inst)
+        self.assertEqual(old_ports, self._ports(inst))
+        self.assertTrue(self._dom(inst).isActive())
+        self.assertEqual(b'history\n', self._read(
+            self.driver.console_log_path(inst)))
+
+    def test_failed_prepare_leaves_no_folder_on_another_host(self):
+        inst = self._instance()
+        self.driver.prepare_migration(None, inst, inst.image_meta, False)
+        self.assertIsNone(self.driver.revert_migration_at_destination(
+            None, inst, None, False))
+        self.assertFalse(os.path.exists(self.driver.instance_dir(inst)))

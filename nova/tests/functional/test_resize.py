@@ -1,0 +1,156 @@
+"""Cold migration and resize between two real libvirt hosts on this
+machine (tools/two-hosts.sh), the driver steps in the conductor's order
+(nova.conductor.migrate): prepare on the destination, the source's copy,
+finish on the destination, then confirm or revert.
+
+A chatty guest prints numbered lines; after each move its console output
+holds every line exactly once, in order, with what it printed on the
+other host. "N" is a host below the virtlogd gate (make_old).
+
+Run under the rig lock: ``flock /work/wt/.rig.lock <stestr command>``.
+"""
+
+import os
+import re
+
+from nova.console import serial
+from nova.objects import instance as objects
+from nova.tests.functional import base
+from nova.tests.functional import test_live_migration
+
+SEQ = rb'SEQ (\d{6})'
+
+
+class ResizeTestCase(test_live_migration.LiveMigrationTestCase):
+    def resized(self, inst, ports):
+        """``inst`` with a flavor of ``ports`` serial ports."""
+        new = objects.Instance(uuid=inst.uuid, flavor=objects.Flavor(
+            name='m1.new', memory_mb=inst.flavor.memory_mb,
+            vcpus=inst.flavor.vcpus,
+            extra_specs={'hw:serial_port_count': str(ports)}))
+        new.image_meta = inst.image_meta
+        return new
+
+    def move(self, inst, source, dest, ports=1):
+        """The three steps of a move; returns the moved instance."""
+        new = self.resized(inst, ports)
+        data = dest.prepare_migration(None, new, new.image_meta, False)
+        note = source.migrate_disk_and_power_off(None, new, data, False)
+        self.assertIsNone(note)
+        dest.finish_migration(None, new, new.image_meta, False)
+        new.host = dest.host_name
+        self.assertTrue(dest.is_running(new))
+        self.assertFalse(source.is_running(inst))
+        return new
+
+    def revert(self, old, new, source, dest):
+        source_data = source.check_can_live_migrate_destination(None, old)
+        self.assertIsNone(dest.revert_migration_at_destination(
+            None, new, source_data, False))
+        source.finish_revert_migration(None, old)
+        self.assertFalse(dest.instance_exists(new))
+        self.assertTrue(source.is_running(old))
+
+    def chatter(self, drv, inst, first, count):
+        """Have the guest print SEQ lines ``first`` .. first+count-1 (the
+        guest numbers from 1 at each ``chatty``: the test's numbering is
+        the marker before them)."""
+        self.type_on(drv, inst, 'batch-%06d' % first)
+        self.driver = drv
+        client = self.shell(self.connect_console(inst))
+        client.send_line('chatty %d' % count)
+        client.read_until(b'SEQ %06d' % count, timeout=120)
+        client.close()
+        return self.wait_on(drv, inst, b'SEQ %06d' % count,
+                            count=1)
+
+    def assertContinuous(self, output, batches):
+        """Each ``batch-N`` marker once, in order, each followed by its
+        SEQ lines 1..count once each: nothing lost or doubled."""
+        self.assertNoDuplicates(output, *['batch-%06d' % b
+                                          for b, _ in batches])
+        positions = [output.index(b'\nbatch-%06d' % b) for b, _ in batches]
+        self.assertEqual(sorted(positions), positions)
+        ends = positions[1:] + [len(output)]
+        for (_batch, count), start, end in zip(batches, positions, ends):
+            seqs = [int(s) for s in re.findall(SEQ, output[start:end])]
+            self.assertEqual(list(range(1, count + 1)), seqs)
+
+    def tcp_ports(self, drv, inst):
+        live = drv._parse_domain(drv.host.get_domain(inst))
+        return [(d.listen_host, d.listen_port, d.log is not None)
+                for d in live.char_devices
+                if d.root_name == 'serial' and d.type == 'tcp']
+
+    def held(self, addr):
+        return {p for a, p in serial.ALLOCATED_PORTS if a == addr}
+
+
+class NewToNewTestCase(ResizeTestCase):
+    def test_resize_then_confirm(self):
+        inst = self.boot_on(self.a, self.make_instance(ports='1'))
+        self.wait_on(self.a, inst, base.BANNER)
+        self.chatter(self.a, inst, 1, 200)
+        a_ports = self.held(self.env['HOSTA_ADDR'])
+        self.assertEqual(1, len(a_ports))
+        new = self.move(inst, self.a, self.b, ports=2)
+        # The new flavor's two ports, on B, the first with virtlogd's log.
+        ports = self.tcp_ports(self.b, new)
+        self.assertEqual([(self.env['HOSTB_ADDR'], True),
+                          (self.env['HOSTB_ADDR'], False)],
+                         [(h, log) for h, _p, log in ports])
+        # A holds its port until the confirm.
+        self.assertEqual(a_ports, self.held(self.env['HOSTA_ADDR']))
+        self.wait_on(self.b, new, base.BANNER, count=2)
+        self.chatter(self.b, new, 2, 50)
+        output = self.output(self.b, new)
+        self.assertContinuous(output, [(1, 200), (2, 50)])
+        self.a.confirm_migration(None, inst, False)
+        self.assertEqual(set(), self.held(self.env['HOSTA_ADDR']))
+        self.assertFalse(self.a.instance_exists(inst))
+        self.assertFalse(os.path.exists(self.a.instance_dir(inst) +
+                                        '_resize'))
+        self.type_on(self.b, new, 'after-confirm')
+
+    def test_resize_then_revert(self):
+        inst = self.boot_on(self.a, self.make_instance(ports='1'))
+        self.wait_on(self.a, inst, base.BANNER)
+        self.chatter(self.a, inst, 1, 120)
+        a_ports = self.tcp_ports(self.a, inst)
+        new = self.move(inst, self.a, self.b, ports=2)
+        self.wait_on(self.b, new, base.BANNER, count=2)
+        self.chatter(self.b, new, 2, 80)
+        self.revert(inst, new, self.a, self.b)
+        # Its old ports, and none held on B any more.
+        self.assertEqual(a_ports, self.tcp_ports(self.a, inst))
+        self.assertEqual(set(), self.held(self.env['HOSTB_ADDR']))
+        self.assertFalse(os.path.exists(self.b.instance_dir(inst)))
+        self.wait_on(self.a, inst, base.BANNER, count=3)
+        self.chatter(self.a, inst, 3, 30)
+        self.assertContinuous(self.output(self.a, inst),
+                              [(1, 120), (2, 80), (3, 30)])
+
+
+class ToAndFromOldTestCase(ResizeTestCase):
+    def test_to_an_n_host_and_back(self):
+        self.make_old(self.b)
+        inst = self.boot_on(self.a, self.make_instance(ports='1'))
+        self.wait_on(self.a, inst, base.BANNER)
+        self.chatter(self.a, inst, 1, 100)
+        before = self.output(self.a, inst)
+        new = self.move(inst, self.a, self.b, ports=1)
+        # The N host's devices: no virtlogd log; its history kept there.
+        self.assertEqual([False], [log for _h, _p, log
+                                   in self.tcp_ports(self.b, new)])
+        self.assertEqual(before, self.output(self.b, new))
+        self.type_on(self.b, new, 'on-the-n-host')
+        self.a.confirm_migration(None, inst, False)
+        # And a cold migration back to the N+1 host.
+        back = self.move(new, self.b, self.a, ports=1)
+        self.b.confirm_migration(None, new, False)
+        self.assertEqual([True], [log for _h, _p, log
+                                  in self.tcp_ports(self.a, back)])
+        self.wait_on(self.a, back, base.BANNER, count=2)
+        self.chatter(self.a, back, 2, 40)
+        self.assertContinuous(self.output(self.a, back),
+                              [(1, 100), (2, 40)])

@@ -724,7 +724,11 @@ class API(server_records.ServerRecordsAPI):
 
     @staticmethod
     def _check_ready(server):
-        if not _ready(server):
+        # A resized server (VERIFY_RESIZE) runs on its new host: its
+        # consoles are there, as in Nova.
+        if not (_ready(server) or (
+                server['vm_state'] == vm_states.RESIZED and
+                not server['task_state'])):
             raise exception.InstanceNotReady(instance_id=server['uuid'],
                                              state=_state(server))
 

@@ -16,7 +16,9 @@ import re
 from nova.console import serial
 from nova.objects import instance as objects
 from nova.tests.functional import base
+from nova.tests.functional import multihost
 from nova.tests.functional import test_live_migration
+from nova.tests.functional import test_multihost
 
 SEQ = rb'SEQ (\d{6})'
 
@@ -154,3 +156,111 @@ class ToAndFromOldTestCase(ResizeTestCase):
         self.chatter(self.a, back, 2, 40)
         self.assertContinuous(self.output(self.a, back),
                               [(1, 100), (2, 40)])
+
+
+class ThroughAPITestCase(test_multihost.MultiHostTestCase):
+    """The actions as users and operators send them (openstacksdk), over
+    RabbitMQ: nova-all on host A, nova-compute on host B."""
+
+    def wait_status(self, server, status, timeout=180):
+        def check():
+            current = self.admin.compute.get_server(server.id)
+            if current.status == 'ERROR':
+                self.fail('server went to ERROR: %s' % current.fault)
+            return (current.status == status and not current.task_state
+                    and current)
+        return multihost.wait_for(check, timeout, 'server %s %s' % (
+            server.id, status))
+
+    def migrations(self, server):
+        status, body = self.a.request(
+            'GET', '/os-migrations?instance_uuid=%s' % server.id,
+            token=test_multihost.ADMIN_TOKEN, version='2.23')
+        self.assertEqual(200, status, body)
+        return [(m['migration_type'], m['status'], m['source_compute'],
+                 m['dest_compute']) for m in body['migrations']]
+
+    def assertOnce(self, output, marks):
+        positions = []
+        for mark in marks:
+            self.assertEqual(1, output.count(mark + '\n'),
+                             '%s: %s' % (mark, output[-800:]))
+            positions.append(output.index(mark + '\n'))
+        self.assertEqual(sorted(positions), positions)
+
+    def test_resize_revert_then_migrate_confirm(self):
+        self.start_b()
+        server = self.boot()
+        first = self.host_of(server)
+        other = {'host-a': 'host-b', 'host-b': 'host-a'}[first]
+        self.wait_output(server, 'NOVA-GUEST-BANNER')
+        console, _ = self.console(server)
+        console.run('echo before-resize')
+        console.close()
+
+        # To m1.serial2 (two serial ports): the scheduler's other host.
+        self.conn.compute.resize_server(server, '2')
+        server = self.wait_status(server, 'VERIFY_RESIZE')
+        self.assertEqual(other, self.host_of(server))
+        self.assertEqual('2', server.flavor['id'])
+        # The source keeps its port until the confirm or revert.
+        self.assertPortCounts({first: 1, other: 2})
+        self.wait_output(server, 'before-resize\n')
+        console, _ = self.console(server)
+        console.run('echo while-resized')
+        console.close()
+        self.wait_output(server, 'while-resized\n')
+
+        self.conn.compute.revert_server_resize(server)
+        server = self.wait_status(server, 'ACTIVE')
+        self.assertEqual(first, self.host_of(server))
+        self.assertEqual('1', server.flavor['id'])
+        self.assertPortCounts({first: 1, other: 0})
+        console, _ = self.console(server)
+        console.run('echo after-revert')
+        console.close()
+        output = self.wait_output(server, 'after-revert\n')
+        self.assertOnce(output, ['before-resize', 'while-resized',
+                                 'after-revert'])
+
+        # Cold migration (admins), then confirm.
+        self.admin.compute.migrate_server(server)
+        server = self.wait_status(server, 'VERIFY_RESIZE')
+        self.assertEqual(other, self.host_of(server))
+        self.conn.compute.confirm_server_resize(server)
+        server = self.wait_status(server, 'ACTIVE')
+        self.assertPortCounts({first: 0, other: 1})
+        console, _ = self.console(server)
+        console.run('echo after-confirm')
+        console.close()
+        output = self.wait_output(server, 'after-confirm\n')
+        self.assertOnce(output, ['before-resize', 'while-resized',
+                                 'after-revert', 'after-confirm'])
+        self.assertEqual(
+            [('migration', 'confirmed', first, other),
+             ('resize', 'reverted', first, other)],
+            self.migrations(server))
+
+    def test_errors_are_clear(self):
+        server = self.boot()  # host B not up: the only host
+        status, body = self.a.request(
+            'POST', '/servers/%s/action' % server.id,
+            {'resize': {'flavorRef': '1'}})
+        self.assertEqual(400, status, body)
+        status, body = self.a.request(
+            'POST', '/servers/%s/action' % server.id,
+            {'resize': {'flavorRef': 'no-such-flavor'}})
+        self.assertEqual(400, status, body)
+        status, body = self.a.request(
+            'POST', '/servers/%s/action' % server.id, {'migrate': None})
+        self.assertEqual(403, status, body)
+        status, body = self.a.request(
+            'POST', '/servers/%s/action' % server.id, {'migrate': None},
+            token=test_multihost.ADMIN_TOKEN)
+        self.assertEqual(400, status, body)
+        self.assertIn('allow_resize_to_same_host', str(body))
+        status, body = self.a.request(
+            'POST', '/servers/%s/action' % server.id,
+            {'confirmResize': None})
+        self.assertEqual(409, status, body)
+        self.assertEqual('ACTIVE', self.wait_status(server, 'ACTIVE').status)

@@ -297,3 +297,13 @@ class ResizeTestCase(test_api.APITestCase):
         # The destination is the source: its guest is not "cleaned".
         self.assertNotIn('revert_migration_at_destination',
                          self._names(self.source))
+
+    def test_consoles_of_a_resized_server_are_on_its_new_host(self):
+        uuid = self._active()
+        self.api.migrate(ADMIN, uuid)
+        self._moved(uuid)
+        self.api.get_console_output(ALICE, uuid)
+        self.assertIn(('get_console_output', uuid), self.dest.calls)
+        console = self.api.get_serial_console(ALICE, uuid)
+        self.assertIn('token=', console['url'])
+        self.assertIn(('get_serial_console', uuid), self.dest.calls)

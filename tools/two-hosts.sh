@@ -1,6 +1,6 @@
 #!/bin/bash
 # two-hosts.sh - a second libvirt host "B" on this machine for the live-migration and
-# multi-host tests, and one rsync daemon per host for copying console logs between hosts.
+# multi-host tests, and one sshd per host for nova's remote file system (remotefs).
 #
 # Usage:
 #   tools/two-hosts.sh up
@@ -15,7 +15,7 @@
 # on /etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/log/libvirt, /var/cache/libvirt:
 #   root netns: nvA 192.168.251.1/24 <-- veth --> netns nova-hostb: nvB 192.168.251.2/24
 # Only these two addresses and loopback are used: no IPv6 on the pair, no default route in
-# the netns, no reverse DNS in the rsync daemons.
+# the netns, no DNS lookups in the sshds.
 #
 # up      idempotent (about 1.5 s from scratch, 1 s again):
 #         * netns, veth and addresses; host B's libvirtd.conf (a host_uuid of its own,
@@ -27,14 +27,18 @@
 #         * B's virtlogd and libvirtd (start-stop-daemon; QEMU capabilities cache seeded
 #           from A's), checked: own UUID, B reaches A's libvirtd;
 #         * instances dirs /var/lib/nova-hosta/instances, /var/lib/nova-hostb/instances;
-#         * an rsync daemon per host on its address, port 873, module "nova-instances" =
-#           that host's instances dir: login "nova" with a password per host (kept until
-#           "down"; clients' files /srv/nova-hostb/state/rsync-password/<address>), write
-#           only, chroot, only <uuid>/console.log and console.log.<0-99>, made 0600/0700,
-#           every option refused but recursive/times/timeout, timeout 30 s, at most 4
-#           connections a module (rsync's timeout does not cut a silent connection); and
-#           for fault tests "nova-instances-readonly" (writes refused) and
-#           "nova-instances-full" (a 64 KiB tmpfs).
+#         * an sshd per host on its address, port 2222 (host B's in netns nova-hostb, in
+#           the root mount namespace as B's nova-compute), with its own config, host key
+#           and authorized_keys under /srv/nova-hostb/state/ssh/<a|b>/: key only, login
+#           root only (the rig's computes run as root), each host's authorized_keys holds
+#           the OTHER host's compute key, "restrict" (no forwarding, tty, agent, X11,
+#           user rc) and from= that host's address; MaxStartups 4:50:8, LoginGraceTime
+#           10 s, ClientAlive 10 s x 3, no sftp. The computes' client keys (one per host)
+#           and the known_hosts with both host keys ("[addr]:2222") are made once and
+#           kept until "down". Fault-injection folders per host: a 64 KiB tmpfs (disk
+#           full) and a read-only tmpfs (permission denied);
+#         * an rsync daemon left by an older two-hosts.sh (its pid file under state/) is
+#           stopped: no listener that takes writes without ssh's key login remains.
 # down [--force]  stops and removes all that "up" made (never host A's daemons); refuses
 #         while host B runs guests unless --force (then destroys them). An instances dir
 #         a process still has a file open in is kept.
@@ -43,16 +47,18 @@
 #         HOSTB_TO_HOSTA_URI (host A as B's libvirtd reaches it: through /proc/<A's libvirtd
 #         pid>/root, so it changes when A's libvirtd restarts), HOSTA_ADDR, HOSTB_ADDR,
 #         HOSTA_MIGRATE_URI, HOSTB_MIGRATE_URI, HOSTA_INSTANCES, HOSTB_INSTANCES, HOSTB_NETNS,
-#         HOSTB_ROOT, HOSTB_HOST_UUID, RSYNC_PORT, RSYNC_MODULE, RSYNC_TIMEOUT,
-#         RSYNC_MAX_CONNECTIONS, HOSTA_RSYNC_URL, HOSTB_RSYNC_URL, RSYNC_USER,
-#         HOSTA_RSYNC_PASSWORD_FILE, HOSTB_RSYNC_PASSWORD_FILE and RSYNC_PASSWORD_FILE
-#         (with "%(dest)s" for the address: nova's [libvirt]
-#         console_log_rsync_password_file).
+#         HOSTB_ROOT, HOSTB_HOST_UUID; for nova's [libvirt] remote_filesystem_* options:
+#         SSH_PORT, SSH_USER, SSH_KNOWN_HOSTS, HOSTA_SSH_IDENTITY (the key host A's compute
+#         logs in to B with), HOSTB_SSH_IDENTITY (B's, to A), REMOTEFS_ALLOWED_PATHS (both
+#         instances dirs: they differ in the rig), SSH_TIMEOUT; for fault tests
+#         HOSTA_FULL_DIR, HOSTB_FULL_DIR (64 KiB tmpfs), HOSTA_READONLY_DIR,
+#         HOSTB_READONLY_DIR (read-only tmpfs), HOSTA_SSH_HOST_KEY, HOSTB_SSH_HOST_KEY
+#         (public host keys).
 #
 # Migrating B->A needs VIR_MIGRATE_PARAM_URI = HOSTA_MIGRATE_URI and LISTEN_ADDRESS =
 # HOSTA_ADDR: host A's qemu.conf has no migration_host (setup-host.sh owns it).
 # Exit codes: 0 success, 1 failure, 2 bad usage, 3 (status) not fully up.
-# State: /srv/nova-hostb/state/ (rsync configs, secrets, pid files, logs, the list of paths
+# State: /srv/nova-hostb/state/ (sshd configs, keys, pid files, logs, the list of paths
 #        "up" created). up and down are serialised (flock).
 set -euo pipefail
 
@@ -67,11 +73,10 @@ readonly HOSTA_INSTANCES=/var/lib/nova-hosta/instances HOSTB_INSTANCES=/var/lib/
 readonly HOSTA_URI=qemu:///system
 readonly HOSTB_RUN=$HOSTB_ROOT/run/libvirt HOSTB_ETC=$HOSTB_ROOT/etc/libvirt HOSTB_LOG=$HOSTB_ROOT/log/libvirt
 readonly HOSTB_URI="qemu+unix:///system?socket=$HOSTB_RUN/libvirt-sock"
-readonly RSYNC_PORT=873 RSYNC_MODULE=nova-instances RSYNC_USER=nova
-readonly RSYNC_PASSWORD_DIR=$STATE_DIR/rsync-password
+readonly SSH_PORT=2222 SSH_USER=root SSH_DIR=$STATE_DIR/ssh
+readonly KNOWN_HOSTS=$SSH_DIR/known_hosts
 readonly LIBVIRTD_WAIT=90          # s; B's first libvirtd start probes QEMU (about 8 s)
-readonly RSYNC_TIMEOUT=30          # s; rsync's I/O timeout once a transfer runs
-readonly RSYNC_MAX_CONNECTIONS=4   # per module, counted from naming it (lock file)
+readonly SSH_TIMEOUT=10            # s; sshd's LoginGraceTime, the clients' ConnectTimeout
 readonly BIND_MOUNTS=(etc/libvirt /etc/libvirt run/libvirt /run/libvirt lib/libvirt /var/lib/libvirt
                       log/libvirt /var/log/libvirt cache/libvirt /var/cache/libvirt)
 # shellcheck source=lib/common.sh
@@ -88,6 +93,16 @@ case "$action" in
     *) printf '%s: unknown action: %s\n' "$PROG" "$action" >&2; usage ;;
 esac
 [ "$(id -u)" = 0 ] || die "must run as root"
+
+# The daemons started here must not inherit our caller's descriptors: with
+# "flock /work/wt/.rig.lock tools/two-hosts.sh up", B's libvirtd and
+# virtlogd would hold that lock for as long as they run. (255: bash's own
+# descriptor of this script.)
+for fd in /proc/$$/fd/*; do
+    fd="${fd##*/}"
+    [[ "$fd" =~ ^[0-9]+$ ]] && [ "$fd" -gt 2 ] && [ "$fd" != 255 ] || continue
+    eval "exec $fd>&-" 2>/dev/null || true
+done
 
 # --- processes and namespaces -----------------------------------------------------------
 ns_inode() { stat -L -c %i "$1" 2>/dev/null || true; }
@@ -107,7 +122,7 @@ hostb_pid() {
     printf '%s\n' "$pid"
 }
 
-# rsync_pid H: the rsync daemon of host H (a or b), in that host's netns.
+# rsync_pid H: an rsync daemon an older two-hosts.sh started for host H (a or b).
 rsync_pid() {
     local pid want="$MY_NETNS"
     [ "$1" = a ] || want="$(ns_inode "$NETNS_PATH")"
@@ -156,11 +171,24 @@ hostb_reaches_hosta() {
     to_a="$(hostb_to_hosta_uri)" && hostb_run timeout 20 virsh -q -c "$to_a" version >/dev/null 2>&1 9<&-
 }
 
-# rsync_probe ADDR [in-netns]: the daemon at ADDR lists the module.
-rsync_probe() {
+# sshd_pid H: the sshd of host H (a or b), in that host's netns.
+sshd_pid() {
+    local pid want="$MY_NETNS"
+    [ "$1" = a ] || want="$(ns_inode "$NETNS_PATH")"
+    pid="$(pid_from_file "$SSH_DIR/$1/sshd.pid" /usr/sbin/sshd)" && [ -n "$want" ] \
+        && [ "$(ns_inode "/proc/$pid/ns/net")" = "$want" ] || return 1
+    printf '%s\n' "$pid"
+}
+
+# ssh_probe FROM TO_ADDR: host FROM's compute key logs in to the sshd at TO_ADDR and runs
+# "true" there, the host key checked against the rig's known_hosts.
+ssh_probe() {
     local pre=()
-    [ "${2:-}" != in-netns ] || pre=(nsenter --net="$NETNS_PATH")
-    "${pre[@]}" timeout 10 rsync --contimeout=5 "rsync://$1:$RSYNC_PORT/" 2>/dev/null | grep -q "^$RSYNC_MODULE\b"
+    [ "$1" = a ] || pre=(nsenter --net="$NETNS_PATH")
+    "${pre[@]}" timeout 20 ssh -T -a -x -o BatchMode=yes -o StrictHostKeyChecking=yes \
+        -o UserKnownHostsFile="$KNOWN_HOSTS" -o GlobalKnownHostsFile=/dev/null \
+        -o IdentitiesOnly=yes -i "$SSH_DIR/id-host$1" -o ConnectTimeout=5 \
+        -p "$SSH_PORT" -l "$SSH_USER" -- "$2" true </dev/null >/dev/null 2>&1 9<&-
 }
 
 # make_dir DIR: mkdir -p, recording the topmost directory it made (for "down").
@@ -333,107 +361,121 @@ check_hostb() {
     log "host UUIDs: A $a, B $b; host B reaches host A as $(hostb_to_hosta_uri)"
 }
 
-# write_secrets H ADDR: the clients' password file for ADDR (made once, random) and the
-# daemon's secrets file "user:password", both 0600 from the start; succeeds when the
-# latter changed.
-write_secrets() {
-    local file="$RSYNC_PASSWORD_DIR/$2" secrets="$STATE_DIR/rsyncd-$1.secrets" tmp
-    (umask 077
-     mkdir -p "$RSYNC_PASSWORD_DIR"
-     [ -s "$file" ] || { printf '%s\n' "$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')" >"$file.new"
-                         mv -f "$file.new" "$file"; log "rsync: new password for the daemon at $2 in $file"; })
-    chmod 600 "$file"
-    tmp="$(umask 077; mktemp "$secrets.new.XXXXXX")"
-    printf '%s:%s\n' "$RSYNC_USER" "$(head -n1 "$file")" >"$tmp"
-    if cmp -s "$tmp" "$secrets"; then rm -f "$tmp"; return 1; fi
-    mv -f "$tmp" "$secrets"
+# keypair FILE COMMENT: an ed25519 key made once (kept until "down").
+keypair() {
+    [ -s "$1" ] && [ -s "$1.pub" ] && return 0
+    rm -f "$1" "$1.pub"
+    ssh-keygen -q -t ed25519 -N '' -C "$2" -f "$1" </dev/null >/dev/null || die "ssh-keygen for $1 failed"
+    log "ssh: new key $1"
 }
 
-# rsync wildcard for a canonical (lowercase) instance uuid.
-h4='[0-9a-f][0-9a-f][0-9a-f][0-9a-f]'
-readonly UUID_GLOB="$h4$h4-$h4-$h4-$h4-$h4$h4$h4"
-
-rsync_conf() {
-    local h="$1" addr="$2" dir="$3"
+sshd_conf() {
+    local h="$1" addr="$2" dir="$SSH_DIR/$1"
     cat <<EOF
-# rsync daemon of host ${h^^} for nova's tools/two-hosts.sh (rewritten by "up").
-# Bound to the host's migration address, the two hosts only; every module needs the login of
-# user $RSYNC_USER (secrets file, 0600) and takes nothing but console logs: write only,
-# only <uuid>/console.log and <uuid>/console.log.<0-99> (virtlogd max_backups), no folder
-# below <uuid> (one named console.log would replace the log: "- /*/*/", a trailing slash
-# matches folders only, comes first), made
-# 0600/0700 whatever the client asks, every option refused but the three the log copy
-# sends, at most $RSYNC_MAX_CONNECTIONS connections a module (rsync's timeout does not
-# cut a silent connection: max connections is the bound).
-address = $addr
-port = $RSYNC_PORT
-pid file = $STATE_DIR/rsyncd-$h.pid
-log file = $STATE_DIR/rsyncd-$h.log
-lock file = $STATE_DIR/rsyncd-$h.lock
-reverse lookup = no
-hosts allow = $ADDR_A $ADDR_B
-hosts deny = *
-auth users = $RSYNC_USER
-secrets file = $STATE_DIR/rsyncd-$h.secrets
-strict modes = yes
-use chroot = yes
-munge symlinks = yes
-write only = yes
-incoming chmod = D700,F600
-refuse options = * !recursive !times !timeout
-filter = - /*/*/ + /$UUID_GLOB + /$UUID_GLOB/console.log + /$UUID_GLOB/console.log.[0-9] + /$UUID_GLOB/console.log.[1-9][0-9] - *
-timeout = $RSYNC_TIMEOUT
-max connections = $RSYNC_MAX_CONNECTIONS
-uid = root
-gid = root
-
-[$RSYNC_MODULE]
-    comment = host ${h^^} instances dir
-    path = $dir
-    read only = false
-
-# Fault injection for the log-copy tests: the same folder refusing writes
-# (permission denied), and a 64 KiB file system (disk full).
-[$RSYNC_MODULE-readonly]
-    path = $dir
-    read only = true
-
-[$RSYNC_MODULE-full]
-    path = $STATE_DIR/full-$h
-    read only = false
+# sshd of host ${h^^} for nova's tools/two-hosts.sh (rewritten by "up"): nova's remote
+# file system (ssh / rsync over ssh) between the compute hosts, key only.
+ListenAddress $addr
+Port $SSH_PORT
+AddressFamily inet
+HostKey $dir/ssh_host_ed25519_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+StrictModes yes
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+HostbasedAuthentication no
+PermitEmptyPasswords no
+UsePAM no
+PermitRootLogin prohibit-password
+AllowUsers $SSH_USER
+AllowTcpForwarding no
+AllowStreamLocalForwarding no
+AllowAgentForwarding no
+X11Forwarding no
+PermitTunnel no
+PermitTTY no
+PermitUserRC no
+PermitUserEnvironment no
+GatewayPorts no
+DisableForwarding yes
+UseDNS no
+PrintMotd no
+MaxStartups 4:50:8
+MaxSessions 4
+MaxAuthTries 3
+LoginGraceTime $SSH_TIMEOUT
+ClientAliveInterval $SSH_TIMEOUT
+ClientAliveCountMax 3
+LogLevel VERBOSE
 EOF
 }
 
-# ensure_rsync H ADDR DIR: host H's daemon, restarted when its config changed.
-ensure_rsync() {
-    local h="$1" conf="$STATE_DIR/rsyncd-$1.conf" changed=0 pid pre=() busy
-    local launch="$STATE_DIR/rsyncd-$h.launch.log" full="$STATE_DIR/full-$h"
-    mkdir -p "$full"
-    mountpoint -q "$full" || mount -t tmpfs -o size=64k,mode=0755 tmpfs "$full" || die "cannot mount the 64 KiB tmpfs on $full"
-    rsync_conf "$h" "$2" "$3" | write_if_changed "$conf" && changed=1
-    write_secrets "$h" "$2" && changed=1
+# ensure_sshd H ADDR OTHER_ADDR: host H's sshd, restarted when its config, host key or
+# authorized_keys changed.
+ensure_sshd() {
+    local h="$1" addr="$2" other="$3" o dir="$SSH_DIR/$1" changed=0 pid pre=() busy
+    [ "$h" = a ] && o=b || o=a
+    local launch="$dir/sshd.launch.log"
+    (umask 077; mkdir -p "$dir")
+    chmod 700 "$SSH_DIR" "$dir"
+    [ -s "$dir/ssh_host_ed25519_key" ] || changed=1
+    keypair "$dir/ssh_host_ed25519_key" "nova-two-hosts host ${h^^}"
+    sshd_conf "$h" "$addr" | write_if_changed "$dir/sshd_config" && changed=1
+    # Only the other host's compute key, from that host's address, no extras.
+    printf 'restrict,from="%s" %s\n' "$other" "$(cat "$SSH_DIR/id-host$o.pub")" \
+        | write_if_changed "$dir/authorized_keys" && changed=1
+    chmod 600 "$dir/authorized_keys"
+    mkdir -p /run/sshd && chmod 755 /run/sshd   # sshd's privilege separation folder
     [ "$h" = a ] || pre=(nsenter --net="$NETNS_PATH")
-    if pid="$(rsync_pid "$h")"; then
+    /usr/sbin/sshd -t -f "$dir/sshd_config" || die "sshd -t: bad config $dir/sshd_config"
+    if pid="$(sshd_pid "$h")"; then
         [ "$changed" = 1 ] || return 0
-        daemon_stop "$pid" "rsync daemon of host ${h^^} (config changed)"
+        daemon_stop "$pid" "sshd of host ${h^^} (config or keys changed)"
     fi
-    busy="$("${pre[@]}" ss -ltnH "sport = :$RSYNC_PORT" | awk '{print $4}' | grep -E "^(0\.0\.0\.0|\*|\[::\]|$2):" || true)"
-    [ -z "$busy" ] || die "port $RSYNC_PORT is taken on host ${h^^} ($busy)"
-    rm -f "$STATE_DIR/rsyncd-$h.pid"
-    mark_log "$STATE_DIR/rsyncd-$h.log"
-    log "rsync daemon of host ${h^^}: starting on $2:$RSYNC_PORT, module $RSYNC_MODULE = $3"
-    "${pre[@]}" start-stop-daemon --start --quiet --pidfile "$STATE_DIR/rsyncd-$h.pid" --exec /usr/bin/rsync \
-        -- --daemon --config="$conf" </dev/null >"$launch" 2>&1 9<&- \
-        || { show_logs "$launch" "$STATE_DIR/rsyncd-$h.log"; die "rsync --daemon for host ${h^^} failed"; }
-    for _ in {1..200}; do rsync_pid "$h" >/dev/null && return 0; sleep 0.1; done
-    show_logs "$launch" "$STATE_DIR/rsyncd-$h.log"
-    die "rsync daemon of host ${h^^} did not come up"
+    busy="$("${pre[@]}" ss -ltnH "sport = :$SSH_PORT" | awk '{print $4}' | grep -E "^(0\.0\.0\.0|\*|\[::\]|$addr):" || true)"
+    [ -z "$busy" ] || die "port $SSH_PORT is taken on host ${h^^} ($busy)"
+    rm -f "$dir/sshd.pid"
+    mark_log "$dir/sshd.log"
+    log "sshd of host ${h^^}: starting on $addr:$SSH_PORT"
+    "${pre[@]}" start-stop-daemon --start --quiet --pidfile "$dir/sshd.pid" --exec /usr/sbin/sshd \
+        -- -f "$dir/sshd_config" -E "$dir/sshd.log" </dev/null >"$launch" 2>&1 9<&- \
+        || { show_logs "$launch" "$dir/sshd.log"; die "sshd for host ${h^^} failed"; }
+    for _ in {1..100}; do sshd_pid "$h" >/dev/null && return 0; sleep 0.1; done
+    show_logs "$launch" "$dir/sshd.log"
+    die "sshd of host ${h^^} did not come up"
+}
+
+# ensure_known_hosts: both host keys under "[addr]:port", as the computes reach them.
+ensure_known_hosts() {
+    {
+        printf '[%s]:%s %s\n' "$ADDR_A" "$SSH_PORT" "$(cut -d' ' -f1,2 "$SSH_DIR/a/ssh_host_ed25519_key.pub")"
+        printf '[%s]:%s %s\n' "$ADDR_B" "$SSH_PORT" "$(cut -d' ' -f1,2 "$SSH_DIR/b/ssh_host_ed25519_key.pub")"
+    } | write_if_changed "$KNOWN_HOSTS" || true
+}
+
+# ensure_fault_dirs H: a 64 KiB tmpfs (disk full) and a read-only tmpfs (permission
+# denied, even for root) for the fault tests.
+ensure_fault_dirs() {
+    local full="$STATE_DIR/full-$1" ro="$STATE_DIR/readonly-$1"
+    mkdir -p "$full" "$ro"
+    mountpoint -q "$full" || mount -t tmpfs -o size=64k,mode=0755 tmpfs "$full" || die "cannot mount the 64 KiB tmpfs on $full"
+    mountpoint -q "$ro" || mount -t tmpfs -o ro,size=64k,mode=0755 tmpfs "$ro" || die "cannot mount the read-only tmpfs on $ro"
+}
+
+# stop_old_rsync: the rsync daemons an older two-hosts.sh started (their pid files in
+# our state folder, so they are ours) are stopped.
+stop_old_rsync() {
+    local h pid
+    for h in a b; do
+        if pid="$(rsync_pid "$h")"; then daemon_stop "$pid" "rsync daemon of host ${h^^} (older two-hosts.sh; replaced by sshd)"; fi
+    done
 }
 
 do_up() {
     local t0=$SECONDS
     ensure_hosta
-    apt_install iproute2 rsync
+    apt_install iproute2 rsync openssh-server openssh-client
     ensure_state_root
     ensure_network
     write_hostb_configs
@@ -441,14 +483,21 @@ do_up() {
     check_hostb
     make_dir "$HOSTA_INSTANCES"
     make_dir "$HOSTB_INSTANCES"
-    ensure_rsync a "$ADDR_A" "$HOSTA_INSTANCES"
-    ensure_rsync b "$ADDR_B" "$HOSTB_INSTANCES"
+    stop_old_rsync
+    (umask 077; mkdir -p "$SSH_DIR")
+    keypair "$SSH_DIR/id-hosta" "nova-compute host A"
+    keypair "$SSH_DIR/id-hostb" "nova-compute host B"
+    ensure_sshd a "$ADDR_A" "$ADDR_B"
+    ensure_sshd b "$ADDR_B" "$ADDR_A"
+    ensure_known_hosts
+    ensure_fault_dirs a
+    ensure_fault_dirs b
     for _ in {1..50}; do
-        rsync_probe "$ADDR_A" && rsync_probe "$ADDR_B" && rsync_probe "$ADDR_A" in-netns && break
+        ssh_probe a "$ADDR_B" && ssh_probe b "$ADDR_A" && break
         sleep 0.1
     done
-    rsync_probe "$ADDR_A" && rsync_probe "$ADDR_B" && rsync_probe "$ADDR_A" in-netns \
-        || { show_logs "$STATE_DIR/rsyncd-a.log" "$STATE_DIR/rsyncd-b.log"; die "the rsync daemons do not both list module $RSYNC_MODULE"; }
+    ssh_probe a "$ADDR_B" && ssh_probe b "$ADDR_A" \
+        || { show_logs "$SSH_DIR/a/sshd.log" "$SSH_DIR/b/sshd.log"; die "the computes' keys do not log in to the other host's sshd"; }
     log "two hosts up ($((SECONDS - t0)) s): A $ADDR_A ($HOSTA_URI), B $ADDR_B ($HOSTB_URI); eval \"\$($SCRIPT_PATH env)\""
 }
 
@@ -456,7 +505,7 @@ do_up() {
 # down
 # =========================================================================================
 do_down() {
-    local pid guests="" g name h top kept=()
+    local pid guests="" g name h top kept=() v
     if hostb_pid libvirtd >/dev/null; then
         guests="$(virsh_q "$HOSTB_URI" list --name 2>/dev/null)" || {
             [ "$force" = 1 ] || die "host B's libvirtd does not answer, so its guests are unknown: use down --force"
@@ -471,8 +520,11 @@ do_down() {
         if pid="$(hostb_pid "$name")"; then daemon_stop "$pid" "host B $name"; fi
     done
     for h in a b; do
-        if pid="$(rsync_pid "$h")"; then daemon_stop "$pid" "rsync daemon of host ${h^^}"; fi
-        if mountpoint -q "$STATE_DIR/full-$h" 2>/dev/null; then umount "$STATE_DIR/full-$h" || warn "umount $STATE_DIR/full-$h failed"; fi
+        if pid="$(sshd_pid "$h")"; then daemon_stop "$pid" "sshd of host ${h^^}"; fi
+        if pid="$(rsync_pid "$h")"; then daemon_stop "$pid" "rsync daemon of host ${h^^} (older two-hosts.sh)"; fi
+        for v in full readonly; do
+            if mountpoint -q "$STATE_DIR/$v-$h" 2>/dev/null; then umount "$STATE_DIR/$v-$h" || warn "umount $STATE_DIR/$v-$h failed"; fi
+        done
     done
     while read -r pid name; do
         [ -n "$pid" ] || continue
@@ -508,7 +560,7 @@ do_down() {
     elif [ -e "$HOSTB_ROOT" ]; then
         warn "$HOSTB_ROOT was not made by this script: left alone"
     fi
-    log "down: host B, its network and both rsync daemons are gone; host A's daemons untouched"
+    log "down: host B, its network and both sshds are gone; host A's daemons untouched"
 }
 
 # =========================================================================================
@@ -532,8 +584,8 @@ do_status() {
     for v in "$HOSTA_INSTANCES" "$HOSTB_INSTANCES"; do check "instances dir $v present" [ -d "$v" ]; done
     for h in a b; do
         if [ "$h" = a ]; then addr=$ADDR_A; else addr=$ADDR_B; fi
-        check "rsync daemon of host ${h^^} (pid $(rsync_pid "$h" || echo -)), rsync://$addr/$RSYNC_MODULE answers" \
-            eval 'rsync_pid "$h" >/dev/null && rsync_probe "$addr"'
+        check "sshd of host ${h^^} (pid $(sshd_pid "$h" || echo -)) on $addr:$SSH_PORT, the other compute's key logs in" \
+            eval 'sshd_pid "$h" >/dev/null && ssh_probe "$([ "$h" = a ] && echo b || echo a)" "$addr"'
     done
     return "$rc"
 }
@@ -559,16 +611,19 @@ HOSTB_INSTANCES $HOSTB_INSTANCES
 HOSTB_NETNS $NETNS
 HOSTB_ROOT $HOSTB_ROOT
 HOSTB_HOST_UUID $(configured_hostb_uuid)
-RSYNC_PORT $RSYNC_PORT
-RSYNC_MODULE $RSYNC_MODULE
-RSYNC_TIMEOUT $RSYNC_TIMEOUT
-RSYNC_MAX_CONNECTIONS $RSYNC_MAX_CONNECTIONS
-HOSTA_RSYNC_URL rsync://$RSYNC_USER@$ADDR_A/$RSYNC_MODULE
-HOSTB_RSYNC_URL rsync://$RSYNC_USER@$ADDR_B/$RSYNC_MODULE
-RSYNC_USER $RSYNC_USER
-HOSTA_RSYNC_PASSWORD_FILE $RSYNC_PASSWORD_DIR/$ADDR_A
-HOSTB_RSYNC_PASSWORD_FILE $RSYNC_PASSWORD_DIR/$ADDR_B
-RSYNC_PASSWORD_FILE $RSYNC_PASSWORD_DIR/%(dest)s
+SSH_PORT $SSH_PORT
+SSH_USER $SSH_USER
+SSH_TIMEOUT $SSH_TIMEOUT
+SSH_KNOWN_HOSTS $KNOWN_HOSTS
+HOSTA_SSH_IDENTITY $SSH_DIR/id-hosta
+HOSTB_SSH_IDENTITY $SSH_DIR/id-hostb
+HOSTA_SSH_HOST_KEY $SSH_DIR/a/ssh_host_ed25519_key.pub
+HOSTB_SSH_HOST_KEY $SSH_DIR/b/ssh_host_ed25519_key.pub
+REMOTEFS_ALLOWED_PATHS $HOSTA_INSTANCES,$HOSTB_INSTANCES
+HOSTA_FULL_DIR $STATE_DIR/full-a
+HOSTB_FULL_DIR $STATE_DIR/full-b
+HOSTA_READONLY_DIR $STATE_DIR/readonly-a
+HOSTB_READONLY_DIR $STATE_DIR/readonly-b
 EOF
 }
 

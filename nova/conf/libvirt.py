@@ -40,10 +40,10 @@ virtlogd keeps here.
         'live_migration_inbound_addr',
         help="""
 Address of this host on the network used for live migration. Incoming
-guest memory is sent to it, and a source host copies a migrating guest's
-console log to the rsync daemon on it. Unset: libvirt picks the address
-for memory, and console logs are not copied to this host (a warning names
-each guest whose log stays behind).
+guest memory is sent to it, and other hosts reach this host's sshd at it
+to bring a moving guest's console log and files (remote_filesystem_*).
+Unset: libvirt picks the address for memory, and console logs are not
+copied to this host (a warning names each guest whose log stays behind).
 """),
     cfg.StrOpt(
         'live_migration_connect_uri',
@@ -54,82 +54,153 @@ peer-to-peer live migration. Default:
 """),
     cfg.StrOpt(
         'console_log_transfer',
-        default='rsync',
-        choices=(('rsync', 'copy with rsync to the destination\'s rsync '
-                           'daemon (module console_log_rsync_module)'),
+        default='remotefs',
+        choices=(('remotefs', 'copy to the destination over the remote file '
+                              'system transport (ssh)'),
+                 ('rsync', 'the same as remotefs (the name before it went '
+                           'over ssh)'),
                  ('none', 'never copy; the log stays on the source host')),
         help="""
 How a live migration carries the guest's console log to the destination.
 A failed copy never stops a migration: it is logged as a warning naming
-the guest and the cause.
+the guest, the destination and the cause.
+
+Possible values:
+
+* ``remotefs`` (default): over ssh, as ``remote_filesystem_transport``
+  says, to the destination's ``live_migration_inbound_addr``
+* ``rsync``: accepted for older configurations; the same as ``remotefs``
+* ``none``: the log stays in this host's instance folder
+
+Related options:
+
+* ``remote_filesystem_transport`` and the ``remote_filesystem_ssh_*``
+  options: the login the copy uses
+"""),
+    cfg.StrOpt(
+        'remote_filesystem_transport',
+        default='ssh',
+        choices=(('ssh', 'ssh commands on the peer host (dd, mkdir, mv, rm)'),
+                 ('rsync', 'rsync over ssh for the file data')),
+        help="""
+How this host reaches another compute host's files when a server moves
+(the console log after a live migration, the instance folder of a block
+or cold migration, resize and unshelve). Both use ssh, key only, to the
+peer's ``live_migration_inbound_addr``; the peer must run sshd there, with
+this host's public key in the ``remote_filesystem_ssh_user``'s
+``authorized_keys`` and its host key in this host's
+``remote_filesystem_ssh_known_hosts_file``.
+
+Possible values:
+
+* ``ssh``: plain ssh; nothing but a POSIX shell and coreutils on the peer
+* ``rsync``: rsync over ssh (rsync installed on every compute host)
+
+Related options:
+
+* ``remote_filesystem_ssh_user``, ``remote_filesystem_ssh_port``,
+  ``remote_filesystem_ssh_identity_file``,
+  ``remote_filesystem_ssh_known_hosts_file``,
+  ``remote_filesystem_connect_timeout``,
+  ``remote_filesystem_allowed_paths``
+"""),
+    cfg.StrOpt(
+        'remote_filesystem_ssh_user',
+        help="""
+User this host logs in as on the other compute hosts. It must own (or be
+able to write) their instances folders, have a login shell there, and
+accept this host's key in its ``~/.ssh/authorized_keys``.
+
+Possible values:
+
+* Unset (default): the user nova-compute runs as (ssh's own default)
+* A user name, e.g. ``nova``
+
+Related options:
+
+* ``remote_filesystem_ssh_identity_file``
 """),
     cfg.PortOpt(
-        'console_log_rsync_port',
-        default=873,
-        help='Port of the rsync daemon on each compute host.'),
-    cfg.StrOpt(
-        'console_log_rsync_module',
-        default='nova-instances',
+        'remote_filesystem_ssh_port',
+        default=22,
         help="""
-rsync daemon module on each compute host whose path is that host's
-``instances_path``. The module is writable: give it ``auth users`` and a
-``secrets file`` (never an anonymous module), ``use chroot = yes``,
-``munge symlinks = yes``, ``address`` = the host's migration address and
-``hosts allow`` = the compute hosts' migration addresses. See
-doc/source/admin/deployment-multihost.rst.
-
-Related options:
-
-* ``console_log_rsync_user``, ``console_log_rsync_password_file``
-"""),
-    cfg.StrOpt(
-        'console_log_rsync_user',
-        default='nova',
-        help="""
-User name this host logs in as to the other hosts' rsync daemons (their
-module's ``auth users``) when it copies a console log after a live
-migration.
+Port of sshd on the other compute hosts' ``live_migration_inbound_addr``.
 
 Possible values:
 
-* A user name listed in every destination's ``secrets file``
+* 22 (default), or the port every compute host's sshd listens on
 
 Related options:
 
-* ``console_log_rsync_password_file``
+* ``remote_filesystem_ssh_known_hosts_file``: for a port other than 22
+  its entries are written ``[address]:port``
 """),
     cfg.StrOpt(
-        'console_log_rsync_password_file',
+        'remote_filesystem_ssh_identity_file',
         help="""
-File holding the password for ``console_log_rsync_user`` at the
-destination's rsync daemon (rsync ``--password-file``: the first line is
-the password). It must be a regular file owned by the user nova-compute
-runs as and readable by nobody else (mode 0600), or no copy is tried.
-``%(dest)s`` in the path is replaced by the destination's
-``live_migration_inbound_addr``, so each destination host can have its own
-password.
+Private key this host logs in with (ssh ``-i``; only this key is
+offered). It must be readable by the user nova-compute runs as and by
+nobody else.
 
 Possible values:
 
-* Unset (default): console logs are not copied; each migration logs a
-  warning naming the guest whose log stays on the source host
-* A path, e.g. ``/etc/nova/rsync.password`` (one password all hosts'
-  daemons accept)
-* A path with ``%(dest)s``, e.g. ``/etc/nova/rsync/%(dest)s.password``
-  (one password per destination host)
+* Unset (default): ssh's default keys of that user (``~/.ssh/id_*``)
+* A path, e.g. ``/var/lib/nova/.ssh/id_ed25519``
 
 Related options:
 
-* ``console_log_rsync_user``, ``console_log_rsync_module``,
-  ``console_log_transfer``
+* ``remote_filesystem_ssh_user``
+"""),
+    cfg.StrOpt(
+        'remote_filesystem_ssh_known_hosts_file',
+        help="""
+known_hosts file holding the host key of every other compute host, under
+the address it is reached at (``live_migration_inbound_addr``). Hosts are
+checked strictly: an unknown or changed host key is refused, never added.
+
+Possible values:
+
+* Unset (default): ssh's own files (``~/.ssh/known_hosts`` of the user and
+  ``/etc/ssh/ssh_known_hosts``)
+* A path, e.g. ``/etc/nova/ssh_known_hosts``: only that file is trusted
+
+Related options:
+
+* ``remote_filesystem_ssh_port``
 """),
     cfg.IntOpt(
-        'console_log_transfer_timeout',
-        default=60,
+        'remote_filesystem_connect_timeout',
+        default=10,
         min=1,
         help="""
-Seconds a console log copy may stall (connect, or no data moving) before
-it is abandoned. The migration itself has finished by then.
+Seconds to wait for a peer's ssh to answer, and about how long a silent
+peer is waited for in the middle of a copy (ssh ServerAliveInterval of a
+third of it, three times) before the step fails.
+
+Possible values:
+
+* A positive number of seconds
+
+Related options:
+
+* ``remote_filesystem_transport``
+"""),
+    cfg.ListOpt(
+        'remote_filesystem_allowed_paths',
+        default=[],
+        help="""
+Folders on the other compute hosts below which this host may create,
+remove and copy files. Every remote path outside them is refused before
+anything is run.
+
+Possible values:
+
+* Empty (default): ``[DEFAULT] instances_path`` (the same on every host)
+* A list of absolute folders, when the hosts' instances paths differ
+
+Related options:
+
+* ``[DEFAULT] instances_path``
 """),
     cfg.IntOpt(
         'wait_soft_reboot_seconds',

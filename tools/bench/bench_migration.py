@@ -236,8 +236,9 @@ def rig_env():
 
 def make_driver(name, virt_type, uri, addr, instances, connect_uri,
                 virtlogd_conf, env):
-    """A driver for one rig host; it logs in to the rig's rsync daemons
-    with the rig's credentials (``env``: tools/two-hosts.sh env)."""
+    """A driver for one rig host ('host-a' or 'host-b'); it logs in to
+    the other host's sshd with the rig's keys (``env``: tools/two-hosts.sh
+    env)."""
     conf = nova.conf.new_conf()
     conf([], project='nova', default_config_files=[])
     for key, value, group in (
@@ -248,9 +249,15 @@ def make_driver(name, virt_type, uri, addr, instances, connect_uri,
             ('live_migration_inbound_addr', addr, 'libvirt'),
             ('live_migration_connect_uri', connect_uri, 'libvirt'),
             ('virtlogd_conf', virtlogd_conf, 'libvirt'),
-            ('console_log_rsync_user', env['RSYNC_USER'], 'libvirt'),
-            ('console_log_rsync_password_file', env['RSYNC_PASSWORD_FILE'],
+            # The rig's remote file system login (ssh, this host's key).
+            ('remote_filesystem_ssh_port', int(env['SSH_PORT']), 'libvirt'),
+            ('remote_filesystem_ssh_user', env['SSH_USER'], 'libvirt'),
+            ('remote_filesystem_ssh_identity_file',
+             env['HOST%s_SSH_IDENTITY' % name[-1].upper()], 'libvirt'),
+            ('remote_filesystem_ssh_known_hosts_file', env['SSH_KNOWN_HOSTS'],
              'libvirt'),
+            ('remote_filesystem_allowed_paths',
+             env['REMOTEFS_ALLOWED_PATHS'], 'libvirt'),
             ('enabled', True, 'serial_console'),
             ('proxyclient_address', addr, 'serial_console'),
             ('port_range', PORT_RANGE, 'serial_console')):
@@ -501,7 +508,7 @@ def measure_copy_alone(bench, repeat):
             names = log_transfer.copy_console_log(
                 name, log_path, bench.env['HOSTB_ADDR'],
                 as_backups=as_backups, max_size=dest_size,
-                max_backups=dest_backups, conf=conf)
+                max_backups=dest_backups, conf=conf, dest_dir=dest_dir)
             results[as_backups].append(time.perf_counter() - t0)
             sent[as_backups] = (len(names), sum(
                 os.path.getsize(os.path.join(dest_dir, n)) for n in names))

@@ -123,10 +123,17 @@ def common_conf(env):
                         'long_rpc_timeout': 300}}
 
 
-def rsync_conf(env):
-    """[libvirt] options that log in to the rig's rsync daemons."""
-    return {'console_log_rsync_user': env['RSYNC_USER'],
-            'console_log_rsync_password_file': env['RSYNC_PASSWORD_FILE']}
+def remotefs_conf(env, host):
+    """[libvirt] options of host ``host`` ('a' or 'b') for the remote file
+    system: ssh to the other host's sshd with this host's key, the rig's
+    known_hosts, both hosts' instances folders allowed (they differ)."""
+    return {'remote_filesystem_ssh_port': int(env['SSH_PORT']),
+            'remote_filesystem_ssh_user': env['SSH_USER'],
+            'remote_filesystem_ssh_identity_file':
+                env['HOST%s_SSH_IDENTITY' % host.upper()],
+            'remote_filesystem_ssh_known_hosts_file': env['SSH_KNOWN_HOSTS'],
+            'remote_filesystem_allowed_paths':
+                env['REMOTEFS_ALLOWED_PATHS']}
 
 
 def host_a_services(stack, env, port_start, extra_conf=None):
@@ -139,7 +146,7 @@ def host_a_services(stack, env, port_start, extra_conf=None):
         'connection_uri': env['HOSTA_URI'],
         'live_migration_inbound_addr': env['HOSTA_ADDR'],
         'live_migration_connect_uri': env['HOSTB_TO_HOSTA_URI']}
-    extra['libvirt'].update(rsync_conf(env))
+    extra['libvirt'].update(remotefs_conf(env, 'a'))
     extra['serial_console'] = {'proxyclient_address': env['HOSTA_ADDR']}
     extra['database'] = {'connection': mariadb_database.create()}
     extra['glance'] = glance_conf_a()
@@ -177,7 +184,7 @@ class ComputeProcess:
             'live_migration_connect_uri': env['HOSTB_URI'],
             'virtlogd_conf': os.path.join(env['HOSTB_ROOT'], 'etc',
                                           'libvirt', 'virtlogd.conf')}
-        extra['libvirt'].update(rsync_conf(env))
+        extra['libvirt'].update(remotefs_conf(env, 'b'))
         extra['libvirt'].update(libvirt or {})
         extra['glance'] = glance_conf_b(env)
         extra['serial_console'] = {

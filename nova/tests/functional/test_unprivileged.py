@@ -110,37 +110,34 @@ import nova.conf
 from nova.virt.libvirt import log_transfer
 CONF = nova.conf.CONF
 CONF(['--config-file', sys.argv[1]], project='nova')
-uuid, log, dest = sys.argv[2:5]
+uuid, log, dest, dest_dir = sys.argv[2:6]
 print(' '.join(log_transfer.copy_console_log(
     uuid, log, dest, as_backups=True, max_size=4096, max_backups=3,
-    conf=CONF)))
+    conf=CONF, dest_dir=dest_dir)))
 '''
 
-_RSYNCD_CONF = '''address = 127.0.0.1
-port = %(port)d
-pid file = %(dir)s/rsyncd.pid
-reverse lookup = no
-auth users = nova
-secrets file = %(dir)s/rsyncd.secrets
-strict modes = yes
-use chroot = yes
-munge symlinks = yes
-write only = yes
-incoming chmod = D700,F600
-refuse options = * !recursive !times !timeout
-uid = root
-gid = root
-
-[nova-instances]
-    path = %(dest)s
-    read only = false
+_SSHD_CONFIG = '''ListenAddress 127.0.0.1
+Port %(port)d
+HostKey %(dir)s/host_key
+PidFile %(dir)s/sshd.pid
+AuthorizedKeysFile %(dir)s/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+AllowUsers root
+DisableForwarding yes
+PermitTTY no
+UseDNS no
+LoginGraceTime 10
 '''
 
 
 class LogCopyTestCase(base.FunctionalTestCase):
     """The log copy of a live migration, as nova: virtlogd's root-only
-    log of a real guest goes to a real rsync daemon (on 127.0.0.1, as
-    the destination's would be on the migration network)."""
+    log of a real guest goes over ssh, with nova's own key, to a real
+    sshd (on 127.0.0.1, as the destination's would be on the migration
+    network)."""
 
     def setUp(self):
         super().setUp()
@@ -149,43 +146,58 @@ class LogCopyTestCase(base.FunctionalTestCase):
         self.addCleanup(shutil.rmtree, self.work, ignore_errors=True)
         self.dest = os.path.join(self.work, 'dest')
         os.mkdir(self.dest, 0o755)
+        # The destination's sshd: a root folder with no world-writable
+        # folder above it (sshd's StrictModes refuses /tmp's).
+        sshd_dir = tempfile.mkdtemp(prefix='nova-logcopy-sshd-', dir='/run')
+        self.addCleanup(shutil.rmtree, sshd_dir, ignore_errors=True)
+        # nova's own: its key, known_hosts, config.
+        self.mine = os.path.join(self.work, 'nova')
+        os.mkdir(self.mine, 0o700)
+        key = os.path.join(self.mine, 'id_ed25519')
+        for path in (key, os.path.join(sshd_dir, 'host_key')):
+            subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '',
+                            '-f', path], check=True,
+                           stdin=subprocess.DEVNULL)
+        with open(key + '.pub') as f:
+            pub = f.read()
+        with open(os.open(os.path.join(sshd_dir, 'authorized_keys'),
+                          os.O_WRONLY | os.O_CREAT, 0o600), 'w') as f:
+            f.write('restrict ' + pub)
         port = test.free_port_block(1)
-        with open(os.path.join(self.work, 'rsyncd.conf'), 'w') as f:
-            f.write(_RSYNCD_CONF % {'port': port, 'dir': self.work,
-                                    'dest': self.dest})
-        secrets = os.path.join(self.work, 'rsyncd.secrets')
-        with open(os.open(secrets, os.O_WRONLY | os.O_CREAT, 0o600),
-                  'w') as f:
-            f.write('nova:pw-of-this-test\n')
-        self.rsyncd = subprocess.Popen(
-            ['rsync', '--daemon', '--no-detach', '--config',
-             os.path.join(self.work, 'rsyncd.conf')],
+        with open(os.path.join(sshd_dir, 'sshd_config'), 'w') as f:
+            f.write(_SSHD_CONFIG % {'port': port, 'dir': sshd_dir})
+        os.makedirs('/run/sshd', exist_ok=True)
+        self.sshd = subprocess.Popen(
+            ['/usr/sbin/sshd', '-D', '-e', '-f',
+             os.path.join(sshd_dir, 'sshd_config')],
             stderr=subprocess.PIPE)
-        self.addCleanup(services.stop_process, self.rsyncd)
+        self.addCleanup(services.stop_process, self.sshd)
         deadline = time.monotonic() + 20
         while True:
             try:
                 socket.create_connection(('127.0.0.1', port), 1).close()
                 break
             except OSError:
-                if time.monotonic() > deadline or self.rsyncd.poll():
-                    self.fail('rsync daemon not listening: %s'
-                              % self.rsyncd.stderr.read(4000))
+                if time.monotonic() > deadline or self.sshd.poll():
+                    self.fail('sshd not listening: %s'
+                              % self.sshd.stderr.read(4000))
                 time.sleep(0.1)
-        # nova's own: its password file, its config.
-        self.mine = os.path.join(self.work, 'nova')
-        os.mkdir(self.mine, 0o700)
-        password = os.path.join(self.mine, 'password')
-        with open(os.open(password, os.O_WRONLY | os.O_CREAT, 0o600),
-                  'w') as f:
-            f.write('pw-of-this-test\n')
+        known = os.path.join(self.mine, 'known_hosts')
+        with open(os.path.join(sshd_dir, 'host_key.pub')) as f:
+            host_key = ' '.join(f.read().split()[:2])
+        with open(known, 'w') as f:
+            f.write('[127.0.0.1]:%d %s\n' % (port, host_key))
         self.conf_file = os.path.join(self.mine, 'nova.conf')
         with open(self.conf_file, 'w') as f:
-            f.write('[libvirt]\nconsole_log_rsync_port = %d\n'
-                    'console_log_rsync_password_file = %s\n'
+            f.write('[libvirt]\nremote_filesystem_ssh_port = %d\n'
+                    'remote_filesystem_ssh_user = root\n'
+                    'remote_filesystem_ssh_identity_file = %s\n'
+                    'remote_filesystem_ssh_known_hosts_file = %s\n'
+                    'remote_filesystem_allowed_paths = %s\n'
                     '[nova_console_privsep]\nhelper_command = sudo %s\n'
-                    % (port, password, unprivileged.HELPER))
-        for path in (self.work, self.mine, password, self.conf_file):
+                    % (port, key, known, self.dest, unprivileged.HELPER))
+        for path in (self.work, self.mine, key, key + '.pub', known,
+                     self.conf_file):
             os.chown(path, self.user.pw_uid, self.user.pw_gid)
 
     def test_root_only_rotated_log_is_copied(self):
@@ -214,7 +226,7 @@ class LogCopyTestCase(base.FunctionalTestCase):
 
         proc = unprivileged.run_as_nova(
             [sys.executable, '-c', _COPY_SCRIPT, self.conf_file, inst.uuid,
-             log, '127.0.0.1'])
+             log, '127.0.0.1', os.path.join(self.dest, inst.uuid)])
         self.assertEqual(0, proc.returncode, proc.stderr[-3000:])
         sent = proc.stdout.split()
         self.assertIn('console.log.0', sent)

@@ -1286,7 +1286,7 @@ class LibvirtDriver(driver.ComputeDriver):
                 as_backups=as_backups,
                 max_size=migrate_data.virtlogd_max_size,
                 max_backups=migrate_data.virtlogd_max_backups,
-                conf=self._conf)
+                conf=self._conf, dest_dir=migrate_data.instance_dir)
         except Exception as e:  # a lost copy must never fail a migration
             LOG.warning('Console log of %s was not copied to %s: %s; it '
                         'stays in %s', instance.uuid,

@@ -1,18 +1,12 @@
 """Carry a guest's console log to another host after a live migration.
 
-Why rsync, to a daemon module: it is what Nova's remote file system
-drivers already use between compute hosts; a daemon module with
-``use chroot = yes`` confines every write to the destination's instances
-folder without handing out ssh keys; and it has connect and I/O timeouts,
-so a dead peer costs seconds, not a hung migration.
-
-The module is writable, so it must never accept an anonymous write: each
-destination's daemon has ``auth users`` and a secrets file, and we log in
-as ``[libvirt] console_log_rsync_user`` with the password in
-``[libvirt] console_log_rsync_password_file`` (``%(dest)s`` in it is the
-destination's address, for a password per host). rsync never sends the
-password itself (challenge and response), but the log's bytes cross the
-migration network unencrypted: keep that network to the compute hosts.
+The files go over the remote file system transport between compute hosts
+(nova.virt.libvirt.remotefs: ssh, or rsync over ssh, per ``[libvirt]
+remote_filesystem_transport``): key-only logins to the destination's
+sshd, its host key checked against known_hosts, connect and keepalive
+timeouts so a dead peer costs seconds, not a hung migration. The bytes
+are encrypted on the migration network; no listener on the destination
+takes writes without that login.
 
 Two layouts, chosen by the caller:
 
@@ -27,7 +21,7 @@ Two layouts, chosen by the caller:
 
 Only regular files with one name inside the instance folder are sent
 (lstat, O_NOFOLLOW, fstat): a symlink or hard link is never followed out
-of it, and rsync is told to send no links, devices or special files. The
+of it, and the transport sends no links, devices or special files. The
 folder itself is opened (instance_files.open_dir: never a link,
 ours, writable by nobody else) and the files are looked at relative to
 that descriptor, so a folder swapped for a link is not followed either.
@@ -37,7 +31,10 @@ keeps these rules, opening the folder again for each piece; a file
 replaced between two pieces is refused.
 The files to send are staged in a private folder of our own (mkdtemp in
 the system's temporary folder), never in the instance folder, whose name
-others could swap before rsync reads it.
+others could swap before the transport reads it. On the destination the
+files land in its instance folder (the destination names it:
+``migrate_data.instance_dir``), each written to a new name and renamed,
+so a link planted there is replaced, never written through.
 """
 
 import os
@@ -45,12 +42,12 @@ import shutil
 import stat
 import tempfile
 
-from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 from nova import exception
 from nova.privsep import console as privsep_console
 from nova.virt.libvirt import instance_files
+from nova.virt.libvirt import remotefs
 
 LOG = logging.getLogger(__name__)
 
@@ -207,47 +204,15 @@ def _stage(chain, staging, basename, as_backups, max_size, max_backups):
     return names
 
 
-def _rsync_url(addr, port, module, instance_uuid, user=None):
-    if ':' in addr:
-        addr = '[%s]' % addr
-    if user:
-        addr = '%s@%s' % (user, addr)
-    return 'rsync://%s:%d/%s/%s/' % (addr, port, module, instance_uuid)
-
-
-def password_file(conf, dest_addr):
-    """The checked password file for ``dest_addr``.
-
-    :raises LogTransferFailed: (instance_uuid left to the caller's
-        message) when the option is unset or the file is missing, a
-        link, not owned by us or readable by others.
-    """
-    template = conf.libvirt.console_log_rsync_password_file
-    if not template:
-        raise ValueError('[libvirt] console_log_rsync_password_file is not '
-                         'set; the destination\'s rsync daemon must '
-                         'require a password')
-    path = template.replace('%(dest)s', dest_addr)
-    try:
-        st = os.lstat(path)
-    except OSError as e:
-        raise ValueError('password file %s: %s' % (path, e.strerror))
-    if not stat.S_ISREG(st.st_mode):
-        raise ValueError('password file %s is not a regular file' % path)
-    if st.st_uid != os.geteuid() or st.st_mode & 0o077:
-        raise ValueError('password file %s must be owned by uid %d and '
-                         'readable by nobody else (mode 0600), not uid %d '
-                         'mode %04o' % (path, os.geteuid(), st.st_uid,
-                                        stat.S_IMODE(st.st_mode)))
-    return path
-
-
 def copy_console_log(instance_uuid, log_path, dest_addr, as_backups,
-                     max_size, max_backups, conf):
+                     max_size, max_backups, conf, dest_dir=None):
     """Send the log at ``log_path`` to the destination's instance folder.
 
-    Raises LogTransferFailed with the cause; the caller decides that a
-    failed copy never fails the migration.
+    ``dest_dir``: that folder on the destination (default: this host's
+    ``instances_path``/<uuid>, hosts sharing one layout). Returns the
+    names sent. Raises LogTransferFailed with the cause (the host and
+    what failed); the caller decides that a failed copy never fails the
+    migration.
     """
     try:
         dir_fd = instance_files.open_dir(os.path.dirname(log_path))
@@ -258,51 +223,32 @@ def copy_console_log(instance_uuid, log_path, dest_addr, as_backups,
         raise LogTransferFailed(instance_uuid=instance_uuid,
                                 reason='instance folder %s: %s' % (
                                     os.path.dirname(log_path), e.strerror))
+    dest_dir = dest_dir or os.path.join(conf.instances_path, instance_uuid)
     try:
-        return _copy(instance_uuid, log_path, dir_fd, dest_addr, as_backups,
-                     max_size, max_backups, conf)
+        return _copy(instance_uuid, log_path, dir_fd, dest_addr, dest_dir,
+                     as_backups, max_size, max_backups, conf)
     finally:
         os.close(dir_fd)
 
 
-def _copy(instance_uuid, log_path, dir_fd, dest_addr, as_backups,
+def _copy(instance_uuid, log_path, dir_fd, dest_addr, dest_dir, as_backups,
           max_size, max_backups, conf):
     chain = log_chain(log_path, dir_fd)
     if not chain:
         LOG.info('No console log of %s to copy', instance_uuid)
         return []
-    try:
-        secret = password_file(conf, dest_addr)
-    except ValueError as e:
-        raise LogTransferFailed(instance_uuid=instance_uuid, reason=str(e))
     staging = tempfile.mkdtemp(prefix=STAGING_DIR_PREFIX)
     try:
         names = _stage(chain, staging, os.path.basename(log_path),
                        as_backups, max_size, max_backups)
-        timeout = conf.libvirt.console_log_transfer_timeout
         try:
-            # The documented module refuses every option but --recursive,
-            # --times and --timeout, and every name but <uuid>/console.log
-            # and <uuid>/console.log.N: send nothing else (no -a, -p).
-            processutils.execute(
-                'rsync', '--recursive', '--times', '--chmod=F0600',
-                # Regular files only, whatever the staging folder holds.
-                '--no-links', '--no-devices', '--no-specials',
-                '--password-file=%s' % secret,
-                '--timeout=%d' % timeout, '--contimeout=%d' % timeout,
-                '--', *[os.path.join(staging, n) for n in names],
-                _rsync_url(dest_addr, conf.libvirt.console_log_rsync_port,
-                           conf.libvirt.console_log_rsync_module,
-                           instance_uuid,
-                           user=conf.libvirt.console_log_rsync_user))
-        except processutils.ProcessExecutionError as e:
-            reason = (e.stderr or e.description or str(e)).strip()
+            # The staging folder holds exactly the files to send, each a
+            # 0600 regular file of ours.
+            remotefs.RemoteFilesystem(conf).copy_to(dest_addr, staging,
+                                                    dest_dir)
+        except remotefs.RemoteFSError as e:
             raise LogTransferFailed(instance_uuid=instance_uuid,
-                                    reason='rsync to %s failed: %s' % (
-                                        dest_addr, reason))
-        except OSError as e:
-            raise LogTransferFailed(instance_uuid=instance_uuid,
-                                    reason='cannot run rsync: %s' % e)
+                                    reason=str(e))
         return names
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -199,7 +199,7 @@ class SourceTestCase(MigrationTestBase):
         self.copy.assert_called_once_with(
             inst.uuid, self.driver.console_log_path(inst), '192.0.2.2',
             as_backups=True, max_size=65536, max_backups=2,
-            conf=mock.ANY)
+            conf=mock.ANY, dest_dir='/srv/b/%s' % inst.uuid)
         self.assertFalse(os.path.exists(self.driver.instance_dir(inst)))
 
     def test_old_destination_gets_log_under_unchanged_names(self):
@@ -211,7 +211,9 @@ class SourceTestCase(MigrationTestBase):
     def test_failed_copy_does_not_fail_migration(self):
         inst = self._booted()
         self.copy.side_effect = log_transfer.LogTransferFailed(
-            instance_uuid=inst.uuid, reason='rsync: connection refused')
+            instance_uuid=inst.uuid,
+            reason='Remote file system copy ... on 192.0.2.2 failed: '
+                   'connection refused')
         data = self._dest_data(inst)
         with self.assertLogs('nova.virt.libvirt.driver', 'WARNING') as logs:
             self._migrate(inst, data)

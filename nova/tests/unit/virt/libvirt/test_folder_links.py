@@ -144,17 +144,11 @@ class LogTransferFolderLinkTestCase(test_log_transfer.LogTransferBase):
         e = self.assertRaises(log_transfer.LogTransferFailed, self._copy,
                               True)
         self.assertIn('symbolic link', str(e))
-        self.assertEqual([], self.rsync.calls)
+        self.assertEqual([], self.peer.calls)
 
     def test_staging_is_not_in_the_instance_folder(self):
         self._write('', b'x')
-        staged = []
-
-        def spy(*argv, **kw):
-            staged.extend(argv[argv.index('--') + 1:-1])
-            return self.rsync(*argv, **kw)
-
-        self.useFixture(self._patch_execute(spy))
+        staged = self._spy_copy_to()
         self._copy(as_backups=True)
         self.assertEqual(1, len(staged))
-        self.assertFalse(staged[0].startswith(self.src + os.sep))
+        self.assertFalse(staged[0][0].startswith(self.src + os.sep))

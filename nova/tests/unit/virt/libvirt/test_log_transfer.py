@@ -1,5 +1,4 @@
 import os
-import shutil
 import stat
 
 import fixtures
@@ -8,53 +7,29 @@ from oslo_concurrency import processutils
 import nova.conf
 from nova import test
 from nova.virt.libvirt import console_log
+from nova.tests.unit.virt.libvirt import test_remotefs
 from nova.virt.libvirt import log_transfer
+from nova.virt.libvirt import remotefs
 
 UUID = 'a3c5e1f0-1111-4c3e-9a55-0f1d2a3b4c5d'
 
 
-class FakeRsync:
-    """Stands in for ``rsync SRC... rsync://host:port/module/uuid/``."""
-
-    def __init__(self, dest_root):
-        self.dest_root = dest_root
-        self.calls = []
-
-    def __call__(self, *argv, **kw):
-        self.calls.append(argv)
-        sources = argv[argv.index('--') + 1:-1]
-        uuid = argv[-1].rstrip('/').split('/')[-1]
-        dest = os.path.join(self.dest_root, uuid)
-        os.makedirs(dest, exist_ok=True)
-        for src in sources:
-            shutil.copy(src, dest)
-        return '', ''
-
-
 class LogTransferBase(test.TestCase):
-    """An instance folder with a log, a fake rsync, a password file."""
+    """An instance folder with a log; the destination's folder is here
+    too, reached through a fake ssh that runs remotefs's scripts locally
+    (test_remotefs.LocalPeer)."""
 
     def setUp(self):
         super().setUp()
         self.src = os.path.join(self.instances_path, 'src', UUID)
         self.dest_root = os.path.join(self.instances_path, 'dest')
         os.makedirs(self.src)
+        os.makedirs(self.dest_root)
         self.log = os.path.join(self.src, 'console.log')
-        self.rsync = FakeRsync(self.dest_root)
-        self.useFixture(self._patch_execute(self.rsync))
-        self.secrets = os.path.join(self.instances_path, 'secrets')
-        os.mkdir(self.secrets, 0o700)
-        self._password('192.0.2.2')
-        self.flags(console_log_rsync_password_file=os.path.join(
-            self.secrets, '%(dest)s.password'), group='libvirt')
-
-    def _password(self, addr, mode=0o600):
-        path = os.path.join(self.secrets, '%s.password' % addr)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, 'w') as f:
-            f.write('pw-of-%s\n' % addr)
-        os.chmod(path, mode)
-        return path
+        self.flags(remote_filesystem_allowed_paths=[self.dest_root],
+                   group='libvirt')
+        self.peer = test_remotefs.LocalPeer()
+        self.useFixture(self._patch_execute(self.peer))
 
     @staticmethod
     def _patch_execute(side_effect):
@@ -71,7 +46,25 @@ class LogTransferBase(test.TestCase):
     def _copy(self, as_backups, max_size=100, max_backups=3):
         return log_transfer.copy_console_log(
             UUID, self.log, '192.0.2.2', as_backups=as_backups,
-            max_size=max_size, max_backups=max_backups, conf=nova.conf.CONF)
+            max_size=max_size, max_backups=max_backups, conf=nova.conf.CONF,
+            dest_dir=os.path.join(self.dest_root, UUID))
+
+    def _spy_copy_to(self):
+        """The staged files remotefs is handed: [(path, mode, data)]."""
+        staged = []
+        real = remotefs.RemoteFilesystem.copy_to
+
+        def spy(fs, host, local_path, remote_path):
+            for name in sorted(os.listdir(local_path)):
+                path = os.path.join(local_path, name)
+                with open(path, 'rb') as f:
+                    staged.append((path, stat.S_IMODE(os.lstat(path).st_mode),
+                                   f.read()))
+            return real(fs, host, local_path, remote_path)
+
+        self.useFixture(fixtures.MockPatchObject(
+            remotefs.RemoteFilesystem, 'copy_to', spy))
+        return staged
 
 
 class LogTransferTestCase(LogTransferBase):
@@ -91,78 +84,76 @@ class LogTransferTestCase(LogTransferBase):
         self.assertEqual(['console.log.0', 'console.log'], names)
         with open(self._dest()) as f:
             self.assertEqual('c', f.read())
-        argv = self.rsync.calls[0]
-        self.assertEqual(
-            'rsync://nova@192.0.2.2:873/nova-instances/%s/' % UUID, argv[-1])
-        self.assertIn('--timeout=60', argv)
+        with open(self._dest('console.log.0')) as f:
+            self.assertEqual('b', f.read())
+        self.assertEqual({'ssh'}, {argv[0] for argv in self.peer.calls})
 
-    def test_logs_in_with_the_destinations_password_file(self):
+    def test_goes_over_remotefs_with_its_options(self):
         self._write('', b'c')
+        self.flags(remote_filesystem_ssh_user='copier',
+                   remote_filesystem_ssh_identity_file='/k/id',
+                   remote_filesystem_ssh_known_hosts_file='/k/kh',
+                   group='libvirt')
         self._copy(as_backups=False)
-        argv = self.rsync.calls[0]
-        self.assertIn('--password-file=%s' % os.path.join(
-            self.secrets, '192.0.2.2.password'), argv)
-        self.assertTrue(argv[-1].startswith('rsync://nova@192.0.2.2:'))
-        # Nothing but regular files, whatever the staging folder held.
-        for flag in ('--no-links', '--no-devices', '--no-specials'):
-            self.assertIn(flag, argv[:argv.index('--')])
-        self.assertNotIn('pw-of', ' '.join(argv))  # never on a command line
+        for argv in self.peer.calls:
+            self.assertEqual(['--', '192.0.2.2'], list(argv[-3:-1]))
+            for opt in ('StrictHostKeyChecking=yes', 'BatchMode=yes',
+                        'UserKnownHostsFile=/k/kh'):
+                self.assertIn(opt, argv)
+            self.assertIn('-l copier', ' '.join(argv))
 
-    def test_user_is_configurable(self):
+    def test_rsync_transport(self):
+        self.flags(remote_filesystem_transport='rsync', group='libvirt')
         self._write('', b'c')
-        self.flags(console_log_rsync_user='copier', group='libvirt')
+        self._write('.0', b'b')
         self._copy(as_backups=False)
-        self.assertTrue(
-            self.rsync.calls[0][-1].startswith('rsync://copier@192.0.2.2:'))
+        with open(self._dest()) as f:
+            self.assertEqual('c', f.read())
+        rsync = [argv for argv in self.peer.calls if argv[0] == 'rsync']
+        self.assertEqual(2, len(rsync))
+        for argv in rsync:
+            for flag in ('--no-links', '--no-devices', '--no-specials'):
+                self.assertIn(flag, argv[:argv.index('--')])
 
-    def test_no_password_file_no_copy(self):
+    def test_default_destination_is_the_instances_path(self):
         self._write('', b'c')
-        self.flags(console_log_rsync_password_file=None, group='libvirt')
-        e = self.assertRaises(log_transfer.LogTransferFailed, self._copy,
-                              False)
-        self.assertIn('console_log_rsync_password_file is not set', str(e))
-        self.assertEqual([], self.rsync.calls)
+        self.flags(remote_filesystem_allowed_paths=[], group='libvirt')
+        log_transfer.copy_console_log(
+            UUID, self.log, '192.0.2.2', as_backups=False, max_size=100,
+            max_backups=3, conf=nova.conf.CONF)
+        with open(os.path.join(self.instances_path, UUID,
+                               'console.log')) as f:
+            self.assertEqual('c', f.read())
 
-    def test_password_file_of_another_host_is_missing(self):
+    def test_destination_outside_the_allowed_paths_is_refused(self):
         self._write('', b'c')
         e = self.assertRaises(
             log_transfer.LogTransferFailed, log_transfer.copy_console_log,
-            UUID, self.log, '192.0.2.3', as_backups=False, max_size=100,
-            max_backups=3, conf=nova.conf.CONF)
-        self.assertIn('192.0.2.3.password', str(e))
-        self.assertEqual([], self.rsync.calls)
+            UUID, self.log, '192.0.2.2', as_backups=False, max_size=100,
+            max_backups=3, conf=nova.conf.CONF, dest_dir='/etc/' + UUID)
+        self.assertIn('192.0.2.2', str(e))
+        self.assertIn('not below an allowed path', str(e))
+        self.assertEqual([], self.peer.calls)
 
-    def test_password_file_readable_by_others_is_refused(self):
-        self._write('', b'c')
-        self._password('192.0.2.2', mode=0o644)
-        e = self.assertRaises(log_transfer.LogTransferFailed, self._copy,
-                              False)
-        self.assertIn('readable by nobody else', str(e))
-        self.assertEqual([], self.rsync.calls)
-
-    def test_password_file_that_is_a_link_is_refused(self):
-        self._write('', b'c')
-        path = os.path.join(self.secrets, '192.0.2.2.password')
-        os.rename(path, path + '.real')
-        os.symlink(path + '.real', path)
-        e = self.assertRaises(log_transfer.LogTransferFailed, self._copy,
-                              False)
-        self.assertIn('not a regular file', str(e))
-        self.assertEqual([], self.rsync.calls)
+    def test_a_link_planted_at_the_destination_is_not_written_through(self):
+        victim = os.path.join(self.instances_path, 'victim')
+        with open(victim, 'wb') as f:
+            f.write(b'keep')
+        os.mkdir(os.path.join(self.dest_root, UUID))
+        os.symlink(victim, self._dest('console.log.0'))
+        self._write('', b'new')
+        self._copy(as_backups=True)
+        with open(victim, 'rb') as f:
+            self.assertEqual(b'keep', f.read())
+        self.assertFalse(os.path.islink(self._dest('console.log.0')))
 
     def test_staged_files_are_private(self):
         self._write('', b'c')
-        modes = []
-
-        def spy(*argv, **kw):
-            sources = argv[argv.index('--') + 1:-1]
-            modes.extend(stat.S_IMODE(os.lstat(s).st_mode)
-                         for s in sources)
-            return self.rsync(*argv, **kw)
-
-        self.useFixture(self._patch_execute(spy))
+        staged = self._spy_copy_to()
         self._copy(as_backups=True)
-        self.assertEqual([0o600], modes)
+        self.assertEqual([0o600], [mode for _p, mode, _d in staged])
+        self.assertEqual(0o600, stat.S_IMODE(
+            os.stat(self._dest('console.log.0')).st_mode))
 
     def test_as_backups_recut_to_destination_limits(self):
         history = b''.join(b'%04d\n' % i for i in range(100))  # 500 bytes
@@ -241,7 +232,7 @@ class LogTransferTestCase(LogTransferBase):
         self.assertIn('%s is not a regular file' % self.log, str(e))
         self.assertNotIn('not for the other host', str(e))
         self.assertIn('Refusing to copy %s' % self.log, logs.output)
-        self.assertEqual([], self.rsync.calls)
+        self.assertEqual([], self.peer.calls)
 
     def test_hard_link_is_not_sent(self):
         secret = os.path.join(self.instances_path, 'secret')
@@ -251,28 +242,33 @@ class LogTransferTestCase(LogTransferBase):
         e = self.assertRaises(log_transfer.LogTransferFailed, self._copy,
                               False)
         self.assertIn('hard links', str(e))
-        self.assertEqual([], self.rsync.calls)
+        self.assertEqual([], self.peer.calls)
 
     def test_nothing_to_copy(self):
         self.assertEqual([], self._copy(as_backups=True))
-        self.assertEqual([], self.rsync.calls)
+        self.assertEqual([], self.peer.calls)
 
-    def test_rsync_failure_names_cause(self):
+    def test_transport_failure_names_host_and_cause(self):
         self._write('', b'x')
         error = processutils.ProcessExecutionError(
-            exit_code=10, stderr='rsync: failed to connect to 192.0.2.2: '
-                                 'Connection refused (111)')
+            exit_code=255, stderr='ssh: connect to host 192.0.2.2 port 22: '
+                                  'Connection refused')
         self.useFixture(self._patch_execute(error))
         e = self.assertRaises(log_transfer.LogTransferFailed, self._copy,
                               False)
         self.assertIn(UUID, str(e))
-        self.assertIn('Connection refused', str(e))
+        self.assertIn('on 192.0.2.2 failed: connection refused', str(e))
         self.assertEqual(['console.log'], os.listdir(self.src))
 
-    def test_ipv6_url(self):
-        self.assertEqual('rsync://[2001:db8::2]:873/m/u/',
-                         log_transfer._rsync_url('2001:db8::2', 873, 'm',
-                                                 'u'))
+    def test_ipv6_destination(self):
+        self.flags(remote_filesystem_transport='rsync', group='libvirt')
+        self._write('', b'x')
+        log_transfer.copy_console_log(
+            UUID, self.log, '2001:db8::2', as_backups=False, max_size=100,
+            max_backups=3, conf=nova.conf.CONF,
+            dest_dir=os.path.join(self.dest_root, UUID))
+        rsync = [argv for argv in self.peer.calls if argv[0] == 'rsync']
+        self.assertEqual('[2001:db8::2]:%s' % self._dest(), rsync[0][-1])
 
     def test_chain_exists(self):
         self.assertFalse(log_transfer.log_chain_exists(self.log))

@@ -12,8 +12,10 @@ Run under the rig lock: ``flock /work/wt/.rig.lock <stestr command>``.
 
 import os
 import re
+import subprocess
 
 from nova.console import serial
+from nova import exception
 from nova.objects import instance as objects
 from nova.tests.functional import base
 from nova.tests.functional import multihost
@@ -156,6 +158,69 @@ class ToAndFromOldTestCase(ResizeTestCase):
         self.chatter(self.a, back, 2, 40)
         self.assertContinuous(self.output(self.a, back),
                               [(1, 100), (2, 40)])
+
+
+class DiskTestCase(ResizeTestCase):
+    """A server booted from a qcow2 disk: the disk moves over the remote
+    file system transport (ssh), its content intact."""
+
+    PATTERN = '0x5a'
+
+    def disk_instance(self, drv):
+        """An instance whose overlay disk (ours, on ``drv``) holds a
+        pattern at offset 0 before its first boot."""
+        image = os.path.join(self.instances_path, 'image.raw')
+        if not os.path.exists(image):
+            subprocess.run(['qemu-img', 'create', '-f', 'raw', image, '1M'],
+                           check=True, capture_output=True)
+        inst = self.make_instance(ports='1')
+        inst.image_meta = objects.ImageMeta(name='blank-disk',
+                                            disk_path=image)
+        os.makedirs(drv.instance_dir(inst), mode=0o700)
+        disk = drv.disk_path(inst)
+        subprocess.run(['qemu-img', 'create', '-f', 'qcow2', '-F', 'raw',
+                        '-b', image, disk], check=True, capture_output=True)
+        subprocess.run(['qemu-io', '-f', 'qcow2', '-c',
+                        'write -P %s 0 64k' % self.PATTERN, disk],
+                       check=True, capture_output=True)
+        return inst
+
+    def assertPattern(self, path):
+        out = subprocess.run(
+            ['qemu-io', '-U', '-r', '-f', 'qcow2', '-c',
+             'read -P %s 0 64k' % self.PATTERN, path],
+            capture_output=True, text=True)
+        self.assertEqual(0, out.returncode, out.stdout + out.stderr)
+        self.assertNotIn('Pattern verification failed', out.stdout)
+
+    def test_disk_moves_and_comes_back(self):
+        inst = self.boot_on(self.a, self.disk_instance(self.a))
+        new = self.move(inst, self.a, self.b, ports=2)
+        self.assertPattern(self.b.disk_path(new))
+        self.assertEqual(2, len(self.tcp_ports(self.b, new)))
+        self.revert(inst, new, self.a, self.b)
+        self.assertPattern(self.a.disk_path(inst))
+        self.assertFalse(os.path.exists(self.b.instance_dir(inst)))
+
+    def test_ssh_refused_leaves_the_server_running_on_its_host(self):
+        inst = self.boot_on(self.a, self.disk_instance(self.a))
+        ports = self.tcp_ports(self.a, inst)
+        data = self.b.prepare_migration(None, inst, inst.image_meta, False)
+        # Nothing listens for ssh there.
+        self.a._conf.set_override('remote_filesystem_ssh_port', 1,
+                                  'libvirt')
+        e = self.assertRaises(exception.ResizeError,
+                              self.a.migrate_disk_and_power_off, None,
+                              inst, data, False)
+        self.assertIn(self.env['HOSTB_ADDR'], e.message)
+        self.assertIn('refused', e.message.lower())
+        self.assertTrue(self.a.is_running(inst))
+        self.assertEqual(ports, self.tcp_ports(self.a, inst))
+        self.assertPattern(self.a.disk_path(inst))
+        self.assertFalse(os.path.exists(self.a.instance_dir(inst) +
+                                        '_resize'))
+        self.b.revert_migration_at_destination(None, inst, None, False)
+        self.assertFalse(os.path.exists(self.b.instance_dir(inst)))
 
 
 class ThroughAPITestCase(test_multihost.MultiHostTestCase):

@@ -36,7 +36,6 @@ a checked folder descriptor), and the disk's header is checked before
 every start (disk_check, in LibvirtDriver._start).
 """
 
-import importlib
 import json
 import os
 import shutil
@@ -52,6 +51,7 @@ from nova.virt import images
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import instance_files
 from nova.virt.libvirt import log_transfer
+from nova.virt.libvirt import remotefs
 
 LOG = logging.getLogger(__name__)
 
@@ -68,10 +68,9 @@ ResizeError = exception.ResizeError
 
 
 def _remotefs(conf):
-    """The ssh part's RemoteFilesystem (imported when first used, so a
-    tree without it still imports this module)."""
-    module = importlib.import_module('nova.virt.libvirt.remotefs')
-    return module.RemoteFilesystem(conf)
+    """The remote file system (ssh part): [libvirt]
+    remote_filesystem_transport, ssh user, key and known hosts."""
+    return remotefs.RemoteFilesystem(conf)
 
 
 def kept_dir(drv, instance):
@@ -158,7 +157,8 @@ def _send_log(drv, instance, folder, addr, data):
         sent = log_transfer.copy_console_log(
             instance.uuid, log_path, addr, as_backups=False,
             max_size=data.virtlogd_max_size,
-            max_backups=data.virtlogd_max_backups, conf=drv._conf)
+            max_backups=data.virtlogd_max_backups, conf=drv._conf,
+            dest_dir=data.instance_dir)
     except Exception as e:
         note = ('Console log of %s not copied to %s: %s; it stays in %s on '
                 '%s' % (instance.uuid, addr,

@@ -139,7 +139,7 @@ class SourceTestCase(ResizeDriverTestBase):
         self.copy.assert_called_once_with(
             inst.uuid, self.driver.console_log_path(inst), '192.0.2.2',
             as_backups=False, max_size=65536, max_backups=2,
-            conf=mock.ANY)
+            conf=mock.ANY, dest_dir='/srv/b/%s' % inst.uuid)
         # Defined, stopped, its ports held for a revert.
         self.assertFalse(self._dom(inst).isActive())
         self.assertEqual({(HOST, p) for p in self.ports},
@@ -265,7 +265,7 @@ class DestinationTestCase(ResizeDriverTestBase):
         self.copy.assert_called_once_with(
             inst.uuid, self.driver.console_log_path(inst), '192.0.2.1',
             as_backups=False, max_size=65536, max_backups=2,
-            conf=mock.ANY)
+            conf=mock.ANY, dest_dir=source.instance_dir)
         self.assertFalse(self.driver.instance_exists(inst))
         self.assertEqual(set(), serial.ALLOCATED_PORTS)
         self.assertFalse(os.path.exists(self.driver.instance_dir(inst)))

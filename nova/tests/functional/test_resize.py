@@ -14,6 +14,8 @@ import os
 import re
 import subprocess
 
+import fixtures
+
 from nova.console import serial
 from nova import exception
 from nova.objects import instance as objects
@@ -21,11 +23,28 @@ from nova.tests.functional import base
 from nova.tests.functional import multihost
 from nova.tests.functional import test_live_migration
 from nova.tests.functional import test_multihost
+from nova.virt.libvirt import remotefs
 
 SEQ = rb'SEQ (\d{6})'
 
 
 class ResizeTestCase(test_live_migration.LiveMigrationTestCase):
+    def setUp(self):
+        super().setUp()
+        # Host B's driver runs in this process, in host A's network
+        # namespace; the rig's sshd takes B's key only from B's address
+        # (authorized_keys from=), so B's ssh runs in B's namespace, as
+        # B's nova-compute would.
+        run = remotefs.RemoteFilesystem._run
+        netns = self.env['HOSTB_NETNS']
+
+        def run_from_its_host(fs, host, op, argv, **kwargs):
+            if fs._conf.host == self.b.host_name:
+                argv = ['ip', 'netns', 'exec', netns] + list(argv)
+            return run(fs, host, op, argv, **kwargs)
+        self.useFixture(fixtures.MockPatchObject(
+            remotefs.RemoteFilesystem, '_run', run_from_its_host))
+
     def resized(self, inst, ports):
         """``inst`` with a flavor of ``ports`` serial ports."""
         new = objects.Instance(uuid=inst.uuid, flavor=objects.Flavor(

@@ -93,6 +93,25 @@ class ImageSerialPortNumberExceedFlavorValue(Invalid):
                "%(flavor_value)d (hw:serial_port_count).")
 
 
+class FlavorMemoryTooSmall(Invalid):
+    msg_fmt = "Flavor's memory is too small for requested image."
+
+
+class FlavorDiskTooSmall(Invalid):
+    msg_fmt = "The created instance's disk would be too small."
+
+
+class FlavorDiskSmallerThanImage(FlavorDiskTooSmall):
+    msg_fmt = ("Flavor's disk is too small for requested image. Flavor disk "
+               "is %(flavor_size)i bytes, image is %(image_size)i bytes.")
+
+
+class FlavorDiskSmallerThanMinDisk(FlavorDiskTooSmall):
+    msg_fmt = ("Flavor's disk is smaller than the minimum size specified in "
+               "image metadata. Flavor disk is %(flavor_size)i bytes, "
+               "minimum size is %(image_min_disk)i bytes.")
+
+
 class SerialPortNumberLimitExceeded(Invalid):
     msg_fmt = ("The guest would need %(wanted)d serial devices (%(detail)s) "
                "but QEMU supports at most %(allowed)d.")

@@ -45,6 +45,7 @@ from nova.objects import instance as objects
 from nova.policies import servers as server_policies
 from nova.scheduler import manager as scheduler
 from nova import servicegroup
+from nova.virt import hardware
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -104,9 +105,13 @@ def console_page_url(base_url, token):
 
 
 def _check_metadata(metadata):
-    """A dict of str -> str, as the REST API's schema lets through."""
+    """A dict of str -> str, as the REST API's schema lets through; more
+    than Nova's quota of items is MetadataLimitExceeded (403), as Nova."""
     if not isinstance(metadata, dict):
         raise _bad('metadata', 'must be an object of strings')
+    if len(metadata) > server_records.MAX_METADATA_ITEMS:
+        raise exception.MetadataLimitExceeded(
+            allowed=server_records.MAX_METADATA_ITEMS)
     for key, value in metadata.items():
         if not isinstance(key, str) or not 1 <= len(key) <= 255:
             raise _bad('metadata', 'a key has 1 to 255 characters')
@@ -135,6 +140,44 @@ def _changes(name=UNSET, description=UNSET, access_ip_v4=UNSET,
     if metadata is not UNSET:
         values['metadata'] = _check_metadata(metadata)
     return values
+
+
+GIB = 1024 ** 3
+
+
+def check_image_fits_flavor(flavor, image):
+    """Nova's checks of the image a server is created or rebuilt with
+    against its flavor (dicts: nova.compute.flavors' and nova.image's).
+
+    :raises ImageSerialPortNumberExceedFlavorValue: the image's
+        ``hw_serial_port_count`` is more than the flavor's
+        ``hw:serial_port_count`` (the image may ask up to it).
+    :raises ImageSerialPortNumberInvalid: either is no whole number >= 1.
+    :raises FlavorMemoryTooSmall: the image's ``min_ram`` (MiB) exceeds
+        the flavor's ``ram``.
+    :raises FlavorDiskSmallerThanImage: the image's virtual size (Glance's
+        ``virtual_size``, else its ``size``), in bytes, exceeds the
+        flavor's root disk (``disk`` GiB).
+    :raises FlavorDiskSmallerThanMinDisk: the image's ``min_disk`` (GiB)
+        exceeds it. A root disk of 0 is not checked, as in Nova.
+    All are Invalid (400).
+    """
+    hardware.get_number_of_serial_ports(
+        objects.Flavor(extra_specs=dict(flavor.get('extra_specs') or {})),
+        objects.ImageMeta(properties=dict(image.get('properties') or {})))
+    if int(image.get('min_ram') or 0) > int(flavor.get('ram') or 0):
+        raise exception.FlavorMemoryTooSmall()
+    root = int(flavor.get('disk') or 0) * GIB
+    if not root:
+        return
+    size = int(image.get('virtual_size') or image.get('size') or 0)
+    if size > root:
+        raise exception.FlavorDiskSmallerThanImage(flavor_size=root,
+                                                   image_size=size)
+    min_disk = int(image.get('min_disk') or 0) * GIB
+    if min_disk > root:
+        raise exception.FlavorDiskSmallerThanMinDisk(
+            flavor_size=root, image_min_disk=min_disk)
 
 
 class API(server_records.ServerRecordsAPI):
@@ -277,6 +320,7 @@ class API(server_records.ServerRecordsAPI):
         _check_description(description)
         flavor = self.flavor_get(ctx, flavor_ref)
         image = self.image_get(ctx, image_ref)
+        check_image_fits_flavor(flavor, image)
         zone, forced_host = self._requested_zone(ctx, availability_zone)
         values = {
             'uuid': str(uuid_lib.uuid4()), 'name': name,
@@ -311,7 +355,7 @@ class API(server_records.ServerRecordsAPI):
                     values['availability_zone'] = (
                         availability_zones.get_host_availability_zone(
                             ctx, host, self.conf))
-                server = db.instance_create(values)
+                server = db.instance_create(values, image=image)
         instance_actions.action_start(ctx, values['uuid'],
                                       instance_actions.CREATE)
         if host is None:
@@ -319,7 +363,8 @@ class API(server_records.ServerRecordsAPI):
                         refused.message)
             values.update(vm_state=vm_states.ERROR, task_state=None,
                           fault=refused.message)
-            return self._annotate([db.instance_create(values)])[0]
+            return self._annotate([db.instance_create(values,
+                                                      image=image)])[0]
         self._hand_over(server, task_states.SPAWNING, lambda:
                         self.compute_task_api.build_instances(ctx, server))
         return self._annotate([server])[0]
@@ -438,6 +483,10 @@ class API(server_records.ServerRecordsAPI):
         server = self._get(ctx, server_id)
         self._check_lock(ctx, server)
         image = self.image_get(ctx, image_ref)
+        # The flavor the server was created with (its snapshot).
+        flavor = db.instance_flavor(server)
+        if flavor is not None:
+            check_image_fits_flavor(flavor, image)
         values = {'task_state': task_states.REBUILDING,
                   'image_id': image['id']}
         values.update(_changes(name=name, description=description,
@@ -449,7 +498,7 @@ class API(server_records.ServerRecordsAPI):
         updated = db.instance_update(
             server['uuid'], values,
             expected_vm_state=(vm_states.ACTIVE, vm_states.ERROR),
-            expected_task_state=None)
+            expected_task_state=None, image=image)
         if updated is None:
             raise self._invalid_state(ctx, server_id, 'rebuild')
         instance_actions.action_start(ctx, server['uuid'],

@@ -75,6 +75,28 @@ def _image(ctx, image_id, boot):
         return None
 
 
+def _kept_image(ctx, server, boot):
+    """The image the server was created or rebuilt with, as kept then
+    (db.instance_image: Nova's system metadata); its properties
+    (kernel_id, ramdisk_id, hw_serial_port_count...) are never read
+    again from the image, which may have changed or gone since. A
+    server made before copies were kept has its image read once and
+    kept now."""
+    image = db.instance_image(server) if server.get('uuid') else None
+    if image is not None:
+        return image
+    image = _image(ctx or nova_context.get_admin_context(),
+                   server['image_id'], boot)
+    if image is not None and server.get('uuid'):
+        try:
+            db.instance_image_set(server['uuid'], image)
+        except Exception as e:
+            # Read again next time: no action fails on the copy.
+            LOG.warning('Image %s of server %s not kept: %s',
+                        server['image_id'], server['uuid'], e)
+    return image
+
+
 def image_meta_for(image):
     """The ImageMeta of an image dict (nova.image): no file in it."""
     return objects.ImageMeta(
@@ -97,8 +119,7 @@ def instance_for(server, host=None, image=None, boot=False, ctx=None):
     # The flavor the server was created with, even if deleted since.
     flavor = db.instance_flavor(server)
     if image is None:
-        image = _image(ctx or nova_context.get_admin_context(),
-                       server['image_id'], boot)
+        image = _kept_image(ctx, server, boot)
     if boot and flavor is None:
         raise exception.FlavorNotFound(flavor_id=server['flavor_id'])
     if boot and image is None:
@@ -108,7 +129,8 @@ def instance_for(server, host=None, image=None, boot=False, ctx=None):
     if flavor is not None:
         instance.flavor = objects.Flavor(
             name=flavor['name'], memory_mb=flavor['ram'],
-            vcpus=flavor['vcpus'], extra_specs=dict(flavor['extra_specs']))
+            vcpus=flavor['vcpus'], extra_specs=dict(flavor['extra_specs']),
+            root_gb=int(flavor.get('disk') or 0))
     if image is not None:
         instance.image_meta = image_meta_for(image)
     return instance

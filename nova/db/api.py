@@ -342,9 +342,11 @@ def _instance_values(values):
     return values
 
 
-def instance_create(values):
+def instance_create(values, image=None):
     """Insert an instance; ``values`` use the keys of the instance dict.
 
+    ``image``: the image dict (nova.image) it is created with, copied
+    with the row in one transaction (see :func:`instance_image`).
     Conflict when its uuid is taken.
     """
     values = _instance_values(values)
@@ -352,9 +354,14 @@ def instance_create(values):
     values.setdefault('updated_at', values['created_at'])
     if 'metadata' in values:  # the model's attribute (see models)
         values['metadata_'] = values.pop('metadata')
+
+    def snapshots(session, instance):
+        _snapshot_flavor(session, instance)
+        if image is not None:
+            _snapshot_image(session, instance.uuid, image)
     return _insert(models.Instance, values, _instance_dict,
                    'An instance with uuid %r' % values.get('uuid'),
-                   before_flush=_snapshot_flavor)
+                   before_flush=snapshots)
 
 
 def instance_get(uuid):
@@ -385,8 +392,11 @@ def _matches(column, expected):
 
 @retry_on_race
 def instance_update(uuid, values, expected_vm_state=ANY,
-                    expected_task_state=ANY):
+                    expected_task_state=ANY, image=None):
     """Update an instance only if it is in the expected state.
+
+    ``image``: a new image dict to copy (a rebuild), in the same
+    transaction as the update (see :func:`instance_image`).
 
     ``expected_vm_state`` and ``expected_task_state`` are ``ANY``, one
     value (``None`` included) or a tuple of values. The check and the
@@ -404,6 +414,8 @@ def instance_update(uuid, values, expected_vm_state=ANY,
     with _transaction() as session:
         if session.execute(stmt.values(**values)).rowcount != 1:
             return None
+        if image is not None:
+            _snapshot_image(session, uuid, image)
         return _instance_dict(session.get(models.Instance, uuid))
 
 
@@ -418,6 +430,8 @@ def instance_delete(uuid):
             models.Tag.resource_id == uuid))
         session.execute(sa.delete(models.InstanceFlavor).where(
             models.InstanceFlavor.instance_uuid == uuid))
+        session.execute(sa.delete(models.InstanceImage).where(
+            models.InstanceImage.instance_uuid == uuid))
         table = models.Instance.__table__
         return session.execute(
             table.delete().where(table.c.uuid == uuid)).rowcount == 1
@@ -1153,3 +1167,55 @@ def instance_get_with_service(uuid):
         found = {key: getattr(row, 'service_' + key)
                  for key in _SERVICE_LIVENESS_KEYS}
     return instance, (found if found['id'] is not None else None)
+
+
+# -- t13: image snapshots ----------------------------------------------------
+
+# What an instance keeps of its image (Glance's or the local catalog's
+# dict, nova.image): never a file path of the local catalog.
+IMAGE_SNAPSHOT_KEYS = ('id', 'name', 'status', 'disk_format',
+                       'container_format', 'min_ram', 'min_disk', 'size',
+                       'virtual_size', 'properties')
+
+
+def image_snapshot(image):
+    """The part of ``image`` (an image dict) an instance keeps."""
+    snapshot = {key: image.get(key) for key in IMAGE_SNAPSHOT_KEYS}
+    snapshot['properties'] = dict(image.get('properties') or {})
+    return snapshot
+
+
+def _snapshot_image(session, uuid, image):
+    snapshot = image_snapshot(image)
+    row = session.get(models.InstanceImage, uuid)
+    if row is None:
+        session.add(models.InstanceImage(instance_uuid=uuid,
+                                         image_id=snapshot['id'],
+                                         image=snapshot))
+    else:
+        row.image_id, row.image = snapshot['id'], snapshot
+
+
+def instance_image(instance):
+    """The image dict (keys IMAGE_SNAPSHOT_KEYS) ``instance`` (a dict
+    with ``uuid`` and ``image_id``) was created or last rebuilt with;
+    None when no copy of that image was kept (an instance made before
+    copies were: the caller reads the image and keeps it with
+    :func:`instance_image_set`)."""
+    with _reading() as session:
+        row = session.get(models.InstanceImage, instance['uuid'])
+        if row is None or row.image_id != instance['image_id']:
+            return None
+        return dict(row.image, properties=dict(row.image['properties']))
+
+
+@retry_on_race
+def instance_image_set(uuid, image):
+    """Keep ``image`` as the copy of instance ``uuid``; False when the
+    instance is gone or now names another image."""
+    with _transaction() as session:
+        row = session.get(models.Instance, uuid)
+        if row is None or row.image_id != image['id']:
+            return False
+        _snapshot_image(session, uuid, image)
+        return True

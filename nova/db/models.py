@@ -297,3 +297,21 @@ class AggregateMetadata(Base):
                              nullable=False, index=True)
     key = sa.Column(sa.String(255), nullable=False, index=True)
     value = sa.Column(sa.String(255), nullable=False)
+
+
+# -- t13: image snapshots ----------------------------------------------------
+
+class InstanceImage(Base):
+    """The image an instance was created (or last rebuilt) with, copied
+    from Glance or the local catalog at that moment, as Nova copies an
+    image's properties into the instance's system metadata: its reboots,
+    power-ons and the scheduler's port claims read this copy, never the
+    image as it is now (its properties may have changed, the image may
+    be gone). ``image``: the keys of ``nova.db.api.IMAGE_SNAPSHOT_KEYS``.
+    """
+
+    __tablename__ = 'instance_images'
+
+    instance_uuid = sa.Column(sa.String(36), primary_key=True)
+    image_id = sa.Column(sa.String(36), nullable=False, index=True)
+    image = sa.Column(sa.JSON, nullable=False)

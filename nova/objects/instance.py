@@ -44,8 +44,16 @@ def _invalid_instance_uuid(attr, value):
 
 @base.NovaObjectRegistry.register
 class Flavor(base.NovaObject):
+    """The flavor an instance was created with (its snapshot row).
+
+    ``root_gb``: the root disk in GiB (the flavors table's ``disk``,
+    Nova's ``root_gb``); 0 means the image's own size, unchecked, as
+    Nova. A message for a 1.0 receiver leaves it out.
+    """
+
     # Version 1.0: name, memory_mb, vcpus, extra_specs
-    VERSION = '1.0'
+    # Version 1.1: root_gb
+    VERSION = '1.1'
     POSITIONAL = ('name', 'memory_mb', 'vcpus', 'extra_specs')
 
     fields = {
@@ -53,7 +61,13 @@ class Flavor(base.NovaObject):
         'memory_mb': fields.IntegerField(default=128),
         'vcpus': fields.IntegerField(default=1),
         'extra_specs': fields.JSONDictField(default={}),
+        'root_gb': fields.IntegerField(default=0),
     }
+
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        if target_version == '1.0':
+            primitive.pop('root_gb', None)
 
 
 class LocalFiles:

@@ -64,10 +64,12 @@ def _ports_of(instance):
     flavor = db.instance_flavor(instance)
     if flavor is None:
         return 0  # its build fails on the missing row
-    # An image of the local catalog gives its properties; a Glance image
-    # is not read here (no call to Glance under CLAIMS_LOCK): its
-    # flavor's count is claimed, and the host's next report corrects it.
-    image = db.image_get(instance['image_id'])
+    # The image as the instance keeps it since its create or rebuild
+    # (Glance's or the local catalog's: hw_serial_port_count may ask
+    # for ports); an instance made before copies were kept: the local
+    # catalog's image (no call to Glance under CLAIMS_LOCK).
+    image = (db.instance_image(instance) or
+             db.image_get(instance['image_id']))
     properties = dict(image['properties']) if image else {}
     try:
         return hardware.get_number_of_serial_ports(

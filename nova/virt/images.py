@@ -69,12 +69,19 @@ def cache_path(conf, image_id):
     return os.path.join(cache_dir(conf), name)
 
 
-def boot_files(ctx, conf, image_meta, fetch=True):
+def boot_files(ctx, conf, image_meta, fetch=True, known=False):
     """The BootFiles of ``image_meta`` on this host.
 
-    :param fetch: False at a later start of a guest (hard/soft reboot,
-        power on): the cached files are used as they are, Glance is not
-        asked again.
+    The image's ``kernel_id``, ``ramdisk_id`` and ``disk_format`` are
+    those of ``image_meta``: the image as the instance keeps it since
+    its create or rebuild (as Nova's system metadata), never Glance's
+    current ones.
+
+    :param fetch: False to name the cached files only (nothing is
+        fetched nor asked).
+    :param known: the guest booted from these files before (hard
+        reboot, power on): a file already in the cache is used without
+        asking Glance again; one missing is fetched as at a first boot.
     :raises ImageNotFound: no such image (or not for this caller).
     :raises ImageUnacceptable: the image cannot boot a guest here (its
         format, a backing file, no data, not active).
@@ -100,7 +107,8 @@ def boot_files(ctx, conf, image_meta, fetch=True):
                  if props.get('ramdisk_id') else None), disk, fmt)
         return BootFiles(None, None, cache_path(conf, image_meta.id),
                          image_meta.disk_format)
-    return ImageCache(conf).files(ctx, image_meta.id)
+    return ImageCache(conf).files(ctx, image_meta.id, image_meta=image_meta,
+                                  known=known)
 
 
 def _catalog_files(image_id):
@@ -157,21 +165,31 @@ class ImageCache:
         self._conf = conf
         self._api = api or image_api.API(conf)
 
-    def files(self, ctx, image_id):
-        """The BootFiles of Glance image ``image_id``, fetched if need be."""
-        image = self._api.get(ctx, image_id)
-        props = image['properties']
-        disk_format = image.get('disk_format')
+    def files(self, ctx, image_id, image_meta=None, known=False):
+        """The BootFiles of Glance image ``image_id``, fetched if need be.
+
+        ``image_meta``: the image as the instance keeps it (its kernel_id,
+        ramdisk_id and disk_format are used; Glance is asked only for
+        what it downloads and for the caller's right to read it); None:
+        Glance's image as it is now. ``known``: see :func:`boot_files`.
+        """
+        if image_meta is None:
+            image = self._api.get(ctx, image_id)
+            props, disk_format = image['properties'], image.get('disk_format')
+        else:
+            image = None
+            props = image_meta.properties
+            disk_format = image_meta.disk_format
         if props.get('kernel_id'):
-            kernel = self.fetch(ctx, props['kernel_id'])
-            ramdisk = (self.fetch(ctx, props['ramdisk_id'])
+            kernel = self.fetch(ctx, props['kernel_id'], known=known)
+            ramdisk = (self.fetch(ctx, props['ramdisk_id'], known=known)
                        if props.get('ramdisk_id') else None)
             if disk_format not in DISK_FORMATS:
                 return BootFiles(kernel, ramdisk, None, None)
             # A disk image with its own kernel (as Nova boots it): the
             # kernel boots, the image is the guest's disk.
             disk = self.fetch(ctx, image_id, image=image,
-                              disk_format=disk_format)
+                              disk_format=disk_format, known=known)
             return BootFiles(kernel, ramdisk, disk, disk_format)
         if disk_format not in DISK_FORMATS:
             raise exception.ImageUnacceptable(
@@ -179,7 +197,8 @@ class ImageCache:
                 reason='disk format %s cannot boot here (%s only; a kernel '
                        'image needs the property kernel_id)' % (
                            disk_format, ', '.join(DISK_FORMATS)))
-        path = self.fetch(ctx, image_id, image=image, disk_format=disk_format)
+        path = self.fetch(ctx, image_id, image=image, disk_format=disk_format,
+                          known=known)
         return BootFiles(None, None, path, disk_format)
 
     def _base(self):
@@ -195,20 +214,27 @@ class ImageCache:
                 '(a link or a file is never followed)' % base)
         return base
 
-    def fetch(self, ctx, image_id, image=None, disk_format=None):
+    def fetch(self, ctx, image_id, image=None, disk_format=None,
+              known=False):
         """The cached file of ``image_id``; downloaded when missing.
 
         :param image: its dict, when the caller already read it.
         :param disk_format: for a disk image, the format qemu-img must
             find (and no backing or data file).
+        :param known: the guest asking booted from this file before: a
+            cached file is used without asking Glance.
         """
+        base = self._base()
+        path = cache_path(self._conf, image_id)
+        if known and image is None and self._cached(path):
+            # Glance said at the guest's first boot that its owner may
+            # read it; its cached file is whole (renamed in once done).
+            return path
         # Asked of Glance with the caller's token even when the file is
         # cached: the cache is shared by every project's guests, and a
         # cached image is no more the caller's than one never fetched
         # (a kernel_id or ramdisk_id may name anyone's image).
         image = image or self._api.get(ctx, image_id)
-        base = self._base()
-        path = cache_path(self._conf, image_id)
         name = os.path.basename(path)
         with lockutils.lock(name, lock_file_prefix='nova-image-',
                             external=True, lock_path=base):

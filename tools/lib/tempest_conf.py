@@ -255,7 +255,7 @@ def main():
             # No network: servers are made without "networks" and
             # tempest looks no network up by name.
             'fixed_network_name': '',
-            'build_timeout': '300',
+            'build_timeout': '600',
             'region': 'RegionOne', 'endpoint_type': 'publicURL',
         },
         'compute-feature-enabled': dict(

@@ -162,3 +162,66 @@ class GlanceServicesTestCase(test_keystone.KeystoneCalls,
         status, body = self.request(
             self.demo, 'GET', '/images/00000000-0000-4000-8000-000000000000')
         self.assertEqual(404, status, body)
+
+    # -- t13: the image as the server keeps it --------------------------
+
+    def serial_ports(self, server_id):
+        return self.domain_xml(server_id).count("<serial type='tcp'")
+
+    def test_image_serial_ports_kept_across_glance_changes(self):
+        # A Glance image that asks for 2 serial ports (flavor 1 says
+        # nothing): the guest gets 2, the scheduler claimed 2.
+        image_id = services.GlanceImages.create(
+            'func-%d-ports' % os.getpid(), os.devnull, 'ami',
+            kernel_id=self.images['kernel'],
+            ramdisk_id=self.images['ramdisk'],
+            os_command_line=self.stack.cmdline, hw_serial_port_count='2')
+        server_id = self.create(image_id)
+        self.wait_active(self.demo, server_id)
+        self.wait_output(self.demo, server_id, BANNER)
+        self.assertEqual(2, self.serial_ports(server_id))
+        # The image changes in Glance: another port count and a kernel
+        # that does not exist. The server keeps what it was made with.
+        services.openstack(
+            'nova-admin', 'image', 'set', '--property',
+            'hw_serial_port_count=1', '--property',
+            'kernel_id=00000000-0000-4000-8000-0000000000ff', image_id)
+        status, body = self.request(self.demo, 'POST',
+                                    '/servers/%s/action' % server_id,
+                                    {'reboot': {'type': 'HARD'}})
+        self.assertEqual(202, status, body)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            status, body = self.request(self.demo, 'GET',
+                                        '/servers/%s' % server_id)
+            if body['server']['status'] != 'HARD_REBOOT':
+                break
+            time.sleep(0.5)
+        self.assertEqual('ACTIVE', body['server']['status'], body)
+        self.assertEqual(2, self.serial_ports(server_id))
+        self.assertIn('<kernel>%s/' % self.base, self.domain_xml(server_id))
+
+    def test_image_bigger_than_the_flavor_disk_is_refused(self):
+        admin = self.token('nova-admin')
+        status, body = self.request(admin, 'POST', '/flavors', {
+            'flavor': {'name': 'func-disk1-%d' % os.getpid(), 'ram': 128,
+                       'vcpus': 1, 'disk': 1}})
+        self.assertEqual(200, status, body)
+        flavor_id = body['flavor']['id']
+        self.addCleanup(self.request, admin, 'DELETE',
+                        '/flavors/%s' % flavor_id)
+        image = services.openstack(
+            'nova-admin', 'image', 'create', '--public', '--disk-format',
+            'ami', '--container-format', 'ami', '--file', os.devnull,
+            '--min-disk', '2', '--property',
+            'kernel_id=%s' % self.images['kernel'], '-f', 'json',
+            'func-%d-mindisk' % os.getpid())
+        self.addCleanup(services.GlanceImages.delete, image['id'])
+        status, body = self.request(self.demo, 'POST', '/servers', {
+            'server': {'name': 'big', 'imageRef': image['id'],
+                       'flavorRef': flavor_id}})
+        self.assertEqual(400, status, body)
+        self.assertEqual(
+            "Flavor's disk is smaller than the minimum size specified in "
+            "image metadata. Flavor disk is 1073741824 bytes, minimum "
+            "size is 2147483648 bytes.", body['badRequest']['message'])

@@ -152,6 +152,11 @@ class MariaDBTestCase(test.TestCase):
                          [i['uuid'] for i in db.instance_get_all()])
         self.assertEqual(6, db.service_report(
             'host-a', 'nova-compute', 'compute', {})['report_count'])
+        # t13's revision: each instance keeps its image, properties as
+        # a dict (MariaDB reflects the JSON column as text).
+        kept = db.instance_image(db.instance_get('u0'))
+        self.assertEqual(('i1', {'os': 'x'}),
+                         (kept['id'], kept['properties']))
 
     def test_racing_writers(self):
         db.configure(self.url)
@@ -211,5 +216,7 @@ class MariaDBTestCase(test.TestCase):
                  'key_pairs', 'tags', 'instance_actions',
                  'instance_actions_events', 'migrations',
                  'instance_flavors', 'aggregates', 'aggregate_hosts',
-                 'aggregate_metadata'},
+                 'aggregate_metadata',
+                 # t13's
+                 'instance_images'},
                 set(sa.inspect(conn).get_table_names()))

@@ -186,7 +186,9 @@ def _sample(cls):
     class Keys(dict):
         def __missing__(self, key):
             self[key] = 3 if key in ('wanted', 'allowed', 'image_value',
-                                     'flavor_value') else 'v-' + key
+                                     'flavor_value', 'flavor_size',
+                                     'image_size', 'image_min_disk'
+                                     ) else 'v-' + key
             return self[key]
     kwargs = Keys()
     cls.msg_fmt % kwargs

@@ -629,12 +629,20 @@ class LibvirtDriver(driver.ComputeDriver):
         planted link raises InstanceFileUnsafe before virtlogd or QEMU
         could open it.
         """
+        return self._spawn(context, instance, image_meta)
+
+    def _spawn(self, context, instance, image_meta, known=False):
+        """spawn; ``known``: the guest booted from ``image_meta`` before
+        (hard reboot, power on), so its cached files are used without
+        asking Glance (images.boot_files)."""
         instance_files.prepare_dir(self.instance_dir(instance))
         instance.image_meta = image_meta
         # Found (or fetched into the image cache) by this host from the
-        # image's id: an RPC message names no file.
+        # image's id and the properties the instance keeps (kernel_id,
+        # ramdisk_id): an RPC message names no file.
         try:
-            files = images.boot_files(context, self._conf, image_meta)
+            files = images.boot_files(context, self._conf, image_meta,
+                                      known=known)
         except exception.NovaException as e:
             raise exception.InstanceBootFailed(
                 instance_uuid=instance.uuid,
@@ -826,7 +834,7 @@ class LibvirtDriver(driver.ComputeDriver):
         """
         self._check_files(instance)
         self.destroy(None, instance, destroy_disks=False)
-        self.spawn(context, instance, instance.image_meta)
+        self._spawn(context, instance, instance.image_meta, known=True)
 
     def rebuild(self, context, instance, image_meta):
         """Boot ``instance`` again from ``image_meta``, keeping its log.

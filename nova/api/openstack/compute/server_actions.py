@@ -61,7 +61,7 @@ class ServerActionsController(wsgi.Controller):
         self.compute_api.reboot(wsgi.get_context(req), id, reboot_type)
 
     @wsgi.response(202)
-    @wsgi.expected_errors((400, 404, 409))
+    @wsgi.expected_errors((400, 403, 404, 409))
     @wsgi.action('rebuild')
     @validation.schema(schemas.rebuild, '2.1', '2.18')
     @validation.schema(schemas.rebuild_v219, '2.19')

@@ -1,9 +1,11 @@
 """/servers: list, create, show and delete servers.
 
-Listing takes two of Nova's filters: ``status`` (e.g. ACTIVE) and
-``name``, matched as a substring (Nova takes a regular expression; we do
-not run a caller's regular expression). Other query parameters are
-ignored, as Nova does before microversion 2.75. ``all_tenants`` (a
+Listing takes Nova's filters ``status`` (e.g. ACTIVE), ``flavor`` and
+``image`` (ids), and ``name``, matched as a substring (Nova takes a
+regular expression; we do not run a caller's regular expression), then
+Nova's paging: ``marker`` (a server listed; 400 when none is) and
+``limit`` (a whole number). Other query parameters are ignored, as Nova
+does before microversion 2.75. ``all_tenants`` (a
 boolean, oslo's strict spellings; 400 for any other value) is for admins:
 true lists every project's servers (403 for others), false only the
 caller's project. An admin without it sees every project's servers.
@@ -297,6 +299,25 @@ def _filtered(req, servers, params):
                    if common.status_of(s) == status.upper()]
     if name:
         servers = [s for s in servers if name in s['name']]
+    # -- t13: Nova's flavor and image filters (by id), marker and limit
+    # (tempest's ListServerFiltersTestJSON).
+    for param, key in (('flavor', 'flavor_id'), ('image', 'image_id')):
+        if params.get(param):
+            servers = [s for s in servers if s[key] == params[param]]
+    marker = params.get('marker')
+    if marker is not None:
+        uuids = [s['uuid'] for s in servers]
+        if marker not in uuids:
+            raise webob.exc.HTTPBadRequest(
+                explanation='marker [%s] not found' % marker[:40])
+        servers = servers[uuids.index(marker) + 1:]
+    limit = params.get('limit')
+    if limit is not None:
+        if not limit.isdigit() or len(limit) > 10:
+            raise exception.ValidationError(
+                field='limit', detail='must be a whole number, not %r'
+                                      % limit[:40])
+        servers = servers[:int(limit)]
     return servers
 
 

@@ -49,3 +49,30 @@ class ImagesTestCase(base.APITestCase):
     def test_unknown_image_is_404(self):
         self.assertFault(self.request('GET', '/v2.1/images/nope'), 404,
                          'itemNotFound', 'nope')
+
+
+class ImageFiltersTestCase(base.APITestCase):
+    """Nova's proxy filters and pages (tempest's ListImageFiltersTestJSON:
+    name and limit were ignored)."""
+
+    def ids(self, query, path='/v2.1/images'):
+        return [i['id'] for i in self.json(self.request(
+            'GET', path + '?' + query))['images']]
+
+    def test_name_status_min_disk(self):
+        self.assertEqual([fakes.IMAGE_ID], self.ids('name=cirros'))
+        self.assertEqual([], self.ids('name=cirr'))
+        self.assertEqual([fakes.IMAGE_ID], self.ids('status=active'))
+        self.assertEqual([fakes.OTHER_IMAGE_ID],
+                         self.ids('status=SAVING', '/v2.1/images/detail'))
+        self.assertEqual([fakes.IMAGE_ID], self.ids('minDisk=1'))
+
+    def test_limit_and_marker(self):
+        every = self.ids('')
+        self.assertEqual(2, len(every))
+        self.assertEqual(every[:1], self.ids('limit=1'))
+        self.assertEqual([], self.ids('limit=0', '/v2.1/images/detail'))
+        self.assertEqual(every[1:], self.ids('marker=%s' % every[0]))
+        for bad in ('limit=-1', 'limit=x', 'marker=nope', 'minRam=x'):
+            self.assertStatus(400, self.request('GET',
+                                                '/v2.1/images?' + bad))

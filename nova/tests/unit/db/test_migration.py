@@ -117,6 +117,8 @@ LATER_TABLES = {
     'tags', 'instance_actions', 'instance_actions_events', 'migrations',
     # -- adm
     'instance_flavors', 'aggregates', 'aggregate_hosts', 'aggregate_metadata',
+    # -- t13
+    'instance_images',
 }
 
 

@@ -20,7 +20,7 @@ from nova.tests.unit import fake_uuids as ids
 OBJECT_FINGERPRINTS = {
     'ComputeNode': '1.0-6777b40f775bb8b57a1a17fc81d09b05',
     'ConsoleSerial': '1.0-8750e753ef0f261ae97a5e23f1fe62dc',
-    'Flavor': '1.0-afbc4dac863061fe409253b6b38c6f91',
+    'Flavor': '1.1-ee9ddc3e341dd0a44e44554719e04937',
     'ImageMeta': '1.1-34397e9e0b9fc44e6ad2928f65c13ced',
     'Instance': '1.0-be7b0728f358ae8e01db7d6ad5bf02d7',
     'LibvirtLiveMigrateData': '1.0-3c5c6091bdedf1ce055b1d5779cfa858',

@@ -36,7 +36,7 @@ rebuild = {
                 'adminPass': {'type': 'string', 'maxLength': 255},
                 'metadata': servers.metadata,
                 'accessIPv4': {'type': 'string', 'maxLength': 39},
-                'accessIPv6': {'type': 'string', 'maxLength': 39},
+                'accessIPv6': {'type': 'string', 'maxLength': 45},
                 'OS-DCF:diskConfig': {'type': 'string',
                                       'enum': ['AUTO', 'MANUAL']},
                 # A flavor here has no ephemeral disk: nothing to keep.
@@ -142,17 +142,20 @@ migrate_live_v230 = copy.deepcopy(migrate_live_v225)
 migrate_live_v230['properties']['os-migrateLive']['properties'][
     'force'] = parameter_types.boolean
 
-# lock / unlock take null (Nova's schema allows nothing else before
-# 2.73, which adds a reason).
+# lock / unlock: Nova checks no body before 2.73 (which adds a reason):
+# null or an empty object, as clients send ({"lock": {}}: tempest,
+# novaclient), are the same request.
 lock = {
     'type': 'object',
-    'properties': {'lock': {'type': 'null'}},
+    'properties': {'lock': {'type': ['null', 'object'],
+                            'maxProperties': 0}},
     'required': ['lock'],
     'additionalProperties': False,
 }
 unlock = {
     'type': 'object',
-    'properties': {'unlock': {'type': 'null'}},
+    'properties': {'unlock': {'type': ['null', 'object'],
+                              'maxProperties': 0}},
     'required': ['unlock'],
     'additionalProperties': False,
 }

@@ -22,7 +22,8 @@ image_ref_or_empty = dict(
     pattern=r'^(%s)?\Z' % parameter_types.image_ref['pattern'][1:-2])
 
 # Nova's metadata: keys of 1-255 of these characters, string values of at
-# most 255; Nova's default quota of 128 items.
+# most 255. Nova's quota of 128 items is no schema limit: more is a 403
+# (MetadataLimitExceeded, nova.compute.api), as in Nova.
 MAX_METADATA_ITEMS = 128
 metadata = {
     'type': 'object',
@@ -31,7 +32,6 @@ metadata = {
         r'^[a-zA-Z0-9-_:. ]{1,255}\Z': {'type': 'string', 'maxLength': 255},
     },
     'additionalProperties': False,
-    'maxProperties': MAX_METADATA_ITEMS,
     'description': 'metadata keys have 1 to 255 letters, digits, "-", '
                    '"_", ":", "." or spaces',
 }
@@ -96,7 +96,7 @@ _server = {
         'adminPass': {'type': 'string', 'maxLength': 255},
         'metadata': metadata,
         'accessIPv4': {'type': 'string', 'maxLength': 39},
-        'accessIPv6': {'type': 'string', 'maxLength': 39},
+        'accessIPv6': {'type': 'string', 'maxLength': 45},
         'OS-DCF:diskConfig': {'type': 'string', 'enum': ['AUTO', 'MANUAL']},
         'key_name': {'type': 'string', 'minLength': 1, 'maxLength': 255},
         'availability_zone': {'type': 'string', 'minLength': 1,
@@ -137,7 +137,7 @@ update = {
             'properties': {
                 'name': parameter_types.name,
                 'accessIPv4': {'type': 'string', 'maxLength': 39},
-                'accessIPv6': {'type': 'string', 'maxLength': 39},
+                'accessIPv6': {'type': 'string', 'maxLength': 45},
                 'OS-DCF:diskConfig': {'type': 'string',
                                       'enum': ['AUTO', 'MANUAL']},
             },

@@ -331,16 +331,18 @@ class LifecycleTestCase(DriverTestBase):
         asked = []
         real = images.boot_files
 
-        def boot_files(ctx, conf, image_meta, fetch=True):
+        def boot_files(ctx, conf, image_meta, fetch=True, known=False):
             if fetch:
-                asked.append(ctx)
-            return real(ctx, conf, image_meta, fetch=fetch)
+                asked.append((ctx, known))
+            return real(ctx, conf, image_meta, fetch=fetch, known=known)
         self.useFixture(fixtures.MonkeyPatch(
             'nova.virt.images.boot_files', boot_files))
         self.driver.reboot(caller, inst, reboot_type='HARD')
         self.driver.power_off(inst)
         self.driver.power_on(caller, inst)
-        self.assertEqual([caller, caller], asked)
+        # The caller's token fetches what left the cache; what is cached
+        # is used without asking Glance again (known).
+        self.assertEqual([(caller, True), (caller, True)], asked)
 
     def test_power_on_after_power_off(self):
         inst = self._instance()

@@ -6,7 +6,9 @@ side of a two-host move, the other host's part (remotefs, log_transfer)
 replaced by mocks. The real two-host move is in the functional tests.
 """
 
+import json
 import os
+import subprocess
 from unittest import mock
 
 import fixtures
@@ -342,3 +344,25 @@ class SameHostFailureTestCase(ResizeDriverTestBase):
         self.assertIsNone(self.driver.revert_migration_at_destination(
             None, inst, None, False))
         self.assertFalse(os.path.exists(self.driver.instance_dir(inst)))
+
+
+class GrowTestCase(ResizeDriverTestBase):
+    def _size(self, path):
+        out = subprocess.run(['qemu-img', 'info', '--output=json', path],
+                             check=True, capture_output=True, text=True)
+        return json.loads(out.stdout)['virtual-size']
+
+    def test_a_larger_root_disk_grows_the_overlay_never_shrinks(self):
+        disk = os.path.join(self.instances_path, 'disk')
+        subprocess.run(['qemu-img', 'create', '-f', 'qcow2', disk, '1M'],
+                       check=True, capture_output=True)
+        resize._grow(disk, 2)
+        self.assertEqual(2 * 1024 ** 3, self._size(disk))
+        resize._grow(disk, 1)
+        self.assertEqual(2 * 1024 ** 3, self._size(disk))
+
+    def test_the_new_flavors_root_gb_crosses_rpc(self):
+        flavor = objects.Flavor(name='big', root_gb=3)
+        primitive = flavor.obj_to_primitive()
+        self.assertEqual(3, objects.Flavor.obj_from_primitive(
+            primitive).root_gb)

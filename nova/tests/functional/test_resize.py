@@ -154,31 +154,6 @@ class NewToNewTestCase(ResizeTestCase):
                               [(1, 120), (2, 80), (3, 30)])
 
 
-class ToAndFromOldTestCase(ResizeTestCase):
-    def test_to_an_n_host_and_back(self):
-        self.make_old(self.b)
-        inst = self.boot_on(self.a, self.make_instance(ports='1'))
-        self.wait_on(self.a, inst, base.BANNER)
-        self.chatter(self.a, inst, 1, 100)
-        before = self.output(self.a, inst)
-        new = self.move(inst, self.a, self.b, ports=1)
-        # The N host's devices: no virtlogd log; its history kept there.
-        self.assertEqual([False], [log for _h, _p, log
-                                   in self.tcp_ports(self.b, new)])
-        self.assertEqual(before, self.output(self.b, new))
-        self.type_on(self.b, new, 'on-the-n-host')
-        self.a.confirm_migration(None, inst, False)
-        # And a cold migration back to the N+1 host.
-        back = self.move(new, self.b, self.a, ports=1)
-        self.b.confirm_migration(None, new, False)
-        self.assertEqual([True], [log for _h, _p, log
-                                  in self.tcp_ports(self.a, back)])
-        self.wait_on(self.a, back, base.BANNER, count=2)
-        self.chatter(self.a, back, 2, 40)
-        self.assertContinuous(self.output(self.a, back),
-                              [(1, 100), (2, 40)])
-
-
 class DiskTestCase(ResizeTestCase):
     """A server booted from a qcow2 disk: the disk moves over the remote
     file system transport (ssh), its content intact."""

@@ -429,3 +429,17 @@ class SnapshotFailed(NovaException):
 
 class UnshelveFailed(NovaException):
     msg_fmt = "Unshelve of instance %(instance_uuid)s failed: %(reason)s"
+
+
+# -- resize: cold migration and resize (Nova's names) ---------------------
+
+class ResizeError(NovaException):
+    msg_fmt = "Resize error: %(reason)s"
+
+
+class CannotResizeToSameFlavor(Invalid):
+    msg_fmt = "When resizing, instances must change flavor!"
+
+
+class CannotResizeDisk(Invalid):
+    msg_fmt = "Server disk was unable to be resized because: %(reason)s"

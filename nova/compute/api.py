@@ -438,10 +438,13 @@ class API(server_records.ServerRecordsAPI):
             uuid, {'task_state': task_states.DELETING},
             expected_task_state=(None,) + tuple(
                 t for t in task_states.ALL
-                if t not in (task_states.DELETING, task_states.MIGRATING)))
+                if t not in (task_states.DELETING, task_states.MIGRATING) +
+                task_states.RESIZE_STATES))
         if updated is None:
             server = self._get(ctx, server_id)  # InstanceNotFound if gone
-            if server['task_state'] == task_states.MIGRATING:
+            # A move in progress: its guest may be on either host.
+            if server['task_state'] in ((task_states.MIGRATING,) +
+                                        task_states.RESIZE_STATES):
                 raise self._invalid_state(ctx, server_id, 'delete')
             return  # already being deleted
         instance_actions.action_start(ctx, uuid, instance_actions.DELETE)
@@ -568,6 +571,99 @@ class API(server_records.ServerRecordsAPI):
         self.compute_task_api.live_migrate_instance(
             ctx, server, host, block_migration, force=force, **kwargs)
 
+    # -- resize: cold migration and resize (nova.conductor.migrate) -------
+
+    def _start_move(self, ctx, server_id, action, flavor_id=None):
+        server = self._get(ctx, server_id)
+        self._check_lock(ctx, server)
+        self._check_open()
+        self._check_host(server)
+        updated = db.instance_update(
+            server['uuid'], {'task_state': task_states.RESIZE_PREP},
+            expected_vm_state=vm_states.ACTIVE, expected_task_state=None)
+        if updated is None:
+            raise self._invalid_state(
+                ctx, server_id, 'resize' if flavor_id else 'migrate')
+        instance_actions.action_start(ctx, server['uuid'], action)
+        try:
+            self.compute_task_api.migrate_server(ctx, updated, flavor_id)
+        except exception.NovaException:
+            # The conductor put it back when it answered; not when the
+            # message never got there.
+            db.instance_update(server['uuid'], {'task_state': None},
+                               expected_task_state=task_states.RESIZE_PREP)
+            raise
+
+    def migrate(self, ctx, server_id):
+        """Cold migrate an ACTIVE server to a host the scheduler picks
+        (admins: the REST API's policy). It ends VERIFY_RESIZE there,
+        to confirm or revert.
+
+        :raises: InstanceInvalidState, InstanceIsLocked,
+            InstanceHostUnavailable (409), NoValidHost (400),
+            ServiceUnavailable (503).
+        """
+        self._start_move(ctx, server_id, instance_actions.MIGRATE)
+
+    def resize(self, ctx, server_id, flavor_ref):
+        """Resize an ACTIVE server to the flavor ``flavor_ref`` (its id).
+
+        :raises: FlavorNotFound, CannotResizeToSameFlavor,
+            CannotResizeDisk, NoValidHost (400); the 409s of migrate.
+        """
+        server = self._get(ctx, server_id)
+        # As Nova's decorators: the lock, then the state, then the input.
+        self._check_lock(ctx, server)
+        if not _ready(server):
+            raise self._invalid_state(ctx, server_id, 'resize')
+        flavor = self.flavor_get(ctx, flavor_ref)
+        if str(flavor['id']) == str(server['flavor_id']):
+            raise exception.CannotResizeToSameFlavor()
+        current = db.instance_flavor(server) or {}
+        if (flavor.get('disk') or 0) < (current.get('disk') or 0):
+            raise exception.CannotResizeDisk(
+                reason='the flavor %s has a root disk of %d GB, smaller '
+                       'than the server\'s %d GB' % (
+                           flavor['id'], flavor.get('disk') or 0,
+                           current.get('disk') or 0))
+        self._start_move(ctx, server_id, instance_actions.RESIZE,
+                         flavor_id=flavor['id'])
+
+    def _end_move(self, ctx, server_id, task, action, label, send):
+        server = self._get(ctx, server_id)
+        self._check_lock(ctx, server)
+        self._check_open()
+        self._check_host(server)
+        updated = db.instance_update(
+            server['uuid'], {'task_state': task},
+            expected_vm_state=vm_states.RESIZED, expected_task_state=None)
+        if updated is None:
+            raise self._invalid_state(ctx, server_id, label)
+        instance_actions.action_start(ctx, server['uuid'], action)
+        tokens.delete_for_instance(server['uuid'])
+        try:
+            send(updated)
+        except exception.NovaException:
+            db.instance_update(server['uuid'], {'task_state': None},
+                               expected_task_state=task)
+            raise
+
+    def confirm_resize(self, ctx, server_id):
+        """Keep a VERIFY_RESIZE server where it is: its source drops the
+        folder and serial ports it kept for a revert."""
+        self._end_move(ctx, server_id, task_states.RESIZE_CONFIRMING,
+                       instance_actions.CONFIRM_RESIZE, 'confirm resize',
+                       lambda s: self.compute_task_api.confirm_resize(ctx,
+                                                                      s))
+
+    def revert_resize(self, ctx, server_id):
+        """Take a VERIFY_RESIZE server back to its source, old flavor,
+        console log included (what it wrote on the destination too)."""
+        self._end_move(ctx, server_id, task_states.RESIZE_REVERTING,
+                       instance_actions.REVERT_RESIZE, 'revert resize',
+                       lambda s: self.compute_task_api.revert_resize(ctx,
+                                                                     s))
+
     # -- services and hypervisors (the REST API checks the policy) ------
 
     def service_list(self, ctx):
@@ -692,7 +788,11 @@ class API(server_records.ServerRecordsAPI):
 
     @staticmethod
     def _check_ready(server):
-        if not _ready(server):
+        # A resized server (VERIFY_RESIZE) runs on its new host: its
+        # consoles are there, as in Nova.
+        if not (_ready(server) or (
+                server['vm_state'] == vm_states.RESIZED and
+                not server['task_state'])):
             raise exception.InstanceNotReady(instance_id=server['uuid'],
                                              state=_state(server))
 

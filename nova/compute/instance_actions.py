@@ -33,6 +33,11 @@ UNLOCK = 'unlock'
 SHELVE = 'shelve'
 SHELVE_OFFLOAD = 'shelveOffload'
 UNSHELVE = 'unshelve'
+# -- resize: Nova's names.
+MIGRATE = 'migrate'
+RESIZE = 'resize'
+CONFIRM_RESIZE = 'confirmResize'
+REVERT_RESIZE = 'revertResize'
 
 # The event of the host's part of each action, Nova's names.
 EVENTS = {
@@ -45,6 +50,10 @@ EVENTS = {
     SHELVE: 'compute_shelve_instance',
     SHELVE_OFFLOAD: 'compute_shelve_offload_instance',
     UNSHELVE: 'compute_unshelve_instance',
+    MIGRATE: 'compute_resize_instance',
+    RESIZE: 'compute_resize_instance',
+    CONFIRM_RESIZE: 'compute_confirm_resize',
+    REVERT_RESIZE: 'compute_revert_resize',
 }
 
 SUCCESS = 'Success'

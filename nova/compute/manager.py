@@ -618,3 +618,64 @@ class ComputeManager:
             driving = instance.uuid in self._driving
         return {'guest': self.driver.live_migration_guest_state(instance),
                 'driving': driving}
+
+    # -- cold migration and resize (calls from nova.conductor.migrate) ------
+    # Each step runs under the guest's lock and answers the conductor,
+    # which runs them in order and records the outcome.
+
+    def _resize_step(self, instance, work):
+        with self._busy_lock:
+            self._busy[instance.uuid] = self._busy.get(instance.uuid, 0) + 1
+        try:
+            with self._lock(instance.uuid):
+                return work()
+        finally:
+            with self._busy_lock:
+                self._busy[instance.uuid] -= 1
+                if not self._busy[instance.uuid]:
+                    del self._busy[instance.uuid]
+
+    @_remotable
+    def prep_resize(self, ctxt, instance, same_host=False):
+        return self._resize_step(instance, lambda: (
+            self.driver.prepare_migration(ctxt, instance,
+                                          instance.image_meta,
+                                          bool(same_host))))
+
+    @_remotable
+    def resize_instance(self, ctxt, instance, dest_data, same_host=False):
+        return self._resize_step(instance, lambda: (
+            self.driver.migrate_disk_and_power_off(
+                ctxt, instance, dest_data, bool(same_host))))
+
+    @_remotable
+    def finish_resize(self, ctxt, instance, same_host=False):
+        def work():
+            self.driver.finish_migration(ctxt, instance,
+                                         instance.image_meta,
+                                         bool(same_host))
+            return self._port_facts()
+        return self._resize_step(instance, work)
+
+    @_remotable
+    def confirm_resize(self, ctxt, instance, same_host=False):
+        def work():
+            self.driver.confirm_migration(ctxt, instance, bool(same_host))
+            return self._port_facts()
+        return self._resize_step(instance, work)
+
+    @_remotable
+    def revert_resize(self, ctxt, instance, source_data=None,
+                      same_host=False):
+        def work():
+            note = self.driver.revert_migration_at_destination(
+                ctxt, instance, source_data, bool(same_host))
+            return {'note': note, 'facts': self._port_facts()}
+        return self._resize_step(instance, work)
+
+    @_remotable
+    def finish_revert_resize(self, ctxt, instance):
+        def work():
+            self.driver.finish_revert_migration(ctxt, instance)
+            return self._port_facts()
+        return self._resize_step(instance, work)

@@ -26,6 +26,10 @@ newest a host serves; ``[upgrade_levels] compute`` caps what is sent):
   removes its shared storage check file (block migration). Not sent
   under a cap below 2.2 (the file stays in that host's instances
   folder).
+* 2.3 - cold migration and resize: prep_resize, resize_instance,
+  finish_resize, confirm_resize, revert_resize, finish_revert_resize
+  (calls from the conductor, nova.conductor.migrate). Under a lower cap
+  the move is refused before anything changes.
 * 2.4 - (shelve; 2.2 and 2.3 are block and resize's) shelve_instance,
   shelve_offload_instance, unshelve_instance (casts from the conductor;
   unshelve carries the saved disk's ImageMeta and the stored console log
@@ -57,6 +61,8 @@ CALL_RETRIES = 3
 
 # The version of the messages that have not changed since 2.0.
 BASE_VERSION = '2.0'
+# Cold migration and resize.
+RESIZE_VERSION = '2.3'
 
 
 class ComputeAPI:
@@ -362,6 +368,56 @@ class ComputeAPI:
             raise exception.ComputeHostError(
                 host=host, reason='malformed live migration state')
         return answer
+
+    # -- cold migration and resize (2.3; nova.conductor.migrate) -------------
+    # Calls from the conductor, which runs the steps in order; the ones
+    # that copy or start a guest wait long_rpc_timeout.
+
+    def _resize_call(self, ctx, host, method, instance, long=True,
+                     **kwargs):
+        if not self.client.can_send_version(RESIZE_VERSION):
+            raise exception.ComputeHostError(
+                host=host, reason='%s needs compute RPC API %s, above '
+                '[upgrade_levels] compute = %s' % (
+                    method, RESIZE_VERSION, self.client.version_cap))
+        return self._call(ctx, host, method, instance, long=long,
+                          version=RESIZE_VERSION, **kwargs)
+
+    def prep_resize(self, ctx, dest, instance, same_host):
+        """The destination makes room for ``instance`` (its new flavor);
+        returns its facts (a LibvirtLiveMigrateData)."""
+        return self._resize_call(ctx, dest, 'prep_resize', instance,
+                                 same_host=same_host)
+
+    def resize_instance(self, ctx, source, instance, dest_data,
+                        same_host):
+        """The source stops the guest and copies its disk and log to the
+        destination; returns None or a note on a log not copied."""
+        return self._resize_call(ctx, source, 'resize_instance', instance,
+                                 dest_data=dest_data, same_host=same_host)
+
+    def finish_resize(self, ctx, dest, instance, same_host):
+        """The destination starts the guest; returns its port facts."""
+        return self._resize_call(ctx, dest, 'finish_resize', instance,
+                                 same_host=same_host)
+
+    def confirm_resize(self, ctx, source, instance, same_host):
+        """The source drops what it kept; returns its port facts."""
+        return self._resize_call(ctx, source, 'confirm_resize', instance,
+                                 same_host=same_host)
+
+    def revert_resize(self, ctx, dest, instance, source_data, same_host):
+        """The destination removes the guest and sends its log back;
+        returns ``{'note': str or None, 'facts': its port facts}``."""
+        return self._resize_call(ctx, dest, 'revert_resize', instance,
+                                 source_data=source_data,
+                                 same_host=same_host)
+
+    def finish_revert_resize(self, ctx, source, instance):
+        """The source starts its kept guest again; returns its port
+        facts."""
+        return self._resize_call(ctx, source, 'finish_revert_resize',
+                                 instance)
 
 
 def _too_old(method, version):

@@ -10,6 +10,7 @@ BUILDING = 'building'  # created, its first boot not finished yet
 ACTIVE = 'active'  # its guest runs on its host
 STOPPED = 'stopped'  # no action stops a guest here; the API maps it
 ERROR = 'error'  # the last action failed; its fault says why
+RESIZED = 'resized'  # resized or cold migrated, to confirm or revert
 
 # -- shelve (Nova's values): a shelved guest is stopped on its host, its
 # disk also saved as an image; an offloaded one has no host at all, only

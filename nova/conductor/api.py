@@ -84,3 +84,22 @@ class ComputeTaskAPI:
         (task_state unshelving)."""
         self.conductor_compute_rpcapi.unshelve_instance(ctxt,
                                                         _uuid(instance))
+
+    # -- resize: cold migration and resize (nova.conductor.migrate) --------
+
+    def migrate_server(self, ctxt, instance, flavor_id=None):
+        """Start the cold migration (``flavor_id`` None) or resize of an
+        instance in resize_prep; a short call.
+
+        :raises: NoValidHost, FlavorNotFound (400), InstanceInvalidState
+            (409), ServiceUnavailable (503); the instance is then as it
+            was.
+        """
+        return self.conductor_compute_rpcapi.migrate_server(
+            ctxt, _uuid(instance), flavor_id)
+
+    def confirm_resize(self, ctxt, instance):
+        self.conductor_compute_rpcapi.confirm_resize(ctxt, _uuid(instance))
+
+    def revert_resize(self, ctxt, instance):
+        self.conductor_compute_rpcapi.revert_resize(ctxt, _uuid(instance))

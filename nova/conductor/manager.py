@@ -19,6 +19,7 @@ from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova.conductor import live_migrate
+from nova.conductor import migrate
 from nova.conductor import shelve
 from nova.conductor import tasks
 from nova.console import tokens
@@ -132,7 +133,8 @@ class ComputeTaskManager(shelve.ShelveTasks):
 
     # The same conductor RPC API as ConductorManager's (2.0 added these
     # methods, 2.1 live migration's force, 2.2 its disk_over_commit,
-    # 2.4 shelve; history: nova.conductor.rpcapi).
+    # 2.3 cold migration and resize, 2.4 shelve; history:
+    # nova.conductor.rpcapi).
     target = oslo_messaging.Target(version='2.4')
 
     def __init__(self, conf, compute_api=None):
@@ -259,6 +261,9 @@ class ComputeTaskManager(shelve.ShelveTasks):
             db.instance_delete(instance_uuid)
             LOG.info('Deleted server %s', instance_uuid)
             return
+        if current['vm_state'] == vm_states.RESIZED:
+            # Its source still keeps a folder and ports for a revert.
+            migrate.drop_source(ctxt, self.compute_rpcapi, current)
         # Without its image or flavor rows: a guest whose image is gone
         # can still be deleted.
         self._cast(ctxt, current, task_states.DELETING, DELETE,
@@ -288,6 +293,26 @@ class ComputeTaskManager(shelve.ShelveTasks):
             ctxt, self.conf, self.compute_rpcapi, instance_uuid, host,
             block_migration, force=bool(force),
             disk_over_commit=disk_over_commit)
+
+    # -- resize: cold migration and resize (nova.conductor.migrate) ---------
+
+    def migrate_server(self, ctxt, instance_uuid, flavor_id=None):
+        """A call (2.3): choose the destination and start the move;
+        returns the destination. See migrate.MigrationTask."""
+        return migrate.MigrationTask(ctxt, self.conf, self.compute_rpcapi,
+                                     instance_uuid, flavor_id).execute()
+
+    def confirm_resize(self, ctxt, instance_uuid):
+        """A cast (2.3): the source drops what it kept."""
+        if self._current(instance_uuid, task_states.RESIZE_CONFIRMING,
+                         'confirm resize') is not None:
+            migrate.start_confirm(ctxt, self.compute_rpcapi, instance_uuid)
+
+    def revert_resize(self, ctxt, instance_uuid):
+        """A cast (2.3): back to the source with the old flavor."""
+        if self._current(instance_uuid, task_states.RESIZE_REVERTING,
+                         'revert resize') is not None:
+            migrate.start_revert(ctxt, self.compute_rpcapi, instance_uuid)
 
     # -- outcomes (casts from the compute hosts) ------------------------------
 
@@ -460,6 +485,10 @@ class ComputeTaskManager(shelve.ShelveTasks):
                 continue
             if hosts is not None and server['host'] not in hosts:
                 continue
+            if server['task_state'] in task_states.RESIZE_STATES:
+                if hosts is None:  # the conductor's own start
+                    migrate.recover(ctxt, self.compute_rpcapi, server)
+                continue
             try:
                 self._recover_one(ctxt, server)
             except Exception:
@@ -500,6 +529,12 @@ class ComputeTaskManager(shelve.ShelveTasks):
             if resent is not None and resent > cutoff:
                 continue
             checked.append(server['uuid'])
+            if server['task_state'] in task_states.RESIZE_STATES:
+                # Driven by this conductor's calls: stuck only when no
+                # thread of it runs the move.
+                if migrate.recover(ctxt, self.compute_rpcapi, server):
+                    self._resent[key] = now
+                continue
             try:
                 if self._recover_one(ctxt, server, stale=True):
                     self._resent[key] = now

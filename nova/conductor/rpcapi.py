@@ -28,6 +28,10 @@ sent):
 * 2.2 - live_migrate_instance takes ``disk_over_commit`` (microversions
   before 2.25: the block migration's free space check). A conductor
   capped below is not sent it (no such check there).
+* 2.3 - cold migration and resize: migrate_server (a call: the
+  destination is chosen before it answers), confirm_resize and
+  revert_resize (casts), served by ComputeTaskManager
+  (nova.conductor.migrate).
 * 2.4 - (shelve; 2.2 and 2.3 are block and resize's) shelve_instance,
   shelve_offload_instance, unshelve_instance (casts from the compute API)
   and shelve_done (a cast from a compute host, with the console log of an
@@ -264,3 +268,56 @@ class ComputeTaskAPI:
                                              reason=e.value)
         except Exception as e:
             raise _broker_error(e)
+
+    # -- resize: cold migration and resize (2.3; nova.conductor.migrate) --
+
+    def _resize_client(self, method, timeout=None):
+        if not self.client.can_send_version(RESIZE_VERSION):
+            raise exception.ServiceUnavailable(
+                reason='%s needs conductor RPC API %s; [upgrade_levels] '
+                       'conductor is %s' % (method, RESIZE_VERSION,
+                                            self.client.version_cap))
+        return self.client.prepare(timeout=timeout, retry=self.RETRIES,
+                                   version=RESIZE_VERSION)
+
+    def migrate_server(self, ctx, instance_uuid, flavor_id):
+        """A short call: the destination is chosen (NoValidHost, 400,
+        otherwise) and the move started when it returns; ``flavor_id``
+        None for a cold migration."""
+        cctxt = self._resize_client('migrate_server',
+                                    self.conf.rpc_response_timeout)
+        try:
+            return cctxt.call(ctx, 'migrate_server',
+                              instance_uuid=instance_uuid,
+                              flavor_id=flavor_id)
+        except exception.NovaException:
+            raise
+        except oslo_messaging.MessagingTimeout:
+            raise exception.ServiceUnavailable(
+                reason='No conductor answered within %d s; is '
+                       'nova-conductor running?' %
+                       self.conf.rpc_response_timeout)
+        except oslo_messaging.RemoteError as e:
+            raise exception.ComputeHostError(host='conductor',
+                                             reason=e.value)
+        except Exception as e:
+            raise _broker_error(e)
+
+    def confirm_resize(self, ctx, instance_uuid):
+        self._resize_cast(ctx, 'confirm_resize', instance_uuid)
+
+    def revert_resize(self, ctx, instance_uuid):
+        self._resize_cast(ctx, 'revert_resize', instance_uuid)
+
+    def _resize_cast(self, ctx, method, instance_uuid):
+        cctxt = self._resize_client(method)
+        try:
+            cctxt.cast(ctx, method, instance_uuid=instance_uuid)
+        except exception.NovaException:
+            raise
+        except Exception as e:
+            raise _broker_error(e)
+
+
+# Cold migration and resize.
+RESIZE_VERSION = '2.3'

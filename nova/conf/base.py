@@ -82,6 +82,25 @@ Related options:
 * ``[conductor] stuck_task_timeout``: its check runs the periodic offload
   too (0 turns both off).
 """),
+    cfg.BoolOpt(
+        'allow_resize_to_same_host',
+        default=False,
+        help="""
+Whether a resize or cold migration may pick the server's own host.
+
+Nova's option. When false (the default) the scheduler leaves the server's
+host out, so a one-host cloud cannot resize; set it true there. On the
+same host the disk is copied in place and the console log moved, not sent.
+
+Possible values:
+
+* false: always another host; true: any host, the server's own included.
+
+Related options:
+
+* ``[serial_console] port_range``: a resize on one host holds the old and
+  the new serial ports until the resize is confirmed or reverted.
+"""),
 ]
 
 

@@ -45,8 +45,10 @@ def _instance(instance_uuid):
 
 
 def _ready(instance):
-    return (instance['vm_state'] == vm_states.ACTIVE and
-            not instance['task_state'])
+    # A resized server (VERIFY_RESIZE) runs on its new host (as the
+    # compute API's consoles; resize).
+    return (instance['vm_state'] in (vm_states.ACTIVE, vm_states.RESIZED)
+            and not instance['task_state'])
 
 
 def _state(instance):

@@ -904,6 +904,22 @@ def instance_flavor(instance):
         return None if row is None else _flavor_dict(row)
 
 
+@retry_on_race
+def instance_flavor_set(uuid, flavor):
+    """Make ``flavor`` (a flavor dict) the instance's flavor snapshot (a
+    finished or reverted resize)."""
+    with _transaction() as session:
+        row = session.get(models.InstanceFlavor, uuid)
+        snapshot = {k: flavor[k] for k in _FLAVOR_KEYS if k in flavor}
+        if row is None:
+            session.add(models.InstanceFlavor(
+                instance_uuid=uuid, flavor_id=str(flavor['id']),
+                flavor=snapshot))
+        else:
+            row.flavor_id = str(flavor['id'])
+            row.flavor = snapshot
+
+
 def flavor_get_deleted(flavor_id):
     """A deleted flavor as the instances still using it have it (the
     newest such snapshot), with ``deleted`` True; None when no instance

@@ -13,6 +13,7 @@ from oslo_policy import policy
 from nova.policies import base
 
 MIGRATE_LIVE = base.COMPUTE_API + ':os-migrate-server:migrate_live'
+MIGRATE = base.COMPUTE_API + ':os-migrate-server:migrate'
 HYPERVISORS = base.COMPUTE_API + ':os-hypervisors:%s'
 HYPERVISORS_LIST = HYPERVISORS % 'list'
 HYPERVISORS_LIST_DETAIL = HYPERVISORS % 'list-detail'
@@ -37,6 +38,9 @@ IMAGE_CREATE = base.COMPUTE_API + ':os-image-manage:create'
 
 
 rules = [
+    base.rule(MIGRATE, base.ADMIN,
+              'Cold migrate a server to a host the scheduler picks.',
+              'POST', '/servers/{server_id}/action (migrate)'),
     base.rule(MIGRATE_LIVE, base.ADMIN,
               'Live-migrate a server to another host.',
               'POST', '/servers/{server_id}/action (os-migrateLive)'),

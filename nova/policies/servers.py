@@ -17,6 +17,10 @@ UPDATE = SERVERS % 'update'
 DELETE = SERVERS % 'delete'
 REBOOT = SERVERS % 'reboot'
 REBUILD = SERVERS % 'rebuild'
+# -- resize: Nova's rules.
+RESIZE = SERVERS % 'resize'
+CONFIRM_RESIZE = SERVERS % 'confirm_resize'
+REVERT_RESIZE = SERVERS % 'revert_resize'
 # The OS-EXT-SRV-ATTR:* fields (host, hypervisor_hostname,
 # instance_name) of a server's body.
 EXTENDED_ATTRIBUTES = base.COMPUTE_API + ':os-extended-server-attributes'
@@ -76,6 +80,15 @@ rules = [
     base.rule(REBUILD, base.PROJECT_MEMBER_OR_ADMIN,
               'Rebuild a server.', 'POST',
               '/servers/{server_id}/action (rebuild)'),
+    base.rule(RESIZE, base.PROJECT_MEMBER_OR_ADMIN,
+              'Resize a server to another flavor.',
+              'POST', '/servers/{server_id}/action (resize)'),
+    base.rule(CONFIRM_RESIZE, base.PROJECT_MEMBER_OR_ADMIN,
+              'Confirm a resize or cold migration.',
+              'POST', '/servers/{server_id}/action (confirmResize)'),
+    base.rule(REVERT_RESIZE, base.PROJECT_MEMBER_OR_ADMIN,
+              'Revert a resize or cold migration.',
+              'POST', '/servers/{server_id}/action (revertResize)'),
 ]
 
 

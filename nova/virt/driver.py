@@ -278,4 +278,39 @@ class ComputeDriver(abc.ABC):
         then spawned from ``image_meta``, its own image. On failure
         nothing of it is left here. Returns None, or what of its log was
         lost (a note for the instance's fault)."""
+
+    # Cold migration and resize (nova.compute.manager's resize steps).
+    # Not abstract: a driver without them refuses the move.
+
+    def prepare_migration(self, context, instance, image_meta, same_host):
+        """Destination: make room; returns this host's facts (a
+        LibvirtLiveMigrateData) for the source."""
+        raise NotImplementedError()
+
+    def migrate_disk_and_power_off(self, context, instance, dest_data,
+                                   same_host):
+        """Source: stop the guest, keep its folder for a revert, copy
+        its disk and log to the destination. Returns None or a note (a
+        log not copied); raises when the disk was not copied, the guest
+        then running here again."""
+        raise NotImplementedError()
+
+    def finish_migration(self, context, instance, image_meta, same_host):
+        """Destination: define and start the guest (``instance.flavor``
+        the new flavor)."""
+        raise NotImplementedError()
+
+    def confirm_migration(self, context, instance, same_host):
+        """Source: drop what was kept for a revert, ports included."""
+        raise NotImplementedError()
+
+    def revert_migration_at_destination(self, context, instance,
+                                        source_data, same_host):
+        """Destination: remove the guest, send its log back to the
+        source (``source_data``: the source's facts). Returns None or a
+        note (a log not sent)."""
+        raise NotImplementedError()
+
+    def finish_revert_migration(self, context, instance):
+        """Source: back to the kept folder and domain, started."""
         raise NotImplementedError()

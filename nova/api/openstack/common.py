@@ -24,6 +24,14 @@ _STATE_MAP = {
         task_states.REBOOTING_HARD: 'HARD_REBOOT',
         task_states.REBUILDING: 'REBUILD',
         task_states.MIGRATING: 'MIGRATING',
+        task_states.RESIZE_PREP: 'RESIZE',
+        task_states.RESIZE_MIGRATING: 'RESIZE',
+        task_states.RESIZE_MIGRATED: 'RESIZE',
+        task_states.RESIZE_FINISH: 'RESIZE',
+    },
+    vm_states.RESIZED: {
+        'default': 'VERIFY_RESIZE',
+        task_states.RESIZE_REVERTING: 'REVERT_RESIZE',
     },
     vm_states.STOPPED: {
         'default': 'SHUTOFF',

@@ -39,6 +39,7 @@ from nova.virt.libvirt import migration
 from nova.virt.libvirt import port_table
 from nova.virt.libvirt import shelve_log
 from nova.virt.libvirt import snapshot
+from nova.virt.libvirt import resize
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -1539,3 +1540,38 @@ class LibvirtDriver(driver.ComputeDriver):
         LOG.info('Console log of %s written back (%s): %s', instance.uuid,
                  'as backups' if as_backups else 'unchanged',
                  ', '.join(names))
+
+    # Cold migration and resize
+    # (nova.virt.libvirt.resize holds the steps; see its docstring.)
+
+    def prepare_migration(self, context, instance, image_meta, same_host):
+        """Destination: its facts (a LibvirtLiveMigrateData), its folder
+        and the image ready."""
+        return resize.prepare(self, context, instance, image_meta,
+                              same_host)
+
+    def migrate_disk_and_power_off(self, context, instance, dest_data,
+                                   same_host):
+        """Source: stop, keep the folder, copy disk and log; see
+        resize.migrate_disk_and_power_off."""
+        return resize.migrate_disk_and_power_off(
+            self, context, instance, dest_data, same_host)
+
+    def finish_migration(self, context, instance, image_meta, same_host):
+        """Destination: define and start the guest with its new flavor."""
+        resize.finish_migration(self, context, instance, image_meta,
+                                same_host)
+
+    def confirm_migration(self, context, instance, same_host):
+        """Source: drop the kept folder, the old domain and its ports."""
+        resize.confirm_migration(self, context, instance, same_host)
+
+    def revert_migration_at_destination(self, context, instance,
+                                        source_data, same_host):
+        """Destination: remove the guest, send its log back."""
+        return resize.revert_at_destination(self, context, instance,
+                                            source_data, same_host)
+
+    def finish_revert_migration(self, context, instance):
+        """Source: back to the kept folder and old domain, started."""
+        resize.finish_revert_migration(self, context, instance)

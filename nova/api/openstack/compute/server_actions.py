@@ -6,8 +6,9 @@ os-getSerialConsole (200; microversions 2.1 to 2.5 only, as in Nova:
 (202; a locked server refuses reboot, rebuild, delete, live migration
 and metadata changes to all but admins, 409) and, for admins,
 os-migrateLive (202; from 2.30 a named host passes the scheduler's
-checks unless ``force`` is true); shelve, shelveOffload and unshelve
-(202; nova.api.openstack.compute.shelve).
+checks unless ``force`` is true) and migrate (202); resize (202),
+confirmResize (204) and revertResize (202), as Nova; shelve,
+shelveOffload and unshelve (202; nova.api.openstack.compute.shelve).
 """
 
 from oslo_utils import strutils
@@ -29,6 +30,7 @@ from nova.policies import servers as server_policies
 
 # Nova's rule; its default: admins only.
 MIGRATE_LIVE_POLICY = admin_policies.MIGRATE_LIVE
+MIGRATE_POLICY = admin_policies.MIGRATE
 
 # What a live migration cannot do because of the request (the target, or
 # no target the scheduler can find): 400, as Nova. ComputeHostNotFound
@@ -196,3 +198,48 @@ class ServerActionsController(shelve.ShelveActions, wsgi.Controller):
                     target={'project_id': server['project_id'],
                             'user_id': server['user_id']})
         self.compute_api.unlock(ctx, id)
+
+    # -- resize: migrate, resize, confirmResize, revertResize (Nova's) ---
+
+    @wsgi.response(202)
+    @wsgi.expected_errors((400, 403, 404, 409))
+    @wsgi.action('migrate')
+    def _migrate(self, req, id, body):
+        # Admins only, whatever the body: checked before the schema.
+        self._authorize(req, MIGRATE_POLICY, id)
+        validation.validate(body, schemas.migrate)
+        try:
+            self.compute_api.migrate(wsgi.get_context(req), id)
+        except exception.NoValidHost as e:
+            raise webob.exc.HTTPBadRequest(explanation=e.message)
+
+    @wsgi.response(202)
+    @wsgi.expected_errors((400, 401, 403, 404, 409))
+    @wsgi.action('resize')
+    @validation.schema(schemas.resize)
+    def _resize(self, req, id, body):
+        self._authorize(req, server_policies.RESIZE, id)
+        flavor_ref = str(body['resize']['flavorRef'])
+        try:
+            self.compute_api.resize(wsgi.get_context(req), id, flavor_ref)
+        except exception.FlavorNotFound:
+            raise webob.exc.HTTPBadRequest(
+                explanation='Unable to locate requested flavor.')
+        except exception.NoValidHost as e:
+            raise webob.exc.HTTPBadRequest(explanation=e.message)
+
+    @wsgi.response(204)
+    @wsgi.expected_errors((400, 404, 409))
+    @wsgi.action('confirmResize')
+    @validation.schema(schemas.confirm_resize)
+    def _confirm_resize(self, req, id, body):
+        self._authorize(req, server_policies.CONFIRM_RESIZE, id)
+        self.compute_api.confirm_resize(wsgi.get_context(req), id)
+
+    @wsgi.response(202)
+    @wsgi.expected_errors((400, 404, 409))
+    @wsgi.action('revertResize')
+    @validation.schema(schemas.revert_resize)
+    def _revert_resize(self, req, id, body):
+        self._authorize(req, server_policies.REVERT_RESIZE, id)
+        self.compute_api.revert_resize(wsgi.get_context(req), id)

@@ -45,6 +45,9 @@ _STATE_OF_STATUS = {
     # -- shv
     'SHELVED': ('shelved', None),
     'SHELVED_OFFLOADED': ('shelved_offloaded', None),
+    'RESIZE': ('active', 'resize_prep'),
+    'VERIFY_RESIZE': ('resized', None),
+    'REVERT_RESIZE': ('resized', 'resize_reverting'),
 }
 
 
@@ -549,3 +552,54 @@ class FakeComputeAPI:
         token = uuid.uuid4().hex
         return {'type': 'serial-readonly', 'url': CONSOLE_URL % token,
                 'web_url': CONSOLE_PAGE_URL % token}
+
+
+def _resize_methods():
+    """Cold migration and resize, as the compute API answers them (its
+    checks are nova.compute.api's; see nova/tests/unit/compute/
+    test_resize.py for the real ones)."""
+
+    def _ready(self, ctx, server_id, action):
+        server = self._server(ctx, server_id)
+        if server['status'] != 'ACTIVE' or server['task_state']:
+            raise exception.InstanceInvalidState(
+                action=action, instance_uuid=server_id,
+                state=server['status'])
+        return server
+
+    def migrate(self, ctx, server_id):
+        self._called(ctx, 'migrate', server_id)
+        server = _ready(self, ctx, server_id, 'migrate')
+        server.update(status='RESIZE', task_state='resize_prep')
+
+    def resize(self, ctx, server_id, flavor_ref):
+        self._called(ctx, 'resize', server_id, flavor_ref)
+        server = _ready(self, ctx, server_id, 'resize')
+        if flavor_ref not in self.flavors:
+            raise exception.FlavorNotFound(flavor_id=flavor_ref)
+        if flavor_ref == server['flavor_id']:
+            raise exception.CannotResizeToSameFlavor()
+        server.update(status='RESIZE', task_state='resize_prep')
+
+    def _verify(self, ctx, server_id, action, status, task):
+        server = self._server(ctx, server_id)
+        if server['status'] != 'VERIFY_RESIZE' or server['task_state']:
+            raise exception.InstanceInvalidState(
+                action=action, instance_uuid=server_id,
+                state=server['status'])
+        server.update(status=status, task_state=task)
+
+    def confirm_resize(self, ctx, server_id):
+        self._called(ctx, 'confirm_resize', server_id)
+        _verify(self, ctx, server_id, 'confirm resize', 'ACTIVE', None)
+
+    def revert_resize(self, ctx, server_id):
+        self._called(ctx, 'revert_resize', server_id)
+        _verify(self, ctx, server_id, 'revert resize', 'REVERT_RESIZE',
+                'resize_reverting')
+
+    for func in (migrate, resize, confirm_resize, revert_resize):
+        setattr(FakeComputeAPI, func.__name__, func)
+
+
+_resize_methods()

@@ -102,6 +102,8 @@ class FakeDriver(driver.ComputeDriver):
         self.instances = []
         self.ports = {}
         self.incoming = {}  # uuid -> port reserved by pre_live_migration
+        # uuid -> the port a resized guest's source keeps for a revert.
+        self.kept = {}
         self.fail = {}
         self.gates = {}
         self.hooks = {}
@@ -321,3 +323,44 @@ class FakeDriver(driver.ComputeDriver):
                 return 'not written back: %s' % self.fail['write_back_log']
             self.console_log(instance.uuid).write(console_log.history())
         return None
+
+    # -- cold migration and resize: the source keeps its guest's port until
+    # confirm or revert; the destination takes a new one.
+
+    def prepare_migration(self, context, instance, image_meta, same_host):
+        self._call('prepare_migration', instance, same_host)
+        return migrate_data.LibvirtLiveMigrateData(
+            serial_listen_addr=HOST, supports_virtlogd=True,
+            instance_dir='/fake/%s/%s' % (self.host_name, instance.uuid),
+            inbound_addr=HOST)
+
+    def migrate_disk_and_power_off(self, context, instance, dest_data,
+                                   same_host):
+        self._call('migrate_disk_and_power_off', instance, same_host)
+        self.kept[instance.uuid] = self._guest_port(instance)
+        return self.hooks.get('migrate_note', lambda: None)()
+
+    def finish_migration(self, context, instance, image_meta, same_host):
+        self._call('finish_migration', instance, instance.flavor.name,
+                   same_host)
+        self._new_port(instance)
+
+    def confirm_migration(self, context, instance, same_host):
+        self._call('confirm_migration', instance, same_host)
+        self.kept.pop(instance.uuid, None)
+        if not same_host:
+            self.ports.pop(instance.uuid, None)
+
+    def revert_migration_at_destination(self, context, instance,
+                                        source_data, same_host):
+        self._call('revert_migration_at_destination', instance, same_host,
+                   source_data is not None)
+        if not same_host:
+            self.ports.pop(instance.uuid, None)
+        return None
+
+    def finish_revert_migration(self, context, instance):
+        self._call('finish_revert_migration', instance,
+                   instance.flavor.name)
+        if instance.uuid in self.kept:
+            self.ports[instance.uuid] = self.kept.pop(instance.uuid)

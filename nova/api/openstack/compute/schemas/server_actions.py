@@ -159,3 +159,45 @@ unlock = {
     'required': ['unlock'],
     'additionalProperties': False,
 }
+
+
+# -- resize: Nova's bodies (migrate takes null before 2.56, which is not
+# served; resize a flavorRef and optionally OS-DCF:diskConfig).
+migrate = {
+    'type': 'object',
+    'properties': {'migrate': {'type': 'null'}},
+    'required': ['migrate'],
+    'additionalProperties': False,
+}
+
+resize = {
+    'type': 'object',
+    'properties': {
+        'resize': {
+            'type': 'object',
+            'properties': {
+                'flavorRef': parameter_types.flavor_ref,
+                'OS-DCF:diskConfig': {'type': 'string',
+                                      'enum': ['AUTO', 'MANUAL']},
+            },
+            'required': ['flavorRef'],
+            'additionalProperties': False,
+        },
+    },
+    'required': ['resize'],
+    'additionalProperties': False,
+}
+
+confirm_resize = {
+    'type': 'object',
+    'properties': {'confirmResize': {'type': 'null'}},
+    'required': ['confirmResize'],
+    'additionalProperties': False,
+}
+
+revert_resize = {
+    'type': 'object',
+    'properties': {'revertResize': {'type': 'null'}},
+    'required': ['revertResize'],
+    'additionalProperties': False,
+}

@@ -39,6 +39,12 @@ EVENTS = {
     LIVE_MIGRATION: 'compute_live_migration',
 }
 
+# os-stop / os-start, Nova's action and event names.
+STOP = 'stop'
+START = 'start'
+EVENTS.update({STOP: 'compute_stop_instance',
+               START: 'compute_start_instance'})
+
 SUCCESS = 'Success'
 ERROR = 'Error'
 

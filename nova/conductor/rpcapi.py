@@ -25,6 +25,7 @@ sent):
   instance_action_done (a cast), served by ComputeTaskManager.
 * 2.1 - live_migrate_instance takes ``force`` (compute API microversion
   2.30: a named destination is checked by the scheduler unless forced).
+* 2.5 - stop_instance and start_instance (casts; os-stop, os-start).
 """
 
 from oslo_log import log as logging
@@ -214,3 +215,28 @@ class ComputeTaskAPI:
                                              reason=e.value)
         except Exception as e:
             raise _broker_error(e)
+
+    # -- os-stop / os-start (2.5) ---------------------------------------------
+
+    def _cast_at(self, ctx, version, method, **kwargs):
+        """A cast of a method added in ``version``: a conductor capped
+        below it cannot run it (ServiceUnavailable, 503, saying so)."""
+        if not self.client.can_send_version(version):
+            raise exception.ServiceUnavailable(
+                reason='%s needs conductor RPC API %s; [upgrade_levels] '
+                       'conductor caps it below' % (method, version))
+        try:
+            self.client.prepare(retry=self.RETRIES, version=version).cast(
+                ctx, method, **kwargs)
+        except exception.NovaException:
+            raise
+        except Exception as e:
+            raise _broker_error(e)
+
+    def stop_instance(self, ctx, instance_uuid):
+        self._cast_at(ctx, '2.5', 'stop_instance',
+                      instance_uuid=instance_uuid)
+
+    def start_instance(self, ctx, instance_uuid):
+        self._cast_at(ctx, '2.5', 'start_instance',
+                      instance_uuid=instance_uuid)

@@ -19,6 +19,8 @@ REBOOT = SERVERS % 'reboot'
 REBUILD = SERVERS % 'rebuild'
 # The OS-EXT-SRV-ATTR:* fields (host, hypervisor_hostname,
 # instance_name) of a server's body.
+STOP = SERVERS % 'stop'
+START = SERVERS % 'start'
 EXTENDED_ATTRIBUTES = base.COMPUTE_API + ':os-extended-server-attributes'
 
 
@@ -76,6 +78,13 @@ rules = [
     base.rule(REBUILD, base.PROJECT_MEMBER_OR_ADMIN,
               'Rebuild a server.', 'POST',
               '/servers/{server_id}/action (rebuild)'),
+    base.rule(STOP, base.PROJECT_MEMBER_OR_ADMIN,
+              'Stop a server (its guest is powered off, it keeps its disk '
+              'and console log).', 'POST',
+              '/servers/{server_id}/action (os-stop)'),
+    base.rule(START, base.PROJECT_MEMBER_OR_ADMIN,
+              'Start a stopped server.', 'POST',
+              '/servers/{server_id}/action (os-start)'),
 ]
 
 

@@ -3,8 +3,9 @@
 reboot (202), rebuild (202 with the server), os-getConsoleOutput (200),
 os-getSerialConsole (200; microversions 2.1 to 2.5 only, as in Nova:
 2.6 replaced it by POST /servers/{id}/remote-consoles), lock and unlock
-(202; a locked server refuses reboot, rebuild, delete, live migration
-and metadata changes to all but admins, 409) and, for admins,
+(202; a locked server refuses reboot, rebuild, delete, live migration,
+stop, start and metadata changes to all but admins, 409), os-stop and
+os-start (202; ACTIVE or ERROR -> SHUTOFF -> ACTIVE) and, for admins,
 os-migrateLive (202; from 2.30 a named host passes the scheduler's
 checks unless ``force`` is true).
 """
@@ -188,3 +189,20 @@ class ServerActionsController(wsgi.Controller):
                     target={'project_id': server['project_id'],
                             'user_id': server['user_id']})
         self.compute_api.unlock(ctx, id)
+
+    # -- os-stop / os-start (Nova's; the body's value is not read, null
+    # as Nova's clients send it)
+
+    @wsgi.response(202)
+    @wsgi.expected_errors((404, 409))
+    @wsgi.action('os-stop')
+    def _stop(self, req, id, body):
+        self._authorize(req, server_policies.STOP, id)
+        self.compute_api.stop(wsgi.get_context(req), id)
+
+    @wsgi.response(202)
+    @wsgi.expected_errors((404, 409))
+    @wsgi.action('os-start')
+    def _start(self, req, id, body):
+        self._authorize(req, server_policies.START, id)
+        self.compute_api.start(wsgi.get_context(req), id)

@@ -282,3 +282,15 @@ class FakeDriver(driver.ComputeDriver):
         self._call('rollback_live_migration_at_destination', instance)
         if instance.uuid not in self.ports:
             self.incoming.pop(instance.uuid, None)
+
+    # -- os-stop / os-start: a stopped guest keeps its port, as libvirt's
+    # power_off keeps the domain; power_on boots it as a hard reboot does.
+
+    def power_off(self, instance):
+        self._call('power_off', instance)
+        self._guest_port(instance)
+
+    def power_on(self, context, instance):
+        self._call('power_on', instance)
+        self._guest_port(instance)
+        self._new_port(instance)

@@ -3,12 +3,16 @@ conductor and the compute manager, on a fake driver (issue 13: tempest
 found them missing, 404 "There is no such action")."""
 
 from nova.compute import power_state
+from nova.compute import rpcapi as compute_rpcapi
+from nova.conductor import rpcapi as conductor_rpcapi
 from nova import context
 from nova.db import api as db
+from nova import exception
 from nova import policies
 from nova import test
 from nova.tests.unit.api import test_admin_apis as base
 from nova.tests.unit.compute import base as compute_base
+from nova.tests.unit.compute import test_manager
 
 DEMO_CTX = context.RequestContext(user_id='demo', project_id='demo')
 
@@ -167,3 +171,25 @@ class PolicyTestCase(test.TestCase):
         names = {r.name for r in policies.list_rules()}
         self.assertLessEqual({'os_compute_api:servers:stop',
                               'os_compute_api:servers:start'}, names)
+
+
+class RPCCapTestCase(compute_base.RPCTestCase):
+    """Methods of RPC API 2.5: a sender capped below says so, never
+    sends a message the other side would drop."""
+
+    def test_compute_cap_below_2_5(self):
+        self.nova_flags(group='upgrade_levels', compute='2.4')
+        api = compute_rpcapi.ComputeAPI(self.nova_conf)
+        for method in (api.stop_instance, api.start_instance):
+            e = self.assertRaises(exception.ComputeHostError, method,
+                                  compute_base.ALICE, 'fake-host',
+                                  test_manager._instance())
+            self.assertIn('compute RPC API 2.5', e.message)
+
+    def test_conductor_cap_below_2_5(self):
+        self.nova_flags(group='upgrade_levels', conductor='2.4')
+        api = conductor_rpcapi.ComputeTaskAPI(self.nova_conf)
+        for method in (api.stop_instance, api.start_instance):
+            e = self.assertRaises(exception.ServiceUnavailable, method,
+                                  compute_base.ALICE, 'some-uuid')
+            self.assertIn('conductor RPC API 2.5', e.message)

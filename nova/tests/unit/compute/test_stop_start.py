@@ -5,6 +5,7 @@ found them missing, 404 "There is no such action")."""
 from nova.compute import power_state
 from nova.compute import rpcapi as compute_rpcapi
 from nova.conductor import rpcapi as conductor_rpcapi
+from nova.console import tokens
 from nova import context
 from nova.db import api as db
 from nova import exception
@@ -112,6 +113,20 @@ class StopStartTestCase(base.AdminAPITestCase):
         self.fault(409, 'POST', self.path,
                    {'os-getSerialConsole': {'type': 'serial'}},
                    'is not ready', token=base.DEMO)
+
+    def test_stop_and_start_revoke_console_urls(self):
+        for action in ('os-stop', 'os-start'):
+            if action == 'os-start':
+                # The token store, as the stopped server has no console.
+                token_of = tokens.authorize(self.uuid, 'serial', 'h', 1)
+            else:
+                url = self.ok('POST', self.path, {'os-getSerialConsole': {
+                    'type': 'serial'}}, token=base.DEMO)['console']['url']
+                token_of = url.split('token=')[1]
+            tokens.validate(token_of)
+            self.act(action)
+            self.assertRaises(exception.InvalidToken, tokens.validate,
+                              token_of)
 
     def test_reboot_of_a_stopped_server(self):
         self.act('os-stop')

@@ -453,7 +453,8 @@ class API(server_records.ServerRecordsAPI):
                         self.compute_task_api.delete_instance(ctx, updated))
 
     def reboot(self, ctx, server_id, reboot_type):
-        """SOFT: from ACTIVE. HARD: from ACTIVE, ERROR or a soft reboot."""
+        """SOFT: from ACTIVE. HARD: from ACTIVE, ERROR, STOPPED or a
+        soft reboot."""
         if reboot_type not in task_states.REBOOT_TASK_STATES:
             raise _bad('reboot_type', "must be 'SOFT' or 'HARD'")
         server = self._get(ctx, server_id)
@@ -463,7 +464,9 @@ class API(server_records.ServerRecordsAPI):
         if reboot_type == 'SOFT':
             vm_state, tasks = (vm_states.ACTIVE,), (None,)
         else:
-            vm_state = (vm_states.ACTIVE, vm_states.ERROR)
+            # A hard reboot starts a stopped server, as in Nova.
+            vm_state = (vm_states.ACTIVE, vm_states.ERROR,
+                        vm_states.STOPPED)
             tasks = (None, task_states.REBOOTING)
         task = task_states.REBOOT_TASK_STATES[reboot_type]
         updated = db.instance_update(
@@ -514,6 +517,60 @@ class API(server_records.ServerRecordsAPI):
                         self.compute_task_api.rebuild_instance(
                             ctx, updated, image))
         return self._annotate([updated])[0]
+
+    # -- os-stop / os-start ---------------------------------------------------
+
+    def _power_invalid_state(self, ctx, server_id, action):
+        """Nova's InstanceInvalidState text for ``action`` ('stop',
+        'start'): "Cannot 'stop' instance <uuid> while it is in vm_state
+        <state>" (task_state <task> while a task runs)."""
+        server = self._get(ctx, server_id)  # it may be gone meanwhile
+        attr, state = (('task_state', server['task_state'])
+                       if server['task_state'] else
+                       ('vm_state', server['vm_state']))
+        return exception.InstanceInvalidState(
+            action="'%s'" % action, instance_uuid=server['uuid'],
+            state='in %s %s' % (attr, state))
+
+    def _power(self, ctx, server_id, action, from_states, task, send):
+        server = self._get(ctx, server_id)
+        self._check_lock(ctx, server)
+        self._check_open()
+        self._check_host(server)
+        updated = db.instance_update(
+            server['uuid'], {'task_state': task},
+            expected_vm_state=from_states, expected_task_state=(None,))
+        if updated is None:
+            raise self._power_invalid_state(ctx, server_id, action)
+        instance_actions.action_start(ctx, server['uuid'], action)
+        # Its serial port closes (stop) or may change (start).
+        tokens.delete_for_instance(server['uuid'])
+        self._hand_over(updated, task, lambda: send(updated))
+
+    def stop(self, ctx, server_id):
+        """os-stop: power the guest off (vm_state stopped, status
+        SHUTOFF); it keeps its disk and console log. From ACTIVE or
+        ERROR with no task running, as Nova (which also stops a rescued
+        server: there is no rescue here).
+
+        :raises InstanceNotFound: no such server (for the caller): 404.
+        :raises InstanceIsLocked: locked, caller no admin: 409.
+        :raises InstanceInvalidState: another state or a task: 409.
+        :raises InstanceHostUnavailable: its host is down: 409.
+        """
+        self._power(ctx, server_id, instance_actions.STOP,
+                    (vm_states.ACTIVE, vm_states.ERROR),
+                    task_states.POWERING_OFF, lambda server:
+                    self.compute_task_api.stop_instance(ctx, server))
+
+    def start(self, ctx, server_id):
+        """os-start: boot a stopped server again (ACTIVE); its console
+        log goes on after the stopped run's. Errors as :meth:`stop`;
+        only a STOPPED server with no task starts."""
+        self._power(ctx, server_id, instance_actions.START,
+                    (vm_states.STOPPED,), task_states.POWERING_ON,
+                    lambda server:
+                    self.compute_task_api.start_instance(ctx, server))
 
     # -- key pairs (nova.compute.keypairs; the REST API checks the policy)
 
@@ -824,7 +881,10 @@ class API(server_records.ServerRecordsAPI):
         """
         if server is None:
             server = self.get_console_server(ctx, server_id)
-        self._check_ready(server)
+        if not (server['vm_state'] == vm_states.STOPPED and
+                not server['task_state']):
+            # A stopped guest's log is still on its host.
+            self._check_ready(server)
         servicegroup.check_service_of(server, server['service'], self.conf)
         return self.compute_rpcapi.get_console_output(
             ctx, server['host'], _bare_instance(server),

@@ -56,6 +56,12 @@ EVENTS = {
     REVERT_RESIZE: 'compute_revert_resize',
 }
 
+# os-stop / os-start, Nova's action and event names.
+STOP = 'stop'
+START = 'start'
+EVENTS.update({STOP: 'compute_stop_instance',
+               START: 'compute_start_instance'})
+
 SUCCESS = 'Success'
 ERROR = 'Error'
 

@@ -67,7 +67,7 @@ class ComputeManager:
     """Runs on the compute host ``host`` and wraps its one driver."""
 
     # The newest compute RPC API version served; every older 2.x too.
-    target = oslo_messaging.Target(version='2.4')
+    target = oslo_messaging.Target(version='2.5')
 
     def __init__(self, driver, host=None, conf=None):
         """``conf`` (default: the process's CONF) gives the limits of the
@@ -679,3 +679,22 @@ class ComputeManager:
             self.driver.finish_revert_migration(ctxt, instance)
             return self._port_facts()
         return self._resize_step(instance, work)
+
+    # -- os-stop / os-start (2.5): casts from the conductor, run and
+    # reported as reboot is.
+
+    @_remotable
+    def stop_instance(self, ctxt, instance):
+        """Power the guest off; it keeps its definition, disk, serial
+        ports and console log (a cast)."""
+        self._run_action(
+            ctxt, 'stop_instance', 'stop', task_states.POWERING_OFF,
+            instance, lambda: self.driver.power_off(instance))
+
+    @_remotable
+    def start_instance(self, ctxt, instance):
+        """Boot the stopped guest again; its console log is appended to
+        (a cast)."""
+        self._run_action(
+            ctxt, 'start_instance', 'start', task_states.POWERING_ON,
+            instance, lambda: self.driver.power_on(ctxt, instance))

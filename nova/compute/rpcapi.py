@@ -34,6 +34,7 @@ newest a host serves; ``[upgrade_levels] compute`` caps what is sent):
   shelve_offload_instance, unshelve_instance (casts from the conductor;
   unshelve carries the saved disk's ImageMeta and the stored console log
   as a ShelvedConsoleLog).
+* 2.5 - stop_instance and start_instance (casts; os-stop, os-start).
 
 Bump the minor version for an added method or an added optional
 argument, and keep sending the older form while ``can_send_version``
@@ -418,6 +419,32 @@ class ComputeAPI:
         facts."""
         return self._resize_call(ctx, source, 'finish_revert_resize',
                                  instance)
+
+    # -- os-stop / os-start (2.5): casts from the conductor, as reboot ------
+
+    def _power_cast(self, ctx, host, method, instance):
+        """Cast ``method`` (2.5) to ``host``; a cap below 2.5 is
+        ComputeHostError naming the version (the conductor records it as
+        the action's fault)."""
+        if not self.client.can_send_version('2.5'):
+            raise exception.ComputeHostError(
+                host=host, reason=_too_old(method, '2.5'))
+        cctxt = self.client.prepare(server=host, version='2.5',
+                                    retry=CALL_RETRIES)
+        try:
+            cctxt.cast(ctx, method, instance=instance)
+        except exception.NovaException:
+            raise
+        except Exception as e:
+            raise exception.ServiceUnavailable(
+                reason='The message broker cannot be reached (%s); try '
+                       'again later' % type(e).__name__)
+
+    def stop_instance(self, ctx, host, instance):
+        self._power_cast(ctx, host, 'stop_instance', instance)
+
+    def start_instance(self, ctx, host, instance):
+        self._power_cast(ctx, host, 'start_instance', instance)
 
 
 def _too_old(method, version):

@@ -44,3 +44,9 @@ ALL = ALL + SHELVE_TASKS
 
 # A reboot's task state, by its reboot_type.
 REBOOT_TASK_STATES = {'SOFT': REBOOTING, 'HARD': REBOOTING_HARD}
+
+# os-stop / os-start (compute RPC 2.5): Nova's values, with a hyphen.
+POWERING_OFF = 'powering-off'
+POWERING_ON = 'powering-on'
+POWER_TASKS = (POWERING_OFF, POWERING_ON)
+ALL = ALL + POWER_TASKS

@@ -8,7 +8,7 @@ shows neither directly: its ``status`` is derived from both
 
 BUILDING = 'building'  # created, its first boot not finished yet
 ACTIVE = 'active'  # its guest runs on its host
-STOPPED = 'stopped'  # no action stops a guest here; the API maps it
+STOPPED = 'stopped'  # os-stop powered its guest off; os-start boots it
 ERROR = 'error'  # the last action failed; its fault says why
 RESIZED = 'resized'  # resized or cold migrated, to confirm or revert
 

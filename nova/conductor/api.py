@@ -103,3 +103,11 @@ class ComputeTaskAPI:
 
     def revert_resize(self, ctxt, instance):
         self.conductor_compute_rpcapi.revert_resize(ctxt, _uuid(instance))
+
+    def stop_instance(self, ctxt, instance):
+        """Power the guest off (task_state powering-off; os-stop)."""
+        self.conductor_compute_rpcapi.stop_instance(ctxt, _uuid(instance))
+
+    def start_instance(self, ctxt, instance):
+        """Boot the stopped guest (task_state powering-on; os-start)."""
+        self.conductor_compute_rpcapi.start_instance(ctxt, _uuid(instance))

@@ -58,6 +58,21 @@ _TASKS = {BUILD: (task_states.SPAWNING,),
 # -- shv: shelve's actions (their outcomes come to shelve_done).
 _LABELS.update(shelve.LABELS)
 _RECORDED_AS.update(shelve.RECORDED_AS)
+# os-stop / os-start (conductor RPC 2.5): what each leaves the instance
+# in when its host succeeded.
+STOP = 'stop'
+START = 'start'
+_LABELS.update({STOP: 'Stop', START: 'Start'})
+_RECORDED_AS.update({STOP: instance_actions.STOP,
+                     START: instance_actions.START})
+_TASKS.update({STOP: (task_states.POWERING_OFF,),
+               START: (task_states.POWERING_ON,)})
+_POWER_DONE = {
+    STOP: {'vm_state': vm_states.STOPPED,
+           'power_state': power_state.SHUTDOWN},
+    START: {'vm_state': vm_states.ACTIVE,
+            'power_state': power_state.RUNNING},
+}
 
 
 def _restarted(before, report):
@@ -74,7 +89,7 @@ def _restarted(before, report):
 class ConductorManager:
     # The newest conductor RPC API version served (history:
     # nova.conductor.rpcapi).
-    target = oslo_messaging.Target(version='2.4')
+    target = oslo_messaging.Target(version='2.5')
 
     def __init__(self, on_host_up=None, conf=None):
         """``on_host_up(host)`` runs when a compute service registers, or
@@ -133,9 +148,9 @@ class ComputeTaskManager(shelve.ShelveTasks):
 
     # The same conductor RPC API as ConductorManager's (2.0 added these
     # methods, 2.1 live migration's force, 2.2 its disk_over_commit,
-    # 2.3 cold migration and resize, 2.4 shelve; history:
-    # nova.conductor.rpcapi).
-    target = oslo_messaging.Target(version='2.4')
+    # 2.3 cold migration and resize, 2.4 shelve, 2.5 os-stop/os-start;
+    # history: nova.conductor.rpcapi).
+    target = oslo_messaging.Target(version='2.5')
 
     def __init__(self, conf, compute_api=None):
         self.conf = conf
@@ -314,6 +329,26 @@ class ComputeTaskManager(shelve.ShelveTasks):
                          'revert resize') is not None:
             migrate.start_revert(ctxt, self.compute_rpcapi, instance_uuid)
 
+    def stop_instance(self, ctxt, instance_uuid):
+        """os-stop (2.5): power the guest off on its host."""
+        current = self._current(instance_uuid, task_states.POWERING_OFF,
+                                STOP)
+        if current is None:
+            return
+        self._cast(ctxt, current, task_states.POWERING_OFF, STOP,
+                   lambda instance: self.compute_rpcapi.stop_instance(
+                       ctxt, current['host'], instance))
+
+    def start_instance(self, ctxt, instance_uuid):
+        """os-start (2.5): boot the stopped guest on its host."""
+        current = self._current(instance_uuid, task_states.POWERING_ON,
+                                START)
+        if current is None:
+            return
+        self._cast(ctxt, current, task_states.POWERING_ON, START,
+                   lambda instance: self.compute_rpcapi.start_instance(
+                       ctxt, current['host'], instance))
+
     # -- outcomes (casts from the compute hosts) ------------------------------
 
     def recover_live_migrations(self, ctxt, host):
@@ -378,7 +413,7 @@ class ComputeTaskManager(shelve.ShelveTasks):
                     host=host, reason='its outcome of %s carried a '
                     'malformed fault' % label).message
             fault = fault[:exception.MAX_FAULT_LENGTH]
-        if action in (REBOOT, REBUILD):
+        if action in (REBOOT, REBUILD, STOP, START):
             # Tokens issued while it ran may name the old port.
             tokens.delete_for_instance(instance_uuid)
         if fault is not None:
@@ -403,6 +438,7 @@ class ComputeTaskManager(shelve.ShelveTasks):
         if action in (BUILD, REBUILD):
             # -- srv: OS-SRV-USG:launched_at, as Nova sets it.
             values['launched_at'] = db.utcnow()
+        values.update(_POWER_DONE.get(action, {}))
         done = db.instance_update(instance_uuid, values,
                                   expected_task_state=task_state)
         if done is None:
@@ -629,6 +665,11 @@ class ComputeTaskManager(shelve.ShelveTasks):
             self.shelve_offload_instance(ctxt, uuid)
         elif task == task_states.UNSHELVING:
             self.unshelve_instance(ctxt, uuid)
+        elif task in task_states.POWER_TASKS:
+            # Powering a guest off or on twice does no harm.
+            tokens.delete_for_instance(uuid)
+            (self.stop_instance if task == task_states.POWERING_OFF
+             else self.start_instance)(ctxt, uuid)
         else:
             return False
         return True

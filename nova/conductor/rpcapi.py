@@ -36,6 +36,7 @@ sent):
   shelve_offload_instance, unshelve_instance (casts from the compute API)
   and shelve_done (a cast from a compute host, with the console log of an
   offloaded server as a ShelvedConsoleLog).
+* 2.5 - stop_instance and start_instance (casts; os-stop, os-start).
 """
 
 from oslo_log import log as logging
@@ -317,6 +318,31 @@ class ComputeTaskAPI:
             raise
         except Exception as e:
             raise _broker_error(e)
+
+    # -- os-stop / os-start (2.5) ---------------------------------------------
+
+    def _cast_at(self, ctx, version, method, **kwargs):
+        """A cast of a method added in ``version``: a conductor capped
+        below it cannot run it (ServiceUnavailable, 503, saying so)."""
+        if not self.client.can_send_version(version):
+            raise exception.ServiceUnavailable(
+                reason='%s needs conductor RPC API %s; [upgrade_levels] '
+                       'conductor caps it below' % (method, version))
+        try:
+            self.client.prepare(retry=self.RETRIES, version=version).cast(
+                ctx, method, **kwargs)
+        except exception.NovaException:
+            raise
+        except Exception as e:
+            raise _broker_error(e)
+
+    def stop_instance(self, ctx, instance_uuid):
+        self._cast_at(ctx, '2.5', 'stop_instance',
+                      instance_uuid=instance_uuid)
+
+    def start_instance(self, ctx, instance_uuid):
+        self._cast_at(ctx, '2.5', 'start_instance',
+                      instance_uuid=instance_uuid)
 
 
 # Cold migration and resize.

@@ -23,6 +23,8 @@ CONFIRM_RESIZE = SERVERS % 'confirm_resize'
 REVERT_RESIZE = SERVERS % 'revert_resize'
 # The OS-EXT-SRV-ATTR:* fields (host, hypervisor_hostname,
 # instance_name) of a server's body.
+STOP = SERVERS % 'stop'
+START = SERVERS % 'start'
 EXTENDED_ATTRIBUTES = base.COMPUTE_API + ':os-extended-server-attributes'
 
 
@@ -89,6 +91,13 @@ rules = [
     base.rule(REVERT_RESIZE, base.PROJECT_MEMBER_OR_ADMIN,
               'Revert a resize or cold migration.',
               'POST', '/servers/{server_id}/action (revertResize)'),
+    base.rule(STOP, base.PROJECT_MEMBER_OR_ADMIN,
+              'Stop a server (its guest is powered off, it keeps its disk '
+              'and console log).', 'POST',
+              '/servers/{server_id}/action (os-stop)'),
+    base.rule(START, base.PROJECT_MEMBER_OR_ADMIN,
+              'Start a stopped server.', 'POST',
+              '/servers/{server_id}/action (os-start)'),
 ]
 
 

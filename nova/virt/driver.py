@@ -126,6 +126,22 @@ class ComputeDriver(abc.ABC):
         """Boot the guest again from ``image_meta`` on a new disk,
         keeping its console log."""
 
+    def power_off(self, instance):
+        """Stop the guest (os-stop); it stays defined here with its
+        disk, serial ports and console log.
+
+        :raises nova.exception.InstanceNotFound: no such guest here.
+        """
+        raise NotImplementedError()
+
+    def power_on(self, context, instance):
+        """Boot the stopped guest again (os-start); its console log is
+        appended to.
+
+        :raises nova.exception.InstanceNotFound: no such guest here.
+        """
+        raise NotImplementedError()
+
     @abc.abstractmethod
     def instance_exists(self, instance):
         """bool: whether the guest is defined on this host."""

@@ -35,6 +35,8 @@ _STATE_MAP = {
     },
     vm_states.STOPPED: {
         'default': 'SHUTOFF',
+        # A hard reboot starts a stopped server, as in Nova.
+        task_states.REBOOTING_HARD: 'HARD_REBOOT',
     },
     vm_states.ERROR: {
         'default': 'ERROR',

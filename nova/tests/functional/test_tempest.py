@@ -76,3 +76,11 @@ class TempestTestCase(test_openstack_cli.ClientsTestCase):
         # ... and without the flag, tempest skips it.
         proc, counts = self.run_tempest(NEGATIVE_CONSOLE_OUTPUT_TEST)
         self.assertEqual((0, 0, 1), counts, proc.stdout[-6000:])
+
+    def test_stop_start_server_passes_stock(self):
+        # Issue 13: os-stop/os-start were 400 "no such action".
+        proc, counts = self.run_tempest(
+            SERVER_ACTIONS + r'ServerActionsTestJSON\.'
+            r'test_stop_start_server\[')
+        self.assertEqual((1, 0, 0), counts, proc.stdout[-6000:])
+        self.assertEqual(0, proc.returncode, proc.stderr[-2000:])

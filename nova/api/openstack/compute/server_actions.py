@@ -3,8 +3,9 @@
 reboot (202), rebuild (202 with the server), os-getConsoleOutput (200),
 os-getSerialConsole (200; microversions 2.1 to 2.5 only, as in Nova:
 2.6 replaced it by POST /servers/{id}/remote-consoles), lock and unlock
-(202; a locked server refuses reboot, rebuild, delete, live migration
-and metadata changes to all but admins, 409) and, for admins,
+(202; a locked server refuses reboot, rebuild, delete, live migration,
+stop, start and metadata changes to all but admins, 409), os-stop and
+os-start (202; ACTIVE or ERROR -> SHUTOFF -> ACTIVE) and, for admins,
 os-migrateLive (202; from 2.30 a named host passes the scheduler's
 checks unless ``force`` is true) and migrate (202); resize (202),
 confirmResize (204) and revertResize (202), as Nova; shelve,
@@ -243,3 +244,20 @@ class ServerActionsController(shelve.ShelveActions, wsgi.Controller):
     def _revert_resize(self, req, id, body):
         self._authorize(req, server_policies.REVERT_RESIZE, id)
         self.compute_api.revert_resize(wsgi.get_context(req), id)
+
+    # -- os-stop / os-start (Nova's; the body's value is not read, null
+    # as Nova's clients send it)
+
+    @wsgi.response(202)
+    @wsgi.expected_errors((404, 409))
+    @wsgi.action('os-stop')
+    def _stop(self, req, id, body):
+        self._authorize(req, server_policies.STOP, id)
+        self.compute_api.stop(wsgi.get_context(req), id)
+
+    @wsgi.response(202)
+    @wsgi.expected_errors((404, 409))
+    @wsgi.action('os-start')
+    def _start(self, req, id, body):
+        self._authorize(req, server_policies.START, id)
+        self.compute_api.start(wsgi.get_context(req), id)

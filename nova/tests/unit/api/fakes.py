@@ -310,6 +310,23 @@ class FakeComputeAPI:
         server['status'] = 'HARD_REBOOT' if reboot_type == 'HARD' else (
             'REBOOT')
 
+    def _power(self, ctx, server_id, action, from_status, to_status):
+        self._called(ctx, action, server_id)
+        server = self._server(ctx, server_id)
+        if server.get('locked') and not ctx.is_admin:
+            raise exception.InstanceIsLocked(instance_uuid=server_id)
+        if server['status'] not in from_status:
+            raise exception.InstanceInvalidState(
+                action="'%s'" % action, instance_uuid=server_id,
+                state='in vm_state %s' % server['status'].lower())
+        server['status'] = to_status
+
+    def stop(self, ctx, server_id):
+        self._power(ctx, server_id, 'stop', ('ACTIVE', 'ERROR'), 'SHUTOFF')
+
+    def start(self, ctx, server_id):
+        self._power(ctx, server_id, 'start', ('SHUTOFF',), 'ACTIVE')
+
     def rebuild(self, ctx, server_id, image_ref, description=_UNSET,
                 **changes):
         assert set(changes) <= set(UPDATE_OPTIONS), changes

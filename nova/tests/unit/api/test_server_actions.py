@@ -16,7 +16,7 @@ class ActionDispatchTestCase(base.APITestCase):
         self.assertEqual([], self.compute.calls)
 
     def test_unknown_action_is_400_naming_it(self):
-        for name in ('os-start', 'os-getVNCConsole', 'REBOOT'):
+        for name in ('pause', 'os-getVNCConsole', 'REBOOT'):
             self.assertFault(self.action(self.server['uuid'], {name: {}}),
                              400, 'badRequest',
                              'There is no such action: %s' % name)

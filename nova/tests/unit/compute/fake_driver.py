@@ -285,7 +285,8 @@ class FakeDriver(driver.ComputeDriver):
         if instance.uuid not in self.ports:
             self.incoming.pop(instance.uuid, None)
 
-    # -- shv: shelve ------------------------------------------------------
+    # -- os-stop / os-start: a stopped guest keeps its port, as libvirt's
+    # power_off keeps the domain; power_on boots it as a hard reboot does.
 
     def power_off(self, instance):
         self._call('power_off', instance)
@@ -293,7 +294,7 @@ class FakeDriver(driver.ComputeDriver):
 
     def power_on(self, context, instance):
         self._call('power_on', instance)
-        self._guest_port(instance)
+        self._new_port(instance)
 
     def snapshot_for_shelve(self, context, instance, image_id):
         self._call('snapshot_for_shelve', instance, image_id)

@@ -10,8 +10,10 @@ Callers use ``RequestContext.can()``; this module holds the one enforcer
 of the process.
 """
 
+import os
 import sys
 
+from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_policy import policy as oslo_policy
 
@@ -34,37 +36,68 @@ def reset():
         _ENFORCER = None
 
 
+class _RulesUnusable(Exception):
+    """The policy file could not be (re)read: ``args[0]`` is why."""
+
+
+class _Enforcer(oslo_policy.Enforcer):
+    """oslo.policy's enforcer, reading the rules once per check.
+
+    oslo.policy's check (``enforce``) reads the rules again first, which
+    looks the policy file and ``policy_dirs`` up beside the config files
+    and stats what it finds: nova used to do that a second time before
+    each check, to refuse a file it cannot parse. Here the check's own
+    read reports that (``_RulesUnusable``), and the folders the file is
+    looked for in are worked out once per parsed configuration, not at
+    every check (each candidate is still tested every time, so a file
+    created later is found, as oslo.policy finds it).
+    """
+
+    _dirs = (None, ())
+
+    def load_rules(self, force_reload=False):
+        try:
+            super().load_rules(force_reload)
+        except Exception as e:
+            # Whatever a file that is not a mapping of rule names to
+            # check strings makes oslo.policy raise (AttributeError,
+            # TypeError or ValueError): the file's fault, never a 500.
+            raise _RulesUnusable(e) from e
+
+    def _search_dirs(self, namespace):
+        # What ConfigOpts.find_file searches, in its order: --config-dir,
+        # the config files' folders (last first), the standard folders.
+        if self._dirs[0] is not namespace:
+            fix = lambda p: os.path.abspath(os.path.expanduser(p))  # noqa
+            dirs = [fix(d) for d in namespace._config_dirs or ()]
+            dirs += [os.path.dirname(fix(f))
+                     for f in reversed(self.conf.config_file)]
+            dirs += cfg._get_config_dirs(self.conf.project)
+            self._dirs = (namespace, tuple(dirs))
+        return self._dirs[1]
+
+    def _get_policy_path(self, path):
+        namespace = getattr(self.conf, '_namespace', None)
+        if namespace is None or os.path.isabs(path):
+            return super()._get_policy_path(path)
+        for folder in self._search_dirs(namespace):
+            candidate = os.path.join(folder, path)
+            if os.path.exists(candidate):
+                return candidate
+        raise cfg.ConfigFilesNotFoundError([path])
+
+
 def init(conf=None):
     """The process's enforcer, made on first use with every default
     registered, reading ``[oslo_policy]`` of ``conf`` (a parsed
     ConfigOpts; None: the global CONF)."""
     global _ENFORCER
     if _ENFORCER is None:
-        enforcer = oslo_policy.Enforcer(CONF if conf is None else conf)
+        enforcer = _Enforcer(CONF if conf is None else conf)
         # The file is read by the first check (and again on a change).
         enforcer.register_defaults(policies.list_rules())
         _ENFORCER = enforcer
     return _ENFORCER
-
-
-def _rules_usable(enforcer, action):
-    """Whether the rules could be (re)read; logs why not.
-
-    oslo.policy reads the file again on a change. A file that is not a
-    mapping of rule names to check strings (a YAML list or scalar, a rule
-    given as a number) makes it raise AttributeError or TypeError rather
-    than ValueError; whatever it raises here is the file's fault, and
-    refusing is safer than guessing what the file meant (and better than
-    a 500 on every request).
-    """
-    try:
-        enforcer.load_rules()
-    except Exception as e:
-        LOG.error('Refusing %s: the policy file %s cannot be parsed: %s: '
-                  '%s', action, enforcer.policy_path,
-                  type(e).__name__, e)
-        return False
-    return True
 
 
 def authorize(context, action, target, fatal=True):
@@ -86,13 +119,23 @@ def authorize(context, action, target, fatal=True):
         never the caller's fault).
     """
     enforcer = init()
-    if not _rules_usable(enforcer, action):
-        if fatal:
-            raise exception.Forbidden(action=action)
-        return False
     try:
         return enforcer.authorize(action, target, context, do_raise=fatal,
                                   exc=exception.Forbidden, action=action)
+    except _RulesUnusable as e:
+        # oslo.policy reads the file again on a change. A file that is
+        # not a mapping of rule names to check strings (a YAML list or
+        # scalar, a rule given as a number) makes it raise AttributeError
+        # or TypeError rather than ValueError; refusing is safer than
+        # guessing what the file meant (and better than a 500 on every
+        # request).
+        cause = e.args[0]
+        LOG.error('Refusing %s: the policy file %s cannot be parsed: %s: '
+                  '%s', action, enforcer.policy_path,
+                  type(cause).__name__, cause)
+        if fatal:
+            raise exception.Forbidden(action=action)
+        return False
     except oslo_policy.PolicyNotRegistered:
         LOG.exception('Policy %s is not registered', action)
         raise

@@ -10,9 +10,9 @@ moves a message, differs: :class:`LocalDriver`, a small subclass of
 oslo.messaging's in-process driver that changes three things, each so
 that what works here works on a broker too:
 
-* its listeners sleep on a condition that a send wakes, instead of
-  polling their queues every 50 ms (each call waited for the poll:
-  ``tools/bench/bench_rpc.py``);
+* its listeners sleep on a condition that a send to their topic wakes,
+  instead of polling their queues every 50 ms (each call waited for the
+  poll: ``tools/bench/bench_rpc.py``);
 * a message, its context and its reply cross as JSON, and an error as a
   broker sends it (``serialize_remote_exception``): ``nova.exception``
   errors and builtins come back as themselves, anything else as
@@ -60,6 +60,36 @@ class _IncomingMessage(impl_fake.FakeIncomingMessage):
             self._reply_q.put((_wire(reply), failure))
 
 
+class _Wakeups:
+    """The transport's one lock, and a condition on it per topic.
+
+    A send wakes the listeners of its topic only: with one condition for
+    all, every message (a console call to the compute service, an
+    outcome cast to the conductor) woke every listener of the process,
+    each of which took the lock and the interpreter's lock to find
+    nothing for it. Conditions on one lock keep what a listener sees
+    under it consistent with every send.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self._by_topic = {}
+
+    def condition(self, topic):
+        with self.lock:
+            cond = self._by_topic.get(topic)
+            if cond is None:
+                cond = self._by_topic[topic] = threading.Condition(
+                    self.lock)
+            return cond
+
+    def notify(self, topic):
+        """Wake the listeners of ``topic``; the caller holds ``lock``."""
+        cond = self._by_topic.get(topic)
+        if cond is not None:
+            cond.notify_all()
+
+
 class _Exchange(impl_fake.FakeExchange):
     def __init__(self, name, wakeup):
         super().__init__(name)
@@ -80,10 +110,10 @@ class _Exchange(impl_fake.FakeExchange):
                       'dropped, as a broker drops it', topic,
                       '' if server is None else ' on ' + server)
             return
-        with self._wakeup:
+        with self._wakeup.lock:
             super().deliver_message(topic, ctxt, message, server=server,
                                     fanout=fanout, reply_q=reply_q)
-            self._wakeup.notify_all()
+            self._wakeup.notify(topic)
 
 
 class _Exchanges(impl_fake.FakeExchangeManager):
@@ -112,7 +142,8 @@ class _Exchanges(impl_fake.FakeExchangeManager):
 
 class _Listener(impl_fake.FakeListener):
     def __init__(self, exchanges, targets, wakeup):
-        self._wakeup = wakeup
+        # Every target of a listener has the same topic.
+        self._wakeup = wakeup.condition(targets[0].topic)
         super().__init__(exchanges, targets)
 
     def _take(self):
@@ -155,7 +186,7 @@ class LocalDriver(impl_fake.FakeDriver):
                  allowed_remote_exmods=None):
         super().__init__(conf, url, default_exchange,
                          allowed_remote_exmods)
-        self._wakeup = threading.Condition()
+        self._wakeup = _Wakeups()
         self._exchange_manager = _Exchanges(default_exchange, self._wakeup)
 
     def send(self, target, ctxt, message, wait_for_reply=None, timeout=None,

@@ -305,9 +305,41 @@ def child_baseline(conf_file, data_file, log_file, threads):
     return 1 if thread.is_alive() else 0
 
 
+def child_bare(data_file, threads):
+    """The floor of an HTTP answer: the same 100 KiB as the baseline's
+    JSON, encoded per request, on the same server (nova-api's waitress,
+    as many threads), with no middleware, routing, authentication,
+    policy or validation at all."""
+    from nova.api.openstack.compute import console_output
+    from nova.cmd import api as api_cmd
+
+    with open(data_file, 'rb') as f:
+        # The text the API answers for these bytes, made once.
+        text = console_output.output_text(f.read(),
+                                          console_output.ALL_LINES)
+
+    def application(environ, start_response):
+        length = int(environ.get('CONTENT_LENGTH') or 0)
+        json.loads(environ['wsgi.input'].read(length) or b'null')
+        body = json.dumps({'output': text}).encode('ascii')
+        start_response('200 OK', [('Content-Type', 'application/json'),
+                                  ('Content-Length', str(len(body)))])
+        return [body]
+
+    server = api_cmd.make_server(application, HOST, 0, threads=threads)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    print('READY %d' % server.port, flush=True)
+    _wait_for_eof()
+    server.stop()
+    thread.join(15)
+    return 1 if thread.is_alive() else 0
+
+
 def child_main(argv):
     parser = argparse.ArgumentParser(prog='bench_api.py --child')
-    parser.add_argument('kind', choices=('echo', 'proxy', 'baseline'))
+    parser.add_argument('kind', choices=('echo', 'proxy', 'baseline',
+                                         'bare'))
     parser.add_argument('--target-port', type=int)
     parser.add_argument('--conf-file')
     parser.add_argument('--data-file')
@@ -318,6 +350,8 @@ def child_main(argv):
         return child_echo()
     if args.kind == 'proxy':
         return child_proxy(args.target_port)
+    if args.kind == 'bare':
+        return child_bare(args.data_file, args.threads)
     return child_baseline(args.conf_file, args.data_file, args.log_file,
                           args.threads)
 

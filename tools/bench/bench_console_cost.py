@@ -20,6 +20,16 @@ figure next to its baseline measured in the same run (medians of
    nova-all, one request at a time on a keep-alive connection, against
    the driver call of 1 (target: <= 2x), and the same on the baseline
    of 3 (what the WSGI app alone costs).
+2b. the floors under 2, same run: the HTTP floor (the same 100 KiB as
+   JSON, encoded per request, on the same server and threads, with no
+   middleware, routing, authentication, policy or validation:
+   ``bench_api.py --child bare``), the path's one database read
+   (``instance_get_with_service`` on nova-all's database), and a bare RPC
+   call answering the guest's log (a compute manager over a driver that
+   only reads it: no libvirt look-up, no HTTP, no database) on the
+   in-process transport and, with ``--broker-floor`` or
+   ``--api-workers``, through RabbitMQ. Their sum is what the REST call
+   cannot go below; the ratios say how far above it each layer is.
 3. REST, ``--clients`` clients for ``--duration`` s each: nova-all against
    the same WSGI app and configuration answering the same 100 KiB from
    memory (``bench_api.py``'s baseline). Target: >= 0.7x its req/s.
@@ -28,6 +38,10 @@ figure next to its baseline measured in the same run (medians of
    deployer runs the API; nova-all is then the compute host, reached
    over a RabbitMQ vhost of its own (``tools/setup-rabbitmq.sh``). Its
    RPC then goes through the broker in every section, 1 to 3 included.
+   The CPU per request of the API workers, of nova-all (the compute
+   host) and of the broker (RabbitMQ's ``beam.smp``, which also serves
+   anything else on this host) is printed, with the ratio that CPU
+   alone allows when the host's cores are the limit.
 
 Only ratios mean anything: the machine is shared. Figures go to stdout,
 progress to stderr. The server is deleted and every process stopped in
@@ -51,6 +65,7 @@ from benchlib import boot_server
 from benchlib import free_port
 from benchlib import NovaAll
 from benchlib import out
+from benchlib import pids_of
 from benchlib import prepare_host
 from benchlib import progress
 from benchlib import REPO
@@ -126,23 +141,111 @@ def rest_one_client(port, server_id, calls):
         conn.close()
 
 
+# -- 2b: the floors under the REST call --------------------------------------
+
+def rpc_floor(log_file, calls, broker_url):
+    """{transport: samples} of a bare RPC call: a compute manager whose
+    driver reads the guest's console log (``read_log_tail``, no libvirt
+    look-up) answers ``get_console_output`` over oslo.messaging, called
+    from this process: in-process (``fake://``, nova-all's transport)
+    and, with ``broker_url``, through RabbitMQ. No HTTP, no database."""
+    import bench_rpc
+    from nova.compute import manager
+    from nova.compute import rpcapi
+    from nova import context
+    from nova.objects import instance as objects
+    from nova import rpc
+
+    compute = manager.ComputeManager(bench_rpc.LogDriver(log_file))
+    ctx = context.get_admin_context()
+    inst = objects.Instance(uuid='11111111-2222-3333-4444-555555555555')
+    samples = {}
+    for name, url in (('in-process', 'fake://'), ('rabbit', broker_url)):
+        if url is None:
+            continue
+        conf = bench_rpc.conf_for(url)
+        server = rpc.get_server(conf, rpcapi.TOPIC, compute.host, [compute])
+        server.start()
+        try:
+            client = rpcapi.ComputeAPI(conf)
+
+            def call(client=client):
+                return client.get_console_output(ctx, compute.host, inst)
+            if len(call()) != bench_api.LOG_BYTES:
+                raise BenchFailed('the bare RPC call answered %d bytes'
+                                  % len(call()))
+            samples[name] = [timed(call)[0] for _ in range(calls)]
+        finally:
+            server.stop()
+            server.wait()
+            rpc.cleanup(conf)
+    return samples
+
+
+def report_floors(samples, rest, rest_base, bare, rpc, db):
+    driver = median_us(samples['driver'])
+    one, base = median_us(rest), median_us(rest_base)
+    out('== 2b. the floors under the REST call (same run) ==')
+    out('%-52s %10s' % ('call', 'median us'))
+    rows = [('HTTP floor: same server, same JSON, no middleware',
+             median_us(bare)),
+            ('one database read of the path '
+             '(instance_get_with_service)', median_us(db))]
+    for name in ('in-process', 'rabbit'):
+        if name in rpc:
+            rows.append(('bare RPC call, %s, 100 KiB answer' % name,
+                         median_us(rpc[name])))
+    for name, value in rows:
+        out('%-52s %10.1f' % (name, value))
+    floor = median_us(bare) + median_us(rpc['in-process'])
+    out('REST real / driver %.2fx; floor (HTTP floor + in-process RPC) / '
+        'driver %.2fx; real / floor %.2fx' % (one / driver, floor / driver,
+                                              one / floor))
+    out('the app above the HTTP floor (baseline - HTTP floor): %.0f us; '
+        'real above the baseline: %.0f us' % (base - median_us(bare),
+                                              one - base))
+    if 'rabbit' in rpc:
+        floor = median_us(bare) + median_us(rpc['rabbit'])
+        out('through RabbitMQ the floor alone is %.2fx the driver call '
+            '(HTTP floor + bare RPC call)' % (floor / driver))
+    out()
+
+
+def db_read_cost(services, server_id, calls):
+    """Samples of the path's one database read, on nova-all's database
+    (a second process reading it, as an API worker would)."""
+    from nova.db import api as db
+    db.configure()
+    try:
+        return [timed(lambda: db.instance_get_with_service(server_id))[0]
+                for _ in range(calls)]
+    finally:
+        db.dispose()
+
+
 # -- 3 with API workers under gunicorn ---------------------------------------
+
+def broker_transport_url():
+    """The transport URL of the host's RabbitMQ (tools/setup-rabbitmq.sh)."""
+    from nova.tests.functional import rabbitmq_vhost
+    return run_tool(rabbitmq_vhost.SETUP_RABBITMQ, '--print-transport-url',
+                    '127.0.0.1').strip().splitlines()[-1]
+
 
 def with_broker(services):
     """Give nova-all a RabbitMQ vhost of its own (the API workers in
     other processes reach its compute service through it); returns a
-    function that deletes the vhost."""
+    function that deletes the vhost, and the vhost's transport URL."""
     from nova.tests.functional import rabbitmq_vhost
-    url = run_tool(rabbitmq_vhost.SETUP_RABBITMQ, '--print-transport-url',
-                   '127.0.0.1').strip().splitlines()[-1]
     vhost = rabbitmq_vhost.create()
+    url = rabbitmq_vhost.with_vhost(broker_transport_url(), vhost)
     with open(services.conf_file) as f:
         text = f.read()
     text = text.replace('[DEFAULT]\n', '[DEFAULT]\ntransport_url = %s\n'
-                        % rabbitmq_vhost.with_vhost(url, vhost), 1)
+                        % url, 1)
     with open(services.conf_file, 'w') as f:
         f.write(text)
-    return lambda: rabbitmq_vhost.delete(vhost)
+    return (lambda: rabbitmq_vhost.delete(vhost)), url
 
 
 def family(pid):
@@ -230,6 +333,8 @@ def gunicorn_load(services, server_id, data_file, args):
                     'client': [os.getpid()]}
             if name == 'real':
                 pids['nova-all'] = [services.process.pid]
+                # The broker's share of each call (RabbitMQ's Erlang VM).
+                pids['broker'] = pids_of('beam.smp')
             meter = bench_api.CpuMeter(pids)
             results.append((name, bench_api.http_load(
                 server.port, path, args.clients, args.duration, meter)))
@@ -238,17 +343,28 @@ def gunicorn_load(services, server_id, data_file, args):
     out('== 3b. the same under gunicorn: %d workers x %d threads each '
         '(nova.wsgi.osapi_compute), nova-all as the compute host over '
         'RabbitMQ ==' % (args.api_workers, threads))
-    out('%-10s %8s %7s %8s %8s %8s %9s %9s' % (
+    out('%-10s %8s %7s %8s %8s %8s %9s %9s %9s' % (
         'target', 'ok', 'errors', 'req/s', 'p50 ms', 'p99 ms', 'API CPU',
-        'nova-all'))
+        'nova-all', 'broker'))
     for name, r in results:
-        out('%-10s %8d %7d %8.1f %8.2f %8.2f %9.2f %9.2f' % (
+        out('%-10s %8d %7d %8.1f %8.2f %8.2f %9.2f %9.2f %9.2f' % (
             name, r.ok, r.errors, r.rate, r.percentile(50) * 1e3,
             r.percentile(99) * 1e3, r.cpu.get('server', 0.0),
-            r.cpu.get('nova-all', 0.0)))
+            r.cpu.get('nova-all', 0.0), r.cpu.get('broker', 0.0)))
     real, base = results[0][1], results[1][1]
     out('ratio real/baseline: req/s %.3f (target >= 0.7)'
         % (real.rate / base.rate if base.rate else float('nan')))
+    if real.ok and base.ok:
+        per = {key: real.cpu.get(key, 0.0) / real.ok * 1e3
+               for key in ('server', 'nova-all', 'broker')}
+        out('CPU ms per request: real %.2f (API workers %.2f, nova-all as '
+            'the compute host %.2f, broker %.2f), baseline %.2f; on %d '
+            'cores a CPU-bound real path reaches at most about %.2fx the '
+            "baseline's req/s" % (
+                sum(per.values()), per['server'], per['nova-all'],
+                per['broker'], base.cpu.get('server', 0.0) / base.ok * 1e3,
+                os.cpu_count(), base.cpu.get('server', 0.0) / base.ok /
+                (sum(per.values()) / 1e3)))
     out()
 
 
@@ -292,6 +408,10 @@ def main(argv=None):
                              'under gunicorn with this many workers, '
                              'nova-all reached over RabbitMQ '
                              '(tools/setup-rabbitmq.sh; default 0: not)')
+    parser.add_argument('--broker-floor', action='store_true',
+                        help='also time a bare RPC call through RabbitMQ '
+                             '(tools/setup-rabbitmq.sh) in 2b (implied '
+                             'by --api-workers)')
     args = parser.parse_args(argv)
     if not (10 <= args.calls <= 5000 and 1 <= args.clients <= 64 and
             1 <= args.duration <= 30 and 0 <= args.api_workers <= 8):
@@ -305,12 +425,15 @@ def main(argv=None):
         % (os.cpu_count(), virt_type, how))
     out()
     services = NovaAll(kernel, initrd, cmdline, virt_type)
-    baseline = None
+    baseline = bare = None
     failure = None
     drop_vhost = None
+    broker_url = None
     try:
         if args.api_workers:
-            drop_vhost = with_broker(services)
+            drop_vhost, broker_url = with_broker(services)
+        elif args.broker_floor:
+            broker_url = broker_transport_url()
         progress('starting nova-all (%s)', services.workdir)
         services.start()
         server_id = boot_server(services)
@@ -332,10 +455,21 @@ def main(argv=None):
             *bench_api.http_post_console_output(baseline.port, server_id))
         if problem:
             raise BenchFailed('the baseline answers wrong: %s' % problem)
+        bare = bench_api.Child(
+            workdir, 'bare', '--data-file', data_file, '--threads',
+            str(api_cmd.THREADS)).wait_ready()
         progress('2: REST, one client, %d calls each', args.calls)
         rest = rest_one_client(services.api_port, server_id, args.calls)
         rest_base = rest_one_client(baseline.port, server_id, args.calls)
+        rest_bare = rest_one_client(bare.port, server_id, args.calls)
+        bare.stop()
+        bare = None
         report_layers(samples, rest, rest_base)
+        progress('2b: floors: a bare RPC call, %d calls each', args.calls)
+        rpc_samples = rpc_floor(log_file, args.calls, broker_url)
+        db_samples = db_read_cost(services, server_id, args.calls)
+        report_floors(samples, rest, rest_base, rest_bare, rpc_samples,
+                      db_samples)
         path = '/v2.1/servers/%s/action' % server_id
         results = []
         for name, port, pid in (
@@ -359,6 +493,8 @@ def main(argv=None):
     finally:
         if baseline is not None:
             baseline.stop()
+        if bare is not None:
+            bare.stop()
         progress('deleting the server and stopping nova-all')
         services.cleanup()
         if drop_vhost is not None:

@@ -426,7 +426,9 @@ class Meter:
         self.pids = pids
 
     def _read(self):
-        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        # "<name> sys": the kernel's part of that process's time.
+        return {name: cpu_seconds(pid, system_only=name.endswith(' sys'))
+                for name, pid in self.pids.items()}
 
     def __enter__(self):
         self.start = self._read()
@@ -453,7 +455,8 @@ def throughput(args, echo, proxies):
     for name, proxy in proxies:
         paths.append((name, lambda p=proxy: (open_ws(p.port, p.extra[0]),
                                              frame, True),
-                      {'client': me, 'echo': echo.pid, 'proxy': proxy.pid}))
+                      {'client': me, 'echo': echo.pid, 'proxy': proxy.pid,
+                       'proxy sys': proxy.pid}))
     results = {name: [] for name, _, _ in paths}
     for number in range(args.rounds + 1):   # round 0 warms up
         for name, opener, pids in paths:
@@ -481,7 +484,7 @@ def report_throughput(args, results, proxies):
     out('%-13s %8s %9s %12s %12s %11s %11s' % (
         'path', 'MiB/s', 'x direct', 'proxy s/MiB', 'client s/MiB',
         'echo s/MiB', 'all s/MiB'))
-    per_mib = {}
+    per_mib, system = {}, {}
     for name in results:
         rate = statistics.median(mib / s for s, _ in results[name])
         ratio = statistics.median(d / s for d, (s, _) in
@@ -490,10 +493,18 @@ def report_throughput(args, results, proxies):
                (mib * len(results[name]))
                for k in ('proxy', 'client', 'echo')}
         per_mib[name] = cpu['proxy']
+        system[name] = sum(c.get('proxy sys', 0.0) for _, c in
+                           results[name]) / (mib * len(results[name]))
         out('%-13s %8.1f %9.3f %12s %12.4f %11.4f %11.4f' % (
             name, rate, ratio,
             '%.4f' % cpu['proxy'] if 'proxy' in results[name][0][1]
             else '-', cpu['client'], cpu['echo'], sum(cpu.values())))
+    for name, _ in proxies:
+        if per_mib[name]:
+            out('%s: proxy CPU per MiB %.4f s, of which the kernel '
+                '(copies through 4 sockets) %.4f s and Python %.4f s'
+                % (name, per_mib[name], system[name],
+                   per_mib[name] - system[name]))
     names = [name for name, _ in proxies]
     if 'before' in names and 'after' in names and per_mib['after']:
         out('proxy CPU per MiB: after = before / %.2f'

@@ -74,14 +74,16 @@ def functional_tests_running():
     return proc.stdout.split()
 
 
-def cpu_seconds(pid):
-    """User + system CPU seconds of a process (all its threads) so far."""
+def cpu_seconds(pid, system_only=False):
+    """User + system CPU seconds of a process (all its threads) so far;
+    with ``system_only``, the system (kernel) part alone."""
     with open('/proc/%d/stat' % pid) as f:
         stat = f.read()
     # After the command name (in parentheses) comes field 3: utime (14)
     # and stime (15) are 11 and 12 from there.
     fields = stat[stat.rindex(')') + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    ticks = int(fields[12]) + (0 if system_only else int(fields[11]))
+    return ticks / os.sysconf('SC_CLK_TCK')
 
 
 def pids_of(name):

@@ -11,6 +11,7 @@ import os
 import sys
 
 import fixtures
+from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 
 from nova.api.openstack.compute import server_actions
@@ -174,6 +175,49 @@ class PolicyFileTestCase(test.TestCase):
         stat = os.stat(path)
         os.utime(path, (stat.st_atime, stat.st_mtime + 10))
         self.assertTrue(ctx(roles=()).can(CONSOLE_OUTPUT))
+
+    def test_rules_are_read_once_per_check(self):
+        # Issue 14: nova read them before each check, and oslo.policy's
+        # check read them again (each read looks the file up).
+        reads = []
+        real = oslo_policy.Enforcer.load_rules
+
+        def counting(enforcer, force_reload=False):
+            reads.append(force_reload)
+            return real(enforcer, force_reload)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'oslo_policy.policy.Enforcer.load_rules', counting))
+        self.policy.set_policy_file(self.write_policy({
+            CONSOLE_OUTPUT: '@'}))
+        user = ctx()
+        del reads[:]
+        self.assertTrue(user.can(CONSOLE_OUTPUT))
+        self.assertEqual(1, len(reads))
+
+    def test_file_is_looked_for_where_oslo_config_finds_it(self):
+        # The folders are worked out once; each check still tests them,
+        # so a file that appears beside the config file later is read,
+        # as oslo.policy reads it (by name, not by path).
+        folder = self.useFixture(fixtures.TempDir()).path
+        config = os.path.join(folder, 'nova.conf')
+        with open(config, 'w') as f:
+            f.write('[DEFAULT]\n')
+        conf = cfg.ConfigOpts()
+        conf(['--config-file', config], project='nova',
+             default_config_files=[], default_config_dirs=[])
+        policy.reset()
+        self.addCleanup(policy.reset)
+        enforcer = policy.init(conf=conf)
+        self.assertTrue(ctx().can(CONSOLE_OUTPUT))
+        self.assertIsNone(enforcer.policy_path)
+        path = os.path.join(folder, 'policy.yaml')
+        with open(path, 'w') as f:
+            json.dump({CONSOLE_OUTPUT: '!'}, f)
+        self.assertEqual(conf.find_file('policy.yaml'),
+                         enforcer._get_policy_path('policy.yaml'))
+        self.assertFalse(ctx().can(CONSOLE_OUTPUT, fatal=False))
+        self.assertEqual(path, enforcer.policy_path)
 
     def test_unparsable_file_refuses_and_says_why(self):
         logs = self.useFixture(fixtures.FakeLogger(name='nova.policy'))

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 
+import fixtures
 import oslo_messaging
 from oslo_messaging._drivers import common as driver_common
 from oslo_messaging.rpc import dispatcher
@@ -17,6 +18,7 @@ from nova import context
 from nova import exception
 from nova.objects import instance
 from nova import rpc
+from nova import rpc_local
 from nova.tests.unit.compute import base
 from nova.tests.unit import fake_uuids as ids
 from nova.tests.unit import rpc_scenario
@@ -154,6 +156,34 @@ class InProcessTestCase(testtools.TestCase):
         for _ in range(100):
             self.client.prepare(server='h1').call(None, 'echo')
         self.assertLess(time.monotonic() - start, 2.5)
+
+    def test_a_send_wakes_only_the_listeners_of_its_topic(self):
+        # Issue 14: every message woke every listener of the process
+        # (the compute service's for an outcome cast to the conductor),
+        # each taking the locks to find nothing for it.
+        looked = {}
+        take = rpc_local._Listener._take
+
+        def counting_take(listener):
+            topic = listener._targets[0].topic
+            looked[topic] = looked.get(topic, 0) + 1
+            return take(listener)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.rpc_local._Listener._take', counting_take))
+        other = rpc.get_server(self.conf, 'other', 'h1', [Echo()])
+        other.start()
+        self.addCleanup(other.wait)
+        self.addCleanup(other.stop)
+        self.assertEqual({}, rpc.get_client(self.conf, 'other', '2.0')
+                         .prepare(server='h1').call(None, 'echo')['kwargs'])
+        time.sleep(0.2)
+        before = dict(looked)
+        for _ in range(20):
+            self.client.prepare(server='h1').call(None, 'echo')
+        time.sleep(0.2)
+        self.assertGreaterEqual(looked['echo'] - before.get('echo', 0), 20)
+        self.assertLessEqual(looked['other'] - before['other'], 1)
 
     def test_transports_do_not_share_queues(self):
         # The fake driver's queues are one set per process; a

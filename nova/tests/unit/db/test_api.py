@@ -53,6 +53,53 @@ class EngineTestCase(base.DBTestCase):
                 'PRAGMA busy_timeout').scalar()
         self.assertEqual(db.SQLITE_BUSY_TIMEOUT * 1000, timeout)
 
+    def test_file_database_connections_are_kept_between_transactions(self):
+        # Issue 14: oslo.db's NullPool opened the file (and set the
+        # pragmas) for every transaction, a third of a one-row read.
+        engine = db.get_engine()
+        opened = []
+        sa.event.listen(engine, 'connect',
+                        lambda conn, record: opened.append(conn))
+        for i in range(5):
+            db.flavor_list()
+            _server(uuid='s%d' % i)
+        self.assertLessEqual(len(opened), 1)
+        self.assertIsInstance(engine.pool, sa.pool.QueuePool)
+        # A kept connection still has its pragmas, and is in no
+        # transaction between two sessions (a stale snapshot would hide
+        # what another connection committed).
+        with db._reading() as session:
+            conn = session.connection()
+            self.assertEqual(db.SQLITE_BUSY_TIMEOUT * 1000,
+                             conn.exec_driver_sql(
+                                 'PRAGMA busy_timeout').scalar())
+        other = sqlite3.connect(self.db_path)
+        self.addCleanup(other.close)
+        other.execute("UPDATE instances SET name = 'seen' WHERE uuid = "
+                      "(SELECT MIN(uuid) FROM instances)")
+        other.commit()
+        self.assertIn('seen', [s['name'] for s in db.instance_get_all()])
+
+    def test_kept_connections_serve_threads_at_once(self):
+        _server(uuid='t0')
+        errors, barrier = [], threading.Barrier(8)
+
+        def read():
+            try:
+                barrier.wait(10)
+                for _ in range(20):
+                    if db.instance_get('t0') is None:
+                        errors.append('not found')
+            except Exception as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertEqual([], errors)
+
     def test_first_use_configures_from_conf(self):
         db.dispose()
         other = os.path.join(os.path.dirname(self.db_path), 'new', 'x.db')

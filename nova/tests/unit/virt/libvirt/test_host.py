@@ -1,3 +1,4 @@
+import threading
 from unittest import mock
 
 import libvirt
@@ -58,6 +59,23 @@ class ConnectionTestCase(test.TestCase):
             self.assertIs(opener.return_value, host.get_connection())
             self.assertIs(opener.return_value, host.get_connection())
             opener.assert_called_once_with('test:///default')
+
+    def test_live_connection_is_handed_out_without_the_lock(self):
+        # Issue 14: every driver call queued on the lock to check it.
+        conn = mock.Mock()
+        conn.isAlive.return_value = 1
+        with mock.patch.object(libvirt, 'open', return_value=conn):
+            host = libvirt_host.Host('qemu:///system')
+            host.get_connection()
+            got = []
+            with host._lock:
+                thread = threading.Thread(
+                    target=lambda: got.append(host.get_connection()))
+                thread.start()
+                thread.join(5)
+                while_held = list(got)
+            thread.join(5)
+        self.assertEqual([conn], while_held)
 
     def test_reconnects_after_real_connection_is_closed(self):
         host = libvirt_host.Host('test:///default')

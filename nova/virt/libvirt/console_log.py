@@ -260,11 +260,19 @@ def _open_chain(path, max_bytes, files, dir_fd):
     for name in names:
         f = _open_regular(name, dir_fd)
         if f is None:
-            following = next(names, None)
-            if following is None:
-                return True
-            _sync_point('lookahead', following)
-            return _stat(following, dir_fd) is None
+            # With the newest file missing, look two names ahead: our
+            # reader may sleep through a whole rotation between the open
+            # and this look, and virtlogd renames .0 to .1 before the log
+            # to .0, so one of the two exists once it has ever rotated.
+            # (Looking at .0 only, that race read as an empty log.)
+            for _ in range(1 if files else 2):
+                following = next(names, None)
+                if following is None:
+                    return True
+                _sync_point('lookahead', following)
+                if _stat(following, dir_fd) is not None:
+                    return False
+            return True
         files.append(f)
         held += f.size
         if held >= max_bytes:

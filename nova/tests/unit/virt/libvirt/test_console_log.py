@@ -288,6 +288,14 @@ class ReadLogTailTestCase(testtools.TestCase):
         # settled and said so.
         self.assertIn('No consistent view', self.log.output)
 
+    def test_newest_and_first_backup_missing_is_no_empty_log(self):
+        # A reader that slept through a whole rotation between its open of
+        # console.log and its look at .0 finds both gone and .1 there: a
+        # rotation in progress, never an empty log said without a word.
+        write_chain(self.path, [None, None, b'old'])
+        console_log.read_log_tail(self.path, 100)
+        self.assertIn('No consistent view', self.log.output)
+
     def test_missing_last_backup_is_just_the_end(self):
         write_chain(self.path, [b'new', b'mid'])
         self.assertEqual(b'midnew',

@@ -39,10 +39,14 @@ that often, or a backup that really is missing) we settle for the files at
 the newest end that did check out: possibly fewer bytes than asked, never
 wrong or reordered ones, and we log a warning.
 
-One case is not proven: no ``path`` and then, a moment later, no
-``path.0`` gives ``b""``. That is wrong only if virtlogd completed a
-rotation, filled a whole new file and began the next rotation between those
-two calls.
+A missing ``path`` is an empty log only if ``path.0`` and then
+``path.1`` are missing too. Looking at ``path.0`` alone is not enough: a
+reader descheduled between its open of ``path`` and that look may sleep
+through a whole rotation and into the next one, which renames ``path.0``
+to ``path.1`` before ``path`` to ``path.0`` (this happened on a loaded
+CI host). Once virtlogd has rotated, one of the two always exists, so the
+remaining case is only wrong if ``path.1`` was also renamed away in that
+time: a third rotation started between two stat calls.
 
 Cost: a few stat/open/fstat calls per file touched and one pread per file
 for exactly the bytes returned. Nothing depends on the size of the log or

@@ -125,6 +125,19 @@ class APITestCase(base.FunctionalTestCase):
         self.fail('%r not %d time(s) in console output: %r' % (
             needle, count, output[-500:]))
 
+    def settled_output(self, server, timeout=60):
+        """The console output once two reads a second apart agree."""
+        deadline = time.monotonic() + timeout
+        output = self.console_output(server)
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            again = self.console_output(server)
+            if again == output:
+                return output
+            output = again
+        self.fail('console output still changing after %d s: %r' % (
+            timeout, output[-500:]))
+
     def remote_console_url(self, server):
         console = self.conn.compute.create_console(server,
                                                    console_type='serial')
@@ -148,8 +161,9 @@ class ServerLifecycleTestCase(APITestCase):
         server = self.boot(flavor='2')  # m1.serial2: two serial ports
         self.wait_output(server, 'NOVA-GUEST-BANNER')
 
-        # Several lengths, counted as lines.
-        full = self.console_output(server)
+        # Several lengths, counted as lines, once the guest is quiet (its
+        # shell prompt and late kernel lines follow the banner).
+        full = self.settled_output(server)
         self.assertEqual(full, self.console_output(server, length=-1))
         self.assertEqual('', self.console_output(server, length=0))
         last3 = self.console_output(server, length=3)

@@ -241,6 +241,18 @@ class ComputeTaskManager(shelve.ShelveTasks):
 
     # -- actions (casts from the compute API) ---------------------------------
 
+    def _cast_to_host(self, ctxt, instance_uuid, task, action, send, *args,
+                      boot=True):
+        """The action on an instance still in ``task`` (see _current):
+        ``send(ctxt, its host, instance, *args)`` (a compute RPC cast)
+        through _cast. Serves the actions that need nothing else."""
+        current = self._current(instance_uuid, task, action)
+        if current is None:
+            return
+        self._cast(ctxt, current, task, action,
+                   lambda instance: send(ctxt, current['host'], instance,
+                                         *args), boot=boot)
+
     def build_instances(self, ctxt, instance_uuid):
         current = self._current(instance_uuid, task_states.SPAWNING, BUILD)
         if current is None:
@@ -252,21 +264,14 @@ class ComputeTaskManager(shelve.ShelveTasks):
                    build_and_run_instance(ctxt, current['host'], instance))
 
     def reboot_instance(self, ctxt, instance_uuid, reboot_type):
-        task = task_states.REBOOT_TASK_STATES[reboot_type]
-        current = self._current(instance_uuid, task, REBOOT)
-        if current is None:
-            return
-        self._cast(ctxt, current, task, REBOOT,
-                   lambda instance: self.compute_rpcapi.reboot_instance(
-                       ctxt, current['host'], instance, reboot_type))
+        self._cast_to_host(ctxt, instance_uuid,
+                           task_states.REBOOT_TASK_STATES[reboot_type],
+                           REBOOT, self.compute_rpcapi.reboot_instance,
+                           reboot_type)
 
     def rebuild_instance(self, ctxt, instance_uuid, image_id):
-        current = self._current(instance_uuid, task_states.REBUILDING, REBUILD)
-        if current is None:
-            return
-        self._cast(ctxt, current, task_states.REBUILDING, REBUILD,
-                   lambda instance: self.compute_rpcapi.rebuild_instance(
-                       ctxt, current['host'], instance))
+        self._cast_to_host(ctxt, instance_uuid, task_states.REBUILDING,
+                           REBUILD, self.compute_rpcapi.rebuild_instance)
 
     def delete_instance(self, ctxt, instance_uuid):
         current = self._current(instance_uuid, task_states.DELETING, DELETE)
@@ -331,23 +336,13 @@ class ComputeTaskManager(shelve.ShelveTasks):
 
     def stop_instance(self, ctxt, instance_uuid):
         """os-stop (2.5): power the guest off on its host."""
-        current = self._current(instance_uuid, task_states.POWERING_OFF,
-                                STOP)
-        if current is None:
-            return
-        self._cast(ctxt, current, task_states.POWERING_OFF, STOP,
-                   lambda instance: self.compute_rpcapi.stop_instance(
-                       ctxt, current['host'], instance))
+        self._cast_to_host(ctxt, instance_uuid, task_states.POWERING_OFF,
+                           STOP, self.compute_rpcapi.stop_instance)
 
     def start_instance(self, ctxt, instance_uuid):
         """os-start (2.5): boot the stopped guest on its host."""
-        current = self._current(instance_uuid, task_states.POWERING_ON,
-                                START)
-        if current is None:
-            return
-        self._cast(ctxt, current, task_states.POWERING_ON, START,
-                   lambda instance: self.compute_rpcapi.start_instance(
-                       ctxt, current['host'], instance))
+        self._cast_to_host(ctxt, instance_uuid, task_states.POWERING_ON,
+                           START, self.compute_rpcapi.start_instance)
 
     # -- outcomes (casts from the compute hosts) ------------------------------
 

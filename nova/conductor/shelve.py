@@ -100,8 +100,8 @@ def store_log(uuid, console_log):
 
 class ShelveTasks:
     """Mixed into ComputeTaskManager: its RPC endpoints for shelve (it
-    brings _current, _cast, _landed, _fail, _outcome_of, compute_rpcapi,
-    conf)."""
+    brings _current, _cast, _cast_to_host, _landed, _fail, _outcome_of,
+    compute_rpcapi, conf)."""
 
     def _delete_image(self, ctxt, image_id):
         if not image_id:
@@ -130,14 +130,10 @@ class ShelveTasks:
                        ctxt, current['host'], instance, image_id, offload))
 
     def shelve_offload_instance(self, ctxt, instance_uuid):
-        task = task_states.SHELVING_OFFLOADING
-        current = self._current(instance_uuid, task, SHELVE_OFFLOAD)
-        if current is None:
-            return
-        self._cast(ctxt, current, task, SHELVE_OFFLOAD,
-                   lambda instance: self.compute_rpcapi.
-                   shelve_offload_instance(ctxt, current['host'], instance),
-                   boot=False)
+        self._cast_to_host(ctxt, instance_uuid,
+                           task_states.SHELVING_OFFLOADING, SHELVE_OFFLOAD,
+                           self.compute_rpcapi.shelve_offload_instance,
+                           boot=False)
 
     def unshelve_instance(self, ctxt, instance_uuid):
         task = task_states.UNSHELVING

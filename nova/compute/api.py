@@ -1007,26 +1007,28 @@ class API(server_records.ServerRecordsAPI):
         """Offload a SHELVED server (Nova's ``shelveOffload``, 202; the
         REST API checks its policy, admins by default): destroyed on its
         host, which it leaves; its log kept in the database."""
-        updated = self._shelve_start(ctx, server_id, 'shelveOffload',
-                                     (vm_states.SHELVED,),
-                                     task_states.SHELVING_OFFLOADING)
-        instance_actions.action_start(ctx, updated['uuid'],
-                                      instance_actions.SHELVE_OFFLOAD)
-        self._hand_over(updated, task_states.SHELVING_OFFLOADING, lambda:
-                        self.compute_task_api.shelve_offload_instance(
-                            ctx, updated))
+        self._shelve_hand_over(ctx, server_id, 'shelveOffload',
+                               (vm_states.SHELVED,),
+                               task_states.SHELVING_OFFLOADING,
+                               instance_actions.SHELVE_OFFLOAD,
+                               self.compute_task_api.shelve_offload_instance)
+
+    def _shelve_hand_over(self, ctx, server_id, label, vm_states_from, task,
+                          action, send):
+        """_shelve_start, the instance action recorded, and ``send(ctx,
+        server)`` to the conductor (_hand_over)."""
+        updated = self._shelve_start(ctx, server_id, label, vm_states_from,
+                                     task)
+        instance_actions.action_start(ctx, updated['uuid'], action)
+        self._hand_over(updated, task, lambda: send(ctx, updated))
 
     def unshelve(self, ctx, server_id):
         """Unshelve a SHELVED or SHELVED_OFFLOADED server (Nova's
         ``unshelve``, 202): started again on its host, or booted on the
         host the scheduler picks from its saved disk, its console log
         written back there; ACTIVE."""
-        updated = self._shelve_start(
+        self._shelve_hand_over(
             ctx, server_id, 'unshelve',
             (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED),
-            task_states.UNSHELVING)
-        instance_actions.action_start(ctx, updated['uuid'],
-                                      instance_actions.UNSHELVE)
-        self._hand_over(updated, task_states.UNSHELVING, lambda:
-                        self.compute_task_api.unshelve_instance(
-                            ctx, updated))
+            task_states.UNSHELVING, instance_actions.UNSHELVE,
+            self.compute_task_api.unshelve_instance)

@@ -300,6 +300,28 @@ class API(server_records.ServerRecordsAPI):
             action=action, instance_uuid=server['uuid'],
             state=_state(server))
 
+    def _enter_task(self, ctx, server_id, task, from_states, label,
+                    from_tasks=None, invalid=None, check_host=None):
+        """The server put in ``task`` from one of the vm states
+        ``from_states`` and the tasks ``from_tasks`` (None: no task),
+        after the lock, the API's own shutdown and its host (``check_host``
+        (server); default _check_host) are checked: the one start of the
+        actions. Another state is ``invalid(ctx, server_id, label)``
+        (default _invalid_state: InstanceInvalidState, 409).
+
+        :returns: the updated row.
+        """
+        server = self._get(ctx, server_id)
+        self._check_lock(ctx, server)
+        self._check_open()
+        (check_host or self._check_host)(server)
+        updated = db.instance_update(
+            server['uuid'], {'task_state': task},
+            expected_vm_state=from_states, expected_task_state=from_tasks)
+        if updated is None:
+            raise (invalid or self._invalid_state)(ctx, server_id, label)
+        return updated
+
     def create(self, ctx, name, image_ref, flavor_ref, description=None,
                metadata=None, key_name=None, access_ip_v4=None,
                access_ip_v6=None, disk_config=None, availability_zone=None,
@@ -457,10 +479,6 @@ class API(server_records.ServerRecordsAPI):
         soft reboot."""
         if reboot_type not in task_states.REBOOT_TASK_STATES:
             raise _bad('reboot_type', "must be 'SOFT' or 'HARD'")
-        server = self._get(ctx, server_id)
-        self._check_lock(ctx, server)
-        self._check_open()
-        self._check_host(server)
         if reboot_type == 'SOFT':
             vm_state, tasks = (vm_states.ACTIVE,), (None,)
         else:
@@ -469,14 +487,11 @@ class API(server_records.ServerRecordsAPI):
                         vm_states.STOPPED)
             tasks = (None, task_states.REBOOTING)
         task = task_states.REBOOT_TASK_STATES[reboot_type]
-        updated = db.instance_update(
-            server['uuid'], {'task_state': task},
-            expected_vm_state=vm_state, expected_task_state=tasks)
-        if updated is None:
-            raise self._invalid_state(ctx, server_id, 'reboot')
-        instance_actions.action_start(ctx, server['uuid'],
+        updated = self._enter_task(ctx, server_id, task, vm_state, 'reboot',
+                                   from_tasks=tasks)
+        instance_actions.action_start(ctx, updated['uuid'],
                                       instance_actions.REBOOT)
-        tokens.delete_for_instance(server['uuid'])
+        tokens.delete_for_instance(updated['uuid'])
         self._hand_over(updated, task, lambda:
                         self.compute_task_api.reboot_instance(
                             ctx, updated, reboot_type))
@@ -533,18 +548,12 @@ class API(server_records.ServerRecordsAPI):
             state='in %s %s' % (attr, state))
 
     def _power(self, ctx, server_id, action, from_states, task, send):
-        server = self._get(ctx, server_id)
-        self._check_lock(ctx, server)
-        self._check_open()
-        self._check_host(server)
-        updated = db.instance_update(
-            server['uuid'], {'task_state': task},
-            expected_vm_state=from_states, expected_task_state=(None,))
-        if updated is None:
-            raise self._power_invalid_state(ctx, server_id, action)
-        instance_actions.action_start(ctx, server['uuid'], action)
+        updated = self._enter_task(ctx, server_id, task, from_states,
+                                   action,
+                                   invalid=self._power_invalid_state)
+        instance_actions.action_start(ctx, updated['uuid'], action)
         # Its serial port closes (stop) or may change (start).
-        tokens.delete_for_instance(server['uuid'])
+        tokens.delete_for_instance(updated['uuid'])
         self._hand_over(updated, task, lambda: send(updated))
 
     def stop(self, ctx, server_id):
@@ -631,23 +640,16 @@ class API(server_records.ServerRecordsAPI):
     # -- resize: cold migration and resize (nova.conductor.migrate) -------
 
     def _start_move(self, ctx, server_id, action, flavor_id=None):
-        server = self._get(ctx, server_id)
-        self._check_lock(ctx, server)
-        self._check_open()
-        self._check_host(server)
-        updated = db.instance_update(
-            server['uuid'], {'task_state': task_states.RESIZE_PREP},
-            expected_vm_state=vm_states.ACTIVE, expected_task_state=None)
-        if updated is None:
-            raise self._invalid_state(
-                ctx, server_id, 'resize' if flavor_id else 'migrate')
-        instance_actions.action_start(ctx, server['uuid'], action)
+        updated = self._enter_task(ctx, server_id, task_states.RESIZE_PREP,
+                                   vm_states.ACTIVE,
+                                   'resize' if flavor_id else 'migrate')
+        instance_actions.action_start(ctx, updated['uuid'], action)
         try:
             self.compute_task_api.migrate_server(ctx, updated, flavor_id)
         except exception.NovaException:
             # The conductor put it back when it answered; not when the
             # message never got there.
-            db.instance_update(server['uuid'], {'task_state': None},
+            db.instance_update(updated['uuid'], {'task_state': None},
                                expected_task_state=task_states.RESIZE_PREP)
             raise
 
@@ -687,21 +689,14 @@ class API(server_records.ServerRecordsAPI):
                          flavor_id=flavor['id'])
 
     def _end_move(self, ctx, server_id, task, action, label, send):
-        server = self._get(ctx, server_id)
-        self._check_lock(ctx, server)
-        self._check_open()
-        self._check_host(server)
-        updated = db.instance_update(
-            server['uuid'], {'task_state': task},
-            expected_vm_state=vm_states.RESIZED, expected_task_state=None)
-        if updated is None:
-            raise self._invalid_state(ctx, server_id, label)
-        instance_actions.action_start(ctx, server['uuid'], action)
-        tokens.delete_for_instance(server['uuid'])
+        updated = self._enter_task(ctx, server_id, task, vm_states.RESIZED,
+                                   label)
+        instance_actions.action_start(ctx, updated['uuid'], action)
+        tokens.delete_for_instance(updated['uuid'])
         try:
             send(updated)
         except exception.NovaException:
-            db.instance_update(server['uuid'], {'task_state': None},
+            db.instance_update(updated['uuid'], {'task_state': None},
                                expected_task_state=task)
             raise
 
@@ -935,18 +930,14 @@ class API(server_records.ServerRecordsAPI):
     def _shelve_start(self, ctx, server_id, action, vm_states_from, task):
         """The server, locked and checked, put in ``task`` from one of
         ``vm_states_from`` with no task; 409 otherwise."""
-        server = self._get(ctx, server_id)
-        self._check_lock(ctx, server)
-        self._check_open()
+        return self._enter_task(ctx, server_id, task, vm_states_from,
+                                action, check_host=self._check_shelved_host)
+
+    def _check_shelved_host(self, server):
+        # An offloaded server has no host to ask.
         if server['host'] is not None and server['vm_state'] != (
                 vm_states.SHELVED_OFFLOADED):
             self._check_host(server)
-        updated = db.instance_update(
-            server['uuid'], {'task_state': task},
-            expected_vm_state=vm_states_from, expected_task_state=None)
-        if updated is None:
-            raise self._invalid_state(ctx, server_id, action)
-        return updated
 
     def shelve(self, ctx, server_id):
         """Shelve an ACTIVE server (Nova's ``shelve``, 202).
@@ -1016,26 +1007,28 @@ class API(server_records.ServerRecordsAPI):
         """Offload a SHELVED server (Nova's ``shelveOffload``, 202; the
         REST API checks its policy, admins by default): destroyed on its
         host, which it leaves; its log kept in the database."""
-        updated = self._shelve_start(ctx, server_id, 'shelveOffload',
-                                     (vm_states.SHELVED,),
-                                     task_states.SHELVING_OFFLOADING)
-        instance_actions.action_start(ctx, updated['uuid'],
-                                      instance_actions.SHELVE_OFFLOAD)
-        self._hand_over(updated, task_states.SHELVING_OFFLOADING, lambda:
-                        self.compute_task_api.shelve_offload_instance(
-                            ctx, updated))
+        self._shelve_hand_over(ctx, server_id, 'shelveOffload',
+                               (vm_states.SHELVED,),
+                               task_states.SHELVING_OFFLOADING,
+                               instance_actions.SHELVE_OFFLOAD,
+                               self.compute_task_api.shelve_offload_instance)
+
+    def _shelve_hand_over(self, ctx, server_id, label, vm_states_from, task,
+                          action, send):
+        """_shelve_start, the instance action recorded, and ``send(ctx,
+        server)`` to the conductor (_hand_over)."""
+        updated = self._shelve_start(ctx, server_id, label, vm_states_from,
+                                     task)
+        instance_actions.action_start(ctx, updated['uuid'], action)
+        self._hand_over(updated, task, lambda: send(ctx, updated))
 
     def unshelve(self, ctx, server_id):
         """Unshelve a SHELVED or SHELVED_OFFLOADED server (Nova's
         ``unshelve``, 202): started again on its host, or booted on the
         host the scheduler picks from its saved disk, its console log
         written back there; ACTIVE."""
-        updated = self._shelve_start(
+        self._shelve_hand_over(
             ctx, server_id, 'unshelve',
             (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED),
-            task_states.UNSHELVING)
-        instance_actions.action_start(ctx, updated['uuid'],
-                                      instance_actions.UNSHELVE)
-        self._hand_over(updated, task_states.UNSHELVING, lambda:
-                        self.compute_task_api.unshelve_instance(
-                            ctx, updated))
+            task_states.UNSHELVING, instance_actions.UNSHELVE,
+            self.compute_task_api.unshelve_instance)

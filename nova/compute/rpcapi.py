@@ -64,6 +64,10 @@ CALL_RETRIES = 3
 BASE_VERSION = '2.0'
 # Cold migration and resize.
 RESIZE_VERSION = '2.3'
+# Shelve, shelve offload and unshelve.
+SHELVE_VERSION = '2.4'
+# os-stop and os-start.
+POWER_VERSION = '2.5'
 
 
 class ComputeAPI:
@@ -73,14 +77,25 @@ class ComputeAPI:
             conf, TOPIC, BASE_VERSION,
             version_cap=conf.upgrade_levels.compute)
 
+    def _prepare(self, to_host, method, version, **kwargs):
+        """The client context of ``method`` (RPC API ``version``) to host
+        ``to_host``; a cap below ``version`` is ComputeHostError naming
+        the host and the version (nothing is sent)."""
+        # 2.0 is never checked: no cap is below it that sends anything.
+        if (version != BASE_VERSION and
+                not self.client.can_send_version(version)):
+            raise exception.ComputeHostError(
+                host=to_host, reason=_too_old(method, version))
+        return self.client.prepare(server=to_host, version=version,
+                                   retry=CALL_RETRIES, **kwargs)
+
     def _call(self, ctx, to_host, method, instance, long=False,
               version=BASE_VERSION, **kwargs):
         """Call ``method`` (RPC API ``version``) on host ``to_host`` for
-        ``instance``."""
+        ``instance``: the one call helper (see _prepare for the cap)."""
         timeout = (self.conf.long_rpc_timeout if long else
                    self.conf.rpc_response_timeout)
-        cctxt = self.client.prepare(server=to_host, version=version,
-                                    timeout=timeout, retry=CALL_RETRIES)
+        cctxt = self._prepare(to_host, method, version, timeout=timeout)
         try:
             return cctxt.call(ctx, method, instance=instance, **kwargs)
         except exception.MalformedRPCData as e:
@@ -99,36 +114,25 @@ class ComputeAPI:
                 raise exception.ComputeHostError(
                     host=to_host, reason=_too_old(method, version))
             raise exception.ComputeHostError(host=to_host, reason=e.value)
-        except oslo_messaging.RPCVersionCapError:
-            # Never sent: each method checks can_send_version first.
-            raise exception.ComputeHostError(
-                host=to_host, reason='%s %s is above [upgrade_levels] '
-                'compute = %s' % (method, version, self.client.version_cap))
         except Exception as e:
-            # The transport's own errors: oslo.messaging's delivery
-            # failure once its retries are spent, or the driver's (kombu)
-            # when the broker refuses the connection.
-            raise exception.ServiceUnavailable(
-                reason='The message broker cannot be reached (%s); try '
-                       'again later' % type(e).__name__)
+            raise _broker_error(e)
 
-    # -- server actions -------------------------------------------------------
-    # Casts, from the conductor: the host reports each outcome back to it
-    # with its serial port facts (ConductorAPI.instance_action_done).
-
-    def _cast(self, ctx, to_host, method, instance, **kwargs):
-        """Cast ``method`` to host ``to_host`` for ``instance``;
+    def _cast(self, ctx, to_host, method, instance, version=BASE_VERSION,
+              **kwargs):
+        """Cast ``method`` (RPC API ``version``) to host ``to_host`` for
+        ``instance``: the one cast helper (see _prepare for the cap);
         ServiceUnavailable when the broker cannot be reached."""
-        cctxt = self.client.prepare(server=to_host, version=BASE_VERSION,
-                                    retry=CALL_RETRIES)
+        cctxt = self._prepare(to_host, method, version)
         try:
             cctxt.cast(ctx, method, instance=instance, **kwargs)
         except exception.NovaException:
             raise
         except Exception as e:
-            raise exception.ServiceUnavailable(
-                reason='The message broker cannot be reached (%s); try '
-                       'again later' % type(e).__name__)
+            raise _broker_error(e)
+
+    # -- server actions -------------------------------------------------------
+    # Casts, from the conductor: the host reports each outcome back to it
+    # with its serial port facts (ConductorAPI.instance_action_done).
 
     def build_and_run_instance(self, ctx, host, instance):
         self._cast(ctx, host, 'build_and_run_instance', instance)
@@ -143,34 +147,22 @@ class ComputeAPI:
     def terminate_instance(self, ctx, host, instance):
         self._cast(ctx, host, 'terminate_instance', instance)
 
-    # -- shv (2.4): casts from the conductor (nova.conductor.shelve)
-
-    def _cast_24(self, ctx, to_host, method, instance, **kwargs):
-        if not self.client.can_send_version('2.4'):
-            raise exception.ComputeHostError(
-                host=to_host, reason=_too_old(method, '2.4'))
-        cctxt = self.client.prepare(server=to_host, version='2.4',
-                                    retry=CALL_RETRIES)
-        try:
-            cctxt.cast(ctx, method, instance=instance, **kwargs)
-        except exception.NovaException:
-            raise
-        except Exception as e:
-            raise exception.ServiceUnavailable(
-                reason='The message broker cannot be reached (%s); try '
-                       'again later' % type(e).__name__)
+    # -- shelve (2.4): casts from the conductor (nova.conductor.shelve)
 
     def shelve_instance(self, ctx, host, instance, image_id, offload):
-        self._cast_24(ctx, host, 'shelve_instance', instance,
-                      image_id=image_id, offload=offload)
+        self._cast(ctx, host, 'shelve_instance', instance,
+                   version=SHELVE_VERSION, image_id=image_id,
+                   offload=offload)
 
     def shelve_offload_instance(self, ctx, host, instance):
-        self._cast_24(ctx, host, 'shelve_offload_instance', instance)
+        self._cast(ctx, host, 'shelve_offload_instance', instance,
+                   version=SHELVE_VERSION)
 
     def unshelve_instance(self, ctx, host, instance, snapshot_meta,
                           console_log):
-        self._cast_24(ctx, host, 'unshelve_instance', instance,
-                      snapshot_meta=snapshot_meta, console_log=console_log)
+        self._cast(ctx, host, 'unshelve_instance', instance,
+                   version=SHELVE_VERSION, snapshot_meta=snapshot_meta,
+                   console_log=console_log)
 
     def get_instance_state(self, ctx, host, instance):
         """``{'exists': bool, 'busy': bool, 'finished': str or None}``
@@ -317,15 +309,8 @@ class ComputeAPI:
         :raises nova.exception.ServiceUnavailable: the broker cannot be
             reached (nothing was sent).
         """
-        try:
-            self.client.prepare(server=source, version=BASE_VERSION,
-                                retry=CALL_RETRIES).cast(
-                ctx, 'live_migration', instance=instance, dest=dest,
-                migrate_data=migrate_data, requested_at=time.time())
-        except Exception as e:
-            raise exception.ServiceUnavailable(
-                reason='The message broker cannot be reached (%s); try '
-                       'again later' % type(e).__name__)
+        self._cast(ctx, source, 'live_migration', instance, dest=dest,
+                   migrate_data=migrate_data, requested_at=time.time())
 
     def pre_live_migration(self, ctx, dest, instance, migrate_data):
         """The destination makes room; migrate data with its ports."""
@@ -374,14 +359,8 @@ class ComputeAPI:
     # Calls from the conductor, which runs the steps in order; the ones
     # that copy or start a guest wait long_rpc_timeout.
 
-    def _resize_call(self, ctx, host, method, instance, long=True,
-                     **kwargs):
-        if not self.client.can_send_version(RESIZE_VERSION):
-            raise exception.ComputeHostError(
-                host=host, reason='%s needs compute RPC API %s, above '
-                '[upgrade_levels] compute = %s' % (
-                    method, RESIZE_VERSION, self.client.version_cap))
-        return self._call(ctx, host, method, instance, long=long,
+    def _resize_call(self, ctx, host, method, instance, **kwargs):
+        return self._call(ctx, host, method, instance, long=True,
                           version=RESIZE_VERSION, **kwargs)
 
     def prep_resize(self, ctx, dest, instance, same_host):
@@ -422,29 +401,25 @@ class ComputeAPI:
 
     # -- os-stop / os-start (2.5): casts from the conductor, as reboot ------
 
-    def _power_cast(self, ctx, host, method, instance):
-        """Cast ``method`` (2.5) to ``host``; a cap below 2.5 is
-        ComputeHostError naming the version (the conductor records it as
-        the action's fault)."""
-        if not self.client.can_send_version('2.5'):
-            raise exception.ComputeHostError(
-                host=host, reason=_too_old(method, '2.5'))
-        cctxt = self.client.prepare(server=host, version='2.5',
-                                    retry=CALL_RETRIES)
-        try:
-            cctxt.cast(ctx, method, instance=instance)
-        except exception.NovaException:
-            raise
-        except Exception as e:
-            raise exception.ServiceUnavailable(
-                reason='The message broker cannot be reached (%s); try '
-                       'again later' % type(e).__name__)
+    # A cap below 2.5 is ComputeHostError naming the version (the
+    # conductor records it as the action's fault).
 
     def stop_instance(self, ctx, host, instance):
-        self._power_cast(ctx, host, 'stop_instance', instance)
+        self._cast(ctx, host, 'stop_instance', instance,
+                   version=POWER_VERSION)
 
     def start_instance(self, ctx, host, instance):
-        self._power_cast(ctx, host, 'start_instance', instance)
+        self._cast(ctx, host, 'start_instance', instance,
+                   version=POWER_VERSION)
+
+
+def _broker_error(e):
+    """The transport's own errors: oslo.messaging's delivery failure once
+    its retries are spent, or the driver's (kombu) when the broker
+    refuses the connection."""
+    return exception.ServiceUnavailable(
+        reason='The message broker cannot be reached (%s); try again '
+               'later' % type(e).__name__)
 
 
 def _too_old(method, version):

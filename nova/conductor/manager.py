@@ -241,6 +241,18 @@ class ComputeTaskManager(shelve.ShelveTasks):
 
     # -- actions (casts from the compute API) ---------------------------------
 
+    def _cast_to_host(self, ctxt, instance_uuid, task, action, send, *args,
+                      boot=True):
+        """The action on an instance still in ``task`` (see _current):
+        ``send(ctxt, its host, instance, *args)`` (a compute RPC cast)
+        through _cast. Serves the actions that need nothing else."""
+        current = self._current(instance_uuid, task, action)
+        if current is None:
+            return
+        self._cast(ctxt, current, task, action,
+                   lambda instance: send(ctxt, current['host'], instance,
+                                         *args), boot=boot)
+
     def build_instances(self, ctxt, instance_uuid):
         current = self._current(instance_uuid, task_states.SPAWNING, BUILD)
         if current is None:
@@ -252,21 +264,14 @@ class ComputeTaskManager(shelve.ShelveTasks):
                    build_and_run_instance(ctxt, current['host'], instance))
 
     def reboot_instance(self, ctxt, instance_uuid, reboot_type):
-        task = task_states.REBOOT_TASK_STATES[reboot_type]
-        current = self._current(instance_uuid, task, REBOOT)
-        if current is None:
-            return
-        self._cast(ctxt, current, task, REBOOT,
-                   lambda instance: self.compute_rpcapi.reboot_instance(
-                       ctxt, current['host'], instance, reboot_type))
+        self._cast_to_host(ctxt, instance_uuid,
+                           task_states.REBOOT_TASK_STATES[reboot_type],
+                           REBOOT, self.compute_rpcapi.reboot_instance,
+                           reboot_type)
 
     def rebuild_instance(self, ctxt, instance_uuid, image_id):
-        current = self._current(instance_uuid, task_states.REBUILDING, REBUILD)
-        if current is None:
-            return
-        self._cast(ctxt, current, task_states.REBUILDING, REBUILD,
-                   lambda instance: self.compute_rpcapi.rebuild_instance(
-                       ctxt, current['host'], instance))
+        self._cast_to_host(ctxt, instance_uuid, task_states.REBUILDING,
+                           REBUILD, self.compute_rpcapi.rebuild_instance)
 
     def delete_instance(self, ctxt, instance_uuid):
         current = self._current(instance_uuid, task_states.DELETING, DELETE)
@@ -331,23 +336,13 @@ class ComputeTaskManager(shelve.ShelveTasks):
 
     def stop_instance(self, ctxt, instance_uuid):
         """os-stop (2.5): power the guest off on its host."""
-        current = self._current(instance_uuid, task_states.POWERING_OFF,
-                                STOP)
-        if current is None:
-            return
-        self._cast(ctxt, current, task_states.POWERING_OFF, STOP,
-                   lambda instance: self.compute_rpcapi.stop_instance(
-                       ctxt, current['host'], instance))
+        self._cast_to_host(ctxt, instance_uuid, task_states.POWERING_OFF,
+                           STOP, self.compute_rpcapi.stop_instance)
 
     def start_instance(self, ctxt, instance_uuid):
         """os-start (2.5): boot the stopped guest on its host."""
-        current = self._current(instance_uuid, task_states.POWERING_ON,
-                                START)
-        if current is None:
-            return
-        self._cast(ctxt, current, task_states.POWERING_ON, START,
-                   lambda instance: self.compute_rpcapi.start_instance(
-                       ctxt, current['host'], instance))
+        self._cast_to_host(ctxt, instance_uuid, task_states.POWERING_ON,
+                           START, self.compute_rpcapi.start_instance)
 
     # -- outcomes (casts from the compute hosts) ------------------------------
 
@@ -366,6 +361,37 @@ class ComputeTaskManager(shelve.ShelveTasks):
                                     instance.uuid, source, dest, outcome,
                                     fault)
 
+    def _outcome_of(self, host, instance_uuid, action, task_state,
+                    serial_port_facts, tasks_of):
+        """``(label, instance row)`` an outcome of ``action`` from
+        ``host`` is about; the row is None (logged) when the outcome is
+        not one: ``task_state`` is not in ``tasks_of[action]`` or
+        ``host`` is not the instance's host. Serves
+        instance_action_done and shelve_done."""
+        # First: from now on the scheduler counts what the action took
+        # or freed (the host's facts about itself, whatever it says of
+        # the instance).
+        tasks.record_ports(host, serial_port_facts)
+        label = _LABELS.get(action, action)
+        if task_state not in tasks_of.get(action, ()):
+            LOG.warning('Outcome from host %s for server %s ignored: '
+                        'action %r does not run in task %r', host,
+                        instance_uuid, action, task_state)
+            return label, None
+        current = db.instance_get(instance_uuid)
+        if current is None or current['host'] != host:
+            # A host that is not (or no longer) the instance's: a stale
+            # outcome (the build was rescheduled, the instance moved or
+            # was deleted) or a made-up one. Nothing of the instance is
+            # changed on its word: not its state, not its tokens, not the
+            # action its own host runs.
+            LOG.warning('%s outcome from host %s ignored: it is not the '
+                        'host of server %s (%s)', label, host,
+                        instance_uuid,
+                        'gone' if current is None else current['host'])
+            return label, None
+        return label, current
+
     def instance_action_done(self, ctxt, host, instance_uuid, action,
                              task_state, serial_port_facts, fault=None,
                              error=None):
@@ -383,36 +409,13 @@ class ComputeTaskManager(shelve.ShelveTasks):
         :param error: the error's class name (a build that found no free
             serial port is tried on another host).
         """
-        # First: from now on the scheduler counts what the action took
-        # or freed (the host's facts about itself, whatever it says of
-        # the instance).
-        tasks.record_ports(host, serial_port_facts)
-        label = _LABELS.get(action, action)
-        if task_state not in _TASKS.get(action, ()):
-            LOG.warning('Outcome from host %s for server %s ignored: '
-                        'action %r does not run in task %r', host,
-                        instance_uuid, action, task_state)
-            return
-        current = db.instance_get(instance_uuid)
-        if current is None or current['host'] != host:
-            # A host that is not (or no longer) the instance's: a stale
-            # outcome (the build was rescheduled, the instance moved or
-            # was deleted) or a made-up one. Nothing of the instance is
-            # changed on its word: not its state, not its tokens, not the
-            # action its own host runs.
-            LOG.warning('%s outcome from host %s ignored: it is not the '
-                        'host of server %s (%s)', label, host,
-                        instance_uuid,
-                        'gone' if current is None else current['host'])
+        label, current = self._outcome_of(host, instance_uuid, action,
+                                          task_state, serial_port_facts,
+                                          _TASKS)
+        if current is None:
             return
         self._landed(instance_uuid, task_state)
-        if fault is not None:
-            # The host's text: shown to users, stored in the row.
-            if not isinstance(fault, str):
-                fault = exception.ComputeHostError(
-                    host=host, reason='its outcome of %s carried a '
-                    'malformed fault' % label).message
-            fault = fault[:exception.MAX_FAULT_LENGTH]
+        fault = tasks.checked_fault(fault, host, label)
         if action in (REBOOT, REBUILD, STOP, START):
             # Tokens issued while it ran may name the old port.
             tokens.delete_for_instance(instance_uuid)

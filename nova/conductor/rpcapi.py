@@ -182,12 +182,50 @@ class ComputeTaskAPI:
         self.client = rpc.get_client(
             conf, TOPIC, '2.0', version_cap=conf.upgrade_levels.conductor)
 
-    def _cast(self, ctx, method, **kwargs):
+    def _prepare(self, method, version, **kwargs):
+        """The client context of ``method`` (conductor RPC API
+        ``version``; None: the client's 2.0). A conductor capped below
+        ``version`` cannot run it: ServiceUnavailable (503) saying so,
+        nothing sent."""
+        if version is not None:
+            # 2.0 is never checked: no cap is below it that sends anything.
+            if (version != BASE_VERSION and
+                    not self.client.can_send_version(version)):
+                raise exception.ServiceUnavailable(
+                    reason='%s needs conductor RPC API %s; [upgrade_levels] '
+                           'conductor is %s' % (method, version,
+                                                self.client.version_cap))
+            kwargs['version'] = version
+        return self.client.prepare(retry=self.RETRIES, **kwargs)
+
+    def _cast(self, ctx, method, version=None, **kwargs):
+        """Cast ``method`` of ``version`` (see _prepare): the one cast
+        helper of every action."""
+        cctxt = self._prepare(method, version)
         try:
-            self.client.prepare(retry=self.RETRIES).cast(ctx, method,
-                                                         **kwargs)
+            cctxt.cast(ctx, method, **kwargs)
         except exception.NovaException:
             raise
+        except Exception as e:
+            raise _broker_error(e)
+
+    def _call(self, ctx, method, version=None, **kwargs):
+        """Call ``method`` of ``version`` (see _prepare), a short call
+        (``rpc_response_timeout``): the conductor's own errors reach the
+        caller; no answer is ServiceUnavailable naming nova-conductor."""
+        timeout = self.conf.rpc_response_timeout
+        cctxt = self._prepare(method, version, timeout=timeout)
+        try:
+            return cctxt.call(ctx, method, **kwargs)
+        except exception.NovaException:
+            raise
+        except oslo_messaging.MessagingTimeout:
+            raise exception.ServiceUnavailable(
+                reason='No conductor answered within %d s; is '
+                       'nova-conductor running?' % timeout)
+        except oslo_messaging.RemoteError as e:
+            raise exception.ComputeHostError(host='conductor',
+                                             reason=e.value)
         except Exception as e:
             raise _broker_error(e)
 
@@ -205,31 +243,19 @@ class ComputeTaskAPI:
     def delete_instance(self, ctx, instance_uuid):
         self._cast(ctx, 'delete_instance', instance_uuid=instance_uuid)
 
-    # -- shv (2.4)
-
-    def _cast_24(self, ctx, method, **kwargs):
-        if not self.client.can_send_version('2.4'):
-            raise exception.ServiceUnavailable(
-                reason='[upgrade_levels] conductor is below 2.4: the '
-                       'conductor cannot shelve yet')
-        try:
-            self.client.prepare(retry=self.RETRIES, version='2.4').cast(
-                ctx, method, **kwargs)
-        except exception.NovaException:
-            raise
-        except Exception as e:
-            raise _broker_error(e)
+    # -- shelve (2.4)
 
     def shelve_instance(self, ctx, instance_uuid, image_id):
-        self._cast_24(ctx, 'shelve_instance', instance_uuid=instance_uuid,
-                      image_id=image_id)
+        self._cast(ctx, 'shelve_instance', SHELVE_VERSION,
+                   instance_uuid=instance_uuid, image_id=image_id)
 
     def shelve_offload_instance(self, ctx, instance_uuid):
-        self._cast_24(ctx, 'shelve_offload_instance',
-                      instance_uuid=instance_uuid)
+        self._cast(ctx, 'shelve_offload_instance', SHELVE_VERSION,
+                   instance_uuid=instance_uuid)
 
     def unshelve_instance(self, ctx, instance_uuid):
-        self._cast_24(ctx, 'unshelve_instance', instance_uuid=instance_uuid)
+        self._cast(ctx, 'unshelve_instance', SHELVE_VERSION,
+                   instance_uuid=instance_uuid)
 
     def live_migrate_instance(self, ctx, instance_uuid, host,
                               block_migration, force=True,
@@ -251,99 +277,43 @@ class ComputeTaskAPI:
             LOG.warning('Conductor RPC API capped below 2.1: the named '
                         'destination %s is not checked by the scheduler',
                         host)
-        cctxt = self.client.prepare(timeout=self.conf.rpc_response_timeout,
-                                    retry=self.RETRIES, version=version)
-        try:
-            return cctxt.call(ctx, 'live_migrate_instance',
-                              instance_uuid=instance_uuid, host=host,
-                              block_migration=block_migration, **kwargs)
-        except exception.NovaException:
-            raise
-        except oslo_messaging.MessagingTimeout:
-            raise exception.ServiceUnavailable(
-                reason='No conductor answered within %d s; is '
-                       'nova-conductor running?' %
-                       self.conf.rpc_response_timeout)
-        except oslo_messaging.RemoteError as e:
-            raise exception.ComputeHostError(host='conductor',
-                                             reason=e.value)
-        except Exception as e:
-            raise _broker_error(e)
+        return self._call(ctx, 'live_migrate_instance', version,
+                          instance_uuid=instance_uuid, host=host,
+                          block_migration=block_migration, **kwargs)
 
     # -- resize: cold migration and resize (2.3; nova.conductor.migrate) --
-
-    def _resize_client(self, method, timeout=None):
-        if not self.client.can_send_version(RESIZE_VERSION):
-            raise exception.ServiceUnavailable(
-                reason='%s needs conductor RPC API %s; [upgrade_levels] '
-                       'conductor is %s' % (method, RESIZE_VERSION,
-                                            self.client.version_cap))
-        return self.client.prepare(timeout=timeout, retry=self.RETRIES,
-                                   version=RESIZE_VERSION)
 
     def migrate_server(self, ctx, instance_uuid, flavor_id):
         """A short call: the destination is chosen (NoValidHost, 400,
         otherwise) and the move started when it returns; ``flavor_id``
         None for a cold migration."""
-        cctxt = self._resize_client('migrate_server',
-                                    self.conf.rpc_response_timeout)
-        try:
-            return cctxt.call(ctx, 'migrate_server',
-                              instance_uuid=instance_uuid,
-                              flavor_id=flavor_id)
-        except exception.NovaException:
-            raise
-        except oslo_messaging.MessagingTimeout:
-            raise exception.ServiceUnavailable(
-                reason='No conductor answered within %d s; is '
-                       'nova-conductor running?' %
-                       self.conf.rpc_response_timeout)
-        except oslo_messaging.RemoteError as e:
-            raise exception.ComputeHostError(host='conductor',
-                                             reason=e.value)
-        except Exception as e:
-            raise _broker_error(e)
+        return self._call(ctx, 'migrate_server', RESIZE_VERSION,
+                          instance_uuid=instance_uuid, flavor_id=flavor_id)
 
     def confirm_resize(self, ctx, instance_uuid):
-        self._resize_cast(ctx, 'confirm_resize', instance_uuid)
+        self._cast(ctx, 'confirm_resize', RESIZE_VERSION,
+                   instance_uuid=instance_uuid)
 
     def revert_resize(self, ctx, instance_uuid):
-        self._resize_cast(ctx, 'revert_resize', instance_uuid)
-
-    def _resize_cast(self, ctx, method, instance_uuid):
-        cctxt = self._resize_client(method)
-        try:
-            cctxt.cast(ctx, method, instance_uuid=instance_uuid)
-        except exception.NovaException:
-            raise
-        except Exception as e:
-            raise _broker_error(e)
+        self._cast(ctx, 'revert_resize', RESIZE_VERSION,
+                   instance_uuid=instance_uuid)
 
     # -- os-stop / os-start (2.5) ---------------------------------------------
 
-    def _cast_at(self, ctx, version, method, **kwargs):
-        """A cast of a method added in ``version``: a conductor capped
-        below it cannot run it (ServiceUnavailable, 503, saying so)."""
-        if not self.client.can_send_version(version):
-            raise exception.ServiceUnavailable(
-                reason='%s needs conductor RPC API %s; [upgrade_levels] '
-                       'conductor caps it below' % (method, version))
-        try:
-            self.client.prepare(retry=self.RETRIES, version=version).cast(
-                ctx, method, **kwargs)
-        except exception.NovaException:
-            raise
-        except Exception as e:
-            raise _broker_error(e)
-
     def stop_instance(self, ctx, instance_uuid):
-        self._cast_at(ctx, '2.5', 'stop_instance',
-                      instance_uuid=instance_uuid)
+        self._cast(ctx, 'stop_instance', POWER_VERSION,
+                   instance_uuid=instance_uuid)
 
     def start_instance(self, ctx, instance_uuid):
-        self._cast_at(ctx, '2.5', 'start_instance',
-                      instance_uuid=instance_uuid)
+        self._cast(ctx, 'start_instance', POWER_VERSION,
+                   instance_uuid=instance_uuid)
 
 
+# The version of the messages that have not changed since 2.0.
+BASE_VERSION = '2.0'
 # Cold migration and resize.
 RESIZE_VERSION = '2.3'
+# Shelve, shelve offload and unshelve.
+SHELVE_VERSION = '2.4'
+# os-stop and os-start.
+POWER_VERSION = '2.5'

@@ -100,7 +100,8 @@ def store_log(uuid, console_log):
 
 class ShelveTasks:
     """Mixed into ComputeTaskManager: its RPC endpoints for shelve (it
-    brings _current, _cast, _landed, _fail, compute_rpcapi, conf)."""
+    brings _current, _cast, _cast_to_host, _landed, _fail, _outcome_of,
+    compute_rpcapi, conf)."""
 
     def _delete_image(self, ctxt, image_id):
         if not image_id:
@@ -129,14 +130,10 @@ class ShelveTasks:
                        ctxt, current['host'], instance, image_id, offload))
 
     def shelve_offload_instance(self, ctxt, instance_uuid):
-        task = task_states.SHELVING_OFFLOADING
-        current = self._current(instance_uuid, task, SHELVE_OFFLOAD)
-        if current is None:
-            return
-        self._cast(ctxt, current, task, SHELVE_OFFLOAD,
-                   lambda instance: self.compute_rpcapi.
-                   shelve_offload_instance(ctxt, current['host'], instance),
-                   boot=False)
+        self._cast_to_host(ctxt, instance_uuid,
+                           task_states.SHELVING_OFFLOADING, SHELVE_OFFLOAD,
+                           self.compute_rpcapi.shelve_offload_instance,
+                           boot=False)
 
     def unshelve_instance(self, ctxt, instance_uuid):
         task = task_states.UNSHELVING
@@ -236,17 +233,10 @@ class ShelveTasks:
             or None.
         :param log_fault: why its log could not be read, or None.
         """
-        tasks.record_ports(host, serial_port_facts)
-        label = LABELS.get(action, action)
-        if task_state not in TASKS.get(action, ()):
-            LOG.warning('Outcome from host %s for server %s ignored: '
-                        'action %r does not run in task %r', host,
-                        instance_uuid, action, task_state)
-            return
-        current = db.instance_get(instance_uuid)
-        if current is None or current['host'] != host:
-            LOG.warning('%s outcome from host %s ignored: it is not the '
-                        'host of server %s', label, host, instance_uuid)
+        label, current = self._outcome_of(host, instance_uuid, action,
+                                          task_state, serial_port_facts,
+                                          TASKS)
+        if current is None:
             return
         if current['task_state'] != task_state:
             LOG.info('%s of server %s done, but the server was taken over '
@@ -254,8 +244,8 @@ class ShelveTasks:
             self._landed(instance_uuid, task_state)
             return
         self._landed(instance_uuid, task_state)
-        fault = _checked_text(fault, host, label)
-        log_fault = _checked_text(log_fault, host, label)
+        fault = tasks.checked_fault(fault, host, label)
+        log_fault = tasks.checked_fault(log_fault, host, label)
         record = db.shelved_instance_get(instance_uuid) or {}
         instance_actions.event_finish(instance_uuid, RECORDED_AS[action],
                                       host=host, fault=fault)
@@ -346,13 +336,3 @@ class ShelveTasks:
             values['host'] = None
         db.instance_update(current['uuid'], values,
                            expected_task_state=task_states.UNSHELVING)
-
-
-def _checked_text(text, host, label):
-    if text is None:
-        return None
-    if not isinstance(text, str):
-        return exception.ComputeHostError(
-            host=host, reason='its outcome of %s carried a malformed '
-            'fault' % label).message
-    return text[:exception.MAX_FAULT_LENGTH]

@@ -136,5 +136,18 @@ def instance_for(server, host=None, image=None, boot=False, ctx=None):
     return instance
 
 
+def checked_fault(text, host, label):
+    """A host's fault text of its outcome of ``label`` (shown to users,
+    stored in the row): cut to ``MAX_FAULT_LENGTH`` characters, and
+    replaced when it is no str; None stays None."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        return exception.ComputeHostError(
+            host=host, reason='its outcome of %s carried a malformed '
+            'fault' % label).message
+    return text[:exception.MAX_FAULT_LENGTH]
+
+
 def bad_input(field, detail):
     return exception.ValidationError(field=field, detail=detail)

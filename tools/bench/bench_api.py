@@ -296,6 +296,13 @@ def child_baseline(conf_file, data_file, log_file, threads):
     compute_api = _FixedConsoleAPI(data, project_id='demo')
     server = api_cmd.make_server(app.build_app(compute_api, conf), HOST, 0,
                                  threads=threads)
+    return _serve_until_eof(server)
+
+
+def _serve_until_eof(server):
+    """Run ``server`` in a thread, say READY with its port, and stop it
+    when the parent closes stdin: both children's lifetime. 1 when it
+    did not stop within 15 s."""
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     print('READY %d' % server.port, flush=True)
@@ -327,13 +334,7 @@ def child_bare(data_file, threads):
         return [body]
 
     server = api_cmd.make_server(application, HOST, 0, threads=threads)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    print('READY %d' % server.port, flush=True)
-    _wait_for_eof()
-    server.stop()
-    thread.join(15)
-    return 1 if thread.is_alive() else 0
+    return _serve_until_eof(server)
 
 
 def child_main(argv):

@@ -54,6 +54,10 @@ class ServerActionsController(shelve.ShelveActions, wsgi.Controller):
     def _authorize(self, req, rule, server_id):
         servers.authorize_server(self.compute_api, req, rule, server_id)
 
+    def _act(self, req, rule, server_id, method):
+        servers.server_action(self.compute_api, req, rule, server_id,
+                              method)
+
     @wsgi.response(202)
     @wsgi.expected_errors((400, 404, 409))
     @wsgi.action('reboot')
@@ -181,8 +185,7 @@ class ServerActionsController(shelve.ShelveActions, wsgi.Controller):
     @wsgi.action('lock')
     @validation.schema(schemas.lock)
     def _lock(self, req, id, body):
-        self._authorize(req, lock_policies.LOCK, id)
-        self.compute_api.lock(wsgi.get_context(req), id)
+        self._act(req, lock_policies.LOCK, id, 'lock')
 
     @wsgi.response(202)
     @wsgi.expected_errors(404)
@@ -234,16 +237,14 @@ class ServerActionsController(shelve.ShelveActions, wsgi.Controller):
     @wsgi.action('confirmResize')
     @validation.schema(schemas.confirm_resize)
     def _confirm_resize(self, req, id, body):
-        self._authorize(req, server_policies.CONFIRM_RESIZE, id)
-        self.compute_api.confirm_resize(wsgi.get_context(req), id)
+        self._act(req, server_policies.CONFIRM_RESIZE, id, 'confirm_resize')
 
     @wsgi.response(202)
     @wsgi.expected_errors((400, 404, 409))
     @wsgi.action('revertResize')
     @validation.schema(schemas.revert_resize)
     def _revert_resize(self, req, id, body):
-        self._authorize(req, server_policies.REVERT_RESIZE, id)
-        self.compute_api.revert_resize(wsgi.get_context(req), id)
+        self._act(req, server_policies.REVERT_RESIZE, id, 'revert_resize')
 
     # -- os-stop / os-start (Nova's; the body's value is not read, null
     # as Nova's clients send it)
@@ -252,12 +253,10 @@ class ServerActionsController(shelve.ShelveActions, wsgi.Controller):
     @wsgi.expected_errors((404, 409))
     @wsgi.action('os-stop')
     def _stop(self, req, id, body):
-        self._authorize(req, server_policies.STOP, id)
-        self.compute_api.stop(wsgi.get_context(req), id)
+        self._act(req, server_policies.STOP, id, 'stop')
 
     @wsgi.response(202)
     @wsgi.expected_errors((404, 409))
     @wsgi.action('os-start')
     def _start(self, req, id, body):
-        self._authorize(req, server_policies.START, id)
-        self.compute_api.start(wsgi.get_context(req), id)
+        self._act(req, server_policies.START, id, 'start')

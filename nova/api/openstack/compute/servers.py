@@ -289,6 +289,14 @@ def authorize_server(compute_api, req, rule, server_id, read=None):
     return server
 
 
+def server_action(compute_api, req, rule, server_id, method):
+    """The action handlers whose body carries nothing to read: Nova's
+    check (authorize_server with ``rule``), then the compute API's
+    ``method`` (its name) on the server; its errors go to the caller."""
+    authorize_server(compute_api, req, rule, server_id)
+    getattr(compute_api, method)(wsgi.get_context(req), server_id)
+
+
 def _filtered(req, servers, params):
     status = params.get('status')
     name = params.get('name')

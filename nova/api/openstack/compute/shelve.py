@@ -48,24 +48,22 @@ class ShelveActions(wsgi.Controller):
     @wsgi.action('shelve')
     @validation.schema(shelve_schema)
     def _shelve(self, req, id, body):
-        servers.authorize_server(self.compute_api, req,
-                                 shelve_policies.SHELVE, id)
-        self.compute_api.shelve(wsgi.get_context(req), id)
+        servers.server_action(self.compute_api, req,
+                              shelve_policies.SHELVE, id, 'shelve')
 
     @wsgi.response(202)
     @wsgi.expected_errors((400, 404, 409))
     @wsgi.action('shelveOffload')
     @validation.schema(shelve_offload_schema)
     def _shelve_offload(self, req, id, body):
-        servers.authorize_server(self.compute_api, req,
-                                 shelve_policies.SHELVE_OFFLOAD, id)
-        self.compute_api.shelve_offload(wsgi.get_context(req), id)
+        servers.server_action(self.compute_api, req,
+                              shelve_policies.SHELVE_OFFLOAD, id,
+                              'shelve_offload')
 
     @wsgi.response(202)
     @wsgi.expected_errors((400, 404, 409))
     @wsgi.action('unshelve')
     @validation.schema(unshelve_schema)
     def _unshelve(self, req, id, body):
-        servers.authorize_server(self.compute_api, req,
-                                 shelve_policies.UNSHELVE, id)
-        self.compute_api.unshelve(wsgi.get_context(req), id)
+        servers.server_action(self.compute_api, req,
+                              shelve_policies.UNSHELVE, id, 'unshelve')

@@ -422,15 +422,11 @@ class API(server_records.ServerRecordsAPI):
         self._check_lock(ctx, server)
         self._check_open()
         uuid = server['uuid']
-        if server['vm_state'] in (vm_states.SHELVED,
-                                  vm_states.SHELVED_OFFLOADED):
-            # -- shv: its saved disk goes with it, as Nova's.
-            record = db.shelved_instance_get(uuid)
-            if record and record['image_id']:
-                self._delete_image(ctx, record['image_id'])
         if server['host'] is None:
+            record = db.shelved_instance_get(uuid)  # gone with the row
             instance_actions.action_start(ctx, uuid, instance_actions.DELETE)
             db.instance_delete(uuid)
+            self._delete_saved_image(ctx, record)
             return
         if server['task_state'] != task_states.DELETING:
             self._check_host(server)
@@ -449,6 +445,8 @@ class API(server_records.ServerRecordsAPI):
             return  # already being deleted
         instance_actions.action_start(ctx, uuid, instance_actions.DELETE)
         tokens.delete_for_instance(uuid)
+        # Only now that the delete is accepted (a refused one keeps it).
+        self._delete_saved_image(ctx, db.shelved_instance_get(uuid))
         self._hand_over(updated, task_states.DELETING, lambda:
                         self.compute_task_api.delete_instance(ctx, updated))
 
@@ -1003,6 +1001,13 @@ class API(server_records.ServerRecordsAPI):
             raise exception.ServiceUnavailable(
                 reason='the image for the shelved server cannot be made: '
                        '%s' % e.message)
+
+    def _delete_saved_image(self, ctx, record):
+        """-- shv: a deleted server's saved disk goes with it, as
+        Nova's: whatever its state (shelving, shelved, offloaded,
+        unshelving), the image its shelve record names holds its disk."""
+        if record and record['image_id']:
+            self._delete_image(ctx, record['image_id'])
 
     def _delete_image(self, ctx, image_id):
         from nova import image as image_api

@@ -86,6 +86,10 @@ def _move_aside(path, why):
 def prepare(drv, context, instance, image_meta, same_host):
     """Destination: make room, fetch the image; returns its facts."""
     data = drv.check_can_live_migrate_destination(context, instance)
+    # Its shared storage check file is for a live migration's source:
+    # nothing looks for it here, so it goes at once.
+    drv.cleanup_live_migration_destination_check(context, data)
+    data.filename = None
     if not same_host:
         if drv.instance_exists(instance):
             raise ResizeError(reason='instance %s is already defined on '

@@ -110,6 +110,21 @@ class ResizeTestCase(test_api.APITestCase):
         self.assertEqual('m1.tiny', db.instance_flavor(
             db.instance_get(uuid))['name'])
 
+    def test_revert_removes_the_sources_shared_check_file(self):
+        # The revert asks the source for its facts with the live
+        # migration check, which makes a file there: removed again.
+        uuid = self._active()
+        self.api.resize(ALICE, uuid, '2')
+        self._moved(uuid)
+        self.api.revert_resize(ALICE, uuid)
+        self._moved(uuid)
+        made = [c for c in self.source.calls
+                if c[0] == 'check_can_live_migrate_destination']
+        self.assertEqual(1, len(made))
+        self.assertEqual(1, len(self.source.cleaned_checks))
+        self.assertTrue(self.source.cleaned_checks[0].startswith(
+            'nova-shared-check-'))
+
     def test_refused_requests(self):
         uuid = self._active()
         self.assertRaises(exception.CannotResizeToSameFlavor,

@@ -243,6 +243,16 @@ class DestinationTestCase(ResizeDriverTestBase):
         self.assertEqual('192.0.2.2', data.inbound_addr)
         self.assertTrue(os.path.isdir(self.driver.instance_dir(inst)))
 
+    def test_prepare_leaves_no_shared_check_file(self):
+        # Its facts come from the live migration check, which makes a
+        # file for the source to look for: nothing looks for it here.
+        inst = self._instance()
+        data = self.driver.prepare_migration(None, inst, inst.image_meta,
+                                             False)
+        self.assertIsNone(data.filename)
+        self.assertEqual([], [n for n in os.listdir(self.instances_path)
+                              if n.startswith('nova-shared-check-')])
+
     def test_prepare_refuses_a_guest_defined_here(self):
         inst = self._booted()
         e = self.assertRaises(exception.ResizeError,

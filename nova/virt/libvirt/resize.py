@@ -51,6 +51,7 @@ from nova.virt import images
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import instance_files
 from nova.virt.libvirt import log_transfer
+from nova.virt.libvirt import migration
 from nova.virt.libvirt import remotefs
 
 LOG = logging.getLogger(__name__)
@@ -188,6 +189,14 @@ def migrate_disk_and_power_off(drv, context, instance, dest_data,
     dom, _guest = drv._guest(instance)
     dest_dir = dest_data.instance_dir or inst_dir
     if not same_host:
+        # What the destination said decides where the disk and log go:
+        # checked as a live migration's source checks it.
+        try:
+            migration.check_dest_data(dest_data, instance.uuid)
+        except exception.MigrationError as e:
+            raise ResizeError(reason='destination facts for %s refused: %s'
+                              % (instance.uuid,
+                                 e.kwargs.get('reason', e.message)))
         addr = dest_data.inbound_addr
         if not addr:
             raise ResizeError(reason='the destination has no [libvirt] '

@@ -21,6 +21,7 @@ from nova.virt.libvirt import log_transfer
 from nova.virt.libvirt import resize
 
 HOST = base.HOST_A
+UUID_OTHER = '7c3d2a1e-0f4b-4e6a-9d8c-5b2a1f0e9d8c'
 
 
 class ResizeDriverTestBase(base.MigrationTestBase):
@@ -169,6 +170,26 @@ class SourceTestCase(ResizeDriverTestBase):
         self.assertFalse(os.path.exists(
             self.driver.instance_dir(inst) + '_resize'))
         self.copy.assert_not_called()
+
+    def test_bad_destination_facts_refused_before_anything(self):
+        # The destination names where the disk and log go: only its
+        # own <instances_path>/<uuid> and a plain address, as a live
+        # migration's source checks (migration.check_dest_data).
+        for field, value in (
+                ('instance_dir', '/srv/b/_base'),
+                ('instance_dir', '/srv/b/%s/../_base' % UUID_OTHER),
+                ('inbound_addr', '192.0.2.2;reboot'),
+                ('virtlogd_max_size', 1)):
+            inst, data = self._sent()
+            setattr(data, field, value)
+            e = self.assertRaises(exception.ResizeError,
+                                  self.driver.migrate_disk_and_power_off,
+                                  None, inst, data, False)
+            self.assertIn(field, e.message)
+            self.assertTrue(self._dom(inst).isActive())
+            self.remote.copy_to.assert_not_called()
+            self.copy.assert_not_called()
+            self.driver.destroy(None, inst)
 
     def test_no_migration_address_refused_before_anything(self):
         inst, data = self._sent()

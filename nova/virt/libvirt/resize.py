@@ -49,6 +49,7 @@ from oslo_log import log as logging
 from nova import exception
 from nova.virt import images
 from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import disk_check
 from nova.virt.libvirt import instance_files
 from nova.virt.libvirt import log_transfer
 from nova.virt.libvirt import migration
@@ -285,6 +286,31 @@ def _grow(path, root_gb):
         LOG.info('Disk %s grown to %d GiB', path, root_gb)
 
 
+def _check_arrived_header(disk, instance, host_name):
+    """The disk another host wrote, before qemu-img rebases or grows
+    it: qcow2 without an external data file (those would open, and
+    grow, the file its header names). Its header alone is read (no
+    backing file is opened); the start checks the whole chain
+    (disk_check)."""
+    try:
+        info = disk_check.header_info(disk)
+    except exception.InstanceFileUnsafe as e:
+        raise ResizeError(reason='the disk of %s on %s: %s' % (
+            instance.uuid, host_name, e.kwargs.get('reason', e.message)))
+    problem = None
+    if not isinstance(info, dict):
+        problem = 'qemu-img gave no information about it'
+    elif info.get('format') != 'qcow2':
+        problem = 'format %s, not a qcow2 overlay' % info.get('format')
+    elif disk_check.has_data_file(info):
+        problem = 'it has an external data file'
+    if problem:
+        LOG.warning('Arrived disk %s refused: %s', disk, problem)
+        raise ResizeError(reason='the disk of %s that arrived on %s is '
+                          'refused: %s' % (instance.uuid, host_name,
+                                           problem))
+
+
 def finish_migration(drv, context, instance, image_meta, same_host):
     """Destination: point the disk at this host's cache, grow it to the
     new flavor's root disk, define and start the guest (new flavor's
@@ -304,6 +330,7 @@ def finish_migration(drv, context, instance, image_meta, same_host):
             raise ResizeError(reason='the disk of %s on %s is not a '
                               'regular file' % (instance.uuid,
                                                 drv.host_name))
+        _check_arrived_header(disk, instance, drv.host_name)
         try:
             # Its header names the source's cache: this host's instead
             # (-u: nothing is read through the old name).

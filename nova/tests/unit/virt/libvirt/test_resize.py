@@ -348,6 +348,32 @@ class PlantedDiskTestCase(ResizeDriverTestBase):
         self.remote.copy_to.assert_not_called()
         self.assertTrue(self._dom(inst).isActive())
 
+    def test_an_arrived_disk_naming_a_data_file_is_never_opened(self):
+        # The disk was written by the other host: qemu-img rebase and
+        # resize would open (and grow) the external data file its
+        # header names, before the start's disk_check looks at it.
+        inst = self._instance()
+        image = os.path.join(self.instances_path, 'base.raw')
+        with open(image, 'wb') as f:
+            f.truncate(1024 * 1024)
+        inst.image_meta = objects.ImageMeta(disk_path=image,
+                                            disk_format='raw')
+        inst.flavor = objects.Flavor(name='big', root_gb=1)
+        self.driver.prepare_migration(None, inst, inst.image_meta, False)
+        victim = os.path.join(self.instances_path, 'host-file')
+        subprocess.run(
+            ['qemu-img', 'create', '-f', 'qcow2', '-o',
+             'data_file=%s' % victim,
+             self.driver.disk_path(inst), '1M'],
+            check=True, capture_output=True)
+        self.assertEqual(1024 * 1024, os.path.getsize(victim))
+        e = self.assertRaises(exception.ResizeError,
+                              self.driver.finish_migration, None, inst,
+                              inst.image_meta, False)
+        self.assertIn('data file', e.message)
+        self.assertEqual(1024 * 1024, os.path.getsize(victim))
+        self.assertFalse(self.driver.instance_exists(inst))
+
 
 class SameHostFailureTestCase(ResizeDriverTestBase):
     def test_finish_failed_before_defining_keeps_the_old_guest(self):

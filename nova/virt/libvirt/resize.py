@@ -97,12 +97,27 @@ def prepare(drv, context, instance, image_meta, same_host):
             raise ResizeError(reason='instance %s is already defined on '
                               'host %s' % (instance.uuid, drv.host_name))
         inst_dir = drv.instance_dir(instance)
-        if (os.path.lexists(inst_dir) and
-                (not os.path.isdir(inst_dir) or os.path.islink(inst_dir) or
-                 os.listdir(inst_dir))):
-            _move_aside(inst_dir, 'Instance folder left from an earlier '
-                        'stay of %s' % instance.uuid)
+        if (os.path.isdir(inst_dir) and not os.path.islink(inst_dir) and
+                os.listdir(inst_dir)):
+            # On a shared instances folder this is the running guest's
+            # own folder (its disk and log, on the source): nothing
+            # here tells it from a folder left from an earlier stay, so
+            # it is never moved (nor removed by the clean-up).
+            raise ResizeError(
+                reason='the instance folder %s of %s already holds files '
+                       'on %s: the instances folder is shared with the '
+                       'source (cold migration and resize need separate '
+                       'ones), or it is left from an earlier stay (an '
+                       'operator must move it away)' % (
+                           inst_dir, instance.uuid, drv.host_name))
+        if os.path.lexists(inst_dir) and (not os.path.isdir(inst_dir) or
+                                          os.path.islink(inst_dir)):
+            _move_aside(inst_dir, 'Instance folder of %s is not a folder'
+                        % instance.uuid)
         instance_files.prepare_dir(inst_dir)
+        # Made here for this move: the only folder a failed move's
+        # clean-up removes (revert_at_destination).
+        drv._incoming.add(instance.uuid)
     if image_meta is not None:
         try:
             images.boot_files(context, drv._conf, image_meta)
@@ -383,9 +398,13 @@ def revert_at_destination(drv, context, instance, source_data, same_host):
     inst_dir = drv.instance_dir(instance)
     if not os.path.isdir(inst_dir):
         return None
+    prepared = instance.uuid in drv._incoming
+    drv._incoming.discard(instance.uuid)
     if not log_transfer.log_chain_exists(os.path.join(inst_dir, LOG_NAME)):
         # Only what prepare made (a failed move): nothing to send back.
-        shutil.rmtree(inst_dir, ignore_errors=True)
+        # A folder prepare did not make is not this move's to remove.
+        if prepared:
+            shutil.rmtree(inst_dir, ignore_errors=True)
         return None
     note = None
     if source_data is None or not source_data.inbound_addr:

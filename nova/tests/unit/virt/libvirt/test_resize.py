@@ -274,6 +274,26 @@ class DestinationTestCase(ResizeDriverTestBase):
         self.assertEqual([], [n for n in os.listdir(self.instances_path)
                               if n.startswith('nova-shared-check-')])
 
+    def test_prepare_never_moves_a_folder_in_use_aside(self):
+        # A shared instances folder: the destination's <uuid> folder is
+        # the running guest's own on the source (its disk, no log yet).
+        # Neither the prepare nor the clean-up of the failed move may
+        # move or remove it.
+        inst = self._instance()
+        folder = self.driver.instance_dir(inst)
+        os.makedirs(folder)
+        self._write(os.path.join(folder, 'disk'), b'the guest disk')
+        e = self.assertRaises(exception.ResizeError,
+                              self.driver.prepare_migration, None, inst,
+                              inst.image_meta, False)
+        self.assertIn('shared', e.message)
+        self.assertIn(folder, e.message)
+        self.assertIsNone(self.driver.revert_migration_at_destination(
+            None, inst, None, False))
+        self.assertEqual(['disk'], os.listdir(folder))
+        self.assertEqual([], [n for n in os.listdir(self.instances_path)
+                              if 'orphaned' in n])
+
     def test_prepare_refuses_a_guest_defined_here(self):
         inst = self._booted()
         e = self.assertRaises(exception.ResizeError,

@@ -181,12 +181,7 @@ class RemoteFilesystem(object):
             'else echo "remotefs: %s is missing or not a regular file or '
             'folder" >&2; exit %d; fi\n' % (
                 _words(chain), q, q, q, q, q, _MISSING)))
-        fields = [f for f in out.split('\0') if f]
-        kind, entries = fields[0], fields[1:]
-        modes = {}
-        for entry in entries:
-            mode, _sp, name = entry.partition(' ')
-            modes[name] = int(mode, 8) & 0o777
+        kind, modes = _listing(host, op, out)
         if kind == 'dir':
             self._local_dir(host, op, local_path)
             files = [(os.path.join(remote_path, n),
@@ -412,6 +407,30 @@ class RemoteFilesystem(object):
                     raise
                 LOG.warning('%s; copying with ssh to learn why', e)
                 self._ssh_get(host, op, src, dst, _mode)
+
+
+def _listing(host, op, out):
+    """(kind, {name: mode}) from copy_from's remote listing: ``file``
+    and ``<mode> x``, or ``dir`` and ``<mode> <name>`` per regular file,
+    NUL-separated. Anything else (a peer not running our script as
+    written) is RemoteFSError."""
+    if isinstance(out, bytes):
+        out = out.decode('utf-8', 'replace')
+    fields = [f for f in (out or '').split('\0') if f]
+    bad = RemoteFSError(op=op, host=host, reason='unexpected answer from '
+                        'the peer: %r' % (out or '')[:80])
+    if not fields or fields[0] not in ('dir', 'file'):
+        raise bad
+    kind, modes = fields[0], {}
+    for entry in fields[1:]:
+        mode, _sp, name = entry.partition(' ')
+        if (not re.fullmatch(r'[0-7]{1,4}', mode) or not name or
+                name in ('.', '..') or '/' in name or name in modes):
+            raise bad
+        modes[name] = int(mode, 8) & 0o777
+    if kind == 'file' and list(modes) != ['x']:
+        raise bad
+    return kind, modes
 
 
 def _words(paths):

@@ -296,6 +296,22 @@ class RsyncMethodsTestCase(_MethodsMixin, RemoteFSBase):
         self.assertEqual(b'ok', self.read(self.root + '/u1/d'))
 
 
+class PeerListingTestCase(RemoteFSBase):
+    """copy_from reads the peer's listing of what to fetch: a peer that
+    answers something else gets an error naming it, never a
+    traceback."""
+
+    def test_malformed_listings(self):
+        for out in ('', '\0', 'dir\0x name\0', 'dir\0644\0',
+                    'file\0', 'file\0644 y\0', 'link\0',
+                    'dir\0644 ../up\0', 'dir\0644 a/b\0'):
+            self.useFixture(fixtures.MockPatchObject(
+                self.fs, '_ssh', return_value=out))
+            self.assertRefused('unexpected answer', self.fs.copy_from,
+                               HOST, self.root + '/u1', self.local + '/u1')
+        self.assertEqual([], os.listdir(self.local))
+
+
 class ErrorsTestCase(RemoteFSBase):
     """Each cause, as the real ssh/coreutils/rsync print it."""
 

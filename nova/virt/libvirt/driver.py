@@ -1358,6 +1358,7 @@ class LibvirtDriver(driver.ComputeDriver):
         migration.check_dest_data(migrate_data, instance.uuid)
         self._forget_log_source(instance)
         self._ports.release(instance.uuid)
+        self._incoming.discard(instance.uuid)  # it left this host
         as_backups = self._outgoing.pop(instance.uuid, None)
         if as_backups is None:
             # After a restart: the guest there writes console.log unless
@@ -1366,7 +1367,13 @@ class LibvirtDriver(driver.ComputeDriver):
                               not migrate_data.serial_listen_addr)
         if not os.path.isdir(self.instance_dir(instance)):
             return  # done before
-        if migrate_data.is_shared_instance_path:
+        shared = migrate_data.is_shared_instance_path
+        if shared is None:
+            # No source check ran (a recovery brings the destination's
+            # fresh facts): look for its check file here ourselves.
+            shared = migration.shared_check_file_exists(
+                self._conf.instances_path, migrate_data.filename)
+        if shared:
             return  # the destination's folder too: its log and disk
         if self._carry_console_log(instance, migrate_data, as_backups):
             shutil.rmtree(self.instance_dir(instance), ignore_errors=True)

@@ -434,6 +434,18 @@ class DriverBlockMigrationTestCase(test_driver_migration.MigrationTestBase):
                               data)
         self.assertIn('no disk image here', e.message)
 
+    def test_recovery_on_shared_storage_keeps_the_folder(self):
+        # The conductor's recovery (live_migrate._finish_move) gives the
+        # source fresh facts from the destination: no source check ran,
+        # is_shared_instance_path is None. On a shared folder the source
+        # must still see it is the running guest's own there.
+        inst = self._disk_instance()
+        data = self.driver.check_can_live_migrate_destination(None, inst)
+        self.assertIsNone(data.is_shared_instance_path)
+        self.driver.post_live_migration(None, inst, data)
+        self.copy.assert_not_called()
+        self.assertTrue(os.path.isfile(self.driver.disk_path(inst)))
+
     def test_source_after_shared_move_keeps_the_folder(self):
         inst = self._booted()
         data = self._dest_data(inst, is_shared_instance_path=True,

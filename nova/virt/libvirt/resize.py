@@ -360,6 +360,8 @@ def finish_migration(drv, context, instance, image_meta, same_host):
                 instance.uuid, drv.host_name,
                 (getattr(e, 'stderr', '') or str(e)).strip()))
     drv.spawn(context, instance, image_meta)
+    # Defined here now: its folder is the guest's, no longer a move's.
+    drv._incoming.discard(instance.uuid)
 
 
 def confirm_migration(drv, context, instance, same_host):
@@ -394,12 +396,15 @@ def revert_at_destination(drv, context, instance, source_data, same_host):
     the log back. Returns None or a note on a log not sent back."""
     if same_host:
         return _revert_same_host(drv, instance)
+    # The folder is this move's when prepare made it or the finish
+    # defined the guest in it here.
+    prepared = (instance.uuid in drv._incoming or
+                drv.instance_exists(instance))
+    drv._incoming.discard(instance.uuid)
     drv.destroy(context, instance, destroy_disks=False)
     inst_dir = drv.instance_dir(instance)
     if not os.path.isdir(inst_dir):
         return None
-    prepared = instance.uuid in drv._incoming
-    drv._incoming.discard(instance.uuid)
     if not log_transfer.log_chain_exists(os.path.join(inst_dir, LOG_NAME)):
         # Only what prepare made (a failed move): nothing to send back.
         # A folder prepare did not make is not this move's to remove.

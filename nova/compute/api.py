@@ -664,7 +664,10 @@ class API(server_records.ServerRecordsAPI):
         """Resize an ACTIVE server to the flavor ``flavor_ref`` (its id).
 
         :raises: FlavorNotFound, CannotResizeToSameFlavor,
-            CannotResizeDisk, NoValidHost (400); the 409s of migrate.
+            CannotResizeDisk, NoValidHost, and the server's image not
+            fitting the new flavor as for create (FlavorMemoryTooSmall,
+            ImageSerialPortNumber..., FlavorDiskSmallerThan...) (400);
+            the 409s of migrate.
         """
         server = self._get(ctx, server_id)
         # As Nova's decorators: the lock, then the state, then the input.
@@ -681,6 +684,15 @@ class API(server_records.ServerRecordsAPI):
                        'than the server\'s %d GB' % (
                            flavor['id'], flavor.get('disk') or 0,
                            current.get('disk') or 0))
+        # As create and rebuild do (and Nova's resize): the server's
+        # image against the new flavor, a 400 now rather than a move
+        # that fails on the destination.
+        try:
+            image = self.image_get(ctx, server['image_id'])
+        except exception.NotFound:
+            image = None  # gone from the catalog: nothing to check
+        if image is not None:
+            check_image_fits_flavor(flavor, image)
         self._start_move(ctx, server_id, instance_actions.RESIZE,
                          flavor_id=flavor['id'])
 

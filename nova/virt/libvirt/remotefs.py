@@ -47,6 +47,11 @@ _PATH_RE = re.compile(r'^/[A-Za-z0-9._+,=@%/-]*$')
 # A host name or an IPv4/IPv6 address; never an ssh option.
 _HOST_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.:_-]*$')
 
+# The folders remove_dir takes: an instance's, or one kept by a resize.
+_INSTANCE_DIR_RE = re.compile(
+    r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+    r'(_resize)?$')
+
 # Exit codes of our remote scripts (ssh itself exits 255).
 _LINK, _NOT_DIR, _NOT_FILE, _MISSING = 40, 41, 42, 43
 
@@ -99,10 +104,19 @@ class RemoteFilesystem(object):
         """Remove folder ``path`` and all in it on ``host`` (links in it
         are removed, never followed); a missing folder is fine.
 
-        :raises RemoteFSError: as create_dir, and a path that is the
-            allowed root itself or outside it.
+        :raises RemoteFSError: as create_dir, and a path that is not an
+            instance folder right below an allowed root
+            (``<root>/<uuid>`` or ``<root>/<uuid>_resize``).
         """
         chain = self._remote_chain(host, 'remove folder', path)
+        if len(chain) != 2 or not _INSTANCE_DIR_RE.match(
+                os.path.basename(path)):
+            # Never the image cache, the snapshots, a folder inside an
+            # instance's, or anything else a peer could name.
+            raise RemoteFSError(
+                op='remove folder', host=host, reason='%s is not an '
+                'instance folder (<allowed path>/<instance uuid>, or '
+                '<uuid>_resize)' % path)
         q = shlex.quote(path)
         script = _PRELUDE + (
             'nolink %s\n'

@@ -444,15 +444,11 @@ class API(server_records.ServerRecordsAPI):
         self._check_lock(ctx, server)
         self._check_open()
         uuid = server['uuid']
-        if server['vm_state'] in (vm_states.SHELVED,
-                                  vm_states.SHELVED_OFFLOADED):
-            # -- shv: its saved disk goes with it, as Nova's.
-            record = db.shelved_instance_get(uuid)
-            if record and record['image_id']:
-                self._delete_image(ctx, record['image_id'])
         if server['host'] is None:
+            record = db.shelved_instance_get(uuid)  # gone with the row
             instance_actions.action_start(ctx, uuid, instance_actions.DELETE)
             db.instance_delete(uuid)
+            self._delete_saved_image(ctx, record)
             return
         if server['task_state'] != task_states.DELETING:
             self._check_host(server)
@@ -471,6 +467,8 @@ class API(server_records.ServerRecordsAPI):
             return  # already being deleted
         instance_actions.action_start(ctx, uuid, instance_actions.DELETE)
         tokens.delete_for_instance(uuid)
+        # Only now that the delete is accepted (a refused one keeps it).
+        self._delete_saved_image(ctx, db.shelved_instance_get(uuid))
         self._hand_over(updated, task_states.DELETING, lambda:
                         self.compute_task_api.delete_instance(ctx, updated))
 
@@ -668,7 +666,10 @@ class API(server_records.ServerRecordsAPI):
         """Resize an ACTIVE server to the flavor ``flavor_ref`` (its id).
 
         :raises: FlavorNotFound, CannotResizeToSameFlavor,
-            CannotResizeDisk, NoValidHost (400); the 409s of migrate.
+            CannotResizeDisk, NoValidHost, and the server's image not
+            fitting the new flavor as for create (FlavorMemoryTooSmall,
+            ImageSerialPortNumber..., FlavorDiskSmallerThan...) (400);
+            the 409s of migrate.
         """
         server = self._get(ctx, server_id)
         # As Nova's decorators: the lock, then the state, then the input.
@@ -685,6 +686,15 @@ class API(server_records.ServerRecordsAPI):
                        'than the server\'s %d GB' % (
                            flavor['id'], flavor.get('disk') or 0,
                            current.get('disk') or 0))
+        # As create and rebuild do (and Nova's resize): the server's
+        # image against the new flavor, a 400 now rather than a move
+        # that fails on the destination.
+        try:
+            image = self.image_get(ctx, server['image_id'])
+        except exception.NotFound:
+            image = None  # gone from the catalog: nothing to check
+        if image is not None:
+            check_image_fits_flavor(flavor, image)
         self._start_move(ctx, server_id, instance_actions.RESIZE,
                          flavor_id=flavor['id'])
 
@@ -994,6 +1004,13 @@ class API(server_records.ServerRecordsAPI):
             raise exception.ServiceUnavailable(
                 reason='the image for the shelved server cannot be made: '
                        '%s' % e.message)
+
+    def _delete_saved_image(self, ctx, record):
+        """-- shv: a deleted server's saved disk goes with it, as
+        Nova's: whatever its state (shelving, shelved, offloaded,
+        unshelving), the image its shelve record names holds its disk."""
+        if record and record['image_id']:
+            self._delete_image(ctx, record['image_id'])
 
     def _delete_image(self, ctx, image_id):
         from nova import image as image_api

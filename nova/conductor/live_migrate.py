@@ -481,11 +481,26 @@ def _finish_move(ctxt, compute_rpcapi, instance, source, dest,
     try:
         data = compute_rpcapi.check_can_live_migrate_destination(
             ctxt, dest, instance)
+    except Exception as e:
+        LOG.warning('Host %s did not clean up after %s left it: %s',
+                    source, instance.uuid, exception.fault_message(e))
+        return
+    try:
+        # Its shared storage check file tells the source whether the
+        # folder it would clean is the guest's own there.
         compute_rpcapi.post_live_migration_at_source(ctxt, source, instance,
                                                      data)
     except Exception as e:
         LOG.warning('Host %s did not clean up after %s left it: %s',
                     source, instance.uuid, exception.fault_message(e))
+    finally:
+        try:
+            compute_rpcapi.cleanup_live_migration_destination_check(
+                ctxt, dest, instance, data)
+        except Exception as e:
+            LOG.warning('Host %s did not remove its shared storage check '
+                        'file %s: %s', dest, data.filename,
+                        exception.fault_message(e))
 
 
 def _roll_back(ctxt, compute_rpcapi, instance, host):

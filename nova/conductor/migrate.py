@@ -365,6 +365,17 @@ def _revert_steps(ctxt, rpc, uuid, migration, task, fault, action):
         LOG.warning('Source %s of %s gave no facts (%s): the log stays on '
                     '%s', source, uuid, _fault(e), dest)
         source_data = None
+    if source_data is not None and source_data.filename:
+        # The facts come with a shared storage check file that nothing
+        # looks for here: the source removes it again.
+        try:
+            rpc.cleanup_live_migration_destination_check(
+                ctxt, source, _instance(server, old, host=source),
+                source_data)
+        except Exception as e:
+            LOG.warning('Host %s did not remove its shared storage check '
+                        'file %s: %s', source, source_data.filename,
+                        _fault(e))
     note = None
     try:
         answer = rpc.revert_resize(ctxt, dest, _instance(server, new,

@@ -54,6 +54,17 @@ def check_disk(path, image_path, image_format):
         console_log.refuse(path, problem)
 
 
+def header_info(path):
+    """qemu-img's dict of ``path``'s own header (no backing file is
+    opened); InstanceFileUnsafe when qemu-img cannot read it."""
+    return _info(path)
+
+
+def has_data_file(info):
+    """Whether qemu-img's dict names an external data file."""
+    return _has_data_file(info)
+
+
 def _info(path, *opts):
     try:
         out, _err = processutils.execute(

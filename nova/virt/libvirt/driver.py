@@ -198,6 +198,9 @@ class LibvirtDriver(driver.ComputeDriver):
         # {instance uuid: whether the guest writes console.log on the
         # destination} of the guests live_migration sent away.
         self._outgoing = {}
+        # uuids of the guests whose instance folder pre_live_migration
+        # made here (not shared): the only folders a rollback removes.
+        self._incoming = set()
         # {instance uuid: LogSource} of running guests: where their
         # console output is read (see _log_source).
         self._log_sources = {}
@@ -1166,6 +1169,7 @@ class LibvirtDriver(driver.ComputeDriver):
             # (A shared folder is the source's own: its log and disk are
             # live and stay as they are.)
             self._prepare_incoming_dir(instance, inst_dir)
+            self._incoming.add(instance.uuid)
         image = getattr(instance, 'image_meta', None)
         files = None
         if image is not None and (self._conf.glance.enabled or
@@ -1354,6 +1358,7 @@ class LibvirtDriver(driver.ComputeDriver):
         migration.check_dest_data(migrate_data, instance.uuid)
         self._forget_log_source(instance)
         self._ports.release(instance.uuid)
+        self._incoming.discard(instance.uuid)  # it left this host
         as_backups = self._outgoing.pop(instance.uuid, None)
         if as_backups is None:
             # After a restart: the guest there writes console.log unless
@@ -1362,7 +1367,13 @@ class LibvirtDriver(driver.ComputeDriver):
                               not migrate_data.serial_listen_addr)
         if not os.path.isdir(self.instance_dir(instance)):
             return  # done before
-        if migrate_data.is_shared_instance_path:
+        shared = migrate_data.is_shared_instance_path
+        if shared is None:
+            # No source check ran (a recovery brings the destination's
+            # fresh facts): look for its check file here ourselves.
+            shared = migration.shared_check_file_exists(
+                self._conf.instances_path, migrate_data.filename)
+        if shared:
             return  # the destination's folder too: its log and disk
         if self._carry_console_log(instance, migrate_data, as_backups):
             shutil.rmtree(self.instance_dir(instance), ignore_errors=True)
@@ -1407,6 +1418,7 @@ class LibvirtDriver(driver.ComputeDriver):
         """Keep only the serial ports the arrived guest really listens on
         (all it holds are checked when ``migrate_data`` is None)."""
         self._forget_log_source(instance)
+        self._incoming.discard(instance.uuid)
         _dom, guest = self._guest(instance)
         used = set(self._tcp_listeners(guest))
         if migrate_data is None:
@@ -1432,8 +1444,19 @@ class LibvirtDriver(driver.ComputeDriver):
             addr = migrate_data.serial_listen_addr
             self._ports.release(instance.uuid, [
                 (addr, port) for port in migrate_data.serial_listen_ports])
-            if migrate_data.is_shared_instance_path:
-                return  # the source's own folder: its log and disk
+        prepared = instance.uuid in self._incoming
+        self._incoming.discard(instance.uuid)
+        if not prepared and (migrate_data is None or
+                             migrate_data.is_shared_instance_path is not
+                             False):
+            # Not known to be a folder made here for this move: on a
+            # shared instances folder it is the running guest's own
+            # (its disk and log). A leftover is moved aside by the next
+            # pre_live_migration.
+            LOG.info('Rollback of %s: its instance folder here is left as '
+                     'it is (not made by this migration, or shared)',
+                     instance.uuid)
+            return
         # The folder pre_live_migration made: the log, and the disk a
         # failed block migration was copying.
         shutil.rmtree(self.instance_dir(instance), ignore_errors=True)

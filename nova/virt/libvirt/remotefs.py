@@ -47,6 +47,11 @@ _PATH_RE = re.compile(r'^/[A-Za-z0-9._+,=@%/-]*$')
 # A host name or an IPv4/IPv6 address; never an ssh option.
 _HOST_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.:_-]*$')
 
+# The folders remove_dir takes: an instance's, or one kept by a resize.
+_INSTANCE_DIR_RE = re.compile(
+    r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+    r'(_resize)?$')
+
 # Exit codes of our remote scripts (ssh itself exits 255).
 _LINK, _NOT_DIR, _NOT_FILE, _MISSING = 40, 41, 42, 43
 
@@ -99,10 +104,19 @@ class RemoteFilesystem(object):
         """Remove folder ``path`` and all in it on ``host`` (links in it
         are removed, never followed); a missing folder is fine.
 
-        :raises RemoteFSError: as create_dir, and a path that is the
-            allowed root itself or outside it.
+        :raises RemoteFSError: as create_dir, and a path that is not an
+            instance folder right below an allowed root
+            (``<root>/<uuid>`` or ``<root>/<uuid>_resize``).
         """
         chain = self._remote_chain(host, 'remove folder', path)
+        if len(chain) != 2 or not _INSTANCE_DIR_RE.match(
+                os.path.basename(path)):
+            # Never the image cache, the snapshots, a folder inside an
+            # instance's, or anything else a peer could name.
+            raise RemoteFSError(
+                op='remove folder', host=host, reason='%s is not an '
+                'instance folder (<allowed path>/<instance uuid>, or '
+                '<uuid>_resize)' % path)
         q = shlex.quote(path)
         script = _PRELUDE + (
             'nolink %s\n'
@@ -181,12 +195,7 @@ class RemoteFilesystem(object):
             'else echo "remotefs: %s is missing or not a regular file or '
             'folder" >&2; exit %d; fi\n' % (
                 _words(chain), q, q, q, q, q, _MISSING)))
-        fields = [f for f in out.split('\0') if f]
-        kind, entries = fields[0], fields[1:]
-        modes = {}
-        for entry in entries:
-            mode, _sp, name = entry.partition(' ')
-            modes[name] = int(mode, 8) & 0o777
+        kind, modes = _listing(host, op, out)
         if kind == 'dir':
             self._local_dir(host, op, local_path)
             files = [(os.path.join(remote_path, n),
@@ -412,6 +421,30 @@ class RemoteFilesystem(object):
                     raise
                 LOG.warning('%s; copying with ssh to learn why', e)
                 self._ssh_get(host, op, src, dst, _mode)
+
+
+def _listing(host, op, out):
+    """(kind, {name: mode}) from copy_from's remote listing: ``file``
+    and ``<mode> x``, or ``dir`` and ``<mode> <name>`` per regular file,
+    NUL-separated. Anything else (a peer not running our script as
+    written) is RemoteFSError."""
+    if isinstance(out, bytes):
+        out = out.decode('utf-8', 'replace')
+    fields = [f for f in (out or '').split('\0') if f]
+    bad = RemoteFSError(op=op, host=host, reason='unexpected answer from '
+                        'the peer: %r' % (out or '')[:80])
+    if not fields or fields[0] not in ('dir', 'file'):
+        raise bad
+    kind, modes = fields[0], {}
+    for entry in fields[1:]:
+        mode, _sp, name = entry.partition(' ')
+        if (not re.fullmatch(r'[0-7]{1,4}', mode) or not name or
+                name in ('.', '..') or '/' in name or name in modes):
+            raise bad
+        modes[name] = int(mode, 8) & 0o777
+    if kind == 'file' and list(modes) != ['x']:
+        raise bad
+    return kind, modes
 
 
 def _words(paths):

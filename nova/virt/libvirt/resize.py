@@ -49,8 +49,10 @@ from oslo_log import log as logging
 from nova import exception
 from nova.virt import images
 from nova.virt.libvirt import config as vconfig
+from nova.virt.libvirt import disk_check
 from nova.virt.libvirt import instance_files
 from nova.virt.libvirt import log_transfer
+from nova.virt.libvirt import migration
 from nova.virt.libvirt import remotefs
 
 LOG = logging.getLogger(__name__)
@@ -86,17 +88,36 @@ def _move_aside(path, why):
 def prepare(drv, context, instance, image_meta, same_host):
     """Destination: make room, fetch the image; returns its facts."""
     data = drv.check_can_live_migrate_destination(context, instance)
+    # Its shared storage check file is for a live migration's source:
+    # nothing looks for it here, so it goes at once.
+    drv.cleanup_live_migration_destination_check(context, data)
+    data.filename = None
     if not same_host:
         if drv.instance_exists(instance):
             raise ResizeError(reason='instance %s is already defined on '
                               'host %s' % (instance.uuid, drv.host_name))
         inst_dir = drv.instance_dir(instance)
-        if (os.path.lexists(inst_dir) and
-                (not os.path.isdir(inst_dir) or os.path.islink(inst_dir) or
-                 os.listdir(inst_dir))):
-            _move_aside(inst_dir, 'Instance folder left from an earlier '
-                        'stay of %s' % instance.uuid)
+        if (os.path.isdir(inst_dir) and not os.path.islink(inst_dir) and
+                os.listdir(inst_dir)):
+            # On a shared instances folder this is the running guest's
+            # own folder (its disk and log, on the source): nothing
+            # here tells it from a folder left from an earlier stay, so
+            # it is never moved (nor removed by the clean-up).
+            raise ResizeError(
+                reason='the instance folder %s of %s already holds files '
+                       'on %s: the instances folder is shared with the '
+                       'source (cold migration and resize need separate '
+                       'ones), or it is left from an earlier stay (an '
+                       'operator must move it away)' % (
+                           inst_dir, instance.uuid, drv.host_name))
+        if os.path.lexists(inst_dir) and (not os.path.isdir(inst_dir) or
+                                          os.path.islink(inst_dir)):
+            _move_aside(inst_dir, 'Instance folder of %s is not a folder'
+                        % instance.uuid)
         instance_files.prepare_dir(inst_dir)
+        # Made here for this move: the only folder a failed move's
+        # clean-up removes (revert_at_destination).
+        drv._incoming.add(instance.uuid)
     if image_meta is not None:
         try:
             images.boot_files(context, drv._conf, image_meta)
@@ -184,6 +205,14 @@ def migrate_disk_and_power_off(drv, context, instance, dest_data,
     dom, _guest = drv._guest(instance)
     dest_dir = dest_data.instance_dir or inst_dir
     if not same_host:
+        # What the destination said decides where the disk and log go:
+        # checked as a live migration's source checks it.
+        try:
+            migration.check_dest_data(dest_data, instance.uuid)
+        except exception.MigrationError as e:
+            raise ResizeError(reason='destination facts for %s refused: %s'
+                              % (instance.uuid,
+                                 e.kwargs.get('reason', e.message)))
         addr = dest_data.inbound_addr
         if not addr:
             raise ResizeError(reason='the destination has no [libvirt] '
@@ -272,6 +301,31 @@ def _grow(path, root_gb):
         LOG.info('Disk %s grown to %d GiB', path, root_gb)
 
 
+def _check_arrived_header(disk, instance, host_name):
+    """The disk another host wrote, before qemu-img rebases or grows
+    it: qcow2 without an external data file (those would open, and
+    grow, the file its header names). Its header alone is read (no
+    backing file is opened); the start checks the whole chain
+    (disk_check)."""
+    try:
+        info = disk_check.header_info(disk)
+    except exception.InstanceFileUnsafe as e:
+        raise ResizeError(reason='the disk of %s on %s: %s' % (
+            instance.uuid, host_name, e.kwargs.get('reason', e.message)))
+    problem = None
+    if not isinstance(info, dict):
+        problem = 'qemu-img gave no information about it'
+    elif info.get('format') != 'qcow2':
+        problem = 'format %s, not a qcow2 overlay' % info.get('format')
+    elif disk_check.has_data_file(info):
+        problem = 'it has an external data file'
+    if problem:
+        LOG.warning('Arrived disk %s refused: %s', disk, problem)
+        raise ResizeError(reason='the disk of %s that arrived on %s is '
+                          'refused: %s' % (instance.uuid, host_name,
+                                           problem))
+
+
 def finish_migration(drv, context, instance, image_meta, same_host):
     """Destination: point the disk at this host's cache, grow it to the
     new flavor's root disk, define and start the guest (new flavor's
@@ -291,6 +345,7 @@ def finish_migration(drv, context, instance, image_meta, same_host):
             raise ResizeError(reason='the disk of %s on %s is not a '
                               'regular file' % (instance.uuid,
                                                 drv.host_name))
+        _check_arrived_header(disk, instance, drv.host_name)
         try:
             # Its header names the source's cache: this host's instead
             # (-u: nothing is read through the old name).
@@ -305,6 +360,8 @@ def finish_migration(drv, context, instance, image_meta, same_host):
                 instance.uuid, drv.host_name,
                 (getattr(e, 'stderr', '') or str(e)).strip()))
     drv.spawn(context, instance, image_meta)
+    # Defined here now: its folder is the guest's, no longer a move's.
+    drv._incoming.discard(instance.uuid)
 
 
 def confirm_migration(drv, context, instance, same_host):
@@ -339,13 +396,20 @@ def revert_at_destination(drv, context, instance, source_data, same_host):
     the log back. Returns None or a note on a log not sent back."""
     if same_host:
         return _revert_same_host(drv, instance)
+    # The folder is this move's when prepare made it or the finish
+    # defined the guest in it here.
+    prepared = (instance.uuid in drv._incoming or
+                drv.instance_exists(instance))
+    drv._incoming.discard(instance.uuid)
     drv.destroy(context, instance, destroy_disks=False)
     inst_dir = drv.instance_dir(instance)
     if not os.path.isdir(inst_dir):
         return None
     if not log_transfer.log_chain_exists(os.path.join(inst_dir, LOG_NAME)):
         # Only what prepare made (a failed move): nothing to send back.
-        shutil.rmtree(inst_dir, ignore_errors=True)
+        # A folder prepare did not make is not this move's to remove.
+        if prepared:
+            shutil.rmtree(inst_dir, ignore_errors=True)
         return None
     note = None
     if source_data is None or not source_data.inbound_addr:

@@ -106,6 +106,7 @@ class FakeDriver(driver.ComputeDriver):
         self.kept = {}
         self.fail = {}
         self.gates = {}
+        self.cleaned_checks = []  # shared check files removed
         self.hooks = {}
         self.entered = {}
         self.report = {}
@@ -239,7 +240,13 @@ class FakeDriver(driver.ComputeDriver):
         return migrate_data.LibvirtLiveMigrateData(
             serial_listen_addr=HOST, supports_virtlogd=True,
             instance_dir='/fake/%s/%s' % (self.host_name, instance.uuid),
-            connect_uri='fake+tcp://%s/system' % self.host_name)
+            connect_uri='fake+tcp://%s/system' % self.host_name,
+            filename='nova-shared-check-%s' % len(self.calls))
+
+    def cleanup_live_migration_destination_check(self, context,
+                                                 migrate_data):
+        # Not in ``calls``: the tests of the steps' order leave it out.
+        self.cleaned_checks.append(migrate_data.filename)
 
     def check_can_live_migrate_source(self, context, instance, migrate_data):
         self._call('check_can_live_migrate_source', instance,

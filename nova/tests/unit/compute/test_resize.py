@@ -110,6 +110,42 @@ class ResizeTestCase(test_api.APITestCase):
         self.assertEqual('m1.tiny', db.instance_flavor(
             db.instance_get(uuid))['name'])
 
+    def test_revert_removes_the_sources_shared_check_file(self):
+        # The revert asks the source for its facts with the live
+        # migration check, which makes a file there: removed again.
+        uuid = self._active()
+        self.api.resize(ALICE, uuid, '2')
+        self._moved(uuid)
+        self.api.revert_resize(ALICE, uuid)
+        self._moved(uuid)
+        made = [c for c in self.source.calls
+                if c[0] == 'check_can_live_migrate_destination']
+        self.assertEqual(1, len(made))
+        self.assertEqual(1, len(self.source.cleaned_checks))
+        self.assertTrue(self.source.cleaned_checks[0].startswith(
+            'nova-shared-check-'))
+
+    def test_a_flavor_the_image_does_not_fit_is_refused_at_once(self):
+        # As for create and rebuild (Nova checks the image against the
+        # new flavor too): a 400 now, not a move that fails on the
+        # destination's finish.
+        uuid = self._active()
+        # Its image asks for more serial ports than the new flavor has.
+        db.image_update('img-1', {'properties': {
+            'os_command_line': 'console=ttyS0', 'hw_serial_port_count': '2'}})
+        db.flavor_create({'id': '4', 'name': 'm1.one-port', 'ram': 512,
+                          'vcpus': 1, 'disk': 0,
+                          'extra_specs': {'hw:serial_port_count': '1'}})
+        e = self.assertRaises(
+            exception.ImageSerialPortNumberExceedFlavorValue,
+            self.api.resize, ALICE, uuid, '4')
+        self.assertEqual(400, e.code)
+        server = db.instance_get(uuid)
+        self.assertEqual(('active', None, SOURCE),
+                         (server['vm_state'], server['task_state'],
+                          server['host']))
+        self.assertEqual([], self._migrations(uuid))
+
     def test_refused_requests(self):
         uuid = self._active()
         self.assertRaises(exception.CannotResizeToSameFlavor,

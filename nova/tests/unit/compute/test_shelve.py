@@ -254,6 +254,37 @@ class ShelveTestCase(test_api.APITestCase):
         self.assertIsNone(db.image_get(image_id))
         self.assertIsNone(db.shelved_instance_get(uuid))
 
+    def test_a_refused_delete_keeps_the_saved_image(self):
+        # Its host is down: the delete is refused (409) and the server
+        # stays SHELVED; its saved disk must stay too, or the next
+        # offload leaves a server with no disk anywhere.
+        self.nova_flags(shelved_offload_time=-1)
+        uuid = self._active()
+        self.api.shelve(ALICE, uuid)
+        self._wait()
+        image_id = self._shelved_image(uuid)
+        self.stop_host('fake-host')
+        self.assertRaises(exception.InstanceHostUnavailable,
+                          self.api.delete, ALICE, uuid)
+        self.assertEqual('SHELVED', self._status(uuid))
+        self.assertIsNotNone(db.image_get(image_id))
+
+    def test_delete_while_shelving_deletes_the_image_made_for_it(self):
+        # The image holds the deleted server's disk: never left behind
+        # in the project with nothing pointing at it.
+        uuid = self._active()
+        gate = self._gate('snapshot_for_shelve')
+        self.api.shelve(ALICE, uuid)
+        self.assertTrue(self.driver.entered_event(
+            'snapshot_for_shelve').wait(base.WAIT))
+        image_id = self._shelved_image(uuid)
+        self.assertIsNotNone(image_id)
+        self.api.delete(ALICE, uuid)
+        gate.set()
+        self._wait()
+        self.assertIsNone(db.instance_get(uuid))
+        self.assertIsNone(db.image_get(image_id))
+
     def test_a_stale_host_outcome_changes_nothing(self):
         uuid = self._active()
         self.nova_flags(shelved_offload_time=-1)

@@ -211,6 +211,12 @@ class RecoveryTestCase(LiveMigrateTestCase):
         self.assertIn('post_live_migration', self.a.names())
         self.assertNotIn('rollback_live_migration_at_destination',
                          self.a.names() + self.b.names())
+        # The facts the source got came with the destination's shared
+        # storage check file: removed again.
+        checks = [c for c in self.b.calls
+                  if c[0] == 'check_can_live_migrate_destination']
+        self.assertEqual(1, len(checks))
+        self.assertEqual(1, len(self.b.cleaned_checks))
 
     def test_stayed_on_the_source(self):
         self.a.ports[ids.SRV1] = PORT

@@ -387,6 +387,37 @@ class DriverBlockMigrationTestCase(test_driver_migration.MigrationTestBase):
         self.driver.rollback_live_migration_at_destination(None, inst, data)
         self.assertEqual(['console.log'], os.listdir(folder))
 
+    def _shared_folder(self, inst):
+        folder = self.driver.instance_dir(inst)
+        os.makedirs(folder)
+        for name in ('console.log', 'disk'):
+            with open(os.path.join(folder, name), 'w') as f:
+                f.write('the guest running on the source owns this')
+        return folder
+
+    def test_rollback_without_data_keeps_a_shared_folder(self):
+        # pre_live_migration failed or timed out on a shared folder: the
+        # source's compute and the conductor's recovery roll back with
+        # no data. The folder is the running guest's own.
+        inst, _cached, _fetch, data = self._incoming(
+            is_shared_instance_path=True, block_migration=False)
+        folder = self._shared_folder(inst)
+        self.driver.pre_live_migration(None, inst, data)
+        self.driver.rollback_live_migration_at_destination(None, inst, None)
+        self.assertEqual(['console.log', 'disk'], sorted(os.listdir(folder)))
+        self.assertEqual(set(), serial.ALLOCATED_PORTS)
+
+    def test_rollback_keeps_a_folder_it_did_not_prepare(self):
+        # A source without block migration (1.0 data: no
+        # is_shared_instance_path) or a pre_live_migration that failed
+        # before making the folder: not this host's to remove.
+        inst, _cached, _fetch, data = self._incoming()
+        folder = self._shared_folder(inst)
+        data.is_shared_instance_path = None
+        self.driver.rollback_live_migration_at_destination(None, inst, data)
+        self.driver.rollback_live_migration_at_destination(None, inst, None)
+        self.assertEqual(['console.log', 'disk'], sorted(os.listdir(folder)))
+
     def test_bad_disk_size_refused_before_anything_is_made(self):
         inst, _cached, _fetch, data = self._incoming(disk_virtual_size=0)
         self.assertRaises(exception.MigrationError,
@@ -402,6 +433,18 @@ class DriverBlockMigrationTestCase(test_driver_migration.MigrationTestBase):
                               self.driver.pre_live_migration, None, inst,
                               data)
         self.assertIn('no disk image here', e.message)
+
+    def test_recovery_on_shared_storage_keeps_the_folder(self):
+        # The conductor's recovery (live_migrate._finish_move) gives the
+        # source fresh facts from the destination: no source check ran,
+        # is_shared_instance_path is None. On a shared folder the source
+        # must still see it is the running guest's own there.
+        inst = self._disk_instance()
+        data = self.driver.check_can_live_migrate_destination(None, inst)
+        self.assertIsNone(data.is_shared_instance_path)
+        self.driver.post_live_migration(None, inst, data)
+        self.copy.assert_not_called()
+        self.assertTrue(os.path.isfile(self.driver.disk_path(inst)))
 
     def test_source_after_shared_move_keeps_the_folder(self):
         inst = self._booted()

@@ -19,6 +19,8 @@ from nova import test
 from nova.virt.libvirt import remotefs
 
 HOST = '192.0.2.2'
+# remove_dir takes instance folders only.
+U1 = '3f2a9c1e-8b7d-4e6f-a5c4-2d1b0e9f8a7c'
 _real_execute = processutils.execute
 
 
@@ -159,19 +161,32 @@ class _MethodsMixin:
 
     def test_remove_dir_does_not_follow_links_inside(self):
         keep = self.write(os.path.join(self.instances_path, 'keep'))
-        os.makedirs(self.root + '/u1/sub')
-        os.symlink(os.path.dirname(keep), self.root + '/u1/sub/link')
-        self.fs.remove_dir(HOST, self.root + '/u1')
-        self.assertFalse(os.path.lexists(self.root + '/u1'))
+        os.makedirs(self.root + '/%s/sub' % U1)
+        os.symlink(os.path.dirname(keep), self.root + '/%s/sub/link' % U1)
+        self.fs.remove_dir(HOST, self.root + '/' + U1)
+        self.assertFalse(os.path.lexists(self.root + '/' + U1))
         self.assertTrue(os.path.exists(keep))
-        self.fs.remove_dir(HOST, self.root + '/u1')  # gone: fine
+        self.fs.remove_dir(HOST, self.root + '/' + U1)  # gone: fine
 
     def test_remove_dir_refuses_a_link(self):
         os.mkdir(self.root + '/real')
-        os.symlink(self.root + '/real', self.root + '/u1')
+        os.symlink(self.root + '/real', self.root + '/' + U1)
         self.assertRefused('symbolic link', self.fs.remove_dir, HOST,
-                           self.root + '/u1')
+                           self.root + '/' + U1)
         self.assertTrue(os.path.isdir(self.root + '/real'))
+
+    def test_remove_dir_takes_instance_folders_only(self):
+        # Never the image cache, the snapshots, or a folder inside one.
+        for name in ('_base', '_snapshots', 'u1', U1 + '/sub',
+                     U1.upper(), U1 + '.orphaned-1', U1 + '_resize/x'):
+            os.makedirs(os.path.join(self.root, name), exist_ok=True)
+            self.assertRefused('not an instance folder', self.fs.remove_dir,
+                               HOST, os.path.join(self.root, name))
+            self.assertTrue(os.path.isdir(os.path.join(self.root, name)))
+        self.assertEqual([], self.peer.calls)
+        # (<uuid>_resize was made above, with x in it.)
+        self.fs.remove_dir(HOST, self.root + '/%s_resize' % U1)
+        self.assertFalse(os.path.exists(self.root + '/%s_resize' % U1))
 
     def test_copy_to_a_file(self):
         src = self.write(self.local + '/disk', b'x' * 300000, 0o640)
@@ -296,6 +311,22 @@ class RsyncMethodsTestCase(_MethodsMixin, RemoteFSBase):
         self.assertEqual(b'ok', self.read(self.root + '/u1/d'))
 
 
+class PeerListingTestCase(RemoteFSBase):
+    """copy_from reads the peer's listing of what to fetch: a peer that
+    answers something else gets an error naming it, never a
+    traceback."""
+
+    def test_malformed_listings(self):
+        for out in ('', '\0', 'dir\0x name\0', 'dir\0644\0',
+                    'file\0', 'file\0644 y\0', 'link\0',
+                    'dir\0644 ../up\0', 'dir\0644 a/b\0'):
+            self.useFixture(fixtures.MockPatchObject(
+                self.fs, '_ssh', return_value=out))
+            self.assertRefused('unexpected answer', self.fs.copy_from,
+                               HOST, self.root + '/u1', self.local + '/u1')
+        self.assertEqual([], os.listdir(self.local))
+
+
 class ErrorsTestCase(RemoteFSBase):
     """Each cause, as the real ssh/coreutils/rsync print it."""
 
@@ -328,7 +359,7 @@ class ErrorsTestCase(RemoteFSBase):
         os.mkdir(self.root + '/u1')
         src = self.write(self.local + '/d')
         calls = (lambda: self.fs.create_dir(HOST, self.root + '/u2'),
-                 lambda: self.fs.remove_dir(HOST, self.root + '/u1'),
+                 lambda: self.fs.remove_dir(HOST, self.root + '/' + U1),
                  lambda: self.fs.copy_to(HOST, src, self.root + '/u1/d'),
                  lambda: self.fs.copy_from(HOST, self.root + '/u1',
                                            self.local + '/u1'))

@@ -21,6 +21,7 @@ from nova.virt.libvirt import log_transfer
 from nova.virt.libvirt import resize
 
 HOST = base.HOST_A
+UUID_OTHER = '7c3d2a1e-0f4b-4e6a-9d8c-5b2a1f0e9d8c'
 
 
 class ResizeDriverTestBase(base.MigrationTestBase):
@@ -170,6 +171,26 @@ class SourceTestCase(ResizeDriverTestBase):
             self.driver.instance_dir(inst) + '_resize'))
         self.copy.assert_not_called()
 
+    def test_bad_destination_facts_refused_before_anything(self):
+        # The destination names where the disk and log go: only its
+        # own <instances_path>/<uuid> and a plain address, as a live
+        # migration's source checks (migration.check_dest_data).
+        for field, value in (
+                ('instance_dir', '/srv/b/_base'),
+                ('instance_dir', '/srv/b/%s/../_base' % UUID_OTHER),
+                ('inbound_addr', '192.0.2.2;reboot'),
+                ('virtlogd_max_size', 1)):
+            inst, data = self._sent()
+            setattr(data, field, value)
+            e = self.assertRaises(exception.ResizeError,
+                                  self.driver.migrate_disk_and_power_off,
+                                  None, inst, data, False)
+            self.assertIn(field, e.message)
+            self.assertTrue(self._dom(inst).isActive())
+            self.remote.copy_to.assert_not_called()
+            self.copy.assert_not_called()
+            self.driver.destroy(None, inst)
+
     def test_no_migration_address_refused_before_anything(self):
         inst, data = self._sent()
         data.inbound_addr = None
@@ -242,6 +263,36 @@ class DestinationTestCase(ResizeDriverTestBase):
         self.assertEqual(self.driver.instance_dir(inst), data.instance_dir)
         self.assertEqual('192.0.2.2', data.inbound_addr)
         self.assertTrue(os.path.isdir(self.driver.instance_dir(inst)))
+
+    def test_prepare_leaves_no_shared_check_file(self):
+        # Its facts come from the live migration check, which makes a
+        # file for the source to look for: nothing looks for it here.
+        inst = self._instance()
+        data = self.driver.prepare_migration(None, inst, inst.image_meta,
+                                             False)
+        self.assertIsNone(data.filename)
+        self.assertEqual([], [n for n in os.listdir(self.instances_path)
+                              if n.startswith('nova-shared-check-')])
+
+    def test_prepare_never_moves_a_folder_in_use_aside(self):
+        # A shared instances folder: the destination's <uuid> folder is
+        # the running guest's own on the source (its disk, no log yet).
+        # Neither the prepare nor the clean-up of the failed move may
+        # move or remove it.
+        inst = self._instance()
+        folder = self.driver.instance_dir(inst)
+        os.makedirs(folder)
+        self._write(os.path.join(folder, 'disk'), b'the guest disk')
+        e = self.assertRaises(exception.ResizeError,
+                              self.driver.prepare_migration, None, inst,
+                              inst.image_meta, False)
+        self.assertIn('shared', e.message)
+        self.assertIn(folder, e.message)
+        self.assertIsNone(self.driver.revert_migration_at_destination(
+            None, inst, None, False))
+        self.assertEqual(['disk'], os.listdir(folder))
+        self.assertEqual([], [n for n in os.listdir(self.instances_path)
+                              if 'orphaned' in n])
 
     def test_prepare_refuses_a_guest_defined_here(self):
         inst = self._booted()
@@ -316,6 +367,32 @@ class PlantedDiskTestCase(ResizeDriverTestBase):
         self.assertIn('not a regular file', e.message)
         self.remote.copy_to.assert_not_called()
         self.assertTrue(self._dom(inst).isActive())
+
+    def test_an_arrived_disk_naming_a_data_file_is_never_opened(self):
+        # The disk was written by the other host: qemu-img rebase and
+        # resize would open (and grow) the external data file its
+        # header names, before the start's disk_check looks at it.
+        inst = self._instance()
+        image = os.path.join(self.instances_path, 'base.raw')
+        with open(image, 'wb') as f:
+            f.truncate(1024 * 1024)
+        inst.image_meta = objects.ImageMeta(disk_path=image,
+                                            disk_format='raw')
+        inst.flavor = objects.Flavor(name='big', root_gb=1)
+        self.driver.prepare_migration(None, inst, inst.image_meta, False)
+        victim = os.path.join(self.instances_path, 'host-file')
+        subprocess.run(
+            ['qemu-img', 'create', '-f', 'qcow2', '-o',
+             'data_file=%s' % victim,
+             self.driver.disk_path(inst), '1M'],
+            check=True, capture_output=True)
+        self.assertEqual(1024 * 1024, os.path.getsize(victim))
+        e = self.assertRaises(exception.ResizeError,
+                              self.driver.finish_migration, None, inst,
+                              inst.image_meta, False)
+        self.assertIn('data file', e.message)
+        self.assertEqual(1024 * 1024, os.path.getsize(victim))
+        self.assertFalse(self.driver.instance_exists(inst))
 
 
 class SameHostFailureTestCase(ResizeDriverTestBase):

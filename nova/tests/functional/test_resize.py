@@ -154,6 +154,86 @@ class NewToNewTestCase(ResizeTestCase):
                               [(1, 120), (2, 80), (3, 30)])
 
 
+class ToAndFromOldTestCase(ResizeTestCase):
+    """Host B is below the virtlogd gate (an N host, make_old): there the
+    guest gets the older devices, tcp ports that log nothing and a pty
+    drained into console.log at each read. Its console output there is
+    the log chain that arrived from A (this guest writes on ttyS0 only,
+    the first tcp port), and it goes on to A again with the guest."""
+
+    def setUp(self):
+        super().setUp()
+        self.make_old(self.b)
+
+    def chatty_on_a(self):
+        inst = self.boot_on(self.a, self.make_instance(ports='1'))
+        self.wait_on(self.a, inst, base.BANNER)
+        self.chatter(self.a, inst, 1, 100)
+        return inst, self.output(self.a, inst)
+
+    def on_the_n_host(self, new, before):
+        """B's devices and console output while the guest runs there;
+        ``before`` is A's last read of its output."""
+        # The new flavor's two tcp ports on B, neither logged (+ a pty).
+        self.assertEqual([(self.env['HOSTB_ADDR'], False)] * 2,
+                         [(h, log) for h, _p, log
+                          in self.tcp_ports(self.b, new)])
+        self.assertEqual(2, len(self.held(self.env['HOSTB_ADDR'])))
+        # The history that arrived: A's output (the shell's prompt may
+        # have reached A's log after that last read), once.
+        output = self.output(self.b, new)
+        self.assertIn(before, output)
+        self.assertEqual(1, len(re.findall(base.BANNER, output)))
+        self.assertContinuous(output, [(1, 100)])
+        self.type_on(self.b, new, 'on-the-n-host')  # interactive there
+        # An N host's tcp console logs nothing: the chain is unchanged.
+        self.assertEqual(output, self.output(self.b, new))
+
+    def test_to_the_n_host_confirm_then_back_confirm(self):
+        inst, before = self.chatty_on_a()
+        new = self.move(inst, self.a, self.b, ports=2)
+        self.on_the_n_host(new, before)
+        self.a.confirm_migration(None, inst, False)
+        self.assertEqual(set(), self.held(self.env['HOSTA_ADDR']))
+        self.assertFalse(self.a.instance_exists(inst))
+        # Cold migration back to the N+1 host: virtlogd's log again,
+        # appended to the chain B kept.
+        back = self.move(new, self.b, self.a, ports=1)
+        self.assertEqual([(self.env['HOSTA_ADDR'], True)],
+                         [(h, log) for h, _p, log
+                          in self.tcp_ports(self.a, back)])
+        self.b.confirm_migration(None, new, False)
+        self.assertEqual(set(), self.held(self.env['HOSTB_ADDR']))
+        self.assertFalse(self.b.instance_exists(new))
+        self.assertFalse(os.path.exists(self.b.instance_dir(new) +
+                                        '_resize'))
+        # A's first boot and this one (B's went to its unlogged port).
+        self.wait_on(self.a, back, base.BANNER, count=2)
+        self.chatter(self.a, back, 2, 40)
+        output = self.output(self.a, back)
+        self.assertIn(before, output)
+        self.assertContinuous(output, [(1, 100), (2, 40)])
+        self.assertEqual(2, len(re.findall(base.BANNER, output)))
+
+    def test_to_the_n_host_then_revert(self):
+        inst, before = self.chatty_on_a()
+        a_ports = self.tcp_ports(self.a, inst)
+        new = self.move(inst, self.a, self.b, ports=2)
+        self.on_the_n_host(new, before)
+        self.revert(inst, new, self.a, self.b)
+        # Its old port, logged by virtlogd; none held on B any more.
+        self.assertEqual(a_ports, self.tcp_ports(self.a, inst))
+        self.assertEqual([True], [log for _h, _p, log in a_ports])
+        self.assertEqual(set(), self.held(self.env['HOSTB_ADDR']))
+        self.assertFalse(os.path.exists(self.b.instance_dir(inst)))
+        self.wait_on(self.a, inst, base.BANNER, count=2)
+        self.chatter(self.a, inst, 2, 40)
+        output = self.output(self.a, inst)
+        self.assertIn(before, output)
+        self.assertContinuous(output, [(1, 100), (2, 40)])
+        self.assertEqual(2, len(re.findall(base.BANNER, output)))
+
+
 class DiskTestCase(ResizeTestCase):
     """A server booted from a qcow2 disk: the disk moves over the remote
     file system transport (ssh), its content intact."""

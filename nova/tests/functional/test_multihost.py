@@ -115,15 +115,19 @@ class MultiHostTestCase(base.FunctionalTestCase):
         except Exception:
             pass  # host gone: the guest cleanup above removes it
 
-    def wait_active(self, server, timeout=120):
+    def wait_status(self, server, status, timeout=180):
+        """The server once its status is ``status`` with no task."""
         def check():
             current = self.admin.compute.get_server(server.id)
             if current.status == 'ERROR':
                 self.fail('server went to ERROR: %s' % current.fault)
-            return (current.status == 'ACTIVE' and not current.task_state
+            return (current.status == status and not current.task_state
                     and current)
-        return multihost.wait_for(check, timeout, 'server %s ACTIVE' %
-                                  server.id)
+        return multihost.wait_for(check, timeout, 'server %s %s' % (
+            server.id, status))
+
+    def wait_active(self, server, timeout=120):
+        return self.wait_status(server, 'ACTIVE', timeout)
 
     def host_of(self, server):
         return self.admin.compute.get_server(server.id).compute_host

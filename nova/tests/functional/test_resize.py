@@ -20,7 +20,6 @@ from nova.console import serial
 from nova import exception
 from nova.objects import instance as objects
 from nova.tests.functional import base
-from nova.tests.functional import multihost
 from nova.tests.functional import test_live_migration
 from nova.tests.functional import test_multihost
 from nova.virt.libvirt import remotefs
@@ -300,16 +299,6 @@ class DiskTestCase(ResizeTestCase):
 class ThroughAPITestCase(test_multihost.MultiHostTestCase):
     """The actions as users and operators send them (openstacksdk), over
     RabbitMQ: nova-all on host A, nova-compute on host B."""
-
-    def wait_status(self, server, status, timeout=180):
-        def check():
-            current = self.admin.compute.get_server(server.id)
-            if current.status == 'ERROR':
-                self.fail('server went to ERROR: %s' % current.fault)
-            return (current.status == status and not current.task_state
-                    and current)
-        return multihost.wait_for(check, timeout, 'server %s %s' % (
-            server.id, status))
 
     def migrations(self, server):
         status, body = self.a.request(

@@ -22,7 +22,10 @@ the same run:
    back as they are), which is what the client can do with no proxy at
    all: as long as it is well above the proxy's figure, the client is
    not what limits the proxy's. Proxy CPU seconds per MiB (from
-   /proc/<pid>/stat) and the ratio after/before.
+   /proc/<pid>/stat) and the ratio after/before; and the CPU-bound
+   ceilings those figures set: the whole path (client, echo server,
+   proxy) cannot pass more than cores / (its CPU per MiB) MiB/s, nor a
+   session served by one thread more than 1 / (the proxy's CPU per MiB).
 2. Keystroke round trip: one byte out and back, --rtt-count (5000)
    times, one at a time, in passes taking turns between the paths;
    median and p99, how far each pass's median is above the direct one's
@@ -37,9 +40,10 @@ The client is built not to be the bottleneck: each frame is masked once
 read 1 MiB at a time into a preallocated buffer and compared with what
 was sent (memcmp).
 
-No figure is asserted (the machine is shared: only ratios count). Figures
-on stdout, progress on stderr; the helper processes are stopped in every
-case. Exit 0 on success, 1 with a message on failure.
+No figure is asserted (the machine is shared: only ratios count; the
+load average is printed at the start and the end). Figures on stdout,
+progress on stderr; the helper processes are stopped in every case.
+Exit 0 on success, 1 with a message on failure.
 """
 
 import argparse
@@ -509,7 +513,36 @@ def report_throughput(args, results, proxies):
     if 'before' in names and 'after' in names and per_mib['after']:
         out('proxy CPU per MiB: after = before / %.2f'
             % (per_mib['before'] / per_mib['after']))
+    report_ceilings(results, mib, proxies)
     out()
+
+
+def report_ceilings(results, mib, proxies):
+    """What CPU alone allows, from the CPU per MiB just measured: a path
+    whose processes need C s/MiB in all cannot pass more than
+    cores / C MiB/s however its work is spread, and a session served by
+    one thread needing P s/MiB not more than 1 / P. Against the direct
+    connection's rate of the same run (which other load lowers too)."""
+    cores = os.cpu_count()
+    direct = statistics.median(mib / s for s, _ in results['direct tcp'])
+
+    def per_mib(name, key=None):
+        rounds = results[name]
+        return sum(sum(c.values()) - c.get('proxy sys', 0.0) if key is None
+                   else c.get(key, 0.0) for _, c in rounds) / (
+                       mib * len(rounds))
+
+    used = per_mib('direct tcp') * direct
+    out('CPU-bound ceilings (%d cores; direct tcp %.0f MiB/s kept %.2f '
+        'cores busy):' % (cores, direct, used))
+    for name, _ in proxies:
+        path, proxy = per_mib(name), per_mib(name, 'proxy')
+        if not (path and proxy):
+            continue
+        out('%s: whole path %.4f s/MiB -> <= %.0f MiB/s = %.2f x direct; '
+            'one session thread %.4f s/MiB -> <= %.0f MiB/s = %.2f x direct'
+            % (name, path, cores / path, cores / path / direct, proxy,
+               1 / proxy, 1 / proxy / direct))
 
 
 def rtt(sock, wire, reply, count):
@@ -662,6 +695,12 @@ def sessions(args, echo, proxies):
     out()
 
 
+def load_average(when):
+    """The host's load (other users' work disturbs every figure)."""
+    return 'load average %s: %.2f %.2f %.2f (1, 5, 15 min)' % (
+        (when,) + os.getloadavg())
+
+
 def scratch_tree(ref, workdir):
     """``git archive ref`` unpacked under workdir; its path."""
     tree = os.path.join(workdir, 'before')
@@ -703,10 +742,12 @@ def run(args, workdir):
             out('%s: nova-serialproxy of %s, pid %d' % (name, what,
                                                         proxy.pid))
         out('host: %d CPU(s), shared: only ratios count' % os.cpu_count())
+        out(load_average('at the start'))
         out()
         report_throughput(args, throughput(args, echo, proxies), proxies)
         keystrokes(args, echo, proxies)
         sessions(args, echo, proxies)
+        out(load_average('at the end'))
     finally:
         for child in reversed(children):
             code = child.stop()

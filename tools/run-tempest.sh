@@ -5,7 +5,8 @@
 #
 # Usage:
 #   tools/run-tempest.sh [--image ID] [--image-alt ID] [--flavor ID] [--flavor-alt ID]
-#                        [--neutron-claimed] [--concurrency N] REGEX...
+#                        [--neutron-claimed] [--block-migration] [--concurrency N]
+#                        REGEX...
 #
 # Writes $WORKSPACE/etc/tempest.conf (tools/lib/tempest_conf.py) from what the services
 # say: the admin of /etc/nova-keystone/clouds.yaml for tempest's dynamic credentials
@@ -24,6 +25,9 @@
 #                      calls no network API for the tests that only need the flag (see
 #                      doc/source/admin/tempest.rst). Not for a whole run: tests that use
 #                      Neutron for real would run and fail.
+#   --block-migration  [compute-feature-enabled] block_migration_for_live_migration
+#                      = true: tempest's live migrations ask for a block migration
+#                      (hosts without shared instance storage, as the two-host rig).
 #   --concurrency N    tempest workers (default 1: one machine, real guests)
 #
 # stdout: the configuration summary, tempest's output, then the ids of failed tests and
@@ -40,9 +44,10 @@ readonly CLOUDS_YAML=/etc/nova-keystone/clouds.yaml
 readonly PROG=run-tempest
 # shellcheck source=lib/common.sh
 source "$TOOLS_DIR/lib/common.sh"
-usage() { header 6,7; exit 2; }
+usage() { header 6,8; exit 2; }
 
-image="" image_alt="" flavor="" flavor_alt="" neutron=no concurrency=1 regexes=()
+image="" image_alt="" flavor="" flavor_alt="" neutron=no block=no concurrency=1
+regexes=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --image|--image-alt|--flavor|--flavor-alt|--concurrency)
@@ -56,6 +61,7 @@ while [ $# -gt 0 ]; do
             esac
             shift ;;
         --neutron-claimed) neutron=claimed ;;
+        --block-migration) block=yes ;;
         -h|--help) header '2,/^set -euo/'; exit 0 ;;
         -*) printf '%s: unknown option: %s\n' "$PROG" "$1" >&2; usage ;;
         *) regexes+=("$1") ;;
@@ -78,7 +84,7 @@ flock -w 3600 9 || die "another tools/run-tempest.sh still runs"
 NOVA_TEMPEST_CLOUDS="$CLOUDS_YAML" NOVA_TEMPEST_WORKSPACE="$WORKSPACE" \
 NOVA_TEMPEST_IMAGE="$image" NOVA_TEMPEST_IMAGE_ALT="$image_alt" \
 NOVA_TEMPEST_FLAVOR="$flavor" NOVA_TEMPEST_FLAVOR_ALT="$flavor_alt" \
-NOVA_TEMPEST_NEUTRON="$neutron" \
+NOVA_TEMPEST_NEUTRON="$neutron" NOVA_TEMPEST_BLOCK_MIGRATION="$block" \
     "$VENV/bin/python" -I "$TOOLS_DIR/lib/tempest_conf.py" || exit 1
 
 cd "$WORKSPACE"

@@ -10,7 +10,8 @@ os-services the number of compute hosts.
 Environment: NOVA_TEMPEST_CLOUDS (clouds.yaml), NOVA_TEMPEST_WORKSPACE,
 NOVA_TEMPEST_IMAGE, NOVA_TEMPEST_IMAGE_ALT, NOVA_TEMPEST_FLAVOR,
 NOVA_TEMPEST_FLAVOR_ALT (empty: chosen here), NOVA_TEMPEST_NEUTRON
-("claimed": see write_accounts). Prints one summary line on stdout.
+("claimed": see write_accounts), NOVA_TEMPEST_BLOCK_MIGRATION ("yes":
+live migrations are block migrations). Prints one summary line on stdout.
 """
 
 import json
@@ -31,8 +32,7 @@ FEATURES_OFF = (
     'snapshot', 'personality', 'attach_encrypted_volume',
     'config_drive', 'swap_volume', 'volume_backed_live_migration',
     'volume_multiattach', 'ide_bus', 'unified_limits', 'vtpm_live_migration',
-    'live_migrate_back_and_forth', 'block_migration_for_live_migration',
-    'hostname_fqdn_sanitization')
+    'live_migrate_back_and_forth', 'hostname_fqdn_sanitization')
 # enable_instance_password: create and rebuild answer an adminPass, as the
 # compute API's [api] enable_instance_password (True by default) makes
 # them; tempest validates each answer against the schema it names.
@@ -225,6 +225,9 @@ def main():
     image_url = endpoint(catalog, 'image')
     glance = bool(image_url) and http('GET', image_url)[0] in (200, 300)
     claimed = os.environ.get('NOVA_TEMPEST_NEUTRON') == 'claimed'
+    # Without shared instance storage (the two-host rig) a live migration
+    # must copy the disk: tempest asks for one only when told.
+    block = os.environ.get('NOVA_TEMPEST_BLOCK_MIGRATION') == 'yes'
     accounts = os.path.join(workspace, 'etc', 'accounts.yaml')
     if claimed:
         write_accounts(accounts, clouds, token)
@@ -262,6 +265,7 @@ def main():
             [(name, 'false') for name in FEATURES_OFF] +
             [(name, 'true') for name in FEATURES_ON] +
             [('live_migration', str(len(computes) >= 2).lower()),
+             ('block_migration_for_live_migration', str(block).lower()),
              ('scheduler_enabled_filters', ','.join(SCHEDULER_FILTERS))]),
         'service_available': {
             'nova': 'true', 'glance': str(glance).lower(),
@@ -284,11 +288,12 @@ def main():
     os.chmod(path + '.new', 0o600)    # passwords
     os.replace(path + '.new', path)
     print('compute %s (microversions %s-%s), %d compute host(s), image %s, '
-          'flavor %s, glance %s, neutron %s'
+          'flavor %s, glance %s, neutron %s, block migration %s'
           % (compute, conf['compute']['min_microversion'],
              conf['compute']['max_microversion'], len(computes), image[0],
              flavor[0], 'yes' if glance else 'no',
-             'claimed (pre-provisioned accounts)' if claimed else 'no'))
+             'claimed (pre-provisioned accounts)' if claimed else 'no',
+             'yes' if block else 'no'))
 
 
 if __name__ == '__main__':

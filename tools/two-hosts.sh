@@ -32,7 +32,8 @@
 #           and authorized_keys under /srv/nova-hostb/state/ssh/<a|b>/: key only, login
 #           root only (the rig's computes run as root), each host's authorized_keys holds
 #           the OTHER host's compute key, "restrict" (no forwarding, tty, agent, X11,
-#           user rc) and from= the rig's two addresses; MaxStartups 4:50:8, LoginGraceTime
+#           user rc), from= the rig's two addresses and command= nova-remotefs-guard
+#           (only remotefs's scripts, below the instances and fault folders); MaxStartups 4:50:8, LoginGraceTime
 #           10 s, ClientAlive 10 s x 3, no sftp. The computes' client keys (one per host)
 #           and the known_hosts with both host keys ("[addr]:2222") are made once and
 #           kept until "down". Fault-injection folders per host: a 64 KiB tmpfs (disk
@@ -178,6 +179,17 @@ sshd_pid() {
     pid="$(pid_from_file "$SSH_DIR/$1/sshd.pid" /usr/sbin/sshd)" && [ -n "$want" ] \
         && [ "$(ns_inode "/proc/$pid/ns/net")" = "$want" ] || return 1
     printf '%s\n' "$pid"
+}
+
+# guard_command: the forced command of the computes' keys (nova-remotefs-guard of this
+# tree, with the system python3: it needs the standard library only).
+guard_command() {
+    local p args=""
+    for p in "$HOSTA_INSTANCES" "$HOSTB_INSTANCES" "$STATE_DIR"/{full,readonly}-{a,b}; do
+        args+=" --allowed-path $p"
+    done
+    printf 'env PYTHONPATH=%s /usr/bin/python3 -m nova.cmd.remotefs_guard%s --allow-rsync' \
+        "${TOOLS_DIR%/*}" "$args"
 }
 
 # ssh_probe FROM TO_ADDR: host FROM's compute key logs in to the sshd at TO_ADDR and runs
@@ -423,9 +435,12 @@ ensure_sshd() {
     sshd_conf "$h" "$addr" | write_if_changed "$dir/sshd_config" && changed=1
     # Only the other host's compute key, from the rig's two addresses (a test
     # may drive host B's driver from the root netns, whose source address
-    # is A's), no extras. sshd reads it at each login: no restart.
-    printf 'restrict,from="%s,%s" %s\n' "$ADDR_A" "$ADDR_B" "$(cat "$SSH_DIR/id-host$o.pub")" \
-        | write_if_changed "$dir/authorized_keys" || true
+    # is A's), no extras, and confined by nova-remotefs-guard (forced command:
+    # remotefs's scripts below the instances and fault folders, nothing else;
+    # rsync too, for the transport tests: rsync itself is not confined). sshd
+    # reads it at each login: no restart.
+    printf 'restrict,from="%s,%s",command="%s" %s\n' "$ADDR_A" "$ADDR_B" "$(guard_command)" \
+        "$(cat "$SSH_DIR/id-host$o.pub")" | write_if_changed "$dir/authorized_keys" || true
     chmod 600 "$dir/authorized_keys"
     mkdir -p /run/sshd && chmod 755 /run/sshd   # sshd's privilege separation folder
     [ "$h" = a ] || pre=(nsenter --net="$NETNS_PATH")

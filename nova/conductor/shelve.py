@@ -61,7 +61,8 @@ TASKS = {SHELVE: (task_states.SHELVING,),
 
 
 def stored_log(record):
-    """The ShelvedConsoleLog of a shelve record, or None."""
+    """The ShelvedConsoleLog of a shelve record read ``with_log``, or
+    None."""
     if not record or not record.get('log_files'):
         return None
     meta = record['log_files']
@@ -147,7 +148,8 @@ class ShelveTasks:
                        unshelve_instance(ctxt, current['host'], instance,
                                          None, None))
             return
-        record = db.shelved_instance_get(instance_uuid) or {}
+        # The one read that needs the log's bytes: they go to the host.
+        record = db.shelved_instance_get(instance_uuid, with_log=True) or {}
         try:
             instance = tasks.instance_for(current, boot=True, ctx=ctxt)
             snapshot_meta = None

@@ -26,6 +26,7 @@ from oslo_log import log as logging
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import orm
 
 import nova.conf
 from nova.db import migration
@@ -1279,13 +1280,16 @@ def instance_image_set(uuid, image):
 
 _SHELVED_KEYS = ('instance_uuid', 'image_id', 'shelved_at', 'shelved_host',
                  'log_files', 'log_data', 'log_truncated')
+# What a read returns unless it asks for the log: ``log_data`` (up to
+# 256 MiB, a deferred column) is fetched only by the unshelve.
+_SHELVED_RECORD_KEYS = tuple(k for k in _SHELVED_KEYS if k != 'log_data')
 
 
 def shelved_instance_set(uuid, **values):
     """Create or change the shelve record of instance ``uuid``
     (``image_id``, ``shelved_host``, ``log_files``, ``log_data``,
     ``log_truncated``); ``shelved_at`` is set when it is created.
-    Returns the record as a dict."""
+    Returns the record as a dict, without ``log_data``."""
     unknown = set(values) - set(_SHELVED_KEYS)
     if unknown:
         raise ValueError('not shelve record keys: %s' % sorted(unknown))
@@ -1298,12 +1302,24 @@ def shelved_instance_set(uuid, **values):
         for key, value in values.items():
             setattr(row, key, value)
         session.flush()
-        return _keys(_SHELVED_KEYS)(row)
+        return _keys(_SHELVED_RECORD_KEYS)(row)
 
 
-def shelved_instance_get(uuid):
-    """The shelve record of instance ``uuid`` as a dict, or None."""
-    return _get(models.ShelvedInstance, uuid, _keys(_SHELVED_KEYS))
+def shelved_instance_get(uuid, with_log=False):
+    """The shelve record of instance ``uuid`` as a dict, or None.
+
+    Without ``with_log`` the record has no ``log_data`` key and the
+    stored log's bytes are not read from the database (``log_files``,
+    its names and sizes, is there); ``with_log=True`` (the unshelve,
+    which sends the log to the new host) reads them too.
+    """
+    if not with_log:
+        return _get(models.ShelvedInstance, uuid,
+                    _keys(_SHELVED_RECORD_KEYS))
+    with _reading() as session:
+        row = session.get(models.ShelvedInstance, uuid, options=[
+            orm.undefer(models.ShelvedInstance.log_data)])
+        return None if row is None else _keys(_SHELVED_KEYS)(row)
 
 
 def shelved_instance_delete(uuid):

@@ -336,7 +336,9 @@ class ShelvedInstance(Base):
     shelved_at = sa.Column(UTCDateTime, nullable=False)
     shelved_host = sa.Column(sa.String(255))
     log_files = sa.Column(sa.JSON)
-    # LONGBLOB on MariaDB: a plain BLOB holds 64 KiB only.
-    log_data = sa.Column(sa.LargeBinary(length=2 ** 32 - 1))
+    # LONGBLOB on MariaDB: a plain BLOB holds 64 KiB only. Deferred:
+    # up to 256 MiB that only the unshelve needs; every other read of
+    # the record (delete, periodic offload, outcomes) leaves it unread.
+    log_data = orm.deferred(sa.Column(sa.LargeBinary(length=2 ** 32 - 1)))
     log_truncated = sa.Column(sa.Boolean, nullable=False, default=False,
                               server_default=sa.false())

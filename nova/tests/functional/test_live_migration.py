@@ -19,6 +19,7 @@ import uuid as uuid_lib
 import fixtures
 import testtools.content
 
+from nova.cmd import remotefs_guard
 from nova.console import serial
 import nova.conf
 from nova import exception
@@ -423,6 +424,28 @@ class SshLoginTestCase(_SshTestCase):
                         self.env['HOSTB_ADDR'])
         self.assertNotEqual(0, proc.returncode)
         self.assertIn(b'prohibited', proc.stderr)
+
+    def test_the_key_runs_nothing_but_remotefs(self):
+        # A5: a compromised compute host holds its key; sshd's forced
+        # command (nova-remotefs-guard) runs only remotefs's scripts
+        # below the allowed folders with it, never a command of its own.
+        marker = os.path.join(self.env['HOSTB_INSTANCES'],
+                              'pwned-' + self.uuid)
+        outside = remotefs_guard.PRELUDE + remotefs_guard.SCRIPTS[
+            'get'].replace('{C}', '/etc /etc/hostname').replace(
+            '{P}', '/etc/hostname')
+        for command in (['touch', marker], ['sh', '-c', 'touch ' + marker],
+                        ['id'], [], [outside]):
+            proc = self.ssh(self.env['HOSTB_ADDR'], *command)
+            self.assertEqual(remotefs_guard.REFUSED, proc.returncode,
+                             (command, proc.stderr))
+            self.assertIn(b'remotefs: refused by nova-remotefs-guard',
+                          proc.stderr)
+            self.assertEqual(b'', proc.stdout)
+        self.assertFalse(os.path.exists(marker))
+        # remotefs itself still works with that key.
+        self.assertEqual(['console.log'], self.remotefs().copy_to(
+            self.env['HOSTB_ADDR'], self.src, self.dest))
 
     def test_no_rsync_daemon_listens(self):
         # No listener that takes writes without the ssh login remains.

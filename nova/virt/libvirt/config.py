@@ -47,8 +47,9 @@ class LibvirtConfigGuestCharDeviceLog(LibvirtConfigObject):
 class LibvirtConfigGuestCharBase(LibvirtConfigObject):
     """Fields shared by ``<serial>`` and ``<console>``.
 
-    ``type`` is the backend: ``pty``, ``file`` (``source_path``), ``unix``
-    (``source_path``), ``tcp`` (``listen_host``:``listen_port``). A tcp or
+    ``type`` is the backend: ``pty``, ``file`` (``source_path``,
+    ``source_append``), ``unix`` (``source_path``), ``tcp``
+    (``listen_host``:``listen_port``). A tcp or
     unix source built in code listens (``mode="bind"``) and a tcp one speaks
     raw bytes, as a console needs; parsed XML keeps what it says.
     """
@@ -58,6 +59,9 @@ class LibvirtConfigGuestCharBase(LibvirtConfigObject):
         'mode', at=('source',),
         default=lambda dev: 'bind' if dev.type in _SOURCE_MODE_TYPES else None)
     source_path = Attr('path', at=('source',))
+    # A ``file`` source only: True keeps what the file holds when QEMU
+    # opens it (libvirt's default, off, truncates it at every start).
+    source_append = Attr('append', at=('source',), type=OnOff)
     listen_host = Attr('host', at=('source',))
     listen_port = Attr('service', at=('source',), type=Int)
     protocol_type = Attr(

@@ -47,6 +47,10 @@ CONF = nova.conf.CONF
 # virtlogd and the <log> element of char devices.
 MIN_LIBVIRT_VIRTLOGD = (1, 3, 3)
 MIN_QEMU_VIRTLOGD = (2, 6, 0)
+# <source append="on"/> of a file char device (libvirt 1.3.1; QEMU's
+# chardev file append=on, 2.6): without it QEMU truncates the log.
+MIN_LIBVIRT_FILE_APPEND = (1, 3, 1)
+MIN_QEMU_FILE_APPEND = (2, 6, 0)
 
 # QEMU's isa-serial takes at most four devices (ttyS0..ttyS3).
 QEMU_MAX_SERIAL_PORTS = 4
@@ -570,9 +574,16 @@ class LibvirtDriver(driver.ComputeDriver):
             if log:
                 guest.add_device(char_device(0, type='pty', log=log))
             else:
+                # QEMU opens the file at each start: appending keeps the
+                # history already there (from an earlier boot, or carried
+                # here by a resize, unshelve or migration). A host too old
+                # for it truncates, as it always did.
                 guest.add_device(char_device(
                     0, type='file', source_path=self.console_log_path(
-                        instance)))
+                        instance),
+                    source_append=self._host.has_min_version(
+                        MIN_LIBVIRT_FILE_APPEND, MIN_QEMU_FILE_APPEND,
+                        'QEMU') or None))
                 guest.add_device(char_device(1, type='pty'))
             return
 

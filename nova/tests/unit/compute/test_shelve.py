@@ -4,6 +4,8 @@ transport), images in the local catalog."""
 
 import datetime
 
+import sqlalchemy as sa
+
 from nova.api.openstack import common as api_common
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -39,6 +41,51 @@ class ShelveTestCase(test_api.APITestCase):
         record = db.shelved_instance_get(uuid)
         return record and record['image_id']
 
+    def _log_reads(self):
+        """The SELECTs that fetch a stored log's bytes from now on."""
+        reads = []
+
+        def seen(conn, cursor, statement, params, context, many):
+            if (statement.lstrip().upper().startswith('SELECT') and
+                    'log_data' in statement):
+                reads.append(statement)
+        engine = db.get_engine()
+        sa.event.listen(engine, 'before_cursor_execute', seen)
+        self.addCleanup(sa.event.remove, engine, 'before_cursor_execute',
+                        seen)
+        return reads
+
+    def test_the_stored_log_is_read_only_by_the_unshelve(self):
+        # Up to 256 MiB per offloaded server: a delete, an outcome or a
+        # look at the record must not fetch it, only the unshelve that
+        # sends it to the new host.
+        uuid = self._active()
+        self.driver.console_log(uuid).write(b'history\n' * 4096)
+        self.api.shelve(ALICE, uuid)
+        self._wait()
+        reads = self._log_reads()
+        record = db.shelved_instance_get(uuid)
+        self.assertEqual(0, len(reads))
+        self.assertNotIn('log_data', sorted(record))
+        self.assertEqual([['console.log', 8 * 4096]],
+                         record['log_files']['files'])
+        self._enable_only('other-host')
+        self.api.unshelve(ALICE, uuid)
+        self._wait()
+        self.assertEqual(b'history\n' * 4096,
+                         bytes(self.other.console_log(uuid).data))
+        self.assertEqual(1, len(reads))
+        # Shelved again (a new record, its log stored by the outcome),
+        # then deleted: no more reads of the bytes.
+        self.other.console_log(uuid).write(b'again\n')
+        self.api.shelve(ALICE, uuid)
+        self._wait()
+        self.assertEqual('SHELVED_OFFLOADED', self._status(uuid))
+        self.api.delete(ALICE, uuid)
+        self._wait()
+        self.assertIsNone(db.instance_get(uuid))
+        self.assertEqual(1, len(reads))
+
     def test_shelve_offloads_at_once_by_default(self):
         uuid = self._active(name='web')
         self.api.shelve(ALICE, uuid)
@@ -69,7 +116,8 @@ class ShelveTestCase(test_api.APITestCase):
             image['properties']['instance_uuid'],
             image['properties']['owner_project']))
         self.assertEqual(image_id, self.driver.calls[-3][2])
-        stored = conductor_shelve.stored_log(db.shelved_instance_get(uuid))
+        stored = conductor_shelve.stored_log(
+            db.shelved_instance_get(uuid, with_log=True))
         self.assertEqual(b'boot 1\nbefore shelve\n', stored.history())
         # Its ports are free: the host's facts say so at once.
         self.assertNotIn(uuid, self.driver.ports)
@@ -127,7 +175,7 @@ class ShelveTestCase(test_api.APITestCase):
         self.assertEqual('SHELVED_OFFLOADED', self._status(uuid))
         self.assertIsNone(self.api.get(ALICE, uuid)['host'])
         self.assertEqual(b'kept\n', conductor_shelve.stored_log(
-            db.shelved_instance_get(uuid)).history())
+            db.shelved_instance_get(uuid, with_log=True)).history())
 
     def test_periodic_offload(self):
         self.nova_flags(shelved_offload_time=60)
@@ -223,7 +271,7 @@ class ShelveTestCase(test_api.APITestCase):
                          (self._status(uuid), server['host']))
         self.assertIn('disk full', server['fault'])
         self.assertEqual(b'old\n', conductor_shelve.stored_log(
-            db.shelved_instance_get(uuid)).history())
+            db.shelved_instance_get(uuid, with_log=True)).history())
         # Tried again, it works.
         del self.other.fail['unshelve']
         self.api.unshelve(ALICE, uuid)

@@ -109,6 +109,36 @@ class CaseChartTestCase(DriverTestBase):
     def _only(self, guest):
         return objects.Instance(uuid=guest.uuid)
 
+    def _file_append(self, usable):
+        real = self.driver.host.has_min_version
+
+        def has_min_version(lv_ver=None, hv_ver=None, hv_type=None):
+            if (lv_ver, hv_ver) == (libvirt_driver.MIN_LIBVIRT_FILE_APPEND,
+                                    libvirt_driver.MIN_QEMU_FILE_APPEND):
+                return usable and hv_type == 'QEMU'
+            return real(lv_ver, hv_ver, hv_type)
+        self.useFixture(fixtures.MockPatchObject(
+            self.driver.host, 'has_min_version', has_min_version))
+
+    def test_no_serial_no_virtlogd_file_keeps_its_history(self):
+        # QEMU truncates a file char device at each start unless told to
+        # append: a log that arrived with a move or an unshelve, or the
+        # boots before a hard reboot, would be lost.
+        self._file_append(True)
+        guest = self._check(False, False, [('serial', 'file', False, 0),
+                                           ('serial', 'pty', False, 1)])
+        self.assertIs(True, guest.char_devices[0].source_append)
+        self.assertIs(True, self._live(self._only(guest)).char_devices[
+            0].source_append)
+        self.assertIn("append='on'", guest.to_xml().replace('"', "'"))
+
+    def test_file_append_only_where_libvirt_and_qemu_know_it(self):
+        self._file_append(False)
+        guest = self._check(False, False, [('serial', 'file', False, 0),
+                                           ('serial', 'pty', False, 1)])
+        self.assertIsNone(guest.char_devices[0].source_append)
+        self.assertNotIn('append', guest.to_xml())
+
     def test_no_serial_with_virtlogd(self):
         guest = self._check(False, True, [('serial', 'pty', True, 0)])
         log = guest.char_devices[0].log

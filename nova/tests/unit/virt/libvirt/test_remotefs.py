@@ -14,6 +14,7 @@ import stat
 import fixtures
 from oslo_concurrency import processutils
 
+from nova.cmd import remotefs_guard
 import nova.conf
 from nova import test
 from nova.virt.libvirt import remotefs
@@ -275,6 +276,35 @@ class SshMethodsTestCase(_MethodsMixin, RemoteFSBase):
         self.fs.copy_from(HOST, self.root + '/d', self.local + '/d')
         self.assertEqual(b'keep', self.read(victim))
         self.assertEqual(b'remote', self.read(self.local + '/d'))
+
+
+class GuardedPeer(LocalPeer):
+    """A peer whose key has nova-remotefs-guard as forced command:
+    every script remotefs sends must pass it."""
+
+    def __init__(self, roots):
+        super().__init__()
+        self.roots = roots
+
+    def __call__(self, *argv, **kw):
+        if argv[0] == 'ssh' and not self.fail:
+            try:
+                remotefs_guard.check(argv[-1], self.roots)
+            except remotefs_guard.Refused as e:
+                raise AssertionError('the guard refused a script of '
+                                     'remotefs: %s\n%s' % (e, argv[-1]))
+        return super().__call__(*argv, **kw)
+
+
+class GuardedSshMethodsTestCase(_MethodsMixin, RemoteFSBase):
+    """Every script of the ssh transport is one the guard lets run."""
+    transport = 'ssh'
+
+    def setUp(self):
+        super().setUp()
+        self.peer = GuardedPeer({self.root})
+        self.useFixture(fixtures.MockPatch(
+            'oslo_concurrency.processutils.execute', side_effect=self.peer))
 
 
 class RsyncMethodsTestCase(_MethodsMixin, RemoteFSBase):

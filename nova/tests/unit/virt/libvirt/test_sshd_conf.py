@@ -77,9 +77,12 @@ class SshdConfTestCase(test.TestCase):
         self.assertEqual('no', conf['permituserrc'])
 
     def test_documented_key_line_is_restricted(self):
-        line = re.search(r'^\s+(restrict\S* ssh-\S+ .*)$',
+        line = re.search(r'^\s+(restrict(?:[^\s"]|"[^"]*")* ssh-\S+ .*)$',
                          _section(_read(DOC)), re.M).group(1)
         self.assertIn('from="', line)
+        # A5: the key runs nova-remotefs-guard only.
+        self.assertIn(',command="/usr/bin/nova-remotefs-guard '
+                      '--allowed-path ', line)
 
     def test_documented_options_exist(self):
         names = set(re.findall(r'^\s+(remote_filesystem_\w+) =',

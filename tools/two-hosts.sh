@@ -33,7 +33,9 @@
 #           root only (the rig's computes run as root), each host's authorized_keys holds
 #           the OTHER host's compute key, "restrict" (no forwarding, tty, agent, X11,
 #           user rc), from= the rig's two addresses and command= nova-remotefs-guard
-#           (only remotefs's scripts, below the instances and fault folders); MaxStartups 4:50:8, LoginGraceTime
+#           (only remotefs's scripts, below the instances and fault folders, and the
+#           absolute folders listed, comma-separated, in TWO_HOSTS_EXTRA_ALLOWED_PATHS,
+#           for a cloud run by hand with instance folders of its own); MaxStartups 4:50:8, LoginGraceTime
 #           10 s, ClientAlive 10 s x 3, no sftp. The computes' client keys (one per host)
 #           and the known_hosts with both host keys ("[addr]:2222") are made once and
 #           kept until "down". Fault-injection folders per host: a 64 KiB tmpfs (disk
@@ -185,7 +187,14 @@ sshd_pid() {
 # tree, with the system python3: it needs the standard library only).
 guard_command() {
     local p args=""
-    for p in "$HOSTA_INSTANCES" "$HOSTB_INSTANCES" "$STATE_DIR"/{full,readonly}-{a,b}; do
+    local extra=() ok='^/[A-Za-z0-9._/-]+$'
+    if [ -n "${TWO_HOSTS_EXTRA_ALLOWED_PATHS:-}" ]; then
+        IFS=, read -r -a extra <<< "$TWO_HOSTS_EXTRA_ALLOWED_PATHS"
+    fi
+    for p in "$HOSTA_INSTANCES" "$HOSTB_INSTANCES" "$STATE_DIR"/{full,readonly}-{a,b} \
+             ${extra[@]+"${extra[@]}"}; do
+        # An authorized_keys option: no quote, space or shell character may reach it.
+        [[ "$p" =~ $ok ]] || die "TWO_HOSTS_EXTRA_ALLOWED_PATHS: not a plain absolute path: '$p'"
         args+=" --allowed-path $p"
     done
     printf 'env PYTHONPATH=%s /usr/bin/python3 -m nova.cmd.remotefs_guard%s --allow-rsync' \
@@ -439,7 +448,9 @@ ensure_sshd() {
     # remotefs's scripts below the instances and fault folders, nothing else;
     # rsync too, for the transport tests: rsync itself is not confined). sshd
     # reads it at each login: no restart.
-    printf 'restrict,from="%s,%s",command="%s" %s\n' "$ADDR_A" "$ADDR_B" "$(guard_command)" \
+    local guard
+    guard="$(guard_command)"    # (an assignment: a bad extra path stops "up" here)
+    printf 'restrict,from="%s,%s",command="%s" %s\n' "$ADDR_A" "$ADDR_B" "$guard" \
         "$(cat "$SSH_DIR/id-host$o.pub")" | write_if_changed "$dir/authorized_keys" || true
     chmod 600 "$dir/authorized_keys"
     mkdir -p /run/sshd && chmod 755 /run/sshd   # sshd's privilege separation folder

@@ -11,9 +11,15 @@ removed or retyped one) whenever its ``fields`` change, and teach
 ``obj_make_compatible`` to drop what an older reader does not know.
 """
 
+import copy
+
 from oslo_utils import versionutils
 from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import fields as ovo_fields
+
+
+# Defaults of these types are shared, not copied: they cannot change.
+_IMMUTABLE = (type(None), bool, int, float, str, bytes)
 
 
 class NovaObjectRegistry(ovo_base.VersionedObjectRegistry):
@@ -58,10 +64,68 @@ class NovaObject(ovo_base.VersionedObject):
             raise TypeError('%s got unexpected keyword(s) %s' % (
                 self.obj_name(), ', '.join(sorted(unknown))))
         super().__init__(**kwargs)
+        self._set_defaults(kwargs)
+
+    # {field name: callable}: the default of a field that is made anew
+    # for each object (an object field's), where ``fields`` cannot say.
+    DEFAULT_FACTORIES = {}
+
+    def _set_defaults(self, given):
+        """Every field not in ``given`` that has a default gets it.
+
+        What ``obj_set_defaults`` does, for less: a default of an
+        immutable type is not deep-copied, and nothing is checked twice
+        (every RPC message builds and rebuilds objects: an Instance took
+        more of an in-process console call than the rest of it).
+        """
         for name, field in self.fields.items():
-            if (name not in kwargs and
-                    field.default is not ovo_fields.UnspecifiedDefault):
-                self.obj_set_defaults(name)
+            if name in given:
+                continue
+            factory = self.DEFAULT_FACTORIES.get(name)
+            if factory is not None:
+                setattr(self, name, factory())
+                continue
+            default = field.default
+            if default is ovo_fields.UnspecifiedDefault:
+                continue
+            if type(default) not in _IMMUTABLE:
+                default = copy.deepcopy(default)
+            setattr(self, name, default)
+
+    @classmethod
+    def _obj_from_primitive(cls, context, objver, primitive):
+        """The object of ``primitive``'s fields, then the defaults of
+        those it lacks; what oslo.versionedobjects gives (its
+        ``cls()`` first, then the fields), without building defaults
+        (a new uuid, a Flavor) that the primitive's values replace."""
+        self = cls.__new__(cls)
+        ovo_base.VersionedObject.__init__(self, context)
+        self.VERSION = objver
+        data = cls._obj_primitive_field(primitive, 'data')
+        changes = cls._obj_primitive_field(primitive, 'changes', [])
+        for name, field in self.fields.items():
+            if name in data:
+                setattr(self, name,
+                        field.from_primitive(self, name, data[name]))
+        self._set_defaults(data)
+        self._changed_fields = {x for x in changes if x in self.fields}
+        return self
+
+    def obj_what_changed(self):
+        """The fields changed, as oslo.versionedobjects says (a field
+        whose object changed counts), each field's value read once
+        (serializing an object asks this of it and of each of its
+        objects twice)."""
+        changes = {name for name in self._changed_fields
+                   if name in self.fields}
+        for name in self.fields:
+            if name in changes:
+                continue
+            value = getattr(self, ovo_base._get_attrname(name), None)
+            if (isinstance(value, ovo_base.VersionedObject) and
+                    value.obj_what_changed()):
+                changes.add(name)
+        return changes
 
     def _field_values(self):
         return {name: getattr(self, name) for name in self.fields

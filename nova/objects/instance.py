@@ -111,6 +111,8 @@ class ImageMeta(base.NovaObject):
     # Version 1.1: the paths removed; container_format added
     VERSION = '1.1'
     POSITIONAL = ('id', 'name')
+    # Also what deserializing gives a primitive without an id.
+    DEFAULT_FACTORIES = {'id': lambda: _new_uuid()}
     _PATHS = ('kernel_path', 'ramdisk_path', 'disk_path')
 
     fields = {
@@ -170,6 +172,8 @@ class Instance(base.NovaObject):
     # Version 1.0: uuid, host, flavor, image_meta, vm_state, task_state
     VERSION = '1.0'
     POSITIONAL = ('uuid',)
+    # Also what deserializing gives a primitive without a flavor.
+    DEFAULT_FACTORIES = {'flavor': lambda: Flavor()}
 
     fields = {
         'uuid': fields.StrictField(is_canonical_uuid,

@@ -490,3 +490,66 @@ class WriterLockTestCase(base.DBTestCase):
         self.assertTrue(other_done.is_set())
         service = db.service_get_by_host('host-a')
         self.assertEqual({'n': 2}, service['report'])
+
+
+class InstanceWithServiceTestCase(base.DBTestCase):
+    """The console output's one read (issue 14): a Core statement now;
+    it must give what instance_get and the service row give."""
+
+    def _liveness(self, service):
+        return {key: service[key] for key in db._SERVICE_LIVENESS_KEYS}
+
+    def test_instance_and_its_host_s_liveness(self):
+        _server(uuid='s1', host='h1', metadata={'k': 'v'}, key_name='kp',
+                fault='boom', locked=True, locked_by='admin')
+        service = db.service_report('h1', 'nova-compute', 'compute',
+                                    {'vcpus': 4})
+        db.service_update(service['id'], {'disabled': True,
+                                          'disabled_reason': 'why'})
+        instance, found = db.instance_get_with_service('s1')
+        self.assertEqual(db.instance_get('s1'), instance)
+        self.assertEqual({'k': 'v'}, instance['metadata'])
+        self.assertEqual('boom', instance['fault'])
+        self.assertEqual(UTC, instance['created_at'].tzinfo)
+        self.assertEqual(self._liveness(db.service_get_by_host('h1')),
+                         found)
+        self.assertTrue(found['disabled'])
+        self.assertEqual(UTC, found['updated_at'].tzinfo)
+
+    def test_defaults_of_columns_left_null(self):
+        _server(uuid='s1')
+        db.get_engine().dispose()
+        with db._transaction() as session:
+            session.execute(sa.update(models.Instance).values(
+                disk_config=None, power_state=None, metadata_=None))
+        instance, _found = db.instance_get_with_service('s1')
+        self.assertEqual(db.instance_get('s1'), instance)
+        self.assertEqual(('MANUAL', 0, {}), (instance['disk_config'],
+                                             instance['power_state'],
+                                             instance['metadata']))
+
+    def test_no_host_or_host_never_registered(self):
+        _server(uuid='s1', host=None)
+        _server(uuid='s2', host='nowhere')
+        db.service_report('h1', 'nova-compute', 'compute', {})
+        for uuid in ('s1', 's2'):
+            instance, found = db.instance_get_with_service(uuid)
+            self.assertEqual(db.instance_get(uuid), instance)
+            self.assertIsNone(found)
+
+    def test_no_such_instance(self):
+        self.assertEqual((None, None), db.instance_get_with_service('nope'))
+
+    def test_no_orm_session(self):
+        # What made the read cost twice what it does: an ORM Session
+        # and a mapped Instance built for one row.
+        _server(uuid='s1')
+        made = []
+
+        def began(*args):
+            made.append(args)
+        sa.event.listen(sa.orm.Session, 'after_begin', began)
+        self.addCleanup(sa.event.remove, sa.orm.Session, 'after_begin',
+                        began)
+        db.instance_get_with_service('s1')
+        self.assertEqual([], made)

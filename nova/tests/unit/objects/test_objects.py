@@ -1,6 +1,7 @@
 """Nova's versioned objects: registry, versions, the wire, the checks."""
 
 from oslo_serialization import jsonutils
+from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import fixture as ovo_fixture
 import testtools
 
@@ -221,3 +222,113 @@ class CheckedFieldsTestCase(testtools.TestCase):
         self.assertEqual({'host': 'h', 'vcpus': 4}, dict(node.items()))
         self.assertEqual({'host': 'h', 'vcpus': 4},
                          dict(_across(node).items()))
+
+
+def _state(obj):
+    """What an object is made of: class, version, the fields set (with
+    their values, objects by their state) and the fields changed."""
+    values = {}
+    for name in obj.fields:
+        if obj.obj_attr_is_set(name):
+            value = getattr(obj, name)
+            if isinstance(value, ovo_base.VersionedObject):
+                value = _state(value)
+            values[name] = value
+    return (type(obj), obj.VERSION, values, set(obj._changed_fields))
+
+
+def _ovo_from_primitive(cls, primitive):
+    """What oslo.versionedobjects' own _obj_from_primitive makes of
+    ``primitive`` (``cls()``, then the primitive's fields)."""
+    return ovo_base.VersionedObject._obj_from_primitive.__func__(
+        cls, None, primitive['nova_object.version'], primitive)
+
+
+class FromPrimitiveTestCase(testtools.TestCase):
+    """NovaObject builds an arriving object without first building the
+    defaults its fields replace; it must make what oslo.versionedobjects
+    makes."""
+
+    def _samples(self):
+        inst = _instance()
+        inst.obj_reset_changes()
+        inst.host = 'h2'  # one change crosses
+        return [inst, instance.Instance(uuid=ids.SRV2), inst.flavor,
+                inst.image_meta, instance.ImageMeta(id='img-2'),
+                compute_node.ComputeNode(host='h', vcpus=4),
+                ctype.ConsoleSerial(host='h', port=10000),
+                migrate_data.LibvirtLiveMigrateData(filename='f')]
+
+    def test_same_object_as_oslo_versionedobjects(self):
+        # A made-up id (an ImageMeta's without one) is the same in both.
+        self.patch(instance, '_new_uuid', lambda: ids.SRV3)
+        serializer = rpc.RequestContextSerializer()
+        for obj in self._samples():
+            primitive = jsonutils.loads(jsonutils.dumps(
+                serializer.serialize_entity(None, obj)))
+            data = primitive['nova_object.data']
+            # Whole, and without each field in turn (a default, or unset).
+            for missing in [None] + sorted(data):
+                if missing == 'uuid' and isinstance(obj, instance.Instance):
+                    continue  # refused: test_instance_uuid
+                p = jsonutils.loads(jsonutils.dumps(primitive))
+                p['nova_object.data'].pop(missing, None)
+                ours = serializer.deserialize_entity(None, p)
+                theirs = _ovo_from_primitive(type(obj), p)
+                self.assertEqual(_state(theirs), _state(ours),
+                                 '%s without %s' % (type(obj), missing))
+
+    def test_instance_without_flavor_gets_the_default_one(self):
+        p = instance.Instance(uuid=ids.SRV1).obj_to_primitive()
+        del p['nova_object.data']['flavor']
+        got = instance.Instance.obj_from_primitive(p)
+        self.assertEqual(instance.Flavor(), got.flavor)
+
+    def test_no_throwaway_uuid_or_flavor(self):
+        p = _instance().obj_to_primitive()
+        made = []
+        real = instance._new_uuid
+        self.patch(instance, '_new_uuid',
+                   lambda: made.append('uuid') or real())
+        flavor_init = instance.Flavor.__init__
+
+        def counting_init(self, *args, **kwargs):
+            made.append('flavor')
+            flavor_init(self, *args, **kwargs)
+        self.patch(instance.Flavor, '__init__', counting_init)
+        got = instance.Instance.obj_from_primitive(p)
+        self.assertEqual([], made)
+        self.assertEqual(ids.SRV1, got.uuid)
+        self.assertEqual('m1.small', got.flavor.name)
+
+    def test_mutable_defaults_are_not_shared_after_the_wire(self):
+        p = instance.Flavor().obj_to_primitive()
+        del p['nova_object.data']['extra_specs']
+        one = instance.Flavor.obj_from_primitive(p)
+        two = instance.Flavor.obj_from_primitive(p)
+        one.extra_specs['k'] = 'v'
+        self.assertEqual({}, two.extra_specs)
+        self.assertEqual({}, instance.Flavor.fields['extra_specs'].default)
+
+
+class WhatChangedTestCase(testtools.TestCase):
+    def test_same_as_oslo_versionedobjects(self):
+        inst = _instance()
+        cases = [inst]
+        reset = _instance()
+        reset.obj_reset_changes(recursive=True)
+        cases.append(reset)
+        child = _instance()
+        child.obj_reset_changes(recursive=True)
+        child.flavor.vcpus = 4  # only the flavor changed
+        cases.append(child)
+        image_gone = _instance()
+        image_gone.obj_reset_changes(recursive=True)
+        image_gone.image_meta = None
+        cases.append(image_gone)
+        for obj in cases + [compute_node.ComputeNode(host='h')]:
+            self.assertEqual(
+                ovo_base.VersionedObject.obj_what_changed(obj),
+                obj.obj_what_changed())
+        self.assertEqual({'flavor'}, child.obj_what_changed())
+        self.assertEqual(set(), reset.obj_what_changed())

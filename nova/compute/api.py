@@ -123,8 +123,10 @@ def _check_metadata(metadata, limit=server_records.MAX_METADATA_ITEMS):
 
 
 def _changes(name=UNSET, description=UNSET, access_ip_v4=UNSET,
-             access_ip_v6=UNSET, disk_config=UNSET, metadata=UNSET):
-    """The instance values of the arguments given."""
+             access_ip_v6=UNSET, disk_config=UNSET, metadata=UNSET,
+             metadata_limit=server_records.MAX_METADATA_ITEMS):
+    """The instance values of the arguments given (``metadata_limit``:
+    the project's metadata_items quota, None: any)."""
     values = {}
     if name is not UNSET:
         values['name'] = _check_string(name, 'name')
@@ -139,7 +141,7 @@ def _changes(name=UNSET, description=UNSET, access_ip_v4=UNSET,
             raise _bad('OS-DCF:diskConfig', "must be 'AUTO' or 'MANUAL'")
         values['disk_config'] = disk_config
     if metadata is not UNSET:
-        values['metadata'] = _check_metadata(metadata)
+        values['metadata'] = _check_metadata(metadata, metadata_limit)
     return values
 
 
@@ -439,7 +441,9 @@ class API(server_records.ServerRecordsAPI):
         values = _changes(name=name, description=description,
                           access_ip_v4=access_ip_v4,
                           access_ip_v6=access_ip_v6,
-                          disk_config=disk_config, metadata=metadata)
+                          disk_config=disk_config, metadata=metadata,
+                          metadata_limit=quota.metadata_limit(
+                              self.conf, server['project_id']))
         if not values:
             return self._annotate([server])[0]
         updated = db.instance_update(server['uuid'], values)
@@ -536,7 +540,9 @@ class API(server_records.ServerRecordsAPI):
         values.update(_changes(name=name, description=description,
                                access_ip_v4=access_ip_v4,
                                access_ip_v6=access_ip_v6,
-                               disk_config=disk_config, metadata=metadata))
+                               disk_config=disk_config, metadata=metadata,
+                               metadata_limit=quota.metadata_limit(
+                                   self.conf, server['project_id'])))
         self._check_open()
         self._check_host(server)
         updated = db.instance_update(

@@ -309,6 +309,15 @@ class EnforcedTestCase(records.RESTMixin, test_api.APITestCase):
         self.check(200, self.call('POST', path, {'metadata': {
             str(n): 'v' for n in range(200)}}))
 
+    def test_metadata_items_quota_at_rebuild(self):
+        uuid = self._active()
+        quota.update(self.nova_conf, 'pa', {'metadata_items': 1})
+        e = self.assertRaises(exception.MetadataLimitExceeded,
+                              self.api.rebuild, base.ALICE, uuid, 'img-1',
+                              metadata={'a': '1', 'b': '2'})
+        self.assertEqual(403, e.code)
+        self.assertEqual(('active', None, None), self._state(uuid))
+
     def _pair(self, name, token=ALICE):
         return self.call('POST', '/os-keypairs', {'keypair': {
             'name': name, 'public_key': PUBLIC_KEY}}, token=token)

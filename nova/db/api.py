@@ -1328,18 +1328,29 @@ def quota_get(project_id, user_id=''):
                           user_id=user_id)
 
 
-def _upsert_limits(session, model, keys, limits):
-    now = utcnow()
-    rows = {row.resource: row for row in session.scalars(
-        sa.select(model).filter_by(**keys))}
-    for resource, limit in limits.items():
-        row = rows.get(resource)
-        if row is None:
-            session.add(model(resource=resource, hard_limit=limit,
-                              created_at=now, **keys))
-        else:
-            row.hard_limit = limit
-            row.updated_at = now
+def _upsert_limits(model, keys, limits):
+    """Insert or update each ``{resource: limit}`` row in one
+    transaction. A racing writer's insert of the same row makes ours a
+    duplicate: the second try finds its row and updates it."""
+    for attempt in (1, 2):
+        try:
+            with _transaction() as session:
+                now = utcnow()
+                rows = {row.resource: row for row in session.scalars(
+                    sa.select(model).filter_by(**keys))}
+                for resource, limit in limits.items():
+                    row = rows.get(resource)
+                    if row is None:
+                        session.add(model(resource=resource,
+                                          hard_limit=limit,
+                                          created_at=now, **keys))
+                    else:
+                        row.hard_limit = limit
+                        row.updated_at = now
+            return
+        except db_exc.DBDuplicateEntry:
+            if attempt == 2:
+                raise
 
 
 @retry_on_race
@@ -1347,10 +1358,8 @@ def quota_set(project_id, limits, user_id=''):
     """Store ``{resource: hard_limit}`` for the project (or one user of
     it), other resources left as they are; one transaction. A racing
     insert of the same row is retried (it then updates)."""
-    with _transaction() as session:
-        _upsert_limits(session, models.Quota,
-                       {'project_id': project_id, 'user_id': user_id},
-                       limits)
+    _upsert_limits(models.Quota,
+                   {'project_id': project_id, 'user_id': user_id}, limits)
 
 
 @retry_on_race
@@ -1374,9 +1383,7 @@ def quota_class_get(class_name):
 @retry_on_race
 def quota_class_set(class_name, limits):
     """Store ``{resource: hard_limit}`` for the quota class."""
-    with _transaction() as session:
-        _upsert_limits(session, models.QuotaClass,
-                       {'class_name': class_name}, limits)
+    _upsert_limits(models.QuotaClass, {'class_name': class_name}, limits)
 
 
 # Statuses after which a resize holds one flavor's resources again.

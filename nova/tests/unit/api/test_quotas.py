@@ -4,7 +4,10 @@ QuotasTestJSON, limits), and the quotas enforced at server create and
 resize, metadata and key pairs; over the real compute API on the fake
 hosts (compute/base)."""
 
+import contextlib
 from unittest import mock
+
+from oslo_db import exception as db_exc
 
 from nova.db import api as db
 from nova import exception
@@ -351,3 +354,38 @@ class EnforcedTestCase(records.RESTMixin, test_api.APITestCase):
 PUBLIC_KEY = (
     'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrYm0dwTGvXGXwOSBxPIbPWZxDlhhJIK'
     'hf1fMf0T5BE test@example')
+
+
+class _Rollback(Exception):
+    pass
+
+
+class QuotaDBTestCase(test_api.APITestCase):
+    def test_a_racing_insert_of_the_same_row_becomes_an_update(self):
+        real = db._transaction
+        raced = []
+
+        @contextlib.contextmanager
+        def transaction():
+            if raced:
+                with real() as session:
+                    yield session
+                return
+            raced.append(True)
+            try:
+                with real() as session:
+                    yield session
+                    raise _Rollback()
+            except _Rollback:
+                pass
+            # Another API worker's insert of the same row committed
+            # first: ours is a duplicate (MariaDB's unique key).
+            with real() as session:
+                session.add(db.models.Quota(
+                    project_id='pa', user_id='', resource='ram',
+                    hard_limit=1, created_at=db.utcnow()))
+            raise db_exc.DBDuplicateEntry(columns=['resource'])
+
+        with mock.patch.object(db, '_transaction', transaction):
+            db.quota_set('pa', {'ram': 5120, 'cores': 3})
+        self.assertEqual({'ram': 5120, 'cores': 3}, db.quota_get('pa'))

@@ -339,6 +339,16 @@ class KeypairLimitExceeded(Forbidden):
     msg_fmt = "Quota exceeded, too many key pairs."
 
 
+class InvalidQuota(Invalid):
+    msg_fmt = "Invalid quota: %(reason)s"
+
+
+class TooManyInstances(Forbidden):
+    # Nova's QuotaError text; 403 as Nova's API answers it.
+    msg_fmt = ("Quota exceeded for %(overs)s: Requested %(req)s, but "
+               "already used %(used)s of %(allowed)s %(overs)s")
+
+
 class InvalidRequest(Invalid):
     """A request this cloud cannot do (Nova's 400 for what it cannot
     do either), naming what is unsupported."""

@@ -43,6 +43,7 @@ from nova.db import api as db
 from nova import exception
 from nova.objects import instance as objects
 from nova.policies import servers as server_policies
+from nova import quota
 from nova.scheduler import manager as scheduler
 from nova import servicegroup
 from nova.virt import hardware
@@ -104,14 +105,14 @@ def console_page_url(base_url, token):
         scheme=scheme, path='%s/%s' % (folder, CONSOLE_PAGE))), token)
 
 
-def _check_metadata(metadata):
+def _check_metadata(metadata, limit=server_records.MAX_METADATA_ITEMS):
     """A dict of str -> str, as the REST API's schema lets through; more
-    than Nova's quota of items is MetadataLimitExceeded (403), as Nova."""
+    than ``limit`` items (the project's metadata_items quota; None: any)
+    is MetadataLimitExceeded (403), as Nova."""
     if not isinstance(metadata, dict):
         raise _bad('metadata', 'must be an object of strings')
-    if len(metadata) > server_records.MAX_METADATA_ITEMS:
-        raise exception.MetadataLimitExceeded(
-            allowed=server_records.MAX_METADATA_ITEMS)
+    if limit is not None and len(metadata) > limit:
+        raise exception.MetadataLimitExceeded(allowed=limit)
     for key, value in metadata.items():
         if not isinstance(key, str) or not 1 <= len(key) <= 255:
             raise _bad('metadata', 'a key has 1 to 255 characters')
@@ -122,8 +123,10 @@ def _check_metadata(metadata):
 
 
 def _changes(name=UNSET, description=UNSET, access_ip_v4=UNSET,
-             access_ip_v6=UNSET, disk_config=UNSET, metadata=UNSET):
-    """The instance values of the arguments given."""
+             access_ip_v6=UNSET, disk_config=UNSET, metadata=UNSET,
+             metadata_limit=server_records.MAX_METADATA_ITEMS):
+    """The instance values of the arguments given (``metadata_limit``:
+    the project's metadata_items quota, None: any)."""
     values = {}
     if name is not UNSET:
         values['name'] = _check_string(name, 'name')
@@ -138,7 +141,7 @@ def _changes(name=UNSET, description=UNSET, access_ip_v4=UNSET,
             raise _bad('OS-DCF:diskConfig', "must be 'AUTO' or 'MANUAL'")
         values['disk_config'] = disk_config
     if metadata is not UNSET:
-        values['metadata'] = _check_metadata(metadata)
+        values['metadata'] = _check_metadata(metadata, metadata_limit)
     return values
 
 
@@ -349,7 +352,9 @@ class API(server_records.ServerRecordsAPI):
             'project_id': ctx.project_id, 'user_id': ctx.user_id,
             'flavor_id': flavor['id'], 'image_id': image['id'],
             'description': description,
-            'metadata': _check_metadata(metadata or {}),
+            'metadata': _check_metadata(
+                metadata or {},
+                quota.metadata_limit(self.conf, ctx.project_id)),
             'access_ip_v4': access_ip_v4, 'access_ip_v6': access_ip_v6,
             'disk_config': disk_config or 'MANUAL',
             'power_state': power_state.NOSTATE, 'config_drive': '',
@@ -357,6 +362,7 @@ class API(server_records.ServerRecordsAPI):
         if key_name is not None:
             pair = keypairs.get(ctx.user_id, key_name)
             values.update(key_name=pair['name'], key_data=pair['public_key'])
+        self._check_quota(ctx, flavor)
         self._check_open()
         probe = conductor_tasks.instance_for(values, image=image)
         # The new row (spawning, on its host) is the claim on the host's
@@ -378,6 +384,7 @@ class API(server_records.ServerRecordsAPI):
                         availability_zones.get_host_availability_zone(
                             ctx, host, self.conf))
                 server = db.instance_create(values, image=image)
+                self._recheck_quota(ctx, server)
         instance_actions.action_start(ctx, values['uuid'],
                                       instance_actions.CREATE)
         if host is None:
@@ -385,11 +392,28 @@ class API(server_records.ServerRecordsAPI):
                         refused.message)
             values.update(vm_state=vm_states.ERROR, task_state=None,
                           fault=refused.message)
-            return self._annotate([db.instance_create(values,
-                                                      image=image)])[0]
+            server = db.instance_create(values, image=image)
+            self._recheck_quota(ctx, server)
+            return self._annotate([server])[0]
         self._hand_over(server, task_states.SPAWNING, lambda:
                         self.compute_task_api.build_instances(ctx, server))
         return self._annotate([server])[0]
+
+    # -- quotas (nova.quota): a DB count at check time, again after the
+    # insert ([quota] recheck_quota), as Nova's counting quotas.
+
+    def _check_quota(self, ctx, flavor, instances=1):
+        quota.check_deltas(self.conf, ctx.project_id, ctx.user_id, {
+            'instances': instances, 'cores': flavor['vcpus'],
+            'ram': flavor['ram']})
+
+    def _recheck_quota(self, ctx, server):
+        """Undo the new row when a racing create got in first."""
+        try:
+            quota.recheck(self.conf, ctx.project_id, ctx.user_id)
+        except exception.TooManyInstances:
+            db.instance_delete(server['uuid'])
+            raise
 
     def _requested_zone(self, ctx, requested):
         """``(zone, host)`` of Nova's 'zone[:host[:node]]'; the zone must
@@ -417,7 +441,9 @@ class API(server_records.ServerRecordsAPI):
         values = _changes(name=name, description=description,
                           access_ip_v4=access_ip_v4,
                           access_ip_v6=access_ip_v6,
-                          disk_config=disk_config, metadata=metadata)
+                          disk_config=disk_config, metadata=metadata,
+                          metadata_limit=quota.metadata_limit(
+                              self.conf, server['project_id']))
         if not values:
             return self._annotate([server])[0]
         updated = db.instance_update(server['uuid'], values)
@@ -514,7 +540,9 @@ class API(server_records.ServerRecordsAPI):
         values.update(_changes(name=name, description=description,
                                access_ip_v4=access_ip_v4,
                                access_ip_v6=access_ip_v6,
-                               disk_config=disk_config, metadata=metadata))
+                               disk_config=disk_config, metadata=metadata,
+                               metadata_limit=quota.metadata_limit(
+                                   self.conf, server['project_id'])))
         self._check_open()
         self._check_host(server)
         updated = db.instance_update(
@@ -589,8 +617,13 @@ class API(server_records.ServerRecordsAPI):
 
     def keypair_create(self, ctx, user_id, name, key_type='ssh',
                        public_key=None):
-        return keypairs.create(user_id, name, key_type=key_type,
-                               public_key=public_key)
+        """KeypairLimitExceeded (403) past the user's key_pairs quota
+        (in the caller's project), counted before and after the insert
+        (a racing create undone)."""
+        limit = quota.key_pair_limit(self.conf, ctx.project_id, user_id)
+        return keypairs.create(
+            user_id, name, key_type=key_type, public_key=public_key,
+            limit=limit, recheck=self.conf.quota.recheck_quota)
 
     def keypair_delete(self, ctx, user_id, name):
         keypairs.delete(user_id, name)
@@ -695,6 +728,15 @@ class API(server_records.ServerRecordsAPI):
             image = None  # gone from the catalog: nothing to check
         if image is not None:
             check_image_fits_flavor(flavor, image)
+        # Nova's upsize check: only an increase is counted (the server
+        # keeps the larger flavor's share until confirm or revert).
+        increase = {resource: flavor[key] - (current.get(key) or 0)
+                    for resource, key in (('cores', 'vcpus'),
+                                          ('ram', 'ram'))}
+        quota.check_deltas(self.conf, server['project_id'],
+                           server['user_id'],
+                           {resource: delta for resource, delta in
+                            increase.items() if delta > 0})
         self._start_move(ctx, server_id, instance_actions.RESIZE,
                          flavor_id=flavor['id'])
 

@@ -4,7 +4,7 @@ A key pair is an OpenSSH public key (type ``ssh``) or, from microversion
 2.2, a PEM X.509 certificate (type ``x509``). Created without a public
 key, the pair is generated here and its private key returned once, never
 stored. Names are per user. Errors: ValidationError (400) for a bad name
-or key, KeypairLimitExceeded (403) past ``MAX_KEY_PAIRS`` per user,
+or key, KeypairLimitExceeded (403) past the user's key_pairs quota,
 KeyPairExists (409), KeypairNotFound (404).
 """
 
@@ -25,7 +25,7 @@ from nova import exception
 
 SSH, X509 = 'ssh', 'x509'
 TYPES = (SSH, X509)
-# Nova's default key_pairs quota (per user).
+# Nova's default key_pairs quota (per user; [quota] key_pairs sets it).
 MAX_KEY_PAIRS = 100
 # Nova's safe characters for a key pair name (before microversion 2.92).
 NAME_CHARACTERS = frozenset(string.ascii_letters + string.digits + '-_ .')
@@ -115,8 +115,14 @@ def fingerprint(key_type, public_key):
     return ssh_fingerprint(public_key)
 
 
-def create(user_id, name, key_type=SSH, public_key=None):
+def create(user_id, name, key_type=SSH, public_key=None,
+           limit=MAX_KEY_PAIRS, recheck=True):
     """Import ``public_key`` or generate a pair for ``user_id``.
+
+    ``limit``: the user's key_pairs quota (None: any number); with
+    ``recheck`` the pairs are counted again after the insert and the new
+    one deleted when a racing create took the last place
+    (KeypairLimitExceeded, 403).
 
     Returns the key pair dict (``name``, ``user_id``, ``public_key``,
     ``fingerprint``, ``type``, ``id``, ``created_at``) with
@@ -125,7 +131,7 @@ def create(user_id, name, key_type=SSH, public_key=None):
     check_name(name)
     if key_type not in TYPES:
         raise _bad("the type is 'ssh' or 'x509'", 'keypair.type')
-    if len(db.key_pair_list(user_id)) >= MAX_KEY_PAIRS:
+    if limit is not None and db.key_pair_count(user_id) >= limit:
         raise exception.KeypairLimitExceeded()
     if db.key_pair_get(user_id, name) is not None:
         raise exception.KeyPairExists(key_name=name)
@@ -140,6 +146,9 @@ def create(user_id, name, key_type=SSH, public_key=None):
         pair = db.key_pair_create(values)
     except exception.Conflict:  # a racing create of the same name
         raise exception.KeyPairExists(key_name=name)
+    if recheck and limit is not None and db.key_pair_count(user_id) > limit:
+        db.key_pair_delete(user_id, name)
+        raise exception.KeypairLimitExceeded()
     if private_key is not None:
         pair['private_key'] = private_key
     return pair

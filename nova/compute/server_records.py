@@ -9,15 +9,16 @@ caller; InstanceNotFound, 404).
 """
 
 from nova.compute import availability_zones
-from nova.compute import flavors
 from nova.compute import instance_actions
 from nova.compute import vm_states
 from nova.db import api as db
 from nova import exception
+from nova import quota
 from nova import servicegroup
 
 # Nova's limits: at most 50 tags of at most 60 characters (2.26), and
-# the default quota of metadata items (128), which is enforced here.
+# the default quota of metadata items (128; [quota] metadata_items and
+# the quota APIs set the one enforced, nova.quota).
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 60
 MAX_METADATA_ITEMS = 128
@@ -147,7 +148,8 @@ class ServerRecordsAPI:
 
     def update_metadata(self, ctx, server_id, metadata, replace=False):
         """Merge ``metadata`` (replace: set it); the whole metadata.
-        MetadataLimitExceeded (403) past MAX_METADATA_ITEMS; 409 when
+        MetadataLimitExceeded (403) past the project's metadata_items
+        quota; 409 when
         locked, or not ACTIVE/SHUTOFF without a task."""
         return self._change_metadata(ctx, server_id, values=metadata,
                                      replace=replace)
@@ -163,7 +165,8 @@ class ServerRecordsAPI:
                 server['task_state'] is not None):
             raise self._invalid_state(ctx, server_id, 'update metadata of')
         found = db.instance_metadata_update(
-            server['uuid'], limit=MAX_METADATA_ITEMS, **change)
+            server['uuid'], limit=quota.metadata_limit(
+                self.conf, server['project_id']), **change)
         if found is None:
             raise exception.InstanceNotFound(instance_id=server_id)
         return found
@@ -215,23 +218,42 @@ class ServerRecordsAPI:
 
     # -- limits --------------------------------------------------------------
 
-    def usage(self, ctx):
-        """{'instances', 'cores', 'ram'} the caller's project uses."""
-        used = {'instances': 0, 'cores': 0, 'ram': 0}
-        cache = {}
-        for server in db.instance_get_all(project_id=ctx.project_id):
-            used['instances'] += 1
-            flavor_id = server['flavor_id']
-            if flavor_id not in cache:
-                try:
-                    cache[flavor_id] = flavors.flavor_get(ctx, flavor_id)
-                except exception.FlavorNotFound:
-                    cache[flavor_id] = None
-            flavor = cache[flavor_id]
-            if flavor is not None:
-                used['cores'] += flavor['vcpus']
-                used['ram'] += flavor['ram']
-        return used
+    def limits(self, ctx):
+        """``(limits, used)``: the quota in force for the caller (its
+        project's, or its own within it) and what its project uses and
+        it holds (key pairs), ``{resource: n}`` each (nova.quota)."""
+        return (quota.project_limits(self.conf, ctx.project_id,
+                                     ctx.user_id),
+                quota.usage(ctx.project_id, key_pair_user=ctx.user_id))
+
+    # -- quotas (nova.quota; the REST API checks the policies) --------------
+
+    def quota_limits(self, ctx, project_id, user_id=None):
+        """The limits in force for the project (or a user of it)."""
+        return quota.project_limits(self.conf, project_id, user_id)
+
+    def quota_usage(self, ctx, project_id, user_id=None):
+        """What the project (or a user of it) uses; key pairs: the
+        user's (0 without one: key pairs belong to users)."""
+        return quota.usage(project_id, user_id, key_pair_user=user_id)
+
+    def quota_defaults(self, ctx):
+        return quota.class_limits(self.conf)
+
+    def quota_update(self, ctx, project_id, values, user_id=None,
+                     force=False):
+        """InvalidQuota (400) unless ``force``; see nova.quota.update."""
+        return quota.update(self.conf, project_id, values, user_id=user_id,
+                            force=force)
+
+    def quota_delete(self, ctx, project_id, user_id=None):
+        quota.delete(project_id, user_id)
+
+    def quota_class_get(self, ctx, class_name):
+        return quota.class_limits(self.conf, class_name)
+
+    def quota_class_update(self, ctx, class_name, values):
+        return quota.update_class(self.conf, class_name, values)
 
     # -- availability zones --------------------------------------------------
 

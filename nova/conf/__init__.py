@@ -12,12 +12,13 @@ from nova.conf import conductor
 from nova.conf import database
 from nova.conf import glance
 from nova.conf import libvirt
+from nova.conf import quota
 from nova.conf import serial_console
 from nova.conf import service
 from nova.conf import upgrade_levels
 
 _MODULES = (base, libvirt, serial_console, api, database, service,
-            upgrade_levels, conductor, glance)
+            upgrade_levels, conductor, glance, quota)
 
 
 def register_all(conf):

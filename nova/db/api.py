@@ -1342,3 +1342,130 @@ def shelved_instance_delete(uuid):
     with _transaction() as session:
         return session.execute(sa.delete(models.ShelvedInstance).where(
             models.ShelvedInstance.instance_uuid == uuid)).rowcount == 1
+
+
+# -- quotas: stored limits and the counts they are checked against ---------
+
+def _limits_of(session, model, **where):
+    query = sa.select(model.resource, model.hard_limit).filter_by(**where)
+    return {resource: limit for resource, limit in session.execute(query)}
+
+
+def quota_get(project_id, user_id=''):
+    """``{resource: hard_limit}`` stored for the project (``user_id``
+    '') or for one user of it; {} when none is."""
+    with _reading() as session:
+        return _limits_of(session, models.Quota, project_id=project_id,
+                          user_id=user_id)
+
+
+def _upsert_limits(model, keys, limits):
+    """Insert or update each ``{resource: limit}`` row in one
+    transaction. A racing writer's insert of the same row makes ours a
+    duplicate: the second try finds its row and updates it."""
+    for attempt in (1, 2):
+        try:
+            with _transaction() as session:
+                now = utcnow()
+                rows = {row.resource: row for row in session.scalars(
+                    sa.select(model).filter_by(**keys))}
+                for resource, limit in limits.items():
+                    row = rows.get(resource)
+                    if row is None:
+                        session.add(model(resource=resource,
+                                          hard_limit=limit,
+                                          created_at=now, **keys))
+                    else:
+                        row.hard_limit = limit
+                        row.updated_at = now
+            return
+        except db_exc.DBDuplicateEntry:
+            if attempt == 2:
+                raise
+
+
+@retry_on_race
+def quota_set(project_id, limits, user_id=''):
+    """Store ``{resource: hard_limit}`` for the project (or one user of
+    it), other resources left as they are; one transaction. A racing
+    insert of the same row is retried (it then updates)."""
+    _upsert_limits(models.Quota,
+                   {'project_id': project_id, 'user_id': user_id}, limits)
+
+
+@retry_on_race
+def quota_delete(project_id, user_id=None):
+    """Forget the limits stored for the project and all its users
+    (``user_id`` None), or for one user of it; the number of rows."""
+    table = models.Quota.__table__
+    condition = table.c.project_id == project_id
+    if user_id is not None:
+        condition = sa.and_(condition, table.c.user_id == user_id)
+    with _transaction() as session:
+        return session.execute(table.delete().where(condition)).rowcount
+
+
+def quota_class_get(class_name):
+    """``{resource: hard_limit}`` stored for the quota class."""
+    with _reading() as session:
+        return _limits_of(session, models.QuotaClass, class_name=class_name)
+
+
+@retry_on_race
+def quota_class_set(class_name, limits):
+    """Store ``{resource: hard_limit}`` for the quota class."""
+    _upsert_limits(models.QuotaClass, {'class_name': class_name}, limits)
+
+
+# Statuses after which a resize holds one flavor's resources again.
+_MIGRATION_ENDED = ('confirmed', 'reverted', 'error', 'failed', 'completed')
+
+
+def quota_usage(project_id, user_id=None):
+    """What the project's (or one user's) servers use now:
+    ``{'instances': n, 'cores': vcpus, 'ram': MiB}``, from each server's
+    flavor snapshot (its flavor row when it has none), in one read.
+
+    A server being resized counts with the largest of its flavors (old,
+    new, snapshot) until the resize is confirmed or reverted: both hosts
+    hold its resources meanwhile, and a revert must fit."""
+    instances = models.Instance
+    query = sa.select(instances.uuid, instances.flavor_id,
+                      models.InstanceFlavor.flavor).outerjoin(
+        models.InstanceFlavor,
+        models.InstanceFlavor.instance_uuid == instances.uuid).where(
+        instances.project_id == project_id)
+    if user_id is not None:
+        query = query.where(instances.user_id == user_id)
+    used = {'instances': 0, 'cores': 0, 'ram': 0}
+    with _reading() as session:
+        rows = session.execute(query).all()
+        flavors = {row.id: _flavor_dict(row) for row in session.scalars(
+            sa.select(models.Flavor))}
+        moving = {}
+        if rows:
+            for uuid, old_id, new_id in session.execute(
+                    sa.select(models.Migration.instance_uuid,
+                              models.Migration.old_instance_type_id,
+                              models.Migration.new_instance_type_id).where(
+                        models.Migration.instance_uuid.in_(
+                            [row.uuid for row in rows]),
+                        models.Migration.migration_type == 'resize',
+                        models.Migration.status.notin_(
+                            _MIGRATION_ENDED))):
+                moving.setdefault(uuid, []).extend(
+                    flavors.get(i) or {} for i in (old_id, new_id))
+    for uuid, flavor_id, snapshot in rows:
+        held = [snapshot or flavors.get(flavor_id) or {}]
+        held += moving.get(uuid, [])
+        used['instances'] += 1
+        used['cores'] += max(f.get('vcpus') or 0 for f in held)
+        used['ram'] += max(f.get('ram') or 0 for f in held)
+    return used
+
+
+def key_pair_count(user_id):
+    """How many key pairs the user has."""
+    with _reading() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(
+            models.KeyPair).where(models.KeyPair.user_id == user_id))

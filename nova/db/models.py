@@ -342,3 +342,44 @@ class ShelvedInstance(Base):
     log_data = orm.deferred(sa.Column(sa.LargeBinary(length=2 ** 32 - 1)))
     log_truncated = sa.Column(sa.Boolean, nullable=False, default=False,
                               server_default=sa.false())
+
+
+# -- quotas: limits set by admins (nova.quota; defaults in [quota]) ---------
+
+class Quota(Base):
+    """A project's limit of one resource (``user_id`` ''), or one user's
+    within that project (Nova keeps the latter in project_user_quotas:
+    one table here, keyed the same way)."""
+
+    __tablename__ = 'quotas'
+    __table_args__ = (
+        sa.UniqueConstraint('project_id', 'user_id', 'resource',
+                            name='uniq_quotas0project_id0user_id0resource'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    project_id = sa.Column(sa.String(255), nullable=False, index=True)
+    user_id = sa.Column(sa.String(255), nullable=False, default='',
+                        server_default='')
+    resource = sa.Column(sa.String(255), nullable=False)
+    hard_limit = sa.Column(sa.Integer, nullable=False)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    updated_at = sa.Column(UTCDateTime)
+
+
+class QuotaClass(Base):
+    """A quota class's limit of one resource; class ``default`` holds the
+    defaults an admin set over ``[quota]``'s, as Nova's."""
+
+    __tablename__ = 'quota_classes'
+    __table_args__ = (
+        sa.UniqueConstraint('class_name', 'resource',
+                            name='uniq_quota_classes0class_name0resource'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    class_name = sa.Column(sa.String(255), nullable=False, index=True)
+    resource = sa.Column(sa.String(255), nullable=False)
+    hard_limit = sa.Column(sa.Integer, nullable=False)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    updated_at = sa.Column(UTCDateTime)

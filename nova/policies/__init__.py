@@ -23,6 +23,8 @@ from nova.policies import server_metadata
 from nova.policies import server_tags
 # -- shv
 from nova.policies import shelve
+# -- quotas
+from nova.policies import quotas
 
 
 def list_rules():
@@ -45,4 +47,6 @@ def list_rules():
         aggregates.list_rules(),
         # -- shv
         shelve.list_rules(),
+        # -- quotas
+        quotas.list_rules(),
     ))

@@ -220,5 +220,7 @@ class MariaDBTestCase(test.TestCase):
                  # t13's
                  'instance_images',
                  # shv
-                 'shelved_instances'},
+                 'shelved_instances',
+                 # quotas
+                 'quotas', 'quota_classes'},
                 set(sa.inspect(conn).get_table_names()))

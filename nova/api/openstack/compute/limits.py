@@ -1,22 +1,34 @@
-"""GET /limits: Nova's body, honest about what this cloud enforces.
+"""GET /limits: Nova's body, from the quotas (nova.quota).
 
-``rate`` is empty (no rate limits, as Nova since Liberty). Of the
-absolute limits only ``maxServerMeta`` (128 metadata items per server)
-is enforced here; every other maximum is -1, Nova's "unlimited", and
-the ``total*Used`` values are the caller's project's: its servers and
-their flavors' vCPUs and RAM (MiB); none of floating IPs, security
-groups or server groups exist here (0).
+``rate`` is empty (no rate limits, as Nova since Liberty). The
+``max*`` values are the caller's quotas (its own within its project, as
+Nova's): ``maxTotalInstances``/``Cores``/``RAMSize`` (MiB) and
+``maxServerMeta``/``maxImageMeta`` (metadata_items), ``maxTotalKeypairs``
+are enforced; the others are shown as stored and not enforced here
+(``nova.quota``). ``total*Used``: the caller's project's servers, their
+vCPUs and RAM (MiB), counted as the quota check counts them; floating
+IPs, security groups and server groups do not exist here (0).
 """
 
 from nova.api.openstack.compute import wsgi
-from nova.compute import server_records
 from nova.policies import limits as policies
 
-UNLIMITED = -1
-MAXIMUMS = ('maxImageMeta', 'maxPersonality', 'maxPersonalitySize',
-            'maxSecurityGroupRules', 'maxSecurityGroups', 'maxServerGroups',
-            'maxServerGroupMembers', 'maxTotalCores', 'maxTotalFloatingIps',
-            'maxTotalInstances', 'maxTotalKeypairs', 'maxTotalRAMSize')
+# Nova's /limits names of the quota resources (up to 2.35).
+MAXIMUMS = {
+    'maxImageMeta': 'metadata_items',
+    'maxPersonality': 'injected_files',
+    'maxPersonalitySize': 'injected_file_content_bytes',
+    'maxSecurityGroupRules': 'security_group_rules',
+    'maxSecurityGroups': 'security_groups',
+    'maxServerGroups': 'server_groups',
+    'maxServerGroupMembers': 'server_group_members',
+    'maxServerMeta': 'metadata_items',
+    'maxTotalCores': 'cores',
+    'maxTotalFloatingIps': 'floating_ips',
+    'maxTotalInstances': 'instances',
+    'maxTotalKeypairs': 'key_pairs',
+    'maxTotalRAMSize': 'ram',
+}
 
 
 class LimitsController(wsgi.Controller):
@@ -24,10 +36,10 @@ class LimitsController(wsgi.Controller):
     def index(self, req):
         ctx = wsgi.get_context(req)
         ctx.can(policies.LIMITS)
-        used = self.compute_api.usage(ctx)
-        absolute = dict.fromkeys(MAXIMUMS, UNLIMITED)
+        limits, used = self.compute_api.limits(ctx)
+        absolute = {name: limits[resource]
+                    for name, resource in MAXIMUMS.items()}
         absolute.update({
-            'maxServerMeta': server_records.MAX_METADATA_ITEMS,
             'totalInstancesUsed': used['instances'],
             'totalCoresUsed': used['cores'],
             'totalRAMUsed': used['ram'],

@@ -31,6 +31,9 @@ from nova.api.openstack.compute import limits
 from nova.api.openstack.compute import migrations
 from nova.api.openstack.compute import server_metadata
 from nova.api.openstack.compute import server_tags
+# -- quotas
+from nova.api.openstack.compute import quota_classes
+from nova.api.openstack.compute import quota_sets
 
 # (method, path, controller, controller method); the microversions a
 # method serves are declared on it (wsgi.Controller.api_version).
@@ -121,6 +124,14 @@ ROUTES = (
     ('PUT', '/os-aggregates/{id}', 'aggregates', 'update'),
     ('DELETE', '/os-aggregates/{id}', 'aggregates', 'delete'),
     ('POST', '/os-aggregates/{id}/action', 'aggregates', 'action'),
+    # -- quotas
+    ('GET', '/os-quota-sets/{id}', 'quota_sets', 'show'),
+    ('PUT', '/os-quota-sets/{id}', 'quota_sets', 'update'),
+    ('DELETE', '/os-quota-sets/{id}', 'quota_sets', 'delete'),
+    ('GET', '/os-quota-sets/{id}/detail', 'quota_sets', 'detail'),
+    ('GET', '/os-quota-sets/{id}/defaults', 'quota_sets', 'defaults'),
+    ('GET', '/os-quota-class-sets/{id}', 'quota_classes', 'show'),
+    ('PUT', '/os-quota-class-sets/{id}', 'quota_classes', 'update'),
 )
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -195,6 +206,10 @@ class APIRouter:
             'keypairs': keypairs.KeypairsController(compute_api),
             # -- adm
             'aggregates': aggregates.AggregatesController(compute_api),
+            # -- quotas
+            'quota_sets': quota_sets.QuotaSetsController(compute_api),
+            'quota_classes': quota_classes.QuotaClassSetsController(
+                compute_api),
         }
         self.mapper = make_mapper()
 

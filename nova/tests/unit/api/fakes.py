@@ -6,7 +6,9 @@ import uuid
 from nova.api.openstack import common
 from nova.compute import console_output as compute_console_output
 from nova.compute import keypairs
+import nova.conf
 from nova import exception
+from nova import quota
 
 IMAGE_ID = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
 OTHER_IMAGE_ID = 'a2459075-d96c-40d5-893e-577ff92e721c'
@@ -521,8 +523,10 @@ class FakeComputeAPI:
     def migration_list(self, ctx, **filters):
         return []
 
-    def usage(self, ctx):
-        return {'instances': 0, 'cores': 0, 'ram': 0}
+    def limits(self, ctx):
+        # nova.quota's shapes: [quota]'s defaults, nothing in use.
+        return (quota.conf_defaults(nova.conf.CONF),
+                dict.fromkeys(quota.RESOURCES, 0))
 
     def availability_zones(self, ctx, with_hosts=False):
         return [('nova', True, {} if with_hosts else None)]

@@ -264,7 +264,8 @@ class LimitsZonesTestCase(RESTMixin, test_api.APITestCase):
         absolute = body['limits']['absolute']
         self.assertEqual(ABSOLUTE_KEYS, set(absolute))
         flavor = db.flavor_get('1')
-        self.assertEqual((1, flavor['vcpus'], flavor['ram'], 128, -1),
+        # The maximums are [quota]'s defaults (nova.quota).
+        self.assertEqual((1, flavor['vcpus'], flavor['ram'], 128, 10),
                          (absolute['totalInstancesUsed'],
                           absolute['totalCoresUsed'],
                           absolute['totalRAMUsed'],

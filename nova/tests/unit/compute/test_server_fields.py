@@ -1,8 +1,6 @@
 """What a server carries besides its image and flavor (Nova's fields),
 on the real compute API, database and scheduler, over fake drivers."""
 
-import fixtures
-
 from nova.compute import keypairs
 from nova.db import api as db
 from nova import exception
@@ -197,12 +195,11 @@ class KeypairsTestCase(base.ComputeTestCase):
         self.assertEqual([], keypairs.get_all('u1'))
 
     def test_limit(self):
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.compute.keypairs.MAX_KEY_PAIRS', 3))
+        # The limit is the user's key_pairs quota (nova.quota).
         for n in range(3):
             db.key_pair_create({'user_id': 'u1', 'name': 'k%d' % n,
                                 'fingerprint': 'f', 'public_key': 'p'})
         e = self.assertRaises(exception.KeypairLimitExceeded,
-                              keypairs.create, 'u1', 'one-more')
+                              keypairs.create, 'u1', 'one-more', limit=3)
         self.assertEqual(403, e.code)
-        keypairs.create('u2', 'k')  # per user
+        keypairs.create('u2', 'k', limit=3)  # per user

@@ -144,6 +144,9 @@ class ScaleNova(benchlib.NovaAll):
             text = f.read()
         text = text.replace('connection_uri = %s\n' % benchlib.URI,
                             'connection_uri = %s\n' % uri)
+        # Up to --guests servers of one project: above the [quota]
+        # defaults (10 instances, 20 cores), which would refuse the 11th.
+        text += ('\n[quota]\ninstances = -1\ncores = -1\nram = -1\n')
         with open(self.conf_file, 'w') as f:
             f.write(text)
 

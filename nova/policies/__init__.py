@@ -23,6 +23,11 @@ from nova.policies import server_metadata
 from nova.policies import server_tags
 # -- shv
 from nova.policies import shelve
+# -- admin
+from nova.policies import admin_actions
+from nova.policies import extensions
+from nova.policies import server_diagnostics
+from nova.policies import server_external_events
 
 
 def list_rules():
@@ -45,4 +50,9 @@ def list_rules():
         aggregates.list_rules(),
         # -- shv
         shelve.list_rules(),
+        # -- admin
+        admin_actions.list_rules(),
+        server_diagnostics.list_rules(),
+        server_external_events.list_rules(),
+        extensions.list_rules(),
     ))

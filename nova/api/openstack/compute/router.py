@@ -31,6 +31,10 @@ from nova.api.openstack.compute import limits
 from nova.api.openstack.compute import migrations
 from nova.api.openstack.compute import server_metadata
 from nova.api.openstack.compute import server_tags
+# -- admin
+from nova.api.openstack.compute import extensions
+from nova.api.openstack.compute import server_diagnostics
+from nova.api.openstack.compute import server_external_events
 
 # (method, path, controller, controller method); the microversions a
 # method serves are declared on it (wsgi.Controller.api_version).
@@ -121,6 +125,13 @@ ROUTES = (
     ('PUT', '/os-aggregates/{id}', 'aggregates', 'update'),
     ('DELETE', '/os-aggregates/{id}', 'aggregates', 'delete'),
     ('POST', '/os-aggregates/{id}/action', 'aggregates', 'action'),
+    # -- admin
+    ('GET', '/servers/{server_id}/diagnostics', 'server_diagnostics',
+     'index'),
+    ('POST', '/os-server-external-events', 'server_external_events',
+     'create'),
+    ('GET', '/extensions', 'extensions', 'index'),
+    ('GET', '/extensions/{id}', 'extensions', 'show'),
 )
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -195,6 +206,13 @@ class APIRouter:
             'keypairs': keypairs.KeypairsController(compute_api),
             # -- adm
             'aggregates': aggregates.AggregatesController(compute_api),
+            # -- admin
+            'server_diagnostics':
+                server_diagnostics.ServerDiagnosticsController(compute_api),
+            'server_external_events':
+                server_external_events.ServerExternalEventsController(
+                    compute_api),
+            'extensions': extensions.ExtensionsController(compute_api),
         }
         self.mapper = make_mapper()
 

@@ -199,7 +199,8 @@ class QueryStringTestCase(base.APITestCase):
                 ids['id'] = {'servers': server['uuid'], 'flavors': '1',
                              'images': fakes.IMAGE_ID,
                              'hypervisors': '1', 'keypairs': 'k',
-                             'aggregates': '1'}[controller]
+                             'aggregates': '1',
+                             'extensions': 'os-shelve'}[controller]
             url = '/v2.1' + path.format(**ids)
             query = '?name=%ff&status=%ff&host=%ff&binary=%ff&x=%ff'
             with self.subTest(path=path):

@@ -53,6 +53,15 @@ CONF = nova.conf.CONF
 
 UNSET = object()
 
+# -- admin: as Nova, a stopped server is rebuilt too (and stays stopped).
+REBUILD_FROM = (vm_states.ACTIVE, vm_states.ERROR, vm_states.STOPPED)
+# os-resetState: the vm_states an admin may set (Nova's two).
+RESET_STATES = (vm_states.ACTIVE, vm_states.ERROR)
+# Nova's external event names (up to microversion 2.30) and statuses.
+EXTERNAL_EVENT_NAMES = ('network-changed', 'network-vif-plugged',
+                        'network-vif-unplugged', 'network-vif-deleted')
+EXTERNAL_EVENT_STATUSES = ('failed', 'completed', 'in-progress')
+
 # Kept here for the callers that check input as the API does.
 _bad = flavors.bad_input
 _check_string = flavors.check_string
@@ -523,7 +532,9 @@ class API(server_records.ServerRecordsAPI):
     def rebuild(self, ctx, server_id, image_ref, description=UNSET,
                 name=UNSET, metadata=UNSET, access_ip_v4=UNSET,
                 access_ip_v6=UNSET, disk_config=UNSET):
-        """Boot the server again from ``image_ref``; from ACTIVE or ERROR.
+        """Boot the server again from ``image_ref``; from ACTIVE, ERROR
+        or STOPPED, as Nova. A STOPPED server is rebuilt without being
+        started (it stays SHUTOFF; compute RPC 2.6).
 
         The other arguments, when given, change the server as
         :meth:`update` does (``metadata`` replaces the server's).
@@ -547,7 +558,7 @@ class API(server_records.ServerRecordsAPI):
         self._check_host(server)
         updated = db.instance_update(
             server['uuid'], values,
-            expected_vm_state=(vm_states.ACTIVE, vm_states.ERROR),
+            expected_vm_state=REBUILD_FROM,
             expected_task_state=None, image=image)
         if updated is None:
             raise self._invalid_state(ctx, server_id, 'rebuild')
@@ -1091,3 +1102,89 @@ class API(server_records.ServerRecordsAPI):
             (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED),
             task_states.UNSHELVING, instance_actions.UNSHELVE,
             self.compute_task_api.unshelve_instance)
+
+    # -- admin: os-resetState, diagnostics, host uptime, external events
+
+    def reset_state(self, ctx, server_id, state):
+        """os-resetState: set the server's vm_state to ``state`` (one of
+        RESET_STATES) and clear its task_state, whatever they were, as
+        Nova; the guest and its host are not asked. An action still
+        running finds its task gone and does not overwrite the state
+        set here (the conductor's updates expect their task).
+
+        :raises nova.exception.InstanceNotFound: 404.
+        :raises nova.exception.ValidationError: another state: 400.
+        """
+        if state not in RESET_STATES:
+            raise _bad('os-resetState.state', "must be 'active' or 'error'")
+        server = self._get(ctx, server_id)
+        updated = db.instance_update(server['uuid'], {
+            'vm_state': state, 'task_state': None})
+        if updated is None:
+            raise exception.InstanceNotFound(instance_id=server_id)
+        LOG.info('vm_state of server %s reset to %s by an admin (was %s, '
+                 'task %s)', server['uuid'], state, server['vm_state'],
+                 server['task_state'])
+
+    def get_diagnostics(self, ctx, server_id):
+        """The running guest's hypervisor statistics (a dict, see
+        ComputeDriver.get_diagnostics), asked of its host (compute RPC
+        2.6, a short call).
+
+        :raises nova.exception.InstanceNotFound: 404.
+        :raises nova.exception.InstanceNotReady: no host yet: 409.
+        :raises nova.exception.InstanceInvalidState: its guest does not
+            run (the host says so): 409.
+        :raises nova.exception.InstanceHostUnavailable: host down: 409.
+        """
+        server = self._get(ctx, server_id)
+        if not server['host']:
+            raise exception.InstanceNotReady(instance_id=server['uuid'],
+                                             state=_state(server))
+        self._check_host(server)
+        return self.compute_rpcapi.get_diagnostics(
+            ctx, server['host'], _bare_instance(server))
+
+    def get_host_uptime(self, ctx, host):
+        """The ``uptime`` line of compute host ``host`` (compute RPC 2.6,
+        a short call), as Nova's os-hypervisors/{id}/uptime.
+
+        :raises nova.exception.ComputeServiceUnavailable: the host's
+            service is down: 400, as Nova.
+        """
+        service = db.service_get_by_host(host)
+        if service is None or not servicegroup.is_up(service, self.conf):
+            raise exception.ComputeServiceUnavailable(host=host)
+        return self.compute_rpcapi.get_host_uptime(ctx, host)
+
+    def external_instance_events(self, ctx, events):
+        """Nova's os-server-external-events: each event (a dict with
+        ``name``, ``server_uuid``, optional ``status`` and ``tag``) is
+        answered with Nova's ``code``: 404 (no such server, status
+        'failed'), 422 (the server has no host yet, 'failed') or 200
+        (accepted; ``status`` as sent, default 'completed').
+
+        An accepted event is acknowledged and logged only: servers here
+        have no network ports or volumes, so no guest waits for one.
+
+        :returns: the events, each a new dict with ``code`` and
+            ``status``.
+        """
+        answers = []
+        for event in events:
+            answer = dict(event)
+            answer.setdefault('status', 'completed')
+            server = (db.instance_get(event['server_uuid'])
+                      if ctx.is_admin else None)
+            if server is None:
+                answer.update(code=404, status='failed')
+            elif not server['host']:
+                answer.update(code=422, status='failed')
+            else:
+                answer['code'] = 200
+                LOG.info('External event %s (%s, tag %r) for server %s '
+                         'on host %s acknowledged', event['name'],
+                         answer['status'], event.get('tag'),
+                         server['uuid'], server['host'])
+            answers.append(answer)
+        return answers

@@ -27,6 +27,7 @@ from nova.compute import console_followers
 from nova.compute import console_output
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import task_states
+from nova.compute import vm_states
 from nova.conductor import rpcapi as conductor_rpcapi
 import nova.conf
 from nova.console import type as ctype
@@ -67,7 +68,7 @@ class ComputeManager:
     """Runs on the compute host ``host`` and wraps its one driver."""
 
     # The newest compute RPC API version served; every older 2.x too.
-    target = oslo_messaging.Target(version='2.5')
+    target = oslo_messaging.Target(version='2.6')
 
     def __init__(self, driver, host=None, conf=None):
         """``conf`` (default: the process's CONF) gives the limits of the
@@ -220,12 +221,16 @@ class ComputeManager:
 
     @_remotable
     def rebuild_instance(self, ctxt, instance):
-        """Boot the guest again from ``instance.image_meta`` (a cast)."""
+        """Boot the guest again from ``instance.image_meta`` (a cast); an
+        instance whose ``vm_state`` is 'stopped' (2.6) gets its new disk
+        and definition but is not started, as it was."""
+        power_on = instance.vm_state != vm_states.STOPPED
         self._run_action(
             ctxt, 'rebuild_instance', 'rebuild', task_states.REBUILDING,
             instance,
             lambda: self.driver.rebuild(ctxt, instance,
-                                        instance.image_meta))
+                                        instance.image_meta,
+                                        power_on=power_on))
 
     @_remotable
     def terminate_instance(self, ctxt, instance):
@@ -698,3 +703,24 @@ class ComputeManager:
         self._run_action(
             ctxt, 'start_instance', 'start', task_states.POWERING_ON,
             instance, lambda: self.driver.power_on(ctxt, instance))
+
+    # -- admin (2.6): diagnostics and the host's uptime (calls)
+
+    @_remotable
+    def get_diagnostics(self, ctxt, instance):
+        """The running guest's statistics (ComputeDriver.get_diagnostics).
+
+        :raises nova.exception.InstanceInvalidState: it does not run
+            (Nova checks the guest's power state here too).
+        :raises nova.exception.InstanceNotFound: no such guest here.
+        """
+        if not self.driver.is_running(instance):
+            raise exception.InstanceInvalidState(
+                action='get_diagnostics', instance_uuid=instance.uuid,
+                state='in power state shutdown')
+        return self.driver.get_diagnostics(instance)
+
+    @_remotable
+    def get_host_uptime(self, ctxt):
+        """This host's ``uptime`` line (ComputeDriver.get_host_uptime)."""
+        return self.driver.get_host_uptime()

@@ -35,6 +35,11 @@ newest a host serves; ``[upgrade_levels] compute`` caps what is sent):
   unshelve carries the saved disk's ImageMeta and the stored console log
   as a ShelvedConsoleLog).
 * 2.5 - stop_instance and start_instance (casts; os-stop, os-start).
+* 2.6 - get_diagnostics (a call: the running guest's statistics) and
+  get_host_uptime (a call, no instance: the host's ``uptime`` line);
+  rebuild_instance of an instance whose ``vm_state`` is 'stopped'
+  rebuilds it without starting it (a 2.5 host would start it: under a
+  cap below 2.6 that rebuild is refused, ComputeHostError).
 
 Bump the minor version for an added method or an added optional
 argument, and keep sending the older form while ``can_send_version``
@@ -49,6 +54,7 @@ import oslo_messaging
 
 from nova.compute import console_output
 from nova.compute import task_states
+from nova.compute import vm_states
 from nova.console import type as ctype
 from nova import exception
 from nova import rpc
@@ -68,6 +74,14 @@ RESIZE_VERSION = '2.3'
 SHELVE_VERSION = '2.4'
 # os-stop and os-start.
 POWER_VERSION = '2.5'
+# Diagnostics, host uptime, rebuild of a stopped instance.
+ADMIN_VERSION = '2.6'
+# The longest answers taken from a host: an uptime line, and a
+# diagnostics dict (a guest has a few disks and interfaces, 8 counters
+# each).
+MAX_UPTIME_LENGTH = 256
+MAX_DIAGNOSTICS_KEYS = 512
+MAX_DIAGNOSTICS_KEY_LENGTH = 64
 
 
 class ComputeAPI:
@@ -96,14 +110,18 @@ class ComputeAPI:
         timeout = (self.conf.long_rpc_timeout if long else
                    self.conf.rpc_response_timeout)
         cctxt = self._prepare(to_host, method, version, timeout=timeout)
+        if instance is not None:
+            kwargs['instance'] = instance
         try:
-            return cctxt.call(ctx, method, instance=instance, **kwargs)
+            return cctxt.call(ctx, method, **kwargs)
         except exception.MalformedRPCData as e:
             # Its answer (or our message, as the host read it).
             raise exception.ComputeHostError(host=to_host, reason=e.message)
         except exception.NovaException:
             raise  # the host's answer
         except oslo_messaging.MessagingTimeout:
+            if instance is None:  # a question about the host itself
+                raise exception.ComputeServiceUnavailable(host=to_host)
             raise exception.InstanceHostUnavailable(
                 instance_uuid=instance.uuid, host=to_host,
                 reason='did not answer within %d s' % timeout)
@@ -142,7 +160,10 @@ class ComputeAPI:
                    reboot_type=reboot_type)
 
     def rebuild_instance(self, ctx, host, instance):
-        self._cast(ctx, host, 'rebuild_instance', instance)
+        # A stopped instance stays stopped only on a 2.6 host.
+        version = (ADMIN_VERSION if instance.vm_state == vm_states.STOPPED
+                   else BASE_VERSION)
+        self._cast(ctx, host, 'rebuild_instance', instance, version=version)
 
     def terminate_instance(self, ctx, host, instance):
         self._cast(ctx, host, 'terminate_instance', instance)
@@ -411,6 +432,44 @@ class ComputeAPI:
     def start_instance(self, ctx, host, instance):
         self._cast(ctx, host, 'start_instance', instance,
                    version=POWER_VERSION)
+
+    # -- admin (2.6): calls
+    def get_diagnostics(self, ctx, host, instance):
+        """The running guest's statistics: a dict of at most
+        MAX_DIAGNOSTICS_KEYS str keys to ints, floats or strs.
+
+        :raises nova.exception.InstanceInvalidState: it does not run.
+        :raises nova.exception.ComputeHostError: another answer.
+        """
+        answer = self._call(ctx, host, 'get_diagnostics', instance,
+                            version=ADMIN_VERSION)
+        if not (isinstance(answer, dict) and
+                len(answer) <= MAX_DIAGNOSTICS_KEYS and
+                all(isinstance(key, str) and
+                    len(key) <= MAX_DIAGNOSTICS_KEY_LENGTH and
+                    isinstance(value, (int, float, str)) and
+                    not isinstance(value, bool) and
+                    (not isinstance(value, str) or
+                     len(value) <= MAX_DIAGNOSTICS_KEY_LENGTH)
+                    for key, value in answer.items())):
+            raise exception.ComputeHostError(
+                host=host, reason='malformed diagnostics answer')
+        return answer
+
+    def get_host_uptime(self, ctx, host):
+        """The host's ``uptime`` line (a str, at most MAX_UPTIME_LENGTH
+        characters, no control characters).
+
+        :raises nova.exception.ComputeServiceUnavailable: no answer.
+        :raises nova.exception.ComputeHostError: another answer.
+        """
+        answer = self._call(ctx, host, 'get_host_uptime', None,
+                            version=ADMIN_VERSION)
+        if not (isinstance(answer, str) and answer and
+                len(answer) <= MAX_UPTIME_LENGTH and answer.isprintable()):
+            raise exception.ComputeHostError(
+                host=host, reason='malformed uptime answer')
+        return answer
 
 
 def _broker_error(e):

@@ -270,8 +270,18 @@ class ComputeTaskManager(shelve.ShelveTasks):
                            reboot_type)
 
     def rebuild_instance(self, ctxt, instance_uuid, image_id):
-        self._cast_to_host(ctxt, instance_uuid, task_states.REBUILDING,
-                           REBUILD, self.compute_rpcapi.rebuild_instance)
+        current = self._current(instance_uuid, task_states.REBUILDING,
+                                REBUILD)
+        if current is None:
+            return
+
+        def send(instance):
+            # -- admin: a stopped server is rebuilt stopped (compute RPC
+            # 2.6 reads it from vm_state).
+            instance.vm_state = current['vm_state']
+            self.compute_rpcapi.rebuild_instance(ctxt, current['host'],
+                                                 instance)
+        self._cast(ctxt, current, task_states.REBUILDING, REBUILD, send)
 
     def delete_instance(self, ctxt, instance_uuid):
         current = self._current(instance_uuid, task_states.DELETING, DELETE)
@@ -442,6 +452,9 @@ class ComputeTaskManager(shelve.ShelveTasks):
             # -- srv: OS-SRV-USG:launched_at, as Nova sets it.
             values['launched_at'] = db.utcnow()
         values.update(_POWER_DONE.get(action, {}))
+        if action == REBUILD and current['vm_state'] == vm_states.STOPPED:
+            # -- admin: rebuilt without being started.
+            values.update(_POWER_DONE[STOP])
         done = db.instance_update(instance_uuid, values,
                                   expected_task_state=task_state)
         if done is None:

@@ -25,6 +25,11 @@ from nova.policies import server_tags
 from nova.policies import shelve
 # -- quotas
 from nova.policies import quotas
+# -- admin
+from nova.policies import admin_actions
+from nova.policies import extensions
+from nova.policies import server_diagnostics
+from nova.policies import server_external_events
 
 
 def list_rules():
@@ -49,4 +54,9 @@ def list_rules():
         shelve.list_rules(),
         # -- quotas
         quotas.list_rules(),
+        # -- admin
+        admin_actions.list_rules(),
+        server_diagnostics.list_rules(),
+        server_external_events.list_rules(),
+        extensions.list_rules(),
     ))

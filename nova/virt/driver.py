@@ -122,9 +122,10 @@ class ComputeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def rebuild(self, context, instance, image_meta):
+    def rebuild(self, context, instance, image_meta, power_on=True):
         """Boot the guest again from ``image_meta`` on a new disk,
-        keeping its console log."""
+        keeping its console log; ``power_on`` False (a stopped server):
+        define it with its new disk but do not start it."""
 
     def power_off(self, instance):
         """Stop the guest (os-stop); it stays defined here with its
@@ -140,6 +141,28 @@ class ComputeDriver(abc.ABC):
 
         :raises nova.exception.InstanceNotFound: no such guest here.
         """
+        raise NotImplementedError()
+
+    # -- admin: diagnostics and the host's uptime (compute RPC 2.6)
+
+    def is_running(self, instance):
+        """Whether the guest runs.
+
+        :raises nova.exception.InstanceNotFound: no such guest here.
+        """
+        raise NotImplementedError()
+
+    def get_diagnostics(self, instance):
+        """The running guest's statistics, free-form as Nova's before
+        microversion 2.48: a flat dict of str keys to numbers (see the
+        libvirt driver for its keys).
+
+        :raises nova.exception.InstanceNotFound: no such guest here.
+        """
+        raise NotImplementedError()
+
+    def get_host_uptime(self):
+        """The host's ``uptime`` output line (str), as Nova's drivers."""
         raise NotImplementedError()
 
     @abc.abstractmethod

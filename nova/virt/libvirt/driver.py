@@ -99,6 +99,23 @@ _DEFAULT_URIS = {'kvm': 'qemu:///system', 'qemu': 'qemu:///system',
                  'parallels': 'vz:///system'}
 
 
+# blockStats' and interfaceStats' counters, in libvirt's order, as Nova's
+# libvirt driver names them (after the device's target name).
+_DISK_STATS = ('_read_req', '_read', '_write_req', '_write', '_errors')
+_IFACE_STATS = ('_rx', '_rx_packets', '_rx_errors', '_rx_drop', '_tx',
+                '_tx_packets', '_tx_errors', '_tx_drop')
+
+
+def _io_devices(xml):
+    """([disk target dev], [interface target dev]) of a domain's XML
+    (libvirtd's own answer); devices without a target are skipped."""
+    root = etree.fromstring(xml.encode('utf-8'),
+                            parser=etree.XMLParser(resolve_entities=False,
+                                                   no_network=True))
+    return ([dev for dev in root.xpath('./devices/disk/target/@dev')],
+            [dev for dev in root.xpath('./devices/interface/target/@dev')])
+
+
 def _message(err):
     return err.get_error_message() or str(err)
 
@@ -648,10 +665,12 @@ class LibvirtDriver(driver.ComputeDriver):
         """
         return self._spawn(context, instance, image_meta)
 
-    def _spawn(self, context, instance, image_meta, known=False):
+    def _spawn(self, context, instance, image_meta, known=False,
+               start=True):
         """spawn; ``known``: the guest booted from ``image_meta`` before
         (hard reboot, power on), so its cached files are used without
-        asking Glance (images.boot_files)."""
+        asking Glance (images.boot_files). ``start`` False: defined, not
+        started (a stopped server's rebuild; power_on starts it later)."""
         instance_files.prepare_dir(self.instance_dir(instance))
         instance.image_meta = image_meta
         # Found (or fetched into the image cache) by this host from the
@@ -682,6 +701,9 @@ class LibvirtDriver(driver.ComputeDriver):
             raise exception.InstanceBootFailed(
                 instance_uuid=instance.uuid,
                 reason='libvirt refused the domain: %s' % _message(e))
+        if not start:
+            LOG.info('Defined %s without starting it', instance.uuid)
+            return guest
         try:
             self._start(dom, instance)
             if guest.cputune is not None:
@@ -853,16 +875,19 @@ class LibvirtDriver(driver.ComputeDriver):
         self.destroy(None, instance, destroy_disks=False)
         self._spawn(context, instance, instance.image_meta, known=True)
 
-    def rebuild(self, context, instance, image_meta):
+    def rebuild(self, context, instance, image_meta, power_on=True):
         """Boot ``instance`` again from ``image_meta``, keeping its log.
 
-        The old disk goes: a rebuild starts from the new image.
+        The old disk goes: a rebuild starts from the new image. With
+        ``power_on`` False (a stopped server) the guest is defined on its
+        new disk and left shut off, as it was: nothing is written to its
+        console log until it is started.
         """
         instance_files.prepare_dir(self.instance_dir(instance))
         self.destroy(context, instance, destroy_disks=False)
         if os.path.exists(self.disk_path(instance)):
             os.unlink(self.disk_path(instance))
-        self.spawn(context, instance, image_meta)
+        self._spawn(context, instance, image_meta, start=power_on)
 
     def power_off(self, instance):
         """Stop the guest; it keeps its definition and its serial ports."""
@@ -890,6 +915,58 @@ class LibvirtDriver(driver.ComputeDriver):
         dom = self._host.get_domain(instance)
         with _not_found_if_vanished(instance, 'asked whether it runs'):
             return bool(dom.isActive())
+
+    # -- admin: diagnostics and the host's uptime (compute RPC 2.6) -------
+
+    def get_diagnostics(self, instance):
+        """Nova's libvirt diagnostics before microversion 2.48: a flat
+        dict of ``cpu<N>_time`` (ns), ``memory`` (KiB, the domain's
+        maximum), ``memory-<stat>`` (libvirt's memoryStats, KiB),
+        ``<disk>_read_req``, ``_read``, ``_write_req``, ``_write``,
+        ``_errors`` per disk target (vda...) and ``<iface>_rx``,
+        ``_rx_packets``, ``_rx_errors``, ``_rx_drop``, ``_tx``,
+        ``_tx_packets``, ``_tx_errors``, ``_tx_drop`` per interface
+        target. A counter the hypervisor does not give is left out.
+
+        :raises nova.exception.InstanceNotFound: no such guest (or it
+            vanished meanwhile).
+        """
+        dom = self._host.get_domain(instance)
+        output = {}
+        with _not_found_if_vanished(instance, 'asked for diagnostics'):
+            try:
+                for vcpu in dom.vcpus()[0]:
+                    output['cpu%d_time' % vcpu[0]] = vcpu[2]
+            except libvirt.libvirtError:
+                pass  # not given by this hypervisor
+            disks, ifaces = _io_devices(dom.XMLDesc(0))
+            for disk in disks:
+                try:
+                    stats = dom.blockStats(disk)
+                except libvirt.libvirtError:
+                    continue
+                output.update(zip(
+                    (disk + suffix for suffix in _DISK_STATS), stats))
+            for iface in ifaces:
+                try:
+                    stats = dom.interfaceStats(iface)
+                except libvirt.libvirtError:
+                    continue
+                output.update(zip(
+                    (iface + suffix for suffix in _IFACE_STATS), stats))
+            output['memory'] = dom.maxMemory()
+            try:
+                for key, value in dom.memoryStats().items():
+                    output['memory-' + key] = value
+            except libvirt.libvirtError:
+                pass
+        return output
+
+    def get_host_uptime(self):
+        """``uptime``'s line (procps), in the C locale as Nova runs it:
+        " 15:04:05 up 3 days,  2:01,  1 user,  load average: ..." """
+        out, _err = processutils.execute('env', 'LANG=C', 'uptime')
+        return out.strip()
 
     # -- consoles -----------------------------------------------------------
 

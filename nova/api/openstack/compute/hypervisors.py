@@ -5,7 +5,8 @@ status; ``/detail`` and ``/{id}`` the full bodies; ``/statistics`` the
 sums over enabled hosts; ``/{pattern}/search`` the hypervisors whose
 host name contains ``pattern`` (404 when none does);
 ``/{pattern}/servers`` those with their servers; ``/{id}/uptime`` the
-host's ``uptime`` line (501 while the compute hosts do not report it).
+host's ``uptime`` line, asked of it (compute RPC 2.6; 400 when its
+service is down).
 Ids are integers: any other id is a 404.
 
 ``/os-hypervisors/serial-console-facts`` and
@@ -109,14 +110,13 @@ class HypervisorsController(wsgi.Controller):
             h, self.compute_api.hypervisor_servers(ctx, h['host']))
             for h in found]}
 
-    @wsgi.expected_errors((404, 501))
+    @wsgi.expected_errors((400, 404, 501))
     def uptime(self, req, id):
         hypervisor = self._get(req, id, admin_policies.HYPERVISORS_UPTIME)
-        text = hypervisor.get('uptime')
-        if not text:
-            # As Nova for a driver that cannot tell.
-            raise NotImplementedError(
-                'Host %s does not report its uptime.' % hypervisor['host'])
+        # Asked of the host now (compute RPC 2.6), as Nova: 400 when its
+        # service is down (ComputeServiceUnavailable).
+        text = self.compute_api.get_host_uptime(wsgi.get_context(req),
+                                                hypervisor['host'])
         return {'hypervisor': views.uptime(hypervisor, text)}
 
     @wsgi.expected_errors(())

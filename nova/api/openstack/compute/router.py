@@ -34,6 +34,10 @@ from nova.api.openstack.compute import server_tags
 # -- quotas
 from nova.api.openstack.compute import quota_classes
 from nova.api.openstack.compute import quota_sets
+# -- admin
+from nova.api.openstack.compute import extensions
+from nova.api.openstack.compute import server_diagnostics
+from nova.api.openstack.compute import server_external_events
 
 # (method, path, controller, controller method); the microversions a
 # method serves are declared on it (wsgi.Controller.api_version).
@@ -132,6 +136,13 @@ ROUTES = (
     ('GET', '/os-quota-sets/{id}/defaults', 'quota_sets', 'defaults'),
     ('GET', '/os-quota-class-sets/{id}', 'quota_classes', 'show'),
     ('PUT', '/os-quota-class-sets/{id}', 'quota_classes', 'update'),
+    # -- admin
+    ('GET', '/servers/{server_id}/diagnostics', 'server_diagnostics',
+     'index'),
+    ('POST', '/os-server-external-events', 'server_external_events',
+     'create'),
+    ('GET', '/extensions', 'extensions', 'index'),
+    ('GET', '/extensions/{id}', 'extensions', 'show'),
 )
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -210,6 +221,13 @@ class APIRouter:
             'quota_sets': quota_sets.QuotaSetsController(compute_api),
             'quota_classes': quota_classes.QuotaClassSetsController(
                 compute_api),
+            # -- admin
+            'server_diagnostics':
+                server_diagnostics.ServerDiagnosticsController(compute_api),
+            'server_external_events':
+                server_external_events.ServerExternalEventsController(
+                    compute_api),
+            'extensions': extensions.ExtensionsController(compute_api),
         }
         self.mapper = make_mapper()
 

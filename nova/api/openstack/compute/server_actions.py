@@ -9,12 +9,16 @@ os-start (202; ACTIVE or ERROR -> SHUTOFF -> ACTIVE) and, for admins,
 os-migrateLive (202; from 2.30 a named host passes the scheduler's
 checks unless ``force`` is true) and migrate (202); resize (202),
 confirmResize (204) and revertResize (202), as Nova; shelve,
-shelveOffload and unshelve (202; nova.api.openstack.compute.shelve).
+shelveOffload and unshelve (202; nova.api.openstack.compute.shelve);
+os-resetState (202, admins; nova.api.openstack.compute.admin_actions).
+A rebuild is accepted from ACTIVE, ERROR and SHUTOFF (stopped: rebuilt
+and left SHUTOFF), as Nova.
 """
 
 from oslo_utils import strutils
 import webob.exc
 
+from nova.api.openstack.compute import admin_actions
 from nova.api.openstack.compute import console_output
 from nova.api.openstack.compute.schemas import server_actions as schemas
 from nova.api.openstack.compute import server_tags
@@ -47,7 +51,8 @@ SERIAL_CONSOLE_GONE = ('os-getSerialConsole exists up to microversion 2.5; '
                        'from 2.6 on use POST /servers/{id}/remote-consoles.')
 
 
-class ServerActionsController(shelve.ShelveActions, wsgi.Controller):
+class ServerActionsController(admin_actions.AdminActions,
+                              shelve.ShelveActions, wsgi.Controller):
     """Each action a handler (``wsgi.action``); the base class's
     ``action`` reads its name from the body."""
 

@@ -486,6 +486,16 @@ class FakeComputeAPI:
         return [self._hypervisor(name, state)
                 for name, state in sorted(self.hosts.items())]
 
+    def get_host_uptime(self, ctx, host):
+        # -- admin: compute RPC 2.6, as the fake driver answers.
+        self._called(ctx, 'get_host_uptime', host)
+        return ' 15:00:00 up 1 day,  2:03,  0 users,  load average: 0.00'
+
+    def get_diagnostics(self, ctx, server_id):
+        self._called(ctx, 'get_diagnostics', server_id)
+        self.get(ctx, server_id)
+        return {'cpu0_time': 1000, 'memory': 65536}
+
     def hypervisor_get(self, ctx, hypervisor_id):
         self._called(ctx, 'hypervisor_get', hypervisor_id)
         assert type(hypervisor_id) is int, hypervisor_id

@@ -200,7 +200,8 @@ class QueryStringTestCase(base.APITestCase):
                              'images': fakes.IMAGE_ID,
                              'hypervisors': '1', 'keypairs': 'k',
                              'aggregates': '1', 'quota_sets': 'demo',
-                             'quota_classes': 'default'}[controller]
+                             'quota_classes': 'default',
+                             'extensions': 'os-shelve'}[controller]
             url = '/v2.1' + path.format(**ids)
             query = '?name=%ff&status=%ff&host=%ff&binary=%ff&x=%ff'
             with self.subTest(path=path):

@@ -201,9 +201,13 @@ class FakeDriver(driver.ComputeDriver):
         if reboot_type == 'HARD':
             self._new_port(instance)
 
-    def rebuild(self, context, instance, image_meta):
-        self._call('rebuild', instance, image_meta.id)
+    def rebuild(self, context, instance, image_meta, power_on=True):
+        if power_on:
+            self._call('rebuild', instance, image_meta.id)
+        else:
+            self._call('rebuild', instance, image_meta.id, 'stopped')
         self._new_port(instance)
+        self.running[instance.uuid] = power_on
 
     def _guest_port(self, instance):
         if instance.uuid not in self.ports:
@@ -298,10 +302,12 @@ class FakeDriver(driver.ComputeDriver):
     def power_off(self, instance):
         self._call('power_off', instance)
         self._guest_port(instance)
+        self.running[instance.uuid] = False
 
     def power_on(self, context, instance):
         self._call('power_on', instance)
         self._new_port(instance)
+        self.running[instance.uuid] = True
 
     def snapshot_for_shelve(self, context, instance, image_id):
         self._call('snapshot_for_shelve', instance, image_id)
@@ -372,3 +378,23 @@ class FakeDriver(driver.ComputeDriver):
                    instance.flavor.name)
         if instance.uuid in self.kept:
             self.ports[instance.uuid] = self.kept.pop(instance.uuid)
+
+    # -- admin: diagnostics and uptime (compute RPC 2.6). A guest runs
+    # unless power_off (or a rebuild of a stopped one) left it off.
+
+    @property
+    def running(self):
+        return self.__dict__.setdefault('_running', {})
+
+    def is_running(self, instance):
+        self._guest_port(instance)
+        return self.running.get(instance.uuid, True)
+
+    def get_diagnostics(self, instance):
+        self._call('get_diagnostics', instance)
+        return {'cpu0_time': 1000, 'memory': 65536, 'vda_read': 512}
+
+    def get_host_uptime(self):
+        self.calls.append(('get_host_uptime',))
+        return (' 15:00:00 up 1 day,  2:03,  0 users,  load average: '
+                '0.00, 0.01, 0.05')

@@ -355,6 +355,25 @@ class FlavorExists(Conflict):
     msg_fmt = "Flavor with name %(name)s already exists."
 
 
+# -- access: os-flavor-access (Nova's texts).
+class FlavorAccessExists(Conflict):
+    msg_fmt = ("Flavor access already exists for flavor %(flavor_id)s "
+               "and project %(project_id)s combination.")
+
+
+class FlavorAccessNotFound(NotFound):
+    msg_fmt = ("Flavor access not found for %(flavor_id)s / "
+               "%(project_id)s combination.")
+
+
+class FlavorAccessNotAvailable(NotFound):
+    msg_fmt = "Access list not available for public flavors."
+
+
+class FlavorAccessPublic(Conflict):
+    msg_fmt = "Can not add access to a public flavor."
+
+
 class FlavorExtraSpecsNotFound(NotFound):
     msg_fmt = "Flavor %(flavor_id)s has no extra specs with key %(key)s."
 

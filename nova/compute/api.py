@@ -219,6 +219,16 @@ class API(server_records.ServerRecordsAPI):
     def flavor_extra_spec_delete(self, ctx, flavor_id, key):
         return flavors.flavor_extra_spec_delete(ctx, flavor_id, key)
 
+    # -- access: os-flavor-access (see nova.compute.flavors)
+    def flavor_access_list(self, ctx, flavor_id):
+        return flavors.flavor_access_list(ctx, flavor_id)
+
+    def flavor_access_add(self, ctx, flavor_id, project_id):
+        return flavors.flavor_access_add(ctx, flavor_id, project_id)
+
+    def flavor_access_remove(self, ctx, flavor_id, project_id):
+        return flavors.flavor_access_remove(ctx, flavor_id, project_id)
+
     def image_list(self, ctx):
         return flavors.image_list(ctx)
 

@@ -23,6 +23,9 @@ from nova.policies import server_metadata
 from nova.policies import server_tags
 # -- shv
 from nova.policies import shelve
+# -- access
+from nova.policies import flavor_access
+from nova.policies import simple_tenant_usage
 
 
 def list_rules():
@@ -45,4 +48,7 @@ def list_rules():
         aggregates.list_rules(),
         # -- shv
         shelve.list_rules(),
+        # -- access
+        flavor_access.list_rules(),
+        simple_tenant_usage.list_rules(),
     ))

@@ -220,5 +220,7 @@ class MariaDBTestCase(test.TestCase):
                  # t13's
                  'instance_images',
                  # shv
-                 'shelved_instances'},
+                 'shelved_instances',
+                 # access
+                 'flavor_projects', 'instance_usages'},
                 set(sa.inspect(conn).get_table_names()))

@@ -31,6 +31,8 @@ from nova.api.openstack.compute import limits
 from nova.api.openstack.compute import migrations
 from nova.api.openstack.compute import server_metadata
 from nova.api.openstack.compute import server_tags
+# -- access
+from nova.api.openstack.compute import flavor_access
 
 # (method, path, controller, controller method); the microversions a
 # method serves are declared on it (wsgi.Controller.api_version).
@@ -121,6 +123,10 @@ ROUTES = (
     ('PUT', '/os-aggregates/{id}', 'aggregates', 'update'),
     ('DELETE', '/os-aggregates/{id}', 'aggregates', 'delete'),
     ('POST', '/os-aggregates/{id}/action', 'aggregates', 'action'),
+    # -- access
+    ('GET', '/flavors/{flavor_id}/os-flavor-access', 'flavor_access',
+     'index'),
+    ('POST', '/flavors/{id}/action', 'flavor_access', 'action'),
 )
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -195,6 +201,9 @@ class APIRouter:
             'keypairs': keypairs.KeypairsController(compute_api),
             # -- adm
             'aggregates': aggregates.AggregatesController(compute_api),
+            # -- access
+            'flavor_access': flavor_access.FlavorAccessController(
+                compute_api),
         }
         self.mapper = make_mapper()
 

@@ -620,3 +620,18 @@ def _resize_methods():
 
 
 _resize_methods()
+
+
+# -- access: os-flavor-access, os-simple-tenant-usage, image metadata.
+def _access_methods():
+    def flavor_access_list(self, ctx, flavor_id):
+        self._called(ctx, 'flavor_access_list', flavor_id)
+        if flavor_id not in self.flavors:
+            raise exception.FlavorNotFound(flavor_id=flavor_id)
+        return []
+
+    for func in (flavor_access_list,):
+        setattr(FakeComputeAPI, func.__name__, func)
+
+
+_access_methods()

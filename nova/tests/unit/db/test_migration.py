@@ -121,6 +121,8 @@ LATER_TABLES = {
     'instance_images',
     # -- shv
     'shelved_instances',
+    # -- access
+    'flavor_projects', 'instance_usages',
 }
 
 

@@ -34,6 +34,7 @@ from nova.compute import power_state
 from nova.compute import rpcapi
 from nova.compute import server_records
 from nova.compute import task_states
+from nova.compute import usage
 from nova.compute import vm_states
 from nova.conductor import api as conductor_api
 from nova.conductor import tasks as conductor_tasks
@@ -228,6 +229,13 @@ class API(server_records.ServerRecordsAPI):
 
     def flavor_access_remove(self, ctx, flavor_id, project_id):
         return flavors.flavor_access_remove(ctx, flavor_id, project_id)
+
+    # -- access: os-simple-tenant-usage (see nova.compute.usage)
+    def usage_list(self, ctx, start, stop, detailed):
+        return usage.list_usages(ctx, start, stop, detailed)
+
+    def usage_show(self, ctx, project_id, start, stop):
+        return usage.show_usage(ctx, project_id, start, stop)
 
     def image_list(self, ctx):
         return flavors.image_list(ctx)

@@ -33,6 +33,7 @@ from nova.api.openstack.compute import server_metadata
 from nova.api.openstack.compute import server_tags
 # -- access
 from nova.api.openstack.compute import flavor_access
+from nova.api.openstack.compute import simple_tenant_usage
 
 # (method, path, controller, controller method); the microversions a
 # method serves are declared on it (wsgi.Controller.api_version).
@@ -127,6 +128,9 @@ ROUTES = (
     ('GET', '/flavors/{flavor_id}/os-flavor-access', 'flavor_access',
      'index'),
     ('POST', '/flavors/{id}/action', 'flavor_access', 'action'),
+    ('GET', '/os-simple-tenant-usage', 'simple_tenant_usage', 'index'),
+    ('GET', '/os-simple-tenant-usage/{tenant_id}', 'simple_tenant_usage',
+     'show'),
 )
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -204,6 +208,8 @@ class APIRouter:
             # -- access
             'flavor_access': flavor_access.FlavorAccessController(
                 compute_api),
+            'simple_tenant_usage':
+                simple_tenant_usage.SimpleTenantUsageController(compute_api),
         }
         self.mapper = make_mapper()
 

@@ -635,3 +635,19 @@ def _access_methods():
 
 
 _access_methods()
+
+
+def _usage_methods():
+    def usage_list(self, ctx, start, stop, detailed):
+        self._called(ctx, 'usage_list', start, stop, detailed)
+        return []
+
+    def usage_show(self, ctx, project_id, start, stop):
+        self._called(ctx, 'usage_show', project_id, start, stop)
+        return {}
+
+    for func in (usage_list, usage_show):
+        setattr(FakeComputeAPI, func.__name__, func)
+
+
+_usage_methods()

@@ -374,6 +374,21 @@ class FlavorAccessPublic(Conflict):
     msg_fmt = "Can not add access to a public flavor."
 
 
+# -- access: the /images proxy's writes, as Glance answers them.
+class ImageNotAuthorized(NovaException):
+    msg_fmt = "Not authorized for image %(image_id)s."
+    code = 403
+
+
+class ImageBadRequest(Invalid):
+    msg_fmt = ("Request of image %(image_id)s got BadRequest response: "
+               "%(response)s")
+
+
+class ImageConflict(Conflict):
+    msg_fmt = "Glance refused to change image %(image_id)s now: %(reason)s"
+
+
 class FlavorExtraSpecsNotFound(NotFound):
     msg_fmt = "Flavor %(flavor_id)s has no extra specs with key %(key)s."
 

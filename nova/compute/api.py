@@ -230,6 +230,20 @@ class API(server_records.ServerRecordsAPI):
     def flavor_access_remove(self, ctx, flavor_id, project_id):
         return flavors.flavor_access_remove(ctx, flavor_id, project_id)
 
+    # -- access: the /images proxy (see nova.compute.flavors)
+    def image_metadata(self, ctx, image_id):
+        return flavors.image_metadata(ctx, image_id)
+
+    def image_metadata_update(self, ctx, image_id, metadata, replace=False):
+        return flavors.image_metadata_update(ctx, image_id, metadata,
+                                             replace=replace)
+
+    def image_metadata_delete(self, ctx, image_id, key):
+        return flavors.image_metadata_delete(ctx, image_id, key)
+
+    def image_delete(self, ctx, image_id):
+        return flavors.image_delete(ctx, image_id)
+
     # -- access: os-simple-tenant-usage (see nova.compute.usage)
     def usage_list(self, ctx, start, stop, detailed):
         return usage.list_usages(ctx, start, stop, detailed)

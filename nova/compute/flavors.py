@@ -333,6 +333,67 @@ def image_get(ctx, image_id):
     return image_api.API().get(ctx, image_id)
 
 
+# -- access: the /images proxy's metadata and delete ------------------------
+#
+# As Nova's deprecated proxy: the caller's own token reaches Glance, so
+# Glance decides who may change or delete what (403, 409 as it says).
+
+# Nova counts an image's properties against the metadata items quota.
+MAX_IMAGE_METADATA_ITEMS = 128
+
+
+def _image_properties(ctx, image_id):
+    return dict(image_api.API().get(ctx, image_id)['properties'])
+
+
+def _check_image_metadata(metadata):
+    if len(metadata) > MAX_IMAGE_METADATA_ITEMS:
+        raise exception.MetadataLimitExceeded(
+            allowed=MAX_IMAGE_METADATA_ITEMS)
+
+
+def image_metadata(ctx, image_id):
+    """The properties of ``image_id`` (str -> value); ImageNotFound."""
+    return _image_properties(ctx, image_id)
+
+
+def image_metadata_update(ctx, image_id, metadata, replace=False):
+    """Merge ``metadata`` into the image's properties (or, ``replace``,
+    make them exactly that); the properties after it.
+
+    :raises MetadataLimitExceeded: more than MAX_IMAGE_METADATA_ITEMS
+        properties would result (403, nothing changed).
+    :raises ImageNotFound, ImageNotAuthorized, ImageBadRequest,
+        ImageConflict: as Glance answers (see nova.image.glance).
+    """
+    current = _image_properties(ctx, image_id)
+    wanted = dict(metadata) if replace else dict(current, **metadata)
+    _check_image_metadata(wanted)
+    changes = {key: value for key, value in wanted.items()
+               if current.get(key) != value}
+    # Glance keeps its os_glance_* properties for itself (403 to any
+    # change): a replace leaves them.
+    remove = [key for key in current if key not in wanted and
+              not key.startswith('os_glance')]
+    image = image_api.API().update_properties(ctx, image_id, changes,
+                                              remove=remove)
+    return dict(image['properties'])
+
+
+def image_metadata_delete(ctx, image_id, key):
+    """Drop the property ``key``; MetadataItemNotFound (404) when the
+    image has none."""
+    if key not in _image_properties(ctx, image_id):
+        raise exception.MetadataItemNotFound()
+    image_api.API().update_properties(ctx, image_id, {}, remove=[key])
+
+
+def image_delete(ctx, image_id):
+    """Delete the image as the caller (ImageNotFound, ImageNotAuthorized,
+    ImageConflict as Glance answers)."""
+    image_api.API().delete_image(ctx, image_id)
+
+
 def image_create(ctx, name, kernel_path=None, ramdisk_path=None,
                  disk_path=None, disk_format='raw', properties=None,
                  image_id=None):

@@ -33,6 +33,7 @@ from nova.api.openstack.compute import server_metadata
 from nova.api.openstack.compute import server_tags
 # -- access
 from nova.api.openstack.compute import flavor_access
+from nova.api.openstack.compute import image_metadata
 from nova.api.openstack.compute import simple_tenant_usage
 
 # (method, path, controller, controller method); the microversions a
@@ -131,6 +132,15 @@ ROUTES = (
     ('GET', '/os-simple-tenant-usage', 'simple_tenant_usage', 'index'),
     ('GET', '/os-simple-tenant-usage/{tenant_id}', 'simple_tenant_usage',
      'show'),
+    ('DELETE', '/images/{id}', 'images', 'delete'),
+    ('GET', '/images/{image_id}/metadata', 'image_metadata', 'index'),
+    ('POST', '/images/{image_id}/metadata', 'image_metadata', 'create'),
+    ('PUT', '/images/{image_id}/metadata', 'image_metadata', 'update_all'),
+    ('GET', '/images/{image_id}/metadata/{key}', 'image_metadata', 'show'),
+    ('PUT', '/images/{image_id}/metadata/{key}', 'image_metadata',
+     'update'),
+    ('DELETE', '/images/{image_id}/metadata/{key}', 'image_metadata',
+     'delete'),
 )
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -210,6 +220,8 @@ class APIRouter:
                 compute_api),
             'simple_tenant_usage':
                 simple_tenant_usage.SimpleTenantUsageController(compute_api),
+            'image_metadata': image_metadata.ImageMetadataController(
+                compute_api),
         }
         self.mapper = make_mapper()
 

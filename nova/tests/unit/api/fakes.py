@@ -651,3 +651,17 @@ def _usage_methods():
 
 
 _usage_methods()
+
+
+def _image_methods():
+    def image_metadata(self, ctx, image_id):
+        self._called(ctx, 'image_metadata', image_id)
+        if image_id not in self.images:
+            raise exception.ImageNotFound(image_id=image_id)
+        return dict(self.images[image_id].get('properties') or {})
+
+    for func in (image_metadata,):
+        setattr(FakeComputeAPI, func.__name__, func)
+
+
+_image_methods()

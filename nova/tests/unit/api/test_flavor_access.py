@@ -133,6 +133,9 @@ class FlavorAccessTestCase(test_server_records.RESTMixin,
         # A non-admin's ?is_public is ignored, as Nova: public ones only.
         self.assertNotIn('private', self._listed(ALICE, '?is_public=none'))
         self.assertNotIn('private', self._listed(ALICE, '?is_public=false'))
+        self.assertNotIn('private', self._listed(ALICE, '?is_public=maybe'))
+        self.check(400, self.call('GET', '/flavors?is_public=maybe',
+                                  token=ADMIN))
 
     def test_boot_and_resize_need_access(self):
         boot = {'server': {'name': 'vm', 'imageRef': 'img-1',

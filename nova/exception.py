@@ -365,6 +365,40 @@ class FlavorExists(Conflict):
     msg_fmt = "Flavor with name %(name)s already exists."
 
 
+# -- access: os-flavor-access (Nova's texts).
+class FlavorAccessExists(Conflict):
+    msg_fmt = ("Flavor access already exists for flavor %(flavor_id)s "
+               "and project %(project_id)s combination.")
+
+
+class FlavorAccessNotFound(NotFound):
+    msg_fmt = ("Flavor access not found for %(flavor_id)s / "
+               "%(project_id)s combination.")
+
+
+class FlavorAccessNotAvailable(NotFound):
+    msg_fmt = "Access list not available for public flavors."
+
+
+class FlavorAccessPublic(Conflict):
+    msg_fmt = "Can not add access to a public flavor."
+
+
+# -- access: the /images proxy's writes, as Glance answers them.
+class ImageNotAuthorized(NovaException):
+    msg_fmt = "Not authorized for image %(image_id)s."
+    code = 403
+
+
+class ImageBadRequest(Invalid):
+    msg_fmt = ("Request of image %(image_id)s got BadRequest response: "
+               "%(response)s")
+
+
+class ImageConflict(Conflict):
+    msg_fmt = "Glance refused to change image %(image_id)s now: %(reason)s"
+
+
 class FlavorExtraSpecsNotFound(NotFound):
     msg_fmt = "Flavor %(flavor_id)s has no extra specs with key %(key)s."
 

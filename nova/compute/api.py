@@ -34,6 +34,7 @@ from nova.compute import power_state
 from nova.compute import rpcapi
 from nova.compute import server_records
 from nova.compute import task_states
+from nova.compute import usage
 from nova.compute import vm_states
 from nova.conductor import api as conductor_api
 from nova.conductor import tasks as conductor_tasks
@@ -230,6 +231,37 @@ class API(server_records.ServerRecordsAPI):
 
     def flavor_extra_spec_delete(self, ctx, flavor_id, key):
         return flavors.flavor_extra_spec_delete(ctx, flavor_id, key)
+
+    # -- access: os-flavor-access (see nova.compute.flavors)
+    def flavor_access_list(self, ctx, flavor_id):
+        return flavors.flavor_access_list(ctx, flavor_id)
+
+    def flavor_access_add(self, ctx, flavor_id, project_id):
+        return flavors.flavor_access_add(ctx, flavor_id, project_id)
+
+    def flavor_access_remove(self, ctx, flavor_id, project_id):
+        return flavors.flavor_access_remove(ctx, flavor_id, project_id)
+
+    # -- access: the /images proxy (see nova.compute.flavors)
+    def image_metadata(self, ctx, image_id):
+        return flavors.image_metadata(ctx, image_id)
+
+    def image_metadata_update(self, ctx, image_id, metadata, replace=False):
+        return flavors.image_metadata_update(ctx, image_id, metadata,
+                                             replace=replace)
+
+    def image_metadata_delete(self, ctx, image_id, key):
+        return flavors.image_metadata_delete(ctx, image_id, key)
+
+    def image_delete(self, ctx, image_id):
+        return flavors.image_delete(ctx, image_id)
+
+    # -- access: os-simple-tenant-usage (see nova.compute.usage)
+    def usage_list(self, ctx, start, stop, detailed):
+        return usage.list_usages(ctx, start, stop, detailed)
+
+    def usage_show(self, ctx, project_id, start, stop):
+        return usage.show_usage(ctx, project_id, start, stop)
 
     def image_list(self, ctx):
         return flavors.image_list(ctx)

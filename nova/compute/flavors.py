@@ -14,6 +14,7 @@ from nova.db import api as db
 from nova import exception
 from nova import image as image_api
 from nova.policies import admin_apis as admin_policies
+from nova.policies import flavor_access as access_policies
 from nova.virt import hardware
 
 MAX_NAME_LENGTH = 255
@@ -93,21 +94,41 @@ def _check_path(value, field):
 # reboots, rebuilds, consoles or the serial ports the scheduler counts
 # for it.
 
-def _visible(ctx, flavor):
-    # Nova: a private flavor is seen by admins (and projects given
-    # access, which os-flavor-access would grant; not served here).
-    return flavor.get('is_public', True) or ctx.is_admin
+def _project_flavor_ids(ctx):
+    """Ids of the private flavors the caller's project was given."""
+    project_id = getattr(ctx, 'project_id', None)
+    if not project_id:
+        return set()
+    return db.flavor_ids_of_project(project_id)
+
+
+def _visible(ctx, flavor, granted=None):
+    """Nova's rule: a private flavor is seen by admins and by the
+    projects given access to it (os-flavor-access). ``granted``: the
+    caller's _project_flavor_ids, read once for a list."""
+    if flavor.get('is_public', True) or ctx.is_admin:
+        return True
+    if granted is None:
+        granted = _project_flavor_ids(ctx)
+    return flavor['id'] in granted
 
 
 def flavor_list(ctx, is_public=True):
-    """The live flavors ``ctx`` may see: ``is_public`` True the public
-    ones, False the private ones, None both (as Nova's ``?is_public``;
-    non-admins only ever see public ones)."""
-    flavors = [f for f in db.flavor_list() if _visible(ctx, f)]
+    """The live flavors ``ctx`` may see, as Nova's ``?is_public``:
+    True (the default, and always for non-admins) the public ones and
+    the private ones the caller's project was given access to; False
+    every private one; None every flavor. False and None are admins'
+    (the API passes True for anyone else)."""
+    if not ctx.is_admin:
+        is_public = True
+    flavors = db.flavor_list()
     if is_public is None:
         return flavors
-    return [f for f in flavors if bool(f.get('is_public', True)) ==
-            bool(is_public)]
+    if not is_public:
+        return [f for f in flavors if not f.get('is_public', True)]
+    granted = _project_flavor_ids(ctx)
+    return [f for f in flavors
+            if f.get('is_public', True) or f['id'] in granted]
 
 
 def flavor_get(ctx, flavor_id, read_deleted=True):
@@ -128,6 +149,63 @@ def flavor_get(ctx, flavor_id, read_deleted=True):
     if flavor is None or not _visible(ctx, flavor):
         raise exception.FlavorNotFound(flavor_id=flavor_id)
     return flavor
+
+
+# -- access: os-flavor-access -------------------------------------------------
+
+def _access_list(flavor_id):
+    return [{'flavor_id': flavor_id, 'tenant_id': project_id}
+            for project_id in db.flavor_projects(flavor_id)]
+
+
+def _private_flavor(ctx, flavor_id, refusal):
+    """The live flavor ``flavor_id`` (404 when missing); ``refusal``
+    (an exception) when it is public: public flavors have no list."""
+    flavor = flavor_get(ctx, flavor_id, read_deleted=False)
+    if flavor.get('is_public', True):
+        raise refusal
+    return flavor
+
+
+def flavor_access_list(ctx, flavor_id):
+    """``[{'flavor_id', 'tenant_id'}]`` of the private flavor (admins).
+
+    :raises FlavorNotFound: no such live flavor.
+    :raises FlavorAccessNotAvailable: the flavor is public (404).
+    """
+    ctx.can(access_policies.FLAVOR_ACCESS)
+    flavor = _private_flavor(ctx, flavor_id,
+                             exception.FlavorAccessNotAvailable())
+    return _access_list(flavor['id'])
+
+
+def flavor_access_add(ctx, flavor_id, project_id):
+    """Give ``project_id`` access to a private flavor (admins); the new
+    access list.
+
+    :raises FlavorNotFound: no such live flavor.
+    :raises FlavorAccessPublic: the flavor is public (409).
+    :raises FlavorAccessExists: the project has access already (409).
+    """
+    ctx.can(access_policies.ADD)
+    flavor = _private_flavor(ctx, flavor_id, exception.FlavorAccessPublic())
+    db.flavor_project_add(flavor['id'], check_string(project_id, 'tenant'))
+    return _access_list(flavor['id'])
+
+
+def flavor_access_remove(ctx, flavor_id, project_id):
+    """Take access to a private flavor from ``project_id`` (admins); the
+    access list left.
+
+    :raises FlavorNotFound: no such live flavor.
+    :raises FlavorAccessNotFound: the project had no access (404; as
+        Nova, also for a public flavor, which has no list).
+    """
+    ctx.can(access_policies.REMOVE)
+    flavor = flavor_get(ctx, flavor_id, read_deleted=False)
+    db.flavor_project_remove(flavor['id'],
+                             check_string(project_id, 'tenant'))
+    return _access_list(flavor['id'])
 
 
 def _check_flavor_id(flavor_id):
@@ -253,6 +331,67 @@ def image_get(ctx, image_id):
     """One image (see nova.image); ImageNotFound (404) when the caller
     sees no such image, GlanceConnectionFailed (503) when Glance fails."""
     return image_api.API().get(ctx, image_id)
+
+
+# -- access: the /images proxy's metadata and delete ------------------------
+#
+# As Nova's deprecated proxy: the caller's own token reaches Glance, so
+# Glance decides who may change or delete what (403, 409 as it says).
+
+# Nova counts an image's properties against the metadata items quota.
+MAX_IMAGE_METADATA_ITEMS = 128
+
+
+def _image_properties(ctx, image_id):
+    return dict(image_api.API().get(ctx, image_id)['properties'])
+
+
+def _check_image_metadata(metadata):
+    if len(metadata) > MAX_IMAGE_METADATA_ITEMS:
+        raise exception.MetadataLimitExceeded(
+            allowed=MAX_IMAGE_METADATA_ITEMS)
+
+
+def image_metadata(ctx, image_id):
+    """The properties of ``image_id`` (str -> value); ImageNotFound."""
+    return _image_properties(ctx, image_id)
+
+
+def image_metadata_update(ctx, image_id, metadata, replace=False):
+    """Merge ``metadata`` into the image's properties (or, ``replace``,
+    make them exactly that); the properties after it.
+
+    :raises MetadataLimitExceeded: more than MAX_IMAGE_METADATA_ITEMS
+        properties would result (403, nothing changed).
+    :raises ImageNotFound, ImageNotAuthorized, ImageBadRequest,
+        ImageConflict: as Glance answers (see nova.image.glance).
+    """
+    current = _image_properties(ctx, image_id)
+    wanted = dict(metadata) if replace else dict(current, **metadata)
+    _check_image_metadata(wanted)
+    changes = {key: value for key, value in wanted.items()
+               if current.get(key) != value}
+    # Glance keeps its os_glance_* properties for itself (403 to any
+    # change): a replace leaves them.
+    remove = [key for key in current if key not in wanted and
+              not key.startswith('os_glance')]
+    image = image_api.API().update_properties(ctx, image_id, changes,
+                                              remove=remove)
+    return dict(image['properties'])
+
+
+def image_metadata_delete(ctx, image_id, key):
+    """Drop the property ``key``; MetadataItemNotFound (404) when the
+    image has none."""
+    if key not in _image_properties(ctx, image_id):
+        raise exception.MetadataItemNotFound()
+    image_api.API().update_properties(ctx, image_id, {}, remove=[key])
+
+
+def image_delete(ctx, image_id):
+    """Delete the image as the caller (ImageNotFound, ImageNotAuthorized,
+    ImageConflict as Glance answers)."""
+    image_api.API().delete_image(ctx, image_id)
 
 
 def image_create(ctx, name, kernel_path=None, ramdisk_path=None,

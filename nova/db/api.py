@@ -487,6 +487,7 @@ def instance_delete(uuid):
             models.InstanceImage.instance_uuid == uuid))
         session.execute(sa.delete(models.ShelvedInstance).where(
             models.ShelvedInstance.instance_uuid == uuid))
+        _record_usage(session, uuid)
         table = models.Instance.__table__
         return session.execute(
             table.delete().where(table.c.uuid == uuid)).rowcount == 1
@@ -970,6 +971,9 @@ def flavor_delete(flavor_id):
     snapshots."""
     table = models.Flavor.__table__
     with _transaction() as session:
+        # -- access: its access list goes with it (Nova's too).
+        session.execute(sa.delete(models.FlavorProject).where(
+            models.FlavorProject.flavor_id == flavor_id))
         return session.execute(
             table.delete().where(table.c.id == flavor_id)).rowcount == 1
 
@@ -1469,3 +1473,136 @@ def key_pair_count(user_id):
     with _reading() as session:
         return session.scalar(sa.select(sa.func.count()).select_from(
             models.KeyPair).where(models.KeyPair.user_id == user_id))
+
+
+# -- access: flavor access (os-flavor-access) and usage ---------------------
+
+
+def flavor_projects(flavor_id):
+    """The project ids given access to flavor ``flavor_id``, sorted."""
+    query = sa.select(models.FlavorProject).where(
+        models.FlavorProject.flavor_id == flavor_id).order_by(
+        models.FlavorProject.project_id)
+    return _list(query, lambda row: row.project_id)
+
+
+def flavor_ids_of_project(project_id):
+    """The ids of the flavors project ``project_id`` was given access to."""
+    query = sa.select(models.FlavorProject).where(
+        models.FlavorProject.project_id == project_id)
+    return set(_list(query, lambda row: row.flavor_id))
+
+
+@retry_on_race
+def flavor_project_add(flavor_id, project_id):
+    """Give ``project_id`` access to the live flavor ``flavor_id``.
+
+    :raises FlavorNotFound: no such flavor (deleted meanwhile).
+    :raises FlavorAccessExists: the project has access already.
+    """
+    try:
+        with _transaction() as session:
+            if session.get(models.Flavor, flavor_id) is None:
+                raise exception.FlavorNotFound(flavor_id=flavor_id)
+            table = models.FlavorProject.__table__
+            found = session.execute(sa.select(table.c.id).where(
+                table.c.flavor_id == flavor_id,
+                table.c.project_id == project_id)).first()
+            if found is not None:
+                raise exception.FlavorAccessExists(flavor_id=flavor_id,
+                                                   project_id=project_id)
+            session.add(models.FlavorProject(flavor_id=flavor_id,
+                                             project_id=project_id))
+            session.flush()
+    except db_exc.DBDuplicateEntry:
+        # Another request added it between the select and the insert.
+        raise exception.FlavorAccessExists(flavor_id=flavor_id,
+                                           project_id=project_id)
+
+
+@retry_on_race
+def flavor_project_remove(flavor_id, project_id):
+    """Take access to ``flavor_id`` from ``project_id``.
+
+    :raises FlavorAccessNotFound: the project had no access.
+    """
+    table = models.FlavorProject.__table__
+    with _transaction() as session:
+        gone = session.execute(table.delete().where(
+            table.c.flavor_id == flavor_id,
+            table.c.project_id == project_id)).rowcount
+    if not gone:
+        raise exception.FlavorAccessNotFound(flavor_id=flavor_id,
+                                             project_id=project_id)
+
+
+USAGE_KEYS = ('uuid', 'name', 'project_id', 'user_id', 'flavor',
+              'vm_state', 'created_at', 'launched_at', 'terminated_at')
+
+
+def _record_usage(session, uuid):
+    """Keep what os-simple-tenant-usage reads of instance ``uuid``,
+    which is deleted in this same transaction (see models.InstanceUsage).
+    """
+    row = session.get(models.Instance, uuid)
+    if row is None:
+        return
+    snapshot = session.get(models.InstanceFlavor, uuid)
+    if snapshot is not None:
+        flavor = dict(snapshot.flavor)
+    else:
+        live = session.get(models.Flavor, row.flavor_id)
+        flavor = None if live is None else _flavor_dict(live)
+    session.merge(models.InstanceUsage(
+        instance_uuid=uuid, name=row.name, project_id=row.project_id,
+        user_id=row.user_id, flavor=flavor, vm_state=row.vm_state,
+        created_at=row.created_at, launched_at=row.launched_at,
+        terminated_at=row.terminated_at or utcnow()))
+
+
+def usage_list(begin, end, project_id=None):
+    """The instances, live and deleted, that ran in [begin, end] (Nova's
+    ``get_active_by_window_joined``: launched before ``end`` and not
+    terminated before ``begin``), of ``project_id`` or every project;
+    dicts with USAGE_KEYS, ``flavor`` the flavor they ran with (None
+    when unknown), oldest first."""
+    found = []
+    live = sa.select(models.Instance).where(
+        models.Instance.launched_at < end,
+        sa.or_(models.Instance.terminated_at.is_(None),
+               models.Instance.terminated_at > begin))
+    gone = sa.select(models.InstanceUsage).where(
+        models.InstanceUsage.launched_at < end,
+        models.InstanceUsage.terminated_at > begin)
+    if project_id is not None:
+        live = live.where(models.Instance.project_id == project_id)
+        gone = gone.where(models.InstanceUsage.project_id == project_id)
+    with _reading() as session:
+        snapshots = {}
+        rows = session.scalars(live).all()
+        if rows:
+            snapshots = {s.instance_uuid: dict(s.flavor) for s in
+                         session.scalars(sa.select(
+                             models.InstanceFlavor).where(
+                             models.InstanceFlavor.instance_uuid.in_(
+                                 [r.uuid for r in rows])))}
+        flavors = {}
+        for row in rows:
+            flavor = snapshots.get(row.uuid)
+            if flavor is None:
+                if row.flavor_id not in flavors:
+                    live_flavor = session.get(models.Flavor, row.flavor_id)
+                    flavors[row.flavor_id] = (
+                        None if live_flavor is None
+                        else _flavor_dict(live_flavor))
+                flavor = flavors[row.flavor_id]
+            usage = {key: getattr(row, key) for key in USAGE_KEYS
+                     if key != 'flavor'}
+            usage['flavor'] = flavor
+            found.append(usage)
+        for row in session.scalars(gone):
+            usage = {key: getattr(row, key) for key in USAGE_KEYS
+                     if key not in ('uuid',)}
+            usage['uuid'] = row.instance_uuid
+            found.append(usage)
+    return sorted(found, key=lambda u: (u['created_at'], u['uuid']))

@@ -383,3 +383,42 @@ class QuotaClass(Base):
     hard_limit = sa.Column(sa.Integer, nullable=False)
     created_at = sa.Column(UTCDateTime, nullable=False)
     updated_at = sa.Column(UTCDateTime)
+
+
+# -- access: flavor access and the usage of deleted instances ---------------
+
+class FlavorProject(Base):
+    """A project given access to a private flavor (os-flavor-access), as
+    Nova's ``flavor_projects``. A row names a live flavor; deleting the
+    flavor deletes its rows."""
+
+    __tablename__ = 'flavor_projects'
+    __table_args__ = (sa.UniqueConstraint(
+        'flavor_id', 'project_id',
+        name='uniq_flavor_projects0flavor_id0project_id'),)
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    flavor_id = sa.Column(sa.String(255), nullable=False, index=True)
+    project_id = sa.Column(sa.String(255), nullable=False, index=True)
+
+
+class InstanceUsage(Base):
+    """What os-simple-tenant-usage needs of an instance that was deleted.
+
+    Instances are hard-deleted here (Nova soft-deletes them and reads
+    the deleted rows back), so the delete writes this row in its own
+    transaction: a deleted server still counts for the hours it ran.
+    ``flavor`` is the flavor snapshot it ran with (keys of
+    ``nova.db.api._FLAVOR_KEYS``)."""
+
+    __tablename__ = 'instance_usages'
+
+    instance_uuid = sa.Column(sa.String(36), primary_key=True)
+    name = sa.Column(sa.String(255), nullable=False)
+    project_id = sa.Column(sa.String(255), nullable=False, index=True)
+    user_id = sa.Column(sa.String(255), nullable=False)
+    flavor = sa.Column(sa.JSON)
+    vm_state = sa.Column(sa.String(255))
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    launched_at = sa.Column(UTCDateTime)
+    terminated_at = sa.Column(UTCDateTime, nullable=False, index=True)

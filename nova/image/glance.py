@@ -68,6 +68,17 @@ def check_image_id(image_id):
     return image_id
 
 
+def _said(error):
+    """What Glance said in an error answer, short."""
+    text = getattr(error, 'details', None) or str(error)
+    return str(text)[:300]
+
+
+def _pointer(key):
+    """``key`` as a JSON pointer (RFC 6901) of a JSON patch."""
+    return '/' + key.replace('~', '~0').replace('/', '~1')
+
+
 class API:
     """Glance for one configuration (``conf``: a ConfigOpts with the
     ``[glance]`` group)."""
@@ -124,7 +135,8 @@ class API:
                 reason='no image endpoint in the service catalog')
         return endpoint
 
-    def _request(self, ctx, method, path, image_id=None, **kwargs):
+    def _request(self, ctx, method, path, image_id=None, write=False,
+                 **kwargs):
         try:
             return self._adapter(ctx).request(
                 path, method, raise_exc=True, **kwargs)
@@ -138,8 +150,30 @@ class API:
         except ks_exc.NotFound:
             raise exception.ImageNotFound(image_id=image_id)
         except ks_exc.Forbidden:
+            if write:
+                # The caller sees the image but may not change it (not
+                # theirs, protected, a reserved property): Glance's 403.
+                raise exception.ImageNotAuthorized(image_id=image_id)
             # Glance answers 403 or 404 for another project's image.
             raise exception.ImageNotFound(image_id=image_id)
+        except ks_exc.RequestEntityTooLarge as e:
+            if not write:
+                LOG.warning('Glance %s %s failed: %s', method, path, e)
+                raise exception.GlanceConnectionFailed(reason=str(e)[:300])
+            # Glance's own limit of properties per image, as Nova: 403.
+            raise exception.ImageNotAuthorized(image_id=image_id)
+        except ks_exc.BadRequest as e:
+            if not write:
+                LOG.warning('Glance %s %s failed: %s', method, path, e)
+                raise exception.GlanceConnectionFailed(reason=str(e)[:300])
+            raise exception.ImageBadRequest(image_id=image_id,
+                                            response=_said(e))
+        except ks_exc.Conflict as e:
+            if not write:
+                LOG.warning('Glance %s %s failed: %s', method, path, e)
+                raise exception.GlanceConnectionFailed(reason=str(e)[:300])
+            raise exception.ImageConflict(image_id=image_id,
+                                          reason=_said(e))
         except ks_exc.ClientException as e:
             LOG.warning('Glance %s %s failed: %s', method, path, e)
             raise exception.GlanceConnectionFailed(reason=str(e)[:300])
@@ -259,3 +293,48 @@ class API:
                           image_id)
         except exception.ImageNotFound:
             LOG.info('Image %s was already deleted', image_id)
+
+    # -- access: the /images proxy's writes, as the caller ----------------
+
+    def update_properties(self, ctx, image_id, changes, remove=()):
+        """Set the properties ``changes`` (str -> str) of ``image_id``
+        and drop those named in ``remove``, in one JSON patch (Glance's
+        PATCH /v2/images/{id}); the image after it (image_dict).
+
+        :raises ImageNotFound: no such image for this caller.
+        :raises ImageNotAuthorized: Glance refuses the caller (403).
+        :raises ImageBadRequest: Glance refuses a property (400).
+        :raises ImageConflict: not now (409, e.g. being deleted).
+        """
+        check_image_id(image_id)
+        current = self.get(ctx, image_id)['properties']
+        ops = []
+        for key in sorted(remove):
+            if key in current:
+                ops.append({'op': 'remove', 'path': _pointer(key)})
+        for key, value in sorted(changes.items()):
+            ops.append({'op': 'replace' if key in current else 'add',
+                        'path': _pointer(key), 'value': value})
+        if not ops:
+            return self.get(ctx, image_id)
+        resp = self._request(
+            ctx, 'PATCH', '/v2/images/%s' % image_id, image_id, write=True,
+            json=ops, headers={
+                'Content-Type':
+                    'application/openstack-images-v2.1-json-patch'})
+        try:
+            return image_dict(resp.json())
+        except ValueError:
+            raise exception.GlanceConnectionFailed(
+                reason='PATCH /v2/images/%s did not answer JSON' % image_id)
+
+    def delete_image(self, ctx, image_id):
+        """Delete ``image_id`` as the caller (the proxy's DELETE).
+
+        :raises ImageNotFound: no such image for this caller.
+        :raises ImageNotAuthorized: not theirs, or protected (403).
+        :raises ImageConflict: Glance says not now (409).
+        """
+        check_image_id(image_id)
+        self._request(ctx, 'DELETE', '/v2/images/%s' % image_id, image_id,
+                      write=True)

@@ -74,3 +74,17 @@ class API:
                 os.unlink(path)
             except FileNotFoundError:
                 pass
+
+    # -- access: the /images proxy's writes ------------------------------
+
+    def update_properties(self, ctx, image_id, changes, remove=()):
+        """The local catalog is an admin's, changed with nova-manage:
+        ImageNotAuthorized (403) for the proxy, once the image is
+        known to exist (ImageNotFound otherwise)."""
+        self.get(ctx, image_id)
+        raise exception.ImageNotAuthorized(image_id=image_id)
+
+    def delete_image(self, ctx, image_id):
+        """As update_properties: 404 or 403, never a change."""
+        self.get(ctx, image_id)
+        raise exception.ImageNotAuthorized(image_id=image_id)

@@ -30,6 +30,9 @@ from nova.policies import admin_actions
 from nova.policies import extensions
 from nova.policies import server_diagnostics
 from nova.policies import server_external_events
+# -- access
+from nova.policies import flavor_access
+from nova.policies import simple_tenant_usage
 
 
 def list_rules():
@@ -59,4 +62,7 @@ def list_rules():
         server_diagnostics.list_rules(),
         server_external_events.list_rules(),
         extensions.list_rules(),
+        # -- access
+        flavor_access.list_rules(),
+        simple_tenant_usage.list_rules(),
     ))

@@ -222,5 +222,7 @@ class MariaDBTestCase(test.TestCase):
                  # shv
                  'shelved_instances',
                  # quotas
-                 'quotas', 'quota_classes'},
+                 'quotas', 'quota_classes',
+                 # access
+                 'flavor_projects', 'instance_usages'},
                 set(sa.inspect(conn).get_table_names()))

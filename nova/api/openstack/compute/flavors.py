@@ -118,8 +118,11 @@ def _next_link(req, flavors, path):
 
 class FlavorsController(wsgi.Controller):
     def _flavors(self, req):
-        return self.compute_api.flavor_list(wsgi.get_context(req),
-                                            is_public=_is_public(req))
+        ctx = wsgi.get_context(req)
+        # As Nova: only an admin's ?is_public is read; anyone else sees
+        # the public flavors and those their project was given.
+        is_public = _is_public(req) if ctx.is_admin else True
+        return self.compute_api.flavor_list(ctx, is_public=is_public)
 
     def _listed(self, req, view, path):
         flavors, more = _filtered(req, self._flavors(req))

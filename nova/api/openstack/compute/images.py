@@ -3,7 +3,12 @@
 Listing takes the proxy's filters as Nova passes them to Glance:
 ``name`` (exact), ``status`` (as shown: ACTIVE, ...), ``minRam`` and
 ``minDisk``, then ``marker`` (an image listed; 400 when none is) and
-``limit`` (a whole number)."""
+``limit`` (a whole number).
+
+``DELETE /images/{id}`` (204) deletes the image in Glance as the caller,
+as Nova's proxy: 404 for an image the caller does not see, 403 when
+Glance refuses (another project's, protected), 409 as Glance answers.
+Its metadata is image_metadata.py's."""
 
 import webob.exc
 
@@ -72,3 +77,8 @@ class ImagesController(wsgi.Controller):
     def show(self, req, id):
         image = self.compute_api.image_get(wsgi.get_context(req), id)
         return {'image': views.detail(req, image)}
+
+    @wsgi.response(204)
+    @wsgi.expected_errors((403, 404, 409))
+    def delete(self, req, id):
+        self.compute_api.image_delete(wsgi.get_context(req), id)

@@ -38,6 +38,10 @@ from nova.api.openstack.compute import quota_sets
 from nova.api.openstack.compute import extensions
 from nova.api.openstack.compute import server_diagnostics
 from nova.api.openstack.compute import server_external_events
+# -- access
+from nova.api.openstack.compute import flavor_access
+from nova.api.openstack.compute import image_metadata
+from nova.api.openstack.compute import simple_tenant_usage
 
 # (method, path, controller, controller method); the microversions a
 # method serves are declared on it (wsgi.Controller.api_version).
@@ -143,6 +147,22 @@ ROUTES = (
      'create'),
     ('GET', '/extensions', 'extensions', 'index'),
     ('GET', '/extensions/{id}', 'extensions', 'show'),
+    # -- access
+    ('GET', '/flavors/{flavor_id}/os-flavor-access', 'flavor_access',
+     'index'),
+    ('POST', '/flavors/{id}/action', 'flavor_access', 'action'),
+    ('GET', '/os-simple-tenant-usage', 'simple_tenant_usage', 'index'),
+    ('GET', '/os-simple-tenant-usage/{tenant_id}', 'simple_tenant_usage',
+     'show'),
+    ('DELETE', '/images/{id}', 'images', 'delete'),
+    ('GET', '/images/{image_id}/metadata', 'image_metadata', 'index'),
+    ('POST', '/images/{image_id}/metadata', 'image_metadata', 'create'),
+    ('PUT', '/images/{image_id}/metadata', 'image_metadata', 'update_all'),
+    ('GET', '/images/{image_id}/metadata/{key}', 'image_metadata', 'show'),
+    ('PUT', '/images/{image_id}/metadata/{key}', 'image_metadata',
+     'update'),
+    ('DELETE', '/images/{image_id}/metadata/{key}', 'image_metadata',
+     'delete'),
 )
 
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -228,6 +248,13 @@ class APIRouter:
                 server_external_events.ServerExternalEventsController(
                     compute_api),
             'extensions': extensions.ExtensionsController(compute_api),
+            # -- access
+            'flavor_access': flavor_access.FlavorAccessController(
+                compute_api),
+            'simple_tenant_usage':
+                simple_tenant_usage.SimpleTenantUsageController(compute_api),
+            'image_metadata': image_metadata.ImageMetadataController(
+                compute_api),
         }
         self.mapper = make_mapper()
 

@@ -634,3 +634,48 @@ def _resize_methods():
 
 
 _resize_methods()
+
+
+# -- access: os-flavor-access, os-simple-tenant-usage, image metadata.
+def _access_methods():
+    def flavor_access_list(self, ctx, flavor_id):
+        self._called(ctx, 'flavor_access_list', flavor_id)
+        if flavor_id not in self.flavors:
+            raise exception.FlavorNotFound(flavor_id=flavor_id)
+        return []
+
+    for func in (flavor_access_list,):
+        setattr(FakeComputeAPI, func.__name__, func)
+
+
+_access_methods()
+
+
+def _usage_methods():
+    def usage_list(self, ctx, start, stop, detailed):
+        self._called(ctx, 'usage_list', start, stop, detailed)
+        return []
+
+    def usage_show(self, ctx, project_id, start, stop):
+        self._called(ctx, 'usage_show', project_id, start, stop)
+        return {}
+
+    for func in (usage_list, usage_show):
+        setattr(FakeComputeAPI, func.__name__, func)
+
+
+_usage_methods()
+
+
+def _image_methods():
+    def image_metadata(self, ctx, image_id):
+        self._called(ctx, 'image_metadata', image_id)
+        if image_id not in self.images:
+            raise exception.ImageNotFound(image_id=image_id)
+        return dict(self.images[image_id].get('properties') or {})
+
+    for func in (image_metadata,):
+        setattr(FakeComputeAPI, func.__name__, func)
+
+
+_image_methods()

@@ -191,7 +191,9 @@ class QueryStringTestCase(base.APITestCase):
         server = self.compute.add_server(project_id='admin')
         ids = {'id': None, 'server_id': server['uuid'], 'flavor_id': '1',
                'key': 'k', 'tag': 't', 'request_id': 'req-1',
-               'migration_id': '1', 'pattern': 'compute'}
+               'migration_id': '1', 'pattern': 'compute',
+               # -- access
+               'tenant_id': 'admin', 'image_id': fakes.IMAGE_ID}
         for method, path, controller, _action in router.ROUTES:
             if method != 'GET':
                 continue

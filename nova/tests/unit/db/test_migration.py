@@ -123,6 +123,8 @@ LATER_TABLES = {
     'shelved_instances',
     # -- quotas
     'quotas', 'quota_classes',
+    # -- access
+    'flavor_projects', 'instance_usages',
 }
 
 

@@ -72,6 +72,14 @@ EXTENSIONS = (
      ('create', 'OS-DCF:diskConfig')),
     ('os-scheduler-hints', 'SchedulerHints', 'Pass arbitrary key/value '
      'pairs to the scheduler.', ('create', 'os:scheduler_hints')),
+    ('os-quota-sets', 'Quotas', 'Quotas management support.',
+     ('route', 'GET', '/os-quota-sets/{id}')),
+    ('os-quota-class-sets', 'QuotaClasses', 'Quota classes management '
+     'support.', ('route', 'GET', '/os-quota-class-sets/{id}')),
+    ('os-flavor-access', 'FlavorAccess', 'Flavor access support.',
+     ('route', 'GET', '/flavors/{flavor_id}/os-flavor-access')),
+    ('os-simple-tenant-usage', 'SimpleTenantUsage', 'Simple tenant usage '
+     'extension.', ('route', 'GET', '/os-simple-tenant-usage')),
     ('extensions', 'Extensions', 'Extension information.',
      ('route', 'GET', '/extensions')),
 )

@@ -104,6 +104,14 @@ class SessionSocket(websockifyserver.CompatibleWebSocket):
     _message = 0  # bytes so far of the message being received
     _in_message = False
 
+    # (code, reason) of the close frame sent, once one is.
+    sent_close_frame = None
+
+    def shutdown(self, how, code=1000, reason=None):
+        if not self._sent_close:
+            self.sent_close_frame = (code, reason)
+        return super().shutdown(how, code, reason)
+
     def recvmsg(self):
         # A close handshake that ended while frames read with the close
         # were answered leaves the socket closed: the session's end (None,
@@ -124,25 +132,31 @@ class SessionSocket(websockifyserver.CompatibleWebSocket):
     def finish_close(self):
         """End the connection after ``shutdown()`` queued our close frame.
 
-        Sends what is queued (the close frame last), each send bounded by
-        the socket's timeout; then, unless the client's close frame came
-        already, half-closes and reads until the client's close frame or
-        end of stream, discarding everything else, for at most
+        Sends what is queued (the close frame last) within the socket's
+        timeout in all (``CLOSE_SEND_TIMEOUT`` on a non-blocking socket);
+        then, unless the client's close frame came already, half-closes
+        and reads until the client's close frame or end of stream,
+        discarding everything else, for at most
         ``CLOSE_WAIT_TIMEOUT`` seconds and ``CLOSE_WAIT_BYTES`` bytes.
         Closes the socket in every case. Raises ``OSError`` (a timeout
         included) when the close frame cannot be sent.
         """
         if self.socket is None:
             return  # the close handshake ended and closed it
+        # A client taking a byte now and then cannot stretch the sending
+        # past one timeout in all.
+        deadline = time.monotonic() + (self.socket.gettimeout() or
+                                       CLOSE_SEND_TIMEOUT)
         try:
             while self._send_buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise socket.timeout('close frame not taken')
+                self.socket.settimeout(remaining)
                 try:
                     self._flush()
                 except ws_frames.WebSocketWantWriteError:
-                    # A partial send: blocking (with a timeout) again.
-                    if self.socket is not None:
-                        self.socket.settimeout(
-                            self.socket.gettimeout() or CLOSE_SEND_TIMEOUT)
+                    pass  # a partial send: more of it
             if self.socket is None or self._received_close or any(
                     f['opcode'] == 0x8 for f in self._recv_queue):
                 return

@@ -9,6 +9,8 @@ The close codes and reasons a client sees for its frames are here too.
 
 import errno
 import json
+import socket
+import time
 
 from websockify import websocket as ws_frames
 from websockify import websockifyserver
@@ -28,6 +30,15 @@ CLOSE_INTERNAL_ERROR = 1011
 # Seconds a close frame may take to a client that stopped reading or is
 # flooding: not the proxy's SEND_TIMEOUT.
 CLOSE_SEND_TIMEOUT = 5
+
+# RFC 6455 7.1.1: after its close frame the proxy half-closes and reads
+# (discarding data frames) until the client's close frame or end of
+# stream, so a client that answers the close gets the code and reason,
+# not a reset. A client that does neither is cut after this many seconds
+# or bytes: it never holds a thread or a connection slot longer (well
+# under the proxy's STOP_GRACE, so a stop is not held up either).
+CLOSE_WAIT_TIMEOUT = 2
+CLOSE_WAIT_BYTES = 1024 * 1024
 
 # Bytes one read from a client's socket (or the guest's port) takes at
 # most. websockify reads 4 KiB at a time: a 64 KiB frame took 16 reads,
@@ -93,6 +104,14 @@ class SessionSocket(websockifyserver.CompatibleWebSocket):
     _message = 0  # bytes so far of the message being received
     _in_message = False
 
+    # (code, reason) of the close frame sent, once one is.
+    sent_close_frame = None
+
+    def shutdown(self, how, code=1000, reason=None):
+        if not self._sent_close:
+            self.sent_close_frame = (code, reason)
+        return super().shutdown(how, code, reason)
+
     def recvmsg(self):
         # A close handshake that ended while frames read with the close
         # were answered leaves the socket closed: the session's end (None,
@@ -109,6 +128,82 @@ class SessionSocket(websockifyserver.CompatibleWebSocket):
         # time, not SEND_TIMEOUT.
         self.socket.settimeout(CLOSE_SEND_TIMEOUT)
         raise websockifyserver.WebSockifyRequestHandler.CClose(code, reason)
+
+    def finish_close(self):
+        """End the connection after ``shutdown()`` queued our close frame.
+
+        Sends what is queued (the close frame last) within the socket's
+        timeout in all (``CLOSE_SEND_TIMEOUT`` on a non-blocking socket);
+        then, unless the client's close frame came already, half-closes
+        and reads until the client's close frame or end of stream,
+        discarding everything else, for at most
+        ``CLOSE_WAIT_TIMEOUT`` seconds and ``CLOSE_WAIT_BYTES`` bytes.
+        Closes the socket in every case. Raises ``OSError`` (a timeout
+        included) when the close frame cannot be sent.
+        """
+        if self.socket is None:
+            return  # the close handshake ended and closed it
+        # A client taking a byte now and then cannot stretch the sending
+        # past one timeout in all.
+        deadline = time.monotonic() + (self.socket.gettimeout() or
+                                       CLOSE_SEND_TIMEOUT)
+        try:
+            while self._send_buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise socket.timeout('close frame not taken')
+                self.socket.settimeout(remaining)
+                try:
+                    self._flush()
+                except ws_frames.WebSocketWantWriteError:
+                    pass  # a partial send: more of it
+            if self.socket is None or self._received_close or any(
+                    f['opcode'] == 0x8 for f in self._recv_queue):
+                return
+            self.socket.shutdown(socket.SHUT_WR)
+            self._await_close_reply()
+        finally:
+            if self.socket is not None:
+                self._close()
+
+    def _await_close_reply(self):
+        # Frames are skipped on their headers: no payload is kept.
+        buf = bytes(self._recv_buffer)
+        skip = 0
+        budget = CLOSE_WAIT_BYTES
+        deadline = time.monotonic() + CLOSE_WAIT_TIMEOUT
+        while True:
+            while True:
+                if skip:
+                    taken = min(skip, len(buf))
+                    buf, skip = buf[taken:], skip - taken
+                    if skip:
+                        break
+                header = declared(buf)
+                if header is None:
+                    break
+                opcode, length = header
+                if opcode == 0x8:
+                    self._received_close = True
+                    return
+                marker = buf[1] & 0x7f
+                size = ((10 if marker == 127 else 4 if marker == 126
+                         else 2) + (4 if buf[1] & 0x80 else 0))
+                if len(buf) < size:
+                    break
+                buf, skip = buf[size:], length
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or budget <= 0:
+                return
+            self.socket.settimeout(remaining)
+            try:
+                data = self.socket.recv(min(budget, READ_BYTES))
+            except OSError:
+                return  # the timeout, or a reset
+            if not data:
+                return
+            budget -= len(data)
+            buf += data
 
     def _recv(self):
         # websockify's, with larger reads than its 4 KiB: see READ_BYTES.

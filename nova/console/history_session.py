@@ -235,7 +235,16 @@ class HistorySessionMixin:
             if buf is None:
                 return bufs, {'code': ws.close_code,
                               'reason': ws.close_reason}
+            if ws.sent_close_frame:
+                break
             bufs.append(buf)
             if not ws.pending():
                 break
+        if ws.sent_close_frame:
+            # websockify refused a frame itself (unmasked, unknown opcode,
+            # bad close): its close frame is sent, and the session ends
+            # here (what followed the bad frame is dropped), or it would
+            # wait for the client's reply without end.
+            code, reason = ws.sent_close_frame
+            return bufs, {'code': code, 'reason': reason}
         return bufs, False

@@ -112,6 +112,7 @@ import traceback
 import urllib.parse
 
 from oslo_log import log as logging
+from websockify import websocket as ws_frames
 from websockify import websocketproxy
 
 from nova.console import acceptor
@@ -301,6 +302,16 @@ class SerialProxyRequestHandler(web.StaticFilesMixin,
             return self.send_error(400, 'Bad %s parameter' % e.args[0],
                                    e.args[1])
         super().handle_upgrade()
+
+    def send_close(self, code=1000, reason=''):
+        # websockify's sends the close frame and returns: the socket was
+        # then closed under a client answering it (RFC 6455 7.1.1), which
+        # got a reset instead of the code and reason.
+        try:
+            self.request.shutdown(socket.SHUT_RDWR, code, reason)
+        except ws_frames.WebSocketWantWriteError:
+            pass  # queued: finish_close sends it
+        self.request.finish_close()
 
     def _console_params(self):
         """``history`` and ``after`` from the query (None when absent).

@@ -45,7 +45,8 @@ _UUID_DIR = re.compile(
     r'(_resize)?')
 _TMP_SUFFIX = re.compile(r'\.remotefs-[0-9a-f]{12}')
 
-# remotefs's _PRELUDE, then each script it sends, with {C} a folder
+# The prelude of every script remotefs sends (remotefs imports it), then
+# each script, with {C} a folder
 # chain (root first), {P} the target, {F} its folder, {T} a temporary
 # file, {M} an octal mode. Kept equal to remotefs by a unit test that
 # feeds every script remotefs writes through this guard.

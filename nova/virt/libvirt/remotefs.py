@@ -38,6 +38,7 @@ import uuid
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
+from nova.cmd import remotefs_guard
 from nova import exception
 
 LOG = logging.getLogger(__name__)
@@ -55,16 +56,10 @@ _INSTANCE_DIR_RE = re.compile(
 # Exit codes of our remote scripts (ssh itself exits 255).
 _LINK, _NOT_DIR, _NOT_FILE, _MISSING = 40, 41, 42, 43
 
-_PRELUDE = r'''set -e
-umask 077
-nolink() {
-    for d in "$@"; do
-        if [ -L "$d" ]; then
-            echo "remotefs: $d is a symbolic link: refused" >&2; exit 40
-        fi
-    done
-}
-'''
+# Every script starts with it. Defined by the peer's guard (the forced
+# command of its authorized_keys), which runs only the scripts it knows,
+# byte for byte: one text on both sides.
+_PRELUDE = remotefs_guard.PRELUDE
 
 
 class RemoteFSError(exception.NovaException):

@@ -6,6 +6,7 @@ import re
 import signal
 import threading
 import time
+import traceback
 
 from nova.tests.functional import base
 from nova.virt.libvirt import console_follow
@@ -47,12 +48,19 @@ class FollowTestCase(base.FunctionalTestCase):
         gaps = []
         stop = threading.Event()
 
+        errors = []
+
         def follow(follower, received):
             while not stop.is_set():
                 try:
                     received.append(follower.read(0.5))
                 except console_follow.LogGap as e:
                     gaps.append(e)
+                except Exception:
+                    # Anything else ends this reader: kept, so that the
+                    # test names it rather than only the lines missed.
+                    errors.append(traceback.format_exc())
+                    return
 
         def start(follower, received):
             reader = threading.Thread(target=follow,
@@ -92,6 +100,7 @@ class FollowTestCase(base.FunctionalTestCase):
 
         data = b''.join(received)
         numbers = [int(n) for n in NUMBERED.findall(data)]
+        self.assertEqual([], errors)
         self.assertEqual([], gaps)
         self.assertEqual(list(range(1, LINES + 1)), numbers)
         late_numbers = [int(n) for n in

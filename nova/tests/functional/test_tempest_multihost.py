@@ -16,7 +16,6 @@ import os
 import re
 import socket
 import subprocess
-import uuid
 
 from keystoneauth1.identity import v3
 from keystoneauth1 import session
@@ -32,33 +31,12 @@ SERIAL_CONSOLE_MIGRATION_TEST = (
     r'tempest\.api\.compute\.admin\.test_live_migration\.'
     r'LiveMigrationRemoteConsolesV26Test\.'
     r'test_live_migration_serial_console\[')
-TEMPEST_PYTHON = '/opt/nova-tempest/venv/bin/python'
-# Tempest's own websocket client (tempest.common.compute.create_websocket,
-# unpatched) typing DATA on a serial console URL until the guest echoes it,
-# as the test's _verify_console_interaction does, but with bytes: its
-# send_frame() masks ``int(data[i])``, which only bytes allow (see
-# doc/source/admin/tempest.rst).
-TYPE_WITH_TEMPEST_CLIENT = r'''
-import sys, time
-from tempest.common import compute
-url, data = sys.argv[1], sys.argv[2].encode()
-ws = compute.create_websocket(url)
-out = b''
-deadline = time.monotonic() + 120
-while data not in out and time.monotonic() < deadline:
-    ws.send_frame(data)
-    out += ws.receive_frame() or b''
-    time.sleep(0.1)
-ws.close()
-sys.stdout.write(out.decode('utf-8', 'replace'))
-'''
 # Where tempest 47's test fails on its own (see the stock test).
 TEMPEST_DEFECT = re.compile(
     r'test_live_migration\.py", line 412, in _verify_console_interaction'
     r'\n\s+self\.assertIn\(data, console_output\)(?:\n.*?)*?'
     r"MismatchError: 'test_live_migration_serial_console' not in ''$",
     re.M)
-PROMPT = base.PROMPT.decode()
 COUNTS = re.compile(r'^(\d+) passed, (\d+) failed, (\d+) skipped$', re.M)
 
 
@@ -167,84 +145,3 @@ class StockTempestTestCase(TempestRigTestCase):
         with open(self.a.log_file) as f:
             proxied = f.read().count('connected to serial port')
         self.assertGreater(proxied, 1, detail)
-
-
-class TempestFlowTestCase(TempestRigTestCase):
-    """The test's steps, with tempest's websocket client given bytes (rig
-    lock only: neither port 8774 nor tempest's workspace)."""
-
-    def call(self, method, path, body=None, expect=200):
-        status, got = self.a.request(method, path, body, token=self.token,
-                                     version='2.6')
-        self.assertEqual(expect, status, got)
-        return got
-
-    def boot(self, hints=None):
-        body = {'server': {'name': 'tempest-mh-%s' % uuid.uuid4().hex[:8],
-                           'imageRef': self.env['IMAGE_ID'],
-                           'flavorRef': '1'}}
-        if hints:
-            body['os:scheduler_hints'] = hints
-        server = self.call('POST', '/servers', body, 202)['server']
-        self.addCleanup(self.a.request, 'DELETE',
-                        '/servers/%s' % server['id'], token=self.token)
-        return self.wait_active(server['id'])
-
-    def wait_active(self, server_id):
-        def active():
-            server = self.call('GET', '/servers/%s' % server_id)['server']
-            self.assertNotEqual('ERROR', server['status'], server)
-            return (server['status'] == 'ACTIVE' and
-                    not server['OS-EXT-STS:task_state'] and server)
-        return multihost.wait_for(active, 300, 'server %s ACTIVE'
-                                  % server_id, interval=1)
-
-    def wait_prompt(self, server_id):
-        # Tempest's client reads frames of up to 125 bytes only: type once
-        # the guest has booted and its shell prints nothing unasked.
-        def prompt():
-            output = self.call(
-                'POST', '/servers/%s/action' % server_id,
-                {'os-getConsoleOutput': {'length': 5}})['output']
-            return PROMPT in output
-        multihost.wait_for(prompt, 300, 'guest %s prompt' % server_id,
-                           interval=2)
-
-    def assertConsoleEchoes(self, server_id):
-        self.wait_prompt(server_id)
-        url = self.call('POST', '/servers/%s/remote-consoles' % server_id,
-                        {'remote_console': {'protocol': 'serial',
-                                            'type': 'serial'}}
-                        )['remote_console']['url']
-        data = 'test_live_migration_serial_console'
-        proc = subprocess.run(
-            [TEMPEST_PYTHON, '-c', TYPE_WITH_TEMPEST_CLIENT, url, data],
-            capture_output=True, text=True, timeout=300,
-            stdin=subprocess.DEVNULL)
-        self.assertEqual(0, proc.returncode, proc.stderr[-2000:])
-        self.assertTrue(data in proc.stdout, proc.stdout[-2000:])
-
-    def test_tempest_flow_with_tempest_websocket_client(self):
-        # LiveMigrationRemoteConsolesV26Test's steps at microversion 2.6:
-        # two servers on different hosts (different_host hint), each
-        # console typed on, a block live migration of the first to the
-        # second's host, listed in os-migrations, its console typed on.
-        first = self.boot()
-        second = self.boot({'different_host': first['id']})
-        hosts = [s['OS-EXT-SRV-ATTR:host'] for s in (first, second)]
-        self.assertEqual({'host-a', 'host-b'}, set(hosts))
-        self.assertConsoleEchoes(first['id'])
-        self.assertConsoleEchoes(second['id'])
-
-        self.call('POST', '/servers/%s/action' % first['id'],
-                  {'os-migrateLive': {'host': hosts[1],
-                                      'block_migration': True,
-                                      'disk_over_commit': False}}, 202)
-        moved = multihost.wait_for(
-            lambda: (self.wait_active(first['id'])
-                     ['OS-EXT-SRV-ATTR:host'] == hosts[1]),
-            300, 'server on %s' % hosts[1], interval=1)
-        self.assertTrue(moved)
-        migrations = self.call('GET', '/os-migrations')['migrations']
-        self.assertIn(first['id'], [m['instance_uuid'] for m in migrations])
-        self.assertConsoleEchoes(first['id'])

@@ -47,7 +47,7 @@ readonly VIRTLOGD_CONF=/etc/libvirt/virtlogd.conf
 readonly LOG_DIR=/var/log/libvirt
 readonly PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
                    libvirt-dev pkg-config gcc libxml2-utils busybox-static cpio iproute2 rsync
-                   openssh-server openssh-client
+                   openssh-server openssh-client procps
                    qemu-utils qemu-system-misc chromium chromium-driver)
 readonly LIBVIRTD_WAIT=90    # s for libvirtd to answer (first start ~10 s)
 # shellcheck source=lib/common.sh

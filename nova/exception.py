@@ -194,6 +194,12 @@ class ServiceUnavailable(NovaException):
     code = 503
 
 
+class HostUptimeUnavailable(NovaException):
+    # Nova answers 501 when its driver cannot give the host's uptime.
+    msg_fmt = "Compute host %(host)s cannot tell its uptime: %(reason)s"
+    code = 501
+
+
 # -- several compute hosts ----------------------------------------------------
 
 class ComputeHostNotFound(NotFound):

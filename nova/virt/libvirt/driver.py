@@ -965,7 +965,12 @@ class LibvirtDriver(driver.ComputeDriver):
     def get_host_uptime(self):
         """``uptime``'s line (procps), in the C locale as Nova runs it:
         " 15:04:05 up 3 days,  2:01,  1 user,  load average: ..." """
-        out, _err = processutils.execute('env', 'LANG=C', 'uptime')
+        try:
+            out, _err = processutils.execute('env', 'LANG=C', 'uptime')
+        except (OSError, processutils.ProcessExecutionError) as e:
+            # No procps, or it failed: a clear 501 (as Nova's), not a 500.
+            raise exception.HostUptimeUnavailable(
+                host=self.host_name, reason=str(e).strip())
         return out.strip()
 
     # -- consoles -----------------------------------------------------------

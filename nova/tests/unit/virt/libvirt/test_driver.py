@@ -658,3 +658,24 @@ class HostReportTestCase(DriverTestBase):
         after = self.driver.get_host_report()
         self.assertEqual((before['vcpus_used'] + 1, 2),
                          (after['vcpus_used'], after['running_vms']))
+
+
+class HostUptimeTestCase(DriverTestBase):
+    def test_the_hosts_uptime_line(self):
+        with mock.patch.object(libvirt_driver.processutils, 'execute',
+                               return_value=(' 15:04:05 up 3 days\n', '')
+                               ) as execute:
+            self.assertEqual('15:04:05 up 3 days',
+                             self.driver.get_host_uptime())
+        execute.assert_called_once_with('env', 'LANG=C', 'uptime')
+
+    def test_no_uptime_command_is_a_clear_501(self):
+        # A host without procps: Nova's 501, not an unexpected error.
+        for error in (FileNotFoundError(2, 'No such file or directory'),
+                      libvirt_driver.processutils.ProcessExecutionError(
+                          exit_code=127, stderr='env: uptime: not found')):
+            with mock.patch.object(libvirt_driver.processutils, 'execute',
+                                   side_effect=error):
+                e = self.assertRaises(exception.HostUptimeUnavailable,
+                                      self.driver.get_host_uptime)
+            self.assertEqual(501, e.code)
